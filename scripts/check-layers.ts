@@ -1,0 +1,84 @@
+// Dependency-direction check for the layout in docs/architecture.md:
+//   cli → main → admin → protocols|idp|discovery|calendar → auth|mail → directory → store|config|net → core
+// Each area may import only the areas listed for it. `client/` (the command-line client) may use
+// the pure SASL codecs and discovery's client side, never anything server-side.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..', 'src');
+
+const lower = {
+  core: [],
+  config: ['core'],
+  store: ['core'],
+  net: ['core'],
+  directory: ['core', 'store'],
+  auth: ['core', 'config', 'store', 'directory', 'net'],
+  mail: ['core', 'config', 'store', 'directory'],
+  calendar: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'net', 'discovery/client'],
+  discovery: ['core', 'config', 'store', 'directory', 'auth', 'net'],
+  idp: ['core', 'config', 'store', 'directory', 'auth', 'net'],
+  protocols: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'calendar', 'net', 'discovery'],
+  admin: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'calendar', 'idp', 'net'],
+  main: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'calendar', 'discovery', 'idp', 'protocols', 'net', 'admin'],
+  client: ['core', 'auth/sasl', 'discovery/client'],
+  cli: ['*'],
+} as const satisfies Record<string, readonly string[]>;
+
+type Area = keyof typeof lower;
+
+/** The area of a file: its first folder under src/, `main` for src/main.ts, or a two-level area. */
+function areaOf(file: string): string {
+  const rel = path.relative(root, file).split(path.sep);
+  if (rel.length === 1) return rel[0]!.replace(/\.ts$/, '');
+  if ((rel[0] === 'auth' && rel[1] === 'sasl') || (rel[0] === 'discovery' && rel[1] === 'client')) return `${rel[0]}/${rel[1]}`;
+  return rel[0]!;
+}
+
+function topOf(area: string): Area {
+  if (area === 'auth/sasl') return 'core'; // pure codecs: like core, they import nothing server-side
+  if (area === 'discovery/client') return 'core';
+  return area as Area;
+}
+
+function allowed(from: string, to: string): boolean {
+  if (from === to) return true;
+  const rules: readonly string[] = lower[topOf(from)] ?? [];
+  if (rules.includes('*')) return true;
+  if (topOf(from) === 'core' && from !== 'core') return to === 'core' || to === from;
+  return rules.some((r) => r === to || to.startsWith(`${r}/`) || (!r.includes('/') && to.split('/')[0] === r));
+}
+
+function* walk(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) yield* walk(full);
+    else if (full.endsWith('.ts')) yield full;
+  }
+}
+
+const IMPORT_RE =
+  /^\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|^\s*import\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
+const problems: string[] = [];
+let files = 0;
+for (const file of walk(root)) {
+  files++;
+  const from = areaOf(file);
+  if (!(topOf(from) in lower)) {
+    problems.push(`${path.relative(root, file)}: area "${from}" is not in the layer table (scripts/check-layers.ts)`);
+    continue;
+  }
+  const text = readFileSync(file, 'utf8');
+  for (const m of text.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3]!;
+    const target = path.resolve(path.dirname(file), spec);
+    if (!target.startsWith(root)) continue;
+    const to = areaOf(target);
+    if (!allowed(from, to)) problems.push(`${path.relative(root, file)} imports ${spec}: ${from} may not depend on ${to}`);
+  }
+}
+if (problems.length) {
+  process.stderr.write(`dependency direction violated (${problems.length}):\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+  process.exit(1);
+}
+process.stdout.write(`layers ok: ${files} files follow the dependency direction\n`);

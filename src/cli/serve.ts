@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { parseDomain } from '../core/address.ts';
+import { ensureFirstStart, openServices, prepareTls, type RunningServer, startServer } from '../main.ts';
+import { action, configFrom, type StoreOptions, withStoreOptions } from './common.ts';
+
+interface ServeOptions extends StoreOptions {
+  domain?: string;
+}
+
+function banner(lines: string[]): void {
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+/** `fingerpost serve`: first-start setup, every listener, graceful drain on SIGTERM/SIGINT. */
+export function registerServe(program: Command): void {
+  withStoreOptions(program.command('serve'))
+    .description('run the server (first start creates the data directory, a local CA and an admin account)')
+    .option('--domain <name>', 'the first domain, on first start only', 'localhost')
+    .action(
+      action(async (opts: ServeOptions) => {
+        const config = configFrom(opts);
+        const domain = parseDomain(opts.domain ?? 'localhost');
+        const services = await openServices(config);
+        let server: RunningServer;
+        let first: Awaited<ReturnType<typeof ensureFirstStart>>;
+        let tls: Awaited<ReturnType<typeof prepareTls>>;
+        try {
+          tls = await prepareTls(config);
+          first = await ensureFirstStart(services, domain);
+          server = await startServer(services, tls);
+        } catch (err) {
+          await services.close();
+          throw err;
+        }
+        const lines = ['', `Fingerpost is running (data: ${config.dataDir})`];
+        for (const l of server.listeners) {
+          const scheme = l.info.protocol === 'http' ? 'https' : l.info.name;
+          lines.push(
+            `  ${l.info.name.padEnd(12)} ${scheme}://${config.server.hostname}:${l.info.port}${l.info.protocol === 'http' ? '/' : ''}`,
+          );
+        }
+        if (tls.caFile) lines.push(`  TLS: certificates from the local CA; clients should trust ${tls.caFile}`);
+        if (first.created && first.admin) {
+          lines.push(
+            '',
+            `First start: created domain ${first.domain} and its admin account.`,
+            `  user:     ${first.admin.address}`,
+            `  password: ${first.admin.password}`,
+            '  This password is shown once. Change it with: fingerpost admin user passwd ' + first.admin.address,
+            `  Try it:   curl --cacert ${tls.caFile ?? 'CA.pem'} https://${config.server.hostname}:${config.http.port}/healthz`,
+          );
+        }
+        banner([...lines, '']);
+        await new Promise<void>((resolve) => {
+          let stopping = false;
+          const stop = (signal: string) => {
+            if (stopping) return;
+            stopping = true;
+            services.logger.info({ signal }, 'draining connections');
+            server.close().then(resolve, (err) => {
+              services.logger.error({ err }, 'shutdown failed');
+              process.exitCode = 1;
+              resolve();
+            });
+          };
+          process.once('SIGTERM', () => stop('SIGTERM'));
+          process.once('SIGINT', () => stop('SIGINT'));
+        });
+        services.logger.flush?.();
+      }),
+    );
+}

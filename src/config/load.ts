@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import type { z } from 'zod';
+import { FingerpostError } from '../core/errors.ts';
+import { type Config, freezeConfig } from './config.ts';
+import { configSchema } from './schema.ts';
+
+type LeafKind = 'string' | 'number' | 'boolean' | 'string-array' | 'duration';
+
+interface EnvKey {
+  readonly path: readonly string[];
+  readonly kind: LeafKind;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: walking zod's internal definition tree
+type AnySchema = any;
+
+function unwrap(schema: AnySchema): AnySchema {
+  let s = schema;
+  for (;;) {
+    const t = s._zod.def.type;
+    if (t === 'default' || t === 'prefault' || t === 'optional' || t === 'nullable') s = s._zod.def.innerType;
+    else if (t === 'pipe') s = s._zod.def.in;
+    else return s;
+  }
+}
+
+function leafKind(schema: AnySchema): LeafKind | 'object' | undefined {
+  const s = unwrap(schema);
+  const t = s._zod.def.type as string;
+  if (t === 'object') return 'object';
+  if (t === 'string' || t === 'enum') return 'string';
+  if (t === 'number') return 'number';
+  if (t === 'boolean') return 'boolean';
+  if (t === 'union') return 'duration';
+  if (t === 'array') return unwrap(s._zod.def.element)._zod.def.type === 'string' ? 'string-array' : undefined;
+  return undefined;
+}
+
+/** Every scalar config key as `FINGERPOST_<SECTION>_<KEY>` (nested keys joined by `_`). */
+export function envKeys(): Map<string, EnvKey> {
+  const out = new Map<string, EnvKey>();
+  const walk = (schema: AnySchema, at: string[]) => {
+    for (const [key, child] of Object.entries(unwrap(schema).shape as Record<string, AnySchema>)) {
+      const kind = leafKind(child);
+      const here = [...at, key];
+      if (kind === 'object') walk(child, here);
+      else if (kind) out.set(`FINGERPOST_${here.join('_').toUpperCase()}`, { path: here, kind });
+    }
+  };
+  walk(configSchema, []);
+  return out;
+}
+
+function envValue(kind: LeafKind, raw: string): unknown {
+  switch (kind) {
+    case 'number':
+      return /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+    case 'boolean':
+      return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
+    case 'string-array':
+      return raw === '' ? [] : raw.split(',').map((s) => s.trim());
+    case 'duration':
+      return /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw;
+    default:
+      return raw;
+  }
+}
+
+function setPath(target: Record<string, unknown>, at: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of at.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[at.at(-1)!] = value;
+}
+
+function getPath(source: unknown, at: readonly PropertyKey[]): unknown {
+  let node = source;
+  for (const key of at) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, origin: string): string {
+  const keyPath = issue.path.map(String).join('.') || '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length ? `${keyPath}.` : '';
+    return `unknown config key ${issue.keys.map((k) => where + k).join(', ')} in ${origin}: remove it or check the spelling against docs/configuration.md`;
+  }
+  const value = getPath(input, issue.path);
+  const shown = value === undefined ? '(missing)' : JSON.stringify(value);
+  return `config key ${keyPath} = ${shown} in ${origin}: ${issue.message}`;
+}
+
+export interface LoadOptions {
+  /** A TOML file; when absent, DATA/fingerpost.toml is read if it exists. */
+  readonly file?: string | undefined;
+  readonly dataDir: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Values that win over the file and the environment (command-line flags, tests). */
+  readonly overrides?: Record<string, unknown>;
+}
+
+function readToml(file: string, required: boolean): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!required && (code === 'ENOENT' || code === 'ENOTDIR')) return {};
+    throw new FingerpostError('config_invalid', `cannot read config file ${file}: ${(err as Error).message}`, {
+      hint: 'pass an existing file with --config or FINGERPOST_CONFIG',
+    });
+  }
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    const first = String((err as Error).message).split('\n')[0];
+    throw new FingerpostError('config_invalid', `config file ${file} is not valid TOML: ${first}`, {
+      hint: 'fix the syntax at the line shown',
+    });
+  }
+}
+
+function mergeDeep(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(from)) {
+    const existing = into[key];
+    if (
+      value &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      existing &&
+      typeof existing === 'object' &&
+      !Array.isArray(existing)
+    ) {
+      mergeDeep(existing as Record<string, unknown>, value as Record<string, unknown>);
+    } else {
+      into[key] = value;
+    }
+  }
+}
+
+/**
+ * Reads TOML, applies `FINGERPOST_<SECTION>_<KEY>` environment overrides and explicit overrides,
+ * validates everything with the one schema and returns the immutable snapshot. Every problem is
+ * reported at once, each as a line naming the key path, the value and what is expected.
+ */
+export function loadConfig(options: LoadOptions): Config {
+  const env = options.env ?? process.env;
+  const dataDir = path.resolve(options.dataDir);
+  const file = options.file ? path.resolve(options.file) : path.join(dataDir, 'fingerpost.toml');
+  const input = readToml(file, Boolean(options.file));
+  const origin = Object.keys(input).length ? file : 'defaults';
+  for (const [name, key] of envKeys()) {
+    const raw = env[name];
+    if (raw !== undefined) setPath(input, key.path, envValue(key.kind, raw));
+  }
+  if (options.overrides) mergeDeep(input, structuredClone(options.overrides));
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => describeIssue(issue, input, origin));
+    throw new FingerpostError('config_invalid', lines.join('\n'), { context: { file } });
+  }
+  return freezeConfig(result.data, { dataDir, file: Object.keys(input).length ? file : undefined });
+}

@@ -1,0 +1,42 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+
+/** The mailboxes every new account gets, with their RFC 6154 special use as a JMAP role. */
+export const DEFAULT_MAILBOXES: ReadonlyArray<{ name: string; role: string | null; order: number }> = [
+  { name: 'INBOX', role: 'inbox', order: 1 },
+  { name: 'Drafts', role: 'drafts', order: 2 },
+  { name: 'Sent', role: 'sent', order: 3 },
+  { name: 'Archive', role: 'archive', order: 4 },
+  { name: 'Junk', role: 'junk', order: 5 },
+  { name: 'Trash', role: 'trash', order: 6 },
+];
+
+/** A UIDVALIDITY that differs between re-created mailboxes (RFC 9051 §2.3.1.1): seconds since epoch, bumped. */
+export function newUidValidity(now: number, salt = 0): number {
+  return (Math.floor(now / 1000) + salt) % 0xffffffff || 1;
+}
+
+/** Creates the default special-use mailboxes for a new account (idempotent). */
+export async function provisionMailboxes(db: Kysely<Database>, accountId: number, now = Date.now()): Promise<void> {
+  const existing = new Set(
+    (await db.selectFrom('mailboxes').select('name').where('account_id', '=', accountId).execute()).map((r) => r.name),
+  );
+  for (const [i, mb] of DEFAULT_MAILBOXES.entries()) {
+    if (existing.has(mb.name)) continue;
+    await db
+      .insertInto('mailboxes')
+      .values({
+        account_id: accountId,
+        name: mb.name,
+        role: mb.role,
+        uidvalidity: newUidValidity(now, i),
+        uidnext: 1,
+        highest_modseq: 1,
+        subscribed: 1,
+        sort_order: mb.order,
+        created_at: now,
+        modseq: 1,
+      })
+      .execute();
+  }
+}

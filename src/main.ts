@@ -1,0 +1,252 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { AccountAdmin } from './admin/accounts.ts';
+import type { Config } from './config/config.ts';
+import { FingerpostError } from './core/errors.ts';
+import { createLogger, type Logger } from './core/log.ts';
+import { SqlDirectory } from './directory/sql.ts';
+import type { ListenerInfo } from './net/connection.ts';
+import { ConnectionLimiter } from './net/limits.ts';
+import { type Listener, type ListenerObserver, type ProtocolHandler, startListener } from './net/listener.ts';
+import { ensureLocalTls } from './net/local-ca.ts';
+import { loadTls, type TlsMaterial } from './net/tls.ts';
+import { createHttpApp } from './protocols/http/server.ts';
+import { unavailableHandler } from './protocols/unavailable.ts';
+import { FsBlobStore } from './store/blobs.ts';
+import { type Db, openDb, ping } from './store/db.ts';
+
+/** Everything a running node or an admin command shares: config, storage, directory, logging. */
+export interface Services {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Db;
+  readonly directory: SqlDirectory;
+  readonly blobs: FsBlobStore;
+  readonly accounts: AccountAdmin;
+  close(): Promise<void>;
+}
+
+function ensureWritableDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK | constants.R_OK | constants.X_OK);
+  } catch (err) {
+    throw new FingerpostError(
+      'data_dir_unwritable',
+      `the data directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      {
+        hint: 'choose another directory with --data DIR (or FINGERPOST_DATA), or fix its permissions',
+      },
+    );
+  }
+}
+
+/** Opens the data directory and database (running migrations) and wires the directory. No listeners. */
+export async function openServices(config: Config, options: { logger?: Logger } = {}): Promise<Services> {
+  ensureWritableDir(config.dataDir);
+  const logger = options.logger ?? createLogger(config.log.level);
+  const db = await openDb({
+    url: config.store.url,
+    sqlitePath: config.sqlitePath,
+    poolSize: config.store.pool_size,
+    busyTimeoutMs: config.store.busy_timeout,
+  });
+  const directory = new SqlDirectory(db);
+  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  return {
+    config,
+    logger,
+    db,
+    directory,
+    blobs,
+    accounts: new AccountAdmin(db, directory),
+    close: () => db.close(),
+  };
+}
+
+/** What the first start created; the admin password is shown once and never stored in clear. */
+export interface FirstStart {
+  readonly created: boolean;
+  readonly domain?: string;
+  readonly admin?: { readonly address: string; readonly password: string };
+}
+
+/** On an empty store: creates the first domain and its admin account with a generated password. */
+export async function ensureFirstStart(services: Services, domain: string): Promise<FirstStart> {
+  if ((await services.directory.listDomains()).length > 0) return { created: false };
+  const added = await services.accounts.addDomain(domain);
+  const { account, generatedPassword } = await services.accounts.addUser({
+    address: `admin@${added.name}`,
+    isAdmin: true,
+    displayName: 'Administrator',
+  });
+  return { created: true, domain: added.name, admin: { address: account.address, password: generatedPassword! } };
+}
+
+/** The TLS material: the configured files, or the local CA's certificate for localhost and the hostname. */
+export async function prepareTls(config: Config): Promise<TlsMaterial & { created: boolean }> {
+  if (config.tls.cert || config.tls.key) {
+    if (!config.tls.cert || !config.tls.key) {
+      throw new FingerpostError('config_invalid', 'config key tls.cert and tls.key must be set together', {
+        hint: 'set both, or neither to use the local CA',
+      });
+    }
+    return { ...loadTls(config.tls.cert, config.tls.key, config.tls.min_version), created: false };
+  }
+  const files = await ensureLocalTls(config.dataDir, [config.server.hostname]);
+  return { ...loadTls(files.cert, files.key, config.tls.min_version, files.caCert), created: files.created };
+}
+
+/** A running node: its listeners (with their bound ports) and how to stop it. */
+export interface RunningServer {
+  readonly listeners: readonly Listener[];
+  readonly tls: TlsMaterial;
+  readonly metrics: Registry;
+  /** Drains connections (protocol goodbyes), stops HTTP, closes the store. */
+  close(): Promise<void>;
+}
+
+interface MailListenerSpec {
+  readonly name: string;
+  readonly protocol: Exclude<ListenerInfo['protocol'], 'http'>;
+  readonly implicitTls: boolean;
+  readonly section: 'imap' | 'pop3' | 'submission' | 'smtp';
+  readonly port: number;
+}
+
+function mailListeners(config: Config): MailListenerSpec[] {
+  const out: MailListenerSpec[] = [];
+  const dual = (section: 'imap' | 'pop3' | 'submission', plainName: string, tlsName: string) => {
+    const c = config[section];
+    if (!c.enabled) return;
+    out.push({ name: plainName, protocol: section, implicitTls: false, section, port: c.port });
+    out.push({ name: tlsName, protocol: section, implicitTls: true, section, port: c.tls_port });
+  };
+  dual('imap', 'imap', 'imaps');
+  dual('pop3', 'pop3', 'pop3s');
+  if (config.smtp.enabled) out.push({ name: 'smtp', protocol: 'smtp', implicitTls: false, section: 'smtp', port: config.smtp.port });
+  dual('submission', 'submission', 'submissions');
+  return out;
+}
+
+function createMetrics(): { registry: Registry; observer: ListenerObserver } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'fingerpost_process_' });
+  const open = new Gauge({
+    name: 'fingerpost_connections_open',
+    help: 'Open client connections',
+    labelNames: ['listener'],
+    registers: [registry],
+  });
+  const total = new Counter({
+    name: 'fingerpost_connections_total',
+    help: 'Accepted client connections',
+    labelNames: ['listener'],
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: 'fingerpost_connections_refused_total',
+    help: 'Connections refused by limits',
+    labelNames: ['listener', 'reason'],
+    registers: [registry],
+  });
+  return {
+    registry,
+    observer: {
+      opened: (l) => {
+        open.inc({ listener: l });
+        total.inc({ listener: l });
+      },
+      closed: (l) => open.dec({ listener: l }),
+      refused: (l, reason) => refused.inc({ listener: l, reason }),
+    },
+  };
+}
+
+/** Starts every configured listener (HTTPS and the mail protocols) on the shared services. */
+export async function startServer(services: Services, tls?: TlsMaterial): Promise<RunningServer> {
+  const { config, logger } = services;
+  const material = tls ?? (await prepareTls(config));
+  const limiter = new ConnectionLimiter({ total: config.limits.connections_total, perIp: config.limits.connections_per_ip });
+  const { registry, observer } = createMetrics();
+  const listeners: Listener[] = [];
+  const onError = (err: Error) => logger.debug({ err: err.message }, 'connection setup failed');
+  const common = {
+    tls: material,
+    limiter,
+    idleTimeoutMs: config.limits.idle_timeout,
+    handshakeTimeoutMs: config.limits.handshake_timeout,
+    observer,
+    onError,
+  };
+
+  const handlers: Record<MailListenerSpec['protocol'], ProtocolHandler> = {
+    imap: unavailableHandler('imap'),
+    pop3: unavailableHandler('pop3'),
+    smtp: unavailableHandler('smtp'),
+    submission: unavailableHandler('submission'),
+  };
+
+  const { app, server: httpsServer } = createHttpApp({
+    config,
+    logger,
+    tls: material,
+    metrics: registry,
+    health: async () => {
+      try {
+        await ping(services.db);
+        return { ok: true, checks: { store: 'ok' } };
+      } catch (err) {
+        return { ok: false, checks: { store: (err as Error).message } };
+      }
+    },
+  });
+
+  try {
+    if (config.http.enabled) {
+      await app.ready();
+      listeners.push(
+        await startListener({
+          ...common,
+          info: { name: 'https', protocol: 'http', implicitTls: true },
+          bind: config.http.bind,
+          port: config.http.port,
+          proxy: { enabled: config.http.proxy_protocol, from: config.http.proxy_from },
+          handler: { https: httpsServer },
+        }),
+      );
+    }
+    for (const spec of mailListeners(config)) {
+      const section = config[spec.section];
+      listeners.push(
+        await startListener({
+          ...common,
+          info: { name: spec.name, protocol: spec.protocol, implicitTls: spec.implicitTls },
+          bind: section.bind,
+          port: spec.port,
+          proxy: { enabled: section.proxy_protocol, from: section.proxy_from },
+          handler: handlers[spec.protocol],
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close(0)));
+    await app.close();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    listeners,
+    tls: material,
+    metrics: registry,
+    close() {
+      closing ??= (async () => {
+        await Promise.all([app.close(), ...listeners.map((l) => l.close())]);
+        await services.close();
+      })();
+      return closing;
+    },
+  };
+}

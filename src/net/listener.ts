@@ -1,0 +1,205 @@
+import type https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { FingerpostError } from '../core/errors.ts';
+import { ipMatcher, normalizeIp } from './cidr.ts';
+import { Connection, type ListenerInfo } from './connection.ts';
+import type { ConnectionLimiter } from './limits.ts';
+import { parseProxyHeader } from './proxy-protocol.ts';
+import { serverTlsOptions, type TlsMaterial } from './tls.ts';
+
+const peers = new WeakMap<net.Socket, { remoteAddress: string; remotePort: number }>();
+
+/**
+ * The client address of an HTTPS request's socket: the PROXY-reported one when a header was
+ * accepted, else the TCP peer. `socket` is the TLS socket the HTTP server sees.
+ */
+export function peerOf(socket: net.Socket): { remoteAddress: string; remotePort: number } {
+  const raw = (socket as net.Socket & { _parent?: net.Socket })._parent ?? socket;
+  return peers.get(raw) ?? { remoteAddress: normalizeIp(socket.remoteAddress ?? ''), remotePort: socket.remotePort ?? 0 };
+}
+
+/** A live protocol session as the listener sees it: something it can ask to close. */
+export interface SessionHandle {
+  /** Send the protocol's goodbye (IMAP BYE, SMTP 421, POP3 -ERR) and close. */
+  close(reason: 'shutdown' | 'idle'): void;
+}
+
+/** What a protocol provides to a listener. */
+export interface ProtocolHandler {
+  accept(conn: Connection): SessionHandle;
+  /** The line sent when a connection is refused (over the limit), already CRLF-terminated. */
+  refusal(reason: 'total' | 'per_ip'): string;
+}
+
+export interface ListenerObserver {
+  opened?(listener: string): void;
+  closed?(listener: string): void;
+  refused?(listener: string, reason: string): void;
+}
+
+export interface ListenerOptions {
+  readonly info: Omit<ListenerInfo, 'port'>;
+  readonly bind: string;
+  readonly port: number;
+  readonly tls: TlsMaterial;
+  readonly limiter: ConnectionLimiter;
+  readonly proxy: { readonly enabled: boolean; readonly from: readonly string[] };
+  readonly idleTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  /** A mail protocol, or an HTTPS server that takes the socket (it does TLS itself). */
+  readonly handler: ProtocolHandler | { readonly https: https.Server };
+  readonly observer?: ListenerObserver;
+  /** Called for connection-level errors that are not the client's fault. */
+  readonly onError?: (err: Error) => void;
+}
+
+/** A bound listener. */
+export interface Listener {
+  readonly info: ListenerInfo;
+  /** Stops accepting, asks every session to say goodbye, and waits (bounded) for them to close. */
+  close(graceMs?: number): Promise<void>;
+  readonly sessions: ReadonlySet<SessionHandle>;
+}
+
+function readProxyHeader(socket: net.Socket, timeoutMs: number): Promise<{ remoteAddress?: string; remotePort?: number; rest: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => done(new Error('PROXY header timed out')), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const parsed = parseProxyHeader(buf);
+      if (parsed.kind === 'incomplete') return;
+      if (parsed.kind === 'invalid') return done(new Error(parsed.reason));
+      done(undefined, {
+        remoteAddress: parsed.address?.remoteAddress,
+        remotePort: parsed.address?.remotePort,
+        rest: buf.subarray(parsed.consumed),
+      });
+    };
+    const done = (err?: Error, value?: { remoteAddress?: string; remotePort?: number; rest: Buffer }) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    socket.on('data', onData);
+  });
+}
+
+/**
+ * Binds one TCP listener: connection limits, optional PROXY protocol (only from allow-listed
+ * peers), implicit TLS when `info.implicitTls`, idle timeouts, then hands the Connection over.
+ */
+export async function startListener(options: ListenerOptions): Promise<Listener> {
+  const sessions = new Set<SessionHandle>();
+  const proxyAllowed = options.proxy.enabled ? ipMatcher(options.proxy.from) : () => false;
+  const { observer, handler } = options;
+  let closing = false;
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true });
+  const info: ListenerInfo = { ...options.info, port: options.port };
+
+  const setup = async (raw: net.Socket) => {
+    const tcpPeer = normalizeIp(raw.remoteAddress ?? '');
+    let remoteAddress = tcpPeer;
+    let remotePort = raw.remotePort ?? 0;
+    let socket: net.Socket = raw;
+    if (options.proxy.enabled) {
+      if (!proxyAllowed(tcpPeer)) throw new Error(`PROXY header expected but ${tcpPeer} is not in proxy_from`);
+      raw.resume();
+      const header = await readProxyHeader(raw, options.handshakeTimeoutMs);
+      if (header.remoteAddress) remoteAddress = normalizeIp(header.remoteAddress);
+      if (header.remotePort !== undefined) remotePort = header.remotePort;
+      if (header.rest.length) raw.unshift(header.rest);
+    }
+    const slot = options.limiter.acquire(remoteAddress);
+    if (slot !== 'ok') {
+      observer?.refused?.(info.name, slot);
+      if (!info.implicitTls && 'refusal' in handler) raw.end(handler.refusal(slot));
+      else raw.destroy();
+      return;
+    }
+    raw.once('close', () => {
+      options.limiter.release(remoteAddress);
+      observer?.closed?.(info.name);
+    });
+    observer?.opened?.(info.name);
+    if ('https' in handler) {
+      peers.set(raw, { remoteAddress, remotePort });
+      raw.setTimeout(options.idleTimeoutMs, () => raw.destroy());
+      handler.https.emit('connection', raw);
+      raw.resume();
+      return;
+    }
+    if (info.implicitTls) {
+      const secure = new tls.TLSSocket(raw, { ...serverTlsOptions(options.tls), isServer: true });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('TLS handshake timed out')), options.handshakeTimeoutMs);
+        secure.once('secure', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        secure.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+        raw.resume();
+      });
+      socket = secure;
+    }
+    const conn = new Connection(socket, info, { remoteAddress, remotePort, localPort: raw.localPort ?? options.port }, options.tls);
+    const session = handler.accept(conn);
+    sessions.add(session);
+    raw.setTimeout(options.idleTimeoutMs, () => session.close('idle'));
+    raw.once('close', () => sessions.delete(session));
+    if (closing) session.close('shutdown');
+    raw.resume();
+  };
+
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (raw) => {
+    sockets.add(raw);
+    raw.once('close', () => sockets.delete(raw));
+    raw.on('error', () => {});
+    setup(raw).catch((err: Error) => {
+      options.onError?.(err);
+      raw.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new FingerpostError('port_in_use', `port ${options.port} on ${options.bind} (${info.name}) is already in use`, {
+            hint: `stop the other program or set ${info.protocol}.${info.implicitTls && info.protocol !== 'smtp' ? 'tls_port' : 'port'} in the config`,
+          }),
+        );
+      } else if (err.code === 'EACCES') {
+        reject(
+          new FingerpostError('port_in_use', `no permission to listen on port ${options.port} (${info.name})`, {
+            hint: 'use a port above 1024 or grant the capability to bind low ports',
+          }),
+        );
+      } else reject(err);
+    });
+    server.listen({ host: options.bind, port: options.port }, resolve);
+  });
+  const bound = server.address();
+  if (bound && typeof bound === 'object') (info as { port: number }).port = bound.port;
+
+  return {
+    info,
+    sessions,
+    async close(graceMs = 10_000) {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.close('shutdown');
+      const deadline = Date.now() + graceMs;
+      while (sessions.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const raw of sockets) raw.destroy();
+      await stopped;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { FingerpostError } from '../core/errors.ts';
+
+/** TLS material for every listener; `context` is swapped in place when certificates are reloaded. */
+export interface TlsMaterial {
+  context: tls.SecureContext;
+  cert: Buffer;
+  key: Buffer;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly minVersion: tls.SecureVersion;
+  /** The CA a client should trust (the local CA), when we made one. */
+  readonly caFile: string | undefined;
+}
+
+/** Loads a PEM certificate chain and key into a secure context, with a clear error when they are wrong. */
+export function loadTls(certFile: string, keyFile: string, minVersion: tls.SecureVersion, caFile?: string): TlsMaterial {
+  let cert: Buffer;
+  let key: Buffer;
+  try {
+    cert = readFileSync(certFile);
+    key = readFileSync(keyFile);
+  } catch (err) {
+    throw new FingerpostError('tls_failure', `cannot read TLS certificate or key: ${(err as Error).message}`, {
+      hint: 'set tls.cert and tls.key to readable PEM files, or leave both empty to use the local CA',
+    });
+  }
+  try {
+    const context = tls.createSecureContext({ cert, key, minVersion });
+    return { context, cert, key, certFile, keyFile, minVersion, caFile };
+  } catch (err) {
+    throw new FingerpostError('tls_failure', `the TLS certificate and key do not load: ${(err as Error).message}`, {
+      hint: 'check that tls.key is the private key of tls.cert',
+    });
+  }
+}
+
+/** Server options for `tls.createServer` / `new TLSSocket` using the current context. */
+export function serverTlsOptions(material: TlsMaterial): tls.TlsOptions {
+  // cert/key make the default context for clients that send no SNI (IP literals); SNI gets `context`.
+  return {
+    cert: material.cert,
+    key: material.key,
+    SNICallback: (_servername, cb) => cb(null, material.context),
+    secureContext: material.context,
+    minVersion: material.minVersion,
+  };
+}

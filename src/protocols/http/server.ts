@@ -1,0 +1,109 @@
+import https from 'node:https';
+import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Config } from '../../config/config.ts';
+import type { Logger } from '../../core/log.ts';
+import { ipMatcher } from '../../net/cidr.ts';
+import { peerOf } from '../../net/listener.ts';
+import { serverTlsOptions, type TlsMaterial } from '../../net/tls.ts';
+
+/** What /healthz reports; `ok` false answers 503. */
+export interface HealthReport {
+  readonly ok: boolean;
+  readonly checks: Record<string, 'ok' | string>;
+}
+
+export interface HttpDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly tls: TlsMaterial;
+  readonly metrics: Registry;
+  readonly health: () => Promise<HealthReport>;
+}
+
+/** The client IP of a request (PROXY-aware). */
+export function clientIp(request: FastifyRequest): string {
+  return peerOf(request.raw.socket).remoteAddress;
+}
+
+/** An RFC 9457 problem+json answer; every HTTP error in Fingerpost goes through here. */
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  type: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'application/problem+json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(JSON.stringify({ type, status, detail, ...extra }));
+}
+
+/**
+ * Builds the HTTPS application (fastify on an https.Server fed by the net/ listener): security
+ * headers, problem+json errors, /healthz and /metrics. Protocol modules register their routes on it.
+ */
+export function createHttpApp(deps: HttpDeps) {
+  let server: https.Server | undefined;
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.http.body_limit,
+    trustProxy: false,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    serverFactory: (handler) => {
+      server = https.createServer(
+        { ...serverTlsOptions(deps.tls), requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 },
+        handler,
+      );
+      return server;
+    },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('strict-transport-security', 'max-age=31536000');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    request.log = request.log.child({ ip: clientIp(request) });
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(reply, 404, 'about:blank', `no resource at ${request.method} ${request.url.split('?')[0]}`);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    const detail = status >= 500 ? 'internal error; the server log has details' : err.message;
+    sendProblem(reply, status, 'about:blank', detail);
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    const report = await deps.health();
+    reply.code(report.ok ? 200 : 503).header('cache-control', 'no-store');
+    return { status: report.ok ? 'ok' : 'unavailable', checks: report.checks };
+  });
+
+  const metricsAllowed = ipMatcher(deps.config.http.metrics_from);
+  app.get('/metrics', async (request, reply) => {
+    if (!metricsAllowed(clientIp(request))) return sendProblem(reply, 403, 'about:blank', 'metrics are only served to http.metrics_from');
+    reply.header('content-type', deps.metrics.contentType);
+    return deps.metrics.metrics();
+  });
+
+  if (!server) throw new Error('fastify did not call serverFactory');
+  return { app, server: server as https.Server };
+}
+
+/** The fastify instance protocol modules register routes on. */
+export type HttpApp = ReturnType<typeof createHttpApp>['app'];

@@ -1,0 +1,106 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { FingerpostError } from '../core/errors.ts';
+
+/** Content-addressed storage for message bodies and uploads. Ids are SHA-256 hex digests. */
+export interface BlobStore {
+  /** Stores the bytes durably (fsync) and returns their id; storing the same bytes twice is a no-op. */
+  put(data: Uint8Array): Promise<string>;
+  get(id: string): Promise<Buffer>;
+  /** A byte range [start, end) without reading the whole blob. */
+  range(id: string, start: number, end: number): Promise<Buffer>;
+  stream(id: string): Readable;
+  has(id: string): Promise<boolean>;
+  delete(id: string): Promise<void>;
+}
+
+const ID_RE = /^[0-9a-f]{64}$/;
+
+/** The SHA-256 hex id of some bytes. */
+export function blobId(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Blobs as files under `root/ab/cd/<id>`, written to a temp file, fsynced, then renamed. */
+export class FsBlobStore implements BlobStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  #path(id: string): string {
+    if (!ID_RE.test(id)) throw new FingerpostError('invalid_argument', 'malformed blob id');
+    return path.join(this.root, id.slice(0, 2), id.slice(2, 4), id);
+  }
+
+  async put(data: Uint8Array): Promise<string> {
+    const id = blobId(data);
+    const file = this.#path(id);
+    if (await this.has(id)) return id;
+    const dir = path.dirname(file);
+    await mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+    const dirHandle = await open(dir, constants.O_RDONLY);
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+    return id;
+  }
+
+  async get(id: string): Promise<Buffer> {
+    try {
+      return await readFile(this.#path(id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FingerpostError('not_found', `blob ${id} not found`);
+      throw err;
+    }
+  }
+
+  async range(id: string, start: number, end: number): Promise<Buffer> {
+    const handle = await open(this.#path(id), 'r');
+    try {
+      const length = Math.max(0, end - start);
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buf, 0, length, start);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  stream(id: string): Readable {
+    return createReadStream(this.#path(id));
+  }
+
+  async has(id: string): Promise<boolean> {
+    try {
+      await access(this.#path(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    await rm(this.#path(id), { force: true });
+  }
+
+  /** Total size of one blob, for checks. */
+  async size(id: string): Promise<number> {
+    return (await stat(this.#path(id))).size;
+  }
+}

@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { FingerpostError } from '../core/errors.ts';
+import { type Dialect, migrationProvider } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+import { nodeSqliteDialect } from './sqlite-dialect.ts';
+
+/** An open database with its dialect; every store module takes this. */
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Empty for SQLite at `sqlitePath`, else a postgres:// URL. */
+  readonly url: string;
+  readonly sqlitePath: string;
+  readonly poolSize?: number;
+  readonly busyTimeoutMs?: number;
+}
+
+// pg returns int8 as strings; every bigint here (ids, epoch ms, modseq) fits in 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/** Opens SQLite (WAL, foreign keys, busy timeout) or PostgreSQL and runs pending migrations. */
+export async function openDb(options: OpenOptions): Promise<Db> {
+  const dialect: Dialect = options.url ? 'postgres' : 'sqlite';
+  let kysely: Kysely<Database>;
+  if (dialect === 'sqlite') {
+    mkdirSync(path.dirname(options.sqlitePath), { recursive: true });
+    kysely = new Kysely<Database>({
+      dialect: nodeSqliteDialect({ path: options.sqlitePath, busyTimeoutMs: options.busyTimeoutMs ?? 5000 }),
+    });
+  } else {
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  try {
+    await migrate(kysely, dialect);
+  } catch (err) {
+    await kysely.destroy().catch(() => {});
+    const where = dialect === 'sqlite' ? options.sqlitePath : redactUrl(options.url);
+    throw new FingerpostError('store_failure', `cannot open the database at ${where}: ${(err as Error).message}`, {
+      hint: dialect === 'sqlite' ? 'check that the data directory is writable' : 'check store.url and that PostgreSQL is running',
+      cause: err,
+    });
+  }
+  return { kysely, dialect, close: () => kysely.destroy() };
+}
+
+async function migrate(kysely: Kysely<Database>, dialect: Dialect): Promise<void> {
+  const migrator = new Migrator({ db: kysely, provider: migrationProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? error}`);
+  }
+}
+
+/** Hides the password in a postgres:// URL for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** Runs `fn` in a transaction (BEGIN IMMEDIATE on SQLite). */
+export function transaction<T>(db: Db, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.kysely.transaction().execute(fn);
+}
+
+/** A cheap liveness query for /healthz. */
+export async function ping(db: Db): Promise<void> {
+  await sql`select 1`.execute(db.kysely);
+}

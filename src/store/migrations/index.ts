@@ -1,0 +1,34 @@
+import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
+import * as m001 from './001-initial.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** Column types that differ between the dialects. */
+export interface MigrationContext {
+  readonly dialect: Dialect;
+  /** An auto-incrementing primary key that is never reused. */
+  readonly id: 'integer' | 'bigserial';
+  readonly bigint: 'integer' | 'bigint';
+  /** Marks the id column as the primary key (AUTOINCREMENT on SQLite so ids are never reused). */
+  readonly pk: (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+}
+
+type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
+
+/** Every migration in order; the name is what the migration table records. */
+const steps: Array<[string, Step]> = [['001-initial', m001]];
+
+/** Kysely migration provider for the in-code migration list. */
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  const ctx: MigrationContext =
+    dialect === 'sqlite'
+      ? { dialect, id: 'integer', bigint: 'integer', pk: (c) => c.primaryKey().autoIncrement() }
+      : { dialect, id: 'bigserial', bigint: 'bigint', pk: (c) => c.primaryKey() };
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, step] of steps) out[name] = { up: (db) => step.up(db, ctx) };
+      return out;
+    },
+  };
+}

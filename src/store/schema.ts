@@ -1,0 +1,132 @@
+import type { Generated } from 'kysely';
+
+/** Table types shared by the SQLite and PostgreSQL dialects. Times are epoch milliseconds; booleans 0/1. */
+export interface DomainTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+  /** JSON object of per-domain settings (discovery auth, free/busy defaults, …). */
+  settings: string;
+}
+
+export interface AccountTable {
+  id: Generated<number>;
+  domain_id: number;
+  local_part: string;
+  /** Lower-cased `local@domain`, the lookup key. */
+  address: string;
+  display_name: string;
+  password_hash: string | null;
+  disabled: number;
+  is_admin: number;
+  created_at: number;
+  /** Bumped when the password changes or the account is disabled: older sessions end. */
+  credentials_changed_at: number;
+  /** The account's change counter: JMAP state and IMAP MODSEQ both come from it. */
+  modseq: Generated<number>;
+}
+
+export interface AliasTable {
+  id: Generated<number>;
+  address: string;
+  account_id: number;
+  created_at: number;
+}
+
+export interface AppPasswordTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  /** SHA-256 of the (high-entropy, random) secret. */
+  secret_hash: string;
+  /** Comma-separated protocols it may be used for (imap,pop3,smtp,http). */
+  protocols: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface MailboxTable {
+  id: Generated<number>;
+  account_id: number;
+  /** Full hierarchical name with `/` as the delimiter, e.g. `Archive/2026`. */
+  name: string;
+  /** Special use (RFC 6154) as a JMAP role: inbox, drafts, sent, trash, junk, archive; or null. */
+  role: string | null;
+  uidvalidity: number;
+  uidnext: number;
+  highest_modseq: number;
+  subscribed: number;
+  sort_order: number;
+  created_at: number;
+  /** Modseq of the last change to the mailbox object itself (name, role, subscription). */
+  modseq: number;
+}
+
+export interface MessageTable {
+  id: Generated<number>;
+  account_id: number;
+  /** SHA-256 (hex) of the raw message in the blob store. */
+  blob_id: string;
+  size: number;
+  /** IMAP INTERNALDATE / JMAP receivedAt. */
+  received_at: number;
+  thread_id: number;
+  message_id_header: string | null;
+  subject: string;
+  sent_at: number | null;
+  from_addr: string;
+  to_addr: string;
+  /** Space-separated keywords (JMAP) which are IMAP flags: `\\Seen`, `$label`. */
+  keywords: string;
+  /** JSON of the parsed structure: envelope, MIME tree with byte offsets, preview. */
+  meta: string;
+  modseq: number;
+  created_at: number;
+}
+
+export interface MailboxMessageTable {
+  mailbox_id: number;
+  uid: number;
+  message_id: number;
+  modseq: number;
+}
+
+export interface ExpungedTable {
+  mailbox_id: number;
+  uid: number;
+  modseq: number;
+}
+
+export interface ChangeTable {
+  id: Generated<number>;
+  account_id: number;
+  modseq: number;
+  /** JMAP type name: Email, Mailbox, Thread, EmailSubmission… */
+  type: string;
+  object_id: number;
+  /** created | updated | destroyed */
+  kind: string;
+}
+
+/** Cross-process events: nodes and the admin CLI publish; every node polls (revocations, new mail). */
+export interface EventTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string;
+  created_at: number;
+}
+
+export interface Database {
+  domains: DomainTable;
+  accounts: AccountTable;
+  aliases: AliasTable;
+  app_passwords: AppPasswordTable;
+  mailboxes: MailboxTable;
+  messages: MessageTable;
+  mailbox_messages: MailboxMessageTable;
+  expunged: ExpungedTable;
+  changes: ChangeTable;
+  events: EventTable;
+}

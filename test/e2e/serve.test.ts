@@ -1,0 +1,177 @@
+// `fingerpost serve` and `fingerpost admin` as a user runs them: a real process, real sockets, curl.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { commandSkip } from '../helpers/peers.ts';
+import { spawnServe } from '../helpers/process.ts';
+import { portOverrides, runCli } from '../helpers/server.ts';
+import { LineClient } from '../helpers/wire.ts';
+
+const exec = promisify(execFile);
+const curlSkip = commandSkip('curl', 'curl');
+
+function portEnv(ports: Awaited<ReturnType<typeof portOverrides>>['ports']): Record<string, string> {
+  return {
+    FINGERPOST_HTTP_PORT: String(ports.https),
+    FINGERPOST_IMAP_PORT: String(ports.imap),
+    FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
+    FINGERPOST_POP3_PORT: String(ports.pop3),
+    FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
+    FINGERPOST_SMTP_PORT: String(ports.smtp),
+    FINGERPOST_SUBMISSION_PORT: String(ports.submission),
+    FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+    FINGERPOST_LOG_LEVEL: 'warn',
+  };
+}
+
+describe('fingerpost serve (first start, restart, admin while running)', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  let ports: Awaited<ReturnType<typeof portOverrides>>['ports'];
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-serve-'));
+    ({ ports } = await portOverrides());
+    env = portEnv(ports);
+  });
+  after(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('first start creates the CA, the domain and a one-time admin password; healthz answers over verified TLS', {
+    skip: curlSkip,
+  }, async () => {
+    const proc = await spawnServe(['--data', dataDir, '--domain', 'example.test'], env);
+    try {
+      assert.match(proc.stderr, /First start: created domain example\.test/);
+      const password = /password: (\S+)/.exec(proc.stderr)?.[1];
+      assert.ok(password && password.length >= 16, 'a generated admin password is printed');
+      assert.match(proc.stderr, new RegExp(`imaps\\s+imaps://localhost:${ports.imaps}`));
+      const ca = path.join(dataDir, 'tls', 'ca.pem');
+      const { stdout } = await exec('curl', ['-sS', '--fail', '--cacert', ca, `https://localhost:${ports.https}/healthz`]);
+      assert.deepEqual(JSON.parse(stdout), { status: 'ok', checks: { store: 'ok' } });
+      // and the certificate verifies for 127.0.0.1 too
+      await exec('curl', ['-sS', '--fail', '--cacert', ca, `https://127.0.0.1:${ports.https}/healthz`]);
+      const metrics = await exec('curl', ['-sS', '--fail', '--cacert', ca, `https://localhost:${ports.https}/metrics`]);
+      assert.match(metrics.stdout, /fingerpost_connections_total\{listener="https"\}/);
+      // the password never reaches the log
+      assert.ok(!proc.stdout.includes(password));
+    } finally {
+      assert.equal(await proc.stop('SIGTERM'), 0, 'SIGTERM drains and exits 0');
+    }
+  });
+
+  it('protocols not built yet greet with their own "unavailable" answer', async () => {
+    const proc = await spawnServe(['--data', dataDir], env);
+    try {
+      assert.doesNotMatch(proc.stderr, /First start/, 'a restart reuses everything');
+      const checks: Array<[number, boolean, RegExp]> = [
+        [ports.imap, false, /^\* BYE \[UNAVAILABLE\]/],
+        [ports.pop3, false, /^-ERR \[SYS\/TEMP\]/],
+        [ports.smtp, false, /^421 4\.3\.2 /],
+        [ports.submission, false, /^421 4\.3\.2 /],
+      ];
+      for (const [port, , pattern] of checks) {
+        const c = await LineClient.connect(port);
+        assert.match((await c.line()) ?? '', pattern);
+        await c.closedByPeer();
+      }
+      const users = await runCli(['admin', 'user', 'list', '--data', dataDir]);
+      assert.equal(users.code, 0, users.stderr);
+      assert.match(users.stdout, /admin@example\.test\s+Administrator\s+yes/);
+    } finally {
+      assert.equal(await proc.stop('SIGINT'), 0);
+    }
+  });
+
+  it('the admin CLI manages domains, users, aliases and app passwords while the server runs', async () => {
+    const proc = await spawnServe(['--data', dataDir], env);
+    try {
+      const cli = (args: string[], input?: string) => runCli([...args, '--data', dataDir], { input });
+      assert.equal((await cli(['admin', 'domain', 'add', 'second.test'])).code, 0);
+      const dup = await cli(['admin', 'domain', 'add', 'second.test']);
+      assert.equal(dup.code, 1);
+      assert.match(dup.stderr, /domain second\.test already exists/);
+      const add = await cli(['admin', 'user', 'add', 'bob@second.test', '--password-stdin'], 'correct horse battery\n');
+      assert.equal(add.code, 0, add.stderr);
+      assert.doesNotMatch(add.stdout, /password:/);
+      const gen = await cli(['admin', 'user', 'add', 'carol@second.test']);
+      assert.match(gen.stdout, /password: \S{16,}/);
+      const unknown = await cli(['admin', 'user', 'add', 'dave@nowhere.test']);
+      assert.equal(unknown.code, 1);
+      assert.match(
+        unknown.stderr,
+        /domain nowhere\.test is not served here\n {2}fix: add it first: fingerpost admin domain add nowhere\.test/,
+      );
+      assert.equal((await cli(['admin', 'alias', 'add', 'info@second.test', 'bob@second.test'])).code, 0);
+      assert.match((await cli(['admin', 'alias', 'list'])).stdout, /info@second\.test\s+bob@second\.test/);
+      const app = await cli([
+        'admin',
+        'app-password',
+        'create',
+        'bob@second.test',
+        '--name',
+        'laptop',
+        '--protocols',
+        'imap,smtp',
+        '--expires',
+        '30d',
+      ]);
+      assert.equal(app.code, 0, app.stderr);
+      assert.match(app.stdout, /secret: [a-z2-9]{4}(-[a-z2-9]{4}){4}\n/);
+      const listed = await cli(['admin', 'app-password', 'list', 'bob@second.test']);
+      assert.match(listed.stdout, /laptop\s+imap,smtp/);
+      assert.equal((await cli(['admin', 'app-password', 'revoke', 'bob@second.test', 'laptop'])).code, 0);
+      assert.equal((await cli(['admin', 'user', 'passwd', 'bob@second.test', '--password-stdin'], 'another long password\n')).code, 0);
+      assert.equal((await cli(['admin', 'user', 'remove', 'carol@second.test'])).code, 0);
+      const users = (await cli(['admin', 'user', 'list', '--domain', 'second.test'])).stdout;
+      assert.match(users, /bob@second\.test/);
+      assert.doesNotMatch(users, /carol/);
+    } finally {
+      assert.equal(await proc.stop(), 0);
+    }
+  });
+});
+
+describe('start-up failures are one clear line and a non-zero exit', () => {
+  it('a malformed config exits 2 naming the key, the value and what is expected', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-bad-'));
+    const file = path.join(dir, 'bad.toml');
+    await writeFile(file, '[imap]\nport = "many"\n');
+    const r = await runCli(['serve', '--config', file, '--data', dir]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /config key imap\.port = "many" in .*bad\.toml: /);
+    const env = await runCli(['serve', '--data', dir], { env: { FINGERPOST_LIMITS_IDLE_TIMEOUT: 'later' } });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /config key limits\.idle_timeout = "later"/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a port in use names the port and the key to change', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-port-'));
+    const { ports } = await portOverrides();
+    const blocker = net.createServer().listen(ports.imaps, '0.0.0.0');
+    await new Promise((r) => blocker.once('listening', r));
+    try {
+      const r = await runCli(['serve', '--data', dir], { env: portEnv(ports) });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`port ${ports.imaps} on 0\\.0\\.0\\.0 \\(imaps\\) is already in use\\n  fix: .*imap\\.tls_port`));
+    } finally {
+      blocker.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an unwritable data directory says so and what to do', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-unw-'));
+    const file = path.join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const r = await runCli(['serve', '--data', path.join(file, 'data')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /the data directory .* is not writable \(ENOTDIR\)\n {2}fix: choose another directory/);
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { formatDuration, parseDuration } from '../../../src/config/duration.ts';
+import { envKeys, loadConfig } from '../../../src/config/load.ts';
+import { isFingerpostError } from '../../../src/core/errors.ts';
+
+async function tomlFile(text: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-cfg-'));
+  const file = path.join(dir, 'fingerpost.toml');
+  await writeFile(file, text);
+  return file;
+}
+
+describe('config loading', () => {
+  it('fills every default and freezes the snapshot', () => {
+    const config = loadConfig({ dataDir: '/tmp/fp-x', env: {} });
+    assert.equal(config.http.port, 8443);
+    assert.equal(config.imap.port, 1143);
+    assert.equal(config.imap.tls_port, 1993);
+    assert.equal(config.pop3.port, 1110);
+    assert.equal(config.pop3.tls_port, 1995);
+    assert.equal(config.smtp.port, 2525);
+    assert.equal(config.submission.port, 1587);
+    assert.equal(config.submission.tls_port, 1465);
+    assert.equal(config.publicUrl, 'https://localhost:8443');
+    assert.equal(config.limits.idle_timeout, 30 * 60_000);
+    assert.ok(Object.isFrozen(config) && Object.isFrozen(config.imap));
+    assert.throws(() => {
+      (config.imap as { port: number }).port = 1;
+    }, TypeError);
+  });
+
+  it('reads TOML and lets FINGERPOST_<SECTION>_<KEY> override it', async () => {
+    const file = await tomlFile('[server]\nhostname = "mail.example.com"\n[imap]\nport = 10143\n[limits]\nidle_timeout = "45m"\n');
+    const config = loadConfig({
+      file,
+      dataDir: '/tmp/fp-x',
+      env: { FINGERPOST_IMAP_PORT: '20143', FINGERPOST_AUTH_PLAIN: 'false', FINGERPOST_HTTP_METRICS_FROM: '10.0.0.0/8, 127.0.0.1' },
+    });
+    assert.equal(config.server.hostname, 'mail.example.com');
+    assert.equal(config.imap.port, 20143);
+    assert.equal(config.auth.plain, false);
+    assert.deepEqual(config.http.metrics_from, ['10.0.0.0/8', '127.0.0.1']);
+    assert.equal(config.limits.idle_timeout, 45 * 60_000);
+    assert.equal(config.publicUrl, 'https://mail.example.com:8443');
+  });
+
+  it('names the key, the value and what is expected for every problem at once', async () => {
+    const file = await tomlFile('[imap]\nport = 70000\n[limits]\nidle_timeout = "soon"\n[bogus]\nx = 1\n');
+    try {
+      loadConfig({ file, dataDir: '/tmp/fp-x', env: {} });
+      assert.fail('expected a config error');
+    } catch (err) {
+      assert.ok(isFingerpostError(err, 'config_invalid'));
+      assert.match(err.message, /config key imap\.port = 70000 .*expected a port between 0 and 65535/);
+      assert.match(err.message, /config key limits\.idle_timeout = "soon" .*expected a duration/);
+      assert.match(err.message, /unknown config key bogus/);
+    }
+  });
+
+  it('rejects a malformed env override with the key path', () => {
+    assert.throws(() => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_IMAP_PORT: 'abc' } }), /config key imap\.port = "abc"/);
+  });
+
+  it('reports TOML syntax errors with the file', async () => {
+    const file = await tomlFile('[imap\nport = 1');
+    assert.throws(
+      () => loadConfig({ file, dataDir: '/tmp/fp-x', env: {} }),
+      (err: Error) => isFingerpostError(err, 'config_invalid') && err.message.includes(file),
+    );
+  });
+
+  it('fails when an explicitly named file is missing', () => {
+    assert.throws(() => loadConfig({ file: '/nonexistent/fp.toml', dataDir: '/tmp/fp-x', env: {} }), /cannot read config file/);
+  });
+
+  it('derives one env name per scalar key', () => {
+    const keys = envKeys();
+    assert.deepEqual(keys.get('FINGERPOST_SUBMISSION_TLS_PORT')?.path, ['submission', 'tls_port']);
+    assert.deepEqual(keys.get('FINGERPOST_STORE_URL')?.path, ['store', 'url']);
+    assert.equal(keys.has('FINGERPOST_AUTH_ISSUERS'), false);
+  });
+});
+
+describe('durations', () => {
+  it('parses seconds and units', () => {
+    assert.equal(parseDuration(600), 600_000);
+    assert.equal(parseDuration('600'), 600_000);
+    assert.equal(parseDuration('10m'), 600_000);
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('2h'), 7_200_000);
+    assert.equal(parseDuration('1d'), 86_400_000);
+    assert.equal(parseDuration('ten'), undefined);
+    assert.equal(parseDuration('-1'), undefined);
+    assert.equal(formatDuration(600_000), '10m');
+    assert.equal(formatDuration(1500), '1500ms');
+  });
+});
