@@ -52,7 +52,8 @@ export async function openDb(options: OpenOptions): Promise<Db> {
 }
 
 async function migrate(kysely: Kysely<Database>, dialect: Dialect): Promise<void> {
-  const migrator = new Migrator({ db: kysely, provider: migrationProvider(dialect) });
+  // Areas add migrations in their own number ranges, so a newer file may sort before an applied one.
+  const migrator = new Migrator({ db: kysely, provider: migrationProvider(dialect), allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

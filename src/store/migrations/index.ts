@@ -15,7 +15,11 @@ export interface MigrationContext {
 
 type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
 
-/** Every migration in order; the name is what the migration table records. */
+/**
+ * Every migration; the name is what the migration table records. Number ranges per area keep
+ * parallel work apart: 001-009 foundation, 010-019 auth, 020-029 mail, 030-039 idp,
+ * 040-049 smtp/queue, 050-059 calendar, 060-069 jmap, 070-079 discovery.
+ */
 const steps: Array<[string, Step]> = [['001-initial', m001]];
 
 /** Kysely migration provider for the in-code migration list. */
