@@ -1,0 +1,74 @@
+/**
+ * RFC 5322 §3.3 date-time parsing, with the obsolete forms of §4.3 (two-digit years, named zones,
+ * missing seconds) and the sloppiness real mail has (missing day name, extra text, ISO dates).
+ */
+
+const MONTHS: Readonly<Record<string, number>> = {
+  jan: 0,
+  feb: 1,
+  mar: 2,
+  apr: 3,
+  may: 4,
+  jun: 5,
+  jul: 6,
+  aug: 7,
+  sep: 8,
+  oct: 9,
+  nov: 10,
+  dec: 11,
+};
+
+/** Obsolete zone names (RFC 5322 §4.3), in minutes east of UTC. Military zones are treated as UTC. */
+const ZONES: Readonly<Record<string, number>> = {
+  ut: 0,
+  utc: 0,
+  gmt: 0,
+  z: 0,
+  est: -300,
+  edt: -240,
+  cst: -360,
+  cdt: -300,
+  mst: -420,
+  mdt: -360,
+  pst: -480,
+  pdt: -420,
+};
+
+const RFC5322 = /(\d{1,2})\s+([a-z]{3})[a-z]*\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?\s*([+-]\d{4}|[a-z]{1,5})?/i;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?/i;
+
+function zoneMinutes(zone: string | undefined): number {
+  if (!zone) return 0;
+  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+  if (m) {
+    const minutes = Number(m[2]) * 60 + Number(m[3]);
+    return m[1] === '-' ? -minutes : minutes;
+  }
+  return ZONES[zone.toLowerCase()] ?? 0;
+}
+
+function build(year: number, month: number, day: number, h: number, mi: number, s: number, zone: string | undefined): number | null {
+  if (month < 0 || month > 11 || day < 1 || day > 31 || h > 23 || mi > 59 || s > 60) return null;
+  const t = Date.UTC(year, month, day, h, mi, Math.min(s, 59)) - zoneMinutes(zone) * 60_000;
+  return Number.isFinite(t) ? t : null;
+}
+
+/** Parses a `Date:` header value into epoch ms, or null when it is not a date. */
+export function parseMailDate(value: string | null): number | null {
+  if (!value) return null;
+  const m = RFC5322.exec(value);
+  if (m) {
+    const month = MONTHS[m[2]!.toLowerCase()];
+    if (month === undefined) return null;
+    let year = Number(m[3]);
+    // RFC 5322 §4.3: two-digit years below 50 are 20xx, others 19xx; three digits add 1900.
+    if (m[3]!.length === 2) year += year < 50 ? 2000 : 1900;
+    else if (m[3]!.length === 3) year += 1900;
+    return build(year, month, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0), m[7]);
+  }
+  const iso = ISO.exec(value.trim());
+  if (iso) {
+    return build(Number(iso[1]), Number(iso[2]) - 1, Number(iso[3]), Number(iso[4]), Number(iso[5]), Number(iso[6] ?? 0), iso[7]);
+  }
+  return null;
+}
