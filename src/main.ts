@@ -6,6 +6,8 @@ import type { Config } from './config/config.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { SqlDirectory } from './directory/sql.ts';
+import { mimeParser } from './mail/mime/parse.ts';
+import { MailStore } from './mail/store.ts';
 import type { ListenerInfo } from './net/connection.ts';
 import { ConnectionLimiter } from './net/limits.ts';
 import { type Listener, type ListenerObserver, type ProtocolHandler, startListener } from './net/listener.ts';
@@ -24,6 +26,8 @@ export interface Services {
   readonly directory: SqlDirectory;
   readonly blobs: FsBlobStore;
   readonly accounts: AccountAdmin;
+  /** The message store shared by IMAP, POP3, JMAP and SMTP delivery. */
+  readonly mail: MailStore;
   close(): Promise<void>;
 }
 
@@ -61,6 +65,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     directory,
     blobs,
     accounts: new AccountAdmin(db, directory),
+    mail: new MailStore(db, blobs, mimeParser),
     close: () => db.close(),
   };
 }

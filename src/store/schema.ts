@@ -118,6 +118,14 @@ export interface EventTable {
   created_at: number;
 }
 
+/** Decoded text of a message for SEARCH / Email/query text filters. */
+export interface MessageTextTable {
+  message_id: number;
+  account_id: number;
+  headers: string;
+  body: string;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -129,4 +137,5 @@ export interface Database {
   expunged: ExpungedTable;
   changes: ChangeTable;
   events: EventTable;
+  message_text: MessageTextTable;
 }

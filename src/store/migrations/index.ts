@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
+import * as m020 from './020-mail-search.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -20,7 +21,10 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
  * parallel work apart: 001-009 foundation, 010-019 auth, 020-029 mail, 030-039 idp,
  * 040-049 smtp/queue, 050-059 calendar, 060-069 jmap, 070-079 discovery.
  */
-const steps: Array<[string, Step]> = [['001-initial', m001]];
+const steps: Array<[string, Step]> = [
+  ['001-initial', m001],
+  ['020-mail-search', m020],
+];
 
 /** Kysely migration provider for the in-code migration list. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {

@@ -1,0 +1,939 @@
+import { EventEmitter } from 'node:events';
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { FingerpostError } from '../core/errors.ts';
+import type { BlobStore } from '../store/blobs.ts';
+import type { Db } from '../store/db.ts';
+import type { Database, MailboxTable } from '../store/schema.ts';
+import type { ParsedMessage } from './mime/types.ts';
+import { newUidValidity } from './provision.ts';
+import type { MailboxChanges, Mailbox, MailboxEntry, MailChange, MessageParser, ObjectChanges, StoredMessage } from './types.ts';
+
+type Trx = Transaction<Database> | Kysely<Database>;
+
+const DELIMITER = '/';
+
+/** Mailbox names are compared as given, except INBOX, which is case-insensitive (RFC 9051 §5.1). */
+export function normalizeMailboxName(name: string): string {
+  const trimmed = name.replace(/\/+$/, '');
+  if (/^inbox$/i.test(trimmed)) return 'INBOX';
+  if (/^inbox\//i.test(trimmed)) return `INBOX${trimmed.slice(5)}`;
+  return trimmed;
+}
+
+function toMailbox(row: Selectable<MailboxTable>): Mailbox {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    role: row.role,
+    uidValidity: row.uidvalidity,
+    uidNext: row.uidnext,
+    highestModseq: row.highest_modseq,
+    subscribed: row.subscribed === 1,
+    sortOrder: row.sort_order,
+    createdAt: row.created_at,
+  };
+}
+
+/** Keywords as stored: a space-separated, sorted, lower-case set. */
+export function keywordsToText(keywords: Iterable<string>): string {
+  return [...new Set([...keywords].map((k) => k.toLowerCase()))].sort().join(' ');
+}
+
+function keywordsFromText(text: string): string[] {
+  return text ? text.split(' ') : [];
+}
+
+function validKeyword(k: string): boolean {
+  // RFC 8621 §4.1.1: 1-255 chars, %x21-%x7e except ( ) { ] % * " \
+  return /^[\x21-\x7e]{1,255}$/.test(k) && !/[(){\]%*"\\]/.test(k);
+}
+
+/**
+ * The one mail store behind IMAP, POP3, JMAP and SMTP delivery. Every change bumps the account's
+ * MODSEQ (which is also the JMAP state), is written to the change log in the same transaction, and
+ * is announced to watchers after commit.
+ */
+export class MailStore {
+  readonly #db: Db;
+  readonly #blobs: BlobStore;
+  readonly #parser: MessageParser;
+  readonly #now: () => number;
+  readonly #events = new EventEmitter();
+
+  constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
+    this.#db = db;
+    this.#blobs = blobs;
+    this.#parser = parser;
+    this.#now = now;
+    this.#events.setMaxListeners(0);
+  }
+
+  get blobs(): BlobStore {
+    return this.#blobs;
+  }
+
+  // ---------------------------------------------------------------- notifications
+
+  /** Calls `listener` after every committed change to the account; returns an unsubscribe function. */
+  watch(accountId: number, listener: (change: MailChange) => void): () => void {
+    const key = `a${accountId}`;
+    this.#events.on(key, listener);
+    return () => this.#events.off(key, listener);
+  }
+
+  /** Announces a change made elsewhere (another node, seen through the events table). */
+  announce(change: MailChange): void {
+    this.#events.emit(`a${change.accountId}`, change);
+  }
+
+  // ---------------------------------------------------------------- transactions and MODSEQ
+
+  async #write<T>(accountId: number, fn: (trx: Transaction<Database>, modseq: () => Promise<number>) => Promise<T>, types: string[], mailboxIds: Set<number>): Promise<{ value: T; modseq: number }> {
+    let assigned = 0;
+    const value = await this.#db.kysely.transaction().execute(async (trx) => {
+      const nextModseq = async () => {
+        if (assigned) return assigned;
+        const row = await trx
+          .updateTable('accounts')
+          .set((eb) => ({ modseq: eb('modseq', '+', 1) }))
+          .where('id', '=', accountId)
+          .returning('modseq')
+          .executeTakeFirst();
+        if (!row) throw new FingerpostError('not_found', `account ${accountId} does not exist`);
+        assigned = row.modseq;
+        return assigned;
+      };
+      return fn(trx, nextModseq);
+    });
+    if (assigned) this.announce({ accountId, modseq: assigned, mailboxIds: [...mailboxIds], types });
+    return { value, modseq: assigned };
+  }
+
+  async #logChange(trx: Trx, accountId: number, modseq: number, type: string, objectId: number, kind: 'created' | 'updated' | 'destroyed'): Promise<void> {
+    await trx.insertInto('changes').values({ account_id: accountId, modseq, type, object_id: objectId, kind }).execute();
+  }
+
+  async #touchMailbox(trx: Trx, mailboxId: number, modseq: number): Promise<void> {
+    await trx.updateTable('mailboxes').set({ highest_modseq: modseq }).where('id', '=', mailboxId).where('highest_modseq', '<', modseq).execute();
+  }
+
+  /** The account's current MODSEQ (the JMAP state of every type is at most this). */
+  async accountModseq(accountId: number): Promise<number> {
+    const row = await this.#db.kysely.selectFrom('accounts').select('modseq').where('id', '=', accountId).executeTakeFirst();
+    if (!row) throw new FingerpostError('not_found', `account ${accountId} does not exist`);
+    return row.modseq;
+  }
+
+  // ---------------------------------------------------------------- mailboxes
+
+  async listMailboxes(accountId: number): Promise<Mailbox[]> {
+    const rows = await this.#db.kysely.selectFrom('mailboxes').selectAll().where('account_id', '=', accountId).orderBy('sort_order').orderBy('name').execute();
+    return rows.map(toMailbox);
+  }
+
+  async getMailbox(accountId: number, name: string): Promise<Mailbox | undefined> {
+    const row = await this.#db.kysely
+      .selectFrom('mailboxes')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('name', '=', normalizeMailboxName(name))
+      .executeTakeFirst();
+    return row ? toMailbox(row) : undefined;
+  }
+
+  async getMailboxById(accountId: number, id: number): Promise<Mailbox | undefined> {
+    const row = await this.#db.kysely.selectFrom('mailboxes').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+    return row ? toMailbox(row) : undefined;
+  }
+
+  async mailboxByRole(accountId: number, role: string): Promise<Mailbox | undefined> {
+    const row = await this.#db.kysely.selectFrom('mailboxes').selectAll().where('account_id', '=', accountId).where('role', '=', role).executeTakeFirst();
+    return row ? toMailbox(row) : undefined;
+  }
+
+  /**
+   * Creates a mailbox and any missing parents (RFC 9051 §6.3.4). Fails with `already_exists` when
+   * the name is taken. Names must be non-empty segments without `*`, `%` or control characters.
+   */
+  async createMailbox(accountId: number, rawName: string, options: { role?: string | null; subscribed?: boolean } = {}): Promise<Mailbox> {
+    const name = normalizeMailboxName(rawName);
+    const segments = name.split(DELIMITER);
+    if (!name || segments.some((s) => s === '') || /[*%\x00-\x1f\x7f]/.test(name)) {
+      throw new FingerpostError('invalid_argument', `"${rawName}" is not a valid mailbox name`);
+    }
+    if (name.length > 1000) throw new FingerpostError('invalid_argument', 'mailbox name too long');
+    const now = this.#now();
+    const created = new Set<number>();
+    const { value } = await this.#write(
+      accountId,
+      async (trx, modseq) => {
+        if (await trx.selectFrom('mailboxes').select('id').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst()) {
+          throw new FingerpostError('already_exists', `mailbox ${name} already exists`);
+        }
+        if (options.role && (await trx.selectFrom('mailboxes').select('id').where('account_id', '=', accountId).where('role', '=', options.role).executeTakeFirst())) {
+          throw new FingerpostError('already_exists', `a mailbox with role ${options.role} already exists`);
+        }
+        const m = await modseq();
+        let last: Selectable<MailboxTable> | undefined;
+        for (let i = 1; i <= segments.length; i++) {
+          const path = segments.slice(0, i).join(DELIMITER);
+          const existing = await trx.selectFrom('mailboxes').selectAll().where('account_id', '=', accountId).where('name', '=', path).executeTakeFirst();
+          if (existing) {
+            last = existing;
+            continue;
+          }
+          last = await trx
+            .insertInto('mailboxes')
+            .values({
+              account_id: accountId,
+              name: path,
+              role: i === segments.length ? (options.role ?? null) : null,
+              uidvalidity: newUidValidity(now, created.size),
+              uidnext: 1,
+              highest_modseq: m,
+              subscribed: options.subscribed === false ? 0 : 1,
+              sort_order: 10,
+              created_at: now,
+              modseq: m,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          created.add(last.id);
+          await this.#logChange(trx, accountId, m, 'Mailbox', last.id, 'created');
+        }
+        return toMailbox(last!);
+      },
+      ['Mailbox'],
+      created,
+    );
+    return value;
+  }
+
+  /**
+   * Renames a mailbox and its children (RFC 9051 §6.3.6). Renaming INBOX moves its messages to
+   * the new mailbox and leaves INBOX empty.
+   */
+  async renameMailbox(accountId: number, fromName: string, toName: string): Promise<void> {
+    const from = normalizeMailboxName(fromName);
+    const to = normalizeMailboxName(toName);
+    if (!to || to.split(DELIMITER).some((s) => s === '') || /[*%\x00-\x1f\x7f]/.test(to)) {
+      throw new FingerpostError('invalid_argument', `"${toName}" is not a valid mailbox name`);
+    }
+    if (from === 'INBOX') {
+      const inbox = await this.getMailbox(accountId, 'INBOX');
+      if (!inbox) throw new FingerpostError('not_found', 'INBOX does not exist');
+      const target = await this.createMailbox(accountId, to);
+      const uids = (await this.listEntries(inbox.id)).map((e) => e.uid);
+      if (uids.length) await this.move(accountId, inbox.id, uids, target.id);
+      return;
+    }
+    const touched = new Set<number>();
+    await this.#write(
+      accountId,
+      async (trx, modseq) => {
+        const rows = await trx.selectFrom('mailboxes').selectAll().where('account_id', '=', accountId).execute();
+        const source = rows.find((r) => r.name === from);
+        if (!source) throw new FingerpostError('not_found', `mailbox ${from} does not exist`);
+        if (rows.some((r) => r.name === to)) throw new FingerpostError('already_exists', `mailbox ${to} already exists`);
+        if (to.startsWith(`${from}${DELIMITER}`)) throw new FingerpostError('invalid_argument', 'cannot move a mailbox into itself');
+        const m = await modseq();
+        for (const row of rows) {
+          if (row.name !== from && !row.name.startsWith(`${from}${DELIMITER}`)) continue;
+          const newName = to + row.name.slice(from.length);
+          await trx.updateTable('mailboxes').set({ name: newName, modseq: m }).where('id', '=', row.id).execute();
+          await this.#logChange(trx, accountId, m, 'Mailbox', row.id, 'updated');
+          touched.add(row.id);
+        }
+        // Create missing parents of the new name.
+        const segments = to.split(DELIMITER);
+        const names = new Set(rows.map((r) => r.name));
+        for (let i = 1; i < segments.length; i++) {
+          const parent = segments.slice(0, i).join(DELIMITER);
+          if (names.has(parent) || parent === from) continue;
+          const created = await trx
+            .insertInto('mailboxes')
+            .values({ account_id: accountId, name: parent, role: null, uidvalidity: newUidValidity(this.#now(), i), uidnext: 1, highest_modseq: m, subscribed: 1, sort_order: 10, created_at: this.#now(), modseq: m })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          await this.#logChange(trx, accountId, m, 'Mailbox', created.id, 'created');
+        }
+      },
+      ['Mailbox'],
+      touched,
+    );
+  }
+
+  /**
+   * Deletes a mailbox (RFC 9051 §6.3.5): its messages leave it (messages in no other mailbox are
+   * destroyed). A mailbox with children cannot be deleted; INBOX cannot be deleted.
+   */
+  async deleteMailbox(accountId: number, name: string): Promise<void> {
+    const target = normalizeMailboxName(name);
+    if (target === 'INBOX') throw new FingerpostError('invalid_argument', 'INBOX cannot be deleted');
+    const mailbox = await this.getMailbox(accountId, target);
+    if (!mailbox) throw new FingerpostError('not_found', `mailbox ${target} does not exist`);
+    const names = await this.#db.kysely.selectFrom('mailboxes').select('name').where('account_id', '=', accountId).execute();
+    const child = names.some((r) => r.name.startsWith(`${target}${DELIMITER}`));
+    if (child) throw new FingerpostError('invalid_argument', `mailbox ${target} has child mailboxes; delete them first`);
+    await this.#write(
+      accountId,
+      async (trx, modseq) => {
+        const m = await modseq();
+        const members = await trx.selectFrom('mailbox_messages').select('message_id').where('mailbox_id', '=', mailbox.id).execute();
+        await trx.deleteFrom('mailbox_messages').where('mailbox_id', '=', mailbox.id).execute();
+        await this.#afterMembershipLoss(trx, accountId, m, members.map((r) => r.message_id));
+        await trx.deleteFrom('mailboxes').where('id', '=', mailbox.id).execute();
+        await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'destroyed');
+      },
+      ['Mailbox', 'Email', 'Thread'],
+      new Set([mailbox.id]),
+    );
+  }
+
+  async setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void> {
+    const mailbox = await this.getMailbox(accountId, name);
+    if (!mailbox) throw new FingerpostError('not_found', `mailbox ${name} does not exist`);
+    await this.#write(
+      accountId,
+      async (trx, modseq) => {
+        const m = await modseq();
+        await trx.updateTable('mailboxes').set({ subscribed: subscribed ? 1 : 0, modseq: m }).where('id', '=', mailbox.id).execute();
+        await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'updated');
+      },
+      ['Mailbox'],
+      new Set(),
+    );
+  }
+
+  /** Updates JMAP-visible mailbox properties (name handled by renameMailbox). */
+  async updateMailbox(accountId: number, id: number, patch: { role?: string | null; sortOrder?: number; subscribed?: boolean }): Promise<void> {
+    await this.#write(
+      accountId,
+      async (trx, modseq) => {
+        const m = await modseq();
+        const set: { modseq: number; role?: string | null; sort_order?: number; subscribed?: number } = { modseq: m };
+        if (patch.role !== undefined) set.role = patch.role;
+        if (patch.sortOrder !== undefined) set.sort_order = patch.sortOrder;
+        if (patch.subscribed !== undefined) set.subscribed = patch.subscribed ? 1 : 0;
+        const r = await trx.updateTable('mailboxes').set(set).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+        if (!r.numUpdatedRows) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
+        await this.#logChange(trx, accountId, m, 'Mailbox', id, 'updated');
+      },
+      ['Mailbox'],
+      new Set(),
+    );
+  }
+
+  /** Message counts for STATUS and JMAP Mailbox objects. */
+  async mailboxCounts(mailboxId: number): Promise<{ messages: number; unseen: number; deleted: number; size: number; threads: number; unreadThreads: number }> {
+    const rows = await this.#db.kysely
+      .selectFrom('mailbox_messages')
+      .innerJoin('messages', 'messages.id', 'mailbox_messages.message_id')
+      .select(['messages.keywords', 'messages.size', 'messages.thread_id'])
+      .where('mailbox_messages.mailbox_id', '=', mailboxId)
+      .execute();
+    let unseen = 0;
+    let deleted = 0;
+    let size = 0;
+    const threads = new Set<number>();
+    const unreadThreads = new Set<number>();
+    for (const r of rows) {
+      const seen = ` ${r.keywords} `.includes(' $seen ');
+      if (!seen) {
+        unseen++;
+        unreadThreads.add(r.thread_id);
+      }
+      if (` ${r.keywords} `.includes(' $deleted ')) deleted++;
+      size += r.size;
+      threads.add(r.thread_id);
+    }
+    return { messages: rows.length, unseen, deleted, size, threads: threads.size, unreadThreads: unreadThreads.size };
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /**
+   * Stores a message durably in a mailbox: the blob is fsynced, then the rows commit (IMAP APPEND,
+   * JMAP Email/import, SMTP delivery). Returns its message id, UID and MODSEQ.
+   */
+  async append(accountId: number, mailboxId: number, raw: Buffer, options: { keywords?: readonly string[]; receivedAt?: number } = {}): Promise<{ messageId: number; uid: number; modseq: number; uidValidity: number }> {
+    if (raw.length === 0) throw new FingerpostError('invalid_argument', 'empty message');
+    const keywords = (options.keywords ?? []).map((k) => k.toLowerCase());
+    const bad = keywords.find((k) => !validKeyword(k));
+    if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
+    const parsed = this.#parser.parse(raw);
+    const text = this.#parser.searchText(raw, parsed);
+    const blobId = await this.#blobs.put(raw);
+    const now = this.#now();
+    const { value } = await this.#write(
+      accountId,
+      async (trx, modseq) => {
+        const m = await modseq();
+        const mailbox = await trx
+          .updateTable('mailboxes')
+          .set((eb) => ({ uidnext: eb('uidnext', '+', 1), highest_modseq: m }))
+          .where('id', '=', mailboxId)
+          .where('account_id', '=', accountId)
+          .returning(['uidnext', 'uidvalidity'])
+          .executeTakeFirst();
+        if (!mailbox) throw new FingerpostError('not_found', `mailbox ${mailboxId} does not exist`);
+        const uid = mailbox.uidnext - 1;
+        const threadId = await this.#findThread(trx, accountId, parsed);
+        const row = await trx
+          .insertInto('messages')
+          .values({
+            account_id: accountId,
+            blob_id: blobId,
+            size: raw.length,
+            received_at: options.receivedAt ?? now,
+            thread_id: threadId ?? 0,
+            message_id_header: parsed.messageId,
+            subject: parsed.subject.slice(0, 1000),
+            sent_at: parsed.sentAt,
+            from_addr: parsed.from.map((a) => a.email).join(', ').slice(0, 1000),
+            to_addr: parsed.to.map((a) => a.email).join(', ').slice(0, 1000),
+            keywords: keywordsToText(keywords),
+            meta: JSON.stringify(parsed),
+            modseq: m,
+            created_at: now,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const messageId = row.id;
+        const thread = threadId ?? messageId;
+        if (threadId === undefined) await trx.updateTable('messages').set({ thread_id: thread }).where('id', '=', messageId).execute();
+        await trx.insertInto('mailbox_messages').values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m }).execute();
+        await trx
+          .insertInto('message_text')
+          .values({ message_id: messageId, account_id: accountId, headers: text.headers.toLowerCase(), body: text.body.toLowerCase() })
+          .execute();
+        await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
+        await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
+        return { messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity };
+      },
+      ['Email', 'Thread', 'Mailbox'],
+      new Set([mailboxId]),
+    );
+    return value;
+  }
+
+  /** Delivers to the account's mailbox with `role` (default INBOX) — SMTP's path into the store. */
+  async deliver(accountId: number, raw: Buffer, options: { role?: string; keywords?: readonly string[] } = {}): Promise<{ messageId: number; uid: number }> {
+    const mailbox = (await this.mailboxByRole(accountId, options.role ?? 'inbox')) ?? (await this.getMailbox(accountId, 'INBOX'));
+    if (!mailbox) throw new FingerpostError('not_found', `account ${accountId} has no INBOX`);
+    return this.append(accountId, mailbox.id, raw, { keywords: options.keywords ?? [] });
+  }
+
+  /** Thread of the first known message this one references (RFC 5256-style by References/In-Reply-To). */
+  async #findThread(trx: Trx, accountId: number, parsed: ParsedMessage): Promise<number | undefined> {
+    const refs = [...new Set([...parsed.inReplyTo, ...parsed.references])].slice(-50);
+    if (!refs.length) return undefined;
+    const row = await trx
+      .selectFrom('messages')
+      .select('thread_id')
+      .where('account_id', '=', accountId)
+      .where('message_id_header', 'in', refs)
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.thread_id;
+  }
+
+  /** Every message of a mailbox in UID order, with flags and sizes (no bodies). */
+  async listEntries(mailboxId: number): Promise<MailboxEntry[]> {
+    const rows = await this.#db.kysely
+      .selectFrom('mailbox_messages as mm')
+      .innerJoin('messages as m', 'm.id', 'mm.message_id')
+      .select(['mm.uid', 'mm.message_id', 'mm.modseq', 'm.keywords', 'm.size', 'm.received_at'])
+      .where('mm.mailbox_id', '=', mailboxId)
+      .orderBy('mm.uid')
+      .execute();
+    return rows.map((r) => ({ uid: r.uid, messageId: r.message_id, modseq: r.modseq, keywords: keywordsFromText(r.keywords), size: r.size, receivedAt: r.received_at }));
+  }
+
+  /** What changed in a mailbox after `sinceModseq` (RFC 7162 CHANGEDSINCE / QRESYNC). */
+  async mailboxChanges(mailboxId: number, sinceModseq: number): Promise<MailboxChanges> {
+    const [mailbox, changed, expunged] = await Promise.all([
+      this.#db.kysely.selectFrom('mailboxes').select('highest_modseq').where('id', '=', mailboxId).executeTakeFirst(),
+      this.#db.kysely
+        .selectFrom('mailbox_messages as mm')
+        .innerJoin('messages as m', 'm.id', 'mm.message_id')
+        .select(['mm.uid', 'mm.message_id', 'mm.modseq', 'm.keywords', 'm.size', 'm.received_at'])
+        .where('mm.mailbox_id', '=', mailboxId)
+        .where('mm.modseq', '>', sinceModseq)
+        .orderBy('mm.uid')
+        .execute(),
+      this.#db.kysely.selectFrom('expunged').select('uid').where('mailbox_id', '=', mailboxId).where('modseq', '>', sinceModseq).orderBy('uid').execute(),
+    ]);
+    if (!mailbox) throw new FingerpostError('not_found', `mailbox ${mailboxId} does not exist`);
+    return {
+      highestModseq: mailbox.highest_modseq,
+      changed: changed.map((r) => ({ uid: r.uid, messageId: r.message_id, modseq: r.modseq, keywords: keywordsFromText(r.keywords), size: r.size, receivedAt: r.received_at })),
+      expunged: expunged.map((r) => r.uid),
+    };
+  }
+
+  /** Loads messages with their parsed structure, in the order of `ids` (missing ones skipped). */
+  async getMessages(accountId: number, ids: readonly number[]): Promise<StoredMessage[]> {
+    if (!ids.length) return [];
+    const out = new Map<number, StoredMessage>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('messages')
+        .select(['id', 'account_id', 'blob_id', 'size', 'received_at', 'thread_id', 'keywords', 'modseq', 'meta'])
+        .where('account_id', '=', accountId)
+        .where('id', 'in', ids.slice(i, i + 500) as number[])
+        .execute();
+      for (const r of rows) {
+        out.set(r.id, {
+          id: r.id,
+          accountId: r.account_id,
+          blobId: r.blob_id,
+          size: r.size,
+          receivedAt: r.received_at,
+          threadId: r.thread_id,
+          keywords: keywordsFromText(r.keywords),
+          modseq: r.modseq,
+          meta: JSON.parse(r.meta) as ParsedMessage,
+        });
+      }
+    }
+    return ids.flatMap((id) => out.get(id) ?? []);
+  }
+
+  /** Mailboxes each message belongs to (JMAP `mailboxIds`). */
+  async mailboxIdsOf(messageIds: readonly number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>();
+    for (let i = 0; i < messageIds.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('mailbox_messages')
+        .select(['message_id', 'mailbox_id'])
+        .where('message_id', 'in', messageIds.slice(i, i + 500) as number[])
+        .execute();
+      for (const r of rows) out.set(r.message_id, [...(out.get(r.message_id) ?? []), r.mailbox_id]);
+    }
+    return out;
+  }
+
+  /** The raw bytes of a message. */
+  readRaw(message: Pick<StoredMessage, 'blobId'>): Promise<Buffer> {
+    return this.#blobs.get(message.blobId);
+  }
+
+  /**
+   * Changes keywords of messages identified by UID in a mailbox (IMAP STORE, RFC 7162
+   * UNCHANGEDSINCE). Returns the entries after the change and the UIDs that failed the
+   * UNCHANGEDSINCE test. Entries whose keywords do not change keep their MODSEQ.
+   */
+  async storeKeywords(
+    accountId: number,
+    mailboxId: number,
+    uids: readonly number[],
+    op: 'add' | 'remove' | 'set',
+    keywords: readonly string[],
+    options: { unchangedSince?: number } = {},
+  ): Promise<{ updated: MailboxEntry[]; failed: number[]; modseq: number }> {
+    const wanted = keywords.map((k) => k.toLowerCase());
+    const bad = wanted.find((k) => !validKeyword(k));
+    if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
+    const failed: number[] = [];
+    const updated: MailboxEntry[] = [];
+    const { modseq } = await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const rows = await this.#entriesByUid(trx, mailboxId, uids);
+        let m = 0;
+        for (const r of rows) {
+          if (options.unchangedSince !== undefined && r.modseq > options.unchangedSince) {
+            failed.push(r.uid);
+            continue;
+          }
+          const current = new Set(keywordsFromText(r.keywords));
+          const next = op === 'set' ? new Set(wanted) : new Set(current);
+          if (op === 'add') for (const k of wanted) next.add(k);
+          if (op === 'remove') for (const k of wanted) next.delete(k);
+          const text = keywordsToText(next);
+          if (text === r.keywords) continue;
+          m ||= await nextModseq();
+          await trx.updateTable('messages').set({ keywords: text, modseq: m }).where('id', '=', r.message_id).execute();
+          await trx.updateTable('mailbox_messages').set({ modseq: m }).where('message_id', '=', r.message_id).execute();
+          await this.#logChange(trx, accountId, m, 'Email', r.message_id, 'updated');
+          updated.push({ uid: r.uid, messageId: r.message_id, modseq: m, keywords: keywordsFromText(text), size: r.size, receivedAt: r.received_at });
+        }
+        if (m) {
+          const boxes = await trx
+            .selectFrom('mailbox_messages')
+            .select('mailbox_id')
+            .distinct()
+            .where(
+              'message_id',
+              'in',
+              updated.map((u) => u.messageId),
+            )
+            .execute();
+          for (const b of boxes) await this.#touchMailbox(trx, b.mailbox_id, m);
+        }
+      },
+      ['Email', 'Mailbox'],
+      new Set([mailboxId]),
+    );
+    return { updated, failed, modseq };
+  }
+
+  async #entriesByUid(trx: Trx, mailboxId: number, uids: readonly number[]) {
+    const out: Array<{ uid: number; message_id: number; modseq: number; keywords: string; size: number; received_at: number }> = [];
+    for (let i = 0; i < uids.length; i += 500) {
+      out.push(
+        ...(await trx
+          .selectFrom('mailbox_messages as mm')
+          .innerJoin('messages as m', 'm.id', 'mm.message_id')
+          .select(['mm.uid', 'mm.message_id', 'mm.modseq', 'm.keywords', 'm.size', 'm.received_at'])
+          .where('mm.mailbox_id', '=', mailboxId)
+          .where('mm.uid', 'in', uids.slice(i, i + 500) as number[])
+          .orderBy('mm.uid')
+          .execute()),
+      );
+    }
+    return out.sort((a, b) => a.uid - b.uid);
+  }
+
+  /**
+   * Copies messages by UID into another mailbox (RFC 9051 §6.4.7, RFC 4315 COPYUID). Each copy is
+   * a new message sharing the blob, so flags of copies change independently as IMAP expects.
+   */
+  async copy(accountId: number, fromMailboxId: number, uids: readonly number[], toMailboxId: number): Promise<{ uidValidity: number; pairs: Array<[number, number]> }> {
+    return (await this.#copyOrMove(accountId, fromMailboxId, uids, toMailboxId, false)).value;
+  }
+
+  /** Moves messages by UID (RFC 6851): the same message leaves one mailbox and joins another. */
+  async move(accountId: number, fromMailboxId: number, uids: readonly number[], toMailboxId: number): Promise<{ uidValidity: number; pairs: Array<[number, number]> }> {
+    return (await this.#copyOrMove(accountId, fromMailboxId, uids, toMailboxId, true)).value;
+  }
+
+  async #copyOrMove(accountId: number, fromMailboxId: number, uids: readonly number[], toMailboxId: number, move: boolean) {
+    return this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const target = await trx.selectFrom('mailboxes').selectAll().where('id', '=', toMailboxId).where('account_id', '=', accountId).executeTakeFirst();
+        if (!target) throw new FingerpostError('not_found', `mailbox ${toMailboxId} does not exist`);
+        const rows = await this.#entriesByUid(trx, fromMailboxId, uids);
+        const pairs: Array<[number, number]> = [];
+        if (!rows.length) return { uidValidity: target.uidvalidity, pairs };
+        const m = await nextModseq();
+        let uidnext = target.uidnext;
+        for (const r of rows) {
+          const uid = uidnext++;
+          let messageId = r.message_id;
+          if (move) {
+            const already = await trx.selectFrom('mailbox_messages').select('uid').where('mailbox_id', '=', toMailboxId).where('message_id', '=', messageId).executeTakeFirst();
+            await trx.deleteFrom('mailbox_messages').where('mailbox_id', '=', fromMailboxId).where('uid', '=', r.uid).execute();
+            await trx.insertInto('expunged').values({ mailbox_id: fromMailboxId, uid: r.uid, modseq: m }).execute();
+            if (already) {
+              uidnext--;
+              pairs.push([r.uid, already.uid]);
+              await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
+              continue;
+            }
+          } else {
+            const source = await trx.selectFrom('messages').selectAll().where('id', '=', r.message_id).executeTakeFirstOrThrow();
+            const { id: _id, ...copy } = source;
+            const inserted = await trx
+              .insertInto('messages')
+              .values({ ...copy, modseq: m, created_at: this.#now() })
+              .returning('id')
+              .executeTakeFirstOrThrow();
+            messageId = inserted.id;
+            const text = await trx.selectFrom('message_text').select(['headers', 'body']).where('message_id', '=', r.message_id).executeTakeFirst();
+            if (text) await trx.insertInto('message_text').values({ message_id: messageId, account_id: accountId, ...text }).execute();
+            await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
+            await this.#logChange(trx, accountId, m, 'Thread', copy.thread_id, 'updated');
+          }
+          if (move) await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
+          await trx.insertInto('mailbox_messages').values({ mailbox_id: toMailboxId, uid, message_id: messageId, modseq: m }).execute();
+          pairs.push([r.uid, uid]);
+        }
+        await trx.updateTable('mailboxes').set({ uidnext, highest_modseq: m }).where('id', '=', toMailboxId).execute();
+        if (move) await this.#touchMailbox(trx, fromMailboxId, m);
+        return { uidValidity: target.uidvalidity, pairs };
+      },
+      ['Email', 'Thread', 'Mailbox'],
+      new Set([fromMailboxId, toMailboxId]),
+    );
+  }
+
+  /**
+   * Removes messages from a mailbox (IMAP EXPUNGE / UID EXPUNGE, POP3 DELE at QUIT, JMAP mailbox
+   * removal). With `onlyDeleted`, only UIDs carrying `$deleted` go. Messages left in no mailbox
+   * are destroyed. Returns the expunged UIDs, ascending.
+   */
+  async expunge(accountId: number, mailboxId: number, options: { uids?: readonly number[]; onlyDeleted?: boolean } = {}): Promise<number[]> {
+    const removed: number[] = [];
+    await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const rows = options.uids
+          ? await this.#entriesByUid(trx, mailboxId, options.uids)
+          : await trx
+              .selectFrom('mailbox_messages as mm')
+              .innerJoin('messages as m', 'm.id', 'mm.message_id')
+              .select(['mm.uid', 'mm.message_id', 'mm.modseq', 'm.keywords', 'm.size', 'm.received_at'])
+              .where('mm.mailbox_id', '=', mailboxId)
+              .orderBy('mm.uid')
+              .execute();
+        const victims = rows.filter((r) => !options.onlyDeleted || ` ${r.keywords} `.includes(' $deleted '));
+        if (!victims.length) return;
+        const m = await nextModseq();
+        for (let i = 0; i < victims.length; i += 500) {
+          const chunk = victims.slice(i, i + 500);
+          await trx
+            .deleteFrom('mailbox_messages')
+            .where('mailbox_id', '=', mailboxId)
+            .where(
+              'uid',
+              'in',
+              chunk.map((v) => v.uid),
+            )
+            .execute();
+          await trx
+            .insertInto('expunged')
+            .values(chunk.map((v) => ({ mailbox_id: mailboxId, uid: v.uid, modseq: m })))
+            .execute();
+        }
+        await this.#afterMembershipLoss(
+          trx,
+          accountId,
+          m,
+          victims.map((v) => v.message_id),
+        );
+        await this.#touchMailbox(trx, mailboxId, m);
+        removed.push(...victims.map((v) => v.uid));
+      },
+      ['Email', 'Thread', 'Mailbox'],
+      new Set([mailboxId]),
+    );
+    return removed;
+  }
+
+  /** Destroys messages that are in no mailbox any more; logs an update for the others. */
+  async #afterMembershipLoss(trx: Trx, accountId: number, modseq: number, messageIds: readonly number[]): Promise<void> {
+    for (const id of new Set(messageIds)) {
+      const still = await trx.selectFrom('mailbox_messages').select('mailbox_id').where('message_id', '=', id).limit(1).executeTakeFirst();
+      if (still) {
+        await trx.updateTable('messages').set({ modseq }).where('id', '=', id).execute();
+        await trx.updateTable('mailbox_messages').set({ modseq }).where('message_id', '=', id).execute();
+        await this.#logChange(trx, accountId, modseq, 'Email', id, 'updated');
+        continue;
+      }
+      const msg = await trx.selectFrom('messages').select('thread_id').where('id', '=', id).executeTakeFirst();
+      await trx.deleteFrom('messages').where('id', '=', id).execute();
+      await this.#logChange(trx, accountId, modseq, 'Email', id, 'destroyed');
+      if (msg) await this.#logChange(trx, accountId, modseq, 'Thread', msg.thread_id, 'updated');
+    }
+  }
+
+  /**
+   * Sets the exact mailbox membership of messages (JMAP Email/set `mailboxIds`). A message left
+   * in no mailbox is refused here; destroy it instead.
+   */
+  async setMailboxes(accountId: number, messageId: number, mailboxIds: readonly number[]): Promise<void> {
+    if (!mailboxIds.length) throw new FingerpostError('invalid_argument', 'a message must be in at least one mailbox');
+    const touched = new Set<number>();
+    await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const current = await trx.selectFrom('mailbox_messages').select(['mailbox_id', 'uid']).where('message_id', '=', messageId).execute();
+        const want = new Set(mailboxIds);
+        const have = new Set(current.map((c) => c.mailbox_id));
+        const add = [...want].filter((id) => !have.has(id));
+        const remove = current.filter((c) => !want.has(c.mailbox_id));
+        if (!add.length && !remove.length) return;
+        const m = await nextModseq();
+        for (const id of add) {
+          const box = await trx
+            .updateTable('mailboxes')
+            .set((eb) => ({ uidnext: eb('uidnext', '+', 1), highest_modseq: m }))
+            .where('id', '=', id)
+            .where('account_id', '=', accountId)
+            .returning('uidnext')
+            .executeTakeFirst();
+          if (!box) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
+          await trx.insertInto('mailbox_messages').values({ mailbox_id: id, uid: box.uidnext - 1, message_id: messageId, modseq: m }).execute();
+          touched.add(id);
+        }
+        for (const r of remove) {
+          await trx.deleteFrom('mailbox_messages').where('mailbox_id', '=', r.mailbox_id).where('uid', '=', r.uid).execute();
+          await trx.insertInto('expunged').values({ mailbox_id: r.mailbox_id, uid: r.uid, modseq: m }).execute();
+          await this.#touchMailbox(trx, r.mailbox_id, m);
+          touched.add(r.mailbox_id);
+        }
+        await trx.updateTable('messages').set({ modseq: m }).where('id', '=', messageId).execute();
+        await trx.updateTable('mailbox_messages').set({ modseq: m }).where('message_id', '=', messageId).execute();
+        await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
+      },
+      ['Email', 'Mailbox', 'Thread'],
+      touched,
+    );
+  }
+
+  /** Sets the keywords of one message (JMAP Email/set `keywords`). */
+  async setKeywords(accountId: number, messageId: number, keywords: readonly string[]): Promise<void> {
+    const text = keywordsToText(keywords);
+    if (keywords.some((k) => !validKeyword(k.toLowerCase()))) throw new FingerpostError('invalid_argument', 'invalid keyword');
+    const touched = new Set<number>();
+    await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const row = await trx.selectFrom('messages').select('keywords').where('id', '=', messageId).where('account_id', '=', accountId).executeTakeFirst();
+        if (!row) throw new FingerpostError('not_found', `message ${messageId} does not exist`);
+        if (row.keywords === text) return;
+        const m = await nextModseq();
+        await trx.updateTable('messages').set({ keywords: text, modseq: m }).where('id', '=', messageId).execute();
+        await trx.updateTable('mailbox_messages').set({ modseq: m }).where('message_id', '=', messageId).execute();
+        const boxes = await trx.selectFrom('mailbox_messages').select('mailbox_id').where('message_id', '=', messageId).execute();
+        for (const b of boxes) {
+          await this.#touchMailbox(trx, b.mailbox_id, m);
+          touched.add(b.mailbox_id);
+        }
+        await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
+      },
+      ['Email', 'Mailbox'],
+      touched,
+    );
+  }
+
+  /** Destroys messages everywhere (JMAP Email/set destroy). Returns the ids that existed. */
+  async destroyMessages(accountId: number, messageIds: readonly number[]): Promise<number[]> {
+    const done: number[] = [];
+    const touched = new Set<number>();
+    await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        let m = 0;
+        for (const id of messageIds) {
+          const msg = await trx.selectFrom('messages').select(['id', 'thread_id']).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
+          if (!msg) continue;
+          m ||= await nextModseq();
+          const members = await trx.selectFrom('mailbox_messages').select(['mailbox_id', 'uid']).where('message_id', '=', id).execute();
+          for (const mm of members) {
+            await trx.insertInto('expunged').values({ mailbox_id: mm.mailbox_id, uid: mm.uid, modseq: m }).execute();
+            await this.#touchMailbox(trx, mm.mailbox_id, m);
+            touched.add(mm.mailbox_id);
+          }
+          await trx.deleteFrom('messages').where('id', '=', id).execute();
+          await this.#logChange(trx, accountId, m, 'Email', id, 'destroyed');
+          await this.#logChange(trx, accountId, m, 'Thread', msg.thread_id, 'updated');
+          done.push(id);
+        }
+      },
+      ['Email', 'Mailbox', 'Thread'],
+      touched,
+    );
+    return done;
+  }
+
+  // ---------------------------------------------------------------- JMAP state and changes
+
+  /** The state of one JMAP type: the MODSEQ of its latest change (0 when nothing changed yet). */
+  async typeState(accountId: number, type: string): Promise<number> {
+    const row = await this.#db.kysely
+      .selectFrom('changes')
+      .select((eb) => eb.fn.max('modseq').as('state'))
+      .where('account_id', '=', accountId)
+      .where('type', '=', type)
+      .executeTakeFirst();
+    return Number(row?.state ?? 0);
+  }
+
+  /**
+   * Objects of `type` created, updated or destroyed after `sinceState` (RFC 8620 §5.2). An object
+   * created and destroyed in the window is omitted; one created then updated is only "created".
+   * `maxChanges` bounds the answer at a MODSEQ boundary.
+   */
+  async changesSince(accountId: number, type: string, sinceState: number, maxChanges = 5000): Promise<ObjectChanges> {
+    const rows = await this.#db.kysely
+      .selectFrom('changes')
+      .select(['modseq', 'object_id', 'kind'])
+      .where('account_id', '=', accountId)
+      .where('type', '=', type)
+      .where('modseq', '>', sinceState)
+      .orderBy('modseq')
+      .orderBy('id')
+      .limit(maxChanges + 1)
+      .execute();
+    let hasMore = false;
+    let slice = rows;
+    if (rows.length > maxChanges) {
+      hasMore = true;
+      const cut = rows[maxChanges - 1]!.modseq;
+      slice = rows.filter((r) => r.modseq <= cut);
+      if (slice.length === rows.length || slice.length === 0) slice = rows.slice(0, maxChanges);
+    }
+    const state = new Map<number, { created: boolean; destroyed: boolean }>();
+    for (const r of slice) {
+      const s = state.get(r.object_id) ?? { created: false, destroyed: false };
+      if (r.kind === 'created') s.created = true;
+      if (r.kind === 'destroyed') s.destroyed = true;
+      state.set(r.object_id, s);
+    }
+    const created: number[] = [];
+    const updated: number[] = [];
+    const destroyed: number[] = [];
+    for (const [id, s] of state) {
+      if (s.created && s.destroyed) continue;
+      if (s.destroyed) destroyed.push(id);
+      else if (s.created) created.push(id);
+      else updated.push(id);
+    }
+    const newState = slice.length ? slice.at(-1)!.modseq : sinceState;
+    return { oldState: sinceState, newState: hasMore ? newState : Math.max(newState, await this.typeState(accountId, type)), created, updated, destroyed, hasMoreChanges: hasMore };
+  }
+
+  /** Message ids of a thread in received order (JMAP Thread/get). */
+  async threadMessages(accountId: number, threadId: number): Promise<number[]> {
+    const rows = await this.#db.kysely
+      .selectFrom('messages')
+      .select('id')
+      .where('account_id', '=', accountId)
+      .where('thread_id', '=', threadId)
+      .orderBy('received_at')
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Searchable text of messages (decoded headers and body). */
+  async searchText(messageIds: readonly number[]): Promise<Map<number, { headers: string; body: string }>> {
+    const out = new Map<number, { headers: string; body: string }>();
+    for (let i = 0; i < messageIds.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('message_text')
+        .select(['message_id', 'headers', 'body'])
+        .where('message_id', 'in', messageIds.slice(i, i + 500) as number[])
+        .execute();
+      for (const r of rows) out.set(r.message_id, { headers: r.headers, body: r.body });
+    }
+    return out;
+  }
+
+  /**
+   * Ids of the account's messages whose headers or body contain `needle`, case-insensitively
+   * (RFC 9051 §6.4.4 substring semantics). The stored text is already lower-cased.
+   */
+  async textMatches(accountId: number, needle: string, where: 'headers' | 'body' | 'both'): Promise<Set<number>> {
+    const n = needle.toLowerCase();
+    const find = this.#db.dialect === 'sqlite' ? 'instr' : 'strpos';
+    const contains = (column: 'headers' | 'body') => sql<boolean>`${sql.raw(find)}(${sql.ref(column)}, ${n}) > 0`;
+    const q = this.#db.kysely
+      .selectFrom('message_text')
+      .select('message_id')
+      .where('account_id', '=', accountId)
+      .where((eb) => (where === 'headers' ? contains('headers') : where === 'body' ? contains('body') : eb.or([contains('headers'), contains('body')])));
+    return new Set((await q.execute()).map((r) => r.message_id));
+  }
+
+  /** Drops change-log and expunge records older than `beforeModseq` for an account (housekeeping). */
+  async pruneHistory(accountId: number, beforeModseq: number): Promise<void> {
+    await this.#db.kysely.deleteFrom('changes').where('account_id', '=', accountId).where('modseq', '<', beforeModseq).execute();
+  }
+}

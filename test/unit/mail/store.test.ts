@@ -1,0 +1,192 @@
+// The mail store contract shared by IMAP, POP3, JMAP and SMTP, on SQLite and PostgreSQL.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AccountAdmin } from '../../../src/admin/accounts.ts';
+import { isFingerpostError } from '../../../src/core/errors.ts';
+import { SqlDirectory } from '../../../src/directory/sql.ts';
+import { mimeParser } from '../../../src/mail/mime/parse.ts';
+import { MailStore } from '../../../src/mail/store.ts';
+import type { MailChange } from '../../../src/mail/types.ts';
+import { FsBlobStore } from '../../../src/store/blobs.ts';
+import { type Db, openDb } from '../../../src/store/db.ts';
+import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
+import { tempPgDatabase } from '../../helpers/pg.ts';
+
+const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
+
+function message(opts: { subject: string; id: string; inReplyTo?: string; body?: string; from?: string }): Buffer {
+  const lines = [
+    `From: ${opts.from ?? 'Alice <alice@example.test>'}`,
+    'To: bob@example.test',
+    `Subject: ${opts.subject}`,
+    'Date: Mon, 02 Nov 2026 09:00:00 +0000',
+    `Message-ID: <${opts.id}>`,
+    ...(opts.inReplyTo ? [`In-Reply-To: <${opts.inReplyTo}>`, `References: <${opts.inReplyTo}>`] : []),
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    opts.body ?? 'Hello there.',
+    '',
+  ];
+  return Buffer.from(lines.join('\r\n'));
+}
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe(`mail store (${dialect})`, { skip: dialect === 'postgres' ? pgSkip : false }, () => {
+    let db: Db;
+    let dir: string;
+    let drop = async () => {};
+    let store: MailStore;
+    let account: number;
+    let inbox: number;
+    const changes: MailChange[] = [];
+
+    before(async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'fp-mail-'));
+      let url = '';
+      if (dialect === 'postgres') ({ url, drop } = await tempPgDatabase());
+      db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      const admin = new AccountAdmin(db, new SqlDirectory(db));
+      await admin.addDomain('example.test');
+      account = (await admin.addUser({ address: 'bob@example.test', password: 'a long password' })).account.id;
+      store = new MailStore(db, new FsBlobStore(path.join(dir, 'blobs')), mimeParser);
+      inbox = (await store.getMailbox(account, 'inbox'))!.id;
+      store.watch(account, (c) => changes.push(c));
+    });
+    after(async () => {
+      await db.close();
+      await drop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('appends with increasing UIDs and MODSEQs, logs the change and notifies after commit', async () => {
+      const before = await store.accountModseq(account);
+      const a = await store.append(account, inbox, message({ subject: 'First', id: 'm1@example.test' }), { keywords: ['$Seen'] });
+      const b = await store.deliver(account, message({ subject: 'Second', id: 'm2@example.test', body: 'Quarterly numbers inside' }));
+      assert.equal(a.uid, 1);
+      assert.equal(b.uid, 2);
+      assert.ok(a.modseq > before);
+      const entries = await store.listEntries(inbox);
+      assert.deepEqual(entries.map((e) => [e.uid, e.keywords]), [[1, ['$seen']], [2, []]]);
+      const box = (await store.getMailboxById(account, inbox))!;
+      assert.equal(box.uidNext, 3);
+      assert.equal(box.highestModseq, await store.accountModseq(account));
+      const [msg] = await store.getMessages(account, [a.messageId]);
+      assert.equal(msg!.meta.subject, 'First');
+      assert.equal(msg!.meta.envelope.subject, 'First');
+      assert.equal((await store.readRaw(msg!)).toString().includes('Hello there.'), true);
+      assert.ok(changes.some((c) => c.mailboxIds.includes(inbox) && c.types.includes('Email')));
+      const counts = await store.mailboxCounts(inbox);
+      assert.equal(counts.messages, 2);
+      assert.equal(counts.unseen, 1);
+    });
+
+    it('threads replies by References / In-Reply-To', async () => {
+      const r = await store.deliver(account, message({ subject: 'Re: First', id: 'm3@example.test', inReplyTo: 'm1@example.test' }));
+      const firstId = (await store.listEntries(inbox))[0]!.messageId;
+      const [f, reply] = await store.getMessages(account, [firstId, r.messageId]);
+      assert.equal(reply!.threadId, f!.threadId);
+      const other = (await store.listEntries(inbox))[1]!.messageId;
+      assert.notEqual((await store.getMessages(account, [other]))[0]!.threadId, f!.threadId, 'unrelated messages get their own thread');
+      assert.deepEqual(await store.threadMessages(account, f!.threadId), [firstId, r.messageId]);
+    });
+
+    it('stores flags with UNCHANGEDSINCE and only bumps MODSEQ on a real change', async () => {
+      const m0 = await store.accountModseq(account);
+      const same = await store.storeKeywords(account, inbox, [1], 'add', ['$seen']);
+      assert.equal(same.updated.length, 0, 'no change, no new MODSEQ');
+      assert.equal(await store.accountModseq(account), m0);
+      const r = await store.storeKeywords(account, inbox, [1, 2], 'add', ['$Flagged']);
+      assert.deepEqual(r.updated.map((u) => [u.uid, u.keywords]), [[1, ['$flagged', '$seen']], [2, ['$flagged']]]);
+      const stale = await store.storeKeywords(account, inbox, [1, 2], 'remove', ['$flagged'], { unchangedSince: m0 });
+      assert.deepEqual(stale.failed, [1, 2]);
+      const fresh = await store.storeKeywords(account, inbox, [2], 'set', ['$draft'], { unchangedSince: r.modseq });
+      assert.deepEqual(fresh.updated.map((u) => u.keywords), [['$draft']]);
+      await assert.rejects(store.storeKeywords(account, inbox, [1], 'add', ['bad(kw']), (e) => isFingerpostError(e, 'invalid_argument'));
+      const changed = await store.mailboxChanges(inbox, r.modseq);
+      assert.deepEqual(changed.changed.map((c) => c.uid), [2]);
+    });
+
+    it('copies as new messages with their own flags, and moves with vanished UIDs in the source', async () => {
+      const archive = (await store.mailboxByRole(account, 'archive'))!.id;
+      const copied = await store.copy(account, inbox, [1], archive);
+      assert.deepEqual(copied.pairs, [[1, 1]]);
+      await store.storeKeywords(account, archive, [1], 'add', ['$answered']);
+      assert.deepEqual((await store.listEntries(inbox))[0]!.keywords, ['$flagged', '$seen'], 'the original keeps its flags');
+      const before = await store.accountModseq(account);
+      const moved = await store.move(account, inbox, [2], archive);
+      assert.deepEqual(moved.pairs, [[2, 2]]);
+      assert.deepEqual((await store.listEntries(inbox)).map((e) => e.uid), [1, 3]);
+      const ch = await store.mailboxChanges(inbox, before);
+      assert.deepEqual(ch.expunged, [2]);
+      const email = await store.changesSince(account, 'Email', before);
+      assert.equal(email.updated.length, 1, 'a move updates the Email (mailboxIds)');
+    });
+
+    it('expunges only \\Deleted messages and destroys messages left in no mailbox', async () => {
+      const before = await store.accountModseq(account);
+      const entries = await store.listEntries(inbox);
+      await store.storeKeywords(account, inbox, [3], 'add', ['$deleted']);
+      const gone = await store.expunge(account, inbox, { onlyDeleted: true });
+      assert.deepEqual(gone, [3]);
+      assert.deepEqual((await store.listEntries(inbox)).map((e) => e.uid), [1]);
+      const emails = await store.changesSince(account, 'Email', before);
+      assert.deepEqual(emails.destroyed, [entries.find((e) => e.uid === 3)!.messageId]);
+      assert.deepEqual(await store.getMessages(account, emails.destroyed), []);
+    });
+
+    it('creates, renames and deletes mailboxes with their hierarchy', async () => {
+      await store.createMailbox(account, 'Projects/2026/Q4');
+      const names = (await store.listMailboxes(account)).map((m) => m.name);
+      assert.ok(names.includes('Projects') && names.includes('Projects/2026') && names.includes('Projects/2026/Q4'));
+      await assert.rejects(store.createMailbox(account, 'Projects'), (e) => isFingerpostError(e, 'already_exists'));
+      await assert.rejects(store.createMailbox(account, 'bad*name'), (e) => isFingerpostError(e, 'invalid_argument'));
+      await store.renameMailbox(account, 'Projects', 'Work/Projects');
+      const after = (await store.listMailboxes(account)).map((m) => m.name);
+      assert.ok(after.includes('Work') && after.includes('Work/Projects/2026/Q4') && !after.includes('Projects'));
+      await assert.rejects(store.deleteMailbox(account, 'Work/Projects'), (e) => isFingerpostError(e, 'invalid_argument'));
+      await store.deleteMailbox(account, 'Work/Projects/2026/Q4');
+      await assert.rejects(store.deleteMailbox(account, 'INBOX'), (e) => isFingerpostError(e, 'invalid_argument'));
+      const mb = await store.changesSince(account, 'Mailbox', 0);
+      assert.equal(mb.destroyed.length, 0, 'created and destroyed since 0 collapses to nothing');
+    });
+
+    it('renaming INBOX moves its messages and keeps INBOX', async () => {
+      await store.deliver(account, message({ subject: 'Keep me', id: 'm4@example.test' }));
+      const count = (await store.listEntries(inbox)).length;
+      await store.renameMailbox(account, 'INBOX', 'Old Inbox');
+      assert.equal((await store.listEntries(inbox)).length, 0);
+      const old = (await store.getMailbox(account, 'Old Inbox'))!;
+      assert.equal((await store.listEntries(old.id)).length, count);
+    });
+
+    it('finds text in headers and bodies, case-insensitively', async () => {
+      const hits = await store.textMatches(account, 'QUARTERLY', 'body');
+      assert.equal(hits.size, 1);
+      assert.equal((await store.textMatches(account, 'quarterly', 'headers')).size, 0);
+      assert.equal((await store.textMatches(account, 'keep me', 'headers')).size, 1);
+      assert.equal((await store.textMatches(account, '100%_', 'both')).size, 0, 'wildcards are literal');
+    });
+
+    it('reports JMAP changes with created+destroyed collapsed and maxChanges honoured', async () => {
+      const s0 = await store.typeState(account, 'Email');
+      const tmp = await store.deliver(account, message({ subject: 'Temp', id: 'm5@example.test' }));
+      await store.destroyMessages(account, [tmp.messageId]);
+      const kept = await store.deliver(account, message({ subject: 'Kept', id: 'm6@example.test' }));
+      await store.setKeywords(account, kept.messageId, ['$seen']);
+      const c = await store.changesSince(account, 'Email', s0);
+      assert.deepEqual(c.created, [kept.messageId]);
+      assert.deepEqual(c.destroyed, []);
+      assert.equal(c.newState, await store.typeState(account, 'Email'));
+      const paged = await store.changesSince(account, 'Email', s0, 1);
+      assert.equal(paged.hasMoreChanges, true);
+      const archive = (await store.mailboxByRole(account, 'archive'))!.id;
+      await store.setMailboxes(account, kept.messageId, [inbox, archive]);
+      const ids = await store.mailboxIdsOf([kept.messageId]);
+      assert.deepEqual(ids.get(kept.messageId)!.sort(), [inbox, archive].sort());
+      await assert.rejects(store.setMailboxes(account, kept.messageId, []), (e) => isFingerpostError(e, 'invalid_argument'));
+    });
+  });
+}
