@@ -126,6 +126,67 @@ export interface MessageTextTable {
   body: string;
 }
 
+/** An outbound message waiting for delivery to remote recipients (SMTP queue). */
+export interface QueueMessageTable {
+  id: Generated<number>;
+  blob_id: string;
+  size: number;
+  /** Envelope sender; '' is the null reverse-path (bounces). */
+  sender: string;
+  /** The submitting account, when there is one. */
+  account_id: number | null;
+  smtputf8: number;
+  created_at: number;
+  /** After this, undelivered recipients bounce. */
+  expires_at: number;
+}
+
+/** Delivery state of one recipient of a queued message. */
+export interface QueueRecipientTable {
+  id: Generated<number>;
+  message_id: number;
+  recipient: string;
+  /** Lower-cased recipient domain, for grouping by destination. */
+  domain: string;
+  /** queued | sent | failed (bounced) */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_attempt_at: number | null;
+  last_error: string | null;
+  /** Worker lease: the node delivering it now, and until when. */
+  locked_by: string | null;
+  locked_until: number | null;
+  updated_at: number;
+}
+
+/** A DKIM signing key of a local domain (RFC 6376). */
+export interface DkimKeyTable {
+  id: Generated<number>;
+  domain: string;
+  selector: string;
+  algorithm: string;
+  private_key: string;
+  public_key: string;
+  active: number;
+  created_at: number;
+}
+
+/** Messages submitted per account, for sending limits. */
+export interface SubmissionLogTable {
+  id: Generated<number>;
+  account_id: number;
+  recipients: number;
+  created_at: number;
+}
+
+/** The POP3 maildrop lock (RFC 1939 §8): one session per account across nodes, with a lease. */
+export interface Pop3LockTable {
+  account_id: number;
+  holder: string;
+  expires_at: number;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -138,4 +199,9 @@ export interface Database {
   changes: ChangeTable;
   events: EventTable;
   message_text: MessageTextTable;
+  queue_messages: QueueMessageTable;
+  queue_recipients: QueueRecipientTable;
+  dkim_keys: DkimKeyTable;
+  submission_log: SubmissionLogTable;
+  pop3_locks: Pop3LockTable;
 }

@@ -1,6 +1,7 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
 import * as m020 from './020-mail-search.ts';
+import * as m040 from './040-smtp-queue.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -24,6 +25,7 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
 const steps: Array<[string, Step]> = [
   ['001-initial', m001],
   ['020-mail-search', m020],
+  ['040-smtp-queue', m040],
 ];
 
 /** Kysely migration provider for the in-code migration list. */

@@ -1,0 +1,135 @@
+import { generateKeyPairSync } from 'node:crypto';
+import DKIM from 'nodemailer/lib/dkim';
+import { FingerpostError } from '../../core/errors.ts';
+import type { Db } from '../../store/db.ts';
+
+/** A DKIM key as listed (never the private key). */
+export interface DkimKeyInfo {
+  readonly domain: string;
+  readonly selector: string;
+  readonly algorithm: string;
+  readonly active: boolean;
+  readonly createdAt: number;
+  /** The TXT record to publish at `selector._domainkey.domain` (RFC 6376 §3.6.1). */
+  readonly dnsName: string;
+  readonly dnsValue: string;
+}
+
+const SELECTOR = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function txtValue(publicKeyDer: string): string {
+  return `v=DKIM1; k=rsa; p=${publicKeyDer}`;
+}
+
+/** The DNS record for a stored key, split into 255-octet strings as TXT requires (RFC 1035 §3.3.14). */
+export function zoneLine(info: Pick<DkimKeyInfo, 'dnsName' | 'dnsValue'>): string {
+  const chunks = info.dnsValue.match(/.{1,255}/g) ?? [];
+  return `${info.dnsName}. IN TXT ( ${chunks.map((c) => `"${c}"`).join(' ')} )`;
+}
+
+/** DKIM keys per domain (RFC 6376) kept in the store, shared by every node. */
+export class DkimKeys {
+  readonly #db: Db;
+  #cache: { at: number; keys: Map<string, { selector: string; privateKey: string }> } | undefined;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Generates an RSA-2048 key (RFC 8301 §3.2) for `domain` and makes it the active one. */
+  async create(domain: string, selector: string, now = Date.now()): Promise<DkimKeyInfo> {
+    const d = domain.toLowerCase();
+    if (!SELECTOR.test(selector)) throw new FingerpostError('invalid_argument', `"${selector}" is not a valid DKIM selector`);
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const priv = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const pub = (publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
+    const existing = await this.#db.kysely
+      .selectFrom('dkim_keys')
+      .select('id')
+      .where('domain', '=', d)
+      .where('selector', '=', selector)
+      .executeTakeFirst();
+    if (existing)
+      throw new FingerpostError('already_exists', `domain ${d} already has a DKIM key with selector ${selector}`, {
+        hint: 'choose another --selector (keys rotate by selector)',
+      });
+    await this.#db.kysely.transaction().execute(async (trx) => {
+      await trx.updateTable('dkim_keys').set({ active: 0 }).where('domain', '=', d).execute();
+      await trx
+        .insertInto('dkim_keys')
+        .values({ domain: d, selector, algorithm: 'rsa-sha256', private_key: priv, public_key: pub, active: 1, created_at: now })
+        .execute();
+    });
+    this.#cache = undefined;
+    return {
+      domain: d,
+      selector,
+      algorithm: 'rsa-sha256',
+      active: true,
+      createdAt: now,
+      dnsName: `${selector}._domainkey.${d}`,
+      dnsValue: txtValue(pub),
+    };
+  }
+
+  async list(domain?: string): Promise<DkimKeyInfo[]> {
+    let q = this.#db.kysely.selectFrom('dkim_keys').selectAll().orderBy('domain').orderBy('created_at');
+    if (domain) q = q.where('domain', '=', domain.toLowerCase());
+    return (await q.execute()).map((r) => ({
+      domain: r.domain,
+      selector: r.selector,
+      algorithm: r.algorithm,
+      active: r.active === 1,
+      createdAt: r.created_at,
+      dnsName: `${r.selector}._domainkey.${r.domain}`,
+      dnsValue: txtValue(r.public_key),
+    }));
+  }
+
+  async remove(domain: string, selector: string): Promise<void> {
+    const res = await this.#db.kysely
+      .deleteFrom('dkim_keys')
+      .where('domain', '=', domain.toLowerCase())
+      .where('selector', '=', selector)
+      .executeTakeFirst();
+    if (!res.numDeletedRows) throw new FingerpostError('not_found', `no DKIM key ${selector} for ${domain}`);
+    this.#cache = undefined;
+  }
+
+  async #active(domain: string): Promise<{ selector: string; privateKey: string } | undefined> {
+    const now = Date.now();
+    if (!this.#cache || now - this.#cache.at > 60_000) {
+      const rows = await this.#db.kysely
+        .selectFrom('dkim_keys')
+        .select(['domain', 'selector', 'private_key'])
+        .where('active', '=', 1)
+        .execute();
+      this.#cache = { at: now, keys: new Map(rows.map((r) => [r.domain, { selector: r.selector, privateKey: r.private_key }])) };
+    }
+    return this.#cache.keys.get(domain.toLowerCase());
+  }
+
+  /**
+   * Signs `message` with the active key of `domain` (relaxed/relaxed, rsa-sha256, RFC 6376 §3.4)
+   * using nodemailer's signer; returns it unchanged when the domain has no key.
+   */
+  async sign(message: Buffer, domain: string): Promise<Buffer> {
+    const key = await this.#active(domain);
+    if (!key) return message;
+    const signer = new DKIM({ domainName: domain.toLowerCase(), keySelector: key.selector, privateKey: key.privateKey });
+    const chunks: Buffer[] = [];
+    const stream = signer.sign(message);
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+}
+
+/** The domain of the first address in the message's `From:` header (what DKIM `d=` should align with, RFC 7489 §3.1). */
+export function fromDomain(message: Buffer): string | undefined {
+  const end = message.indexOf('\r\n\r\n');
+  const header = message.subarray(0, end < 0 ? message.length : end).toString('utf8');
+  const m = /^From:((?:.*)(?:\r\n[ \t].*)*)/im.exec(header);
+  if (!m) return undefined;
+  const addr = /<[^<>@\s]+@([^<>\s]+)>/.exec(m[1]!) ?? /[^\s<>"(),;:]+@([A-Za-z0-9.-]+)/.exec(m[1]!);
+  return addr?.[1]?.toLowerCase();
+}

@@ -1,0 +1,202 @@
+import { hostname as osHostname } from 'node:os';
+import type { Logger } from '../../core/log.ts';
+import { retryDelay } from './backoff.ts';
+import { deliverToHop, type HopOptions } from './deliver.ts';
+import { buildBounce, type FailedRecipient } from './dsn.ts';
+import type { ClaimedBatch, OutboundQueue } from './queue.ts';
+import { type Hop, type MxResolver, resolveRoute } from './routes.ts';
+import type { RecipientOutcome } from './status.ts';
+
+/** A relay all outbound mail goes through instead of MX lookups. */
+export interface Smarthost {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: 'implicit' | 'starttls' | 'none';
+  readonly auth?: { readonly user: string; readonly pass: string };
+  readonly ca?: string;
+}
+
+export interface QueueWorkerOptions {
+  readonly queue: OutboundQueue;
+  /** Our EHLO name and the Reporting-MTA of bounces. */
+  readonly hostname: string;
+  readonly routes: ReadonlyMap<string, Hop>;
+  /** Port of remote MX hosts (25). */
+  readonly port: number;
+  readonly smarthost?: Smarthost;
+  readonly resolveMx?: MxResolver;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  readonly pollMs: number;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  /** Verify certificates of MX hosts (off: opportunistic TLS, RFC 7435). */
+  readonly verifyMxTls: boolean;
+  /** Hands a bounce to the sender (local delivery, or the queue with the null sender). */
+  readonly bounce: (sender: string, report: Buffer) => Promise<void>;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+/**
+ * Delivers queued mail: polls for due recipients (and starts at once when nudged), one attempt
+ * per message and destination domain, MX hosts in preference order, retries with back-off on
+ * 4xx and connection errors, bounces (RFC 3464) on 5xx or expiry.
+ */
+export class QueueWorker {
+  readonly #o: QueueWorkerOptions;
+  readonly #id = `${osHostname()}:${process.pid}`;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = true;
+
+  constructor(options: QueueWorkerOptions) {
+    this.#o = options;
+  }
+
+  get #now(): number {
+    return (this.#o.now ?? Date.now)();
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#o.queue.onEnqueue(() => this.kick());
+    this.kick();
+  }
+
+  /** Runs a pass now (or right after the current one). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#running = this.runOnce()
+      .then(
+        () => undefined,
+        (err: Error) => this.#o.logger.error({ err: err.message }, 'queue pass failed'),
+      )
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#stopped) return;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        } else this.#timer = setTimeout(() => this.kick(), this.#o.pollMs);
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** One pass over due recipients; returns how many batches were attempted. */
+  async runOnce(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const lease = this.#o.timeoutMs * 6 + 60_000;
+      const batches = await this.#o.queue.claim(this.#id, this.#o.concurrency * 20, lease);
+      if (!batches.length) return total;
+      total += batches.length;
+      let next = 0;
+      const lanes = Array.from({ length: Math.min(this.#o.concurrency, batches.length) }, async () => {
+        while (next < batches.length) {
+          const batch = batches[next++]!;
+          await this.#attempt(batch).catch((err: Error) =>
+            this.#o.logger.error({ err: err.message, queueId: batch.messageId }, 'queue delivery attempt failed'),
+          );
+        }
+      });
+      await Promise.all(lanes);
+      if (this.#stopped) return total;
+    }
+  }
+
+  async #hops(domain: string): Promise<{ hops: Array<HopOptions> } | { outcome: RecipientOutcome }> {
+    const o = this.#o;
+    const common = { heloName: o.hostname, timeoutMs: o.timeoutMs };
+    if (o.smarthost) {
+      const s = o.smarthost;
+      return {
+        hops: [
+          {
+            ...common,
+            host: s.host,
+            port: s.port,
+            tls: s.tls,
+            verify: s.tls !== 'none',
+            ...(s.ca ? { ca: s.ca } : {}),
+            ...(s.auth ? { auth: s.auth } : {}),
+          },
+        ],
+      };
+    }
+    const route = await resolveRoute(domain, { routes: o.routes, port: o.port, ...(o.resolveMx ? { resolveMx: o.resolveMx } : {}) });
+    if (route.kind === 'permanent') return { outcome: { kind: 'failed', error: route.error, status: route.status } };
+    if (route.kind === 'temporary') return { outcome: { kind: 'deferred', error: route.error } };
+    return {
+      hops: route.hops.map((h) => ({ ...common, host: h.host, port: h.port, tls: 'opportunistic' as const, verify: o.verifyMxTls })),
+    };
+  }
+
+  async #attempt(batch: ClaimedBatch): Promise<void> {
+    const o = this.#o;
+    const outcomes = new Map<string, RecipientOutcome>();
+    {
+      const route = await this.#hops(batch.domain);
+      if ('outcome' in route) {
+        for (const r of batch.recipients) outcomes.set(r.recipient, route.outcome);
+      } else {
+        const message = await o.queue.readMessage(batch.blobId);
+        const eightBit = message.some((b) => b > 0x7f);
+        let pending = batch.recipients.map((r) => r.recipient);
+        for (const hop of route.hops) {
+          const result = await deliverToHop(hop, { sender: batch.sender, recipients: pending, size: batch.size, eightBit }, message);
+          for (const [rcpt, outcome] of result.outcomes) outcomes.set(rcpt, outcome);
+          if (!result.hopFailed) break;
+          pending = pending.filter((r) => outcomes.get(r)?.kind === 'deferred');
+          if (!pending.length) break;
+        }
+      }
+    }
+    const failed: FailedRecipient[] = [];
+    const now = this.#now;
+    for (const r of batch.recipients) {
+      const outcome = outcomes.get(r.recipient) ?? { kind: 'deferred', error: 'no answer for this recipient' };
+      if (outcome.kind === 'sent') {
+        await o.queue.markSent(r.id, outcome.response);
+        o.logger.info({ queueId: batch.messageId, to: r.recipient, host: outcome.host }, 'delivered');
+        continue;
+      }
+      // The last attempt happens at expiry (see below); if it is deferred too, the message bounces.
+      const expired = outcome.kind === 'deferred' && now >= batch.expiresAt;
+      if (outcome.kind === 'failed' || expired) {
+        const status = outcome.kind === 'failed' ? outcome.status : '4.4.7';
+        const error = outcome.kind === 'failed' ? outcome.error : `delivery time expired; last error: ${outcome.error}`;
+        await o.queue.markFailed(r.id, error);
+        failed.push({
+          recipient: r.recipient,
+          status,
+          diagnostic: error,
+          ...(outcome.host ? { remoteMta: outcome.host } : {}),
+          lastAttemptAt: now,
+        });
+        o.logger.warn({ queueId: batch.messageId, to: r.recipient, status }, 'delivery failed permanently');
+        continue;
+      }
+      const next = now + retryDelay(r.attempts + 1, o.retryInitialMs, o.retryMaxMs);
+      await o.queue.markDeferred(r.id, outcome.error, Math.min(next, batch.expiresAt));
+      o.logger.info({ queueId: batch.messageId, to: r.recipient, error: outcome.error }, 'delivery deferred');
+    }
+    if (failed.length && batch.sender) {
+      const original = await o.queue.readMessage(batch.blobId);
+      const report = buildBounce({ hostname: o.hostname, sender: batch.sender, original, arrivedAt: batch.createdAt, failed, now });
+      await o.bounce(batch.sender, report);
+    }
+    await o.queue.finishIfDone(batch.messageId);
+  }
+}

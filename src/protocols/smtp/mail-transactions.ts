@@ -1,0 +1,111 @@
+import { tryParseAddress } from '../../core/address.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Directory } from '../../directory/directory.ts';
+import { type Reply, reply } from './reply.ts';
+import type { SendingLimits } from './sending-limits.ts';
+import type { MailEnvelope, Recipient, SessionView, TransactionHandler } from './transaction.ts';
+
+/** Which envelope senders an authenticated account may use on submission. */
+export type SenderPolicy = 'own' | 'domain' | 'any';
+
+export interface MailTransactionOptions {
+  readonly directory: Directory;
+  /** Durable delivery into an account's INBOX (blob fsync + commit) before it resolves. */
+  readonly deliverLocal: (accountId: number, message: Buffer) => Promise<unknown>;
+  /** Durable hand-over to the outbound queue; resolves with the queue id. */
+  readonly enqueue: (input: {
+    sender: string;
+    recipients: readonly string[];
+    message: Buffer;
+    accountId?: number;
+    smtputf8: boolean;
+  }) => Promise<number>;
+  /** Does this listener let unauthenticated clients relay (policy `requireAuthForRelay` inverted)? */
+  readonly requireAuthForRelay: (listener: string) => boolean;
+  readonly senderPolicy: SenderPolicy;
+  readonly limits?: SendingLimits;
+  readonly logger: Logger;
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/**
+ * Inbound (MX) and submission rules (RFC 5321 §3.6, RFC 6409 §4–5): local domains and aliases
+ * are delivered to their account's INBOX; other domains only for authenticated senders (relay),
+ * via the queue; on submission the sender must be one of the account's addresses.
+ */
+export class MailTransactions implements TransactionHandler {
+  readonly #o: MailTransactionOptions;
+
+  constructor(options: MailTransactionOptions) {
+    this.#o = options;
+  }
+
+  async mailFrom(session: SessionView, sender: string): Promise<Reply | undefined> {
+    const auth = session.auth;
+    if (session.protocol === 'submission' && !auth && this.#o.requireAuthForRelay(session.listener)) {
+      return reply(530, '5.7.0', 'Authentication required');
+    }
+    if (!auth) return undefined;
+    if (this.#o.senderPolicy !== 'any') {
+      if (!sender) return reply(553, '5.7.1', 'The null sender is not allowed for authenticated users');
+      const owned = (await this.#o.directory.addressesOf(auth.account.id)).map((a) => a.toLowerCase());
+      const lower = sender.toLowerCase();
+      const ok = this.#o.senderPolicy === 'own' ? owned.includes(lower) : owned.some((a) => domainOf(a) === domainOf(lower));
+      if (!ok) return reply(553, '5.7.1', `Sender address not owned by ${auth.account.address}`);
+    }
+    return (await this.#o.limits?.check(auth.account.id, 0)) ?? undefined;
+  }
+
+  async rcptTo(session: SessionView, envelope: MailEnvelope, address: string): Promise<{ recipient: Recipient } | { reply: Reply }> {
+    let target = address;
+    if (address.toLowerCase() === 'postmaster') {
+      // RFC 5321 §4.5.1: <postmaster> without a domain must be accepted; it means this host's.
+      const domains = await this.#o.directory.listDomains();
+      const first = domains[0];
+      if (!first) return { reply: reply(550, '5.1.1', 'No such user here') };
+      target = `postmaster@${first.name}`;
+    }
+    const parsed = tryParseAddress(target);
+    if (!parsed) return { reply: reply(501, '5.1.3', 'Bad recipient address syntax') };
+    const local = await this.#o.directory.findDomain(parsed.domain);
+    if (local) {
+      const account = await this.#o.directory.findByAddress(parsed.normalized);
+      if (!account) return { reply: reply(550, '5.1.1', 'No such user here') };
+      if (account.disabled) return { reply: reply(550, '5.2.1', 'Mailbox disabled, not accepting messages') };
+      return { recipient: { address: target, accountId: account.id } };
+    }
+    const relay = !!session.auth || !this.#o.requireAuthForRelay(session.listener);
+    if (!relay) return { reply: reply(554, '5.7.1', 'Relay access denied') };
+    if (session.auth && this.#o.limits) {
+      const over = await this.#o.limits.check(session.auth.account.id, envelope.recipients.length + 1);
+      if (over) return { reply: over };
+    }
+    return { recipient: { address: target } };
+  }
+
+  async deliver(session: SessionView, envelope: MailEnvelope, message: Buffer): Promise<Reply> {
+    const remote = envelope.recipients.filter((r) => r.accountId === undefined).map((r) => r.address);
+    const accounts = [...new Set(envelope.recipients.flatMap((r) => (r.accountId === undefined ? [] : [r.accountId])))];
+    // Each copy is durable before the next starts; only then is 250 sent (RFC 5321 §6.1).
+    for (const accountId of accounts) await this.#o.deliverLocal(accountId, message);
+    let queueId: number | undefined;
+    if (remote.length) {
+      queueId = await this.#o.enqueue({
+        sender: envelope.sender,
+        recipients: remote,
+        message,
+        smtputf8: envelope.smtputf8,
+        ...(session.auth ? { accountId: session.auth.account.id } : {}),
+      });
+    }
+    if (session.auth && this.#o.limits) await this.#o.limits.record(session.auth.account.id, envelope.recipients.length);
+    this.#o.logger.info(
+      { session: session.id, listener: session.listener, local: accounts.length, remote: remote.length, size: message.length, queueId },
+      'message accepted',
+    );
+    return reply(250, '2.0.0', `Ok: queued as ${session.id}${queueId === undefined ? '' : `-${queueId}`}`);
+  }
+}
