@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
+import { AuthService } from './auth/service.ts';
 import type { Config } from './config/config.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
@@ -26,6 +27,8 @@ export interface Services {
   readonly directory: SqlDirectory;
   readonly blobs: FsBlobStore;
   readonly accounts: AccountAdmin;
+  /** The authentication core every protocol and HTTP route calls (src/auth). */
+  readonly auth: AuthService;
   /** The message store shared by IMAP, POP3, JMAP and SMTP delivery. */
   readonly mail: MailStore;
   close(): Promise<void>;
@@ -65,6 +68,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     directory,
     blobs,
     accounts: new AccountAdmin(db, directory),
+    auth: new AuthService({ config, directory, logger }),
     mail: new MailStore(db, blobs, mimeParser),
     close: () => db.close(),
   };

@@ -73,6 +73,12 @@ const issuer = z
     userinfo: z.boolean().default(false),
     /** Accept OIDC back-channel logout tokens from this issuer. */
     backchannel_logout: z.boolean().default(true),
+    /** Scope strings that grant mail access (IMAP, POP3, SMTP, JMAP); a token needs one. Empty: no scope needed. */
+    mail_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:mail']),
+    /** Scope strings that grant calendar access; a token needs one. Empty: no scope needed. */
+    calendar_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:calendars']),
+    /** Extra PEM CA certificates trusted for this issuer's HTTPS endpoints (private CAs). */
+    ca_file: z.string().default(''),
   })
   .strict();
 
@@ -131,7 +137,16 @@ export const configSchema = z
       .prefault({}),
     imap: dualListener(1143, 1993),
     pop3: dualListener(1110, 1995),
-    submission: dualListener(1587, 1465),
+    submission: z
+      .object({
+        ...listenerCommon,
+        port: port(1587),
+        tls_port: port(1465),
+        /** Relaying to remote domains needs an authenticated session (RFC 6409 §4.3). */
+        require_auth_for_relay: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     smtp: z
       .object({
         ...listenerCommon,
@@ -158,9 +173,22 @@ export const configSchema = z
         leeway: duration('60s'),
         /** End a session when its token expires. */
         end_session_on_expiry: z.boolean().default(true),
-      })
-      .strict()
-      .prefault({}),
+        /** Host names besides `server.hostname` that OAUTHBEARER `host=` may name (RFC 7628 §3.2). */
+        hostnames: z.array(z.string()).default([]),
+        /** HTTP authentication schemes, tried in this order (Basic still follows `auth.plain`). */
+        http_schemes: z.array(z.enum(['bearer', 'basic', 'gateway'])).default(['bearer', 'basic']),
+        /** Trusted gateway header (a reverse proxy that already authenticated the user). */
+        gateway: z
+          .object({
+            /** Request header carrying the account address. */
+            header: z.string().min(1).default('X-User'),
+            /** Proxy addresses (CIDR or exact) the header is honoured from. */
+            from: z.array(z.string()).default([]),
+            /** Shared secret the proxy sends in `X-Fingerpost-Gateway-Secret`. */
+            secret: z.string().default(''),
+          })
+          .strict()
+          .prefault({}),
     limits: z
       .object({
         connections_total: z.number().int().min(1).default(10_000),

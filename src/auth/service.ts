@@ -1,0 +1,129 @@
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../core/log.ts';
+import { authFailure } from './failures.ts';
+import { listenerPolicy } from './policy.ts';
+import { SessionRegistry } from './sessions.ts';
+import type {
+  AuthContext,
+  AuthCore,
+  AuthOutcome,
+  AuthResult,
+  Credentials,
+  EndReason,
+  ListenerPolicy,
+  SessionRegistration,
+} from './types.ts';
+import { type PasswordDirectory, verifyPasswordLogin } from './verifiers/password-login.ts';
+import { VerifiedPasswordCache } from './verifiers/password.ts';
+
+/** What the auth service needs: config, an account source, logging and a clock. */
+export interface AuthServiceDeps {
+  readonly config: Config;
+  readonly directory: PasswordDirectory;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+// Recording every use of an app password would write on each login; once a minute is enough.
+const TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * The authentication core every protocol calls (ARCHITECTURE.md "Core ideas" 1, issue 3):
+ * policy per listener, password / app-password verification, and the live-session registry.
+ */
+export class AuthService implements AuthCore {
+  readonly config: Config;
+  readonly sessions: SessionRegistry;
+  readonly #directory: PasswordDirectory;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #passwordCache = new VerifiedPasswordCache();
+  readonly #policies = new Map<string, ListenerPolicy>();
+  readonly #touched = new Map<number, number>();
+
+  constructor(deps: AuthServiceDeps) {
+    this.config = deps.config;
+    this.#directory = deps.directory;
+    this.#log = deps.logger.child({ component: 'auth' });
+    this.#now = deps.now ?? Date.now;
+    this.sessions = new SessionRegistry({ now: this.#now, endOnExpiry: deps.config.auth.end_session_on_expiry });
+  }
+
+  policy(listener: string): ListenerPolicy {
+    let p = this.#policies.get(listener);
+    if (!p) {
+      p = listenerPolicy(this.config, listener, () => false);
+      this.#policies.set(listener, p);
+    }
+    return p;
+  }
+
+  async authenticate(credentials: Credentials, context: AuthContext): Promise<AuthOutcome> {
+    let outcome: AuthOutcome;
+    try {
+      outcome = await this.#authenticate(credentials, context);
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message, listener: context.listener }, 'authentication failed unexpectedly');
+      outcome = authFailure('temporary');
+    }
+    this.#audit(credentials, context, outcome);
+    return outcome;
+  }
+
+  async #authenticate(credentials: Credentials, context: AuthContext): Promise<AuthOutcome> {
+    if (!context.tls) return authFailure('policy', { publicReason: 'credentials are only accepted over TLS' });
+    const policy = this.policy(context.listener);
+    switch (credentials.kind) {
+      case 'password':
+        if (!policy.plain) return authFailure('policy', { publicReason: 'password sign-in is disabled here' });
+        return verifyPasswordLogin(
+          { directory: this.#directory, cache: this.#passwordCache, now: this.#now, touch: (id) => this.#touch(id) },
+          credentials,
+          context,
+        );
+      case 'bearer':
+        if (!policy.oauth) return authFailure('policy', { publicReason: 'OAuth sign-in is disabled here' });
+        return authFailure('invalid_token', { tokenError: 'no token issuer is trusted here', oauth: { status: 'invalid_token' } });
+      case 'gateway': {
+        if (context.protocol !== 'http') return authFailure('policy');
+        const account = await this.#directory.findByAddress(credentials.username);
+        if (!account) return authFailure('invalid_credentials');
+        if (account.disabled) return authFailure('authorization_failed', { publicReason: 'the account is disabled' });
+        return { ok: true, account, method: 'gateway', scopes: [] };
+      }
+    }
+  }
+
+  #touch(id: number): void {
+    const now = this.#now();
+    if ((this.#touched.get(id) ?? 0) > now - TOUCH_INTERVAL_MS) return;
+    if (this.#touched.size > 10_000) this.#touched.clear();
+    this.#touched.set(id, now);
+    this.#directory.touchAppPassword(id).catch((err: Error) => this.#log.warn({ err: err.message }, 'could not record app-password use'));
+  }
+
+  /** One audit line per attempt: who, how, from where, the result code; never the secret. */
+  #audit(credentials: Credentials, context: AuthContext, outcome: AuthOutcome): void {
+    const claimed = credentials.kind === 'bearer' ? credentials.username : credentials.username;
+    this.#log.info(
+      {
+        event: 'auth',
+        protocol: context.protocol,
+        listener: context.listener,
+        remote: context.remote,
+        mechanism: credentials.kind === 'gateway' ? 'GATEWAY' : credentials.mechanism,
+        user: outcome.ok ? outcome.account.address : claimed?.slice(0, 320),
+        result: outcome.ok ? 'ok' : outcome.code,
+        ...(outcome.ok ? { method: outcome.method } : {}),
+        ...(outcome.ok && outcome.credentialId && outcome.method === 'app_password' ? { appPassword: outcome.credentialId } : {}),
+        ...(outcome.ok && outcome.issuer ? { issuer: outcome.issuer } : {}),
+        ...(!outcome.ok && outcome.tokenError ? { reason: outcome.tokenError } : {}),
+      },
+      'auth',
+    );
+  }
+
+  register(result: AuthResult, context: AuthContext, end: (reason: EndReason) => void): SessionRegistration {
+    return this.sessions.register(result, context, end);
+  }
+}

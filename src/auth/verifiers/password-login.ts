@@ -1,0 +1,67 @@
+import type { DirectoryAccount } from '../../directory/directory.ts';
+import type { AppPasswordInfo } from '../../directory/sql.ts';
+import { authFailure } from '../failures.ts';
+import type { AuthContext, AuthOutcome, AuthProtocol } from '../types.ts';
+import { type VerifiedPasswordCache, verifyPassword } from './password.ts';
+
+/** What password verification needs from the directory (SqlDirectory provides it). */
+export interface PasswordDirectory {
+  findByAddress(address: string): Promise<DirectoryAccount | undefined>;
+  findAppPasswordBySecret(secret: string): Promise<AppPasswordInfo | undefined>;
+  touchAppPassword(id: number): Promise<void>;
+}
+
+/** The app-password protocol that covers a connection: `smtp` also covers submission. */
+export function appPasswordProtocol(protocol: AuthProtocol): string {
+  return protocol === 'submission' ? 'smtp' : protocol;
+}
+
+export interface PasswordLoginDeps {
+  readonly directory: PasswordDirectory;
+  readonly cache: VerifiedPasswordCache;
+  readonly now: () => number;
+  /** Records app-password use (throttled by the caller's policy). */
+  readonly touch: (id: number) => void;
+}
+
+/**
+ * Verifies a user name and password, or an app password given as the password (issue 3 step 2).
+ * An unknown user costs one argon2 verification like a wrong password and gets the same answer
+ * (RFC 9051 §11.7); disabled accounts and app passwords used on another protocol are only
+ * reported once the secret was proven. An `authzid` other than the user itself is refused.
+ */
+export async function verifyPasswordLogin(
+  deps: PasswordLoginDeps,
+  input: { username: string; password: string; authzid?: string },
+  context: AuthContext,
+): Promise<AuthOutcome> {
+  const account = input.username.includes('@') ? await deps.directory.findByAddress(input.username) : undefined;
+  const now = deps.now();
+
+  const authorize = (method: 'password' | 'app_password', extra: { credentialId?: string; expiresAt?: number } = {}): AuthOutcome => {
+    const acct = account!;
+    if (acct.disabled) return authFailure('authorization_failed', { publicReason: 'the account is disabled' });
+    if (input.authzid && input.authzid.toLowerCase() !== acct.address && input.authzid.toLowerCase() !== input.username.toLowerCase())
+      return authFailure('authorization_failed', { publicReason: 'acting as another user is not allowed' });
+    return { ok: true, account: acct, method, scopes: [], ...extra };
+  };
+
+  if (account && deps.cache.hit(account.id, input.password, account.credentialsChangedAt, now)) return authorize('password');
+
+  const app = await deps.directory.findAppPasswordBySecret(input.password);
+  if (account && app && app.accountId === account.id) {
+    if (app.revokedAt !== null || (app.expiresAt !== null && app.expiresAt <= now)) return authFailure('invalid_credentials');
+    if (!app.protocols.includes(appPasswordProtocol(context.protocol)))
+      return authFailure('authorization_failed', { publicReason: `this app password is not valid for ${context.protocol}` });
+    const outcome = authorize('app_password', {
+      credentialId: String(app.id),
+      ...(app.expiresAt !== null ? { expiresAt: app.expiresAt } : {}),
+    });
+    if (outcome.ok) deps.touch(app.id);
+    return outcome;
+  }
+
+  if (!(await verifyPassword(account?.passwordHash ?? null, input.password)) || !account) return authFailure('invalid_credentials');
+  deps.cache.remember(account.id, input.password, account.credentialsChangedAt, now);
+  return authorize('password');
+}
