@@ -16,7 +16,7 @@ const lower = {
   auth: ['core', 'config', 'store', 'directory', 'net'],
   mail: ['core', 'config', 'store', 'directory'],
   calendar: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'net', 'discovery/client'],
-  discovery: ['core', 'config', 'store', 'directory', 'auth', 'net'],
+  discovery: ['core', 'config', 'store', 'directory', 'auth', 'net', 'discovery/client'],
   idp: ['core', 'config', 'store', 'directory', 'auth', 'net'],
   protocols: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'calendar', 'net', 'discovery'],
   admin: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'calendar', 'idp', 'net'],

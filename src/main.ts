@@ -9,12 +9,14 @@ import { createLogger, type Logger } from './core/log.ts';
 import { SqlDirectory } from './directory/sql.ts';
 import { mimeParser } from './mail/mime/parse.ts';
 import { MailStore } from './mail/store.ts';
+import { registerDiscoveryRoutes } from './discovery/routes.ts';
 import type { ListenerInfo } from './net/connection.ts';
 import { ConnectionLimiter } from './net/limits.ts';
 import { type Listener, type ListenerObserver, type ProtocolHandler, startListener } from './net/listener.ts';
 import { ensureLocalTls } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { createHttpApp } from './protocols/http/server.ts';
+import { createSmtpService } from './protocols/smtp/service.ts';
 import { unavailableHandler } from './protocols/unavailable.ts';
 import { FsBlobStore } from './store/blobs.ts';
 import { type Db, openDb, ping } from './store/db.ts';
@@ -196,6 +198,9 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     smtp: unavailableHandler('smtp'),
     submission: unavailableHandler('submission'),
   };
+  const smtpService = createSmtpService(services);
+  handlers.smtp = smtpService.smtp;
+  handlers.submission = smtpService.submission;
 
   const { app, server: httpsServer } = createHttpApp({
     config,
@@ -211,6 +216,8 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
       }
     },
   });
+
+  registerDiscoveryRoutes(app, { config, directory: services.directory });
 
   try {
     if (config.http.enabled) {
@@ -244,6 +251,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     await app.close();
     throw err;
   }
+  smtpService.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -252,7 +260,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     metrics: registry,
     close() {
       closing ??= (async () => {
-        await Promise.all([app.close(), ...listeners.map((l) => l.close())]);
+        await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop()]);
         await services.close();
       })();
       return closing;

@@ -144,6 +144,12 @@ export const configSchema = z
         tls_port: port(1465),
         /** Relaying to remote domains needs an authenticated session (RFC 6409 §4.3). */
         require_auth_for_relay: z.boolean().default(true),
+        /** Envelope senders an account may use: `own` (its addresses and aliases), `domain` (any address in their domains), `any`. */
+        sender_policy: z.enum(['own', 'domain', 'any']).default('own'),
+        /** Messages one account may submit per hour (0: unlimited). */
+        max_messages_per_hour: z.number().int().min(0).default(500),
+        /** Recipients one account may address per hour, summed over its messages (0: unlimited). */
+        max_recipients_per_hour: z.number().int().min(0).default(2000),
       })
       .strict()
       .prefault({}),
@@ -157,6 +163,41 @@ export const configSchema = z
           .int()
           .min(1024)
           .default(50 * 1024 * 1024),
+        /** Recipients accepted per message (RFC 5321 §4.5.3.1.8 asks for at least 100). */
+        max_recipients: z.number().int().min(1).default(100),
+      })
+      .strict()
+      .prefault({}),
+    /** The outbound queue: delivery of mail for remote domains. */
+    queue: z
+      .object({
+        /** Run the delivery worker on this node (several nodes may; they never deliver the same recipient twice). */
+        enabled: z.boolean().default(true),
+        /** How often the worker looks for due messages (it also starts at once when mail is queued). */
+        poll_interval: duration('10s'),
+        /** First retry delay after a temporary failure; doubles per attempt up to `retry_max`. */
+        retry_initial: duration('1m'),
+        retry_max: duration('1h'),
+        /** Give up and bounce after this long in the queue (RFC 5321 §4.5.4.1 suggests 4-5 days). */
+        max_age: duration('5d'),
+        /** Port of remote MX hosts. */
+        remote_port: port(25),
+        /** Static routes `domain=host:port` used instead of MX lookups; `*=host:port` for every domain. */
+        routes: z.array(z.string().regex(/^[^=\s]+=[^=\s]+$/, 'expected domain=host:port')).default([]),
+        /** Send all outbound mail through this relay (`host:port`); empty: deliver to MX hosts directly. */
+        smarthost: z.string().default(''),
+        /** `starttls` (required), `implicit` (port 465) or `none`. */
+        smarthost_tls: z.enum(['starttls', 'implicit', 'none']).default('starttls'),
+        smarthost_user: z.string().default(''),
+        smarthost_password: z.string().default(''),
+        /** PEM CA file trusted for the smarthost's certificate, besides the system CAs. */
+        smarthost_ca: z.string().default(''),
+        /** Verify MX hosts' certificates; off means opportunistic STARTTLS (RFC 7435), as most MTAs do. */
+        verify_mx_tls: z.boolean().default(false),
+        /** Deliveries in parallel per node. */
+        concurrency: z.number().int().min(1).max(100).default(8),
+        /** Connection and greeting timeout per remote host. */
+        connect_timeout: duration('30s'),
       })
       .strict()
       .prefault({}),
@@ -189,6 +230,40 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /** Abuse protection shared by every protocol. */
+        limits: z
+          .object({
+            /** Failures from one address within `window` before it is banned. */
+            ip_failures: z.number().int().min(1).default(20),
+            /** Different accounts failing from one address within `window` before it is banned (password spraying). */
+            spray_accounts: z.number().int().min(2).default(6),
+            /** Failures for one account within `window` after which its attempts are slowed down. */
+            account_failures: z.number().int().min(1).default(5),
+            /** Failures from one address before answers to it are delayed. */
+            delay_after: z.number().int().min(0).default(3),
+            /** Longest delay before a failure is answered. */
+            max_delay: duration('5s'),
+            window: duration('15m'),
+            ban: duration('15m'),
+            /** Addresses (CIDR or exact) never delayed or banned. */
+            exempt: z.array(z.string()).default([]),
+          })
+          .strict()
+          .prefault({}),
+        /** How often this node reads the events table for revocations made elsewhere. */
+        events_poll: duration('1s'),
+      })
+      .strict()
+      .superRefine((auth, ctx) => {
+        if (auth.http_schemes.includes('gateway') && (auth.gateway.secret.length < 16 || auth.gateway.from.length === 0)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['gateway'],
+            message: 'the gateway scheme needs auth.gateway.from (proxy addresses) and a secret of at least 16 characters',
+          });
+        }
+      })
+      .prefault({}),
     limits: z
       .object({
         connections_total: z.number().int().min(1).default(10_000),
@@ -203,6 +278,102 @@ export const configSchema = z
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    /** The embedded OpenID provider (src/idp), issuer `PUBLIC_URL/oidc`. */
+    idp: z
+      .object({
+        /** Serve the embedded provider on the HTTPS listener. */
+        enabled: z.boolean().default(true),
+        /** Lifetime of JWT access tokens (RFC 9068) and of ID tokens. */
+        access_token_ttl: duration('1h'),
+        id_token_ttl: duration('1h'),
+        /** Lifetime of a refresh token; each use rotates it (RFC 9700 §4.14). */
+        refresh_token_ttl: duration('30d'),
+        /** How long a browser sign-in at the provider lasts. */
+        session_ttl: duration('14d'),
+        /** How long a device code (RFC 8628) may wait for the user. */
+        device_code_ttl: duration('10m'),
+        /** Open dynamic client registration (RFC 7591) for native public clients. */
+        registration: z.boolean().default(true),
+        /** Registrations one client IP may make per `registration_window`. */
+        registrations_per_ip: z.number().int().min(1).default(20),
+        registration_window: duration('1h'),
+        /** Failed sign-ins allowed per client IP and per account within `login_window`. */
+        login_attempts: z.number().int().min(1).default(10),
+        login_window: duration('15m'),
+      })
+      .strict()
+      .prefault({}),
+    /** WebFinger, the account configuration document and client autoconfig (src/discovery). */
+    discovery: z
+      .object({
+        /** Answer every local part of a served domain alike, so WebFinger cannot probe for accounts. */
+        privacy: z.boolean().default(true),
+        /** Domains whose account configuration document needs an authenticated request. */
+        require_auth: z.array(z.string()).default([]),
+        /** Requests per minute one client IP may make to the public discovery endpoints. */
+        rate_limit: z.number().int().min(1).default(120),
+        /** `Cache-Control: max-age` of discovery answers. */
+        cache_max_age: duration('1h'),
+        /** Provider names shown by clients; empty: `server.name`. */
+        provider_name: z.string().max(60).default(''),
+        provider_short_name: z.string().max(20).default(''),
+        /** Where people create app passwords (a web page); empty: not advertised. */
+        app_password_url: z.string().default(''),
+        /** Help page for setting up mail clients; empty: not advertised. */
+        documentation_url: z.string().default(''),
+        /** DKIM selector `fingerpost dns` prints the record name for. */
+        dkim_selector: z.string().default('fingerpost'),
+      })
+      .strict()
+      .prefault({}),
+    /** Calendars and free/busy (src/calendar): limits, subscriptions, federation across domains. */
+    calendar: z
+      .object({
+        /** Serve the calendar and free/busy endpoints. */
+        enabled: z.boolean().default(true),
+        /** Longest free/busy range one query may ask for. */
+        max_range: duration('366d'),
+        /** Occurrences iterated per recurring event and query before it is cut off. */
+        max_instances: z.number().int().min(10).max(1_000_000).default(20_000),
+        /** IANA zone of new calendars: floating times and all-day events are read in it. */
+        default_timezone: z
+          .string()
+          .default('UTC')
+          .refine((zone) => {
+            try {
+              new Intl.DateTimeFormat('en', { timeZone: zone });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'expected an IANA time zone name such as Europe/Berlin'),
+        /** Largest iCalendar text accepted: HTTP PUT body, import file, subscribed feed. */
+        max_ics_bytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+        /** Refresh interval of subscribed ICS feeds, unless set per calendar. */
+        subscription_interval: duration('1h'),
+        /** Shortest refresh interval a subscription may ask for. */
+        subscription_min_interval: duration('5m'),
+        /** Timeout of one outbound request (feeds, WebFinger, JWKS, remote free/busy). */
+        fetch_timeout: duration('10s'),
+        /** Answer signed free/busy assertions from other domains and ask other domains for their users. */
+        federation: z.boolean().default(true),
+        /** Lifetime of the assertions this server signs. */
+        assertion_lifetime: duration('2m'),
+        /** Longest lifetime (exp - iat) accepted on an incoming assertion. */
+        max_assertion_lifetime: duration('10m'),
+        /** How long WebFinger, issuer metadata and JWKS answers of other domains are reused. */
+        discovery_cache: duration('10m'),
+        /** Attendees one availability request may name. */
+        max_attendees: z.number().int().min(1).max(500).default(50),
+        /** Let outbound requests reach loopback, private and link-local addresses. Off: SSRF protection. */
+        allow_private_addresses: z.boolean().default(false),
+        /** Fixed `host=address[:port]` mappings for outbound requests (tests, split DNS); listed hosts may be private. */
+        resolve: z.array(z.string().regex(/^[^=\s]+=[^=\s]+$/, 'expected host=address or host=address:port')).default([]),
+        /** PEM file of extra CAs trusted for outbound HTTPS, besides the system CAs. */
+        ca_file: z.string().default(''),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,70 @@
+import type { DomainServices, HttpService, TcpService } from './services.ts';
+import { el, xmlEscape } from './xml.ts';
+
+/**
+ * Thunderbird autoconfig `config-v1.1.xml` (draft-ietf-mailmaint-autoconfig-06, format 1.2 which
+ * 1.1 clients read: unknown elements are ignored). Placeholders stay in the file when no address
+ * was given; the client substitutes them.
+ */
+
+function authValues(s: TcpService | HttpService, oauth: boolean): string[] {
+  const out: string[] = [];
+  if (s.oauth && oauth) out.push(el('authentication', 'OAuth2'));
+  if (s.password) out.push('host' in s ? el('authentication', 'password-cleartext') : el('authentication', 'Basic', { system: 'http' }));
+  return out;
+}
+
+function tcpServer(s: TcpService, username: string, oauth: boolean): string {
+  const tag = s.protocol === 'submission' ? 'outgoingServer' : 'incomingServer';
+  const type = s.protocol === 'submission' ? 'smtp' : s.protocol;
+  return [
+    `    <${tag} type="${type}">`,
+    `      ${el('hostname', s.host)}`,
+    `      ${el('port', s.port)}`,
+    `      ${el('socketType', s.tls === 'implicit' ? 'SSL' : 'STARTTLS')}`,
+    ...authValues(s, oauth).map((a) => `      ${a}`),
+    `      ${el('username', username)}`,
+    `    </${tag}>`,
+  ].join('\n');
+}
+
+/** The XML for a domain; `address` fills `<username>` (else `%EMAILADDRESS%`). */
+export function autoconfigXml(services: DomainServices, address: string | undefined): string {
+  const username = address ?? '%EMAILADDRESS%';
+  const oauth = services.oauth !== undefined;
+  const tcp = services.services.filter((s): s is TcpService => 'host' in s);
+  const incoming = tcp.filter((s) => s.protocol !== 'submission');
+  const outgoing = tcp.filter((s) => s.protocol === 'submission');
+  const jmap = services.services.find((s): s is HttpService => s.protocol === 'jmap');
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<clientConfig version="1.2">',
+    `  <emailProvider id="${xmlEscape(services.domain)}">`,
+    `    ${el('domain', services.domain)}`,
+    `    ${el('displayName', services.providerName)}`,
+    `    ${el('displayShortName', services.providerShortName)}`,
+    ...incoming.map((s) => tcpServer(s, username, oauth)),
+    ...(jmap
+      ? [
+          '    <incomingServer type="jmap">',
+          `      ${el('url', `${services.publicUrl}/.well-known/jmap`)}`,
+          ...authValues(jmap, oauth).map((a) => `      ${a}`),
+          `      ${el('username', username)}`,
+          '    </incomingServer>',
+        ]
+      : []),
+    ...outgoing.map((s) => tcpServer(s, username, oauth)),
+    ...(services.documentationUrl ? [`    <documentation url="${xmlEscape(services.documentationUrl)}"/>`] : []),
+    '  </emailProvider>',
+  ];
+  if (services.oauth) {
+    lines.push(
+      '  <oAuth2>',
+      `    ${el('issuer', services.oauth.issuer)}`,
+      `    ${el('scope', services.oauth.scopes.join(' '))}`,
+      '  </oAuth2>',
+    );
+  }
+  lines.push('</clientConfig>', '');
+  return lines.join('\n');
+}

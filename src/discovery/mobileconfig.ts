@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import type { DomainServices, TcpService } from './services.ts';
+import { el } from './xml.ts';
+
+/**
+ * Apple configuration profile with one `com.apple.mail.managed` payload (IMAP + SMTP, password
+ * authentication: the payload has no OAuth fields). Served unsigned, without any password in it.
+ * UUIDs are derived from the domain and address so a re-download replaces the same profile.
+ */
+
+export const MOBILECONFIG_TYPE = 'application/x-apple-aspen-config';
+
+function stableUuid(seed: string): string {
+  const h = createHash('sha256').update(seed).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50; // version 5-style (name-based)
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex').toUpperCase();
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+function reverseDns(domain: string): string {
+  return domain.split('.').reverse().join('.');
+}
+
+const key = (k: string) => el('key', k);
+const str = (v: string) => el('string', v);
+const int = (v: number) => el('integer', v);
+const bool = (v: boolean) => (v ? '<true/>' : '<false/>');
+
+/** The profile XML, or undefined when no password-capable IMAP/POP3 and submission service exists. */
+export function mobileconfig(services: DomainServices, address: string): string | undefined {
+  const find = (protocols: readonly string[]) =>
+    services.services.find((s): s is TcpService => 'host' in s && protocols.includes(s.protocol) && s.password && s.tls === 'implicit');
+  const incoming = find(['imap', 'pop3']);
+  const outgoing = find(['submission']);
+  if (!incoming || !outgoing) return undefined;
+  const id = `${reverseDns(services.domain)}.mail.${address.replace(/[^A-Za-z0-9.-]/g, '-')}`;
+  const payload = [
+    key('PayloadType'),
+    str('com.apple.mail.managed'),
+    key('PayloadVersion'),
+    int(1),
+    key('PayloadIdentifier'),
+    str(`${id}.account`),
+    key('PayloadUUID'),
+    str(stableUuid(`mail:${address}`)),
+    key('PayloadDisplayName'),
+    str(services.providerName),
+    key('EmailAccountType'),
+    str(incoming.protocol === 'imap' ? 'EmailTypeIMAP' : 'EmailTypePOP'),
+    key('EmailAccountDescription'),
+    str(`${services.providerName} (${address})`),
+    key('EmailAddress'),
+    str(address),
+    key('IncomingMailServerHostName'),
+    str(incoming.host),
+    key('IncomingMailServerPortNumber'),
+    int(incoming.port),
+    key('IncomingMailServerUseSSL'),
+    bool(true),
+    key('IncomingMailServerAuthentication'),
+    str('EmailAuthPassword'),
+    key('IncomingMailServerUsername'),
+    str(address),
+    key('OutgoingMailServerHostName'),
+    str(outgoing.host),
+    key('OutgoingMailServerPortNumber'),
+    int(outgoing.port),
+    key('OutgoingMailServerUseSSL'),
+    bool(true),
+    key('OutgoingMailServerAuthentication'),
+    str('EmailAuthPassword'),
+    key('OutgoingMailServerUsername'),
+    str(address),
+    key('OutgoingPasswordSameAsIncomingPassword'),
+    bool(true),
+  ];
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
+    '<plist version="1.0">',
+    '<dict>',
+    key('PayloadType'),
+    str('Configuration'),
+    key('PayloadVersion'),
+    int(1),
+    key('PayloadIdentifier'),
+    str(id),
+    key('PayloadUUID'),
+    str(stableUuid(`profile:${address}`)),
+    key('PayloadDisplayName'),
+    str(services.providerName),
+    key('PayloadDescription'),
+    str(`Mail settings for ${address} (enter your password or an app password when asked)`),
+    key('PayloadContent'),
+    '<array>',
+    '<dict>',
+    ...payload,
+    '</dict>',
+    '</array>',
+    '</dict>',
+    '</plist>',
+    '',
+  ].join('\n');
+}

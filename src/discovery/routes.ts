@@ -1,0 +1,278 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.ts';
+import { type Address, tryParseAddress } from '../core/address.ts';
+import type { Directory } from '../directory/directory.ts';
+import { clientIp, type HttpApp, sendProblem } from '../protocols/http/server.ts';
+import { autoconfigXml } from './autoconfig.ts';
+import { MAX_REQUEST_BYTES, parsePoxRequest, poxError, poxResponse, v2Answer } from './autodiscover.ts';
+import { acctUri } from './client/acct.ts';
+import { configDocument } from './config-document.ts';
+import { MOBILECONFIG_TYPE, mobileconfig } from './mobileconfig.ts';
+import { paccBody } from './pacc.ts';
+import { parseQuery, single } from './query.ts';
+import { PerIpLimiter } from './rate-limit.ts';
+import { type DomainServices, domainServices, freeBusyUrl } from './services.ts';
+import { filterRels, type Jrd, type JrdLink, parseResource, REL } from './webfinger.ts';
+
+/**
+ * The discovery endpoints on the HTTPS app: WebFinger (RFC 7033), the account configuration
+ * document, Thunderbird autoconfig, PACC, Microsoft Autodiscover (POX and v2 JSON) and the Apple
+ * profile. Every one is rate-limited per client IP; URLs in answers come from the config, never
+ * from the request's Host header.
+ */
+
+/** What an authenticated request to a `discovery.require_auth` domain resolved to. */
+export type DiscoveryAuth =
+  | { readonly ok: true; readonly address: string }
+  /** The reply has been sent (401 with challenges, 403, 429). */
+  | { readonly ok: false };
+
+export interface DiscoveryDeps {
+  readonly config: Config;
+  readonly directory: Pick<Directory, 'findByAddress' | 'findDomain'>;
+  /**
+   * The auth core's HTTP strategies for domains in `discovery.require_auth`. Absent: such domains
+   * answer 401 to everyone (fail closed) until main.ts wires it.
+   */
+  readonly authenticate?: (request: FastifyRequest, reply: FastifyReply) => Promise<DiscoveryAuth>;
+}
+
+const JRD_TYPE = 'application/jrd+json';
+const DOMAIN_CACHE_MS = 5_000;
+const HOST_PREFIXES = ['autoconfig.', 'ua-auto-config.', 'autodiscover.'];
+
+/** Registers every discovery route on `app` (call before `app.ready()`). */
+export function registerDiscoveryRoutes(app: HttpApp, deps: DiscoveryDeps): void {
+  const { config } = deps;
+  const limiter = new PerIpLimiter({ perMinute: config.discovery.rate_limit });
+  const requireAuth = new Set(config.discovery.require_auth.map((d) => d.toLowerCase()));
+  const publicCache = `public, max-age=${Math.floor(config.discovery.cache_max_age / 1000)}`;
+  const servedCache = new Map<string, { served: boolean; until: number }>();
+
+  /** Whether a domain is served here (cached briefly: every WebFinger request asks). */
+  async function served(domain: string): Promise<boolean> {
+    const now = Date.now();
+    const hit = servedCache.get(domain);
+    if (hit && hit.until > now) return hit.served;
+    const found = (await deps.directory.findDomain(domain)) !== undefined;
+    if (servedCache.size > 10_000) servedCache.clear();
+    servedCache.set(domain, { served: found, until: now + DOMAIN_CACHE_MS });
+    return found;
+  }
+
+  /** The served domain named by the Host header (minus autoconfig./ua-auto-config./autodiscover.). */
+  async function domainFromHost(request: FastifyRequest): Promise<string | undefined> {
+    const host = request.hostname.toLowerCase().replace(/\.$/, '');
+    if (!/^[a-z0-9.-]{1,253}$/.test(host)) return undefined;
+    const prefix = HOST_PREFIXES.find((p) => host.startsWith(p));
+    const candidates = prefix ? [host.slice(prefix.length), host] : [host];
+    for (const c of candidates) if (await served(c)) return c;
+    return undefined;
+  }
+
+  const cors = (reply: FastifyReply) => reply.header('access-control-allow-origin', '*');
+  const problem = (reply: FastifyReply, status: number, detail: string) => sendProblem(cors(reply), status, 'about:blank', detail);
+
+  /** Resolves `emailaddress=` (or the Host) to a served domain and maybe an address; sends 400/404 itself. */
+  async function target(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    param: string,
+  ): Promise<{ domain: string; address: Address | undefined } | undefined> {
+    let raw: string | undefined;
+    try {
+      raw = single(parseQuery(request.url), param);
+    } catch (err) {
+      problem(reply, 400, (err as Error).message);
+      return undefined;
+    }
+    if (raw !== undefined && raw !== '') {
+      const address = raw.length <= 320 ? tryParseAddress(raw.trim()) : undefined;
+      if (!address) {
+        problem(reply, 400, `${param} is not an email address`);
+        return undefined;
+      }
+      if (!(await served(address.domain))) {
+        problem(reply, 404, 'this server does not serve that domain');
+        return undefined;
+      }
+      return { domain: address.domain, address };
+    }
+    const domain = await domainFromHost(request);
+    if (!domain) {
+      problem(reply, 404, `give ${param}=ADDRESS: the host name does not name a domain served here`);
+      return undefined;
+    }
+    return { domain, address: undefined };
+  }
+
+  const display = (a: Address) => `${a.local}@${a.domain}`;
+
+  app.register(async (scope) => {
+    scope.addHook('onRequest', async (request, reply) => {
+      const waitMs = limiter.take(clientIp(request));
+      if (waitMs > 0) {
+        reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+        return problem(reply, 429, 'too many discovery requests from this address; slow down');
+      }
+    });
+    // Autodiscover POSTs text/xml; read it as a string, size-capped per route.
+    scope.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    // ---- WebFinger (RFC 7033 §4) ----
+    scope.options('/.well-known/webfinger', async (_request, reply) => {
+      cors(reply)
+        .header('access-control-allow-methods', 'GET, OPTIONS')
+        .header('access-control-allow-headers', 'Accept')
+        .header('access-control-max-age', '86400')
+        .code(204)
+        .send();
+    });
+
+    scope.get('/.well-known/webfinger', async (request, reply) => {
+      let query: Map<string, string[]>;
+      let resource: string | undefined;
+      try {
+        query = parseQuery(request.url);
+        resource = single(query, 'resource');
+      } catch (err) {
+        return problem(reply, 400, (err as Error).message);
+      }
+      if (resource === undefined) return problem(reply, 400, 'the resource parameter is required (RFC 7033 §4.2)');
+      const parsed = parseResource(resource);
+      if (parsed.kind === 'malformed') return problem(reply, 400, parsed.reason);
+      if (parsed.kind === 'unknown') return problem(reply, 404, 'no such resource here');
+      const address = parsed.address;
+      if (!(await served(address.domain))) return problem(reply, 404, 'no such resource here');
+      let subjectAddress = display(address);
+      let aliases: string[] | undefined;
+      if (!config.discovery.privacy) {
+        const account = await deps.directory.findByAddress(address.normalized);
+        if (!account || account.disabled) return problem(reply, 404, 'no such resource here');
+        subjectAddress = account.address;
+        aliases = [`mailto:${account.address}`];
+      }
+      const jrd: Jrd = {
+        subject: acctUri(subjectAddress.slice(0, subjectAddress.lastIndexOf('@')), address.domain),
+        ...(aliases ? { aliases } : {}),
+        links: links(domainServices(config, address.domain), subjectAddress),
+      };
+      const rels = query.get('rel') ?? [];
+      cors(reply).header('content-type', JRD_TYPE).header('cache-control', publicCache);
+      return JSON.stringify(filterRels(jrd, rels));
+    });
+
+    function links(services: DomainServices, address: string): JrdLink[] {
+      const out: JrdLink[] = [];
+      if (services.oauth) out.push({ rel: REL.issuer, href: services.oauth.issuer });
+      out.push({
+        rel: REL.mailConfig,
+        type: 'application/json',
+        href: `${config.publicUrl}/discovery/config?emailaddress=${encodeURIComponent(address)}`,
+      });
+      for (const s of services.services) {
+        if (s.protocol === 'jmap') out.push({ rel: REL.jmap, type: 'application/json', href: s.url });
+        if (s.protocol === 'calendar') out.push({ rel: REL.freebusy, type: 'text/calendar', href: freeBusyUrl(config, address) });
+      }
+      return out;
+    }
+
+    // ---- The account configuration document ----
+    scope.get('/discovery/config', async (request, reply) => {
+      const t = await target(request, reply, 'emailaddress');
+      if (!t) return reply;
+      let username = t.address ? display(t.address) : undefined;
+      if (requireAuth.has(t.domain)) {
+        if (!deps.authenticate) {
+          reply.header('www-authenticate', `Basic realm="${t.domain}", charset="UTF-8"`);
+          return sendProblem(reply, 401, 'about:blank', 'this domain requires authentication for its configuration document');
+        }
+        const auth = await deps.authenticate(request, reply);
+        if (!auth.ok) return reply;
+        if (auth.address.slice(auth.address.lastIndexOf('@') + 1) !== t.domain) {
+          return sendProblem(reply, 403, 'about:blank', 'you are signed in for another domain');
+        }
+        username = auth.address;
+        reply.header('cache-control', 'private, no-store');
+      } else {
+        cors(reply).header('cache-control', publicCache);
+      }
+      reply.header('content-type', 'application/json; charset=utf-8');
+      return JSON.stringify(configDocument(domainServices(config, t.domain), username));
+    });
+
+    // ---- Thunderbird autoconfig (answers without emailaddress= too) ----
+    const autoconfig = async (request: FastifyRequest, reply: FastifyReply) => {
+      const t = await target(request, reply, 'emailaddress');
+      if (!t) return reply;
+      reply.header('content-type', 'text/xml; charset=utf-8').header('cache-control', publicCache);
+      return autoconfigXml(domainServices(config, t.domain), t.address ? display(t.address) : undefined);
+    };
+    scope.get('/.well-known/autoconfig/mail/config-v1.1.xml', autoconfig);
+    scope.get('/mail/config-v1.1.xml', autoconfig);
+
+    // ---- PACC ----
+    scope.get('/.well-known/user-agent-configuration.json', async (request, reply) => {
+      const domain = await domainFromHost(request);
+      if (!domain) return problem(reply, 404, 'the host name does not name a domain served here');
+      cors(reply).header('content-type', 'application/json').header('cache-control', publicCache);
+      return paccBody(domainServices(config, domain));
+    });
+
+    // ---- Microsoft Autodiscover (POX) ----
+    const pox = async (request: FastifyRequest<{ Body: unknown }>, reply: FastifyReply) => {
+      reply.header('content-type', 'text/xml; charset=utf-8').header('cache-control', 'no-store');
+      if (request.method !== 'POST' || typeof request.body !== 'string') return poxError(600, 'Invalid Request');
+      const parsed = parsePoxRequest(request.body);
+      if (!parsed.ok) return poxError(600, 'Invalid Request');
+      if (!parsed.schema.startsWith('http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/')) {
+        return poxError(600, 'Invalid Request');
+      }
+      const address = tryParseAddress(parsed.email);
+      if (!address || !(await served(address.domain))) return poxError(600, 'Invalid Request');
+      return poxResponse(domainServices(config, address.domain), display(address));
+    };
+    for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml']) {
+      scope.post(path, { bodyLimit: MAX_REQUEST_BYTES }, pox);
+      scope.get(path, pox);
+    }
+
+    // ---- Autodiscover v2 JSON: points at the POX endpoint ----
+    const v2 = async (request: FastifyRequest<{ Params: { email?: string } }>, reply: FastifyReply) => {
+      let protocol: string | undefined;
+      let email: string | undefined;
+      try {
+        const q = parseQuery(request.url);
+        protocol = single(q, 'Protocol') ?? single(q, 'protocol');
+        email = request.params.email ?? single(q, 'Email') ?? single(q, 'email');
+      } catch (err) {
+        return problem(reply, 400, (err as Error).message);
+      }
+      const address = email ? tryParseAddress(email) : undefined;
+      if (!address) return reply.code(400).send({ ErrorCode: 'InvalidUser', ErrorMessage: 'Email is not a valid address' });
+      if (!(await served(address.domain)))
+        return reply.code(404).send({ ErrorCode: 'UserNotFound', ErrorMessage: 'This domain is not served here' });
+      const answer = v2Answer(config.publicUrl, protocol ?? '');
+      reply.header('cache-control', publicCache);
+      return reply.code(answer.status).send(answer.body);
+    };
+    for (const path of ['/autodiscover/autodiscover.json', '/Autodiscover/Autodiscover.json']) {
+      scope.get(path, v2);
+      scope.get(`${path}/v1.0/:email`, v2);
+    }
+
+    // ---- Apple configuration profile ----
+    scope.get('/apple/mail.mobileconfig', async (request, reply) => {
+      const t = await target(request, reply, 'emailaddress');
+      if (!t) return reply;
+      if (!t.address) return problem(reply, 400, 'emailaddress is required for a configuration profile');
+      const profile = mobileconfig(domainServices(config, t.domain), display(t.address));
+      if (!profile) return problem(reply, 409, 'no password-capable IMAP/POP3 and submission service: Apple profiles cannot carry OAuth');
+      reply
+        .header('content-type', MOBILECONFIG_TYPE)
+        .header('content-disposition', `attachment; filename="${t.domain}.mobileconfig"`)
+        .header('cache-control', 'no-store');
+      return profile;
+    });
+  });
+}
