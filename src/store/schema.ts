@@ -126,6 +126,115 @@ export interface MessageTextTable {
   body: string;
 }
 
+/** A calendar of an account; `source_url` set means it mirrors an external ICS feed. */
+export interface CalendarTable {
+  id: Generated<number>;
+  account_id: number;
+  /** URL segment, unique per account. */
+  name: string;
+  display_name: string;
+  /** IANA zone for floating times and all-day events. */
+  timezone: string;
+  include_in_freebusy: number;
+  source_url: string | null;
+  refresh_interval: number | null;
+  next_refresh_at: number | null;
+  last_refresh_at: number | null;
+  last_error: string | null;
+  source_etag: string | null;
+  /** Bumped on every change to the calendar or its objects (CalDAV CTag / sync token later). */
+  modseq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One calendar object resource: every component sharing one UID, stored as iCalendar text. */
+export interface CalendarObjectTable {
+  id: Generated<number>;
+  calendar_id: number;
+  account_id: number;
+  /** Resource name in the calendar (`<uid>.ics` on import). */
+  name: string;
+  uid: string;
+  /** VEVENT, VFREEBUSY, VTODO, VJOURNAL. */
+  component: string;
+  etag: string;
+  ics: string;
+  size: number;
+  /** 1: recurring or several periods, expanded at query time; 0: one period in start_at/end_at. */
+  expand: number;
+  /** For expand=0: BUSY, BUSY-TENTATIVE or BUSY-UNAVAILABLE; null when it never blocks time. */
+  fbtype: string | null;
+  /** Earliest start and latest end any instance can have (epoch ms), the range index. */
+  start_at: number;
+  end_at: number;
+  modseq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Who may see an account's free/busy; no row means the domain default. */
+export interface FreebusySharingTable {
+  account_id: number;
+  /** nobody | list | domain | anyone */
+  policy: string;
+  /** JSON array of addresses and domains. */
+  allow: string;
+  updated_at: number;
+}
+
+/** Federation assertions already used (hash of issuer + jti), kept until they expire. */
+export interface FreebusyReplayTable {
+  replay_key: string;
+  expires_at: number;
+}
+
+/** A signing key of the embedded OpenID provider; retired keys stay published until their tokens expire. */
+export interface IdpKeyTable {
+  id: Generated<number>;
+  kid: string;
+  alg: string;
+  /** The private JWK (JSON). */
+  private_jwk: string;
+  created_at: number;
+  /** When it stopped signing (a newer key took over), or null for the current key. */
+  retired_at: number | null;
+  /** Latest `exp` of a token signed outside the provider (`admin token issue`); the key stays published until then. */
+  last_token_exp: number | null;
+}
+
+/** Named random secrets of the embedded provider (cookie signing keys, CSRF key). */
+export interface IdpSecretTable {
+  name: string;
+  value: string;
+  created_at: number;
+}
+
+/** oidc-provider's storage: one row per model instance (Session, Grant, RefreshToken, Client…). */
+export interface IdpEntryTable {
+  model: string;
+  id: string;
+  /** JSON payload as oidc-provider hands it over. */
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+/** JWT access tokens the embedded provider issued, so grant revocation can find and end their sessions. */
+export interface IdpTokenTable {
+  jti: string;
+  grant_id: string | null;
+  sid: string | null;
+  account: string;
+  client_id: string;
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
 /** An outbound message waiting for delivery to remote recipients (SMTP queue). */
 export interface QueueMessageTable {
   id: Generated<number>;

@@ -3,6 +3,7 @@ import * as m001 from './001-initial.ts';
 import * as m020 from './020-mail-search.ts';
 import * as m040 from './040-smtp-queue.ts';
 
+import * as m050 from './050-calendar.ts';
 export type Dialect = 'sqlite' | 'postgres';
 
 /** Column types that differ between the dialects. */
@@ -28,6 +29,7 @@ const steps: Array<[string, Step]> = [
   ['040-smtp-queue', m040],
 ];
 
+  ['050-calendar', m050],
 /** Kysely migration provider for the in-code migration list. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const ctx: MigrationContext =

@@ -1,0 +1,208 @@
+import ICAL from 'ical.js';
+import { ianaZone, wallToUtc } from './zones.ts';
+
+/**
+ * Turns a stored calendar object into the busy time it occupies in a window: recurrence (RRULE,
+ * RDATE, EXDATE, RECURRENCE-ID overrides incl. RANGE=THISANDFUTURE) expanded by ical.js, times in
+ * VTIMEZONE, IANA or floating zones, TRANSP and STATUS honoured (RFC 4791 §7.10, RFC 5545 §3.8.2.7,
+ * §3.8.1.11), VFREEBUSY periods (RFC 5545 §3.8.2.6).
+ */
+
+/** RFC 5545 §3.2.9 busy types; FREE never blocks time and is not kept. */
+export type FbType = 'BUSY' | 'BUSY-TENTATIVE' | 'BUSY-UNAVAILABLE';
+
+/** One instance of busy time, epoch ms, end exclusive. */
+export interface BusyInstance {
+  readonly start: number;
+  readonly end: number;
+  readonly type: FbType;
+}
+
+export interface ExpandOptions {
+  /** IANA zone for floating times, all-day dates and TZIDs nobody defines. */
+  readonly zone: string;
+  /** Occurrences iterated per recurring component before giving up (counts those before the window). */
+  readonly maxInstances: number;
+}
+
+export interface Expansion {
+  readonly instances: BusyInstance[];
+  /** True when a recurrence was cut off at `maxInstances`. */
+  readonly capped: boolean;
+}
+
+/** The latest instant the store can represent: an unbounded recurrence ends here. */
+export const END_OF_TIME = 8_640_000_000_000_000;
+
+/** Busy type of one VEVENT (master or override), or null when it leaves the time free. */
+export function eventBusyType(c: ICAL.Component): FbType | null {
+  const up = (name: string) => {
+    const v = c.getFirstPropertyValue(name);
+    return typeof v === 'string' ? v.trim().toUpperCase() : '';
+  };
+  if (up('status') === 'CANCELLED') return null;
+  if (up('transp') === 'TRANSPARENT') return null;
+  // Outlook exports say more than TRANSP can (documented in docs/calendars.md).
+  const ms = up('x-microsoft-cdo-busystatus');
+  if (ms === 'FREE') return null;
+  if (ms === 'OOF') return 'BUSY-UNAVAILABLE';
+  if (ms === 'TENTATIVE') return 'BUSY-TENTATIVE';
+  if (up('status') === 'TENTATIVE') return 'BUSY-TENTATIVE';
+  return 'BUSY';
+}
+
+function tzidOf(c: ICAL.Component, prop: string): string | undefined {
+  const tzid = c.getFirstProperty(prop)?.getParameter('tzid');
+  return typeof tzid === 'string' ? tzid : undefined;
+}
+
+/** The UTC instant of an ical.js time read from a property with `tzid` (ms). */
+export function toUtc(t: ICAL.Time, tzid: string | undefined, zone: string): number {
+  const tzName = t.zone?.tzid;
+  if (!t.isDate && tzName && tzName !== 'floating') return t.toUnixTime() * 1000;
+  const iana = (!t.isDate && tzid && ianaZone(tzid)) || zone;
+  return wallToUtc({ year: t.year, month: t.month, day: t.day, hour: t.hour, minute: t.minute, second: t.second }, iana);
+}
+
+function endTzid(c: ICAL.Component): string | undefined {
+  return tzidOf(c, 'dtend') ?? tzidOf(c, 'dtstart');
+}
+
+/** Start and end (ms) of a VEVENT as written; a date-time DTSTART alone lasts no time (§3.6.1). */
+function span(ev: ICAL.Event, zone: string): { start: number; end: number } {
+  const c = ev.component;
+  const start = toUtc(ev.startDate, tzidOf(c, 'dtstart'), zone);
+  const end = toUtc(ev.endDate, endTzid(c), zone);
+  return { start, end: Math.max(start, end) };
+}
+
+function freebusyInstances(c: ICAL.Component, window: { start: number; end: number }, out: BusyInstance[]): void {
+  for (const prop of c.getAllProperties('freebusy')) {
+    const fb = String(prop.getParameter('fbtype') ?? 'BUSY').toUpperCase();
+    if (fb === 'FREE') continue;
+    const type: FbType = fb === 'BUSY-TENTATIVE' || fb === 'BUSY-UNAVAILABLE' ? fb : 'BUSY';
+    for (const value of prop.getValues() as ICAL.Period[]) {
+      const start = value.start.toUnixTime() * 1000;
+      const end = value.end ? value.end.toUnixTime() * 1000 : start + value.duration!.toSeconds() * 1000;
+      if (end > window.start && start < window.end && end > start) out.push({ start, end, type });
+    }
+  }
+}
+
+/**
+ * The busy instances of one stored object (a VCALENDAR holding one UID) overlapping `window`.
+ * Iteration stops at the window's end or after `maxInstances` occurrences (then `capped`).
+ */
+export function expandBusy(vcal: ICAL.Component, window: { start: number; end: number }, options: ExpandOptions): Expansion {
+  const out: BusyInstance[] = [];
+  const push = (start: number, end: number, type: FbType | null) => {
+    if (type && end > start && end > window.start && start < window.end) out.push({ start, end, type });
+  };
+  for (const fb of vcal.getAllSubcomponents('vfreebusy')) freebusyInstances(fb, window, out);
+
+  const events = vcal.getAllSubcomponents('vevent');
+  const master = events.find((e) => !e.hasProperty('recurrence-id'));
+  const overrides = events.filter((e) => e.hasProperty('recurrence-id'));
+  if (!master) {
+    // Overrides without their master (an invitation to one instance): each stands alone.
+    for (const o of overrides) {
+      const s = span(new ICAL.Event(o), options.zone);
+      push(s.start, s.end, eventBusyType(o));
+    }
+    return { instances: out, capped: false };
+  }
+
+  const ev = new ICAL.Event(master, { exceptions: overrides });
+  if (!ev.isRecurring()) {
+    const s = span(ev, options.zone);
+    push(s.start, s.end, eventBusyType(master));
+    return { instances: out, capped: false };
+  }
+
+  // Direct overrides stand for their instance wherever they moved it.
+  for (const o of overrides) {
+    const oe = new ICAL.Event(o);
+    const s = span(oe, options.zone);
+    push(s.start, s.end, eventBusyType(o));
+  }
+  // A RANGE=THISANDFUTURE override may shift later instances; keep iterating far enough back.
+  let maxShift = 0;
+  for (const o of overrides) {
+    if (String(o.getFirstProperty('recurrence-id')?.getParameter('range') ?? '').toUpperCase() !== 'THISANDFUTURE') continue;
+    const oe = new ICAL.Event(o);
+    const moved = toUtc(oe.startDate, tzidOf(o, 'dtstart'), options.zone);
+    const was = toUtc(oe.recurrenceId, tzidOf(o, 'recurrence-id'), options.zone);
+    maxShift = Math.max(maxShift, was - moved);
+  }
+
+  const masterType = eventBusyType(master);
+  const startTzid = tzidOf(master, 'dtstart');
+  const it = ev.iterator();
+  let count = 0;
+  let capped = false;
+  for (let next = it.next(); next; next = it.next()) {
+    if (++count > options.maxInstances) {
+      capped = true;
+      break;
+    }
+    const rid = toUtc(next, startTzid, options.zone);
+    if (rid >= window.end + maxShift) break;
+    const d = ev.getOccurrenceDetails(next);
+    const item = d.item as ICAL.Event;
+    if (item !== ev && item.recurrenceId && item.recurrenceId.compare(next) === 0) continue; // counted above
+    const c = item === ev ? master : item.component;
+    const type = item === ev ? masterType : eventBusyType(c);
+    const start = toUtc(d.startDate, tzidOf(c, 'dtstart'), options.zone);
+    const end = toUtc(d.endDate, endTzid(c), options.zone);
+    push(start, end, type);
+  }
+  return { instances: out, capped };
+}
+
+const FOREVER = { start: -END_OF_TIME, end: END_OF_TIME };
+
+/** What the store indexes for an object: the span any instance can occupy, and the one period of a simple event. */
+export interface ObjectIndex {
+  /** 0: one period (start/end/fbtype below answer every query); 1: expand at query time. */
+  readonly expand: 0 | 1;
+  readonly fbtype: FbType | null;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Computes the range index of a stored object; unbounded or capped recurrences reach END_OF_TIME. */
+export function indexObject(vcal: ICAL.Component, options: ExpandOptions): ObjectIndex {
+  const events = vcal.getAllSubcomponents('vevent');
+  const freebusy = vcal.getAllSubcomponents('vfreebusy');
+  if (events.length === 0 && freebusy.length === 0) return { expand: 0, fbtype: null, start: 0, end: 0 };
+  const master = events.find((e) => !e.hasProperty('recurrence-id'));
+  if (freebusy.length === 0 && events.length === 1 && master && !master.hasProperty('rrule') && !master.hasProperty('rdate')) {
+    const s = span(new ICAL.Event(master), options.zone);
+    const type = eventBusyType(master);
+    return { expand: 0, fbtype: s.end > s.start ? type : null, start: s.start, end: s.end };
+  }
+  let start = Number.POSITIVE_INFINITY;
+  let end = Number.NEGATIVE_INFINITY;
+  // The earliest DTSTART of any component bounds the range even when that instance is free.
+  for (const e of events) start = Math.min(start, toUtc(new ICAL.Event(e).startDate, tzidOf(e, 'dtstart'), options.zone));
+  if (master?.hasProperty('rrule') && !boundedRule(master)) {
+    // An open-ended rule: no need to walk it; every later window may hold an instance.
+    return { expand: 1, fbtype: null, start: Number.isFinite(start) ? start : 0, end: END_OF_TIME };
+  }
+  const all = expandBusy(vcal, FOREVER, options);
+  for (const i of all.instances) {
+    start = Math.min(start, i.start);
+    end = Math.max(end, i.end);
+  }
+  if (!Number.isFinite(start)) start = 0;
+  if (all.capped) end = END_OF_TIME;
+  if (!Number.isFinite(end)) end = start;
+  return { expand: 1, fbtype: null, start, end };
+}
+
+function boundedRule(master: ICAL.Component): boolean {
+  return master.getAllProperties('rrule').every((p) => {
+    const r = p.getFirstValue() as ICAL.Recur;
+    return r.isFinite();
+  });
+}

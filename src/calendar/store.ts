@@ -1,0 +1,548 @@
+import type { Kysely, Selectable } from 'kysely';
+import { FingerpostError } from '../core/errors.ts';
+import { type Db, transaction } from '../store/db.ts';
+import type { CalendarObjectTable, CalendarTable, Database } from '../store/schema.ts';
+import type { ObjectIndex } from './expand.ts';
+import type { CalendarObjectData } from './objects.ts';
+import type { SharingPolicy, SharingRule } from './sharing.ts';
+
+/**
+ * Calendars and calendar object resources in SQL (both dialects), indexed by the span their
+ * instances can occupy; free/busy sharing rules; the assertion replay cache. Every change bumps
+ * the calendar's modseq (the CTag a CalDAV layer will need).
+ */
+
+export interface Calendar {
+  readonly id: number;
+  readonly accountId: number;
+  readonly name: string;
+  readonly displayName: string;
+  readonly timezone: string;
+  readonly includeInFreeBusy: boolean;
+  /** Set when the calendar mirrors an external ICS feed. */
+  readonly subscription?: {
+    readonly url: string;
+    readonly intervalMs: number;
+    readonly nextRefreshAt: number | null;
+    readonly lastRefreshAt: number | null;
+    readonly lastError: string | null;
+    readonly etag: string | null;
+  };
+  readonly modseq: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface StoredObject {
+  readonly id: number;
+  readonly calendarId: number;
+  readonly name: string;
+  readonly uid: string;
+  readonly component: string;
+  readonly etag: string;
+  readonly ics: string;
+  readonly modseq: number;
+  readonly updatedAt: number;
+}
+
+/** A row the free/busy computation considers: simple ones carry their period, others need expanding. */
+export interface BusyCandidate {
+  readonly id: number;
+  readonly etag: string;
+  readonly expand: boolean;
+  readonly fbtype: string | null;
+  readonly start: number;
+  readonly end: number;
+  readonly timezone: string;
+}
+
+/** An object ready to store: its text and its range index. */
+export type IndexedObject = CalendarObjectData & { readonly index: ObjectIndex };
+
+/** Conditional request headers for object writes (RFC 9110 §13.1.1, §13.1.2). */
+export interface WriteCondition {
+  readonly ifMatch?: string;
+  readonly ifNoneMatch?: string;
+}
+
+const CALENDAR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const OBJECT_NAME = /^[A-Za-z0-9@._+=~-]{1,200}\.ics$/;
+
+/** Validates a calendar name (one URL path segment). */
+export function checkCalendarName(name: string): string {
+  if (!CALENDAR_NAME.test(name))
+    throw new FingerpostError('invalid_argument', `"${name.slice(0, 80)}" is not a calendar name (letters, digits, . _ -; at most 64)`);
+  return name;
+}
+
+/** Validates an object resource name (`something.ics`). */
+export function checkObjectName(name: string): string {
+  if (!OBJECT_NAME.test(name))
+    throw new FingerpostError(
+      'invalid_argument',
+      `"${name.slice(0, 80)}" is not an object name (letters, digits, @ . _ + = ~ -, ending in .ics)`,
+    );
+  return name;
+}
+
+/** A resource name for an imported UID: the UID itself when it is URL-safe, else its hash. */
+export function objectNameFor(uid: string, hash: (s: string) => string): string {
+  return /^[A-Za-z0-9@._+=~-]{1,120}$/.test(uid) ? `${uid}.ics` : `${hash(uid).slice(0, 32)}.ics`;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === '23505' || /UNIQUE constraint failed/i.test(String(e.message));
+}
+
+function toCalendar(r: Selectable<CalendarTable>): Calendar {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    displayName: r.display_name,
+    timezone: r.timezone,
+    includeInFreeBusy: r.include_in_freebusy === 1,
+    ...(r.source_url
+      ? {
+          subscription: {
+            url: r.source_url,
+            intervalMs: r.refresh_interval ?? 3_600_000,
+            nextRefreshAt: r.next_refresh_at,
+            lastRefreshAt: r.last_refresh_at,
+            lastError: r.last_error,
+            etag: r.source_etag,
+          },
+        }
+      : {}),
+    modseq: r.modseq,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toObject(r: Selectable<CalendarObjectTable>): StoredObject {
+  return {
+    id: r.id,
+    calendarId: r.calendar_id,
+    name: r.name,
+    uid: r.uid,
+    component: r.component,
+    etag: r.etag,
+    ics: r.ics,
+    modseq: r.modseq,
+    updatedAt: r.updated_at,
+  };
+}
+
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''))
+    .includes(etag);
+}
+
+export class CalendarStore {
+  readonly #db: Db;
+  readonly #now: () => number;
+
+  constructor(db: Db, now: () => number = Date.now) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  async listCalendars(accountId: number): Promise<Calendar[]> {
+    const rows = await this.#db.kysely.selectFrom('calendars').selectAll().where('account_id', '=', accountId).orderBy('name').execute();
+    return rows.map(toCalendar);
+  }
+
+  async getCalendar(accountId: number, name: string): Promise<Calendar | undefined> {
+    const row = await this.#db.kysely
+      .selectFrom('calendars')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? toCalendar(row) : undefined;
+  }
+
+  async getCalendarById(id: number): Promise<Calendar | undefined> {
+    const row = await this.#db.kysely.selectFrom('calendars').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toCalendar(row) : undefined;
+  }
+
+  /** Creates a calendar; `already_exists` when the account has one by that name. */
+  async createCalendar(
+    accountId: number,
+    input: { name: string; displayName?: string; timezone: string; subscription?: { url: string; intervalMs: number } },
+  ): Promise<Calendar> {
+    checkCalendarName(input.name);
+    const now = this.#now();
+    try {
+      await this.#db.kysely
+        .insertInto('calendars')
+        .values({
+          account_id: accountId,
+          name: input.name,
+          display_name: input.displayName ?? input.name,
+          timezone: input.timezone,
+          include_in_freebusy: 1,
+          source_url: input.subscription?.url ?? null,
+          refresh_interval: input.subscription?.intervalMs ?? null,
+          next_refresh_at: input.subscription ? now : null,
+          modseq: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new FingerpostError('already_exists', `a calendar named ${input.name} already exists`);
+      throw err;
+    }
+    return (await this.getCalendar(accountId, input.name))!;
+  }
+
+  /** The calendar by name, created with `defaults` when missing (concurrent creators end up with one). */
+  async ensureCalendar(accountId: number, name: string, timezone: string): Promise<Calendar> {
+    const existing = await this.getCalendar(accountId, name);
+    if (existing) return existing;
+    try {
+      return await this.createCalendar(accountId, { name, timezone });
+    } catch (err) {
+      if (err instanceof FingerpostError && err.code === 'already_exists') return (await this.getCalendar(accountId, name))!;
+      throw err;
+    }
+  }
+
+  async updateCalendar(
+    id: number,
+    patch: {
+      displayName?: string;
+      timezone?: string;
+      includeInFreeBusy?: boolean;
+      subscription?: { url: string; intervalMs: number } | null;
+    },
+  ): Promise<void> {
+    const values: Partial<Record<keyof CalendarTable, unknown>> = { updated_at: this.#now() };
+    if (patch.displayName !== undefined) values.display_name = patch.displayName;
+    if (patch.timezone !== undefined) values.timezone = patch.timezone;
+    if (patch.includeInFreeBusy !== undefined) values.include_in_freebusy = patch.includeInFreeBusy ? 1 : 0;
+    if (patch.subscription === null)
+      Object.assign(values, { source_url: null, refresh_interval: null, next_refresh_at: null, source_etag: null });
+    else if (patch.subscription)
+      Object.assign(values, {
+        source_url: patch.subscription.url,
+        refresh_interval: patch.subscription.intervalMs,
+        next_refresh_at: this.#now(),
+      });
+    await this.#db.kysely
+      .updateTable('calendars')
+      .set(values as never)
+      .set((eb) => ({ modseq: eb('modseq', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async removeCalendar(accountId: number, name: string): Promise<boolean> {
+    const r = await this.#db.kysely.deleteFrom('calendars').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async #bump(trx: Kysely<Database>, calendarId: number): Promise<number> {
+    await trx
+      .updateTable('calendars')
+      .set((eb) => ({ modseq: eb('modseq', '+', 1), updated_at: this.#now() }))
+      .where('id', '=', calendarId)
+      .execute();
+    const row = await trx.selectFrom('calendars').select('modseq').where('id', '=', calendarId).executeTakeFirstOrThrow();
+    return row.modseq;
+  }
+
+  #row(calendar: Calendar, name: string, obj: IndexedObject, modseq: number, now: number) {
+    return {
+      calendar_id: calendar.id,
+      account_id: calendar.accountId,
+      name,
+      uid: obj.uid,
+      component: obj.component,
+      etag: obj.etag,
+      ics: obj.ics,
+      size: Buffer.byteLength(obj.ics),
+      expand: obj.index.expand,
+      fbtype: obj.index.fbtype,
+      start_at: obj.index.start,
+      end_at: obj.index.end,
+      modseq,
+      created_at: now,
+      updated_at: now,
+    };
+  }
+
+  /**
+   * Stores one object at `name` (HTTP PUT). Honours If-Match / If-None-Match (`PreconditionFailed`)
+   * and refuses a UID that another resource of the calendar already holds (RFC 4791 §5.3.2.1).
+   */
+  async putObject(
+    calendar: Calendar,
+    name: string,
+    obj: IndexedObject,
+    cond: WriteCondition = {},
+  ): Promise<{ created: boolean; etag: string }> {
+    checkObjectName(name);
+    return transaction(this.#db, async (trx) => {
+      const existing = await trx
+        .selectFrom('calendar_objects')
+        .select(['id', 'etag'])
+        .where('calendar_id', '=', calendar.id)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (cond.ifNoneMatch !== undefined && existing && etagMatches(cond.ifNoneMatch, existing.etag))
+        throw new PreconditionFailed('the resource exists (If-None-Match)');
+      if (cond.ifMatch !== undefined && (!existing || !etagMatches(cond.ifMatch, existing.etag)))
+        throw new PreconditionFailed('the resource changed or does not exist (If-Match)');
+      const clash = await trx
+        .selectFrom('calendar_objects')
+        .select('name')
+        .where('calendar_id', '=', calendar.id)
+        .where('uid', '=', obj.uid)
+        .where('name', '!=', name)
+        .executeTakeFirst();
+      if (clash)
+        throw new FingerpostError('already_exists', `UID ${obj.uid} is already used by ${clash.name} in this calendar`, {
+          context: { href: clash.name },
+        });
+      const modseq = await this.#bump(trx, calendar.id);
+      const now = this.#now();
+      const row = this.#row(calendar, name, obj, modseq, now);
+      if (existing) {
+        const { created_at: _c, ...update } = row;
+        await trx.updateTable('calendar_objects').set(update).where('id', '=', existing.id).execute();
+      } else {
+        await trx.insertInto('calendar_objects').values(row).execute();
+      }
+      return { created: !existing, etag: obj.etag };
+    });
+  }
+
+  async getObject(calendarId: number, name: string): Promise<StoredObject | undefined> {
+    const row = await this.#db.kysely
+      .selectFrom('calendar_objects')
+      .selectAll()
+      .where('calendar_id', '=', calendarId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? toObject(row) : undefined;
+  }
+
+  async listObjects(calendarId: number): Promise<Array<Pick<StoredObject, 'name' | 'uid' | 'etag' | 'component' | 'updatedAt'>>> {
+    const rows = await this.#db.kysely
+      .selectFrom('calendar_objects')
+      .select(['name', 'uid', 'etag', 'component', 'updated_at'])
+      .where('calendar_id', '=', calendarId)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => ({ name: r.name, uid: r.uid, etag: r.etag, component: r.component, updatedAt: r.updated_at }));
+  }
+
+  async deleteObject(calendar: Calendar, name: string, cond: WriteCondition = {}): Promise<boolean> {
+    return transaction(this.#db, async (trx) => {
+      const existing = await trx
+        .selectFrom('calendar_objects')
+        .select(['id', 'etag'])
+        .where('calendar_id', '=', calendar.id)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (cond.ifMatch !== undefined && (!existing || !etagMatches(cond.ifMatch, existing.etag)))
+        throw new PreconditionFailed('the resource changed or does not exist (If-Match)');
+      if (!existing) return false;
+      await this.#bump(trx, calendar.id);
+      await trx.deleteFrom('calendar_objects').where('id', '=', existing.id).execute();
+      return true;
+    });
+  }
+
+  /**
+   * Writes many objects in one transaction, matched by UID: existing ones are replaced in place,
+   * new ones get `nameFor(uid)`. With `replaceAll` (subscriptions) objects not in the set go.
+   */
+  async writeObjects(
+    calendar: Calendar,
+    objects: readonly IndexedObject[],
+    nameFor: (uid: string) => string,
+    options: { replaceAll?: boolean } = {},
+  ): Promise<{ created: number; updated: number; unchanged: number; removed: number }> {
+    return transaction(this.#db, async (trx) => {
+      const existing = await trx
+        .selectFrom('calendar_objects')
+        .select(['id', 'uid', 'name', 'etag'])
+        .where('calendar_id', '=', calendar.id)
+        .execute();
+      const byUid = new Map(existing.map((e) => [e.uid, e]));
+      const names = new Set(existing.map((e) => e.name));
+      const modseq = await this.#bump(trx, calendar.id);
+      const now = this.#now();
+      let created = 0;
+      let updated = 0;
+      let unchanged = 0;
+      const keep = new Set<number>();
+      for (const obj of objects) {
+        const found = byUid.get(obj.uid);
+        if (found) {
+          keep.add(found.id);
+          if (found.etag === obj.etag) {
+            unchanged++;
+            continue;
+          }
+          const { created_at: _c, ...update } = this.#row(calendar, found.name, obj, modseq, now);
+          await trx.updateTable('calendar_objects').set(update).where('id', '=', found.id).execute();
+          updated++;
+        } else {
+          let name = nameFor(obj.uid);
+          for (let n = 2; names.has(name); n++) name = name.replace(/(-\d+)?\.ics$/, `-${n}.ics`);
+          names.add(name);
+          await trx
+            .insertInto('calendar_objects')
+            .values(this.#row(calendar, name, obj, modseq, now))
+            .execute();
+          created++;
+        }
+      }
+      let removed = 0;
+      if (options.replaceAll) {
+        const gone = existing.filter((e) => !keep.has(e.id)).map((e) => e.id);
+        for (let i = 0; i < gone.length; i += 500) {
+          await trx
+            .deleteFrom('calendar_objects')
+            .where('id', 'in', gone.slice(i, i + 500))
+            .execute();
+        }
+        removed = gone.length;
+      }
+      return { created, updated, unchanged, removed };
+    });
+  }
+
+  /** Objects of the account's free/busy calendars whose span overlaps [start, end) and may block time. */
+  async busyCandidates(accountId: number, start: number, end: number): Promise<BusyCandidate[]> {
+    const rows = await this.#db.kysely
+      .selectFrom('calendar_objects as o')
+      .innerJoin('calendars as c', 'c.id', 'o.calendar_id')
+      .select(['o.id', 'o.etag', 'o.expand', 'o.fbtype', 'o.start_at', 'o.end_at', 'c.timezone'])
+      .where('o.account_id', '=', accountId)
+      .where('c.include_in_freebusy', '=', 1)
+      .where('o.start_at', '<', end)
+      .where('o.end_at', '>', start)
+      .where((eb) => eb.or([eb('o.expand', '=', 1), eb('o.fbtype', 'is not', null)]))
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      etag: r.etag,
+      expand: r.expand === 1,
+      fbtype: r.fbtype,
+      start: r.start_at,
+      end: r.end_at,
+      timezone: r.timezone,
+    }));
+  }
+
+  /** The stored text of objects by id (for expansion). */
+  async objectTexts(ids: readonly number[]): Promise<Map<number, { etag: string; ics: string }>> {
+    const out = new Map<number, { etag: string; ics: string }>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('calendar_objects')
+        .select(['id', 'etag', 'ics'])
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.set(r.id, { etag: r.etag, ics: r.ics });
+    }
+    return out;
+  }
+
+  // ---- sharing ----
+
+  async getSharing(accountId: number): Promise<SharingRule | undefined> {
+    const row = await this.#db.kysely.selectFrom('freebusy_sharing').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+    return row ? { policy: row.policy as SharingPolicy, allow: JSON.parse(row.allow) as string[] } : undefined;
+  }
+
+  async setSharing(accountId: number, rule: SharingRule): Promise<void> {
+    const values = { policy: rule.policy, allow: JSON.stringify(rule.allow), updated_at: this.#now() };
+    await this.#db.kysely
+      .insertInto('freebusy_sharing')
+      .values({ account_id: accountId, ...values })
+      .onConflict((oc) => oc.column('account_id').doUpdateSet(values))
+      .execute();
+  }
+
+  async clearSharing(accountId: number): Promise<void> {
+    await this.#db.kysely.deleteFrom('freebusy_sharing').where('account_id', '=', accountId).execute();
+  }
+
+  // ---- subscriptions ----
+
+  /**
+   * Claims subscribed calendars due for a refresh: moves their next refresh forward first, so
+   * several nodes on one database never refresh the same calendar at once.
+   */
+  async claimDueSubscriptions(limit: number): Promise<Calendar[]> {
+    const now = this.#now();
+    const due = await this.#db.kysely
+      .selectFrom('calendars')
+      .selectAll()
+      .where('source_url', 'is not', null)
+      .where('next_refresh_at', '<=', now)
+      .orderBy('next_refresh_at')
+      .limit(limit)
+      .execute();
+    const claimed: Calendar[] = [];
+    for (const row of due) {
+      const lease = now + Math.max(row.refresh_interval ?? 3_600_000, 60_000);
+      const r = await this.#db.kysely
+        .updateTable('calendars')
+        .set({ next_refresh_at: lease })
+        .where('id', '=', row.id)
+        .where('next_refresh_at', '=', row.next_refresh_at)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) claimed.push(toCalendar({ ...row, next_refresh_at: lease }));
+    }
+    return claimed;
+  }
+
+  /** Records the outcome of a refresh. */
+  async recordRefresh(calendarId: number, outcome: { error: string | null; etag?: string | null; nextAt: number }): Promise<void> {
+    const values: Record<string, unknown> = { last_refresh_at: this.#now(), last_error: outcome.error, next_refresh_at: outcome.nextAt };
+    if (outcome.etag !== undefined) values.source_etag = outcome.etag;
+    await this.#db.kysely
+      .updateTable('calendars')
+      .set(values as never)
+      .where('id', '=', calendarId)
+      .execute();
+  }
+
+  // ---- replay cache ----
+
+  /** Records a used assertion; false when it was already used (a replay). */
+  async recordAssertion(key: string, expiresAt: number): Promise<boolean> {
+    try {
+      await this.#db.kysely.insertInto('freebusy_replay').values({ replay_key: key, expires_at: expiresAt }).execute();
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  async pruneAssertions(): Promise<void> {
+    await this.#db.kysely.deleteFrom('freebusy_replay').where('expires_at', '<', this.#now()).execute();
+  }
+}
+
+/** A conditional write whose precondition did not hold (HTTP 412). */
+export class PreconditionFailed extends FingerpostError {
+  constructor(message: string) {
+    super('invalid_argument', message);
+    this.name = 'PreconditionFailed';
+  }
+}

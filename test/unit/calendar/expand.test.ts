@@ -1,0 +1,217 @@
+// Recurrence expansion, time zones (VTIMEZONE, IANA, floating) and the free/busy mapping of events.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { END_OF_TIME, expandBusy, indexObject } from '../../../src/calendar/expand.ts';
+import { parseIcs } from '../../../src/calendar/ics.ts';
+import { splitObjects } from '../../../src/calendar/objects.ts';
+import { wallToUtc } from '../../../src/calendar/zones.ts';
+
+const NY_VTIMEZONE = [
+  'BEGIN:VTIMEZONE',
+  'TZID:America/New_York',
+  'BEGIN:DAYLIGHT',
+  'DTSTART:20070311T020000',
+  'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU',
+  'TZOFFSETFROM:-0500',
+  'TZOFFSETTO:-0400',
+  'TZNAME:EDT',
+  'END:DAYLIGHT',
+  'BEGIN:STANDARD',
+  'DTSTART:20071104T020000',
+  'RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU',
+  'TZOFFSETFROM:-0400',
+  'TZOFFSETTO:-0500',
+  'TZNAME:EST',
+  'END:STANDARD',
+  'END:VTIMEZONE',
+];
+
+function calendar(...components: string[][]): string {
+  return `${['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN', ...components.flat(), 'END:VCALENDAR'].join('\r\n')}\r\n`;
+}
+
+function vevent(...lines: string[]): string[] {
+  return ['BEGIN:VEVENT', 'DTSTAMP:20260101T000000Z', ...lines, 'END:VEVENT'];
+}
+
+function only(text: string) {
+  const { objects } = splitObjects(parseIcs(text));
+  assert.equal(objects.length, 1);
+  return objects[0]!.vcalendar;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000', '');
+const range = (a: string, b: string) => ({ start: Date.parse(a), end: Date.parse(b) });
+const opts = { zone: 'UTC', maxInstances: 10_000 };
+
+function spans(text: string, r: { start: number; end: number }, o = opts) {
+  return expandBusy(only(text), r, o).instances.map((i) => `${iso(i.start)}/${iso(i.end)} ${i.type}`);
+}
+
+describe('recurrence across a DST change', () => {
+  const weekly = [
+    'UID:standup',
+    'DTSTART;TZID=America/New_York:20260302T090000',
+    'DTEND;TZID=America/New_York:20260302T093000',
+    'RRULE:FREQ=WEEKLY;COUNT=3',
+  ];
+  const expected = [
+    '2026-03-02T14:00:00Z/2026-03-02T14:30:00Z BUSY', // EST, UTC-5
+    '2026-03-09T13:00:00Z/2026-03-09T13:30:00Z BUSY', // EDT from 8 March, UTC-4: same wall time
+    '2026-03-16T13:00:00Z/2026-03-16T13:30:00Z BUSY',
+  ];
+
+  it('with the VTIMEZONE in the file (ical.js zone rules)', () => {
+    assert.deepEqual(spans(calendar(NY_VTIMEZONE, vevent(...weekly)), range('2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z')), expected);
+  });
+
+  it('with only an IANA TZID (zone data from Node)', () => {
+    assert.deepEqual(spans(calendar(vevent(...weekly)), range('2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z')), expected);
+  });
+
+  it('Europe/Berlin in October: 09:00 local stays 09:00 local', () => {
+    const daily = vevent('UID:d', 'DTSTART;TZID=Europe/Berlin:20261024T090000', 'DURATION:PT1H', 'RRULE:FREQ=DAILY;COUNT=3');
+    assert.deepEqual(spans(calendar(daily), range('2026-10-01T00:00:00Z', '2026-11-01T00:00:00Z')), [
+      '2026-10-24T07:00:00Z/2026-10-24T08:00:00Z BUSY',
+      '2026-10-25T08:00:00Z/2026-10-25T09:00:00Z BUSY',
+      '2026-10-26T08:00:00Z/2026-10-26T09:00:00Z BUSY',
+    ]);
+  });
+
+  it('a local time in the spring-forward gap reads with the offset before the gap (RFC 5545 §3.3.5)', () => {
+    assert.equal(
+      iso(wallToUtc({ year: 2026, month: 3, day: 8, hour: 2, minute: 30, second: 0 }, 'America/New_York')),
+      '2026-03-08T07:30:00Z',
+    );
+    // In the fall-back overlap the first instant is chosen.
+    assert.equal(
+      iso(wallToUtc({ year: 2026, month: 11, day: 1, hour: 1, minute: 30, second: 0 }, 'America/New_York')),
+      '2026-11-01T05:30:00Z',
+    );
+  });
+});
+
+describe('recurrence sets', () => {
+  const r = range('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z');
+
+  it('EXDATE removes, RDATE adds, a RECURRENCE-ID override moves and retypes one instance', () => {
+    const text = calendar(
+      vevent(
+        'UID:x',
+        'DTSTART:20261102T090000Z',
+        'DTEND:20261102T100000Z',
+        'RRULE:FREQ=DAILY;COUNT=4',
+        'EXDATE:20261103T090000Z',
+        'RDATE:20261120T150000Z',
+      ),
+      vevent('UID:x', 'RECURRENCE-ID:20261104T090000Z', 'DTSTART:20261104T130000Z', 'DTEND:20261104T140000Z', 'STATUS:TENTATIVE'),
+    );
+    assert.deepEqual(spans(text, r).sort(), [
+      '2026-11-02T09:00:00Z/2026-11-02T10:00:00Z BUSY',
+      '2026-11-04T13:00:00Z/2026-11-04T14:00:00Z BUSY-TENTATIVE',
+      '2026-11-05T09:00:00Z/2026-11-05T10:00:00Z BUSY',
+      '2026-11-20T15:00:00Z/2026-11-20T16:00:00Z BUSY',
+    ]);
+  });
+
+  it('a cancelled override frees its instance', () => {
+    const text = calendar(
+      vevent('UID:c', 'DTSTART:20261102T090000Z', 'DTEND:20261102T100000Z', 'RRULE:FREQ=DAILY;COUNT=2'),
+      vevent('UID:c', 'RECURRENCE-ID:20261103T090000Z', 'DTSTART:20261103T090000Z', 'DTEND:20261103T100000Z', 'STATUS:CANCELLED'),
+    );
+    assert.deepEqual(spans(text, r), ['2026-11-02T09:00:00Z/2026-11-02T10:00:00Z BUSY']);
+  });
+
+  it('RANGE=THISANDFUTURE shifts every later instance', () => {
+    const text = calendar(
+      vevent('UID:t', 'DTSTART:20261102T090000Z', 'DTEND:20261102T100000Z', 'RRULE:FREQ=DAILY;COUNT=4'),
+      vevent('UID:t', 'RECURRENCE-ID;RANGE=THISANDFUTURE:20261104T090000Z', 'DTSTART:20261104T110000Z', 'DTEND:20261104T120000Z'),
+    );
+    assert.deepEqual(spans(text, r).sort(), [
+      '2026-11-02T09:00:00Z/2026-11-02T10:00:00Z BUSY',
+      '2026-11-03T09:00:00Z/2026-11-03T10:00:00Z BUSY',
+      '2026-11-04T11:00:00Z/2026-11-04T12:00:00Z BUSY',
+      '2026-11-05T11:00:00Z/2026-11-05T12:00:00Z BUSY',
+    ]);
+  });
+
+  it('only instances overlapping the window come back', () => {
+    const text = calendar(vevent('UID:w', 'DTSTART:20260101T090000Z', 'DTEND:20260101T100000Z', 'RRULE:FREQ=WEEKLY'));
+    assert.deepEqual(spans(text, range('2026-11-02T09:30:00Z', '2026-11-10T00:00:00Z')), [
+      '2026-11-05T09:00:00Z/2026-11-05T10:00:00Z BUSY',
+    ]);
+  });
+
+  it('an unbounded rule is capped at maxInstances and says so', () => {
+    const text = calendar(vevent('UID:s', 'DTSTART:20261102T000000Z', 'DURATION:PT1S', 'RRULE:FREQ=SECONDLY'));
+    const e = expandBusy(only(text), range('2026-11-02T00:00:00Z', '2026-12-02T00:00:00Z'), { zone: 'UTC', maxInstances: 500 });
+    assert.equal(e.capped, true);
+    assert.equal(e.instances.length, 500);
+    // Index: open-ended rules reach the end of time without being walked.
+    assert.equal(indexObject(only(text), { zone: 'UTC', maxInstances: 500 }).end, END_OF_TIME);
+  });
+
+  it('a COUNT larger than the cap is indexed as open-ended', () => {
+    const text = calendar(vevent('UID:big', 'DTSTART:20261102T000000Z', 'DURATION:PT1M', 'RRULE:FREQ=MINUTELY;COUNT=100000'));
+    const idx = indexObject(only(text), { zone: 'UTC', maxInstances: 1000 });
+    assert.equal(idx.expand, 1);
+    assert.equal(idx.end, END_OF_TIME);
+  });
+
+  it('a bounded rule is indexed from its first start to its last end', () => {
+    const text = calendar(vevent('UID:b', 'DTSTART:20261102T090000Z', 'DTEND:20261102T100000Z', 'RRULE:FREQ=DAILY;UNTIL=20261105T090000Z'));
+    const idx = indexObject(only(text), opts);
+    assert.deepEqual([iso(idx.start), iso(idx.end), idx.expand], ['2026-11-02T09:00:00Z', '2026-11-05T10:00:00Z', 1]);
+  });
+});
+
+describe('free/busy mapping of events (RFC 4791 §7.10)', () => {
+  const r = range('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z');
+  const one = (...extra: string[]) => spans(calendar(vevent('UID:m', 'DTSTART:20261102T090000Z', 'DTEND:20261102T100000Z', ...extra)), r);
+
+  it('TRANSP:TRANSPARENT and STATUS:CANCELLED leave the time free', () => {
+    assert.deepEqual(one('TRANSP:TRANSPARENT'), []);
+    assert.deepEqual(one('STATUS:CANCELLED'), []);
+  });
+  it('STATUS:TENTATIVE is BUSY-TENTATIVE, CONFIRMED or absent is BUSY', () => {
+    assert.deepEqual(one('STATUS:TENTATIVE'), ['2026-11-02T09:00:00Z/2026-11-02T10:00:00Z BUSY-TENTATIVE']);
+    assert.deepEqual(one('STATUS:CONFIRMED'), ['2026-11-02T09:00:00Z/2026-11-02T10:00:00Z BUSY']);
+  });
+  it('Outlook out-of-office is BUSY-UNAVAILABLE', () => {
+    assert.deepEqual(one('X-MICROSOFT-CDO-BUSYSTATUS:OOF'), ['2026-11-02T09:00:00Z/2026-11-02T10:00:00Z BUSY-UNAVAILABLE']);
+  });
+  it('a date-time DTSTART without end takes no time; an all-day date takes a day in the calendar zone', () => {
+    assert.deepEqual(spans(calendar(vevent('UID:z', 'DTSTART:20261102T090000Z')), r), []);
+    const allDay = calendar(vevent('UID:a', 'DTSTART;VALUE=DATE:20261102'));
+    assert.deepEqual(spans(allDay, r, { zone: 'Europe/Berlin', maxInstances: 10 }), ['2026-11-01T23:00:00Z/2026-11-02T23:00:00Z BUSY']);
+  });
+  it('floating times are read in the calendar zone', () => {
+    const floating = calendar(vevent('UID:f', 'DTSTART:20261102T090000', 'DTEND:20261102T100000'));
+    assert.deepEqual(spans(floating, r, { zone: 'Asia/Tokyo', maxInstances: 10 }), ['2026-11-02T00:00:00Z/2026-11-02T01:00:00Z BUSY']);
+  });
+  it('VFREEBUSY objects contribute their periods; FREE ones do not', () => {
+    const text = calendar([
+      'BEGIN:VFREEBUSY',
+      'UID:fb',
+      'FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20261102T080000Z/PT2H,20261103T080000Z/20261103T090000Z',
+      'FREEBUSY;FBTYPE=FREE:20261104T080000Z/PT1H',
+      'END:VFREEBUSY',
+    ]);
+    assert.deepEqual(spans(text, r), [
+      '2026-11-02T08:00:00Z/2026-11-02T10:00:00Z BUSY-UNAVAILABLE',
+      '2026-11-03T08:00:00Z/2026-11-03T09:00:00Z BUSY-UNAVAILABLE',
+    ]);
+  });
+  it('a simple event is indexed with its own period and type', () => {
+    const idx = indexObject(
+      only(calendar(vevent('UID:i', 'DTSTART:20261102T090000Z', 'DTEND:20261102T100000Z', 'STATUS:TENTATIVE'))),
+      opts,
+    );
+    assert.deepEqual(idx, {
+      expand: 0,
+      fbtype: 'BUSY-TENTATIVE',
+      start: Date.parse('2026-11-02T09:00:00Z'),
+      end: Date.parse('2026-11-02T10:00:00Z'),
+    });
+  });
+});
