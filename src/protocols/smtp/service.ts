@@ -1,0 +1,129 @@
+import type { AuthCore } from '../../auth/types.ts';
+import type { Config } from '../../config/config.ts';
+import type { Logger } from '../../core/log.ts';
+import type { SqlDirectory } from '../../directory/sql.ts';
+import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
+import { OutboundQueue } from '../../mail/queue/queue.ts';
+import { parseRoutes } from '../../mail/queue/routes.ts';
+import { type Smarthost, QueueWorker } from '../../mail/queue/worker.ts';
+import type { MailStore } from '../../mail/store.ts';
+import type { ProtocolHandler } from '../../net/listener.ts';
+import type { BlobStore } from '../../store/blobs.ts';
+import type { Db } from '../../store/db.ts';
+import { readFileSync } from 'node:fs';
+import { smtpHandler } from './handler.ts';
+import { MailTransactions } from './mail-transactions.ts';
+import { SendingLimits } from './sending-limits.ts';
+
+export interface SmtpServiceDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  readonly directory: SqlDirectory;
+  readonly mail: MailStore;
+  readonly auth: AuthCore;
+}
+
+/** The SMTP side of a node: MX and submission handlers, the outbound queue and its worker. */
+export interface SmtpService {
+  readonly smtp: ProtocolHandler;
+  readonly submission: ProtocolHandler;
+  readonly queue: OutboundQueue;
+  readonly worker: QueueWorker | undefined;
+  /** Queues a message for remote recipients, DKIM-signed when its From domain has a key. */
+  enqueue(input: {
+    sender: string;
+    recipients: readonly string[];
+    message: Buffer;
+    accountId?: number;
+    smtputf8?: boolean;
+  }): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function smarthostOf(config: Config): Smarthost | undefined {
+  const q = config.queue;
+  if (!q.smarthost) return undefined;
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(q.smarthost);
+  const host = (m?.[1] ?? q.smarthost).replace(/^\[|\]$/g, '');
+  const port = m?.[2] ? Number(m[2]) : q.smarthost_tls === 'implicit' ? 465 : 587;
+  return {
+    host,
+    port,
+    tls: q.smarthost_tls,
+    ...(q.smarthost_user ? { auth: { user: q.smarthost_user, pass: q.smarthost_password } } : {}),
+    ...(q.smarthost_ca ? { ca: readFileSync(q.smarthost_ca, 'utf8') } : {}),
+  };
+}
+
+/** Builds the SMTP handlers, queue and worker from config (the worker is started by `start`). */
+export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(): void } {
+  const { config, logger } = deps;
+  const queue = new OutboundQueue(deps.db, deps.blobs, { maxAgeMs: config.queue.max_age });
+  const dkim = new DkimKeys(deps.db);
+  const enqueue: SmtpService['enqueue'] = async (input) => {
+    const domain = fromDomain(input.message) ?? input.sender.slice(input.sender.lastIndexOf('@') + 1);
+    const local = domain ? await deps.directory.findDomain(domain) : undefined;
+    const message = local ? await dkim.sign(input.message, local.name) : input.message;
+    return queue.enqueue({ ...input, message });
+  };
+  const bounce = async (sender: string, report: Buffer) => {
+    const account = await deps.directory.findByAddress(sender);
+    const domain = await deps.directory.findDomain(sender.slice(sender.lastIndexOf('@') + 1));
+    if (account && domain) await deps.mail.deliver(account.id, report);
+    else if (!domain) await queue.enqueue({ sender: '', recipients: [sender], message: report });
+    else logger.warn({ to: sender }, 'bounce for an unknown local address dropped');
+  };
+  const worker = config.queue.enabled
+    ? new QueueWorker({
+        queue,
+        hostname: config.server.hostname,
+        routes: parseRoutes(config.queue.routes, config.queue.remote_port),
+        port: config.queue.remote_port,
+        smarthost: smarthostOf(config),
+        retryInitialMs: config.queue.retry_initial,
+        retryMaxMs: config.queue.retry_max,
+        pollMs: config.queue.poll_interval,
+        concurrency: config.queue.concurrency,
+        timeoutMs: config.queue.connect_timeout,
+        verifyMxTls: config.queue.verify_mx_tls,
+        bounce,
+        logger,
+      })
+    : undefined;
+  const limits = new SendingLimits(deps.db, {
+    maxMessages: config.submission.max_messages_per_hour,
+    maxRecipients: config.submission.max_recipients_per_hour,
+    windowMs: 3_600_000,
+  });
+  const transactions = new MailTransactions({
+    directory: deps.directory,
+    deliverLocal: (accountId, message) => deps.mail.deliver(accountId, message),
+    enqueue,
+    requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
+    senderPolicy: config.submission.sender_policy,
+    limits,
+    logger,
+  });
+  const options = {
+    hostname: config.server.hostname,
+    auth: deps.auth,
+    transactions,
+    logger,
+    maxMessageBytes: config.smtp.max_message_bytes,
+    maxRecipients: config.smtp.max_recipients,
+    tlsTimeoutMs: config.limits.handshake_timeout,
+  };
+  return {
+    smtp: smtpHandler(options),
+    submission: smtpHandler(options),
+    queue,
+    worker,
+    enqueue,
+    start: () => worker?.start(),
+    stop: async () => {
+      await worker?.stop();
+    },
+  };
+}
