@@ -199,9 +199,13 @@ export class Pop3Session implements SessionHandle {
 
   #user(name: string): void {
     if (!this.#userAllowed()) {
-      return this.#err(this.#conn.secure ? 'USER/PASS is not allowed here' : '[AUTH] Use STLS first: no passwords on cleartext');
+      this.#err(this.#conn.secure ? 'USER/PASS is not allowed here' : '[AUTH] Use STLS first: no passwords on cleartext');
+      return;
     }
-    if (!name) return this.#err('Syntax: USER name');
+    if (!name) {
+      this.#err('Syntax: USER name');
+      return;
+    }
     this.#state = { kind: 'authorization', user: name };
     this.#ok('Send PASS');
   }
