@@ -7,6 +7,7 @@ import type { Config } from './config/config.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { SqlDirectory } from './directory/sql.ts';
+import { EmbeddedIdp } from './idp/idp.ts';
 import { mimeParser } from './mail/mime/parse.ts';
 import { MailStore } from './mail/store.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
@@ -33,6 +34,8 @@ export interface Services {
   readonly auth: AuthService;
   /** The message store shared by IMAP, POP3, JMAP and SMTP delivery. */
   readonly mail: MailStore;
+  /** The embedded OpenID provider (src/idp): keys, tokens, clients; mounted on HTTPS by startServer. */
+  readonly idp: EmbeddedIdp;
   close(): Promise<void>;
 }
 
@@ -72,6 +75,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     accounts: new AccountAdmin(db, directory),
     auth: new AuthService({ config, directory, logger }),
     mail: new MailStore(db, blobs, mimeParser),
+    idp: new EmbeddedIdp({ config, db, directory, logger }),
     close: () => db.close(),
   };
 }
@@ -218,6 +222,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   });
 
   registerDiscoveryRoutes(app, { config, directory: services.directory });
+  if (config.idp.enabled) await services.idp.mount(app);
 
   try {
     if (config.http.enabled) {
@@ -260,6 +265,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     metrics: registry,
     close() {
       closing ??= (async () => {
+        services.idp.close();
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop()]);
         await services.close();
       })();

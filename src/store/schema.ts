@@ -308,6 +308,14 @@ export interface Database {
   changes: ChangeTable;
   events: EventTable;
   message_text: MessageTextTable;
+  calendars: CalendarTable;
+  calendar_objects: CalendarObjectTable;
+  freebusy_sharing: FreebusySharingTable;
+  freebusy_replay: FreebusyReplayTable;
+  idp_keys: IdpKeyTable;
+  idp_secrets: IdpSecretTable;
+  idp_entries: IdpEntryTable;
+  idp_tokens: IdpTokenTable;
   queue_messages: QueueMessageTable;
   queue_recipients: QueueRecipientTable;
   dkim_keys: DkimKeyTable;

@@ -1,9 +1,10 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
 import * as m020 from './020-mail-search.ts';
+import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
-
 import * as m050 from './050-calendar.ts';
+
 export type Dialect = 'sqlite' | 'postgres';
 
 /** Column types that differ between the dialects. */
@@ -26,10 +27,11 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
 const steps: Array<[string, Step]> = [
   ['001-initial', m001],
   ['020-mail-search', m020],
+  ['030-idp', m030],
   ['040-smtp-queue', m040],
+  ['050-calendar', m050],
 ];
 
-  ['050-calendar', m050],
 /** Kysely migration provider for the in-code migration list. */
 export function migrationProvider(dialect: Dialect): MigrationProvider {
   const ctx: MigrationContext =

@@ -1,0 +1,40 @@
+import type { Account, FindAccount } from 'oidc-provider';
+import { verifyPassword } from '../auth/verifiers/password.ts';
+import type { Directory, DirectoryAccount } from '../directory/directory.ts';
+
+/**
+ * The OIDC view of a directory account: `sub` is the account's lower-case address (stable, and
+ * what every Fingerpost service maps tokens by), plus `email` and `name` claims (OIDC Core §5.1).
+ */
+export function oidcAccount(account: DirectoryAccount): Account {
+  return {
+    accountId: account.address,
+    async claims() {
+      return {
+        sub: account.address,
+        email: account.address,
+        email_verified: true,
+        ...(account.displayName ? { name: account.displayName } : {}),
+      };
+    },
+  };
+}
+
+/** oidc-provider's `findAccount`: enabled accounts only, so disabling one stops new tokens at once. */
+export function findAccountIn(directory: Directory): FindAccount {
+  return async (_ctx, sub) => {
+    const account = await directory.findByAddress(sub);
+    if (!account || account.disabled || account.address !== sub) return undefined;
+    return oidcAccount(account);
+  };
+}
+
+/**
+ * Checks an address and password for the sign-in page. Unknown addresses still spend one argon2
+ * verification, so the answer and its timing do not tell whether an account exists.
+ */
+export async function checkPassword(directory: Directory, address: string, password: string): Promise<DirectoryAccount | undefined> {
+  const account = address.length <= 320 ? await directory.findByAddress(address.trim()) : undefined;
+  const ok = await verifyPassword(account?.passwordHash ?? null, password);
+  return ok && account && !account.disabled ? account : undefined;
+}

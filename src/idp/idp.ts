@@ -1,0 +1,253 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpsApp } from './http-app.ts';
+import type { JSONWebKeySet } from 'jose';
+import type Provider from 'oidc-provider';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../core/log.ts';
+import type { Directory } from '../directory/directory.ts';
+import { peerOf } from '../net/listener.ts';
+import type { Db } from '../store/db.ts';
+import { SqlAdapter } from './adapter.ts';
+import { type AdminToken, type AdminTokenRequest, issueAdminToken } from './admin-token.ts';
+import { IdpClients } from './clients.ts';
+import { CsrfTokens } from './csrf.ts';
+import { registerInteractions } from './interactions.ts';
+import { IssuedTokens, type RevokedSet } from './issued-tokens.ts';
+import { jwtTokenEndpoints } from './jwt-token-endpoints.ts';
+import { IdpKeys, type KeySet, publicJwks } from './keys.ts';
+import { buildProvider } from './provider.ts';
+import { WindowLimiter } from './rate-limit.ts';
+import { idpSecret } from './secrets.ts';
+
+/** Why tokens were revoked, for the sessions they end and the log. */
+export type RevocationReason = 'grant_revoked' | 'token_revoked' | 'client_removed';
+
+/** Receives every revocation at the provider so live sessions using those tokens can end. */
+export type RevocationHandler = (
+  revoked: RevokedSet & { readonly issuer: string; readonly reason: RevocationReason },
+) => void | Promise<void>;
+
+export interface IdpDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly directory: Directory;
+  readonly logger: Logger;
+}
+
+/** The embedded issuer identifier: `PUBLIC_URL/oidc` (decided for every area; discovery uses the same). */
+export function embeddedIssuer(config: Pick<Config, 'publicUrl'>): string {
+  return `${config.publicUrl}/oidc`;
+}
+
+const KEY_CHECK_MS = 5_000;
+const CLEANUP_MS = 10 * 60_000;
+const JWKS_FRESH_MS = 1_000;
+
+/**
+ * The embedded OpenID provider: keys, token ledger and client administration (usable from the
+ * admin CLI on the data directory), and — once mounted on the HTTPS app — oidc-provider with our
+ * pages at `PUBLIC_URL/oidc` plus RFC 8414 metadata at `/.well-known/oauth-authorization-server/oidc`.
+ */
+export class EmbeddedIdp {
+  readonly issuer: string;
+  readonly keys: IdpKeys;
+  readonly tokens: IssuedTokens;
+  readonly clients: IdpClients;
+  readonly #deps: IdpDeps;
+  readonly #mountPath: string;
+  #keySet: KeySet | undefined;
+  #keysReadAt = 0;
+  #provider: Provider | undefined;
+  #callback: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  #cookieKeys: string[] = [];
+  #timers: NodeJS.Timeout[] = [];
+  #onRevoked: RevocationHandler | undefined;
+
+  constructor(deps: IdpDeps) {
+    this.#deps = deps;
+    this.issuer = embeddedIssuer(deps.config);
+    this.#mountPath = new URL(this.issuer).pathname.replace(/\/$/, '');
+    const idp = deps.config.idp;
+    // A retired key stays published until every token it signed has expired, plus clock leeway.
+    const retentionMs = Math.max(idp.access_token_ttl, idp.id_token_ttl) + deps.config.auth.leeway + 60_000;
+    this.keys = new IdpKeys(deps.db, { retentionMs });
+    this.tokens = new IssuedTokens(deps.db);
+    this.clients = new IdpClients(deps.db, async (metadata) => {
+      const provider = await this.#providerInstance();
+      await provider.Client.validate(metadata as Parameters<Provider['Client']['validate']>[0]);
+    });
+  }
+
+  /** Where revocations go (main.ts wires the auth core's session registry here). */
+  setRevocationHandler(handler: RevocationHandler): void {
+    this.#onRevoked = handler;
+  }
+
+  /** The public JWKS: the current key and previous keys whose tokens may still be valid (re-read at most once a second). */
+  async publicJwks(): Promise<JSONWebKeySet> {
+    if (!this.#keySet || Date.now() - this.#keysReadAt > JWKS_FRESH_MS) await this.#refreshKeys();
+    return publicJwks(this.#keySet!) as JSONWebKeySet;
+  }
+
+  /** `fingerpost admin token issue`: a signed RFC 9068 access token for an account. */
+  issueAdminToken(request: AdminTokenRequest): Promise<AdminToken> {
+    return issueAdminToken({ issuer: this.issuer, keys: this.keys, tokens: this.tokens, directory: this.#deps.directory }, request);
+  }
+
+  /** Revokes one token the provider (or `admin token issue`) signed, by `jti`, and ends its sessions. */
+  async revokeToken(jti: string): Promise<RevokedSet> {
+    const set = await this.tokens.revokeToken(jti);
+    await this.#notify(set, 'token_revoked');
+    return set;
+  }
+
+  /** Removes a client and ends the sessions of every token it was issued. */
+  async removeClient(clientId: string): Promise<RevokedSet> {
+    await this.clients.remove(clientId);
+    const set = await this.tokens.revokeClient(clientId);
+    await this.#notify(set, 'client_removed');
+    return set;
+  }
+
+  /** Mounts the provider and its pages on the HTTPS app and starts key refresh and cleanup timers. */
+  async mount(app: HttpsApp): Promise<void> {
+    await this.#refreshKeys();
+    await this.#providerInstance();
+    const { config } = this.#deps;
+    const csrf = new CsrfTokens(await idpSecret(this.#deps.db, 'csrf'));
+    const windowMs = config.idp.login_window;
+    registerInteractions(app, {
+      provider: () => this.#provider!,
+      directory: this.#deps.directory,
+      csrf,
+      logger: this.#deps.logger.child({ component: 'idp' }),
+      serverName: config.server.name,
+      loginByIp: new WindowLimiter({ limit: config.idp.login_attempts, windowMs }),
+      loginByAccount: new WindowLimiter({ limit: config.idp.login_attempts, windowMs }),
+      mountPath: this.#mountPath,
+    });
+    const registrations = new WindowLimiter({ limit: config.idp.registrations_per_ip, windowMs: config.idp.registration_window });
+    // RFC 8628 §5.1: user-code entry is rate-limited like a password.
+    const deviceEntries = new WindowLimiter({ limit: config.idp.login_attempts * 3, windowMs });
+    const issuerHost = new URL(this.issuer).host;
+    const rfc8414 = `/.well-known/oauth-authorization-server${this.#mountPath}`;
+
+    app.addHook('onRequest', (request, reply, done) => {
+      const raw = request.raw as IncomingMessage & { originalUrl?: string };
+      const url = raw.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      let inner: string | undefined;
+      if (path === rfc8414) inner = `/.well-known/oauth-authorization-server${q < 0 ? '' : url.slice(q)}`;
+      else if ((path === this.#mountPath || path.startsWith(`${this.#mountPath}/`)) && !path.startsWith(`${this.#mountPath}/interaction/`))
+        inner = url.slice(this.#mountPath.length) || '/';
+      if (inner === undefined) {
+        done();
+        return;
+      }
+      const ip = peerOf(raw.socket).remoteAddress;
+      if (raw.method === 'POST') {
+        const limiter =
+          path === `${this.#mountPath}/reg` ? registrations : path === `${this.#mountPath}/device` ? deviceEntries : undefined;
+        const wait = limiter?.hit(ip) ?? 0;
+        if (wait > 0) {
+          this.#deps.logger.warn({ event: 'idp_rate_limited', path, ip }, 'rate limit reached');
+          reply.hijack();
+          tooMany(reply.raw, wait);
+          return;
+        }
+      }
+      reply.hijack();
+      raw.originalUrl = `${this.#mountPath}${inner}`;
+      raw.url = inner;
+      // Every URL the provider builds (metadata, redirects) comes from the issuer, not from whatever Host the client sent.
+      raw.headers.host = issuerHost;
+      this.#callback!(raw, reply.raw);
+    });
+
+    this.#timers.push(setInterval(() => void this.#refreshKeys().catch((err) => this.#warn('key refresh failed', err)), KEY_CHECK_MS));
+    this.#timers.push(setInterval(() => void this.cleanup().catch((err) => this.#warn('cleanup failed', err)), CLEANUP_MS));
+    for (const t of this.#timers) t.unref();
+  }
+
+  /** Deletes expired provider entries and token records and keys no token needs. */
+  async cleanup(now = Date.now()): Promise<void> {
+    await SqlAdapter.prune(this.#deps.db, now);
+    await this.tokens.prune(now);
+    await this.keys.prune();
+  }
+
+  close(): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+  }
+
+  async #providerInstance(): Promise<Provider> {
+    if (!this.#keySet) await this.#refreshKeys();
+    if (!this.#provider) await this.#rebuild();
+    return this.#provider!;
+  }
+
+  async #refreshKeys(): Promise<void> {
+    const set = await this.keys.load();
+    this.#keysReadAt = Date.now();
+    const changed = this.#keySet?.version !== set.version;
+    this.#keySet = set;
+    if (changed && this.#provider) await this.#rebuild();
+  }
+
+  async #rebuild(): Promise<void> {
+    if (!this.#cookieKeys.length) this.#cookieKeys = [await idpSecret(this.#deps.db, 'cookie')];
+    const keys = this.#keySet!;
+    const provider = buildProvider({
+      issuer: this.issuer,
+      config: this.#deps.config,
+      db: this.#deps.db,
+      directory: this.#deps.directory,
+      keys,
+      cookieKeys: this.#cookieKeys,
+      tokens: this.tokens,
+      logger: this.#deps.logger.child({ component: 'idp' }),
+      onGrantRevoked: (grantId) => {
+        this.tokens
+          .revokeGrant(grantId)
+          .then((set) => this.#notify(set, 'grant_revoked'))
+          .catch((err) => this.#warn('grant revocation failed', err));
+      },
+    });
+    provider.use(
+      jwtTokenEndpoints({
+        issuer: this.issuer,
+        keys,
+        tokens: this.tokens,
+        onRevoked: (set) => void this.#notify(set, 'token_revoked').catch((err) => this.#warn('token revocation failed', err)),
+      }),
+    );
+    this.#provider = provider;
+    this.#callback = provider.callback();
+    if (keys.published.length > 1)
+      this.#deps.logger.debug({ current: keys.current.kid, published: keys.published.length }, 'idp signing keys loaded');
+  }
+
+  async #notify(set: RevokedSet, reason: RevocationReason): Promise<void> {
+    if (!set.jtis.length) return;
+    this.#deps.logger.info({ event: 'idp_revoked', reason, tokens: set.jtis.length }, 'tokens revoked');
+    await this.#onRevoked?.({ ...set, issuer: this.issuer, reason });
+  }
+
+  #warn(message: string, err: unknown): void {
+    this.#deps.logger.warn({ err: (err as Error)?.message ?? String(err) }, message);
+  }
+}
+
+/** RFC 6585 §4 429 with `Retry-After`, body in the OAuth error shape (RFC 6749 §5.2). */
+function tooMany(res: ServerResponse, waitMs: number): void {
+  const body = JSON.stringify({ error: 'temporarily_unavailable', error_description: 'too many requests from this address; retry later' });
+  res.writeHead(429, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))),
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
