@@ -1,7 +1,9 @@
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../core/log.ts';
 import { authFailure } from './failures.ts';
+import { type InProcessIssuer, IssuerRegistry } from './issuers/registry.ts';
 import { listenerPolicy } from './policy.ts';
+import { RevocationList } from './revocations.ts';
 import { SessionRegistry } from './sessions.ts';
 import type {
   AuthContext,
@@ -13,6 +15,8 @@ import type {
   ListenerPolicy,
   SessionRegistration,
 } from './types.ts';
+import { BearerVerifier } from './verifiers/bearer.ts';
+import { IntrospectionClient } from './verifiers/introspection.ts';
 import { type PasswordDirectory, verifyPasswordLogin } from './verifiers/password-login.ts';
 import { VerifiedPasswordCache } from './verifiers/password.ts';
 
@@ -34,6 +38,10 @@ const TOUCH_INTERVAL_MS = 60_000;
 export class AuthService implements AuthCore {
   readonly config: Config;
   readonly sessions: SessionRegistry;
+  /** The trusted token issuers; `main.ts` adds the embedded provider with `trustEmbeddedIssuer`. */
+  readonly issuers: IssuerRegistry;
+  readonly revocations: RevocationList;
+  readonly #bearer: BearerVerifier;
   readonly #directory: PasswordDirectory;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -47,12 +55,36 @@ export class AuthService implements AuthCore {
     this.#log = deps.logger.child({ component: 'auth' });
     this.#now = deps.now ?? Date.now;
     this.sessions = new SessionRegistry({ now: this.#now, endOnExpiry: deps.config.auth.end_session_on_expiry });
+    this.issuers = new IssuerRegistry({
+      now: this.#now,
+      onError: (issuer, err) => this.#log.warn({ issuer, err: (err as Error).message }, 'cannot load the keys of a token issuer'),
+    });
+    for (const issuer of deps.config.auth.issuers) this.issuers.addConfigured(issuer);
+    this.revocations = new RevocationList(this.#now);
+    this.#bearer = new BearerVerifier({
+      config: deps.config,
+      issuers: this.issuers,
+      directory: deps.directory,
+      introspection: new IntrospectionClient(this.#now),
+      revocations: this.revocations,
+      now: this.#now,
+    });
+  }
+
+  /**
+   * Trusts the embedded OpenID provider, whose keys come from a function in this process (no
+   * HTTP). Does nothing when `auth.embedded_issuer` is off; returns whether it is trusted.
+   */
+  trustEmbeddedIssuer(issuer: InProcessIssuer): boolean {
+    if (!this.config.auth.embedded_issuer) return false;
+    this.issuers.addInProcess(issuer);
+    return true;
   }
 
   policy(listener: string): ListenerPolicy {
     let p = this.#policies.get(listener);
     if (!p) {
-      p = listenerPolicy(this.config, listener, () => false);
+      p = listenerPolicy(this.config, listener, () => this.issuers.size > 0);
       this.#policies.set(listener, p);
     }
     return p;
@@ -83,7 +115,7 @@ export class AuthService implements AuthCore {
         );
       case 'bearer':
         if (!policy.oauth) return authFailure('policy', { publicReason: 'OAuth sign-in is disabled here' });
-        return authFailure('invalid_token', { tokenError: 'no token issuer is trusted here', oauth: { status: 'invalid_token' } });
+        return this.#bearer.verify(credentials, context);
       case 'gateway': {
         if (context.protocol !== 'http') return authFailure('policy');
         const account = await this.#directory.findByAddress(credentials.username);

@@ -47,6 +47,8 @@ export interface AuthContext {
   readonly localPort?: number;
   /** The HTTP resource the token must be for (JMAP session URL, calendar URL), when `protocol` is `http`. */
   readonly resource?: string;
+  /** Which access the request needs; default: `calendars` for the calendar resource, else `mail`. */
+  readonly scope?: 'mail' | 'calendars';
 }
 
 /** How a session was authenticated. */

@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import type { Config } from '../../config/config.ts';
+import { resourceIds, SCOPES } from '../../config/resources.ts';
+import type { DirectoryAccount } from '../../directory/directory.ts';
+import { authFailure } from '../failures.ts';
+import { accountAddress, tokenAudiences, tokenScopes } from '../issuers/claims.ts';
+import { IssuerFetchError } from '../issuers/fetch.ts';
+import type { IssuerRegistry, TrustedIssuer } from '../issuers/registry.ts';
+import type { RevocationList } from '../revocations.ts';
+import type { AuthContext, AuthFailure, AuthOutcome, Credentials } from '../types.ts';
+import type { IntrospectionClient } from './introspection.ts';
+import { looksLikeJwt, unverifiedIssuer, verifyJwt } from './jwt.ts';
+import { userinfoClaims } from './userinfo.ts';
+
+type BearerCredentials = Extract<Credentials, { kind: 'bearer' }>;
+type Claims = Readonly<Record<string, unknown>>;
+
+export interface BearerVerifierDeps {
+  readonly config: Config;
+  readonly issuers: IssuerRegistry;
+  readonly directory: { findByAddress(address: string): Promise<DirectoryAccount | undefined> };
+  readonly introspection: IntrospectionClient;
+  readonly revocations: RevocationList;
+  readonly now: () => number;
+}
+
+// The ports clients name when a deployment maps standard ports onto the unprivileged defaults.
+const STANDARD_PORTS: Record<string, number> = {
+  imap: 143,
+  imaps: 993,
+  pop3: 110,
+  pop3s: 995,
+  smtp: 25,
+  submission: 587,
+  submissions: 465,
+};
+
+interface CachedJwt {
+  readonly issuer: TrustedIssuer;
+  readonly claims: Claims;
+  readonly exp: number;
+  readonly nbf: number;
+}
+
+/**
+ * Verifies bearer tokens from any trusted issuer (issue 3 step 3): JWTs locally (signature,
+ * `iss`, `typ`, `exp`/`nbf` with `auth.leeway`), then `aud` against this protocol's resource
+ * identifier (RFC 8707, RFC 9068 §4 step 4), revocation (`jti`/`sid`, RFC 7662 introspection when
+ * configured), the protocol's scope, and the account claim. Opaque tokens go to introspection or
+ * userinfo. Failures carry RFC 7628 challenge data and an RFC 6750-style `tokenError`.
+ */
+export class BearerVerifier {
+  readonly #deps: BearerVerifierDeps;
+  readonly #verified = new Map<string, CachedJwt>();
+  readonly #maxCached: number;
+
+  constructor(deps: BearerVerifierDeps, maxCached = 10_000) {
+    this.#deps = deps;
+    this.#maxCached = maxCached;
+  }
+
+  /** Forgets verified tokens (after a key or issuer change). */
+  clearCache(): void {
+    this.#verified.clear();
+  }
+
+  async verify(credentials: BearerCredentials, context: AuthContext): Promise<AuthOutcome> {
+    const { config } = this.#deps;
+    const hint = this.#deps.issuers.forDomain(domainOf(credentials.username));
+    if (!credentials.token) return this.#fail(context, hint, 'No access token was sent');
+    if (credentials.host !== undefined) {
+      const host = credentials.host.toLowerCase();
+      if (host !== config.server.hostname.toLowerCase() && !config.auth.hostnames.some((h) => h.toLowerCase() === host))
+        return this.#fail(context, hint, 'The host does not name this server', 'invalid_request');
+    }
+    if (credentials.port !== undefined && credentials.port !== context.localPort && credentials.port !== STANDARD_PORTS[context.listener])
+      return this.#fail(context, hint, 'The port does not match this service', 'invalid_request');
+
+    const checked = looksLikeJwt(credentials.token)
+      ? await this.#jwt(credentials.token, context)
+      : await this.#opaque(credentials.token, context);
+    if (!checked.ok) return checked;
+    const { issuer, claims, viaUserinfo } = checked;
+
+    if (!viaUserinfo) {
+      const kind = scopeKind(context, resourceIds(this.#deps.config).calendar);
+      const accepted = kind === 'calendars' ? issuer.options.calendar_scopes : issuer.options.mail_scopes;
+      const granted = tokenScopes(claims);
+      if (accepted.length && !accepted.some((s) => granted.includes(s)))
+        return authFailure('insufficient_scope', {
+          tokenError: 'The access token does not grant the scope this service needs',
+          oauth: { status: 'insufficient_scope', scope: accepted[0]!, openidConfiguration: issuer.openidConfiguration },
+        });
+    }
+
+    const address =
+      accountAddress(claims, issuer.options) ??
+      (typeof claims.username === 'string' && !viaUserinfo
+        ? accountAddress({ ...claims, [issuer.options.claim]: claims.username }, issuer.options)
+        : undefined);
+    const account = address ? await this.#deps.directory.findByAddress(address) : undefined;
+    if (!account) return this.#fail(context, issuer, 'The access token names no account here');
+    if (account.disabled)
+      return authFailure('authorization_failed', { publicReason: 'the account is disabled', oauth: { status: 'invalid_token' } });
+    if (credentials.username !== undefined && credentials.username.toLowerCase() !== account.address) {
+      const named = await this.#deps.directory.findByAddress(credentials.username);
+      if (named?.id !== account.id)
+        return authFailure('authorization_failed', {
+          publicReason: 'the access token belongs to another user',
+          oauth: { status: 'invalid_token', openidConfiguration: issuer.openidConfiguration },
+        });
+    }
+    const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+    return {
+      ok: true,
+      account,
+      method: 'bearer',
+      scopes: tokenScopes(claims),
+      issuer: issuer.issuer,
+      ...(typeof claims.jti === 'string' ? { credentialId: claims.jti } : {}),
+      ...(typeof claims.sid === 'string' ? { sessionId: claims.sid } : {}),
+      ...(exp !== undefined ? { expiresAt: exp } : {}),
+    };
+  }
+
+  async #jwt(
+    token: string,
+    context: AuthContext,
+  ): Promise<{ ok: true; issuer: TrustedIssuer; claims: Claims; viaUserinfo: false } | AuthFailure> {
+    const now = this.#deps.now();
+    const leeway = this.#deps.config.auth.leeway;
+    const key = createHash('sha256').update(token).digest('base64url');
+    let entry = this.#verified.get(key);
+    if (entry && (now > entry.exp + leeway || now + leeway < entry.nbf)) {
+      this.#verified.delete(key);
+      if (now > entry.exp + leeway) return this.#fail(context, entry.issuer, 'The access token expired');
+      entry = undefined;
+    }
+    if (!entry) {
+      const iss = unverifiedIssuer(token);
+      const issuer = iss !== undefined ? this.#deps.issuers.get(iss) : undefined;
+      if (!issuer) return this.#fail(context, this.#deps.issuers.forDomain(undefined), 'The token issuer is not trusted here');
+      const result = await verifyJwt(token, issuer, Math.floor(leeway / 1000), now);
+      if (!result.ok) {
+        if (result.temporary)
+          return authFailure('temporary', { tokenError: result.tokenError, oauth: { status: 'temporarily_unavailable' } });
+        return this.#fail(context, issuer, result.tokenError);
+      }
+      entry = {
+        issuer,
+        claims: result.claims as Claims,
+        exp: (result.claims.exp ?? 0) * 1000,
+        nbf: typeof result.claims.nbf === 'number' ? result.claims.nbf * 1000 : 0,
+      };
+      this.#remember(key, entry, now);
+    }
+    const { issuer, claims } = entry;
+    const expected = this.#audiences(issuer, context);
+    if (!tokenAudiences(claims).some((a) => expected.includes(a)))
+      return this.#fail(context, issuer, 'The access token is for another audience');
+    if (this.#deps.revocations.isRevoked(issuer.issuer, claims)) return this.#fail(context, issuer, 'The access token was revoked');
+    if (issuer.options.introspection_endpoint) {
+      try {
+        const answer = await this.#deps.introspection.introspect(token, issuer.options);
+        if (!answer.active) return this.#fail(context, issuer, 'The access token was revoked');
+      } catch (err) {
+        return this.#temporary(err);
+      }
+    }
+    return { ok: true, issuer, claims, viaUserinfo: false };
+  }
+
+  async #opaque(
+    token: string,
+    context: AuthContext,
+  ): Promise<{ ok: true; issuer: TrustedIssuer; claims: Claims; viaUserinfo: boolean } | AuthFailure> {
+    const all = this.#deps.issuers.list();
+    let unreachable: unknown;
+    for (const issuer of all.filter((i) => i.options.introspection_endpoint)) {
+      try {
+        const answer = await this.#deps.introspection.introspect(token, issuer.options);
+        if (!answer.active) continue;
+        const claims = answer.claims;
+        if (claims.iss !== undefined && claims.iss !== issuer.issuer) continue;
+        const auds = tokenAudiences(claims);
+        if (auds.length && !auds.some((a) => this.#audiences(issuer, context).includes(a)))
+          return this.#fail(context, issuer, 'The access token is for another audience');
+        if (this.#deps.revocations.isRevoked(issuer.issuer, claims)) return this.#fail(context, issuer, 'The access token was revoked');
+        return { ok: true, issuer, claims, viaUserinfo: false };
+      } catch (err) {
+        unreachable = err;
+      }
+    }
+    for (const issuer of all.filter((i) => i.options.userinfo)) {
+      try {
+        const claims = await userinfoClaims(token, issuer);
+        if (claims) return { ok: true, issuer, claims, viaUserinfo: true };
+      } catch (err) {
+        unreachable = err;
+      }
+    }
+    if (unreachable) return this.#temporary(unreachable);
+    return this.#fail(context, this.#deps.issuers.forDomain(undefined), 'The access token is not valid here');
+  }
+
+  /** The `aud` values accepted: the issuer's list, else this protocol's resource identifier(s). */
+  #audiences(issuer: TrustedIssuer, context: AuthContext): readonly string[] {
+    if (issuer.options.audiences.length) return issuer.options.audiences;
+    const ids = resourceIds(this.#deps.config);
+    switch (context.protocol) {
+      case 'imap':
+        return [ids.imap];
+      case 'pop3':
+        return [ids.pop3];
+      case 'smtp':
+      case 'submission':
+        return [ids.smtp];
+      case 'http':
+        return context.resource ? [context.resource] : [ids.jmap, ids.calendar];
+    }
+  }
+
+  #remember(key: string, entry: CachedJwt, now: number): void {
+    if (this.#verified.size >= this.#maxCached) {
+      for (const [k, v] of this.#verified) if (v.exp <= now) this.#verified.delete(k);
+      if (this.#verified.size >= this.#maxCached) this.#verified.delete(this.#verified.keys().next().value!);
+    }
+    this.#verified.set(key, entry);
+  }
+
+  #temporary(err: unknown): AuthFailure {
+    const text = err instanceof IssuerFetchError ? 'The token issuer cannot be reached' : 'The token cannot be checked now';
+    return authFailure('temporary', { tokenError: text, oauth: { status: 'temporarily_unavailable' } });
+  }
+
+  #fail(context: AuthContext, issuer: TrustedIssuer | undefined, tokenError: string, status = 'invalid_token'): AuthFailure {
+    const kind = scopeKind(context, resourceIds(this.#deps.config).calendar);
+    const scopes = issuer ? (kind === 'calendars' ? issuer.options.calendar_scopes : issuer.options.mail_scopes) : [];
+    const scope = scopes[0] ?? (kind === 'calendars' ? SCOPES.calendars : SCOPES.mail);
+    return authFailure('invalid_token', {
+      tokenError,
+      oauth: { status, scope, ...(issuer ? { openidConfiguration: issuer.openidConfiguration } : {}) },
+    });
+  }
+}
+
+/** `calendars` for the calendar resource (or when the route says so), else `mail`. */
+function scopeKind(context: AuthContext, calendarResource: string): 'mail' | 'calendars' {
+  if (context.scope) return context.scope;
+  return context.protocol === 'http' && context.resource?.startsWith(calendarResource) ? 'calendars' : 'mail';
+}
+
+function domainOf(address: string | undefined): string | undefined {
+  const at = address?.lastIndexOf('@') ?? -1;
+  return at > 0 ? address!.slice(at + 1) : undefined;
+}

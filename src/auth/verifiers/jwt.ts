@@ -1,0 +1,79 @@
+import { errors, type JWTPayload, jwtVerify } from 'jose';
+import { IssuerFetchError } from '../issuers/fetch.ts';
+import type { TrustedIssuer } from '../issuers/registry.ts';
+
+/** A token whose signature, issuer, type and lifetime were checked. */
+export interface VerifiedJwt {
+  readonly ok: true;
+  readonly claims: JWTPayload;
+}
+
+/** Why a JWT was refused: `tokenError` is RFC 6750 `error_description`-style text, safe to show. */
+export interface RefusedJwt {
+  readonly ok: false;
+  readonly tokenError: string;
+  /** The issuer could not be reached: a temporary failure, not a bad token. */
+  readonly temporary?: boolean;
+}
+
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** True when the token has the JWS compact shape (RFC 7515 §7.1); anything else is opaque. */
+export function looksLikeJwt(token: string): boolean {
+  return JWS_COMPACT.test(token);
+}
+
+/** The `iss` of a JWT before verification (only to pick the issuer's keys), or undefined. */
+export function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+    return payload && typeof payload === 'object' && typeof payload.iss === 'string' ? payload.iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAtJwt(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false;
+  const t = typ.toLowerCase();
+  return t === 'at+jwt' || t === 'application/at+jwt';
+}
+
+/**
+ * Verifies a JWT access token's signature with the issuer's keys and checks `iss`, `exp`, `nbf`
+ * with `leewaySec` and, when the issuer requires it, `typ: at+jwt` (RFC 9068 §4 steps 1, 3, 5, 6).
+ * Only the issuer's allow-listed asymmetric algorithms are accepted (never `none`, never HMAC).
+ * The audience is checked by the caller, per protocol.
+ */
+export async function verifyJwt(token: string, issuer: TrustedIssuer, leewaySec: number, now: number): Promise<VerifiedJwt | RefusedJwt> {
+  try {
+    const { payload, protectedHeader } = await jwtVerify(token, issuer.keys.getKey, {
+      issuer: issuer.issuer,
+      algorithms: [...issuer.options.algorithms],
+      clockTolerance: leewaySec,
+      currentDate: new Date(now),
+      requiredClaims: ['exp'],
+    });
+    if (issuer.options.require_at_jwt && !isAtJwt(protectedHeader.typ))
+      return { ok: false, tokenError: 'The token is not a JWT access token (typ at+jwt)' };
+    return { ok: true, claims: payload };
+  } catch (err) {
+    return refusal(err);
+  }
+}
+
+function refusal(err: unknown): RefusedJwt {
+  if (err instanceof IssuerFetchError) return { ok: false, tokenError: 'The token issuer cannot be reached', temporary: true };
+  if (err instanceof errors.JWTExpired) return { ok: false, tokenError: 'The access token expired' };
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf' || err.claim === 'iat') return { ok: false, tokenError: 'The access token is not valid yet' };
+    if (err.claim === 'iss') return { ok: false, tokenError: 'The token issuer is not trusted here' };
+    if (err.claim === 'exp') return { ok: false, tokenError: 'The access token has no expiry' };
+    return { ok: false, tokenError: `The access token has an invalid ${err.claim} claim` };
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)
+    return { ok: false, tokenError: 'The token signature algorithm is not allowed' };
+  if (err instanceof errors.JWKSNoMatchingKey) return { ok: false, tokenError: 'The token was signed with an unknown key' };
+  if (err instanceof errors.JWSSignatureVerificationFailed) return { ok: false, tokenError: 'The token signature is invalid' };
+  return { ok: false, tokenError: 'The access token is malformed' };
+}
