@@ -6,6 +6,7 @@ import { openServices, type Services } from '../main.ts';
 import { registerAdminIdp } from './admin-idp.ts';
 import { registerAdminDkim } from './admin-dkim.ts';
 import { registerAdminQueue } from './admin-queue.ts';
+import { registerAdminCalendar } from './admin-calendar.ts';
 import { action, configFrom, printTable, readStdinLine, type StoreOptions, withStoreOptions } from './common.ts';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
@@ -27,6 +28,7 @@ function adminCommand(parent: Command, name: string, description: string): Comma
 /** `fingerpost admin …`: domains, users, aliases and app passwords, straight on the data directory. */
 export function registerAdmin(program: Command): void {
   const admin = program.command('admin').description('administer domains, users, aliases and app passwords');
+  registerAdminCalendar(admin);
   registerAdminQueue(admin);
   registerAdminDkim(admin);
   registerAdminIdp(admin);
