@@ -1,21 +1,13 @@
 import { type Address, tryParseAddress } from '../core/address.ts';
+import { RELS } from './client/rels.ts';
 
 /**
  * WebFinger (RFC 7033) server side, pure: the `resource` parameter parsed into an address
  * (RFC 7565 `acct:` and RFC 6068 `mailto:`), the JRD document (§4.4) and `rel` filtering (§4.3).
  */
 
-/** Link relations Fingerpost publishes. The two `fingerpost.dev` ones are project-defined (docs/discovery.md). */
-export const REL = {
-  /** OpenID Connect Discovery 1.0 §2. */
-  issuer: 'http://openid.net/specs/connect/1.0/issuer',
-  /** RFC 5545 free/busy URL, as registered for WebFinger by common use. */
-  freebusy: 'http://ietf.org/icalendar/freebusy',
-  /** The account configuration document (docs/discovery.md). */
-  mailConfig: 'https://fingerpost.dev/rel/mail-config',
-  /** The JMAP session resource (RFC 8620 §2). */
-  jmap: 'https://fingerpost.dev/rel/jmap-session',
-} as const;
+/** Link relations Fingerpost publishes (shared with the client side). */
+export const REL = RELS;
 
 /** The longest `resource` value accepted; longer is answered 400. */
 export const MAX_RESOURCE_LENGTH = 512;

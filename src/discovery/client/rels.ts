@@ -1,0 +1,11 @@
+/** WebFinger link relations Fingerpost publishes and asks for (docs/discovery.md). */
+export const RELS = {
+  /** OpenID Connect Discovery 1.0 §2. */
+  issuer: 'http://openid.net/specs/connect/1.0/issuer',
+  /** Free/busy URL (the relation long used for iCalendar free/busy in WebFinger). */
+  freebusy: 'http://ietf.org/icalendar/freebusy',
+  /** The account configuration document; project-defined. */
+  mailConfig: 'https://fingerpost.dev/rel/mail-config',
+  /** The JMAP session resource (RFC 8620 §2); project-defined. */
+  jmap: 'https://fingerpost.dev/rel/jmap-session',
+} as const;
