@@ -1,0 +1,181 @@
+import { type Cursor, ParseError } from './cursor.ts';
+import { parseSearchDate } from './datetime.ts';
+import { readSequenceSet } from './sequence.ts';
+import type { DateCmp, SearchKey, SearchReturn } from './types.ts';
+
+/** SEARCH program parsing (RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 7162 §3.1.5, RFC 5032). */
+
+const MAX_DEPTH = 32;
+const MAX_KEYS = 1000;
+
+const FLAG_KEYS: Readonly<Record<string, [string, boolean]>> = {
+  ANSWERED: ['\\Answered', true],
+  DELETED: ['\\Deleted', true],
+  DRAFT: ['\\Draft', true],
+  FLAGGED: ['\\Flagged', true],
+  SEEN: ['\\Seen', true],
+  UNANSWERED: ['\\Answered', false],
+  UNDELETED: ['\\Deleted', false],
+  UNDRAFT: ['\\Draft', false],
+  UNFLAGGED: ['\\Flagged', false],
+  UNSEEN: ['\\Seen', false],
+};
+
+const HEADER_KEYS: Readonly<Record<string, string>> = { FROM: 'from', TO: 'to', CC: 'cc', BCC: 'bcc', SUBJECT: 'subject' };
+
+const DATE_KEYS: Readonly<Record<string, ['internaldate' | 'sentdate', DateCmp]>> = {
+  BEFORE: ['internaldate', 'before'],
+  ON: ['internaldate', 'on'],
+  SINCE: ['internaldate', 'since'],
+  SENTBEFORE: ['sentdate', 'before'],
+  SENTON: ['sentdate', 'on'],
+  SENTSINCE: ['sentdate', 'since'],
+};
+
+const RETURNS = new Set<SearchReturn>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
+
+class KeyReader {
+  readonly #c: Cursor;
+  #count = 0;
+
+  constructor(c: Cursor) {
+    this.#c = c;
+  }
+
+  #text(): string {
+    this.#c.sp();
+    return this.#c.astring().toString('utf8');
+  }
+
+  #date(): number {
+    const s = this.#text();
+    const day = parseSearchDate(s);
+    if (day === null) throw new ParseError('Invalid date');
+    return day;
+  }
+
+  #flag(): string {
+    this.#c.sp();
+    return this.#c.atom();
+  }
+
+  key(depth: number): SearchKey {
+    const c = this.#c;
+    if (++this.#count > MAX_KEYS) throw new ParseError('Too many search keys');
+    if (depth > MAX_DEPTH) throw new ParseError('Search program nested too deeply');
+    const p = c.peek();
+    if (p === 0x28) {
+      c.expect(0x28, '"("');
+      const keys = this.keys(depth + 1, true);
+      c.expect(0x29, '")"');
+      return keys.length === 1 ? keys[0]! : { op: 'and', keys };
+    }
+    if ((p >= 0x30 && p <= 0x39) || p === 0x2a || p === 0x24) return { op: 'seq', set: readSequenceSet(c) };
+    const word = c.atom().toUpperCase();
+    const flag = FLAG_KEYS[word];
+    if (flag) return { op: 'flag', flag: flag[0], set: flag[1] };
+    const header = HEADER_KEYS[word];
+    if (header) return { op: 'header', field: header, value: this.#text() };
+    const date = DATE_KEYS[word];
+    if (date) return { op: date[0], cmp: date[1], day: this.#date() };
+    switch (word) {
+      case 'ALL':
+        return { op: 'all' };
+      case 'OLD':
+        return { op: 'all' };
+      case 'NEW':
+      case 'RECENT':
+        return { op: 'none' };
+      case 'KEYWORD':
+        return { op: 'flag', flag: this.#flag(), set: true };
+      case 'UNKEYWORD':
+        return { op: 'flag', flag: this.#flag(), set: false };
+      case 'BODY':
+        return { op: 'body', value: this.#text() };
+      case 'TEXT':
+        return { op: 'text', value: this.#text() };
+      case 'HEADER': {
+        const field = this.#text().toLowerCase();
+        if (!/^[\x21-\x39\x3b-\x7e]+$/.test(field)) throw new ParseError('Invalid header field name');
+        return { op: 'header', field, value: this.#text() };
+      }
+      case 'LARGER':
+      case 'SMALLER':
+        c.sp();
+        return { op: word === 'LARGER' ? 'larger' : 'smaller', size: c.modseq() };
+      case 'NOT':
+        c.sp();
+        return { op: 'not', key: this.key(depth + 1) };
+      case 'OR': {
+        c.sp();
+        const a = this.key(depth + 1);
+        c.sp();
+        return { op: 'or', a, b: this.key(depth + 1) };
+      }
+      case 'UID':
+        c.sp();
+        return { op: 'uid', set: readSequenceSet(c) };
+      case 'MODSEQ': {
+        c.sp();
+        // Optional entry-name and entry-type (RFC 7162 §3.1.5); only the value matters here.
+        if (c.peek() === 0x22) {
+          c.string();
+          c.sp();
+          const type = c.atom().toLowerCase();
+          if (!['priv', 'shared', 'all'].includes(type)) throw new ParseError('Invalid MODSEQ entry type');
+          c.sp();
+        }
+        return { op: 'modseq', modseq: c.modseq() };
+      }
+      case 'OLDER':
+      case 'YOUNGER':
+        c.sp();
+        return { op: word === 'OLDER' ? 'older' : 'younger', seconds: c.nzNumber() };
+      case 'EMAILID':
+      case 'THREADID':
+        c.sp();
+        return { op: word === 'EMAILID' ? 'emailid' : 'threadid', id: c.atom() };
+      default:
+        throw new ParseError(`Unknown search key ${word.slice(0, 40)}`);
+    }
+  }
+
+  keys(depth: number, inParens: boolean): SearchKey[] {
+    const c = this.#c;
+    const out: SearchKey[] = [this.key(depth)];
+    for (;;) {
+      if (inParens ? c.peek() === 0x29 : c.atEnd()) return out;
+      c.sp();
+      out.push(this.key(depth));
+    }
+  }
+}
+
+/** `[RETURN (opts)] [CHARSET x] key *(SP key)` after `SEARCH SP`. */
+export function readSearchProgram(c: Cursor): {
+  returns: SearchReturn[] | null;
+  charset: string | null;
+  criteria: SearchKey;
+} {
+  let returns: SearchReturn[] | null = null;
+  let charset: string | null = null;
+  const upcoming = c.rest().toUpperCase();
+  if (upcoming.startsWith('RETURN ')) {
+    c.atom();
+    c.sp();
+    returns = c.list(() => {
+      const r = c.atom().toUpperCase() as SearchReturn;
+      if (!RETURNS.has(r)) throw new ParseError(`Unknown search return option ${r.slice(0, 20)}`);
+      return r;
+    }, true);
+    c.sp();
+  }
+  if (c.rest().toUpperCase().startsWith('CHARSET ')) {
+    c.atom();
+    c.sp();
+    charset = c.astring().toString('latin1');
+    c.sp();
+  }
+  const keys = new KeyReader(c).keys(0, false);
+  return { returns, charset, criteria: keys.length === 1 ? keys[0]! : { op: 'and', keys } };
+}

@@ -1,0 +1,404 @@
+import { Cursor, ParseError } from './cursor.ts';
+import { parseDateTime } from './datetime.ts';
+import { readFetchItems } from './parse-fetch.ts';
+import { readSearchProgram } from './parse-search.ts';
+import type { Frame } from './reader.ts';
+import { readSequenceSet, type SequenceSet } from './sequence.ts';
+import type { Command, CommandBody, ListReturn, ListSelection, QresyncParams, StatusItem } from './types.ts';
+
+/**
+ * Turns a command frame into a typed `Command` (RFC 9051 §9 grammar plus the extensions in
+ * types.ts), or a parse failure carrying the tag for a tagged `BAD` (untagged when the tag itself
+ * is unreadable). Never throws.
+ */
+
+export type ParseResult =
+  | { readonly ok: true; readonly command: Command }
+  | { readonly ok: false; readonly tag: string | null; readonly message: string };
+
+const STATUS_ITEMS = new Set<StatusItem>([
+  'MESSAGES',
+  'UIDNEXT',
+  'UIDVALIDITY',
+  'UNSEEN',
+  'DELETED',
+  'SIZE',
+  'RECENT',
+  'HIGHESTMODSEQ',
+  'APPENDLIMIT',
+  'MAILBOXID',
+]);
+
+/** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9). */
+const isTagChar = (c: number) =>
+  c > 0x20 && c < 0x7f && c !== 0x28 && c !== 0x29 && c !== 0x7b && c !== 0x25 && c !== 0x2a && c !== 0x22 && c !== 0x5c && c !== 0x2b;
+
+const MAX_ID_PAIRS = 30;
+
+function mailbox(c: Cursor): string {
+  return c.astringText();
+}
+
+function statusItems(c: Cursor): StatusItem[] {
+  return c.list(() => {
+    const item = c.atom().toUpperCase() as StatusItem;
+    if (!STATUS_ITEMS.has(item)) throw new ParseError(`Unknown status item ${item.slice(0, 20)}`);
+    return item;
+  });
+}
+
+/** flag (RFC 9051 §9): `\Answered`…, a keyword atom, or `\` atom (flag-extension). */
+export function readFlag(c: Cursor): string {
+  if (c.accept(0x5c)) return `\\${c.atom()}`;
+  return c.atom();
+}
+
+function flagList(c: Cursor): string[] {
+  return c.list(() => readFlag(c), true);
+}
+
+function readQresync(c: Cursor): QresyncParams {
+  c.expect(0x28, '"("');
+  const uidValidity = c.nzNumber();
+  c.sp();
+  const modseq = c.modseq();
+  let knownUids: SequenceSet | null = null;
+  let seqMatch: QresyncParams['seqMatch'] = null;
+  if (c.maybeSp()) {
+    if (c.peek() !== 0x28) {
+      knownUids = readSequenceSet(c);
+      if (knownUids.kind === 'saved') throw new ParseError('$ is not allowed here');
+      if (c.maybeSp()) seqMatch = readSeqMatch(c);
+    } else seqMatch = readSeqMatch(c);
+  }
+  c.expect(0x29, '")"');
+  return { uidValidity, modseq, knownUids, seqMatch };
+}
+
+function readSeqMatch(c: Cursor): { seqs: SequenceSet; uids: SequenceSet } {
+  c.expect(0x28, '"("');
+  const seqs = readSequenceSet(c);
+  c.sp();
+  const uids = readSequenceSet(c);
+  c.expect(0x29, '")"');
+  return { seqs, uids };
+}
+
+function readSelect(c: Cursor, name: 'SELECT' | 'EXAMINE'): CommandBody {
+  c.sp();
+  const mb = mailbox(c);
+  let condstore = false;
+  let qresync: QresyncParams | null = null;
+  if (c.maybeSp()) {
+    c.list(() => {
+      const p = c.atom().toUpperCase();
+      if (p === 'CONDSTORE') condstore = true;
+      else if (p === 'QRESYNC') {
+        c.sp();
+        qresync = readQresync(c);
+      } else throw new ParseError(`Unknown select parameter ${p.slice(0, 20)}`);
+      return p;
+    });
+  }
+  return { name, mailbox: mb, condstore, qresync };
+}
+
+function readList(c: Cursor): CommandBody {
+  c.sp();
+  const selection = { subscribed: false, remote: false, recursiveMatch: false, specialUse: false };
+  let extended = false;
+  if (c.peek() === 0x28) {
+    extended = true;
+    c.list(() => {
+      const o = c.atom().toUpperCase();
+      if (o === 'SUBSCRIBED') selection.subscribed = true;
+      else if (o === 'REMOTE') selection.remote = true;
+      else if (o === 'RECURSIVEMATCH') selection.recursiveMatch = true;
+      else if (o === 'SPECIAL-USE') selection.specialUse = true;
+      else throw new ParseError(`Unknown LIST selection option ${o.slice(0, 20)}`);
+      return o;
+    }, true);
+    c.sp();
+    // RFC 5258 §3: RECURSIVEMATCH alone (or with REMOTE only) is a syntax error.
+    if (selection.recursiveMatch && !selection.subscribed && !selection.specialUse)
+      throw new ParseError('RECURSIVEMATCH needs another selection option');
+  }
+  const reference = c.astringText();
+  c.sp();
+  let patterns: string[];
+  if (c.peek() === 0x28) {
+    extended = true;
+    patterns = c.list(() => c.listMailbox());
+  } else patterns = [c.listMailbox()];
+  const returns: { subscribed: boolean; children: boolean; specialUse: boolean; status: StatusItem[] | null } = {
+    subscribed: false,
+    children: false,
+    specialUse: false,
+    status: null,
+  };
+  if (c.maybeSp()) {
+    const word = c.atom().toUpperCase();
+    if (word !== 'RETURN') throw new ParseError('Expected RETURN');
+    extended = true;
+    c.sp();
+    c.list(() => {
+      const o = c.atom().toUpperCase();
+      if (o === 'SUBSCRIBED') returns.subscribed = true;
+      else if (o === 'CHILDREN') returns.children = true;
+      else if (o === 'SPECIAL-USE') returns.specialUse = true;
+      else if (o === 'STATUS') {
+        c.sp();
+        returns.status = statusItems(c);
+      } else throw new ParseError(`Unknown LIST return option ${o.slice(0, 20)}`);
+      return o;
+    }, true);
+  }
+  return { name: 'LIST', reference, patterns, selection: selection as ListSelection, returns: returns as ListReturn, extended };
+}
+
+function readAppend(c: Cursor): CommandBody {
+  c.sp();
+  const mb = mailbox(c);
+  c.sp();
+  let flags: string[] = [];
+  let date: number | null = null;
+  if (c.peek() === 0x28) {
+    flags = flagList(c);
+    c.sp();
+  }
+  if (c.peek() === 0x22) {
+    const text = c.string().toString('latin1');
+    date = parseDateTime(text);
+    if (date === null) throw new ParseError('Invalid date-time');
+    c.sp();
+  }
+  const binary = c.isBinaryLiteral();
+  if (!c.atLiteral()) throw new ParseError('APPEND needs the message as a literal');
+  const message = c.string(true);
+  return { name: 'APPEND', mailbox: mb, flags, date, message, binary };
+}
+
+function readFetch(c: Cursor, uid: boolean): CommandBody {
+  c.sp();
+  const set = readSequenceSet(c);
+  c.sp();
+  const items = readFetchItems(c);
+  let changedSince: number | null = null;
+  let vanished = false;
+  if (c.maybeSp()) {
+    c.list(() => {
+      const m = c.atom().toUpperCase();
+      if (m === 'CHANGEDSINCE') {
+        c.sp();
+        changedSince = c.modseq();
+      } else if (m === 'VANISHED') vanished = true;
+      else throw new ParseError(`Unknown fetch modifier ${m.slice(0, 20)}`);
+      return m;
+    });
+    // RFC 7162 §3.2.6: VANISHED needs CHANGEDSINCE and is only for UID FETCH.
+    if (vanished && (changedSince === null || !uid)) throw new ParseError('VANISHED needs UID FETCH with CHANGEDSINCE');
+  }
+  return { name: 'FETCH', uid, set, items, changedSince, vanished };
+}
+
+function readStore(c: Cursor, uid: boolean): CommandBody {
+  c.sp();
+  const set = readSequenceSet(c);
+  c.sp();
+  let unchangedSince: number | null = null;
+  if (c.peek() === 0x28) {
+    c.list(() => {
+      const m = c.atom().toUpperCase();
+      if (m !== 'UNCHANGEDSINCE') throw new ParseError(`Unknown store modifier ${m.slice(0, 20)}`);
+      c.sp();
+      unchangedSince = c.modseq();
+      return m;
+    });
+    c.sp();
+  }
+  const op = c.atom().toUpperCase();
+  const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(op);
+  if (!m) throw new ParseError('Expected FLAGS, +FLAGS or -FLAGS');
+  c.sp();
+  let flags: string[];
+  if (c.peek() === 0x28) flags = flagList(c);
+  else {
+    flags = [readFlag(c)];
+    while (c.maybeSp()) flags.push(readFlag(c));
+  }
+  const mode = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'set';
+  return { name: 'STORE', uid, set, unchangedSince, mode, silent: m[2] !== undefined, flags };
+}
+
+function readId(c: Cursor): CommandBody {
+  c.sp();
+  if (c.peek() !== 0x28) {
+    if (c.atom().toUpperCase() !== 'NIL') throw new ParseError('Expected a list or NIL');
+    return { name: 'ID', params: null };
+  }
+  const values: Array<string | null> = c.list(() => {
+    const v = c.nstring();
+    return v === null ? null : v.toString('utf8');
+  }, true);
+  // RFC 2971 §3.3: at most 30 pairs, fields ≤ 30 octets, values ≤ 1024 octets.
+  if (values.length % 2 !== 0 || values.length > MAX_ID_PAIRS * 2) throw new ParseError('ID needs up to 30 field/value pairs');
+  const params: Array<[string, string | null]> = [];
+  for (let i = 0; i < values.length; i += 2) {
+    const field = values[i];
+    const value = values[i + 1] ?? null;
+    if (field === null || field === undefined || Buffer.byteLength(field) > 30) throw new ParseError('Invalid ID field');
+    if (value !== null && Buffer.byteLength(value) > 1024) throw new ParseError('ID value too long');
+    params.push([field, value]);
+  }
+  return { name: 'ID', params };
+}
+
+function readCreate(c: Cursor): CommandBody {
+  c.sp();
+  const mb = mailbox(c);
+  const specialUse: string[] = [];
+  if (c.maybeSp()) {
+    // RFC 6154 §3: CREATE mailbox (USE (\Archive …)).
+    c.list(() => {
+      const p = c.atom().toUpperCase();
+      if (p !== 'USE') throw new ParseError(`Unknown CREATE parameter ${p.slice(0, 20)}`);
+      c.sp();
+      specialUse.push(...flagList(c));
+      return p;
+    });
+  }
+  return { name: 'CREATE', mailbox: mb, specialUse };
+}
+
+function readBody(c: Cursor, name: string): CommandBody {
+  switch (name) {
+    case 'CAPABILITY':
+    case 'NOOP':
+    case 'LOGOUT':
+    case 'STARTTLS':
+    case 'CHECK':
+    case 'CLOSE':
+    case 'UNSELECT':
+    case 'IDLE':
+    case 'NAMESPACE':
+    case 'EXPUNGE':
+      return { name };
+    case 'AUTHENTICATE': {
+      c.sp();
+      const mechanism = c.atom().toUpperCase();
+      let initial: string | null = null;
+      if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
+      return { name, mechanism, initial };
+    }
+    case 'LOGIN': {
+      c.sp();
+      const username = c.astringText();
+      c.sp();
+      return { name, username, password: c.astringText() };
+    }
+    case 'ENABLE': {
+      const capabilities: string[] = [];
+      c.sp();
+      capabilities.push(c.atom().toUpperCase());
+      while (c.maybeSp()) capabilities.push(c.atom().toUpperCase());
+      return { name, capabilities };
+    }
+    case 'ID':
+      return readId(c);
+    case 'SELECT':
+    case 'EXAMINE':
+      return readSelect(c, name);
+    case 'CREATE':
+      return readCreate(c);
+    case 'DELETE':
+    case 'SUBSCRIBE':
+    case 'UNSUBSCRIBE':
+      c.sp();
+      return { name, mailbox: mailbox(c) };
+    case 'RENAME': {
+      c.sp();
+      const from = mailbox(c);
+      c.sp();
+      return { name, from, to: mailbox(c) };
+    }
+    case 'LIST':
+      return readList(c);
+    case 'LSUB': {
+      c.sp();
+      const reference = c.astringText();
+      c.sp();
+      return { name, reference, pattern: c.listMailbox() };
+    }
+    case 'STATUS': {
+      c.sp();
+      const mb = mailbox(c);
+      c.sp();
+      return { name, mailbox: mb, items: statusItems(c) };
+    }
+    case 'APPEND':
+      return readAppend(c);
+    case 'SEARCH':
+      c.sp();
+      return { name, uid: false, ...readSearchProgram(c) };
+    case 'FETCH':
+      return readFetch(c, false);
+    case 'STORE':
+      return readStore(c, false);
+    case 'COPY':
+    case 'MOVE': {
+      c.sp();
+      const set = readSequenceSet(c);
+      c.sp();
+      return { name, uid: false, set, mailbox: mailbox(c) };
+    }
+    case 'UID': {
+      c.sp();
+      const sub = c.atom().toUpperCase();
+      switch (sub) {
+        case 'FETCH':
+          return readFetch(c, true);
+        case 'STORE':
+          return readStore(c, true);
+        case 'SEARCH':
+          c.sp();
+          return { name: 'SEARCH', uid: true, ...readSearchProgram(c) };
+        case 'COPY':
+        case 'MOVE': {
+          c.sp();
+          const set = readSequenceSet(c);
+          c.sp();
+          return { name: sub, uid: true, set, mailbox: mailbox(c) };
+        }
+        case 'EXPUNGE':
+          c.sp();
+          return { name: 'UID EXPUNGE', set: readSequenceSet(c) };
+        default:
+          throw new ParseError(`Unknown UID command ${sub.slice(0, 20)}`);
+      }
+    }
+    default:
+      throw new ParseError(`Unknown command ${name.slice(0, 20)}`);
+  }
+}
+
+/** Parses one command frame. */
+export function parseCommand(frame: Frame): ParseResult {
+  const c = new Cursor(frame);
+  let tag: string | null = null;
+  try {
+    tag = c.run(isTagChar, 'a tag');
+  } catch {
+    return { ok: false, tag: null, message: 'Missing or invalid tag' };
+  }
+  try {
+    c.sp();
+    const name = c.atom().toUpperCase();
+    const body = readBody(c, name);
+    c.end();
+    return { ok: true, command: { ...body, tag } as Command };
+  } catch (err) {
+    if (err instanceof ParseError) return { ok: false, tag, message: err.message };
+    if (err instanceof RangeError) return { ok: false, tag, message: 'Command too complex' };
+    throw err;
+  }
+}

@@ -1,0 +1,173 @@
+import type { SequenceSet } from './sequence.ts';
+
+/**
+ * Typed IMAP commands (RFC 9051 §6 and the extensions this server implements: RFC 7162
+ * CONDSTORE/QRESYNC, RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154, RFC 4731 ESEARCH,
+ * RFC 3516 BINARY, RFC 6851 MOVE, RFC 4315 UIDPLUS, RFC 2177 IDLE, RFC 2971 ID, RFC 5161 ENABLE).
+ * Mailbox names are as sent (UTF-8 or modified UTF-7); the session decodes them.
+ */
+
+/** A BODY[section] spec (RFC 9051 §6.4.5). */
+export interface Section {
+  /** Part numbers, `[]` for the whole message. */
+  readonly part: readonly number[];
+  readonly text: null | 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
+  /** Field names for HEADER.FIELDS(.NOT), as the client spelled them. */
+  readonly fields: readonly string[];
+}
+
+export interface Partial {
+  readonly start: number;
+  readonly length: number;
+}
+
+export type FetchItem =
+  | {
+      readonly kind:
+        | 'FLAGS'
+        | 'UID'
+        | 'INTERNALDATE'
+        | 'RFC822.SIZE'
+        | 'ENVELOPE'
+        | 'BODYSTRUCTURE'
+        | 'BODY'
+        | 'MODSEQ'
+        | 'RFC822'
+        | 'RFC822.HEADER'
+        | 'RFC822.TEXT'
+        | 'EMAILID'
+        | 'THREADID'
+        | 'SAVEDATE';
+    }
+  | { readonly kind: 'BODY[]'; readonly peek: boolean; readonly section: Section; readonly partial: Partial | null }
+  | { readonly kind: 'BINARY[]'; readonly peek: boolean; readonly part: readonly number[]; readonly partial: Partial | null }
+  | { readonly kind: 'BINARY.SIZE'; readonly part: readonly number[] };
+
+export type StatusItem =
+  | 'MESSAGES'
+  | 'UIDNEXT'
+  | 'UIDVALIDITY'
+  | 'UNSEEN'
+  | 'DELETED'
+  | 'SIZE'
+  | 'RECENT'
+  | 'HIGHESTMODSEQ'
+  | 'APPENDLIMIT'
+  | 'MAILBOXID';
+
+export type DateCmp = 'before' | 'on' | 'since';
+
+/** SEARCH keys (RFC 9051 §6.4.4, RFC 7162 §3.1.5 MODSEQ, RFC 5032 OLDER/YOUNGER). */
+export type SearchKey =
+  | { readonly op: 'all' }
+  | { readonly op: 'and'; readonly keys: readonly SearchKey[] }
+  | { readonly op: 'or'; readonly a: SearchKey; readonly b: SearchKey }
+  | { readonly op: 'not'; readonly key: SearchKey }
+  /** A flag or keyword is (`set`) or is not present. */
+  | { readonly op: 'flag'; readonly flag: string; readonly set: boolean }
+  /** RECENT / NEW match nothing here: \Recent is gone in IMAP4rev2 and this server never sets it. */
+  | { readonly op: 'none' }
+  | { readonly op: 'seq'; readonly set: SequenceSet }
+  | { readonly op: 'uid'; readonly set: SequenceSet }
+  /** FROM/TO/CC/BCC/SUBJECT and HEADER: case-insensitive substring of the decoded field; '' means present. */
+  | { readonly op: 'header'; readonly field: string; readonly value: string }
+  | { readonly op: 'body'; readonly value: string }
+  | { readonly op: 'text'; readonly value: string }
+  /** Dates as `YYYY-MM-DD` day numbers (days since epoch). */
+  | { readonly op: 'internaldate' | 'sentdate'; readonly cmp: DateCmp; readonly day: number }
+  | { readonly op: 'larger' | 'smaller'; readonly size: number }
+  | { readonly op: 'modseq'; readonly modseq: number }
+  | { readonly op: 'older' | 'younger'; readonly seconds: number }
+  | { readonly op: 'emailid' | 'threadid'; readonly id: string };
+
+export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+
+export interface ListSelection {
+  readonly subscribed: boolean;
+  readonly remote: boolean;
+  readonly recursiveMatch: boolean;
+  readonly specialUse: boolean;
+}
+
+export interface ListReturn {
+  readonly subscribed: boolean;
+  readonly children: boolean;
+  readonly specialUse: boolean;
+  readonly status: readonly StatusItem[] | null;
+}
+
+export interface QresyncParams {
+  readonly uidValidity: number;
+  readonly modseq: number;
+  readonly knownUids: SequenceSet | null;
+  readonly seqMatch: { readonly seqs: SequenceSet; readonly uids: SequenceSet } | null;
+}
+
+type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' | 'EXPUNGE';
+
+export type CommandBody =
+  | { readonly name: Simple }
+  | { readonly name: 'UID EXPUNGE'; readonly set: SequenceSet }
+  | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initial: string | null }
+  | { readonly name: 'LOGIN'; readonly username: string; readonly password: string }
+  | { readonly name: 'ENABLE'; readonly capabilities: readonly string[] }
+  | { readonly name: 'ID'; readonly params: ReadonlyArray<readonly [string, string | null]> | null }
+  | {
+      readonly name: 'SELECT' | 'EXAMINE';
+      readonly mailbox: string;
+      readonly condstore: boolean;
+      readonly qresync: QresyncParams | null;
+    }
+  | { readonly name: 'CREATE'; readonly mailbox: string; readonly specialUse: readonly string[] }
+  | { readonly name: 'DELETE' | 'SUBSCRIBE' | 'UNSUBSCRIBE'; readonly mailbox: string }
+  | { readonly name: 'RENAME'; readonly from: string; readonly to: string }
+  | {
+      readonly name: 'LIST';
+      readonly reference: string;
+      readonly patterns: readonly string[];
+      readonly selection: ListSelection;
+      readonly returns: ListReturn;
+      /** True when the client used LIST-EXTENDED syntax (selection options, several patterns, RETURN). */
+      readonly extended: boolean;
+    }
+  | { readonly name: 'LSUB'; readonly reference: string; readonly pattern: string }
+  | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
+  | {
+      readonly name: 'APPEND';
+      readonly mailbox: string;
+      readonly flags: readonly string[];
+      /** INTERNALDATE as epoch ms, or null for now. */
+      readonly date: number | null;
+      readonly message: Buffer;
+      readonly binary: boolean;
+    }
+  | {
+      readonly name: 'SEARCH';
+      readonly uid: boolean;
+      /** null: no RETURN clause (plain SEARCH); [] means RETURN () which is ALL. */
+      readonly returns: readonly SearchReturn[] | null;
+      readonly charset: string | null;
+      readonly criteria: SearchKey;
+    }
+  | {
+      readonly name: 'FETCH';
+      readonly uid: boolean;
+      readonly set: SequenceSet;
+      readonly items: readonly FetchItem[];
+      readonly changedSince: number | null;
+      readonly vanished: boolean;
+    }
+  | {
+      readonly name: 'STORE';
+      readonly uid: boolean;
+      readonly set: SequenceSet;
+      readonly unchangedSince: number | null;
+      readonly mode: 'set' | 'add' | 'remove';
+      readonly silent: boolean;
+      readonly flags: readonly string[];
+    }
+  | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly set: SequenceSet; readonly mailbox: string };
+
+export type Command = CommandBody & { readonly tag: string };
+
+export type CommandName = Command['name'];
