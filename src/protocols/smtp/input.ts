@@ -169,10 +169,11 @@ export class InputBuffer {
       if (afterCrlf && crlf && line.length === 3 && line[0] === DOT && !wasTruncated) {
         return { kind: 'data', body: tooBig ? Buffer.alloc(0) : Buffer.concat(out), tooBig, bareLf };
       }
+      // Only a dot that starts a real (CRLF-delimited) line is transparency stuffing.
+      const content = afterCrlf && line[0] === DOT ? line.subarray(1) : line;
       afterCrlf = crlf;
       if (!crlf) bareLf = true;
       if (tooBig) continue;
-      const content = line[0] === DOT ? line.subarray(1) : line;
       size += content.length;
       if (size > maxBytes) {
         tooBig = true;
