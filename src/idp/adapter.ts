@@ -1,10 +1,14 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Db } from '../store/db.ts';
 
+/** Expired entries are kept this long, so a late request gets the precise error (RFC 8628 `expired_token`). */
+export const PRUNE_GRACE_MS = 3_600_000;
+
 /**
  * oidc-provider's storage adapter on the SQL store (table `idp_entries`), one instance per model
  * (Session, Grant, AuthorizationCode, RefreshToken, DeviceCode, Client, Interaction…). Entries
- * carry their expiry; `find` ignores expired ones and `SqlAdapter.prune` deletes them.
+ * carry their expiry; oidc-provider checks `exp` of what `find` returns itself, and
+ * `SqlAdapter.prune` deletes entries an hour after they expired.
  */
 export class SqlAdapter implements Adapter {
   readonly #db: Db;
@@ -70,7 +74,7 @@ export class SqlAdapter implements Adapter {
       .where('model', '=', this.#model)
       .where(column, '=', value)
       .executeTakeFirst();
-    if (!row || (row.expires_at !== null && row.expires_at <= this.#now())) return undefined;
+    if (!row || (row.expires_at !== null && row.expires_at + PRUNE_GRACE_MS <= this.#now())) return undefined;
     const payload = JSON.parse(row.payload) as AdapterPayload;
     // oidc-provider reads `consumed` (epoch seconds) to detect replays of codes and refresh tokens.
     return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(row.consumed_at / 1000) };

@@ -64,7 +64,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
     jwks: providerJwks(deps.keys) as Configuration['jwks'],
     findAccount: findAccountIn(deps.directory),
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    // The mail and calendars scopes are listed too, so clients may register them (RFC 7591 `scope`).
+    scopes: ['openid', 'offline_access', 'email', 'profile', SCOPES.mail, SCOPES.calendars],
     responseTypes: ['code'],
     clientDefaults: {
       grant_types: ['authorization_code'],
@@ -102,7 +103,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
         if (!ctx) return;
         if (key === 'fingerpost_verified' && value !== undefined)
           throw new errors.InvalidClientMetadata('fingerpost_verified is set by the administrator only');
-        if (key === 'software_id') applyRegistrationPolicy(metadata as Record<string, unknown>);
+        if (key === 'software_id')
+          applyRegistrationPolicy(metadata as Record<string, unknown>, (ctx.oidc.body ?? {}) as Record<string, unknown>);
       },
     },
     async extraTokenClaims(_ctx, token) {
@@ -137,8 +139,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
       dPoP: { enabled: false },
       claimsParameter: { enabled: false },
       clientCredentials: { enabled: false },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // RFC 7662 §4 / RFC 7009 §2.1: a public client sees and revokes only its own tokens.
+      introspection: {
+        enabled: true,
+        allowedPolicy: (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+      },
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
       registration: {
@@ -215,11 +221,37 @@ export function buildProvider(deps: ProviderDeps): Provider {
     discovery: {
       service_documentation: `${config.publicUrl}/`,
     },
+    // The provider only fetches URLs an administrator registered (back-channel logout URIs; open
+    // registration refuses every URL the server would fetch), and a webmail on the same host or
+    // intranet is the usual back-channel target, so oidc-provider's block of private addresses is
+    // lifted here. Redirects are still not followed and requests time out after 2.5 s.
+    fetch: (url, options) => {
+      const { dispatcher: _private, ...rest } = options as RequestInit & { dispatcher?: unknown };
+      return globalThis.fetch(url, rest);
+    },
   };
 
   const provider = new Provider(issuer, configuration);
 
   provider.use(async (ctx, next) => {
+    // OIDC Core §11 grants offline_access only with prompt=consent; mail clients ask for
+    // offline_access without it, so such a request is treated as asking for consent (it is shown).
+    if (ctx.method === 'GET' && ctx.path === '/auth') {
+      const q = new URLSearchParams(ctx.querystring);
+      const prompt = new Set((q.get('prompt') ?? '').split(' ').filter(Boolean));
+      if (
+        (q.get('scope') ?? '').split(' ').includes('offline_access') &&
+        !prompt.has('consent') &&
+        !prompt.has('none') &&
+        q.getAll('prompt').length <= 1
+      ) {
+        prompt.add('consent');
+        q.set('prompt', [...prompt].join(' '));
+        ctx.querystring = q.toString();
+        // oidc-provider derives its mount path from originalUrl minus url: keep them in step.
+        (ctx.req as { originalUrl?: string }).originalUrl = `${mountPath}${ctx.url}`;
+      }
+    }
     for (const [k, v] of Object.entries(PAGE_HEADERS)) if (k !== 'content-type') ctx.set(k, v);
     ctx.set('strict-transport-security', 'max-age=31536000');
     // script-src exists so oidc-provider can add the hash of its form_post auto-submit script.
@@ -233,11 +265,9 @@ export function buildProvider(deps: ProviderDeps): Provider {
     } else {
       ctx.remove('content-security-policy');
     }
-    // RFC 8414 / RFC 9728: name the scopes and resources this server accepts tokens for.
+    // RFC 9728 §4: name the resources this server accepts tokens for.
     if (ctx.oidc?.route === 'discovery' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
-      const body = ctx.body as Record<string, unknown>;
-      body.scopes_supported = [...new Set([...((body.scopes_supported as string[]) ?? []), SCOPES.mail, SCOPES.calendars])];
-      body.protected_resources = [...ours];
+      (ctx.body as Record<string, unknown>).protected_resources = [...ours];
     }
   });
 

@@ -17,30 +17,31 @@ type Metadata = Record<string, unknown>;
  * The open dynamic registration policy (RFC 7591, draft-ietf-mailmaint-oauth-public): native
  * public clients only. Defaults a missing `token_endpoint_auth_method` to `none`, a missing
  * `application_type` to `native` and missing `grant_types` to code + refresh; rejects anything
- * else with `invalid_client_metadata` (RFC 7591 §3.2.2). PKCE S256 is then required because the
+ * else with `invalid_client_metadata` (RFC 7591 §3.2.2). `sent` is the request body as received. PKCE S256 is then required because the
  * client is public. Applies to registration requests only, never to clients an admin added.
  */
-export function applyRegistrationPolicy(metadata: Metadata): void {
-  const method = metadata.token_endpoint_auth_method ?? 'none';
+export function applyRegistrationPolicy(metadata: Metadata, sent: Metadata): void {
+  // oidc-provider has already filled in its defaults (client_secret_basic, web): judge what was sent.
+  const method = sent.token_endpoint_auth_method ?? 'none';
   if (method !== 'none')
     throw new errors.InvalidClientMetadata(
       'only public clients (token_endpoint_auth_method "none") may register themselves; ask the administrator for a confidential client',
     );
   metadata.token_endpoint_auth_method = 'none';
 
-  const type = metadata.application_type ?? 'native';
+  const type = sent.application_type ?? 'native';
   if (type !== 'native')
     throw new errors.InvalidClientMetadata('only native applications (application_type "native") may register themselves');
   metadata.application_type = 'native';
 
   for (const key of FORBIDDEN)
-    if (metadata[key] !== undefined) throw new errors.InvalidClientMetadata(`${key} is not accepted in open registration`);
+    if (sent[key] !== undefined) throw new errors.InvalidClientMetadata(`${key} is not accepted in open registration`);
 
-  if (metadata.grant_types === undefined) metadata.grant_types = ['authorization_code', 'refresh_token'];
+  if (sent.grant_types === undefined) metadata.grant_types = ['authorization_code', 'refresh_token'];
   const grants = metadata.grant_types;
   if (!Array.isArray(grants) || grants.some((g) => typeof g !== 'string' || !ALLOWED_GRANTS.has(g)))
     throw new errors.InvalidClientMetadata(`grant_types may only contain ${[...ALLOWED_GRANTS].join(', ')}`);
-  const types = metadata.response_types;
+  const types = sent.response_types;
   if (types !== undefined && (!Array.isArray(types) || types.some((t) => t !== 'code')))
     throw new errors.InvalidClientMetadata('response_types may only contain "code"');
 }
