@@ -17,6 +17,8 @@ import { type Listener, type ListenerObserver, type ProtocolHandler, startListen
 import { ensureLocalTls } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { createHttpApp } from './protocols/http/server.ts';
+import { MaildropLocks } from './protocols/pop3/lock.ts';
+import { pop3Handler } from './protocols/pop3/handler.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { unavailableHandler } from './protocols/unavailable.ts';
 import { FsBlobStore } from './store/blobs.ts';
@@ -205,6 +207,14 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   const smtpService = createSmtpService(services);
   handlers.smtp = smtpService.smtp;
   handlers.submission = smtpService.submission;
+  handlers.pop3 = pop3Handler({
+    hostname: config.server.hostname,
+    auth: services.auth,
+    mail: services.mail,
+    locks: new MaildropLocks(services.db),
+    logger,
+    tlsTimeoutMs: config.limits.handshake_timeout,
+  });
 
   const { app, server: httpsServer } = createHttpApp({
     config,
