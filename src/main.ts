@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
 import { AuthService } from './auth/service.ts';
+import { AuthService } from './auth/service.ts';
 import type { Config } from './config/config.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
@@ -32,6 +33,8 @@ export interface Services {
   readonly directory: SqlDirectory;
   readonly blobs: FsBlobStore;
   readonly accounts: AccountAdmin;
+  /** The authentication core every protocol and HTTP route calls (src/auth). */
+  readonly auth: AuthService;
   /** The authentication core every protocol and HTTP route calls (src/auth). */
   readonly auth: AuthService;
   /** The message store shared by IMAP, POP3, JMAP and SMTP delivery. */
@@ -75,6 +78,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     directory,
     blobs,
     accounts: new AccountAdmin(db, directory),
+    auth: new AuthService({ config, directory, logger }),
     auth: new AuthService({ config, directory, logger }),
     mail: new MailStore(db, blobs, mimeParser),
     idp: new EmbeddedIdp({ config, db, directory, logger }),
@@ -232,6 +236,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   });
 
   registerDiscoveryRoutes(app, { config, directory: services.directory });
+  services.auth.registerHttpRoutes(app);
   if (config.idp.enabled) await services.idp.mount(app);
 
   try {

@@ -1,6 +1,9 @@
+import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../core/log.ts';
 import { authFailure } from './failures.ts';
+import { HttpAuthenticator } from './http/authenticator.ts';
+import { registerProtectedResourceMetadata } from './http/fastify.ts';
 import { type InProcessIssuer, IssuerRegistry } from './issuers/registry.ts';
 import { listenerPolicy } from './policy.ts';
 import { RevocationList } from './revocations.ts';
@@ -41,6 +44,8 @@ export class AuthService implements AuthCore {
   /** The trusted token issuers; `main.ts` adds the embedded provider with `trustEmbeddedIssuer`. */
   readonly issuers: IssuerRegistry;
   readonly revocations: RevocationList;
+  /** HTTP authentication (Basic, Bearer, gateway) for JMAP, calendars and web routes. */
+  readonly http: HttpAuthenticator;
   readonly #bearer: BearerVerifier;
   readonly #directory: PasswordDirectory;
   readonly #log: Logger;
@@ -69,6 +74,16 @@ export class AuthService implements AuthCore {
       revocations: this.revocations,
       now: this.#now,
     });
+    this.http = new HttpAuthenticator({
+      auth: this,
+      config: deps.config,
+      onIgnoredGateway: (remote) => this.#log.warn({ remote }, 'ignored a gateway header from an untrusted address'),
+    });
+  }
+
+  /** Registers the auth core's own HTTP routes: RFC 9728 protected-resource metadata. */
+  registerHttpRoutes(app: FastifyInstance): void {
+    registerProtectedResourceMetadata(app, { config: this.config, issuers: () => this.issuers.list().map((i) => i.issuer) });
   }
 
   /**
