@@ -3,6 +3,7 @@
 // (RFC 3464) in the sender's INBOX, and a host that is down keeping the message queued.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +15,13 @@ import { freePorts } from '../helpers/ports.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { inboxOf } from './smtp-helpers.ts';
 
-const sinkSkip = commandSkip('smtp-sink', 'postfix', ['-h']);
+// smtp-sink lives in /usr/sbin, which is not on every PATH.
+const SINK = existsSync('/usr/sbin/smtp-sink') ? '/usr/sbin/smtp-sink' : 'smtp-sink';
+const sinkSkip = commandSkip(SINK, 'postfix', ['-h']);
 const PASSWORD = 'queue-test-password';
 
 async function startSink(port: number, dump: string, extra: string[] = []): Promise<ChildProcess> {
-  const child = spawn('smtp-sink', ['-u', 'nobody', '-D', dump, ...extra, `127.0.0.1:${port}`, '16'], { stdio: 'ignore' });
+  const child = spawn(SINK, ['-u', 'nobody', '-D', dump, ...extra, `127.0.0.1:${port}`, '16'], { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
   const net = await import('node:net');
   for (;;) {
