@@ -205,10 +205,11 @@ describe('HTTP authentication', () => {
       assert.equal(!o.ok && o.status, 401);
     });
     it('is ignored without the right secret', async () => {
-      for (const headers of [
+      const cases: Array<Record<string, string>> = [
         { 'x-remote-user': 'alice@example.test' },
         { 'x-remote-user': 'alice@example.test', 'x-fingerpost-gateway-secret': 'wrong' },
-      ]) {
+      ];
+      for (const headers of cases) {
         const o = await gw.http.authenticate(req(headers, { remote: '10.1.2.3' }));
         assert.equal(!o.ok && o.status, 401);
       }
