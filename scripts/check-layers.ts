@@ -42,7 +42,7 @@ function topOf(area: string): Area {
 }
 
 function allowed(from: string, to: string): boolean {
-  if (from === to) return true;
+  if (from === to || to.startsWith(`${from}/`)) return true;
   const rules: readonly string[] = lower[topOf(from)] ?? [];
   if (rules.includes('*')) return true;
   if (topOf(from) === 'core' && from !== 'core') return to === 'core' || to === from;

@@ -1,5 +1,5 @@
 import https from 'node:https';
-import Fastify, { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
@@ -45,7 +45,7 @@ export function sendProblem(
  * Builds the HTTPS application (fastify on an https.Server fed by the net/ listener): security
  * headers, problem+json errors, /healthz and /metrics. Protocol modules register their routes on it.
  */
-export function createHttpApp(deps: HttpDeps) {
+export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: https.Server } {
   let server: https.Server | undefined;
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
@@ -102,8 +102,9 @@ export function createHttpApp(deps: HttpDeps) {
   });
 
   if (!server) throw new Error('fastify did not call serverFactory');
-  return { app, server: server as https.Server };
+  // Route modules take a plain FastifyInstance; the https server and pino logger are details of this file.
+  return { app: app as unknown as FastifyInstance, server: server as https.Server };
 }
 
 /** The fastify instance protocol modules register routes on. */
-export type HttpApp = ReturnType<typeof createHttpApp>['app'];
+export type HttpApp = FastifyInstance;
