@@ -235,7 +235,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     },
   });
 
-  registerDiscoveryRoutes(app, { config, directory: services.directory });
+  registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http });
   services.auth.registerHttpRoutes(app);
   if (config.idp.enabled) await services.idp.mount(app);
 

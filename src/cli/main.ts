@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { registerAdmin } from './admin.ts';
+import { registerDiscover } from './discover.ts';
+import { registerDns } from './dns.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerServe } from './serve.ts';
 
 /** The `fingerpost` command: server, administration and (later) the client helper. */
@@ -11,6 +14,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServe(program);
   registerAdmin(program);
+  registerDiscover(program);
+  registerDns(program);
+  registerDoctor(program);
   return program;
 }
 

@@ -324,8 +324,6 @@ export const configSchema = z
         app_password_url: z.string().default(''),
         /** Help page for setting up mail clients; empty: not advertised. */
         documentation_url: z.string().default(''),
-        /** DKIM selector `fingerpost dns` prints the record name for. */
-        dkim_selector: z.string().default('fingerpost'),
       })
       .strict()
       .prefault({}),

@@ -1,8 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpAuthenticator } from '../auth/http/authenticator.ts';
+import { authenticateRequest } from '../auth/http/fastify.ts';
 import type { Config } from '../config/config.ts';
+import { resourceIds } from '../config/resources.ts';
 import { type Address, tryParseAddress } from '../core/address.ts';
 import type { Directory } from '../directory/directory.ts';
-import { clientIp, type HttpApp, sendProblem } from '../protocols/http/server.ts';
+import { peerOf } from '../net/listener.ts';
 import { autoconfigXml } from './autoconfig.ts';
 import { MAX_REQUEST_BYTES, parsePoxRequest, poxError, poxResponse, v2Answer } from './autodiscover.ts';
 import { acctUri } from './client/acct.ts';
@@ -21,28 +24,42 @@ import { filterRels, type Jrd, type JrdLink, parseResource, REL } from './webfin
  * from the request's Host header.
  */
 
-/** What an authenticated request to a `discovery.require_auth` domain resolved to. */
-export type DiscoveryAuth =
-  | { readonly ok: true; readonly address: string }
-  /** The reply has been sent (401 with challenges, 403, 429). */
-  | { readonly ok: false };
-
 export interface DiscoveryDeps {
   readonly config: Config;
   readonly directory: Pick<Directory, 'findByAddress' | 'findDomain'>;
   /**
-   * The auth core's HTTP strategies for domains in `discovery.require_auth`. Absent: such domains
-   * answer 401 to everyone (fail closed) until main.ts wires it.
+   * The auth core's HTTP strategies (Basic, Bearer, gateway) for domains in
+   * `discovery.require_auth`. Absent: such domains answer 401 to everyone (fail closed).
    */
-  readonly authenticate?: (request: FastifyRequest, reply: FastifyReply) => Promise<DiscoveryAuth>;
+  readonly http?: HttpAuthenticator;
 }
 
 const JRD_TYPE = 'application/jrd+json';
+
+/** The client IP (PROXY-aware), as the HTTPS app's own `clientIp` reads it. */
+function clientIp(request: FastifyRequest): string {
+  return peerOf(request.raw.socket).remoteAddress;
+}
+
+/** An RFC 9457 problem+json answer, the same shape as the HTTPS app's `sendProblem` (discovery may not import protocols/). */
+function sendProblem(reply: FastifyReply, status: number, type: string, detail: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'application/problem+json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(JSON.stringify({ type, status, detail }));
+}
 const DOMAIN_CACHE_MS = 5_000;
 const HOST_PREFIXES = ['autoconfig.', 'ua-auto-config.', 'autodiscover.'];
 
+/** The part of the HTTPS app discovery needs (its routes live in their own encapsulated plugin). */
+export interface RouteHost {
+  // biome-ignore lint/suspicious/noExplicitAny: the app's server and logger types differ from fastify's defaults; discovery needs neither
+  register(plugin: (scope: FastifyInstance<any, any, any, any>) => Promise<void>): unknown;
+}
+
 /** Registers every discovery route on `app` (call before `app.ready()`). */
-export function registerDiscoveryRoutes(app: HttpApp, deps: DiscoveryDeps): void {
+export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): void {
   const { config } = deps;
   const limiter = new PerIpLimiter({ perMinute: config.discovery.rate_limit });
   const requireAuth = new Set(config.discovery.require_auth.map((d) => d.toLowerCase()));
@@ -183,16 +200,12 @@ export function registerDiscoveryRoutes(app: HttpApp, deps: DiscoveryDeps): void
       if (!t) return reply;
       let username = t.address ? display(t.address) : undefined;
       if (requireAuth.has(t.domain)) {
-        if (!deps.authenticate) {
-          reply.header('www-authenticate', `Basic realm="${t.domain}", charset="UTF-8"`);
-          return sendProblem(reply, 401, 'about:blank', 'this domain requires authentication for its configuration document');
-        }
-        const auth = await deps.authenticate(request, reply);
-        if (!auth.ok) return reply;
-        if (auth.address.slice(auth.address.lastIndexOf('@') + 1) !== t.domain) {
-          return sendProblem(reply, 403, 'about:blank', 'you are signed in for another domain');
-        }
-        username = auth.address;
+        if (!deps.http) return sendProblem(reply, 401, 'about:blank', 'this domain requires authentication for its configuration document');
+        // a mail-scoped credential (password, app password, or a token for the JMAP resource) opens it
+        const auth = await authenticateRequest(deps.http, request, reply, { resource: resourceIds(config).jmap, scope: 'mail' });
+        if (!auth) return reply;
+        if (auth.account.domain !== t.domain) return sendProblem(reply, 403, 'about:blank', 'you are signed in for another domain');
+        username = auth.account.address;
         reply.header('cache-control', 'private, no-store');
       } else {
         cors(reply).header('cache-control', publicCache);

@@ -314,8 +314,15 @@ describe('discovery with privacy off, a small rate limit and a domain that requi
   it('asks for authentication on the configuration document', async () => {
     const res = await request(server, '/discovery/config?emailaddress=alice%40example.test');
     assert.equal(res.status, 401);
-    assert.ok(res.headers['www-authenticate']);
+    assert.match(String(res.headers['www-authenticate']), /Basic|Bearer/);
     assert.equal(JSON.parse(res.body).status, 401);
+    const basic = `Basic ${Buffer.from('alice@example.test:correct horse battery').toString('base64')}`;
+    const ok = await request(server, '/discovery/config?emailaddress=alice%40example.test', { headers: { authorization: basic } });
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(JSON.parse(ok.body).username, 'alice@example.test');
+    assert.match(String(ok.headers['cache-control']), /no-store/);
+    const wrong = `Basic ${Buffer.from('alice@example.test:wrong').toString('base64')}`;
+    assert.equal((await request(server, '/discovery/config?emailaddress=alice%40example.test', { headers: { authorization: wrong } })).status, 401);
   });
 
   it('rate-limits one address with 429 and Retry-After', async () => {
