@@ -1,0 +1,163 @@
+// SMTP throughput: messages per second accepted (250 after durable delivery) on submission with
+// AUTH PLAIN and with OAUTHBEARER (new TLS connection + AUTH per message, as mail apps do), and on
+// inbound MX (connections reused, as MTAs do). 10 KB messages, concurrency 8, against a real
+// `fingerpost serve` child process. Optional: the same inbound load against another server.
+//
+//   ./node_modules/.bin/node bench/smtp.ts [--messages 800] [--concurrency 8] [--size 10240]
+//   ./node_modules/.bin/node bench/smtp.ts --target host:port --rcpt user@domain   (inbound only, any SMTP server)
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { spawnServe } from '../test/helpers/process.ts';
+import { portOverrides, runCli } from '../test/helpers/server.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '800' },
+    concurrency: { type: 'string', default: '8' },
+    size: { type: 'string', default: '10240' },
+    target: { type: 'string' },
+    rcpt: { type: "string", default: "bench@example.test" },
+    verbose: { type: "boolean", default: false },
+  },
+});
+const MESSAGES = Number(args.messages);
+const CONCURRENCY = Number(args.concurrency);
+const SIZE = Number(args.size);
+
+function message(i: number): Buffer {
+  const head = `From: bench@example.test\r\nTo: ${args.rcpt}\r\nSubject: bench ${i}\r\nMessage-ID: <${randomUUID()}@bench>\r\nDate: ${new Date().toUTCString()}\r\n\r\n`;
+  const line = `${'The quick brown fox jumps over the lazy dog. '.repeat(2).slice(0, 76)}\r\n`;
+  let body = '';
+  while (head.length + body.length < SIZE) body += line;
+  return Buffer.from(head + body.slice(0, SIZE - head.length));
+}
+
+type Conn = InstanceType<typeof SMTPConnection>;
+const call = <T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void) =>
+  new Promise<T>((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+
+async function open(options: ConstructorParameters<typeof SMTPConnection>[0]): Promise<Conn> {
+  const c = new SMTPConnection({ ...options, logger: false });
+  await call<void>((cb) => c.connect((err) => cb(err)));
+  return c;
+}
+
+async function send(c: Conn, i: number, from: string): Promise<void> {
+  await call((cb) => c.send({ from, to: [args.rcpt!] }, message(i), cb));
+}
+
+/** Runs `total` jobs on `CONCURRENCY` lanes; returns messages per second. */
+async function measure(name: string, total: number, job: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < total) {
+        const i = next++;
+        await job(i).catch((err: Error) => {
+          failed++;
+          if (failed <= 3) console.error(`${name}: ${err.message}`);
+        });
+      }
+    }),
+  );
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  const rate = (total - failed) / secs;
+  console.log(`${name.padEnd(40)} ${rate.toFixed(1).padStart(8)} msg/s  (${total - failed} in ${secs.toFixed(2)} s, ${failed} failed)`);
+  return rate;
+}
+
+async function inbound(host: string, port: number, label: string): Promise<number> {
+  const conns = await Promise.all(Array.from({ length: CONCURRENCY }, () => open({ host, port, ignoreTLS: true, name: 'bench.client' })));
+  let lane = 0;
+  const perLane = new Map<number, Conn>();
+  const rate = await measure(`inbound MX ${label}`, MESSAGES, async (i) => {
+    const key = i % CONCURRENCY;
+    let c = perLane.get(key);
+    if (!c) {
+      c = conns[lane++ % conns.length]!;
+      perLane.set(key, c);
+    }
+    await send(c, i, 'sender@remote.example');
+  });
+  for (const c of conns) c.quit();
+  return rate;
+}
+
+if (args.target) {
+  const [host, port] = args.target.split(':');
+  await inbound(host!, Number(port), `(${args.target})`);
+  process.exit(0);
+}
+
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-bench-smtp-'));
+const { ports } = await portOverrides();
+const { privateKey, publicKey } = await generateKeyPair('ES256');
+const jwks = path.join(dataDir, 'jwks.json');
+await writeFile(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'b1', alg: 'ES256' }] }));
+await writeFile(
+  path.join(dataDir, 'fingerpost.toml'),
+  `[log]\nlevel = "warn"\n[[auth.issuers]]\nissuer = "https://idp.bench.test"\njwks_file = "${jwks}"\n[submission]\nmax_messages_per_hour = 0\nmax_recipients_per_hour = 0\n[queue]\nenabled = false\n`,
+);
+const env = {
+  FINGERPOST_HTTP_PORT: String(ports.https),
+  FINGERPOST_IMAP_PORT: String(ports.imap),
+  FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
+  FINGERPOST_POP3_PORT: String(ports.pop3),
+  FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
+  FINGERPOST_SMTP_PORT: String(ports.smtp),
+  FINGERPOST_SUBMISSION_PORT: String(ports.submission),
+  FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+};
+await runCli(['admin', 'domain', 'add', 'example.test', '--data', dataDir]);
+const PASSWORD = 'bench-password-123';
+await runCli(['admin', 'user', 'add', 'bench@example.test', '--password-stdin', '--data', dataDir], { input: `${PASSWORD}\n` });
+const server = await spawnServe(['--data', dataDir, '--domain', 'example.test'], env);
+if (server.child.exitCode !== null) throw new Error(`serve failed:\n${server.stderr}`);
+try {
+  const ca = await readFile(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
+  const tls = { ca, servername: 'localhost' };
+  console.log(`Fingerpost, ${MESSAGES} messages of ${SIZE} bytes, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
+  await inbound('127.0.0.1', ports.smtp, '(Fingerpost, plain, reused connections)');
+  await measure('submission AUTH PLAIN (implicit TLS)', MESSAGES, async (i) => {
+    const c = await open({ host: '127.0.0.1', port: ports.submissions, secure: true, tls });
+    await call<boolean>((cb) => c.login({ credentials: { user: 'bench@example.test', pass: PASSWORD }, method: 'PLAIN' }, cb));
+    await send(c, i, 'bench@example.test');
+    c.quit();
+  });
+  const token = await new SignJWT({ scope: 'urn:ietf:params:oauth:scope:mail', email: 'bench@example.test' })
+    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'b1' })
+    .setIssuer('https://idp.bench.test')
+    .setAudience('smtp://localhost')
+    .setSubject('bench')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(privateKey);
+  const ir = Buffer.from(`n,a=bench@example.test,\x01auth=Bearer ${token}\x01\x01`).toString('base64');
+  await measure('submission OAUTHBEARER (implicit TLS)', MESSAGES, async (i) => {
+    const c = await open({
+      host: '127.0.0.1',
+      port: ports.submissions,
+      secure: true,
+      tls,
+      customAuth: {
+        OAUTHBEARER: async (ctx) => {
+          const r = await ctx.sendCommand(`AUTH OAUTHBEARER ${ir}`);
+          return r.status === 235 ? ctx.resolve() : ctx.reject(new Error(r.response));
+        },
+      },
+    });
+    await call<boolean>((cb) => c.login({ credentials: { user: 'bench@example.test', pass: '' }, method: 'OAUTHBEARER' }, cb));
+    await send(c, i, 'bench@example.test');
+    c.quit();
+  });
+} finally {
+  await server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
