@@ -3,7 +3,9 @@ import { registerAdmin } from './admin.ts';
 import { registerDiscover } from './discover.ts';
 import { registerDns } from './dns.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerLogin } from './login.ts';
 import { registerServe } from './serve.ts';
+import { registerToken } from './token.ts';
 
 /** The `fingerpost` command: server, administration and (later) the client helper. */
 export function buildProgram(): Command {
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerDiscover(program);
   registerDns(program);
   registerDoctor(program);
+  registerLogin(program);
+  registerToken(program);
   return program;
 }
 

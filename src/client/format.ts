@@ -1,0 +1,40 @@
+import { encodeBase64 } from '../auth/sasl/base64.ts';
+import { encodeOAuthBearer } from '../auth/sasl/oauthbearer.ts';
+import { encodeXOAuth2 } from '../auth/sasl/xoauth2.ts';
+import { servicesOf } from './store/account.ts';
+import type { IssuedToken } from './tokens.ts';
+
+/** Output formats of `fingerpost token --format`. */
+export const TOKEN_FORMATS = ['token', 'oauthbearer', 'xoauth2', 'json'] as const;
+export type TokenFormat = (typeof TOKEN_FORMATS)[number];
+
+/**
+ * Renders an issued token for stdout: the bare token; the base64 SASL initial response for
+ * OAUTHBEARER (RFC 7628 §3.1, with host and port of the service when one was named) or XOAUTH2;
+ * or a JSON object for scripts.
+ */
+export function formatToken(issued: IssuedToken, format: TokenFormat, service?: string): string {
+  const { account, token } = issued;
+  switch (format) {
+    case 'token':
+      return token.token;
+    case 'oauthbearer': {
+      const svc = service ? servicesOf(account, service === 'smtp' ? 'smtp' : (service as 'imap')).find((s) => 'host' in s) : undefined;
+      const hostPort = svc && 'host' in svc ? { host: svc.host, port: svc.port } : {};
+      return encodeBase64(encodeOAuthBearer({ authzid: account.address, ...hostPort, token: token.token }));
+    }
+    case 'xoauth2':
+      return encodeBase64(encodeXOAuth2({ user: account.address, token: token.token }));
+    case 'json':
+      return JSON.stringify({
+        access_token: token.token,
+        token_type: 'Bearer',
+        expires_at: new Date(token.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        expires_in: Math.max(0, Math.floor((token.expiresAt - Date.now()) / 1000)),
+        address: account.address,
+        issuer: account.issuer,
+        ...(issued.resource ? { resource: issued.resource } : {}),
+        ...(token.scope ? { scope: token.scope } : {}),
+      });
+  }
+}

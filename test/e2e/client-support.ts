@@ -1,0 +1,133 @@
+// Shared pieces of the client helper's end-to-end tests (test/e2e/client-*.test.ts): a server with
+// a user, the `fingerpost` CLI run as a child with its own XDG directory, and headless Chromium
+// playing the person on the embedded provider's pages.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { CLI, NODE, startTestServer, type TestServer } from '../helpers/server.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const PASSWORD = 'client helper password';
+
+/** A server on domain `localhost` (so its certificate fits every URL the client sees) with `users`. */
+export async function clientTestServer(users: string[], overrides: Record<string, unknown> = {}): Promise<TestServer> {
+  const server = await startTestServer({ domain: 'localhost', overrides });
+  for (const address of users) await server.services.accounts.addUser({ address, password: PASSWORD, displayName: address.split('@')[0]! });
+  return server;
+}
+
+/** A fresh XDG config directory and the environment a client process runs with. */
+export async function clientHome(server: TestServer): Promise<{ dir: string; env: Record<string, string>; close(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-client-'));
+  return {
+    dir,
+    env: {
+      XDG_CONFIG_HOME: dir,
+      HOME: dir,
+      NODE_EXTRA_CA_CERTS: server.caFile,
+      DISPLAY: '',
+      WAYLAND_DISPLAY: '',
+      FINGERPOST_PASSPHRASE: '',
+    },
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** `--connect-to` for discovery: WebFinger for `@localhost` goes to the test server's port. */
+export function connectTo(server: TestServer): string[] {
+  return ['--connect-to', `localhost=127.0.0.1:${server.ports.https}`];
+}
+
+/** A running `fingerpost` child whose stderr can be awaited line by line. */
+export interface CliChild {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** Resolves with the first match of `re` in stderr. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+export function spawnCli(args: string[], env: Record<string, string>, input?: string): CliChild {
+  const child = spawn(NODE, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let waiters: Array<() => boolean> = [];
+  const c: CliChild = {
+    child,
+    stdout: '',
+    stderr: '',
+    waitFor(re, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${re} in stderr within ${timeoutMs} ms:\n${c.stderr}`)), timeoutMs);
+        const check = () => {
+          const m = re.exec(c.stderr);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m);
+            return true;
+          }
+          return false;
+        };
+        if (!check()) waiters.push(check);
+      });
+    },
+    exited: new Promise((resolve) => child.on('close', resolve)),
+  };
+  child.stdout!.on('data', (d) => (c.stdout += d));
+  child.stderr!.on('data', (d) => {
+    c.stderr += d;
+    waiters = waiters.filter((w) => !w());
+  });
+  if (input !== undefined) child.stdin!.end(input);
+  return c;
+}
+
+/** SPKI pin of the server certificate, so Chromium trusts exactly that certificate. */
+async function spkiPin(certFile: string): Promise<string> {
+  const pem = await readFile(certFile, 'utf8');
+  const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
+}
+
+/** Headless Chromium trusting the test server's certificate. */
+export async function launchChromium(server: TestServer): Promise<Browser> {
+  const pin = await spkiPin(path.join(server.dataDir, 'tls', 'server.pem'));
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--ignore-certificate-errors-spki-list=${pin}`,
+    ],
+  });
+}
+
+/** On the provider's pages: signs in as `user` and allows the consent. */
+export async function signInAndAllow(page: Page, user: string, password = PASSWORD): Promise<void> {
+  await page.waitForSelector('input[name=email]');
+  await page.fill('input[name=email]', user);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(/\/interaction\//), page.click('button.primary')]);
+  await page.waitForSelector('text=Allow access?');
+  await page.click('button.primary');
+}
+
+/** The device pages: enter the user code, confirm, then sign in and allow. */
+export async function approveDevice(page: Page, verificationUri: string, userCode: string, user: string): Promise<void> {
+  await page.goto(verificationUri);
+  await page.waitForSelector('input[name=user_code]');
+  await page.fill('input[name=user_code]', userCode);
+  await Promise.all([page.waitForLoadState(), page.click('button.primary')]);
+  await page.waitForSelector('button.primary');
+  await Promise.all([page.waitForLoadState(), page.click('button.primary')]);
+  await signInAndAllow(page, user);
+}
