@@ -3,7 +3,9 @@ import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
 import { AuthService } from './auth/service.ts';
-import { AuthService } from './auth/service.ts';
+import { jwkSigner } from './calendar/federation/assertion.ts';
+import type { CalendarService } from './calendar/service.ts';
+import { createCalendarService } from './calendar/setup.ts';
 import type { Config } from './config/config.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
@@ -12,11 +14,13 @@ import { EmbeddedIdp } from './idp/idp.ts';
 import { mimeParser } from './mail/mime/parse.ts';
 import { MailStore } from './mail/store.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
+import { registerJmapRoutes } from './protocols/jmap/routes.ts';
 import type { ListenerInfo } from './net/connection.ts';
 import { ConnectionLimiter } from './net/limits.ts';
 import { type Listener, type ListenerObserver, type ProtocolHandler, startListener } from './net/listener.ts';
 import { ensureLocalTls } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
+import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { createHttpApp } from './protocols/http/server.ts';
 import { MaildropLocks } from './protocols/pop3/lock.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
@@ -35,12 +39,12 @@ export interface Services {
   readonly accounts: AccountAdmin;
   /** The authentication core every protocol and HTTP route calls (src/auth). */
   readonly auth: AuthService;
-  /** The authentication core every protocol and HTTP route calls (src/auth). */
-  readonly auth: AuthService;
   /** The message store shared by IMAP, POP3, JMAP and SMTP delivery. */
   readonly mail: MailStore;
   /** The embedded OpenID provider (src/idp): keys, tokens, clients; mounted on HTTPS by startServer. */
   readonly idp: EmbeddedIdp;
+  /** Calendars, free/busy and sharing rules (src/calendar). */
+  readonly calendar: CalendarService;
   close(): Promise<void>;
 }
 
@@ -59,6 +63,21 @@ function ensureWritableDir(dir: string): void {
   }
 }
 
+/**
+ * Makes the embedded provider a trusted issuer (keys handed over in-process, no HTTP) and routes
+ * its revocations (grant, refresh or access token revoked, client removed — here, on another
+ * node or in the admin CLI) to the auth core: the tokens are refused and their live sessions end.
+ */
+function trustEmbeddedIdp(auth: AuthService, idp: EmbeddedIdp): void {
+  auth.trustEmbeddedIssuer({ issuer: idp.issuer, jwks: () => idp.publicJwks() });
+  idp.setRevocationHandler(({ issuer, jtis, until }) => {
+    for (const jti of jtis) {
+      auth.revocations.revokeJti(issuer, jti, until);
+      auth.sessions.end({ issuer, credentialId: jti }, 'revoked');
+    }
+  });
+}
+
 /** Opens the data directory and database (running migrations) and wires the directory. No listeners. */
 export async function openServices(config: Config, options: { logger?: Logger } = {}): Promise<Services> {
   ensureWritableDir(config.dataDir);
@@ -71,6 +90,9 @@ export async function openServices(config: Config, options: { logger?: Logger } 
   });
   const directory = new SqlDirectory(db);
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const auth = new AuthService({ config, directory, logger });
+  const idp = new EmbeddedIdp({ config, db, directory, logger });
+  if (config.idp.enabled) trustEmbeddedIdp(auth, idp);
   return {
     config,
     logger,
@@ -78,10 +100,10 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     directory,
     blobs,
     accounts: new AccountAdmin(db, directory),
-    auth: new AuthService({ config, directory, logger }),
-    auth: new AuthService({ config, directory, logger }),
+    auth,
     mail: new MailStore(db, blobs, mimeParser),
-    idp: new EmbeddedIdp({ config, db, directory, logger }),
+    idp,
+    calendar: createCalendarService(config, db, directory, logger),
     close: () => db.close(),
   };
 }
@@ -237,7 +259,19 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
 
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http });
   services.auth.registerHttpRoutes(app);
+  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue });
   if (config.idp.enabled) await services.idp.mount(app);
+  // Assertions for this server's users are signed with the keys the embedded issuer publishes.
+  const calendarHttp = config.calendar.enabled
+    ? startCalendarHttp(app, {
+        config,
+        calendar: services.calendar,
+        directory: services.directory,
+        http: services.auth.http,
+        signer: config.idp.enabled ? jwkSigner(services.idp.issuer, async () => (await services.idp.keys.load()).current) : undefined,
+        logger,
+      })
+    : undefined;
 
   try {
     if (config.http.enabled) {
@@ -268,6 +302,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     }
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close(0)));
+    await calendarHttp?.stop();
     await app.close();
     throw err;
   }
@@ -281,7 +316,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     close() {
       closing ??= (async () => {
         services.idp.close();
-        await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop()]);
+        await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);
         await services.close();
       })();
       return closing;

@@ -375,6 +375,34 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** JMAP (RFC 8620, RFC 8621) on the HTTPS listener: the limits announced in the session object. */
+    jmap: z
+      .object({
+        /** Serve JMAP (`/.well-known/jmap`, `/jmap/…`). */
+        enabled: z.boolean().default(true),
+        /** Largest upload, in bytes (`maxSizeUpload`). */
+        max_size_upload: z.number().int().min(1024).default(50_000_000),
+        /** Uploads one account may run at once (`maxConcurrentUpload`). */
+        max_concurrent_upload: z.number().int().min(1).default(4),
+        /** Largest API request body, in bytes (`maxSizeRequest`). */
+        max_size_request: z.number().int().min(1024).default(10_000_000),
+        /** API requests one account may run at once (`maxConcurrentRequests`). */
+        max_concurrent_requests: z.number().int().min(1).default(4),
+        /** Method calls in one request (`maxCallsInRequest`). */
+        max_calls_in_request: z.number().int().min(1).default(16),
+        /** Ids one /get may ask for (`maxObjectsInGet`). */
+        max_objects_in_get: z.number().int().min(1).default(500),
+        /** Creates + updates + destroys in one /set (`maxObjectsInSet`). */
+        max_objects_in_set: z.number().int().min(1).default(500),
+        /** How long an upload nothing refers to is kept (RFC 8620 §6.1 asks for at least 1 hour). */
+        upload_ttl: duration('24h'),
+        /** Bytes of unreferenced uploads one account may hold; the oldest go first beyond it. */
+        upload_quota: z.number().int().min(1024).default(500_000_000),
+        /** EventSource push connections one account may hold open. */
+        max_push_connections: z.number().int().min(1).default(10),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -296,6 +296,68 @@ export interface Pop3LockTable {
   expires_at: number;
 }
 
+/** A blob a JMAP client uploaded (RFC 8620 §6.1): visible only to its account until it expires. */
+export interface JmapUploadTable {
+  id: Generated<number>;
+  account_id: number;
+  /** SHA-256 (hex) of the bytes in the blob store. */
+  blob_id: string;
+  type: string;
+  size: number;
+  created_at: number;
+}
+
+/** A JMAP Identity (RFC 8621 §6): a From address an account may send as. */
+export interface JmapIdentityTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  email: string;
+  /** JSON EmailAddress[] or null. */
+  reply_to: string | null;
+  bcc: string | null;
+  text_signature: string;
+  html_signature: string;
+  created_at: number;
+}
+
+/** A JMAP EmailSubmission (RFC 8621 §7). */
+export interface JmapSubmissionTable {
+  id: Generated<number>;
+  account_id: number;
+  identity_id: number;
+  email_id: number;
+  thread_id: number;
+  /** JSON Envelope. */
+  envelope: string;
+  send_at: number;
+  /** pending | final | canceled */
+  undo_status: string;
+  /** JSON map recipient → DeliveryStatus. */
+  delivery_status: string;
+  queue_id: number | null;
+  created_at: number;
+}
+
+/** The VacationResponse singleton of an account (RFC 8621 §8). */
+export interface JmapVacationTable {
+  account_id: number;
+  is_enabled: number;
+  from_date: number | null;
+  to_date: number | null;
+  subject: string | null;
+  text_body: string | null;
+  html_body: string | null;
+  updated_at: number;
+}
+
+/** Who got a vacation reply and when (RFC 3834 §2: at most one per sender per period). */
+export interface JmapVacationReplyTable {
+  account_id: number;
+  sender: string;
+  sent_at: number;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -321,4 +383,9 @@ export interface Database {
   dkim_keys: DkimKeyTable;
   submission_log: SubmissionLogTable;
   pop3_locks: Pop3LockTable;
+  jmap_uploads: JmapUploadTable;
+  jmap_identities: JmapIdentityTable;
+  jmap_submissions: JmapSubmissionTable;
+  jmap_vacation: JmapVacationTable;
+  jmap_vacation_replies: JmapVacationReplyTable;
 }

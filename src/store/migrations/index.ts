@@ -4,6 +4,7 @@ import * as m020 from './020-mail-search.ts';
 import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m050 from './050-calendar.ts';
+import * as m060 from './060-jmap.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -30,6 +31,7 @@ const steps: Array<[string, Step]> = [
   ['030-idp', m030],
   ['040-smtp-queue', m040],
   ['050-calendar', m050],
+  ['060-jmap', m060],
 ];
 
 /** Kysely migration provider for the in-code migration list. */

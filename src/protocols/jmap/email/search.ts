@@ -1,0 +1,338 @@
+import { type RawBuilder, sql } from 'kysely';
+import type { JmapServices } from '../context.ts';
+import { type Comparator, compareStrings, type Filter, matchFilter } from '../filter.ts';
+import type { EmailCondition } from './filter.ts';
+
+/**
+ * The Email/query engine (RFC 8621 §4.4). Filters and sorts that map onto columns run as one SQL
+ * query with ORDER BY/LIMIT (thread collapsing with a window function); everything else
+ * (address and header text, subject and address sorts, anchors) is evaluated in memory over the
+ * account's summary rows, with text conditions answered by the store's search text.
+ */
+
+export interface EmailQuery {
+  readonly filter: Filter<EmailCondition> | null;
+  readonly sort: readonly Comparator[];
+  readonly collapseThreads: boolean;
+}
+
+/** A page of the result: `start` and `limit` on the complete sorted list. */
+export interface Page {
+  readonly start: number;
+  readonly limit: number;
+}
+
+const DEFAULT_SORT: readonly Comparator[] = [{ property: 'receivedAt', isAscending: false, collation: 'i;unicode-casemap' }];
+
+const SQL_CONDITIONS = new Set(['inMailbox', 'inMailboxOtherThan', 'before', 'after', 'minSize', 'maxSize', 'hasKeyword', 'notKeyword']);
+const SQL_SORTS = new Set(['receivedAt', 'size', 'sentAt', 'hasKeyword']);
+
+function sqlEligible(q: EmailQuery): boolean {
+  const walk = (f: Filter<EmailCondition>): boolean =>
+    f.op === 'condition' ? Object.keys(f.condition).every((k) => SQL_CONDITIONS.has(k)) : f.conditions.every(walk);
+  return (!q.filter || walk(q.filter)) && q.sort.every((c) => SQL_SORTS.has(c.property));
+}
+
+function find(dialect: string, hay: RawBuilder<unknown>, needle: string): RawBuilder<boolean> {
+  return dialect === 'sqlite' ? sql<boolean>`instr(${hay}, ${needle}) > 0` : sql<boolean>`strpos(${hay}, ${needle}) > 0`;
+}
+
+function hasKeywordSql(dialect: string, keyword: string): RawBuilder<boolean> {
+  return find(dialect, sql`(' ' || m.keywords || ' ')`, ` ${keyword} `);
+}
+
+function conditionSql(c: EmailCondition, dialect: string): RawBuilder<boolean> {
+  const parts: RawBuilder<boolean>[] = [];
+  if (c.inMailbox !== undefined)
+    parts.push(sql<boolean>`m.id in (select message_id from mailbox_messages where mailbox_id = ${c.inMailbox})`);
+  if (c.inMailboxOtherThan !== undefined) {
+    const list = c.inMailboxOtherThan.length ? c.inMailboxOtherThan : [-1];
+    parts.push(
+      sql<boolean>`exists (select 1 from mailbox_messages x where x.message_id = m.id and x.mailbox_id not in (${sql.join(list)}))`,
+    );
+  }
+  if (c.before !== undefined) parts.push(sql<boolean>`m.received_at < ${c.before}`);
+  if (c.after !== undefined) parts.push(sql<boolean>`m.received_at >= ${c.after}`);
+  if (c.minSize !== undefined) parts.push(sql<boolean>`m.size >= ${c.minSize}`);
+  if (c.maxSize !== undefined) parts.push(sql<boolean>`m.size < ${c.maxSize}`);
+  if (c.hasKeyword !== undefined) parts.push(hasKeywordSql(dialect, c.hasKeyword));
+  if (c.notKeyword !== undefined) parts.push(sql<boolean>`not (${hasKeywordSql(dialect, c.notKeyword)})`);
+  return parts.length ? sql<boolean>`(${sql.join(parts, sql` and `)})` : sql<boolean>`1 = 1`;
+}
+
+function filterSql(f: Filter<EmailCondition> | null, dialect: string): RawBuilder<boolean> {
+  if (!f) return sql<boolean>`1 = 1`;
+  if (f.op === 'condition') return conditionSql(f.condition, dialect);
+  const inner = f.conditions.map((c) => filterSql(c, dialect));
+  if (f.op === 'NOT') return inner.length ? sql<boolean>`not (${sql.join(inner, sql` or `)})` : sql<boolean>`1 = 1`;
+  if (!inner.length) return f.op === 'AND' ? sql<boolean>`1 = 1` : sql<boolean>`1 = 0`;
+  return sql<boolean>`(${sql.join(inner, f.op === 'AND' ? sql` and ` : sql` or `)})`;
+}
+
+function sortExpr(c: Comparator, dialect: string): RawBuilder<unknown> {
+  switch (c.property) {
+    case 'size':
+      return sql`m.size`;
+    case 'sentAt':
+      return sql`coalesce(m.sent_at, m.received_at)`;
+    case 'hasKeyword':
+      return sql`case when ${hasKeywordSql(dialect, c.keyword ?? '')} then 1 else 0 end`;
+    default:
+      return sql`m.received_at`;
+  }
+}
+
+async function sqlQuery(
+  services: JmapServices,
+  accountId: number,
+  q: EmailQuery,
+  page: Page | null,
+  withTotal: boolean,
+): Promise<{ ids: number[]; total?: number }> {
+  const { kysely, dialect } = services.db;
+  const sort = q.sort.length ? q.sort : DEFAULT_SORT;
+  const where = sql<boolean>`m.account_id = ${accountId} and ${filterSql(q.filter, dialect)}`;
+  const lastDir = sort.at(-1)!.isAscending ? sql`asc` : sql`desc`;
+  const order = (alias: (i: number) => RawBuilder<unknown>) =>
+    sql.join([...sort.map((c, i) => sql`${alias(i)} ${c.isAscending ? sql`asc` : sql`desc`}`), sql`id ${lastDir}`]);
+  const window = page ? sql`limit ${page.limit} offset ${page.start}` : sql``;
+  let ids: number[];
+  let total: number | undefined;
+  if (q.collapseThreads) {
+    const cols = sql.join(sort.map((c, i) => sql`${sortExpr(c, dialect)} as ${sql.ref(`s${i}`)}`));
+    const inner = sql.join([
+      ...sort.map((c, _i) => sql`${sortExpr(c, dialect)} ${c.isAscending ? sql`asc` : sql`desc`}`),
+      sql`m.id ${lastDir}`,
+    ]);
+    const rows = await sql<{
+      id: number;
+    }>`select id from (select m.id as id, ${cols}, row_number() over (partition by m.thread_id order by ${inner}) as rn from messages m where ${where}) q where rn = 1 order by ${order((i) => sql.ref(`s${i}`))} ${window}`.execute(
+      kysely,
+    );
+    ids = rows.rows.map((r) => Number(r.id));
+    if (withTotal) {
+      const t = await sql<{ n: number }>`select count(distinct m.thread_id) as n from messages m where ${where}`.execute(kysely);
+      total = Number(t.rows[0]?.n ?? 0);
+    }
+  } else {
+    const rows = await sql<{
+      id: number;
+    }>`select m.id as id from messages m where ${where} order by ${order((i) => sortExpr(sort[i]!, dialect))} ${window}`.execute(kysely);
+    ids = rows.rows.map((r) => Number(r.id));
+    if (withTotal) {
+      const t = await sql<{ n: number }>`select count(*) as n from messages m where ${where}`.execute(kysely);
+      total = Number(t.rows[0]?.n ?? 0);
+    }
+  }
+  return total === undefined ? { ids } : { ids, total };
+}
+
+// ---------------------------------------------------------------- in-memory evaluation
+
+interface Row {
+  readonly id: number;
+  readonly thread_id: number;
+  readonly received_at: number;
+  readonly size: number;
+  readonly sent_at: number | null;
+  readonly keywords: string;
+  readonly subject: string;
+  readonly from_addr: string;
+  readonly to_addr: string;
+  readonly has_att: number;
+}
+
+/** Everything the in-memory evaluation needs besides the rows. */
+interface Facts {
+  readonly boxes: Map<number, Set<number>>;
+  readonly threadKeywords: Map<number, Array<Set<string>>>;
+  readonly text: Map<string, Set<number>>;
+}
+
+function conditions(f: Filter<EmailCondition> | null): EmailCondition[] {
+  if (!f) return [];
+  return f.op === 'condition' ? [f.condition] : f.conditions.flatMap(conditions);
+}
+
+function keywordSet(text: string): Set<string> {
+  return new Set(text ? text.split(' ') : []);
+}
+
+/** RFC 5256 §2.1 base subject: reply/forward prefixes, `[blob]`s and `(fwd)` trailers removed. */
+export function baseSubject(subject: string): string {
+  let s = subject.replace(/\s+/g, ' ').trim();
+  for (let i = 0; i < 20; i++) {
+    const before = s;
+    s = s.replace(/\s*\(fwd\)$/i, '').trim();
+    s = s.replace(/^(?:\[[^\][]*\]\s*)*(?:re|fwd?)\s*(?:\[[^\][]*\])?\s*:\s*/i, '').trim();
+    s = s.replace(/^\[fwd:\s*(.*)\]$/i, '$1').trim();
+    if (s === before) break;
+  }
+  return s;
+}
+
+function headerLineMatch(headers: string, name: string, needle: string | undefined): boolean {
+  const prefix = `${name.toLowerCase()}:`;
+  for (const line of headers.split('\n')) {
+    if (!line.startsWith(prefix)) continue;
+    if (needle === undefined || line.slice(prefix.length).includes(needle.toLowerCase())) return true;
+  }
+  return false;
+}
+
+async function textFacts(services: JmapServices, accountId: number, conds: readonly EmailCondition[]): Promise<Map<string, Set<number>>> {
+  const out = new Map<string, Set<number>>();
+  const mail = services.mail;
+  for (const c of conds) {
+    if (c.text !== undefined && !out.has(`text\0${c.text}`)) out.set(`text\0${c.text}`, await mail.textMatches(accountId, c.text, 'both'));
+    if (c.body !== undefined && !out.has(`body\0${c.body}`)) out.set(`body\0${c.body}`, await mail.textMatches(accountId, c.body, 'body'));
+    const byHeader: Array<[string, string, string | undefined]> = [];
+    for (const h of ['from', 'to', 'cc', 'bcc', 'subject'] as const) if (c[h] !== undefined) byHeader.push([`${h}\0${c[h]}`, h, c[h]]);
+    if (c.header) byHeader.push([`header\0${c.header.join('\0')}`, c.header[0], c.header[1]]);
+    for (const [key, name, needle] of byHeader) {
+      if (out.has(key)) continue;
+      const candidates = await mail.textMatches(accountId, needle ?? `${name}:`, 'headers');
+      const texts = await mail.searchText([...candidates]);
+      const hits = new Set<number>();
+      for (const [id, t] of texts) if (headerLineMatch(t.headers, name, needle)) hits.add(id);
+      out.set(key, hits);
+    }
+  }
+  return out;
+}
+
+function testCondition(c: EmailCondition, r: Row, facts: Facts): boolean {
+  if (c.inMailbox !== undefined && !facts.boxes.get(r.id)?.has(c.inMailbox)) return false;
+  if (c.inMailboxOtherThan !== undefined) {
+    const other = [...(facts.boxes.get(r.id) ?? [])].some((b) => !c.inMailboxOtherThan!.includes(b));
+    if (!other) return false;
+  }
+  if (c.before !== undefined && !(r.received_at < c.before)) return false;
+  if (c.after !== undefined && !(r.received_at >= c.after)) return false;
+  if (c.minSize !== undefined && !(r.size >= c.minSize)) return false;
+  if (c.maxSize !== undefined && !(r.size < c.maxSize)) return false;
+  const kw = c.hasKeyword !== undefined || c.notKeyword !== undefined ? keywordSet(r.keywords) : undefined;
+  if (c.hasKeyword !== undefined && !kw!.has(c.hasKeyword)) return false;
+  if (c.notKeyword !== undefined && kw!.has(c.notKeyword)) return false;
+  const thread = facts.threadKeywords.get(r.thread_id) ?? [];
+  if (c.allInThreadHaveKeyword !== undefined && !thread.every((k) => k.has(c.allInThreadHaveKeyword!))) return false;
+  if (c.someInThreadHaveKeyword !== undefined && !thread.some((k) => k.has(c.someInThreadHaveKeyword!))) return false;
+  if (c.noneInThreadHaveKeyword !== undefined && thread.some((k) => k.has(c.noneInThreadHaveKeyword!))) return false;
+  if (c.hasAttachment !== undefined && (r.has_att === 1) !== c.hasAttachment) return false;
+  if (c.text !== undefined && !facts.text.get(`text\0${c.text}`)?.has(r.id)) return false;
+  if (c.body !== undefined && !facts.text.get(`body\0${c.body}`)?.has(r.id)) return false;
+  for (const h of ['from', 'to', 'cc', 'bcc', 'subject'] as const) {
+    if (c[h] !== undefined && !facts.text.get(`${h}\0${c[h]}`)?.has(r.id)) return false;
+  }
+  if (c.header && !facts.text.get(`header\0${c.header.join('\0')}`)?.has(r.id)) return false;
+  return true;
+}
+
+function comparator(sort: readonly Comparator[], facts: Facts): (a: Row, b: Row) => number {
+  const firstAddress = (list: string) => list.split(', ')[0] ?? '';
+  const threadHas = (r: Row, k: string, all: boolean) => {
+    const t = facts.threadKeywords.get(r.thread_id) ?? [];
+    return all ? t.every((s) => s.has(k)) : t.some((s) => s.has(k));
+  };
+  return (a, b) => {
+    for (const c of sort) {
+      let r = 0;
+      switch (c.property) {
+        case 'receivedAt':
+          r = a.received_at - b.received_at;
+          break;
+        case 'size':
+          r = a.size - b.size;
+          break;
+        case 'sentAt':
+          r = (a.sent_at ?? a.received_at) - (b.sent_at ?? b.received_at);
+          break;
+        case 'from':
+          r = compareStrings(firstAddress(a.from_addr), firstAddress(b.from_addr), c.collation);
+          break;
+        case 'to':
+          r = compareStrings(firstAddress(a.to_addr), firstAddress(b.to_addr), c.collation);
+          break;
+        case 'subject':
+          r = compareStrings(baseSubject(a.subject), baseSubject(b.subject), c.collation);
+          break;
+        case 'hasKeyword':
+          r = Number(keywordSet(a.keywords).has(c.keyword ?? '')) - Number(keywordSet(b.keywords).has(c.keyword ?? ''));
+          break;
+        case 'allInThreadHaveKeyword':
+          r = Number(threadHas(a, c.keyword ?? '', true)) - Number(threadHas(b, c.keyword ?? '', true));
+          break;
+        case 'someInThreadHaveKeyword':
+          r = Number(threadHas(a, c.keyword ?? '', false)) - Number(threadHas(b, c.keyword ?? '', false));
+          break;
+      }
+      if (r !== 0) return c.isAscending ? r : -r;
+    }
+    return sort.at(-1)?.isAscending === false ? b.id - a.id : a.id - b.id;
+  };
+}
+
+async function memoryQuery(services: JmapServices, accountId: number, q: EmailQuery): Promise<number[]> {
+  const { kysely, dialect } = services.db;
+  const conds = conditions(q.filter);
+  const needBoxes = conds.some((c) => c.inMailbox !== undefined || c.inMailboxOtherThan !== undefined);
+  const needThreads =
+    conds.some(
+      (c) => c.allInThreadHaveKeyword !== undefined || c.someInThreadHaveKeyword !== undefined || c.noneInThreadHaveKeyword !== undefined,
+    ) || q.sort.some((c) => c.property === 'allInThreadHaveKeyword' || c.property === 'someInThreadHaveKeyword');
+  const needAttachment = conds.some((c) => c.hasAttachment !== undefined);
+  const attachment = needAttachment ? find(dialect, sql`m.meta`, '"hasAttachment":true') : sql`0`;
+  const result =
+    await sql<Row>`select m.id, m.thread_id, m.received_at, m.size, m.sent_at, m.keywords, m.subject, m.from_addr, m.to_addr, case when ${attachment} then 1 else 0 end as has_att from messages m where m.account_id = ${accountId}`.execute(
+      kysely,
+    );
+  const rows = result.rows.map((r) => ({ ...r, id: Number(r.id), thread_id: Number(r.thread_id), has_att: Number(r.has_att) }));
+  const boxes = new Map<number, Set<number>>();
+  if (needBoxes) {
+    const members = await kysely
+      .selectFrom('mailbox_messages as mm')
+      .innerJoin('messages as m', 'm.id', 'mm.message_id')
+      .select(['mm.message_id', 'mm.mailbox_id'])
+      .where('m.account_id', '=', accountId)
+      .execute();
+    for (const r of members) {
+      let s = boxes.get(r.message_id);
+      if (!s) boxes.set(r.message_id, (s = new Set()));
+      s.add(r.mailbox_id);
+    }
+  }
+  const threadKeywords = new Map<number, Array<Set<string>>>();
+  if (needThreads)
+    for (const r of rows) threadKeywords.set(r.thread_id, [...(threadKeywords.get(r.thread_id) ?? []), keywordSet(r.keywords)]);
+  const facts: Facts = { boxes, threadKeywords, text: await textFacts(services, accountId, conds) };
+  const matching = rows.filter((r) => matchFilter(q.filter, r, (c, row) => testCondition(c, row, facts)));
+  matching.sort(comparator(q.sort.length ? q.sort : DEFAULT_SORT, facts));
+  if (!q.collapseThreads) return matching.map((r) => r.id);
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (const r of matching) {
+    if (seen.has(r.thread_id)) continue;
+    seen.add(r.thread_id);
+    out.push(r.id);
+  }
+  return out;
+}
+
+/**
+ * Runs a query. With a `page`, only that slice is computed when SQL can do it; the answer says
+ * whether `ids` is the page or the complete list. `total` is filled when asked for.
+ */
+export async function queryEmails(
+  services: JmapServices,
+  accountId: number,
+  q: EmailQuery,
+  page: Page | null,
+  withTotal: boolean,
+): Promise<{ ids: number[]; complete: boolean; total?: number }> {
+  if (page && sqlEligible(q)) {
+    const r = await sqlQuery(services, accountId, q, page, withTotal);
+    return { ids: r.ids, complete: false, ...(r.total !== undefined ? { total: r.total } : {}) };
+  }
+  const ids = sqlEligible(q) ? (await sqlQuery(services, accountId, q, null, false)).ids : await memoryQuery(services, accountId, q);
+  return { ids, complete: true, total: ids.length };
+}

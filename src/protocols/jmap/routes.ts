@@ -1,0 +1,212 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpAuthenticator } from '../../auth/http/authenticator.ts';
+import { authenticateRequest, authOf } from '../../auth/http/fastify.ts';
+import type { AuthCore } from '../../auth/types.ts';
+import type { Config } from '../../config/config.ts';
+import type { Logger } from '../../core/log.ts';
+import type { Directory } from '../../directory/directory.ts';
+import type { MailStore } from '../../mail/store.ts';
+import type { BlobStore } from '../../store/blobs.ts';
+import type { Db } from '../../store/db.ts';
+import { type HttpApp, sendProblem } from '../http/server.ts';
+import { SendingLimits } from '../smtp/sending-limits.ts';
+import { readBlob } from './blob/access.ts';
+import { storeUpload } from './blob/upload.ts';
+import { limitsFrom } from './capabilities.ts';
+import type { Caller, JmapServices } from './context.ts';
+import { processRequest } from './dispatch.ts';
+import { createSubmitter, type Enqueue } from './email-submission/submitter.ts';
+import { PROBLEM } from './errors.ts';
+import { fromId } from './ids.ts';
+import { METHODS } from './methods.ts';
+import { ConnectionCounter, serveEventSource } from './push/event-source.ts';
+import { parseRequest } from './request.ts';
+import { jmapUrls, sessionObject } from './session.ts';
+
+/** What the JMAP routes need from the node (wired in `main.ts`). */
+export interface JmapDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Db;
+  readonly mail: MailStore;
+  readonly blobs: BlobStore;
+  readonly directory: Directory;
+  /** The auth core: EventSource streams register with its session registry. */
+  readonly auth: Pick<AuthCore, 'register'>;
+  /** The auth core's HTTP strategies (Basic, Bearer, gateway) and challenges. */
+  readonly httpAuth: HttpAuthenticator;
+  /** The outbound queue (SMTP's enqueue) for EmailSubmission to remote recipients; without it sending is refused. */
+  readonly enqueue?: Enqueue;
+  readonly now?: () => number;
+}
+
+/** In-flight requests per account, for `maxConcurrentRequests` / `maxConcurrentUpload`. */
+class InFlight {
+  readonly #n = new Map<number, number>();
+  enter(id: number, max: number): boolean {
+    const n = this.#n.get(id) ?? 0;
+    if (n >= max) return false;
+    this.#n.set(id, n + 1);
+    return true;
+  }
+  leave(id: number): void {
+    const n = (this.#n.get(id) ?? 1) - 1;
+    if (n <= 0) this.#n.delete(id);
+    else this.#n.set(id, n);
+  }
+}
+
+/** The per-account sending limits SMTP submission uses, so JMAP cannot be used to get around them. */
+function sendingLimits(deps: JmapDeps): SendingLimits {
+  return new SendingLimits(deps.db, {
+    maxMessages: deps.config.submission.max_messages_per_hour,
+    maxRecipients: deps.config.submission.max_recipients_per_hour,
+    windowMs: 3_600_000,
+  });
+}
+
+function callerOf(request: FastifyRequest): Caller {
+  const auth = authOf(request);
+  if (!auth) throw new Error('JMAP route reached without authentication');
+  return { account: auth.account, auth };
+}
+
+function ownAccount(reply: FastifyReply, caller: Caller, accountId: string): boolean {
+  if (fromId('account', accountId) === caller.account.id) return true;
+  sendProblem(reply, 404, 'about:blank', 'no such account');
+  return false;
+}
+
+/**
+ * Registers JMAP on the HTTPS app (RFC 8620 §2–§7): `/.well-known/jmap` → the session, the
+ * session object, the API endpoint, upload, download and EventSource push. Every `/jmap/` route
+ * authenticates through the auth core's HTTP strategies before its body is read.
+ */
+export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
+  const { config } = deps;
+  if (!config.jmap.enabled) return;
+  const limits = limitsFrom(config);
+  const services: JmapServices = {
+    config,
+    logger: deps.logger.child({ component: 'jmap' }),
+    db: deps.db,
+    mail: deps.mail,
+    blobs: deps.blobs,
+    directory: deps.directory,
+    limits,
+    ...(deps.enqueue
+      ? { submit: createSubmitter({ directory: deps.directory, mail: deps.mail, enqueue: deps.enqueue, limits: sendingLimits(deps) }) }
+      : {}),
+    now: deps.now ?? Date.now,
+  };
+  const urls = jmapUrls(config);
+  const resource = urls.session;
+  const apiFlight = new InFlight();
+  const uploadFlight = new InFlight();
+  const pushConnections = new ConnectionCounter();
+
+  // RFC 8620 §2.2: the well-known URI redirects to the session resource (§8.3: a path we control).
+  app.get('/.well-known/jmap', async (_request, reply) =>
+    reply.code(307).header('location', urls.session).header('cache-control', 'no-store').send(),
+  );
+
+  app.register(async (jmap) => {
+    jmap.removeAllContentTypeParsers();
+    jmap.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+    jmap.addHook('onRequest', async (request, reply) => {
+      const result = await authenticateRequest(deps.httpAuth, request, reply, { resource, scope: 'mail' });
+      if (!result) return reply;
+    });
+    jmap.addHook('onClose', async () => pushConnections.endAll());
+
+    jmap.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        const upload = request.url.startsWith('/jmap/upload/');
+        return sendProblem(
+          reply,
+          upload ? 413 : 400,
+          PROBLEM.limit,
+          upload ? `uploads are limited to ${limits.maxSizeUpload} bytes` : `requests are limited to ${limits.maxSizeRequest} bytes`,
+          {
+            limit: upload ? 'maxSizeUpload' : 'maxSizeRequest',
+          },
+        );
+      }
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      if (status >= 500) request.log.error({ err }, 'JMAP request failed');
+      return sendProblem(reply, status, 'about:blank', status >= 500 ? 'internal error; the server log has details' : err.message);
+    });
+
+    jmap.get('/jmap/session', async (request, reply) => {
+      const caller = callerOf(request);
+      reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-cache, no-store, must-revalidate');
+      return JSON.stringify(sessionObject(config, limits, caller.account, false));
+    });
+
+    jmap.post('/jmap/api', { bodyLimit: limits.maxSizeRequest }, async (request, reply) => {
+      const caller = callerOf(request);
+      if (!apiFlight.enter(caller.account.id, limits.maxConcurrentRequests)) {
+        return sendProblem(reply, 429, PROBLEM.limit, `at most ${limits.maxConcurrentRequests} concurrent requests`, {
+          limit: 'maxConcurrentRequests',
+        });
+      }
+      try {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const parsed = parseRequest(body, request.headers['content-type'], limits);
+        if (!parsed.ok) {
+          const { status, type, detail, limit } = parsed.problem;
+          return sendProblem(reply, status, type, detail, limit ? { limit } : {});
+        }
+        const session = sessionObject(config, limits, caller.account, false);
+        const response = await processRequest(parsed.request, services, caller, METHODS, session['state'] as string);
+        reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
+        return JSON.stringify(response);
+      } finally {
+        apiFlight.leave(caller.account.id);
+      }
+    });
+
+    jmap.post<{ Params: { accountId: string } }>('/jmap/upload/:accountId', { bodyLimit: limits.maxSizeUpload }, async (request, reply) => {
+      const caller = callerOf(request);
+      if (!ownAccount(reply, caller, request.params.accountId)) return reply;
+      if (!uploadFlight.enter(caller.account.id, limits.maxConcurrentUpload)) {
+        return sendProblem(reply, 429, PROBLEM.limit, `at most ${limits.maxConcurrentUpload} concurrent uploads`, {
+          limit: 'maxConcurrentUpload',
+        });
+      }
+      try {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const result = await storeUpload(services, caller.account.id, body, request.headers['content-type']);
+        reply.code(201).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
+        return JSON.stringify({ accountId: request.params.accountId, ...result });
+      } finally {
+        uploadFlight.leave(caller.account.id);
+      }
+    });
+
+    jmap.get<{ Params: { accountId: string; blobId: string; name: string }; Querystring: { accept?: string } }>(
+      '/jmap/download/:accountId/:blobId/:name',
+      async (request, reply) => {
+        const caller = callerOf(request);
+        if (!ownAccount(reply, caller, request.params.accountId)) return reply;
+        const blob = await readBlob(services, caller.account.id, request.params.blobId);
+        if (!blob) return sendProblem(reply, 404, 'about:blank', 'no such blob');
+        const accept = request.query.accept;
+        const type = accept && /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i.test(accept) ? accept : blob.type;
+        const name = request.params.name.replace(/[\x00-\x1f\x7f"\\]/g, '_').slice(0, 255) || 'download';
+        // Blobs are immutable (RFC 8620 §6.2); served as attachments in a sandbox so no upload can script this origin.
+        return reply
+          .header('content-type', type)
+          .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`)
+          .header('content-security-policy', "sandbox; default-src 'none'")
+          .header('cache-control', 'private, immutable, max-age=31536000')
+          .send(blob.bytes);
+      },
+    );
+
+    jmap.get<{ Querystring: Record<string, string | undefined> }>('/jmap/eventsource', async (request, reply) =>
+      serveEventSource(request, reply, { services, caller: callerOf(request), auth: deps.auth, resource, connections: pushConnections }),
+    );
+  });
+}

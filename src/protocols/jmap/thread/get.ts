@@ -1,0 +1,44 @@
+import type { JsonObject } from '../args.ts';
+import { CAPABILITIES } from '../capabilities.ts';
+import type { MethodDefinition } from '../dispatch.ts';
+import { invalidArguments } from '../errors.ts';
+import { fromId, toId } from '../ids.ts';
+import { getIds, getProperties, pick } from '../standard.ts';
+import { stateString, typeState } from '../state.ts';
+
+const PROPERTIES = ['id', 'emailIds'] as const;
+const KNOWN = new Set<string>(PROPERTIES);
+
+/** Thread/get (RFC 8621 §3.1): a thread's Email ids, oldest first by `receivedAt`. */
+export const threadGet: MethodDefinition = {
+  capability: CAPABILITIES.mail,
+  async run(args, ctx) {
+    const accountId = ctx.account(args);
+    const ids = getIds(args, ctx);
+    if (ids === null) throw invalidArguments('Thread/get needs ids');
+    const properties = getProperties(args, KNOWN, PROPERTIES);
+    const state = await typeState(ctx.services, accountId, 'Thread');
+    const list: JsonObject[] = [];
+    const notFound: string[] = [];
+    const wanted = ids.flatMap((id) => fromId('thread', id) ?? []);
+    const members = new Map<number, number[]>();
+    for (let i = 0; i < wanted.length; i += 500) {
+      const rows = await ctx.services.db.kysely
+        .selectFrom('messages')
+        .select(['id', 'thread_id'])
+        .where('account_id', '=', accountId)
+        .where('thread_id', 'in', wanted.slice(i, i + 500))
+        .orderBy('received_at')
+        .orderBy('id')
+        .execute();
+      for (const r of rows) members.set(r.thread_id, [...(members.get(r.thread_id) ?? []), r.id]);
+    }
+    for (const id of ids) {
+      const n = fromId('thread', id);
+      const emails = n === undefined ? undefined : members.get(n);
+      if (!emails) notFound.push(id);
+      else list.push(pick({ id, emailIds: emails.map((e) => toId('email', e)) }, properties));
+    }
+    return { accountId: ctx.accountId, state: stateString(state), list, notFound };
+  },
+};
