@@ -65,6 +65,17 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
   const requireAuth = new Set(config.discovery.require_auth.map((d) => d.toLowerCase()));
   const publicCache = `public, max-age=${Math.floor(config.discovery.cache_max_age / 1000)}`;
   const servedCache = new Map<string, { served: boolean; until: number }>();
+  const servicesCache = new Map<string, DomainServices>();
+  /** The service list of a served domain: a pure function of the frozen config, so computed once. */
+  const servicesOf = (domain: string): DomainServices => {
+    let s = servicesCache.get(domain);
+    if (!s) {
+      if (servicesCache.size > 10_000) servicesCache.clear();
+      s = domainServices(config, domain);
+      servicesCache.set(domain, s);
+    }
+    return s;
+  };
 
   /** Whether a domain is served here (cached briefly: every WebFinger request asks). */
   async function served(domain: string): Promise<boolean> {
@@ -172,7 +183,7 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
       const jrd: Jrd = {
         subject: acctUri(subjectAddress.slice(0, subjectAddress.lastIndexOf('@')), address.domain),
         ...(aliases ? { aliases } : {}),
-        links: links(domainServices(config, address.domain), subjectAddress),
+        links: links(servicesOf(address.domain), subjectAddress),
       };
       const rels = query.get('rel') ?? [];
       cors(reply).header('content-type', JRD_TYPE).header('cache-control', publicCache);
@@ -211,7 +222,7 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
         cors(reply).header('cache-control', publicCache);
       }
       reply.header('content-type', 'application/json; charset=utf-8');
-      return JSON.stringify(configDocument(domainServices(config, t.domain), username));
+      return JSON.stringify(configDocument(servicesOf(t.domain), username));
     });
 
     // ---- Thunderbird autoconfig (answers without emailaddress= too) ----
@@ -219,7 +230,7 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
       const t = await target(request, reply, 'emailaddress');
       if (!t) return reply;
       reply.header('content-type', 'text/xml; charset=utf-8').header('cache-control', publicCache);
-      return autoconfigXml(domainServices(config, t.domain), t.address ? display(t.address) : undefined);
+      return autoconfigXml(servicesOf(t.domain), t.address ? display(t.address) : undefined);
     };
     scope.get('/.well-known/autoconfig/mail/config-v1.1.xml', autoconfig);
     scope.get('/mail/config-v1.1.xml', autoconfig);
@@ -229,7 +240,7 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
       const domain = await domainFromHost(request);
       if (!domain) return problem(reply, 404, 'the host name does not name a domain served here');
       cors(reply).header('content-type', 'application/json').header('cache-control', publicCache);
-      return paccBody(domainServices(config, domain));
+      return paccBody(servicesOf(domain));
     });
 
     // ---- Microsoft Autodiscover (POX) ----
@@ -243,7 +254,7 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
       }
       const address = tryParseAddress(parsed.email);
       if (!address || !(await served(address.domain))) return poxError(600, 'Invalid Request');
-      return poxResponse(domainServices(config, address.domain), display(address));
+      return poxResponse(servicesOf(address.domain), display(address));
     };
     for (const path of ['/autodiscover/autodiscover.xml', '/Autodiscover/Autodiscover.xml']) {
       scope.post(path, { bodyLimit: MAX_REQUEST_BYTES }, pox);
@@ -279,7 +290,7 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
       const t = await target(request, reply, 'emailaddress');
       if (!t) return reply;
       if (!t.address) return problem(reply, 400, 'emailaddress is required for a configuration profile');
-      const profile = mobileconfig(domainServices(config, t.domain), display(t.address));
+      const profile = mobileconfig(servicesOf(t.domain), display(t.address));
       if (!profile) return problem(reply, 409, 'no password-capable IMAP/POP3 and submission service: Apple profiles cannot carry OAuth');
       reply
         .header('content-type', MOBILECONFIG_TYPE)

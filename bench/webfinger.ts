@@ -1,0 +1,137 @@
+// WebFinger throughput: requests per second for `GET /.well-known/webfinger?resource=acct:…` on a
+// real `fingerpost serve` child (privacy mode, the default), next to a bare Node HTTPS server in
+// another child answering a constant JSON of the same size with the same certificate: the
+// practical ceiling on this machine. Keep-alive connections, concurrency 32, the same load loop
+// (node:https with a keep-alive agent) for both.
+//
+//   ./node_modules/.bin/node bench/webfinger.ts [--seconds 10] [--concurrency 32] [--privacy off]
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePorts } from '../test/helpers/ports.ts';
+import { spawnServe } from '../test/helpers/process.ts';
+import { portOverrides, runCli } from '../test/helpers/server.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '32' },
+    privacy: { type: 'string', default: 'on' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const CONCURRENCY = Number(args.concurrency);
+
+interface Result {
+  requests: number;
+  errors: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+}
+
+/** Runs CONCURRENCY request loops on one keep-alive agent for SECONDS; counts 200s, records latencies. */
+async function load(port: number, ca: string, pathAndQuery: string): Promise<Result> {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca, servername: 'localhost' });
+  const one = () =>
+    new Promise<number>((resolve) => {
+      const req = https.get({ host: '127.0.0.1', port, path: pathAndQuery, agent, headers: { host: 'localhost' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', () => resolve(0));
+    });
+  // warm-up: open the connections and let the JIT settle
+  const warmUntil = Date.now() + 1500;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < warmUntil) await one();
+    }),
+  );
+  const latencies: number[] = [];
+  let requests = 0;
+  let errors = 0;
+  const start = process.hrtime.bigint();
+  const until = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (Date.now() < until) {
+        const t = process.hrtime.bigint();
+        const status = await one();
+        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+        if (status === 200) requests++;
+        else errors++;
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  return { requests, errors, seconds, p50: q(0.5), p99: q(0.99) };
+}
+
+const dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-bench-wf-'));
+const { ports } = await portOverrides();
+const [barePort] = await freePorts(1);
+await writeFile(
+  path.join(dataDir, 'fingerpost.toml'),
+  [
+    '[server]\nhostname = "localhost"',
+    `[http]\nport = ${ports.https}\nbind = "127.0.0.1"`,
+    `[imap]\nport = ${ports.imap}\ntls_port = ${ports.imaps}\nbind = "127.0.0.1"`,
+    `[pop3]\nport = ${ports.pop3}\ntls_port = ${ports.pop3s}\nbind = "127.0.0.1"`,
+    `[submission]\nport = ${ports.submission}\ntls_port = ${ports.submissions}\nbind = "127.0.0.1"`,
+    `[smtp]\nport = ${ports.smtp}\nbind = "127.0.0.1"`,
+    '[log]\nlevel = "warn"',
+    // the benchmark client is one address: lift the per-IP limit out of the way
+    `[discovery]\nrate_limit = 100000000\nprivacy = ${args.privacy !== 'off'}`,
+    '',
+  ].join('\n'),
+);
+const server = await spawnServe(['--data', dataDir, '--domain', 'example.test'], {});
+let bare: ReturnType<typeof spawn> | undefined;
+try {
+  if (args.privacy === 'off') {
+    const r = await runCli(['admin', 'user', 'add', 'alice@example.test', '--data', dataDir]);
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
+  const ca = await readFile(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
+  const query = '/.well-known/webfinger?resource=acct%3Aalice%40example.test';
+  // the bare server answers the same bytes fingerpost answers
+  const sample = await new Promise<string>((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port: ports.https, path: query, ca, servername: 'localhost', headers: { host: 'localhost' } }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`webfinger answered ${res.statusCode}: ${body}`))));
+      })
+      .on('error', reject);
+  });
+  const bareCode = `
+    const https = require('node:https'); const fs = require('node:fs');
+    const body = ${JSON.stringify(sample)};
+    https.createServer({ cert: fs.readFileSync(${JSON.stringify(path.join(dataDir, 'tls', 'server.pem'))}), key: fs.readFileSync(${JSON.stringify(path.join(dataDir, 'tls', 'server.key'))}), keepAliveTimeout: 65000 },
+      (req, res) => { res.writeHead(200, { 'content-type': 'application/jrd+json', 'access-control-allow-origin': '*' }); res.end(body); })
+      .listen(${barePort}, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
+  bare = spawn(process.execPath, ['-e', bareCode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => bare!.stdout!.once('data', () => resolve()));
+
+  const fp = await load(ports.https, ca, query);
+  const ceiling = await load(barePort!, ca, query);
+  const rps = (r: Result) => r.requests / r.seconds;
+  const line = (name: string, r: Result) =>
+    `${name.padEnd(26)} ${rps(r).toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   errors ${r.errors}`;
+  process.stdout.write(
+    `WebFinger, keep-alive, concurrency ${CONCURRENCY}, ${SECONDS} s each, ${os.cpus().length} CPUs, privacy ${args.privacy}\n`,
+  );
+  process.stdout.write(`${line('fingerpost webfinger', fp)}\n${line('bare node https (ceiling)', ceiling)}\n`);
+  process.stdout.write(`ratio: ${((100 * rps(fp)) / rps(ceiling)).toFixed(0)}% of the bare server\n`);
+} finally {
+  bare?.kill();
+  await server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
