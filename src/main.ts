@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
 import { AuthService } from './auth/service.ts';
-import { jwkSigner } from './calendar/federation/assertion.ts';
+import { jwkSigner, newestPublished } from './calendar/federation/assertion.ts';
 import type { CalendarService } from './calendar/service.ts';
 import { createCalendarService } from './calendar/setup.ts';
 import type { Config } from './config/config.ts';
@@ -268,7 +268,9 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
         calendar: services.calendar,
         directory: services.directory,
         http: services.auth.http,
-        signer: config.idp.enabled ? jwkSigner(services.idp.issuer, async () => (await services.idp.keys.load()).current) : undefined,
+        signer: config.idp.enabled
+          ? jwkSigner(services.idp.issuer, async () => newestPublished((await services.idp.keys.load()).published, await services.idp.publicJwks()))
+          : undefined,
         logger,
       })
     : undefined;
