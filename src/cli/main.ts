@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAdmin } from './admin.ts';
+import { registerCheck } from './check.ts';
 import { registerDiscover } from './discover.ts';
 import { registerDns } from './dns.ts';
 import { registerDoctor } from './doctor.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerLogin(program);
   registerToken(program);
+  registerCheck(program);
   return program;
 }
 
