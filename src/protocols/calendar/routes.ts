@@ -260,7 +260,12 @@ export function registerCalendarRoutes(app: HttpApp, deps: CalendarRouteDeps): v
     scope.put<ObjectRoute>('/calendar/:address/:calendar/:object', async (request, reply) => {
       const account = await objectTarget(request, reply);
       if (!account) return reply;
-      if (typeof request.body !== 'string') return sendProblem(reply, 415, PROBLEM, 'send the object as text/calendar');
+      const type = String(request.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
+      if ((type !== 'text/calendar' && type !== 'application/ics') || typeof request.body !== 'string')
+        return sendProblem(reply, 415, PROBLEM, 'send the object as text/calendar');
       const header = (name: string) => (typeof request.headers[name] === 'string' ? (request.headers[name] as string) : undefined);
       try {
         const r = await calendar.putObject(account, request.params.calendar, request.params.object, request.body, {
