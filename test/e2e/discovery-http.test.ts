@@ -322,7 +322,10 @@ describe('discovery with privacy off, a small rate limit and a domain that requi
     assert.equal(JSON.parse(ok.body).username, 'alice@example.test');
     assert.match(String(ok.headers['cache-control']), /no-store/);
     const wrong = `Basic ${Buffer.from('alice@example.test:wrong').toString('base64')}`;
-    assert.equal((await request(server, '/discovery/config?emailaddress=alice%40example.test', { headers: { authorization: wrong } })).status, 401);
+    assert.equal(
+      (await request(server, '/discovery/config?emailaddress=alice%40example.test', { headers: { authorization: wrong } })).status,
+      401,
+    );
   });
 
   it('rate-limits one address with 429 and Retry-After', async () => {
