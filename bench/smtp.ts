@@ -12,8 +12,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { spawnServe } from '../test/helpers/process.ts';
-import { portOverrides, runCli } from '../test/helpers/server.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,8 +19,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     size: { type: 'string', default: '10240' },
     target: { type: 'string' },
-    rcpt: { type: "string", default: "bench@example.test" },
-    verbose: { type: "boolean", default: false },
+    rcpt: { type: 'string', default: 'bench@example.test' },
+    verbose: { type: 'boolean', default: false },
   },
 });
 const MESSAGES = Number(args.messages);
@@ -52,15 +50,15 @@ async function send(c: Conn, i: number, from: string): Promise<void> {
 }
 
 /** Runs `total` jobs on `CONCURRENCY` lanes; returns messages per second. */
-async function measure(name: string, total: number, job: (i: number) => Promise<void>): Promise<number> {
+async function measure(name: string, total: number, job: (i: number, lane: number) => Promise<void>): Promise<number> {
   let next = 0;
   let failed = 0;
   const start = process.hrtime.bigint();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: CONCURRENCY }, async (_, lane) => {
       while (next < total) {
         const i = next++;
-        await job(i).catch((err: Error) => {
+        await job(i, lane).catch((err: Error) => {
           failed++;
           if (failed <= 3) console.error(`${name}: ${err.message}`);
         });
@@ -75,17 +73,7 @@ async function measure(name: string, total: number, job: (i: number) => Promise<
 
 async function inbound(host: string, port: number, label: string): Promise<number> {
   const conns = await Promise.all(Array.from({ length: CONCURRENCY }, () => open({ host, port, ignoreTLS: true, name: 'bench.client' })));
-  let lane = 0;
-  const perLane = new Map<number, Conn>();
-  const rate = await measure(`inbound MX ${label}`, MESSAGES, async (i) => {
-    const key = i % CONCURRENCY;
-    let c = perLane.get(key);
-    if (!c) {
-      c = conns[lane++ % conns.length]!;
-      perLane.set(key, c);
-    }
-    await send(c, i, 'sender@remote.example');
-  });
+  const rate = await measure(`inbound MX ${label}`, MESSAGES, (i, lane) => send(conns[lane]!, i, 'sender@remote.example'));
   for (const c of conns) c.quit();
   return rate;
 }
@@ -96,6 +84,9 @@ if (args.target) {
   process.exit(0);
 }
 
+// Imported here so that --target runs without loading the server code.
+const { spawnServe } = await import('../test/helpers/process.ts');
+const { portOverrides, runCli } = await import('../test/helpers/server.ts');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-bench-smtp-'));
 const { ports } = await portOverrides();
 const { privateKey, publicKey } = await generateKeyPair('ES256');
