@@ -64,16 +64,20 @@ function ensureWritableDir(dir: string): void {
 }
 
 /**
- * Makes the embedded provider a trusted issuer (keys handed over in-process, no HTTP) and routes
- * its revocations (grant, refresh or access token revoked, client removed — here, on another
- * node or in the admin CLI) to the auth core: the tokens are refused and their live sessions end.
+ * Routes revocations (the embedded provider's revoked grants, tokens and removed clients, and
+ * back-channel logouts from external issuers — made here, on another node or in the admin CLI)
+ * to the auth core: the tokens or OIDC session are refused and their live sessions end.
  */
-function trustEmbeddedIdp(auth: AuthService, idp: EmbeddedIdp): void {
-  auth.trustEmbeddedIssuer({ issuer: idp.issuer, jwks: () => idp.publicJwks() });
-  idp.setRevocationHandler(({ issuer, jtis, until }) => {
-    for (const jti of jtis) {
-      auth.revocations.revokeJti(issuer, jti, until);
-      auth.sessions.end({ issuer, credentialId: jti }, 'revoked');
+function applyRevocations(auth: AuthService, idp: EmbeddedIdp): void {
+  idp.setRevocationHandler((r) => {
+    if (r.kind === 'session') {
+      auth.revocations.revokeSid(r.issuer, r.sid, r.until);
+      auth.sessions.end({ issuer: r.issuer, sessionId: r.sid }, 'logout');
+      return;
+    }
+    for (const jti of r.jtis) {
+      auth.revocations.revokeJti(r.issuer, jti, r.until);
+      auth.sessions.end({ issuer: r.issuer, credentialId: jti }, 'revoked');
     }
   });
 }
@@ -92,7 +96,9 @@ export async function openServices(config: Config, options: { logger?: Logger } 
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   const auth = new AuthService({ config, directory, logger });
   const idp = new EmbeddedIdp({ config, db, directory, logger });
-  if (config.idp.enabled) trustEmbeddedIdp(auth, idp);
+  // The embedded provider is a trusted issuer whose keys are handed over in-process (no HTTP).
+  if (config.idp.enabled) auth.trustEmbeddedIssuer({ issuer: idp.issuer, jwks: () => idp.publicJwks() });
+  applyRevocations(auth, idp);
   return {
     config,
     logger,
@@ -260,7 +266,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http });
   services.auth.registerHttpRoutes(app);
   registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue });
-  if (config.idp.enabled) await services.idp.mount(app);
+  await services.idp.mount(app, { issuers: services.auth.issuers });
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled
     ? startCalendarHttp(app, {

@@ -2,12 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpsApp } from './http-app.ts';
 import type { JSONWebKeySet } from 'jose';
 import type Provider from 'oidc-provider';
+import type { IssuerRegistry } from '../auth/issuers/registry.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../core/log.ts';
 import type { Directory } from '../directory/directory.ts';
 import { peerOf } from '../net/listener.ts';
 import type { Db } from '../store/db.ts';
 import { SqlAdapter } from './adapter.ts';
+import { registerBackchannelLogout } from './backchannel-receiver.ts';
 import { type AdminToken, type AdminTokenRequest, issueAdminToken } from './admin-token.ts';
 import { IdpClients } from './clients.ts';
 import { CsrfTokens } from './csrf.ts';
@@ -17,15 +19,8 @@ import { jwtTokenEndpoints } from './jwt-token-endpoints.ts';
 import { IdpKeys, type KeySet, publicJwks } from './keys.ts';
 import { buildProvider } from './provider.ts';
 import { WindowLimiter } from './rate-limit.ts';
+import { RevocationBus, type RevocationHandler, type RevocationReason } from './revocation-bus.ts';
 import { idpSecret } from './secrets.ts';
-
-/** Why tokens were revoked, for the sessions they end and the log. */
-export type RevocationReason = 'grant_revoked' | 'token_revoked' | 'client_removed';
-
-/** Receives every revocation at the provider so live sessions using those tokens can end. */
-export type RevocationHandler = (
-  revoked: RevokedSet & { readonly issuer: string; readonly reason: RevocationReason },
-) => void | Promise<void>;
 
 export interface IdpDeps {
   readonly config: Config;
@@ -53,6 +48,8 @@ export class EmbeddedIdp {
   readonly keys: IdpKeys;
   readonly tokens: IssuedTokens;
   readonly clients: IdpClients;
+  /** Revocations to and from other processes (the admin CLI, other nodes). */
+  readonly revocations: RevocationBus;
   readonly #deps: IdpDeps;
   readonly #mountPath: string;
   #keySet: KeySet | undefined;
@@ -61,7 +58,6 @@ export class EmbeddedIdp {
   #callback: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   #cookieKeys: string[] = [];
   #timers: NodeJS.Timeout[] = [];
-  #onRevoked: RevocationHandler | undefined;
 
   constructor(deps: IdpDeps) {
     this.#deps = deps;
@@ -72,6 +68,7 @@ export class EmbeddedIdp {
     const retentionMs = Math.max(idp.access_token_ttl, idp.id_token_ttl) + deps.config.auth.leeway + 60_000;
     this.keys = new IdpKeys(deps.db, { retentionMs });
     this.tokens = new IssuedTokens(deps.db);
+    this.revocations = new RevocationBus(deps.db, deps.logger.child({ component: 'idp' }));
     this.clients = new IdpClients(deps.db, async (metadata) => {
       const provider = await this.#providerInstance();
       await provider.Client.validate(metadata as Parameters<Provider['Client']['validate']>[0]);
@@ -80,7 +77,7 @@ export class EmbeddedIdp {
 
   /** Where revocations go (main.ts wires the auth core's session registry here). */
   setRevocationHandler(handler: RevocationHandler): void {
-    this.#onRevoked = handler;
+    this.revocations.setHandler(handler);
   }
 
   /** The public JWKS: the current key and previous keys whose tokens may still be valid (re-read at most once a second). */
@@ -109,11 +106,23 @@ export class EmbeddedIdp {
     return set;
   }
 
-  /** Mounts the provider and its pages on the HTTPS app and starts key refresh and cleanup timers. */
-  async mount(app: HttpsApp): Promise<void> {
+  /**
+   * Starts applying revocations from other processes, serves the back-channel logout endpoint for
+   * trusted external issuers, and — when `idp.enabled` — mounts the provider and its pages on the
+   * HTTPS app with key refresh and cleanup timers.
+   */
+  async mount(app: HttpsApp, options: { readonly issuers: IssuerRegistry }): Promise<void> {
+    const { config } = this.#deps;
+    await this.revocations.start();
+    registerBackchannelLogout(app, {
+      issuers: options.issuers,
+      leewaySec: Math.round(config.auth.leeway / 1000),
+      logger: this.#deps.logger.child({ component: 'backchannel' }),
+      publish: (r) => this.revocations.publish(r),
+    });
+    if (!config.idp.enabled) return;
     await this.#refreshKeys();
     await this.#providerInstance();
-    const { config } = this.#deps;
     const csrf = new CsrfTokens(await idpSecret(this.#deps.db, 'csrf'));
     const windowMs = config.idp.login_window;
     registerInteractions(app, {
@@ -165,6 +174,10 @@ export class EmbeddedIdp {
       this.#callback!(raw, reply.raw);
     });
 
+    // Tokens revoked before this node started are refused too.
+    const earlier = await this.tokens.revokedUnexpired();
+    if (earlier.jtis.length) await this.revocations.apply({ kind: 'tokens', issuer: this.issuer, ...earlier, reason: 'token_revoked' });
+
     this.#timers.push(setInterval(() => void this.#refreshKeys().catch((err) => this.#warn('key refresh failed', err)), KEY_CHECK_MS));
     this.#timers.push(setInterval(() => void this.cleanup().catch((err) => this.#warn('cleanup failed', err)), CLEANUP_MS));
     for (const t of this.#timers) t.unref();
@@ -180,6 +193,7 @@ export class EmbeddedIdp {
   close(): void {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    this.revocations.stop();
   }
 
   async #providerInstance(): Promise<Provider> {
@@ -229,10 +243,11 @@ export class EmbeddedIdp {
       this.#deps.logger.debug({ current: keys.current.kid, published: keys.published.length }, 'idp signing keys loaded');
   }
 
+  /** Ends the sessions of revoked tokens here at once and tells every other node and process. */
   async #notify(set: RevokedSet, reason: RevocationReason): Promise<void> {
     if (!set.jtis.length) return;
     this.#deps.logger.info({ event: 'idp_revoked', reason, tokens: set.jtis.length }, 'tokens revoked');
-    await this.#onRevoked?.({ ...set, issuer: this.issuer, reason });
+    await this.revocations.publish({ kind: 'tokens', issuer: this.issuer, jtis: set.jtis, until: set.until, reason });
   }
 
   #warn(message: string, err: unknown): void {

@@ -17,6 +17,8 @@ export interface IssuedToken {
 /** What a revocation reached: the ids (`jti`) of tokens whose live sessions must end. */
 export interface RevokedSet {
   readonly jtis: readonly string[];
+  /** The latest expiry among them (epoch ms): how long a denylist must remember them. */
+  readonly until: number;
 }
 
 /**
@@ -70,6 +72,17 @@ export class IssuedTokens {
     return this.#revokeWhere('jti', jti);
   }
 
+  /** Every revoked token that has not expired yet, so a starting node can refuse them too. */
+  async revokedUnexpired(now: number = this.#now()): Promise<RevokedSet> {
+    const rows = await this.#db.kysely
+      .selectFrom('idp_tokens')
+      .select(['jti', 'expires_at'])
+      .where('revoked_at', 'is not', null)
+      .where('expires_at', '>', now)
+      .execute();
+    return { jtis: rows.map((r) => r.jti), until: Math.max(0, ...rows.map((r) => r.expires_at)) };
+  }
+
   /** True when the token was revoked here. Unknown tokens are not revoked (they may be from another issuer). */
   async isRevoked(jti: string): Promise<boolean> {
     const row = await this.#db.kysely.selectFrom('idp_tokens').select('revoked_at').where('jti', '=', jti).executeTakeFirst();
@@ -101,7 +114,7 @@ export class IssuedTokens {
     const now = this.#now();
     const rows = await this.#db.kysely
       .selectFrom('idp_tokens')
-      .select('jti')
+      .select(['jti', 'expires_at'])
       .where(column, '=', value)
       .where('expires_at', '>', now)
       .execute();
@@ -113,6 +126,6 @@ export class IssuedTokens {
         .where('revoked_at', 'is', null)
         .execute();
     }
-    return { jtis: rows.map((r) => r.jti) };
+    return { jtis: rows.map((r) => r.jti), until: Math.max(0, ...rows.map((r) => r.expires_at)) };
   }
 }
