@@ -127,18 +127,16 @@ export function registerCalendarRoutes(app: HttpApp, deps: CalendarRouteDeps): v
       const address = request.params.address;
       const auth = authorization(request);
       let asker: Asker = { kind: 'anonymous' };
+      let presented = false;
       if (auth?.scheme === ASSERTION_SCHEME.toLowerCase()) {
-        if (!config.calendar.federation) {
-          log.info({ ip: clientIp(request), reason: 'federation is off (calendar.federation)' }, 'free/busy assertion refused');
-          return notFound(reply);
-        }
+        presented = true;
         const audiences = [`${config.publicUrl}${request.url.split('?')[0]}`];
-        const outcome = await deps.verifier.verify(auth.value, audiences);
-        if (!outcome.ok) {
-          log.info({ ip: clientIp(request), target: address.slice(0, 320), reason: outcome.reason }, 'free/busy assertion refused');
-          return notFound(reply);
-        }
-        asker = { kind: 'remote', address: outcome.asker, issuer: outcome.issuer };
+        const outcome = config.calendar.federation
+          ? await deps.verifier.verify(auth.value, audiences)
+          : ({ ok: false, reason: 'federation is off (calendar.federation)' } as const);
+        // An asker that cannot be verified is nobody in particular: what anonymous askers may see, or 404.
+        if (outcome.ok) asker = { kind: 'remote', address: outcome.asker, issuer: outcome.issuer };
+        else log.info({ ip: clientIp(request), target: address.slice(0, 320), reason: outcome.reason }, 'free/busy assertion refused');
       } else if (auth || request.headers[config.auth.gateway.header.toLowerCase()] !== undefined) {
         const user = await signedIn(request, reply);
         if (!user) return reply;
@@ -147,7 +145,7 @@ export function registerCalendarRoutes(app: HttpApp, deps: CalendarRouteDeps): v
       const account = await lookup(address);
       const allowed = account !== undefined && (await calendar.mayRead(account, asker));
       if (!allowed || !account) {
-        if (asker.kind === 'anonymous') {
+        if (asker.kind === 'anonymous' && !presented) {
           // Ask for credentials the same way whether or not the account exists.
           if (!(await signedIn(request, reply))) return reply;
         }
