@@ -6,6 +6,7 @@ import { registerDns } from './dns.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerLogin } from './login.ts';
 import { registerServe } from './serve.ts';
+import { registerSetup } from './setup.ts';
 import { registerToken } from './token.ts';
 
 /** The `fingerpost` command: server, administration and (later) the client helper. */
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerToken(program);
   registerCheck(program);
+  registerSetup(program);
   return program;
 }
 
