@@ -23,6 +23,8 @@ import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { createHttpApp } from './protocols/http/server.ts';
 import { MaildropLocks } from './protocols/pop3/lock.ts';
+import { imapHandler } from './protocols/imap/handler.ts';
+import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { unavailableHandler } from './protocols/unavailable.ts';
@@ -239,6 +241,21 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   const smtpService = createSmtpService(services);
   handlers.smtp = smtpService.smtp;
   handlers.submission = smtpService.submission;
+  handlers.imap = imapHandler({
+    hostname: config.server.hostname,
+    auth: services.auth,
+    mail: services.mail,
+    cache: new MessageCache(services.mail),
+    logger,
+    tlsTimeoutMs: config.limits.handshake_timeout,
+    limits: {
+      maxLine: config.imap.max_line,
+      maxLiteral: config.imap.max_literal,
+      appendLimit: config.imap.append_limit,
+      commandsPerSecond: config.imap.commands_per_second,
+      maxAuthFailures: config.imap.max_auth_failures,
+    },
+  });
   handlers.pop3 = pop3Handler({
     hostname: config.server.hostname,
     auth: services.auth,

@@ -135,7 +135,28 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    imap: dualListener(1143, 1993),
+    imap: z
+      .object({
+        ...listenerCommon,
+        port: port(1143),
+        tls_port: port(1993),
+        /** Longest command line without literals, in bytes (RFC 7162 §4: at least 8192; OAuth initial responses are long). */
+        max_line: z.number().int().min(8192).default(65_536),
+        /** Largest literal in any command but APPEND, in bytes. */
+        max_literal: z.number().int().min(1024).default(65_536),
+        /** Largest message APPEND accepts, in bytes (announced as APPENDLIMIT, RFC 7889). */
+        append_limit: z
+          .number()
+          .int()
+          .min(1024)
+          .default(50 * 1024 * 1024),
+        /** Commands per second one connection may sustain; faster clients are slowed down. */
+        commands_per_second: z.number().int().min(1).default(500),
+        /** Failed LOGIN/AUTHENTICATE attempts on one connection before the server says BYE. */
+        max_auth_failures: z.number().int().min(1).default(3),
+      })
+      .strict()
+      .prefault({}),
     pop3: dualListener(1110, 1995),
     submission: z
       .object({
@@ -349,7 +370,11 @@ export const configSchema = z
             }
           }, 'expected an IANA time zone name such as Europe/Berlin'),
         /** Largest iCalendar text accepted: HTTP PUT body, import file, subscribed feed. */
-        max_ics_bytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+        max_ics_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(10 * 1024 * 1024),
         /** Refresh interval of subscribed ICS feeds, unless set per calendar. */
         subscription_interval: duration('1h'),
         /** Shortest refresh interval a subscription may ask for. */

@@ -1,0 +1,18 @@
+import { SELECTED } from '../state.ts';
+import { command, ok } from '../context.ts';
+
+/**
+ * CLOSE (RFC 9051 §6.4.1): silently expunges \Deleted messages (unless read-only) and leaves the
+ * selected state; UNSELECT (RFC 9051 §6.4.2) leaves without expunging.
+ */
+export const close = command({
+  names: ['CLOSE', 'UNSELECT'],
+  states: SELECTED,
+  async run(ctx, cmd) {
+    if (ctx.state.kind !== 'selected') return ok(`${cmd.name} completed`);
+    const { user, mailbox } = ctx.state;
+    ctx.setState({ kind: 'authenticated', user });
+    if (cmd.name === 'CLOSE' && !mailbox.readOnly) await ctx.deps.mail.expunge(user.accountId, mailbox.id, { onlyDeleted: true });
+    return ok(`${cmd.name} completed`);
+  },
+});

@@ -1,0 +1,24 @@
+import { SIGNED_IN, userOf } from '../state.ts';
+import { command, no, ok } from '../context.ts';
+import { roleOf } from '../mailboxes.ts';
+
+/** CREATE (RFC 9051 §6.3.4) with RFC 6154 §3 `USE (\Sent …)`; parents are created as needed. */
+export const create = command({
+  names: ['CREATE'],
+  states: SIGNED_IN,
+  async run(ctx, cmd) {
+    const user = userOf(ctx.state)!;
+    const name = ctx.mailboxFromWire(cmd.mailbox);
+    if (name === null || name.replace(/\/+$/, '') === '') return no('Invalid mailbox name', 'CANNOT');
+    let role: string | null = null;
+    for (const use of cmd.specialUse) {
+      const r = roleOf(use);
+      if (!r || role) return no('Unsupported special use', 'USEATTR');
+      role = r;
+    }
+    if (role && (await ctx.deps.mail.mailboxByRole(user.accountId, role)))
+      return no('Another mailbox already has that special use', 'USEATTR');
+    await ctx.deps.mail.createMailbox(user.accountId, name, { role });
+    return ok('CREATE completed');
+  },
+});

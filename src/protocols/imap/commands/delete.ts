@@ -1,0 +1,22 @@
+import { SIGNED_IN, userOf } from '../state.ts';
+import { command, no, ok } from '../context.ts';
+
+/** DELETE (RFC 9051 §6.3.5): INBOX cannot be deleted; deleting the selected mailbox deselects it. */
+export const del = command({
+  names: ['DELETE'],
+  states: SIGNED_IN,
+  async run(ctx, cmd) {
+    const user = userOf(ctx.state)!;
+    const name = ctx.mailboxFromWire(cmd.mailbox);
+    if (name === null) return no('No such mailbox', 'NONEXISTENT');
+    const mailbox = await ctx.deps.mail.getMailbox(user.accountId, name);
+    if (!mailbox) return no('No such mailbox', 'NONEXISTENT');
+    if (mailbox.name === 'INBOX') return no('INBOX cannot be deleted', 'CANNOT');
+    await ctx.deps.mail.deleteMailbox(user.accountId, mailbox.name);
+    if (ctx.state.kind === 'selected' && ctx.state.mailbox.id === mailbox.id) {
+      ctx.send('* OK [CLOSED] The selected mailbox was deleted\r\n');
+      ctx.setState({ kind: 'authenticated', user });
+    }
+    return ok('DELETE completed');
+  },
+});

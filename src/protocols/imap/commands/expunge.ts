@@ -1,0 +1,29 @@
+import { SELECTED } from '../state.ts';
+import { type CommandContext, command, no, ok } from '../context.ts';
+import type { SelectedMailbox } from '../selected.ts';
+import { targetSeqs } from '../targets.ts';
+import { formatSequenceSet } from '../wire/sequence.ts';
+
+/** Removes UIDs from the session's view and tells the client: EXPUNGE per message, or VANISHED with QRESYNC (RFC 7162 §3.2.10). */
+export function reportExpunged(ctx: CommandContext, box: SelectedMailbox, uids: readonly number[]): void {
+  if (!uids.length) return;
+  const seqs = box.removeUids(uids);
+  if (ctx.qresync) ctx.send(`* VANISHED ${formatSequenceSet(uids)}\r\n`);
+  else ctx.send(seqs.map((s) => `* ${s} EXPUNGE\r\n`).join(''));
+}
+
+/** EXPUNGE (RFC 9051 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1, part of RFC 9051): remove \Deleted messages. */
+export const expunge = command({
+  names: ['EXPUNGE', 'UID EXPUNGE'],
+  states: SELECTED,
+  async run(ctx, cmd) {
+    if (ctx.state.kind !== 'selected') return ok('EXPUNGE completed');
+    const { user, mailbox: box } = ctx.state;
+    if (box.readOnly) return no('The mailbox is read-only', 'CANNOT');
+    const uids = cmd.name === 'UID EXPUNGE' ? targetSeqs(box, cmd.set, true).map((s) => box.uidAt(s)) : undefined;
+    if (uids && uids.length === 0) return ok('EXPUNGE completed');
+    const removed = await ctx.deps.mail.expunge(user.accountId, box.id, { onlyDeleted: true, ...(uids ? { uids } : {}) });
+    reportExpunged(ctx, box, removed);
+    return ok('EXPUNGE completed');
+  },
+});

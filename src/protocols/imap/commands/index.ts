@@ -1,0 +1,60 @@
+import type { CommandSpec } from '../context.ts';
+import type { CommandName } from '../wire/types.ts';
+import { append } from './append.ts';
+import { authenticate } from './authenticate.ts';
+import { capability } from './capability.ts';
+import { close } from './close.ts';
+import { copy } from './copy.ts';
+import { create } from './create.ts';
+import { del } from './delete.ts';
+import { enable } from './enable.ts';
+import { expunge } from './expunge.ts';
+import { fetch } from './fetch.ts';
+import { id } from './id.ts';
+import { idle } from './idle.ts';
+import { list } from './list.ts';
+import { login } from './login.ts';
+import { logout } from './logout.ts';
+import { lsub } from './lsub.ts';
+import { namespace } from './namespace.ts';
+import { noop } from './noop.ts';
+import { rename } from './rename.ts';
+import { search } from './search.ts';
+import { select } from './select.ts';
+import { starttls } from './starttls.ts';
+import { status } from './status.ts';
+import { store } from './store.ts';
+import { subscribe } from './subscribe.ts';
+
+const ALL: ReadonlyArray<CommandSpec<never>> = [
+  append,
+  authenticate,
+  capability,
+  close,
+  copy,
+  create,
+  del,
+  enable,
+  expunge,
+  fetch,
+  id,
+  idle,
+  list,
+  login,
+  logout,
+  lsub,
+  namespace,
+  noop,
+  rename,
+  search,
+  select,
+  starttls,
+  status,
+  store,
+  subscribe,
+] as unknown as ReadonlyArray<CommandSpec<never>>;
+
+/** Every command by name (RFC 9051 §6 plus extensions); the dispatcher looks commands up here. */
+export const COMMANDS: ReadonlyMap<CommandName, CommandSpec> = new Map(
+  ALL.flatMap((spec) => (spec.names as readonly CommandName[]).map((n) => [n, spec as unknown as CommandSpec] as const)),
+);

@@ -1,0 +1,51 @@
+import { SELECTED } from '../state.ts';
+import { command, no, ok, type Tagged } from '../context.ts';
+import { runSearch } from '../search.ts';
+import { formatSequenceSet } from '../wire/sequence.ts';
+
+const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
+
+/**
+ * SEARCH and UID SEARCH (RFC 9051 §6.4.4): ESEARCH answers (RFC 4731) for RETURN and for IMAP4rev2
+ * clients, `* SEARCH` for IMAP4rev1; SAVE keeps the result for `$` (RFC 9051 §6.4.4.1); a MODSEQ
+ * key adds the highest MODSEQ of the matches (RFC 7162 §3.1.5).
+ */
+export const search = command({
+  names: ['SEARCH'],
+  states: SELECTED,
+  expungeAfter: (cmd) => cmd.uid,
+  async run(ctx, cmd): Promise<Tagged> {
+    if (ctx.state.kind !== 'selected') return no('No mailbox selected');
+    const { user, mailbox: box } = ctx.state;
+    if (cmd.charset !== null && !CHARSETS.has(cmd.charset.toUpperCase())) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+    const result = await runSearch(ctx.deps, user.accountId, box, cmd.criteria);
+    if (result.highestModseq !== null) ctx.useCondstore();
+    const numbers = cmd.uid ? result.seqs.map((s) => box.uidAt(s)) : result.seqs;
+    const returns = cmd.returns === null ? [] : [...cmd.returns];
+    const esearch = cmd.returns !== null || ctx.rev2;
+    const asked = returns.filter((r) => r !== 'SAVE');
+    if (returns.includes('SAVE')) {
+      const uids = result.seqs.map((s) => box.uidAt(s));
+      // RFC 5182 §2.4: with only MIN and/or MAX (no ALL, COUNT), only those are saved.
+      const onlyMinMax = asked.length > 0 && asked.every((r) => r === 'MIN' || r === 'MAX');
+      box.saved =
+        onlyMinMax && uids.length
+          ? [...new Set([...(asked.includes('MIN') ? [uids[0]!] : []), ...(asked.includes('MAX') ? [uids.at(-1)!] : [])])]
+          : uids;
+    }
+    const modseq = result.highestModseq !== null && numbers.length ? result.highestModseq : null;
+    if (!esearch) {
+      ctx.send(`* SEARCH${numbers.map((n) => ` ${n}`).join('')}${modseq !== null ? ` (MODSEQ ${modseq})` : ''}\r\n`);
+    } else if (!(returns.length > 0 && asked.length === 0)) {
+      const want = asked.length ? asked : ['ALL'];
+      let line = `* ESEARCH (TAG "${cmd.tag.replace(/["\\]/g, '')}")${cmd.uid ? ' UID' : ''}`;
+      if (want.includes('MIN') && numbers.length) line += ` MIN ${numbers[0]}`;
+      if (want.includes('MAX') && numbers.length) line += ` MAX ${numbers.at(-1)}`;
+      if (want.includes('COUNT')) line += ` COUNT ${numbers.length}`;
+      if (want.includes('ALL') && numbers.length) line += ` ALL ${formatSequenceSet(numbers)}`;
+      if (modseq !== null) line += ` MODSEQ ${modseq}`;
+      ctx.send(`${line}\r\n`);
+    }
+    return ok(`${cmd.uid ? 'UID SEARCH' : 'SEARCH'} completed`);
+  },
+});

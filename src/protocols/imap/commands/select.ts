@@ -1,0 +1,67 @@
+import { SIGNED_IN, userOf } from '../state.ts';
+import { bad, type CommandContext, command, no, ok } from '../context.ts';
+import { flagList, isSystemKeyword, SYSTEM_FLAGS } from '../flags.ts';
+import { DELIMITER, listAttributes } from '../mailboxes.ts';
+import { SelectedMailbox } from '../selected.ts';
+import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
+import type { QresyncParams } from '../wire/types.ts';
+
+/** QRESYNC (RFC 7162 §3.2.5): what changed since the client's last known MODSEQ, before the tagged OK. */
+async function resync(ctx: CommandContext, box: SelectedMailbox, q: QresyncParams): Promise<void> {
+  if (q.uidValidity !== box.uidValidity) return;
+  const changes = await ctx.deps.mail.mailboxChanges(box.id, q.modseq);
+  const known = q.knownUids && q.knownUids.kind === 'ranges' ? resolveRanges(q.knownUids, box.maxUid) : null;
+  const vanished = changes.expunged.filter((uid) => !known || inRanges(known, uid));
+  if (vanished.length) ctx.send(`* VANISHED (EARLIER) ${formatSequenceSet(vanished)}\r\n`);
+  for (const e of changes.changed) {
+    const seq = box.seqOf(e.uid);
+    if (!seq) continue;
+    ctx.send(`* ${seq} FETCH (UID ${e.uid} FLAGS ${flagList(box.keywordsAt(seq))} MODSEQ (${box.modseqAt(seq)}))\r\n`);
+  }
+}
+
+/**
+ * SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3) with CONDSTORE/QRESYNC parameters (RFC 7162).
+ * IMAP4rev2 clients get the LIST response; IMAP4rev1 clients RECENT and UNSEEN.
+ */
+export const select = command({
+  names: ['SELECT', 'EXAMINE'],
+  states: SIGNED_IN,
+  async run(ctx, cmd) {
+    const user = userOf(ctx.state)!;
+    if (ctx.state.kind === 'selected') {
+      ctx.send('* OK [CLOSED] Previous mailbox closed\r\n');
+      ctx.setState({ kind: 'authenticated', user });
+    }
+    if (cmd.qresync && !ctx.qresync) return bad('ENABLE QRESYNC first', 'CLIENTBUG');
+    const name = ctx.mailboxFromWire(cmd.mailbox);
+    const mailbox = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
+    if (!mailbox) return no('No such mailbox', 'NONEXISTENT');
+    if (cmd.condstore || cmd.qresync) ctx.useCondstore();
+    const entries = await ctx.deps.mail.listEntries(mailbox.id);
+    const readOnly = cmd.name === 'EXAMINE';
+    const box = new SelectedMailbox(mailbox, entries, readOnly, mailbox.highestModseq);
+    ctx.setState({ kind: 'selected', user, mailbox: box });
+
+    const keywords = new Set<string>();
+    for (const e of entries) for (const k of e.keywords) if (!isSystemKeyword(k)) keywords.add(k);
+    const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
+    ctx.send(`* FLAGS (${flags})\r\n`);
+    ctx.send(readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted\r\n`);
+    ctx.send(`* ${box.exists} EXISTS\r\n`);
+    if (!ctx.rev2) {
+      ctx.send('* 0 RECENT\r\n');
+      const firstUnseen = entries.findIndex((e) => !e.keywords.includes('$seen'));
+      if (firstUnseen >= 0) ctx.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen\r\n`);
+    }
+    ctx.send(`* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`);
+    ctx.send(`* OK [UIDNEXT ${mailbox.uidNext}] Predicted next UID\r\n`);
+    ctx.send(`* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`);
+    if (ctx.rev2) {
+      const attrs = listAttributes(mailbox, await ctx.deps.mail.listMailboxes(user.accountId), { subscribed: false, specialUse: true });
+      ctx.send(`* LIST (${attrs.join(' ')}) "${DELIMITER}" ${ctx.mailboxToWire(mailbox.name)}\r\n`);
+    }
+    if (cmd.qresync) await resync(ctx, box, cmd.qresync);
+    return ok(`${cmd.name} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
+  },
+});

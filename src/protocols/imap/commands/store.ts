@@ -1,0 +1,52 @@
+import { SELECTED } from '../state.ts';
+import { command, no, ok, type Tagged } from '../context.ts';
+import { flagList, flagToKeyword } from '../flags.ts';
+import { targetSeqs } from '../targets.ts';
+import { formatSequenceSet } from '../wire/sequence.ts';
+
+/**
+ * STORE and UID STORE (RFC 9051 §6.4.6) with CONDSTORE UNCHANGEDSINCE (RFC 7162 §3.1.3): answers
+ * with the new FLAGS (unless .SILENT), and MODIFIED for messages changed since the given MODSEQ.
+ */
+export const store = command({
+  names: ['STORE'],
+  states: SELECTED,
+  expungeAfter: (cmd) => cmd.uid,
+  async run(ctx, cmd): Promise<Tagged> {
+    if (ctx.state.kind !== 'selected') return no('No mailbox selected');
+    const { user, mailbox: box } = ctx.state;
+    if (box.readOnly) return no('The mailbox is read-only', 'CANNOT');
+    if (cmd.unchangedSince !== null) ctx.useCondstore();
+    const keywords: string[] = [];
+    for (const flag of cmd.flags) {
+      const k = flagToKeyword(flag);
+      if (!k.ok) return no(`Cannot store ${flag.slice(0, 40)}: ${k.reason}`, 'CANNOT');
+      keywords.push(k.keyword);
+    }
+    const seqs = targetSeqs(box, cmd.set, cmd.uid);
+    const uids = seqs.map((s) => box.uidAt(s));
+    if (!uids.length) return ok('STORE completed');
+    const r = await ctx.deps.mail.storeKeywords(user.accountId, box.id, uids, cmd.mode, keywords, {
+      ...(cmd.unchangedSince !== null ? { unchangedSince: cmd.unchangedSince } : {}),
+    });
+    for (const u of r.updated) box.noteStored(u.uid, u.keywords, u.modseq);
+    const failed = new Set(r.failed);
+    const updated = new Set(r.updated.map((u) => u.uid));
+    const condstore = ctx.condstore;
+    let out = '';
+    for (const seq of seqs) {
+      const uid = box.uidAt(seq);
+      if (failed.has(uid)) continue;
+      const extra = `${cmd.uid ? ` UID ${uid}` : ''}${condstore ? ` MODSEQ (${box.modseqAt(seq)})` : ''}`;
+      if (!cmd.silent) out += `* ${seq} FETCH (FLAGS ${flagList(box.keywordsAt(seq))}${extra})\r\n`;
+      // RFC 7162 §3.1.3: even with .SILENT a CONDSTORE client learns the new MODSEQ.
+      else if (condstore && updated.has(uid)) out += `* ${seq} FETCH (${extra.trim()})\r\n`;
+    }
+    if (out) ctx.send(out);
+    if (r.failed.length) {
+      const set = cmd.uid ? r.failed : r.failed.map((u) => box.seqOf(u)).filter(Boolean);
+      return ok('Conditional STORE failed for some messages', `MODIFIED ${formatSequenceSet(set)}`);
+    }
+    return ok('STORE completed');
+  },
+});

@@ -1,0 +1,15 @@
+import type { ProtocolHandler } from '../../net/listener.ts';
+import type { ImapDeps } from './context.ts';
+import { ImapSession } from './session.ts';
+
+/** The listener-side entry point for IMAP (RFC 9051) on the STARTTLS and implicit-TLS ports. */
+export function imapHandler(deps: ImapDeps): ProtocolHandler {
+  return {
+    accept(conn) {
+      const session = new ImapSession(conn, deps);
+      session.start();
+      return session;
+    },
+    refusal: () => '* BYE [UNAVAILABLE] Too many connections, try again later\r\n',
+  };
+}

@@ -1,0 +1,66 @@
+import type { Mailbox } from '../../mail/types.ts';
+import { decodeMutf7 } from './wire/mutf7.ts';
+
+/** Mailbox names, LIST patterns and special use (RFC 9051 §5.1, §6.3.9; RFC 6154). */
+
+export const DELIMITER = '/';
+
+/**
+ * A mailbox name from the wire as the store names it: UTF-8 for IMAP4rev2 clients, modified UTF-7
+ * otherwise (a name with raw 8-bit characters is taken as UTF-8 either way). Null when invalid.
+ */
+export function nameFromWire(name: string, utf8: boolean): string | null {
+  if (utf8 || /[^\x00-\x7f]/.test(name)) return name;
+  return decodeMutf7(name);
+}
+
+const ROLE_TO_USE: Readonly<Record<string, string>> = {
+  drafts: '\\Drafts',
+  sent: '\\Sent',
+  archive: '\\Archive',
+  junk: '\\Junk',
+  trash: '\\Trash',
+  all: '\\All',
+  flagged: '\\Flagged',
+  important: '\\Important',
+};
+
+/** The RFC 6154 attribute for a JMAP role, or null (INBOX has none). */
+export function specialUse(role: string | null): string | null {
+  return role ? (ROLE_TO_USE[role] ?? null) : null;
+}
+
+/** The JMAP role for an RFC 6154 attribute (CREATE … (USE (\Sent))), or undefined when unknown. */
+export function roleOf(attribute: string): string | undefined {
+  const lower = attribute.toLowerCase();
+  for (const [role, use] of Object.entries(ROLE_TO_USE)) if (use.toLowerCase() === lower) return role;
+  return undefined;
+}
+
+/**
+ * Compiles a LIST reference + pattern (RFC 9051 §6.3.9): `*` matches anything, `%` anything but
+ * the delimiter. A leading `INBOX` matches case-insensitively.
+ */
+export function listMatcher(reference: string, pattern: string): (name: string) => boolean {
+  let full = `${reference}${pattern}`;
+  if (/^inbox(?=$|\/)/i.test(full)) full = `INBOX${full.slice(5)}`;
+  let source = '^';
+  for (const ch of full) {
+    if (ch === '*') source += '.*';
+    else if (ch === '%') source += '[^/]*';
+    else source += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  const re = new RegExp(`${source}$`, 'su');
+  return (name) => re.test(name);
+}
+
+/** The attributes a LIST response shows for a mailbox (children, special use, subscription). */
+export function listAttributes(mailbox: Mailbox, all: readonly Mailbox[], options: { subscribed: boolean; specialUse: boolean }): string[] {
+  const attrs: string[] = [];
+  const prefix = mailbox.name + DELIMITER;
+  attrs.push(all.some((m) => m.name.startsWith(prefix)) ? '\\HasChildren' : '\\HasNoChildren');
+  const use = specialUse(mailbox.role);
+  if (use && options.specialUse) attrs.push(use);
+  if (options.subscribed && mailbox.subscribed) attrs.push('\\Subscribed');
+  return attrs;
+}

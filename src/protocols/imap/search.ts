@@ -1,0 +1,183 @@
+import type { MailStore } from '../../mail/store.ts';
+import { flagToKeyword } from './flags.ts';
+import type { MessageCache, MessageInfo } from './message-cache.ts';
+import type { SelectedMailbox } from './selected.ts';
+import { dayOf } from './wire/datetime.ts';
+import { inRanges, resolveRanges } from './wire/sequence.ts';
+import type { SearchKey } from './wire/types.ts';
+
+/**
+ * Evaluates a SEARCH program (RFC 9051 §6.4.4) over the selected mailbox. Flags, UIDs, sequence
+ * numbers and MODSEQ come from the session's view; sizes and dates from the message cache; text
+ * keys from the store's decoded search text (case-insensitive substring, RFC 9051 §6.4.4).
+ */
+
+interface Needs {
+  info: boolean;
+  modseq: boolean;
+  texts: Array<Extract<SearchKey, { op: 'header' | 'body' | 'text' }>>;
+}
+
+function scan(key: SearchKey, needs: Needs): void {
+  switch (key.op) {
+    case 'and':
+      for (const k of key.keys) scan(k, needs);
+      return;
+    case 'or':
+      scan(key.a, needs);
+      scan(key.b, needs);
+      return;
+    case 'not':
+      scan(key.key, needs);
+      return;
+    case 'larger':
+    case 'smaller':
+    case 'internaldate':
+    case 'sentdate':
+    case 'older':
+    case 'younger':
+    case 'emailid':
+    case 'threadid':
+      needs.info = true;
+      return;
+    case 'header':
+    case 'body':
+    case 'text':
+      needs.texts.push(key);
+      return;
+    case 'modseq':
+      needs.modseq = true;
+      return;
+    default:
+      return;
+  }
+}
+
+function headerLineMatches(headers: string, field: string, needle: string): boolean {
+  const prefix = `${field}:`;
+  let at = 0;
+  while (at < headers.length) {
+    const end = headers.indexOf('\n', at);
+    const line = headers.slice(at, end < 0 ? headers.length : end);
+    if (line.startsWith(prefix) && (needle === '' || line.slice(prefix.length).includes(needle))) return true;
+    if (end < 0) break;
+    at = end + 1;
+  }
+  return false;
+}
+
+/** Message ids (store ids) matching each text key, computed once per SEARCH. */
+async function textMatches(
+  store: MailStore,
+  accountId: number,
+  ids: readonly number[],
+  keys: Needs['texts'],
+): Promise<Map<SearchKey, Set<number>>> {
+  const out = new Map<SearchKey, Set<number>>();
+  let texts: Map<number, { headers: string; body: string }> | undefined;
+  for (const key of keys) {
+    const needle = key.value.toLowerCase();
+    if (key.op === 'body') out.set(key, await store.textMatches(accountId, needle, 'body'));
+    else if (key.op === 'text') out.set(key, await store.textMatches(accountId, needle, 'both'));
+    else {
+      texts ??= await store.searchText(ids);
+      const hits = new Set<number>();
+      for (const [id, t] of texts) if (headerLineMatches(t.headers, key.field, needle)) hits.add(id);
+      out.set(key, hits);
+    }
+  }
+  return out;
+}
+
+export interface SearchResult {
+  /** Matching sequence numbers, ascending. */
+  readonly seqs: number[];
+  /** Highest MODSEQ among the matches (RFC 7162 §3.1.5), when the program used MODSEQ. */
+  readonly highestModseq: number | null;
+}
+
+/** Runs a search; `now` is for OLDER/YOUNGER (RFC 5032). */
+export async function runSearch(
+  deps: { readonly mail: MailStore; readonly cache: MessageCache },
+  accountId: number,
+  box: SelectedMailbox,
+  criteria: SearchKey,
+  now = Date.now(),
+): Promise<SearchResult> {
+  const needs: Needs = { info: false, modseq: false, texts: [] };
+  scan(criteria, needs);
+  const ids: number[] = [];
+  for (let seq = 1; seq <= box.exists; seq++) ids.push(box.messageIdAt(seq));
+  const infos = needs.info ? await deps.cache.load(accountId, ids) : new Map<number, MessageInfo>();
+  const texts = needs.texts.length ? await textMatches(deps.mail, accountId, ids, needs.texts) : new Map<SearchKey, Set<number>>();
+  const savedUids = new Set(box.saved);
+  const resolved = new Map<SearchKey, Array<[number, number]>>();
+
+  const test = (key: SearchKey, seq: number): boolean => {
+    switch (key.op) {
+      case 'all':
+        return true;
+      case 'none':
+        return false;
+      case 'and':
+        return key.keys.every((k) => test(k, seq));
+      case 'or':
+        return test(key.a, seq) || test(key.b, seq);
+      case 'not':
+        return !test(key.key, seq);
+      case 'flag': {
+        const k = flagToKeyword(key.flag);
+        const has = k.ok && box.keywordsAt(seq).includes(k.keyword);
+        return key.set ? has : !has;
+      }
+      case 'seq':
+      case 'uid': {
+        if (key.set.kind === 'saved') return savedUids.has(box.uidAt(seq));
+        let r = resolved.get(key);
+        if (!r) resolved.set(key, (r = resolveRanges(key.set, key.op === 'seq' ? box.exists : box.maxUid)));
+        return inRanges(r, key.op === 'seq' ? seq : box.uidAt(seq));
+      }
+      case 'modseq':
+        return box.modseqAt(seq) >= key.modseq;
+      case 'header':
+      case 'body':
+      case 'text':
+        return texts.get(key)?.has(box.messageIdAt(seq)) ?? false;
+      default: {
+        const info = infos.get(box.messageIdAt(seq));
+        if (!info) return false;
+        switch (key.op) {
+          case 'larger':
+            return info.size > key.size;
+          case 'smaller':
+            return info.size < key.size;
+          case 'internaldate':
+          case 'sentdate': {
+            const day = dayOf(key.op === 'internaldate' ? info.receivedAt : (info.meta.sentAt ?? info.receivedAt));
+            return key.cmp === 'before' ? day < key.day : key.cmp === 'on' ? day === key.day : day >= key.day;
+          }
+          case 'older':
+            return now - info.receivedAt >= key.seconds * 1000;
+          case 'younger':
+            return now - info.receivedAt <= key.seconds * 1000;
+          case 'emailid':
+            return `M${info.id}` === key.id;
+          case 'threadid':
+            return `T${info.threadId}` === key.id;
+          default:
+            return false;
+        }
+      }
+    }
+  };
+
+  const seqs: number[] = [];
+  let highest = 0;
+  for (let seq = 1; seq <= box.exists; seq++) {
+    if (test(criteria, seq)) {
+      seqs.push(seq);
+      highest = Math.max(highest, box.modseqAt(seq));
+    }
+  }
+  return { seqs, highestModseq: needs.modseq ? highest : null };
+}

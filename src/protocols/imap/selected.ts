@@ -1,0 +1,193 @@
+import type { Mailbox, MailboxEntry } from '../../mail/types.ts';
+import { internKeywords } from './flags.ts';
+
+/**
+ * The selected mailbox as one session sees it (RFC 9051 §2.3.1): the sequence-number ↔ UID map
+ * and each message's keywords and MODSEQ, kept in parallel arrays so idle sessions stay small.
+ * `apply` merges what the store reports changed and returns the untagged updates to send; the
+ * session's view only moves when those updates reach the client.
+ */
+
+export interface MailboxUpdate {
+  /** UIDs expunged, ascending (EXPUNGE by sequence number, or VANISHED). */
+  readonly expunged: readonly number[];
+  /** The sequence number each EXPUNGE response carries, in sending order (each one renumbers the rest). */
+  readonly expungedSeqs: readonly number[];
+  /** New message count, when messages arrived. */
+  readonly exists: number | null;
+  /** Messages whose flags changed (and that the client already knows). */
+  readonly changed: ReadonlyArray<{
+    readonly seq: number;
+    readonly uid: number;
+    readonly keywords: readonly string[];
+    readonly modseq: number;
+  }>;
+}
+
+export class SelectedMailbox {
+  readonly id: number;
+  readonly name: string;
+  readonly uidValidity: number;
+  readonly readOnly: boolean;
+  uidNext: number;
+  /** Highest MODSEQ whose effects this session has seen (RFC 7162 §3.1.2.1). */
+  knownModseq: number;
+  /** Set by change notifications; `refresh` only hits the store when it is set. */
+  dirty = false;
+  /** `SEARCH RETURN (SAVE)` result, as UIDs (RFC 9051 §6.4.4.1). */
+  saved: number[] = [];
+  #uids: number[] = [];
+  #messageIds: number[] = [];
+  #modseqs: number[] = [];
+  #keywords: Array<readonly string[]> = [];
+
+  constructor(mailbox: Mailbox, entries: readonly MailboxEntry[], readOnly: boolean, knownModseq: number) {
+    this.id = mailbox.id;
+    this.name = mailbox.name;
+    this.uidValidity = mailbox.uidValidity;
+    this.uidNext = mailbox.uidNext;
+    this.readOnly = readOnly;
+    this.knownModseq = knownModseq;
+    for (const e of entries) this.#push(e);
+  }
+
+  #push(e: MailboxEntry): void {
+    this.#uids.push(e.uid);
+    this.#messageIds.push(e.messageId);
+    this.#modseqs.push(e.modseq);
+    this.#keywords.push(internKeywords(e.keywords));
+  }
+
+  get exists(): number {
+    return this.#uids.length;
+  }
+
+  uidAt(seq: number): number {
+    return this.#uids[seq - 1]!;
+  }
+
+  messageIdAt(seq: number): number {
+    return this.#messageIds[seq - 1]!;
+  }
+
+  modseqAt(seq: number): number {
+    return this.#modseqs[seq - 1]!;
+  }
+
+  keywordsAt(seq: number): readonly string[] {
+    return this.#keywords[seq - 1]!;
+  }
+
+  get maxUid(): number {
+    return this.#uids.at(-1) ?? 0;
+  }
+
+  /** Sequence number of `uid`, or 0 when it is not in the view. Binary search. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.#uids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.#uids[mid]!;
+      if (v === uid) return mid + 1;
+      if (v < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** Sequence numbers of UIDs inside [lo, hi] (for UID ranges). */
+  seqRangeOfUids(lo: number, hi: number): [number, number] | null {
+    let a = 0;
+    let b = this.#uids.length;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      if (this.#uids[mid]! < lo) a = mid + 1;
+      else b = mid;
+    }
+    let c = a;
+    let d = this.#uids.length;
+    while (c < d) {
+      const mid = (c + d) >> 1;
+      if (this.#uids[mid]! <= hi) c = mid + 1;
+      else d = mid;
+    }
+    return a < c ? [a + 1, c] : null;
+  }
+
+  /** Records flags the session itself just changed, so later refreshes do not report them again. */
+  noteStored(uid: number, keywords: readonly string[], modseq: number): void {
+    const seq = this.seqOf(uid);
+    if (!seq) return;
+    this.#keywords[seq - 1] = internKeywords(keywords);
+    this.#modseqs[seq - 1] = modseq;
+  }
+
+  /** Removes expunged UIDs the session itself asked for; returns their sequence numbers as EXPUNGE responses need them. */
+  removeUids(uids: readonly number[]): number[] {
+    const gone = new Set(uids);
+    const seqs: number[] = [];
+    let removed = 0;
+    const keep = (i: number) => !gone.has(this.#uids[i]!);
+    const uidsOut: number[] = [];
+    const idsOut: number[] = [];
+    const modOut: number[] = [];
+    const kwOut: Array<readonly string[]> = [];
+    for (let i = 0; i < this.#uids.length; i++) {
+      if (keep(i)) {
+        uidsOut.push(this.#uids[i]!);
+        idsOut.push(this.#messageIds[i]!);
+        modOut.push(this.#modseqs[i]!);
+        kwOut.push(this.#keywords[i]!);
+      } else {
+        // Each EXPUNGE renumbers the ones after it (RFC 9051 §7.5.1).
+        seqs.push(i + 1 - removed);
+        removed++;
+      }
+    }
+    this.#uids = uidsOut;
+    this.#messageIds = idsOut;
+    this.#modseqs = modOut;
+    this.#keywords = kwOut;
+    return seqs;
+  }
+
+  /**
+   * Merges the store's view: `entries` changed or added after `knownModseq`, `expunged` UIDs.
+   * Returns what to tell the client. With `expungeAllowed` false (during FETCH/STORE/SEARCH by
+   * sequence number, RFC 9051 §7.5.1), expunges and the arrivals after them wait for later.
+   */
+  apply(
+    entries: readonly MailboxEntry[],
+    expunged: readonly number[],
+    highestModseq: number,
+    expungeAllowed: boolean,
+  ): MailboxUpdate | null {
+    const gone = expunged.filter((uid) => this.seqOf(uid) > 0);
+    if (gone.length && !expungeAllowed) return null;
+    const expungedSeqs = gone.length ? this.removeUids(gone) : [];
+    const changed: Array<{ seq: number; uid: number; keywords: readonly string[]; modseq: number }> = [];
+    let arrived = false;
+    const maxUid = this.maxUid;
+    for (const e of entries) {
+      if (e.uid > maxUid) {
+        this.#push(e);
+        arrived = true;
+        continue;
+      }
+      const seq = this.seqOf(e.uid);
+      if (!seq) continue;
+      if (this.#modseqs[seq - 1] === e.modseq) continue;
+      const kw = internKeywords(e.keywords);
+      const flagsChanged = kw !== this.#keywords[seq - 1];
+      this.#keywords[seq - 1] = kw;
+      this.#modseqs[seq - 1] = e.modseq;
+      if (flagsChanged) changed.push({ seq, uid: e.uid, keywords: kw, modseq: e.modseq });
+    }
+    if (highestModseq > this.knownModseq) this.knownModseq = highestModseq;
+    const uidNext = Math.max(this.uidNext, this.maxUid + 1);
+    this.uidNext = uidNext;
+    if (!gone.length && !arrived && !changed.length) return { expunged: [], expungedSeqs: [], exists: null, changed: [] };
+    return { expunged: gone, expungedSeqs, exists: arrived ? this.exists : null, changed };
+  }
+}
