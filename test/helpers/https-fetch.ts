@@ -15,25 +15,21 @@ export function caFetch(ca: string): (url: string | URL, init?: RequestInit) => 
           : Buffer.from(init.body instanceof URLSearchParams ? init.body.toString() : (init.body as string));
       if (init.body instanceof URLSearchParams && !headers.has('content-type'))
         headers.set('content-type', 'application/x-www-form-urlencoded');
-      const req = https.request(
-        new URL(url),
-        { method: init.method ?? 'GET', headers: Object.fromEntries(headers), ca, servername: 'localhost' },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const out = new Headers();
-            for (const [k, v] of Object.entries(res.headers)) {
-              if (Array.isArray(v)) for (const x of v) out.append(k, x);
-              else if (v !== undefined) out.set(k, v);
-            }
-            const status = res.statusCode ?? 0;
-            const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-            resolve(new Response(payload, { status, headers: out }));
-          });
-          res.on('error', reject);
-        },
-      );
+      const req = https.request(new URL(url), { method: init.method ?? 'GET', headers: Object.fromEntries(headers), ca }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const out = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (Array.isArray(v)) for (const x of v) out.append(k, x);
+            else if (v !== undefined) out.set(k, v);
+          }
+          const status = res.statusCode ?? 0;
+          const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks);
+          resolve(new Response(payload, { status, headers: out }));
+        });
+        res.on('error', reject);
+      });
       req.on('error', reject);
       init.signal?.addEventListener('abort', () => req.destroy(new Error('aborted')));
       req.end(body);
