@@ -4,6 +4,7 @@ import { registerCheck } from './check.ts';
 import { registerDiscover } from './discover.ts';
 import { registerDns } from './dns.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerFreeBusy } from './freebusy.ts';
 import { registerLogin } from './login.ts';
 import { registerServe } from './serve.ts';
 import { registerSetup } from './setup.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerDiscover(program);
   registerDns(program);
   registerDoctor(program);
+  registerFreeBusy(program);
   registerLogin(program);
   registerToken(program);
   registerCheck(program);

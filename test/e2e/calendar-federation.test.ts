@@ -19,7 +19,7 @@ import { resourceIds, SCOPES } from '../../src/config/resources.ts';
 import { ensureLocalTls } from '../../src/net/local-ca.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { freePorts } from '../helpers/ports.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { runCli, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
 const PASSWORD = 'correct horse battery staple';
@@ -109,7 +109,7 @@ describe('free/busy federation between two servers', { skip: commandSkip('curl',
 
     // rogue.test: a WebFinger server whose issuer link points at a loopback address.
     const rogueTls = tlsFiles[2]!;
-    rogue = https.createServer({ cert: await readFile(rogueTls.cert), key: await readFile(rogueTls.key) }, (req, res) => {
+    rogue = https.createServer({ cert: await readFile(rogueTls.cert), key: await readFile(rogueTls.key) }, (_req, res) => {
       res.setHeader('content-type', 'application/jrd+json');
       res.end(
         JSON.stringify({
@@ -291,6 +291,55 @@ describe('free/busy federation between two servers', { skip: commandSkip('curl',
     const outcome = await fed.verifier.verify(await assertionFrom(rogueSigner, 'eve@rogue.test'), [bobUrl()]);
     assert.equal(outcome.ok, false);
     assert.match((outcome as { reason: string }).reason, /localhost resolves to 127\.0\.0\.1, which is not a public address/);
+  });
+
+  it("fingerpost freebusy asks the user's own server and prints who is busy, who is unknown and the free gaps", async () => {
+    const args = [
+      'freebusy',
+      'bob@two.test',
+      'alice@one.test',
+      'carol@two.test',
+      '--as',
+      'alice@one.test',
+      '--server',
+      `https://localhost:${ports[0]}/calendar/`,
+    ];
+    const env = { XDG_CONFIG_HOME: path.join(tmp, 'xdg') };
+    const r = await runCli([...args, '--from', '2026-11-02T08:00:00Z', '--to', '20261102T120000Z', '--password-stdin', '--ca', bundle], {
+      input: `${PASSWORD}\n`,
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        '2026-11-02 08:00Z – 2026-11-02 12:00Z (UTC)',
+        '  bob@two.test: busy 2026-11-02 09:00Z–10:00Z',
+        '  alice@one.test: busy 2026-11-02 09:30Z–10:30Z',
+        '  carol@two.test: unknown (not-shared: not shared with you, or no such account (HTTP 404))',
+        'free for everyone known:',
+        '  2026-11-02 08:00Z – 2026-11-02 09:00Z',
+        '  2026-11-02 10:30Z – 2026-11-02 12:00Z',
+        '',
+      ].join('\n'),
+    );
+    assert.match(r.stderr, /some attendees are unknown/);
+    const json = await runCli([...args, '--from', '2026-11-02', '--to', '2026-11-03', '--password-stdin', '--ca', bundle, '--json'], {
+      input: PASSWORD,
+      env,
+    });
+    assert.equal(JSON.parse(json.stdout).attendees.length, 3);
+    const wrong = await runCli([...args, '--from', '2026-11-02', '--to', '2026-11-03', '--password-stdin', '--ca', bundle], {
+      input: 'wrong password',
+      env,
+    });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /refused the sign-in \(401\)/);
+    const bad = await runCli([...args, '--from', '2026-11-03', '--to', '2026-11-02', '--password-stdin', '--ca', bundle], {
+      input: PASSWORD,
+      env,
+    });
+    assert.match(bad.stderr, /inverted/);
   });
 
   it('the resource identifiers line up: the free/busy URL WebFinger links is the assertion audience', async () => {
