@@ -237,7 +237,7 @@ describe('a second, independent issuer', { skip }, () => {
     it('refuses forged and malformed logout tokens with 400 and changes nothing', async () => {
       const target = `${s.baseUrl}/auth/backchannel-logout`;
       const post = (body: Record<string, string>) => caFetch(s.ca)(target, { method: 'POST', body: new URLSearchParams(body) });
-      for (const body of [{}, { logout_token: 'not-a-jwt' }, { logout_token: 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.' }]) {
+      for (const body of [{} as Record<string, string>, { logout_token: 'not-a-jwt' }, { logout_token: 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.' }]) {
         const r = await post(body);
         assert.equal(r.status, 400, JSON.stringify(body));
         assert.equal(((await r.json()) as { error: string }).error, 'invalid_request');
