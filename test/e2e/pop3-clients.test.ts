@@ -27,6 +27,13 @@ async function stls(c: LineClient, ca: string): Promise<LineClient> {
   return new LineClient(secure);
 }
 
+/** Connects and reads the greeting. */
+async function greeted(port: number): Promise<LineClient> {
+  const c = await LineClient.connect(port);
+  assert.match((await c.line())!, /^\+OK /);
+  return c;
+}
+
 async function capa(c: LineClient): Promise<string[]> {
   c.write('CAPA\r\n');
   const lines = await c.until(/^\.$/);
@@ -60,7 +67,7 @@ describe('POP3', () => {
     const secure = await capa(c);
     assert.ok(!secure.includes('STLS'));
     assert.ok(secure.includes('USER'));
-    assert.ok(secure.includes('SASL PLAIN LOGIN'));
+    assert.ok(secure.some((l) => l.startsWith('SASL PLAIN LOGIN')));
     assert.ok(secure.includes('UIDL') && secure.includes('TOP') && secure.includes('RESP-CODES'));
     c.close();
   });
@@ -139,7 +146,7 @@ p.quit()
 
   test('SASL AUTH with an empty "+ " continuation; the maildrop lock; DELE undone by a dropped connection', async () => {
     const open = async () => {
-      const c = await stls(await LineClient.connect(t.ports.pop3).then(async (x) => (await x.line(), x)), t.ca);
+      const c = await stls(await greeted(t.ports.pop3), t.ca);
       c.write('AUTH PLAIN\r\n');
       assert.equal(await c.line(), '+ ');
       c.write(`${Buffer.from(`\0frank@example.test\0${PASSWORD}`).toString('base64')}\r\n`);
@@ -177,7 +184,7 @@ p.quit()
   });
 
   test('a wrong password and garbage get -ERR and the session goes on; too many errors close it', async () => {
-    const c = await stls(await LineClient.connect(t.ports.pop3).then(async (x) => (await x.line(), x)), t.ca);
+    const c = await stls(await greeted(t.ports.pop3), t.ca);
     c.write('USER frank@example.test\r\nPASS nope\r\n');
     assert.match((await c.line())!, /^\+OK/);
     assert.match((await c.line())!, /^-ERR \[AUTH\]/);

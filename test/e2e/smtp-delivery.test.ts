@@ -49,7 +49,7 @@ describe('submitted over SMTP, read over IMAP and POP3', () => {
       const lock = await imap.getMailboxLock('INBOX');
       try {
         const msg = await imap.fetchOne('*', { envelope: true, source: true });
-        assert.ok(msg && msg.envelope && msg.source);
+        if (msg === false || !msg.envelope || !msg.source) throw new Error('message not fetched');
         assert.equal(msg.envelope.subject, 'Grüße über SMTP');
         assert.equal(msg.envelope.from?.[0]?.address, 'ivy@example.test');
         imapSource = msg.source;
