@@ -162,8 +162,9 @@ describe('IMAP with imapflow', () => {
       assert.deepEqual(after, [[], ['$label1'], ['$important', '\\Flagged']]);
 
       const moved = await c.messageMove('2', 'Work/Projects');
-      assert.ok(moved?.uidMap && moved.uidMap.size === 1);
-      assert.equal(c.mailbox?.exists, 2);
+      assert.ok(moved !== false && moved.uidMap?.size === 1);
+      assert.ok(c.mailbox !== false);
+      assert.equal(c.mailbox.exists, 2);
     } finally {
       lock.release();
     }

@@ -263,7 +263,8 @@ describe('IMAP on PostgreSQL', { skip: pgSkip }, () => {
       assert.deepEqual(subjects, ['on postgres', 'second']);
       assert.deepEqual(await c.search({ body: 'body text' }), [1]);
       await c.messageDelete('1');
-      assert.equal(c.mailbox && c.mailbox.exists, 1);
+      assert.ok(c.mailbox !== false);
+      assert.equal(c.mailbox.exists, 1);
       lock.release();
       await c.logout();
     } finally {
