@@ -12,7 +12,7 @@ import nodemailer from 'nodemailer';
 import { DkimKeys } from '../../src/mail/queue/dkim.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { freePorts } from '../helpers/ports.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { runCli, startTestServer, type TestServer } from '../helpers/server.ts';
 import { inboxOf } from './smtp-helpers.ts';
 
 // smtp-sink lives in /usr/sbin, which is not on every PATH.
@@ -170,5 +170,73 @@ describe('outbound queue', { skip: sinkSkip }, () => {
     assert.match(row.last_error ?? '', /ECONNREFUSED|connect/i);
     const inbox = await inboxOf(t, 'alice@example.test');
     assert.ok(!inbox.some((m) => m.includes('host down') && m.includes('Undelivered')), 'no bounce yet');
+    // the admin CLI sees it (another process on the same store), and can remove it
+    const list = await runCli(['admin', 'queue', 'list', '--data', t.dataDir]);
+    assert.equal(list.code, 0, list.stderr);
+    const line = list.stdout.split('\n').find((l) => l.includes('erin@down.test'));
+    assert.ok(line, list.stdout);
+    assert.match(line, /^(\d+)\s+alice@example\.test\s+erin@down\.test\s+queued\s+\d+\s+\S+Z\s+.*ECONNREFUSED/);
+    const id = /^(\d+)/.exec(line)![1]!;
+    assert.equal((await runCli(['admin', 'queue', 'retry', id, '--data', t.dataDir])).code, 0);
+    const removed = await runCli(['admin', 'queue', 'remove', id, '--data', t.dataDir]);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.equal(
+      (await t.services.db.kysely.selectFrom('queue_recipients').select('id').where('recipient', '=', 'erin@down.test').execute()).length,
+      0,
+    );
+  });
+});
+
+describe('smarthost with AUTH: a second Fingerpost relays for the first', () => {
+  let relay: TestServer;
+  let origin: TestServer;
+  before(async () => {
+    relay = await startTestServer({ domain: 'relay.test' });
+    await relay.services.accounts.addUser({ address: 'relay-user@relay.test', password: 'relay-password-1' });
+    await relay.services.accounts.addUser({ address: 'kim@relay.test', password: 'kim-password-12' });
+    origin = await startTestServer({
+      domain: 'origin.test',
+      overrides: {
+        submission: { sender_policy: 'any' },
+        queue: {
+          smarthost: `localhost:${relay.ports.submission}`,
+          smarthost_tls: 'starttls',
+          smarthost_user: 'relay-user@relay.test',
+          smarthost_password: 'relay-password-1',
+          smarthost_ca: relay.caFile,
+          poll_interval: '200ms',
+        },
+      },
+    });
+    await origin.services.accounts.addUser({ address: 'lee@origin.test', password: 'lee-password-123' });
+  });
+  after(async () => {
+    await origin.close();
+    await relay.close();
+  });
+
+  test('queued mail goes to the smarthost over verified STARTTLS with AUTH and arrives', async () => {
+    // The relay only lets its user send as its own addresses, so the envelope sender is that user.
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: origin.ports.submissions,
+      secure: true,
+      tls: { ca: origin.ca, servername: 'localhost' },
+      auth: { user: 'lee@origin.test', pass: 'lee-password-123' },
+    });
+    await transport.sendMail({
+      envelope: { from: 'relay-user@relay.test', to: ['kim@relay.test'] },
+      from: 'lee@origin.test',
+      to: 'kim@relay.test',
+      subject: 'via smarthost',
+      text: 'relayed\n',
+    });
+    transport.close();
+    const msg = await until(
+      async () => (await inboxOf(relay, 'kim@relay.test')).find((m) => m.includes('Subject: via smarthost')),
+      'delivery through the smarthost',
+    );
+    assert.match(msg, /^Received: from localhost \(\[127\.0\.0\.1\]\)\r\n\tby localhost with ESMTPSA \(using TLSv1\.3/);
+    assert.match(msg, /\r\nReceived: from [^\r]+\r\n\tby localhost with ESMTPSA[^\r]*\r\n\tfor <kim@relay\.test>/);
   });
 });
