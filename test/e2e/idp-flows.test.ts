@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { resourceIds, SCOPES } from '../../src/config/resources.ts';
@@ -178,6 +179,19 @@ describe('embedded OpenID provider with openid-client', () => {
     const idClaims = tokens.claims()!;
     assert.equal(idClaims.sub, user);
     assert.equal(idClaims.email, user);
+    // From nothing to an IMAP login: the token just obtained signs imapflow in (OAUTHBEARER/XOAUTH2).
+    const imap = new ImapFlow({
+      host: 'localhost',
+      port: server.ports.imaps,
+      secure: true,
+      tls: { ca: server.ca },
+      auth: { user, accessToken: tokens.access_token },
+      logger: false,
+    });
+    await imap.connect();
+    const status = await imap.status('INBOX', { messages: true });
+    assert.equal(status && typeof status.messages, 'number');
+    await imap.logout();
   });
 
   it('audience-restricts a token to one RFC 8707 resource when asked, at the token endpoint too', async () => {
