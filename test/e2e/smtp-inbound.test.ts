@@ -94,6 +94,21 @@ describe('SMTP inbound (MX)', () => {
     await c.closedByPeer();
   });
 
+  test('random bytes on SMTP and POP3 get protocol errors; the server keeps serving', async () => {
+    let seed = 7;
+    const bytes = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 7 === 0 ? 10 : seed & 0xff;
+    for (const port of [t.ports.smtp, t.ports.submission, t.ports.pop3]) {
+      const c = await LineClient.connect(port);
+      await c.line();
+      c.write(bytes);
+      await c.closedByPeer(10_000);
+    }
+    const c = await session(t.ports.smtp);
+    assert.match(await say(c, 'NOOP'), /^250 /);
+    c.close();
+  });
+
   test('CHUNKING: BDAT chunks, BDAT LAST, and a BDAT without recipients', async () => {
     const c = await session(t.ports.smtp);
     assert.match(await say(c, 'MAIL FROM:<c@remote.test>'), /^250 /);
