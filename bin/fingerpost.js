@@ -7,10 +7,13 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const entry = path.join(root, 'src', 'cli', 'main.ts');
+// `fingerpost token` runs on every mail-client connection: it starts without the server code.
+const fast = process.argv[2] === 'token';
+const entry = path.join(root, 'src', 'cli', fast ? 'token.ts' : 'main.ts');
 const major = Number(process.versions.node.split('.')[0]);
 if (major >= 24) {
-  await import(pathToFileURL(entry).href);
+  const loaded = await import(pathToFileURL(entry).href);
+  if (fast) await loaded.tokenMain(process.argv);
 } else {
   const local = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'node.cmd' : 'node');
   if (!existsSync(local)) {

@@ -53,3 +53,20 @@ export function registerToken(program: Command): void {
       }),
     );
 }
+
+/**
+ * `fingerpost token …` on its own: mail clients run it on every connection, so the launcher starts
+ * it without loading the server code (bin/fingerpost.js). Usage errors exit 1, like local problems.
+ */
+export async function tokenMain(argv: readonly string[]): Promise<void> {
+  const { Command } = await import('commander');
+  const program = new Command('fingerpost').exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerToken(program);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    process.exitCode = (err as { exitCode?: number }).exitCode === 0 ? 0 : 1;
+  }
+}
+
+if (import.meta.main) await tokenMain(process.argv);

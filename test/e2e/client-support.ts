@@ -7,10 +7,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { CLI, NODE, startTestServer, type TestServer } from '../helpers/server.ts';
+import { NODE, ROOT, startTestServer, type TestServer } from '../helpers/server.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const PASSWORD = 'client helper password';
+/** The launcher users run (`fingerpost` on PATH): it starts `token` without the server code. */
+export const LAUNCHER = path.join(ROOT, 'bin', 'fingerpost.js');
 
 /** A server on domain `localhost` (so its certificate fits every URL the client sees) with `users`. */
 export async function clientTestServer(users: string[], overrides: Record<string, unknown> = {}): Promise<TestServer> {
@@ -53,7 +55,7 @@ export interface CliChild {
 }
 
 export function spawnCli(args: string[], env: Record<string, string>, input?: string): CliChild {
-  const child = spawn(NODE, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [LAUNCHER, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let waiters: Array<() => boolean> = [];
   const c: CliChild = {
     child,
