@@ -234,3 +234,48 @@ s.quit()
     s.close();
   });
 });
+
+describe('per-account sending limits', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({
+      domain: 'example.test',
+      overrides: { submission: { max_messages_per_hour: 2, max_recipients_per_hour: 3 } },
+    });
+    await t.services.accounts.addUser({ address: 'mia@example.test', password: PASSWORD });
+    await t.services.accounts.addUser({ address: 'ned@example.test', password: PASSWORD });
+  });
+  after(() => t.close());
+
+  test('over the hourly limits MAIL and RCPT get 450 4.7.1; other accounts are not affected', async () => {
+    const transport = (user: string) =>
+      nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: t.ports.submissions,
+        secure: true,
+        tls: { ca: t.ca, servername: 'localhost' },
+        auth: { user, pass: PASSWORD },
+      });
+    const mia = transport('mia@example.test');
+    await mia.sendMail({ from: 'mia@example.test', to: ['ned@example.test', 'x@remote.example'], subject: '1', text: '1' });
+    // the second recipient would make 4 of 3 allowed: refused, the first is accepted
+    const partial = await mia.sendMail({ from: 'mia@example.test', to: ['y@remote.example', 'z@remote.example'], subject: '2', text: '2' });
+    assert.deepEqual(partial.accepted, ['y@remote.example']);
+    assert.deepEqual(partial.rejected, ['z@remote.example']);
+    assert.match(
+      String((partial as { rejectedErrors?: Array<{ response?: string }> }).rejectedErrors?.[0]?.response),
+      /^450 4\.7\.1 .*recipients per hour/,
+    );
+    // two messages sent: the third is refused at MAIL
+    await assert.rejects(
+      mia.sendMail({ from: 'mia@example.test', to: 'ned@example.test', subject: '3', text: '3' }),
+      (err: Error & { responseCode?: number; response?: string }) =>
+        err.responseCode === 450 && /4\.7\.1 .*messages per hour/.test(err.response ?? ''),
+    );
+    mia.close();
+    const ned = transport('ned@example.test');
+    const ok = await ned.sendMail({ from: 'ned@example.test', to: 'mia@example.test', subject: 'ned', text: 'n' });
+    assert.deepEqual(ok.accepted, ['mia@example.test']);
+    ned.close();
+  });
+});

@@ -70,6 +70,10 @@ export class MailTransactions implements TransactionHandler {
     }
     const parsed = tryParseAddress(target);
     if (!parsed) return { reply: reply(501, '5.1.3', 'Bad recipient address syntax') };
+    if (session.auth && this.#o.limits) {
+      const over = await this.#o.limits.check(session.auth.account.id, envelope.recipients.length + 1);
+      if (over) return { reply: over };
+    }
     const local = await this.#o.directory.findDomain(parsed.domain);
     if (local) {
       const account = await this.#o.directory.findByAddress(parsed.normalized);
@@ -79,10 +83,6 @@ export class MailTransactions implements TransactionHandler {
     }
     const relay = !!session.auth || !this.#o.requireAuthForRelay(session.listener);
     if (!relay) return { reply: reply(554, '5.7.1', 'Relay access denied') };
-    if (session.auth && this.#o.limits) {
-      const over = await this.#o.limits.check(session.auth.account.id, envelope.recipients.length + 1);
-      if (over) return { reply: over };
-    }
     return { recipient: { address: target } };
   }
 
