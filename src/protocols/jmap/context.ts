@@ -47,6 +47,8 @@ export interface JmapServices {
   readonly limits: JmapLimits;
   /** Absent when this node has no outbound path; EmailSubmission/set then answers `forbidden`. */
   readonly submit?: Submitter;
+  /** Told after VacationResponse/set so the auto-responder starts or stops watching the account. */
+  readonly vacationChanged?: (accountId: number) => Promise<void>;
   readonly now: () => number;
 }
 

@@ -1,6 +1,21 @@
 import { coreEcho } from './core/echo.ts';
 import type { MethodTable } from './dispatch.ts';
 import { emailChanges } from './email/changes.ts';
+import { emailCopy } from './email/copy.ts';
+import { emailImport } from './email/import.ts';
+import { emailParse } from './email/parse.ts';
+import { emailSet } from './email/set.ts';
+import { emailSubmissionChanges } from './email-submission/changes.ts';
+import { emailSubmissionGet } from './email-submission/get.ts';
+import { emailSubmissionQuery } from './email-submission/query.ts';
+import { emailSubmissionQueryChanges } from './email-submission/query-changes.ts';
+import { emailSubmissionSet } from './email-submission/set.ts';
+import { identityChanges } from './identity/changes.ts';
+import { identityGet } from './identity/get.ts';
+import { identitySet } from './identity/set.ts';
+import { searchSnippetGet } from './search-snippet/get.ts';
+import { vacationResponseGet } from './vacation-response/get.ts';
+import { vacationResponseSet } from './vacation-response/set.ts';
 import { emailGet } from './email/get.ts';
 import { emailQuery } from './email/query.ts';
 import { emailQueryChanges } from './email/query-changes.ts';
@@ -26,4 +41,19 @@ export const METHODS: MethodTable = {
   'Email/changes': emailChanges,
   'Email/query': emailQuery,
   'Email/queryChanges': emailQueryChanges,
+  'Email/set': emailSet,
+  'Email/import': emailImport,
+  'Email/parse': emailParse,
+  'Email/copy': emailCopy,
+  'SearchSnippet/get': searchSnippetGet,
+  'Identity/get': identityGet,
+  'Identity/changes': identityChanges,
+  'Identity/set': identitySet,
+  'EmailSubmission/get': emailSubmissionGet,
+  'EmailSubmission/changes': emailSubmissionChanges,
+  'EmailSubmission/query': emailSubmissionQuery,
+  'EmailSubmission/queryChanges': emailSubmissionQueryChanges,
+  'EmailSubmission/set': emailSubmissionSet,
+  'VacationResponse/get': vacationResponseGet,
+  'VacationResponse/set': vacationResponseSet,
 };

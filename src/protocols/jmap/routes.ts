@@ -21,6 +21,7 @@ import { fromId } from './ids.ts';
 import { METHODS } from './methods.ts';
 import { ConnectionCounter, serveEventSource } from './push/event-source.ts';
 import { parseRequest } from './request.ts';
+import { VacationResponder } from './vacation-response/responder.ts';
 import { jmapUrls, sessionObject } from './session.ts';
 
 /** What the JMAP routes need from the node (wired in `main.ts`). */
@@ -86,6 +87,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
   const { config } = deps;
   if (!config.jmap.enabled) return;
   const limits = limitsFrom(config);
+  let responder: VacationResponder | undefined;
   const services: JmapServices = {
     config,
     logger: deps.logger.child({ component: 'jmap' }),
@@ -97,8 +99,10 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     ...(deps.enqueue
       ? { submit: createSubmitter({ directory: deps.directory, mail: deps.mail, enqueue: deps.enqueue, limits: sendingLimits(deps) }) }
       : {}),
+    vacationChanged: async (accountId) => responder?.changed(accountId),
     now: deps.now ?? Date.now,
   };
+  responder = new VacationResponder(services);
   const urls = jmapUrls(config);
   const resource = urls.session;
   const apiFlight = new InFlight();
@@ -118,7 +122,13 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       const result = await authenticateRequest(deps.httpAuth, request, reply, { resource, scope: 'mail' });
       if (!result) return reply;
     });
-    jmap.addHook('onClose', async () => pushConnections.endAll());
+    jmap.addHook('onReady', async () => {
+      await responder?.start();
+    });
+    jmap.addHook('onClose', async () => {
+      pushConnections.endAll();
+      responder?.stop();
+    });
 
     jmap.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -58,12 +58,32 @@ export async function readBlob(services: JmapServices, accountId: number, blobId
   }
   if (ref.part.length === 0) return { bytes: raw, type: source.kind === 'message' ? 'message/rfc822' : source.type };
   const root = source.kind === 'message' ? source.meta.root : mimeParser.parse(raw).root;
-  const part = partAt(root, ref.part);
-  if (!part || (part.type === 'multipart' && part.children.length)) return undefined;
-  return { bytes: decodedBody(raw, part), type: `${part.type}/${part.subtype}` };
+  const found = resolvePart(raw, root, ref.part, 0);
+  if (!found) return undefined;
+  return { bytes: decodedBody(found.raw, found.part), type: `${found.part.type}/${found.part.subtype}` };
 }
 
-/** The MIME part a part blob id names inside a message, for callers that need its headers. */
-export function partOf(root: MimePart, numbers: readonly number[]): MimePart | null {
-  return partAt(root, numbers);
+const MAX_NESTING = 10;
+
+/**
+ * Finds a leaf by IMAP part numbers (RFC 9051 §6.4.5). An attached message the structure parser
+ * did not open (one sent base64-encoded) is decoded and parsed on the way, so the part ids
+ * Email/parse hands out for it resolve too.
+ */
+export function resolvePart(
+  raw: Buffer,
+  root: MimePart,
+  numbers: readonly number[],
+  depth: number,
+): { raw: Buffer; part: MimePart } | null {
+  const part = partAt(root, numbers);
+  if (part) return part.type === 'multipart' && part.children.length ? null : { raw, part };
+  if (depth >= MAX_NESTING) return null;
+  for (let i = numbers.length - 1; i >= 1; i--) {
+    const outer = partAt(root, numbers.slice(0, i));
+    if (!outer || outer.message || outer.type !== 'message' || outer.children.length) continue;
+    const inner = decodedBody(raw, outer);
+    return resolvePart(inner, mimeParser.parse(inner).root, numbers.slice(i), depth + 1);
+  }
+  return null;
 }

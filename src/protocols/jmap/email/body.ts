@@ -76,10 +76,18 @@ function fileName(part: MimePart): string | null {
   return name === undefined ? null : decodeEncodedWords(name);
 }
 
+/** The blob id of a leaf part, given its `partId` (parts of attached messages get longer ids). */
+export type PartBlobIds = (partId: string) => string;
+
+/** Blob ids for the parts of the stored blob `sha`, or of the attached message at `prefix` in it. */
+export function partBlobIds(sha: string, prefix = ''): PartBlobIds {
+  return (partId) => toBlobId(sha, prefix ? `${prefix}.${partId}` : partId);
+}
+
 /** Builds the EmailBodyPart for a MIME part, recursively for multiparts (RFC 8621 §4.1.4). */
 export function bodyPart(
   raw: Buffer,
-  sha: string,
+  blobIds: PartBlobIds,
   part: MimePart,
   props: { names: readonly string[]; headers: readonly HeaderProperty[] },
   withSubParts = true,
@@ -93,7 +101,7 @@ export function bodyPart(
         out[p] = multi ? null : partIdOf(part);
         break;
       case 'blobId':
-        out[p] = multi ? null : toBlobId(sha, partIdOf(part));
+        out[p] = multi ? null : blobIds(partIdOf(part));
         break;
       case 'size':
         out[p] = multi ? 0 : decodedSize(raw, part);
@@ -123,12 +131,13 @@ export function bodyPart(
         out[p] = part.location;
         break;
       case 'subParts':
-        out[p] = multi && withSubParts ? part.children.map((c) => bodyPart(raw, sha, c, props)) : null;
+        out[p] = multi && withSubParts ? part.children.map((c) => bodyPart(raw, blobIds, c, props)) : null;
         break;
     }
   }
   for (const h of props.headers) out[h.property] = headerPropertyValue(headers, h);
-  if (withSubParts && multi && !props.names.includes('subParts')) out['subParts'] = part.children.map((c) => bodyPart(raw, sha, c, props));
+  if (withSubParts && multi && !props.names.includes('subParts'))
+    out['subParts'] = part.children.map((c) => bodyPart(raw, blobIds, c, props));
   return out;
 }
 

@@ -4,7 +4,7 @@ import type { JsonObject } from '../args.ts';
 import { offsetDate, utcDate } from '../dates.ts';
 import type { JsonValue } from '../i-json.ts';
 import { toBlobId, toId } from '../ids.ts';
-import { bodyLists, bodyPart, bodyValue, type parseBodyProperties, textParts } from './body.ts';
+import { bodyLists, bodyPart, bodyValue, type PartBlobIds, partBlobIds, type parseBodyProperties, textParts } from './body.ts';
 import { type HeaderProperty, headerPropertyValue, type RawHeader, rawHeaders } from './headers.ts';
 
 /** Email properties (RFC 8621 §4.1). */
@@ -117,6 +117,7 @@ export function emailObject(
   req: EmailRequest,
   raw: Buffer | undefined,
   headerBlock: Buffer | undefined,
+  blobIds: PartBlobIds = partBlobIds(message.blobId),
 ): JsonObject {
   const meta = message.meta;
   const out: JsonObject = {};
@@ -187,12 +188,12 @@ export function emailObject(
         out[p] = meta.preview;
         break;
       case 'bodyStructure':
-        if (raw) out[p] = bodyPart(raw, message.blobId, meta.root, req.body);
+        if (raw) out[p] = bodyPart(raw, blobIds, meta.root, req.body);
         break;
       case 'textBody':
       case 'htmlBody':
       case 'attachments':
-        if (raw && lists) out[p] = lists[p].map((part) => bodyPart(raw, message.blobId, part, req.body, false));
+        if (raw && lists) out[p] = lists[p].map((part) => bodyPart(raw, blobIds, part, req.body, false));
         break;
       case 'bodyValues': {
         if (!raw || !lists) break;

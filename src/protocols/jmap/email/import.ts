@@ -1,0 +1,56 @@
+import { isObject, type JsonObject } from '../args.ts';
+import { readBlob } from '../blob/access.ts';
+import { CAPABILITIES } from '../capabilities.ts';
+import { parseDate } from '../dates.ts';
+import type { MethodDefinition } from '../dispatch.ts';
+import { invalidArguments, invalidProperties, MethodError, type SetError, SetErrorException, setError } from '../errors.ts';
+import { checkIfInState, stateString, typeState } from '../state.ts';
+import { parseKeywords, parseMailboxIds, storeNew } from './set.ts';
+
+/**
+ * Email/import (RFC 8621 §4.8): stores uploaded RFC 5322 messages (blobs of this account) in
+ * mailboxes with keywords and a received date, exactly as given.
+ */
+export const emailImport: MethodDefinition = {
+  capability: CAPABILITIES.mail,
+  async run(args, ctx) {
+    const accountId = ctx.account(args);
+    const emails = args.object('emails');
+    if (!emails) throw invalidArguments('emails is required');
+    if (Object.keys(emails).length > ctx.services.limits.maxObjectsInSet) throw new MethodError('requestTooLarge');
+    const oldState = await typeState(ctx.services, accountId, 'Email');
+    checkIfInState(args.string('ifInState'), oldState);
+    const created: JsonObject = {};
+    const notCreated: Record<string, SetError> = {};
+    for (const [cid, spec] of Object.entries(emails)) {
+      try {
+        if (!isObject(spec)) throw invalidProperties([], 'an EmailImport must be an object');
+        const blobId = spec['blobId'];
+        if (typeof blobId !== 'string') throw invalidProperties(['blobId']);
+        const mailboxIds = await parseMailboxIds(ctx, accountId, spec['mailboxIds']);
+        const keywords = parseKeywords(spec['keywords']);
+        let receivedAt: number | undefined;
+        if (spec['receivedAt'] !== undefined && spec['receivedAt'] !== null) {
+          receivedAt = parseDate(spec['receivedAt'], true);
+          if (receivedAt === undefined) throw invalidProperties(['receivedAt']);
+        }
+        const blob = await readBlob(ctx.services, accountId, ctx.resolveId(blobId) ?? blobId);
+        if (!blob) throw setError('blobNotFound', `blob ${blobId} not found`, { notFound: [blobId] });
+        if (blob.bytes.length === 0) throw setError('invalidEmail', 'the blob is empty');
+        const result = await storeNew(ctx, accountId, blob.bytes, mailboxIds, keywords, receivedAt);
+        created[cid] = result;
+        ctx.created(cid, result['id'] as string);
+      } catch (err) {
+        if (!(err instanceof SetErrorException)) throw err;
+        notCreated[cid] = err.error;
+      }
+    }
+    return {
+      accountId: ctx.accountId,
+      oldState: stateString(oldState),
+      newState: stateString(await typeState(ctx.services, accountId, 'Email')),
+      created: Object.keys(created).length ? created : null,
+      notCreated: Object.keys(notCreated).length ? (notCreated as unknown as JsonObject) : null,
+    };
+  },
+};

@@ -1,0 +1,31 @@
+import type { JsonObject } from '../args.ts';
+import { CAPABILITIES } from '../capabilities.ts';
+import type { MethodDefinition } from '../dispatch.ts';
+import { fromId, toId } from '../ids.ts';
+import { getIds, getProperties, pick } from '../standard.ts';
+import { stateString, typeState } from '../state.ts';
+import { IDENTITY_PROPERTIES, identityObject, listIdentities } from './store.ts';
+
+const KNOWN = new Set<string>(IDENTITY_PROPERTIES);
+
+/** Identity/get (RFC 8621 §6.1): the addresses this account may send as. */
+export const identityGet: MethodDefinition = {
+  capability: CAPABILITIES.submission,
+  async run(args, ctx) {
+    const accountId = ctx.account(args, CAPABILITIES.submission);
+    const ids = getIds(args, ctx);
+    const properties = getProperties(args, KNOWN, IDENTITY_PROPERTIES);
+    const rows = await listIdentities(ctx.services, accountId);
+    const state = await typeState(ctx.services, accountId, 'Identity');
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const list: JsonObject[] = [];
+    const notFound: string[] = [];
+    for (const id of ids ?? rows.map((r) => toId('identity', r.id))) {
+      const n = fromId('identity', id);
+      const row = n === undefined ? undefined : byId.get(n);
+      if (row) list.push(pick(identityObject(row, ctx.caller.account.address), properties));
+      else notFound.push(id);
+    }
+    return { accountId: ctx.accountId, state: stateString(state), list, notFound };
+  },
+};

@@ -1,0 +1,161 @@
+import { isObject, type JsonObject } from '../args.ts';
+import { CAPABILITIES } from '../capabilities.ts';
+import { writeLogged } from '../changelog.ts';
+import type { MethodContext } from '../context.ts';
+import type { MethodDefinition } from '../dispatch.ts';
+import { invalidProperties, type SetError, SetErrorException, setError } from '../errors.ts';
+import type { JsonValue } from '../i-json.ts';
+import { fromId, toId } from '../ids.ts';
+import { applyPatch } from '../patch.ts';
+import { setArguments } from '../standard.ts';
+import { checkIfInState, stateString, typeState } from '../state.ts';
+import { identityObject, listIdentities, maySendAs } from './store.ts';
+
+const SETTABLE = new Set(['name', 'email', 'replyTo', 'bcc', 'textSignature', 'htmlSignature']);
+const SERVER_SET = new Set(['id', 'mayDelete']);
+const MAX_TEXT = 64 * 1024;
+
+function addressList(value: JsonValue | undefined, property: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (
+    !Array.isArray(value) ||
+    !value.every(
+      (a) =>
+        isObject(a) && typeof a['email'] === 'string' && (a['name'] === undefined || a['name'] === null || typeof a['name'] === 'string'),
+    )
+  ) {
+    throw invalidProperties([property], 'expected EmailAddress[]');
+  }
+  return JSON.stringify(value.map((a) => ({ name: (a as JsonObject)['name'] ?? null, email: (a as JsonObject)['email'] })));
+}
+
+function text(value: JsonValue | undefined, property: string): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string' || value.length > MAX_TEXT) throw invalidProperties([property]);
+  return value;
+}
+
+function validate(input: JsonObject, current: JsonObject | null) {
+  const bad = Object.keys(input).filter(
+    (k) => !SETTABLE.has(k) && !(SERVER_SET.has(k) && current && JSON.stringify(current[k]) === JSON.stringify(input[k])),
+  );
+  if (bad.length) throw invalidProperties(bad);
+  if (typeof input['email'] !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(input['email'])) throw invalidProperties(['email']);
+  if (current && input['email'] !== current['email']) throw invalidProperties(['email'], 'the email of an Identity cannot change');
+  return {
+    name: text(input['name'], 'name'),
+    email: input['email'],
+    replyTo: addressList(input['replyTo'], 'replyTo'),
+    bcc: addressList(input['bcc'], 'bcc'),
+    textSignature: text(input['textSignature'], 'textSignature'),
+    htmlSignature: text(input['htmlSignature'], 'htmlSignature'),
+  };
+}
+
+function toSetError(err: unknown): SetError {
+  if (err instanceof SetErrorException) return err.error;
+  throw err;
+}
+
+async function run(ctx: MethodContext, accountId: number, create: JsonObject, update: JsonObject, destroy: readonly string[]) {
+  const { services } = ctx;
+  const created: JsonObject = {};
+  const notCreated: Record<string, SetError> = {};
+  for (const [cid, input] of Object.entries(create)) {
+    try {
+      if (!isObject(input)) throw invalidProperties([]);
+      const v = validate(input, null);
+      if (!(await maySendAs(services, accountId, v.email))) throw setError('forbiddenFrom', `this account may not send as ${v.email}`);
+      const id = await writeLogged(services, accountId, 'Identity', async (trx) => {
+        const row = await trx
+          .insertInto('jmap_identities')
+          .values({
+            account_id: accountId,
+            name: v.name,
+            email: v.email,
+            reply_to: v.replyTo,
+            bcc: v.bcc,
+            text_signature: v.textSignature,
+            html_signature: v.htmlSignature,
+            created_at: services.now(),
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        return { value: row.id, changes: [{ id: row.id, kind: 'created' }] };
+      });
+      created[cid] = { id: toId('identity', id), mayDelete: v.email.toLowerCase() !== ctx.caller.account.address };
+      ctx.created(cid, toId('identity', id));
+    } catch (err) {
+      notCreated[cid] = toSetError(err);
+    }
+  }
+  const rows = new Map((await listIdentities(services, accountId)).map((r) => [r.id, r]));
+  const updated: JsonObject = {};
+  const notUpdated: Record<string, SetError> = {};
+  for (const [rawId, patch] of Object.entries(update)) {
+    const id = ctx.resolveId(rawId) ?? rawId;
+    try {
+      const n = fromId('identity', id);
+      const row = n === undefined ? undefined : rows.get(n);
+      if (!row || !isObject(patch)) throw setError('notFound');
+      const current = identityObject(row, ctx.caller.account.address);
+      const v = validate(applyPatch(current, patch), current);
+      await writeLogged(services, accountId, 'Identity', async (trx) => {
+        await trx
+          .updateTable('jmap_identities')
+          .set({ name: v.name, reply_to: v.replyTo, bcc: v.bcc, text_signature: v.textSignature, html_signature: v.htmlSignature })
+          .where('id', '=', row.id)
+          .execute();
+        return { value: undefined, changes: [{ id: row.id, kind: 'updated' }] };
+      });
+      updated[id] = null;
+    } catch (err) {
+      notUpdated[id] = toSetError(err);
+    }
+  }
+  const destroyed: string[] = [];
+  const notDestroyed: Record<string, SetError> = {};
+  for (const rawId of destroy) {
+    const id = ctx.resolveId(rawId) ?? rawId;
+    try {
+      const n = fromId('identity', id);
+      const row = n === undefined ? undefined : rows.get(n);
+      if (!row) throw setError('notFound');
+      if (!identityObject(row, ctx.caller.account.address)['mayDelete'])
+        throw setError('forbidden', 'the primary identity cannot be destroyed');
+      await writeLogged(services, accountId, 'Identity', async (trx) => {
+        await trx.deleteFrom('jmap_identities').where('id', '=', row.id).execute();
+        return { value: undefined, changes: [{ id: row.id, kind: 'destroyed' }] };
+      });
+      destroyed.push(id);
+    } catch (err) {
+      notDestroyed[id] = toSetError(err);
+    }
+  }
+  return { created, notCreated, updated, notUpdated, destroyed, notDestroyed };
+}
+
+/** Identity/set (RFC 8621 §6.3): addresses follow `submission.sender_policy`; the primary one stays. */
+export const identitySet: MethodDefinition = {
+  capability: CAPABILITIES.submission,
+  async run(args, ctx) {
+    const accountId = ctx.account(args, CAPABILITIES.submission);
+    const { create, update, destroy } = setArguments(args, ctx);
+    await listIdentities(ctx.services, accountId);
+    const oldState = await typeState(ctx.services, accountId, 'Identity');
+    checkIfInState(args.string('ifInState'), oldState);
+    const r = await run(ctx, accountId, create, update, destroy);
+    const orNull = (o: object) => (Object.keys(o).length ? (o as JsonObject) : null);
+    return {
+      accountId: ctx.accountId,
+      oldState: stateString(oldState),
+      newState: stateString(await typeState(ctx.services, accountId, 'Identity')),
+      created: orNull(r.created),
+      updated: orNull(r.updated),
+      destroyed: r.destroyed.length ? r.destroyed : null,
+      notCreated: orNull(r.notCreated),
+      notUpdated: orNull(r.notUpdated),
+      notDestroyed: orNull(r.notDestroyed),
+    };
+  },
+};

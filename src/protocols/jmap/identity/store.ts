@@ -1,0 +1,78 @@
+import type { Selectable } from 'kysely';
+import type { JmapIdentityTable } from '../../../store/schema.ts';
+import type { JsonObject } from '../args.ts';
+import { writeLogged } from '../changelog.ts';
+import type { JmapServices } from '../context.ts';
+import type { JsonValue } from '../i-json.ts';
+import { toId } from '../ids.ts';
+
+export type IdentityRow = Selectable<JmapIdentityTable>;
+
+export const IDENTITY_PROPERTIES = ['id', 'name', 'email', 'replyTo', 'bcc', 'textSignature', 'htmlSignature', 'mayDelete'] as const;
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/**
+ * May the account send as `email` (RFC 8621 §6: `*@domain` wildcards allowed)? Follows
+ * `submission.sender_policy` like SMTP submission: its own addresses and aliases, any address
+ * in their domains, or anything.
+ */
+export async function maySendAs(services: JmapServices, accountId: number, email: string): Promise<boolean> {
+  const policy = services.config.submission.sender_policy;
+  if (policy === 'any') return true;
+  const own = (await services.directory.addressesOf(accountId)).map((a) => a.toLowerCase());
+  const lower = email.toLowerCase();
+  if (lower.startsWith('*@')) return policy === 'domain' && own.some((a) => domainOf(a) === lower.slice(2));
+  return policy === 'own' ? own.includes(lower) : own.some((a) => domainOf(a) === domainOf(lower));
+}
+
+/** The account's identities; the first use creates one per address the account owns. */
+export async function listIdentities(services: JmapServices, accountId: number): Promise<IdentityRow[]> {
+  const k = services.db.kysely;
+  const rows = await k.selectFrom('jmap_identities').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
+  if (rows.length) return rows;
+  const account = await services.directory.getAccount(accountId);
+  if (!account) return [];
+  const addresses = await services.directory.addressesOf(accountId);
+  await writeLogged(services, accountId, 'Identity', async (trx) => {
+    // Re-check inside the transaction: two first requests must not both create the defaults.
+    const again = await trx.selectFrom('jmap_identities').select('id').where('account_id', '=', accountId).limit(1).execute();
+    if (again.length) return { value: undefined, changes: [] };
+    const changes = [];
+    for (const email of [account.address, ...addresses.filter((a) => a.toLowerCase() !== account.address)]) {
+      const row = await trx
+        .insertInto('jmap_identities')
+        .values({
+          account_id: accountId,
+          name: account.displayName,
+          email,
+          reply_to: null,
+          bcc: null,
+          text_signature: '',
+          html_signature: '',
+          created_at: services.now(),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      changes.push({ id: row.id, kind: 'created' as const });
+    }
+    return { value: undefined, changes };
+  });
+  return k.selectFrom('jmap_identities').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
+}
+
+/** The JMAP Identity object of a row (RFC 8621 §6). */
+export function identityObject(row: IdentityRow, primaryAddress: string): JsonObject {
+  return {
+    id: toId('identity', row.id),
+    name: row.name,
+    email: row.email,
+    replyTo: row.reply_to === null ? null : (JSON.parse(row.reply_to) as JsonValue),
+    bcc: row.bcc === null ? null : (JSON.parse(row.bcc) as JsonValue),
+    textSignature: row.text_signature,
+    htmlSignature: row.html_signature,
+    mayDelete: row.email.toLowerCase() !== primaryAddress.toLowerCase(),
+  };
+}

@@ -1,0 +1,94 @@
+import { isObject, type JsonObject } from '../args.ts';
+import { CAPABILITIES } from '../capabilities.ts';
+import { writeLogged } from '../changelog.ts';
+import { parseDate } from '../dates.ts';
+import type { MethodDefinition } from '../dispatch.ts';
+import { invalidProperties, type SetError, SetErrorException } from '../errors.ts';
+import { applyPatch } from '../patch.ts';
+import { setArguments } from '../standard.ts';
+import { checkIfInState, stateString, typeState } from '../state.ts';
+import { loadVacation, SINGLETON, vacationObject } from './store.ts';
+
+const MAX_TEXT = 64 * 1024;
+
+function optionalText(v: unknown, property: string): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'string' || v.length > MAX_TEXT) throw invalidProperties([property]);
+  return v;
+}
+
+function optionalDate(v: unknown, property: string): number | null {
+  if (v === null || v === undefined) return null;
+  const ms = parseDate(v, true);
+  if (ms === undefined) throw invalidProperties([property]);
+  return ms;
+}
+
+/** VacationResponse/set (RFC 8621 §8.2): only `update` of the singleton; create and destroy are `singleton` errors. */
+export const vacationResponseSet: MethodDefinition = {
+  capability: CAPABILITIES.vacation,
+  async run(args, ctx) {
+    const accountId = ctx.account(args, CAPABILITIES.vacation);
+    const { create, update, destroy } = setArguments(args, ctx);
+    const oldState = await typeState(ctx.services, accountId, 'VacationResponse');
+    checkIfInState(args.string('ifInState'), oldState);
+    const notCreated: Record<string, SetError> = {};
+    for (const cid of Object.keys(create))
+      notCreated[cid] = { type: 'singleton', description: 'VacationResponse is a singleton; update "singleton"' };
+    const notDestroyed: Record<string, SetError> = {};
+    for (const id of destroy) notDestroyed[id] = { type: 'singleton' };
+    const updated: JsonObject = {};
+    const notUpdated: Record<string, SetError> = {};
+    for (const [id, patch] of Object.entries(update)) {
+      if (id !== SINGLETON) {
+        notUpdated[id] = { type: 'notFound' };
+        continue;
+      }
+      try {
+        if (!isObject(patch)) throw invalidProperties([]);
+        const current = vacationObject(await loadVacation(ctx.services, accountId));
+        const next = applyPatch(current, patch);
+        const bad = Object.keys(next).filter((k) => !Object.hasOwn(current, k) || (k === 'id' && next[k] !== SINGLETON));
+        if (bad.length) throw invalidProperties(bad);
+        if (typeof next['isEnabled'] !== 'boolean') throw invalidProperties(['isEnabled']);
+        const row = {
+          is_enabled: next['isEnabled'] ? 1 : 0,
+          from_date: optionalDate(next['fromDate'], 'fromDate'),
+          to_date: optionalDate(next['toDate'], 'toDate'),
+          subject: optionalText(next['subject'], 'subject'),
+          text_body: optionalText(next['textBody'], 'textBody'),
+          html_body: optionalText(next['htmlBody'], 'htmlBody'),
+          updated_at: ctx.services.now(),
+        };
+        await writeLogged(ctx.services, accountId, 'VacationResponse', async (trx) => {
+          const r = await trx.updateTable('jmap_vacation').set(row).where('account_id', '=', accountId).executeTakeFirst();
+          if (!Number(r.numUpdatedRows))
+            await trx
+              .insertInto('jmap_vacation')
+              .values({ account_id: accountId, ...row })
+              .execute();
+          // A new vacation period replies to everyone again (RFC 3834 §2).
+          await trx.deleteFrom('jmap_vacation_replies').where('account_id', '=', accountId).execute();
+          return { value: undefined, changes: [{ id: 0, kind: 'updated' }] };
+        });
+        await ctx.services.vacationChanged?.(accountId);
+        updated[id] = null;
+      } catch (err) {
+        if (!(err instanceof SetErrorException)) throw err;
+        notUpdated[id] = err.error;
+      }
+    }
+    const orNull = (o: object) => (Object.keys(o).length ? (o as JsonObject) : null);
+    return {
+      accountId: ctx.accountId,
+      oldState: stateString(oldState),
+      newState: stateString(await typeState(ctx.services, accountId, 'VacationResponse')),
+      created: null,
+      updated: orNull(updated),
+      destroyed: null,
+      notCreated: orNull(notCreated),
+      notUpdated: orNull(notUpdated),
+      notDestroyed: orNull(notDestroyed),
+    };
+  },
+};
