@@ -1,0 +1,104 @@
+// IMAP with Python's imaplib, a client nobody here wrote: AUTHENTICATE PLAIN over implicit TLS,
+// and LOGINDISABLED on the cleartext port until STARTTLS.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { commandSkip } from '../helpers/peers.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const ALICE = 'alice@example.test';
+const PASSWORD = 'alice-password-1';
+const skip = commandSkip('python3', 'python3');
+
+function python(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const IMPLICIT = `
+import imaplib, os, ssl
+ctx = ssl.create_default_context(cafile=os.environ['CA'])
+m = imaplib.IMAP4_SSL('localhost', int(os.environ['PORT']), ssl_context=ctx)
+print('caps', ' '.join(sorted(m.capabilities)))
+user, pw = os.environ['USER_NAME'], os.environ['PASSWORD']
+typ, data = m.authenticate('PLAIN', lambda _: ('\\0' + user + '\\0' + pw).encode())
+print('auth', typ)
+typ, data = m.select('INBOX')
+print('select', typ, data[0].decode())
+typ, data = m.append('INBOX', '(\\\\Seen)', None, b'From: py@example.test\\r\\nSubject: from imaplib\\r\\n\\r\\nhello\\r\\n')
+print('append', typ, data[0].decode())
+m.noop()
+typ, data = m.search(None, 'SUBJECT', '"from imaplib"')
+print('search', data[0].decode())
+typ, data = m.fetch(data[0].split()[-1], '(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
+print('fetch', data[0][0].decode(), data[0][1].decode().strip())
+typ, data = m.list()
+print('list', b' | '.join(data).decode())
+m.logout()
+`;
+
+const CLEARTEXT = `
+import imaplib, os, ssl
+m = imaplib.IMAP4('localhost', int(os.environ['PORT']))
+print('caps', ' '.join(sorted(m.capabilities)))
+try:
+    m.login(os.environ['USER_NAME'], os.environ['PASSWORD'])
+    print('login', 'accepted')
+except imaplib.IMAP4.error as e:
+    print('login', 'refused', str(e))
+m.starttls(ssl.create_default_context(cafile=os.environ['CA']))
+print('tls caps', ' '.join(sorted(m.capabilities)))
+typ, data = m.login(os.environ['USER_NAME'], os.environ['PASSWORD'])
+print('login after tls', typ)
+m.logout()
+`;
+
+describe('IMAP with Python imaplib', { skip }, () => {
+  let t: TestServer;
+
+  before(async () => {
+    t = await startTestServer({ domain: 'example.test' });
+    await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  test('AUTHENTICATE PLAIN over implicit TLS, then select, append, search, fetch, list', async () => {
+    const r = await python(IMPLICIT, { CA: t.caFile, PORT: String(t.ports.imaps), USER_NAME: ALICE, PASSWORD });
+    assert.equal(r.code, 0, r.stderr);
+    const out = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+    );
+    assert.match(out['caps']!, /AUTH=PLAIN/);
+    assert.equal(out['auth'], 'OK');
+    assert.equal(out['select'], 'OK 0');
+    assert.match(out['append']!, /^OK \[APPENDUID \d+ 1\]/);
+    assert.equal(out['search'], '1');
+    assert.equal(out['fetch'], '1 (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {25} Subject: from imaplib');
+    assert.match(out['list']!, /\(\\HasNoChildren\) "\/" INBOX/);
+  });
+
+  test('the cleartext port advertises LOGINDISABLED and refuses LOGIN until STARTTLS', async () => {
+    const r = await python(CLEARTEXT, { CA: t.caFile, PORT: String(t.ports.imap), USER_NAME: ALICE, PASSWORD });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.match(lines[0]!, /^caps .*LOGINDISABLED/);
+    assert.match(lines[0]!, /STARTTLS/);
+    assert.doesNotMatch(lines[0]!, /AUTH=/);
+    assert.match(lines[1]!, /^login refused .*PRIVACYREQUIRED/);
+    assert.match(lines[2]!, /^tls caps .*AUTH=PLAIN/);
+    assert.doesNotMatch(lines[2]!, /LOGINDISABLED|STARTTLS/);
+    assert.equal(lines[3], 'login after tls OK');
+  });
+});
