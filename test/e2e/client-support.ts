@@ -3,7 +3,7 @@
 // playing the person on the embedded provider's pages.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -52,6 +52,26 @@ export interface CliChild {
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
+}
+
+/** Every file under the client's XDG directory with its content (to show a failure changed nothing). */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const full = path.join(d, n);
+      if ((await stat(full)).isDirectory()) await walk(full);
+      else out[path.relative(dir, full)] = await readFile(full, 'utf8');
+    }
+  };
+  await walk(dir);
+  return out;
 }
 
 export function spawnCli(args: string[], env: Record<string, string>, input?: string): CliChild {

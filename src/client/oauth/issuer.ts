@@ -38,6 +38,11 @@ export async function fetchIssuerMetadata(issuer: string, address: string, optio
       if (err instanceof oidc.ClientError && err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED') break;
     }
   }
+  if (first instanceof oidc.ClientError && first.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED')
+    throw localProblem(
+      `reading the metadata of ${issuer}: the document names another issuer (RFC 8414 §3.3 wants the very same); refused`,
+      'check the issuer URL; a mismatch means a misconfigured or impostor server',
+    );
   throw translateOAuthError(first, address, `reading the metadata of ${issuer}`);
 }
 
