@@ -88,10 +88,16 @@ export class QueueWorker {
       });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops polling and waits a little for the attempt in flight. A delivery still running after
+   * that keeps its lease until it expires; the recipient is then tried again, never lost.
+   */
+  async stop(graceMs = 5000): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    await this.#running;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#running, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
   }
 
   /** One pass over due recipients; returns how many batches were attempted. */
