@@ -1,5 +1,6 @@
 import type { AuthCore } from '../../auth/types.ts';
 import type { Config } from '../../config/config.ts';
+import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { SqlDirectory } from '../../directory/sql.ts';
 import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
@@ -42,6 +43,20 @@ export interface SmtpService {
   stop(): Promise<void>;
 }
 
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FingerpostError(
+      'config_invalid',
+      `config key queue.smarthost_ca: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        hint: 'point it at a PEM CA certificate file, or leave it empty to use the system CAs',
+      },
+    );
+  }
+}
+
 function smarthostOf(config: Config): Smarthost | undefined {
   const q = config.queue;
   if (!q.smarthost) return undefined;
@@ -53,7 +68,7 @@ function smarthostOf(config: Config): Smarthost | undefined {
     port,
     tls: q.smarthost_tls,
     ...(q.smarthost_user ? { auth: { user: q.smarthost_user, pass: q.smarthost_password } } : {}),
-    ...(q.smarthost_ca ? { ca: readFileSync(q.smarthost_ca, 'utf8') } : {}),
+    ...(q.smarthost_ca ? { ca: readCa(q.smarthost_ca) } : {}),
   };
 }
 
