@@ -113,7 +113,7 @@ export class EmbeddedIdp {
    */
   async mount(app: HttpsApp, options: { readonly issuers: IssuerRegistry }): Promise<void> {
     const { config } = this.#deps;
-    await this.revocations.start();
+    await this.revocations.start(config.auth.events_poll);
     registerBackchannelLogout(app, {
       issuers: options.issuers,
       leewaySec: Math.round(config.auth.leeway / 1000),
