@@ -221,6 +221,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   const material = tls ?? (await prepareTls(config));
   const limiter = new ConnectionLimiter({ total: config.limits.connections_total, perIp: config.limits.connections_per_ip });
   const { registry, observer } = createMetrics();
+  services.auth.registerMetrics(registry);
   const listeners: Listener[] = [];
   const onError = (err: Error) => logger.debug({ err: err.message }, 'connection setup failed');
   const common = {

@@ -1,16 +1,21 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../core/log.ts';
 import { authFailure } from './failures.ts';
 import { HttpAuthenticator } from './http/authenticator.ts';
 import { registerProtectedResourceMetadata } from './http/fastify.ts';
 import { type InProcessIssuer, IssuerRegistry } from './issuers/registry.ts';
+import { FailureLimits } from './limits/failures.ts';
+import { AuthMetrics } from './metrics.ts';
 import { listenerPolicy } from './policy.ts';
 import { RevocationList } from './revocations.ts';
 import { SessionRegistry } from './sessions.ts';
 import type {
   AuthContext,
   AuthCore,
+  AuthFailure,
   AuthOutcome,
   AuthResult,
   Credentials,
@@ -46,6 +51,8 @@ export class AuthService implements AuthCore {
   readonly revocations: RevocationList;
   /** HTTP authentication (Basic, Bearer, gateway) for JMAP, calendars and web routes. */
   readonly http: HttpAuthenticator;
+  readonly limits: FailureLimits;
+  readonly metrics: AuthMetrics;
   readonly #bearer: BearerVerifier;
   readonly #directory: PasswordDirectory;
   readonly #log: Logger;
@@ -59,9 +66,37 @@ export class AuthService implements AuthCore {
     this.#directory = deps.directory;
     this.#log = deps.logger.child({ component: 'auth' });
     this.#now = deps.now ?? Date.now;
-    this.sessions = new SessionRegistry({ now: this.#now, endOnExpiry: deps.config.auth.end_session_on_expiry });
+    const l = deps.config.auth.limits;
+    this.limits = new FailureLimits({
+      ipFailures: l.ip_failures,
+      sprayAccounts: l.spray_accounts,
+      accountFailures: l.account_failures,
+      delayAfter: l.delay_after,
+      maxDelayMs: l.max_delay,
+      windowMs: l.window,
+      banMs: l.ban,
+      exempt: l.exempt,
+      now: this.#now,
+    });
+    this.metrics = new AuthMetrics(() => this.limits.bannedCount());
+    this.sessions = new SessionRegistry({
+      now: this.#now,
+      endOnExpiry: deps.config.auth.end_session_on_expiry,
+      onStart: (s) => this.metrics.sessions.inc({ protocol: s.protocol, method: s.method }),
+      onStop: (s, reason) => {
+        this.metrics.sessions.dec({ protocol: s.protocol, method: s.method });
+        if (reason !== 'closed') {
+          this.metrics.sessionsEnded.inc({ reason });
+          this.#log.info(
+            { event: 'session_end', session: s.id, user: s.address, protocol: s.protocol, remote: s.remote, reason },
+            'session ended',
+          );
+        }
+      },
+    });
     this.issuers = new IssuerRegistry({
       now: this.#now,
+      onJwksLoad: (_issuer, ok) => this.metrics.jwksLoads.inc({ result: ok ? 'ok' : 'error' }),
       onError: (issuer, err) => this.#log.warn({ issuer, err: (err as Error).message }, 'cannot load the keys of a token issuer'),
     });
     for (const issuer of deps.config.auth.issuers) this.issuers.addConfigured(issuer);
@@ -105,14 +140,46 @@ export class AuthService implements AuthCore {
     return p;
   }
 
+  /** Adds the auth core's metrics to the node's Prometheus registry. */
+  registerMetrics(registry: Registry): void {
+    this.metrics.register(registry);
+  }
+
   async authenticate(credentials: Credentials, context: AuthContext): Promise<AuthOutcome> {
+    const account = claimedAccount(credentials);
+    const gate = this.limits.check(context.remote, account);
     let outcome: AuthOutcome;
-    try {
-      outcome = await this.#authenticate(credentials, context);
-    } catch (err) {
-      this.#log.error({ err: (err as Error).message, listener: context.listener }, 'authentication failed unexpectedly');
-      outcome = authFailure('temporary');
+    if (!gate.allowed) {
+      outcome = authFailure('rate_limited', {
+        retryAfterMs: gate.retryAfterMs,
+        ...(credentials.kind === 'bearer' ? { oauth: { status: 'invalid_request' } } : {}),
+      });
+    } else {
+      if (gate.delayMs) await sleep(gate.delayMs);
+      try {
+        outcome = await this.#authenticate(credentials, context);
+      } catch (err) {
+        this.#log.error({ err: (err as Error).message, listener: context.listener }, 'authentication failed unexpectedly');
+        outcome = authFailure('temporary');
+      }
+      if (outcome.ok) this.limits.success(context.remote, account);
+      else if (countsAsFailure(credentials, outcome)) {
+        const { delayMs, banned } = this.limits.failure(context.remote, account);
+        if (banned) {
+          this.metrics.bans.inc({ reason: banned });
+          this.#log.warn(
+            { event: 'auth_ban', remote: context.remote, reason: banned, minutes: Math.round(this.config.auth.limits.ban / 60_000) },
+            'client banned',
+          );
+        }
+        if (delayMs) await sleep(delayMs);
+      }
     }
+    this.metrics.attempts.inc({
+      protocol: context.protocol,
+      mechanism: credentials.kind === 'gateway' ? 'GATEWAY' : credentials.mechanism,
+      result: outcome.ok ? 'ok' : outcome.code,
+    });
     this.#audit(credentials, context, outcome);
     return outcome;
   }
@@ -173,4 +240,20 @@ export class AuthService implements AuthCore {
   register(result: AuthResult, context: AuthContext, end: (reason: EndReason) => void): SessionRegistration {
     return this.sessions.register(result, context, end);
   }
+}
+
+/** The account name an attempt claims, for per-account counters (lower-cased; may not exist). */
+function claimedAccount(credentials: Credentials): string | undefined {
+  const name = credentials.kind === 'gateway' ? undefined : credentials.username;
+  return name ? name.toLowerCase().slice(0, 320) : undefined;
+}
+
+/**
+ * Failures that look like guessing: wrong passwords and bad tokens. Not an expired token (a
+ * client refreshing late), not the RFC 7628 §4.3 empty-token probe, not policy or outages.
+ */
+function countsAsFailure(credentials: Credentials, outcome: AuthFailure): boolean {
+  if (outcome.code === 'invalid_credentials') return true;
+  if (outcome.code !== 'invalid_token' || credentials.kind !== 'bearer' || !credentials.token) return false;
+  return outcome.tokenError !== 'The access token expired';
 }

@@ -11,6 +11,9 @@ import { SqlDirectory } from '../../../src/directory/sql.ts';
 import { type Db, openDb } from '../../../src/store/db.ts';
 import { tempPgDatabase } from '../../helpers/pg.ts';
 
+// Failure delays and bans are off unless a test sets auth.limits.exempt itself (limits.test.ts).
+const DEFAULTS = { server: { hostname: 'mail.example.test' }, auth: { limits: { exempt: ['0.0.0.0/0', '::/0'] } } };
+
 export interface AuthFixture {
   readonly dir: string;
   readonly db: Db;
@@ -54,12 +57,25 @@ export async function authFixture(dialect: 'sqlite' | 'postgres' = 'sqlite'): Pr
     accounts,
     logger,
     logLines,
-    config: (overrides = {}) =>
-      loadConfig({ dataDir: dir, env: {}, overrides: { server: { hostname: 'mail.example.test' }, ...overrides } }),
+    config: (overrides = {}) => loadConfig({ dataDir: dir, env: {}, overrides: merge({}, DEFAULTS, overrides) }),
     async close() {
       await db.close();
       await drop();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Deep-merges plain objects into `into` (arrays and values from later objects win). */
+export function merge(into: Record<string, unknown>, ...froms: Array<Record<string, unknown>>): Record<string, unknown> {
+  for (const from of froms) {
+    for (const [k, v] of Object.entries(from)) {
+      const cur = into[k];
+      if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur))
+        into[k] = merge({ ...(cur as Record<string, unknown>) }, v as Record<string, unknown>);
+      else if (v && typeof v === 'object' && !Array.isArray(v)) into[k] = merge({}, v as Record<string, unknown>);
+      else into[k] = v;
+    }
+  }
+  return into;
 }

@@ -1,0 +1,165 @@
+// Abuse protection (issue 3 step 5): counters per source and per account, doubling delays,
+// temporary bans, password-spraying detection, shared by every protocol; metrics and audit lines.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { FailureLimits, sourceKey } from '../../../src/auth/limits/failures.ts';
+import { AuthService } from '../../../src/auth/service.ts';
+import type { AuthContext, Credentials } from '../../../src/auth/types.ts';
+import { type AuthFixture, authFixture } from './fixture.ts';
+
+const OPTIONS = {
+  ipFailures: 10,
+  sprayAccounts: 4,
+  accountFailures: 3,
+  delayAfter: 2,
+  maxDelayMs: 4000,
+  windowMs: 60_000,
+  banMs: 300_000,
+  exempt: ['198.51.100.0/24'],
+};
+
+describe('failure limits', () => {
+  let clock = 1_000_000;
+  const now = () => clock;
+
+  it('keys IPv6 sources by /64 and IPv4 by address', () => {
+    assert.equal(sourceKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+    assert.equal(sourceKey('2001:0db8:0001:0002:ffff:0:0:9'), '2001:db8:1:2::/64');
+    assert.equal(sourceKey('2001:db8::1'), '2001:db8:0:0::/64');
+    assert.equal(sourceKey('::ffff:192.0.2.1'), '192.0.2.1');
+    assert.equal(sourceKey('192.0.2.1'), '192.0.2.1');
+  });
+
+  it('delays failures from a source with doubling waits after delay_after, up to max_delay', () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    const delays = Array.from({ length: 8 }, () => l.failure('192.0.2.1', 'a@x.test').delayMs);
+    assert.deepEqual(delays, [0, 0, 250, 500, 1000, 2000, 4000, 4000]);
+  });
+
+  it('bans a source after ip_failures within the window, then lets it in after the ban', () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    let banned: string | undefined;
+    for (let i = 0; i < 10; i++) banned = l.failure('192.0.2.2', 'same@x.test').banned ?? banned;
+    assert.equal(banned, 'ip_failures');
+    const gate = l.check('192.0.2.2', 'other@x.test');
+    assert.equal(gate.allowed, false);
+    assert.equal(!gate.allowed && gate.retryAfterMs, 300_000);
+    assert.equal(l.bannedCount(), 1);
+    assert.equal(l.check('192.0.2.3', 'same@x.test').allowed, true, 'other sources are not banned');
+    clock += 300_001;
+    assert.equal(l.check('192.0.2.2', 'other@x.test').allowed, true);
+  });
+
+  it('forgets failures outside the window', () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    for (let i = 0; i < 9; i++) l.failure('192.0.2.4', 'a@x.test');
+    clock += 60_001;
+    assert.equal(l.failure('192.0.2.4', 'a@x.test').banned, undefined);
+  });
+
+  it('detects password spraying: one source failing on many accounts', () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    const results = ['u1', 'u2', 'u3', 'u4'].map((u) => l.failure('192.0.2.5', `${u}@x.test`).banned);
+    assert.deepEqual(results, [undefined, undefined, undefined, 'spray']);
+    assert.equal(l.check('192.0.2.5', 'u9@x.test').allowed, false);
+  });
+
+  it('treats addresses in one IPv6 /64 as one source', () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    for (let i = 1; i <= 10; i++) l.failure(`2001:db8:7:7::${i.toString(16)}`, 'a@x.test');
+    assert.equal(l.check('2001:db8:7:7:ffff::1', 'a@x.test').allowed, false);
+    assert.equal(l.check('2001:db8:7:8::1', 'a@x.test').allowed, true);
+  });
+
+  it('slows down an account under attack from many sources, and a success clears it', () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    for (let i = 0; i < 3; i++) l.failure(`203.0.113.${i}`, 'victim@x.test');
+    const gate = l.check('203.0.113.200', 'victim@x.test');
+    assert.ok(gate.allowed && gate.delayMs === 250);
+    for (let i = 3; i < 5; i++) l.failure(`203.0.113.${i}`, 'victim@x.test');
+    const later = l.check('203.0.113.200', 'victim@x.test');
+    assert.ok(later.allowed && later.delayMs === 1000);
+    l.success('203.0.113.200', 'victim@x.test');
+    const after = l.check('203.0.113.200', 'victim@x.test');
+    assert.ok(after.allowed && after.delayMs === 0);
+  });
+
+  it('never delays or bans exempt sources', () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    for (let i = 0; i < 50; i++) assert.deepEqual(l.failure('198.51.100.7', `u${i}@x.test`), { delayMs: 0 });
+    assert.deepEqual(l.check('198.51.100.7', 'u1@x.test'), { allowed: true, delayMs: 0 });
+  });
+
+  it('stays bounded in memory', () => {
+    const l = new FailureLimits({ ...OPTIONS, now, maxEntries: 100 });
+    for (let i = 0; i < 1000; i++) l.failure(`10.0.${i >> 8}.${i & 255}`, `u${i}@x.test`);
+    // the newest sources are still tracked
+    for (let i = 0; i < 9; i++) l.failure('10.0.3.231', 'z@x.test');
+    assert.equal(l.check('10.0.3.231', 'z@x.test').allowed, false);
+  });
+});
+
+describe('limits in the auth core', () => {
+  let f: AuthFixture;
+  let auth: AuthService;
+  const ctx = (remote: string, protocol: AuthContext['protocol'] = 'imap'): AuthContext => ({
+    protocol,
+    listener: protocol === 'imap' ? 'imaps' : protocol === 'pop3' ? 'pop3s' : 'submissions',
+    remote,
+    tls: true,
+  });
+  const pw = (u: string, p: string): Credentials => ({ kind: 'password', username: u, password: p, mechanism: 'PLAIN' });
+
+  before(async () => {
+    f = await authFixture();
+    auth = new AuthService({
+      config: f.config({
+        auth: { limits: { ip_failures: 4, spray_accounts: 3, delay_after: 10, max_delay: '1ms', ban: '10m', exempt: [] } },
+      }),
+      directory: f.directory,
+      logger: f.logger,
+    });
+  });
+  after(() => f.close());
+
+  it('bans a source across protocols and answers rate_limited even for the right password', async () => {
+    await auth.authenticate(pw('alice@example.test', 'x1'), ctx('192.0.2.50', 'imap'));
+    await auth.authenticate(pw('alice@example.test', 'x2'), ctx('192.0.2.50', 'pop3'));
+    await auth.authenticate(pw('alice@example.test', 'x3'), ctx('192.0.2.50', 'submission'));
+    await auth.authenticate(pw('alice@example.test', 'x4'), ctx('192.0.2.50', 'imap'));
+    const o = await auth.authenticate(pw('alice@example.test', 'correct horse'), ctx('192.0.2.50', 'pop3'));
+    assert.equal(!o.ok && o.code, 'rate_limited');
+    assert.ok(!o.ok && o.retryAfterMs! > 500_000);
+    assert.ok((await auth.authenticate(pw('alice@example.test', 'correct horse'), ctx('192.0.2.51'))).ok, 'another source still signs in');
+    const ban = f.logLines.find((l) => l.event === 'auth_ban');
+    assert.equal(ban?.remote, '192.0.2.50');
+    assert.equal(ban?.reason, 'ip_failures');
+  });
+
+  it('bans a sprayer trying one password on many accounts', async () => {
+    for (const u of ['alice', 'bob', 'carol']) await auth.authenticate(pw(`${u}@example.test`, 'Summer2026!'), ctx('192.0.2.60'));
+    const o = await auth.authenticate(pw('dave@example.test', 'Summer2026!'), ctx('192.0.2.60'));
+    assert.equal(!o.ok && o.code, 'rate_limited');
+    assert.ok(f.logLines.some((l) => l.event === 'auth_ban' && l.reason === 'spray'));
+  });
+
+  it('does not count the empty-token probe or policy refusals', async () => {
+    for (let i = 0; i < 6; i++) {
+      await auth.authenticate({ kind: 'bearer', token: '', mechanism: 'OAUTHBEARER' }, ctx('192.0.2.70'));
+      await auth.authenticate(pw('alice@example.test', 'correct horse'), { ...ctx('192.0.2.70'), tls: false });
+    }
+    assert.ok((await auth.authenticate(pw('alice@example.test', 'correct horse'), ctx('192.0.2.70'))).ok);
+  });
+
+  it('exports Prometheus metrics', async () => {
+    const registry = new Registry();
+    auth.registerMetrics(registry);
+    auth.registerMetrics(registry); // idempotent
+    const text = await registry.metrics();
+    assert.match(text, /fingerpost_auth_attempts_total\{protocol="imap",mechanism="PLAIN",result="invalid_credentials"\} \d+/);
+    assert.match(text, /fingerpost_auth_attempts_total\{protocol="pop3",mechanism="PLAIN",result="rate_limited"\} 1/);
+    assert.match(text, /fingerpost_auth_bans_total\{reason="spray"\} 1/);
+    assert.match(text, /fingerpost_auth_banned_sources 2/);
+  });
+});
