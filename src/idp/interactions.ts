@@ -168,7 +168,7 @@ export function registerInteractions(app: HttpsApp, deps: InteractionDeps): void
       if (!details || !checkCsrf(details, request, reply)) return reply;
       if (details.prompt.name !== 'login') return reply.redirect(`${deps.mountPath}/interaction/${encodeURIComponent(details.uid)}`, 303);
       const form = (request.body ?? {}) as Form;
-      const email = (form.email ?? '').trim().toLowerCase();
+      const email = (form.email ?? '').trim().toLowerCase().slice(0, 320);
       const password = form.password ?? '';
       const ip = peerOf(request.raw.socket).remoteAddress;
       const wait = Math.max(deps.loginByIp.blockedFor(ip), deps.loginByAccount.blockedFor(email));

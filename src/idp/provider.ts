@@ -257,6 +257,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
     // script-src exists so oidc-provider can add the hash of its form_post auto-submit script.
     ctx.set('content-security-policy', pageCsp());
     await next();
+    if (ctx.status === 404 && ctx.body == null) {
+      // Same problem+json shape as every other unknown path of the HTTPS app (RFC 9457).
+      ctx.status = 404;
+      ctx.type = 'application/problem+json';
+      ctx.body = JSON.stringify({ type: 'about:blank', status: 404, detail: `no resource at ${ctx.method} ${mountPath}${ctx.path}` });
+    }
     if (ctx.response.is('html')) {
       const target = originOf(ctx.oidc?.params?.redirect_uri);
       const csp = ctx.response.get('content-security-policy');

@@ -230,6 +230,10 @@ describe('embedded OpenID provider: bad input', () => {
     });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as { error: string }).error, 'unsupported_grant_type');
+    res = await fetch(`${issuer}/no-such-endpoint`);
+    assert.equal(res.status, 404);
+    assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.equal(((await res.json()) as { status: number }).status, 404);
     assert.equal((await fetch(`${server.baseUrl}/healthz`)).status, 200);
   });
 });
