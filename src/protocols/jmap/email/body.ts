@@ -209,8 +209,11 @@ function truncate(value: string, max: number, html: boolean): { value: string; t
   while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
   let out = bytes.subarray(0, end).toString('utf8');
   if (html) {
+    // Never end inside a tag or a character reference.
     const lt = out.lastIndexOf('<');
     if (lt > out.lastIndexOf('>')) out = out.slice(0, lt);
+    const amp = out.lastIndexOf('&');
+    if (amp > out.lastIndexOf(';') && out.length - amp <= 10) out = out.slice(0, amp);
   }
   return { value: out, truncated: true };
 }

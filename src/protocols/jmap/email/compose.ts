@@ -1,3 +1,4 @@
+import { encodeWords, isPlainText } from 'nodemailer/lib/mime-funcs';
 import MimeNode from 'nodemailer/lib/mime-node';
 import { isObject, type JsonObject } from '../args.ts';
 import { parseDate } from '../dates.ts';
@@ -46,10 +47,17 @@ const PART_PROPERTIES = new Set([
   'subParts',
 ]);
 
+/** Address objects as nodemailer formats them (a `group` renders as `name: a, b;`). */
+type NodeAddress = { name: string; address: string } | { name: string; group: Array<{ name: string; address: string }> };
+type NodeValue = string | { prepared: true; value: string } | NodeAddress[];
+
+/** Headers nodemailer always formats itself (no prepared values): they are set once, natively. */
+const FORMATTED = new Set(['from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'date', 'references']);
+
 interface HeaderValue {
   readonly name: string;
-  /** Either text for nodemailer to encode, or an already formatted value. */
-  readonly value: string | { prepared: true; value: string } | Array<{ name: string; address: string }>;
+  /** Text for nodemailer to encode, an already formatted value, or address objects. */
+  readonly value: NodeValue;
 }
 
 function fail(property: string, why: string): never {
@@ -62,6 +70,18 @@ function isEmailAddress(v: unknown): v is { name?: string | null; email: string 
 
 function cleanLine(s: string): string {
   return s.replace(/[\r\n]+/g, ' ');
+}
+
+/** A display name as a phrase (RFC 5322 §3.2.5): an atom run, a quoted string, or RFC 2047 words. */
+function phrase(name: string): string {
+  if (!isPlainText(name)) return encodeWords(name, 'Q', 52);
+  return /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$/.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** One address (`Name <a@b>` or `a@b`). */
+function formatAddress(a: { name?: string | null; email: string }): string {
+  const name = cleanLine(a.name ?? '').trim();
+  return name ? `${phrase(name)} <${cleanLine(a.email)}>` : cleanLine(a.email);
 }
 
 function formatDate(ms: number): string {
@@ -80,18 +100,27 @@ function headerValue(property: string, name: string, form: HeaderForm, value: Js
       return cleanLine(value);
     case 'Addresses':
       if (!Array.isArray(value) || !value.every(isEmailAddress)) fail(property, 'expected EmailAddress[]');
-      return value.map((a) => ({ name: cleanLine(a.name ?? ''), address: cleanLine(a.email) }));
+      return name && FORMATTED.has(name.toLowerCase())
+        ? value.map((a) => ({ name: cleanLine(a.name ?? ''), address: cleanLine(a.email) }))
+        : { prepared: true, value: value.map(formatAddress).join(', ') };
     case 'GroupedAddresses': {
       if (!Array.isArray(value)) fail(property, 'expected EmailAddressGroup[]');
-      const groups = value.map((g) => {
+      for (const g of value) {
         if (!isObject(g) || !Array.isArray(g['addresses']) || !g['addresses'].every(isEmailAddress))
           fail(property, 'expected EmailAddressGroup[]');
-        const list = (g['addresses'] as Array<{ name?: string | null; email: string }>).map((a) =>
-          a.name ? `"${cleanLine(a.name).replace(/["\\]/g, '\\$&')}" <${cleanLine(a.email)}>` : cleanLine(a.email),
-        );
-        return typeof g['name'] === 'string' ? `${cleanLine(g['name'])}: ${list.join(', ')};` : list.join(', ');
+      }
+      const groups = value as Array<{ name: string | null; addresses: Array<{ name?: string | null; email: string }> }>;
+      if (FORMATTED.has(name.toLowerCase())) {
+        return groups.flatMap((g): NodeAddress[] => {
+          const list = g.addresses.map((a) => ({ name: cleanLine(a.name ?? ''), address: cleanLine(a.email) }));
+          return typeof g.name === 'string' ? [{ name: cleanLine(g.name), group: list }] : list;
+        });
+      }
+      const text = groups.map((g) => {
+        const list = g.addresses.map(formatAddress);
+        return typeof g.name === 'string' ? `${phrase(cleanLine(g.name))}: ${list.join(', ')};` : list.join(', ');
       });
-      return { prepared: true, value: groups.join(', ') };
+      return { prepared: true, value: text.join(', ') };
     }
     case 'MessageIds':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && /^[^<>\s]+$/.test(v)))
@@ -121,6 +150,7 @@ function collectHeaders(input: JsonObject, scope: 'email' | 'part'): HeaderValue
     if (value === null) return;
     if (all) {
       if (!Array.isArray(value)) fail(property, 'an :all property takes an array');
+      if (value.length > 1 && FORMATTED.has(key)) fail(property, `${name} may appear only once`);
       for (const v of value) out.push({ name, value: headerValue(property, name, form, v) });
     } else {
       out.push({ name, value: headerValue(property, name, form, value) });
@@ -138,6 +168,16 @@ function collectHeaders(input: JsonObject, scope: 'email' | 'part'): HeaderValue
     }
   }
   return out;
+}
+
+/** Adds a header to a node: nodemailer-formatted ones (addresses, Date, References) natively, once. */
+function addHeader(node: MimeNode, h: HeaderValue): void {
+  if (FORMATTED.has(h.name.toLowerCase())) {
+    const v = h.value;
+    node.setHeader(h.name, (typeof v === 'object' && !Array.isArray(v) ? v.value : v) as string);
+  } else {
+    node.addHeader(h.name, h.value as string);
+  }
 }
 
 interface BuildContext {
@@ -173,7 +213,7 @@ async function buildPart(node: MimeNode, part: JsonValue, ctx: BuildContext, whe
   if (depth > 20) fail(where, 'the body structure is too deep');
   for (const key of Object.keys(part))
     if (!PART_PROPERTIES.has(key) && !key.startsWith('header:')) fail(where, `unknown body part property ${key}`);
-  for (const h of collectHeaders(part, 'part')) node.addHeader(h.name, h.value as string);
+  for (const h of collectHeaders(part, 'part')) addHeader(node, h);
   if (typeof part['disposition'] === 'string') node.setHeader('Content-Disposition', cleanLine(part['disposition']));
   if (typeof part['cid'] === 'string') node.setHeader('Content-ID', `<${cleanLine(part['cid'])}>`);
   if (Array.isArray(part['language'])) node.setHeader('Content-Language', (part['language'] as string[]).map(cleanLine).join(', '));
@@ -280,7 +320,7 @@ export async function composeEmail(input: JsonObject, options: { hostname: strin
     root = new MimeNode(specType(tree), { keepBcc: true, hostname: options.hostname, newline: '\r\n', ...specOptions(tree) });
     await materialize(root, tree, ctx);
   }
-  for (const h of headers) root.addHeader(h.name, h.value as string);
+  for (const h of headers) addHeader(root, h);
   if (!headers.some((h) => h.name.toLowerCase() === 'date'))
     root.setHeader('Date', { prepared: true, value: formatDate(Date.now()) } as unknown as string);
   return root.build();

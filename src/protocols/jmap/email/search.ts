@@ -281,7 +281,7 @@ async function memoryQuery(services: JmapServices, accountId: number, q: EmailQu
       (c) => c.allInThreadHaveKeyword !== undefined || c.someInThreadHaveKeyword !== undefined || c.noneInThreadHaveKeyword !== undefined,
     ) || q.sort.some((c) => c.property === 'allInThreadHaveKeyword' || c.property === 'someInThreadHaveKeyword');
   const needAttachment = conds.some((c) => c.hasAttachment !== undefined);
-  const attachment = needAttachment ? find(dialect, sql`m.meta`, '"hasAttachment":true') : sql`0`;
+  const attachment = needAttachment ? find(dialect, sql`m.meta`, '"hasAttachment":true') : sql`1 = 0`;
   const result =
     await sql<Row>`select m.id, m.thread_id, m.received_at, m.size, m.sent_at, m.keywords, m.subject, m.from_addr, m.to_addr, case when ${attachment} then 1 else 0 end as has_att from messages m where m.account_id = ${accountId}`.execute(
       kysely,

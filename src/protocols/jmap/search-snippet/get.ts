@@ -73,7 +73,10 @@ function bodySnippet(body: string, needles: readonly string[]): string | null {
   }
   if (first < 0) return null;
   const start = Math.max(0, first - SNIPPET_CHARS / 4);
-  const window = body.slice(start, start + SNIPPET_CHARS).replace(/\s+/g, ' ');
+  const window = body
+    .slice(start, start + SNIPPET_CHARS)
+    .replace(/\s+/g, ' ')
+    .trim();
   return highlight(window, needles);
 }
 
