@@ -153,3 +153,44 @@ export async function approveDevice(page: Page, verificationUri: string, userCod
   await Promise.all([page.waitForLoadState(), page.click('button.primary')]);
   await signInAndAllow(page, user);
 }
+
+/** `fingerpost login ADDRESS --flow device`, the person played by Chromium on the device pages. */
+export async function deviceLogin(
+  server: TestServer,
+  browser: Browser,
+  address: string,
+  env: Record<string, string>,
+  extra: string[] = [],
+): Promise<{ code: number | null; stderr: string }> {
+  const c = spawnCli(['login', address, '--flow', 'device', '--scrypt-work-factor', '12', ...connectTo(server), ...extra], env);
+  const m = await c.waitFor(/open (https:\S+) and enter the code (\S+)/);
+  const page = await browser.newPage();
+  try {
+    await approveDevice(page, m[1]!, m[2]!, address);
+    return { code: await c.exited, stderr: c.stderr };
+  } finally {
+    await page.close();
+  }
+}
+
+/** Runs a program without blocking the event loop (the test server lives in this process). */
+export function runAsync(
+  file: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin!.end(options.input ?? '');
+  });
+}
