@@ -1,0 +1,91 @@
+// The client commands as a mail client runs them (the `fingerpost` launcher): bad input gives a
+// clear message on stderr, nothing on stdout, a non-zero exit, and leaves the token file alone.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { accountPaths } from '../../../src/client/store/paths.ts';
+import { account, type Home, tempHome } from './fixture.ts';
+
+const LAUNCHER = path.resolve(import.meta.dirname, '../../../bin/fingerpost.js');
+const ALICE = 'alice@example.test';
+
+function fingerpost(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [LAUNCHER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('fingerpost token/setup/check on bad input', () => {
+  let home: Home;
+  let file: string;
+  before(async () => {
+    home = await tempHome({ FINGERPOST_PASSPHRASE: 'the right passphrase' });
+    const store = home.store();
+    await store.save(account(ALICE, { kind: 'age', workFactor: 10, reason: 't' }), {
+      refreshToken: 'rt',
+      tokens: { 'imap://mail.example.test': { token: 'cached-token', expiresAt: Date.now() + 3_600_000, obtainedAt: Date.now() } },
+    });
+    file = accountPaths(store.paths, ALICE).file;
+  });
+  after(() => home.close());
+
+  it('prints the cached token and nothing else', async () => {
+    const r = await fingerpost(['token', ALICE, '--service', 'imap'], home.env);
+    assert.deepEqual(r, { code: 0, stdout: 'cached-token\n', stderr: '' });
+  });
+
+  it('a wrong passphrase: exit 1, a clear message, the file unchanged', async () => {
+    const before = await readFile(file);
+    const r = await fingerpost(['token', ALICE], { ...home.env, FINGERPOST_PASSPHRASE: 'a wrong passphrase' });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /the passphrase does not open the token file of alice@example\.test/);
+    assert.deepEqual(await readFile(file), before);
+  });
+
+  it('a corrupt or foreign token file: exit 1, the file named, left as it is', async () => {
+    const original = await readFile(file, 'utf8');
+    for (const text of [original.slice(0, 200), JSON.stringify({ format: 'mutt_oauth2', access_token: 'x' }), '']) {
+      await writeFile(file, text);
+      const r = await fingerpost(['token', ALICE], home.env);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`${file.replace(/[.\\/]/g, '\\$&')} is not usable`));
+      assert.match(r.stderr, /fix: move it away and sign in again: fingerpost login alice@example\.test/);
+      assert.equal(await readFile(file, 'utf8'), text);
+    }
+    await writeFile(file, original);
+  });
+
+  it('no account: exit 2 (sign-in needed) for token, setup and check', async () => {
+    for (const args of [
+      ['token', 'nobody@example.test'],
+      ['setup', 'nobody@example.test', '--for', 'mutt'],
+      ['check', 'nobody@example.test'],
+    ]) {
+      const r = await fingerpost(args, home.env);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /no stored sign-in/);
+    }
+  });
+
+  it('bad usage: exit 1 with the reason', async () => {
+    const r = await fingerpost(['token'], home.env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /which account\?/);
+    const bad = await fingerpost(['token', ALICE, '--format', 'yaml'], home.env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Allowed choices are token, oauthbearer, xoauth2, json/);
+    const addr = await fingerpost(['token', 'not an address'], home.env);
+    assert.equal(addr.code, 1);
+    assert.match(addr.stderr, /is not a valid email address/);
+  });
+});
