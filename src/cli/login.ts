@@ -5,6 +5,7 @@ import { systemBrowser } from '../client/browser.ts';
 import { clientContext } from '../client/context.ts';
 import { localProblem } from '../client/errors.ts';
 import { FLOWS, type FlowName, login } from '../client/login.ts';
+import { logout } from '../client/logout.ts';
 import { PRESET_NAMES } from '../client/oauth/presets.ts';
 import { clientAction, note } from '../client/report.ts';
 import type { StoreKind } from '../client/store/backends.ts';
@@ -56,8 +57,23 @@ function readLine(prompt: string): Promise<string> {
   });
 }
 
-/** `fingerpost login EMAIL`: sign in once from the address alone (issue 9 item 1). */
+/**
+ * `fingerpost login EMAIL`: sign in once from the address alone (issue 9 item 1); and its
+ * counterpart `fingerpost logout EMAIL` (revoke at the issuer, delete the stored tokens).
+ */
 export function registerLogin(program: Command): void {
+  program
+    .command('logout')
+    .description('revoke the sign-in of EMAIL at its issuer (RFC 7009) and delete its stored tokens')
+    .argument('<email>', 'a signed-in account')
+    .option('--force', 'delete the stored tokens even if the issuer cannot be reached')
+    .option('--ca <file>', 'also trust the CA certificates in this PEM file')
+    .action(
+      clientAction(async (email: string, opts: { force?: boolean; ca?: string }) => {
+        const { store } = clientContext(opts);
+        await logout(store, parseAddress(email).normalized, { force: opts.force, note });
+      }),
+    );
   program
     .command('login')
     .description('sign in EMAIL with OAuth (discovery, registration, device/loopback/paste flow) and store its tokens')

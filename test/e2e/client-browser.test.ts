@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { accountPaths, clientPaths } from '../../src/client/store/paths.ts';
+import { TokenStore } from '../../src/client/store/token-store.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { freePorts } from '../helpers/ports.ts';
 import type { TestServer } from '../helpers/server.ts';
@@ -103,6 +104,36 @@ describe('client helper: loopback and paste flows in headless Chromium', { skip 
     assert.match(r.stderr, /paste flow/);
     const account = JSON.parse(await readFile(accountPaths(clientPaths(env), CAROL).file, 'utf8')) as { address: string };
     assert.equal(account.address, CAROL);
+  });
+
+  it('logout revokes the refresh token at the issuer (RFC 7009) and deletes the stored sign-in', async () => {
+    const store = new TokenStore({ paths: clientPaths(env), env });
+    const account = await store.load(CAROL);
+    const { refreshToken } = await store.openSecret(account);
+    const c = spawnCli(['logout', CAROL], env);
+    assert.equal(await c.exited, 0, c.stderr);
+    assert.match(c.stderr, /Signed out carol@localhost: the refresh token is revoked at the issuer/);
+    await assert.rejects(readFile(accountPaths(clientPaths(env), CAROL).file), { code: 'ENOENT' });
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const body = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken!,
+        client_id: account.clientId,
+      }).toString();
+      const req = https.request(
+        account.metadata.token_endpoint,
+        { method: 'POST', ca: server.ca, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        (r) => {
+          let text = '';
+          r.on('data', (d) => (text += d));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.body, /invalid_grant/);
   });
 
   it('an issuer whose metadata names another issuer is refused and nothing is written', async () => {
