@@ -2,10 +2,11 @@
 // certificate and ES256 keys; test/unit/idp/fixtures/second-issuer.ts shares no code with src/).
 // Its tokens are refused while it is not trusted, work on SMTP, POP3, IMAP and JMAP once it is
 // configured in [[auth.issuers]], are refused for another audience, and its OIDC back-channel
-// logout ends the live sessions of that sign-in.
+// logout ends the live POP3, IMAP and JMAP push sessions of that sign-in.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,6 +24,8 @@ const FIXTURE = path.join(import.meta.dirname, '..', 'unit', 'idp', 'fixtures', 
 const USER = 'frank@example.test';
 const SECOND_PASSWORD = 'password at the second issuer';
 const RP = { id: 'fingerpost-rp', secret: 'rp-secret' };
+// Many refusals from 127.0.0.1 are the point of this test; the auth core's abuse delays are not.
+const NO_DELAYS = { limits: { exempt: ['127.0.0.1/32', '::1/128'] } };
 
 interface SecondIssuer {
   readonly issuer: string;
@@ -95,6 +98,24 @@ describe('a second, independent issuer', { skip }, () => {
     return { smtp, pop3: pop3.code, imap: imap.code, imapOut: imap.stdout + imap.stderr, jmap: jmap.status, jmapUser: jmapBody?.username };
   }
 
+  /** A JMAP EventSource (push) connection authenticated with `token`. */
+  function eventSource(s: TestServer, token: string): Promise<{ events: string; ended: Promise<void>; close: () => void }> {
+    return new Promise((resolve, reject) => {
+      const req = https.get(
+        `${s.baseUrl}/jmap/eventsource?types=*&closeafter=no&ping=0`,
+        { ca: s.ca, headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          if (res.statusCode !== 200) return reject(new Error(`eventsource answered ${res.statusCode}`));
+          const state = { events: '', ended: new Promise<void>((r) => res.on('end', r)), close: () => req.destroy() };
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (state.events += d));
+          resolve(state);
+        },
+      );
+      req.on('error', reject);
+    });
+  }
+
   before(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-second-'));
     second = await startSecondIssuer(path.join(dataDir, 'tls', 'ca.pem'));
@@ -112,7 +133,7 @@ describe('a second, independent issuer', { skip }, () => {
   });
 
   it('its tokens are refused while it is not trusted', async () => {
-    server = await startTestServer({ dataDir });
+    server = await startTestServer({ dataDir, overrides: { auth: NO_DELAYS } });
     await server.services.accounts.addUser({ address: USER, password: 'local password 123' });
     const ids = resourceIds(server.config);
     const token = await secondToken([ids.imap, ids.pop3, ids.smtp, ids.jmap]);
@@ -138,7 +159,7 @@ describe('a second, independent issuer', { skip }, () => {
     before(async () => {
       s = await startTestServer({
         dataDir,
-        overrides: { auth: { issuers: [{ issuer: second.issuer, ca_file: second.caFile, client_id: RP.id }] } },
+        overrides: { auth: { ...NO_DELAYS, issuers: [{ issuer: second.issuer, ca_file: second.caFile, client_id: RP.id }] } },
       });
       server = s;
       ids = resourceIds(s.config);
@@ -191,16 +212,21 @@ describe('a second, independent issuer', { skip }, () => {
 
     it('its back-channel logout ends the live sessions of that sign-in and refuses its tokens', async () => {
       const sid = 'sid-for-logout-test';
-      const token = await secondToken([ids.pop3, ids.smtp], { sid });
+      const token = await secondToken([ids.pop3, ids.imap, ids.jmap], { sid });
       const other = await secondToken([ids.smtp], { sid: 'another-sid' });
       const bearer = (t: string) => Buffer.from(`n,a=${USER},\x01auth=Bearer ${t}\x01\x01`).toString('base64');
       const pop = await LineClient.connect(s.ports.pop3s, { tls: true, ca: s.ca });
+      const imap = await LineClient.connect(s.ports.imaps, { tls: true, ca: s.ca });
+      const push = await eventSource(s, token);
       // Another sign-in of the same user (another sid), on submission.
       const smtp = await LineClient.connect(s.ports.submissions, { tls: true, ca: s.ca });
       try {
         assert.match((await pop.line())!, /^\+OK/);
         pop.write(`AUTH OAUTHBEARER ${bearer(token)}\r\n`);
         assert.match((await pop.line())!, /^\+OK/);
+        await imap.line();
+        imap.write(`a1 AUTHENTICATE OAUTHBEARER ${bearer(token)}\r\n`);
+        assert.match((await imap.until(/^a1 /)).at(-1)!, /^a1 OK/);
         assert.match((await smtp.line())!, /^220/);
         smtp.write('EHLO client.example\r\n');
         await smtp.until(/^250 /);
@@ -215,9 +241,13 @@ describe('a second, independent issuer', { skip }, () => {
         const answer = (await res.json()) as { status: number; logout_token: string };
         assert.equal(answer.status, 200, 'the logout token is accepted');
 
-        // The POP3 session of that sid is ended with the protocol's own goodbye.
+        // The POP3, IMAP and JMAP push sessions of that sid end with each protocol's own goodbye.
         assert.match((await pop.line(10_000))!, /^-ERR/);
         await pop.closedByPeer();
+        assert.match((await imap.until(/^\* BYE/, 10_000)).at(-1)!, /^\* BYE/);
+        await imap.closedByPeer();
+        await push.ended;
+        assert.match(push.events, /event: close/);
         // The other sign-in of the same user is untouched.
         smtp.write('NOOP\r\n');
         assert.match((await smtp.line())!, /^250/);
@@ -230,14 +260,20 @@ describe('a second, independent issuer', { skip }, () => {
         assert.equal(((await replay.json()) as { error: string }).error, 'invalid_request');
       } finally {
         pop.close();
+        imap.close();
         smtp.close();
+        push.close();
       }
     });
 
     it('refuses forged and malformed logout tokens with 400 and changes nothing', async () => {
       const target = `${s.baseUrl}/auth/backchannel-logout`;
       const post = (body: Record<string, string>) => caFetch(s.ca)(target, { method: 'POST', body: new URLSearchParams(body) });
-      for (const body of [{} as Record<string, string>, { logout_token: 'not-a-jwt' }, { logout_token: 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.' }]) {
+      for (const body of [
+        {} as Record<string, string>,
+        { logout_token: 'not-a-jwt' },
+        { logout_token: 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.' },
+      ]) {
         const r = await post(body);
         assert.equal(r.status, 400, JSON.stringify(body));
         assert.equal(((await r.json()) as { error: string }).error, 'invalid_request');
