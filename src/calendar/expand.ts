@@ -89,6 +89,93 @@ function freebusyInstances(c: ICAL.Component, window: { start: number; end: numb
   }
 }
 
+const HOUR = 3_600_000;
+
+/** Upper bound of one FREQ unit in ms, for skipping whole periods safely. */
+const UNIT_MS: Record<string, number> = {
+  SECONDLY: 1000,
+  MINUTELY: 60_000,
+  HOURLY: HOUR,
+  DAILY: 25 * HOUR,
+  WEEKLY: 7 * 25 * HOUR,
+  MONTHLY: 31 * 25 * HOUR,
+  YEARLY: 366 * 25 * HOUR,
+};
+
+/**
+ * The master's duration in ms when it is exact: from DTEND (RFC 5545 §3.8.5.3: the same exact
+ * duration for every instance) or a DURATION without days or weeks (§3.3.6: those are nominal).
+ */
+function exactDuration(master: ICAL.Component, zone: string): number | undefined {
+  const start = master.getFirstPropertyValue('dtstart') as ICAL.Time;
+  if (start.isDate) return undefined;
+  const duration = master.getFirstPropertyValue('duration') as ICAL.Duration | null;
+  if (duration) return duration.weeks || duration.days ? undefined : duration.toSeconds() * 1000;
+  const end = master.getFirstPropertyValue('dtend') as ICAL.Time | null;
+  if (!end) return 0;
+  if (end.isDate) return undefined;
+  return Math.max(0, toUtc(end, tzidOf(master, 'dtend'), zone) - toUtc(start, tzidOf(master, 'dtstart'), zone));
+}
+
+/**
+ * A copy of a recurring master whose DTSTART moved forward by whole recurrence periods, so that
+ * expansion need not walk years of instances that end before `before` (epoch ms). Whole periods
+ * keep every BYxxx pattern, UNTIL, EXDATE and RDATE as they were; the moved DTSTART itself ends
+ * before `before`, where a spurious instance is dropped anyway. Rules with COUNT (counted from the
+ * real start) or several RRULEs are left alone.
+ */
+function fastForward(master: ICAL.Component, first: number, reach: number, before: number): ICAL.Component | undefined {
+  const rules = master.getAllProperties('rrule');
+  if (rules.length !== 1 || master.hasProperty('exrule')) return undefined;
+  const rule = rules[0]!.getFirstValue() as ICAL.Recur;
+  if (rule.count || !rule.freq) return undefined;
+  const interval = rule.interval || 1;
+  const unit = UNIT_MS[rule.freq];
+  if (!unit) return undefined;
+  const periods = Math.floor((before - first - reach - 2 * interval * unit) / (interval * unit));
+  if (periods <= 0) return undefined;
+  const dtstart = master.getFirstPropertyValue('dtstart') as ICAL.Time;
+  const moved = dtstart.clone();
+  const n = periods * interval;
+  switch (rule.freq) {
+    case 'SECONDLY':
+      moved.adjust(0, 0, 0, n);
+      break;
+    case 'MINUTELY':
+      moved.adjust(0, 0, n, 0);
+      break;
+    case 'HOURLY':
+      moved.adjust(0, n, 0, 0);
+      break;
+    case 'DAILY':
+      moved.adjust(n, 0, 0, 0);
+      break;
+    case 'WEEKLY':
+      moved.adjust(7 * n, 0, 0, 0);
+      break;
+    case 'MONTHLY':
+      if (dtstart.day > 28) return undefined;
+      moved.month += n;
+      moved.adjust(0, 0, 0, 0);
+      break;
+    case 'YEARLY':
+      if (dtstart.month === 2 && dtstart.day === 29) return undefined;
+      moved.year += n;
+      break;
+  }
+  // Only what expansion reads; the property values are shared, not copied (nothing mutates them).
+  const copy = new ICAL.Component('vevent', master.parent ?? undefined);
+  for (const name of ['uid', 'rrule', 'rdate', 'exdate'])
+    for (const p of master.getAllProperties(name)) copy.addProperty(new ICAL.Property(p.toJSON() as unknown as unknown[]));
+  const start = new ICAL.Property('dtstart');
+  start.setValue(moved);
+  const tzid = master.getFirstProperty('dtstart')!.getParameter('tzid');
+  if (typeof tzid === 'string') start.setParameter('tzid', tzid);
+  copy.addProperty(start);
+  copy.addPropertyWithValue('duration', new ICAL.Event(master).duration);
+  return copy;
+}
+
 /**
  * The busy instances of one stored object (a VCALENDAR holding one UID) overlapping `window`.
  * Iteration stops at the window's end or after `maxInstances` occurrences (then `capped`).
@@ -125,19 +212,28 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
     const s = span(oe, options.zone);
     push(s.start, s.end, eventBusyType(o));
   }
-  // A RANGE=THISANDFUTURE override may shift later instances; keep iterating far enough back.
-  let maxShift = 0;
+  // A RANGE=THISANDFUTURE override may move later instances either way; widen the walk by as much.
+  let earlier = 0;
+  let later = 0;
   for (const o of overrides) {
     if (String(o.getFirstProperty('recurrence-id')?.getParameter('range') ?? '').toUpperCase() !== 'THISANDFUTURE') continue;
     const oe = new ICAL.Event(o);
     const moved = toUtc(oe.startDate, tzidOf(o, 'dtstart'), options.zone);
     const was = toUtc(oe.recurrenceId, tzidOf(o, 'recurrence-id'), options.zone);
-    maxShift = Math.max(maxShift, was - moved);
+    earlier = Math.max(earlier, was - moved);
+    later = Math.max(later, moved - was);
   }
 
   const masterType = eventBusyType(master);
   const startTzid = tzidOf(master, 'dtstart');
-  const it = ev.iterator();
+  const first = span(ev, options.zone);
+  // Longest an instance can last past its recurrence id (plus an hour for a DST change in between).
+  const reach = first.end - first.start + later + HOUR;
+  const forwarded = fastForward(master, first.start, reach, window.start - earlier);
+  const walk = forwarded ? new ICAL.Event(forwarded, { exceptions: overrides }) : ev;
+  const exactMs = exactDuration(master, options.zone);
+  const plain = overrides.length === 0 && exactMs !== undefined;
+  const it = walk.iterator();
   let count = 0;
   let capped = false;
   for (let next = it.next(); next; next = it.next()) {
@@ -146,12 +242,18 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
       break;
     }
     const rid = toUtc(next, startTzid, options.zone);
-    if (rid >= window.end + maxShift) break;
-    const d = ev.getOccurrenceDetails(next);
+    if (rid >= window.end + earlier) break;
+    if (rid + reach <= window.start - earlier) continue; // ends before the window whatever overrides do
+    if (plain) {
+      // No overrides: the instance starts at its recurrence id and lasts the master's exact duration.
+      push(rid, rid + exactMs!, masterType);
+      continue;
+    }
+    const d = walk.getOccurrenceDetails(next);
     const item = d.item as ICAL.Event;
-    if (item !== ev && item.recurrenceId && item.recurrenceId.compare(next) === 0) continue; // counted above
-    const c = item === ev ? master : item.component;
-    const type = item === ev ? masterType : eventBusyType(c);
+    if (item !== walk && item.recurrenceId && item.recurrenceId.compare(next) === 0) continue; // counted above
+    const c = item === walk ? master : item.component;
+    const type = item === walk ? masterType : eventBusyType(c);
     const start = toUtc(d.startDate, tzidOf(c, 'dtstart'), options.zone);
     const end = toUtc(d.endDate, endTzid(c), options.zone);
     push(start, end, type);

@@ -10,7 +10,8 @@ import { IcsError, parseIcs } from './ics.ts';
 import { type CalendarObjectData, loadObject, splitObjects } from './objects.ts';
 import type { FreeBusyResult } from './render.ts';
 import { type Asker, mayReadFreeBusy, NOBODY, parseSharingRule, type SharingRule } from './sharing.ts';
-import { type Calendar, type CalendarStore, type IndexedObject, objectNameFor, type WriteCondition } from './store.ts';
+import { InstanceCache, monthsOf } from './instance-cache.ts';
+import { type BusyCandidate, type Calendar, type CalendarStore, type IndexedObject, objectNameFor, type WriteCondition } from './store.ts';
 import { isKnownZone } from './zones.ts';
 
 /** The limits and defaults the calendar code runs with (from `[calendar]`). */
@@ -62,6 +63,8 @@ export class CalendarService {
   readonly #now: () => number;
   /** Parsed recurring objects by id; an entry is valid while its etag matches. */
   readonly #parsed = new Map<number, { etag: string; vcal: ICAL.Component }>();
+  /** Expanded instances per object and month. */
+  readonly #instances: InstanceCache;
 
   constructor(deps: { store: CalendarStore; directory: SqlDirectory; settings: CalendarSettings; logger?: Logger; now?: () => number }) {
     this.store = deps.store;
@@ -69,6 +72,7 @@ export class CalendarService {
     this.#directory = deps.directory;
     this.#logger = deps.logger;
     this.#now = deps.now ?? Date.now;
+    this.#instances = new InstanceCache(4 * (deps.settings.cacheSize ?? 5000));
   }
 
   // ---- writing ----
@@ -164,9 +168,10 @@ export class CalendarService {
     return hit.vcal;
   }
 
-  #remember(id: number, etag: string, ics: string): ICAL.Component {
-    const vcal = loadObject(ics);
-    this.#parsed.set(id, { etag, vcal });
+  #parse(id: number, text: { etag: string; ics: string } | undefined): ICAL.Component | undefined {
+    if (!text) return undefined;
+    const vcal = loadObject(text.ics);
+    this.#parsed.set(id, { etag: text.etag, vcal });
     const max = this.settings.cacheSize ?? 5000;
     while (this.#parsed.size > max) this.#parsed.delete(this.#parsed.keys().next().value!);
     return vcal;
@@ -178,36 +183,39 @@ export class CalendarService {
    */
   async freeBusy(account: DirectoryAccount, range: TimeRange): Promise<FreeBusyResult> {
     const candidates = await this.store.busyCandidates(account.id, range.start, range.end);
+    const months = monthsOf(range);
     const instances: BusyInstance[] = [];
-    const recurring: Array<{ id: number; timezone: string; vcal?: ICAL.Component }> = [];
+    const recurring: BusyCandidate[] = [];
     const missing: number[] = [];
     for (const c of candidates) {
-      if (!c.expand) {
-        instances.push({ start: c.start, end: c.end, type: c.fbtype as FbType });
-        continue;
+      if (!c.expand) instances.push({ start: c.start, end: c.end, type: c.fbtype as FbType });
+      else {
+        recurring.push(c);
+        if (!this.#cached(c.id, c.etag) && months.some((m) => !this.#instances.get(c.id, c.etag, c.timezone, m))) missing.push(c.id);
       }
-      const hit = this.#cached(c.id, c.etag);
-      recurring.push({ id: c.id, timezone: c.timezone, vcal: hit });
-      if (!hit) missing.push(c.id);
     }
     const texts = missing.length ? await this.store.objectTexts(missing) : new Map<number, { etag: string; ics: string }>();
     let truncated = false;
+    const options = (zone: string) => ({ zone, maxInstances: this.settings.maxInstances });
     for (const r of recurring) {
       try {
-        let vcal = r.vcal;
-        if (!vcal) {
-          const text = texts.get(r.id);
-          if (!text) continue; // deleted meanwhile
-          vcal = this.#remember(r.id, text.etag, text.ics);
-        }
-        const e = expandBusy(vcal, range, { zone: r.timezone, maxInstances: this.settings.maxInstances });
-        for (const i of e.instances) instances.push(i);
-        if (e.capped) {
-          truncated = true;
-          this.#logger?.warn(
-            { account: account.address, object: r.id, max: this.settings.maxInstances },
-            'recurrence expansion capped (calendar.max_instances)',
-          );
+        let vcal: ICAL.Component | undefined;
+        for (const month of months) {
+          let e = this.#instances.get(r.id, r.etag, r.timezone, month);
+          if (!e) {
+            vcal ??= this.#cached(r.id, r.etag) ?? this.#parse(r.id, texts.get(r.id));
+            if (!vcal) break; // deleted meanwhile
+            e = expandBusy(vcal, month, options(r.timezone));
+            this.#instances.set(r.id, r.etag, r.timezone, month, e);
+          }
+          for (const i of e.instances) if (i.end > range.start && i.start < range.end) instances.push(i);
+          if (e.capped) {
+            truncated = true;
+            this.#logger?.warn(
+              { account: account.address, object: r.id, max: this.settings.maxInstances },
+              'recurrence expansion capped (calendar.max_instances)',
+            );
+          }
         }
       } catch (err) {
         // A stored object ical.js cannot expand must not take the whole answer down.

@@ -355,7 +355,7 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         /** Longest free/busy range one query may ask for. */
         max_range: duration('366d'),
-        /** Occurrences iterated per recurring event and query before it is cut off. */
+        /** Occurrences walked per recurring event and calendar month of a query before it is cut off. */
         max_instances: z.number().int().min(10).max(1_000_000).default(20_000),
         /** IANA zone of new calendars: floating times and all-day events are read in it. */
         default_timezone: z

@@ -215,3 +215,57 @@ describe('free/busy mapping of events (RFC 4791 §7.10)', () => {
     });
   });
 });
+
+describe('skipping ahead to the window gives the same instances as walking from the start', () => {
+  const rules = [
+    'FREQ=DAILY',
+    'FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR',
+    'FREQ=DAILY;INTERVAL=3',
+    'FREQ=WEEKLY;BYDAY=MO,TH',
+    'FREQ=WEEKLY;INTERVAL=2;BYDAY=TU',
+    'FREQ=WEEKLY;INTERVAL=3;WKST=SU;BYDAY=SU,SA',
+    'FREQ=MONTHLY;BYDAY=1TU',
+    'FREQ=MONTHLY;BYDAY=-1FR',
+    'FREQ=MONTHLY;BYMONTHDAY=15,-1',
+    'FREQ=MONTHLY;INTERVAL=2',
+    'FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU',
+    'FREQ=HOURLY;INTERVAL=5;BYHOUR=8,9,10,11,12,13,14,15,16,17',
+    'FREQ=MINUTELY;INTERVAL=97',
+    'FREQ=DAILY;UNTIL=20280301T000000Z',
+    'FREQ=WEEKLY;BYDAY=WE;BYSETPOS=1',
+  ];
+  const starts = [
+    ['DTSTART;TZID=Europe/Berlin:20260110T093000', 'DURATION:PT45M'],
+    ['DTSTART;TZID=America/New_York:20260105T230000', 'DTEND;TZID=America/New_York:20260106T010000'],
+    ['DTSTART:20260107T120000Z', 'DURATION:PT2H'],
+    ['DTSTART:20260108T080000', 'DURATION:PT30M'],
+  ];
+  const windows = [
+    range('2027-03-20T00:00:00Z', '2027-04-10T00:00:00Z'),
+    range('2027-10-25T00:00:00Z', '2027-11-08T00:00:00Z'),
+    range('2026-02-01T00:00:00Z', '2026-02-03T00:00:00Z'),
+  ];
+  for (const rule of rules) {
+    it(rule, () => {
+      for (const [start, end] of starts) {
+        const text = calendar(
+          NY_VTIMEZONE,
+          vevent('UID:ff', start!, end!, `RRULE:${rule}`, 'EXDATE:20270325T120000Z'),
+          vevent('UID:ff', 'RECURRENCE-ID:20270401T120000Z', 'DTSTART:20270401T150000Z', 'DTEND:20270401T160000Z'),
+        );
+        const vcal = only(text);
+        const o = { zone: 'Asia/Tokyo', maxInstances: 1_000_000 };
+        for (const w of windows) {
+          const walked = expandBusy(vcal, { start: Date.parse('2025-12-01T00:00:00Z'), end: w.end }, o)
+            .instances.filter((i) => i.end > w.start && i.start < w.end)
+            .map((i) => `${i.start}/${i.end}`)
+            .sort();
+          const skipped = expandBusy(vcal, w, o)
+            .instances.map((i) => `${i.start}/${i.end}`)
+            .sort();
+          assert.deepEqual(skipped, walked, `${start} ${rule} ${iso(w.start)}`);
+        }
+      }
+    });
+  }
+});
