@@ -96,7 +96,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
   });
   const directory = new SqlDirectory(db);
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
-  const auth = new AuthService({ config, directory, logger });
+  const auth = new AuthService({ config, directory, logger, db });
   const idp = new EmbeddedIdp({ config, db, directory, logger });
   // The embedded provider is a trusted issuer whose keys are handed over in-process (no HTTP).
   if (config.idp.enabled) auth.trustEmbeddedIssuer({ issuer: idp.issuer, jwks: () => idp.publicJwks() });
@@ -333,6 +333,8 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     throw err;
   }
   smtpService.start();
+  // Revocations made by the admin CLI or other nodes reach this node's live sessions.
+  await services.auth.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -343,6 +345,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
       closing ??= (async () => {
         services.idp.close();
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);
+        await services.auth.stop();
         await services.close();
       })();
       return closing;

@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
+import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
+import type { Db } from '../store/db.ts';
 import { authFailure } from './failures.ts';
 import { HttpAuthenticator } from './http/authenticator.ts';
 import { registerProtectedResourceMetadata } from './http/fastify.ts';
@@ -11,7 +13,10 @@ import { FailureLimits } from './limits/failures.ts';
 import { AuthMetrics } from './metrics.ts';
 import { listenerPolicy } from './policy.ts';
 import { RevocationList } from './revocations.ts';
+import { SessionMirror } from './session-store.ts';
+import { SessionSync } from './session-sync.ts';
 import { SessionRegistry } from './sessions.ts';
+import { TokenRecheck } from './token-recheck.ts';
 import type {
   AuthContext,
   AuthCore,
@@ -28,12 +33,14 @@ import { IntrospectionClient } from './verifiers/introspection.ts';
 import { type PasswordDirectory, verifyPasswordLogin } from './verifiers/password-login.ts';
 import { VerifiedPasswordCache } from './verifiers/password.ts';
 
-/** What the auth service needs: config, an account source, logging and a clock. */
+/** What the auth service needs: config, an account source, logging, a clock, and the store (for live sessions). */
 export interface AuthServiceDeps {
   readonly config: Config;
   readonly directory: PasswordDirectory;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Without a store, sessions are not mirrored and revocations from other processes are not seen. */
+  readonly db?: Db;
 }
 
 // Recording every use of an app password would write on each login; once a minute is enough.
@@ -53,7 +60,13 @@ export class AuthService implements AuthCore {
   readonly http: HttpAuthenticator;
   readonly limits: FailureLimits;
   readonly metrics: AuthMetrics;
+  /** This process's id in the `auth_sessions` table. */
+  readonly node = randomId('n');
   readonly #bearer: BearerVerifier;
+  readonly #recheck: TokenRecheck;
+  readonly #db: Db | undefined;
+  #mirror: SessionMirror | undefined;
+  #sync: SessionSync | undefined;
   readonly #directory: PasswordDirectory;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -66,6 +79,7 @@ export class AuthService implements AuthCore {
     this.#directory = deps.directory;
     this.#log = deps.logger.child({ component: 'auth' });
     this.#now = deps.now ?? Date.now;
+    this.#db = deps.db;
     const l = deps.config.auth.limits;
     this.limits = new FailureLimits({
       ipFailures: l.ip_failures,
@@ -82,9 +96,14 @@ export class AuthService implements AuthCore {
     this.sessions = new SessionRegistry({
       now: this.#now,
       endOnExpiry: deps.config.auth.end_session_on_expiry,
-      onStart: (s) => this.metrics.sessions.inc({ protocol: s.protocol, method: s.method }),
+      onStart: (s) => {
+        this.metrics.sessions.inc({ protocol: s.protocol, method: s.method });
+        this.#mirror?.started(s);
+      },
       onStop: (s, reason) => {
         this.metrics.sessions.dec({ protocol: s.protocol, method: s.method });
+        this.#mirror?.stopped(s);
+        this.#recheck.unwatch(s.id);
         if (reason !== 'closed') {
           this.metrics.sessionsEnded.inc({ reason });
           this.#log.info(
@@ -101,11 +120,13 @@ export class AuthService implements AuthCore {
     });
     for (const issuer of deps.config.auth.issuers) this.issuers.addConfigured(issuer);
     this.revocations = new RevocationList(this.#now);
+    const introspection = new IntrospectionClient(this.#now);
+    this.#recheck = new TokenRecheck(this.issuers, introspection);
     this.#bearer = new BearerVerifier({
       config: deps.config,
       issuers: this.issuers,
       directory: deps.directory,
-      introspection: new IntrospectionClient(this.#now),
+      introspection,
       revocations: this.revocations,
       now: this.#now,
     });
@@ -114,6 +135,47 @@ export class AuthService implements AuthCore {
       config: deps.config,
       onIgnoredGateway: (remote) => this.#log.warn({ remote }, 'ignored a gateway header from an untrusted address'),
     });
+  }
+
+  /**
+   * Starts what a serving node needs (`main.ts` startServer): the events poller that ends sessions
+   * on revocations made by the admin CLI or other nodes, the session mirror, token re-checks.
+   */
+  async start(): Promise<void> {
+    if (!this.#db || this.#sync) return;
+    this.#mirror = new SessionMirror(this.#db, this.node, this.#now);
+    for (const s of this.sessions.list()) this.#mirror.started(s);
+    const recheck = this.config.auth.issuers.filter((i) => i.introspection_endpoint).map((i) => i.introspection_cache);
+    this.#sync = new SessionSync({
+      db: this.#db,
+      sessions: this.sessions,
+      mirror: this.#mirror,
+      revocations: this.revocations,
+      recheck: this.#recheck,
+      directory: this.#directory,
+      logger: this.#log,
+      pollMs: this.config.auth.events_poll,
+      recheckMs: Math.max(5_000, Math.min(60_000, ...recheck)),
+    });
+    await this.#sync.start();
+  }
+
+  /** Stops the poller and timers and removes this node's session rows. */
+  async stop(): Promise<void> {
+    const sync = this.#sync;
+    this.#sync = undefined;
+    this.#mirror = undefined;
+    await sync?.stop();
+  }
+
+  /** The events handler, for tests and for applying an event without waiting for the poll. */
+  get sync(): SessionSync | undefined {
+    return this.#sync;
+  }
+
+  /** Writes pending session starts and stops to the store now. */
+  async flushSessions(): Promise<void> {
+    await this.#mirror?.flush();
   }
 
   /** Registers the auth core's own HTTP routes: RFC 9728 protected-resource metadata. */
@@ -195,9 +257,12 @@ export class AuthService implements AuthCore {
           credentials,
           context,
         );
-      case 'bearer':
+      case 'bearer': {
         if (!policy.oauth) return authFailure('policy', { publicReason: 'OAuth sign-in is disabled here' });
-        return this.#bearer.verify(credentials, context);
+        const outcome = await this.#bearer.verify(credentials, context);
+        if (outcome.ok) this.#recheck.remember(outcome, credentials.token);
+        return outcome;
+      }
       case 'gateway': {
         if (context.protocol !== 'http') return authFailure('policy');
         const account = await this.#directory.findByAddress(credentials.username);
@@ -238,7 +303,10 @@ export class AuthService implements AuthCore {
   }
 
   register(result: AuthResult, context: AuthContext, end: (reason: EndReason) => void): SessionRegistration {
-    return this.sessions.register(result, context, end);
+    const registration = this.sessions.register(result, context, end);
+    const id = registration.session.id;
+    this.#recheck.watch(id, result, (reason) => this.sessions.end({ id }, reason));
+    return registration;
   }
 }
 

@@ -6,6 +6,7 @@ import { openServices, type Services } from '../main.ts';
 import { registerAdminIdp } from './admin-idp.ts';
 import { registerAdminDkim } from './admin-dkim.ts';
 import { registerAdminQueue } from './admin-queue.ts';
+import { registerAdminSession } from './admin-session.ts';
 import { registerAdminCalendar } from './admin-calendar.ts';
 import { action, configFrom, printTable, readStdinLine, type StoreOptions, withStoreOptions } from './common.ts';
 
@@ -30,6 +31,7 @@ export function registerAdmin(program: Command): void {
   const admin = program.command('admin').description('administer domains, users, aliases and app passwords');
   registerAdminCalendar(admin);
   registerAdminQueue(admin);
+  registerAdminSession(admin);
   registerAdminDkim(admin);
   registerAdminIdp(admin);
 

@@ -358,6 +358,29 @@ export interface JmapVacationReplyTable {
   sent_at: number;
 }
 
+/** A live authenticated session as a node mirrors it (auth/session-store.ts). */
+export interface AuthSessionTable {
+  id: string;
+  /** The node (process) holding the connection. */
+  node: string;
+  account_id: number;
+  address: string;
+  protocol: string;
+  listener: string;
+  remote: string;
+  /** password | app_password | bearer | gateway */
+  method: string;
+  /** App-password id or token `jti`. */
+  credential_id: string | null;
+  /** OIDC `sid`. */
+  session_id: string | null;
+  issuer: string | null;
+  expires_at: number | null;
+  started_at: number;
+  /** Refreshed by the node's heartbeat; rows of nodes that stopped beating are stale. */
+  seen_at: number;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -388,4 +411,5 @@ export interface Database {
   jmap_submissions: JmapSubmissionTable;
   jmap_vacation: JmapVacationTable;
   jmap_vacation_replies: JmapVacationReplyTable;
+  auth_sessions: AuthSessionTable;
 }

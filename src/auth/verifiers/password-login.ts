@@ -7,6 +7,7 @@ import { type VerifiedPasswordCache, verifyPassword } from './password.ts';
 /** What password verification needs from the directory (SqlDirectory provides it). */
 export interface PasswordDirectory {
   findByAddress(address: string): Promise<DirectoryAccount | undefined>;
+  getAccount(id: number): Promise<DirectoryAccount | undefined>;
   findAppPasswordBySecret(secret: string): Promise<AppPasswordInfo | undefined>;
   touchAppPassword(id: number): Promise<void>;
 }

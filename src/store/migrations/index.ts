@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
+import * as m010 from './010-auth-sessions.ts';
 import * as m020 from './020-mail-search.ts';
 import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
@@ -27,6 +28,7 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
  */
 const steps: Array<[string, Step]> = [
   ['001-initial', m001],
+  ['010-auth-sessions', m010],
   ['020-mail-search', m020],
   ['030-idp', m030],
   ['040-smtp-queue', m040],
