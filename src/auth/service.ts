@@ -173,6 +173,11 @@ export class AuthService implements AuthCore {
     return this.#sync;
   }
 
+  /** Re-introspects the tokens of live sessions now (a timer does it while serving); returns how many ended. */
+  recheckTokens(): Promise<number> {
+    return this.#recheck.sweep();
+  }
+
   /** Writes pending session starts and stops to the store now. */
   async flushSessions(): Promise<void> {
     await this.#mirror?.flush();

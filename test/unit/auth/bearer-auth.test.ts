@@ -357,6 +357,34 @@ describe('issuer configurations', () => {
     }
   });
 
+  it('ends a live session when introspection later says its token is inactive', async () => {
+    const idp = await new IssuerFixture().start();
+    try {
+      const auth = make([
+        {
+          issuer: idp.issuer,
+          introspection_endpoint: `${idp.issuer}/introspect`,
+          client_id: idp.clientId,
+          client_secret: idp.clientSecret,
+          introspection_cache: '0s',
+        },
+      ]);
+      const token = await idp.sign(good);
+      idp.introspection.set(token, { active: true });
+      const o = await auth.authenticate(bearer(token), IMAP);
+      assert.ok(o.ok);
+      const ended: string[] = [];
+      auth.register(o, IMAP, (why) => ended.push(why));
+      assert.equal(await auth.recheckTokens(), 0);
+      idp.introspection.set(token, { active: false });
+      assert.equal(await auth.recheckTokens(), 1);
+      assert.deepEqual(ended, ['revoked']);
+      assert.equal(auth.sessions.size, 0);
+    } finally {
+      await idp.close();
+    }
+  });
+
   it('caches introspection answers for introspection_cache', async () => {
     const idp = await new IssuerFixture().start();
     try {
