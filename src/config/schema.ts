@@ -391,6 +391,8 @@ export const configSchema = z
         discovery_cache: duration('10m'),
         /** Attendees one availability request may name. */
         max_attendees: z.number().int().min(1).max(500).default(50),
+        /** Free/busy requests per minute one client IP may make (answering assertions fetches from other domains). */
+        rate_limit: z.number().int().min(1).default(300),
         /** Let outbound requests reach loopback, private and link-local addresses. Off: SSRF protection. */
         allow_private_addresses: z.boolean().default(false),
         /** Fixed `host=address[:port]` mappings for outbound requests (tests, split DNS); listed hosts may be private. */

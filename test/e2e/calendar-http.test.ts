@@ -320,3 +320,29 @@ for c in cal.walk('VFREEBUSY'):
     assert.equal((await curl(['-X', 'POST', '-H', 'content-type: application/json', url('/calendar/availability')], '{}')).status, 401);
   });
 });
+
+describe('free/busy rate limit', { skip: curlSkip }, () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ domain: 'example.test', overrides: { calendar: { rate_limit: 3 } } });
+  });
+  after(() => srv?.close());
+
+  it('answers 429 with Retry-After once one address asks too often', async () => {
+    const statuses: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { stdout } = await exec('curl', [
+        '-sS',
+        '--cacert',
+        srv.caFile,
+        '-o',
+        '/dev/null',
+        '-D',
+        '-',
+        `${srv.baseUrl}/freebusy/bob@example.test?start=20261102T000000Z&end=20261103T000000Z`,
+      ]);
+      statuses.push(`${stdout.split(' ')[1]}${/retry-after: \d+/i.test(stdout) ? '+retry' : ''}`);
+    }
+    assert.deepEqual(statuses, ['401', '401', '401', '429+retry', '429+retry']);
+  });
+});

@@ -13,6 +13,7 @@ import { authenticateRequest } from '../../auth/http/fastify.ts';
 import type { Config } from '../../config/config.ts';
 import { resourceIds } from '../../config/resources.ts';
 import { isFingerpostError } from '../../core/errors.ts';
+import { PerIpLimiter } from '../../discovery/rate-limit.ts';
 import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
 import { clientIp, type HttpApp, sendProblem } from '../http/server.ts';
 
@@ -85,6 +86,7 @@ export function registerCalendarRoutes(app: HttpApp, deps: CalendarRouteDeps): v
   const log = app.log.child({ component: 'calendar' });
 
   const resource = resourceIds(config).calendar;
+  const limiter = new PerIpLimiter({ perMinute: config.calendar.rate_limit });
 
   /** Local authentication (401/403/429 answered by the auth core when it fails). */
   async function signedIn(request: FastifyRequest, reply: FastifyReply): Promise<DirectoryAccount | undefined> {
@@ -120,6 +122,11 @@ export function registerCalendarRoutes(app: HttpApp, deps: CalendarRouteDeps): v
 
     // ---- free/busy of one account ----
     scope.get<{ Params: { address: string }; Querystring: Record<string, unknown> }>('/freebusy/:address', async (request, reply) => {
+      const wait = limiter.take(clientIp(request));
+      if (wait > 0) {
+        reply.header('retry-after', String(Math.ceil(wait / 1000)));
+        return sendProblem(reply, 429, PROBLEM, 'too many free/busy requests from this address; try again later');
+      }
       const format = negotiate(request.headers.accept);
       if (!format) return sendProblem(reply, 406, PROBLEM, 'free/busy is available as text/calendar or application/json');
       const range = rangeOrProblem(reply, calendar, request.query.start, request.query.end);
