@@ -6,13 +6,13 @@ import type { IssuerRegistry } from '../auth/issuers/registry.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../core/log.ts';
 import type { Directory } from '../directory/directory.ts';
-import { peerOf } from '../net/listener.ts';
 import type { Db } from '../store/db.ts';
 import { SqlAdapter } from './adapter.ts';
 import { registerBackchannelLogout } from './backchannel-receiver.ts';
 import { type AdminToken, type AdminTokenRequest, issueAdminToken } from './admin-token.ts';
 import { IdpClients } from './clients.ts';
 import { CsrfTokens } from './csrf.ts';
+import { providerHook } from './http-mount.ts';
 import { registerInteractions } from './interactions.ts';
 import { IssuedTokens, type RevokedSet } from './issued-tokens.ts';
 import { jwtTokenEndpoints } from './jwt-token-endpoints.ts';
@@ -138,41 +138,16 @@ export class EmbeddedIdp {
     const registrations = new WindowLimiter({ limit: config.idp.registrations_per_ip, windowMs: config.idp.registration_window });
     // RFC 8628 §5.1: user-code entry is rate-limited like a password.
     const deviceEntries = new WindowLimiter({ limit: config.idp.login_attempts * 3, windowMs });
-    const issuerHost = new URL(this.issuer).host;
-    const rfc8414 = `/.well-known/oauth-authorization-server${this.#mountPath}`;
-
-    app.addHook('onRequest', (request, reply, done) => {
-      const raw = request.raw as IncomingMessage & { originalUrl?: string };
-      const url = raw.url ?? '/';
-      const q = url.indexOf('?');
-      const path = q < 0 ? url : url.slice(0, q);
-      let inner: string | undefined;
-      if (path === rfc8414) inner = `/.well-known/oauth-authorization-server${q < 0 ? '' : url.slice(q)}`;
-      else if ((path === this.#mountPath || path.startsWith(`${this.#mountPath}/`)) && !path.startsWith(`${this.#mountPath}/interaction/`))
-        inner = url.slice(this.#mountPath.length) || '/';
-      if (inner === undefined) {
-        done();
-        return;
-      }
-      const ip = peerOf(raw.socket).remoteAddress;
-      if (raw.method === 'POST') {
-        const limiter =
-          path === `${this.#mountPath}/reg` ? registrations : path === `${this.#mountPath}/device` ? deviceEntries : undefined;
-        const wait = limiter?.hit(ip) ?? 0;
-        if (wait > 0) {
-          this.#deps.logger.warn({ event: 'idp_rate_limited', path, ip }, 'rate limit reached');
-          reply.hijack();
-          tooMany(reply.raw, wait);
-          return;
-        }
-      }
-      reply.hijack();
-      raw.originalUrl = `${this.#mountPath}${inner}`;
-      raw.url = inner;
-      // Every URL the provider builds (metadata, redirects) comes from the issuer, not from whatever Host the client sent.
-      raw.headers.host = issuerHost;
-      this.#callback!(raw, reply.raw);
-    });
+    app.addHook(
+      'onRequest',
+      providerHook({
+        mountPath: this.#mountPath,
+        issuerHost: new URL(this.issuer).host,
+        handler: () => this.#callback!,
+        postLimits: { '/reg': registrations, '/device': deviceEntries },
+        logger: this.#deps.logger.child({ component: 'idp' }),
+      }),
+    );
 
     // Tokens revoked before this node started are refused too.
     const earlier = await this.tokens.revokedUnexpired();
@@ -253,16 +228,4 @@ export class EmbeddedIdp {
   #warn(message: string, err: unknown): void {
     this.#deps.logger.warn({ err: (err as Error)?.message ?? String(err) }, message);
   }
-}
-
-/** RFC 6585 §4 429 with `Retry-After`, body in the OAuth error shape (RFC 6749 §5.2). */
-function tooMany(res: ServerResponse, waitMs: number): void {
-  const body = JSON.stringify({ error: 'temporarily_unavailable', error_description: 'too many requests from this address; retry later' });
-  res.writeHead(429, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))),
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
 }
