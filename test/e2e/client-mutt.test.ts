@@ -3,7 +3,7 @@
 // message over submission (OAUTHBEARER) and finds it in the INBOX it reads over IMAP. With the
 // grant revoked (RFC 7009), mutt fails and `fingerpost token` exits 2.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +17,7 @@ import { CHROMIUM, clientHome, clientTestServer, deviceLogin, LAUNCHER, launchCh
 const skip = commandSkip(CHROMIUM, 'chromium') || commandSkip('mutt', 'mutt', ['-v']) || commandSkip('script', 'bsdutils', ['--version']);
 const ALICE = 'alice@localhost';
 
-describe('mutt with fingerpost token', { skip }, () => {
+describe('terminal mail clients (mutt, msmtp, mbsync) with fingerpost token', { skip }, () => {
   let server: TestServer;
   let browser: Browser;
   let home: Awaited<ReturnType<typeof clientHome>>;
@@ -79,6 +79,53 @@ set certificate_file = "${home.dir}/mutt-certificates"
     assert.ok(inbox.includes(`Subject: ${subject}`), `the INBOX mutt reads has the message:\n${inbox.slice(0, 2000)}`);
     assert.match(inbox, /Sent by mutt\./);
     assert.match(inbox, /with ESMTPSA/, 'it came in over authenticated submission');
+  });
+
+  async function snippetFor(client: string): Promise<string> {
+    const setup = spawnCli(
+      ['setup', ALICE, '--for', client, '--command', `${NODE} ${LAUNCHER}`, '--ca', server.caFile],
+      env as Record<string, string>,
+    );
+    assert.equal(await setup.exited, 0, setup.stderr);
+    return setup.stdout;
+  }
+
+  async function waitInInbox(subject: string): Promise<string> {
+    let inbox = '';
+    for (let i = 0; i < 20 && !inbox.includes(subject); i++) inbox = await readInbox();
+    return inbox;
+  }
+
+  it('msmtp sends with its snippet (passwordeval, OAUTHBEARER); mutt finds the message', {
+    skip: commandSkip('msmtp', 'msmtp'),
+  }, async () => {
+    const rc = path.join(home.dir, 'msmtprc');
+    await writeFile(rc, await snippetFor('msmtp'), { mode: 0o600 });
+    const subject = `Hello from msmtp ${Date.now()}`;
+    const r = await runAsync('msmtp', ['-C', rc, '-a', ALICE, ALICE], { input: `Subject: ${subject}\n\nSent by msmtp.\n`, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await waitInInbox(subject)).includes(`Subject: ${subject}`));
+  });
+
+  it('mbsync syncs the INBOX with its snippet (PassCmd, XOAUTH2)', { skip: commandSkip('mbsync', 'isync', ['-v']) }, async () => {
+    const maildir = path.join(home.dir, 'Mail');
+    const rc = path.join(home.dir, 'mbsyncrc');
+    const text = (await snippetFor('mbsync')).replaceAll(`~/Mail/${ALICE}/`, `${maildir}/`);
+    await writeFile(rc, text);
+    await mkdir(maildir, { recursive: true });
+    const r = await runAsync('mbsync', ['-c', rc, ALICE], { env });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const names = await readdir(path.join(maildir, 'INBOX', 'cur')).catch(() => [] as string[]);
+    const fresh = await readdir(path.join(maildir, 'INBOX', 'new')).catch(() => [] as string[]);
+    const bodies = await Promise.all(
+      [...names.map((n) => path.join(maildir, 'INBOX', 'cur', n)), ...fresh.map((n) => path.join(maildir, 'INBOX', 'new', n))].map((f) =>
+        readFile(f, 'utf8'),
+      ),
+    );
+    assert.ok(
+      bodies.some((b) => /Subject: Hello from mutt/.test(b)),
+      `the INBOX was synced (${bodies.length} messages)`,
+    );
   });
 
   it('fails once the grant is revoked, and fingerpost token exits 2', async () => {

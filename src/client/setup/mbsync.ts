@@ -1,4 +1,4 @@
-import { type SnippetInput, header, mechanismFor, preferredService, tokenCommand } from './common.ts';
+import { header, mechanismFor, preferredService, type SnippetInput, tokenCommand } from './common.ts';
 
 /** mbsyncrc string: double-quoted, backslash and quote escaped (mbsync(1) "CONFIGURATION"). */
 function q(s: string): string {
@@ -6,9 +6,10 @@ function q(s: string): string {
 }
 
 /**
- * An mbsyncrc (isync) account, store and channel: IMAP with the token from `PassCmd` and
- * `AuthMechs` OAUTHBEARER/XOAUTH2, which need a Cyrus SASL plugin for the mechanism (for XOAUTH2 on
- * Debian: libsasl2-modules-kdexoauth2). `SSLType` is accepted by isync 1.4 and 1.5.
+ * An mbsyncrc (isync) account, store and channel: IMAP with the token from `PassCmd`. mbsync
+ * authenticates through Cyrus SASL, whose common plugins (Debian libsasl2-modules-kdexoauth2,
+ * sasl-xoauth2) implement XOAUTH2, so XOAUTH2 is chosen wherever the server offers it.
+ * `SSLType` is accepted by isync 1.4 and 1.5.
  */
 export function mbsyncSnippet(input: SnippetInput, maildir = `~/Mail/${input.account.address}/`): string {
   const { account } = input;
@@ -22,7 +23,7 @@ export function mbsyncSnippet(input: SnippetInput, maildir = `~/Mail/${input.acc
     `Port ${imap.port}`,
     `User ${account.address}`,
     `PassCmd ${q(tokenCommand(input, 'imap'))}`,
-    `AuthMechs ${mechanismFor(account, imap)}`,
+    `AuthMechs ${imap.auth.some((a) => a.toUpperCase() === 'XOAUTH2') ? 'XOAUTH2' : mechanismFor(account, imap)}`,
     `SSLType ${imap.tls === 'implicit' ? 'IMAPS' : 'STARTTLS'}`,
     ...(input.ca ? [`CertificateFile ${q(input.ca)}`] : []),
     '',

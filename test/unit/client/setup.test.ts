@@ -70,7 +70,13 @@ describe('setup snippets', () => {
     const s = snippet('mbsync', { account: A, command: 'fingerpost' });
     assert.match(s, /^IMAPAccount alice@example\.test$/m);
     assert.match(s, /^PassCmd "fingerpost token alice@example\.test --service imap"$/m);
-    assert.match(s, /^AuthMechs OAUTHBEARER$/m);
+    assert.match(s, /^AuthMechs OAUTHBEARER$/m, 'OAUTHBEARER when XOAUTH2 is not offered');
+    const both = { ...A, services: [{ ...A.services[0]!, auth: ['OAUTHBEARER', 'XOAUTH2'] }] };
+    assert.match(
+      snippet('mbsync', { account: both, command: 'fingerpost' }),
+      /^AuthMechs XOAUTH2$/m,
+      'XOAUTH2, which Cyrus SASL plugins implement',
+    );
     assert.match(s, /^SSLType IMAPS$/m);
     assert.match(s, /^Channel alice@example\.test$/m);
     assert.match(snippet('mbsync', { account: STARTTLS, command: 'fingerpost' }), /^SSLType STARTTLS$/m);
