@@ -2,10 +2,11 @@ import { formatChallenge, sanitizeErrorDescription } from '../sasl/www-authentic
 
 /**
  * The RFC 9728 §3.1 metadata URL of a resource: `/.well-known/oauth-protected-resource` inserted
- * between the origin and the path (a lone `/` path is dropped).
+ * between the origin and the path (a lone `/` path is dropped); undefined for a non-HTTP(S) resource.
  */
-export function resourceMetadataUrl(resource: string): string {
-  const u = new URL(resource);
+export function resourceMetadataUrl(resource: string): string | undefined {
+  const u = URL.parse(resource);
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) return undefined;
   const path = u.pathname === '/' ? '' : u.pathname;
   return `${u.origin}/.well-known/oauth-protected-resource${path}${u.search}`;
 }
@@ -21,10 +22,9 @@ export interface BearerError {
  * `error` / `error_description` only when a token was sent and failed (RFC 6750 §3.1).
  */
 export function bearerChallenge(input: { realm: string; resource: string; scope?: string; error?: BearerError }): string {
-  const params: Array<[string, string]> = [
-    ['realm', input.realm],
-    ['resource_metadata', resourceMetadataUrl(input.resource)],
-  ];
+  const params: Array<[string, string]> = [['realm', input.realm]];
+  const metadata = resourceMetadataUrl(input.resource);
+  if (metadata) params.push(['resource_metadata', metadata]);
   if (input.scope) params.push(['scope', input.scope]);
   if (input.error) {
     params.push(['error', input.error.error]);

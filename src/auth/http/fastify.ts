@@ -80,7 +80,9 @@ export function registerProtectedResourceMetadata(
     [ids.calendar, [SCOPES.calendars, 'offline_access']],
   ];
   for (const [resource, scopes] of resources) {
-    const url = new URL(resourceMetadataUrl(resource));
+    const metadata = resourceMetadataUrl(resource);
+    if (!metadata) continue;
+    const url = new URL(metadata);
     app.get(url.pathname, async (_request, reply) => {
       const servers = options.issuers();
       reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'public, max-age=3600');

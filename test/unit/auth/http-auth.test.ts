@@ -76,6 +76,8 @@ describe('HTTP authentication', () => {
       'https://jmap.example.com/.well-known/oauth-protected-resource/session',
     );
     assert.equal(resourceMetadataUrl('https://jmap.example.com/'), 'https://jmap.example.com/.well-known/oauth-protected-resource');
+    assert.equal(resourceMetadataUrl('imap://mail.example.com'), undefined);
+    assert.equal(resourceMetadataUrl('not a url'), undefined);
   });
 
   it('accepts Basic with the right password and with an http app password', async () => {

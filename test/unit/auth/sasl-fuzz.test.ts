@@ -2,6 +2,7 @@
 // input and never throw (issue 3, "Bad input").
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { parseBasic } from '../../../src/auth/http/authenticator.ts';
 import { decodeBase64, encodeBase64 } from '../../../src/auth/sasl/base64.ts';
 import { SaslExchange } from '../../../src/auth/sasl/exchange.ts';
 import { decodeLoginField } from '../../../src/auth/sasl/login.ts';
@@ -74,6 +75,8 @@ it(`decoders return typed results for ${ITERATIONS} random inputs (seed ${SEED})
     if (d.ok) assert.equal(encodeBase64(d.value), text, 'accepted base64 is canonical');
     const challenges = parseWwwAuthenticate(text);
     assert.ok(Array.isArray(challenges));
+    const basic = parseBasic(int(2) ? text : encodeBase64(input));
+    assert.ok(basic === undefined || (basic.username.length > 0 && basic.password.length > 0));
   }
 });
 

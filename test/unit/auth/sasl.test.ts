@@ -50,6 +50,8 @@ describe('strict base64 (STANDARDS §9.1)', () => {
     ['AQ-_', false],
     ['A@E=', false],
     ['=', false],
+    ['Ax==', false],
+    ['AQF=', false],
   ];
   for (const [text, ok] of cases) {
     it(`${JSON.stringify(text)} is ${ok ? 'accepted' : 'rejected'}`, () => {
