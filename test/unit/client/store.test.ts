@@ -42,6 +42,32 @@ describe('age scrypt recipient with native scrypt', () => {
     assert.equal(await d.decrypt(await e.encrypt('secret two'), 'text'), 'secret two');
   });
 
+  it('writes files the age command opens (age -d, passphrase typed on its terminal)', {
+    skip: commandSkip('age', 'age') || commandSkip('script', 'bsdutils', ['--version']),
+  }, async () => {
+    const e = new Encrypter();
+    e.addRecipient(new NativeScryptRecipient('typed passphrase', 12));
+    const home = await tempHome();
+    try {
+      const file = path.join(home.dir, 'token.age');
+      const out = path.join(home.dir, 'token.json');
+      await writeFile(file, armor.encode(await e.encrypt('{"refreshToken":"rt"}')));
+      // age reads the passphrase from its terminal only: give it one.
+      const child = spawn('script', ['-qec', `age -d -o ${out} ${file}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      let typed = false;
+      child.stdout!.on('data', (d: Buffer) => {
+        if (!typed && /passphrase/i.test(d.toString())) {
+          typed = true;
+          child.stdin!.write('typed passphrase\n');
+        }
+      });
+      await new Promise((resolve) => child.on('close', resolve));
+      assert.equal(await readFile(out, 'utf8'), '{"refreshToken":"rt"}');
+    } finally {
+      await home.close();
+    }
+  });
+
   it('does not open with the wrong passphrase, and refuses absurd work factors', async () => {
     const e = new Encrypter();
     e.addRecipient(new NativeScryptRecipient('right', 10));
