@@ -85,12 +85,12 @@ describe('JMAP over HTTPS', () => {
       headers: { authorization: auth, 'content-type': contentType },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
-    return { status: res.status, json: await res.json(), headers: res.headers };
+    return { status: res.status, json: (await res.json()) as Json, headers: res.headers };
   }
 
   async function accountOf(user: string): Promise<string> {
     const r = await fetchCa(session, { headers: { authorization: basic(user) } });
-    return (await r.json()).primaryAccounts['urn:ietf:params:jmap:mail'];
+    return ((await r.json()) as Json).primaryAccounts['urn:ietf:params:jmap:mail'];
   }
 
   before(async () => {
@@ -120,11 +120,11 @@ describe('JMAP over HTTPS', () => {
     assert.equal(bearer.params['error'], undefined, 'no error without credentials (RFC 6750 §3.1)');
     assert.equal(bearer.params['scope'], 'urn:ietf:params:oauth:scope:mail');
 
-    const metadata = await (await fetchCa(bearer.params['resource_metadata']!)).json();
+    const metadata = (await (await fetchCa(bearer.params['resource_metadata']!)).json()) as Json;
     assert.equal(metadata.resource, sessionUrl, 'RFC 9728 §3.3: resource is the URL that was asked');
     const issuer: string = metadata.authorization_servers[0];
     assert.equal(issuer, `${server.config.publicUrl}/oidc`);
-    const asMeta = await (await fetchCa(`${issuer}/.well-known/openid-configuration`)).json();
+    const asMeta = (await (await fetchCa(`${issuer}/.well-known/openid-configuration`)).json()) as Json;
     assert.equal(asMeta.issuer, issuer, 'RFC 8414 §3.3: issuer is identical');
     assert.ok(asMeta.token_endpoint && asMeta.jwks_uri);
 
@@ -132,7 +132,7 @@ describe('JMAP over HTTPS', () => {
     const authed = await fetchCa(sessionUrl, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(authed.status, 200);
     assert.equal(authed.headers.get('cache-control'), 'no-cache, no-store, must-revalidate');
-    const s = await authed.json();
+    const s = (await authed.json()) as Json;
     assert.equal(s.username, ALICE);
     const echo = await api(`Bearer ${token}`, { using: MAIL, methodCalls: [['Core/echo', { ping: 'pong' }, 'e']] });
     assert.deepEqual(echo.json.methodResponses, [['Core/echo', { ping: 'pong' }, 'e']]);
@@ -227,7 +227,7 @@ describe('JMAP over HTTPS', () => {
       body: 'x'.repeat(5000),
     });
     assert.equal(bigUpload.status, 413);
-    const problem = await bigUpload.json();
+    const problem = (await bigUpload.json()) as Json;
     assert.deepEqual([problem.type, problem.limit], ['urn:ietf:params:jmap:error:limit', 'maxSizeUpload']);
     const methodError = await api(auth, {
       using: MAIL,
@@ -253,7 +253,7 @@ describe('JMAP over HTTPS', () => {
       body: secret,
     });
     assert.equal(up.status, 201);
-    const { blobId } = await up.json();
+    const { blobId } = (await up.json()) as Json;
     const own = await fetchCa(`${server.baseUrl}/jmap/download/${alice}/${blobId}/m.eml?accept=message/rfc822`, {
       headers: { authorization: basic(ALICE) },
     });
