@@ -15,6 +15,9 @@ import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { ASSERTION_TYP, type AssertionSigner, jwkSigner, newestPublished, signAssertion } from '../../src/calendar/federation/assertion.ts';
 import { createFederation, createOutbound } from '../../src/calendar/setup.ts';
+import { ACCOUNT_FORMAT } from '../../src/client/store/account.ts';
+import { clientPaths } from '../../src/client/store/paths.ts';
+import { TokenStore } from '../../src/client/store/token-store.ts';
 import { resourceIds, SCOPES } from '../../src/config/resources.ts';
 import { ensureLocalTls } from '../../src/net/local-ca.ts';
 import { commandSkip } from '../helpers/peers.ts';
@@ -340,6 +343,47 @@ describe('free/busy federation between two servers', { skip: commandSkip('curl',
       env,
     });
     assert.match(bad.stderr, /inverted/);
+  });
+
+  it('fingerpost freebusy uses the calendar token of a signed-in account', async () => {
+    const xdg = path.join(tmp, 'xdg-token');
+    const env = { XDG_CONFIG_HOME: xdg };
+    const resource = resourceIds(one.config).calendar;
+    const issued = await one.services.idp.issueAdminToken({
+      address: 'alice@one.test',
+      resources: [resource],
+      scopes: [SCOPES.calendars],
+      ttlMs: 600_000,
+    });
+    // The account file `fingerpost login` writes: the calendar service and a cached token for its resource.
+    const store = new TokenStore({ paths: clientPaths(env), env });
+    await store.save(
+      {
+        format: ACCOUNT_FORMAT,
+        version: 1,
+        address: 'alice@one.test',
+        issuer: one.services.idp.issuer,
+        metadata: { issuer: one.services.idp.issuer, token_endpoint: `${one.services.idp.issuer}/token` },
+        clientId: 'test-client',
+        clientAuth: 'none',
+        scopes: [SCOPES.calendars],
+        resources: [resource],
+        services: [{ protocol: 'calendar', url: `https://localhost:${ports[0]}/calendar`, auth: ['OAUTHBEARER'], resource }],
+        sasl: 'OAUTHBEARER',
+        store: { kind: 'file', reason: 'test' },
+        createdAt: Date.now(),
+        sealed: '',
+      },
+      { tokens: { [resource]: { token: issued.token, expiresAt: issued.expiresAt, obtainedAt: Date.now() } } },
+    );
+    const r = await runCli(
+      ['freebusy', 'bob@two.test', '--from', '2026-11-02T08:00:00Z', '--to', '2026-11-02T12:00:00Z', '--ca', bundle, '--json'],
+      { env },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).attendees[0].busy, [
+      { start: '2026-11-02T09:00:00Z', end: '2026-11-02T10:00:00Z', type: 'BUSY' },
+    ]);
   });
 
   it('the resource identifiers line up: the free/busy URL WebFinger links is the assertion audience', async () => {
