@@ -77,6 +77,14 @@ describe('fingerpost token/setup/check on bad input', () => {
     }
   });
 
+  it('a Gmail address without a client id: says how to get one, ships none, writes nothing', async () => {
+    const r = await fingerpost(['login', 'someone@gmail.com'], home.env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Google needs an OAuth client id of your own; Fingerpost ships none and borrows none/);
+    assert.match(r.stderr, /fix: create an OAuth client of type "Desktop app" in the Google Cloud console/);
+    await assert.rejects(readFile(accountPaths(home.store().paths, 'someone@gmail.com').file), { code: 'ENOENT' });
+  });
+
   it('bad usage: exit 1 with the reason', async () => {
     const r = await fingerpost(['token'], home.env);
     assert.equal(r.code, 1);
