@@ -142,7 +142,7 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
     const A = session.primaryAccounts['urn:ietf:params:jmap:mail'];
     const before = (await jmap(BOB, [['Email/get', { accountId: A, ids: [] }, 'g']]))[0][1].state;
     let events = '';
-    const stream = await new Promise<https.ClientRequest>((resolve, reject) => {
+    const stream = await new Promise<import('node:http').ClientRequest>((resolve, reject) => {
       const req = https.get(
         `${server.baseUrl}/jmap/eventsource?types=Email&closeafter=no&ping=0`,
         { ca: server.ca, headers: { authorization: auth(BOB) } },
@@ -159,7 +159,7 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
       const raw =
         'From: carol@remote.test\r\nTo: bob@example.test\r\nSubject: appended over IMAP\r\nMessage-ID: <appended@remote.test>\r\n\r\nhello from IMAP\r\n';
       const appended = await client.append('INBOX', raw, ['\\Seen']);
-      assert.ok(appended && appended.uid);
+      assert.ok(appended?.uid);
       const pushed = await until(async () => /event: state\nid: [^\n]+\ndata: ([^\n]+)/.exec(events)?.[1], 'a push StateChange');
       const change = JSON.parse(pushed);
       const changes = (await jmap(BOB, [['Email/changes', { accountId: A, sinceState: before }, 'c']]))[0][1];
@@ -226,7 +226,7 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
       const found = await client.search({ subject: 'Sent with JMAP' });
       assert.equal((found || []).length, 1);
       const msg = await client.fetchOne(String((found as number[])[0]), { source: true });
-      const source = msg && msg.source ? msg.source.toString() : '';
+      const source = msg?.source ? msg.source.toString() : '';
       assert.match(source, /Hello Bob and Dave/);
       assert.doesNotMatch(source, /^Bcc:/im, 'the Bcc header never leaves');
     } finally {
