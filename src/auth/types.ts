@@ -45,6 +45,8 @@ export interface AuthContext {
   readonly tls: boolean;
   /** The port the client connected to, for OAUTHBEARER `port` checks. */
   readonly localPort?: number;
+  /** The address the client connected to; an OAUTHBEARER `host` that is an IP literal must equal it when given. */
+  readonly localAddress?: string;
   /** The HTTP resource the token must be for (JMAP session URL, calendar URL), when `protocol` is `http`. */
   readonly resource?: string;
   /** Which access the request needs; default: `calendars` for the calendar resource, else `mail`. */

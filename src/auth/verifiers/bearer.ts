@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Config } from '../../config/config.ts';
 import { resourceIds, SCOPES } from '../../config/resources.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
+import { normalizeIp } from '../../net/cidr.ts';
 import { authFailure } from '../failures.ts';
 import { accountAddress, tokenAudiences, tokenScopes } from '../issuers/claims.ts';
 import { IssuerFetchError } from '../issuers/fetch.ts';
@@ -68,11 +70,8 @@ export class BearerVerifier {
     const { config } = this.#deps;
     const hint = this.#deps.issuers.forDomain(domainOf(credentials.username));
     if (!credentials.token) return this.#fail(context, hint, 'No access token was sent');
-    if (credentials.host !== undefined) {
-      const host = credentials.host.toLowerCase();
-      if (host !== config.server.hostname.toLowerCase() && !config.auth.hostnames.some((h) => h.toLowerCase() === host))
-        return this.#fail(context, hint, 'The host does not name this server', 'invalid_request');
-    }
+    if (credentials.host !== undefined && !this.#ourHost(credentials.host, context))
+      return this.#fail(context, hint, 'The host does not name this server', 'invalid_request');
     if (credentials.port !== undefined && credentials.port !== context.localPort && credentials.port !== STANDARD_PORTS[context.listener])
       return this.#fail(context, hint, 'The port does not match this service', 'invalid_request');
 
@@ -201,6 +200,18 @@ export class BearerVerifier {
     }
     if (unreachable) return this.#temporary(unreachable);
     return this.#fail(context, this.#deps.issuers.forDomain(undefined), 'The access token is not valid here');
+  }
+
+  /**
+   * RFC 7628 §3.2: a `host` must name this server: `server.hostname`, one of `auth.hostnames`, or
+   * an IP literal the client connected to (clients that were given an address send it).
+   */
+  #ourHost(value: string, context: AuthContext): boolean {
+    const host = value.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+    const { config } = this.#deps;
+    if (host === config.server.hostname.toLowerCase() || config.auth.hostnames.some((h) => h.toLowerCase() === host)) return true;
+    if (!isIP(host)) return false;
+    return context.localAddress === undefined || normalizeIp(context.localAddress) === normalizeIp(host);
   }
 
   /** The `aud` values accepted: the issuer's list, else this protocol's resource identifier(s). */

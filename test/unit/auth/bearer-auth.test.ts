@@ -219,6 +219,14 @@ describe('bearer tokens', () => {
     assert.ok((await auth.authenticate(bearer(await idp.sign({ ...good, exp: now() - 10 })), IMAP)).ok);
   });
 
+  it('accepts an IP-literal host the client connected to, refuses another one', async () => {
+    const token = await idp.sign(good);
+    const at = { ...IMAP, localAddress: '127.0.0.1' };
+    assert.ok((await auth.authenticate(bearer(token, { host: '127.0.0.1', port: 1993 }), at)).ok);
+    assert.equal(failure(await auth.authenticate(bearer(token, { host: '192.0.2.99' }), at)).status, 'invalid_request');
+    assert.ok((await auth.authenticate(bearer(token, { host: '[::1]' }), { ...IMAP, localAddress: '::1' })).ok);
+  });
+
   it('accepts matching host and the listener or standard port', async () => {
     const token = await idp.sign(good);
     assert.ok((await auth.authenticate(bearer(token, { host: HOST.toUpperCase(), port: 1993, username: 'alice@example.test' }), IMAP)).ok);
