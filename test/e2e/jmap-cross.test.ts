@@ -159,7 +159,7 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
       const raw =
         'From: carol@remote.test\r\nTo: bob@example.test\r\nSubject: appended over IMAP\r\nMessage-ID: <appended@remote.test>\r\n\r\nhello from IMAP\r\n';
       const appended = await client.append('INBOX', raw, ['\\Seen']);
-      assert.ok(appended?.uid);
+      assert.ok(appended !== false && appended.uid > 0);
       const pushed = await until(async () => /event: state\nid: [^\n]+\ndata: ([^\n]+)/.exec(events)?.[1], 'a push StateChange');
       const change = JSON.parse(pushed);
       const changes = (await jmap(BOB, [['Email/changes', { accountId: A, sinceState: before }, 'c']]))[0][1];
@@ -226,7 +226,7 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
       const found = await client.search({ subject: 'Sent with JMAP' });
       assert.equal((found || []).length, 1);
       const msg = await client.fetchOne(String((found as number[])[0]), { source: true });
-      const source = msg?.source ? msg.source.toString() : '';
+      const source = msg === false ? '' : (msg.source?.toString() ?? '');
       assert.match(source, /Hello Bob and Dave/);
       assert.doesNotMatch(source, /^Bcc:/im, 'the Bcc header never leaves');
     } finally {
