@@ -18,6 +18,7 @@ export interface BusyInstance {
   readonly type: FbType;
 }
 
+/** How far expansion may go and how unzoned times are read. */
 export interface ExpandOptions {
   /** IANA zone for floating times, all-day dates and TZIDs nobody defines. */
   readonly zone: string;
@@ -25,6 +26,7 @@ export interface ExpandOptions {
   readonly maxInstances: number;
 }
 
+/** The instances of one object in a window, and whether a recurrence was cut off. */
 export interface Expansion {
   readonly instances: BusyInstance[];
   /** True when a recurrence was cut off at `maxInstances`. */

@@ -215,14 +215,7 @@ function checkValue(p: ContentLine, inComponent: string): void {
     case 'EXDATE':
     case 'RDATE':
       for (const v of p.value.split(',')) {
-        const ok =
-          valueType === 'DATE'
-            ? checkDate(v)
-            : valueType === 'PERIOD'
-              ? checkPeriod(v, false)
-              : inComponent === 'STANDARD' || inComponent === 'DAYLIGHT'
-                ? checkDateTime(v)
-                : checkDateTime(v);
+        const ok = valueType === 'DATE' ? checkDate(v) : valueType === 'PERIOD' ? checkPeriod(v, false) : checkDateTime(v);
         if (!ok) fail(valueType === 'DATE' ? 'a list of dates' : valueType === 'PERIOD' ? 'a list of periods' : 'a list of date-times');
       }
       break;

@@ -12,6 +12,7 @@ import { ianaZone } from './zones.ts';
 export type ObjectComponent = 'VEVENT' | 'VTODO' | 'VJOURNAL' | 'VFREEBUSY';
 const OBJECT_COMPONENTS = new Set<string>(['VEVENT', 'VTODO', 'VJOURNAL', 'VFREEBUSY']);
 
+/** One calendar object resource ready to store (RFC 4791 §4.1: one UID, its VTIMEZONEs). */
 export interface CalendarObjectData {
   readonly uid: string;
   readonly component: ObjectComponent;
@@ -22,6 +23,7 @@ export interface CalendarObjectData {
   readonly etag: string;
 }
 
+/** The objects of a file and what was accepted with a warning. */
 export interface SplitResult {
   readonly objects: CalendarObjectData[];
   /** Things accepted but worth telling the user (a TZID with no definition, read in the calendar's zone). */

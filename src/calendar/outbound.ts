@@ -70,6 +70,7 @@ export function isPublicAddress(ip: string): boolean {
 /** Why an outbound request failed; `message` is safe to log and to show to the asking user. */
 export type OutboundFailure = 'blocked' | 'scheme' | 'dns' | 'network' | 'tls' | 'timeout' | 'too_large' | 'redirect' | 'status';
 
+/** A refused or failed outbound request, with the reason class. */
 export class OutboundError extends FingerpostError {
   readonly reason: OutboundFailure;
   constructor(reason: OutboundFailure, message: string) {
@@ -79,6 +80,7 @@ export class OutboundError extends FingerpostError {
   }
 }
 
+/** The guard's settings (from `[calendar]`). */
 export interface OutboundOptions {
   /** Allow non-public addresses (config `calendar.allow_private_addresses`). */
   readonly allowPrivate: boolean;
@@ -90,6 +92,7 @@ export interface OutboundOptions {
   readonly userAgent: string;
 }
 
+/** One GET: headers, size limit, redirects allowed, whether only HTTPS will do. */
 export interface OutboundRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly maxBytes: number;
@@ -98,6 +101,7 @@ export interface OutboundRequest {
   readonly httpsOnly?: boolean;
 }
 
+/** The answer of an outbound GET (any status; the caller decides). */
 export interface OutboundResponse {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;

@@ -34,6 +34,7 @@ export interface EffectiveRule {
   readonly source: 'account' | 'domain' | 'default';
 }
 
+/** The calendar imports and PUTs go to unless told otherwise (created on first use). */
 export const DEFAULT_CALENDAR = 'default';
 
 function sha256(s: string): string {
@@ -260,4 +261,5 @@ export class CalendarService {
   }
 }
 
+/** Re-exported so callers of the service can tell malformed iCalendar apart. */
 export { IcsError };

@@ -7,6 +7,7 @@ import { parseDomain, tryParseAddress } from '../core/address.ts';
  */
 
 export const SHARING_POLICIES = ['nobody', 'list', 'domain', 'anyone'] as const;
+/** One of `SHARING_POLICIES`. */
 export type SharingPolicy = (typeof SHARING_POLICIES)[number];
 
 /**
@@ -19,6 +20,7 @@ export interface SharingRule {
   readonly allow: readonly string[];
 }
 
+/** The rule when neither the account nor its domain has one. */
 export const NOBODY: SharingRule = Object.freeze({ policy: 'nobody', allow: Object.freeze([]) });
 
 /** Who is asking, as far as it was proved: a local login, a verified assertion, or nobody. */

@@ -33,6 +33,7 @@ export interface Calendar {
   readonly updatedAt: number;
 }
 
+/** A stored calendar object resource with its ETag and change counter. */
 export interface StoredObject {
   readonly id: number;
   readonly calendarId: number;
@@ -143,6 +144,7 @@ function etagMatches(header: string, etag: string): boolean {
     .includes(etag);
 }
 
+/** The calendar tables in SQL (SQLite and PostgreSQL alike). */
 export class CalendarStore {
   readonly #db: Db;
   readonly #now: () => number;

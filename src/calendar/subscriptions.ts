@@ -29,6 +29,7 @@ export function feedUrl(input: string): string {
   return u.toString();
 }
 
+/** Fetches subscribed feeds now (`refresh`) or on their schedule (`start`). */
 export class SubscriptionRefresher {
   readonly #service: CalendarService;
   readonly #outbound: OutboundHttp;

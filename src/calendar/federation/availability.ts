@@ -27,6 +27,7 @@ export type UnknownReason =
   | 'invalid-answer'
   | 'federation-unavailable';
 
+/** One attendee: known with busy periods, or unknown with the reason. */
 export type AttendeeAvailability =
   | {
       readonly address: string;
@@ -37,6 +38,7 @@ export type AttendeeAvailability =
     }
   | { readonly address: string; readonly status: 'unknown'; readonly reason: UnknownReason; readonly detail: string };
 
+/** The answer of the asking side for a range. */
 export interface Availability {
   readonly range: TimeRange;
   readonly attendees: readonly AttendeeAvailability[];
@@ -46,6 +48,7 @@ export interface Availability {
   readonly free: readonly TimeRange[];
 }
 
+/** What the asking side works with. */
 export interface AvailabilityDeps {
   readonly calendar: CalendarService;
   readonly directory: SqlDirectory;
@@ -87,6 +90,7 @@ export function readRemoteAnswer(body: Buffer, range: TimeRange): { busy: BusyPe
   return { busy: mergeBusy(instances, range), truncated: truncated === true };
 }
 
+/** The asking side (local attendees directly, remote ones by assertion). */
 export class AvailabilityService {
   readonly #deps: AvailabilityDeps;
 

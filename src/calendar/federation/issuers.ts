@@ -27,6 +27,7 @@ interface Cached<T> {
   readonly until: number;
 }
 
+/** Lookups and caching policy of `RemoteIssuers`. */
 export interface RemoteIssuersDeps {
   /** WebFinger for an address asking for given rels (discovery/client, with the SSRF options). */
   readonly webfinger: (address: string, rels: readonly string[]) => Promise<WebfingerOutcome>;
@@ -42,6 +43,7 @@ export interface RemoteIssuersDeps {
 
 const MAX_DOC_BYTES = 256 * 1024;
 
+/** Other domains' issuers, free/busy links and keys, cached. */
 export class RemoteIssuers {
   readonly #deps: RemoteIssuersDeps;
   readonly #now: () => number;

@@ -15,6 +15,7 @@ export type VerifyOutcome =
   | { readonly ok: true; readonly asker: string; readonly issuer: string }
   | { readonly ok: false; readonly reason: string };
 
+/** Where the verifier finds issuers, records used jtis and learns which domains are local. */
 export interface AssertionVerifierDeps {
   readonly issuers: RemoteIssuers;
   /** Records `key` until `expiresAt`; false when it was recorded before (a replay). */
@@ -28,6 +29,7 @@ export interface AssertionVerifierDeps {
 
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
+/** Verifies incoming free/busy assertions (RFC 7523 §3 rules; see the module comment). */
 export class AssertionVerifier {
   readonly #deps: AssertionVerifierDeps;
   readonly #now: () => number;

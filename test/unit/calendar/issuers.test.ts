@@ -19,7 +19,7 @@ describe('RemoteIssuers', () => {
   let server: https.Server;
   let port: number;
   let ca: string;
-  const keys: Array<{ kid: string; jwk: JWK; key: CryptoKey }> = [];
+  const keys: Array<{ kid: string; jwk: JWK; key: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'] }> = [];
   let jwksFetches = 0;
   let issuer: string;
 
