@@ -29,7 +29,8 @@ interface Live {
   close(): void;
 }
 
-describe('revocation at the embedded provider ends live sessions', () => {
+// Several steps run the admin CLI as another process (seconds each on a loaded machine).
+describe('revocation at the embedded provider ends live sessions', { timeout: 300_000 }, () => {
   let server: TestServer;
   let config: oidc.Configuration;
   let ids: ReturnType<typeof resourceIds>;
