@@ -159,7 +159,7 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
       const raw =
         'From: carol@remote.test\r\nTo: bob@example.test\r\nSubject: appended over IMAP\r\nMessage-ID: <appended@remote.test>\r\n\r\nhello from IMAP\r\n';
       const appended = await client.append('INBOX', raw, ['\\Seen']);
-      assert.ok(appended !== false && appended.uid > 0);
+      assert.ok(appended !== false && (appended.uid ?? 0) > 0);
       const pushed = await until(async () => /event: state\nid: [^\n]+\ndata: ([^\n]+)/.exec(events)?.[1], 'a push StateChange');
       const change = JSON.parse(pushed);
       const changes = (await jmap(BOB, [['Email/changes', { accountId: A, sinceState: before }, 'c']]))[0][1];
