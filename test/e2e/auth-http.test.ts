@@ -59,7 +59,12 @@ describe('HTTP authentication with curl', { skip: curlSkip }, () => {
     assert.equal(r.status, 200);
     const doc = JSON.parse(r.body);
     assert.equal(doc.resource, resourceIds(t.config).jmap);
-    assert.deepEqual(doc.authorization_servers, [idp.issuer]);
+    assert.ok(doc.authorization_servers.includes(idp.issuer));
+    assert.deepEqual(
+      doc.authorization_servers,
+      t.services.auth.issuers.list().map((i) => i.issuer),
+      'every trusted issuer, the embedded provider too',
+    );
     assert.deepEqual(doc.bearer_methods_supported, ['header']);
     assert.ok(doc.scopes_supported.includes(SCOPES.mail));
     const cal = JSON.parse((await curl(['--cacert', t.caFile, `${t.baseUrl}/.well-known/oauth-protected-resource/calendar`])).body);
