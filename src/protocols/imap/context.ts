@@ -2,6 +2,7 @@ import type { AuthContext, AuthCore, AuthResult } from '../../auth/types.ts';
 import type { Logger } from '../../core/log.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { MessageCache } from './message-cache.ts';
+import type { EntrySnapshots } from './snapshots.ts';
 import type { SessionState, StateKind } from './state.ts';
 import type { EncodeOptions } from './wire/encoder.ts';
 import type { Command, CommandName } from './wire/types.ts';
@@ -26,6 +27,7 @@ export interface ImapDeps {
   readonly auth: AuthCore;
   readonly mail: MailStore;
   readonly cache: MessageCache;
+  readonly snapshots: EntrySnapshots;
   readonly logger: Logger;
   readonly limits: ImapLimits;
   readonly tlsTimeoutMs: number;

@@ -1,9 +1,11 @@
 import type { ProtocolHandler } from '../../net/listener.ts';
 import type { ImapDeps } from './context.ts';
 import { ImapSession } from './session.ts';
+import { EntrySnapshots } from './snapshots.ts';
 
 /** The listener-side entry point for IMAP (RFC 9051) on the STARTTLS and implicit-TLS ports. */
-export function imapHandler(deps: ImapDeps): ProtocolHandler {
+export function imapHandler(options: Omit<ImapDeps, 'snapshots'>): ProtocolHandler {
+  const deps: ImapDeps = { ...options, snapshots: new EntrySnapshots(options.mail) };
   return {
     accept(conn) {
       const session = new ImapSession(conn, deps);

@@ -24,6 +24,38 @@ export interface MailboxUpdate {
   }>;
 }
 
+/**
+ * Packed entries of a mailbox, built once per mailbox state and shared by every session that
+ * selects it (copy-on-write: a session copies them the first time its view changes).
+ */
+export interface PackedEntries {
+  readonly uids: Uint32Array;
+  readonly messageIds: Float64Array;
+  readonly modseqs: Float64Array;
+  readonly keywords: ReadonlyArray<readonly string[]>;
+}
+
+/** Packs store entries (UID order) for sharing. */
+export function packEntries(entries: readonly MailboxEntry[]): PackedEntries {
+  const n = entries.length;
+  const packed = {
+    uids: new Uint32Array(n),
+    messageIds: new Float64Array(n),
+    modseqs: new Float64Array(n),
+    keywords: new Array<readonly string[]>(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    packed.uids[i] = e.uid;
+    packed.messageIds[i] = e.messageId;
+    packed.modseqs[i] = e.modseq;
+    packed.keywords[i] = internKeywords(e.keywords);
+  }
+  return packed;
+}
+
+type NumberList = number[] | Uint32Array | Float64Array;
+
 export class SelectedMailbox {
   readonly id: number;
   readonly name: string;
@@ -36,26 +68,43 @@ export class SelectedMailbox {
   dirty = false;
   /** `SEARCH RETURN (SAVE)` result, as UIDs (RFC 9051 §6.4.4.1). */
   saved: number[] = [];
-  #uids: number[] = [];
-  #messageIds: number[] = [];
-  #modseqs: number[] = [];
-  #keywords: Array<readonly string[]> = [];
+  #uids: NumberList;
+  #messageIds: NumberList;
+  #modseqs: NumberList;
+  #keywords: Array<readonly string[]> | ReadonlyArray<readonly string[]>;
+  #shared: boolean;
 
-  constructor(mailbox: Mailbox, entries: readonly MailboxEntry[], readOnly: boolean, knownModseq: number) {
+  constructor(mailbox: Mailbox, entries: readonly MailboxEntry[] | PackedEntries, readOnly: boolean, knownModseq: number) {
     this.id = mailbox.id;
     this.name = mailbox.name;
     this.uidValidity = mailbox.uidValidity;
     this.uidNext = mailbox.uidNext;
     this.readOnly = readOnly;
     this.knownModseq = knownModseq;
-    for (const e of entries) this.#push(e);
+    const packed = 'uids' in entries ? entries : packEntries(entries);
+    this.#uids = packed.uids;
+    this.#messageIds = packed.messageIds;
+    this.#modseqs = packed.modseqs;
+    this.#keywords = packed.keywords;
+    this.#shared = true;
+  }
+
+  /** Copies the shared arrays before this session's view diverges. */
+  #own(): void {
+    if (!this.#shared) return;
+    this.#uids = Array.from(this.#uids);
+    this.#messageIds = Array.from(this.#messageIds);
+    this.#modseqs = Array.from(this.#modseqs);
+    this.#keywords = [...this.#keywords];
+    this.#shared = false;
   }
 
   #push(e: MailboxEntry): void {
-    this.#uids.push(e.uid);
-    this.#messageIds.push(e.messageId);
-    this.#modseqs.push(e.modseq);
-    this.#keywords.push(internKeywords(e.keywords));
+    this.#own();
+    (this.#uids as number[]).push(e.uid);
+    (this.#messageIds as number[]).push(e.messageId);
+    (this.#modseqs as number[]).push(e.modseq);
+    (this.#keywords as Array<readonly string[]>).push(internKeywords(e.keywords));
   }
 
   get exists(): number {
@@ -79,7 +128,7 @@ export class SelectedMailbox {
   }
 
   get maxUid(): number {
-    return this.#uids.at(-1) ?? 0;
+    return this.#uids.length ? this.#uids[this.#uids.length - 1]! : 0;
   }
 
   /** Sequence number of `uid`, or 0 when it is not in the view. Binary search. */
@@ -119,12 +168,14 @@ export class SelectedMailbox {
   noteStored(uid: number, keywords: readonly string[], modseq: number): void {
     const seq = this.seqOf(uid);
     if (!seq) return;
-    this.#keywords[seq - 1] = internKeywords(keywords);
+    this.#own();
+    (this.#keywords as Array<readonly string[]>)[seq - 1] = internKeywords(keywords);
     this.#modseqs[seq - 1] = modseq;
   }
 
   /** Removes expunged UIDs the session itself asked for; returns their sequence numbers as EXPUNGE responses need them. */
   removeUids(uids: readonly number[]): number[] {
+    this.#own();
     const gone = new Set(uids);
     const seqs: number[] = [];
     let removed = 0;
@@ -180,7 +231,8 @@ export class SelectedMailbox {
       if (this.#modseqs[seq - 1] === e.modseq) continue;
       const kw = internKeywords(e.keywords);
       const flagsChanged = kw !== this.#keywords[seq - 1];
-      this.#keywords[seq - 1] = kw;
+      this.#own();
+      (this.#keywords as Array<readonly string[]>)[seq - 1] = kw;
       this.#modseqs[seq - 1] = e.modseq;
       if (flagsChanged) changed.push({ seq, uid: e.uid, keywords: kw, modseq: e.modseq });
     }

@@ -94,6 +94,7 @@ export const fetch = command({
     const needInfo = items.some((i) => INFO_ITEMS.has(i.kind) || RAW_ITEMS.has(i.kind));
     const needRaw = items.some((i) => RAW_ITEMS.has(i.kind));
     let missing = false;
+    let pending = '';
     for (let i = 0; i < seqs.length; i += BATCH) {
       const batch = seqs.slice(i, i + BATCH);
       const infos = needInfo
@@ -119,8 +120,22 @@ export const fetch = command({
         }
         const r = render(ctx, box, seq, items, info, raw, flagsChanged.has(seq));
         if (typeof r === 'object' && 'status' in r) return r;
-        for (const chunk of r) ctx.send(chunk);
+        // Coalesce text into large writes: one TLS record per ~64 KiB, not one per response.
+        for (const chunk of r) {
+          if (typeof chunk === 'string') pending += chunk;
+          else {
+            if (pending) ctx.send(pending);
+            pending = '';
+            ctx.send(chunk);
+          }
+        }
+        if (pending.length > 65_536) {
+          ctx.send(pending);
+          pending = '';
+        }
       }
+      if (pending) ctx.send(pending);
+      pending = '';
       await ctx.drain();
     }
     if (missing) return no('Some messages no longer exist', 'EXPUNGEISSUED');

@@ -38,20 +38,20 @@ export const select = command({
     const mailbox = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
     if (!mailbox) return no('No such mailbox', 'NONEXISTENT');
     if (cmd.condstore || cmd.qresync) ctx.useCondstore();
-    const entries = await ctx.deps.mail.listEntries(mailbox.id);
+    const entries = await ctx.deps.snapshots.entries(mailbox);
     const readOnly = cmd.name === 'EXAMINE';
     const box = new SelectedMailbox(mailbox, entries, readOnly, mailbox.highestModseq);
     ctx.setState({ kind: 'selected', user, mailbox: box });
 
     const keywords = new Set<string>();
-    for (const e of entries) for (const k of e.keywords) if (!isSystemKeyword(k)) keywords.add(k);
+    for (const kw of new Set(entries.keywords)) for (const k of kw) if (!isSystemKeyword(k)) keywords.add(k);
     const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
     ctx.send(`* FLAGS (${flags})\r\n`);
     ctx.send(readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted\r\n`);
     ctx.send(`* ${box.exists} EXISTS\r\n`);
     if (!ctx.rev2) {
       ctx.send('* 0 RECENT\r\n');
-      const firstUnseen = entries.findIndex((e) => !e.keywords.includes('$seen'));
+      const firstUnseen = entries.keywords.findIndex((kw) => !kw.includes('$seen'));
       if (firstUnseen >= 0) ctx.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen\r\n`);
     }
     ctx.send(`* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`);

@@ -1,0 +1,213 @@
+// IMAP sessions per second against Dovecot on the same machine, with the shared load generator
+// (../shared/bench/imap-load.mjs through bench-matrix.mjs, targets interleaved run by run):
+// login + SELECT + FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE) on a 1,000-message INBOX and
+// login-only, PLAIN and OAUTHBEARER, concurrency 1, 8 and 32; then the memory of idle IDLE
+// connections (bench/imap-idle.ts). Prints the matrix summary with the Fingerpost/Dovecot ratios.
+//
+//   ./node_modules/.bin/node bench/imap.ts [--work /tmp/fp-imap-bench] [--reps 3] [--seconds 8] [--warmup 2]
+//       [--conc 1,8,32] [--mechs PLAIN,OAUTHBEARER] [--fetch '1:*,none'] [--idle 5000] [--no-dovecot]
+//
+// Needs root and `apt-get install dovecot-imapd dovecot-pop3d dovecot-submissiond` for the Dovecot
+// target (../shared/bench/dovecot/README.md). Both servers get the same TLS certificate, the same
+// JWT key (trusted by Fingerpost as an issuer through a local JWKS file) and the same messages.
+import { execFile, spawn } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { loadConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/core/log.ts';
+import { openServices } from '../src/main.ts';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SHARED = path.resolve(ROOT, '..', 'shared', 'bench');
+const USER = 'user1@example.test';
+const PASSWORD = 'bench-password-1';
+// Away from the ports the shared README suggests, so nobody else's load lands on this server.
+const PORTS = { imap: 21143, imaps: 21993, https: 28443 };
+
+const { values: args } = parseArgs({
+  options: {
+    work: { type: 'string', default: '/tmp/fp-imap-bench' },
+    reps: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    conc: { type: 'string', default: '1,8,32' },
+    mechs: { type: 'string', default: 'PLAIN,OAUTHBEARER' },
+    fetch: { type: 'string', default: '1:*,none' },
+    idle: { type: 'string', default: '5000' },
+    'no-dovecot': { type: 'boolean', default: false },
+  },
+});
+const WORK = path.resolve(args.work!);
+const FP = path.join(WORK, 'fingerpost');
+
+function log(line: string): void {
+  process.stderr.write(`bench/imap: ${line}\n`);
+}
+
+/** Starts the private Dovecot instance; returns the path of its master pid file. */
+async function startDovecot(): Promise<string> {
+  const r = await run('bash', [path.join(SHARED, 'dovecot', 'start.sh'), WORK], { env: { ...process.env, WORKDIR: WORK } });
+  log(`dovecot ${r.stdout.trim()} ${r.stderr.trim()}`);
+  return path.join(WORK, 'dovecot', 'run', 'master.pid');
+}
+
+async function stopDovecot(): Promise<void> {
+  await run('bash', [path.join(SHARED, 'dovecot', 'stop.sh'), WORK]).catch((err) => log(`dovecot stop: ${(err as Error).message}`));
+}
+
+/** A Fingerpost data directory with the bench certificate, the loadgen's JWT issuer and user1's 1,000 messages. */
+async function prepareFingerpost(): Promise<void> {
+  await rm(FP, { recursive: true, force: true });
+  await mkdir(FP, { recursive: true });
+  const pub = createPublicKey(await readFile(path.join(WORK, 'keys', 'jwt-es256.pub')));
+  const jwk = { ...pub.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' };
+  await writeFile(path.join(FP, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
+  const toml = `
+[server]
+hostname = "localhost"
+[tls]
+cert = "${WORK}/keys/tls-cert.pem"
+key = "${WORK}/keys/tls-key.pem"
+[http]
+bind = "127.0.0.1"
+port = ${PORTS.https}
+[imap]
+bind = "127.0.0.1"
+port = ${PORTS.imap}
+tls_port = ${PORTS.imaps}
+[pop3]
+enabled = false
+[smtp]
+enabled = false
+[submission]
+enabled = false
+[limits]
+connections_total = 20000
+connections_per_ip = 20000
+[auth]
+hostnames = ["127.0.0.1"]
+[[auth.issuers]]
+issuer = "https://idp.bench.test"
+jwks_file = "${FP}/jwks.json"
+audiences = ["imap"]
+require_at_jwt = false
+mail_scopes = ["mail"]
+claim = "email"
+[log]
+level = "warn"
+`;
+  await writeFile(path.join(FP, 'fingerpost.toml'), toml);
+  const config = loadConfig({ file: path.join(FP, 'fingerpost.toml'), dataDir: FP, env: {} });
+  const services = await openServices(config, { logger: createLogger('warn') });
+  try {
+    await services.accounts.addDomain('example.test');
+    const { account } = await services.accounts.addUser({ address: USER, password: PASSWORD });
+    const cur = path.join(WORK, 'mail', 'example.test', 'user1', 'Maildir', 'cur');
+    const files = (await readdir(cur)).sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b));
+    for (const f of files) {
+      const raw = await readFile(path.join(cur, f));
+      // Maildir files use LF; IMAP serves CRLF, as SMTP delivery stores it.
+      await services.mail.deliver(account.id, Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1'));
+    }
+    log(`fingerpost: ${files.length} messages in ${USER}'s INBOX`);
+  } finally {
+    await services.close();
+  }
+}
+
+/** Starts `fingerpost serve` on the prepared data directory; resolves with its pid once it listens. */
+async function startFingerpost(): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--data', FP], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, FINGERPOST_CONFIG: path.join(FP, 'fingerpost.toml') },
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`fingerpost did not start:\n${err}`)), 60_000);
+    child.stderr!.on('data', () => {
+      if (err.includes('Fingerpost is running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`fingerpost exited ${code}:\n${err}`)));
+  });
+  return {
+    pid: child.pid!,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function node(script: string, argv: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ch = spawn(process.execPath, [script, ...argv], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, WORKDIR: WORK },
+    });
+    ch.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(script)} exited ${code}`))));
+  });
+}
+
+const useDovecot = !args['no-dovecot'];
+const pidfile = useDovecot ? await startDovecot() : null;
+let fingerpost: Awaited<ReturnType<typeof startFingerpost>> | undefined;
+try {
+  await prepareFingerpost();
+  fingerpost = await startFingerpost();
+  log(`fingerpost pid ${fingerpost.pid}, imaps 127.0.0.1:${PORTS.imaps}`);
+  const out = path.join(WORK, 'results', new Date().toISOString().replace(/[:.]/g, '-'));
+  const targets = [
+    ...(pidfile ? ['--target', `name=dovecot,port=10993,pidfile=${pidfile}`] : []),
+    '--target',
+    `name=fingerpost,port=${PORTS.imaps},pid=${fingerpost.pid}`,
+  ];
+  await node(path.join(SHARED, 'bench-matrix.mjs'), [
+    '--out',
+    out,
+    ...targets,
+    '--mechs',
+    args.mechs!,
+    '--conc',
+    args.conc!,
+    '--fetch',
+    args.fetch!,
+    '--reps',
+    args.reps!,
+    '--seconds',
+    args.seconds!,
+    '--warmup',
+    args.warmup!,
+    '--keyfile',
+    path.join(WORK, 'keys', 'jwt-es256.key'),
+  ]);
+  log(`matrix written to ${out}/summary.md`);
+  if (Number(args.idle) > 0) {
+    const idle = path.join(ROOT, 'bench', 'imap-idle.ts');
+    await node(idle, [
+      '--port',
+      String(PORTS.imaps),
+      '--pid',
+      String(fingerpost.pid),
+      '--connections',
+      args.idle!,
+      '--label',
+      'fingerpost',
+    ]);
+    if (pidfile) {
+      const pid = (await readFile(pidfile, 'utf8')).trim();
+      await node(idle, ['--port', '10993', '--pid', pid, '--connections', args.idle!, '--label', 'dovecot']);
+    }
+  }
+} finally {
+  await fingerpost?.stop();
+  if (useDovecot) await stopDovecot();
+}
