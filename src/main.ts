@@ -327,6 +327,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
       );
     }
   } catch (err) {
+    services.idp.close();
     await Promise.all(listeners.map((l) => l.close(0)));
     await calendarHttp?.stop();
     await app.close();
