@@ -111,10 +111,9 @@ async function plan(req: LoginRequest, io: LoginIO): Promise<Plan> {
       how: `provider preset ${preset.name}`,
     };
   }
-  let found: Discovery | undefined;
   let issuer = req.issuer;
   if (issuer) checkIssuer(issuer);
-  found = await discover(req.address, req.discovery);
+  let found = await discover(req.address, req.discovery);
   const learned = found.issuer;
   if (!issuer) {
     if (!learned) {
@@ -127,7 +126,8 @@ async function plan(req: LoginRequest, io: LoginIO): Promise<Plan> {
     issuer = learned.issuer;
   } else if (learned && learned.issuer !== issuer) {
     io.note(`note: discovery names the issuer ${learned.issuer}; using ${issuer} as asked (--issuer)`);
-    found = { ...found, resources: [], scopes: [] };
+    // The discovered scopes and resource indicators belong to the other issuer.
+    found = { ...found, resources: [], scopes: [], services: found.services.map(({ resource: _, ...s }) => s) };
   }
   const fetched = await fetchIssuerMetadata(issuer, req.address, http);
   const scopes = withOfflineAccess(found.scopes?.length ? found.scopes : [MAIL_SCOPE]);

@@ -64,40 +64,25 @@ export async function accessToken(req: TokenRequest, options: TokenServiceOption
   const { store } = options;
   const account = await store.load(req.address);
   const key = tokenKey(account, req.service);
+  const issued = (a: AccountFile, s: SecretBody, refreshed: boolean): IssuedToken => ({
+    account: a,
+    token: s.tokens[key]!,
+    resource: key === '*' ? undefined : key,
+    refreshed,
+    refreshExpiresAt: s.refreshExpiresAt,
+  });
   if (!req.force) {
     const secret = await store.openSecret(account);
-    const cached = secret.tokens[key];
-    if (isFresh(cached, clock.now(), req.minValiditySeconds))
-      return {
-        account,
-        token: cached,
-        resource: key === '*' ? undefined : key,
-        refreshed: false,
-        refreshExpiresAt: secret.refreshExpiresAt,
-      };
+    if (isFresh(secret.tokens[key], clock.now(), req.minValiditySeconds)) return issued(account, secret, false);
   }
   return store.locked(req.address, async () => {
     // Another process may have refreshed while this one waited for the lock: read again.
     const current = await store.load(req.address);
     const secret = await store.openSecret(current);
-    const cached = secret.tokens[key];
-    if (!req.force && isFresh(cached, clock.now(), req.minValiditySeconds))
-      return {
-        account: current,
-        token: cached,
-        resource: key === '*' ? undefined : key,
-        refreshed: false,
-        refreshExpiresAt: secret.refreshExpiresAt,
-      };
+    if (!req.force && isFresh(secret.tokens[key], clock.now(), req.minValiditySeconds)) return issued(current, secret, false);
     const next = await refresh(current, secret, key, clock, options.http);
     await store.save(current, next);
-    return {
-      account: current,
-      token: next.tokens[key]!,
-      resource: key === '*' ? undefined : key,
-      refreshed: true,
-      refreshExpiresAt: next.refreshExpiresAt,
-    };
+    return issued(current, next, true);
   });
 }
 
