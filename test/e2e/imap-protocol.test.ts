@@ -177,6 +177,51 @@ describe('IMAP protocol by hand', () => {
     c.close();
   });
 
+  test('extensions by hand: ID, NAMESPACE, LIST-EXTENDED/STATUS, mailbox names, ESEARCH/SAVE, COPYUID, BINARY, UID EXPUNGE, EXAMINE', async () => {
+    const c = await loggedIn(t);
+    assert.match((await cmd(c, 'i', 'ID ("name" "hand")')).join('\n'), /^\* ID \("name" "Fingerpost"/);
+    assert.equal((await cmd(c, 'n', 'NAMESPACE'))[0], '* NAMESPACE (("" "/")) NIL NIL');
+    // IMAP4rev1 mailbox names are modified UTF-7 (RFC 3501 §5.1.3).
+    assert.match((await cmd(c, 'c', 'CREATE "Entw&APw-rfe/2026"')).at(-1)!, /^c OK/);
+    const listed = await cmd(c, 'l', 'LIST (SPECIAL-USE) "" "*" RETURN (STATUS (MESSAGES UIDNEXT) SUBSCRIBED)');
+    assert.ok(listed.includes('* LIST (\\HasNoChildren \\Sent \\Subscribed) "/" Sent'), listed.join('\n'));
+    assert.ok(listed.includes('* STATUS Sent (MESSAGES 0 UIDNEXT 1)'), listed.join('\n'));
+    assert.ok(!listed.some((l) => l.includes('Entw')), 'SPECIAL-USE selection lists only special-use mailboxes');
+    const all = await cmd(c, 'm', 'LIST "" "Entw*"');
+    assert.deepEqual(all.slice(0, -1), ['* LIST (\\HasChildren) "/" Entw&APw-rfe', '* LIST (\\HasNoChildren) "/" Entw&APw-rfe/2026']);
+    // IMAP4rev2 clients get UTF-8 names.
+    assert.match((await cmd(c, 'e', 'ENABLE IMAP4rev2 QRESYNC')).join('\n'), /^\* ENABLED IMAP4rev2 QRESYNC/);
+    assert.match((await cmd(c, 'm2', 'LIST "" "Entw%"')).join('\n'), /"Entwürfe"/);
+
+    c.write('a APPEND "Entwürfe/2026" (\\Draft) ~{27+}\r\nSubject: bin\r\n\r\nnul:\x00 end\r\n\r\n');
+    assert.match((await c.line())!, /^a OK \[APPENDUID \d+ 1\]/);
+    c.write('b APPEND "Entwürfe/2026" {32+}\r\nSubject: second\r\n\r\nsecond body\r\n\r\n');
+    assert.match((await c.line())!, /^b OK \[APPENDUID \d+ 2\]/);
+    const sel = await cmd(c, 's', 'SELECT "Entwürfe/2026"');
+    assert.ok(sel.includes('* 2 EXISTS'));
+    assert.ok(
+      sel.some((l) => l.startsWith('* LIST (\\HasNoChildren) "/" "Entwürfe/2026"')),
+      'IMAP4rev2 SELECT sends LIST',
+    );
+    assert.ok(!sel.some((l) => /RECENT/.test(l)));
+    const bin = await cmd(c, 'f', 'FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])');
+    assert.match(bin[0]!, /^\* 1 FETCH \(BINARY\[1\] ~\{\d+\}$/);
+    assert.match(bin.join('\n'), /BINARY\.SIZE\[1\] 11\)/);
+    assert.deepEqual((await cmd(c, 'q', 'SEARCH RETURN (MIN COUNT SAVE) UNDRAFT')).slice(0, -1), ['* ESEARCH (TAG "q") MIN 2 COUNT 1']);
+    assert.match((await cmd(c, 'k', 'UID COPY $ INBOX')).at(-1)!, /^k OK \[COPYUID \d+ 2 \d+\] UID COPY completed/);
+    assert.deepEqual((await cmd(c, 's2', 'SEARCH ALL')).slice(0, -1), ['* ESEARCH (TAG "s2") ALL 1:2']);
+    await cmd(c, 'd', 'UID STORE 1:2 +FLAGS.SILENT (\\Deleted)');
+    const x = await cmd(c, 'x', 'UID EXPUNGE 2');
+    assert.deepEqual(x.slice(0, -1), ['* VANISHED 2']);
+    const ex = await cmd(c, 'r', 'EXAMINE "Entwürfe/2026"');
+    assert.ok(ex.includes('* OK [CLOSED] Previous mailbox closed'));
+    assert.match(ex.at(-1)!, /^r OK \[READ-ONLY\]/);
+    assert.match((await cmd(c, 'w', 'STORE 1 +FLAGS (\\Seen)')).at(-1)!, /^w NO \[CANNOT\]/);
+    await cmd(c, 'p', 'FETCH 1 BODY[TEXT]');
+    assert.match((await cmd(c, 'g', 'FETCH 1 FLAGS')).join('\n'), /FLAGS \(\\Deleted \\Draft\)/, 'no \\Seen in a read-only mailbox');
+    c.close();
+  });
+
   test('too many failed logins end the connection with BYE', async () => {
     const c = await tlsClient(t);
     for (const tag of ['a', 'b', 'c'])

@@ -32,7 +32,8 @@ export function decodeEncodedWords(value: string): string {
   let last = 0;
   let pending: { charset: string; bytes: Buffer[] } | null = null;
   const flush = () => {
-    if (pending) out += decodeCharset(Buffer.concat(pending.bytes), pending.charset);
+    // A NUL hidden in an encoded word would reach IMAP strings and database text: drop it.
+    if (pending) out += decodeCharset(Buffer.concat(pending.bytes), pending.charset).replace(/\0/g, '');
     pending = null;
   };
   for (const m of value.matchAll(WORD)) {

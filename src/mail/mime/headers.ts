@@ -25,7 +25,8 @@ function isBlankLine(raw: Buffer, lineStart: number, lineEnd: number): boolean {
 function finishField(name: string, bytes: Buffer[]): HeaderField {
   const text = decodeUnlabelled(bytes.length === 1 ? bytes[0]! : Buffer.concat(bytes));
   // Unfold: drop the line breaks, keep the whitespace that follows them (RFC 5322 §2.2.3).
-  return { name, value: text.replace(/\r?\n/g, '').trim() };
+  // NUL can be neither in an IMAP string nor in PostgreSQL text; it never means anything in a header.
+  return { name, value: text.replace(/\r?\n/g, '').replace(/\0/g, '').trim() };
 }
 
 /**

@@ -129,7 +129,7 @@ function mergeParams(raw: readonly RawParam[]): Record<string, string> {
         bytes.push(percentDecode(v));
       } else bytes.push(Buffer.from(v, 'utf8'));
     }
-    params.set(base, decodeCharset(Buffer.concat(bytes), charset ?? 'utf-8'));
+    params.set(base, decodeCharset(Buffer.concat(bytes), charset ?? 'utf-8').replace(/\0/g, ''));
   }
   return Object.fromEntries(params);
 }

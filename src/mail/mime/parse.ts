@@ -39,7 +39,9 @@ function firstText(root: MimePart, subtype: string): MimePart | null {
 function previewOf(raw: Buffer, root: MimePart): string {
   const part = firstText(root, 'plain') ?? firstText(root, 'html');
   if (!part) return '';
-  const text = partText(raw, part, PREVIEW_SCAN).replace(/\s+/g, ' ').trim();
+  const text = partText(raw, part, PREVIEW_SCAN)
+    .replace(/[\s\0]+/g, ' ')
+    .trim();
   return [...text].slice(0, PREVIEW_CHARS).join('');
 }
 
@@ -96,7 +98,8 @@ export function searchText(raw: Buffer, parsed: ParsedMessage): { headers: strin
     if (body.length >= SEARCH_BODY_CHARS) break;
     body += `${partText(raw, leaf, SEARCH_BODY_CHARS)}\n`;
   }
-  return { headers, body: body.slice(0, SEARCH_BODY_CHARS) };
+  // Search text goes into database text columns, which cannot hold NUL (PostgreSQL).
+  return { headers: headers.replace(/\0/g, ' '), body: body.slice(0, SEARCH_BODY_CHARS).replace(/\0/g, ' ') };
 }
 
 /** The `MessageParser` the mail store uses (src/mail/types.ts). */

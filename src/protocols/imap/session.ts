@@ -444,6 +444,8 @@ export class ImapSession implements SessionHandle, CommandContext {
   }
 
   async idle(): Promise<'done' | 'bad' | 'closed'> {
+    // Like NOOP, entering IDLE looks at the store once: it also catches changes made on other nodes.
+    if (this.#state.kind === 'selected') this.#state.mailbox.dirty = true;
     this.send('+ idling\r\n');
     this.#uncork();
     this.#reader.setLineMode(true);

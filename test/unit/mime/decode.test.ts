@@ -75,6 +75,7 @@ describe('encoded words (RFC 2047)', () => {
     ['=?broken', '=?broken'],
     ['=?KOI8-R?B?8NLJ18XU?=', 'Привет'],
     ['=?windows-1252?Q?=80uro?=', '€uro'],
+    ['=?utf-8?q?a=00b?=', 'ab'],
   ];
   for (const [input, expected] of table) {
     it(JSON.stringify(input), () => assert.equal(decodeEncodedWords(input), expected));

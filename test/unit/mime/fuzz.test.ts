@@ -9,14 +9,29 @@ import { CORPUS, prng } from './corpus.ts';
 const SEED = Number(process.env.FUZZ_SEED ?? 20261102);
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 1500);
 
-const INSERTS = ['\r\n', '\n', '\r', '--', '--b1\r\n', '--in--\r\n', '------=_Part_1\r\n', '\r\n\r\n', ':', '=?', '"', '(', '<', ';'].map(
-  (s) => Buffer.from(s),
-);
+const INSERTS = [
+  '\r\n',
+  '\n',
+  '\r',
+  '\0',
+  '=?utf-8?q?=00?=',
+  '--',
+  '--b1\r\n',
+  '--in--\r\n',
+  '------=_Part_1\r\n',
+  '\r\n\r\n',
+  ':',
+  '=?',
+  '"',
+  '(',
+  '<',
+  ';',
+].map((s) => Buffer.from(s));
 const HEADERS = [
   'Content-Type: multipart/mixed; boundary=b1\r\n',
   'Content-Type: message/rfc822\r\n',
   'Content-Type: multipart/alternative; boundary=""\r\n',
-  "Content-Type: text/plain; name*0*=utf-8''%E2; name*1=x\r\n",
+  "Content-Type: text/plain; name*0*=utf-8''%E2%00; name*1=x\r\n",
   'Content-Transfer-Encoding: base64\r\n',
   'From: a:b:c;;<<@@>>,,\r\n',
 ].map((s) => Buffer.from(s));
@@ -60,8 +75,10 @@ describe('MIME parser fuzz', () => {
         check(m.root, 0, raw.length, 'root');
         assert.equal(m.root.headerStart, 0);
         assert.ok([...m.preview].length <= 256);
-        JSON.stringify(m);
-        searchText(raw, m);
+        const json = JSON.stringify(m);
+        const text = searchText(raw, m);
+        // NUL may appear in bodies but never in anything that becomes an IMAP string or database text.
+        assert.ok(!json.includes('\\u0000') && !text.headers.includes('\0') && !text.body.includes('\0'), 'NUL leaked');
       } catch (err) {
         throw new Error(`round ${round} (seed ${SEED}) input ${JSON.stringify(raw.toString('latin1'))}: ${(err as Error).message}`);
       }

@@ -26,7 +26,9 @@ function quotable(s: string, utf8: boolean): boolean {
 }
 
 /** A string (RFC 9051 §4.3): quoted when possible, else a literal. */
-export function str(s: string, o: EncodeOptions): string {
+export function str(value: string, o: EncodeOptions): string {
+  // NUL is allowed in no IMAP string, quoted or literal (RFC 9051 §4.3).
+  const s = value.includes('\0') ? value.replace(/\0/g, '') : value;
   if (quotable(s, o.utf8)) return `"${s.replace(/[\\"]/g, (m) => `\\${m}`)}"`;
   return `{${Buffer.byteLength(s)}}\r\n${s}`;
 }
