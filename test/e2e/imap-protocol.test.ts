@@ -77,7 +77,7 @@ describe('IMAP protocol by hand', () => {
       domain: 'example.test',
       overrides: {
         auth: { issuers: [{ issuer: ISSUER, jwks_file: jwksFile }], leeway: 0 },
-        imap: { max_line: 8192, max_literal: 4096, append_limit: 100_000, max_auth_failures: 3 },
+        imap: { max_line: 8192, max_literal: 4096, append_limit: 100_000, max_auth_failures: 3, commands_per_second: 50 },
       },
     });
     await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
@@ -219,6 +219,16 @@ describe('IMAP protocol by hand', () => {
     assert.match((await cmd(c, 'w', 'STORE 1 +FLAGS (\\Seen)')).at(-1)!, /^w NO \[CANNOT\]/);
     await cmd(c, 'p', 'FETCH 1 BODY[TEXT]');
     assert.match((await cmd(c, 'g', 'FETCH 1 FLAGS')).join('\n'), /FLAGS \(\\Deleted \\Draft\)/, 'no \\Seen in a read-only mailbox');
+    c.close();
+  });
+
+  test('a client over imap.commands_per_second is slowed down, not cut off', async () => {
+    const c = await loggedIn(t);
+    // 150 pipelined commands: twice the burst of 100, so some of them wait for the bucket to refill.
+    c.write(Array.from({ length: 150 }, (_, i) => `n${i} NOOP\r\n`).join(''));
+    const lines = await c.until(/^n149 /, 20_000);
+    assert.equal(lines.filter((l) => /^n\d+ OK/.test(l)).length, 150);
+    assert.match((await cmd(c, 'z', 'NOOP')).at(-1)!, /^z OK/);
     c.close();
   });
 

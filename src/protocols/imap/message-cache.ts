@@ -26,7 +26,7 @@ export class MessageCache {
   readonly #max: number;
   readonly #entries = new Map<number, MessageInfo>();
 
-  constructor(store: MailStore, maxEntries = 20_000) {
+  constructor(store: MailStore, maxEntries = 10_000) {
     this.#store = store;
     this.#max = maxEntries;
   }
