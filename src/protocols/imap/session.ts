@@ -42,6 +42,7 @@ export class ImapSession implements SessionHandle, CommandContext {
   #closed = false;
   #authFailures = 0;
   #bad = 0;
+  #logoutRequested = false;
   #wake: (() => void) | null = null;
   #tokens: number;
   #refilledAt = Date.now();
@@ -399,8 +400,6 @@ export class ImapSession implements SessionHandle, CommandContext {
   authFailed(): void {
     this.#authFailures++;
   }
-
-  #logoutRequested = false;
 
   logout(): void {
     this.#logoutRequested = true;
