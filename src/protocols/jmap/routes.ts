@@ -20,6 +20,7 @@ import { PROBLEM } from './errors.ts';
 import { fromId } from './ids.ts';
 import { METHODS } from './methods.ts';
 import { ConnectionCounter, serveEventSource } from './push/event-source.ts';
+import { attachWebSocket } from './push/websocket.ts';
 import { parseRequest } from './request.ts';
 import { VacationResponder } from './vacation-response/responder.ts';
 import { jmapUrls, sessionObject } from './session.ts';
@@ -109,6 +110,17 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
   const uploadFlight = new InFlight();
   const pushConnections = new ConnectionCounter();
 
+  attachWebSocket(app.server, {
+    services,
+    httpAuth: deps.httpAuth,
+    auth: deps.auth,
+    resource,
+    path: new URL(urls.webSocket).pathname,
+    methods: METHODS,
+    connections: pushConnections,
+    sessionState: (caller) => sessionObject(config, limits, caller.account, true)['state'] as string,
+  });
+
   // RFC 8620 §2.2: the well-known URI redirects to the session resource (§8.3: a path we control).
   app.get('/.well-known/jmap', async (_request, reply) =>
     reply.code(307).header('location', urls.session).header('cache-control', 'no-store').send(),
@@ -151,7 +163,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     jmap.get('/jmap/session', async (request, reply) => {
       const caller = callerOf(request);
       reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-cache, no-store, must-revalidate');
-      return JSON.stringify(sessionObject(config, limits, caller.account, false));
+      return JSON.stringify(sessionObject(config, limits, caller.account, true));
     });
 
     jmap.post('/jmap/api', { bodyLimit: limits.maxSizeRequest }, async (request, reply) => {
@@ -168,7 +180,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
           const { status, type, detail, limit } = parsed.problem;
           return sendProblem(reply, status, type, detail, limit ? { limit } : {});
         }
-        const session = sessionObject(config, limits, caller.account, false);
+        const session = sessionObject(config, limits, caller.account, true);
         const response = await processRequest(parsed.request, services, caller, METHODS, session['state'] as string);
         reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
         return JSON.stringify(response);
