@@ -160,13 +160,19 @@ class JmapSocket {
 
   #receive(chunk: Buffer): void {
     for (const event of this.#parser.push(chunk)) {
-      if (event.kind === 'error') return this.close(event.code, event.reason);
+      if (event.kind === 'error') {
+        this.close(event.code, event.reason);
+        return;
+      }
       if (event.kind === 'control') {
         if (event.opcode === OPCODE.ping) this.#socket.write(encodeFrame(OPCODE.pong, event.payload));
         else if (event.opcode === OPCODE.close) this.close(1000, '');
         continue;
       }
-      if (event.opcode !== OPCODE.text) return this.close(1003, 'JMAP messages are text frames');
+      if (event.opcode !== OPCODE.text) {
+        this.close(1003, 'JMAP messages are text frames');
+        return;
+      }
       const payload = event.payload;
       this.#queue = this.#queue
         .then(() => this.#handle(payload))
