@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
 import { caFetch } from '../helpers/https-fetch.ts';
 import { peerSkip } from '../helpers/peers.ts';
 import { freePorts } from '../helpers/ports.ts';
@@ -22,7 +23,12 @@ const sinkSkip = peerSkip('smtp-sink', existsSync('/usr/sbin/smtp-sink'), 'apt-g
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const PASSWORD = 'cross protocol password';
-const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail', 'urn:ietf:params:jmap:submission'];
+const USING = [
+  'urn:ietf:params:jmap:core',
+  'urn:ietf:params:jmap:mail',
+  'urn:ietf:params:jmap:submission',
+  'urn:ietf:params:jmap:vacationresponse',
+];
 
 // biome-ignore lint/suspicious/noExplicitAny: JMAP answers are checked field by field
 type Json = any;
@@ -245,5 +251,61 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
     }, 'a final delivery status');
     assert.equal(status[BOB].delivered, 'yes');
     assert.ok(['yes', 'unknown'].includes(status['dave@remote.test'].delivered), JSON.stringify(status));
+  });
+
+  it('a VacationResponse answers mail arriving over SMTP once per sender, and never list mail', async () => {
+    const session = (await (await fetchCa(`${server.baseUrl}/jmap/session`, { headers: { authorization: auth(BOB) } })).json()) as Json;
+    const B = session.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const set = await jmap(BOB, [
+      [
+        'VacationResponse/set',
+        { accountId: B, update: { singleton: { isEnabled: true, subject: 'Out of office', textBody: 'Back on Monday.' } } },
+        'v',
+      ],
+    ]);
+    assert.deepEqual(set[0][1].updated, { singleton: null });
+    // Inbound SMTP (the MX listener) from a local sender, so the automatic reply lands in a mailbox we can read.
+    const mx = nodemailer.createTransport({ host: '127.0.0.1', port: server.ports.smtp, secure: false, ignoreTLS: true });
+    await mx.sendMail({ from: ALICE, to: BOB, subject: 'Are you there?', text: 'question', messageId: '<q1@example.test>' });
+    await mx.sendMail({ from: ALICE, to: BOB, subject: 'Second question', text: 'again' });
+    await mx.sendMail({ from: ALICE, to: BOB, subject: 'Newsletter', text: 'list mail', headers: { 'List-Id': '<news.example.test>' } });
+    const alice = await imap(ALICE);
+    try {
+      await alice.mailboxOpen('INBOX');
+      const replies = await until(async () => {
+        const found = await alice.search({ header: { 'auto-submitted': 'auto-replied' } });
+        return found && found.length ? found : undefined;
+      }, 'the automatic reply');
+      const msg = await alice.fetchOne(String(replies[0]), { source: true });
+      const source = msg === false ? '' : (msg.source?.toString() ?? '');
+      assert.match(source, /^Subject: Out of office/m);
+      assert.match(source, /^In-Reply-To: <q1@example\.test>/m);
+      assert.match(source, /Back on Monday\./);
+      // Messages are answered in order: once a later sender has its reply, the second and the
+      // list message have been considered.
+      await mx.sendMail({ from: server.admin.address, to: BOB, subject: 'From the admin', text: 'hello' });
+      const admin = new ImapFlow({
+        host: '127.0.0.1',
+        port: server.ports.imaps,
+        secure: true,
+        tls: { ca: server.ca, servername: 'localhost' },
+        auth: { user: server.admin.address, pass: server.admin.password },
+        logger: false,
+      });
+      admin.on('error', () => {});
+      await admin.connect();
+      await admin.mailboxOpen('INBOX');
+      await until(async () => {
+        const found = await admin.search({ header: { 'auto-submitted': 'auto-replied' } });
+        return found && found.length ? found : undefined;
+      }, 'the reply to the later sender');
+      await admin.logout().catch(() => {});
+      await alice.noop();
+      const all = (await alice.search({ header: { 'auto-submitted': 'auto-replied' } })) || [];
+      assert.equal(all.length, 1, 'one reply per sender per period, none to list mail');
+    } finally {
+      await alice.logout().catch(() => {});
+      mx.close();
+    }
   });
 });
