@@ -274,7 +274,7 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
       await alice.mailboxOpen('INBOX');
       const replies = await until(async () => {
         const found = await alice.search({ header: { 'auto-submitted': 'auto-replied' } });
-        return found !== false && found.length ? found : undefined;
+        return Array.isArray(found) && found.length ? found : undefined;
       }, 'the automatic reply');
       const msg = await alice.fetchOne(String(replies[0]), { source: true });
       const source = msg === false ? '' : (msg.source?.toString() ?? '');
@@ -297,7 +297,7 @@ describe('JMAP and IMAP/SMTP share one store', { skip: sinkSkip }, () => {
       await admin.mailboxOpen('INBOX');
       await until(async () => {
         const found = await admin.search({ header: { 'auto-submitted': 'auto-replied' } });
-        return found !== false && found.length ? found : undefined;
+        return Array.isArray(found) && found.length ? found : undefined;
       }, 'the reply to the later sender');
       await admin.logout().catch(() => {});
       await alice.noop();
