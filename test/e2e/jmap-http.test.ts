@@ -243,6 +243,39 @@ describe('JMAP over HTTPS', () => {
     );
   });
 
+  it('enforces maxConcurrentRequests per account from the moment a request arrives', async () => {
+    const auth = basic(ALICE);
+    const body = JSON.stringify({ using: MAIL, methodCalls: [['Core/echo', { held: true }, 'h']] });
+    // Four requests whose bodies are still on the way hold all four slots.
+    const held = Array.from({ length: 4 }, () => {
+      const req = https.request(`${server.baseUrl}/jmap/api`, {
+        method: 'POST',
+        ca: server.ca,
+        headers: { authorization: auth, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      });
+      const answered = new Promise<number>((resolve, reject) => {
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+      });
+      req.write(body.slice(0, 10));
+      return { req, answered };
+    });
+    let refused: { status: number; json: Json } | undefined;
+    for (let i = 0; i < 100 && !refused; i++) {
+      const r = await api(auth, { using: MAIL, methodCalls: [['Core/echo', {}, 'x']] });
+      if (r.status === 429) refused = r;
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(refused, 'a fifth concurrent request is refused');
+    assert.deepEqual([refused.json.type, refused.json.limit], ['urn:ietf:params:jmap:error:limit', 'maxConcurrentRequests']);
+    for (const h of held) h.req.end(body.slice(10));
+    assert.deepEqual(await Promise.all(held.map((h) => h.answered)), [200, 200, 200, 200]);
+    assert.equal((await api(auth, { using: MAIL, methodCalls: [['Core/echo', {}, 'x']] })).status, 200, 'the slots are free again');
+  });
+
   it('keeps uploads per account: another account cannot download, import or parse them by id', async () => {
     const alice = await accountOf(ALICE);
     const bob = await accountOf(BOB);

@@ -133,6 +133,21 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     jmap.addHook('onRequest', async (request, reply) => {
       const result = await authenticateRequest(deps.httpAuth, request, reply, { resource, scope: 'mail' });
       if (!result) return reply;
+      // A request counts against the per-account concurrency limits from arrival (a slow body
+      // holds its slot) until its response is finished or its connection gone.
+      const route = request.routeOptions.url;
+      const slot =
+        route === '/jmap/api'
+          ? { flight: apiFlight, max: limits.maxConcurrentRequests, limit: 'maxConcurrentRequests', what: 'requests' }
+          : route === '/jmap/upload/:accountId'
+            ? { flight: uploadFlight, max: limits.maxConcurrentUpload, limit: 'maxConcurrentUpload', what: 'uploads' }
+            : undefined;
+      if (!slot) return;
+      const id = result.account.id;
+      if (!slot.flight.enter(id, slot.max)) {
+        return sendProblem(reply, 429, PROBLEM.limit, `at most ${slot.max} concurrent ${slot.what}`, { limit: slot.limit });
+      }
+      reply.raw.once('close', () => slot.flight.leave(id));
     });
     jmap.addHook('onReady', async () => {
       await responder?.start();
@@ -168,43 +183,25 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
 
     jmap.post('/jmap/api', { bodyLimit: limits.maxSizeRequest }, async (request, reply) => {
       const caller = callerOf(request);
-      if (!apiFlight.enter(caller.account.id, limits.maxConcurrentRequests)) {
-        return sendProblem(reply, 429, PROBLEM.limit, `at most ${limits.maxConcurrentRequests} concurrent requests`, {
-          limit: 'maxConcurrentRequests',
-        });
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const parsed = parseRequest(body, request.headers['content-type'], limits);
+      if (!parsed.ok) {
+        const { status, type, detail, limit } = parsed.problem;
+        return sendProblem(reply, status, type, detail, limit ? { limit } : {});
       }
-      try {
-        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const parsed = parseRequest(body, request.headers['content-type'], limits);
-        if (!parsed.ok) {
-          const { status, type, detail, limit } = parsed.problem;
-          return sendProblem(reply, status, type, detail, limit ? { limit } : {});
-        }
-        const session = sessionObject(config, limits, caller.account, true);
-        const response = await processRequest(parsed.request, services, caller, METHODS, session['state'] as string);
-        reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
-        return JSON.stringify(response);
-      } finally {
-        apiFlight.leave(caller.account.id);
-      }
+      const session = sessionObject(config, limits, caller.account, true);
+      const response = await processRequest(parsed.request, services, caller, METHODS, session['state'] as string);
+      reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
+      return JSON.stringify(response);
     });
 
     jmap.post<{ Params: { accountId: string } }>('/jmap/upload/:accountId', { bodyLimit: limits.maxSizeUpload }, async (request, reply) => {
       const caller = callerOf(request);
       if (!ownAccount(reply, caller, request.params.accountId)) return reply;
-      if (!uploadFlight.enter(caller.account.id, limits.maxConcurrentUpload)) {
-        return sendProblem(reply, 429, PROBLEM.limit, `at most ${limits.maxConcurrentUpload} concurrent uploads`, {
-          limit: 'maxConcurrentUpload',
-        });
-      }
-      try {
-        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const result = await storeUpload(services, caller.account.id, body, request.headers['content-type']);
-        reply.code(201).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
-        return JSON.stringify({ accountId: request.params.accountId, ...result });
-      } finally {
-        uploadFlight.leave(caller.account.id);
-      }
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const result = await storeUpload(services, caller.account.id, body, request.headers['content-type']);
+      reply.code(201).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
+      return JSON.stringify({ accountId: request.params.accountId, ...result });
     });
 
     jmap.get<{ Params: { accountId: string; blobId: string; name: string }; Querystring: { accept?: string } }>(
