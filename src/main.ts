@@ -293,7 +293,9 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
         directory: services.directory,
         http: services.auth.http,
         signer: config.idp.enabled
-          ? jwkSigner(services.idp.issuer, async () => newestPublished((await services.idp.keys.load()).published, await services.idp.publicJwks()))
+          ? jwkSigner(services.idp.issuer, async () =>
+              newestPublished((await services.idp.keys.load()).published, await services.idp.publicJwks()),
+            )
           : undefined,
         logger,
       })

@@ -69,7 +69,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(b.uid, 2);
       assert.ok(a.modseq > before);
       const entries = await store.listEntries(inbox);
-      assert.deepEqual(entries.map((e) => [e.uid, e.keywords]), [[1, ['$seen']], [2, []]]);
+      assert.deepEqual(
+        entries.map((e) => [e.uid, e.keywords]),
+        [
+          [1, ['$seen']],
+          [2, []],
+        ],
+      );
       const box = (await store.getMailboxById(account, inbox))!;
       assert.equal(box.uidNext, 3);
       assert.equal(box.highestModseq, await store.accountModseq(account));
@@ -99,14 +105,26 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(same.updated.length, 0, 'no change, no new MODSEQ');
       assert.equal(await store.accountModseq(account), m0);
       const r = await store.storeKeywords(account, inbox, [1, 2], 'add', ['$Flagged']);
-      assert.deepEqual(r.updated.map((u) => [u.uid, u.keywords]), [[1, ['$flagged', '$seen']], [2, ['$flagged']]]);
+      assert.deepEqual(
+        r.updated.map((u) => [u.uid, u.keywords]),
+        [
+          [1, ['$flagged', '$seen']],
+          [2, ['$flagged']],
+        ],
+      );
       const stale = await store.storeKeywords(account, inbox, [1, 2], 'remove', ['$flagged'], { unchangedSince: m0 });
       assert.deepEqual(stale.failed, [1, 2]);
       const fresh = await store.storeKeywords(account, inbox, [2], 'set', ['$draft'], { unchangedSince: r.modseq });
-      assert.deepEqual(fresh.updated.map((u) => u.keywords), [['$draft']]);
+      assert.deepEqual(
+        fresh.updated.map((u) => u.keywords),
+        [['$draft']],
+      );
       await assert.rejects(store.storeKeywords(account, inbox, [1], 'add', ['bad(kw']), (e) => isFingerpostError(e, 'invalid_argument'));
       const changed = await store.mailboxChanges(inbox, r.modseq);
-      assert.deepEqual(changed.changed.map((c) => c.uid), [2]);
+      assert.deepEqual(
+        changed.changed.map((c) => c.uid),
+        [2],
+      );
     });
 
     it('copies as new messages with their own flags, and moves with vanished UIDs in the source', async () => {
@@ -118,7 +136,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const before = await store.accountModseq(account);
       const moved = await store.move(account, inbox, [2], archive);
       assert.deepEqual(moved.pairs, [[2, 2]]);
-      assert.deepEqual((await store.listEntries(inbox)).map((e) => e.uid), [1, 3]);
+      assert.deepEqual(
+        (await store.listEntries(inbox)).map((e) => e.uid),
+        [1, 3],
+      );
       const ch = await store.mailboxChanges(inbox, before);
       assert.deepEqual(ch.expunged, [2]);
       const email = await store.changesSince(account, 'Email', before);
@@ -131,7 +152,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await store.storeKeywords(account, inbox, [3], 'add', ['$deleted']);
       const gone = await store.expunge(account, inbox, { onlyDeleted: true });
       assert.deepEqual(gone, [3]);
-      assert.deepEqual((await store.listEntries(inbox)).map((e) => e.uid), [1]);
+      assert.deepEqual(
+        (await store.listEntries(inbox)).map((e) => e.uid),
+        [1],
+      );
       const emails = await store.changesSince(account, 'Email', before);
       assert.deepEqual(emails.destroyed, [entries.find((e) => e.uid === 3)!.messageId]);
       assert.deepEqual(await store.getMessages(account, emails.destroyed), []);
