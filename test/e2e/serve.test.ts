@@ -1,7 +1,7 @@
 // `fingerpost serve` and `fingerpost admin` as a user runs them: a real process, real sockets, curl.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,20 +64,24 @@ describe('fingerpost serve (first start, restart, admin while running)', () => {
     }
   });
 
-  it('protocols not built yet greet with their own "unavailable" answer', async () => {
+  it('a restart reuses everything, and every mail listener greets in its own protocol', async () => {
     const proc = await spawnServe(['--data', dataDir], env);
     try {
       assert.doesNotMatch(proc.stderr, /First start/, 'a restart reuses everything');
+      const ca = await readFile(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
       const checks: Array<[number, boolean, RegExp]> = [
-        [ports.imap, false, /^\* BYE \[UNAVAILABLE\]/],
-        [ports.pop3, false, /^-ERR \[SYS\/TEMP\]/],
-        [ports.smtp, false, /^421 4\.3\.2 /],
-        [ports.submission, false, /^421 4\.3\.2 /],
+        [ports.imap, false, /^\* OK \[CAPABILITY [^\]]*STARTTLS[^\]]*LOGINDISABLED/],
+        [ports.imaps, true, /^\* OK \[CAPABILITY [^\]]*AUTH=PLAIN/],
+        [ports.pop3, false, /^\+OK /],
+        [ports.pop3s, true, /^\+OK /],
+        [ports.smtp, false, /^220 localhost ESMTP/],
+        [ports.submission, false, /^220 localhost ESMTP/],
+        [ports.submissions, true, /^220 localhost ESMTP/],
       ];
-      for (const [port, , pattern] of checks) {
-        const c = await LineClient.connect(port);
-        assert.match((await c.line()) ?? '', pattern);
-        await c.closedByPeer();
+      for (const [port, tls, pattern] of checks) {
+        const c = await LineClient.connect(port, { tls, ca });
+        assert.match((await c.line()) ?? '', pattern, `greeting on port ${port}`);
+        c.close();
       }
       const users = await runCli(['admin', 'user', 'list', '--data', dataDir]);
       assert.equal(users.code, 0, users.stderr);
