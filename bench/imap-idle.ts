@@ -1,6 +1,6 @@
 // Memory of idle IMAP connections: N clients each connect over TLS, log in, SELECT INBOX and IDLE;
-// prints the server process tree's resident memory before and with all of them idling, and the
-// cost per connection. Works against any IMAP server (RSS from /proc for --pid and its children).
+// prints the server process tree's memory (PSS and RSS from /proc for --pid and its children)
+// before and with all of them idling, and the cost per connection. Works against any IMAP server.
 //
 //   ./node_modules/.bin/node bench/imap-idle.ts --port 11993 --pid <server pid> [--connections 5000]
 //       [--user user1@example.test] [--password bench-password-1] [--batch 100] [--label name]
@@ -26,28 +26,36 @@ if (!args.port || !args.pid) {
 }
 const N = Number(args.connections);
 
-/** Resident memory (KiB) of a process and all its descendants. */
-function treeRssKiB(root: number): number {
+/**
+ * Memory (KiB) of a process and all its descendants: RSS, and PSS (shared pages split between
+ * the processes mapping them), which is the fair sum for a server made of many processes.
+ */
+function treeMemoryKiB(root: number): { rss: number; pss: number } {
   const children = new Map<number, number[]>();
-  const rss = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const status = readFileSync(`/proc/${d}/status`, 'latin1');
       const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      rss.set(Number(d), Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0));
       children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
     } catch {
       // the process went away while we looked
     }
   }
-  let total = 0;
+  let rss = 0;
+  let pss = 0;
   const walk = (pid: number) => {
-    total += rss.get(pid) ?? 0;
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+    } catch {
+      // gone, or not ours to read
+    }
     for (const c of children.get(pid) ?? []) walk(c);
   };
   walk(root);
-  return total;
+  return { rss, pss };
 }
 
 /** One client: TLS, LOGIN, SELECT INBOX, IDLE; resolves once the server says "+ idling". */
@@ -100,7 +108,7 @@ function idler(): Promise<tls.TLSSocket> {
 const pid = Number(args.pid);
 const warm = await idler();
 await new Promise((r) => setTimeout(r, 500));
-const before = treeRssKiB(pid);
+const before = treeMemoryKiB(pid);
 const sockets: tls.TLSSocket[] = [warm];
 let failed = 0;
 let sample = '';
@@ -117,21 +125,26 @@ for (let i = 1; i < N; i += Number(args.batch)) {
 }
 const setupSeconds = (Date.now() - started) / 1000;
 await new Promise((r) => setTimeout(r, 2000));
-const after = treeRssKiB(pid);
-const perConn = (after - before) / Math.max(1, sockets.length - 1);
+const after = treeMemoryKiB(pid);
+const idle = Math.max(1, sockets.length - 1);
+const mib = (k: number) => Number((k / 1024).toFixed(1));
 const result = {
   label: args.label,
   idling: sockets.length,
   failed,
   failure_sample: sample || undefined,
   setup_seconds: Number(setupSeconds.toFixed(1)),
-  rss_before_mib: Number((before / 1024).toFixed(1)),
-  rss_idle_mib: Number((after / 1024).toFixed(1)),
-  kib_per_connection: Number(perConn.toFixed(1)),
+  rss_before_mib: mib(before.rss),
+  rss_idle_mib: mib(after.rss),
+  pss_before_mib: mib(before.pss),
+  pss_idle_mib: mib(after.pss),
+  kib_per_connection_rss: Number(((after.rss - before.rss) / idle).toFixed(1)),
+  kib_per_connection_pss: Number(((after.pss - before.pss) / idle).toFixed(1)),
 };
 process.stdout.write(
   `${args.label || 'server'}: ${sockets.length} IDLE connections (${failed} failed${sample ? `: ${sample}` : ''}) in ${result.setup_seconds}s; ` +
-    `server RSS ${result.rss_before_mib} MiB -> ${result.rss_idle_mib} MiB, ${result.kib_per_connection} KiB per connection\n`,
+    `server PSS ${result.pss_before_mib} -> ${result.pss_idle_mib} MiB (${result.kib_per_connection_pss} KiB per connection), ` +
+    `RSS ${result.rss_before_mib} -> ${result.rss_idle_mib} MiB (${result.kib_per_connection_rss} KiB per connection)\n`,
 );
 process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 for (const s of sockets) s.destroy();
