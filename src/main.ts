@@ -28,8 +28,11 @@ import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { unavailableHandler } from './protocols/unavailable.ts';
+import { sweepBlobs } from './store/blob-gc.ts';
 import { FsBlobStore } from './store/blobs.ts';
 import { type Db, openDb, ping } from './store/db.ts';
+
+const BLOB_SWEEP_MS = 6 * 3_600_000;
 
 /** Everything a running node or an admin command shares: config, storage, directory, logging. */
 export interface Services {
@@ -336,6 +339,14 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     throw err;
   }
   smtpService.start();
+  // Blobs nothing refers to any more (expunged mail, sent queue entries, expired uploads) go here.
+  const blobSweep = setInterval(() => {
+    sweepBlobs(services.db, services.blobs).then(
+      (n) => n && logger.info({ removed: n }, 'unreferenced blobs removed'),
+      (err) => logger.warn({ err }, 'blob sweep failed'),
+    );
+  }, BLOB_SWEEP_MS);
+  blobSweep.unref();
   // Revocations made by the admin CLI or other nodes reach this node's live sessions.
   await services.auth.start();
 
@@ -347,6 +358,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     close() {
       closing ??= (async () => {
         services.idp.close();
+        clearInterval(blobSweep);
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);
         await services.auth.stop();
         await services.close();

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { FingerpostError } from '../core/errors.ts';
@@ -14,7 +14,12 @@ export interface BlobStore {
   range(id: string, start: number, end: number): Promise<Buffer>;
   stream(id: string): Readable;
   has(id: string): Promise<boolean>;
+  /** Removes a blob. Callers go through `releaseBlob` (store/blob-gc.ts), which checks references. */
   delete(id: string): Promise<void>;
+  /** When the blob was last stored (epoch ms), or undefined when it does not exist. */
+  writtenAt(id: string): Promise<number | undefined>;
+  /** Every stored blob id. */
+  ids(): AsyncIterable<string>;
 }
 
 const ID_RE = /^[0-9a-f]{64}$/;
@@ -40,7 +45,12 @@ export class FsBlobStore implements BlobStore {
   async put(data: Uint8Array): Promise<string> {
     const id = blobId(data);
     const file = this.#path(id);
-    if (await this.has(id)) return id;
+    if (await this.has(id)) {
+      // Re-storing counts as a fresh write, so the collector's grace window covers this writer too.
+      const now = new Date();
+      await utimes(file, now, now).catch(() => {});
+      return id;
+    }
     const dir = path.dirname(file);
     await mkdir(dir, { recursive: true });
     const tmp = path.join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
@@ -97,6 +107,27 @@ export class FsBlobStore implements BlobStore {
 
   async delete(id: string): Promise<void> {
     await rm(this.#path(id), { force: true });
+  }
+
+  /** When the blob was last stored (epoch ms), or undefined when it does not exist. */
+  async writtenAt(id: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.#path(id))).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every stored blob id (for the collector). */
+  async *ids(): AsyncGenerator<string> {
+    const level = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{2}$/.test(n));
+    for (const a of await level(this.root)) {
+      for (const b of await level(path.join(this.root, a))) {
+        for (const name of await readdir(path.join(this.root, a, b)).catch(() => [] as string[])) {
+          if (ID_RE.test(name)) yield name;
+        }
+      }
+    }
   }
 
   /** Total size of one blob, for checks. */

@@ -1,6 +1,7 @@
 import { randomId } from '../../core/ids.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { BlobStore } from '../../store/blobs.ts';
+import { releaseBlob } from '../../store/blob-gc.ts';
 import type { Db } from '../../store/db.ts';
 
 /** A queued message with its recipients, as `admin queue list` shows it. */
@@ -255,9 +256,7 @@ export class OutboundQueue {
   }
 
   async #dropBlobIfUnused(blobId: string): Promise<void> {
-    const inQueue = await this.#db.kysely.selectFrom('queue_messages').select('id').where('blob_id', '=', blobId).limit(1).execute();
-    const inMail = await this.#db.kysely.selectFrom('messages').select('id').where('blob_id', '=', blobId).limit(1).execute();
-    if (!inQueue.length && !inMail.length) await this.#blobs.delete(blobId);
+    await releaseBlob(this.#db, this.#blobs, blobId);
   }
 
   /** Every queued message with its recipients, oldest first. */

@@ -1,6 +1,7 @@
 // The outbound queue's contract on SQLite and PostgreSQL: durable enqueue, leases that two
 // workers never share, per-recipient state, and clean-up that keeps blobs still in use.
 import assert from 'node:assert/strict';
+import { BLOB_GRACE_MS, sweepBlobs } from '../../../src/store/blob-gc.ts';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -89,6 +90,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await queue.markSent(again[0]!.recipients[0]!.id, '250 ok');
       assert.equal(await queue.finishIfDone(id), true);
       assert.deepEqual(await queue.list(), []);
+      assert.equal(await blobs.has(listedBlob(message)), true, 'a freshly written blob outlives its row for the grace window');
+      assert.equal(await sweepBlobs(db, blobs, Date.now() + BLOB_GRACE_MS + 1000), 1);
       assert.equal(await blobs.has(listedBlob(message)), false, 'the blob is gone with the last message');
     });
 

@@ -8,6 +8,7 @@ import { AccountAdmin, APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED } from '../../.
 import { verifyPassword } from '../../../src/auth/verifiers/password.ts';
 import { isFingerpostError } from '../../../src/core/errors.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
+import { BLOB_GRACE_MS, releaseBlob, sweepBlobs } from '../../../src/store/blob-gc.ts';
 import { FsBlobStore } from '../../../src/store/blobs.ts';
 import { type Db, openDb } from '../../../src/store/db.ts';
 import { eventsAfter, latestEventId, pollEvents, publishEvent } from '../../../src/store/events.ts';
@@ -199,6 +200,60 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         () => blobs.stream('../../etc/passwd'),
         (e) => isFingerpostError(e, 'invalid_argument'),
       );
+    });
+
+    it('collects only unreferenced blobs older than the grace window', async () => {
+      const blobs = new FsBlobStore(path.join(dir, 'gc-blobs'));
+      const orphan = await blobs.put(Buffer.from('nobody points at me'));
+      const later = Date.now() + BLOB_GRACE_MS + 1000;
+      assert.equal(await releaseBlob(db, blobs, orphan), false, 'a fresh blob is kept: its row may be on the way');
+      assert.equal(await releaseBlob(db, blobs, orphan, later), true);
+      assert.equal(await blobs.has(orphan), false);
+      const again = await blobs.put(Buffer.from('stored twice'));
+      const t0 = (await blobs.writtenAt(again))!;
+      await new Promise((r) => setTimeout(r, 20));
+      await blobs.put(Buffer.from('stored twice'));
+      assert.ok((await blobs.writtenAt(again))! > t0, 're-storing refreshes the grace window');
+      assert.deepEqual(await Array.fromAsync(blobs.ids()), [again]);
+      await db.kysely.insertInto('domains').values({ name: 'gc.test', created_at: 0, settings: '{}' }).execute();
+      const domain = (await db.kysely.selectFrom('domains').select('id').where('name', '=', 'gc.test').executeTakeFirstOrThrow()).id;
+      const acct = await db.kysely
+        .insertInto('accounts')
+        .values({
+          domain_id: domain,
+          local_part: 'gc',
+          address: 'gc@gc.test',
+          display_name: '',
+          password_hash: null,
+          disabled: 0,
+          is_admin: 0,
+          created_at: 0,
+          credentials_changed_at: 0,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await db.kysely
+        .insertInto('messages')
+        .values({
+          account_id: acct.id,
+          blob_id: again,
+          size: 12,
+          received_at: 0,
+          thread_id: 0,
+          message_id_header: null,
+          subject: '',
+          sent_at: null,
+          from_addr: '',
+          to_addr: '',
+          keywords: '',
+          meta: '{}',
+          modseq: 1,
+          created_at: 0,
+        })
+        .execute();
+      assert.equal(await sweepBlobs(db, blobs, later), 0, 'a blob a message points at stays');
+      await db.kysely.deleteFrom('messages').where('blob_id', '=', again).execute();
+      assert.equal(await sweepBlobs(db, blobs, later), 1);
     });
   });
 }

@@ -1,3 +1,4 @@
+import { releaseBlob } from '../../../store/blob-gc.ts';
 import type { JmapServices } from '../context.ts';
 import { toBlobId } from '../ids.ts';
 
@@ -14,15 +15,9 @@ export function cleanMediaType(value: string | undefined): string {
   return /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(type) ? type : 'application/octet-stream';
 }
 
-/** Deletes a blob file once nothing refers to it any more (messages, uploads, the outbound queue). */
+/** Deletes a blob file once nothing refers to it any more (store/blob-gc.ts decides). */
 async function collect(services: JmapServices, sha: string): Promise<void> {
-  const k = services.db.kysely;
-  const [m, u, q] = await Promise.all([
-    k.selectFrom('messages').select('id').where('blob_id', '=', sha).limit(1).executeTakeFirst(),
-    k.selectFrom('jmap_uploads').select('id').where('blob_id', '=', sha).limit(1).executeTakeFirst(),
-    k.selectFrom('queue_messages').select('id').where('blob_id', '=', sha).limit(1).executeTakeFirst(),
-  ]);
-  if (!m && !u && !q) await services.blobs.delete(sha);
+  await releaseBlob(services.db, services.blobs, sha);
 }
 
 /**
