@@ -11,6 +11,7 @@ import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { SqlDirectory } from './directory/sql.ts';
 import { EmbeddedIdp } from './idp/idp.ts';
+import { shareMailChanges } from './mail/cluster.ts';
 import { mimeParser } from './mail/mime/parse.ts';
 import { MailStore } from './mail/store.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
@@ -349,6 +350,9 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   blobSweep.unref();
   // Revocations made by the admin CLI or other nodes reach this node's live sessions.
   await services.auth.start();
+  // Several nodes on one PostgreSQL: IDLE and push here also hear of mail changed on the others.
+  const stopMailSharing =
+    services.db.dialect === 'postgres' ? await shareMailChanges(services.db, services.mail, logger, config.auth.events_poll) : undefined;
 
   let closing: Promise<void> | undefined;
   return {
@@ -359,6 +363,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
       closing ??= (async () => {
         services.idp.close();
         clearInterval(blobSweep);
+        stopMailSharing?.();
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);
         await services.auth.stop();
         await services.close();

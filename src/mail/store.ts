@@ -60,6 +60,7 @@ export class MailStore {
   readonly #parser: MessageParser;
   readonly #now: () => number;
   readonly #events = new EventEmitter();
+  #publish: ((change: MailChange) => void) | undefined;
 
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
@@ -80,6 +81,11 @@ export class MailStore {
     const key = `a${accountId}`;
     this.#events.on(key, listener);
     return () => this.#events.off(key, listener);
+  }
+
+  /** Also hands every committed change to `publish` (other nodes learn of it through the events table). */
+  publishChangesTo(publish: (change: MailChange) => void): void {
+    this.#publish = publish;
   }
 
   /** Announces a change made elsewhere (another node, seen through the events table). */
@@ -111,7 +117,11 @@ export class MailStore {
       };
       return fn(trx, nextModseq);
     });
-    if (assigned) this.announce({ accountId, modseq: assigned, mailboxIds: [...mailboxIds], types });
+    if (assigned) {
+      const change = { accountId, modseq: assigned, mailboxIds: [...mailboxIds], types };
+      this.announce(change);
+      this.#publish?.(change);
+    }
     return { value, modseq: assigned };
   }
 

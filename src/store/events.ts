@@ -36,9 +36,69 @@ export async function pruneEvents(db: Db, before: number): Promise<void> {
   await db.kysely.deleteFrom('events').where('created_at', '<', before).execute();
 }
 
+interface Subscriber {
+  /** Events up to this id happened before the subscriber existed. */
+  readonly since: number;
+  readonly onEvent: (event: StoredEvent) => void;
+  readonly onError: (err: unknown) => void;
+}
+
+/** One polling loop per database, shared by every subscriber in the process. */
+class EventPoller {
+  readonly #db: Db;
+  readonly #subscribers = new Set<Subscriber>();
+  #intervalMs = Number.POSITIVE_INFINITY;
+  #last = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  async add(intervalMs: number, subscriber: Omit<Subscriber, 'since'>): Promise<() => void> {
+    const since = await latestEventId(this.#db);
+    const entry = { ...subscriber, since };
+    if (this.#subscribers.size === 0) this.#last = since;
+    this.#subscribers.add(entry);
+    if (intervalMs < this.#intervalMs) {
+      this.#intervalMs = intervalMs;
+      this.#schedule();
+    }
+    return () => {
+      this.#subscribers.delete(entry);
+      if (this.#subscribers.size === 0) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        this.#intervalMs = Number.POSITIVE_INFINITY;
+      }
+    };
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      for (const event of await eventsAfter(this.#db, this.#last)) {
+        this.#last = event.id;
+        for (const s of this.#subscribers) if (event.id > s.since) s.onEvent(event);
+      }
+    } catch (err) {
+      for (const s of this.#subscribers) s.onError(err);
+    }
+    if (this.#subscribers.size) this.#schedule();
+  }
+}
+
+const pollers = new WeakMap<Db, EventPoller>();
+
 /**
- * Polls the events table every `intervalMs` and hands new events to `onEvent`. Returns a stop
- * function. This is the bus between the admin CLI, several nodes on one PostgreSQL, and this node.
+ * Hands events published after this call to `onEvent`, polling the events table every
+ * `intervalMs` (the shortest interval any subscriber asked for). Returns a stop function. This is
+ * the bus between the admin CLI, several nodes on one PostgreSQL, and this node; every subscriber
+ * in a process shares one polling loop.
  */
 export async function pollEvents(
   db: Db,
@@ -46,23 +106,7 @@ export async function pollEvents(
   onEvent: (event: StoredEvent) => void,
   onError: (err: unknown) => void,
 ): Promise<() => void> {
-  let last = await latestEventId(db);
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const tick = async () => {
-    try {
-      for (const event of await eventsAfter(db, last)) {
-        last = event.id;
-        onEvent(event);
-      }
-    } catch (err) {
-      onError(err);
-    }
-    if (!stopped) timer = setTimeout(tick, intervalMs);
-  };
-  timer = setTimeout(tick, intervalMs);
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+  let poller = pollers.get(db);
+  if (!poller) pollers.set(db, (poller = new EventPoller(db)));
+  return poller.add(intervalMs, { onEvent, onError });
 }
