@@ -5,12 +5,11 @@ import type { DirectoryAccount, DirectoryDomain } from '../directory/directory.t
 import type { AppPasswordInfo, SqlDirectory } from '../directory/sql.ts';
 import { provisionMailboxes } from '../mail/provision.ts';
 import type { Db } from '../store/db.ts';
-import { publishEvent } from '../store/events.ts';
+import { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED, publishEvent } from '../store/events.ts';
 import { typeableSecret } from './secrets.ts';
 
-/** Event kinds other nodes react to (live sessions end). */
-export const CREDENTIALS_CHANGED = 'credentials_changed';
-export const APP_PASSWORD_REVOKED = 'app_password_revoked';
+/** Event kinds this module reacts to (defined in store/events.ts, re-exported for callers). */
+export { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED };
 
 const MIN_PASSWORD = 8;
 

@@ -1,15 +1,14 @@
 import type { Logger } from '../core/log.ts';
 import type { DirectoryAccount } from '../directory/directory.ts';
 import type { Db } from '../store/db.ts';
-import { pollEvents, type StoredEvent } from '../store/events.ts';
+import { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED, pollEvents, type StoredEvent } from '../store/events.ts';
 import type { RevocationList } from './revocations.ts';
 import { SESSION_REVOKED, type SessionMirror } from './session-store.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { TokenRecheck } from './token-recheck.ts';
 
-/** Event kinds published by `admin/accounts.ts` (same strings; auth may not import admin). */
-export const CREDENTIALS_CHANGED = 'credentials_changed';
-export const APP_PASSWORD_REVOKED = 'app_password_revoked';
+/** Event kinds this module reacts to (defined in store/events.ts, re-exported for callers). */
+export { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED };
 
 export interface SessionSyncDeps {
   readonly db: Db;

@@ -1,5 +1,10 @@
 import type { Db } from './db.ts';
 
+/** Published when an account's password changes, or it is disabled or removed: its sessions end. */
+export const CREDENTIALS_CHANGED = 'credentials_changed';
+/** Published when an app password is revoked: sessions that signed in with it end. */
+export const APP_PASSWORD_REVOKED = 'app_password_revoked';
+
 /** A cross-process event (revocations, new mail) as stored in the `events` table. */
 export interface StoredEvent {
   readonly id: number;
