@@ -28,7 +28,6 @@ import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
-import { unavailableHandler } from './protocols/unavailable.ts';
 import { sweepBlobs } from './store/blob-gc.ts';
 import { FsBlobStore } from './store/blobs.ts';
 import { type Db, openDb, ping } from './store/db.ts';
@@ -237,38 +236,34 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     onError,
   };
 
-  const handlers: Record<MailListenerSpec['protocol'], ProtocolHandler> = {
-    imap: unavailableHandler('imap'),
-    pop3: unavailableHandler('pop3'),
-    smtp: unavailableHandler('smtp'),
-    submission: unavailableHandler('submission'),
-  };
   const smtpService = createSmtpService(services);
-  handlers.smtp = smtpService.smtp;
-  handlers.submission = smtpService.submission;
-  handlers.imap = imapHandler({
-    hostname: config.server.hostname,
-    auth: services.auth,
-    mail: services.mail,
-    cache: new MessageCache(services.mail),
-    logger,
-    tlsTimeoutMs: config.limits.handshake_timeout,
-    limits: {
-      maxLine: config.imap.max_line,
-      maxLiteral: config.imap.max_literal,
-      appendLimit: config.imap.append_limit,
-      commandsPerSecond: config.imap.commands_per_second,
-      maxAuthFailures: config.imap.max_auth_failures,
-    },
-  });
-  handlers.pop3 = pop3Handler({
-    hostname: config.server.hostname,
-    auth: services.auth,
-    mail: services.mail,
-    locks: new MaildropLocks(services.db),
-    logger,
-    tlsTimeoutMs: config.limits.handshake_timeout,
-  });
+  const handlers: Record<MailListenerSpec['protocol'], ProtocolHandler> = {
+    smtp: smtpService.smtp,
+    submission: smtpService.submission,
+    imap: imapHandler({
+      hostname: config.server.hostname,
+      auth: services.auth,
+      mail: services.mail,
+      cache: new MessageCache(services.mail),
+      logger,
+      tlsTimeoutMs: config.limits.handshake_timeout,
+      limits: {
+        maxLine: config.imap.max_line,
+        maxLiteral: config.imap.max_literal,
+        appendLimit: config.imap.append_limit,
+        commandsPerSecond: config.imap.commands_per_second,
+        maxAuthFailures: config.imap.max_auth_failures,
+      },
+    }),
+    pop3: pop3Handler({
+      hostname: config.server.hostname,
+      auth: services.auth,
+      mail: services.mail,
+      locks: new MaildropLocks(services.db),
+      logger,
+      tlsTimeoutMs: config.limits.handshake_timeout,
+    }),
+  };
 
   const { app, server: httpsServer } = createHttpApp({
     config,
