@@ -40,6 +40,11 @@ export function registerServe(program: Command): void {
           );
         }
         if (tls.caFile) lines.push(`  TLS: certificates from the local CA; clients should trust ${tls.caFile}`);
+        if (config.http.enabled) {
+          lines.push(`  JMAP:          ${config.publicUrl}/.well-known/jmap`);
+          if (config.idp.enabled) lines.push(`  OpenID issuer: ${config.publicUrl}/oidc`);
+          lines.push(`  Discovery:     ${config.publicUrl}/.well-known/webfinger?resource=acct:USER@DOMAIN`);
+        }
         if (first.created && first.admin) {
           lines.push(
             '',
