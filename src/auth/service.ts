@@ -288,7 +288,7 @@ export class AuthService implements AuthCore {
 
   /** One audit line per attempt: who, how, from where, the result code; never the secret. */
   #audit(credentials: Credentials, context: AuthContext, outcome: AuthOutcome): void {
-    const claimed = credentials.kind === 'bearer' ? credentials.username : credentials.username;
+    const claimed = credentials.username;
     this.#log.info(
       {
         event: 'auth',
