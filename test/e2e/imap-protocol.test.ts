@@ -152,6 +152,21 @@ describe('IMAP protocol by hand', () => {
     c.close();
   });
 
+  test('before sign-in, an APPEND literal over imap.max_literal is refused unread, on both ports', async () => {
+    const plain = await LineClient.connect(t.ports.imap);
+    assert.match((await plain.line())!, /^\* OK /);
+    for (const c of [await tlsClient(t), plain]) {
+      // Within the APPENDLIMIT but over max_literal: nobody signed in may make the server buffer it.
+      c.write('p1 APPEND INBOX {50000}\r\n');
+      assert.equal(await c.line(), 'p1 BAD [CLIENTBUG] APPEND: Authenticate first');
+      const junk = 'q DELETE INBOX\r\n'.repeat(500);
+      c.write(`p2 APPEND INBOX {${junk.length}+}\r\n${junk}\r\n`);
+      assert.equal(await c.line(), 'p2 BAD [CLIENTBUG] APPEND: Authenticate first');
+      assert.match((await cmd(c, 'p3', 'NOOP')).at(-1)!, /^p3 OK/);
+      c.close();
+    }
+  });
+
   test('AUTHENTICATE: continuation, cancel, invalid base64, and the RFC 7628 failure exchange', async () => {
     const c = await tlsClient(t);
     c.write('a AUTHENTICATE PLAIN\r\n');

@@ -179,6 +179,10 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   #framingError(ev: Extract<ReaderEvent, { kind: 'error' }>): void {
     const text = ev.reason === 'line_too_long' ? 'Command line too long' : 'Literal too large';
+    if (ev.command === 'APPEND' && this.#state.kind === 'notAuthenticated') {
+      this.#badCommand(ev.tag, 'APPEND: Authenticate first', 'CLIENTBUG');
+      return;
+    }
     if (ev.command === 'APPEND' && ev.reason === 'literal_too_big' && ev.tag) {
       this.send(tagged(ev.tag, 'NO', 'Message too large', 'TOOBIG'));
       return;
@@ -383,6 +387,7 @@ export class ImapSession implements SessionHandle, CommandContext {
   signIn(result: AuthResult): void {
     const user = { auth: result, accountId: result.account.id, address: result.account.address };
     this.#state = { kind: 'authenticated', user };
+    this.#reader.allowAppend(true);
     this.#registration = this.deps.auth.register(result, this.authContext, (reason) => this.#end(reason));
     this.#unwatch = this.deps.mail.watch(user.accountId, (change) => this.#onChange(change));
   }

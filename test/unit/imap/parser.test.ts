@@ -9,6 +9,7 @@ const LIMITS = { maxLine: 65536, maxLiteral: 65536, maxAppendLiteral: 1 << 20, m
 
 function parse(text: string) {
   const r = new CommandReader(LIMITS);
+  r.allowAppend(true);
   r.push(Buffer.from(text.endsWith('\n') ? text : `${text}\r\n`, 'utf8'));
   for (let e = r.next(); e; e = r.next()) if (e.kind === 'command') return parseCommand(e.frame);
   throw new Error('no command framed');

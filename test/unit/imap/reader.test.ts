@@ -11,8 +11,9 @@ function drain(r: CommandReader): ReaderEvent[] {
   return out;
 }
 
-function feed(input: string | Buffer, limits = LIMITS, byteByByte = false): ReaderEvent[] {
+function feed(input: string | Buffer, limits = LIMITS, byteByByte = false, signedIn = true): ReaderEvent[] {
   const r = new CommandReader(limits);
+  r.allowAppend(signedIn);
   const buf = Buffer.isBuffer(input) ? input : Buffer.from(input, 'latin1');
   const out: ReaderEvent[] = [];
   if (byteByByte) {
@@ -69,6 +70,20 @@ describe('IMAP command reader', () => {
     assert.deepEqual(summary(feed('a APPEND INBOX {51}\r\n')), ['continue']);
     assert.deepEqual(summary(feed('a APPEND INBOX {1001}\r\n')), ['err:a:literal_too_big:APPEND']);
     assert.deepEqual(summary(feed('t UID APPEND x {99999999999999999999}\r\n')), ['err:t:literal_too_big:UID APPEND']);
+  });
+
+  it('before sign-in, APPEND literals get the small literal limit, not the APPENDLIMIT', () => {
+    assert.deepEqual(summary(feed('a APPEND INBOX {51}\r\nb NOOP\r\n', LIMITS, false, false)), [
+      'err:a:literal_too_big:APPEND',
+      'cmd:b NOOP#',
+    ]);
+    // Non-synchronizing: the bytes are skipped, never buffered or run as commands.
+    const smuggled = 'x DELETE INBOX\r\n'.repeat(10);
+    assert.deepEqual(summary(feed(`a APPEND INBOX {${smuggled.length}+}\r\n${smuggled}\r\nb NOOP\r\n`, LIMITS, true, false)), [
+      'err:a:literal_too_big:APPEND',
+      'cmd:b NOOP#',
+    ]);
+    assert.deepEqual(summary(feed('a APPEND INBOX {50}\r\n', LIMITS, false, false)), ['continue']);
   });
 
   it('skips the bytes of an oversized non-synchronizing literal so they are never commands', () => {

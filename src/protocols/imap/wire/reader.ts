@@ -36,7 +36,7 @@ export type ReaderEvent =
 export interface ReaderLimits {
   /** Longest command line (without literals), in bytes. */
   readonly maxLine: number;
-  /** Largest literal for APPEND (the APPENDLIMIT). */
+  /** Largest literal for APPEND (the APPENDLIMIT), once `allowAppend(true)` says the client may append. */
   readonly maxAppendLiteral: number;
   /** Largest literal for any other command. */
   readonly maxLiteral: number;
@@ -80,6 +80,7 @@ export class CommandReader {
   #lineMode = false;
   /** Tag and command of the frame being skipped, for the error event. */
   #skipped: { tag: string | null; command: string | null } | null = null;
+  #appendAllowed = false;
 
   constructor(limits: ReaderLimits) {
     this.#limits = limits;
@@ -88,6 +89,14 @@ export class CommandReader {
   /** Adds received bytes. */
   push(chunk: Buffer): void {
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+  }
+
+  /**
+   * Until the client has signed in, APPEND literals get the small `maxLiteral` bound like every
+   * other command: a client nobody knows yet cannot make the server buffer an APPENDLIMIT of bytes.
+   */
+  allowAppend(on: boolean): void {
+    this.#appendAllowed = on;
   }
 
   /** Line mode returns each line raw (for AUTHENTICATE and IDLE); command mode frames commands. */
@@ -203,7 +212,7 @@ export class CommandReader {
       const sync = marker[3] !== '+';
       const binary = marker[1] === '~';
       const { tag, command } = peekTagAndCommand(this.#lines[0]!);
-      const isAppend = command === 'APPEND';
+      const isAppend = command === 'APPEND' && this.#appendAllowed;
       const limit = isAppend ? this.#limits.maxAppendLiteral : this.#limits.maxLiteral;
       if (!Number.isSafeInteger(size) || size > limit || this.#size + size > this.#limits.maxCommand) {
         this.#reset();
