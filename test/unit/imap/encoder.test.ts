@@ -49,6 +49,12 @@ describe('IMAP string encoding', () => {
     assert.equal(parseDateTime('17-Jul-1996 02:44 -0700'), null);
     assert.equal(parseSearchDate('1-Feb-1994'), Date.UTC(1994, 1, 1) / 86_400_000);
     assert.equal(parseSearchDate('1-Fob-1994'), null);
+    // Days that do not exist are bad syntax, not silently the next month.
+    assert.equal(parseSearchDate('31-Feb-2020'), null);
+    assert.equal(parseSearchDate('29-Feb-2023'), null);
+    assert.equal(parseSearchDate('29-Feb-2024'), Date.UTC(2024, 1, 29) / 86_400_000);
+    assert.equal(parseDateTime('31-Apr-2020 00:00:00 +0000'), null);
+    assert.equal(parseDateTime('29-Feb-2024 23:59:59 +0000'), Date.UTC(2024, 1, 29, 23, 59, 59));
   });
 });
 

@@ -4,6 +4,11 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const MONTH_INDEX = new Map(MONTHS.map((m, i) => [m.toLowerCase(), i]));
 const DAY_MS = 86_400_000;
 
+/** Does the day exist in that month (no 31-Feb, 29-Feb only in leap years)? */
+function realDay(year: number, month: number, day: number): boolean {
+  return day >= 1 && new Date(Date.UTC(year, month, day)).getUTCDate() === day;
+}
+
 /** Parses `dd-Mon-yyyy hh:mm:ss +zzzz` (day may be space-padded) into epoch ms, or null. */
 export function parseDateTime(s: string): number | null {
   const m = /^([ \d]?\d)-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(s);
@@ -11,7 +16,7 @@ export function parseDateTime(s: string): number | null {
   const month = MONTH_INDEX.get(m[2]!.toLowerCase());
   const day = Number(m[1]!.trim());
   const [h, mi, sec] = [Number(m[4]), Number(m[5]), Number(m[6])];
-  if (month === undefined || day < 1 || day > 31 || h > 23 || mi > 59 || sec > 60) return null;
+  if (month === undefined || !realDay(Number(m[3]), month, day) || h > 23 || mi > 59 || sec > 60) return null;
   const zone = (Number(m[8]) * 60 + Number(m[9])) * (m[7] === '-' ? -1 : 1);
   const t = Date.UTC(Number(m[3]), month, day, h, mi, Math.min(sec, 59)) - zone * 60_000;
   return Number.isFinite(t) ? t : null;
@@ -23,7 +28,7 @@ export function parseSearchDate(s: string): number | null {
   if (!m) return null;
   const month = MONTH_INDEX.get(m[2]!.toLowerCase());
   const day = Number(m[1]);
-  if (month === undefined || day < 1 || day > 31) return null;
+  if (month === undefined || !realDay(Number(m[3]), month, day)) return null;
   return Math.floor(Date.UTC(Number(m[3]), month, day) / DAY_MS);
 }
 
