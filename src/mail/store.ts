@@ -11,6 +11,21 @@ import type { MailboxChanges, Mailbox, MailboxEntry, MailChange, MessageParser, 
 type Trx = Transaction<Database> | Kysely<Database>;
 
 const DELIMITER = '/';
+/** Deepest mailbox hierarchy, for every protocol (JMAP announces it as `maxMailboxDepth`). */
+export const MAX_MAILBOX_DEPTH = 20;
+/** Longest single level of a mailbox name in UTF-8 octets (JMAP's `maxSizeMailboxName`). */
+export const MAX_MAILBOX_SEGMENT = 490;
+
+/** Refuses names JMAP clients were promised never to see: too deep, or a level too long. */
+function checkMailboxShape(name: string): void {
+  const segments = name.split(DELIMITER);
+  if (segments.length > MAX_MAILBOX_DEPTH) {
+    throw new FingerpostError('invalid_argument', `mailboxes nest at most ${MAX_MAILBOX_DEPTH} levels deep`);
+  }
+  if (segments.some((s) => Buffer.byteLength(s) > MAX_MAILBOX_SEGMENT)) {
+    throw new FingerpostError('invalid_argument', `a mailbox name level is at most ${MAX_MAILBOX_SEGMENT} bytes`);
+  }
+}
 
 /** Mailbox names are compared as given, except INBOX, which is case-insensitive (RFC 9051 §5.1). */
 export function normalizeMailboxName(name: string): string {
@@ -206,6 +221,7 @@ export class MailStore {
       throw new FingerpostError('invalid_argument', `"${rawName}" is not a valid mailbox name`);
     }
     if (name.length > 1000) throw new FingerpostError('invalid_argument', 'mailbox name too long');
+    checkMailboxShape(name);
     const now = this.#now();
     const created = new Set<number>();
     const { value } = await this.#write(
@@ -295,6 +311,9 @@ export class MailStore {
         if (!source) throw new FingerpostError('not_found', `mailbox ${from} does not exist`);
         if (rows.some((r) => r.name === to)) throw new FingerpostError('already_exists', `mailbox ${to} already exists`);
         if (to.startsWith(`${from}${DELIMITER}`)) throw new FingerpostError('invalid_argument', 'cannot move a mailbox into itself');
+        // The whole subtree moves: its deepest child must still fit.
+        for (const row of rows)
+          if (row.name === from || row.name.startsWith(`${from}${DELIMITER}`)) checkMailboxShape(to + row.name.slice(from.length));
         const m = await modseq();
         for (const row of rows) {
           if (row.name !== from && !row.name.startsWith(`${from}${DELIMITER}`)) continue;

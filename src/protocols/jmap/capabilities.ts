@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.ts';
+import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT } from '../../mail/store.ts';
 
 /** Capability URIs this server implements (RFC 8620 §2, RFC 8621 §1.3, RFC 8887 §4). */
 export const CAPABILITIES = {
@@ -50,9 +51,12 @@ export const EMAIL_SORT_OPTIONS = [
   'someInThreadHaveKeyword',
 ] as const;
 
-/** Mailbox names longer than this (in UTF-8 octets) are refused (RFC 8621 §1.3.1 `maxSizeMailboxName`). */
-export const MAX_MAILBOX_NAME = 490;
-export const MAX_MAILBOX_DEPTH = 20;
+/**
+ * Mailbox names longer than this (in UTF-8 octets) are refused (RFC 8621 §1.3.1 `maxSizeMailboxName`),
+ * as are trees deeper than `maxMailboxDepth`: the store enforces both for every protocol.
+ */
+export const MAX_MAILBOX_NAME = MAX_MAILBOX_SEGMENT;
+export { MAX_MAILBOX_DEPTH };
 
 /** Per-account capability values (RFC 8621 §1.3.1, §1.3.2). */
 export function accountCapabilities(config: Config): Record<string, Record<string, unknown>> {

@@ -8,7 +8,7 @@ import { AccountAdmin } from '../../../src/admin/accounts.ts';
 import { isFingerpostError } from '../../../src/core/errors.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
 import { mimeParser } from '../../../src/mail/mime/parse.ts';
-import { MailStore } from '../../../src/mail/store.ts';
+import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT, MailStore } from '../../../src/mail/store.ts';
 import type { MailChange } from '../../../src/mail/types.ts';
 import { FsBlobStore } from '../../../src/store/blobs.ts';
 import { type Db, openDb } from '../../../src/store/db.ts';
@@ -175,6 +175,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await assert.rejects(store.deleteMailbox(account, 'INBOX'), (e) => isFingerpostError(e, 'invalid_argument'));
       const mb = await store.changesSince(account, 'Mailbox', 0);
       assert.equal(mb.destroyed.length, 0, 'created and destroyed since 0 collapses to nothing');
+    });
+
+    it('keeps every mailbox within the depth and name size JMAP announces, whichever protocol asks', async () => {
+      const deep = Array.from({ length: MAX_MAILBOX_DEPTH }, (_, i) => `d${i}`).join('/');
+      await store.createMailbox(account, deep);
+      const tooDeep = (e: unknown) => isFingerpostError(e, 'invalid_argument') && /levels deep/.test((e as Error).message);
+      await assert.rejects(store.createMailbox(account, `${deep}/one-more`), tooDeep);
+      // Moving the tree under another level would push its deepest child past the limit.
+      await assert.rejects(store.renameMailbox(account, 'd0', 'x/d0'), tooDeep);
+      await assert.rejects(store.renameMailbox(account, 'INBOX', `${deep}/inbox`), tooDeep);
+      assert.ok(
+        (await store.listMailboxes(account)).every((m) => m.name.split('/').length <= MAX_MAILBOX_DEPTH && !m.name.startsWith('x')),
+      );
+      await store.renameMailbox(account, 'd0/d1', 'd1');
+      await store.createMailbox(account, 'é'.repeat(MAX_MAILBOX_SEGMENT / 2));
+      await assert.rejects(store.createMailbox(account, `a/${'é'.repeat(MAX_MAILBOX_SEGMENT / 2)}x`), (e) =>
+        isFingerpostError(e, 'invalid_argument'),
+      );
     });
 
     it('renaming INBOX moves its messages and keeps INBOX', async () => {
