@@ -78,6 +78,55 @@ function span(ev: ICAL.Event, zone: string): { start: number; end: number } {
   return { start, end: Math.max(start, end) };
 }
 
+/** A time read from `prop` in the zone its TZID names in the component tree (ical.js leaves PERIOD values floating). */
+function zonedIn(t: ICAL.Time, prop: ICAL.Property): ICAL.Time {
+  const tzid = prop.getParameter('tzid');
+  if (t.isDate || typeof tzid !== 'string' || (t.zone && t.zone.tzid !== 'floating')) return t;
+  const tz = prop.parent?.getTimeZoneByID(tzid);
+  if (!tz) return t;
+  const zoned = t.clone();
+  zoned.zone = tz;
+  return zoned;
+}
+
+/** Start instants (ms) that an EXDATE removes or a RECURRENCE-ID override stands for. */
+function excludedStarts(master: ICAL.Component, overrides: readonly ICAL.Component[], zone: string): Set<number> {
+  const excluded = new Set<number>();
+  for (const p of master.getAllProperties('exdate'))
+    for (const t of p.getValues() as ICAL.Time[]) excluded.add(toUtc(zonedIn(t, p), tzidOfProp(p), zone));
+  for (const o of overrides) excluded.add(toUtc(new ICAL.Event(o).recurrenceId, tzidOf(o, 'recurrence-id'), zone));
+  return excluded;
+}
+
+function tzidOfProp(p: ICAL.Property): string | undefined {
+  const tzid = p.getParameter('tzid');
+  return typeof tzid === 'string' ? tzid : undefined;
+}
+
+/**
+ * The instances `RDATE;VALUE=PERIOD` adds (RFC 5545 §3.8.5.2: each period is one instance with
+ * its own end), which ical.js's recurrence iterator cannot walk, minus the `excluded` starts.
+ */
+function periodRdates(master: ICAL.Component, excluded: ReadonlySet<number>, zone: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  for (const p of master.getAllProperties('rdate')) {
+    if (p.type !== 'period') continue;
+    for (const period of p.getValues() as ICAL.Period[]) {
+      const start = toUtc(zonedIn(period.start, p), tzidOfProp(p), zone);
+      const end = toUtc(zonedIn(period.getEnd(), p), tzidOfProp(p), zone);
+      if (!excluded.has(start)) out.push({ start, end: Math.max(start, end) });
+    }
+  }
+  return out;
+}
+
+/** A copy of the master without its PERIOD RDATEs, for ical.js to iterate (same parent, so its zones resolve). */
+function withoutPeriodRdates(master: ICAL.Component): ICAL.Component {
+  const copy = new ICAL.Component(structuredClone(master.toJSON()) as unknown as unknown[], master.parent ?? undefined);
+  for (const p of copy.getAllProperties('rdate')) if (p.type === 'period') copy.removeProperty(p);
+  return copy;
+}
+
 function freebusyInstances(c: ICAL.Component, window: { start: number; end: number }, out: BusyInstance[]): void {
   for (const prop of c.getAllProperties('freebusy')) {
     const fb = String(prop.getParameter('fbtype') ?? 'BUSY').toUpperCase();
@@ -190,9 +239,9 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
   for (const fb of vcal.getAllSubcomponents('vfreebusy')) freebusyInstances(fb, window, out);
 
   const events = vcal.getAllSubcomponents('vevent');
-  const master = events.find((e) => !e.hasProperty('recurrence-id'));
+  const written = events.find((e) => !e.hasProperty('recurrence-id'));
   const overrides = events.filter((e) => e.hasProperty('recurrence-id'));
-  if (!master) {
+  if (!written) {
     // Overrides without their master (an invitation to one instance): each stands alone.
     for (const o of overrides) {
       const s = span(new ICAL.Event(o), options.zone);
@@ -201,11 +250,20 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
     return { instances: out, capped: false };
   }
 
+  const hasPeriods = written.getAllProperties('rdate').some((p) => p.type === 'period');
+  const excluded = hasPeriods || !written.hasProperty('rrule') ? excludedStarts(written, overrides, options.zone) : undefined;
+  if (hasPeriods) for (const p of periodRdates(written, excluded!, options.zone)) push(p.start, p.end, eventBusyType(written));
+  const master = hasPeriods ? withoutPeriodRdates(written) : written;
   const ev = new ICAL.Event(master, { exceptions: overrides });
   if (!ev.isRecurring()) {
     const s = span(ev, options.zone);
-    push(s.start, s.end, eventBusyType(master));
+    if (!hasPeriods || !excluded!.has(s.start)) push(s.start, s.end, eventBusyType(master));
     return { instances: out, capped: false };
+  }
+  if (!master.hasProperty('rrule')) {
+    // ical.js yields DTSTART only through an RRULE; with RDATEs alone it is still the first instance (RFC 5545 §3.8.5.2).
+    const s = span(ev, options.zone);
+    if (!excluded!.has(s.start)) push(s.start, s.end, eventBusyType(master));
   }
 
   // Direct overrides stand for their instance wherever they moved it.
@@ -238,7 +296,17 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
   const it = walk.iterator();
   let count = 0;
   let capped = false;
-  for (let next = it.next(); next; next = it.next()) {
+  const step = (): ICAL.Time | null => {
+    try {
+      return it.next();
+    } catch (err) {
+      // ical.js gives up after 500 candidates in a row that EXDATEs remove: count it as cut off, like the cap.
+      if (!/max tries/i.test((err as Error).message)) throw err;
+      capped = true;
+      return null;
+    }
+  };
+  for (let next = step(); next; next = step()) {
     if (++count > options.maxInstances) {
       capped = true;
       break;

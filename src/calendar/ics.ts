@@ -190,6 +190,33 @@ function checkRecur(value: string): string | undefined {
   return undefined;
 }
 
+/** BY parts a time zone observance rule may use, and how many values each may list. */
+const OBSERVANCE_BY: ReadonlyMap<string, number> = new Map([
+  ['BYMONTH', 1],
+  ['BYDAY', 1],
+  ['BYMONTHDAY', 7],
+]);
+
+/**
+ * Why a STANDARD/DAYLIGHT RRULE is refused, if it is: a zone changes its offset a few times a
+ * year (RFC 5545 §3.6.5 and every published zone: FREQ=YEARLY in one month), and ical.js expands
+ * observance rules from their DTSTART to every year it converts, so a FREQ=MINUTELY "time zone"
+ * would hold the server for minutes on every conversion.
+ */
+function observanceRuleProblem(value: string): string | undefined {
+  const parts = new Map(value.split(';').map((part) => part.split('=') as [string, string]));
+  const upper = new Map([...parts].map(([k, v]) => [k.toUpperCase(), v ?? '']));
+  if (upper.get('FREQ')?.toUpperCase() !== 'YEARLY') return 'must be FREQ=YEARLY (a time zone changes its offset once a year per rule)';
+  for (const [k, v] of upper) {
+    if (!k.startsWith('BY')) continue;
+    const max = OBSERVANCE_BY.get(k);
+    if (max === undefined) return `must not use ${k} (only BYMONTH, BYDAY and BYMONTHDAY)`;
+    if (v.split(',').length > max) return `lists more than ${max} ${k} value${max > 1 ? 's' : ''}`;
+  }
+  if ((upper.has('BYDAY') || upper.has('BYMONTHDAY')) && !upper.has('BYMONTH')) return 'needs BYMONTH with BYDAY or BYMONTHDAY';
+  return undefined;
+}
+
 /** Value type checks for the properties free/busy and recurrence depend on (§3.3, §3.8). */
 function checkValue(p: ContentLine, inComponent: string): void {
   const valueType = p.params.get('VALUE')?.toUpperCase();
@@ -285,6 +312,10 @@ function checkComponent(c: RawComponent, parent: string): void {
   if (c.name === 'STANDARD' || c.name === 'DAYLIGHT') {
     if (parent !== 'VTIMEZONE') throw new IcsError(c.line, `${c.name} outside VTIMEZONE`);
     for (const req of ['DTSTART', 'TZOFFSETFROM', 'TZOFFSETTO']) if (!one(c, req)) throw new IcsError(c.line, `${c.name} has no ${req}`);
+    for (const rule of c.props.filter((p) => p.name === 'RRULE')) {
+      const problem = observanceRuleProblem(rule.value);
+      if (problem) throw new IcsError(rule.line, `${c.name} RRULE ${problem}`);
+    }
   }
   if (parent === 'VCALENDAR' && c.name === 'VCALENDAR') throw new IcsError(c.line, 'VCALENDAR inside VCALENDAR');
   for (const child of c.children) checkComponent(child, c.name);

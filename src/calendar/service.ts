@@ -88,7 +88,19 @@ export class CalendarService {
 
   #index(objects: readonly CalendarObjectData[], zone: string): IndexedObject[] {
     const options = { zone, maxInstances: this.settings.maxInstances };
-    return objects.map((o) => ({ ...o, index: indexObject(o.vcalendar, options) }));
+    return objects.map((o) => {
+      try {
+        return { ...o, index: indexObject(o.vcalendar, options) };
+      } catch (err) {
+        if (err instanceof FingerpostError) throw err;
+        // Text that passed the strict reader but that ical.js cannot expand: the writer's mistake (400), not a crash.
+        this.#logger?.warn({ uid: o.uid.slice(0, 200), err: (err as Error).message }, 'cannot expand a calendar object');
+        throw new IcsError(
+          undefined,
+          `the object with UID ${o.uid.slice(0, 80)} cannot be expanded (${String((err as Error).message).slice(0, 120)})`,
+        );
+      }
+    });
   }
 
   /** Reads, validates and indexes a whole file; nothing is stored when any of it is malformed. */

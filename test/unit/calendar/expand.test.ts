@@ -114,6 +114,34 @@ describe('recurrence sets', () => {
     ]);
   });
 
+  it('RDATE;VALUE=PERIOD adds instances with their own end, in their TZID, minus EXDATEs and overrides; DTSTART stays an instance without RRULE', () => {
+    const text = calendar(
+      NY_VTIMEZONE,
+      vevent(
+        'UID:p',
+        'DTSTART:20261102T090000Z',
+        'DTEND:20261102T100000Z',
+        'RDATE;VALUE=PERIOD:20261110T090000Z/PT3H,20261111T090000Z/20261111T093000Z',
+        'RDATE;VALUE=PERIOD;TZID=America/New_York:20261112T090000/PT1H',
+        'RDATE;VALUE=PERIOD;TZID=Europe/Berlin:20261113T090000/PT1H',
+        'RDATE:20261120T150000Z',
+        'EXDATE:20261111T090000Z',
+      ),
+      vevent('UID:p', 'RECURRENCE-ID:20261110T090000Z', 'DTSTART:20261110T130000Z', 'DTEND:20261110T140000Z', 'STATUS:TENTATIVE'),
+    );
+    const expected = [
+      '2026-11-02T09:00:00Z/2026-11-02T10:00:00Z BUSY',
+      '2026-11-10T13:00:00Z/2026-11-10T14:00:00Z BUSY-TENTATIVE',
+      '2026-11-12T14:00:00Z/2026-11-12T15:00:00Z BUSY',
+      '2026-11-13T08:00:00Z/2026-11-13T09:00:00Z BUSY',
+      '2026-11-20T15:00:00Z/2026-11-20T16:00:00Z BUSY',
+    ];
+    assert.deepEqual(spans(text, r).sort(), expected);
+    // Indexed (as a PUT does) from the first to the last instance, with a zone for floating times.
+    const index = indexObject(only(text), { zone: 'Europe/Berlin', maxInstances: 100 });
+    assert.deepEqual([index.expand, iso(index.start), iso(index.end)], [1, '2026-11-02T09:00:00Z', '2026-11-20T16:00:00Z']);
+  });
+
   it('a cancelled override frees its instance', () => {
     const text = calendar(
       vevent('UID:c', 'DTSTART:20261102T090000Z', 'DTEND:20261102T100000Z', 'RRULE:FREQ=DAILY;COUNT=2'),
@@ -149,6 +177,15 @@ describe('recurrence sets', () => {
     assert.equal(e.instances.length, 500);
     // Index: open-ended rules reach the end of time without being walked.
     assert.equal(indexObject(only(text), { zone: 'UTC', maxInstances: 500 }).end, END_OF_TIME);
+  });
+
+  it('more than 500 EXDATEs in a row (where ical.js gives up) count as capped, not as an error', () => {
+    const day = (i: number) => new Date(Date.UTC(2026, 10, 2 + i, 9)).toISOString().replace(/[-:]|\.000/g, '');
+    const exdates = `EXDATE:${Array.from({ length: 600 }, (_, i) => day(i)).join(',')}`;
+    const text = calendar(vevent('UID:x6', 'DTSTART:20261102T090000Z', 'DTEND:20261102T100000Z', 'RRULE:FREQ=DAILY;COUNT=1000', exdates));
+    const e = expandBusy(only(text), range('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z'), opts);
+    assert.deepEqual([e.instances.length, e.capped], [0, true]);
+    assert.equal(indexObject(only(text), opts).end, END_OF_TIME);
   });
 
   it('a COUNT larger than the cap is indexed as open-ended', () => {

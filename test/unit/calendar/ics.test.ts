@@ -69,6 +69,33 @@ describe('parseIcs: malformed input names the line', () => {
   ];
   for (const [name, text, line, pattern] of cases) it(name, () => refused(text, line, pattern));
 
+  // A "time zone" whose offset changes every minute would hold the server for minutes: ical.js
+  // expands observance rules from their DTSTART to every year it converts.
+  const zone = (rule: string) =>
+    wrap(
+      `BEGIN:VTIMEZONE\r\nTZID:Custom\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n${rule}\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n`,
+    );
+  for (const [rule, pattern] of [
+    ['RRULE:FREQ=MINUTELY', /STANDARD RRULE must be FREQ=YEARLY/],
+    ['RRULE:FREQ=DAILY;BYMONTH=10', /must be FREQ=YEARLY/],
+    ['RRULE:FREQ=YEARLY;BYMONTH=10;BYHOUR=1,2,3', /must not use BYHOUR/],
+    ['RRULE:FREQ=YEARLY;BYMONTH=1,2,3,4,5,6,7,8,9,10,11,12;BYDAY=-1SU', /more than 1 BYMONTH value/],
+    ['RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=MO,TU,WE,TH,FR,SA,SU', /more than 1 BYDAY value/],
+    ['RRULE:FREQ=YEARLY;BYDAY=SU', /needs BYMONTH/],
+  ] as const)
+    it(`a time zone observance with ${rule}`, () => refused(zone(rule), 8, pattern));
+
+  it('time zone observances as published (RFC 5545 §3.6.5, Outlook, tzurl) are read', () => {
+    for (const rule of [
+      'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU',
+      'RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10',
+      'RRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU;UNTIL=19980404T070000Z',
+      'RRULE:FREQ=YEARLY;BYDAY=SU;BYMONTHDAY=8,9,10,11,12,13,14;BYMONTH=3',
+      'RRULE:FREQ=YEARLY;INTERVAL=1;BYMONTH=3;BYDAY=2SU;WKST=SU',
+    ])
+      assert.equal(parseIcs(zone(rule)).calendars.length, 1, rule);
+  });
+
   it('counts physical lines through folding', () => {
     refused(event('SUMMARY:a long\n  folded summary\nDTSTART:2026'), 9, /DTSTART value "2026"/);
   });
