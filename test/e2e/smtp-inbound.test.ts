@@ -118,7 +118,8 @@ describe('SMTP inbound (MX)', () => {
     c.write(`BDAT ${Buffer.byteLength(part1)}\r\n${part1}`);
     assert.match(await replyOf(c), /^250 2\.0\.0 \d+ octets/);
     c.write(`BDAT ${Buffer.byteLength(part2)} LAST\r\n${part2}`);
-    assert.match(await replyOf(c), /^250 2\.0\.0 Ok/);
+    const first = await replyOf(c);
+    assert.match(first, /^250 2\.0\.0 Ok/);
     c.write('BDAT 5 LAST\r\nabcde');
     assert.match(await replyOf(c), /^503 5\.5\.1/);
     assert.match(await say(c, 'NOOP'), /^250 /);
@@ -126,6 +127,16 @@ describe('SMTP inbound (MX)', () => {
     const msg = inbox.find((m) => m.includes('Subject: chunked'));
     assert.ok(msg);
     assert.match(msg, /\r\n\.not stuffed in BDAT\r\n$/);
+    // A second message on the same connection gets its own trace id, in the reply and the header.
+    assert.match(await say(c, 'MAIL FROM:<c@remote.test>'), /^250 /);
+    assert.match(await say(c, 'RCPT TO:<bob@example.test>'), /^250 /);
+    c.write('BDAT 22 LAST\r\nSubject: second\r\n\r\nx\r\n');
+    const second = await replyOf(c);
+    const idOf = (r: string) => /queued as (\S+)/.exec(r)?.[1];
+    assert.ok(idOf(first) && idOf(second) && idOf(first) !== idOf(second), `${first} / ${second}`);
+    const again = await inboxOf(t, 'bob@example.test');
+    assert.match(again.find((m) => m.includes('Subject: second'))!, new RegExp(`id ${idOf(second)!.replace(/\./g, '\\.')}[;\\s]`));
+    assert.match(msg, new RegExp(`id ${idOf(first)!.replace(/\./g, '\\.')}[;\\s]`));
     c.close();
   });
 });

@@ -58,6 +58,8 @@ export class SmtpSession implements SessionHandle {
   #registration: SessionRegistration | undefined;
   #errors = 0;
   #closing = false;
+  /** Messages accepted so far: each gets its own trace id (`<session>.<n>`). */
+  #messages = 0;
 
   constructor(conn: Connection, opts: SmtpOptions) {
     this.#conn = conn;
@@ -375,7 +377,9 @@ export class SmtpSession implements SessionHandle {
 
   async #deliver(tx: Transaction, body: Buffer): Promise<Reply> {
     const now = (this.#opts.now ?? Date.now)();
-    const view = this.#view();
+    // One trace id per message (Received `id`, the 250 reply, logs), so two messages sent over one
+    // connection can be told apart (RFC 5321 §4.4).
+    const view = { ...this.#view(), id: `${this.#id}.${++this.#messages}` };
     const trace = receivedHeader({
       helo: this.#helo?.domain ?? '',
       remoteAddress: this.#conn.remoteAddress,
@@ -384,7 +388,7 @@ export class SmtpSession implements SessionHandle {
       tls: this.#conn.tlsInfo(),
       authenticated: !!this.#auth,
       smtputf8: tx.smtputf8,
-      id: this.#id,
+      id: view.id,
       recipients: tx.recipients.map((r) => r.address),
       at: now,
     });
