@@ -130,12 +130,27 @@ export interface FirstStart {
 export async function ensureFirstStart(services: Services, domain: string): Promise<FirstStart> {
   if ((await services.directory.listDomains()).length > 0) return { created: false };
   const added = await services.accounts.addDomain(domain);
-  const { account, generatedPassword } = await services.accounts.addUser({
-    address: `admin@${added.name}`,
-    isAdmin: true,
-    displayName: 'Administrator',
-  });
-  return { created: true, domain: added.name, admin: { address: account.address, password: generatedPassword! } };
+  try {
+    const { account, generatedPassword } = await services.accounts.addUser({
+      address: `admin@${added.name}`,
+      isAdmin: true,
+      displayName: 'Administrator',
+    });
+    return { created: true, domain: added.name, admin: { address: account.address, password: generatedPassword! } };
+  } catch (err) {
+    await services.accounts.removeDomain(added.name).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Takes back what `ensureFirstStart` created when the start then fails (a port in use): otherwise
+ * the next start would find a domain and an admin account whose password was never shown.
+ */
+export async function undoFirstStart(services: Services, first: FirstStart): Promise<void> {
+  if (!first.created || !first.domain) return;
+  if (first.admin) await services.accounts.removeUser(first.admin.address);
+  await services.accounts.removeDomain(first.domain);
 }
 
 /** The TLS material: the configured files, or the local CA's certificate for localhost and the hostname. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parseDomain } from '../core/address.ts';
-import { ensureFirstStart, openServices, prepareTls, type RunningServer, startServer } from '../main.ts';
+import { ensureFirstStart, type FirstStart, openServices, prepareTls, type RunningServer, startServer, undoFirstStart } from '../main.ts';
 import { action, configFrom, type StoreOptions, withStoreOptions } from './common.ts';
 
 interface ServeOptions extends StoreOptions {
@@ -22,13 +22,15 @@ export function registerServe(program: Command): void {
         const domain = parseDomain(opts.domain ?? 'localhost');
         const services = await openServices(config);
         let server: RunningServer;
-        let first: Awaited<ReturnType<typeof ensureFirstStart>>;
+        let first: FirstStart | undefined;
         let tls: Awaited<ReturnType<typeof prepareTls>>;
         try {
           tls = await prepareTls(config);
           first = await ensureFirstStart(services, domain);
           server = await startServer(services, tls);
         } catch (err) {
+          // Nothing half-written: the next start creates the admin account again and prints it.
+          if (first) await undoFirstStart(services, first).catch(() => {});
           await services.close();
           throw err;
         }

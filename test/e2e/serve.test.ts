@@ -154,7 +154,7 @@ describe('start-up failures are one clear line and a non-zero exit', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('a port in use names the port and the key to change', async () => {
+  it('a port in use names the port and the key to change, and leaves no admin account behind', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-port-'));
     const { ports } = await portOverrides();
     const blocker = net.createServer().listen(ports.imaps, '0.0.0.0');
@@ -163,8 +163,17 @@ describe('start-up failures are one clear line and a non-zero exit', () => {
       const r = await runCli(['serve', '--data', dir], { env: portEnv(ports) });
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`port ${ports.imaps} on 0\\.0\\.0\\.0 \\(imaps\\) is already in use\\n  fix: .*imap\\.tls_port`));
+      assert.doesNotMatch(r.stderr, /password:/);
     } finally {
-      blocker.close();
+      await new Promise((r) => blocker.close(r));
+    }
+    // The failed first start took back its domain and admin account: the next start creates and prints them.
+    const proc = await spawnServe(['--data', dir], portEnv(ports));
+    try {
+      assert.match(proc.stderr, /First start: created domain localhost/);
+      assert.match(proc.stderr, /password: \S{16,}/);
+    } finally {
+      assert.equal(await proc.stop(), 0);
       await rm(dir, { recursive: true, force: true });
     }
   });
