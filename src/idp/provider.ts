@@ -169,6 +169,16 @@ export function buildProvider(deps: ProviderDeps): Provider {
         mask: '****-****',
         deviceInfo: (ctx) => ({ ua: ctx.get('user-agent').slice(0, 200) }),
         async userCodeInputSource(ctx, form, _out, err) {
+          // A code posted without a live provider session (no cookie, or it expired): oidc-provider
+          // re-renders this form on a session it never saved and then fails to persist it (a 500).
+          // Start over with a GET, which saves a session and shows the form with a fresh token.
+          const session = ctx.oidc.session as unknown as { exp?: unknown; touched?: boolean } | undefined;
+          if (err && session && typeof session.exp !== 'number') {
+            session.touched = false;
+            ctx.redirect(ctx.oidc.urlFor('code_verification'));
+            ctx.status = 303;
+            return;
+          }
           let error: string | undefined;
           const name = (err as { name?: string } | undefined)?.name;
           if (err && ((err as { userCode?: string }).userCode || name === 'NoCodeError'))

@@ -156,6 +156,23 @@ describe('embedded OpenID provider: bad input', () => {
     );
   });
 
+  it('a device code posted without a live provider session goes back to the form (303), never a server error', async () => {
+    const browser = new FormBrowser(server.ca);
+    const res = await browser.request(`${issuer}/device`, { form: { xsrf: 'forged', user_code: 'BCDF-GHJK' } });
+    assert.equal(res.status, 303);
+    const { res: form, url } = await browser.follow(`${issuer}/device`, undefined, res);
+    assert.equal(url.pathname, '/oidc/device');
+    assert.equal(form.status, 200);
+    const page = await form.text();
+    assert.ok(hiddenInput(page, 'xsrf'), 'a fresh form with its own token');
+    // With the session the form created, a wrong code now gets the form's own error, still no 500.
+    const again = await browser.request(new URL(formAction(page, 'op.deviceInputForm')!, url), {
+      form: { xsrf: hiddenInput(page, 'xsrf')!, user_code: 'BCDF-GHJK' },
+    });
+    assert.equal(again.status, 200, 'oidc-provider re-renders the form');
+    assert.match(await again.text(), /That code is not valid/);
+  });
+
   it('malformed registration metadata: invalid_redirect_uri / invalid_client_metadata (RFC 7591 §3.2.2), nothing stored', async () => {
     const before = await clientCount();
     let res = await register({ redirect_uris: ['http://mail.example.com/cb'] });
