@@ -1,5 +1,5 @@
 import ICAL from 'ical.js';
-import { ianaZone, wallToUtc } from './zones.ts';
+import { ianaZone, utcToWall, wallToUtc } from './zones.ts';
 
 /**
  * Turns a stored calendar object into the busy time it occupies in a window: recurrence (RRULE,
@@ -120,10 +120,35 @@ function periodRdates(master: ICAL.Component, excluded: ReadonlySet<number>, zon
   return out;
 }
 
-/** A copy of the master without its PERIOD RDATEs, for ical.js to iterate (same parent, so its zones resolve). */
-function withoutPeriodRdates(master: ICAL.Component): ICAL.Component {
+/**
+ * The zone a floating DTSTART is read in (its IANA TZID, else the calendar's) when ical.js has no
+ * VTIMEZONE for it and a UTC UNTIL would be compared with wall-clock instances as if they were UTC
+ * (losing the last instance east of Greenwich); undefined when nothing needs restating.
+ */
+function floatingUntilZone(master: ICAL.Component, zone: string): string | undefined {
+  const start = master.getFirstPropertyValue('dtstart') as ICAL.Time | null;
+  if (!start || start.isDate || (start.zone && start.zone.tzid !== 'floating')) return undefined;
+  const rule = master.getFirstPropertyValue('rrule') as ICAL.Recur | null;
+  if (!rule?.until || rule.until.isDate || rule.until.zone?.tzid !== 'UTC') return undefined;
+  return ianaZone(tzidOf(master, 'dtstart') ?? '') ?? zone;
+}
+
+/**
+ * The master as ical.js should iterate it: without PERIOD RDATEs (added separately) and with a UTC
+ * UNTIL restated as wall-clock time in `untilZone` (RFC 5545 §3.3.10: UNTIL has DTSTART's form).
+ * Same parent, so the file's VTIMEZONEs still resolve.
+ */
+function iterable(master: ICAL.Component, hasPeriods: boolean, untilZone: string | undefined): ICAL.Component {
+  if (!hasPeriods && !untilZone) return master;
   const copy = new ICAL.Component(structuredClone(master.toJSON()) as unknown as unknown[], master.parent ?? undefined);
-  for (const p of copy.getAllProperties('rdate')) if (p.type === 'period') copy.removeProperty(p);
+  if (hasPeriods) for (const p of copy.getAllProperties('rdate')) if (p.type === 'period') copy.removeProperty(p);
+  const prop = copy.getFirstProperty('rrule');
+  if (untilZone && prop) {
+    const rule = (prop.getFirstValue() as ICAL.Recur).clone();
+    const wall = utcToWall(rule.until!.toUnixTime() * 1000, untilZone);
+    rule.until = new ICAL.Time({ ...wall, isDate: false }, ICAL.Timezone.localTimezone);
+    prop.setValue(rule);
+  }
   return copy;
 }
 
@@ -253,7 +278,7 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
   const hasPeriods = written.getAllProperties('rdate').some((p) => p.type === 'period');
   const excluded = hasPeriods || !written.hasProperty('rrule') ? excludedStarts(written, overrides, options.zone) : undefined;
   if (hasPeriods) for (const p of periodRdates(written, excluded!, options.zone)) push(p.start, p.end, eventBusyType(written));
-  const master = hasPeriods ? withoutPeriodRdates(written) : written;
+  const master = iterable(written, hasPeriods, floatingUntilZone(written, options.zone));
   const ev = new ICAL.Event(master, { exceptions: overrides });
   if (!ev.isRecurring()) {
     const s = span(ev, options.zone);

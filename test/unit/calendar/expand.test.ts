@@ -78,6 +78,38 @@ describe('recurrence across a DST change', () => {
     ]);
   });
 
+  it('a UTC UNTIL ends on the last instance whether or not the file defines the zone (east and west of UTC)', () => {
+    // What Thunderbird writes: UNTIL is the UTC instant of the last instance (09:00 CET = 08:00Z).
+    const berlin = vevent(
+      'UID:u',
+      'DTSTART;TZID=Europe/Berlin:20261102T090000',
+      'DURATION:PT1H',
+      'RRULE:FREQ=DAILY;UNTIL=20261105T080000Z',
+    );
+    const york = vevent(
+      'UID:y',
+      'DTSTART;TZID=America/New_York:20261102T090000',
+      'DURATION:PT1H',
+      'RRULE:FREQ=DAILY;UNTIL=20261105T140000Z',
+    );
+    const r = range('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z');
+    const starts = (text: string, zone = 'UTC') =>
+      expandBusy(only(text), r, { zone, maxInstances: 100 }).instances.map((i) => iso(i.start));
+    const berlinStarts = ['2026-11-02T08:00:00Z', '2026-11-03T08:00:00Z', '2026-11-04T08:00:00Z', '2026-11-05T08:00:00Z'];
+    assert.deepEqual(starts(calendar(berlin)), berlinStarts);
+    assert.deepEqual(starts(calendar(berlin), 'Asia/Tokyo'), berlinStarts);
+    assert.deepEqual(starts(calendar(york)), [
+      '2026-11-02T14:00:00Z',
+      '2026-11-03T14:00:00Z',
+      '2026-11-04T14:00:00Z',
+      '2026-11-05T14:00:00Z',
+    ]);
+    assert.deepEqual(starts(calendar(NY_VTIMEZONE, york)), starts(calendar(york)));
+    // A floating DTSTART (read in the calendar's zone) with a UTC UNTIL, which RFC 5545 forbids but exporters write.
+    const floating = vevent('UID:f', 'DTSTART:20261102T090000', 'DURATION:PT1H', 'RRULE:FREQ=DAILY;UNTIL=20261105T080000Z');
+    assert.deepEqual(starts(calendar(floating), 'Europe/Berlin'), berlinStarts);
+  });
+
   it('a local time in the spring-forward gap reads with the offset before the gap (RFC 5545 §3.3.5)', () => {
     assert.equal(
       iso(wallToUtc({ year: 2026, month: 3, day: 8, hour: 2, minute: 30, second: 0 }, 'America/New_York')),
