@@ -121,35 +121,63 @@ function periodRdates(master: ICAL.Component, excluded: ReadonlySet<number>, zon
 }
 
 /**
- * The zone a floating DTSTART is read in (its IANA TZID, else the calendar's) when ical.js has no
- * VTIMEZONE for it and a UTC UNTIL would be compared with wall-clock instances as if they were UTC
- * (losing the last instance east of Greenwich); undefined when nothing needs restating.
+ * The zone a floating DTSTART is read in (its IANA TZID without a VTIMEZONE, else the calendar's
+ * zone); undefined when ical.js knows the DTSTART's zone itself.
  */
-function floatingUntilZone(master: ICAL.Component, zone: string): string | undefined {
+function floatingZone(master: ICAL.Component, zone: string): string | undefined {
   const start = master.getFirstPropertyValue('dtstart') as ICAL.Time | null;
   if (!start || start.isDate || (start.zone && start.zone.tzid !== 'floating')) return undefined;
-  const rule = master.getFirstPropertyValue('rrule') as ICAL.Recur | null;
-  if (!rule?.until || rule.until.isDate || rule.until.zone?.tzid !== 'UTC') return undefined;
   return ianaZone(tzidOf(master, 'dtstart') ?? '') ?? zone;
 }
 
+const isUtc = (t: ICAL.Time | null | undefined): t is ICAL.Time => !!t && !t.isDate && t.zone?.tzid === 'UTC';
+
+/** A UTC time as floating wall-clock time in `zone`. */
+function wallClock(t: ICAL.Time, zone: string): ICAL.Time {
+  return new ICAL.Time({ ...utcToWall(t.toUnixTime() * 1000, zone), isDate: false }, ICAL.Timezone.localTimezone);
+}
+
+function copyOf(c: ICAL.Component): ICAL.Component {
+  // Same parent, so the file's VTIMEZONEs still resolve.
+  return new ICAL.Component(structuredClone(c.toJSON()) as unknown as unknown[], c.parent ?? undefined);
+}
+
 /**
- * The master as ical.js should iterate it: without PERIOD RDATEs (added separately) and with a UTC
- * UNTIL restated as wall-clock time in `untilZone` (RFC 5545 §3.3.10: UNTIL has DTSTART's form).
- * Same parent, so the file's VTIMEZONEs still resolve.
+ * The master as ical.js should iterate it: without PERIOD RDATEs (added separately), and, when
+ * its DTSTART is floating for ical.js (`zone` given), with a UTC UNTIL and UTC EXDATEs restated
+ * as wall-clock time in that zone: ical.js compares them with wall-clock instances as if those
+ * were UTC, so the last instance east of Greenwich was lost and UTC EXDATEs never matched.
  */
-function iterable(master: ICAL.Component, hasPeriods: boolean, untilZone: string | undefined): ICAL.Component {
-  if (!hasPeriods && !untilZone) return master;
-  const copy = new ICAL.Component(structuredClone(master.toJSON()) as unknown as unknown[], master.parent ?? undefined);
+function iterableMaster(master: ICAL.Component, hasPeriods: boolean, zone: string | undefined): ICAL.Component {
+  const rule = master.getFirstPropertyValue('rrule') as ICAL.Recur | null;
+  const untilUtc = zone !== undefined && isUtc(rule?.until);
+  const exdateUtc =
+    zone !== undefined && master.getAllProperties('exdate').some((p) => (p.getValues() as ICAL.Time[]).some((t) => isUtc(t)));
+  if (!hasPeriods && !untilUtc && !exdateUtc) return master;
+  const copy = copyOf(master);
   if (hasPeriods) for (const p of copy.getAllProperties('rdate')) if (p.type === 'period') copy.removeProperty(p);
   const prop = copy.getFirstProperty('rrule');
-  if (untilZone && prop) {
-    const rule = (prop.getFirstValue() as ICAL.Recur).clone();
-    const wall = utcToWall(rule.until!.toUnixTime() * 1000, untilZone);
-    rule.until = new ICAL.Time({ ...wall, isDate: false }, ICAL.Timezone.localTimezone);
-    prop.setValue(rule);
+  if (untilUtc && prop) {
+    const restated = (prop.getFirstValue() as ICAL.Recur).clone();
+    restated.until = wallClock(restated.until!, zone);
+    prop.setValue(restated);
   }
+  if (exdateUtc)
+    for (const p of copy.getAllProperties('exdate'))
+      p.setValues((p.getValues() as ICAL.Time[]).map((t) => (isUtc(t) ? wallClock(t, zone) : t)));
   return copy;
+}
+
+/** Overrides as ical.js should match them to a floating master: a UTC RECURRENCE-ID restated as wall-clock time in `zone`. */
+function iterableOverrides(overrides: readonly ICAL.Component[], zone: string | undefined): ICAL.Component[] {
+  if (zone === undefined) return [...overrides];
+  return overrides.map((o) => {
+    const rid = o.getFirstPropertyValue('recurrence-id') as ICAL.Time | null;
+    if (!isUtc(rid)) return o;
+    const copy = copyOf(o);
+    copy.getFirstProperty('recurrence-id')!.setValue(wallClock(rid, zone));
+    return copy;
+  });
 }
 
 function freebusyInstances(c: ICAL.Component, window: { start: number; end: number }, out: BusyInstance[]): void {
@@ -278,8 +306,10 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
   const hasPeriods = written.getAllProperties('rdate').some((p) => p.type === 'period');
   const excluded = hasPeriods || !written.hasProperty('rrule') ? excludedStarts(written, overrides, options.zone) : undefined;
   if (hasPeriods) for (const p of periodRdates(written, excluded!, options.zone)) push(p.start, p.end, eventBusyType(written));
-  const master = iterable(written, hasPeriods, floatingUntilZone(written, options.zone));
-  const ev = new ICAL.Event(master, { exceptions: overrides });
+  const floating = floatingZone(written, options.zone);
+  const master = iterableMaster(written, hasPeriods, floating);
+  const exceptions = iterableOverrides(overrides, floating);
+  const ev = new ICAL.Event(master, { exceptions });
   if (!ev.isRecurring()) {
     const s = span(ev, options.zone);
     if (!hasPeriods || !excluded!.has(s.start)) push(s.start, s.end, eventBusyType(master));
@@ -315,7 +345,7 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
   // Longest an instance can last past its recurrence id (plus an hour for a DST change in between).
   const reach = first.end - first.start + later + HOUR;
   const forwarded = fastForward(master, first.start, reach, window.start - earlier);
-  const walk = forwarded ? new ICAL.Event(forwarded, { exceptions: overrides }) : ev;
+  const walk = forwarded ? new ICAL.Event(forwarded, { exceptions }) : ev;
   const exactMs = exactDuration(master, options.zone);
   const plain = overrides.length === 0 && exactMs !== undefined;
   const it = walk.iterator();

@@ -110,6 +110,18 @@ describe('recurrence across a DST change', () => {
     assert.deepEqual(starts(calendar(floating), 'Europe/Berlin'), berlinStarts);
   });
 
+  it('UTC EXDATEs and RECURRENCE-IDs match instances of a zone the file does not define', () => {
+    const text = calendar(
+      vevent('UID:z', 'DTSTART;TZID=Europe/Berlin:20261102T090000', 'DURATION:PT1H', 'RRULE:FREQ=DAILY;COUNT=4', 'EXDATE:20261103T080000Z'),
+      vevent('UID:z', 'RECURRENCE-ID:20261104T080000Z', 'DTSTART:20261104T150000Z', 'DURATION:PT1H'),
+    );
+    assert.deepEqual(spans(text, range('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z')).sort(), [
+      '2026-11-02T08:00:00Z/2026-11-02T09:00:00Z BUSY',
+      '2026-11-04T15:00:00Z/2026-11-04T16:00:00Z BUSY',
+      '2026-11-05T08:00:00Z/2026-11-05T09:00:00Z BUSY',
+    ]);
+  });
+
   it('a local time in the spring-forward gap reads with the offset before the gap (RFC 5545 §3.3.5)', () => {
     assert.equal(
       iso(wallToUtc({ year: 2026, month: 3, day: 8, hour: 2, minute: 30, second: 0 }, 'America/New_York')),
