@@ -85,15 +85,22 @@ export function registerFreeBusy(program: Command): void {
           me = signedIn[0]!;
         }
         let base = options.server?.replace(/\/+$/, '');
+        const httpsOnly = (url: string) => {
+          // A password or a token never travels in cleartext.
+          if (!/^https:\/\//i.test(url))
+            throw localProblem(`${url.slice(0, 100)} is not an https URL`, 'pass --server https://HOST/calendar');
+        };
         let authorization: string;
         if (options.passwordStdin) {
           if (!base) throw localProblem('--password-stdin needs --server', 'pass --server https://HOST/calendar');
+          httpsOnly(base);
           authorization = `Basic ${Buffer.from(`${me}:${await readStdin()}`).toString('base64')}`;
         } else {
           const account = await store.load(me);
           const service = account.services.find((s) => s.protocol === 'calendar');
           base ??= service && 'url' in service ? service.url.replace(/\/+$/, '') : undefined;
           if (!base) throw localProblem(`the sign-in of ${me} names no calendar service`, 'pass --server https://HOST/calendar');
+          httpsOnly(base);
           const issued = await accessToken({ address: me, service: 'calendar' }, { store });
           authorization = `Bearer ${issued.token.token}`;
         }

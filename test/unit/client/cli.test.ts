@@ -85,6 +85,30 @@ describe('fingerpost token/setup/check on bad input', () => {
     await assert.rejects(readFile(accountPaths(home.store().paths, 'someone@gmail.com').file), { code: 'ENOENT' });
   });
 
+  it('freebusy never sends a password or token to a cleartext URL', async () => {
+    for (const extra of [['--password-stdin'], []]) {
+      const r = await fingerpost(
+        [
+          'freebusy',
+          'bob@example.org',
+          '--from',
+          '2026-11-02',
+          '--to',
+          '2026-11-03',
+          '--as',
+          ALICE,
+          '--server',
+          'http://127.0.0.1:9/calendar',
+          ...extra,
+        ],
+        home.env,
+      );
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /http:\/\/127\.0\.0\.1:9\/calendar is not an https URL/);
+      assert.equal(r.stdout, '');
+    }
+  });
+
   it('bad usage: exit 1 with the reason', async () => {
     const r = await fingerpost(['token'], home.env);
     assert.equal(r.code, 1);
