@@ -15,6 +15,7 @@ import { shareMailChanges } from './mail/cluster.ts';
 import { mimeParser } from './mail/mime/parse.ts';
 import { MailStore } from './mail/store.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
+import { issuerForDomain } from './discovery/services.ts';
 import { registerJmapRoutes } from './protocols/jmap/routes.ts';
 import type { ListenerInfo } from './net/connection.ts';
 import { ConnectionLimiter } from './net/limits.ts';
@@ -298,7 +299,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http });
   services.auth.registerHttpRoutes(app);
   registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue });
-  await services.idp.mount(app, { issuers: services.auth.issuers });
+  await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth });
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled
     ? startCalendarHttp(app, {
@@ -311,6 +312,8 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
               newestPublished((await services.idp.keys.load()).published, await services.idp.publicJwks()),
             )
           : undefined,
+        // Only a domain whose WebFinger names the embedded issuer can vouch for its users elsewhere.
+        speaksFor: (domain) => issuerForDomain(config, domain)?.embedded === true,
         logger,
       })
     : undefined;

@@ -255,13 +255,17 @@ export class AuthService implements AuthCore {
     if (!context.tls) return authFailure('policy', { publicReason: 'credentials are only accepted over TLS' });
     const policy = this.policy(context.listener);
     switch (credentials.kind) {
-      case 'password':
-        if (!policy.plain) return authFailure('policy', { publicReason: 'password sign-in is disabled here' });
+      case 'password': {
+        const form = credentials.mechanism === 'FORM';
+        if (form && context.protocol !== 'http') return authFailure('policy');
+        if (!policy.plain && !form) return authFailure('policy', { publicReason: 'password sign-in is disabled here' });
         return verifyPasswordLogin(
           { directory: this.#directory, cache: this.#passwordCache, now: this.#now, touch: (id) => this.#touch(id) },
           credentials,
           context,
+          { appPasswords: !form },
         );
+      }
       case 'bearer': {
         if (!policy.oauth) return authFailure('policy', { publicReason: 'OAuth sign-in is disabled here' });
         const outcome = await this.#bearer.verify(credentials, context);

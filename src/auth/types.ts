@@ -11,14 +11,18 @@ export type AuthProtocol = 'imap' | 'pop3' | 'smtp' | 'submission' | 'http';
 
 /** What an adapter decoded from the wire. */
 export type Credentials =
-  /** SASL PLAIN/LOGIN, IMAP LOGIN, POP3 USER/PASS, HTTP Basic. May also be an app password. */
+  /**
+   * SASL PLAIN/LOGIN, IMAP LOGIN, POP3 USER/PASS, HTTP Basic: may also be an app password.
+   * `FORM` is the embedded provider's sign-in page: the account password only, and `auth.plain`
+   * (which governs protocol listeners) does not apply to it.
+   */
   | {
       readonly kind: 'password';
       readonly username: string;
       readonly password: string;
       /** SASL authorization identity, when given and different from `username`. */
       readonly authzid?: string;
-      readonly mechanism: 'PLAIN' | 'LOGIN' | 'IMAP-LOGIN' | 'USER' | 'BASIC';
+      readonly mechanism: 'PLAIN' | 'LOGIN' | 'IMAP-LOGIN' | 'USER' | 'BASIC' | 'FORM';
     }
   /** SASL OAUTHBEARER / XOAUTH2, HTTP Bearer. */
   | {

@@ -1,5 +1,4 @@
 import type { Account, FindAccount } from 'oidc-provider';
-import { verifyPassword } from '../auth/verifiers/password.ts';
 import type { Directory, DirectoryAccount } from '../directory/directory.ts';
 
 /**
@@ -27,14 +26,4 @@ export function findAccountIn(directory: Directory): FindAccount {
     if (!account || account.disabled || account.address !== sub) return undefined;
     return oidcAccount(account);
   };
-}
-
-/**
- * Checks an address and password for the sign-in page. Unknown addresses still spend one argon2
- * verification, so the answer and its timing do not tell whether an account exists.
- */
-export async function checkPassword(directory: Directory, address: string, password: string): Promise<DirectoryAccount | undefined> {
-  const account = address.length <= 320 ? await directory.findByAddress(address.trim()) : undefined;
-  const ok = await verifyPassword(account?.passwordHash ?? null, password);
-  return ok && account && !account.disabled ? account : undefined;
 }

@@ -3,6 +3,7 @@ import type { HttpsApp } from './http-app.ts';
 import type { JSONWebKeySet } from 'jose';
 import type Provider from 'oidc-provider';
 import type { IssuerRegistry } from '../auth/issuers/registry.ts';
+import type { AuthCore } from '../auth/types.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../core/log.ts';
 import type { Directory } from '../directory/directory.ts';
@@ -111,7 +112,7 @@ export class EmbeddedIdp {
    * trusted external issuers, and — when `idp.enabled` — mounts the provider and its pages on the
    * HTTPS app with key refresh and cleanup timers.
    */
-  async mount(app: HttpsApp, options: { readonly issuers: IssuerRegistry }): Promise<void> {
+  async mount(app: HttpsApp, options: { readonly issuers: IssuerRegistry; readonly auth: Pick<AuthCore, 'authenticate'> }): Promise<void> {
     const { config } = this.#deps;
     await this.revocations.start(config.auth.events_poll);
     registerBackchannelLogout(app, {
@@ -127,7 +128,7 @@ export class EmbeddedIdp {
     const windowMs = config.idp.login_window;
     registerInteractions(app, {
       provider: () => this.#provider!,
-      directory: this.#deps.directory,
+      auth: options.auth,
       csrf,
       logger: this.#deps.logger.child({ component: 'idp' }),
       serverName: config.server.name,

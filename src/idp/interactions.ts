@@ -2,17 +2,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpsApp } from './http-app.ts';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import type { AuthCore } from '../auth/types.ts';
 import type { Logger } from '../core/log.ts';
-import type { Directory } from '../directory/directory.ts';
 import { peerOf } from '../net/listener.ts';
-import { checkPassword } from './accounts.ts';
 import type { CsrfTokens } from './csrf.ts';
 import { consentPage, loginPage, messagePage, originOf, PAGE_HEADERS, pageCsp } from './pages.ts';
 import type { WindowLimiter } from './rate-limit.ts';
 
 export interface InteractionDeps {
   readonly provider: () => Provider;
-  readonly directory: Directory;
+  /** The auth core: the sign-in form shares its failure limits, metrics and audit with every protocol. */
+  readonly auth: Pick<AuthCore, 'authenticate'>;
   readonly csrf: CsrfTokens;
   readonly logger: Logger;
   readonly serverName: string;
@@ -177,13 +177,26 @@ export function registerInteractions(app: HttpsApp, deps: InteractionDeps): void
         reply.header('retry-after', String(Math.ceil(wait / 1000)));
         return renderLogin(reply, details, 429, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60_000)} minute(s).`, email);
       }
-      const account = email && password ? await checkPassword(deps.directory, email, password) : undefined;
-      if (!account) {
+      // The account password only (never an app password), checked by the auth core: an address
+      // banned for failures on IMAP or SMTP is banned here too, and failures here count there.
+      const outcome =
+        email && password
+          ? await deps.auth.authenticate(
+              { kind: 'password', username: email, password, mechanism: 'FORM' },
+              { protocol: 'http', listener: 'https', remote: ip, tls: true },
+            )
+          : undefined;
+      if (outcome && !outcome.ok && outcome.code === 'rate_limited') {
+        const seconds = Math.max(1, Math.ceil((outcome.retryAfterMs ?? 60_000) / 1000));
+        reply.header('retry-after', String(seconds));
+        return renderLogin(reply, details, 429, `Too many failed sign-ins. Try again in ${Math.ceil(seconds / 60)} minute(s).`, email);
+      }
+      if (!outcome?.ok || outcome.method !== 'password') {
         deps.loginByIp.hit(ip);
         deps.loginByAccount.hit(email);
-        deps.logger.info({ event: 'idp_login', account: email, ip, result: 'invalid_credentials' }, 'sign-in failed');
         return renderLogin(reply, details, 401, 'Wrong email address or password.', email);
       }
+      const account = outcome.account;
       deps.loginByAccount.reset(email);
       deps.logger.info({ event: 'idp_login', account: account.address, ip, result: 'ok' }, 'signed in');
       return finish(request, reply, { login: { accountId: account.address, amr: ['pwd'] } });

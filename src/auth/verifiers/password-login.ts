@@ -30,11 +30,13 @@ export interface PasswordLoginDeps {
  * An unknown user costs one argon2 verification like a wrong password and gets the same answer
  * (RFC 9051 §11.7); disabled accounts and app passwords used on another protocol are only
  * reported once the secret was proven. An `authzid` other than the user itself is refused.
+ * With `appPasswords: false` (the provider's sign-in page) only the account password counts.
  */
 export async function verifyPasswordLogin(
   deps: PasswordLoginDeps,
   input: { username: string; password: string; authzid?: string },
   context: AuthContext,
+  options: { appPasswords?: boolean } = {},
 ): Promise<AuthOutcome> {
   const account = input.username.includes('@') ? await deps.directory.findByAddress(input.username) : undefined;
   const now = deps.now();
@@ -49,7 +51,7 @@ export async function verifyPasswordLogin(
 
   if (account && deps.cache.hit(account.id, input.password, account.credentialsChangedAt, now)) return authorize('password');
 
-  const app = await deps.directory.findAppPasswordBySecret(input.password);
+  const app = options.appPasswords === false ? undefined : await deps.directory.findAppPasswordBySecret(input.password);
   if (account && app && app.accountId === account.id) {
     if (app.revokedAt !== null || (app.expiresAt !== null && app.expiresAt <= now)) return authFailure('invalid_credentials');
     if (!app.protocols.includes(appPasswordProtocol(context.protocol)))

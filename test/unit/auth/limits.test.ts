@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { FailureLimits, sourceKey } from '../../../src/auth/limits/failures.ts';
 import { AuthService } from '../../../src/auth/service.ts';
-import type { AuthContext, Credentials } from '../../../src/auth/types.ts';
+import type { AuthContext, AuthOutcome, Credentials } from '../../../src/auth/types.ts';
 import { type AuthFixture, authFixture } from './fixture.ts';
 
 const OPTIONS = {
@@ -110,6 +110,7 @@ describe('limits in the auth core', () => {
     tls: true,
   });
   const pw = (u: string, p: string): Credentials => ({ kind: 'password', username: u, password: p, mechanism: 'PLAIN' });
+  const code = (o: AuthOutcome) => (o.ok ? 'ok' : o.code);
 
   before(async () => {
     f = await authFixture();
@@ -137,6 +138,21 @@ describe('limits in the auth core', () => {
     assert.equal(ban?.reason, 'ip_failures');
   });
 
+  it("shares the ban with the embedded provider's sign-in form, whose failures count too", async () => {
+    const form = (u: string, p: string): Credentials => ({ kind: 'password', username: u, password: p, mechanism: 'FORM' });
+    const web: AuthContext = { protocol: 'http', listener: 'https', remote: '192.0.2.55', tls: true };
+    await auth.authenticate(form('alice@example.test', 'x1'), web);
+    await auth.authenticate(form('alice@example.test', 'x2'), web);
+    await auth.authenticate(pw('alice@example.test', 'x3'), ctx('192.0.2.55', 'imap'));
+    await auth.authenticate(pw('alice@example.test', 'x4'), ctx('192.0.2.55', 'pop3'));
+    assert.equal(code(await auth.authenticate(form('alice@example.test', 'correct horse'), web)), 'rate_limited');
+    assert.equal(code(await auth.authenticate(pw('alice@example.test', 'correct horse'), ctx('192.0.2.55'))), 'rate_limited');
+    assert.ok(
+      f.logLines.some((l) => l.event === 'auth' && l.mechanism === 'FORM' && l.remote === '192.0.2.55'),
+      'audited',
+    );
+  });
+
   it('bans a sprayer trying one password on many accounts', async () => {
     for (const u of ['alice', 'bob', 'carol']) await auth.authenticate(pw(`${u}@example.test`, 'Summer2026!'), ctx('192.0.2.60'));
     const o = await auth.authenticate(pw('dave@example.test', 'Summer2026!'), ctx('192.0.2.60'));
@@ -160,6 +176,7 @@ describe('limits in the auth core', () => {
     assert.match(text, /fingerpost_auth_attempts_total\{protocol="imap",mechanism="PLAIN",result="invalid_credentials"\} \d+/);
     assert.match(text, /fingerpost_auth_attempts_total\{protocol="pop3",mechanism="PLAIN",result="rate_limited"\} 1/);
     assert.match(text, /fingerpost_auth_bans_total\{reason="spray"\} 1/);
-    assert.match(text, /fingerpost_auth_banned_sources 2/);
+    assert.match(text, /fingerpost_auth_banned_sources 3/);
+    assert.match(text, /fingerpost_auth_attempts_total\{protocol="http",mechanism="FORM",result="rate_limited"\} 1/);
   });
 });

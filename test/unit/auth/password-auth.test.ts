@@ -83,6 +83,35 @@ describe('password and app-password authentication', () => {
     assert.equal(code(await auth.authenticate(pw('dave@example.test', 'second password'), IMAPS)), 'ok:password');
   });
 
+  describe("the embedded provider's sign-in form (mechanism FORM)", () => {
+    const FORM_CTX: AuthContext = { protocol: 'http', listener: 'https', remote: '192.0.2.30', tls: true };
+    const form = (username: string, password: string) => pw(username, password, { mechanism: 'FORM' });
+
+    it('takes the account password, never an app password, and gives one answer for every failure', async () => {
+      assert.equal(code(await auth.authenticate(form('alice@example.test', 'correct horse'), FORM_CTX)), 'ok:password');
+      const { secret } = await f.accounts.createAppPassword({
+        address: 'alice@example.test',
+        name: 'web',
+        protocols: ['http'],
+        expiresAt: null,
+      });
+      assert.equal(code(await auth.authenticate(pw('alice@example.test', secret, { mechanism: 'BASIC' }), FORM_CTX)), 'ok:app_password');
+      const app = await auth.authenticate(form('alice@example.test', secret), FORM_CTX);
+      assert.deepEqual(app, await auth.authenticate(form('nobody@example.test', 'correct horse'), FORM_CTX));
+      assert.equal(code(app), 'invalid_credentials');
+    });
+
+    it('is not turned off by auth.plain (which governs the protocols), and only exists on HTTP', async () => {
+      const oauthOnly = new AuthService({ config: f.config({ auth: { plain: false } }), directory: f.directory, logger: f.logger });
+      assert.equal(
+        code(await oauthOnly.authenticate(pw('alice@example.test', 'correct horse', { mechanism: 'BASIC' }), FORM_CTX)),
+        'policy',
+      );
+      assert.equal(code(await oauthOnly.authenticate(form('alice@example.test', 'correct horse'), FORM_CTX)), 'ok:password');
+      assert.equal(code(await auth.authenticate(form('alice@example.test', 'correct horse'), IMAPS)), 'policy');
+    });
+  });
+
   describe('app passwords', () => {
     it('work on the protocols they were created for, with credentialId and last use recorded', async () => {
       const { info, secret } = await f.accounts.createAppPassword({
