@@ -73,7 +73,14 @@ export function webfingerOptions(config: Config): HttpOptions {
 /** Federation parts: remote issuers (WebFinger + JWKS, cached), the assertion verifier, the asking side. */
 export function createFederation(
   config: Config,
-  deps: { calendar: CalendarService; directory: SqlDirectory; outbound: OutboundHttp; signer?: AssertionSigner; logger?: Logger },
+  deps: {
+    calendar: CalendarService;
+    directory: SqlDirectory;
+    outbound: OutboundHttp;
+    signer?: AssertionSigner;
+    speaksFor?: (domain: string) => boolean;
+    logger?: Logger;
+  },
 ) {
   const c = config.calendar;
   const options = webfingerOptions(config);
@@ -95,6 +102,7 @@ export function createFederation(
     issuers,
     outbound: deps.outbound,
     signer: deps.signer,
+    ...(deps.speaksFor ? { speaksFor: deps.speaksFor } : {}),
     federation: c.federation,
     assertionLifetimeMs: c.assertion_lifetime,
     maxAttendees: c.max_attendees,

@@ -56,6 +56,11 @@ export interface AvailabilityDeps {
   readonly outbound: OutboundHttp;
   /** Absent: this server cannot prove its users' identity, so remote attendees stay unknown. */
   readonly signer?: AssertionSigner;
+  /**
+   * Whether the WebFinger of `domain` names the signer's issuer for its users (else other domains
+   * refuse every assertion from here, so asking them is pointless). Absent: always.
+   */
+  readonly speaksFor?: (domain: string) => boolean;
   readonly federation: boolean;
   readonly assertionLifetimeMs: number;
   readonly maxAttendees: number;
@@ -136,6 +141,13 @@ export class AvailabilityService {
         status: 'unknown',
         reason: 'federation-unavailable',
         detail: 'this server does not ask other domains (calendar.federation, or no signing issuer)',
+      };
+    if (this.#deps.speaksFor && !this.#deps.speaksFor(asker.domain))
+      return {
+        address,
+        status: 'unknown',
+        reason: 'federation-unavailable',
+        detail: `${asker.domain} signs in with an external issuer, whose keys this server does not hold: other domains cannot verify who asks`,
       };
     let href: string;
     try {

@@ -24,6 +24,8 @@ export function startCalendarHttp(
     directory: SqlDirectory;
     http: HttpAuthenticator;
     signer?: AssertionSigner;
+    /** Whether `signer` is the issuer a domain's WebFinger names (see AvailabilityDeps.speaksFor). */
+    speaksFor?: (domain: string) => boolean;
     logger: Logger;
   },
 ): { stop(): Promise<void> } {
@@ -34,6 +36,7 @@ export function startCalendarHttp(
     directory: deps.directory,
     outbound,
     signer: deps.signer,
+    speaksFor: deps.speaksFor,
     logger,
   });
   registerCalendarRoutes(app, {
