@@ -60,14 +60,16 @@ describe('listener layer', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function listen(opts: { implicitTls?: boolean; perIp?: number; proxy?: boolean; idleMs?: number } = {}) {
+  async function listen(
+    opts: { implicitTls?: boolean; perIp?: number; proxy?: boolean; idleMs?: number; limiter?: ConnectionLimiter } = {},
+  ) {
     const seen: Connection[] = [];
     const l = await startListener({
       info: { name: 'test', protocol: 'imap', implicitTls: opts.implicitTls ?? false },
       bind: '127.0.0.1',
       port: 0,
       tls: material,
-      limiter: new ConnectionLimiter({ total: 100, perIp: opts.perIp ?? 10 }),
+      limiter: opts.limiter ?? new ConnectionLimiter({ total: 100, perIp: opts.perIp ?? 10 }),
       proxy: { enabled: opts.proxy ?? false, from: ['127.0.0.1/32'] },
       idleTimeoutMs: opts.idleMs ?? 60_000,
       handshakeTimeoutMs: 2000,
@@ -115,6 +117,25 @@ describe('listener layer', () => {
     const d = await LineClient.connect(port);
     assert.match((await d.line()) ?? '', /^HELLO/);
     b.close();
+    d.close();
+  });
+
+  it('refuses connections over the total limit, counted across every listener sharing the limiter', async () => {
+    const limiter = new ConnectionLimiter({ total: 2, perIp: 10 });
+    const { port: p1 } = await listen({ limiter });
+    const { port: p2 } = await listen({ limiter });
+    const a = await LineClient.connect(p1);
+    const b = await LineClient.connect(p2);
+    assert.match((await a.line()) ?? '', /^HELLO/);
+    assert.match((await b.line()) ?? '', /^HELLO/);
+    const c = await LineClient.connect(p1);
+    assert.equal(await c.line(), 'BYE too many (total)');
+    await c.closedByPeer();
+    b.close();
+    for (let i = 0; i < 100 && limiter.open > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    const d = await LineClient.connect(p2);
+    assert.match((await d.line()) ?? '', /^HELLO/, 'a freed slot is taken again');
+    a.close();
     d.close();
   });
 
