@@ -243,11 +243,19 @@ for c in cal.walk('VFREEBUSY'):
       ['start=yesterday&end=20261102T000000Z', /not an RFC 3339/],
       ['end=20261102T000000Z', /needs a start/],
       ['start=2026-11-02T00:00:00&end=2026-11-03T00:00:00Z', /not an RFC 3339 date-time with a zone/],
+      ['start=20261102T000000Z&start=20261101T000000Z&end=20261103T000000Z', /"start" must appear once/],
+      ['start=%ZZ&end=20261103T000000Z', /not valid percent-encoding/],
     ] as const) {
       const r = await curl([...as('bob@example.test'), fb('bob@example.test', query)]);
       assert.equal(r.status, 400, query);
       assert.match(JSON.parse(r.body).detail, pattern);
     }
+    // An offset typed as is: `+` in a query is a plus (RFC 3986), not a space.
+    const offset = await curl([
+      ...as('bob@example.test'),
+      fb('bob@example.test', 'start=2026-11-02T09:00:00+01:00&end=2026-11-03T00:00:00Z'),
+    ]);
+    assert.equal(offset.status, 200, offset.body);
   });
 
   it('an unbounded high-frequency rule is capped and the answer says so', async () => {

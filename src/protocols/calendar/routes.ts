@@ -13,6 +13,7 @@ import { authenticateRequest } from '../../auth/http/fastify.ts';
 import type { Config } from '../../config/config.ts';
 import { resourceIds } from '../../config/resources.ts';
 import { isFingerpostError } from '../../core/errors.ts';
+import { parseQuery, single } from '../../discovery/query.ts';
 import { PerIpLimiter } from '../../discovery/rate-limit.ts';
 import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
 import { clientIp, type HttpApp, sendProblem } from '../http/server.ts';
@@ -129,7 +130,17 @@ export function registerCalendarRoutes(app: HttpApp, deps: CalendarRouteDeps): v
       }
       const format = negotiate(request.headers.accept);
       if (!format) return sendProblem(reply, 406, PROBLEM, 'free/busy is available as text/calendar or application/json');
-      const range = rangeOrProblem(reply, calendar, request.query.start, request.query.end);
+      // RFC 3986 query decoding: `+01:00` in an unencoded offset stays `+` (form decoding makes it a space).
+      let start: string | undefined;
+      let end: string | undefined;
+      try {
+        const query = parseQuery(request.url);
+        start = single(query, 'start');
+        end = single(query, 'end');
+      } catch (err) {
+        return sendProblem(reply, 400, PROBLEM, (err as Error).message);
+      }
+      const range = rangeOrProblem(reply, calendar, start, end);
       if (!range) return reply;
       const address = request.params.address;
       const auth = authorization(request);
