@@ -289,6 +289,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
 
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => deps.onGrantRevoked(grantId));
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger.error({ err: err.message }, 'oidc provider error'));
+  // Errors that escape oidc-provider reach Koa, whose default handler prints a stack to stderr
+  // outside the JSON log; with a listener of our own, Koa only answers 500 and we log one line.
+  provider.app.on('error', (err: Error & { status?: number; expose?: boolean }) => {
+    if (err.expose || (err.status !== undefined && err.status < 500)) return;
+    deps.logger.error({ err: err.message }, 'oidc provider request failed');
+  });
   provider.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId: string }) =>
     deps.logger.warn({ client: client.clientId, err: err.message }, 'back-channel logout delivery failed'),
   );
