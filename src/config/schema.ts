@@ -120,8 +120,14 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         bind,
         port: port(8443),
-        /** The URL clients use; defaults to https://HOSTNAME:PORT. */
-        public_url: z.string().default(''),
+        /** The URL clients use; defaults to https://HOSTNAME:PORT. Discovery, issuer and JMAP URLs derive from it: https only. */
+        public_url: z
+          .string()
+          .refine(
+            (u) => u === '' || (/^https:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i.test(u) && URL.canParse(u)),
+            'must be an https:// URL without query or fragment (discovery, sign-in and JMAP are only announced over HTTPS)',
+          )
+          .default(''),
         proxy_protocol: z.boolean().default(false),
         proxy_from: z.array(z.string()).default(['127.0.0.1/32', '::1/128']),
         /** Addresses allowed to read /metrics. */

@@ -65,6 +65,17 @@ describe('config loading', () => {
     assert.throws(() => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_IMAP_PORT: 'abc' } }), /config key imap\.port = "abc"/);
   });
 
+  it('takes only an https public URL: discovery, the issuer and JMAP are announced from it', () => {
+    const url = (public_url: string) => loadConfig({ dataDir: '/tmp/fp-x', env: {}, overrides: { http: { public_url } } }).publicUrl;
+    assert.equal(url('https://proxy.example.com/fp/'), 'https://proxy.example.com/fp');
+    assert.throws(
+      () => url('http://mail.example.com'),
+      /config key http\.public_url = "http:\/\/mail\.example\.com" .*must be an https:\/\/ URL/,
+    );
+    assert.throws(() => url('mail.example.com'), /http\.public_url .*must be an https:\/\/ URL/);
+    assert.throws(() => url('https://mail.example.com/?x=1'), /must be an https:\/\/ URL without query or fragment/);
+  });
+
   it('reports TOML syntax errors with the file', async () => {
     const file = await tomlFile('[imap\nport = 1');
     assert.throws(
