@@ -62,6 +62,12 @@ export interface Listener {
   readonly sessions: ReadonlySet<SessionHandle>;
 }
 
+/** The config key of a listener's port: `http.port` and `smtp.port` have no `tls_port` twin (docs/configuration.md). */
+function portKey(info: Omit<ListenerInfo, 'port'>): string {
+  const dual = info.protocol === 'imap' || info.protocol === 'pop3' || info.protocol === 'submission';
+  return `${info.protocol}.${dual && info.implicitTls ? 'tls_port' : 'port'}`;
+}
+
 function readProxyHeader(socket: net.Socket, timeoutMs: number): Promise<{ remoteAddress?: string; remotePort?: number; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
@@ -173,7 +179,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       if (err.code === 'EADDRINUSE') {
         reject(
           new FingerpostError('port_in_use', `port ${options.port} on ${options.bind} (${info.name}) is already in use`, {
-            hint: `stop the other program or set ${info.protocol}.${info.implicitTls && info.protocol !== 'smtp' ? 'tls_port' : 'port'} in the config`,
+            hint: `stop the other program or set ${portKey(info)} in the config`,
           }),
         );
       } else if (err.code === 'EACCES') {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Connection } from '../../../src/net/connection.ts';
 import { ConnectionLimiter } from '../../../src/net/limits.ts';
-import { type Listener, type ProtocolHandler, startListener } from '../../../src/net/listener.ts';
+import { type Listener, type ListenerOptions, type ProtocolHandler, startListener } from '../../../src/net/listener.ts';
 import { ensureLocalTls } from '../../../src/net/local-ca.ts';
 import { loadTls, type TlsMaterial } from '../../../src/net/tls.ts';
 import { readFile } from 'node:fs/promises';
@@ -169,5 +169,35 @@ describe('listener layer', () => {
     await d.line();
     await listener.close(2000);
     assert.equal(await d.line(), 'BYE shutdown');
+  });
+
+  it('names the config key of the port that is in use (http.port and smtp.port have no tls_port)', async () => {
+    const { port } = await listen();
+    const cases: [ListenerOptions['info'], string][] = [
+      [{ name: 'https', protocol: 'http', implicitTls: true }, 'http.port'],
+      [{ name: 'smtp', protocol: 'smtp', implicitTls: false }, 'smtp.port'],
+      [{ name: 'imaps', protocol: 'imap', implicitTls: true }, 'imap.tls_port'],
+      [{ name: 'submission', protocol: 'submission', implicitTls: false }, 'submission.port'],
+    ];
+    for (const [info, key] of cases) {
+      await assert.rejects(
+        startListener({
+          info,
+          bind: '127.0.0.1',
+          port,
+          tls: material,
+          limiter: new ConnectionLimiter({ total: 10, perIp: 10 }),
+          proxy: { enabled: false, from: [] },
+          idleTimeoutMs: 60_000,
+          handshakeTimeoutMs: 2000,
+          handler: echoHandler([]),
+        }),
+        (err: Error & { code?: string; hint?: string }) => {
+          assert.equal(err.code, 'port_in_use');
+          assert.equal(err.hint, `stop the other program or set ${key} in the config`);
+          return true;
+        },
+      );
+    }
   });
 });
