@@ -27,7 +27,7 @@ async function say(c: LineClient, line: string): Promise<string> {
 describe('SMTP inbound (MX)', () => {
   let t: TestServer;
   before(async () => {
-    t = await startTestServer({ domain: 'example.test', overrides: { smtp: { max_message_bytes: 4096 } } });
+    t = await startTestServer({ domain: 'example.test', overrides: { smtp: { max_message_bytes: 4096, max_recipients: 3 } } });
     await t.services.accounts.addUser({ address: 'bob@example.test', password: 'pw-bob-123456' });
     await t.services.accounts.addAlias('postmaster@example.test', 'bob@example.test');
   });
@@ -76,6 +76,19 @@ describe('SMTP inbound (MX)', () => {
     const inbox = await inboxOf(t, 'bob@example.test');
     assert.ok(!inbox.some((m) => m.includes('smuggle') || m.includes('Subject: big')));
     c.close();
+  });
+
+  test('more recipients than smtp.max_recipients get 452 4.5.3; the accepted ones still get the message', async () => {
+    for (const u of ['r1', 'r2', 'r3', 'r4']) await t.services.accounts.addUser({ address: `${u}@example.test`, password: 'pw-r-12345678' });
+    const c = await session(t.ports.smtp);
+    assert.match(await say(c, 'MAIL FROM:<many@remote.test>'), /^250 /);
+    for (const u of ['r1', 'r2', 'r3']) assert.match(await say(c, `RCPT TO:<${u}@example.test>`), /^250 2\.1\.5/);
+    assert.match(await say(c, 'RCPT TO:<r4@example.test>'), /^452 4\.5\.3/);
+    assert.match(await say(c, 'DATA'), /^354 /);
+    assert.match(await say(c, 'Subject: to many\r\n\r\nhi\r\n.'), /^250 2\.0\.0/);
+    c.close();
+    for (const u of ['r1', 'r2', 'r3']) assert.ok((await inboxOf(t, `${u}@example.test`)).some((m) => m.includes('Subject: to many')));
+    assert.equal((await inboxOf(t, 'r4@example.test')).length, 0);
   });
 
   test('pipelined commands are answered in order; too many errors end the session with 421', async () => {
