@@ -79,7 +79,8 @@ describe('SMTP inbound (MX)', () => {
   });
 
   test('more recipients than smtp.max_recipients get 452 4.5.3; the accepted ones still get the message', async () => {
-    for (const u of ['r1', 'r2', 'r3', 'r4']) await t.services.accounts.addUser({ address: `${u}@example.test`, password: 'pw-r-12345678' });
+    for (const u of ['r1', 'r2', 'r3', 'r4'])
+      await t.services.accounts.addUser({ address: `${u}@example.test`, password: 'pw-r-12345678' });
     const c = await session(t.ports.smtp);
     assert.match(await say(c, 'MAIL FROM:<many@remote.test>'), /^250 /);
     for (const u of ['r1', 'r2', 'r3']) assert.match(await say(c, `RCPT TO:<${u}@example.test>`), /^250 2\.1\.5/);
