@@ -177,7 +177,7 @@ describe('discovery over HTTPS (privacy mode, the default)', () => {
     assert.doesNotMatch(hostile.body, /evil/);
   });
 
-  it('refuses a request without Host (HTTP/1.1) and does not speak plain HTTP at all', async () => {
+  it('refuses a request without Host (HTTP/1.1) with a JSON error, and does not speak plain HTTP at all', async () => {
     const raw = await new Promise<string>((resolve, reject) => {
       const s = tls.connect({ host: '127.0.0.1', port: server.ports.https, servername: 'example.test', ca: server.ca }, () => {
         s.end('GET /.well-known/webfinger?resource=acct%3Aalice%40example.test HTTP/1.1\r\nConnection: close\r\n\r\n');
@@ -188,6 +188,12 @@ describe('discovery over HTTPS (privacy mode, the default)', () => {
       s.on('error', reject);
     });
     assert.match(raw, /^HTTP\/1\.1 400/);
+    assert.match(raw, /\r\ncontent-type: application\/problem\+json/i);
+    assert.match(raw, /\r\naccess-control-allow-origin: \*/i);
+    const problem = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { status: number; detail: string };
+    assert.equal(problem.status, 400);
+    assert.match(problem.detail, /Host/);
+    assert.doesNotMatch(raw, /acct:alice|at \/|Error:/);
     const plain = await new Promise<string>((resolve) => {
       const s = net.connect(server.ports.https, '127.0.0.1', () =>
         s.write('GET /.well-known/webfinger?resource=acct%3Aalice%40example.test HTTP/1.1\r\nHost: example.test\r\n\r\n'),

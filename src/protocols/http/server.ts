@@ -56,7 +56,14 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     return503OnClosing: true,
     serverFactory: (handler) => {
       server = https.createServer(
-        { ...serverTlsOptions(deps.tls), requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 },
+        {
+          ...serverTlsOptions(deps.tls),
+          requestTimeout: 120_000,
+          headersTimeout: 30_000,
+          keepAliveTimeout: 65_000,
+          // Node would answer a Host-less HTTP/1.1 request with a bare 400; the hook below sends it as problem+json.
+          requireHostHeader: false,
+        },
         handler,
       );
       return server;
@@ -68,6 +75,11 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     request.log = request.log.child({ ip: clientIp(request) });
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (with a JSON error, like every error here).
+    if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
+      reply.header('access-control-allow-origin', '*').header('connection', 'close');
+      return sendProblem(reply, 400, 'about:blank', 'the Host header is required (RFC 9112 §3.2)');
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {
