@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.ts';
 import { resourceIds, SCOPES } from '../config/resources.ts';
@@ -291,7 +292,8 @@ export function buildProvider(deps: ProviderDeps): Provider {
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger.error({ err: err.message }, 'oidc provider error'));
   // Errors that escape oidc-provider reach Koa, whose default handler prints a stack to stderr
   // outside the JSON log; with a listener of our own, Koa only answers 500 and we log one line.
-  provider.app.on('error', (err: Error & { status?: number; expose?: boolean }) => {
+  // oidc-provider 9's Provider is the Koa app itself (its `.app` getter only prints a deprecation).
+  (provider as unknown as EventEmitter).on('error', (err: Error & { status?: number; expose?: boolean }) => {
     if (err.expose || (err.status !== undefined && err.status < 500)) return;
     deps.logger.error({ err: err.message }, 'oidc provider request failed');
   });

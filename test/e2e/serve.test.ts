@@ -50,6 +50,7 @@ describe('fingerpost serve (first start, restart, admin while running)', () => {
       const password = /password: (\S+)/.exec(proc.stderr)?.[1];
       assert.ok(password && password.length >= 16, 'a generated admin password is printed');
       assert.match(proc.stderr, new RegExp(`imaps\\s+imaps://localhost:${ports.imaps}`));
+      assert.doesNotMatch(proc.stderr, /DeprecationWarning/, 'a first start prints no warnings of the libraries it uses');
       const ca = path.join(dataDir, 'tls', 'ca.pem');
       const { stdout } = await exec('curl', ['-sS', '--fail', '--cacert', ca, `https://localhost:${ports.https}/healthz`]);
       assert.deepEqual(JSON.parse(stdout), { status: 'ok', checks: { store: 'ok' } });
