@@ -183,6 +183,28 @@ p.quit()
     assert.match((await c.line())!, /^\+OK/);
   });
 
+  test('SASL AUTH LOGIN: username and password prompts; a wrong password is -ERR [AUTH]', async () => {
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const login = async (password: string) => {
+      const c = await LineClient.connect(t.ports.pop3s, { tls: true, ca: t.ca });
+      assert.match((await c.line())!, /^\+OK /);
+      c.write('AUTH LOGIN\r\n');
+      assert.equal(await c.line(), `+ ${b64('Username:')}`);
+      c.write(`${b64('hank@example.test')}\r\n`);
+      assert.equal(await c.line(), `+ ${b64('Password:')}`);
+      c.write(`${b64(password)}\r\n`);
+      return c;
+    };
+    const bad = await login('not the password');
+    assert.match((await bad.line())!, /^-ERR \[AUTH\]/);
+    bad.close();
+    const good = await login(PASSWORD);
+    assert.match((await good.line())!, /^\+OK /);
+    good.write('STAT\r\nQUIT\r\n');
+    assert.match((await good.line())!, /^\+OK \d+ \d+$/);
+    assert.match((await good.line())!, /^\+OK/);
+  });
+
   test('a wrong password and garbage get -ERR and the session goes on; too many errors close it', async () => {
     const c = await stls(await greeted(t.ports.pop3), t.ca);
     c.write('USER frank@example.test\r\nPASS nope\r\n');

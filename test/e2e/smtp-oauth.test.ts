@@ -194,6 +194,25 @@ describe('bearer tokens on SMTP submission and POP3', () => {
     assert.match(msg.stdout, /^Received: from .*\r\n\tby localhost with ESMTPSA/);
   });
 
+  test('POP3 AUTH XOAUTH2: a good token opens the maildrop; a bad one gets the JSON challenge, then -ERR [AUTH]', async () => {
+    const xoauth2 = (user: string, tok: string) => Buffer.from(`user=${user}\x01auth=Bearer ${tok}\x01\x01`).toString('base64');
+    const bad = await LineClient.connect(t.ports.pop3s, { tls: true, ca: t.ca });
+    assert.match((await bad.line())!, /^\+OK/);
+    bad.write(`AUTH XOAUTH2 ${xoauth2('bob@example.test', await token('bob@example.test', 'imap://localhost'))}\r\n`);
+    const challenge = (await bad.line())!;
+    assert.match(challenge, /^\+ /);
+    assert.equal(JSON.parse(Buffer.from(challenge.slice(2), 'base64').toString()).status, '401');
+    bad.write('\r\n');
+    assert.match((await bad.line())!, /^-ERR \[AUTH\]/);
+    bad.close();
+    const c = await LineClient.connect(t.ports.pop3s, { tls: true, ca: t.ca });
+    assert.match((await c.line())!, /^\+OK/);
+    c.write(`AUTH XOAUTH2 ${xoauth2('bob@example.test', await token('bob@example.test', 'pop3://localhost'))}\r\n`);
+    assert.match((await c.line())!, /^\+OK /);
+    c.write('QUIT\r\n');
+    assert.match((await c.line())!, /^\+OK/);
+  });
+
   test('POP3 AUTH OAUTHBEARER with a long token uses the continuation line (RFC 5034 §4)', async () => {
     const c = await LineClient.connect(t.ports.pop3s, { tls: true, ca: t.ca });
     assert.match((await c.line())!, /^\+OK/);
