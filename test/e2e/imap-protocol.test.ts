@@ -264,7 +264,8 @@ describe('IMAP protocol by hand', () => {
     watcher.write('i IDLE\r\n');
     assert.equal(await watcher.line(), '+ idling');
     await t.services.mail.deliver((await t.services.directory.findByAddress(ALICE))!.id, Buffer.from('Subject: pushed\r\n\r\nhello\r\n'));
-    assert.equal(await watcher.line(), `* ${count + 1} EXISTS`);
+    // IDLE reports a new message within a second of its commit.
+    assert.equal(await watcher.line(1000), `* ${count + 1} EXISTS`);
     // The other session learns about it with its next command, then changes a flag the watcher sees.
     assert.match((await cmd(other, 'n', 'NOOP')).join('\n'), new RegExp(`\\* ${count + 1} EXISTS`));
     await cmd(other, 'f', `STORE ${count + 1} +FLAGS (\\Flagged)`);
