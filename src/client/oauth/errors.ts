@@ -5,7 +5,7 @@ import { localProblem, signInNeeded, temporaryFailure } from '../errors.ts';
 /**
  * Turns what openid-client throws into the client's three outcomes: sign-in needed (RFC 6749 §5.2
  * `invalid_grant`, `invalid_client`, `unauthorized_client`; RFC 8628 `access_denied`,
- * `expired_token`), temporary (network, 5xx, `temporarily_unavailable`, `slow_down` at the end),
+ * `expired_token`), temporary (network, 5xx, 429, `temporarily_unavailable`, `slow_down` at the end),
  * or a local problem with the issuer's own words.
  */
 export function translateOAuthError(err: unknown, address: string, doing: string): FingerpostError {
@@ -26,8 +26,9 @@ export function translateOAuthError(err: unknown, address: string, doing: string
   }
   if (err instanceof oidc.ClientError) {
     const code = err.code ?? '';
-    if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') {
-      const status = (err.cause as Response | undefined)?.status ?? 0;
+    const status = (err.cause as Response | undefined)?.status ?? 0;
+    // An unexpected status, or an error status without a JSON body (a proxy's 429 page): the status decides.
+    if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || (code === 'OAUTH_RESPONSE_IS_NOT_JSON' && status >= 400)) {
       if (status >= 500 || status === 429) return temporaryFailure(`${doing}: the issuer answered HTTP ${status}`, err);
       return localProblem(`${doing}: the issuer answered HTTP ${status || 'with an unexpected status'}`, undefined, err);
     }

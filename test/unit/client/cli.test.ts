@@ -3,9 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { accountPaths } from '../../../src/client/store/paths.ts';
+import { ensureLocalTls } from '../../../src/net/local-ca.ts';
+import { freePorts } from '../../helpers/ports.ts';
 import { account, type Home, tempHome } from './fixture.ts';
 
 const LAUNCHER = path.resolve(import.meta.dirname, '../../../bin/fingerpost.js');
@@ -106,6 +110,55 @@ describe('fingerpost token/setup/check on bad input', () => {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /http:\/\/127\.0\.0\.1:9\/calendar is not an https URL/);
       assert.equal(r.stdout, '');
+    }
+  });
+
+  it('an issuer that is down, overloaded or throttling: exit 3 (try later), nothing on stdout, the file unchanged', async () => {
+    const tlsFiles = await ensureLocalTls(path.join(home.dir, 'issuer'), ['localhost']);
+    const answers: Record<string, [number, string]> = {
+      '/busy/token': [503, 'Service Unavailable'],
+      '/slow/token': [429, 'Too Many Requests'],
+      '/gone/token': [400, JSON.stringify({ error: 'invalid_grant', error_description: 'grant revoked' })],
+    };
+    const server = https.createServer({ cert: await readFile(tlsFiles.cert), key: await readFile(tlsFiles.key) }, (req, res) => {
+      const [status, body] = answers[req.url ?? ''] ?? [404, ''];
+      res.writeHead(status, { 'content-type': status === 400 ? 'application/json' : 'text/plain' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const [closed] = await freePorts(1);
+    try {
+      const cases: [string, string, number, RegExp][] = [
+        ['down', `https://localhost:${closed}/down`, 3, /cannot reach the issuer \(ECONNREFUSED\)/],
+        ['busy', `https://localhost:${port}/busy`, 3, /the issuer answered HTTP 503/],
+        ['slow', `https://localhost:${port}/slow`, 3, /the issuer answered HTTP 429/],
+        ['gone', `https://localhost:${port}/gone`, 2, /the issuer answered invalid_grant \(grant revoked\)/],
+      ];
+      for (const [name, issuer, code, message] of cases) {
+        const address = `${name}@example.test`;
+        const store = home.store();
+        await store.save(
+          account(
+            address,
+            { kind: 'age', workFactor: 10, reason: 't' },
+            { issuer, metadata: { issuer, token_endpoint: `${issuer}/token` } },
+          ),
+          {
+            refreshToken: 'rt',
+            tokens: { 'imap://mail.example.test': { token: 'expired', expiresAt: Date.now() - 1000, obtainedAt: Date.now() - 3_600_000 } },
+          },
+        );
+        const accountFile = accountPaths(store.paths, address).file;
+        const before = await readFile(accountFile);
+        const r = await fingerpost(['token', address, '--service', 'imap', '--ca', tlsFiles.caCert], home.env);
+        assert.equal(r.code, code, `${name}: ${r.stderr}`);
+        assert.equal(r.stdout, '');
+        assert.match(r.stderr, message);
+        assert.match(r.stderr, code === 3 ? /fix: try again later/ : new RegExp(`fix: sign in again: fingerpost login ${address}`));
+        assert.deepEqual(await readFile(accountFile), before);
+      }
+    } finally {
+      server.close();
     }
   });
 
