@@ -1,9 +1,8 @@
 import { CAPABILITIES } from '../capabilities.ts';
 import type { JmapServices } from '../context.ts';
 import type { MethodDefinition } from '../dispatch.ts';
-import { toId } from '../ids.ts';
-import { maxChanges } from '../standard.ts';
-import { parseState, stateString, typeState } from '../state.ts';
+import { changesArguments, changesResponse } from '../changes.ts';
+import { typeState } from '../state.ts';
 import { COUNT_PROPERTIES } from './object.ts';
 
 /** Mailbox changes after a state: the change log plus mailboxes whose contents (counts) changed. */
@@ -92,17 +91,10 @@ export const mailboxChanges: MethodDefinition = {
   capability: CAPABILITIES.mail,
   async run(args, ctx) {
     const accountId = ctx.account(args);
-    const current = await typeState(ctx.services, accountId, 'Mailbox');
-    const since = parseState(args.requiredString('sinceState'), current);
-    const c = await mailboxChangesSince(ctx.services, accountId, since, maxChanges(args, 5000));
+    const { since, max } = await changesArguments(args, ctx, accountId, 'Mailbox');
+    const c = await mailboxChangesSince(ctx.services, accountId, since, max);
     return {
-      accountId: ctx.accountId,
-      oldState: stateString(since),
-      newState: stateString(c.newState),
-      hasMoreChanges: c.hasMoreChanges,
-      created: c.created.map((id) => toId('mailbox', id)),
-      updated: c.updated.map((id) => toId('mailbox', id)),
-      destroyed: c.destroyed.map((id) => toId('mailbox', id)),
+      ...changesResponse(ctx, 'mailbox', since, c),
       updatedProperties: c.countsOnly && c.updated.length ? [...COUNT_PROPERTIES] : null,
     };
   },
