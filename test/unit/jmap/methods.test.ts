@@ -684,5 +684,88 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.notEqual(v1['newState'], v1['oldState']);
       assert.equal((await one('VacationResponse/get', { properties: ['isEnabled'] }))['list'][0]['isEnabled'], true);
     });
+
+    it('Mailbox/queryChanges, Thread/changes, Identity/changes, EmailSubmission/changes and queryChanges', async () => {
+      // Mailbox/queryChanges: applying the diff to the old list gives the new one, for a create and a destroy.
+      const sort = [{ property: 'name' }];
+      const applies = async (old: Json, expect: (qc: Json) => void) => {
+        const qc = await one('Mailbox/queryChanges', { sort, sinceQueryState: old['queryState'] });
+        const now = await one('Mailbox/query', { sort });
+        const list = old['ids'].filter((x: string) => !qc['removed'].includes(x));
+        for (const a of qc['added']) list.splice(a['index'], 0, a['id']);
+        assert.deepEqual(list, now['ids']);
+        assert.equal(qc['newQueryState'], now['queryState']);
+        expect(qc);
+        return now;
+      };
+      const q0 = await one('Mailbox/query', { sort });
+      const mid = (await one('Mailbox/set', { create: { m: { name: 'AAA sorts first' } } }))['created']['m']['id'];
+      const q1 = await applies(q0, (qc) => assert.ok(qc['added'].some((a: Json) => a['id'] === mid)));
+      await one('Mailbox/set', { destroy: [mid] });
+      await applies(q1, (qc) => assert.ok(qc['removed'].includes(mid)));
+
+      // Thread/changes: a first message creates its thread, a reply updates it.
+      const inbox = Number((await mailbox('inbox')).slice(1));
+      const t0 = (await one('Thread/get', { ids: [] }))['state'];
+      const first = await services.mail.append(bob.id, inbox, message({ subject: 'Thread test', id: 'thread-1@remote.test' }));
+      const threadId = (await one('Email/get', { ids: [`E${first.messageId}`], properties: ['threadId'] }))['list'][0]['threadId'];
+      const c1 = await one('Thread/changes', { sinceState: t0 });
+      assert.ok(c1['created'].includes(threadId), JSON.stringify(c1));
+      await services.mail.append(
+        bob.id,
+        inbox,
+        message({ subject: 'Re: Thread test', id: 'thread-2@remote.test', inReplyTo: 'thread-1@remote.test' }),
+      );
+      const c2 = await one('Thread/changes', { sinceState: c1['newState'] });
+      assert.deepEqual([c2['created'], c2['updated']], [[], [threadId]]);
+      assert.equal((await one('Thread/get', { ids: [threadId] }))['list'][0]['emailIds'].length, 2);
+
+      // Identity/changes follows Identity/set.
+      const i0 = await one('Identity/get', {});
+      const made = await one('Identity/set', { create: { n: { email: 'bob@example.test', name: 'Bob at work' } } });
+      const newIdentity = made['created']['n']['id'];
+      // A second identity with the account's own address is not the primary one: it may be destroyed.
+      assert.equal(made['created']['n']['mayDelete'], true);
+      const ic = await one('Identity/changes', { sinceState: i0['state'] });
+      assert.deepEqual(ic['created'], [newIdentity]);
+      assert.equal(ic['newState'], made['newState']);
+      const gone = await one('Identity/set', { destroy: [newIdentity, i0['list'][0]['id']] });
+      assert.deepEqual(gone['destroyed'], [newIdentity]);
+      assert.equal(gone['notDestroyed'][i0['list'][0]['id']]['type'], 'forbidden');
+      assert.deepEqual((await one('Identity/changes', { sinceState: ic['newState'] }))['destroyed'], [newIdentity]);
+
+      // EmailSubmission/changes and /queryChanges see a new submission.
+      const s0 = await one('EmailSubmission/get', { ids: [] });
+      const sq0 = await one('EmailSubmission/query', {});
+      const drafts = await mailbox('drafts');
+      const r = await call([
+        [
+          'Email/set',
+          {
+            accountId: A,
+            create: {
+              d: {
+                mailboxIds: { [drafts]: true },
+                from: [{ email: 'bob@example.test' }],
+                to: [{ email: 'carol@example.test' }],
+                subject: 'changes',
+                textBody: [{ partId: 'b' }],
+                bodyValues: { b: { value: 'x' } },
+              },
+            },
+          },
+          'e',
+        ],
+        ['EmailSubmission/set', { accountId: A, create: { k: { identityId: i0['list'][0]['id'], emailId: '#d' } } }, 's'],
+      ]);
+      const subId = r[1]![1]['created']['k']['id'];
+      const sc = await one('EmailSubmission/changes', { sinceState: s0['state'] });
+      assert.deepEqual(sc['created'], [subId]);
+      const sqc = await one('EmailSubmission/queryChanges', { sinceQueryState: sq0['queryState'] });
+      assert.ok(
+        sqc['added'].some((a: Json) => a['id'] === subId),
+        JSON.stringify(sqc),
+      );
+    });
   });
 }

@@ -4,7 +4,7 @@ import type { MethodDefinition } from '../dispatch.ts';
 import { fromId, toId } from '../ids.ts';
 import { getIds, getProperties, pick } from '../standard.ts';
 import { stateString, typeState } from '../state.ts';
-import { IDENTITY_PROPERTIES, identityObject, listIdentities } from './store.ts';
+import { IDENTITY_PROPERTIES, identityObject, listIdentities, primaryIdentityId } from './store.ts';
 
 const KNOWN = new Set<string>(IDENTITY_PROPERTIES);
 
@@ -18,12 +18,13 @@ export const identityGet: MethodDefinition = {
     const rows = await listIdentities(ctx.services, accountId);
     const state = await typeState(ctx.services, accountId, 'Identity');
     const byId = new Map(rows.map((r) => [r.id, r]));
+    const primary = primaryIdentityId(rows, ctx.caller.account.address);
     const list: JsonObject[] = [];
     const notFound: string[] = [];
     for (const id of ids ?? rows.map((r) => toId('identity', r.id))) {
       const n = fromId('identity', id);
       const row = n === undefined ? undefined : byId.get(n);
-      if (row) list.push(pick(identityObject(row, ctx.caller.account.address), properties));
+      if (row) list.push(pick(identityObject(row, primary), properties));
       else notFound.push(id);
     }
     return { accountId: ctx.accountId, state: stateString(state), list, notFound };

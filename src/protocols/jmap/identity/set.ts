@@ -9,7 +9,7 @@ import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
 import { setArguments } from '../standard.ts';
 import { checkIfInState, stateString, typeState } from '../state.ts';
-import { identityObject, listIdentities, maySendAs } from './store.ts';
+import { identityObject, listIdentities, maySendAs, primaryIdentityId } from './store.ts';
 
 const SETTABLE = new Set(['name', 'email', 'replyTo', 'bcc', 'textSignature', 'htmlSignature']);
 const SERVER_SET = new Set(['id', 'mayDelete']);
@@ -61,6 +61,8 @@ async function run(ctx: MethodContext, accountId: number, create: JsonObject, up
   const { services } = ctx;
   const created: JsonObject = {};
   const notCreated: Record<string, SetError> = {};
+  const address = ctx.caller.account.address;
+  const primaryBefore = primaryIdentityId(await listIdentities(services, accountId), address);
   for (const [cid, input] of Object.entries(create)) {
     try {
       if (!isObject(input)) throw invalidProperties([]);
@@ -83,13 +85,17 @@ async function run(ctx: MethodContext, accountId: number, create: JsonObject, up
           .executeTakeFirstOrThrow();
         return { value: row.id, changes: [{ id: row.id, kind: 'created' }] };
       });
-      created[cid] = { id: toId('identity', id), mayDelete: v.email.toLowerCase() !== ctx.caller.account.address };
+      // Only the first identity with the account's own address is the undeletable primary one.
+      const primary = primaryBefore ?? (v.email.toLowerCase() === address.toLowerCase() ? id : undefined);
+      created[cid] = { id: toId('identity', id), mayDelete: id !== primary };
       ctx.created(cid, toId('identity', id));
     } catch (err) {
       notCreated[cid] = toSetError(err);
     }
   }
-  const rows = new Map((await listIdentities(services, accountId)).map((r) => [r.id, r]));
+  const all = await listIdentities(services, accountId);
+  const rows = new Map(all.map((r) => [r.id, r]));
+  const primary = primaryIdentityId(all, address);
   const updated: JsonObject = {};
   const notUpdated: Record<string, SetError> = {};
   for (const [rawId, patch] of Object.entries(update)) {
@@ -98,7 +104,7 @@ async function run(ctx: MethodContext, accountId: number, create: JsonObject, up
       const n = fromId('identity', id);
       const row = n === undefined ? undefined : rows.get(n);
       if (!row || !isObject(patch)) throw setError('notFound');
-      const current = identityObject(row, ctx.caller.account.address);
+      const current = identityObject(row, primary);
       const v = validate(applyPatch(current, patch), current);
       await writeLogged(services, accountId, 'Identity', async (trx) => {
         await trx
@@ -121,8 +127,7 @@ async function run(ctx: MethodContext, accountId: number, create: JsonObject, up
       const n = fromId('identity', id);
       const row = n === undefined ? undefined : rows.get(n);
       if (!row) throw setError('notFound');
-      if (!identityObject(row, ctx.caller.account.address)['mayDelete'])
-        throw setError('forbidden', 'the primary identity cannot be destroyed');
+      if (!identityObject(row, primary)['mayDelete']) throw setError('forbidden', 'the primary identity cannot be destroyed');
       await writeLogged(services, accountId, 'Identity', async (trx) => {
         await trx.deleteFrom('jmap_identities').where('id', '=', row.id).execute();
         return { value: undefined, changes: [{ id: row.id, kind: 'destroyed' }] };

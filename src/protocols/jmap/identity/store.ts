@@ -63,8 +63,19 @@ export async function listIdentities(services: JmapServices, accountId: number):
   return k.selectFrom('jmap_identities').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
 }
 
-/** The JMAP Identity object of a row (RFC 8621 §6). */
-export function identityObject(row: IdentityRow, primaryAddress: string): JsonObject {
+/**
+ * The account's primary identity: the first one with its own address (RFC 8621 §6 `mayDelete`:
+ * only this one is kept; other identities with the same address may be destroyed).
+ */
+export function primaryIdentityId(rows: readonly IdentityRow[], primaryAddress: string): number | undefined {
+  const lower = primaryAddress.toLowerCase();
+  return rows
+    .filter((r) => r.email.toLowerCase() === lower)
+    .reduce<number | undefined>((min, r) => (min === undefined || r.id < min ? r.id : min), undefined);
+}
+
+/** The JMAP Identity object of a row (RFC 8621 §6); `primaryId` from `primaryIdentityId`. */
+export function identityObject(row: IdentityRow, primaryId: number | undefined): JsonObject {
   return {
     id: toId('identity', row.id),
     name: row.name,
@@ -73,6 +84,6 @@ export function identityObject(row: IdentityRow, primaryAddress: string): JsonOb
     bcc: row.bcc === null ? null : (JSON.parse(row.bcc) as JsonValue),
     textSignature: row.text_signature,
     htmlSignature: row.html_signature,
-    mayDelete: row.email.toLowerCase() !== primaryAddress.toLowerCase(),
+    mayDelete: row.id !== primaryId,
   };
 }
