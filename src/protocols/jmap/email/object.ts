@@ -37,15 +37,8 @@ export const EMAIL_PROPERTIES = [
   'preview',
 ] as const;
 
-/** The default `properties` of Email/get (RFC 8621 §4.2). */
-export const DEFAULT_EMAIL_PROPERTIES = [
-  'id',
-  'blobId',
-  'threadId',
-  'mailboxIds',
-  'keywords',
-  'size',
-  'receivedAt',
+/** The default `properties` of Email/parse (RFC 8621 §4.9): what a message says about itself. */
+export const DEFAULT_PARSE_PROPERTIES = [
   'messageId',
   'inReplyTo',
   'references',
@@ -63,6 +56,18 @@ export const DEFAULT_EMAIL_PROPERTIES = [
   'textBody',
   'htmlBody',
   'attachments',
+];
+
+/** The default `properties` of Email/get (RFC 8621 §4.2): the stored Email's own, then the message's. */
+export const DEFAULT_EMAIL_PROPERTIES = [
+  'id',
+  'blobId',
+  'threadId',
+  'mailboxIds',
+  'keywords',
+  'size',
+  'receivedAt',
+  ...DEFAULT_PARSE_PROPERTIES,
 ];
 
 /** Properties that need the whole raw message. */

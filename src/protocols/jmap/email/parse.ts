@@ -8,29 +8,10 @@ import { invalidArguments, MethodError } from '../errors.ts';
 import { parseBlobId } from '../ids.ts';
 import { partBlobIds } from './body.ts';
 import { emailRequest } from './get.ts';
-import { emailObject } from './object.ts';
+import { DEFAULT_PARSE_PROPERTIES, emailObject } from './object.ts';
 
 /** Properties that only exist for stored Emails: Email/parse answers null for them (RFC 8621 §4.9). */
 const STORED_ONLY = ['id', 'mailboxIds', 'keywords', 'receivedAt', 'threadId'];
-const DEFAULT_PARSE_PROPERTIES = [
-  'messageId',
-  'inReplyTo',
-  'references',
-  'sender',
-  'from',
-  'to',
-  'cc',
-  'bcc',
-  'replyTo',
-  'subject',
-  'sentAt',
-  'hasAttachment',
-  'preview',
-  'bodyValues',
-  'textBody',
-  'htmlBody',
-  'attachments',
-];
 
 /** Email/parse (RFC 8621 §4.9): Email objects for message blobs (uploads or attached messages). */
 export const emailParse: MethodDefinition = {
