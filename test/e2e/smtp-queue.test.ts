@@ -1,6 +1,7 @@
 // Outbound delivery through the durable queue to a receiving SMTP server started here on loopback
 // (Postfix's smtp-sink): a temporary failure then success, a permanent failure producing a bounce
-// (RFC 3464) in the sender's INBOX, and a host that is down keeping the message queued.
+// (RFC 3464) in the sender's INBOX, a host that is down keeping the message queued, and a
+// recipient still undeliverable after queue.max_age bouncing (5.4.7).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -238,5 +239,48 @@ describe('smarthost with AUTH: a second Fingerpost relays for the first', () => 
     );
     assert.match(msg, /^Received: from localhost \(\[127\.0\.0\.1\]\)\r\n\tby localhost with ESMTPSA \(using TLSv1\.3/);
     assert.match(msg, /\r\nReceived: from [^\r]+\r\n\tby localhost with ESMTPSA[^\r]*\r\n\tfor <kim@relay\.test>/);
+  });
+});
+
+describe('queue expiry', () => {
+  let t: TestServer;
+  before(async () => {
+    const [downPort] = (await freePorts(1)) as [number];
+    t = await startTestServer({
+      domain: 'example.test',
+      overrides: {
+        queue: {
+          routes: [`down.test=127.0.0.1:${downPort}`],
+          retry_initial: '1s',
+          retry_max: '1s',
+          max_age: '3s',
+          poll_interval: '200ms',
+          connect_timeout: '2s',
+        },
+      },
+    });
+    await t.services.accounts.addUser({ address: 'alice@example.test', password: PASSWORD });
+  });
+  after(() => t.close());
+
+  test('a recipient still undeliverable after queue.max_age bounces with 5.4.7 and leaves the queue', async () => {
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: t.ports.submissions,
+      secure: true,
+      tls: { ca: t.ca, servername: 'localhost' },
+      auth: { user: 'alice@example.test', pass: PASSWORD },
+    });
+    await transport.sendMail({ from: 'alice@example.test', to: 'erin@down.test', subject: 'expire me', text: 'x\n' });
+    transport.close();
+    const bounce = await until(async () => {
+      const inbox = await inboxOf(t, 'alice@example.test');
+      return inbox.find((m) => m.includes('Subject: Undelivered Mail Returned to Sender'));
+    }, 'the expiry bounce');
+    assert.match(bounce, /Final-Recipient: rfc822; erin@down\.test\r\nAction: failed\r\nStatus: 5\.4\.7\r\n/);
+    assert.match(bounce, /delivery time expired/);
+    assert.match(bounce, /Content-Type: text\/rfc822-headers\r\n\r\n[\s\S]*Subject: expire me/);
+    const left = await t.services.db.kysely.selectFrom('queue_recipients').select('id').where('recipient', '=', 'erin@down.test').execute();
+    assert.equal(left.length, 0);
   });
 });
