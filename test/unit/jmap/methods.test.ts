@@ -157,6 +157,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['Email/query', { accountId: A, sort: [{ property: 'color' }] }, 'w'],
         ['Email/get', { accountId: A, ids: Array.from({ length: 501 }, (_, i) => `E${i + 1}`) }, 'v'],
         ['Email/changes', { accountId: A, sinceState: 'garbage' }, 'u'],
+        ['Mailbox/set', { accountId: A, destroy: Array.from({ length: 501 }, (_, i) => `M${i + 1000}`) }, 't'],
       ]);
       assert.deepEqual(
         errors.map((e) => [e[0], e[1]['type'], e[2]]),
@@ -167,6 +168,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           ['error', 'unsupportedSort', 'w'],
           ['error', 'requestTooLarge', 'v'],
           ['error', 'cannotCalculateChanges', 'u'],
+          ['error', 'requestTooLarge', 't'],
         ],
       );
     });
