@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
 import { parseWwwAuthenticate } from '../../src/auth/sasl/www-authenticate.ts';
 import { resourceIds } from '../../src/config/resources.ts';
 import { caFetch } from '../helpers/https-fetch.ts';
-import { issueToken } from '../helpers/idp.ts';
+import { issueToken, signInWithForms } from '../helpers/idp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ALICE = 'alice@example.test';
@@ -128,7 +129,31 @@ describe('JMAP over HTTPS', () => {
     assert.equal(asMeta.issuer, issuer, 'RFC 8414 §3.3: issuer is identical');
     assert.ok(asMeta.token_endpoint && asMeta.jwks_uri);
 
-    const token = await issueToken(server, ALICE, { resource: sessionUrl });
+    // A client that knows nothing else registers itself (RFC 7591) with the discovered issuer, signs
+    // the user in (authorization code + PKCE, RFC 8707 resource = the protected resource) and
+    // gets its token from the provider's token endpoint.
+    const cfg = await oidc.dynamicClientRegistration(
+      new URL(issuer),
+      { redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none', client_name: 'JMAP discovery test' },
+      oidc.None(),
+      { [oidc.customFetch]: fetchCa },
+    );
+    cfg[oidc.customFetch] = fetchCa;
+    const verifier = oidc.randomPKCECodeVerifier();
+    const authUrl = oidc.buildAuthorizationUrl(cfg, {
+      redirect_uri: 'http://127.0.0.1/cb',
+      scope: `openid ${bearer.params['scope']}`,
+      resource: metadata.resource,
+      state: 'st',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const { url: callback } = await signInWithForms(server.ca, authUrl, { email: ALICE, password: PASSWORD });
+    const tokens = await oidc.authorizationCodeGrant(cfg, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const token = tokens.access_token;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Json;
+    assert.equal(claims.iss, issuer);
+    assert.deepEqual([claims.aud].flat(), [sessionUrl]);
     const authed = await fetchCa(sessionUrl, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(authed.status, 200);
     assert.equal(authed.headers.get('cache-control'), 'no-cache, no-store, must-revalidate');
