@@ -204,6 +204,7 @@ describe('IMAP protocol by hand', () => {
     assert.ok(!listed.some((l) => l.includes('Entw')), 'SPECIAL-USE selection lists only special-use mailboxes');
     const all = await cmd(c, 'm', 'LIST "" "Entw*"');
     assert.deepEqual(all.slice(0, -1), ['* LIST (\\HasChildren) "/" Entw&APw-rfe', '* LIST (\\HasNoChildren) "/" Entw&APw-rfe/2026']);
+    assert.match((await cmd(c, 'dp', 'DELETE "Entw&APw-rfe"')).at(-1)!, /^dp NO \[HASCHILDREN\]/, 'RFC 9051 §7.1');
     // IMAP4rev2 clients get UTF-8 names.
     assert.match((await cmd(c, 'e', 'ENABLE IMAP4rev2 QRESYNC')).join('\n'), /^\* ENABLED IMAP4rev2 QRESYNC/);
     assert.match((await cmd(c, 'm2', 'LIST "" "Entw%"')).join('\n'), /"Entwürfe"/);
