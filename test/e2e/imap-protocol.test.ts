@@ -190,6 +190,15 @@ describe('IMAP protocol by hand', () => {
     c.write(`${b64(`user=${ALICE}\x01auth=Bearer ${await token(ALICE)}\x01\x01`)}\r\n`);
     assert.match((await c.line())!, /^d OK \[CAPABILITY IMAP4rev1 IMAP4rev2 /);
     c.close();
+    // AUTH=LOGIN: the username and password prompts, each answered on its own line.
+    const l = await tlsClient(t);
+    l.write('e AUTHENTICATE LOGIN\r\n');
+    assert.equal(await l.line(), `+ ${b64('Username:')}`);
+    l.write(`${b64(ALICE)}\r\n`);
+    assert.equal(await l.line(), `+ ${b64('Password:')}`);
+    l.write(`${b64(PASSWORD)}\r\n`);
+    assert.match((await l.line())!, /^e OK \[CAPABILITY /);
+    l.close();
   });
 
   test('extensions by hand: ID, NAMESPACE, LIST-EXTENDED/STATUS, mailbox names, ESEARCH/SAVE, COPYUID, BINARY, UID EXPUNGE, EXAMINE', async () => {
