@@ -319,6 +319,51 @@ describe('IMAP protocol by hand', () => {
     assert.match((await c.line(10_000))!, /^\* BYE \[EXPIRED\]/);
     await c.closedByPeer();
   });
+  test('mailbox management by hand: CREATE (USE), RENAME of a subtree and of INBOX, SUBSCRIBE/UNSUBSCRIBE/LSUB, DELETE', async () => {
+    const c = await loggedIn(t);
+    // CREATE-SPECIAL-USE (RFC 6154 §3): a free special use is taken, a used or unknown one is refused.
+    assert.match((await cmd(c, 'c1', 'CREATE Starred (USE (\\Flagged))')).at(-1)!, /^c1 OK/);
+    assert.match((await cmd(c, 'c2', 'CREATE Archive2 (USE (\\Archive))')).at(-1)!, /^c2 NO \[USEATTR\]/);
+    assert.match((await cmd(c, 'c3', 'CREATE Other (USE (\\Bogus))')).at(-1)!, /^c3 NO \[USEATTR\]/);
+    assert.ok((await cmd(c, 'l1', 'LIST "" Starred RETURN (SPECIAL-USE)')).includes('* LIST (\\HasNoChildren \\Flagged) "/" Starred'));
+    assert.match((await cmd(c, 'c4', 'CREATE Starred')).at(-1)!, /^c4 NO \[ALREADYEXISTS\]/);
+    // RENAME moves the whole subtree (RFC 9051 §6.3.6).
+    await cmd(c, 'c5', 'CREATE Projects/2026/Q1');
+    assert.match((await cmd(c, 'r1', 'RENAME Projects Work/Projects')).at(-1)!, /^r1 OK/);
+    assert.deepEqual((await cmd(c, 'l2', 'LIST "" "Work*"')).slice(0, -1), [
+      '* LIST (\\HasChildren) "/" Work',
+      '* LIST (\\HasChildren) "/" Work/Projects',
+      '* LIST (\\HasChildren) "/" Work/Projects/2026',
+      '* LIST (\\HasNoChildren) "/" Work/Projects/2026/Q1',
+    ]);
+    assert.deepEqual((await cmd(c, 'l3', 'LIST "" "Projects*"')).slice(0, -1), []);
+    assert.match((await cmd(c, 'r2', 'RENAME Nowhere Elsewhere')).at(-1)!, /^r2 NO \[NONEXISTENT\]/);
+    assert.match((await cmd(c, 'r3', 'RENAME Starred Work')).at(-1)!, /^r3 NO \[ALREADYEXISTS\]/);
+    // RENAME INBOX moves its messages to the new mailbox and leaves INBOX empty (§6.3.6).
+    c.write('a APPEND INBOX {23+}\r\nSubject: moved out\r\n\r\nx\r\n');
+    assert.match((await c.line())!, /^a OK \[APPENDUID/);
+    const before = /MESSAGES (\d+)/.exec((await cmd(c, 's1', 'STATUS INBOX (MESSAGES)'))[0]!)![1];
+    assert.match((await cmd(c, 'r4', 'RENAME INBOX "Old Inbox"')).at(-1)!, /^r4 OK/);
+    assert.equal((await cmd(c, 's2', 'STATUS INBOX (MESSAGES)'))[0], '* STATUS INBOX (MESSAGES 0)');
+    assert.equal((await cmd(c, 's3', 'STATUS "Old Inbox" (MESSAGES)'))[0], `* STATUS "Old Inbox" (MESSAGES ${before})`);
+    // Subscriptions: UNSUBSCRIBE drops a mailbox from LSUB and from LIST (SUBSCRIBED).
+    assert.match((await cmd(c, 'u1', 'UNSUBSCRIBE Starred')).at(-1)!, /^u1 OK/);
+    assert.deepEqual((await cmd(c, 'u2', 'LSUB "" Starred')).slice(0, -1), []);
+    assert.deepEqual((await cmd(c, 'u3', 'LIST (SUBSCRIBED) "" Starred')).slice(0, -1), []);
+    assert.match((await cmd(c, 'u4', 'SUBSCRIBE Starred')).at(-1)!, /^u4 OK/);
+    assert.deepEqual((await cmd(c, 'u5', 'LSUB "" Starred')).slice(0, -1), ['* LSUB () "/" Starred']);
+    // DELETE: children first; the selected mailbox is closed when deleted.
+    assert.match((await cmd(c, 'd1', 'DELETE Work/Projects/2026')).at(-1)!, /^d1 NO \[HASCHILDREN\]/);
+    assert.match((await cmd(c, 'd2', 'DELETE Work/Projects/2026/Q1')).at(-1)!, /^d2 OK/);
+    assert.match((await cmd(c, 'd3', 'DELETE Work/Projects/2026')).at(-1)!, /^d3 OK/);
+    await cmd(c, 'sel', 'SELECT Starred');
+    const gone = await cmd(c, 'd4', 'DELETE Starred');
+    assert.ok(gone.includes('* OK [CLOSED] The selected mailbox was deleted'), gone.join('\n'));
+    assert.match((await cmd(c, 'n', 'NOOP')).at(-1)!, /^n OK/);
+    assert.match((await cmd(c, 'f', 'FETCH 1 FLAGS')).at(-1)!, /^f BAD/, 'no mailbox is selected any more');
+    assert.match((await cmd(c, 'd5', 'DELETE Starred')).at(-1)!, /^d5 NO \[NONEXISTENT\]/);
+    c.close();
+  });
 });
 
 describe('IMAP on PostgreSQL', { skip: pgSkip }, () => {
