@@ -87,8 +87,10 @@ function getPath(source: unknown, at: readonly PropertyKey[]): unknown {
   return node;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown, origin: string): string {
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, fileOrigin: string, fromEnv: ReadonlyMap<string, string>): string {
   const keyPath = issue.path.map(String).join('.') || '(top level)';
+  const envName = [...fromEnv].find(([at]) => keyPath === at || keyPath.startsWith(`${at}.`))?.[1];
+  const origin = envName ? `environment variable ${envName}` : fileOrigin;
   if (issue.code === 'unrecognized_keys') {
     const where = issue.path.length ? `${keyPath}.` : '';
     return `unknown config key ${issue.keys.map((k) => where + k).join(', ')} in ${origin}: remove it or check the spelling against docs/configuration.md`;
@@ -157,14 +159,17 @@ export function loadConfig(options: LoadOptions): Config {
   const file = options.file ? path.resolve(options.file) : path.join(dataDir, 'fingerpost.toml');
   const input = readToml(file, Boolean(options.file));
   const origin = Object.keys(input).length ? file : 'defaults';
+  const fromEnv = new Map<string, string>();
   for (const [name, key] of envKeys()) {
     const raw = env[name];
-    if (raw !== undefined) setPath(input, key.path, envValue(key.kind, raw));
+    if (raw === undefined) continue;
+    setPath(input, key.path, envValue(key.kind, raw));
+    fromEnv.set(key.path.join('.'), name);
   }
   if (options.overrides) mergeDeep(input, structuredClone(options.overrides));
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => describeIssue(issue, input, origin));
+    const lines = result.error.issues.map((issue) => describeIssue(issue, input, origin, fromEnv));
     throw new FingerpostError('config_invalid', lines.join('\n'), { context: { file } });
   }
   return freezeConfig(result.data, { dataDir, file: Object.keys(input).length ? file : undefined });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 
@@ -20,13 +21,25 @@ const port = (fallback: number) =>
 
 const bind = z.string().min(1).default('0.0.0.0');
 
+/** True for an IP address or a CIDR range (`192.0.2.7`, `10.0.0.0/8`, `::1/128`), as net/cidr.ts reads them. */
+function isAddressOrRange(entry: string): boolean {
+  const [addr, bits, extra] = entry.split('/');
+  const family = isIP(addr ?? '');
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/** A list of client or proxy addresses; a typo is a start-up error, not a crash when the listener starts. */
+const addressList = (fallback: string[]) =>
+  z.array(z.string().refine(isAddressOrRange, 'expected an IP address or CIDR range such as 10.0.0.0/8 or ::1/128')).default(fallback);
+
 /** Settings every TCP listener shares (net/ applies them). */
 const listenerCommon = {
   enabled: z.boolean().default(true),
   bind,
   /** Accept a PROXY protocol v1/v2 header, but only from these addresses (CIDR or exact). */
   proxy_protocol: z.boolean().default(false),
-  proxy_from: z.array(z.string()).default(['127.0.0.1/32', '::1/128']),
+  proxy_from: addressList(['127.0.0.1/32', '::1/128']),
   /** Override of `auth.plain` for this listener. */
   auth_plain: z.boolean().optional(),
   /** Override of `auth.oauth` for this listener. */
@@ -129,9 +142,9 @@ export const configSchema = z
           )
           .default(''),
         proxy_protocol: z.boolean().default(false),
-        proxy_from: z.array(z.string()).default(['127.0.0.1/32', '::1/128']),
+        proxy_from: addressList(['127.0.0.1/32', '::1/128']),
         /** Addresses allowed to read /metrics. */
-        metrics_from: z.array(z.string()).default(['127.0.0.1/32', '::1/128']),
+        metrics_from: addressList(['127.0.0.1/32', '::1/128']),
         /** Largest request body, in bytes. */
         body_limit: z
           .number()
@@ -251,7 +264,7 @@ export const configSchema = z
             /** Request header carrying the account address. */
             header: z.string().min(1).default('X-User'),
             /** Proxy addresses (CIDR or exact) the header is honoured from. */
-            from: z.array(z.string()).default([]),
+            from: addressList([]),
             /** Shared secret the proxy sends in `X-Fingerpost-Gateway-Secret`. */
             secret: z.string().default(''),
           })
@@ -273,7 +286,7 @@ export const configSchema = z
             window: duration('15m'),
             ban: duration('15m'),
             /** Addresses (CIDR or exact) never delayed or banned. */
-            exempt: z.array(z.string()).default([]),
+            exempt: addressList([]),
           })
           .strict()
           .prefault({}),

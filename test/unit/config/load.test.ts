@@ -61,8 +61,42 @@ describe('config loading', () => {
     }
   });
 
-  it('rejects a malformed env override with the key path', () => {
-    assert.throws(() => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_IMAP_PORT: 'abc' } }), /config key imap\.port = "abc"/);
+  it('rejects a malformed env override with the key path and the variable it came from', async () => {
+    assert.throws(
+      () => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_IMAP_PORT: 'abc' } }),
+      /config key imap\.port = "abc" in environment variable FINGERPOST_IMAP_PORT: /,
+    );
+    const file = await tomlFile('[pop3]\nport = -1\n');
+    assert.throws(
+      () => loadConfig({ file, dataDir: '/tmp/fp-x', env: { FINGERPOST_AUTH_LIMITS_EXEMPT: '10.0.0.0/8,nonsense' } }),
+      (err: Error) => {
+        assert.match(err.message, /config key pop3\.port = -1 in .*fingerpost\.toml: /);
+        assert.match(
+          err.message,
+          /config key auth\.limits\.exempt\.1 = "nonsense" in environment variable FINGERPOST_AUTH_LIMITS_EXEMPT: /,
+        );
+        return true;
+      },
+    );
+  });
+
+  it('checks every address list at start-up (a typo is exit 2 with the key, not a crash later)', () => {
+    const load = (overrides: Record<string, unknown>) => loadConfig({ dataDir: '/tmp/fp-x', env: {}, overrides });
+    const ok = load({
+      http: { metrics_from: ['10.0.0.0/8', '192.0.2.7', '::1/128', '2001:db8::/32'] },
+      auth: { gateway: { from: ['127.0.0.1'] }, limits: { exempt: ['0.0.0.0/0'] } },
+      imap: { proxy_from: ['::/0'] },
+    });
+    assert.deepEqual(ok.http.metrics_from, ['10.0.0.0/8', '192.0.2.7', '::1/128', '2001:db8::/32']);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ auth: { gateway: { from: ['zz'] } } }, /config key auth\.gateway\.from\.0 = "zz" .*expected an IP address or CIDR range/],
+      [{ http: { metrics_from: ['10.0.0.0/33'] } }, /http\.metrics_from\.0 = "10\.0\.0\.0\/33"/],
+      [{ http: { proxy_from: ['::1/129'] } }, /http\.proxy_from\.0 = "::1\/129"/],
+      [{ submission: { proxy_from: ['10.0.0.0/8/8'] } }, /submission\.proxy_from\.0/],
+      [{ auth: { limits: { exempt: ['10.0.0.0/x'] } } }, /auth\.limits\.exempt\.0/],
+      [{ smtp: { proxy_from: ['mail.example.com'] } }, /smtp\.proxy_from\.0/],
+    ];
+    for (const [overrides, message] of bad) assert.throws(() => load(overrides), message);
   });
 
   it('takes only an https public URL: discovery, the issuer and JMAP are announced from it', () => {
