@@ -21,6 +21,9 @@ const port = (fallback: number) =>
 
 const bind = z.string().min(1).default('0.0.0.0');
 
+/** A DNS host name (RFC 1123 §2.1 labels) or an IPv4 literal: it goes into URLs, certificates and greetings as is. */
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
 /** True for an IP address or a CIDR range (`192.0.2.7`, `10.0.0.0/8`, `::1/128`), as net/cidr.ts reads them. */
 function isAddressOrRange(entry: string): boolean {
   const [addr, bits, extra] = entry.split('/');
@@ -100,7 +103,10 @@ export const configSchema = z
     server: z
       .object({
         /** The public host name: certificates, greetings, resource identifiers. */
-        hostname: z.string().min(1).default('localhost'),
+        hostname: z
+          .string()
+          .regex(HOST_NAME, 'expected a DNS host name such as mail.example.com (or an IPv4 address), without scheme, port or path')
+          .default('localhost'),
         /** Display name used in greetings and pages. */
         name: z.string().default('Fingerpost'),
       })

@@ -80,6 +80,21 @@ describe('config loading', () => {
     );
   });
 
+  it('takes a DNS host name or IPv4 address as server.hostname, nothing that would break the URLs built from it', () => {
+    const host = (hostname: string) => loadConfig({ dataDir: '/tmp/fp-x', env: {}, overrides: { server: { hostname } } }).server.hostname;
+    for (const ok of ['localhost', 'mail.example.com', 'mx-1.example.co.uk', '192.0.2.7']) assert.equal(host(ok), ok);
+    for (const bad of [
+      'bad host',
+      'mail.example.com/x',
+      'https://mail.example.com',
+      'mail.example.com:8443',
+      '-mail.example.com',
+      'a..b',
+      '',
+    ])
+      assert.throws(() => host(bad), /config key server\.hostname = .*expected a DNS host name/, bad);
+  });
+
   it('checks every address list at start-up (a typo is exit 2 with the key, not a crash later)', () => {
     const load = (overrides: Record<string, unknown>) => loadConfig({ dataDir: '/tmp/fp-x', env: {}, overrides });
     const ok = load({
