@@ -366,6 +366,26 @@ describe('IMAP protocol by hand', () => {
   });
 });
 
+describe('IMAP with passwords off (imap.auth_plain = false)', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ domain: 'example.test', overrides: { imap: { auth_plain: false } } });
+    await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
+  });
+  after(() => t.close());
+
+  test('even over TLS: LOGINDISABLED, no AUTH=PLAIN or AUTH=LOGIN, and LOGIN/AUTHENTICATE PLAIN refused with CANNOT', async () => {
+    const c = await tlsClient(t);
+    const caps = (await cmd(c, 'c', 'CAPABILITY'))[0]!;
+    assert.match(caps, / LOGINDISABLED /);
+    assert.match(caps, / AUTH=OAUTHBEARER /);
+    assert.doesNotMatch(caps, /AUTH=PLAIN|AUTH=LOGIN/);
+    assert.match((await cmd(c, 'l', `LOGIN ${ALICE} ${PASSWORD}`)).at(-1)!, /^l NO \[CANNOT\]/);
+    assert.match((await cmd(c, 'p', `AUTHENTICATE PLAIN ${b64(`\0${ALICE}\0${PASSWORD}`)}`)).at(-1)!, /^p NO \[CANNOT\]/);
+    c.close();
+  });
+});
+
 describe('IMAP on PostgreSQL', { skip: pgSkip }, () => {
   test('append, fetch, search, flags and expunge with imapflow', async () => {
     const pg = await tempPgDatabase();
