@@ -132,6 +132,17 @@ describe('IMAP protocol by hand', () => {
     c.close();
   });
 
+  test('twenty bad commands in a row end the connection with BYE; a good one in between resets the count', async () => {
+    const c = await loggedIn(t);
+    c.write('x FROB\r\n'.repeat(19));
+    for (let i = 0; i < 19; i++) assert.match((await c.line())!, /^x BAD /);
+    assert.match((await cmd(c, 'n', 'NOOP')).at(-1)!, /^n OK/);
+    c.write('y FROB\r\n'.repeat(20));
+    const lines = await c.until(/^\* BYE /);
+    assert.equal(lines.filter((l) => l.startsWith('y BAD ')).length, 20);
+    await c.closedByPeer();
+  });
+
   test('an oversized literal is refused before its bytes are sent; long lines get BAD [TOOBIG]', async () => {
     const c = await loggedIn(t);
     c.write('a1 LOGIN {999999}\r\n');
