@@ -92,6 +92,19 @@ describe('SMTP inbound (MX)', () => {
     assert.equal((await inboxOf(t, 'r4@example.test')).length, 0);
   });
 
+  test('a disabled account gets 550 5.2.1 and nothing is delivered to it', async () => {
+    await t.services.accounts.addUser({ address: 'away@example.test', password: 'pw-away-1234567' });
+    await t.services.accounts.setDisabled('away@example.test', true);
+    const c = await session(t.ports.smtp);
+    assert.match(await say(c, 'MAIL FROM:<someone@remote.test>'), /^250 /);
+    assert.match(await say(c, 'RCPT TO:<away@example.test>'), /^550 5\.2\.1/);
+    assert.match(await say(c, 'RCPT TO:<bob@example.test>'), /^250 /);
+    assert.match(await say(c, 'DATA'), /^354 /);
+    assert.match(await say(c, 'Subject: while away\r\n\r\nhi\r\n.'), /^250 2\.0\.0/);
+    c.close();
+    assert.equal((await inboxOf(t, 'away@example.test')).length, 0);
+  });
+
   test('pipelined commands are answered in order; too many errors end the session with 421', async () => {
     const c = await session(t.ports.smtp);
     c.write('MAIL FROM:<p@remote.test>\r\nRCPT TO:<bob@example.test>\r\nRCPT TO:<x@example.test>\r\nDATA\r\n');
