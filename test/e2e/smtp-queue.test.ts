@@ -1,7 +1,8 @@
 // Outbound delivery through the durable queue to a receiving SMTP server started here on loopback
 // (Postfix's smtp-sink): a temporary failure then success, a permanent failure producing a bounce
 // (RFC 3464) in the sender's INBOX, a host that is down keeping the message queued, and a
-// recipient still undeliverable after queue.max_age bouncing (5.4.7).
+// recipient still undeliverable after queue.max_age bouncing (5.4.7); opportunistic and verified
+// TLS to MX hosts.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -282,5 +283,58 @@ describe('queue expiry', () => {
     assert.match(bounce, /Content-Type: text\/rfc822-headers\r\n\r\n[\s\S]*Subject: expire me/);
     const left = await t.services.db.kysely.selectFrom('queue_recipients').select('id').where('recipient', '=', 'erin@down.test').execute();
     assert.equal(left.length, 0);
+  });
+});
+
+describe('TLS to MX hosts: opportunistic by default, verified with queue.verify_mx_tls', () => {
+  let mx: TestServer;
+  let loose: TestServer;
+  let strict: TestServer;
+  const submit = async (from: TestServer, to: string, subject: string) => {
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: from.ports.submissions,
+      secure: true,
+      tls: { ca: from.ca, servername: 'localhost' },
+      auth: { user: 'sam@origin.test', pass: PASSWORD },
+    });
+    await transport.sendMail({ from: 'sam@origin.test', to, subject, text: 'x\n' });
+    transport.close();
+  };
+  before(async () => {
+    mx = await startTestServer({ domain: 'mx.test' });
+    await mx.services.accounts.addUser({ address: 'pat@mx.test', password: PASSWORD });
+    const queue = { routes: [`mx.test=127.0.0.1:${mx.ports.smtp}`], poll_interval: '200ms', retry_initial: '1s', connect_timeout: '5s' };
+    // Each origin has its own local CA: the MX's certificate is not one it trusts.
+    loose = await startTestServer({ domain: 'origin.test', overrides: { queue } });
+    strict = await startTestServer({ domain: 'origin.test', overrides: { queue: { ...queue, verify_mx_tls: true } } });
+    for (const s of [loose, strict]) await s.services.accounts.addUser({ address: 'sam@origin.test', password: PASSWORD });
+  });
+  after(async () => {
+    await strict.close();
+    await loose.close();
+    await mx.close();
+  });
+
+  test('STARTTLS is used with a certificate nobody verified; with verify_mx_tls the message stays queued', async () => {
+    await submit(loose, 'pat@mx.test', 'opportunistic');
+    const msg = await until(
+      async () => (await inboxOf(mx, 'pat@mx.test')).find((m) => m.includes('Subject: opportunistic')),
+      'delivery over opportunistic TLS',
+    );
+    assert.match(msg, /^Received: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby localhost with ESMTPS \(using TLSv1\.3/);
+
+    await submit(strict, 'pat@mx.test', 'verified only');
+    const row = await until(async () => {
+      const q = await strict.services.db.kysely
+        .selectFrom('queue_recipients')
+        .selectAll()
+        .where('recipient', '=', 'pat@mx.test')
+        .executeTakeFirst();
+      return q?.last_error ? q : undefined;
+    }, 'a failed verified attempt');
+    assert.equal(row.status, 'queued');
+    assert.match(row.last_error ?? '', /certificate|self[- ]signed|issuer/i);
+    assert.ok(!(await inboxOf(mx, 'pat@mx.test')).some((m) => m.includes('Subject: verified only')));
   });
 });
