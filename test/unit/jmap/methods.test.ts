@@ -687,6 +687,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal((await one('VacationResponse/get', { properties: ['isEnabled'] }))['list'][0]['isEnabled'], true);
     });
 
+    it('uploads over jmap.upload_quota drop the oldest, never the one just made', async () => {
+      const small = {
+        ...services,
+        config: loadConfig({ dataDir: dir, env: {}, overrides: { server: { hostname: 'example.test' }, jmap: { upload_quota: 1024 } } }),
+      };
+      const older = await storeUpload(small, bob.id, Buffer.alloc(600, 'a'), 'text/plain');
+      const newer = await storeUpload(small, bob.id, Buffer.alloc(600, 'b'), 'text/plain');
+      assert.equal(await readBlob(small, bob.id, older.blobId), undefined, 'the oldest upload made room');
+      assert.equal((await readBlob(small, bob.id, newer.blobId))?.bytes.length, 600);
+      // An upload larger than the whole quota is still there to be used by the next call.
+      const big = await storeUpload(small, bob.id, Buffer.alloc(2000, 'c'), 'text/plain');
+      assert.equal((await readBlob(small, bob.id, big.blobId))?.bytes.length, 2000);
+    });
+
     it('Mailbox/queryChanges, Thread/changes, Identity/changes, EmailSubmission/changes and queryChanges', async () => {
       // Mailbox/queryChanges: applying the diff to the old list gives the new one, for a create and a destroy.
       const sort = [{ property: 'name' }];

@@ -22,9 +22,10 @@ async function collect(services: JmapServices, sha: string): Promise<void> {
 
 /**
  * Drops expired uploads (older than `jmap.upload_ttl`, at least an hour per RFC 8620 §6.1) and,
- * while the account holds more than `jmap.upload_quota` bytes, its oldest uploads.
+ * while the account holds more than `jmap.upload_quota` bytes, its oldest uploads; `keepId` (the
+ * upload just answered with its blobId) is never dropped, even when it alone exceeds the quota.
  */
-export async function pruneUploads(services: JmapServices, accountId: number): Promise<void> {
+export async function pruneUploads(services: JmapServices, accountId: number, keepId?: number): Promise<void> {
   const k = services.db.kysely;
   const cutoff = services.now() - services.config.jmap.upload_ttl;
   const expired = await k.selectFrom('jmap_uploads').select(['id', 'blob_id']).where('created_at', '<=', cutoff).limit(1000).execute();
@@ -38,7 +39,7 @@ export async function pruneUploads(services: JmapServices, accountId: number): P
   const over: Array<{ id: number; blob_id: string }> = [];
   for (const r of rows) {
     used += r.size;
-    if (used > services.config.jmap.upload_quota) over.push(r);
+    if (used > services.config.jmap.upload_quota && r.id !== keepId) over.push(r);
   }
   const victims = [...expired, ...over];
   if (!victims.length) return;
@@ -62,10 +63,11 @@ export async function storeUpload(
 ): Promise<UploadResult> {
   const type = cleanMediaType(contentType);
   const sha = await services.blobs.put(bytes);
-  await services.db.kysely
+  const row = await services.db.kysely
     .insertInto('jmap_uploads')
     .values({ account_id: accountId, blob_id: sha, type, size: bytes.length, created_at: services.now() })
-    .execute();
-  await pruneUploads(services, accountId);
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await pruneUploads(services, accountId, row.id);
   return { blobId: toBlobId(sha), type, size: bytes.length };
 }
