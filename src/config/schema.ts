@@ -447,7 +447,7 @@ export const configSchema = z
         /** Creates + updates + destroys in one /set (`maxObjectsInSet`). */
         max_objects_in_set: z.number().int().min(1).default(500),
         /** How long an upload nothing refers to is kept (RFC 8620 §6.1 asks for at least 1 hour). */
-        upload_ttl: duration('24h'),
+        upload_ttl: duration('24h').refine((ms) => ms >= 3_600_000, 'expected at least 1h (RFC 8620 §6.1)'),
         /** Bytes of unreferenced uploads one account may hold; the oldest go first beyond it. */
         upload_quota: z.number().int().min(1024).default(500_000_000),
         /** EventSource push connections one account may hold open. */

@@ -61,6 +61,14 @@ describe('config loading', () => {
     }
   });
 
+  it('keeps JMAP uploads at least an hour (RFC 8620 §6.1)', () => {
+    assert.throws(
+      () => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_JMAP_UPLOAD_TTL: '10m' } }),
+      /config key jmap\.upload_ttl = "10m" .*expected at least 1h/,
+    );
+    assert.equal(loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_JMAP_UPLOAD_TTL: '1h' } }).jmap.upload_ttl, 3_600_000);
+  });
+
   it('rejects a malformed env override with the key path and the variable it came from', async () => {
     assert.throws(
       () => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_IMAP_PORT: 'abc' } }),
