@@ -1,7 +1,8 @@
 // JMAP over HTTPS as clients meet it: discovery from nothing (401 → RFC 9728 metadata → issuer
 // metadata → a token from the embedded provider → session), Bearer and Basic failures, request-
 // level problem types with nothing changed, per-account blob isolation, and EventSource push
-// (state, ping, closeafter, Last-Event-ID, and a revoked app password closing the stream).
+// (state, ping, closeafter, Last-Event-ID, and a revoked app password closing the stream), and the
+// trusted gateway header of a single-sign-on proxy.
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
@@ -424,5 +425,37 @@ describe('JMAP over HTTPS', () => {
     assert.match(stream.text, /event: close\ndata: \{"reason":"revoked"\}/);
     const after = await fetchCa(session, { headers: { authorization: basic(BOB, secret) } });
     assert.equal(after.status, 401);
+  });
+});
+
+describe('JMAP behind a single-sign-on proxy (trusted gateway header)', () => {
+  let server: TestServer;
+  let fetchCa: ReturnType<typeof caFetch>;
+  const SECRET = 'gateway-secret-for-jmap-1234';
+  before(async () => {
+    server = await startTestServer({
+      overrides: {
+        auth: {
+          http_schemes: ['gateway', 'bearer', 'basic'],
+          gateway: { header: 'X-Remote-User', from: ['127.0.0.1/32', '::1/128'], secret: SECRET },
+        },
+      },
+    });
+    await server.services.accounts.addUser({ address: ALICE, password: PASSWORD });
+    fetchCa = caFetch(server.ca);
+  });
+  after(() => server.close());
+
+  it('the proxy-asserted user gets the session; a wrong secret falls through to the 401 challenges', async () => {
+    const session = resourceIds(server.config).jmap;
+    const ok = await fetchCa(session, { headers: { 'x-remote-user': ALICE, 'x-fingerpost-gateway-secret': SECRET } });
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as Json).username, ALICE);
+    const wrong = await fetchCa(session, { headers: { 'x-remote-user': ALICE, 'x-fingerpost-gateway-secret': 'not the secret at all' } });
+    assert.equal(wrong.status, 401);
+    const schemes = parseWwwAuthenticate(wrong.headers.get('www-authenticate') ?? '').map((c) => c.scheme.toLowerCase());
+    assert.deepEqual(schemes, ['bearer', 'basic'], 'the gateway is not a scheme clients can answer');
+    const basic = `Basic ${Buffer.from(`${ALICE}:${PASSWORD}`).toString('base64')}`;
+    assert.equal((await fetchCa(session, { headers: { authorization: basic } })).status, 200, 'the other schemes still work');
   });
 });
