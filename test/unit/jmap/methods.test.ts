@@ -723,8 +723,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       // Thread/changes: a first message creates its thread, a reply updates it.
       const inbox = Number((await mailbox('inbox')).slice(1));
       const t0 = (await one('Thread/get', { ids: [] }))['state'];
+      const m0 = (await one('Mailbox/get', { ids: [] }))['state'];
       const first = await services.mail.append(bob.id, inbox, message({ subject: 'Thread test', id: 'thread-1@remote.test' }));
       const threadId = (await one('Email/get', { ids: [`E${first.messageId}`], properties: ['threadId'] }))['list'][0]['threadId'];
+      // New mail changes only the inbox's counts: Mailbox/changes says so (RFC 8621 §2.2).
+      const mc = await one('Mailbox/changes', { sinceState: m0 });
+      assert.deepEqual([mc['created'], mc['updated'], mc['destroyed']], [[], [`M${inbox}`], []]);
+      assert.deepEqual(mc['updatedProperties'], ['totalEmails', 'unreadEmails', 'totalThreads', 'unreadThreads']);
       const c1 = await one('Thread/changes', { sinceState: t0 });
       assert.ok(c1['created'].includes(threadId), JSON.stringify(c1));
       await services.mail.append(
