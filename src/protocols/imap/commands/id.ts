@@ -1,7 +1,8 @@
 import { ANY_STATE } from '../state.ts';
 import { command, ok } from '../context.ts';
 
-const SERVER_ID = '("name" "Fingerpost" "vendor" "Fingerpost" "support-url" "https://github.com/fingerpost")';
+// No support-url (RFC 2971 §3.3): support for a self-hosted server is its operator, not a URL we could know.
+const SERVER_ID = '("name" "Fingerpost" "vendor" "Fingerpost")';
 
 /**
  * ID (RFC 2971): valid in any state; answers with the server's name. The client's values are
