@@ -3,8 +3,8 @@ import type { IssuerOptions } from './registry.ts';
 /**
  * The account address a token names (issue 3 step 3): the configured claim (`email`,
  * `preferred_username`, `sub`, …) when it is an address, or a bare name completed with
- * `claim_domain`. An `email` whose `email_verified` is false names nobody. Domains outside the
- * issuer's `domains` list are refused.
+ * `claim_domain`. An `email` whose `email_verified` is false (or "false") names nobody. Domains
+ * outside the issuer's `domains` list are refused.
  */
 export function accountAddress(
   claims: Readonly<Record<string, unknown>>,
@@ -12,7 +12,8 @@ export function accountAddress(
 ): string | undefined {
   const raw = claims[options.claim];
   if (typeof raw !== 'string' || !raw || raw.length > 320) return undefined;
-  if (options.claim === 'email' && claims.email_verified === false) return undefined;
+  // Some issuers (Amazon Cognito) send the boolean as a string: "false" is a denial too.
+  if (options.claim === 'email' && (claims.email_verified === false || claims.email_verified === 'false')) return undefined;
   let address: string;
   if (raw.includes('@')) address = raw.toLowerCase();
   else if (options.claim_domain) address = `${raw}@${options.claim_domain}`.toLowerCase();

@@ -178,6 +178,12 @@ describe('bearer tokens', () => {
       { code: 'invalid_token', tokenError: 'The access token names no account here' },
     ],
     [
+      'an unverified email given as the string "false"',
+      async () => bearer(await idp.sign({ ...good, email_verified: 'false' })),
+      IMAP,
+      { code: 'invalid_token', tokenError: 'The access token names no account here' },
+    ],
+    [
       'an authzid naming someone else',
       async () => bearer(await idp.sign(good), { username: 'bob@example.test' }),
       IMAP,
