@@ -31,7 +31,9 @@ it('redacts passwords, tokens, SASL payloads, OAuth codes and auth headers, top 
     client_assertion: 'ca-top',
     sasl: 'AGFsaWNlAHB3',
     body: { password: 'pw-nested', token: 'tok-nested', refresh_token: 'rt-nested', client_secret: 'cs-nested', sasl: 'sasl-nested' },
-    req: { headers: { authorization: 'Bearer hdr-token', cookie: 'fp_oidc_session=cookie-value', 'x-fingerpost-gateway-secret': 'gw-secret' } },
+    req: {
+      headers: { authorization: 'Bearer hdr-token', cookie: 'fp_oidc_session=cookie-value', 'x-fingerpost-gateway-secret': 'gw-secret' },
+    },
     res: { headers: { 'set-cookie': 'fp_oidc_session=set-cookie-value' } },
   };
   log.info({ ...secrets, user: 'alice@example.test' }, 'auth');
