@@ -1,7 +1,7 @@
 // `fingerpost serve` and `fingerpost admin` as a user runs them: a real process, real sockets, curl.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -177,6 +177,23 @@ describe('start-up failures are one clear line and a non-zero exit', () => {
       assert.equal(await proc.stop(), 0);
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('FINGERPOST_CONFIG and FINGERPOST_DATA stand for --config and --data; DATA/fingerpost.toml is read when present', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-envpath-'));
+    const file = path.join(dir, 'other.toml');
+    await writeFile(file, '[pop3]\nport = "several"\n');
+    const viaEnv = await runCli(['serve', '--data', dir], { env: { FINGERPOST_CONFIG: file } });
+    assert.equal(viaEnv.code, 2);
+    assert.match(viaEnv.stderr, /config key pop3\.port = "several" in .*other\.toml: /);
+    const data = path.join(dir, 'data');
+    await mkdir(data);
+    await writeFile(path.join(data, 'fingerpost.toml'), '[smtp]\nport = "plenty"\n');
+    // (the admin CLI, not serve: were the variable ignored, nothing would listen on the default ports)
+    const viaData = await runCli(['admin', 'domain', 'list'], { env: { FINGERPOST_DATA: data } });
+    assert.equal(viaData.code, 2);
+    assert.match(viaData.stderr, /config key smtp\.port = "plenty" in .*data\/fingerpost\.toml: /);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('an unwritable data directory says so and what to do', async () => {
