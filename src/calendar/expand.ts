@@ -222,6 +222,36 @@ function exactDuration(master: ICAL.Component, zone: string): number | undefined
 }
 
 /**
+ * Candidates ical.js may reject in a row before a rule counts as matching nothing: its iterator
+ * tests every FREQ step against the BYxxx filters without a limit, so FREQ=DAILY;BYMONTH=2;
+ * BYMONTHDAY=30 (no such day) held the event loop for minutes and then ran out of memory. 100,000
+ * steps cover the rarest real rules above MINUTELY (29 February: at most 8 years of days or hours).
+ */
+export const MAX_MISSES_IN_A_ROW = 100_000;
+
+/** Thrown by a guarded rule iterator that rejected `MAX_MISSES_IN_A_ROW` candidates in a row. */
+export class RuleMatchesNothing extends Error {}
+
+/** Makes every RRULE iterator of an ical.js expansion give up (RuleMatchesNothing) after too many misses. */
+function guardRules(it: ICAL.RecurExpansion): ICAL.RecurExpansion {
+  const rules = (it as unknown as { ruleIterators: ICAL.RecurIterator[] | null }).ruleIterators ?? [];
+  for (const r of rules) {
+    const check = r.check_contracting_rules.bind(r);
+    let misses = 0;
+    r.check_contracting_rules = () => {
+      if (check()) {
+        misses = 0;
+        return true;
+      }
+      if (++misses >= MAX_MISSES_IN_A_ROW)
+        throw new RuleMatchesNothing(`RRULE matched none of ${MAX_MISSES_IN_A_ROW} candidates in a row (after ${r.last.toString()})`);
+      return false;
+    };
+  }
+  return it;
+}
+
+/**
  * A copy of a recurring master whose DTSTART moved forward by whole recurrence periods, so that
  * expansion need not walk years of instances that end before `before` (epoch ms). Whole periods
  * keep every BYxxx pattern, UNTIL, EXDATE and RDATE as they were; the moved DTSTART itself ends
@@ -348,15 +378,16 @@ export function expandBusy(vcal: ICAL.Component, window: { start: number; end: n
   const walk = forwarded ? new ICAL.Event(forwarded, { exceptions }) : ev;
   const exactMs = exactDuration(master, options.zone);
   const plain = overrides.length === 0 && exactMs !== undefined;
-  const it = walk.iterator();
+  const it = guardRules(walk.iterator());
   let count = 0;
   let capped = false;
   const step = (): ICAL.Time | null => {
     try {
       return it.next();
     } catch (err) {
-      // ical.js gives up after 500 candidates in a row that EXDATEs remove: count it as cut off, like the cap.
-      if (!/max tries/i.test((err as Error).message)) throw err;
+      // ical.js gives up after 500 candidates in a row that EXDATEs remove, the guard after too many
+      // the rule rejects: count either as cut off, like the cap.
+      if (!(err instanceof RuleMatchesNothing) && !/max tries/i.test((err as Error).message)) throw err;
       capped = true;
       return null;
     }
@@ -412,6 +443,7 @@ export function indexObject(vcal: ICAL.Component, options: ExpandOptions): Objec
   let end = Number.NEGATIVE_INFINITY;
   // The earliest DTSTART of any component bounds the range even when that instance is free.
   for (const e of events) start = Math.min(start, toUtc(new ICAL.Event(e).startDate, tzidOf(e, 'dtstart'), options.zone));
+  if (master?.hasProperty('rrule')) probeRules(master);
   if (master?.hasProperty('rrule') && !boundedRule(master)) {
     // An open-ended rule: no need to walk it; every later window may hold an instance.
     return { expand: 1, fbtype: null, start: Number.isFinite(start) ? start : 0, end: END_OF_TIME };
@@ -425,6 +457,20 @@ export function indexObject(vcal: ICAL.Component, options: ExpandOptions): Objec
   if (all.capped) end = END_OF_TIME;
   if (!Number.isFinite(end)) end = start;
   return { expand: 1, fbtype: null, start, end };
+}
+
+/**
+ * Refuses (throws RuleMatchesNothing) a master whose RRULE finds no instance after DTSTART within
+ * the guard, so that such an object is never stored for every later query to search again.
+ */
+function probeRules(master: ICAL.Component): void {
+  const it = guardRules(new ICAL.Event(master).iterator());
+  try {
+    for (let i = 0; i < 3 && it.next(); i++);
+  } catch (err) {
+    // EXDATEs removing 500 candidates in a row: expansion counts that as capped, not as an error.
+    if (!/max tries/i.test((err as Error).message)) throw err;
+  }
 }
 
 function boundedRule(master: ICAL.Component): boolean {

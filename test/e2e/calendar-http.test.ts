@@ -282,6 +282,27 @@ for c in cal.walk('VFREEBUSY'):
     await curl([...as('bob@example.test'), '-X', 'DELETE', target]);
   });
 
+  it('a rule that matches no date is refused with 400 and the server stays responsive', async () => {
+    const target = url('/calendar/bob@example.test/default/never.ics');
+    const t0 = Date.now();
+    const put = await curl(
+      [...as('bob@example.test'), '-X', 'PUT', '-H', 'content-type: text/calendar', target],
+      event('never', 'DTSTART:20261110T090000Z', 'DURATION:PT1H', 'RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30'),
+    );
+    assert.equal(put.status, 400, put.body);
+    assert.match(JSON.parse(put.body).detail, /cannot be expanded \(RRULE matched none of 100000 candidates in a row/);
+    assert.equal((await curl([...as('bob@example.test'), target])).status, 404, 'nothing stored');
+    const r = await curl([
+      ...as('bob@example.test'),
+      '-H',
+      'accept: application/json',
+      fb('bob@example.test', 'start=2027-01-01T00:00:00Z&end=2027-12-31T00:00:00Z'),
+    ]);
+    assert.equal(r.status, 200, r.body);
+    // Before the guard, ical.js searched for a 30 February until memory ran out, holding the event loop for minutes.
+    assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+  });
+
   it('the asking side merges local attendees and says why others are unknown', async () => {
     await srv.services.calendar.store.setSharing((await srv.services.directory.findByAddress('carol@example.test'))!.id, {
       policy: 'list',

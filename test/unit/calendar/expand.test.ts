@@ -1,7 +1,7 @@
 // Recurrence expansion, time zones (VTIMEZONE, IANA, floating) and the free/busy mapping of events.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { END_OF_TIME, expandBusy, indexObject } from '../../../src/calendar/expand.ts';
+import { END_OF_TIME, expandBusy, indexObject, RuleMatchesNothing } from '../../../src/calendar/expand.ts';
 import { parseIcs } from '../../../src/calendar/ics.ts';
 import { splitObjects } from '../../../src/calendar/objects.ts';
 import { wallToUtc } from '../../../src/calendar/zones.ts';
@@ -230,6 +230,30 @@ describe('recurrence sets', () => {
     const e = expandBusy(only(text), range('2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z'), opts);
     assert.deepEqual([e.instances.length, e.capped], [0, true]);
     assert.equal(indexObject(only(text), opts).end, END_OF_TIME);
+  });
+
+  it('a rule that matches no date is refused at indexing and cut off at expansion, in bounded time', () => {
+    for (const rule of ['FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30', 'FREQ=MINUTELY;BYMONTH=4;BYMONTHDAY=31;UNTIL=20991231T000000Z']) {
+      const text = calendar(vevent('UID:never', 'DTSTART:20261101T100000Z', 'DURATION:PT1H', `RRULE:${rule}`));
+      const t0 = Date.now();
+      // ical.js alone searched until memory ran out (minutes of a blocked event loop).
+      assert.throws(() => indexObject(only(text), opts), RuleMatchesNothing, rule);
+      const e = expandBusy(only(text), range('2027-01-01T00:00:00Z', '2027-02-01T00:00:00Z'), opts);
+      assert.deepEqual([e.instances.length, e.capped], [0, true], rule);
+      assert.ok(Date.now() - t0 < 10_000, `${rule} took ${Date.now() - t0} ms`);
+    }
+  });
+
+  it('rare but real rules still expand: 29 February daily and hourly', () => {
+    for (const rule of ['FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29', 'FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=29;BYHOUR=9']) {
+      const text = calendar(vevent('UID:leap', 'DTSTART:20261101T090000Z', 'DURATION:PT1H', `RRULE:${rule}`));
+      assert.equal(indexObject(only(text), opts).end, END_OF_TIME);
+      // 2100 is no leap year: 2096 to 2104 is the longest gap there is.
+      assert.deepEqual(spans(text, range('2096-01-01T00:00:00Z', '2104-12-31T00:00:00Z')), [
+        '2096-02-29T09:00:00Z/2096-02-29T10:00:00Z BUSY',
+        '2104-02-29T09:00:00Z/2104-02-29T10:00:00Z BUSY',
+      ]);
+    }
   });
 
   it('a COUNT larger than the cap is indexed as open-ended', () => {
