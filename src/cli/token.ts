@@ -36,9 +36,12 @@ export function registerToken(program: Command): void {
       clientAction(async (email: string | undefined, options: TokenOptions) => {
         const { store } = clientContext(options);
         if (options.keepalive) {
+          const warnDays = Number(options.warnDays);
+          if (!(options.warnDays.trim() !== '' && Number.isFinite(warnDays) && warnDays >= 0))
+            throw localProblem('--warn-days must be a number of days');
           const addresses = email ? [parseAddress(email).normalized] : await store.list();
           if (!addresses.length) throw localProblem('no accounts are signed in', 'fingerpost login EMAIL');
-          process.exitCode = await keepalive(store, addresses, { warnDays: Number(options.warnDays), service: options.service });
+          process.exitCode = await keepalive(store, addresses, { warnDays, service: options.service });
           return;
         }
         if (!email) throw localProblem('which account? give the email address', 'fingerpost token alice@example.com');

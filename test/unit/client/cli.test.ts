@@ -169,6 +169,11 @@ describe('fingerpost token/setup/check on bad input', () => {
     const bad = await fingerpost(['token', ALICE, '--format', 'yaml'], home.env);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /Allowed choices are token, oauthbearer, xoauth2, json/);
+    for (const days of ['two weeks', '-1', '']) {
+      const warn = await fingerpost(['token', '--keepalive', '--warn-days', days], home.env);
+      assert.equal(warn.code, 1, warn.stderr);
+      assert.match(warn.stderr, /--warn-days must be a number of days/);
+    }
     const addr = await fingerpost(['token', 'not an address'], home.env);
     assert.equal(addr.code, 1);
     assert.match(addr.stderr, /is not a valid email address/);
