@@ -154,6 +154,22 @@ describe('calendar HTTP endpoints', { skip: curlSkip }, () => {
       truncated: false,
     });
     assert.equal((await curl([...as('bob@example.test'), '-H', 'accept: image/png', fb('bob@example.test')])).status, 406);
+    // Accept (RFC 9110 §12.5.1): wildcard subtypes, q values, and the most specific range deciding.
+    for (const [accept, type] of [
+      ['application/*', 'application/json'],
+      ['text/calendar;q=0.1, application/json;q=0.9', 'application/json'],
+      ['application/json;q=0.1, text/calendar', 'text/calendar'],
+      ['text/calendar;q=0, */*', 'application/json'],
+      ['*/*', 'text/calendar'],
+      ['text/*, application/json', 'application/json'],
+      ['application/json;q=0, */*', 'text/calendar'],
+    ] as const) {
+      const r = await curl([...as('bob@example.test'), '-H', `accept: ${accept}`, fb('bob@example.test')]);
+      assert.equal(r.status, 200, `${accept}: ${r.body}`);
+      assert.match(r.headers['content-type']!, new RegExp(`^${type}`), accept);
+    }
+    const none = await curl([...as('bob@example.test'), '-H', 'accept: text/calendar;q=0, application/json;q=0', fb('bob@example.test')]);
+    assert.equal(none.status, 406);
   });
 
   it('VFREEBUSY output is read by Python icalendar', { skip: pyIcalSkip }, async () => {

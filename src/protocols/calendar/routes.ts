@@ -50,23 +50,35 @@ function authorization(request: FastifyRequest): { scheme: string; value: string
   return { scheme: (m?.[1] ?? '').toLowerCase(), value: (m?.[2] ?? '').trim() };
 }
 
-/** Picks the representation from `Accept` (RFC 9110 §12.5.1): JSON or iCalendar (the default). */
+/**
+ * Picks the representation from `Accept` (RFC 9110 §12.5.1): JSON or iCalendar (the default). Each
+ * type takes the q of its most specific range (the type, then `text/` or `application/` with a
+ * wildcard subtype, then the full wildcard), so an excluded text/calendar with a full wildcard means
+ * JSON; an explicit `application/json` wins a tie.
+ */
 function negotiate(accept: string | undefined): 'ics' | 'json' | undefined {
   if (!accept) return 'ics';
-  let best: 'ics' | 'json' | undefined;
-  let bestQ = 0;
+  const ranges: { type: string; q: number }[] = [];
   for (const part of accept.split(',')) {
     const [type = '', ...params] = part.trim().toLowerCase().split(';');
     const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     const q = qParam ? Number(qParam.slice(2)) : 1;
-    if (!(q > 0)) continue;
-    const kind = type === 'application/json' ? 'json' : type === 'text/calendar' || type === 'text/*' || type === '*/*' ? 'ics' : undefined;
-    if (kind && (q > bestQ || (q === bestQ && kind === 'json' && type === 'application/json'))) {
-      best = kind;
-      bestQ = q;
-    }
+    if (Number.isFinite(q)) ranges.push({ type: type.trim(), q });
   }
-  return best;
+  const quality = (mime: string) => {
+    const major = mime.slice(0, mime.indexOf('/'));
+    let best = { q: 0, specificity: 0 };
+    for (const r of ranges) {
+      const specificity = r.type === mime ? 3 : r.type === `${major}/*` ? 2 : r.type === '*/*' ? 1 : 0;
+      if (specificity > best.specificity) best = { q: r.q, specificity };
+    }
+    return best;
+  };
+  const ics = quality('text/calendar');
+  const json = quality('application/json');
+  if (!(ics.q > 0) && !(json.q > 0)) return undefined;
+  if (json.q > ics.q || (json.q === ics.q && json.specificity === 3)) return 'json';
+  return ics.q > 0 ? 'ics' : 'json';
 }
 
 function rangeOrProblem(reply: FastifyReply, calendar: CalendarService, start: unknown, end: unknown) {
