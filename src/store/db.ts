@@ -57,7 +57,9 @@ async function migrate(kysely: Kysely<Database>, dialect: Dialect): Promise<void
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? error}`);
+    // No failed migration: the database could not be reached or locked before any migration ran.
+    const message = (error as Error).message ?? String(error);
+    throw new Error(failed ? `migration ${failed.migrationName} failed: ${message}` : message);
   }
 }
 
