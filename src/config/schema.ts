@@ -315,7 +315,10 @@ export const configSchema = z
         connections_total: z.number().int().min(1).default(10_000),
         connections_per_ip: z.number().int().min(1).default(200),
         /** Close idle connections after this long (IMAP needs at least 30 minutes, RFC 9051 §5.4). */
-        idle_timeout: duration('30m'),
+        idle_timeout: duration('30m').refine(
+          (ms) => ms >= 30 * 60_000,
+          'expected at least 30 minutes: IMAP may not log out an idle client sooner (RFC 9051 §5.4)',
+        ),
         /** Time allowed for the TLS handshake and the PROXY header. */
         handshake_timeout: duration('20s'),
       })

@@ -103,6 +103,14 @@ describe('config loading', () => {
       assert.throws(() => host(bad), /config key server\.hostname = .*expected a DNS host name/, bad);
   });
 
+  it('keeps the idle timeout at 30 minutes or more (RFC 9051 §5.4 autologout timer)', () => {
+    const idle = (idle_timeout: string) =>
+      loadConfig({ dataDir: '/tmp/fp-x', env: {}, overrides: { limits: { idle_timeout } } }).limits.idle_timeout;
+    assert.equal(idle('30m'), 30 * 60_000);
+    assert.equal(idle('2h'), 2 * 3600_000);
+    assert.throws(() => idle('29m'), /config key limits\.idle_timeout = "29m" .*at least 30 minutes.*RFC 9051 §5\.4/);
+  });
+
   it('checks every address list at start-up (a typo is exit 2 with the key, not a crash later)', () => {
     const load = (overrides: Record<string, unknown>) => loadConfig({ dataDir: '/tmp/fp-x', env: {}, overrides });
     const ok = load({
