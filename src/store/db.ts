@@ -36,6 +36,10 @@ export async function openDb(options: OpenOptions): Promise<Db> {
     });
   } else {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    // An idle connection the server ends (restart, failover, pg_terminate_backend) is an 'error'
+    // event on the pool; unheard, it ends the process. The pool has already dropped that client and
+    // the next query opens a new connection, so there is nothing more to do.
+    pool.on('error', () => {});
     kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   try {

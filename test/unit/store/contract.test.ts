@@ -14,6 +14,9 @@ import { type Db, openDb } from '../../../src/store/db.ts';
 import { eventsAfter, latestEventId, pollEvents, publishEvent } from '../../../src/store/events.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
 import { tempPgDatabase } from '../../helpers/pg.ts';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { PG_URL } from '../../helpers/peers.ts';
 
 const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
 
@@ -201,6 +204,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         (e) => isFingerpostError(e, 'invalid_argument'),
       );
     });
+
+    if (dialect === 'postgres')
+      it('survives PostgreSQL ending its idle connections (restart, failover) and reconnects', async () => {
+        await sql`select 1`.execute(db.kysely);
+        const other = new pg.Client({ connectionString: PG_URL });
+        await other.connect();
+        const ended = await other.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [
+          new URL(url).pathname.slice(1),
+        ]);
+        await other.end();
+        assert.ok(ended.rowCount! >= 1);
+        // Unheard, the pool's 'error' event for the ended idle client ended the whole process.
+        await new Promise((r) => setTimeout(r, 300));
+        assert.deepEqual((await sql<{ x: number }>`select 1 as x`.execute(db.kysely)).rows, [{ x: 1 }]);
+      });
 
     it('collects only unreferenced blobs older than the grace window', async () => {
       const blobs = new FsBlobStore(path.join(dir, 'gc-blobs'));
