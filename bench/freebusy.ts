@@ -185,7 +185,7 @@ try {
   );
   const big: number[] = [];
   for (let i = 0; i < Math.min(RUNS, 10); i++) big.push(await ask('bob@two.test'));
-  console.log(`federated round trip for the 10,000-event calendar: ${stats(big)}`);
+  console.log(`federated round trip for the ${EVENTS.toLocaleString('en-US')}-event calendar: ${stats(big)}`);
 } finally {
   await one.close();
   await two.close();
