@@ -11,8 +11,9 @@ import { parseDuration } from '../config/duration.ts';
 import { parseDomain } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
 import type { DirectoryAccount } from '../directory/directory.ts';
-import { openServices, type Services } from '../main.ts';
+import type { Services } from '../main.ts';
 import { action, configFrom, printTable, type StoreOptions, withStoreOptions } from './common.ts';
+import { openCliServices } from './services.ts';
 
 const iso = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -20,7 +21,7 @@ const iso = (ms: number | null | undefined) =>
 type Ctx = { s: Services; calendar: CalendarService };
 
 async function withCalendar(opts: StoreOptions, fn: (ctx: Ctx) => Promise<void>): Promise<void> {
-  const s = await openServices(configFrom(opts), { logger: undefined });
+  const s = await openCliServices(configFrom(opts));
   try {
     await fn({ s, calendar: createCalendarService(s.config, s.db, s.directory) });
   } finally {

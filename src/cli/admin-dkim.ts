@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import { parseDomain } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
 import { DkimKeys, zoneLine } from '../mail/queue/dkim.ts';
-import { openServices } from '../main.ts';
+import type { openServices } from '../main.ts';
 import { action, configFrom, printTable, type StoreOptions, withStoreOptions } from './common.ts';
+import { openCliServices } from './services.ts';
 
 async function withKeys(
   opts: StoreOptions,
   fn: (keys: DkimKeys, services: Awaited<ReturnType<typeof openServices>>) => Promise<void>,
 ): Promise<void> {
-  const services = await openServices(configFrom(opts));
+  const services = await openCliServices(configFrom(opts));
   try {
     await fn(new DkimKeys(services.db), services);
   } finally {

@@ -4,14 +4,15 @@ import { resourceIds, SCOPES } from '../config/resources.ts';
 import { FingerpostError } from '../core/errors.ts';
 import { MAX_ADMIN_TOKEN_TTL_MS } from '../idp/admin-token.ts';
 import { knownResources } from '../idp/resources.ts';
-import { openServices, type Services } from '../main.ts';
+import type { Services } from '../main.ts';
 import { action, configFrom, printTable, type StoreOptions, withStoreOptions } from './common.ts';
+import { openCliServices } from './services.ts';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 async function withServices(opts: StoreOptions, fn: (s: Services) => Promise<void>): Promise<void> {
-  const services = await openServices(configFrom(opts), { logger: undefined });
+  const services = await openCliServices(configFrom(opts));
   try {
     await fn(services);
   } finally {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { FingerpostError } from '../core/errors.ts';
 import { OutboundQueue } from '../mail/queue/queue.ts';
-import { openServices } from '../main.ts';
 import { action, configFrom, printTable, type StoreOptions, withStoreOptions } from './common.ts';
+import { openCliServices } from './services.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -14,7 +14,7 @@ function messageId(value: string): number {
 
 async function withQueue(opts: StoreOptions, fn: (queue: OutboundQueue) => Promise<void>): Promise<void> {
   const config = configFrom(opts);
-  const services = await openServices(config);
+  const services = await openCliServices(config);
   try {
     await fn(new OutboundQueue(services.db, services.blobs, { maxAgeMs: config.queue.max_age }));
   } finally {

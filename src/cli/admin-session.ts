@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { listStoredSessions, publishSessionRevocation } from '../auth/session-store.ts';
 import { parseAddress } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
-import { openServices, type Services } from '../main.ts';
+import type { Services } from '../main.ts';
 import { action, configFrom, printTable, type StoreOptions, withStoreOptions } from './common.ts';
+import { openCliServices } from './services.ts';
 
 const iso = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 async function withServices(opts: StoreOptions, fn: (s: Services) => Promise<void>): Promise<void> {
-  const services = await openServices(configFrom(opts));
+  const services = await openCliServices(configFrom(opts));
   try {
     await fn(services);
   } finally {

@@ -2,19 +2,20 @@ import type { Command } from 'commander';
 import { parseDuration } from '../config/duration.ts';
 import { FingerpostError } from '../core/errors.ts';
 import { APP_PASSWORD_PROTOCOLS } from '../directory/sql.ts';
-import { openServices, type Services } from '../main.ts';
+import type { Services } from '../main.ts';
 import { registerAdminIdp } from './admin-idp.ts';
 import { registerAdminDkim } from './admin-dkim.ts';
 import { registerAdminQueue } from './admin-queue.ts';
 import { registerAdminSession } from './admin-session.ts';
 import { registerAdminCalendar } from './admin-calendar.ts';
 import { action, configFrom, printTable, readStdinLine, type StoreOptions, withStoreOptions } from './common.ts';
+import { openCliServices } from './services.ts';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
 /** Opens the store named by the command's --data/--config, runs `fn`, closes. Works while the server runs. */
 async function withServices(opts: StoreOptions, fn: (s: Services) => Promise<void>): Promise<void> {
-  const services = await openServices(configFrom(opts), { logger: undefined });
+  const services = await openCliServices(configFrom(opts));
   try {
     await fn(services);
   } finally {

@@ -3,12 +3,13 @@ import { parseDomain } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
 import { type DkimRecord, expectedRecords, zoneLine } from '../discovery/dns-records.ts';
 import { DkimKeys } from '../mail/queue/dkim.ts';
-import { openServices, type Services } from '../main.ts';
+import type { Services } from '../main.ts';
 import { action, configFrom, type StoreOptions, withStoreOptions } from './common.ts';
+import { openCliServices } from './services.ts';
 
 /** Opens the store, checks the domain is served and reads its active DKIM keys. */
 export async function domainFacts(opts: StoreOptions, name: string): Promise<{ services: Services; domain: string; dkim: DkimRecord[] }> {
-  const services = await openServices(configFrom(opts));
+  const services = await openCliServices(configFrom(opts));
   try {
     const domain = parseDomain(name);
     if (!(await services.directory.findDomain(domain))) {

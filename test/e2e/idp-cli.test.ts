@@ -82,6 +82,19 @@ describe('fingerpost admin token|keys|client', { timeout: 300_000 }, () => {
     assert.match(unknown.stderr, /no account nobody@example.test/);
   });
 
+  it('log lines go to stderr: with log.level info, token issue and revoke print only their output on stdout', async () => {
+    const loud = { ...env, FINGERPOST_LOG_LEVEL: 'info' };
+    const issued = await runCli(['admin', 'token', 'issue', 'henry@example.test', '--ttl', '10m', '--data', data], { env: loud });
+    assert.equal(issued.code, 0, issued.stderr);
+    const token = issued.stdout.trim();
+    assert.equal(token.split('\n').length, 1, 'stdout is the token alone');
+    const jti = String(decodeJwt(token).jti);
+    const revoked = await runCli(['admin', 'token', 'revoke', jti, '--data', data], { env: loud });
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal(revoked.stdout, `revoked ${jti}\n`);
+    assert.match(revoked.stderr, /"event":"idp_revoked"/, 'the log line is on stderr');
+  });
+
   it('keys rotate keeps the previous key published; keys list shows which one signs', async () => {
     const r = await cli(['admin', 'keys', 'rotate']);
     assert.equal(r.code, 0, r.stderr);
