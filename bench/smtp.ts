@@ -5,7 +5,9 @@
 //
 //   ./node_modules/.bin/node bench/smtp.ts [--messages 800] [--concurrency 8] [--size 10240]
 //   ./node_modules/.bin/node bench/smtp.ts --target host:port --rcpt user@domain   (inbound only, any SMTP server)
-import { randomUUID } from 'node:crypto';
+//   ./node_modules/.bin/node bench/smtp.ts --submission-target host:port --user U --password P \
+//       --ca cert.pem [--token-key es256.pem --token-kid k1]   (STARTTLS submission, e.g. Dovecot's)
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +21,12 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     size: { type: 'string', default: '10240' },
     target: { type: 'string' },
+    'submission-target': { type: 'string' },
+    user: { type: 'string' },
+    password: { type: 'string' },
+    ca: { type: 'string' },
+    'token-key': { type: 'string' },
+    'token-kid': { type: 'string', default: 'k1' },
     rcpt: { type: 'string', default: 'bench@example.test' },
     verbose: { type: 'boolean', default: false },
   },
@@ -78,9 +86,77 @@ async function inbound(host: string, port: number, label: string): Promise<numbe
   return rate;
 }
 
+/** Where and as whom to submit: STARTTLS on `port`, or implicit TLS when `secure`. */
+interface SubmissionTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly secure: boolean;
+  readonly ca: string;
+  readonly user: string;
+  readonly password: string;
+  /** An access token for OAUTHBEARER; without one only PLAIN is measured. */
+  readonly token?: string;
+}
+
+/** Submission as mail apps do it: a new TLS connection, AUTH, one message, QUIT, per message. */
+async function submission(label: string, t: SubmissionTarget): Promise<void> {
+  const ir = Buffer.from(`n,a=${t.user},\x01auth=Bearer ${t.token}\x01\x01`).toString('base64');
+  const connect = () =>
+    open({
+      host: t.host,
+      port: t.port,
+      secure: t.secure,
+      requireTLS: !t.secure,
+      tls: { ca: t.ca, servername: 'localhost' },
+      customAuth: {
+        OAUTHBEARER: async (ctx) => {
+          const r = await ctx.sendCommand(`AUTH OAUTHBEARER ${ir}`);
+          return r.status === 235 ? ctx.resolve() : ctx.reject(new Error(r.response));
+        },
+      },
+    });
+  const mechanisms = t.token ? (['PLAIN', 'OAUTHBEARER'] as const) : (['PLAIN'] as const);
+  for (const method of mechanisms) {
+    await measure(`submission ${method} ${label}`, MESSAGES, async (i) => {
+      const c = await connect();
+      await call<boolean>((cb) => c.login({ credentials: { user: t.user, pass: method === 'PLAIN' ? t.password : '' }, method }, cb));
+      await send(c, i, t.user);
+      c.quit();
+    });
+  }
+}
+
 if (args.target) {
   const [host, port] = args.target.split(':');
   await inbound(host!, Number(port), `(${args.target})`);
+  process.exit(0);
+}
+
+if (args['submission-target']) {
+  const [host, port] = args['submission-target'].split(':');
+  if (!args.user || !args.password || !args.ca) throw new Error('--submission-target needs --user, --password and --ca');
+  let token: string | undefined;
+  if (args['token-key']) {
+    // Claims as the Dovecot bench setup validates them (../shared/bench/dovecot: iss, sub = user, scope mail).
+    token = await new SignJWT({ scope: 'mail', email: args.user })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: args['token-kid']! })
+      .setIssuer('https://idp.bench.test')
+      .setSubject(args.user)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(createPrivateKey(await readFile(args['token-key'], 'utf8')));
+  }
+  const ca = await readFile(args.ca, 'utf8');
+  console.log(`${args['submission-target']}, ${MESSAGES} messages of ${SIZE} bytes, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
+  await submission(`(${args['submission-target']}, STARTTLS)`, {
+    host: host!,
+    port: Number(port),
+    secure: false,
+    ca,
+    user: args.user,
+    password: args.password,
+    token,
+  });
   process.exit(0);
 }
 
@@ -113,15 +189,8 @@ const server = await spawnServe(['--data', dataDir, '--domain', 'example.test'],
 if (server.child.exitCode !== null) throw new Error(`serve failed:\n${server.stderr}`);
 try {
   const ca = await readFile(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
-  const tls = { ca, servername: 'localhost' };
   console.log(`Fingerpost, ${MESSAGES} messages of ${SIZE} bytes, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
   await inbound('127.0.0.1', ports.smtp, '(Fingerpost, plain, reused connections)');
-  await measure('submission AUTH PLAIN (implicit TLS)', MESSAGES, async (i) => {
-    const c = await open({ host: '127.0.0.1', port: ports.submissions, secure: true, tls });
-    await call<boolean>((cb) => c.login({ credentials: { user: 'bench@example.test', pass: PASSWORD }, method: 'PLAIN' }, cb));
-    await send(c, i, 'bench@example.test');
-    c.quit();
-  });
   const token = await new SignJWT({ scope: 'urn:ietf:params:oauth:scope:mail', email: 'bench@example.test' })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'b1' })
     .setIssuer('https://idp.bench.test')
@@ -130,24 +199,9 @@ try {
     .setIssuedAt()
     .setExpirationTime('1h')
     .sign(privateKey);
-  const ir = Buffer.from(`n,a=bench@example.test,\x01auth=Bearer ${token}\x01\x01`).toString('base64');
-  await measure('submission OAUTHBEARER (implicit TLS)', MESSAGES, async (i) => {
-    const c = await open({
-      host: '127.0.0.1',
-      port: ports.submissions,
-      secure: true,
-      tls,
-      customAuth: {
-        OAUTHBEARER: async (ctx) => {
-          const r = await ctx.sendCommand(`AUTH OAUTHBEARER ${ir}`);
-          return r.status === 235 ? ctx.resolve() : ctx.reject(new Error(r.response));
-        },
-      },
-    });
-    await call<boolean>((cb) => c.login({ credentials: { user: 'bench@example.test', pass: '' }, method: 'OAUTHBEARER' }, cb));
-    await send(c, i, 'bench@example.test');
-    c.quit();
-  });
+  const account = { host: '127.0.0.1', ca, user: 'bench@example.test', password: PASSWORD, token };
+  await submission('(implicit TLS)', { ...account, port: ports.submissions, secure: true });
+  await submission('(STARTTLS)', { ...account, port: ports.submission, secure: false });
 } finally {
   await server.stop();
   await rm(dataDir, { recursive: true, force: true });
