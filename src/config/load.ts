@@ -34,7 +34,7 @@ function leafKind(schema: AnySchema): LeafKind | 'object' | undefined {
   if (t === 'number') return 'number';
   if (t === 'boolean') return 'boolean';
   if (t === 'union') return 'duration';
-  if (t === 'array') return unwrap(s._zod.def.element)._zod.def.type === 'string' ? 'string-array' : undefined;
+  if (t === 'array') return leafKind(s._zod.def.element) === 'string' ? 'string-array' : undefined;
   return undefined;
 }
 
@@ -51,6 +51,16 @@ export function envKeys(): Map<string, EnvKey> {
   };
   walk(configSchema, []);
   return out;
+}
+
+/**
+ * `FINGERPOST_<SECTION>_…` variables that name a config section but no key in it: a typo there
+ * would otherwise be ignored silently. Other `FINGERPOST_` variables (CONFIG, DATA, the client's)
+ * are not config keys and are left alone.
+ */
+function unknownEnvOverrides(env: NodeJS.ProcessEnv, keys: ReadonlyMap<string, EnvKey>): string[] {
+  const sections = new Set([...keys.values()].map((k) => `FINGERPOST_${k.path[0]!.toUpperCase()}_`));
+  return Object.keys(env).filter((name) => !keys.has(name) && [...sections].some((prefix) => name.startsWith(prefix)));
 }
 
 function envValue(kind: LeafKind, raw: string): unknown {
@@ -160,11 +170,20 @@ export function loadConfig(options: LoadOptions): Config {
   const input = readToml(file, Boolean(options.file));
   const origin = Object.keys(input).length ? file : 'defaults';
   const fromEnv = new Map<string, string>();
-  for (const [name, key] of envKeys()) {
+  const keys = envKeys();
+  for (const [name, key] of keys) {
     const raw = env[name];
     if (raw === undefined) continue;
     setPath(input, key.path, envValue(key.kind, raw));
     fromEnv.set(key.path.join('.'), name);
+  }
+  const misspelt = unknownEnvOverrides(env, keys);
+  if (misspelt.length) {
+    const lines = misspelt.map(
+      (name) =>
+        `unknown environment variable ${name}: no config key by that name; check the spelling against docs/configuration.md or unset it`,
+    );
+    throw new FingerpostError('config_invalid', lines.join('\n'), { context: { file } });
   }
   if (options.overrides) mergeDeep(input, structuredClone(options.overrides));
   const result = configSchema.safeParse(input);

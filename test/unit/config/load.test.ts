@@ -69,6 +69,19 @@ describe('config loading', () => {
     assert.equal(loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_JMAP_UPLOAD_TTL: '1h' } }).jmap.upload_ttl, 3_600_000);
   });
 
+  it('refuses a misspelt FINGERPOST_<SECTION>_ variable instead of ignoring it, and leaves other FINGERPOST_ variables alone', () => {
+    assert.throws(
+      () => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_IMAP_PROT: '20143', FINGERPOST_AUTH_ISSUERS: 'x' } }),
+      (err: Error) =>
+        /unknown environment variable FINGERPOST_IMAP_PROT: no config key/.test(err.message) && /FINGERPOST_AUTH_ISSUERS/.test(err.message),
+    );
+    const config = loadConfig({
+      dataDir: '/tmp/fp-x',
+      env: { FINGERPOST_DATA: '/x', FINGERPOST_CONFIG: '/y', FINGERPOST_PASSPHRASE: 'p', FINGERPOST_AUTH_HTTP_SCHEMES: 'bearer' },
+    });
+    assert.deepEqual(config.auth.http_schemes, ['bearer']);
+  });
+
   it('rejects a malformed env override with the key path and the variable it came from', async () => {
     assert.throws(
       () => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_IMAP_PORT: 'abc' } }),
