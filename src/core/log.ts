@@ -6,27 +6,24 @@ export type { Logger };
  * Paths pino removes from every log line: credentials, SASL payloads, OAuth codes and verifiers
  * (ARCHITECTURE.md "Core ideas" 6, STANDARDS.md §9.12).
  */
-export const REDACT_PATHS = [
+const SECRET_KEYS = [
   'password',
   'secret',
   'token',
   'access_token',
   'refresh_token',
   'id_token',
-  'code',
   'code_verifier',
   'client_secret',
   'client_assertion',
   'assertion',
   'sasl',
-  '*.password',
-  '*.secret',
-  '*.token',
-  '*.access_token',
-  '*.refresh_token',
-  '*.code_verifier',
-  '*.client_secret',
-  '*.sasl',
+];
+export const REDACT_PATHS = [
+  ...SECRET_KEYS,
+  ...SECRET_KEYS.map((key) => `*.${key}`),
+  // An OAuth authorization code at the top level; one level down `code` is an error code (ECONNREFUSED).
+  'code',
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-fingerpost-gateway-secret"]',
