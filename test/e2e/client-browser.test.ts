@@ -47,6 +47,12 @@ describe('client helper: loopback and paste flows in headless Chromium', { skip 
     assert.ok(url.searchParams.get('state'));
     assert.deepEqual(url.searchParams.getAll('resource').slice(0, 1), [`imap://${server.config.server.hostname}`]);
     assert.match(url.searchParams.get('scope')!, /offline_access/);
+    // Another local process cannot end the sign-in with a redirect of its own: refused, still waiting.
+    const forged = new URL(url.searchParams.get('redirect_uri')!);
+    forged.search = new URLSearchParams({ code: 'forged', state: 'not-this-one' }).toString();
+    assert.equal((await fetch(forged)).status, 400);
+    forged.searchParams.delete('state');
+    assert.equal((await fetch(forged)).status, 400);
     const page = await browser.newPage();
     try {
       await page.goto(url.href);

@@ -35,7 +35,8 @@ export async function startAuthorization(ctx: FlowContext, redirectUri: string):
   return { url: oidc.buildAuthorizationUrl(ctx.config, params), redirectUri, state, verifier };
 }
 
-function sameString(a: string, b: string): boolean {
+/** Compares two secrets (a `state`) in constant time. */
+export function sameString(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

@@ -1,13 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { localProblem } from '../errors.ts';
-import { finishAuthorization, startAuthorization } from './authorize.ts';
+import { finishAuthorization, sameString, startAuthorization } from './authorize.ts';
 import type { FlowContext, TokenResponse } from './flow.ts';
 
 /**
  * The loopback redirect flow (RFC 8252 §7.3, §8.3): a one-shot HTTP listener on 127.0.0.1 only,
  * on a random port or `--port` (for `ssh -L PORT:127.0.0.1:PORT`), opened just before the request
- * and closed after the first answer to /callback. The browser is the system one (§8.12).
+ * and closed after the first /callback that carries this sign-in's `state`; another local process
+ * cannot end the sign-in with a forged redirect. The browser is the system one (§8.12).
  */
 export async function loopbackFlow(
   ctx: FlowContext,
@@ -16,13 +17,14 @@ export async function loopbackFlow(
   let resolveCallback!: (url: URL) => void;
   const callback = new Promise<URL>((resolve) => (resolveCallback = resolve));
   let answer: ((status: number, body: string) => void) | undefined;
+  let expectedState: string | undefined;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method !== 'GET' || url.pathname !== '/callback' || answer) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
       return;
     }
-    answer = (status, body) =>
+    const respond = (status: number, body: string) =>
       res
         .writeHead(status, {
           'content-type': 'text/html; charset=utf-8',
@@ -31,6 +33,12 @@ export async function loopbackFlow(
           'referrer-policy': 'no-referrer',
         })
         .end(page(body));
+    const state = url.searchParams.get('state');
+    if (expectedState === undefined || state === null || !sameString(state, expectedState)) {
+      respond(400, '<h1>Not this sign-in</h1><p>This is not the answer to the sign-in the terminal is waiting for.</p>');
+      return;
+    }
+    answer = respond;
     resolveCallback(new URL(`${url.pathname}${url.search}`, `http://127.0.0.1:${port}`));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
@@ -48,6 +56,7 @@ export async function loopbackFlow(
   const timer = setTimeout(() => resolveCallback(new URL('http://timeout.invalid/')), ctx.timeoutMs);
   try {
     const pending = await startAuthorization(ctx, `http://127.0.0.1:${port}/callback`);
+    expectedState = pending.state;
     ctx.note(`Open this address in a browser to sign in ${ctx.address}:\n\n  ${pending.url.href}\n`);
     ctx.note(`Waiting for the browser to come back to http://127.0.0.1:${port}/callback …`);
     options.openBrowser(pending.url.href);
