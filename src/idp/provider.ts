@@ -286,6 +286,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     if (ctx.oidc?.route === 'discovery' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as Record<string, unknown>).protected_resources = [...ours];
     }
+    if (ctx.oidc?.route === 'token' && ctx.status === 200) await addRefreshExpiry(provider, ctx.body);
   });
 
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => deps.onGrantRevoked(grantId));
@@ -301,4 +302,20 @@ export function buildProvider(deps: ProviderDeps): Provider {
     deps.logger.warn({ client: client.clientId, err: err.message }, 'back-channel logout delivery failed'),
   );
   return provider;
+}
+
+/**
+ * Adds `refresh_expires_in` (the extension Keycloak made common) to a token response that carries
+ * a refresh token: seconds until the sign-in ends, the refresh token's own expiry or its grant's,
+ * whichever is first. `fingerpost token --keepalive` warns from it before a sign-in runs out.
+ */
+async function addRefreshExpiry(provider: Provider, body: unknown): Promise<void> {
+  if (!body || typeof body !== 'object') return;
+  const response = body as Record<string, unknown>;
+  if (typeof response.refresh_token !== 'string') return;
+  const token = await provider.RefreshToken.find(response.refresh_token, { ignoreExpiration: true });
+  if (!token?.exp) return;
+  const grant = token.grantId ? await provider.Grant.find(token.grantId, { ignoreExpiration: true }) : undefined;
+  const ends = Math.min(token.exp, grant?.exp ?? Number.POSITIVE_INFINITY);
+  response.refresh_expires_in = Math.max(0, ends - Math.floor(Date.now() / 1000));
 }

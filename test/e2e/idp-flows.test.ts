@@ -208,6 +208,11 @@ describe('embedded OpenID provider with openid-client', () => {
     const second = await oidc.refreshTokenGrant(config, first.refresh_token!);
     assert.ok(second.refresh_token);
     assert.notEqual(second.refresh_token, first.refresh_token);
+    // When the sign-in ends (the refresh token's 30 days by default), for fingerpost token --keepalive.
+    for (const t of [first, second]) {
+      const left = t.refresh_expires_in as number;
+      assert.ok(left > 30 * 86_400 - 120 && left <= 30 * 86_400, `refresh_expires_in ${left}`);
+    }
     assert.notEqual(decodeJwt(second.access_token).jti, decodeJwt(first.access_token).jti);
     await assert.rejects(
       oidc.refreshTokenGrant(config, first.refresh_token!),
