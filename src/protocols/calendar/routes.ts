@@ -10,6 +10,7 @@ import { type Asker, parseSharingRule } from '../../calendar/sharing.ts';
 import { checkCalendarName, checkObjectName, PreconditionFailed } from '../../calendar/store.ts';
 import type { HttpAuthenticator } from '../../auth/http/authenticator.ts';
 import { authenticateRequest } from '../../auth/http/fastify.ts';
+import type { Logger } from '../../core/log.ts';
 import type { Config } from '../../config/config.ts';
 import { resourceIds } from '../../config/resources.ts';
 import { isFingerpostError } from '../../core/errors.ts';
@@ -33,6 +34,8 @@ export interface CalendarRouteDeps {
   readonly verifier: AssertionVerifier;
   /** The auth core's HTTP schemes (Basic, Bearer with the calendars scope, gateway). */
   readonly http: HttpAuthenticator;
+  /** The calendar area's logger (`component: calendar`). */
+  readonly logger: Logger;
 }
 
 const PROBLEM = 'about:blank';
@@ -96,7 +99,7 @@ function rangeOrProblem(reply: FastifyReply, calendar: CalendarService, start: u
 /** Registers the calendar routes on the HTTPS app. */
 export function registerCalendarRoutes(app: HttpApp, deps: CalendarRouteDeps): void {
   const { config, calendar } = deps;
-  const log = app.log.child({ component: 'calendar' });
+  const log = deps.logger;
 
   const resource = resourceIds(config).calendar;
   const limiter = new PerIpLimiter({ perMinute: config.calendar.rate_limit });

@@ -46,6 +46,7 @@ export function startCalendarHttp(
     availability: federation.availability,
     verifier: federation.verifier,
     http: deps.http,
+    logger,
   });
   const stop = new SubscriptionRefresher({ service: deps.calendar, outbound, logger }).start(SUBSCRIPTION_POLL_MS);
   return { stop };
