@@ -207,6 +207,23 @@ describe('discovery over HTTPS (privacy mode, the default)', () => {
     assert.doesNotMatch(plain, /acct:alice/);
   });
 
+  it('refuses headers over the size limit with 431 as problem+json, and goes on serving', async () => {
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: server.ports.https, servername: 'example.test', ca: server.ca }, () => {
+        s.end(`GET /.well-known/webfinger HTTP/1.1\r\nHost: example.test\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+      });
+      let data = '';
+      s.on('data', (d) => (data += d));
+      s.on('close', () => resolve(data));
+      s.on('error', (err: NodeJS.ErrnoException) => (data ? resolve(data) : reject(err)));
+    });
+    assert.match(raw, /^HTTP\/1\.1 431/);
+    assert.match(raw, /\r\ncontent-type: application\/problem\+json/i);
+    const problem = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { status: number; detail: string };
+    assert.equal(problem.status, 431);
+    assert.equal((await request(server, wf('resource=acct%3Aalice%40example.test'))).status, 200);
+  });
+
   it('answers the CORS preflight', async () => {
     const res = await request(server, '/.well-known/webfinger', {
       method: 'OPTIONS',

@@ -1,4 +1,6 @@
+import { STATUS_CODES } from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../config/config.ts';
@@ -42,6 +44,30 @@ export function sendProblem(
 }
 
 /**
+ * Answers a request Node's parser refused before any route saw it (headers over the size limit:
+ * 431, RFC 6585 §5; too slow: 408; malformed: 400) in the same problem+json shape as every other
+ * error here, then closes the connection.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const detail =
+    status === 431
+      ? 'the request headers are larger than the server accepts'
+      : status === 408
+        ? 'the request took too long'
+        : 'malformed HTTP request';
+  const body = JSON.stringify({ type: 'about:blank', status, detail });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `access-control-allow-origin: *\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/**
  * Builds the HTTPS application (fastify on an https.Server fed by the net/ listener): security
  * headers, problem+json errors, /healthz and /metrics. Protocol modules register their routes on it.
  */
@@ -54,6 +80,7 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     trustProxy: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
     serverFactory: (handler) => {
       server = https.createServer(
         {
