@@ -10,6 +10,7 @@ import type { AuthContext } from '../../../src/auth/types.ts';
 import { SCOPES } from '../../../src/config/resources.ts';
 import { type AuthFixture, authFixture } from './fixture.ts';
 import { IssuerFixture } from './issuer-fixture.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const ITERATIONS = 600;
 const SEED = Number(process.env.FP_FUZZ_SEED ?? 0x1f2e);
@@ -17,18 +18,6 @@ const HOST = 'mail.example.test';
 const IMAP: AuthContext = { protocol: 'imap', listener: 'imaps', remote: '192.0.2.30', tls: true, localPort: 1993 };
 // Not `temporary`: the auth core turns an exception into `temporary` (and logs it), which is what this run looks for.
 const REFUSALS = ['invalid_token', 'insufficient_scope', 'authorization_failed'];
-
-/** mulberry32, as in sasl-fuzz.test.ts: a failure can be replayed with FP_FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (n: number) => Math.floor(rand() * n);

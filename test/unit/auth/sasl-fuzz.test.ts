@@ -10,20 +10,9 @@ import { decodeOAuthBearer, decodeOAuthBearerFailure, encodeOAuthBearer } from '
 import { decodePlain } from '../../../src/auth/sasl/plain.ts';
 import { parseWwwAuthenticate } from '../../../src/auth/sasl/www-authenticate.ts';
 import { decodeXOAuth2, decodeXOAuth2Failure } from '../../../src/auth/sasl/xoauth2.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const ITERATIONS = 4000;
-
-/** mulberry32: a small seeded PRNG so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.FP_FUZZ_SEED ?? 0x5a51);
 const rand = prng(SEED);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_DEPTH, parseIJson } from '../../../src/protocols/jmap/i-json.ts';
+import { prng } from '../../helpers/prng.ts';
 
 describe('I-JSON parser', () => {
   it('parses what JSON.parse parses, identically', () => {
@@ -73,18 +74,6 @@ describe('I-JSON parser', () => {
   });
 });
 
-/** A small seeded PRNG (mulberry32), so a failing fuzz case can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('I-JSON parser fuzz (bounded, seeded)', () => {
   const ALPHABET = [
     '{',
@@ -117,7 +106,7 @@ describe('I-JSON parser fuzz (bounded, seeded)', () => {
   ];
 
   it('never throws and agrees with JSON.parse on acceptance (5000 mutated requests)', () => {
-    const rand = rng(0x6a6d6170);
+    const rand = prng(0x6a6d6170);
     const seeds = [
       '{"using":["urn:ietf:params:jmap:core","urn:ietf:params:jmap:mail"],"methodCalls":[["Email/query",{"accountId":"A1","filter":{"inMailbox":"M1"},"limit":50},"q"]]}',
       '[{"a":[1,2,{"b":"c\\u0041"}]},-1.5e-3,"\\ud83d\\ude00"]',
@@ -156,7 +145,7 @@ describe('I-JSON parser fuzz (bounded, seeded)', () => {
   });
 
   it('never throws on random bytes (2000 buffers)', () => {
-    const rand = rng(42);
+    const rand = prng(42);
     for (let i = 0; i < 2000; i++) {
       const bytes = Buffer.alloc(Math.floor(rand() * 200));
       for (let j = 0; j < bytes.length; j++) bytes[j] = Math.floor(rand() * 256);

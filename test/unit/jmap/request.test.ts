@@ -10,6 +10,7 @@ import { applyPatch } from '../../../src/protocols/jmap/patch.ts';
 import { parseRequest } from '../../../src/protocols/jmap/request.ts';
 import { evaluatePointer, resolveReferences } from '../../../src/protocols/jmap/result-reference.ts';
 import { loadConfig } from '../../../src/config/load.ts';
+import { prng } from '../../helpers/prng.ts';
 
 const limits = limitsFrom(loadConfig({ dataDir: '/tmp/unused', env: {} }));
 const JSON_TYPE = 'application/json';
@@ -140,20 +141,9 @@ describe('dates and ids', () => {
   });
 });
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('request parser fuzz (bounded, seeded)', () => {
   it('answers every mutated request with a request or a JMAP problem type, never an exception (5000 runs)', () => {
-    const rand = rng(8620);
+    const rand = prng(8620);
     const base = JSON.stringify({
       using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'],
       methodCalls: [

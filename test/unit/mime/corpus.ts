@@ -1,18 +1,8 @@
 // Real-world shaped messages shared by the MIME and IMAP tests, and a seeded PRNG for fuzz runs.
 
-const crlf = (lines: string[]) => Buffer.from(lines.join('\r\n'));
+export { prng } from '../../helpers/prng.ts';
 
-/** mulberry32: a small deterministic PRNG so every fuzz run is reproducible from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const crlf = (lines: string[]) => Buffer.from(lines.join('\r\n'));
 
 export const CORPUS: readonly Buffer[] = [
   crlf([
