@@ -7,36 +7,6 @@ import { toBlobId, toId } from '../ids.ts';
 import { bodyLists, bodyPart, bodyValue, type PartBlobIds, partBlobIds, type parseBodyProperties, textParts } from './body.ts';
 import { type HeaderProperty, headerPropertyValue, type RawHeader, rawHeaders } from './headers.ts';
 
-/** Email properties (RFC 8621 §4.1). */
-export const EMAIL_PROPERTIES = [
-  'id',
-  'blobId',
-  'threadId',
-  'mailboxIds',
-  'keywords',
-  'size',
-  'receivedAt',
-  'headers',
-  'messageId',
-  'inReplyTo',
-  'references',
-  'sender',
-  'from',
-  'to',
-  'cc',
-  'bcc',
-  'replyTo',
-  'subject',
-  'sentAt',
-  'bodyStructure',
-  'bodyValues',
-  'textBody',
-  'htmlBody',
-  'attachments',
-  'hasAttachment',
-  'preview',
-] as const;
-
 /** The default `properties` of Email/parse (RFC 8621 §4.9): what a message says about itself. */
 export const DEFAULT_PARSE_PROPERTIES = [
   'messageId',
@@ -69,6 +39,9 @@ export const DEFAULT_EMAIL_PROPERTIES = [
   'receivedAt',
   ...DEFAULT_PARSE_PROPERTIES,
 ];
+
+/** Every Email property (RFC 8621 §4.1): the defaults plus the two only sent when asked for. */
+export const EMAIL_PROPERTIES = [...DEFAULT_EMAIL_PROPERTIES, 'headers', 'bodyStructure'];
 
 /** Properties that need the whole raw message. */
 const NEEDS_RAW = new Set(['bodyStructure', 'bodyValues', 'textBody', 'htmlBody', 'attachments']);
