@@ -26,6 +26,11 @@ export interface DirectoryDomain {
 export interface Directory {
   /** Resolves an account's address or one of its aliases (case-insensitive). */
   findByAddress(address: string): Promise<DirectoryAccount | undefined>;
+  /**
+   * The account mail for `address` is delivered to: `findByAddress`, and for `postmaster@` a served
+   * domain that no account or alias claims, an admin account (RFC 5321 §4.5.1: every domain has one).
+   */
+  findRecipient(address: string): Promise<DirectoryAccount | undefined>;
   getAccount(id: number): Promise<DirectoryAccount | undefined>;
   findDomain(name: string): Promise<DirectoryDomain | undefined>;
   listDomains(): Promise<DirectoryDomain[]>;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Address, parseAddress, parseDomain } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
 import type { Db } from '../store/db.ts';
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { AccountTable, AppPasswordTable } from '../store/schema.ts';
 import type { Directory, DirectoryAccount, DirectoryDomain } from './directory.ts';
 
@@ -88,6 +88,22 @@ export class SqlDirectory implements Directory {
         .where('aliases.address', '=', key)
         .executeTakeFirst());
     return row ? toAccount(row) : undefined;
+  }
+
+  async findRecipient(address: string): Promise<DirectoryAccount | undefined> {
+    const account = await this.findByAddress(address);
+    const at = address.lastIndexOf('@');
+    if (account || address.slice(0, at).toLowerCase() !== 'postmaster') return account;
+    const domain = await this.findDomain(address.slice(at + 1));
+    if (!domain) return undefined;
+    // The domain's own admin first, else the server's first admin (the one the first start made).
+    const admin = await this.#accounts()
+      .where('accounts.is_admin', '=', 1)
+      .where('accounts.disabled', '=', 0)
+      .orderBy(sql`accounts.domain_id = ${domain.id}`, 'desc')
+      .orderBy('accounts.id')
+      .executeTakeFirst();
+    return admin ? toAccount(admin) : undefined;
   }
 
   async getAccount(id: number): Promise<DirectoryAccount | undefined> {

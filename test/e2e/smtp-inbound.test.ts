@@ -49,6 +49,26 @@ describe('SMTP inbound (MX)', () => {
     assert.match(inbox[0]!, /^Received: from mx\.remote\.test \(\[127\.0\.0\.1\]\)\r\n\tby localhost with ESMTP id \S+; /);
   });
 
+  test('postmaster@ a domain without such an alias reaches an admin account (RFC 5321 §4.5.1)', async () => {
+    await t.services.accounts.addDomain('second.test');
+    const deliver = async (subject: string) => {
+      const c = await session(t.ports.smtp);
+      assert.match(await say(c, 'MAIL FROM:<reports@remote.test>'), /^250 /);
+      assert.match(await say(c, 'RCPT TO:<PostMaster@second.test>'), /^250 2\.1\.5/);
+      assert.match(await say(c, 'DATA'), /^354 /);
+      assert.match(await say(c, `Subject: ${subject}\r\n\r\naggregate\r\n.`), /^250 2\.0\.0 Ok/);
+      assert.match(await say(c, 'QUIT'), /^221 /);
+    };
+    const count = async (address: string, subject: string) =>
+      (await inboxOf(t, address)).filter((m) => m.includes(`Subject: ${subject}`)).length;
+    await deliver('report one');
+    assert.equal(await count(t.admin.address, 'report one'), 1, 'the admin the first start made');
+    await t.services.accounts.addUser({ address: 'root@second.test', password: 'pw-root-123456', isAdmin: true });
+    await deliver('report two');
+    assert.equal(await count('root@second.test', 'report two'), 1, "the domain's own admin");
+    assert.equal(await count(t.admin.address, 'report two'), 0);
+  });
+
   test('bad input gets its reply code and the session goes on', async () => {
     const c = await session(t.ports.smtp);
     assert.match(await say(c, 'DATA'), /^503 5\.5\.1/);

@@ -76,7 +76,7 @@ export class MailTransactions implements TransactionHandler {
     }
     const local = await this.#o.directory.findDomain(parsed.domain);
     if (local) {
-      const account = await this.#o.directory.findByAddress(parsed.normalized);
+      const account = await this.#o.directory.findRecipient(parsed.normalized);
       if (!account) return { reply: reply(550, '5.1.1', 'No such user here') };
       if (account.disabled) return { reply: reply(550, '5.2.1', 'Mailbox disabled, not accepting messages') };
       return { recipient: { address: target, accountId: account.id } };

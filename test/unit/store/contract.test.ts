@@ -117,6 +117,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(await directory.findByAddress('postmaster@example.test'), undefined);
     });
 
+    it('delivers postmaster@ a served domain to an admin when no account or alias claims it (RFC 5321 §4.5.1)', async () => {
+      assert.equal(await directory.findRecipient('postmaster@example.test'), undefined, 'no admin yet');
+      await admin.addDomain('other.test');
+      await admin.addUser({ address: 'root@other.test', password: 'root-password-1', isAdmin: true });
+      assert.equal((await directory.findRecipient('Postmaster@example.test'))?.address, 'root@other.test', 'the server admin');
+      await admin.addUser({ address: 'boss@example.test', password: 'boss-password-1', isAdmin: true });
+      assert.equal((await directory.findRecipient('postmaster@example.test'))?.address, 'boss@example.test', "the domain's own admin");
+      assert.equal((await directory.findRecipient('alice@example.test'))?.address, 'alice@example.test');
+      assert.equal(await directory.findRecipient('postmaster@unserved.test'), undefined);
+      assert.equal(await directory.findRecipient('nobody@example.test'), undefined);
+      assert.equal(await directory.findByAddress('postmaster@example.test'), undefined, 'not an address to sign in with');
+      await admin.addAlias('postmaster@example.test', 'alice@example.test');
+      assert.equal((await directory.findRecipient('postmaster@example.test'))?.address, 'alice@example.test', 'an alias wins');
+      await admin.removeAlias('postmaster@example.test');
+      await admin.removeUser('boss@example.test');
+      await admin.removeUser('root@other.test');
+      await admin.removeDomain('other.test');
+    });
+
     it('keeps only a hash of app passwords and publishes their revocation', async () => {
       const since = await latestEventId(db);
       const { info, secret } = await admin.createAppPassword({

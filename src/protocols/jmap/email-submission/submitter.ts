@@ -39,7 +39,7 @@ export function createSubmitter(deps: { directory: Directory; mail: MailStore; e
         continue;
       }
       if (await deps.directory.findDomain(parsed.domain)) {
-        const account = await deps.directory.findByAddress(parsed.normalized);
+        const account = await deps.directory.findRecipient(parsed.normalized);
         if (!account || account.disabled) invalid.push(r);
         else local.set(r, account.id);
       } else {
