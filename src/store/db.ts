@@ -11,6 +11,11 @@ import { nodeSqliteDialect } from './sqlite-dialect.ts';
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly dialect: Dialect;
+  /**
+   * PostgreSQL only: calls `onNotify` for every NOTIFY on `channel`, on a connection of its own
+   * that is opened again after it drops (`onError` hears why). Returns a stop function.
+   */
+  readonly listen?: (channel: string, onNotify: () => void, onError: (err: Error) => void) => () => void;
   close(): Promise<void>;
 }
 
@@ -52,7 +57,59 @@ export async function openDb(options: OpenOptions): Promise<Db> {
       cause: err,
     });
   }
-  return { kysely, dialect, close: () => kysely.destroy() };
+  if (dialect === 'sqlite') return { kysely, dialect, close: () => kysely.destroy() };
+  const stops = new Set<() => void>();
+  return {
+    kysely,
+    dialect,
+    listen(channel, onNotify, onError) {
+      const stop = listenOn(options.url, channel, onNotify, onError);
+      stops.add(stop);
+      return () => {
+        stops.delete(stop);
+        stop();
+      };
+    },
+    close: async () => {
+      for (const stop of stops) stop();
+      await kysely.destroy();
+    },
+  };
+}
+
+const RELISTEN_MS = 1000;
+
+/** LISTEN on a dedicated connection, reconnecting after a drop until stopped (PostgreSQL §NOTIFY). */
+function listenOn(url: string, channel: string, onNotify: () => void, onError: (err: Error) => void): () => void {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = () => {
+    const c = new pg.Client({ connectionString: url });
+    client = c;
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      c.end().catch(() => {});
+      if (stopped) return;
+      onError(err);
+      // Events sent while no connection listened are found by the next poll.
+      retry = setTimeout(connect, RELISTEN_MS);
+    };
+    c.on('notification', () => onNotify());
+    c.on('error', fail);
+    c.on('end', () => fail(new Error('the LISTEN connection closed')));
+    c.connect()
+      .then(() => c.query(`LISTEN ${pg.escapeIdentifier(channel)}`))
+      .catch(fail);
+  };
+  connect();
+  return () => {
+    stopped = true;
+    clearTimeout(retry);
+    client?.end().catch(() => {});
+  };
 }
 
 async function migrate(kysely: Kysely<Database>, dialect: Dialect): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Db } from './db.ts';
+import { EVENTS_CHANNEL } from './migrations/002-events-notify.ts';
 
 /** Published when an account's password changes, or it is disabled or removed: its sessions end. */
 export const CREDENTIALS_CHANGED = 'credentials_changed';
@@ -48,13 +49,19 @@ interface Subscriber {
   readonly onError: (err: unknown) => void;
 }
 
-/** One polling loop per database, shared by every subscriber in the process. */
+/**
+ * One polling loop per database, shared by every subscriber in the process. On PostgreSQL it also
+ * LISTENs on the events channel and polls at once when another node (or the admin CLI) writes.
+ */
 class EventPoller {
   readonly #db: Db;
   readonly #subscribers = new Set<Subscriber>();
   #intervalMs = Number.POSITIVE_INFINITY;
   #last = 0;
   #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #again = false;
+  #unlisten: (() => void) | undefined;
 
   constructor(db: Db) {
     this.#db = db;
@@ -63,7 +70,14 @@ class EventPoller {
   async add(intervalMs: number, subscriber: Omit<Subscriber, 'since'>): Promise<() => void> {
     const since = await latestEventId(this.#db);
     const entry = { ...subscriber, since };
-    if (this.#subscribers.size === 0) this.#last = since;
+    if (this.#subscribers.size === 0) {
+      this.#last = since;
+      this.#unlisten = this.#db.listen?.(
+        EVENTS_CHANNEL,
+        () => this.#wake(),
+        (err) => this.#failed(err),
+      );
+    }
     this.#subscribers.add(entry);
     if (intervalMs < this.#intervalMs) {
       this.#intervalMs = intervalMs;
@@ -75,6 +89,8 @@ class EventPoller {
         clearTimeout(this.#timer);
         this.#timer = undefined;
         this.#intervalMs = Number.POSITIVE_INFINITY;
+        this.#unlisten?.();
+        this.#unlisten = undefined;
       }
     };
   }
@@ -84,14 +100,35 @@ class EventPoller {
     this.#timer = setTimeout(() => void this.#tick(), this.#intervalMs);
   }
 
+  /** A NOTIFY arrived: poll now. */
+  #wake(): void {
+    if (this.#subscribers.size) void this.#tick();
+  }
+
+  #failed(err: unknown): void {
+    for (const s of this.#subscribers) s.onError(err);
+  }
+
+  /** Reads new events; called while a read is under way, it makes that read go round once more. */
   async #tick(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#running = true;
     try {
-      for (const event of await eventsAfter(this.#db, this.#last)) {
-        this.#last = event.id;
-        for (const s of this.#subscribers) if (event.id > s.since) s.onEvent(event);
-      }
+      do {
+        this.#again = false;
+        for (const event of await eventsAfter(this.#db, this.#last)) {
+          this.#last = event.id;
+          for (const s of this.#subscribers) if (event.id > s.since) s.onEvent(event);
+        }
+      } while (this.#again && this.#subscribers.size);
     } catch (err) {
-      for (const s of this.#subscribers) s.onError(err);
+      this.#failed(err);
+    } finally {
+      this.#running = false;
     }
     if (this.#subscribers.size) this.#schedule();
   }
@@ -101,9 +138,9 @@ const pollers = new WeakMap<Db, EventPoller>();
 
 /**
  * Hands events published after this call to `onEvent`, polling the events table every
- * `intervalMs` (the shortest interval any subscriber asked for). Returns a stop function. This is
- * the bus between the admin CLI, several nodes on one PostgreSQL, and this node; every subscriber
- * in a process shares one polling loop.
+ * `intervalMs` (the shortest interval any subscriber asked for), and on PostgreSQL as soon as a
+ * NOTIFY says there is something new. Returns a stop function. This is the bus between the admin
+ * CLI, several nodes on one PostgreSQL, and this node; every subscriber in a process shares one loop.
  */
 export async function pollEvents(
   db: Db,

@@ -1,5 +1,6 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
+import * as m002 from './002-events-notify.ts';
 import * as m010 from './010-auth-sessions.ts';
 import * as m020 from './020-mail-search.ts';
 import * as m030 from './030-idp.ts';
@@ -28,6 +29,7 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
  */
 const steps: Array<[string, Step]> = [
   ['001-initial', m001],
+  ['002-events-notify', m002],
   ['010-auth-sessions', m010],
   ['020-mail-search', m020],
   ['030-idp', m030],

@@ -195,6 +195,43 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(seen, ['test_event']);
     });
 
+    if (dialect === 'postgres')
+      it("hears another node's events at once through LISTEN/NOTIFY, and listens again after the connection drops", async () => {
+        const node2 = await openDb({ url, sqlitePath: '' });
+        const seen: string[] = [];
+        // Ten minutes between polls: only a NOTIFY can deliver within the test.
+        const stop = await pollEvents(
+          db,
+          600_000,
+          (e) => seen.push(e.kind),
+          () => {},
+        );
+        const publishUntilSeen = async (kind: string) => {
+          for (let i = 0; i < 100 && !seen.includes(kind); i++) {
+            // Repeated while the LISTEN connection is (re)opening: a NOTIFY before it is not heard.
+            await publishEvent(node2, kind, {});
+            for (let j = 0; j < 10 && !seen.includes(kind); j++) await new Promise((r) => setTimeout(r, 20));
+          }
+        };
+        try {
+          await publishUntilSeen('from_node2');
+          assert.ok(seen.includes('from_node2'));
+          const killer = new pg.Client({ connectionString: PG_URL });
+          await killer.connect();
+          const ended = await killer.query(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and query like 'LISTEN%'",
+            [new URL(url).pathname.slice(1)],
+          );
+          await killer.end();
+          assert.equal(ended.rowCount, 1, 'one LISTEN connection');
+          await publishUntilSeen('after_reconnect');
+          assert.ok(seen.includes('after_reconnect'));
+        } finally {
+          stop();
+          await node2.close();
+        }
+      });
+
     it('removes accounts and then their domain', async () => {
       await assert.rejects(admin.removeDomain('example.test'), (e) => isFingerpostError(e, 'invalid_argument'));
       await admin.removeUser('alice@example.test');
