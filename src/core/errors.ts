@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'port_in_use'
   | 'not_found'
   | 'already_exists'
+  | 'conflict'
   | 'invalid_argument'
   | 'unknown_domain'
   | 'store_failure'

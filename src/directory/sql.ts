@@ -161,7 +161,7 @@ export class SqlDirectory implements Directory {
     const domain = await this.#requireDomain(name);
     const users = await this.#db.kysely.selectFrom('accounts').select('id').where('domain_id', '=', domain.id).limit(1).execute();
     if (users.length) {
-      throw new FingerpostError('invalid_argument', `domain ${domain.name} still has accounts`, {
+      throw new FingerpostError('conflict', `domain ${domain.name} still has accounts`, {
         hint: `remove them first: fingerpost admin user list --domain ${domain.name}`,
       });
     }

@@ -111,6 +111,9 @@ describe('fingerpost serve (first start, restart, admin while running)', () => {
         unknown.stderr,
         /domain nowhere\.test is not served here\n {2}fix: add it first: fingerpost admin domain add nowhere\.test/,
       );
+      const busy = await cli(['admin', 'domain', 'remove', 'second.test']);
+      assert.equal(busy.code, 1, 'a domain with accounts: refused, not a usage error (2)');
+      assert.match(busy.stderr, /domain second\.test still has accounts\n {2}fix: remove them first/);
       assert.equal((await cli(['admin', 'alias', 'add', 'info@second.test', 'bob@second.test'])).code, 0);
       assert.match((await cli(['admin', 'alias', 'list'])).stdout, /info@second\.test\s+bob@second\.test/);
       const app = await cli([

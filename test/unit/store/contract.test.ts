@@ -233,7 +233,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       });
 
     it('removes accounts and then their domain', async () => {
-      await assert.rejects(admin.removeDomain('example.test'), (e) => isFingerpostError(e, 'invalid_argument'));
+      await assert.rejects(admin.removeDomain('example.test'), (e) => isFingerpostError(e, 'conflict'));
       await admin.removeUser('alice@example.test');
       await assert.rejects(admin.removeUser('alice@example.test'), (e) => isFingerpostError(e, 'not_found'));
       const boxes = await db.kysely.selectFrom('mailboxes').select('id').execute();
