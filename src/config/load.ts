@@ -97,6 +97,22 @@ function getPath(source: unknown, at: readonly PropertyKey[]): unknown {
   return node;
 }
 
+/** Keys whose values are secrets (`auth.gateway.secret`, `queue.smarthost_password`, an issuer's `client_secret`). */
+const SECRET_KEY = /(^|_)(secret|password)$/;
+
+/**
+ * The value an error message may show: secrets replaced by `***`, also inside an object the issue
+ * is about (`auth.gateway`), and the password of a URL (`store.url`) hidden. Start-up errors go to
+ * stderr and from there to journals and CI logs.
+ */
+function hideSecrets(value: unknown, key: PropertyKey | undefined): unknown {
+  if (typeof key === 'string' && SECRET_KEY.test(key)) return typeof value === 'string' && value ? '***' : value;
+  if (typeof value === 'string') return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1***@');
+  if (Array.isArray(value)) return value.map((v) => hideSecrets(v, undefined));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, hideSecrets(v, k)]));
+  return value;
+}
+
 function describeIssue(issue: z.core.$ZodIssue, input: unknown, fileOrigin: string, fromEnv: ReadonlyMap<string, string>): string {
   const keyPath = issue.path.map(String).join('.') || '(top level)';
   const envName = [...fromEnv].find(([at]) => keyPath === at || keyPath.startsWith(`${at}.`))?.[1];
@@ -105,7 +121,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, fileOrigin: stri
     const where = issue.path.length ? `${keyPath}.` : '';
     return `unknown config key ${issue.keys.map((k) => where + k).join(', ')} in ${origin}: remove it or check the spelling against docs/configuration.md`;
   }
-  const value = getPath(input, issue.path);
+  const value = hideSecrets(getPath(input, issue.path), issue.path.at(-1));
   const shown = value === undefined ? '(missing)' : JSON.stringify(value);
   return `config key ${keyPath} = ${shown} in ${origin}: ${issue.message}`;
 }

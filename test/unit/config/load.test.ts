@@ -82,6 +82,29 @@ describe('config loading', () => {
     assert.deepEqual(config.auth.http_schemes, ['bearer']);
   });
 
+  it('never shows a secret or a URL password in a config error', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          dataDir: '/tmp/fp-x',
+          env: { FINGERPOST_AUTH_HTTP_SCHEMES: 'bearer,gateway', FINGERPOST_AUTH_GATEWAY_SECRET: 'hunter2-gateway' },
+        }),
+      (err: Error) => {
+        assert.match(err.message, /config key auth\.gateway = \{"secret":"\*\*\*"\}/);
+        assert.doesNotMatch(err.message, /hunter2/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_STORE_URL: 'postgresql+psycopg://fp:S3cretPw@db/fp' } }),
+      (err: Error) => {
+        assert.match(err.message, /config key store\.url = "postgresql\+psycopg:\/\/fp:\*\*\*@db\/fp"/);
+        assert.doesNotMatch(err.message, /S3cretPw/);
+        return true;
+      },
+    );
+  });
+
   it('rejects a malformed env override with the key path and the variable it came from', async () => {
     assert.throws(
       () => loadConfig({ dataDir: '/tmp/fp-x', env: { FINGERPOST_IMAP_PORT: 'abc' } }),
