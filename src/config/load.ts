@@ -116,7 +116,16 @@ function hideSecrets(value: unknown, key: PropertyKey | undefined): unknown {
 function describeIssue(issue: z.core.$ZodIssue, input: unknown, fileOrigin: string, fromEnv: ReadonlyMap<string, string>): string {
   const keyPath = issue.path.map(String).join('.') || '(top level)';
   const envName = [...fromEnv].find(([at]) => keyPath === at || keyPath.startsWith(`${at}.`))?.[1];
-  const origin = envName ? `environment variable ${envName}` : fileOrigin;
+  // An issue about a whole section (auth.gateway) names the variables that set keys inside it.
+  const inside = [...fromEnv].filter(([at]) => at.startsWith(`${keyPath}.`)).map(([, name]) => name);
+  const fromInside = inside.length ? `environment variable${inside.length > 1 ? 's' : ''} ${inside.join(', ')}` : undefined;
+  const origin = envName
+    ? `environment variable ${envName}`
+    : fromInside
+      ? fileOrigin === 'defaults'
+        ? fromInside
+        : `${fileOrigin} and ${fromInside}`
+      : fileOrigin;
   if (issue.code === 'unrecognized_keys') {
     const where = issue.path.length ? `${keyPath}.` : '';
     return `unknown config key ${issue.keys.map((k) => where + k).join(', ')} in ${origin}: remove it or check the spelling against docs/configuration.md`;

@@ -90,7 +90,10 @@ describe('config loading', () => {
           env: { FINGERPOST_AUTH_HTTP_SCHEMES: 'bearer,gateway', FINGERPOST_AUTH_GATEWAY_SECRET: 'hunter2-gateway' },
         }),
       (err: Error) => {
-        assert.match(err.message, /config key auth\.gateway = \{"secret":"\*\*\*"\}/);
+        assert.match(
+          err.message,
+          /config key auth\.gateway = \{"secret":"\*\*\*"\} in environment variable FINGERPOST_AUTH_GATEWAY_SECRET: /,
+        );
         assert.doesNotMatch(err.message, /hunter2/);
         return true;
       },
