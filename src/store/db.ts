@@ -45,6 +45,10 @@ export async function openDb(options: OpenOptions): Promise<Db> {
     // event on the pool; unheard, it ends the process. The pool has already dropped that client and
     // the next query opens a new connection, so there is nothing more to do.
     pool.on('error', () => {});
+    // A client the server ends while it is checked out (a transaction between two statements) emits
+    // 'error' with no pool listener attached, which also ends the process. Its queries fail with the
+    // error instead, and the pool discards it on release (it is no longer queryable).
+    pool.on('connect', (client) => client.on('error', () => {}));
     kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   try {

@@ -276,6 +276,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         assert.deepEqual((await sql<{ x: number }>`select 1 as x`.execute(db.kysely)).rows, [{ x: 1 }]);
       });
 
+    if (dialect === 'postgres')
+      it('survives PostgreSQL ending a connection in the middle of a transaction: the transaction fails, the process lives', async () => {
+        const dbName = new URL(url).pathname.slice(1);
+        await assert.rejects(
+          db.kysely.transaction().execute(async (trx) => {
+            const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+            const other = new pg.Client({ connectionString: PG_URL });
+            await other.connect();
+            await other.query('select pg_terminate_backend($1) from pg_stat_activity where datname = $2', [rows[0]!.pid, dbName]);
+            await other.end();
+            // Between two statements: the checked-out client heard the end as an 'error' event no one
+            // listened to, and the process died here.
+            await new Promise((r) => setTimeout(r, 300));
+            await sql`select 1`.execute(trx);
+          }),
+        );
+        assert.deepEqual((await sql<{ x: number }>`select 1 as x`.execute(db.kysely)).rows, [{ x: 1 }]);
+      });
+
     it('collects only unreferenced blobs older than the grace window', async () => {
       const blobs = new FsBlobStore(path.join(dir, 'gc-blobs'));
       const orphan = await blobs.put(Buffer.from('nobody points at me'));
