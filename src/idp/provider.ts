@@ -286,7 +286,12 @@ export function buildProvider(deps: ProviderDeps): Provider {
     if (ctx.oidc?.route === 'discovery' && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
       (ctx.body as Record<string, unknown>).protected_resources = [...ours];
     }
-    if (ctx.oidc?.route === 'token' && ctx.status === 200) await addRefreshExpiry(provider, ctx.body);
+    if (ctx.oidc?.route === 'token' && ctx.status === 200) {
+      // Best effort: the tokens are issued (and the old refresh token spent); a lookup failure must not turn that into a 500.
+      await addRefreshExpiry(provider, ctx.body).catch((err: Error) =>
+        deps.logger.warn({ err: err.message }, 'cannot tell when a refresh token ends'),
+      );
+    }
   });
 
   provider.on('grant.revoked', (_ctx: unknown, grantId: string) => deps.onGrantRevoked(grantId));
