@@ -49,6 +49,10 @@ function stopSink(child: ChildProcess): Promise<void> {
   });
 }
 
+// A host that is down: nothing listens on port 1, and unlike a free port picked at random no other
+// test server running in parallel can start listening there halfway through.
+const DOWN_HOST = '127.0.0.1:1';
+
 async function until<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -63,18 +67,17 @@ describe('outbound queue', { skip: sinkSkip }, () => {
   let t: TestServer;
   let dir: string;
   let sinkPort: number;
-  let downPort: number;
   let send: (to: string, subject: string) => Promise<void>;
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'fp-queue-'));
     await chmod(dir, 0o777);
-    [sinkPort, downPort] = (await freePorts(2)) as [number, number];
+    [sinkPort] = (await freePorts(1)) as [number];
     t = await startTestServer({
       domain: 'example.test',
       overrides: {
         queue: {
-          routes: [`remote.test=127.0.0.1:${sinkPort}`, `down.test=127.0.0.1:${downPort}`],
+          routes: [`remote.test=127.0.0.1:${sinkPort}`, `down.test=${DOWN_HOST}`],
           retry_initial: '1s',
           retry_max: '2s',
           poll_interval: '200ms',
@@ -246,12 +249,11 @@ describe('smarthost with AUTH: a second Fingerpost relays for the first', () => 
 describe('queue expiry', () => {
   let t: TestServer;
   before(async () => {
-    const [downPort] = (await freePorts(1)) as [number];
     t = await startTestServer({
       domain: 'example.test',
       overrides: {
         queue: {
-          routes: [`down.test=127.0.0.1:${downPort}`],
+          routes: [`down.test=${DOWN_HOST}`],
           retry_initial: '1s',
           retry_max: '1s',
           max_age: '3s',
