@@ -2,6 +2,7 @@ import type { Args, JsonObject } from './args.ts';
 import type { MethodContext } from './context.ts';
 import { invalidArguments, MethodError } from './errors.ts';
 import type { JsonValue } from './i-json.ts';
+import { stateString } from './state.ts';
 
 /**
  * Argument handling shared by the standard methods of RFC 8620 §5: /get ids and properties,
@@ -103,5 +104,51 @@ export function applyWindow(
     position: Math.min(start, ids.length),
     ids: slice,
     ...(window.limit === undefined || window.limit > maxLimit ? { limit } : {}),
+  };
+}
+
+/** What a /set did (RFC 8620 §5.3); any part left out or empty is answered as null. */
+export interface SetOutcome {
+  readonly created?: Readonly<Record<string, unknown>>;
+  readonly updated?: Readonly<Record<string, unknown>>;
+  readonly destroyed?: readonly string[];
+  readonly notCreated?: Readonly<Record<string, unknown>>;
+  readonly notUpdated?: Readonly<Record<string, unknown>>;
+  readonly notDestroyed?: Readonly<Record<string, unknown>>;
+}
+
+/** The /set response (RFC 8620 §5.3): the states and each map or list of `r`, null when empty. */
+export function setResponse(ctx: MethodContext, oldState: number, newState: number, r: SetOutcome): JsonObject {
+  const map = (o: Readonly<Record<string, unknown>> | undefined) => (o && Object.keys(o).length ? (o as JsonObject) : null);
+  return {
+    accountId: ctx.accountId,
+    oldState: stateString(oldState),
+    newState: stateString(newState),
+    created: map(r.created),
+    updated: map(r.updated),
+    destroyed: r.destroyed?.length ? [...r.destroyed] : null,
+    notCreated: map(r.notCreated),
+    notUpdated: map(r.notUpdated),
+    notDestroyed: map(r.notDestroyed),
+  };
+}
+
+/** The /query response (RFC 8620 §5.5) for a result sorted in full: the window of `ids` and, if asked, the total. */
+export function windowedQueryResponse(
+  ctx: MethodContext,
+  queryState: number,
+  ids: readonly string[],
+  window: QueryWindow,
+  maxLimit: number,
+): JsonObject {
+  const page = applyWindow(ids, window, maxLimit);
+  return {
+    accountId: ctx.accountId,
+    queryState: stateString(queryState),
+    canCalculateChanges: true,
+    position: page.position,
+    ids: page.ids,
+    ...(window.calculateTotal ? { total: ids.length } : {}),
+    ...(page.limit !== undefined ? { limit: page.limit } : {}),
   };
 }

@@ -6,8 +6,8 @@ import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { type Comparator, type Filter, matchFilter, parseFilter, parseSort } from '../filter.ts';
 import { fromId, toId } from '../ids.ts';
-import { applyWindow, queryWindow } from '../standard.ts';
-import { stateString, typeState } from '../state.ts';
+import { queryWindow, windowedQueryResponse } from '../standard.ts';
+import { typeState } from '../state.ts';
 import { listSubmissions, type SubmissionRow } from './store.ts';
 
 /** An EmailSubmission FilterCondition (RFC 8621 §7.3). */
@@ -82,15 +82,6 @@ export const emailSubmissionQuery: MethodDefinition = {
     const window = queryWindow(args);
     const state = await typeState(ctx.services, accountId, 'EmailSubmission');
     const ids = await runSubmissionQuery(ctx, accountId, args);
-    const page = applyWindow(ids, window, 1000);
-    return {
-      accountId: ctx.accountId,
-      queryState: stateString(state),
-      canCalculateChanges: true,
-      position: page.position,
-      ids: page.ids,
-      ...(window.calculateTotal ? { total: ids.length } : {}),
-      ...(page.limit !== undefined ? { limit: page.limit } : {}),
-    };
+    return windowedQueryResponse(ctx, state, ids, window, 1000);
   },
 };

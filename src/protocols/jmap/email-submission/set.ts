@@ -8,8 +8,8 @@ import { addressesOf, rawHeaders } from '../email/headers.ts';
 import { runEmailSet } from '../email/set.ts';
 import { invalidArguments, invalidProperties, MethodError, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
-import { setArguments } from '../standard.ts';
-import { checkIfInState, stateString, typeState } from '../state.ts';
+import { setArguments, setResponse } from '../standard.ts';
+import { checkIfInState, typeState } from '../state.ts';
 import { listIdentities, maySendAs } from '../identity/store.ts';
 import type { DeliveryStatus } from './store.ts';
 
@@ -215,18 +215,8 @@ export const emailSubmissionSet: MethodDefinition = {
       });
       destroyed.push(id);
     }
-    const orNull = (o: object) => (Object.keys(o).length ? (o as JsonObject) : null);
-    const response = {
-      accountId: ctx.accountId,
-      oldState: stateString(oldState),
-      newState: stateString(await typeState(ctx.services, accountId, 'EmailSubmission')),
-      created: orNull(created),
-      updated: orNull(updated),
-      destroyed: destroyed.length ? destroyed : null,
-      notCreated: orNull(notCreated),
-      notUpdated: orNull(notUpdated),
-      notDestroyed: orNull(notDestroyed),
-    };
+    const newState = await typeState(ctx.services, accountId, 'EmailSubmission');
+    const response = setResponse(ctx, oldState, newState, { created, updated, destroyed, notCreated, notUpdated, notDestroyed });
 
     // The implicit Email/set: keys are submission ids or #creationIds of this call's successes.
     const emailFor = (key: string): number | undefined => {

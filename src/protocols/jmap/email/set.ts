@@ -8,8 +8,8 @@ import type { MethodDefinition } from '../dispatch.ts';
 import { invalidProperties, type SetError, SetErrorException, setError } from '../errors.ts';
 import type { JsonValue } from '../i-json.ts';
 import { fromId, toBlobId, toId } from '../ids.ts';
-import { setArguments } from '../standard.ts';
-import { checkIfInState, stateString, typeState } from '../state.ts';
+import { setArguments, setResponse } from '../standard.ts';
+import { checkIfInState, typeState } from '../state.ts';
 import { composeEmail } from './compose.ts';
 
 /** Keywords one Email may carry (RFC 8621 §4.6 `tooManyKeywords`). */
@@ -176,17 +176,8 @@ export async function runEmailSet(
     if (n !== undefined && gone.has(n)) destroyed.push(id);
     else notDestroyed[id] = { type: 'notFound' };
   }
-  return {
-    accountId: ctx.accountId,
-    oldState: stateString(oldState),
-    newState: stateString(await typeState(ctx.services, accountId, 'Email')),
-    created: Object.keys(created).length ? created : null,
-    updated: Object.keys(updated).length ? updated : null,
-    destroyed: destroyed.length ? destroyed : null,
-    notCreated: Object.keys(notCreated).length ? (notCreated as unknown as JsonObject) : null,
-    notUpdated: Object.keys(notUpdated).length ? (notUpdated as unknown as JsonObject) : null,
-    notDestroyed: Object.keys(notDestroyed).length ? (notDestroyed as unknown as JsonObject) : null,
-  };
+  const newState = await typeState(ctx.services, accountId, 'Email');
+  return setResponse(ctx, oldState, newState, { created, updated, destroyed, notCreated, notUpdated, notDestroyed });
 }
 
 /** Email/set (RFC 8621 §4.6): create drafts, change keywords and mailboxes, destroy. */

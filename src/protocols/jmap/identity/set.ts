@@ -7,8 +7,8 @@ import { invalidProperties, type SetError, SetErrorException, setError } from '.
 import type { JsonValue } from '../i-json.ts';
 import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
-import { setArguments } from '../standard.ts';
-import { checkIfInState, stateString, typeState } from '../state.ts';
+import { setArguments, setResponse } from '../standard.ts';
+import { checkIfInState, typeState } from '../state.ts';
 import { identityObject, listIdentities, maySendAs, primaryIdentityId } from './store.ts';
 
 const SETTABLE = new Set(['name', 'email', 'replyTo', 'bcc', 'textSignature', 'htmlSignature']);
@@ -150,17 +150,6 @@ export const identitySet: MethodDefinition = {
     const oldState = await typeState(ctx.services, accountId, 'Identity');
     checkIfInState(args.string('ifInState'), oldState);
     const r = await run(ctx, accountId, create, update, destroy);
-    const orNull = (o: object) => (Object.keys(o).length ? (o as JsonObject) : null);
-    return {
-      accountId: ctx.accountId,
-      oldState: stateString(oldState),
-      newState: stateString(await typeState(ctx.services, accountId, 'Identity')),
-      created: orNull(r.created),
-      updated: orNull(r.updated),
-      destroyed: r.destroyed.length ? r.destroyed : null,
-      notCreated: orNull(r.notCreated),
-      notUpdated: orNull(r.notUpdated),
-      notDestroyed: orNull(r.notDestroyed),
-    };
+    return setResponse(ctx, oldState, await typeState(ctx.services, accountId, 'Identity'), r);
   },
 };

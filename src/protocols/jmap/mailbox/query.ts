@@ -4,8 +4,8 @@ import type { MethodContext } from '../context.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { type Comparator, compareStrings, type Filter, matchFilter, parseFilter, parseSort } from '../filter.ts';
-import { applyWindow, queryWindow } from '../standard.ts';
-import { stateString, typeState } from '../state.ts';
+import { queryWindow, windowedQueryResponse } from '../standard.ts';
+import { typeState } from '../state.ts';
 import { mailboxObjects } from './object.ts';
 
 /** A Mailbox FilterCondition (RFC 8621 §2.3). */
@@ -120,15 +120,6 @@ export const mailboxQuery: MethodDefinition = {
     const state = await typeState(ctx.services, accountId, 'Mailbox');
     const all = await mailboxObjects(ctx.services, accountId, false);
     const ids = runMailboxQuery(all, q);
-    const page = applyWindow(ids, window, 10_000);
-    return {
-      accountId: ctx.accountId,
-      queryState: stateString(state),
-      canCalculateChanges: true,
-      position: page.position,
-      ids: page.ids,
-      ...(window.calculateTotal ? { total: ids.length } : {}),
-      ...(page.limit !== undefined ? { limit: page.limit } : {}),
-    };
+    return windowedQueryResponse(ctx, state, ids, window, 10_000);
   },
 };

@@ -7,8 +7,8 @@ import type { MethodDefinition } from '../dispatch.ts';
 import { invalidProperties, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
-import { setArguments } from '../standard.ts';
-import { checkIfInState, stateString, typeState } from '../state.ts';
+import { setArguments, setResponse } from '../standard.ts';
+import { checkIfInState, typeState } from '../state.ts';
 import { COUNT_PROPERTIES, fullName, leafName, parentName, ROLES } from './object.ts';
 
 const SERVER_SET = new Set(['id', 'myRights', ...COUNT_PROPERTIES]);
@@ -221,16 +221,7 @@ export const mailboxSet: MethodDefinition = {
         notDestroyed[id] = storeError(err, 'id').error;
       }
     }
-    return {
-      accountId: ctx.accountId,
-      oldState: stateString(oldState),
-      newState: stateString(await typeState(ctx.services, accountId, 'Mailbox')),
-      created: Object.keys(created).length ? created : null,
-      updated: Object.keys(updated).length ? updated : null,
-      destroyed: destroyed.length ? destroyed : null,
-      notCreated: Object.keys(notCreated).length ? (notCreated as unknown as JsonObject) : null,
-      notUpdated: Object.keys(notUpdated).length ? (notUpdated as unknown as JsonObject) : null,
-      notDestroyed: Object.keys(notDestroyed).length ? (notDestroyed as unknown as JsonObject) : null,
-    };
+    const newState = await typeState(ctx.services, accountId, 'Mailbox');
+    return setResponse(ctx, oldState, newState, { created, updated, destroyed, notCreated, notUpdated, notDestroyed });
   },
 };

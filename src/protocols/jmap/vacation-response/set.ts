@@ -5,8 +5,8 @@ import { parseDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidProperties, type SetError, SetErrorException } from '../errors.ts';
 import { applyPatch } from '../patch.ts';
-import { setArguments } from '../standard.ts';
-import { checkIfInState, stateString, typeState } from '../state.ts';
+import { setArguments, setResponse } from '../standard.ts';
+import { checkIfInState, typeState } from '../state.ts';
 import { loadVacation, SINGLETON, vacationObject } from './store.ts';
 
 const MAX_TEXT = 64 * 1024;
@@ -78,17 +78,7 @@ export const vacationResponseSet: MethodDefinition = {
         notUpdated[id] = err.error;
       }
     }
-    const orNull = (o: object) => (Object.keys(o).length ? (o as JsonObject) : null);
-    return {
-      accountId: ctx.accountId,
-      oldState: stateString(oldState),
-      newState: stateString(await typeState(ctx.services, accountId, 'VacationResponse')),
-      created: null,
-      updated: orNull(updated),
-      destroyed: null,
-      notCreated: orNull(notCreated),
-      notUpdated: orNull(notUpdated),
-      notDestroyed: orNull(notDestroyed),
-    };
+    const newState = await typeState(ctx.services, accountId, 'VacationResponse');
+    return setResponse(ctx, oldState, newState, { updated, notCreated, notUpdated, notDestroyed });
   },
 };
