@@ -1,6 +1,7 @@
 /**
- * RFC 5322 §3.3 date-time parsing, with the obsolete forms of §4.3 (two-digit years, named zones,
- * missing seconds) and the sloppiness real mail has (missing day name, extra text, ISO dates).
+ * RFC 5322 §3.3 date-time parsing and formatting. Parsing takes the obsolete forms of §4.3
+ * (two-digit years, named zones, missing seconds) and the sloppiness real mail has (missing day
+ * name, extra text, ISO dates).
  */
 
 const MONTHS: Readonly<Record<string, number>> = {
@@ -71,4 +72,22 @@ export function parseMailDate(value: string | null): number | null {
     return build(Number(iso[1]), Number(iso[2]) - 1, Number(iso[3]), Number(iso[4]), Number(iso[5]), Number(iso[6] ?? 0), iso[7]);
   }
   return null;
+}
+
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * Formats epoch ms as an RFC 5322 §3.3 `date-time` in the zone `offsetMinutes` east of UTC
+ * (`Fri, 2 Jan 2026 15:30:00 +0530`); fractions of a second are dropped, as the syntax has none.
+ */
+export function formatMailDate(ms: number, offsetMinutes = 0): string {
+  const d = new Date(Math.floor(ms / 1000) * 1000 + offsetMinutes * 60_000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  const abs = Math.abs(offsetMinutes);
+  const zone = `${offsetMinutes < 0 ? '-' : '+'}${two(Math.floor(abs / 60))}${two(abs % 60)}`;
+  return (
+    `${DAY_NAMES[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTH_NAMES[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${zone}`
+  );
 }

@@ -35,3 +35,12 @@ export function parseDate(value: unknown, utcOnly: boolean): number | undefined 
   if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) return undefined;
   return ms;
 }
+
+/** The UTC offset in minutes of a valid RFC 3339 date-time (`+05:30` → 330, `Z` → 0); undefined when malformed. */
+export function dateOffset(value: unknown): number | undefined {
+  if (parseDate(value, false) === undefined) return undefined;
+  const zone = DATE_TIME_RE.exec(value as string)![8]!;
+  if (zone === 'Z') return 0;
+  const minutes = Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6));
+  return zone[0] === '-' ? -minutes : minutes;
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { displayAddresses, parseAddressList } from '../../../src/mail/mime/address.ts';
 import { decodeCharset } from '../../../src/mail/mime/charset.ts';
-import { parseMailDate } from '../../../src/mail/mime/date.ts';
+import { formatMailDate, parseMailDate } from '../../../src/mail/mime/date.ts';
 import { decodeEncodedWords } from '../../../src/mail/mime/encoded-word.ts';
 import { parseStructured } from '../../../src/mail/mime/params.ts';
 import { parseMessage, searchText } from '../../../src/mail/mime/parse.ts';
@@ -144,6 +144,20 @@ describe('dates (RFC 5322 §3.3, §4.3)', () => {
     ['', null],
   ];
   for (const [input, expected] of table) it(JSON.stringify(input), () => assert.equal(parseMailDate(input), expected));
+
+  it('formats a date-time in a given zone, and parses back to the same instant', () => {
+    const at = Date.UTC(2026, 6, 10, 1, 5, 8, 750);
+    const cases: Array<[number, string]> = [
+      [0, 'Fri, 10 Jul 2026 01:05:08 +0000'],
+      [600, 'Fri, 10 Jul 2026 11:05:08 +1000'],
+      [-210, 'Thu, 9 Jul 2026 21:35:08 -0330'],
+      [345, 'Fri, 10 Jul 2026 06:50:08 +0545'],
+    ];
+    for (const [offset, text] of cases) {
+      assert.equal(formatMailDate(at, offset), text);
+      assert.equal(parseMailDate(text), at - 750, 'fractions of a second are dropped');
+    }
+  });
 });
 
 describe('transfer encodings (RFC 2045 §6)', () => {

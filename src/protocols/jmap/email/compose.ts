@@ -1,7 +1,8 @@
 import { encodeWords, isPlainText } from 'nodemailer/lib/mime-funcs';
 import MimeNode from 'nodemailer/lib/mime-node';
 import { isObject, type JsonObject } from '../args.ts';
-import { parseDate } from '../dates.ts';
+import { formatMailDate } from '../../../mail/mime/date.ts';
+import { dateOffset, parseDate } from '../dates.ts';
 import { invalidProperties, setError } from '../errors.ts';
 import type { JsonValue } from '../i-json.ts';
 import { type HeaderForm, parseHeaderProperty } from './headers.ts';
@@ -84,10 +85,6 @@ function formatAddress(a: { name?: string | null; email: string }): string {
   return name ? `${phrase(name)} <${cleanLine(a.email)}>` : cleanLine(a.email);
 }
 
-function formatDate(ms: number): string {
-  return new Date(ms).toUTCString().replace(/GMT$/, '+0000');
-}
-
 /** Turns a JMAP header value in `form` into a header field value (RFC 8621 §4.1.2 in reverse). */
 function headerValue(property: string, name: string, form: HeaderForm, value: JsonValue): HeaderValue['value'] {
   switch (form) {
@@ -127,9 +124,11 @@ function headerValue(property: string, name: string, form: HeaderForm, value: Js
         fail(property, 'expected message ids without angle brackets');
       return { prepared: true, value: (value as string[]).map((v) => `<${v}>`).join(' ') };
     case 'Date': {
+      // RFC 8621 §4.1.2.6: the client's own UTC offset stays in the header.
       const ms = parseDate(value, false);
-      if (ms === undefined) fail(property, 'expected a Date');
-      return { prepared: true, value: formatDate(ms) };
+      const offset = dateOffset(value);
+      if (ms === undefined || offset === undefined) fail(property, 'expected a Date');
+      return { prepared: true, value: formatMailDate(ms, offset) };
     }
     case 'URLs':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) fail(property, 'expected String[]');
@@ -263,7 +262,7 @@ function partType(part: JsonValue, fallback: string): string {
 }
 
 /** Builds the message bytes for a creation (all checks of RFC 8621 §4.6 `create`). */
-export async function composeEmail(input: JsonObject, options: { hostname: string; readBlob: BlobReader }): Promise<Buffer> {
+export async function composeEmail(input: JsonObject, options: { hostname: string; readBlob: BlobReader; now: number }): Promise<Buffer> {
   for (const key of Object.keys(input)) {
     if (!META.has(key) && !BODY.has(key) && !Object.hasOwn(CONVENIENCE, key) && !key.startsWith('header:'))
       fail(key, `${key} cannot be set on creation`);
@@ -321,7 +320,7 @@ export async function composeEmail(input: JsonObject, options: { hostname: strin
     await materialize(root, tree, ctx);
   }
   for (const h of headers) addHeader(root, h);
-  if (!headers.some((h) => h.name.toLowerCase() === 'date'))
-    root.setHeader('Date', { prepared: true, value: formatDate(Date.now()) } as unknown as string);
+  // RFC 8621 §4.6: the server MUST add a Date when the client gave none (RFC 5322 §3.6.1).
+  if (!headers.some((h) => h.name.toLowerCase() === 'date')) root.setHeader('Date', formatMailDate(options.now));
   return root.build();
 }

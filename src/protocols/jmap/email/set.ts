@@ -66,6 +66,7 @@ async function create(ctx: MethodContext, accountId: number, input: JsonObject):
   const raw = await composeEmail(input, {
     hostname: ctx.services.config.server.hostname,
     readBlob: (blobId) => readBlob(ctx.services, accountId, blobId),
+    now: ctx.services.now(),
   });
   if (raw.length > ctx.services.config.jmap.max_size_upload)
     throw setError('tooLarge', 'the message is too large', { maxSize: ctx.services.config.jmap.max_size_upload });

@@ -1,0 +1,153 @@
+// JMAP as clients meet it, through jmap-jam (npm) and raw HTTPS where the library does not reach:
+// the message bytes a draft is stored and sent as (RFC 8621 §4.6 Date), what goes in comes out
+// byte for byte (RFC 8620 §6), /set echoes of server-set properties (RFC 8620 §5.3), SetError
+// shapes (RFC 8621 §4.6, §4.8), word matching in text filters, the API URL's methods, and the
+// budgets on result references and responses.
+import assert from 'node:assert/strict';
+import tls from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { resourceIds } from '../../src/config/resources.ts';
+import { parseMailDate } from '../../src/mail/mime/date.ts';
+import { issueToken } from '../helpers/idp.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const ALICE = 'alice@example.test';
+const BOB = 'bob@example.test';
+
+// biome-ignore lint/suspicious/noExplicitAny: JMAP responses are checked field by field
+type Json = any;
+/** The part of jmap-jam's client these tests use. */
+interface Jam {
+  readonly api: Json;
+  getPrimaryAccount(): Promise<string>;
+  request(invocation: [string, Json], options?: { using?: string[] }): Promise<[Json, Json]>;
+  requestMany(drafts: (t: Json) => Record<string, Json>): Promise<[Json, Json]>;
+  uploadBlob(accountId: string, body: Blob): Promise<{ blobId: string; size: number; type: string }>;
+  downloadBlob(options: { accountId: string; blobId: string; mimeType: string; fileName: string }): Promise<Response>;
+}
+// jmap-jam's type declarations pull in TypeScript sources with enums (not erasable): load it untyped.
+const jamModule = 'jmap-jam';
+const { default: JamClient } = (await import(jamModule)) as { default: new (config: { sessionUrl: string; bearerToken: string }) => Jam };
+
+/** An RFC 5322 §3.3 date-time as the server writes it (day name, no obsolete forms). */
+const RFC5322_DATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$/;
+
+/** The values of a header field in a raw message's top-level header block, unfolded. */
+function headerValues(raw: string, name: string): string[] {
+  const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
+  const unfolded = head.replace(/\r\n(?=[ \t])/g, '');
+  return unfolded
+    .split('\r\n')
+    .filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`))
+    .map((l) => l.slice(name.length + 1).trim());
+}
+
+describe('JMAP conformance as clients see it', () => {
+  let server: TestServer;
+  let alice: Jam;
+  let bob: Jam;
+  let A: string;
+  let B: string;
+  const tokens: Record<string, string> = {};
+
+  async function role(jam: Jam, accountId: string, name: string): Promise<string> {
+    const [r] = await jam.api.Mailbox.query({ accountId, filter: { role: name } });
+    return r.ids[0];
+  }
+
+  /** Downloads a blob through jmap-jam and returns its bytes. */
+  async function download(jam: Jam, accountId: string, blobId: string, type = 'application/octet-stream'): Promise<Buffer> {
+    const res = await jam.downloadBlob({ accountId, blobId, mimeType: type, fileName: 'blob' });
+    assert.equal(res.status, 200);
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  /** The raw bytes of an Email, through its blobId. */
+  async function rawEmail(jam: Jam, accountId: string, emailId: string): Promise<Buffer> {
+    const [got] = await jam.api.Email.get({ accountId, ids: [emailId], properties: ['blobId'] });
+    return download(jam, accountId, got.list[0].blobId, 'message/rfc822');
+  }
+
+  before(async () => {
+    server = await startTestServer();
+    tls.setDefaultCACertificates([...tls.getCACertificates('default'), server.ca]);
+    for (const [address, name] of [
+      [ALICE, 'Alice'],
+      [BOB, 'Bob'],
+    ] as const) {
+      await server.services.accounts.addUser({ address, password: `${name} conformance password`, displayName: name });
+      tokens[address] = await issueToken(server, address, { resource: resourceIds(server.config).jmap });
+    }
+    alice = new JamClient({ sessionUrl: `${server.baseUrl}/.well-known/jmap`, bearerToken: tokens[ALICE]! });
+    bob = new JamClient({ sessionUrl: `${server.baseUrl}/.well-known/jmap`, bearerToken: tokens[BOB]! });
+    A = await alice.getPrimaryAccount();
+    B = await bob.getPrimaryAccount();
+  });
+  after(() => server.close());
+
+  describe('Date (RFC 8621 §4.6, RFC 5322 §3.6.1)', () => {
+    it('a draft created without sentAt is stored and sent with a valid Date the server added', async () => {
+      const drafts = await role(alice, A, 'drafts');
+      const [identities] = await alice.api.Identity.get({ accountId: A });
+      const before = Date.now();
+      const [result] = await alice.requestMany((t: Json) => {
+        const draft = t.Email.set({
+          accountId: A,
+          create: {
+            d: {
+              mailboxIds: { [drafts]: true },
+              from: [{ name: 'Alice', email: ALICE }],
+              to: [{ name: 'Bob', email: BOB }],
+              subject: 'No sentAt given',
+              bodyValues: { b: { value: 'The server dates this.' } },
+              textBody: [{ partId: 'b', type: 'text/plain' }],
+            },
+          },
+        });
+        const send = t.EmailSubmission.set({ accountId: A, create: { s: { identityId: identities.list[0].id, emailId: '#d' } } });
+        return { draft, send };
+      });
+      const after = Date.now();
+      assert.ok(result.send.created?.s, JSON.stringify(result.send.notCreated));
+      const stored = (await rawEmail(alice, A, result.draft.created.d.id)).toString('utf8');
+      const dates = headerValues(stored, 'Date');
+      assert.equal(dates.length, 1, stored);
+      assert.match(dates[0]!, RFC5322_DATE);
+      const at = parseMailDate(dates[0]!)!;
+      assert.ok(at >= Math.floor(before / 1000) * 1000 && at <= after, `${dates[0]} is the time of creation`);
+      const [got] = await alice.api.Email.get({ accountId: A, ids: [result.draft.created.d.id], properties: ['sentAt'] });
+      assert.equal(Date.parse(got.list[0].sentAt), at);
+
+      // The copy delivered to a local recipient carries the same Date.
+      const [found] = await bob.api.Email.query({ accountId: B, filter: { subject: 'No sentAt given' } });
+      assert.equal(found.ids.length, 1);
+      const delivered = (await rawEmail(bob, B, found.ids[0])).toString('utf8');
+      assert.deepEqual(headerValues(delivered, 'Date'), dates);
+    });
+
+    it("keeps the client's UTC offset from sentAt and header:Date:asDate", async () => {
+      const drafts = await role(alice, A, 'drafts');
+      const [set] = await alice.api.Email.set({
+        accountId: A,
+        create: {
+          east: { mailboxIds: { [drafts]: true }, subject: 'east', sentAt: '2026-07-10T11:05:08+10:00' },
+          west: { mailboxIds: { [drafts]: true }, subject: 'west', 'header:Date:asDate': '2026-01-31T23:59:59-03:30' },
+          utc: { mailboxIds: { [drafts]: true }, subject: 'utc', sentAt: '2026-02-28T08:00:00.250Z' },
+        },
+      });
+      const expected: Record<string, [string, string]> = {
+        east: ['Fri, 10 Jul 2026 11:05:08 +1000', '2026-07-10T11:05:08+10:00'],
+        west: ['Sat, 31 Jan 2026 23:59:59 -0330', '2026-01-31T23:59:59-03:30'],
+        utc: ['Sat, 28 Feb 2026 08:00:00 +0000', '2026-02-28T08:00:00Z'],
+      };
+      for (const [cid, [header, sentAt]] of Object.entries(expected)) {
+        const id = set.created?.[cid]?.id;
+        assert.ok(id, `${cid}: ${JSON.stringify(set.notCreated?.[cid])}`);
+        assert.deepEqual(headerValues((await rawEmail(alice, A, id)).toString('utf8'), 'Date'), [header], cid);
+        const [got] = await alice.api.Email.get({ accountId: A, ids: [id], properties: ['sentAt'] });
+        assert.equal(got.list[0].sentAt, sentAt, cid);
+      }
+    });
+  });
+});
