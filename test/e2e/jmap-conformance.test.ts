@@ -10,6 +10,7 @@ import { resourceIds } from '../../src/config/resources.ts';
 import { parseMailDate } from '../../src/mail/mime/date.ts';
 import { issueToken } from '../helpers/idp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { CLIENT_MESSAGES } from '../unit/jmap/client-messages.ts';
 
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
@@ -147,6 +148,30 @@ describe('JMAP conformance as clients see it', () => {
         assert.deepEqual(headerValues((await rawEmail(alice, A, id)).toString('utf8'), 'Date'), [header], cid);
         const [got] = await alice.api.Email.get({ accountId: A, ids: [id], properties: ['sentAt'] });
         assert.equal(got.list[0].sentAt, sentAt, cid);
+      }
+    });
+  });
+
+  describe('textBody, htmlBody and attachments (RFC 8621 §4.1.4)', () => {
+    it('Email/get and Email/parse split client-written messages and the RFC example as the RFC does', async () => {
+      const inbox = await role(alice, A, 'inbox');
+      for (const m of CLIENT_MESSAGES) {
+        const upload = await alice.uploadBlob(A, new Blob([m.raw], { type: 'message/rfc822' }));
+        const [imported] = await alice.api.Email.import({
+          accountId: A,
+          emails: { m: { blobId: upload.blobId, mailboxIds: { [inbox]: true } } },
+        });
+        const lists = { properties: ['textBody', 'htmlBody', 'attachments'], bodyProperties: ['partId'] };
+        const [got] = await alice.api.Email.get({ accountId: A, ids: [imported.created.m.id], ...lists });
+        const [parsed] = await alice.api.Email.parse({ accountId: A, blobIds: [upload.blobId], ...lists });
+        const partIds = (e: Json) => ({
+          textBody: e.textBody.map((p: Json) => p.partId),
+          htmlBody: e.htmlBody.map((p: Json) => p.partId),
+          attachments: e.attachments.map((p: Json) => p.partId),
+        });
+        const expected = { textBody: m.textBody, htmlBody: m.htmlBody, attachments: m.attachments };
+        assert.deepEqual(partIds(got.list[0]), expected, `Email/get: ${m.name}`);
+        assert.deepEqual(partIds(parsed.parsed[upload.blobId]), expected, `Email/parse: ${m.name}`);
       }
     });
   });

@@ -71,7 +71,8 @@ export function decodedSize(raw: Buffer, part: MimePart): number {
   return decodedBody(raw, part).length;
 }
 
-function fileName(part: MimePart): string | null {
+/** The EmailBodyPart `name` (RFC 8621 §4.1.4): Content-Disposition filename, else Content-Type name, decoded. */
+export function fileName(part: MimePart): string | null {
   const name = part.disposition?.params['filename'] ?? part.params['name'];
   return name === undefined ? null : decodeEncodedWords(name);
 }
@@ -139,66 +140,6 @@ export function bodyPart(
   if (withSubParts && multi && !props.names.includes('subParts'))
     out['subParts'] = part.children.map((c) => bodyPart(raw, blobIds, c, props));
   return out;
-}
-
-function isInlineMediaType(type: string): boolean {
-  return type.startsWith('image/') || type.startsWith('audio/') || type.startsWith('video/');
-}
-
-/**
- * The `textBody`, `htmlBody` and `attachments` lists (RFC 8621 §4.1.4): the RFC's reference
- * algorithm over the MIME tree, so clients agree on what is body and what is attachment.
- */
-export function bodyLists(root: MimePart): { textBody: MimePart[]; htmlBody: MimePart[]; attachments: MimePart[] } {
-  const textBody: MimePart[] = [];
-  const htmlBody: MimePart[] = [];
-  const attachments: MimePart[] = [];
-  const typeOf = (p: MimePart) => `${p.type}/${p.subtype}`;
-  const walk = (
-    parts: readonly MimePart[],
-    multipartType: string,
-    inAlternative: boolean,
-    html: MimePart[] | null,
-    text: MimePart[] | null,
-  ) => {
-    const textLength = text ? text.length : -1;
-    const htmlLength = html ? html.length : -1;
-    parts.forEach((part, i) => {
-      const type = typeOf(part);
-      const name = fileName(part);
-      const isInline =
-        part.disposition?.type.toLowerCase() !== 'attachment' &&
-        (type === 'text/plain' || type === 'text/html' || isInlineMediaType(type)) &&
-        (i === 0 || (multipartType !== 'related' && (isInlineMediaType(type) || name === null)));
-      if (isMultipart(part)) {
-        walk(part.children, part.subtype, inAlternative || part.subtype === 'alternative', html, text);
-      } else if (isInline) {
-        if (multipartType === 'alternative') {
-          if (type === 'text/plain') text?.push(part);
-          else if (type === 'text/html') html?.push(part);
-          else attachments.push(part);
-          return;
-        }
-        let t = text;
-        let h = html;
-        if (inAlternative) {
-          if (type === 'text/plain') h = null;
-          if (type === 'text/html') t = null;
-        }
-        t?.push(part);
-        h?.push(part);
-        if ((!t || !h) && isInlineMediaType(type)) attachments.push(part);
-      } else {
-        attachments.push(part);
-      }
-    });
-    if (multipartType === 'alternative' && text && html) {
-      if (textLength === text.length && htmlLength !== html.length) for (let i = htmlLength; i < html.length; i++) text.push(html[i]!);
-      if (htmlLength === html.length && textLength !== text.length) for (let i = textLength; i < text.length; i++) html.push(text[i]!);
-    }
-  };
-  walk([root], 'mixed', false, htmlBody, textBody);
-  return { textBody, htmlBody, attachments };
 }
 
 /** Cuts text to at most `max` UTF-8 octets on a character boundary, and not inside an HTML tag. */

@@ -4,7 +4,8 @@ import type { JsonObject } from '../args.ts';
 import { offsetDate, utcDate } from '../dates.ts';
 import type { JsonValue } from '../i-json.ts';
 import { toBlobId, toId } from '../ids.ts';
-import { bodyLists, bodyPart, bodyValue, type PartBlobIds, partBlobIds, type parseBodyProperties, textParts } from './body.ts';
+import { bodyPart, bodyValue, type PartBlobIds, partBlobIds, type parseBodyProperties, textParts } from './body.ts';
+import { bodyLists } from './body-lists.ts';
 import { type HeaderProperty, headerPropertyValue, type RawHeader, rawHeaders } from './headers.ts';
 
 /** The default `properties` of Email/parse (RFC 8621 §4.9): what a message says about itself. */
