@@ -4,6 +4,7 @@
 // shapes (RFC 8621 §4.6, §4.8), word matching in text filters, the API URL's methods, and the
 // budgets on result references and responses.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { resourceIds } from '../../src/config/resources.ts';
@@ -29,6 +30,8 @@ interface Jam {
 // jmap-jam's type declarations pull in TypeScript sources with enums (not erasable): load it untyped.
 const jamModule = 'jmap-jam';
 const { default: JamClient } = (await import(jamModule)) as { default: new (config: { sessionUrl: string; bearerToken: string }) => Jam };
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** An RFC 5322 §3.3 date-time as the server writes it (day name, no obsolete forms). */
 const RFC5322_DATE =
@@ -173,6 +176,131 @@ describe('JMAP conformance as clients see it', () => {
         assert.deepEqual(partIds(got.list[0]), expected, `Email/get: ${m.name}`);
         assert.deepEqual(partIds(parsed.parsed[upload.blobId]), expected, `Email/parse: ${m.name}`);
       }
+    });
+  });
+
+  describe('bytes in are bytes out (RFC 8620 §6, RFC 8621 §4.1.4)', () => {
+    /** Contents a client uploads: each must download with the same SHA-256 on every path. */
+    const BLOBS: Array<{ name: string; type: string; bytes: Buffer }> = [
+      { name: 'no final line break', type: 'text/plain', bytes: Buffer.from('Hello there') },
+      { name: 'a final CRLF', type: 'text/plain', bytes: Buffer.from('ends with CRLF\r\n') },
+      { name: 'bare LF line breaks', type: 'text/plain', bytes: Buffer.from('line one\nline two\n') },
+      { name: 'a bare CR', type: 'text/plain', bytes: Buffer.from('a\rb') },
+      { name: 'trailing white space', type: 'text/plain', bytes: Buffer.from('spaces   \r\ntab\t\r\n \t') },
+      { name: 'UTF-8 text', type: 'text/plain', bytes: Buffer.from('Grüße aus Köln – 東京\r\n') },
+      { name: 'a 2000-octet line', type: 'text/csv', bytes: Buffer.from('x,'.repeat(1000)) },
+      { name: 'every octet value', type: 'application/octet-stream', bytes: Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256)) },
+      { name: 'nothing', type: 'application/octet-stream', bytes: Buffer.alloc(0) },
+      { name: 'a boundary look-alike', type: 'text/plain', bytes: Buffer.from('--=_fp_\r\n--\r\n') },
+    ];
+
+    it('upload → download, and every uploaded blob attached to a draft downloads identically', async () => {
+      const drafts = await role(alice, A, 'drafts');
+      const uploads = [];
+      for (const b of BLOBS) {
+        const up = await alice.uploadBlob(A, new Blob([b.bytes], { type: b.type }));
+        assert.equal(up.size, b.bytes.length, b.name);
+        assert.equal(sha256(await download(alice, A, up.blobId)), sha256(b.bytes), `upload → download: ${b.name}`);
+        uploads.push({ ...b, blobId: up.blobId });
+      }
+      const [set] = await alice.api.Email.set({
+        accountId: A,
+        create: {
+          d: {
+            mailboxIds: { [drafts]: true },
+            subject: 'attachments',
+            bodyValues: { t: { value: 'see attached' } },
+            textBody: [{ partId: 't', type: 'text/plain' }],
+            attachments: uploads.map((u, i) => ({ blobId: u.blobId, type: u.type, name: `file${i}` })),
+          },
+        },
+      });
+      const id = set.created?.d?.id;
+      assert.ok(id, JSON.stringify(set.notCreated));
+      const [got] = await alice.api.Email.get({ accountId: A, ids: [id], properties: ['attachments'] });
+      const attachments = got.list[0].attachments;
+      assert.deepEqual(
+        attachments.map((a: Json) => a.name),
+        uploads.map((_, i) => `file${i}`),
+      );
+      for (const [i, u] of uploads.entries()) {
+        assert.equal(attachments[i].size, u.bytes.length, `size: ${u.name}`);
+        assert.equal(sha256(await download(alice, A, attachments[i].blobId)), sha256(u.bytes), `attachment: ${u.name}`);
+      }
+    });
+
+    it('a blob as the single part of bodyStructure, and body values, come back unchanged', async () => {
+      const drafts = await role(alice, A, 'drafts');
+      const up = await alice.uploadBlob(A, new Blob(['Hello there'], { type: 'text/plain' }));
+      const [set] = await alice.api.Email.set({
+        accountId: A,
+        create: {
+          blob: { mailboxIds: { [drafts]: true }, subject: 'blob', bodyStructure: { blobId: up.blobId, type: 'text/plain' } },
+          single: {
+            mailboxIds: { [drafts]: true },
+            subject: 'single',
+            bodyValues: { t: { value: 'this is a text part' } },
+            textBody: [{ partId: 't', type: 'text/plain' }],
+          },
+          both: {
+            mailboxIds: { [drafts]: true },
+            subject: 'both',
+            bodyValues: { t: { value: 'two\nlines' }, h: { value: '<p>Grüße</p>' } },
+            textBody: [{ partId: 't', type: 'text/plain' }],
+            htmlBody: [{ partId: 'h', type: 'text/html' }],
+          },
+        },
+      });
+      const ids = ['blob', 'single', 'both'].map((c) => {
+        assert.ok(set.created?.[c], `${c}: ${JSON.stringify(set.notCreated?.[c])}`);
+        return set.created[c].id;
+      });
+      const [got] = await alice.api.Email.get({
+        accountId: A,
+        ids,
+        properties: ['textBody', 'htmlBody', 'bodyValues'],
+        fetchAllBodyValues: true,
+      });
+      const [blob, single, both] = got.list;
+      assert.equal(sha256(await download(alice, A, blob.textBody[0].blobId)), sha256(Buffer.from('Hello there')));
+      assert.equal(blob.textBody[0].size, 11);
+      assert.equal(blob.bodyValues[blob.textBody[0].partId].value, 'Hello there');
+      assert.equal(single.bodyValues[single.textBody[0].partId].value, 'this is a text part');
+      assert.equal(both.bodyValues[both.textBody[0].partId].value, 'two\nlines');
+      assert.equal(both.bodyValues[both.htmlBody[0].partId].value, '<p>Grüße</p>');
+      assert.equal(await (await download(alice, A, single.textBody[0].blobId)).toString(), 'this is a text part');
+    });
+
+    it('Email/import stores the uploaded message as it is: its blob, size and parts', async () => {
+      const inbox = await role(alice, A, 'inbox');
+      const messages = [
+        'From: a@remote.test\r\nSubject: no final CRLF\r\n\r\nlast line without a break',
+        'From: a@remote.test\r\nSubject: with final CRLF\r\n\r\nbody\r\n',
+        'From: a@remote.test\r\nSubject: multipart\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nthis is a text part\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAEC/w==\r\n--b--\r\n',
+      ].map((m) => Buffer.from(m));
+      for (const raw of messages) {
+        const up = await alice.uploadBlob(A, new Blob([raw], { type: 'message/rfc822' }));
+        const [imported] = await alice.api.Email.import({
+          accountId: A,
+          emails: { m: { blobId: up.blobId, mailboxIds: { [inbox]: true } } },
+        });
+        const created = imported.created.m;
+        assert.equal(created.size, raw.length);
+        assert.equal(sha256(await rawEmail(alice, A, created.id)), sha256(raw), raw.toString());
+        const [parsed] = await alice.api.Email.parse({ accountId: A, blobIds: [up.blobId], fetchAllBodyValues: true });
+        const [got] = await alice.api.Email.get({ accountId: A, ids: [created.id], properties: ['bodyValues'], fetchAllBodyValues: true });
+        assert.deepEqual(got.list[0].bodyValues, parsed.parsed[up.blobId].bodyValues);
+      }
+      const [got] = await alice.api.Email.query({ accountId: A, filter: { subject: 'multipart' } });
+      const [email] = await alice.api.Email.get({
+        accountId: A,
+        ids: got.ids,
+        properties: ['textBody', 'attachments', 'bodyValues'],
+        fetchTextBodyValues: true,
+      });
+      const e = email.list[0];
+      assert.equal(e.bodyValues[e.textBody[0].partId].value, 'this is a text part');
+      assert.deepEqual([...(await download(alice, A, e.attachments[0].blobId))], [0, 1, 2, 255]);
     });
   });
 });

@@ -241,8 +241,13 @@ function parseEntity(
     roomLeft
   ) {
     const inner = parseEntity(ctx, bodyStart, path || '1', TEXT_PLAIN, stack, depth + 1);
-    const bodyEnd = inner.part.bodyEnd;
-    const message = { envelope: envelopeOf(inner.fields), root: inner.part };
+    let root = inner.part;
+    // A message of header fields only (RFC 5322 §3.5: the body is optional) has no blank line of
+    // its own; the line break its header block seemed to end with belongs to the delimiter.
+    const before = inner.hit ? endBefore(raw, inner.hit.lineStart, bodyStart) : root.bodyEnd;
+    if (before < root.bodyEnd && root.children.length === 0) root = { ...root, bodyStart: before, bodyEnd: before, lines: 0 };
+    const bodyEnd = root.bodyEnd;
+    const message = { envelope: envelopeOf(inner.fields), root };
     const part: MimePart = { ...base, bodyStart, bodyEnd, lines: countLines(raw, bodyStart, bodyEnd), message };
     return { part, fields: header.fields, hit: inner.hit };
   }

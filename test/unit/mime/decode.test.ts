@@ -163,6 +163,8 @@ describe('dates (RFC 5322 §3.3, §4.3)', () => {
 describe('transfer encodings (RFC 2045 §6)', () => {
   it('quoted-printable: escapes, soft breaks, trailing whitespace, lower-case hex, stray =', () => {
     const qp = (s: string) => decodeQuotedPrintable(Buffer.from(s, 'latin1')).toString('latin1');
+    assert.equal(qp('keep=20\r\nthe=09\r\nescaped  \r\nwhite space=20=20 \r\n'), 'keep \r\nthe\t\r\nescaped\r\nwhite space  \r\n');
+    assert.equal(qp('soft  =\r\n\r\nbreak'), 'soft  \r\nbreak', 'white space before a soft break is not trailing');
     assert.equal(qp('caf=E9'), 'caf\xe9');
     assert.equal(qp('caf=e9'), 'caf\xe9');
     assert.equal(qp('long li=\r\nne'), 'long line');

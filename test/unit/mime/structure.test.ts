@@ -325,6 +325,31 @@ describe('MIME structure', () => {
     assert.equal(empty.subject, '');
   });
 
+  it('an attached message of header fields only ends before the line break of the delimiter', () => {
+    const raw = crlf([
+      'Content-Type: multipart/mixed; boundary=z',
+      '',
+      '--z',
+      'Content-Type: message/rfc822',
+      '',
+      'Subject: headers only',
+      '',
+      '--z',
+      'Content-Type: text/plain',
+      '',
+      'after',
+      '--z--',
+      '',
+    ]);
+    const m = parseMessage(raw);
+    const attached = m.root.children[0]!;
+    // The attached message is 'Subject: headers only' CRLF; the next CRLF belongs to the delimiter.
+    assert.equal(body(raw, attached), 'Subject: headers only\r\n', 'RFC 2046 §5.1.1');
+    assert.equal(attached.message?.envelope.subject, 'headers only');
+    assert.equal(header(raw, attached.message!.root), 'Subject: headers only\r\n');
+    assert.equal(body(raw, m.root.children[1]!), 'after');
+  });
+
   it('folded headers are unfolded; garbage lines in the header are skipped', () => {
     const raw = crlf(['Subject: a very', '\tlong subject', 'this line has no colon', 'To: x@example.test', '', 'b']);
     const m = parseMessage(raw);

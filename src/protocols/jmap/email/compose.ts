@@ -1,17 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import { domainToASCII } from 'node:url';
 import { encodeWords, isPlainText } from 'nodemailer/lib/mime-funcs';
-import MimeNode from 'nodemailer/lib/mime-node';
-import { isObject, type JsonObject } from '../args.ts';
 import { formatMailDate } from '../../../mail/mime/date.ts';
+import { type HeaderField, type MimeEntity, structuredValue, writeMessage } from '../../../mail/mime/write.ts';
+import { isObject, type JsonObject } from '../args.ts';
 import { dateOffset, parseDate } from '../dates.ts';
 import { invalidProperties, setError } from '../errors.ts';
 import type { JsonValue } from '../i-json.ts';
 import { type HeaderForm, parseHeaderProperty } from './headers.ts';
 
 /**
- * Builds the RFC 5322 message for Email/set `create` (RFC 8621 §4.6) with nodemailer's MIME
- * builder: header properties become header fields (encoded as needed), the body comes from
- * `bodyStructure` or from `textBody`/`htmlBody`/`attachments`, with contents from `bodyValues`
- * or blobs. Date and Message-ID are added when absent.
+ * Builds the RFC 5322 message for Email/set `create` (RFC 8621 §4.6): header properties become
+ * header fields (encoded as needed), the body comes from `bodyStructure` or from
+ * `textBody`/`htmlBody`/`attachments`, with contents from `bodyValues` or blobs. The MIME writer
+ * (mail/mime/write.ts) keeps every blob's bytes and every body value's text exactly. Date and
+ * Message-ID are added when absent.
  */
 
 /** Reads an uploaded or stored blob of the account; undefined when it is not there. */
@@ -47,19 +50,8 @@ const PART_PROPERTIES = new Set([
   'location',
   'subParts',
 ]);
-
-/** Address objects as nodemailer formats them (a `group` renders as `name: a, b;`). */
-type NodeAddress = { name: string; address: string } | { name: string; group: Array<{ name: string; address: string }> };
-type NodeValue = string | { prepared: true; value: string } | NodeAddress[];
-
-/** Headers nodemailer always formats itself (no prepared values): they are set once, natively. */
-const FORMATTED = new Set(['from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'date', 'references']);
-
-interface HeaderValue {
-  readonly name: string;
-  /** Text for nodemailer to encode, an already formatted value, or address objects. */
-  readonly value: NodeValue;
-}
+/** Header fields RFC 5322 §3.6 allows once: an `:all` property may not give several. */
+const SINGLE = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'date', 'message-id', 'in-reply-to', 'references', 'subject']);
 
 function fail(property: string, why: string): never {
   throw invalidProperties([property], why);
@@ -73,33 +65,45 @@ function cleanLine(s: string): string {
   return s.replace(/[\r\n]+/g, ' ');
 }
 
+/** Unstructured text (RFC 5322 §3.2.5), with RFC 2047 encoded words for what is not ASCII. */
+function text(value: string): string {
+  const line = cleanLine(value);
+  return isPlainText(line) ? line : encodeWords(line, 'Q', 52);
+}
+
 /** A display name as a phrase (RFC 5322 §3.2.5): an atom run, a quoted string, or RFC 2047 words. */
 function phrase(name: string): string {
   if (!isPlainText(name)) return encodeWords(name, 'Q', 52);
   return /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$/.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`;
 }
 
+/** An addr-spec with an internationalised domain in its ASCII form (RFC 5890); the local part as given (RFC 6532). */
+function addrSpec(email: string): string {
+  const clean = cleanLine(email).trim();
+  const at = clean.lastIndexOf('@');
+  if (at < 0 || isPlainText(clean.slice(at + 1))) return clean;
+  return `${clean.slice(0, at + 1)}${domainToASCII(clean.slice(at + 1)) || clean.slice(at + 1)}`;
+}
+
 /** One address (`Name <a@b>` or `a@b`). */
 function formatAddress(a: { name?: string | null; email: string }): string {
   const name = cleanLine(a.name ?? '').trim();
-  return name ? `${phrase(name)} <${cleanLine(a.email)}>` : cleanLine(a.email);
+  return name ? `${phrase(name)} <${addrSpec(a.email)}>` : addrSpec(a.email);
 }
 
 /** Turns a JMAP header value in `form` into a header field value (RFC 8621 §4.1.2 in reverse). */
-function headerValue(property: string, name: string, form: HeaderForm, value: JsonValue): HeaderValue['value'] {
+function headerValue(property: string, form: HeaderForm, value: JsonValue): string {
   switch (form) {
     case 'Raw':
       if (typeof value !== 'string' || /\r?\n(?![ \t])/.test(value.replace(/\r?\n$/, '')))
         fail(property, 'a Raw value must be a string without bare line breaks');
-      return { prepared: true, value: value.trim() };
+      return value.replace(/\r?\n$/, '').replace(/^[ \t]+/, '');
     case 'Text':
       if (typeof value !== 'string') fail(property, 'expected a string');
-      return cleanLine(value);
+      return text(value);
     case 'Addresses':
       if (!Array.isArray(value) || !value.every(isEmailAddress)) fail(property, 'expected EmailAddress[]');
-      return name && FORMATTED.has(name.toLowerCase())
-        ? value.map((a) => ({ name: cleanLine(a.name ?? ''), address: cleanLine(a.email) }))
-        : { prepared: true, value: value.map(formatAddress).join(', ') };
+      return value.map(formatAddress).join(', ');
     case 'GroupedAddresses': {
       if (!Array.isArray(value)) fail(property, 'expected EmailAddressGroup[]');
       for (const g of value) {
@@ -107,39 +111,34 @@ function headerValue(property: string, name: string, form: HeaderForm, value: Js
           fail(property, 'expected EmailAddressGroup[]');
       }
       const groups = value as Array<{ name: string | null; addresses: Array<{ name?: string | null; email: string }> }>;
-      if (FORMATTED.has(name.toLowerCase())) {
-        return groups.flatMap((g): NodeAddress[] => {
-          const list = g.addresses.map((a) => ({ name: cleanLine(a.name ?? ''), address: cleanLine(a.email) }));
-          return typeof g.name === 'string' ? [{ name: cleanLine(g.name), group: list }] : list;
-        });
-      }
-      const text = groups.map((g) => {
-        const list = g.addresses.map(formatAddress);
-        return typeof g.name === 'string' ? `${phrase(cleanLine(g.name))}: ${list.join(', ')};` : list.join(', ');
-      });
-      return { prepared: true, value: text.join(', ') };
+      return groups
+        .map((g) => {
+          const list = g.addresses.map(formatAddress);
+          return typeof g.name === 'string' ? `${phrase(cleanLine(g.name))}: ${list.join(', ')};` : list.join(', ');
+        })
+        .join(', ');
     }
     case 'MessageIds':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && /^[^<>\s]+$/.test(v)))
         fail(property, 'expected message ids without angle brackets');
-      return { prepared: true, value: (value as string[]).map((v) => `<${v}>`).join(' ') };
+      return (value as string[]).map((v) => `<${v}>`).join(' ');
     case 'Date': {
       // RFC 8621 §4.1.2.6: the client's own UTC offset stays in the header.
       const ms = parseDate(value, false);
       const offset = dateOffset(value);
       if (ms === undefined || offset === undefined) fail(property, 'expected a Date');
-      return { prepared: true, value: formatMailDate(ms, offset) };
+      return formatMailDate(ms, offset);
     }
     case 'URLs':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) fail(property, 'expected String[]');
-      return { prepared: true, value: (value as string[]).map((v) => `<${cleanLine(v)}>`).join(', ') };
+      return (value as string[]).map((v) => `<${cleanLine(v)}>`).join(', ');
   }
-  return fail(property, `${name} cannot be set`);
+  return fail(property, `${property} cannot be set`);
 }
 
 /** The header fields given on an Email or body part, with duplicate and forbidden fields refused. */
-function collectHeaders(input: JsonObject, scope: 'email' | 'part'): HeaderValue[] {
-  const out: HeaderValue[] = [];
+function collectHeaders(input: JsonObject, scope: 'email' | 'part'): HeaderField[] {
+  const out: HeaderField[] = [];
   const seen = new Set<string>();
   const add = (property: string, name: string, form: HeaderForm, value: JsonValue, all: boolean) => {
     const key = name.toLowerCase();
@@ -149,10 +148,10 @@ function collectHeaders(input: JsonObject, scope: 'email' | 'part'): HeaderValue
     if (value === null) return;
     if (all) {
       if (!Array.isArray(value)) fail(property, 'an :all property takes an array');
-      if (value.length > 1 && FORMATTED.has(key)) fail(property, `${name} may appear only once`);
-      for (const v of value) out.push({ name, value: headerValue(property, name, form, v) });
+      if (value.length > 1 && SINGLE.has(key)) fail(property, `${name} may appear only once`);
+      for (const v of value) out.push([name, headerValue(property, form, v)]);
     } else {
-      out.push({ name, value: headerValue(property, name, form, value) });
+      out.push([name, headerValue(property, form, value)]);
     }
   };
   for (const [property, value] of Object.entries(input)) {
@@ -169,23 +168,18 @@ function collectHeaders(input: JsonObject, scope: 'email' | 'part'): HeaderValue
   return out;
 }
 
-/** Adds a header to a node: nodemailer-formatted ones (addresses, Date, References) natively, once. */
-function addHeader(node: MimeNode, h: HeaderValue): void {
-  if (FORMATTED.has(h.name.toLowerCase())) {
-    const v = h.value;
-    node.setHeader(h.name, (typeof v === 'object' && !Array.isArray(v) ? v.value : v) as string);
-  } else {
-    node.addHeader(h.name, h.value as string);
-  }
-}
-
 interface BuildContext {
   readonly bodyValues: JsonObject;
   readonly readBlob: BlobReader;
   readonly usedPartIds: Set<string>;
 }
 
-async function leafContent(part: JsonObject, ctx: BuildContext, where: string): Promise<{ content: Buffer | string; type: string }> {
+/** A leaf's content: a body value's text (line breaks as CRLF, UTF-8) or a blob's bytes as they are. */
+async function leafContent(
+  part: JsonObject,
+  ctx: BuildContext,
+  where: string,
+): Promise<{ content: Buffer; type: string; fromText: boolean }> {
   const partId = part['partId'];
   const blobId = part['blobId'];
   if ((partId === undefined || partId === null) === (blobId === undefined || blobId === null))
@@ -199,66 +193,91 @@ async function leafContent(part: JsonObject, ctx: BuildContext, where: string): 
     ctx.usedPartIds.add(partId);
     const type = typeof part['type'] === 'string' ? part['type'].toLowerCase() : 'text/plain';
     if (!type.startsWith('text/')) fail(where, 'a part with a partId must be text/*');
-    return { content: (bv['value'] as string).replace(/\r?\n/g, '\r\n'), type };
+    // EmailBodyValue text has LF line breaks (RFC 8621 §4.1.4); a message has CRLF.
+    return { content: Buffer.from((bv['value'] as string).replace(/\r?\n/g, '\r\n'), 'utf8'), type, fromText: true };
   }
   if (typeof blobId !== 'string') fail(where, 'blobId must be a string');
   const blob = await ctx.readBlob(blobId);
   if (!blob) throw setError('blobNotFound', `blob ${blobId} not found`, { notFound: [blobId] });
-  return { content: blob.bytes, type: typeof part['type'] === 'string' ? part['type'].toLowerCase() : blob.type };
+  return { content: blob.bytes, type: typeof part['type'] === 'string' ? part['type'].toLowerCase() : blob.type, fromText: false };
 }
 
-async function buildPart(node: MimeNode, part: JsonValue, ctx: BuildContext, where: string, depth: number): Promise<void> {
+function isMediaType(type: string): boolean {
+  return /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(type);
+}
+
+/** Builds one EmailBodyPart (RFC 8621 §4.1.4) into a MIME entity, recursively. */
+async function buildPart(part: JsonValue, ctx: BuildContext, where: string, depth: number, attachment = false): Promise<MimeEntity> {
   if (!isObject(part)) fail(where, 'a body part must be an object');
   if (depth > 20) fail(where, 'the body structure is too deep');
   for (const key of Object.keys(part))
     if (!PART_PROPERTIES.has(key) && !key.startsWith('header:')) fail(where, `unknown body part property ${key}`);
-  for (const h of collectHeaders(part, 'part')) addHeader(node, h);
-  if (typeof part['disposition'] === 'string') node.setHeader('Content-Disposition', cleanLine(part['disposition']));
-  if (typeof part['cid'] === 'string') node.setHeader('Content-ID', `<${cleanLine(part['cid'])}>`);
-  if (Array.isArray(part['language'])) node.setHeader('Content-Language', (part['language'] as string[]).map(cleanLine).join(', '));
-  if (typeof part['location'] === 'string') node.setHeader('Content-Location', cleanLine(part['location']));
+  const headers = collectHeaders(part, 'part');
+  const name = typeof part['name'] === 'string' ? cleanLine(part['name']) : undefined;
+  const disposition = typeof part['disposition'] === 'string' ? cleanLine(part['disposition']).toLowerCase() : undefined;
+  const contentHeaders: HeaderField[] = [];
+  const dispositionType = disposition ?? (attachment || name !== undefined ? 'attachment' : undefined);
+  if (dispositionType)
+    contentHeaders.push(['Content-Disposition', structuredValue(dispositionType, name === undefined ? {} : { filename: name })]);
+  if (typeof part['cid'] === 'string') contentHeaders.push(['Content-ID', `<${cleanLine(part['cid'])}>`]);
+  if (Array.isArray(part['language'])) contentHeaders.push(['Content-Language', (part['language'] as string[]).map(cleanLine).join(', ')]);
+  if (typeof part['location'] === 'string') contentHeaders.push(['Content-Location', cleanLine(part['location'])]);
+  const params: Record<string, string> = {};
+  if (name !== undefined) params['name'] = name;
+
   const sub = part['subParts'];
-  if (Array.isArray(sub)) {
-    for (const [i, child] of sub.entries()) {
-      const type = isObject(child) && typeof child['type'] === 'string' ? child['type'].toLowerCase() : 'text/plain';
-      await buildPart(node.createChild(type, childOptions(child)), child, ctx, `${where}/subParts/${i}`, depth + 1);
-    }
-    return;
+  if (sub !== undefined && sub !== null) {
+    const type = typeof part['type'] === 'string' ? part['type'].toLowerCase() : 'multipart/mixed';
+    if (!Array.isArray(sub) || !type.startsWith('multipart/') || !isMediaType(type)) fail(where, 'subParts need a multipart/* type');
+    const children: MimeEntity[] = [];
+    for (const [i, child] of sub.entries()) children.push(await buildPart(child, ctx, `${where}/subParts/${i}`, depth + 1));
+    return { type, params, headers: [...contentHeaders, ...headers], content: children };
   }
-  const { content } = await leafContent(part, ctx, where);
-  node.setContent(content);
-}
-
-function childOptions(part: JsonValue): { filename?: string } {
-  return isObject(part) && typeof part['name'] === 'string' ? { filename: cleanLine(part['name']) } : {};
-}
-
-/** The MIME tree textBody/htmlBody/attachments are assembled into before it is built. */
-type Spec =
-  | { readonly kind: 'multipart'; readonly subtype: string; readonly children: readonly Spec[] }
-  | { readonly kind: 'leaf'; readonly part: JsonValue; readonly where: string; readonly attachment: boolean };
-
-function specType(spec: Spec): string {
-  return spec.kind === 'multipart'
-    ? `multipart/${spec.subtype}`
-    : partType(spec.part, spec.attachment ? 'application/octet-stream' : 'text/plain');
-}
-
-function specOptions(spec: Spec): { filename?: string } {
-  return spec.kind === 'leaf' ? childOptions(spec.part) : {};
-}
-
-async function materialize(node: MimeNode, spec: Spec, ctx: BuildContext): Promise<void> {
-  if (spec.kind === 'multipart') {
-    for (const child of spec.children) await materialize(node.createChild(specType(child), specOptions(child)), child, ctx);
-    return;
-  }
-  if (spec.attachment && isObject(spec.part) && spec.part['disposition'] === undefined) node.setHeader('Content-Disposition', 'attachment');
-  await buildPart(node, spec.part, ctx, spec.where, 1);
+  const leaf = await leafContent(part, ctx, where);
+  if (!isMediaType(leaf.type) || leaf.type.startsWith('multipart/')) fail(where, `${leaf.type} is not a media type for a leaf`);
+  if (leaf.fromText) params['charset'] = 'utf-8';
+  else if (typeof part['charset'] === 'string' && leaf.type.startsWith('text/')) params['charset'] = cleanLine(part['charset']);
+  return { type: leaf.type, params, headers: [...contentHeaders, ...headers], content: leaf.content };
 }
 
 function partType(part: JsonValue, fallback: string): string {
   return isObject(part) && typeof part['type'] === 'string' ? part['type'].toLowerCase() : fallback;
+}
+
+/**
+ * The tree for `textBody`/`htmlBody`/`attachments` (RFC 8621 §4.6): text and HTML as a
+ * multipart/alternative, inline parts with a Content-ID beside the HTML in a multipart/related,
+ * the other attachments with the body in a multipart/mixed.
+ */
+async function flatBody(input: JsonObject, ctx: BuildContext): Promise<MimeEntity> {
+  const single = (property: string, type: string): JsonObject | undefined => {
+    const value = input[property];
+    if (value === undefined || value === null) return undefined;
+    if (!Array.isArray(value) || value.length !== 1 || !isObject(value[0])) fail(property, `${property} must hold exactly one part`);
+    if (partType(value[0], type) !== type) fail(property, `${property} must be ${type}`);
+    return { ...(value[0] as JsonObject), type };
+  };
+  const textPart = single('textBody', 'text/plain');
+  const htmlPart = single('htmlBody', 'text/html');
+  const attachments = input['attachments'];
+  if (attachments !== undefined && attachments !== null && !Array.isArray(attachments)) fail('attachments', 'expected an array');
+  const files = (attachments as JsonValue[] | undefined) ?? [];
+  const isInline = (f: JsonValue) => isObject(f) && f['disposition'] === 'inline' && typeof f['cid'] === 'string';
+  const text = textPart ? await buildPart(textPart, ctx, 'textBody', 1) : undefined;
+  const htmlLeaf = htmlPart ? await buildPart(htmlPart, ctx, 'htmlBody', 1) : undefined;
+  const inline: MimeEntity[] = [];
+  const mixed: MimeEntity[] = [];
+  for (const [i, f] of files.entries()) {
+    const entity = await buildPart(f, ctx, `attachments/${i}`, 1, !isInline(f));
+    (htmlPart && isInline(f) ? inline : mixed).push(entity);
+  }
+  const html = htmlLeaf && inline.length ? { type: 'multipart/related', content: [htmlLeaf, ...inline] } : htmlLeaf;
+  const alternatives = [text, html].filter((x): x is MimeEntity => x !== undefined);
+  const body: MimeEntity =
+    alternatives.length === 2
+      ? { type: 'multipart/alternative', content: alternatives }
+      : (alternatives[0] ?? { type: 'text/plain', params: { charset: 'utf-8' }, content: Buffer.alloc(0) });
+  return mixed.length ? { type: 'multipart/mixed', content: [body, ...mixed] } : body;
 }
 
 /** Builds the message bytes for a creation (all checks of RFC 8621 §4.6 `create`). */
@@ -270,57 +289,24 @@ export async function composeEmail(input: JsonObject, options: { hostname: strin
   const headers = collectHeaders(input, 'email');
   const bodyValues = input['bodyValues'] ?? {};
   if (!isObject(bodyValues)) fail('bodyValues', 'expected an object');
-  const ctx: BuildContext = { bodyValues: { ...bodyValues }, readBlob: options.readBlob, usedPartIds: new Set() };
+  const ctx: BuildContext = { bodyValues, readBlob: options.readBlob, usedPartIds: new Set() };
   const structure = input['bodyStructure'];
-  const textBody = input['textBody'];
-  const htmlBody = input['htmlBody'];
-  const attachments = input['attachments'];
-
-  let root: MimeNode;
+  let root: MimeEntity;
   if (structure !== undefined && structure !== null) {
-    if (textBody !== undefined || htmlBody !== undefined || attachments !== undefined)
+    if (input['textBody'] !== undefined || input['htmlBody'] !== undefined || input['attachments'] !== undefined)
       fail('bodyStructure', 'give bodyStructure or textBody/htmlBody/attachments, not both');
-    root = new MimeNode(partType(structure, 'text/plain'), {
-      keepBcc: true,
-      hostname: options.hostname,
-      newline: '\r\n',
-      ...childOptions(structure),
-    });
-    await buildPart(root, structure, ctx, 'bodyStructure', 0);
+    // RFC 8621 §4.6: the root part may not repeat a header field the Email sets.
+    const names = new Set(headers.map(([n]) => n.toLowerCase()));
+    if (isObject(structure) && collectHeaders(structure, 'part').some(([n]) => names.has(n.toLowerCase())))
+      fail('bodyStructure', 'a header field is given on both the Email and its bodyStructure');
+    root = await buildPart(structure, ctx, 'bodyStructure', 0);
   } else {
-    const single = (value: JsonValue | undefined, property: string, type: string): JsonObject | undefined => {
-      if (value === undefined || value === null) return undefined;
-      if (!Array.isArray(value) || value.length !== 1 || !isObject(value[0])) fail(property, `${property} must hold exactly one part`);
-      if (partType(value[0], type) !== type) fail(property, `${property} must be ${type}`);
-      return { ...(value[0] as JsonObject), type };
-    };
-    const text = single(textBody, 'textBody', 'text/plain');
-    const html = single(htmlBody, 'htmlBody', 'text/html');
-    if (attachments !== undefined && attachments !== null && !Array.isArray(attachments)) fail('attachments', 'expected an array');
-    const files = ((attachments as JsonValue[] | undefined) ?? []).map(
-      (f, i): Spec => ({ kind: 'leaf', part: f, where: `attachments/${i}`, attachment: true }),
-    );
-    // Inline parts with a Content-ID belong next to the HTML they are shown in (multipart/related).
-    const isInline = (f: Spec) =>
-      f.kind === 'leaf' && isObject(f.part) && f.part['disposition'] === 'inline' && typeof f.part['cid'] === 'string';
-    const inline = html ? files.filter(isInline) : [];
-    const mixed = files.filter((f) => !inline.includes(f));
-    const textSpec: Spec | null = text ? { kind: 'leaf', part: text, where: 'textBody', attachment: false } : null;
-    const htmlLeaf: Spec | null = html ? { kind: 'leaf', part: html, where: 'htmlBody', attachment: false } : null;
-    const htmlSpec: Spec | null =
-      htmlLeaf && inline.length ? { kind: 'multipart', subtype: 'related', children: [htmlLeaf, ...inline] } : htmlLeaf;
-    if (!textSpec && !htmlSpec) ctx.bodyValues['\u0000empty'] = { value: '' };
-    const alternatives = [textSpec, htmlSpec].filter((x): x is Spec => x !== null);
-    const body: Spec =
-      alternatives.length === 2
-        ? { kind: 'multipart', subtype: 'alternative', children: alternatives }
-        : (alternatives[0] ?? { kind: 'leaf', part: { partId: '\u0000empty', type: 'text/plain' }, where: 'textBody', attachment: false });
-    const tree: Spec = mixed.length ? { kind: 'multipart', subtype: 'mixed', children: [body, ...mixed] } : body;
-    root = new MimeNode(specType(tree), { keepBcc: true, hostname: options.hostname, newline: '\r\n', ...specOptions(tree) });
-    await materialize(root, tree, ctx);
+    root = await flatBody(input, ctx);
   }
-  for (const h of headers) addHeader(root, h);
-  // RFC 8621 §4.6: the server MUST add a Date when the client gave none (RFC 5322 §3.6.1).
-  if (!headers.some((h) => h.name.toLowerCase() === 'date')) root.setHeader('Date', formatMailDate(options.now));
-  return root.build();
+  const has = (name: string) => headers.some(([n]) => n.toLowerCase() === name);
+  // RFC 8621 §4.6: the server MUST add a Date and a Message-ID when the client gave none (RFC 5322 §3.6.1, §3.6.4).
+  const added: HeaderField[] = [];
+  if (!has('date')) added.push(['Date', formatMailDate(options.now)]);
+  if (!has('message-id')) added.push(['Message-ID', `<${randomUUID()}@${options.hostname}>`]);
+  return writeMessage([...headers, ...added], root);
 }
