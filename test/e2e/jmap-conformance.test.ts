@@ -303,4 +303,125 @@ describe('JMAP conformance as clients see it', () => {
       assert.deepEqual([...(await download(alice, A, e.attachments[0].blobId))], [0, 1, 2, 255]);
     });
   });
+
+  describe('/set takes back what /get gave (RFC 8620 §5.3)', () => {
+    /** Sends `patch` as the update of `id` and returns [updated, notUpdated] for it. */
+    async function update(type: string, id: string, patch: Json, accountId = A): Promise<[Json, Json]> {
+      const [r] = await alice.request([`${type}/set`, { accountId, update: { [id]: patch } }]);
+      return [r.updated?.[id], r.notUpdated?.[id]];
+    }
+
+    it('Mailbox: the whole object back is an update; a changed server-set value is invalidProperties', async () => {
+      const [created] = await alice.api.Mailbox.set({ accountId: A, create: { e: { name: 'Echo' } } });
+      const id = created.created.e.id;
+      const [got] = await alice.api.Mailbox.get({ accountId: A, ids: [id] });
+      const whole = got.list[0];
+      assert.ok('totalEmails' in whole && 'myRights' in whole && 'id' in whole);
+      const [ok, refused] = await update('Mailbox', id, { ...whole, name: 'Echoed', sortOrder: 3 });
+      assert.equal(refused, undefined, JSON.stringify(refused));
+      assert.equal(ok, null);
+      const [after] = await alice.api.Mailbox.get({ accountId: A, ids: [id], properties: ['name', 'sortOrder'] });
+      assert.deepEqual(after.list[0], { id, name: 'Echoed', sortOrder: 3 });
+      for (const [patch, property] of [
+        [{ totalEmails: 7 }, 'totalEmails'],
+        [{ myRights: { ...whole.myRights, mayDelete: false } }, 'myRights'],
+        [{ 'myRights/mayRename': false }, 'myRights'],
+        [{ id: 'M999999' }, 'id'],
+      ] as const) {
+        const [, error] = await update('Mailbox', id, patch);
+        assert.deepEqual([error?.type, error?.properties], ['invalidProperties', [property]], JSON.stringify(patch));
+      }
+    });
+
+    it('Identity and VacationResponse: the whole object back is an update', async () => {
+      const [identities] = await alice.api.Identity.get({ accountId: A });
+      const identity = identities.list[0];
+      const [ok, refused] = await update('Identity', identity.id, { ...identity, name: 'Alice A.' });
+      assert.equal(refused, undefined, JSON.stringify(refused));
+      assert.equal(ok, null);
+      const [, changed] = await update('Identity', identity.id, { mayDelete: !identity.mayDelete });
+      assert.deepEqual([changed?.type, changed?.properties], ['invalidProperties', ['mayDelete']]);
+
+      const [vacation] = await alice.request(['VacationResponse/get', { accountId: A }], {
+        using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:vacationresponse'],
+      });
+      const v = vacation.list[0];
+      const [set] = await alice.request(
+        ['VacationResponse/set', { accountId: A, update: { singleton: { ...v, subject: 'Away', isEnabled: false } } }],
+        { using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:vacationresponse'] },
+      );
+      assert.deepEqual(set.updated, { singleton: null }, JSON.stringify(set.notUpdated));
+    });
+
+    it('EmailSubmission: the whole object back is an update; a changed sendAt is invalidProperties', async () => {
+      const drafts = await role(alice, A, 'drafts');
+      const [identities] = await alice.api.Identity.get({ accountId: A });
+      const [result] = await alice.requestMany((t: Json) => {
+        const draft = t.Email.set({
+          accountId: A,
+          create: { d: { mailboxIds: { [drafts]: true }, from: [{ email: ALICE }], to: [{ email: BOB }], subject: 'echo submission' } },
+        });
+        const send = t.EmailSubmission.set({ accountId: A, create: { s: { identityId: identities.list[0].id, emailId: '#d' } } });
+        return { draft, send };
+      });
+      const id = result.send.created?.s?.id;
+      assert.ok(id, JSON.stringify(result.send.notCreated));
+      const [got] = await alice.api.EmailSubmission.get({ accountId: A, ids: [id] });
+      const whole = got.list[0];
+      const [ok, refused] = await update('EmailSubmission', id, whole);
+      assert.equal(refused, undefined, JSON.stringify(refused));
+      assert.equal(ok, null);
+      const [, changed] = await update('EmailSubmission', id, { ...whole, sendAt: '2020-01-01T00:00:00Z' });
+      assert.deepEqual([changed?.type, changed?.properties], ['invalidProperties', ['sendAt']]);
+      const [, cancel] = await update('EmailSubmission', id, { undoStatus: 'canceled' });
+      assert.equal(cancel?.type, 'cannotUnsend');
+    });
+
+    it('Email: the whole object back (default properties, body values) changes only keywords and mailboxIds', async () => {
+      const drafts = await role(alice, A, 'drafts');
+      const [set] = await alice.api.Email.set({
+        accountId: A,
+        create: {
+          e: {
+            mailboxIds: { [drafts]: true },
+            keywords: { $draft: true },
+            from: [{ name: 'Alice', email: ALICE }],
+            subject: 'whole object',
+            bodyValues: { t: { value: 'a body long enough to be truncated' }, h: { value: '<p>html</p>' } },
+            textBody: [{ partId: 't', type: 'text/plain' }],
+            htmlBody: [{ partId: 'h', type: 'text/html' }],
+          },
+        },
+      });
+      const id = set.created.e.id;
+      const [got] = await alice.api.Email.get({ accountId: A, ids: [id], fetchTextBodyValues: true, maxBodyValueBytes: 10 });
+      const whole = got.list[0];
+      const [ok, refused] = await update('Email', id, { ...whole, keywords: { $draft: true, $seen: true } });
+      assert.equal(refused, undefined, JSON.stringify(refused));
+      assert.equal(ok, null);
+      const [after] = await alice.api.Email.get({ accountId: A, ids: [id], properties: ['keywords'] });
+      assert.deepEqual(after.list[0].keywords, { $draft: true, $seen: true });
+      const [full] = await alice.api.Email.get({
+        accountId: A,
+        ids: [id],
+        properties: ['bodyStructure', 'headers', 'header:Subject:asText', 'preview'],
+        bodyProperties: ['partId', 'type', 'size'],
+      });
+      const [ok2, refused2] = await update('Email', id, full.list[0]);
+      assert.equal(refused2, undefined, JSON.stringify(refused2));
+      assert.equal(ok2, null);
+      for (const [patch, property] of [
+        [{ subject: 'changed' }, 'subject'],
+        [{ size: 1 }, 'size'],
+        [
+          { bodyValues: { [whole.textBody[0].partId]: { value: 'not the body', isTruncated: false, isEncodingProblem: false } } },
+          'bodyValues',
+        ],
+        [{ 'header:Subject:asText': 'changed' }, 'header:Subject:asText'],
+      ] as const) {
+        const [, error] = await update('Email', id, patch);
+        assert.deepEqual([error?.type, error?.properties], ['invalidProperties', [property]], JSON.stringify(patch));
+      }
+    });
+  });
 });

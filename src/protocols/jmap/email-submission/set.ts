@@ -8,10 +8,12 @@ import { addressesOf, rawHeaders } from '../email/headers.ts';
 import { runEmailSet } from '../email/set.ts';
 import { invalidArguments, invalidProperties, MethodError, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
+import { applyPatch } from '../patch.ts';
+import { changedFixedProperties } from '../server-set.ts';
 import { setArguments, setResponse } from '../standard.ts';
 import { checkIfInState, typeState } from '../state.ts';
 import { listIdentities, maySendAs } from '../identity/store.ts';
-import type { DeliveryStatus } from './store.ts';
+import { type DeliveryStatus, listSubmissions, submissionObject } from './store.ts';
 
 /** Recipients one submission may have (SMTP's `smtp.max_recipients` applies too). */
 const MAX_RECIPIENTS = 1000;
@@ -182,23 +184,29 @@ export const emailSubmissionSet: MethodDefinition = {
       }
     }
 
-    const rows = new Map(
-      (
-        await ctx.services.db.kysely.selectFrom('jmap_submissions').select(['id', 'email_id']).where('account_id', '=', accountId).execute()
-      ).map((r) => [r.id, r]),
-    );
+    const rows = new Map((await listSubmissions(ctx.services, accountId)).map((r) => [r.id, r]));
     const updated: JsonObject = {};
     const notUpdated: Record<string, SetError> = {};
     for (const [rawId, patch] of Object.entries(update)) {
       const id = ctx.resolveId(rawId) ?? rawId;
       const n = fromId('submission', id);
-      if (n === undefined || !rows.has(n)) notUpdated[id] = { type: 'notFound' };
-      else if (!isObject(patch) || Object.keys(patch).some((k) => k !== 'undoStatus'))
-        notUpdated[id] = { type: 'invalidProperties', properties: Object.keys(isObject(patch) ? patch : {}) };
-      else if (patch['undoStatus'] === 'canceled')
-        notUpdated[id] = { type: 'cannotUnsend', description: 'the message has already been sent' };
-      else if (patch['undoStatus'] === 'final') updated[id] = null;
-      else notUpdated[id] = { type: 'invalidProperties', properties: ['undoStatus'] };
+      const row = n === undefined ? undefined : rows.get(n);
+      try {
+        if (!row) throw setError('notFound');
+        if (!isObject(patch)) throw setError('invalidPatch', 'a patch must be an object');
+        // Only undoStatus may change; the rest may be sent back as it is (RFC 8620 §5.3, RFC 8621 §7.5).
+        const current = await submissionObject(ctx.services, row);
+        const next = applyPatch(current, patch);
+        const unknown = Object.keys(next).filter((p) => !Object.hasOwn(current, p));
+        const changed = changedFixedProperties(current, patch, (p) => p !== 'undoStatus');
+        const undo = next['undoStatus'];
+        const bad = [...unknown, ...changed, ...(undo === 'final' || undo === 'canceled' ? [] : ['undoStatus'])];
+        if (bad.length) throw invalidProperties([...new Set(bad)]);
+        if (undo === 'canceled') throw setError('cannotUnsend', 'the message has already been sent');
+        updated[id] = null;
+      } catch (err) {
+        notUpdated[id] = setErrorOf(err);
+      }
     }
     const destroyed: string[] = [];
     const notDestroyed: Record<string, SetError> = {};

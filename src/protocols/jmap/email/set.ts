@@ -11,6 +11,7 @@ import { fromId, toBlobId, toId } from '../ids.ts';
 import { setArguments, setResponse } from '../standard.ts';
 import { checkIfInState, typeState } from '../state.ts';
 import { composeEmail } from './compose.ts';
+import { changedEmailProperties } from './fixed-properties.ts';
 
 /** Keywords one Email may carry (RFC 8621 §4.6 `tooManyKeywords`). */
 export const MAX_KEYWORDS = 100;
@@ -101,6 +102,7 @@ async function update(ctx: MethodContext, accountId: number, id: string, patch: 
   if (!message) throw setError('notFound');
   let keywords: Set<string> | undefined;
   let boxes: Map<string, true> | undefined;
+  const fixed: JsonObject = {};
   const currentBoxes = async () =>
     new Map(((await ctx.services.mail.mailboxIdsOf([message.id])).get(message.id) ?? []).map((b) => [toId('mailbox', b), true as const]));
   for (const [path, value] of Object.entries(patch)) {
@@ -124,8 +126,13 @@ async function update(ctx: MethodContext, accountId: number, id: string, patch: 
       if (value === true) boxes.set(box, true);
       else boxes.delete(box);
     } else {
-      throw invalidProperties([path.split('/')[0]!], 'only keywords and mailboxIds can change');
+      fixed[path] = value;
     }
+  }
+  if (Object.keys(fixed).length) {
+    // RFC 8620 §5.3: the rest of the Email may be sent back unchanged, never changed.
+    const changed = await changedEmailProperties(ctx, accountId, message.id, fixed);
+    if (changed.length) throw invalidProperties(changed, 'only keywords and mailboxIds can change');
   }
   if (keywords && keywords.size > MAX_KEYWORDS) throw setError('tooManyKeywords');
   if (boxes) {

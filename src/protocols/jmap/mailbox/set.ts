@@ -7,9 +7,10 @@ import type { MethodDefinition } from '../dispatch.ts';
 import { invalidProperties, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
+import { changedFixedProperties } from '../server-set.ts';
 import { setArguments, setResponse } from '../standard.ts';
 import { checkIfInState, typeState } from '../state.ts';
-import { COUNT_PROPERTIES, fullName, leafName, parentName, ROLES } from './object.ts';
+import { COUNT_PROPERTIES, fullName, mailboxObjects, ROLES } from './object.ts';
 
 const SERVER_SET = new Set(['id', 'myRights', ...COUNT_PROPERTIES]);
 const SETTABLE = new Set(['name', 'parentId', 'role', 'sortOrder', 'isSubscribed']);
@@ -22,14 +23,15 @@ interface MailboxInput {
   isSubscribed: boolean;
 }
 
-/** Validates the client-settable properties of a Mailbox (RFC 8621 §2.5). */
-function validate(input: JsonObject, ctx: MethodContext, serverSetAllowed: JsonObject | null): MailboxInput {
-  const bad: string[] = [];
-  for (const [key, value] of Object.entries(input)) {
-    if (SERVER_SET.has(key)) {
-      // A client may echo a server-set value unchanged (RFC 8620 §5.3), never change it.
-      if (!serverSetAllowed || JSON.stringify(serverSetAllowed[key]) !== JSON.stringify(value)) bad.push(key);
-    } else if (!SETTABLE.has(key)) bad.push(key);
+/**
+ * Validates the client-settable properties of a Mailbox (RFC 8621 §2.5). On create a server-set
+ * property is invalid; on update `changedFixed` lists the server-set ones the patch changed
+ * (RFC 8620 §5.3: unchanged ones may be sent back).
+ */
+function validate(input: JsonObject, ctx: MethodContext, changedFixed: readonly string[] | null): MailboxInput {
+  const bad: string[] = [...(changedFixed ?? [])];
+  for (const key of Object.keys(input)) {
+    if (SERVER_SET.has(key) ? changedFixed === null : !SETTABLE.has(key)) bad.push(key);
   }
   const name = input['name'];
   if (typeof name !== 'string' || name === '' || Buffer.byteLength(name) > MAX_MAILBOX_NAME || /[/\x00-\x1f\x7f*%]/.test(name))
@@ -109,17 +111,14 @@ async function update(ctx: MethodContext, accountId: number, id: string, patch: 
   const box = n === undefined ? undefined : await ctx.services.mail.getMailboxById(accountId, n);
   if (!box) throw setError('notFound');
   const boxes = await ctx.services.mail.listMailboxes(accountId);
-  const parentFull = parentName(box.name);
-  const parent = parentFull === null ? undefined : boxes.find((b) => b.name === parentFull);
-  const current: JsonObject = {
-    name: leafName(box.name),
-    parentId: parent ? toId('mailbox', parent.id) : null,
-    role: box.role,
-    sortOrder: box.sortOrder,
-    isSubscribed: box.subscribed,
-  };
+  // The whole object, server-set properties included, so a client may send it back (RFC 8620 §5.3).
+  const current = (await mailboxObjects(ctx.services, accountId, new Set([id]))).get(id)!;
   const next = applyPatch(current, patch);
-  const m = validate(next, ctx, current);
+  const m = validate(
+    next,
+    ctx,
+    changedFixedProperties(current, patch, (p) => SERVER_SET.has(p)),
+  );
   if (m.name !== current['name'] || m.parentId !== current['parentId']) {
     if (box.name === 'INBOX') throw setError('forbidden', 'INBOX cannot be renamed or moved');
     const newParent = await parentOf(ctx, accountId, m.parentId);
