@@ -424,4 +424,76 @@ describe('JMAP conformance as clients see it', () => {
       }
     });
   });
+
+  describe('SetError shapes (RFC 8620 §5.3, RFC 8621 §4.6, §4.8)', () => {
+    const sorted = (e: Json) => [e?.type, [...(e?.properties ?? [])].sort()];
+
+    it('Email/import: an unknown blobId is invalidProperties ["blobId"]; every bad property is named', async () => {
+      const inbox = await role(alice, A, 'inbox');
+      const [r] = await alice.api.Email.import({
+        accountId: A,
+        emails: {
+          unknown: { blobId: `B${'0'.repeat(64)}`, mailboxIds: { [inbox]: true } },
+          notAString: { blobId: 42, mailboxIds: { [inbox]: true } },
+          all: { blobId: `B${'1'.repeat(64)}`, mailboxIds: { M999999: true }, keywords: { 'bad keyword': true }, receivedAt: 'yesterday' },
+        },
+      });
+      assert.deepEqual(sorted(r.notCreated.unknown), ['invalidProperties', ['blobId']]);
+      assert.deepEqual(sorted(r.notCreated.notAString), ['invalidProperties', ['blobId']]);
+      assert.deepEqual(sorted(r.notCreated.all), ['invalidProperties', ['blobId', 'keywords', 'mailboxIds', 'receivedAt']]);
+    });
+
+    it('Email/set create: every invalid property at once; partId with size or charset refused; every missing blob', async () => {
+      const drafts = await role(alice, A, 'drafts');
+      const [r] = await alice.api.Email.set({
+        accountId: A,
+        create: {
+          many: {
+            mailboxIds: { M999999: true },
+            keywords: { 'no spaces': true },
+            subject: 5,
+            from: 'not a list',
+            unknownProperty: true,
+            bodyValues: { t: { value: 'x' } },
+            textBody: [{ partId: 't', type: 'text/plain', size: 1 }],
+          },
+          size: { mailboxIds: { [drafts]: true }, bodyValues: { t: { value: 'x' } }, textBody: [{ partId: 't', size: 1 }] },
+          charset: {
+            mailboxIds: { [drafts]: true },
+            bodyValues: { t: { value: 'x' } },
+            bodyStructure: { partId: 't', type: 'text/plain', charset: 'iso-8859-1' },
+          },
+          blobs: {
+            mailboxIds: { [drafts]: true },
+            attachments: [{ blobId: `B${'2'.repeat(64)}` }, { blobId: `B${'3'.repeat(64)}` }],
+          },
+        },
+      });
+      assert.deepEqual(sorted(r.notCreated.many), [
+        'invalidProperties',
+        ['from', 'keywords', 'mailboxIds', 'subject', 'textBody', 'unknownProperty'],
+      ]);
+      assert.deepEqual(sorted(r.notCreated.size), ['invalidProperties', ['textBody']]);
+      assert.deepEqual(sorted(r.notCreated.charset), ['invalidProperties', ['bodyStructure']]);
+      assert.equal(r.notCreated.blobs.type, 'blobNotFound');
+      assert.deepEqual([...r.notCreated.blobs.notFound].sort(), [`B${'2'.repeat(64)}`, `B${'3'.repeat(64)}`]);
+    });
+
+    it('Identity, Mailbox, VacationResponse and EmailSubmission name every invalid property', async () => {
+      const [identity] = await alice.api.Identity.set({ accountId: A, create: { i: { name: 7, email: 'no at sign', textSignature: [] } } });
+      assert.deepEqual(sorted(identity.notCreated.i), ['invalidProperties', ['email', 'name', 'textSignature']]);
+      const [mailbox] = await alice.api.Mailbox.set({ accountId: A, create: { m: { name: '', sortOrder: -1, role: 'nonsense' } } });
+      assert.deepEqual(sorted(mailbox.notCreated.m), ['invalidProperties', ['name', 'role', 'sortOrder']]);
+      const [vacation] = await alice.request(
+        ['VacationResponse/set', { accountId: A, update: { singleton: { isEnabled: 'yes', fromDate: 'soon', subject: 3 } } }],
+        { using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:vacationresponse'] },
+      );
+      assert.deepEqual(sorted(vacation.notUpdated.singleton), ['invalidProperties', ['fromDate', 'isEnabled', 'subject']]);
+      const [submission] = await alice.api.EmailSubmission.set({
+        accountId: A,
+        create: { s: { identityId: 'I999999', emailId: 'E999999', envelope: 'nope' } },
+      });
+      assert.deepEqual(sorted(submission.notCreated.s), ['invalidProperties', ['emailId', 'envelope', 'identityId']]);
+    });
+  });
 });

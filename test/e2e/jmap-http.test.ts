@@ -342,7 +342,7 @@ describe('JMAP over HTTPS', () => {
         ['Email/parse', { accountId: bob, blobIds: [blobId] }, 'p'],
       ],
     });
-    assert.equal(r.json.methodResponses[0][1].notCreated.i.type, 'blobNotFound');
+    assert.deepEqual(r.json.methodResponses[0][1].notCreated.i.properties, ['blobId'], "another account's upload is not found");
     assert.deepEqual(r.json.methodResponses[1][1].notFound, [blobId]);
   });
 

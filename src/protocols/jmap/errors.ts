@@ -79,3 +79,62 @@ export function invalidProperties(properties: readonly string[], description?: s
 export function setError(type: string, description?: string, extra: Record<string, unknown> = {}): SetErrorException {
   return new SetErrorException({ type, ...(description ? { description } : {}), ...extra });
 }
+
+/**
+ * Collects the invalid properties of one record so its SetError names every one of them, not
+ * only the first found (RFC 8620 §5.3 `invalidProperties`, RFC 8621 §4.6), and the blob ids a
+ * creation refers to that do not exist (RFC 8621 §4.6 `blobNotFound` lists them all).
+ */
+export class PropertyProblems {
+  readonly #properties: string[] = [];
+  readonly #descriptions: string[] = [];
+  readonly #missingBlobs: string[] = [];
+
+  /** Records invalid properties. */
+  add(properties: readonly string[], description?: string): void {
+    this.#properties.push(...properties);
+    if (description) this.#descriptions.push(description);
+  }
+
+  /** Records a blob id that is not there. */
+  missingBlob(blobId: string): void {
+    if (!this.#missingBlobs.includes(blobId)) this.#missingBlobs.push(blobId);
+  }
+
+  /** Runs `fn`; an `invalidProperties` SetError it throws is recorded and `fallback` returned instead. */
+  check<T>(fn: () => T, fallback: T): T {
+    try {
+      return fn();
+    } catch (err) {
+      return this.#absorb(err, fallback);
+    }
+  }
+
+  /** `check` for asynchronous work. */
+  async checkAsync<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      return this.#absorb(err, fallback);
+    }
+  }
+
+  #absorb<T>(err: unknown, fallback: T): T {
+    if (!(err instanceof SetErrorException) || err.error.type !== 'invalidProperties') throw err;
+    this.add(err.error.properties ?? [], err.error.description);
+    return fallback;
+  }
+
+  /** Throws the collected problems: `invalidProperties` first, else `blobNotFound`. */
+  throwIfAny(): void {
+    if (this.#properties.length) {
+      const description = this.#descriptions.length ? [...new Set(this.#descriptions)].join('; ').slice(0, 1000) : undefined;
+      throw invalidProperties([...new Set(this.#properties)], description);
+    }
+    if (this.#missingBlobs.length) {
+      throw setError('blobNotFound', `blobs not found: ${this.#missingBlobs.join(', ').slice(0, 500)}`, {
+        notFound: [...this.#missingBlobs],
+      });
+    }
+  }
+}

@@ -554,7 +554,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           i2: { blobId: `B${'1'.repeat(64)}`, mailboxIds: { [archive]: true } },
         },
       });
-      assert.equal(imported['notCreated']['i2']['type'], 'blobNotFound');
+      assert.deepEqual(imported['notCreated']['i2']['properties'], ['blobId'], 'RFC 8621 §4.8: an unknown blob is invalidProperties');
       const id = imported['created']['i1']['id'];
       const got = (await one('Email/get', { ids: [id], properties: ['receivedAt', 'attachments', 'keywords'] }))['list'][0];
       assert.equal(got['receivedAt'], '2026-01-01T00:00:00Z');

@@ -6,7 +6,15 @@ import { utcDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { addressesOf, rawHeaders } from '../email/headers.ts';
 import { runEmailSet } from '../email/set.ts';
-import { invalidArguments, invalidProperties, MethodError, type SetError, SetErrorException, setError } from '../errors.ts';
+import {
+  invalidArguments,
+  invalidProperties,
+  MethodError,
+  PropertyProblems,
+  type SetError,
+  SetErrorException,
+  setError,
+} from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
 import { changedFixedProperties } from '../server-set.ts';
@@ -56,15 +64,30 @@ function emailLike(list: ReturnType<typeof addressesOf>): string[] {
 async function createOne(ctx: MethodContext, accountId: number, input: JsonObject): Promise<JsonObject> {
   const { services } = ctx;
   if (!services.submit) throw setError('forbiddenToSend', 'this server has no outbound path configured');
+  // Every invalid property at once (RFC 8620 §5.3).
+  const problems = new PropertyProblems();
   for (const key of Object.keys(input)) {
-    if (!['identityId', 'emailId', 'envelope'].includes(key)) throw invalidProperties([key]);
+    if (!['identityId', 'emailId', 'envelope'].includes(key)) problems.add([key]);
   }
   const identityId = typeof input['identityId'] === 'string' ? fromId('identity', ctx.resolveId(input['identityId'])) : undefined;
   const identity = (await listIdentities(services, accountId)).find((i) => i.id === identityId);
-  if (!identity) throw invalidProperties(['identityId'], 'no such identity');
+  if (!identity) problems.add(['identityId'], 'no such identity');
   const emailId = typeof input['emailId'] === 'string' ? fromId('email', ctx.resolveId(input['emailId'])) : undefined;
   const [message] = emailId === undefined ? [] : await services.mail.getMessages(accountId, [emailId]);
-  if (!message) throw invalidProperties(['emailId'], 'no such Email');
+  if (!message) problems.add(['emailId'], 'no such Email');
+  const envelope = input['envelope'];
+  let given: { mailFrom: Address; rcptTo: Address[] } | undefined;
+  if (envelope !== undefined && envelope !== null) {
+    given = problems.check(() => {
+      if (!isObject(envelope) || !Array.isArray(envelope['rcptTo'])) throw invalidProperties(['envelope']);
+      return {
+        mailFrom: parseEnvelopeAddress(envelope['mailFrom'], 'envelope'),
+        rcptTo: envelope['rcptTo'].map((r) => parseEnvelopeAddress(r, 'envelope')),
+      };
+    }, undefined);
+  }
+  problems.throwIfAny();
+  if (!identity || !message) throw invalidProperties(['identityId', 'emailId']);
   const raw = await services.mail.readRaw(message);
   const headers = rawHeaders(raw, 0, message.meta.root.bodyStart);
   const last = (name: string) => headers.filter((h) => h.name.toLowerCase() === name).at(-1)?.value;
@@ -78,11 +101,8 @@ async function createOne(ctx: MethodContext, accountId: number, input: JsonObjec
 
   let mailFrom: Address;
   let rcptTo: Address[];
-  const envelope = input['envelope'];
-  if (envelope !== undefined && envelope !== null) {
-    if (!isObject(envelope) || !Array.isArray(envelope['rcptTo'])) throw invalidProperties(['envelope']);
-    mailFrom = parseEnvelopeAddress(envelope['mailFrom'], 'envelope');
-    rcptTo = envelope['rcptTo'].map((r) => parseEnvelopeAddress(r, 'envelope'));
+  if (given) {
+    ({ mailFrom, rcptTo } = given);
   } else {
     const sender = emailLike(addressesOf(last('sender') ?? ''));
     mailFrom = { email: sender[0] ?? from[0]!, parameters: null };

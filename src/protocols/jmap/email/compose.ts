@@ -5,7 +5,7 @@ import { formatMailDate } from '../../../mail/mime/date.ts';
 import { type HeaderField, type MimeEntity, structuredValue, writeMessage } from '../../../mail/mime/write.ts';
 import { isObject, type JsonObject } from '../args.ts';
 import { dateOffset, parseDate } from '../dates.ts';
-import { invalidProperties, setError } from '../errors.ts';
+import { invalidProperties, PropertyProblems } from '../errors.ts';
 import type { JsonValue } from '../i-json.ts';
 import { type HeaderForm, parseHeaderProperty } from './headers.ts';
 
@@ -137,7 +137,7 @@ function headerValue(property: string, form: HeaderForm, value: JsonValue): stri
 }
 
 /** The header fields given on an Email or body part, with duplicate and forbidden fields refused. */
-function collectHeaders(input: JsonObject, scope: 'email' | 'part'): HeaderField[] {
+function collectHeaders(input: JsonObject, scope: 'email' | 'part', problems: PropertyProblems): HeaderField[] {
   const out: HeaderField[] = [];
   const seen = new Set<string>();
   const add = (property: string, name: string, form: HeaderForm, value: JsonValue, all: boolean) => {
@@ -155,14 +155,17 @@ function collectHeaders(input: JsonObject, scope: 'email' | 'part'): HeaderField
     }
   };
   for (const [property, value] of Object.entries(input)) {
-    if (property === 'headers') fail(property, 'set each header field as its own property');
-    const h = parseHeaderProperty(property);
+    if (property === 'headers') {
+      problems.add([property], 'set each header field as its own property');
+      continue;
+    }
+    const h = problems.check(() => parseHeaderProperty(property), undefined);
     if (h) {
       const written = property.slice('header:'.length).split(':')[0]!;
-      add(property, written, h.form, value, h.all);
+      problems.check(() => add(property, written, h.form, value, h.all), undefined);
     } else if (scope === 'email' && Object.hasOwn(CONVENIENCE, property)) {
       const [name, form] = CONVENIENCE[property]!;
-      add(property, name, form, value, false);
+      problems.check(() => add(property, name, form, value, false), undefined);
     }
   }
   return out;
@@ -172,7 +175,11 @@ interface BuildContext {
   readonly bodyValues: JsonObject;
   readonly readBlob: BlobReader;
   readonly usedPartIds: Set<string>;
+  readonly problems: PropertyProblems;
 }
+
+/** What an invalid part is built as while the other parts are still checked. */
+const PLACEHOLDER: MimeEntity = { type: 'text/plain', content: Buffer.alloc(0) };
 
 /** A leaf's content: a body value's text (line breaks as CRLF, UTF-8) or a blob's bytes as they are. */
 async function leafContent(
@@ -185,6 +192,8 @@ async function leafContent(
   if ((partId === undefined || partId === null) === (blobId === undefined || blobId === null))
     fail(where, 'a body part needs exactly one of partId and blobId');
   if (typeof partId === 'string') {
+    // RFC 8621 §4.6: with a partId the server chooses the encoding; size and charset must be left out.
+    for (const p of ['size', 'charset']) if (part[p] !== undefined && part[p] !== null) fail(where, `${p} may not be given with a partId`);
     const bv = ctx.bodyValues[partId];
     if (!isObject(bv) || typeof bv['value'] !== 'string') fail(where, `no bodyValues entry for part ${partId}`);
     if (bv['isTruncated'] === true || bv['isEncodingProblem'] === true)
@@ -198,7 +207,10 @@ async function leafContent(
   }
   if (typeof blobId !== 'string') fail(where, 'blobId must be a string');
   const blob = await ctx.readBlob(blobId);
-  if (!blob) throw setError('blobNotFound', `blob ${blobId} not found`, { notFound: [blobId] });
+  if (!blob) {
+    ctx.problems.missingBlob(blobId);
+    return { content: Buffer.alloc(0), type: 'application/octet-stream', fromText: false };
+  }
   return { content: blob.bytes, type: typeof part['type'] === 'string' ? part['type'].toLowerCase() : blob.type, fromText: false };
 }
 
@@ -208,11 +220,14 @@ function isMediaType(type: string): boolean {
 
 /** Builds one EmailBodyPart (RFC 8621 §4.1.4) into a MIME entity, recursively. */
 async function buildPart(part: JsonValue, ctx: BuildContext, where: string, depth: number, attachment = false): Promise<MimeEntity> {
-  if (!isObject(part)) fail(where, 'a body part must be an object');
-  if (depth > 20) fail(where, 'the body structure is too deep');
+  const { problems } = ctx;
+  if (!isObject(part) || depth > 20) {
+    problems.add([where], isObject(part) ? 'the body structure is too deep' : 'a body part must be an object');
+    return PLACEHOLDER;
+  }
   for (const key of Object.keys(part))
-    if (!PART_PROPERTIES.has(key) && !key.startsWith('header:')) fail(where, `unknown body part property ${key}`);
-  const headers = collectHeaders(part, 'part');
+    if (!PART_PROPERTIES.has(key) && !key.startsWith('header:')) problems.add([where], `unknown body part property ${key}`);
+  const headers = collectHeaders(part, 'part', problems);
   const name = typeof part['name'] === 'string' ? cleanLine(part['name']) : undefined;
   const disposition = typeof part['disposition'] === 'string' ? cleanLine(part['disposition']).toLowerCase() : undefined;
   const contentHeaders: HeaderField[] = [];
@@ -228,13 +243,20 @@ async function buildPart(part: JsonValue, ctx: BuildContext, where: string, dept
   const sub = part['subParts'];
   if (sub !== undefined && sub !== null) {
     const type = typeof part['type'] === 'string' ? part['type'].toLowerCase() : 'multipart/mixed';
-    if (!Array.isArray(sub) || !type.startsWith('multipart/') || !isMediaType(type)) fail(where, 'subParts need a multipart/* type');
+    if (!Array.isArray(sub) || !type.startsWith('multipart/') || !isMediaType(type)) {
+      problems.add([where], 'subParts need a multipart/* type');
+      return PLACEHOLDER;
+    }
     const children: MimeEntity[] = [];
     for (const [i, child] of sub.entries()) children.push(await buildPart(child, ctx, `${where}/subParts/${i}`, depth + 1));
     return { type, params, headers: [...contentHeaders, ...headers], content: children };
   }
-  const leaf = await leafContent(part, ctx, where);
-  if (!isMediaType(leaf.type) || leaf.type.startsWith('multipart/')) fail(where, `${leaf.type} is not a media type for a leaf`);
+  const leaf = await problems.checkAsync(() => leafContent(part, ctx, where), undefined);
+  if (!leaf) return PLACEHOLDER;
+  if (!isMediaType(leaf.type) || leaf.type.startsWith('multipart/')) {
+    problems.add([where], `${leaf.type} is not a media type for a leaf`);
+    return PLACEHOLDER;
+  }
   if (leaf.fromText) params['charset'] = 'utf-8';
   else if (typeof part['charset'] === 'string' && leaf.type.startsWith('text/')) params['charset'] = cleanLine(part['charset']);
   return { type: leaf.type, params, headers: [...contentHeaders, ...headers], content: leaf.content };
@@ -257,11 +279,12 @@ async function flatBody(input: JsonObject, ctx: BuildContext): Promise<MimeEntit
     if (partType(value[0], type) !== type) fail(property, `${property} must be ${type}`);
     return { ...(value[0] as JsonObject), type };
   };
-  const textPart = single('textBody', 'text/plain');
-  const htmlPart = single('htmlBody', 'text/html');
+  const { problems } = ctx;
+  const textPart = problems.check(() => single('textBody', 'text/plain'), undefined);
+  const htmlPart = problems.check(() => single('htmlBody', 'text/html'), undefined);
   const attachments = input['attachments'];
-  if (attachments !== undefined && attachments !== null && !Array.isArray(attachments)) fail('attachments', 'expected an array');
-  const files = (attachments as JsonValue[] | undefined) ?? [];
+  const files: JsonValue[] = Array.isArray(attachments) ? attachments : [];
+  if (attachments !== undefined && attachments !== null && !Array.isArray(attachments)) problems.add(['attachments'], 'expected an array');
   const isInline = (f: JsonValue) => isObject(f) && f['disposition'] === 'inline' && typeof f['cid'] === 'string';
   const text = textPart ? await buildPart(textPart, ctx, 'textBody', 1) : undefined;
   const htmlLeaf = htmlPart ? await buildPart(htmlPart, ctx, 'htmlBody', 1) : undefined;
@@ -280,25 +303,35 @@ async function flatBody(input: JsonObject, ctx: BuildContext): Promise<MimeEntit
   return mixed.length ? { type: 'multipart/mixed', content: [body, ...mixed] } : body;
 }
 
-/** Builds the message bytes for a creation (all checks of RFC 8621 §4.6 `create`). */
-export async function composeEmail(input: JsonObject, options: { hostname: string; readBlob: BlobReader; now: number }): Promise<Buffer> {
+/**
+ * Builds the message bytes for a creation (all checks of RFC 8621 §4.6 `create`). Every invalid
+ * property and missing blob is recorded in `problems`; the caller throws them before storing.
+ */
+export async function composeEmail(
+  input: JsonObject,
+  options: { hostname: string; readBlob: BlobReader; now: number; problems: PropertyProblems },
+): Promise<Buffer> {
+  const { problems } = options;
   for (const key of Object.keys(input)) {
     if (!META.has(key) && !BODY.has(key) && !Object.hasOwn(CONVENIENCE, key) && !key.startsWith('header:'))
-      fail(key, `${key} cannot be set on creation`);
+      problems.add([key], `${key} cannot be set on creation`);
   }
-  const headers = collectHeaders(input, 'email');
-  const bodyValues = input['bodyValues'] ?? {};
-  if (!isObject(bodyValues)) fail('bodyValues', 'expected an object');
-  const ctx: BuildContext = { bodyValues, readBlob: options.readBlob, usedPartIds: new Set() };
+  const headers = collectHeaders(input, 'email', problems);
+  let bodyValues = input['bodyValues'] ?? {};
+  if (!isObject(bodyValues)) {
+    problems.add(['bodyValues'], 'expected an object');
+    bodyValues = {};
+  }
+  const ctx: BuildContext = { bodyValues, readBlob: options.readBlob, usedPartIds: new Set(), problems };
   const structure = input['bodyStructure'];
   let root: MimeEntity;
   if (structure !== undefined && structure !== null) {
     if (input['textBody'] !== undefined || input['htmlBody'] !== undefined || input['attachments'] !== undefined)
-      fail('bodyStructure', 'give bodyStructure or textBody/htmlBody/attachments, not both');
+      problems.add(['bodyStructure'], 'give bodyStructure or textBody/htmlBody/attachments, not both');
     // RFC 8621 §4.6: the root part may not repeat a header field the Email sets.
     const names = new Set(headers.map(([n]) => n.toLowerCase()));
-    if (isObject(structure) && collectHeaders(structure, 'part').some(([n]) => names.has(n.toLowerCase())))
-      fail('bodyStructure', 'a header field is given on both the Email and its bodyStructure');
+    if (isObject(structure) && collectHeaders(structure, 'part', new PropertyProblems()).some(([n]) => names.has(n.toLowerCase())))
+      problems.add(['bodyStructure'], 'a header field is given on both the Email and its bodyStructure');
     root = await buildPart(structure, ctx, 'bodyStructure', 0);
   } else {
     root = await flatBody(input, ctx);

@@ -1,11 +1,20 @@
 import { isObject, type JsonObject } from '../args.ts';
 import { readBlob } from '../blob/access.ts';
 import { CAPABILITIES } from '../capabilities.ts';
-import { parseDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
-import { invalidArguments, invalidProperties, MethodError, type SetError, SetErrorException, setError } from '../errors.ts';
+import {
+  invalidArguments,
+  invalidProperties,
+  MethodError,
+  PropertyProblems,
+  type SetError,
+  SetErrorException,
+  setError,
+} from '../errors.ts';
 import { checkIfInState, stateString, typeState } from '../state.ts';
-import { parseKeywords, parseMailboxIds, storeNew } from './set.ts';
+import { parseEmailMeta, storeNew } from './set.ts';
+
+const IMPORT_PROPERTIES = new Set(['blobId', 'mailboxIds', 'keywords', 'receivedAt']);
 
 /**
  * Email/import (RFC 8621 §4.8): stores uploaded RFC 5322 messages (blobs of this account) in
@@ -25,18 +34,15 @@ export const emailImport: MethodDefinition = {
     for (const [cid, spec] of Object.entries(emails)) {
       try {
         if (!isObject(spec)) throw invalidProperties([], 'an EmailImport must be an object');
+        const problems = new PropertyProblems();
+        for (const key of Object.keys(spec)) if (!IMPORT_PROPERTIES.has(key)) problems.add([key], `${key} is not an EmailImport property`);
         const blobId = spec['blobId'];
-        if (typeof blobId !== 'string') throw invalidProperties(['blobId']);
-        const mailboxIds = await parseMailboxIds(ctx, accountId, spec['mailboxIds']);
-        const keywords = parseKeywords(spec['keywords']);
-        let receivedAt: number | undefined;
-        if (spec['receivedAt'] !== undefined && spec['receivedAt'] !== null) {
-          receivedAt = parseDate(spec['receivedAt'], true);
-          if (receivedAt === undefined) throw invalidProperties(['receivedAt']);
-        }
-        const blob = await readBlob(ctx.services, accountId, ctx.resolveId(blobId) ?? blobId);
-        if (!blob) throw setError('blobNotFound', `blob ${blobId} not found`, { notFound: [blobId] });
-        if (blob.bytes.length === 0) throw setError('invalidEmail', 'the blob is empty');
+        const { mailboxIds, keywords, receivedAt } = await parseEmailMeta(ctx, accountId, spec, problems);
+        // RFC 8621 §4.8: a blobId that is missing, of the wrong type or not found is invalidProperties.
+        const blob = typeof blobId === 'string' ? await readBlob(ctx.services, accountId, ctx.resolveId(blobId) ?? blobId) : undefined;
+        if (!blob) problems.add(['blobId'], typeof blobId === 'string' ? `blob ${blobId.slice(0, 100)} not found` : 'expected a blob id');
+        problems.throwIfAny();
+        if (!blob || blob.bytes.length === 0) throw setError('invalidEmail', 'the blob is empty');
         const result = await storeNew(ctx, accountId, blob.bytes, mailboxIds, keywords, receivedAt);
         created[cid] = result;
         ctx.created(cid, result['id'] as string);

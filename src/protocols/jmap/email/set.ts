@@ -5,7 +5,7 @@ import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodContext } from '../context.ts';
 import { parseDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
-import { invalidProperties, type SetError, SetErrorException, setError } from '../errors.ts';
+import { invalidProperties, PropertyProblems, type SetError, SetErrorException, setError } from '../errors.ts';
 import type { JsonValue } from '../i-json.ts';
 import { fromId, toBlobId, toId } from '../ids.ts';
 import { setArguments, setResponse } from '../standard.ts';
@@ -56,19 +56,33 @@ function asSetError(err: unknown): SetError {
   throw err;
 }
 
-async function create(ctx: MethodContext, accountId: number, input: JsonObject): Promise<JsonObject> {
-  const mailboxIds = await parseMailboxIds(ctx, accountId, input['mailboxIds']);
-  const keywords = parseKeywords(input['keywords']);
+/** The `mailboxIds`, `keywords` and `receivedAt` of a creation or import (RFC 8621 §4.6, §4.8), problems recorded. */
+export async function parseEmailMeta(
+  ctx: MethodContext,
+  accountId: number,
+  input: JsonObject,
+  problems: PropertyProblems,
+): Promise<{ mailboxIds: number[]; keywords: string[]; receivedAt: number | undefined }> {
+  const mailboxIds = await problems.checkAsync(() => parseMailboxIds(ctx, accountId, input['mailboxIds']), []);
+  const keywords = problems.check(() => parseKeywords(input['keywords']), []);
   let receivedAt: number | undefined;
   if (input['receivedAt'] !== undefined && input['receivedAt'] !== null) {
     receivedAt = parseDate(input['receivedAt'], true);
-    if (receivedAt === undefined) throw invalidProperties(['receivedAt']);
+    if (receivedAt === undefined) problems.add(['receivedAt'], 'expected a UTCDate');
   }
+  return { mailboxIds, keywords, receivedAt };
+}
+
+async function create(ctx: MethodContext, accountId: number, input: JsonObject): Promise<JsonObject> {
+  const problems = new PropertyProblems();
+  const { mailboxIds, keywords, receivedAt } = await parseEmailMeta(ctx, accountId, input, problems);
   const raw = await composeEmail(input, {
     hostname: ctx.services.config.server.hostname,
     readBlob: (blobId) => readBlob(ctx.services, accountId, blobId),
     now: ctx.services.now(),
+    problems,
   });
+  problems.throwIfAny();
   if (raw.length > ctx.services.config.jmap.max_size_upload)
     throw setError('tooLarge', 'the message is too large', { maxSize: ctx.services.config.jmap.max_size_upload });
   return storeNew(ctx, accountId, raw, mailboxIds, keywords, receivedAt);

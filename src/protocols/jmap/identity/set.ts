@@ -3,7 +3,7 @@ import { CAPABILITIES } from '../capabilities.ts';
 import { writeLogged } from '../changelog.ts';
 import type { MethodContext } from '../context.ts';
 import type { MethodDefinition } from '../dispatch.ts';
-import { invalidProperties, type SetError, SetErrorException, setError } from '../errors.ts';
+import { invalidProperties, PropertyProblems, type SetError, SetErrorException, setError } from '../errors.ts';
 import type { JsonValue } from '../i-json.ts';
 import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
@@ -35,21 +35,26 @@ function text(value: JsonValue | undefined, property: string): string {
   return value;
 }
 
+/** Validates an Identity (RFC 8621 §6); every invalid property is named at once. */
 function validate(input: JsonObject, current: JsonObject | null) {
+  const problems = new PropertyProblems();
   const bad = Object.keys(input).filter(
     (k) => !SETTABLE.has(k) && !(SERVER_SET.has(k) && current && JSON.stringify(current[k]) === JSON.stringify(input[k])),
   );
-  if (bad.length) throw invalidProperties(bad);
-  if (typeof input['email'] !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(input['email'])) throw invalidProperties(['email']);
-  if (current && input['email'] !== current['email']) throw invalidProperties(['email'], 'the email of an Identity cannot change');
-  return {
-    name: text(input['name'], 'name'),
-    email: input['email'],
-    replyTo: addressList(input['replyTo'], 'replyTo'),
-    bcc: addressList(input['bcc'], 'bcc'),
-    textSignature: text(input['textSignature'], 'textSignature'),
-    htmlSignature: text(input['htmlSignature'], 'htmlSignature'),
+  if (bad.length) problems.add(bad);
+  const email = input['email'];
+  if (typeof email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(email)) problems.add(['email']);
+  else if (current && email !== current['email']) problems.add(['email'], 'the email of an Identity cannot change');
+  const v = {
+    name: problems.check(() => text(input['name'], 'name'), ''),
+    email: email as string,
+    replyTo: problems.check(() => addressList(input['replyTo'], 'replyTo'), null),
+    bcc: problems.check(() => addressList(input['bcc'], 'bcc'), null),
+    textSignature: problems.check(() => text(input['textSignature'], 'textSignature'), ''),
+    htmlSignature: problems.check(() => text(input['htmlSignature'], 'htmlSignature'), ''),
   };
+  problems.throwIfAny();
+  return v;
 }
 
 function toSetError(err: unknown): SetError {

@@ -3,7 +3,7 @@ import { CAPABILITIES } from '../capabilities.ts';
 import { writeLogged } from '../changelog.ts';
 import { parseDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
-import { invalidProperties, type SetError, SetErrorException } from '../errors.ts';
+import { invalidProperties, PropertyProblems, type SetError, SetErrorException } from '../errors.ts';
 import { applyPatch } from '../patch.ts';
 import { setArguments, setResponse } from '../standard.ts';
 import { checkIfInState, typeState } from '../state.ts';
@@ -48,18 +48,21 @@ export const vacationResponseSet: MethodDefinition = {
         if (!isObject(patch)) throw invalidProperties([]);
         const current = vacationObject(await loadVacation(ctx.services, accountId));
         const next = applyPatch(current, patch);
+        // Every invalid property at once (RFC 8620 §5.3).
+        const problems = new PropertyProblems();
         const bad = Object.keys(next).filter((k) => !Object.hasOwn(current, k) || (k === 'id' && next[k] !== SINGLETON));
-        if (bad.length) throw invalidProperties(bad);
-        if (typeof next['isEnabled'] !== 'boolean') throw invalidProperties(['isEnabled']);
+        if (bad.length) problems.add(bad);
+        if (typeof next['isEnabled'] !== 'boolean') problems.add(['isEnabled']);
         const row = {
           is_enabled: next['isEnabled'] ? 1 : 0,
-          from_date: optionalDate(next['fromDate'], 'fromDate'),
-          to_date: optionalDate(next['toDate'], 'toDate'),
-          subject: optionalText(next['subject'], 'subject'),
-          text_body: optionalText(next['textBody'], 'textBody'),
-          html_body: optionalText(next['htmlBody'], 'htmlBody'),
+          from_date: problems.check(() => optionalDate(next['fromDate'], 'fromDate'), null),
+          to_date: problems.check(() => optionalDate(next['toDate'], 'toDate'), null),
+          subject: problems.check(() => optionalText(next['subject'], 'subject'), null),
+          text_body: problems.check(() => optionalText(next['textBody'], 'textBody'), null),
+          html_body: problems.check(() => optionalText(next['htmlBody'], 'htmlBody'), null),
           updated_at: ctx.services.now(),
         };
+        problems.throwIfAny();
         await writeLogged(ctx.services, accountId, 'VacationResponse', async (trx) => {
           const r = await trx.updateTable('jmap_vacation').set(row).where('account_id', '=', accountId).executeTakeFirst();
           if (!Number(r.numUpdatedRows))
