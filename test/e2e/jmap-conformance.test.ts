@@ -496,4 +496,81 @@ describe('JMAP conformance as clients see it', () => {
       assert.deepEqual(sorted(submission.notCreated.s), ['invalidProperties', ['emailId', 'envelope', 'identityId']]);
     });
   });
+
+  describe('text filters match words (RFC 8621 §4.4.1)', () => {
+    const messages: Record<string, string> = {
+      one: 'From: Ann <ann@remote.test>\r\nSubject: wordsearch one\r\nX-Note: hidden\r\n\r\nIs anybody there? Nowhere to be found.\r\n',
+      two: 'From: Ann <ann@remote.test>\r\nSubject: wordsearch two\r\n\r\nHere we go again, heretofore unseen.\r\n',
+      three: 'From: Jane Doe <jane@example.org>\r\nSubject: wordsearch three Business plan\r\n\r\nthe buses run late\r\n',
+      four: 'From: Ann <ann@remote.test>\r\nTo: =?UTF-8?Q?Zo=C3=AB?= <zoe@remote.test>\r\nSubject: wordsearch four\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n東京で会いましょう\r\n',
+    };
+    const ids: Record<string, string> = {};
+
+    before(async () => {
+      const inbox = await role(alice, A, 'inbox');
+      for (const [name, raw] of Object.entries(messages)) {
+        const up = await alice.uploadBlob(A, new Blob([raw], { type: 'message/rfc822' }));
+        const [r] = await alice.api.Email.import({ accountId: A, emails: { m: { blobId: up.blobId, mailboxIds: { [inbox]: true } } } });
+        ids[name] = r.created.m.id;
+      }
+    });
+
+    async function found(condition: Json): Promise<string[]> {
+      const [r] = await alice.api.Email.query({
+        accountId: A,
+        filter: { operator: 'AND', conditions: [{ subject: 'wordsearch' }, condition] },
+      });
+      const byId = Object.fromEntries(Object.entries(ids).map(([k, v]) => [v, k]));
+      return r.ids.map((id: string) => byId[id] ?? id).sort();
+    }
+
+    it('"here" does not find "there"; prefixes, phrases, every token, addresses and CJK', async () => {
+      const cases: Array<[Json, string[], string?]> = [
+        [{ text: 'here' }, ['two']],
+        [{ body: 'her' }, ['two']],
+        [{ text: 'bus' }, ['three']],
+        [{ body: 'bus' }, ['three']],
+        [{ text: '"run late"' }, ['three']],
+        [{ text: '"late run"' }, []],
+        [{ text: '"the bus"' }, []],
+        [{ text: 'again unseen' }, ['two']],
+        [{ text: 'again nowhere' }, []],
+        [{ text: '会い' }, ['four']],
+        [{ from: 'example' }, ['three']],
+        [{ from: 'ample' }, []],
+        [{ to: 'zoë' }, ['four']],
+        [{ header: ['Subject', 'busi'] }, ['three']],
+        [{ text: 'hidden' }, [], 'text looks in From, To, Cc, Bcc, Subject and the body only'],
+        [{ header: ['X-Note', 'hidden'] }, ['one']],
+        [{ header: ['x-note'] }, ['one']],
+      ];
+      for (const [condition, expected, why] of cases) assert.deepEqual(await found(condition), expected, why ?? JSON.stringify(condition));
+    });
+
+    it('SearchSnippet/get marks the words that matched', async () => {
+      const [r] = await alice.api.SearchSnippet.get({ accountId: A, filter: { text: 'here' }, emailIds: [ids['one'], ids['two']] });
+      assert.deepEqual(
+        r.list.map((x: Json) => x.preview),
+        [null, '<mark>Here</mark> we go again, <mark>heretofore</mark> unseen.'],
+      );
+    });
+
+    it('GET (and PUT, DELETE) on the API and upload URLs answer 405 with Allow: POST', async () => {
+      const headers = { authorization: `Bearer ${tokens[ALICE]}` };
+      for (const [method, url] of [
+        ['GET', '/jmap/api'],
+        ['HEAD', '/jmap/api'],
+        ['PUT', '/jmap/api'],
+        ['DELETE', '/jmap/api'],
+        ['GET', `/jmap/upload/${A}`],
+      ] as const) {
+        const res = await fetch(`${server.baseUrl}${url}`, { method, headers });
+        assert.equal(res.status, 405, `${method} ${url}`);
+        assert.equal(res.headers.get('allow'), 'POST', `${method} ${url}`);
+        if (method !== 'HEAD') assert.equal(((await res.json()) as Json).status, 405);
+      }
+      const anonymous = await fetch(`${server.baseUrl}/jmap/api`);
+      assert.equal(anonymous.status, 401, 'credentials are still checked first');
+    });
+  });
 });

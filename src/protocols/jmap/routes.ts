@@ -195,6 +195,16 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       return JSON.stringify(response);
     });
 
+    // RFC 8620 §3.1, §6.1: the API and upload URLs take POST; other methods get 405 with Allow (RFC 9110 §15.5.6).
+    for (const url of ['/jmap/api', '/jmap/upload/:accountId']) {
+      jmap.route({
+        method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+        url,
+        handler: async (request, reply) =>
+          sendProblem(reply.header('allow', 'POST'), 405, 'about:blank', `${request.method} is not allowed here; send a POST`),
+      });
+    }
+
     jmap.post<{ Params: { accountId: string } }>('/jmap/upload/:accountId', { bodyLimit: limits.maxSizeUpload }, async (request, reply) => {
       const caller = callerOf(request);
       if (!ownAccount(reply, caller, request.params.accountId)) return reply;

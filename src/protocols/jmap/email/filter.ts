@@ -3,6 +3,7 @@ import { parseDate } from '../dates.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { type Filter, parseFilter } from '../filter.ts';
 import { fromId } from '../ids.ts';
+import { parseTextQuery } from './text-match.ts';
 
 /** One Email FilterCondition (RFC 8621 §4.4.1), with ids and dates already decoded. */
 export interface EmailCondition {
@@ -44,6 +45,7 @@ function mailboxId(name: string, value: unknown): number {
 
 function text(name: string, value: unknown): string {
   if (typeof value !== 'string') throw invalidArguments(`${name} must be a string`);
+  parseTextQuery(value); // bounds its length and terms before any work is done
   return value;
 }
 

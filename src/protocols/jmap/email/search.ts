@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { JmapServices } from '../context.ts';
 import { type Comparator, compareStrings, type Filter, matchFilter } from '../filter.ts';
 import type { EmailCondition } from './filter.ts';
+import { matchesAll, parseTextQuery, prefilterLiteral } from './text-match.ts';
 
 /**
  * The Email/query engine (RFC 8621 §4.4). Filters and sorts that map onto columns run as one SQL
@@ -173,31 +174,70 @@ export function baseSubject(subject: string): string {
   return s;
 }
 
-function headerLineMatch(headers: string, name: string, needle: string | undefined): boolean {
-  const prefix = `${name.toLowerCase()}:`;
+/** Header fields the `text` condition looks in besides the body (RFC 8621 §4.4.1). */
+const TEXT_HEADERS = ['from', 'to', 'cc', 'bcc', 'subject'];
+/** Messages whose search text is read at once while text conditions are checked (bodies may be 1 MB each). */
+const TEXT_BATCH = 50;
+
+/** The values of the named fields in stored search text (`name: value` lines, lower-cased). */
+function headerValues(headers: string, names: readonly string[]): string[] {
+  const out: string[] = [];
   for (const line of headers.split('\n')) {
-    if (!line.startsWith(prefix)) continue;
-    if (needle === undefined || line.slice(prefix.length).includes(needle.toLowerCase())) return true;
+    const colon = line.indexOf(':');
+    if (colon > 0 && names.includes(line.slice(0, colon))) out.push(line.slice(colon + 1).trim());
   }
-  return false;
+  return out;
 }
 
+/**
+ * Ids of messages that pass `test`: the store's substring search on `literal` (which every
+ * match contains) narrows the candidates, whose search text is then read in batches.
+ */
+async function matching(
+  services: JmapServices,
+  accountId: number,
+  literal: string,
+  where: 'headers' | 'body' | 'both',
+  test: (text: { headers: string; body: string }) => boolean,
+): Promise<Set<number>> {
+  const candidates = [...(await services.mail.textMatches(accountId, literal, where))];
+  const out = new Set<number>();
+  for (let i = 0; i < candidates.length; i += TEXT_BATCH) {
+    for (const [id, text] of await services.mail.searchText(candidates.slice(i, i + TEXT_BATCH))) if (test(text)) out.add(id);
+  }
+  return out;
+}
+
+/** Evaluates the text conditions (word and phrase matching, email/text-match.ts) to sets of ids. */
 async function textFacts(services: JmapServices, accountId: number, conds: readonly EmailCondition[]): Promise<Map<string, Set<number>>> {
   const out = new Map<string, Set<number>>();
-  const mail = services.mail;
+  const once = async (key: string, compute: () => Promise<Set<number>>) => {
+    if (!out.has(key)) out.set(key, await compute());
+  };
   for (const c of conds) {
-    if (c.text !== undefined && !out.has(`text\0${c.text}`)) out.set(`text\0${c.text}`, await mail.textMatches(accountId, c.text, 'both'));
-    if (c.body !== undefined && !out.has(`body\0${c.body}`)) out.set(`body\0${c.body}`, await mail.textMatches(accountId, c.body, 'body'));
+    if (c.text !== undefined) {
+      const terms = parseTextQuery(c.text);
+      await once(`text\0${c.text}`, () =>
+        matching(services, accountId, prefilterLiteral(terms), 'both', (t) =>
+          matchesAll(`${headerValues(t.headers, TEXT_HEADERS).join('\n')}\n${t.body}`, terms),
+        ),
+      );
+    }
+    if (c.body !== undefined) {
+      const terms = parseTextQuery(c.body);
+      await once(`body\0${c.body}`, () => matching(services, accountId, prefilterLiteral(terms), 'body', (t) => matchesAll(t.body, terms)));
+    }
     const byHeader: Array<[string, string, string | undefined]> = [];
     for (const h of ['from', 'to', 'cc', 'bcc', 'subject'] as const) if (c[h] !== undefined) byHeader.push([`${h}\0${c[h]}`, h, c[h]]);
-    if (c.header) byHeader.push([`header\0${c.header.join('\0')}`, c.header[0], c.header[1]]);
+    if (c.header) byHeader.push([`header\0${c.header.join('\0')}`, c.header[0].toLowerCase(), c.header[1]]);
     for (const [key, name, needle] of byHeader) {
-      if (out.has(key)) continue;
-      const candidates = await mail.textMatches(accountId, needle ?? `${name}:`, 'headers');
-      const texts = await mail.searchText([...candidates]);
-      const hits = new Set<number>();
-      for (const [id, t] of texts) if (headerLineMatch(t.headers, name, needle)) hits.add(id);
-      out.set(key, hits);
+      const terms = needle === undefined ? [] : parseTextQuery(needle);
+      await once(key, () =>
+        matching(services, accountId, needle === undefined ? `${name}:` : prefilterLiteral(terms), 'headers', (t) => {
+          const values = headerValues(t.headers, [name]);
+          return values.length > 0 && matchesAll(values.join('\n'), terms);
+        }),
+      );
     }
   }
   return out;

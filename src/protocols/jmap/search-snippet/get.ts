@@ -7,6 +7,7 @@ import type { Filter } from '../filter.ts';
 import { fromId } from '../ids.ts';
 import type { EmailCondition } from '../email/filter.ts';
 import { parseEmailFilter } from '../email/filter.ts';
+import { matchRanges, parseTextQuery, type TextTerm } from '../email/text-match.ts';
 
 /** The readable text of a message (text parts, HTML stripped), bounded. */
 function readableText(raw: Buffer, root: MimePart): string {
@@ -43,41 +44,36 @@ function terms(filter: Filter<EmailCondition> | null): { subject: string[]; body
   return out;
 }
 
-/** Wraps every case-insensitive occurrence of the terms in `<mark>`, HTML-escaping the rest (RFC 8621 §5.1). */
-export function highlight(text: string, needles: readonly string[]): string | null {
-  const lower = text.toLowerCase();
-  const ranges: Array<[number, number]> = [];
-  for (const n of needles) {
-    const needle = n.toLowerCase();
-    if (!needle) continue;
-    for (let i = lower.indexOf(needle); i >= 0; i = lower.indexOf(needle, i + needle.length)) ranges.push([i, i + needle.length]);
-  }
+/** The words and phrases of the given text conditions (email/text-match.ts). */
+function termsOf(queries: readonly string[]): TextTerm[] {
+  return queries.flatMap(parseTextQuery);
+}
+
+/**
+ * Wraps what the terms match in `<mark>` (the word a token starts, the words of a phrase),
+ * HTML-escaping the rest (RFC 8621 §5.1); null when nothing matches.
+ */
+export function highlight(text: string, queries: readonly string[]): string | null {
+  const ranges = matchRanges(text, termsOf(queries));
   if (!ranges.length) return null;
-  ranges.sort((a, b) => a[0] - b[0]);
   let out = '';
   let at = 0;
   for (const [s, e] of ranges) {
-    if (s < at) continue;
     out += `${escapeHtml(text.slice(at, s))}<mark>${escapeHtml(text.slice(s, e))}</mark>`;
     at = e;
   }
   return out + escapeHtml(text.slice(at));
 }
 
-function bodySnippet(body: string, needles: readonly string[]): string | null {
-  const lower = body.toLowerCase();
-  let first = -1;
-  for (const n of needles) {
-    const i = n ? lower.indexOf(n.toLowerCase()) : -1;
-    if (i >= 0 && (first < 0 || i < first)) first = i;
-  }
-  if (first < 0) return null;
-  const start = Math.max(0, first - SNIPPET_CHARS / 4);
+function bodySnippet(body: string, queries: readonly string[]): string | null {
+  const first = matchRanges(body, termsOf(queries))[0];
+  if (!first) return null;
+  const start = Math.max(0, first[0] - SNIPPET_CHARS / 4);
   const window = body
     .slice(start, start + SNIPPET_CHARS)
     .replace(/\s+/g, ' ')
     .trim();
-  return highlight(window, needles);
+  return highlight(window, queries);
 }
 
 /** SearchSnippet/get (RFC 8621 §5.1): highlighted subject and body excerpts for a search's terms. */
