@@ -439,8 +439,10 @@ export const configSchema = z
         max_size_upload: z.number().int().min(1024).default(50_000_000),
         /** Uploads one account may run at once (`maxConcurrentUpload`). */
         max_concurrent_upload: z.number().int().min(1).default(4),
-        /** Largest API request body, in bytes (`maxSizeRequest`). */
+        /** Largest API request body, in bytes (`maxSizeRequest`); also bounds what one request's result references resolve to. */
         max_size_request: z.number().int().min(1024).default(10_000_000),
+        /** Largest API response, in bytes of JSON: a method call that would pass it gets `requestTooLarge`. */
+        max_size_response: z.number().int().min(1024).default(50_000_000),
         /** API requests one account may run at once (`maxConcurrentRequests`). */
         max_concurrent_requests: z.number().int().min(1).default(4),
         /** Method calls in one request (`maxCallsInRequest`). */

@@ -573,4 +573,49 @@ describe('JMAP conformance as clients see it', () => {
       assert.equal(anonymous.status, 401, 'credentials are still checked first');
     });
   });
+
+  describe('result-reference amplification (RFC 8620 §3.7, §8.5)', () => {
+    async function post(body: unknown): Promise<{ status: number; text: string }> {
+      const res = await fetch(`${server.baseUrl}/jmap/api`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens[ALICE]}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, text: await res.text() };
+    }
+
+    it('a 4 KB request of doubling echoes gets requestTooLarge, not a response of tens of megabytes', async () => {
+      const calls: Json[] = [['Core/echo', { s: 'x'.repeat(2_000) }, 'c0']];
+      for (let i = 1; i < 16; i++) {
+        const ref = { resultOf: `c${i - 1}`, name: 'Core/echo', path: '' };
+        calls.push(['Core/echo', { '#a': ref, '#b': ref }, `c${i}`]);
+      }
+      const request = { using: ['urn:ietf:params:jmap:core'], methodCalls: calls };
+      assert.ok(JSON.stringify(request).length < 5_000);
+      const r = await post(request);
+      assert.equal(r.status, 200);
+      const responses = (JSON.parse(r.text) as Json).methodResponses as Json[];
+      const refused = responses.find((x) => x[0] === 'error');
+      assert.deepEqual([refused?.[1].type, refused?.[1].limit], ['requestTooLarge', 'maxSizeRequest']);
+      // Resolved references are held to maxSizeRequest (10 MB by default): two copies at most in the answer.
+      assert.ok(r.text.length < 2 * server.config.jmap.max_size_request + 100_000, `response of ${r.text.length} characters`);
+      const echo = await post({ using: ['urn:ietf:params:jmap:core'], methodCalls: [['Core/echo', { ok: true }, 'e']] });
+      assert.equal(echo.status, 200, 'the server still answers');
+    });
+
+    it('a * path over 150,000 items resolves (no serverFail)', async () => {
+      const items = Array.from({ length: 150_000 }, (_, i) => i % 10);
+      const r = await post({
+        using: ['urn:ietf:params:jmap:core'],
+        methodCalls: [
+          ['Core/echo', { list: [items, [7]] }, 'a'],
+          ['Core/echo', { '#all': { resultOf: 'a', name: 'Core/echo', path: '/list/*/*' } }, 'b'],
+        ],
+      });
+      assert.equal(r.status, 200);
+      const [, second] = (JSON.parse(r.text) as Json).methodResponses;
+      assert.equal(second[0], 'Core/echo', r.text.slice(-300));
+      assert.equal(second[1].all.length, 150_001);
+    });
+  });
 });

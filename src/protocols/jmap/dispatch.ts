@@ -1,7 +1,8 @@
 import { Args, type JsonObject } from './args.ts';
 import { type Caller, type JmapServices, MethodContext } from './context.ts';
 import { MethodError } from './errors.ts';
-import { type Invocation, resolveReferences } from './result-reference.ts';
+import { jsonSize } from './json-size.ts';
+import { type Invocation, type ReferenceBudget, resolveReferences } from './result-reference.ts';
 import type { JmapRequest } from './request.ts';
 
 /** One JMAP method: the capability `using` must name, and its implementation. */
@@ -23,10 +24,28 @@ function errorResponse(err: MethodError, callId: string): Invocation {
   return ['error', { type: err.type, ...(err.extra as JsonObject) }, callId];
 }
 
+/** Methods that change state (RFC 8620 §5.3, §5.4; RFC 8621 §4.8). */
+const CHANGES_STATE = /\/(set|copy|import)$/;
+
+/** Failures whose stack was logged already: a client repeating one does not fill the log with copies. */
+const loggedFailures = new Set<string>();
+const MAX_LOGGED_FAILURES = 100;
+
+/** Logs an unexpected failure; its stack trace once per process and kind (method, error type and message). */
+function logFailure(services: JmapServices, method: string, err: unknown): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const key = `${method}\0${e.name}\0${e.message}`;
+  const first = !loggedFailures.has(key) && loggedFailures.size < MAX_LOGGED_FAILURES;
+  if (first) loggedFailures.add(key);
+  services.logger.error({ err: e.message, method, ...(first ? { stack: e.stack } : {}) }, 'JMAP method failed');
+}
+
 /**
  * Runs the method calls of a request in order (RFC 8620 §3.3, §3.10): result references are
  * resolved against earlier responses, a failing call becomes an `error` response and processing
- * continues, creation ids flow into `createdIds`.
+ * continues, creation ids flow into `createdIds`. The references of a request resolve to at most
+ * `maxSizeRequest` and its response holds at most `jmap.max_size_response` of JSON; a call past
+ * either is answered `requestTooLarge` naming the limit.
  */
 export async function processRequest(
   request: JmapRequest,
@@ -39,6 +58,9 @@ export async function processRequest(
   const createdIds = new Map(Object.entries(request.createdIds ?? {}));
   const ctx = new MethodContext(services, caller, using, createdIds);
   const responses: Invocation[] = [];
+  // RFC 8620 §8.5: what references resolve to, and the response, are bounded however small the request.
+  const references: ReferenceBudget = { remaining: services.limits.maxSizeRequest };
+  let responseLeft = services.config.jmap.max_size_response;
   for (const [name, rawArgs, callId] of request.methodCalls) {
     const method = Object.hasOwn(methods, name) ? methods[name] : undefined;
     if (!method || !using.has(method.capability)) {
@@ -47,15 +69,24 @@ export async function processRequest(
     }
     ctx.extra = [];
     try {
-      const args = resolveReferences(rawArgs, responses);
+      const args = resolveReferences(rawArgs, responses, references);
       const result = await method.run(new Args(args), ctx);
-      responses.push([name, result, callId]);
-      for (const [extraName, extraArgs] of ctx.extra) responses.push([extraName, extraArgs, callId]);
+      const produced: Invocation[] = [[name, result, callId], ...ctx.extra.map(([n, a]): Invocation => [n, a, callId])];
+      const size = jsonSize(produced, responseLeft);
+      // A call that changed state is answered whatever it costs (its answer is bounded by
+      // maxObjectsInSet); only calls that read are refused, since an error means nothing changed.
+      if (size > responseLeft && !CHANGES_STATE.test(name)) {
+        throw new MethodError('requestTooLarge', `the response would be larger than ${services.config.jmap.max_size_response} bytes`, {
+          limit: 'maxSizeResponse',
+        });
+      }
+      responseLeft = Math.max(0, responseLeft - size);
+      responses.push(...produced);
     } catch (err) {
       if (err instanceof MethodError) {
         responses.push(errorResponse(err, callId));
       } else {
-        services.logger.error({ err: (err as Error).message, stack: (err as Error).stack, method: name }, 'JMAP method failed');
+        logFailure(services, name, err);
         responses.push(errorResponse(new MethodError('serverFail', 'the server could not complete this call'), callId));
       }
     }
