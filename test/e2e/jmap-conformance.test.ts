@@ -601,6 +601,8 @@ describe('JMAP conformance as clients see it', () => {
       assert.ok(r.text.length < 2 * server.config.jmap.max_size_request + 100_000, `response of ${r.text.length} characters`);
       const echo = await post({ using: ['urn:ietf:params:jmap:core'], methodCalls: [['Core/echo', { ok: true }, 'e']] });
       assert.equal(echo.status, 200, 'the server still answers');
+      const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+      assert.match(metrics, /fingerpost_jmap_limit_refusals_total\{limit="maxSizeRequest"\} [1-9]/, 'the refusal is counted');
     });
 
     it('a * path over 150,000 items resolves (no serverFail)', async () => {

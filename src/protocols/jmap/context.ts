@@ -50,6 +50,8 @@ export interface JmapServices {
   /** Told after VacationResponse/set so the auto-responder starts or stops watching the account. */
   readonly vacationChanged?: (accountId: number) => Promise<void>;
   readonly now: () => number;
+  /** Counts a refusal by a limit (`/metrics`); absent in tests that do not count. */
+  readonly limitHit?: (limit: string) => void;
 }
 
 /** The authenticated user of a request. */

@@ -84,6 +84,7 @@ export async function processRequest(
       responses.push(...produced);
     } catch (err) {
       if (err instanceof MethodError) {
+        if (err.type === 'requestTooLarge') services.limitHit?.(String(err.extra['limit'] ?? 'requestTooLarge'));
         responses.push(errorResponse(err, callId));
       } else {
         logFailure(services, name, err);

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { HttpAuthenticator } from '../../auth/http/authenticator.ts';
 import { authenticateRequest, authOf } from '../../auth/http/fastify.ts';
 import type { AuthCore } from '../../auth/types.ts';
@@ -19,6 +20,7 @@ import { createSubmitter, type Enqueue } from './email-submission/submitter.ts';
 import { PROBLEM } from './errors.ts';
 import { fromId } from './ids.ts';
 import { METHODS } from './methods.ts';
+import { limitCounter } from './metrics.ts';
 import { ConnectionCounter, serveEventSource } from './push/event-source.ts';
 import { attachWebSocket } from './push/websocket.ts';
 import { parseRequest } from './request.ts';
@@ -40,6 +42,8 @@ export interface JmapDeps {
   /** The outbound queue (SMTP's enqueue) for EmailSubmission to remote recipients; without it sending is refused. */
   readonly enqueue?: Enqueue;
   readonly now?: () => number;
+  /** The node's Prometheus registry: refusals by a limit are counted there. */
+  readonly metrics?: Registry;
 }
 
 /** In-flight requests per account, for `maxConcurrentRequests` / `maxConcurrentUpload`. */
@@ -102,6 +106,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       : {}),
     vacationChanged: async (accountId) => responder?.changed(accountId),
     now: deps.now ?? Date.now,
+    limitHit: limitCounter(deps.metrics),
   };
   responder = new VacationResponder(services);
   const urls = jmapUrls(config);
@@ -145,6 +150,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       if (!slot) return;
       const id = result.account.id;
       if (!slot.flight.enter(id, slot.max)) {
+        services.limitHit?.(slot.limit);
         return sendProblem(reply, 429, PROBLEM.limit, `at most ${slot.max} concurrent ${slot.what}`, { limit: slot.limit });
       }
       reply.raw.once('close', () => slot.flight.leave(id));
@@ -160,6 +166,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     jmap.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         const upload = request.url.startsWith('/jmap/upload/');
+        services.limitHit?.(upload ? 'maxSizeUpload' : 'maxSizeRequest');
         return sendProblem(
           reply,
           upload ? 413 : 400,
@@ -187,6 +194,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       const parsed = parseRequest(body, request.headers['content-type'], limits);
       if (!parsed.ok) {
         const { status, type, detail, limit } = parsed.problem;
+        if (limit) services.limitHit?.(limit);
         return sendProblem(reply, status, type, detail, limit ? { limit } : {});
       }
       const session = sessionObject(config, limits, caller.account, true);

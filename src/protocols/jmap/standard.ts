@@ -15,7 +15,7 @@ export function getIds(args: Args, ctx: MethodContext): string[] | null {
   if (ids === undefined || ids === null) return null;
   if (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string')) throw invalidArguments('ids must be an array of Ids or null');
   if (ids.length > ctx.services.limits.maxObjectsInGet) {
-    throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInGet} ids per /get`);
+    throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInGet} ids per /get`, { limit: 'maxObjectsInGet' });
   }
   return [...new Set(ids as string[])].map((id) => ctx.resolveId(id) ?? id);
 }
@@ -51,7 +51,9 @@ export function setArguments(args: Args, ctx: MethodContext): { create: JsonObje
   const destroy = args.strings('destroy') ?? [];
   const count = Object.keys(create).length + Object.keys(update).length + destroy.length;
   if (count > ctx.services.limits.maxObjectsInSet) {
-    throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInSet} objects per /set`);
+    throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInSet} objects per /set`, {
+      limit: 'maxObjectsInSet',
+    });
   }
   return { create, update, destroy };
 }

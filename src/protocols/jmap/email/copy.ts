@@ -20,7 +20,10 @@ export const emailCopy: MethodDefinition = {
     if (from !== ctx.caller.account.id) throw new MethodError('fromAccountNotFound');
     const create = args.object('create');
     if (!create) throw invalidArguments('create is required');
-    if (Object.keys(create).length > ctx.services.limits.maxObjectsInSet) throw new MethodError('requestTooLarge');
+    if (Object.keys(create).length > ctx.services.limits.maxObjectsInSet)
+      throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInSet} objects per /copy`, {
+        limit: 'maxObjectsInSet',
+      });
     const oldState = await typeState(ctx.services, accountId, 'Email');
     checkIfInState(args.string('ifInState'), oldState);
     const fromState = await typeState(ctx.services, from, 'Email');

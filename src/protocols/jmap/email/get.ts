@@ -64,7 +64,7 @@ export const emailGet: MethodDefinition = {
         .limit(ctx.services.limits.maxObjectsInGet + 1)
         .execute();
       if (rows.length > ctx.services.limits.maxObjectsInGet)
-        throw new MethodError('requestTooLarge', 'too many Emails for ids: null; query first');
+        throw new MethodError('requestTooLarge', 'too many Emails for ids: null; query first', { limit: 'maxObjectsInGet' });
       ids = rows.map((r) => toId('email', r.id));
     }
     const numeric = ids.flatMap((id) => fromId('email', id) ?? []);

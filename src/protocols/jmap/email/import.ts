@@ -26,7 +26,10 @@ export const emailImport: MethodDefinition = {
     const accountId = ctx.account(args);
     const emails = args.object('emails');
     if (!emails) throw invalidArguments('emails is required');
-    if (Object.keys(emails).length > ctx.services.limits.maxObjectsInSet) throw new MethodError('requestTooLarge');
+    if (Object.keys(emails).length > ctx.services.limits.maxObjectsInSet)
+      throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInSet} emails per import`, {
+        limit: 'maxObjectsInSet',
+      });
     const oldState = await typeState(ctx.services, accountId, 'Email');
     checkIfInState(args.string('ifInState'), oldState);
     const created: JsonObject = {};

@@ -20,7 +20,8 @@ export const emailParse: MethodDefinition = {
     const accountId = ctx.account(args);
     const blobIds = args.strings('blobIds');
     if (!blobIds) throw invalidArguments('blobIds is required');
-    if (blobIds.length > ctx.services.limits.maxObjectsInGet) throw new MethodError('requestTooLarge');
+    if (blobIds.length > ctx.services.limits.maxObjectsInGet)
+      throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInGet} blobIds`, { limit: 'maxObjectsInGet' });
     const req = emailRequest(args.has('properties') ? args : new Args({ ...args.raw, properties: DEFAULT_PARSE_PROPERTIES }));
     const parsed: JsonObject = {};
     const notParsable: string[] = [];

@@ -84,7 +84,8 @@ export const searchSnippetGet: MethodDefinition = {
     const filter = parseEmailFilter(args.raw['filter'], (id) => ctx.resolveId(id));
     const emailIds = args.ids('emailIds');
     if (!emailIds) throw invalidArguments('emailIds is required');
-    if (emailIds.length > ctx.services.limits.maxObjectsInGet) throw new MethodError('requestTooLarge');
+    if (emailIds.length > ctx.services.limits.maxObjectsInGet)
+      throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInGet} emailIds`, { limit: 'maxObjectsInGet' });
     const want = terms(filter);
     const numeric = emailIds.flatMap((id) => fromId('email', id) ?? []);
     const messages = new Map((await ctx.services.mail.getMessages(accountId, numeric)).map((m) => [m.id, m]));
