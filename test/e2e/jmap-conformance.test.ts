@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { resourceIds } from '../../src/config/resources.ts';
 import { parseMailDate } from '../../src/mail/mime/date.ts';
 import { issueToken } from '../helpers/idp.ts';
+import { prng } from '../helpers/prng.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { CLIENT_MESSAGES } from '../unit/jmap/client-messages.ts';
 
@@ -477,6 +478,52 @@ describe('JMAP conformance as clients see it', () => {
       assert.deepEqual(sorted(r.notCreated.charset), ['invalidProperties', ['bodyStructure']]);
       assert.equal(r.notCreated.blobs.type, 'blobNotFound');
       assert.deepEqual([...r.notCreated.blobs.notFound].sort(), [`B${'2'.repeat(64)}`, `B${'3'.repeat(64)}`]);
+    });
+
+    it('malformed creations (seeded) are refused per record, never serverFail', async () => {
+      const drafts = await role(alice, A, 'drafts');
+      const random = prng(8621);
+      const junk: Json[] = [null, 0, -1, 1.5, true, '', 'x', [], [1], ['a', 2], {}, { a: 1 }, 'a\r\nb', '\u0000', 'é'.repeat(3)];
+      const pick = () => junk[Math.floor(random() * junk.length)];
+      const partKeys = [
+        'partId',
+        'blobId',
+        'size',
+        'type',
+        'charset',
+        'disposition',
+        'name',
+        'cid',
+        'language',
+        'location',
+        'subParts',
+        'header:X-A',
+      ];
+      const topKeys = [
+        'from',
+        'to',
+        'subject',
+        'sentAt',
+        'messageId',
+        'header:X-B:asText',
+        'header:List-Post:asURLs',
+        'bodyValues',
+        'keywords',
+      ];
+      const create: Record<string, Json> = {};
+      for (let i = 0; i < 120; i++) {
+        const part: Json = { partId: 't' };
+        for (const k of partKeys) if (random() < 0.3) part[k] = pick();
+        const email: Json = { mailboxIds: { [drafts]: true }, bodyValues: { t: { value: 'x' } } };
+        for (const k of topKeys) if (random() < 0.3) email[k] = pick();
+        const where = ['textBody', 'htmlBody', 'attachments', 'bodyStructure'][i % 4]!;
+        email[where] = where === 'bodyStructure' ? part : [part];
+        create[`c${i}`] = email;
+      }
+      const [r] = await alice.request(['Email/set', { accountId: A, create }]);
+      const errors = Object.values(r.notCreated ?? {}) as Json[];
+      assert.ok(errors.length > 0);
+      for (const e of errors) assert.ok(['invalidProperties', 'blobNotFound'].includes(e.type), JSON.stringify(e));
     });
 
     it('Identity, Mailbox, VacationResponse and EmailSubmission name every invalid property', async () => {

@@ -50,6 +50,21 @@ const PART_PROPERTIES = new Set([
   'location',
   'subParts',
 ]);
+const optionalString = (v: JsonValue) => v === null || typeof v === 'string';
+/** The type each EmailBodyPart property must have on creation (RFC 8621 §4.1.4); header properties are checked as headers. */
+const PART_TYPES: Readonly<Record<string, (v: JsonValue) => boolean>> = {
+  partId: optionalString,
+  blobId: optionalString,
+  size: (v) => v === null || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0),
+  type: optionalString,
+  charset: optionalString,
+  disposition: optionalString,
+  name: optionalString,
+  cid: optionalString,
+  language: (v) => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string')),
+  location: optionalString,
+  subParts: (v) => v === null || Array.isArray(v),
+};
 /** Header fields RFC 5322 §3.6 allows once: an `:all` property may not give several. */
 const SINGLE = new Set(['from', 'sender', 'reply-to', 'to', 'cc', 'bcc', 'date', 'message-id', 'in-reply-to', 'references', 'subject']);
 
@@ -225,9 +240,16 @@ async function buildPart(part: JsonValue, ctx: BuildContext, where: string, dept
     problems.add([where], isObject(part) ? 'the body structure is too deep' : 'a body part must be an object');
     return PLACEHOLDER;
   }
-  for (const key of Object.keys(part))
+  let wrongType = false;
+  for (const [key, value] of Object.entries(part)) {
     if (!PART_PROPERTIES.has(key) && !key.startsWith('header:')) problems.add([where], `unknown body part property ${key}`);
+    else if (Object.hasOwn(PART_TYPES, key) && !PART_TYPES[key]!(value)) {
+      problems.add([where], `${key} has the wrong type`);
+      wrongType = true;
+    }
+  }
   const headers = collectHeaders(part, 'part', problems);
+  if (wrongType) return PLACEHOLDER;
   const name = typeof part['name'] === 'string' ? cleanLine(part['name']) : undefined;
   const disposition = typeof part['disposition'] === 'string' ? cleanLine(part['disposition']).toLowerCase() : undefined;
   const contentHeaders: HeaderField[] = [];
