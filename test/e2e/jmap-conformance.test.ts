@@ -526,6 +526,54 @@ describe('JMAP conformance as clients see it', () => {
       for (const e of errors) assert.ok(['invalidProperties', 'blobNotFound'].includes(e.type), JSON.stringify(e));
     });
 
+    it('junk in every /set create and update (seeded) is refused per record, never serverFail', async () => {
+      const random = prng(5303);
+      const junk: Json[] = [null, 0, -1, 2 ** 40, 1.5, true, '', 'x', [], [1], [{}], {}, { a: 1 }, { email: 1 }, 'a\r\nb', '*', '#c0'];
+      const pick = () => junk[Math.floor(random() * junk.length)];
+      const [boxes] = await alice.api.Mailbox.get({ accountId: A, ids: null, properties: ['id'] });
+      const [identities] = await alice.api.Identity.get({ accountId: A });
+      const [emails] = await alice.api.Email.query({ accountId: A, limit: 3 });
+      const [subs] = await alice.api.EmailSubmission.query({ accountId: A, limit: 3 });
+      const types: Record<string, { keys: string[]; ids: string[] }> = {
+        Mailbox: {
+          keys: ['name', 'parentId', 'role', 'sortOrder', 'isSubscribed', 'myRights', 'myRights/mayDelete', 'totalEmails'],
+          ids: boxes.list.map((b: Json) => b.id),
+        },
+        Identity: {
+          keys: ['name', 'email', 'replyTo', 'bcc', 'textSignature', 'htmlSignature', 'mayDelete'],
+          ids: [identities.list[0].id],
+        },
+        Email: {
+          keys: [
+            'keywords',
+            'keywords/$seen',
+            'mailboxIds',
+            `mailboxIds/${boxes.list[0].id}`,
+            'subject',
+            'bodyValues',
+            'textBody',
+            'header:X:asText',
+          ],
+          ids: emails.ids,
+        },
+        EmailSubmission: { keys: ['undoStatus', 'identityId', 'emailId', 'envelope', 'sendAt', 'deliveryStatus'], ids: subs.ids },
+      };
+      for (const [type, { keys, ids }] of Object.entries(types)) {
+        const create: Record<string, Json> = {};
+        const update: Record<string, Json> = {};
+        for (let i = 0; i < 40; i++) {
+          const o: Json = {};
+          for (const k of keys) if (random() < 0.4) o[k] = pick();
+          if (type !== 'EmailSubmission' && type !== 'Identity')
+            create[`c${i}`] = Object.fromEntries(Object.entries(o).filter(([k]) => !k.includes('/')));
+          if (ids.length) update[ids[i % ids.length]!] = random() < 0.1 ? pick() : o;
+        }
+        const [r] = await alice.request([`${type}/set`, { accountId: A, create, update }]);
+        const errors = [...Object.values(r.notCreated ?? {}), ...Object.values(r.notUpdated ?? {})] as Json[];
+        for (const e of errors) assert.ok(!['serverFail'].includes(e.type), `${type}: ${JSON.stringify(e)}`);
+      }
+    });
+
     it('Identity, Mailbox, VacationResponse and EmailSubmission name every invalid property', async () => {
       const [identity] = await alice.api.Identity.set({ accountId: A, create: { i: { name: 7, email: 'no at sign', textSignature: [] } } });
       assert.deepEqual(sorted(identity.notCreated.i), ['invalidProperties', ['email', 'name', 'textSignature']]);
