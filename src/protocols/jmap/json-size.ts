@@ -19,14 +19,15 @@ export function jsonSize(value: unknown, limit: number): number {
       if (size + v.length > limit) return Number.POSITIVE_INFINITY;
       for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
     } else if (typeof v === 'object') {
-      const entries = Object.entries(v as Record<string, unknown>);
-      size += 2 + Math.max(0, entries.length - 1);
-      if (size + entries.length * 4 > limit) return Number.POSITIVE_INFINITY;
-      for (const [k, member] of entries) {
-        if (member === undefined) continue;
-        size += k.length + 3;
-        stack.push(member);
+      const o = v as Record<string, unknown>;
+      let members = 0;
+      for (const k in o) {
+        if (!Object.hasOwn(o, k) || o[k] === undefined) continue;
+        // "key": plus a comma before every member but the first.
+        size += k.length + 3 + (members++ ? 1 : 0);
+        stack.push(o[k]);
       }
+      size += 2;
     }
     if (size > limit) return Number.POSITIVE_INFINITY;
   }

@@ -14,6 +14,7 @@ import type { DirectoryAccount } from '../../../src/directory/directory.ts';
 import { limitsFrom } from '../../../src/protocols/jmap/capabilities.ts';
 import type { JmapServices } from '../../../src/protocols/jmap/context.ts';
 import { processRequest } from '../../../src/protocols/jmap/dispatch.ts';
+import { jsonSize } from '../../../src/protocols/jmap/json-size.ts';
 import { METHODS } from '../../../src/protocols/jmap/methods.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: responses are checked field by field
@@ -129,5 +130,36 @@ describe('result references and response size are budgeted', () => {
       .map((l) => JSON.parse(l) as Json);
     assert.equal(lines.length, 5, 'each failure is logged');
     assert.equal(lines.filter((l) => typeof l.stack === 'string').length, 1, 'with its stack trace once');
+  });
+
+  it('jsonSize counts what JSON.stringify writes (strings without escapes) and stops past its limit', () => {
+    const values: unknown[] = [
+      null,
+      true,
+      false,
+      0,
+      -12.5,
+      '',
+      'abc',
+      [],
+      {},
+      [1, [2, [3, []]], { a: null }],
+      {
+        list: [
+          { id: 'E1', keywords: { $seen: true } },
+          { id: 'E2', skipped: undefined },
+        ],
+        n: 1e21,
+      },
+    ];
+    for (const v of values) assert.equal(jsonSize(v, 1e9), JSON.stringify(v).length, JSON.stringify(v));
+    assert.equal(jsonSize({ s: 'x'.repeat(100) }, 50), Number.POSITIVE_INFINITY);
+    assert.equal(
+      jsonSize(
+        Array.from({ length: 1000 }, () => 1),
+        100,
+      ),
+      Number.POSITIVE_INFINITY,
+    );
   });
 });
