@@ -76,9 +76,13 @@ export async function processRequest(
       // A call that changed state is answered whatever it costs (its answer is bounded by
       // maxObjectsInSet); only calls that read are refused, since an error means nothing changed.
       if (size > responseLeft && !CHANGES_STATE.test(name)) {
-        throw new MethodError('requestTooLarge', `the response would be larger than ${services.config.jmap.max_size_response} bytes`, {
-          limit: 'maxSizeResponse',
-        });
+        throw new MethodError(
+          'requestTooLarge',
+          `with this call the response would pass ${services.config.jmap.max_size_response} bytes; ask for less (fewer ids or properties, maxBodyValueBytes)`,
+          {
+            limit: 'maxSizeResponse',
+          },
+        );
       }
       responseLeft = Math.max(0, responseLeft - size);
       responses.push(...produced);
