@@ -332,5 +332,5 @@ function claimedAccount(credentials: Credentials): string | undefined {
 function countsAsFailure(credentials: Credentials, outcome: AuthFailure): boolean {
   if (outcome.code === 'invalid_credentials') return true;
   if (outcome.code !== 'invalid_token' || credentials.kind !== 'bearer' || !credentials.token) return false;
-  return outcome.tokenError !== 'The access token expired';
+  return !outcome.expired;
 }
