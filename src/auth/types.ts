@@ -55,6 +55,11 @@ export interface AuthContext {
   readonly resource?: string;
   /** Which access the request needs; default: `calendars` for the calendar resource, else `mail`. */
   readonly scope?: 'mail' | 'calendars';
+  /**
+   * A device the caller verified as having signed in to the claimed account before (the sign-in
+   * page's signed device cookie): the failure limits let it through even from a banned address.
+   */
+  readonly device?: string;
 }
 
 /** How a session was authenticated. */

@@ -13,6 +13,7 @@ import { registerBackchannelLogout } from './backchannel-receiver.ts';
 import { type AdminToken, type AdminTokenRequest, issueAdminToken } from './admin-token.ts';
 import { IdpClients } from './clients.ts';
 import { CsrfTokens } from './csrf.ts';
+import { DeviceCookies } from './device-cookie.ts';
 import { providerHook } from './http-mount.ts';
 import { registerInteractions } from './interactions.ts';
 import { IssuedTokens, type RevokedSet } from './issued-tokens.ts';
@@ -130,10 +131,9 @@ export class EmbeddedIdp {
       provider: () => this.#provider!,
       auth: options.auth,
       csrf,
+      devices: new DeviceCookies(await idpSecret(this.#deps.db, 'device'), config.auth.limits.known_for),
       logger: this.#deps.logger.child({ component: 'idp' }),
       serverName: config.server.name,
-      loginByIp: new WindowLimiter({ limit: config.idp.login_attempts, windowMs }),
-      loginByAccount: new WindowLimiter({ limit: config.idp.login_attempts, windowMs }),
       mountPath: this.#mountPath,
     });
     const registrations = new WindowLimiter({ limit: config.idp.registrations_per_ip, windowMs: config.idp.registration_window });
