@@ -91,7 +91,7 @@ function applyRevocations(auth: AuthService, idp: EmbeddedIdp): void {
 /** Opens the data directory and database (running migrations) and wires the directory. No listeners. */
 export async function openServices(config: Config, options: { logger?: Logger } = {}): Promise<Services> {
   ensureWritableDir(config.dataDir);
-  const logger = options.logger ?? createLogger(config.log.level);
+  const logger = options.logger ?? createLogger(config.log.level, undefined, config.log.format);
   const db = await openDb({
     url: config.store.url,
     sqlitePath: config.sqlitePath,

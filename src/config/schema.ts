@@ -334,6 +334,8 @@ export const configSchema = z
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** `auto`: readable lines on a terminal, JSON lines otherwise (a pipe, journald, a container log); or always `json` / `pretty`. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
       })
       .strict()
       .prefault({}),

@@ -36,16 +36,9 @@ export function providerHook(m: ProviderMount) {
       done();
       return;
     }
+    // The HTTP app's access log writes this request's one line (path only, no query).
     reply.hijack();
-    const started = performance.now();
     const ip = peerOf(raw.socket).remoteAddress;
-    // The access log names the path only: queries carry state, codes and challenges.
-    reply.raw.once('finish', () =>
-      m.logger.info(
-        { method: raw.method, url: path, status: reply.raw.statusCode, ms: Math.round(performance.now() - started), ip },
-        'request',
-      ),
-    );
     const limiter = raw.method === 'POST' ? m.postLimits[path.slice(m.mountPath.length)] : undefined;
     const wait = limiter?.hit(ip) ?? 0;
     if (wait > 0) {
