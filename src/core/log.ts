@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { type Logger, pino } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -48,6 +49,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
   };
   const tty = destination ? (destination as { isTTY?: boolean }).isTTY === true : process.stdout.isTTY === true;
   if (format === 'pretty' || (format === 'auto' && tty)) {
+    // Loaded only here: every CLI command creates a logger, and most never print to a terminal.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     return pino(
       options,
       pretty({
