@@ -299,7 +299,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http });
   services.auth.registerHttpRoutes(app);
   registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue });
-  await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth });
+  await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled
     ? startCalendarHttp(app, {

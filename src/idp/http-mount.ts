@@ -14,6 +14,8 @@ export interface ProviderMount {
   /** POST limits per client IP, by path under the mount (registration, device code entry). */
   readonly postLimits: Readonly<Record<string, WindowLimiter>>;
   readonly logger: Logger;
+  /** Told each time a POST limit refuses a request (metrics), with the path under the mount. */
+  readonly onLimited?: (path: string) => void;
 }
 
 /**
@@ -43,6 +45,7 @@ export function providerHook(m: ProviderMount) {
     const wait = limiter?.hit(ip) ?? 0;
     if (wait > 0) {
       m.logger.warn({ event: 'idp_rate_limited', path, ip }, 'rate limit reached');
+      m.onLimited?.(path.slice(m.mountPath.length));
       tooMany(reply.raw, wait);
       return;
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpsApp } from './http-app.ts';
 import type { JSONWebKeySet } from 'jose';
 import type Provider from 'oidc-provider';
+import { Counter, type Registry } from 'prom-client';
 import type { IssuerRegistry } from '../auth/issuers/registry.ts';
 import type { AuthCore } from '../auth/types.ts';
 import type { Config } from '../config/config.ts';
@@ -113,7 +114,15 @@ export class EmbeddedIdp {
    * trusted external issuers, and — when `idp.enabled` — mounts the provider and its pages on the
    * HTTPS app with key refresh and cleanup timers.
    */
-  async mount(app: HttpsApp, options: { readonly issuers: IssuerRegistry; readonly auth: Pick<AuthCore, 'authenticate'> }): Promise<void> {
+  async mount(
+    app: HttpsApp,
+    options: {
+      readonly issuers: IssuerRegistry;
+      readonly auth: Pick<AuthCore, 'authenticate'>;
+      /** The node's Prometheus registry, for the counter of refused registrations and user-code entries. */
+      readonly metrics?: Registry;
+    },
+  ): Promise<void> {
     const { config } = this.#deps;
     await this.revocations.start(config.auth.events_poll);
     registerBackchannelLogout(app, {
@@ -139,6 +148,13 @@ export class EmbeddedIdp {
     const registrations = new WindowLimiter({ limit: config.idp.registrations_per_ip, windowMs: config.idp.registration_window });
     // RFC 8628 §5.1: user-code entry is rate-limited like a password.
     const deviceEntries = new WindowLimiter({ limit: config.idp.login_attempts * 3, windowMs });
+    const limited = new Counter({
+      name: 'fingerpost_idp_rate_limited_total',
+      help: 'Requests the embedded provider refused with 429: registrations per address (reg), user-code entries per address (device)',
+      labelNames: ['endpoint'] as const,
+      registers: [],
+    });
+    if (options.metrics && !options.metrics.getSingleMetric('fingerpost_idp_rate_limited_total')) options.metrics.registerMetric(limited);
     app.addHook(
       'onRequest',
       providerHook({
@@ -147,6 +163,7 @@ export class EmbeddedIdp {
         handler: () => this.#callback!,
         postLimits: { '/reg': registrations, '/device': deviceEntries },
         logger: this.#deps.logger.child({ component: 'idp' }),
+        onLimited: (path) => limited.inc({ endpoint: path.replace(/^\//, '') }),
       }),
     );
 

@@ -197,6 +197,8 @@ describe('embedded OpenID provider: bad input', () => {
     assert.ok(Number(res.headers.get('retry-after')) > 0);
     assert.equal(((await res.json()) as { error: string }).error, 'temporarily_unavailable');
     assert.equal(await clientCount(), before);
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    assert.match(metrics, /fingerpost_idp_rate_limited_total\{endpoint="reg"\} 1/, 'counted in /metrics');
   });
 
   it('sign-in page: missing CSRF token is refused (403), wrong passwords get one answer, then 429 for that address', async () => {
