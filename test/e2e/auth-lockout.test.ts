@@ -5,12 +5,14 @@
 // are still stopped: an address that guessed is refused for that account, a sprayer is banned,
 // and a browser that signed in before (device cookie) passes even from a banned address.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { encodeBase64 } from '../../src/auth/sasl/base64.ts';
 import { encodePlain } from '../../src/auth/sasl/plain.ts';
 import { SCOPES } from '../../src/config/resources.ts';
 import { caFetch, FormBrowser, formAction, hiddenInput } from '../helpers/https-fetch.ts';
+import { commandSkip } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from '../helpers/wire.ts';
 
@@ -91,6 +93,40 @@ describe('the owner is never locked out by failures from other addresses', () =>
     assert.match(await imapLogin('127.0.0.3', 'web@example.test', PASSWORD), /^a1 OK/, '…only for this account');
     assert.match(await imapLogin('127.0.0.12', OWNER, 'a typo'), /^a1 NO \[AUTHENTICATIONFAILED\]/);
     assert.match(await imapLogin('127.0.0.12', OWNER, PASSWORD), /^a1 OK/, "the owner's address stays known after a typo");
+  });
+
+  it('curl, a client nobody here wrote, signs the owner in over IMAP from another fresh address after the attack', {
+    skip: commandSkip('curl', 'curl'),
+    timeout: 60_000,
+  }, async () => {
+    const run = (from: string, password: string) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(
+          'curl',
+          [
+            '--silent',
+            '--show-error',
+            '--max-time',
+            '30',
+            '--interface',
+            from,
+            '--cacert',
+            t.caFile,
+            '--user',
+            `${OWNER}:${password}`,
+            `imaps://localhost:${t.ports.imaps}/`,
+          ],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const owner = await run('127.0.0.13', PASSWORD);
+    assert.equal(owner.code, 0, owner.stderr);
+    const attacker = await run('127.0.0.4', PASSWORD);
+    assert.notEqual(attacker.code, 0, 'an address that guessed is refused for this account');
   });
 
   it('the sign-in page: the same attack (here through IMAP and the page) does not refuse the owner from a fresh address', {
