@@ -91,7 +91,7 @@ function applyRevocations(auth: AuthService, idp: EmbeddedIdp): void {
 /** Opens the data directory and database (running migrations) and wires the directory. No listeners. */
 export async function openServices(config: Config, options: { logger?: Logger } = {}): Promise<Services> {
   ensureWritableDir(config.dataDir);
-  const logger = options.logger ?? createLogger(config.log.level);
+  const logger = options.logger ?? createLogger(config.log.level, undefined, config.log.format);
   const db = await openDb({
     url: config.store.url,
     sqlitePath: config.sqlitePath,
@@ -299,7 +299,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http });
   services.auth.registerHttpRoutes(app);
   registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue, metrics: registry });
-  await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth });
+  await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled
     ? startCalendarHttp(app, {

@@ -47,7 +47,7 @@ export interface AuthServiceDeps {
 const TOUCH_INTERVAL_MS = 60_000;
 
 /**
- * The authentication core every protocol calls (ARCHITECTURE.md "Core ideas" 1, issue 3):
+ * The authentication core every protocol calls (docs/architecture.md "One auth entry point"):
  * policy per listener, password / app-password verification, and the live-session registry.
  */
 export class AuthService implements AuthCore {
@@ -85,14 +85,16 @@ export class AuthService implements AuthCore {
       ipFailures: l.ip_failures,
       sprayAccounts: l.spray_accounts,
       accountFailures: l.account_failures,
+      accountAttack: l.account_attack,
       delayAfter: l.delay_after,
       maxDelayMs: l.max_delay,
       windowMs: l.window,
       banMs: l.ban,
+      knownForMs: l.known_for,
       exempt: l.exempt,
       now: this.#now,
     });
-    this.metrics = new AuthMetrics(() => this.limits.bannedCount());
+    this.metrics = new AuthMetrics({ banned: () => this.limits.bannedCount(), underAttack: () => this.limits.accountsUnderAttack() });
     this.sessions = new SessionRegistry({
       now: this.#now,
       endOnExpiry: deps.config.auth.end_session_on_expiry,
@@ -212,26 +214,32 @@ export class AuthService implements AuthCore {
     this.metrics.register(registry);
   }
 
+  /**
+   * Checks a credential under the failure limits shared by every protocol (`limits/failures.ts`):
+   * an attempt the limits refuse is answered `rate_limited` without looking at the secret; a
+   * failure is recorded and answered late; a success makes the source known for the account.
+   */
   async authenticate(credentials: Credentials, context: AuthContext): Promise<AuthOutcome> {
-    const account = claimedAccount(credentials);
-    const gate = this.limits.check(context.remote, account);
+    const attempt = { ip: context.remote, account: claimedAccount(credentials), device: context.device };
+    const gate = this.limits.check(attempt);
     let outcome: AuthOutcome;
     if (!gate.allowed) {
+      this.metrics.limited.inc({ limit: gate.limit });
       outcome = authFailure('rate_limited', {
         retryAfterMs: gate.retryAfterMs,
         ...(credentials.kind === 'bearer' ? { oauth: { status: 'invalid_request' } } : {}),
       });
     } else {
-      if (gate.delayMs) await sleep(gate.delayMs);
+      if (gate.pass !== 'clean') this.metrics.knownPasses.inc({ kind: gate.pass === 'known_device' ? 'device' : 'source' });
       try {
         outcome = await this.#authenticate(credentials, context);
       } catch (err) {
         this.#log.error({ err: (err as Error).message, listener: context.listener }, 'authentication failed unexpectedly');
         outcome = authFailure('temporary');
       }
-      if (outcome.ok) this.limits.success(context.remote, account);
+      if (outcome.ok) this.limits.success(attempt);
       else if (countsAsFailure(credentials, outcome)) {
-        const { delayMs, banned } = this.limits.failure(context.remote, account);
+        const { delayMs, banned, accountUnderAttack } = this.limits.failure(attempt);
         if (banned) {
           this.metrics.bans.inc({ reason: banned });
           this.#log.warn(
@@ -239,7 +247,22 @@ export class AuthService implements AuthCore {
             'client banned',
           );
         }
-        if (delayMs) await sleep(delayMs);
+        if (accountUnderAttack) {
+          this.metrics.accountAttacks.inc();
+          this.#log.warn(
+            {
+              event: 'auth_account_attack',
+              user: attempt.account,
+              remote: context.remote,
+              failures: this.config.auth.limits.account_attack,
+            },
+            'failed sign-ins to one account from many addresses: addresses that failed on it are refused for it',
+          );
+        }
+        if (delayMs) {
+          this.metrics.limited.inc({ limit: 'delay' });
+          await sleep(delayMs);
+        }
       }
     }
     this.metrics.attempts.inc({
@@ -332,5 +355,5 @@ function claimedAccount(credentials: Credentials): string | undefined {
 function countsAsFailure(credentials: Credentials, outcome: AuthFailure): boolean {
   if (outcome.code === 'invalid_credentials') return true;
   if (outcome.code !== 'invalid_token' || credentials.kind !== 'bearer' || !credentials.token) return false;
-  return outcome.tokenError !== 'The access token expired';
+  return !outcome.expired;
 }

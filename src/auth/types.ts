@@ -55,6 +55,11 @@ export interface AuthContext {
   readonly resource?: string;
   /** Which access the request needs; default: `calendars` for the calendar resource, else `mail`. */
   readonly scope?: 'mail' | 'calendars';
+  /**
+   * A device the caller verified as having signed in to the claimed account before (the sign-in
+   * page's signed device cookie): the failure limits let it through even from a banned address.
+   */
+  readonly device?: string;
 }
 
 /** How a session was authenticated. */
@@ -72,7 +77,10 @@ export interface AuthResult {
   readonly sessionId?: string;
   /** Token issuer, for bearer sessions. */
   readonly issuer?: string;
-  /** When the credential stops being valid (token `exp`, app-password expiry), epoch ms. */
+  /**
+   * When the credential stops being accepted, epoch ms: a token's `exp` plus `auth.leeway` (the
+   * instant every protocol starts refusing it), an app password's expiry. Sessions end then.
+   */
   readonly expiresAt?: number;
 }
 
@@ -100,6 +108,11 @@ export interface AuthFailure {
   readonly publicReason: string;
   /** For Bearer/SASL challenges: RFC 6750 `error_description`-style text (expired, revoked, wrong audience). */
   readonly tokenError?: string;
+  /**
+   * A genuine token whose lifetime (`exp` + `auth.leeway`) has passed: the client should refresh
+   * it (IMAP `[EXPIRED]`, RFC 5530 §3). Never set for a token without `exp` or any other refusal.
+   */
+  readonly expired?: true;
   /** RFC 7628 §3.2.2 challenge data for OAUTHBEARER/XOAUTH2 failures. */
   readonly oauth?: {
     readonly status: string;

@@ -52,6 +52,20 @@ async function readStdin(): Promise<string> {
 
 const short = (iso: string) => iso.replace(/:00Z$/, 'Z').replace('T', ' ');
 
+// Reasons that may go away by themselves: the attendee's server or this server's federation.
+const TEMPORARY_REASONS = new Set(['unreachable', 'federation-unavailable']);
+
+/**
+ * Fails when no attendee's time is known: "free" would be a guess. Exit 3 (try later) when every
+ * reason may pass by itself, else 1.
+ */
+function nothingKnown(answer: AvailabilityAnswer): void {
+  if (answer.attendees.some((a) => a.status === 'known')) return;
+  const message = "nothing is known: no attendee's free/busy could be read, so nobody is shown as free";
+  if (answer.attendees.length && answer.attendees.every((a) => TEMPORARY_REASONS.has(a.reason ?? ''))) throw temporaryFailure(message);
+  throw localProblem(message, 'ask the attendees to share their free/busy with you, or check the addresses');
+}
+
 /**
  * `fingerpost freebusy EMAIL... --from --to`: asks your own server for the merged availability of
  * the attendees, here and on other domains (the server proves who you are to them), and prints
@@ -132,6 +146,7 @@ export function registerFreeBusy(program: Command): void {
         const answer = JSON.parse(text) as AvailabilityAnswer;
         if (options.json) {
           process.stdout.write(`${JSON.stringify(answer, null, 2)}\n`);
+          nothingKnown(answer);
           return;
         }
         process.stdout.write(`${short(answer.start)} – ${short(answer.end)} (UTC)\n`);
@@ -147,6 +162,7 @@ export function registerFreeBusy(program: Command): void {
             process.stdout.write(`  ${a.address}: unknown (${a.reason}: ${a.detail})\n`);
           }
         }
+        nothingKnown(answer);
         process.stdout.write('free for everyone known:\n');
         for (const f of answer.free) process.stdout.write(`  ${short(f.start)} – ${short(f.end)}\n`);
         if (answer.free.length === 0) process.stdout.write('  (none)\n');

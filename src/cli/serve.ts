@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { TrustedIssuer } from '../auth/issuers/registry.ts';
 import { parseDomain } from '../core/address.ts';
 import { ensureFirstStart, type FirstStart, openServices, prepareTls, type RunningServer, startServer, undoFirstStart } from '../main.ts';
 import { action, configFrom, type StoreOptions, withStoreOptions } from './common.ts';
@@ -9,6 +10,21 @@ interface ServeOptions extends StoreOptions {
 
 function banner(lines: string[]): void {
   process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The banner's account of whose tokens are accepted: the embedded provider and each trusted
+ * external issuer (`[[auth.issuers]]`) with the domains it is limited to, or that none is.
+ */
+export function issuerLines(issuers: readonly Pick<TrustedIssuer, 'issuer' | 'source' | 'options'>[], oauth: boolean): string[] {
+  if (!oauth) return ['  Tokens:        not accepted (auth.oauth = false)'];
+  if (!issuers.length) return ['  Tokens:        no issuer is trusted; OAuth sign-in is off'];
+  return issuers.map((i, n) => {
+    const label = n === 0 ? '  Trusted token issuers: ' : '                         ';
+    const what = i.source === 'in-process' ? ' (embedded)' : '';
+    const domains = i.options.domains.length ? ` for ${i.options.domains.join(', ')}` : '';
+    return `${label}${i.issuer}${what}${domains}`;
+  });
 }
 
 /** `fingerpost serve`: first-start setup, every listener, graceful drain on SIGTERM/SIGINT. */
@@ -47,6 +63,7 @@ export function registerServe(program: Command): void {
           if (config.idp.enabled) lines.push(`  OpenID issuer: ${config.publicUrl}/oidc`);
           lines.push(`  Discovery:     ${config.publicUrl}/.well-known/webfinger?resource=acct:USER@DOMAIN`);
         }
+        lines.push(...issuerLines(services.auth.issuers.list(), config.auth.oauth));
         if (first.created && first.admin) {
           lines.push(
             '',

@@ -7,5 +7,5 @@ import { openServices, type Services } from '../main.ts';
  * carries only what the command prints (`admin token issue` ends it with the token).
  */
 export function openCliServices(config: Config): Promise<Services> {
-  return openServices(config, { logger: createLogger(config.log.level, process.stderr) });
+  return openServices(config, { logger: createLogger(config.log.level, process.stderr, config.log.format) });
 }

@@ -283,8 +283,15 @@ export const configSchema = z
             ip_failures: z.number().int().min(1).default(20),
             /** Different accounts failing from one address within `window` before it is banned (password spraying). */
             spray_accounts: z.number().int().min(2).default(6),
-            /** Failures for one account within `window` after which its attempts are slowed down. */
+            /** Failures on one account from one address within `window` before that address may not try that account. */
             account_failures: z.number().int().min(1).default(5),
+            /**
+             * Failures on one account from all addresses within `window` from which it is under attack:
+             * an address that failed on it may not try it again. Clean and known addresses still may.
+             */
+            account_attack: z.number().int().min(2).default(10),
+            /** How long an address (or a browser's device cookie) that signed in to an account stays known for it. */
+            known_for: duration('30d'),
             /** Failures from one address before answers to it are delayed. */
             delay_after: z.number().int().min(0).default(3),
             /** Longest delay before a failure is answered. */
@@ -327,6 +334,8 @@ export const configSchema = z
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** `auto`: readable lines on a terminal, JSON lines otherwise (a pipe, journald, a container log); or always `json` / `pretty`. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
       })
       .strict()
       .prefault({}),
@@ -349,7 +358,10 @@ export const configSchema = z
         /** Registrations one client IP may make per `registration_window`. */
         registrations_per_ip: z.number().int().min(1).default(20),
         registration_window: duration('1h'),
-        /** Failed sign-ins allowed per client IP and per account within `login_window`. */
+        /**
+         * User codes one client IP may enter at the device page (RFC 8628 §5.1) per `login_window`,
+         * divided by three. Password sign-ins follow `auth.limits` like every protocol.
+         */
         login_attempts: z.number().int().min(1).default(10),
         login_window: duration('15m'),
       })

@@ -14,6 +14,8 @@ export interface ProviderMount {
   /** POST limits per client IP, by path under the mount (registration, device code entry). */
   readonly postLimits: Readonly<Record<string, WindowLimiter>>;
   readonly logger: Logger;
+  /** Told each time a POST limit refuses a request (metrics), with the path under the mount. */
+  readonly onLimited?: (path: string) => void;
 }
 
 /**
@@ -36,20 +38,14 @@ export function providerHook(m: ProviderMount) {
       done();
       return;
     }
+    // The HTTP app's access log writes this request's one line (path only, no query).
     reply.hijack();
-    const started = performance.now();
     const ip = peerOf(raw.socket).remoteAddress;
-    // The access log names the path only: queries carry state, codes and challenges.
-    reply.raw.once('finish', () =>
-      m.logger.info(
-        { method: raw.method, url: path, status: reply.raw.statusCode, ms: Math.round(performance.now() - started), ip },
-        'request',
-      ),
-    );
     const limiter = raw.method === 'POST' ? m.postLimits[path.slice(m.mountPath.length)] : undefined;
     const wait = limiter?.hit(ip) ?? 0;
     if (wait > 0) {
       m.logger.warn({ event: 'idp_rate_limited', path, ip }, 'rate limit reached');
+      m.onLimited?.(path.slice(m.mountPath.length));
       tooMany(reply.raw, wait);
       return;
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpsApp } from './http-app.ts';
 import type { JSONWebKeySet } from 'jose';
 import type Provider from 'oidc-provider';
+import { Counter, type Registry } from 'prom-client';
 import type { IssuerRegistry } from '../auth/issuers/registry.ts';
 import type { AuthCore } from '../auth/types.ts';
 import type { Config } from '../config/config.ts';
@@ -13,6 +14,7 @@ import { registerBackchannelLogout } from './backchannel-receiver.ts';
 import { type AdminToken, type AdminTokenRequest, issueAdminToken } from './admin-token.ts';
 import { IdpClients } from './clients.ts';
 import { CsrfTokens } from './csrf.ts';
+import { DeviceCookies } from './device-cookie.ts';
 import { providerHook } from './http-mount.ts';
 import { registerInteractions } from './interactions.ts';
 import { IssuedTokens, type RevokedSet } from './issued-tokens.ts';
@@ -112,7 +114,15 @@ export class EmbeddedIdp {
    * trusted external issuers, and — when `idp.enabled` — mounts the provider and its pages on the
    * HTTPS app with key refresh and cleanup timers.
    */
-  async mount(app: HttpsApp, options: { readonly issuers: IssuerRegistry; readonly auth: Pick<AuthCore, 'authenticate'> }): Promise<void> {
+  async mount(
+    app: HttpsApp,
+    options: {
+      readonly issuers: IssuerRegistry;
+      readonly auth: Pick<AuthCore, 'authenticate'>;
+      /** The node's Prometheus registry, for the counter of refused registrations and user-code entries. */
+      readonly metrics?: Registry;
+    },
+  ): Promise<void> {
     const { config } = this.#deps;
     await this.revocations.start(config.auth.events_poll);
     registerBackchannelLogout(app, {
@@ -130,15 +140,21 @@ export class EmbeddedIdp {
       provider: () => this.#provider!,
       auth: options.auth,
       csrf,
+      devices: new DeviceCookies(await idpSecret(this.#deps.db, 'device'), config.auth.limits.known_for),
       logger: this.#deps.logger.child({ component: 'idp' }),
       serverName: config.server.name,
-      loginByIp: new WindowLimiter({ limit: config.idp.login_attempts, windowMs }),
-      loginByAccount: new WindowLimiter({ limit: config.idp.login_attempts, windowMs }),
       mountPath: this.#mountPath,
     });
     const registrations = new WindowLimiter({ limit: config.idp.registrations_per_ip, windowMs: config.idp.registration_window });
     // RFC 8628 §5.1: user-code entry is rate-limited like a password.
     const deviceEntries = new WindowLimiter({ limit: config.idp.login_attempts * 3, windowMs });
+    const limited = new Counter({
+      name: 'fingerpost_idp_rate_limited_total',
+      help: 'Requests the embedded provider refused with 429: registrations per address (reg), user-code entries per address (device)',
+      labelNames: ['endpoint'] as const,
+      registers: [],
+    });
+    if (options.metrics && !options.metrics.getSingleMetric('fingerpost_idp_rate_limited_total')) options.metrics.registerMetric(limited);
     app.addHook(
       'onRequest',
       providerHook({
@@ -147,6 +163,7 @@ export class EmbeddedIdp {
         handler: () => this.#callback!,
         postLimits: { '/reg': registrations, '/device': deviceEntries },
         logger: this.#deps.logger.child({ component: 'idp' }),
+        onLimited: (path) => limited.inc({ endpoint: path.replace(/^\//, '') }),
       }),
     );
 

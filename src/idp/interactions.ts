@@ -6,19 +6,21 @@ import type { AuthCore } from '../auth/types.ts';
 import type { Logger } from '../core/log.ts';
 import { peerOf } from '../net/listener.ts';
 import type { CsrfTokens } from './csrf.ts';
+import { type DeviceCookies, deviceCookieOf } from './device-cookie.ts';
 import { consentPage, loginPage, messagePage, originOf, PAGE_HEADERS, pageCsp } from './pages.ts';
-import type { WindowLimiter } from './rate-limit.ts';
 
 export interface InteractionDeps {
   readonly provider: () => Provider;
-  /** The auth core: the sign-in form shares its failure limits, metrics and audit with every protocol. */
+  /**
+   * The auth core: the sign-in form shares its failure limits (the one rule of every protocol),
+   * metrics and audit with IMAP, POP3, SMTP and HTTP; it has no limiter of its own.
+   */
   readonly auth: Pick<AuthCore, 'authenticate'>;
   readonly csrf: CsrfTokens;
+  /** The signed cookie that makes this browser a known device for the accounts it signed in to. */
+  readonly devices: DeviceCookies;
   readonly logger: Logger;
   readonly serverName: string;
-  /** Failed sign-ins per client IP and per account. */
-  readonly loginByIp: WindowLimiter;
-  readonly loginByAccount: WindowLimiter;
   /** The issuer's path, e.g. `/oidc`: routes live under `${mountPath}/interaction/:uid`. */
   readonly mountPath: string;
 }
@@ -47,8 +49,9 @@ async function clientView(provider: Provider, clientId: unknown): Promise<{ name
 
 /**
  * The server-rendered sign-in and consent pages of the embedded provider (oidc-provider's
- * interaction API). No script, a strict CSP, CSRF tokens bound to the interaction, sign-in failures
- * rate-limited per IP and per account, and one answer for unknown user and wrong password.
+ * interaction API). No script, a strict CSP, CSRF tokens bound to the interaction, one answer for
+ * unknown user and wrong password, and the auth core's failure limits: a correct password from an
+ * address that has not failed, or from a browser holding the device cookie, is never refused.
  */
 export function registerInteractions(app: HttpsApp, deps: InteractionDeps): void {
   const base = `${deps.mountPath}/interaction/:uid`;
@@ -171,34 +174,37 @@ export function registerInteractions(app: HttpsApp, deps: InteractionDeps): void
       const email = (form.email ?? '').trim().toLowerCase().slice(0, 320);
       const password = form.password ?? '';
       const ip = peerOf(request.raw.socket).remoteAddress;
-      const wait = Math.max(deps.loginByIp.blockedFor(ip), deps.loginByAccount.blockedFor(email));
-      if (wait > 0) {
-        deps.logger.warn({ event: 'idp_login', account: email, ip, result: 'rate_limited' }, 'sign-in refused');
-        reply.header('retry-after', String(Math.ceil(wait / 1000)));
-        return renderLogin(reply, details, 429, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60_000)} minute(s).`, email);
-      }
-      // The account password only (never an app password), checked by the auth core: an address
-      // banned for failures on IMAP or SMTP is banned here too, and failures here count there.
+      const cookie = deviceCookieOf(request.headers.cookie);
+      const device = deps.devices.verify(cookie, email);
+      // The account password only (never an app password), checked by the auth core under the
+      // failure limits of every protocol: failures here count on IMAP and SMTP and the reverse.
       const outcome =
         email && password
           ? await deps.auth.authenticate(
               { kind: 'password', username: email, password, mechanism: 'FORM' },
-              { protocol: 'http', listener: 'https', remote: ip, tls: true },
+              { protocol: 'http', listener: 'https', remote: ip, tls: true, ...(device ? { device } : {}) },
             )
           : undefined;
       if (outcome && !outcome.ok && outcome.code === 'rate_limited') {
+        deps.logger.warn({ event: 'idp_login', account: email, ip, result: 'rate_limited' }, 'sign-in refused');
         const seconds = Math.max(1, Math.ceil((outcome.retryAfterMs ?? 60_000) / 1000));
         reply.header('retry-after', String(seconds));
-        return renderLogin(reply, details, 429, `Too many failed sign-ins. Try again in ${Math.ceil(seconds / 60)} minute(s).`, email);
+        return renderLogin(
+          reply,
+          details,
+          429,
+          `Too many failed sign-ins from this address. Try again in ${Math.ceil(seconds / 60)} minute(s), or from a device you signed in with before.`,
+          email,
+        );
       }
-      if (!outcome?.ok || outcome.method !== 'password') {
-        deps.loginByIp.hit(ip);
-        deps.loginByAccount.hit(email);
-        return renderLogin(reply, details, 401, 'Wrong email address or password.', email);
-      }
+      if (!outcome?.ok || outcome.method !== 'password') return renderLogin(reply, details, 401, 'Wrong email address or password.', email);
       const account = outcome.account;
-      deps.loginByAccount.reset(email);
-      deps.logger.info({ event: 'idp_login', account: account.address, ip, result: 'ok' }, 'signed in');
+      deps.logger.info(
+        { event: 'idp_login', account: account.address, ip, result: 'ok', ...(device ? { device: 'known' } : {}) },
+        'signed in',
+      );
+      // On the raw response: oidc-provider adds its own cookies there, and fastify's headers would replace them.
+      reply.raw.appendHeader('set-cookie', deps.devices.header(deps.devices.issue(cookie, email), `${deps.mountPath}/interaction`));
       return finish(request, reply, { login: { accountId: account.address, amr: ['pwd'] } });
     });
 

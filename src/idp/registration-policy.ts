@@ -13,6 +13,30 @@ const FORBIDDEN = ['jwks_uri', 'jwks', 'sector_identifier_uri', 'request_uris', 
 
 type Metadata = Record<string, unknown>;
 
+// The loopback hosts oidc-provider accepts for native http redirects (RFC 8252 §7.3).
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+// A private-use scheme named after a reverse domain (RFC 8252 §7.1): `com.example.mail`.
+const REVERSE_DOMAIN_SCHEME = /^[a-z][a-z0-9+-]*(?:\.[a-z0-9+-]+)+:$/;
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'vbscript:', 'data:', 'blob:', 'file:', 'about:']);
+
+/**
+ * Why `uri` may not be a redirect of a self-registered client, or undefined when it may: a
+ * loopback `http` URI (RFC 8252 §7.3) or a private-use scheme named after a reverse domain (§7.1).
+ * A claimed `https` URI (§7.2) is refused because nobody checked that the registrant owns the
+ * host; an unchecked URI would make the provider an open redirector (RFC 9700 §4.11.2).
+ */
+export function selfRegisteredRedirectProblem(uri: unknown): string | undefined {
+  if (typeof uri !== 'string') return 'must be a string';
+  const url = URL.parse(uri);
+  if (!url) return 'must be a URI';
+  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? undefined : 'may use http only with a loopback address';
+  if (url.protocol === 'https:')
+    return 'may not be an https URI: the administrator adds clients whose redirects are web sites (fingerpost admin client add)';
+  if (FORBIDDEN_SCHEMES.has(url.protocol) || !REVERSE_DOMAIN_SCHEME.test(url.protocol))
+    return 'must use a private-use scheme named after a reverse domain, e.g. com.example.mail:/callback';
+  return undefined;
+}
+
 /**
  * The open dynamic registration policy (RFC 7591, draft-ietf-mailmaint-oauth-public): native
  * public clients only. Defaults a missing `token_endpoint_auth_method` to `none`, a missing
@@ -41,7 +65,21 @@ export function applyRegistrationPolicy(metadata: Metadata, sent: Metadata): voi
   const grants = metadata.grant_types;
   if (!Array.isArray(grants) || grants.some((g) => typeof g !== 'string' || !ALLOWED_GRANTS.has(g)))
     throw new errors.InvalidClientMetadata(`grant_types may only contain ${[...ALLOWED_GRANTS].join(', ')}`);
+  // Both lists send the browser somewhere without asking: one rule for both.
+  for (const uri of asArray(metadata.redirect_uris)) {
+    const problem = selfRegisteredRedirectProblem(uri);
+    if (problem) throw new errors.InvalidClientMetadata(`redirect_uris ${problem}`); // error: invalid_redirect_uri
+  }
+  for (const uri of asArray(metadata.post_logout_redirect_uris)) {
+    const problem = selfRegisteredRedirectProblem(uri);
+    if (problem) throw new errors.InvalidClientMetadata(`post_logout_redirect_uris ${problem}`);
+  }
+
   const types = sent.response_types;
   if (types !== undefined && (!Array.isArray(types) || types.some((t) => t !== 'code')))
     throw new errors.InvalidClientMetadata('response_types may only contain "code"');
+}
+
+function asArray(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : value === undefined ? [] : [value];
 }

@@ -21,6 +21,8 @@ export class Connection {
   readonly listener: ListenerInfo;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The address the client connected to (the PROXY header's destination behind a proxy); may be empty. */
+  readonly localAddress: string;
   readonly localPort: number;
   socket: net.Socket;
   #tls: TlsMaterial;
@@ -29,13 +31,14 @@ export class Connection {
   constructor(
     socket: net.Socket,
     listener: ListenerInfo,
-    peer: { remoteAddress: string; remotePort: number; localPort: number },
+    peer: { remoteAddress: string; remotePort: number; localAddress?: string; localPort: number },
     material: TlsMaterial,
   ) {
     this.socket = socket;
     this.listener = listener;
     this.remoteAddress = peer.remoteAddress;
     this.remotePort = peer.remotePort;
+    this.localAddress = peer.localAddress ?? '';
     this.localPort = peer.localPort;
     this.#tls = material;
   }

@@ -68,7 +68,10 @@ function portKey(info: Omit<ListenerInfo, 'port'>): string {
   return `${info.protocol}.${dual && info.implicitTls ? 'tls_port' : 'port'}`;
 }
 
-function readProxyHeader(socket: net.Socket, timeoutMs: number): Promise<{ remoteAddress?: string; remotePort?: number; rest: Buffer }> {
+function readProxyHeader(
+  socket: net.Socket,
+  timeoutMs: number,
+): Promise<{ remoteAddress?: string; remotePort?: number; localAddress?: string; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => done(new Error('PROXY header timed out')), timeoutMs);
@@ -80,10 +83,11 @@ function readProxyHeader(socket: net.Socket, timeoutMs: number): Promise<{ remot
       done(undefined, {
         remoteAddress: parsed.address?.remoteAddress,
         remotePort: parsed.address?.remotePort,
+        localAddress: parsed.address?.localAddress,
         rest: buf.subarray(parsed.consumed),
       });
     };
-    const done = (err?: Error, value?: { remoteAddress?: string; remotePort?: number; rest: Buffer }) => {
+    const done = (err?: Error, value?: { remoteAddress?: string; remotePort?: number; localAddress?: string; rest: Buffer }) => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.pause();
@@ -110,6 +114,8 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const tcpPeer = normalizeIp(raw.remoteAddress ?? '');
     let remoteAddress = tcpPeer;
     let remotePort = raw.remotePort ?? 0;
+    // The address the client connected to: ours, or the proxy's when a PROXY header says so.
+    let localAddress = normalizeIp(raw.localAddress ?? '');
     let socket: net.Socket = raw;
     if (options.proxy.enabled) {
       if (!proxyAllowed(tcpPeer)) throw new Error(`PROXY header expected but ${tcpPeer} is not in proxy_from`);
@@ -117,6 +123,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       const header = await readProxyHeader(raw, options.handshakeTimeoutMs);
       if (header.remoteAddress) remoteAddress = normalizeIp(header.remoteAddress);
       if (header.remotePort !== undefined) remotePort = header.remotePort;
+      if (header.localAddress) localAddress = normalizeIp(header.localAddress);
       if (header.rest.length) raw.unshift(header.rest);
     }
     const slot = options.limiter.acquire(remoteAddress);
@@ -154,7 +161,12 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       });
       socket = secure;
     }
-    const conn = new Connection(socket, info, { remoteAddress, remotePort, localPort: raw.localPort ?? options.port }, options.tls);
+    const conn = new Connection(
+      socket,
+      info,
+      { remoteAddress, remotePort, localAddress, localPort: raw.localPort ?? options.port },
+      options.tls,
+    );
     const session = handler.accept(conn);
     sessions.add(session);
     raw.setTimeout(options.idleTimeoutMs, () => session.close('idle'));

@@ -21,7 +21,8 @@ describe('sessions end when their credential is revoked', () => {
 
   before(async () => {
     idp = await new IssuerFixture().start();
-    t = await startTestServer({ overrides: { auth: { issuers: [{ issuer: idp.issuer }], events_poll: '200ms' } } });
+    // A token is accepted until exp + auth.leeway, and its session ends then: a short leeway keeps the expiry test short.
+    t = await startTestServer({ overrides: { auth: { issuers: [{ issuer: idp.issuer }], events_poll: '200ms', leeway: '1s' } } });
   });
   after(async () => {
     for (const c of open) c.close();

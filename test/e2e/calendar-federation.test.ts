@@ -345,6 +345,28 @@ describe('free/busy federation between two servers', { skip: commandSkip('curl',
     assert.match(bad.stderr, /inverted/);
   });
 
+  it('fingerpost freebusy with nobody known says that nothing is known and exits non-zero, never "free"', async () => {
+    const env = { XDG_CONFIG_HOME: path.join(tmp, 'xdg') };
+    const args = [
+      'freebusy',
+      'carol@two.test',
+      'nobody@two.test',
+      '--as',
+      'alice@one.test',
+      '--server',
+      `https://localhost:${ports[0]}/calendar`,
+    ];
+    const common = ['--from', '2026-11-02T08:00:00Z', '--to', '2026-11-02T12:00:00Z', '--password-stdin', '--ca', bundle];
+    const r = await runCli([...args, ...common], { input: `${PASSWORD}\n`, env });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /carol@two\.test: unknown \(not-shared/);
+    assert.doesNotMatch(r.stdout, /free for everyone known/);
+    assert.match(r.stderr, /nothing is known: no attendee's free\/busy could be read, so nobody is shown as free/);
+    const json = await runCli([...args, ...common, '--json'], { input: `${PASSWORD}\n`, env });
+    assert.equal(json.code, 1, 'the JSON answer is printed, and the exit code still says nothing is known');
+    assert.equal(JSON.parse(json.stdout).attendees.length, 2);
+  });
+
   it('fingerpost freebusy uses the calendar token of a signed-in account', async () => {
     const xdg = path.join(tmp, 'xdg-token');
     const env = { XDG_CONFIG_HOME: xdg };

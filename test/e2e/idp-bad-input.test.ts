@@ -31,7 +31,7 @@ describe('embedded OpenID provider: bad input', () => {
 
   before(async () => {
     server = await startTestServer({
-      overrides: { idp: { device_code_ttl: '1s', registrations_per_ip: 4, login_attempts: 3 } },
+      overrides: { idp: { device_code_ttl: '1s', registrations_per_ip: 4, login_attempts: 3 }, auth: { limits: { account_failures: 3 } } },
     });
     await server.services.accounts.addUser({ address: USER, password: PASSWORD });
     issuer = `${server.baseUrl}/oidc`;
@@ -197,16 +197,19 @@ describe('embedded OpenID provider: bad input', () => {
     assert.ok(Number(res.headers.get('retry-after')) > 0);
     assert.equal(((await res.json()) as { error: string }).error, 'temporarily_unavailable');
     assert.equal(await clientCount(), before);
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    assert.match(metrics, /fingerpost_idp_rate_limited_total\{endpoint="reg"\} 1/, 'counted in /metrics');
   });
 
-  it('sign-in page: missing CSRF token is refused (403), wrong passwords get one answer, then 429', async () => {
+  it('sign-in page: missing CSRF token is refused (403), wrong passwords get one answer, then 429 for that address', async () => {
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: REDIRECT,
       scope: SCOPE,
       code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
       code_challenge_method: 'S256',
     });
-    const browser = new FormBrowser(server.ca);
+    // From an address that never signed in (127.0.0.1 did, in the tests above, and stays known).
+    const browser = new FormBrowser(server.ca, { localAddress: '127.0.0.77' });
     const { res, url: page } = await browser.follow(url);
     const html = await res.text();
     const action = new URL(formAction(html, '/login')!, page);
@@ -228,8 +231,11 @@ describe('embedded OpenID provider: bad input', () => {
     await browser.request(action, { form: { csrf, email: USER, password: 'nope2' } });
     await browser.request(action, { form: { csrf, email: USER, password: 'nope3' } });
     const limited = await browser.request(action, { form: { csrf, email: USER, password: PASSWORD } });
-    assert.equal(limited.status, 429, 'even the right password waits once the limit is reached');
+    assert.equal(limited.status, 429, 'even the right password waits once this address reached the limit for this account');
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
+    browser.localAddress = '127.0.0.78';
+    const elsewhere = await browser.request(action, { form: { csrf, email: USER, password: PASSWORD } });
+    assert.equal(elsewhere.status, 303, 'another address is not refused');
   });
 
   it('garbage at the token endpoint is invalid_request / unsupported_grant_type, and the server keeps serving', async () => {

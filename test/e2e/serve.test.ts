@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { issuerLines } from '../../src/cli/serve.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { spawnServe } from '../helpers/process.ts';
 import { portOverrides, runCli } from '../helpers/server.ts';
@@ -69,6 +70,7 @@ describe('fingerpost serve (first start, restart, admin while running)', () => {
     const proc = await spawnServe(['--data', dataDir], env);
     try {
       assert.doesNotMatch(proc.stderr, /First start/, 'a restart reuses everything');
+      assert.match(proc.stderr, new RegExp(`Trusted token issuers: https://localhost:${ports.https}/oidc \\(embedded\\)\n`));
       const ca = await readFile(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
       const checks: Array<[number, boolean, RegExp]> = [
         [ports.imap, false, /^\* OK \[CAPABILITY [^\]]*STARTTLS[^\]]*LOGINDISABLED/],
@@ -141,6 +143,37 @@ describe('fingerpost serve (first start, restart, admin while running)', () => {
     } finally {
       assert.equal(await proc.stop(), 0);
     }
+  });
+});
+
+describe('the banner names whose tokens are accepted', () => {
+  const issuer = (name: string, source: 'config' | 'in-process', domains: string[] = []) => ({
+    issuer: name,
+    source,
+    options: { domains } as never,
+  });
+
+  it('lists the embedded provider and every trusted external issuer with its domains', () => {
+    assert.deepEqual(
+      issuerLines(
+        [
+          issuer('https://mail.example.test/oidc', 'in-process'),
+          issuer('https://sso.example.test/realms/staff', 'config'),
+          issuer('https://login.partner.test', 'config', ['partner.test', 'partner.example']),
+        ],
+        true,
+      ),
+      [
+        '  Trusted token issuers: https://mail.example.test/oidc (embedded)',
+        '                         https://sso.example.test/realms/staff',
+        '                         https://login.partner.test for partner.test, partner.example',
+      ],
+    );
+  });
+
+  it('says when no token is accepted', () => {
+    assert.deepEqual(issuerLines([], true), ['  Tokens:        no issuer is trusted; OAuth sign-in is off']);
+    assert.deepEqual(issuerLines([issuer('https://x.test', 'config')], false), ['  Tokens:        not accepted (auth.oauth = false)']);
   });
 });
 

@@ -5,7 +5,7 @@ import https from 'node:https';
  * openid-client's `customFetch` and plain requests. Never follows redirects, like
  * `redirect: 'manual'`; the 3xx itself is returned.
  */
-export function caFetch(ca: string): (url: string | URL, init?: RequestInit) => Promise<Response> {
+export function caFetch(ca: string): (url: string | URL, init?: RequestInit & { localAddress?: string }) => Promise<Response> {
   return (url, init = {}) =>
     new Promise((resolve, reject) => {
       const headers = new Headers(init.headers);
@@ -15,7 +15,14 @@ export function caFetch(ca: string): (url: string | URL, init?: RequestInit) => 
           : Buffer.from(init.body instanceof URLSearchParams ? init.body.toString() : (init.body as string));
       if (init.body instanceof URLSearchParams && !headers.has('content-type'))
         headers.set('content-type', 'application/x-www-form-urlencoded');
-      const req = https.request(new URL(url), { method: init.method ?? 'GET', headers: Object.fromEntries(headers), ca }, (res) => {
+      const options = {
+        method: init.method ?? 'GET',
+        headers: Object.fromEntries(headers),
+        ca,
+        // A fresh connection from the given source address (any 127.x.y.z works on loopback).
+        ...(init.localAddress ? { localAddress: init.localAddress, agent: false as const } : {}),
+      };
+      const req = https.request(new URL(url), options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -44,8 +51,12 @@ export class FormBrowser {
   readonly #fetch: ReturnType<typeof caFetch>;
   readonly #cookies = new Map<string, { value: string; path: string }>();
 
-  constructor(ca: string) {
+  /** The source address of the next requests (undefined: the system's choice); may change between requests. */
+  localAddress: string | undefined;
+
+  constructor(ca: string, options: { localAddress?: string } = {}) {
     this.#fetch = caFetch(ca);
+    this.localAddress = options.localAddress;
   }
 
   /** The names of the cookies held, with the attributes the server set (for checks). */
@@ -64,7 +75,12 @@ export class FormBrowser {
       body = new URLSearchParams(init.form);
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const res = await this.#fetch(u, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, ...(body ? { body } : {}) });
+    const res = await this.#fetch(u, {
+      method: init.method ?? (init.form ? 'POST' : 'GET'),
+      headers,
+      ...(body ? { body } : {}),
+      ...(this.localAddress ? { localAddress: this.localAddress } : {}),
+    });
     for (const line of res.headers.getSetCookie()) {
       this.setCookieHeaders.push(line);
       const [pair, ...attrs] = line.split(';');

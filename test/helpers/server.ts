@@ -74,7 +74,13 @@ export interface TestServer {
 
 /** Starts a whole node in this process on free loopback ports with a fresh data directory. */
 export async function startTestServer(
-  options: { overrides?: Record<string, unknown>; domain?: string; dataDir?: string } = {},
+  options: {
+    overrides?: Record<string, unknown>;
+    domain?: string;
+    dataDir?: string;
+    /** Where the server's JSON log lines go (level info); default: nowhere unless FP_TEST_LOG is set. */
+    logTo?: NodeJS.WritableStream;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'fp-test-')));
   const { ports, overrides } = await portOverrides();
@@ -83,7 +89,8 @@ export async function startTestServer(
     env: {},
     overrides: merge(merge({ log: { level: 'silent' } }, overrides), options.overrides ?? {}),
   });
-  const services = await openServices(config, { logger: createLogger(process.env.FP_TEST_LOG ?? 'silent') });
+  const logger = options.logTo ? createLogger('info', options.logTo) : createLogger(process.env.FP_TEST_LOG ?? 'silent');
+  const services = await openServices(config, { logger });
   const first = await ensureFirstStart(services, options.domain ?? 'example.test');
   const server = await startServer(services);
   const caFile = server.tls.caFile ?? '';

@@ -28,10 +28,14 @@ export class LineClient {
     for (const f of w) f();
   }
 
-  static connect(port: number, options: { tls?: boolean; ca?: string; host?: string } = {}): Promise<LineClient> {
+  /** `localAddress` picks the client's source address (any 127.x.y.z works on loopback). */
+  static connect(port: number, options: { tls?: boolean; ca?: string; host?: string; localAddress?: string } = {}): Promise<LineClient> {
     return new Promise((resolve, reject) => {
       const host = options.host ?? '127.0.0.1';
-      const s = options.tls ? tls.connect({ port, host, ca: options.ca, servername: 'localhost' }) : net.connect({ port, host });
+      const local = options.localAddress ? { localAddress: options.localAddress } : {};
+      const s = options.tls
+        ? tls.connect({ port, host, ca: options.ca, servername: 'localhost', ...local })
+        : net.connect({ port, host, ...local });
       s.once(options.tls ? 'secureConnect' : 'connect', () => resolve(new LineClient(s)));
       s.once('error', reject);
     });

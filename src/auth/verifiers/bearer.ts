@@ -17,6 +17,8 @@ import { userinfoClaims } from './userinfo.ts';
 type BearerCredentials = Extract<Credentials, { kind: 'bearer' }>;
 type Claims = Readonly<Record<string, unknown>>;
 
+const EXPIRED = 'The access token expired';
+
 export interface BearerVerifierDeps {
   readonly config: Config;
   readonly issuers: IssuerRegistry;
@@ -67,7 +69,6 @@ export class BearerVerifier {
   }
 
   async verify(credentials: BearerCredentials, context: AuthContext): Promise<AuthOutcome> {
-    const { config } = this.#deps;
     const hint = this.#deps.issuers.forDomain(domainOf(credentials.username));
     if (!credentials.token) return this.#fail(context, hint, 'No access token was sent');
     if (credentials.host !== undefined && !this.#ourHost(credentials.host, context))
@@ -109,7 +110,8 @@ export class BearerVerifier {
           oauth: { status: 'invalid_token', openidConfiguration: issuer.openidConfiguration },
         });
     }
-    const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+    // Accepted until exp + leeway, and the session it opens lives exactly as long (one rule).
+    const exp = typeof claims.exp === 'number' ? claims.exp * 1000 + this.#leewayMs() : undefined;
     return {
       ok: true,
       account,
@@ -127,12 +129,12 @@ export class BearerVerifier {
     context: AuthContext,
   ): Promise<{ ok: true; issuer: TrustedIssuer; claims: Claims; viaUserinfo: false } | AuthFailure> {
     const now = this.#deps.now();
-    const leeway = this.#deps.config.auth.leeway;
+    const leeway = this.#leewayMs();
     const key = createHash('sha256').update(token).digest('base64url');
     let entry = this.#verified.get(key);
-    if (entry && (now > entry.exp + leeway || now + leeway < entry.nbf)) {
+    if (entry && (now >= entry.exp + leeway || now + leeway < entry.nbf)) {
       this.#verified.delete(key);
-      if (now > entry.exp + leeway) return this.#fail(context, entry.issuer, 'The access token expired');
+      if (now >= entry.exp + leeway) return this.#fail(context, entry.issuer, EXPIRED, 'invalid_token', true);
       entry = undefined;
     }
     if (!entry) {
@@ -143,7 +145,7 @@ export class BearerVerifier {
       if (!result.ok) {
         if (result.temporary)
           return authFailure('temporary', { tokenError: result.tokenError, oauth: { status: 'temporarily_unavailable' } });
-        return this.#fail(context, issuer, result.tokenError);
+        return this.#fail(context, issuer, result.tokenError, 'invalid_token', result.expired);
       }
       entry = {
         issuer,
@@ -204,14 +206,20 @@ export class BearerVerifier {
 
   /**
    * RFC 7628 §3.2: a `host` must name this server: `server.hostname`, one of `auth.hostnames`, or
-   * an IP literal the client connected to (clients that were given an address send it).
+   * the IP address the client connected to (clients that were given an address send it). An IP
+   * literal is refused when the protocol did not say which address that was.
    */
   #ourHost(value: string, context: AuthContext): boolean {
     const host = value.toLowerCase().replace(/^\[(.*)\]$/, '$1');
     const { config } = this.#deps;
     if (host === config.server.hostname.toLowerCase() || config.auth.hostnames.some((h) => h.toLowerCase() === host)) return true;
-    if (!isIP(host)) return false;
-    return context.localAddress === undefined || normalizeIp(context.localAddress) === normalizeIp(host);
+    if (!isIP(host) || !context.localAddress) return false;
+    return normalizeIp(context.localAddress) === normalizeIp(host);
+  }
+
+  /** `auth.leeway` in whole seconds, as JWT times are (RFC 7519 §2 NumericDate), in ms. */
+  #leewayMs(): number {
+    return Math.floor(this.#deps.config.auth.leeway / 1000) * 1000;
   }
 
   /** The `aud` values accepted: the issuer's list, else this protocol's resource identifier(s). */
@@ -244,12 +252,19 @@ export class BearerVerifier {
     return authFailure('temporary', { tokenError: text, oauth: { status: 'temporarily_unavailable' } });
   }
 
-  #fail(context: AuthContext, issuer: TrustedIssuer | undefined, tokenError: string, status = 'invalid_token'): AuthFailure {
+  #fail(
+    context: AuthContext,
+    issuer: TrustedIssuer | undefined,
+    tokenError: string,
+    status = 'invalid_token',
+    expired = false,
+  ): AuthFailure {
     const kind = scopeKind(context, resourceIds(this.#deps.config).calendar);
     const scopes = issuer ? (kind === 'calendars' ? issuer.options.calendar_scopes : issuer.options.mail_scopes) : [];
     const scope = scopes[0] ?? (kind === 'calendars' ? SCOPES.calendars : SCOPES.mail);
     return authFailure('invalid_token', {
       tokenError,
+      ...(expired ? { expired: true as const } : {}),
       oauth: { status, scope, ...(issuer ? { openidConfiguration: issuer.openidConfiguration } : {}) },
     });
   }

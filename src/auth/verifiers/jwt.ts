@@ -14,6 +14,8 @@ export interface RefusedJwt {
   readonly tokenError: string;
   /** The issuer could not be reached: a temporary failure, not a bad token. */
   readonly temporary?: boolean;
+  /** A valid token past `exp` + leeway: the client should refresh it (IMAP `[EXPIRED]`). */
+  readonly expired?: true;
 }
 
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -40,10 +42,10 @@ function isAtJwt(typ: unknown): boolean {
 }
 
 /**
- * Verifies a JWT access token's signature with the issuer's keys and checks `iss`, `exp`, `nbf`
- * with `leewaySec` and, when the issuer requires it, `typ: at+jwt` (RFC 9068 §4 steps 1, 3, 5, 6).
- * Only the issuer's allow-listed asymmetric algorithms are accepted (never `none`, never HMAC).
- * The audience is checked by the caller, per protocol.
+ * Verifies a JWT access token's signature with the issuer's keys and checks `iss`, `exp` (required,
+ * RFC 9068 §2.2), `nbf` and `iat` (neither after now + `leewaySec`) and, when the issuer requires
+ * it, `typ: at+jwt` (RFC 9068 §4 steps 1, 3, 5, 6). Only the issuer's allow-listed asymmetric
+ * algorithms are accepted (never `none`, never HMAC). The audience is checked by the caller.
  */
 export async function verifyJwt(token: string, issuer: TrustedIssuer, leewaySec: number, now: number): Promise<VerifiedJwt | RefusedJwt> {
   try {
@@ -56,6 +58,9 @@ export async function verifyJwt(token: string, issuer: TrustedIssuer, leewaySec:
     });
     if (issuer.options.require_at_jwt && !isAtJwt(protectedHeader.typ))
       return { ok: false, tokenError: 'The token is not a JWT access token (typ at+jwt)' };
+    // jose checks `iat` only with maxTokenAge: a token "issued" in the future is not valid yet.
+    if (typeof payload.iat === 'number' && payload.iat > Math.floor(now / 1000) + leewaySec)
+      return { ok: false, tokenError: 'The access token is issued in the future' };
     return { ok: true, claims: payload };
   } catch (err) {
     return refusal(err);
@@ -64,11 +69,14 @@ export async function verifyJwt(token: string, issuer: TrustedIssuer, leewaySec:
 
 function refusal(err: unknown): RefusedJwt {
   if (err instanceof IssuerFetchError) return { ok: false, tokenError: 'The token issuer cannot be reached', temporary: true };
-  if (err instanceof errors.JWTExpired) return { ok: false, tokenError: 'The access token expired' };
+  if (err instanceof errors.JWTExpired) return { ok: false, tokenError: 'The access token expired', expired: true };
   if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === 'nbf' || err.claim === 'iat') return { ok: false, tokenError: 'The access token is not valid yet' };
+    if (err.reason === 'missing' && err.claim === 'exp')
+      return { ok: false, tokenError: 'The access token has no exp claim (RFC 9068 §2.2 requires one)' };
+    if (err.reason === 'missing') return { ok: false, tokenError: `The access token has no ${err.claim} claim` };
+    if (err.reason !== 'check_failed') return { ok: false, tokenError: `The access token has an invalid ${err.claim} claim` };
+    if (err.claim === 'nbf') return { ok: false, tokenError: 'The access token is not valid yet' };
     if (err.claim === 'iss') return { ok: false, tokenError: 'The token issuer is not trusted here' };
-    if (err.claim === 'exp') return { ok: false, tokenError: 'The access token has no expiry' };
     return { ok: false, tokenError: `The access token has an invalid ${err.claim} claim` };
   }
   if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)

@@ -102,6 +102,9 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     request.log = request.log.child({ ip: clientIp(request) });
+    // Reading originalUrl pins the URL as received (fastify keeps the first value); the embedded
+    // provider's mount rewrites raw.url later, and the access log names what the client asked for.
+    void request.originalUrl;
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (with a JSON error, like every error here).
     if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
       reply.header('access-control-allow-origin', '*').header('connection', 'close');
@@ -109,11 +112,11 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     }
   });
 
+  // One access-log line per request, also for requests handed to the embedded provider (hijacked
+  // replies): the route pattern, or the path without its query (codes and states travel there).
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, url: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request',
-    );
+    const url = request.routeOptions.url ?? request.originalUrl.split('?')[0]!.slice(0, 200);
+    request.log.info({ method: request.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -286,6 +286,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       remote: this.#conn.remoteAddress,
       tls: this.#conn.secure,
       localPort: this.#conn.localPort,
+      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
     };
   }
 

@@ -109,6 +109,7 @@ export class Pop3Session implements SessionHandle {
       remote: this.#conn.remoteAddress,
       tls: this.#conn.secure,
       localPort: this.#conn.localPort,
+      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
     };
   }
 

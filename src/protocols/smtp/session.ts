@@ -89,6 +89,7 @@ export class SmtpSession implements SessionHandle {
       remote: this.#conn.remoteAddress,
       tls: this.#conn.secure,
       localPort: this.#conn.localPort,
+      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
     };
   }
 

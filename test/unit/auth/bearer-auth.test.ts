@@ -23,9 +23,16 @@ const bearer = (token: string, extra: Partial<Extract<Credentials, { kind: 'bear
 const now = () => Math.floor(Date.now() / 1000);
 const good = { sub: 'alice', email: 'alice@example.test', aud: `imap://${HOST}`, scope: `openid ${SCOPES.mail}`, client_id: 'thunderbird' };
 
-function failure(o: AuthOutcome): { code: string; tokenError?: string; status?: string; scope?: string; conf?: string } {
+function failure(o: AuthOutcome): { code: string; tokenError?: string; status?: string; scope?: string; conf?: string; expired?: string } {
   if (o.ok) return { code: 'ok' };
-  return { code: o.code, tokenError: o.tokenError, status: o.oauth?.status, scope: o.oauth?.scope, conf: o.oauth?.openidConfiguration };
+  return {
+    code: o.code,
+    tokenError: o.tokenError,
+    status: o.oauth?.status,
+    scope: o.oauth?.scope,
+    conf: o.oauth?.openidConfiguration,
+    expired: o.expired ? 'yes' : 'no',
+  };
 }
 
 describe('bearer tokens', () => {
@@ -102,7 +109,7 @@ describe('bearer tokens', () => {
       'expired beyond the leeway',
       async () => bearer(await idp.sign({ ...good, exp: now() - 120 })),
       IMAP,
-      { code: 'invalid_token', tokenError: 'The access token expired' },
+      { code: 'invalid_token', tokenError: 'The access token expired', expired: 'yes' },
     ],
     [
       'not yet valid',
@@ -110,7 +117,30 @@ describe('bearer tokens', () => {
       IMAP,
       { code: 'invalid_token', tokenError: 'The access token is not valid yet' },
     ],
-    ['without exp', async () => bearer(await idp.sign({ ...good, exp: undefined })), IMAP, { code: 'invalid_token' }],
+    [
+      'without exp, saying so instead of calling it expired (RFC 9068 §2.2)',
+      async () => bearer(await idp.sign({ ...good, exp: undefined })),
+      IMAP,
+      { code: 'invalid_token', tokenError: 'The access token has no exp claim (RFC 9068 §2.2 requires one)', expired: 'no' },
+    ],
+    [
+      'iat an hour in the future',
+      async () => bearer(await idp.sign({ ...good, iat: now() + 3600 })),
+      IMAP,
+      { code: 'invalid_token', tokenError: 'The access token is issued in the future', expired: 'no' },
+    ],
+    [
+      'a non-numeric iat',
+      async () => bearer(await idp.sign({ ...good, iat: 'yesterday' as unknown as number })),
+      IMAP,
+      { code: 'invalid_token', tokenError: 'The access token has an invalid iat claim' },
+    ],
+    [
+      'an IP-literal host when the protocol did not say which address was connected to',
+      async () => bearer(await idp.sign(good), { host: '192.0.2.99' }),
+      IMAP,
+      { code: 'invalid_token', status: 'invalid_request', tokenError: 'The host does not name this server' },
+    ],
     [
       'typ JWT when at+jwt is required',
       async () => bearer(await idp.sign(good, { typ: 'JWT' })),
@@ -221,8 +251,21 @@ describe('bearer tokens', () => {
     assert.equal(got.conf, `${idp.issuer}/.well-known/openid-configuration`);
   });
 
-  it('accepts a token expired within the leeway', async () => {
-    assert.ok((await auth.authenticate(bearer(await idp.sign({ ...good, exp: now() - 10 })), IMAP)).ok);
+  it('accepts a token expired within the leeway, and its session lives until exp + leeway, not ending at once', async () => {
+    const exp = now() - 10;
+    const o = await auth.authenticate(bearer(await idp.sign({ ...good, exp })), IMAP);
+    assert.ok(o.ok, JSON.stringify(failure(o)));
+    assert.equal(o.expiresAt, (exp + 60) * 1000, 'accepted until exp + auth.leeway (60 s)');
+    const ended: string[] = [];
+    const reg = auth.register(o, IMAP, (reason) => ended.push(reason));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(ended, [], 'an accepted token does not end its session at once');
+    assert.equal(reg.session.expiresAt, (exp + 60) * 1000);
+    reg.unregister();
+  });
+
+  it('accepts iat within the leeway (a clock a little ahead)', async () => {
+    assert.ok((await auth.authenticate(bearer(await idp.sign({ ...good, iat: now() + 30 })), IMAP)).ok);
   });
 
   it('accepts an IP-literal host the client connected to, refuses another one', async () => {

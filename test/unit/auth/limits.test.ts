@@ -1,5 +1,6 @@
-// Abuse protection (issue 3 step 5): counters per source and per account, doubling delays,
-// temporary bans, password-spraying detection, shared by every protocol; metrics and audit lines.
+// Abuse protection (docs/authentication.md "Abuse protection"): counters per source, per source
+// and account, per account and per device; doubling delays, temporary bans, password-spraying
+// detection, shared by every protocol; an owner is never locked out by failures from elsewhere.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -72,23 +73,83 @@ describe('failure limits', () => {
     assert.equal(l.check('2001:db8:7:8::1', 'a@x.test').allowed, true);
   });
 
-  it('slows down an account under attack from many sources, and a success clears it', () => {
+  it('never refuses or slows an address that has not failed, while an account is attacked from many addresses', () => {
     const l = new FailureLimits({ ...OPTIONS, now });
-    for (let i = 0; i < 3; i++) l.failure(`203.0.113.${i}`, 'victim@x.test');
-    const gate = l.check('203.0.113.200', 'victim@x.test');
-    assert.ok(gate.allowed && gate.delayMs === 250);
-    for (let i = 3; i < 5; i++) l.failure(`203.0.113.${i}`, 'victim@x.test');
-    const later = l.check('203.0.113.200', 'victim@x.test');
-    assert.ok(later.allowed && later.delayMs === 1000);
-    l.success('203.0.113.200', 'victim@x.test');
-    const after = l.check('203.0.113.200', 'victim@x.test');
-    assert.ok(after.allowed && after.delayMs === 0);
+    // accountAttack defaults to 2 × accountFailures = 6; ten addresses fail once each.
+    const effects = Array.from({ length: 10 }, (_, i) => l.failure(`203.0.113.${i}`, 'victim@x.test'));
+    assert.deepEqual(
+      effects.map((e) => e.accountUnderAttack ?? false),
+      [false, false, false, false, false, true, false, false, false, false],
+      'the attack is announced once',
+    );
+    assert.deepEqual(l.check('203.0.113.200', 'victim@x.test'), { allowed: true, delayMs: 0, pass: 'clean' }, 'a fresh address');
+    assert.equal(l.accountsUnderAttack(), 1);
+    const attacker = l.check('203.0.113.3', 'victim@x.test');
+    assert.ok(!attacker.allowed && attacker.limit === 'account_attack', 'an address that failed on it may not try again');
+    assert.equal(!attacker.allowed && attacker.retryAfterMs, 60_000);
+    assert.ok(l.check('203.0.113.3', 'other@x.test').allowed, 'other accounts are not affected');
+    clock += 60_001;
+    assert.ok(l.check('203.0.113.3', 'victim@x.test').allowed, 'after the window');
+    assert.equal(l.accountsUnderAttack(), 0);
+  });
+
+  it('refuses one address for one account after account_failures, until those failures leave the window', () => {
+    const l = new FailureLimits({ ...OPTIONS, ipFailures: 100, sprayAccounts: 50, now });
+    for (let i = 0; i < 3; i++) {
+      assert.ok(l.check('192.0.2.30', 'a@x.test').allowed);
+      l.failure('192.0.2.30', 'a@x.test');
+      clock += 1000;
+    }
+    const gate = l.check('192.0.2.30', 'a@x.test');
+    assert.ok(!gate.allowed && gate.limit === 'account_source');
+    assert.equal(!gate.allowed && gate.retryAfterMs, 60_000 - 3000, 'until the oldest of the three leaves the window');
+    assert.ok(l.check('192.0.2.30', 'b@x.test').allowed, 'the address may still try other accounts');
+    assert.ok(l.check('192.0.2.31', 'a@x.test').allowed, 'other addresses may still try the account');
+    clock += 60_000 - 3000 + 1;
+    assert.ok(l.check('192.0.2.30', 'a@x.test').allowed);
+  });
+
+  it('lets an address that signed in to the account before through its own typos and an attack on the account', () => {
+    const l = new FailureLimits({ ...OPTIONS, ipFailures: 100, now });
+    l.success('192.0.2.40', 'owner@x.test');
+    for (let i = 0; i < 6; i++) l.failure('192.0.2.40', 'owner@x.test');
+    for (let i = 0; i < 6; i++) l.failure(`198.18.0.${i}`, 'owner@x.test');
+    assert.deepEqual(l.check('192.0.2.40', 'owner@x.test'), { allowed: true, delayMs: 0, pass: 'known_source' });
+    const stranger = l.check('198.18.0.1', 'owner@x.test');
+    assert.ok(!stranger.allowed && stranger.limit === 'account_attack');
+    clock += 31 * 86_400_000;
+    l.failure('192.0.2.40', 'owner@x.test');
+    assert.equal(l.check('192.0.2.40', 'owner@x.test').allowed, true, 'one failure after it is forgotten (known_for, 30 days)');
+  });
+
+  it('lets a verified device through even from a banned address, until the device itself fails account_failures times', () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    for (let i = 0; i < 10; i++) l.failure('192.0.2.41', `u${i % 3}@x.test`);
+    assert.equal(l.check('192.0.2.41', 'owner@x.test').allowed, false, 'banned');
+    const withDevice = { ip: '192.0.2.41', account: 'owner@x.test', device: 'dev-1' };
+    assert.deepEqual(l.check(withDevice), { allowed: true, delayMs: 0, pass: 'known_device' });
+    assert.equal(l.check({ ...withDevice, account: 'someone@x.test' }).allowed, true, 'the caller verified the device for the account');
+    for (let i = 0; i < 3; i++) l.failure(withDevice);
+    const stolen = l.check(withDevice);
+    assert.ok(!stolen.allowed && stolen.limit === 'source_ban', 'a device that keeps failing is an address like any other');
+    l.success({ ...withDevice, ip: '192.0.2.99' });
+    assert.equal(l.check(withDevice).allowed, true, "a success clears the device's failures");
+  });
+
+  it("a success forgets the address's failures on the account, but neither lifts a ban nor ends an attack", () => {
+    const l = new FailureLimits({ ...OPTIONS, now });
+    for (let i = 0; i < 2; i++) l.failure('192.0.2.42', 'x@x.test');
+    l.success('192.0.2.42', 'x@x.test');
+    assert.equal(l.check('192.0.2.42', 'x@x.test').allowed, true);
+    for (let i = 0; i < 10; i++) l.failure('192.0.2.43', `${i}@x.test`);
+    l.success('192.0.2.43', 'x@x.test');
+    assert.equal(l.check('192.0.2.43', 'y@x.test').allowed, false);
   });
 
   it('never delays or bans exempt sources', () => {
     const l = new FailureLimits({ ...OPTIONS, now });
     for (let i = 0; i < 50; i++) assert.deepEqual(l.failure('198.51.100.7', `u${i}@x.test`), { delayMs: 0 });
-    assert.deepEqual(l.check('198.51.100.7', 'u1@x.test'), { allowed: true, delayMs: 0 });
+    assert.deepEqual(l.check('198.51.100.7', 'u1@x.test'), { allowed: true, delayMs: 0, pass: 'clean' });
   });
 
   it('stays bounded in memory', () => {
@@ -168,6 +229,32 @@ describe('limits in the auth core', () => {
     assert.ok((await auth.authenticate(pw('alice@example.test', 'correct horse'), ctx('192.0.2.70'))).ok);
   });
 
+  it('one rule on every protocol: failures from ten addresses never refuse or slow the right password from an eleventh', async () => {
+    const protocols: Array<[string, AuthContext['protocol'], 'PLAIN' | 'USER' | 'LOGIN' | 'BASIC' | 'FORM']> = [
+      ['10', 'imap', 'PLAIN'],
+      ['11', 'pop3', 'USER'],
+      ['12', 'submission', 'LOGIN'],
+      ['13', 'http', 'BASIC'],
+      ['14', 'http', 'FORM'],
+    ];
+    for (const [net, protocol, mechanism] of protocols) {
+      const owner = `owner${net}@example.test`;
+      await f.accounts.addUser({ address: owner, password: 'the right one' });
+      const cred = (password: string): Credentials => ({ kind: 'password', username: owner, password, mechanism });
+      const at = (host: number): AuthContext => ({
+        ...ctx(`198.51.${net}.${host}`, protocol),
+        ...(protocol === 'http' ? { listener: 'https' } : {}),
+      });
+      for (let i = 1; i <= 10; i++) assert.equal(code(await auth.authenticate(cred(`guess ${i}`), at(i))), 'invalid_credentials');
+      const gate = auth.limits.check({ ip: `198.51.${net}.100`, account: owner });
+      assert.deepEqual(gate, { allowed: true, delayMs: 0, pass: 'clean' }, `${protocol} ${mechanism}: neither refused nor slowed`);
+      assert.equal(code(await auth.authenticate(cred('the right one'), at(100))), 'ok', `${protocol} ${mechanism}`);
+      // …while an address that guessed is refused for this account, even with the right password.
+      assert.equal(code(await auth.authenticate(cred('the right one'), at(3))), 'rate_limited', `${protocol} ${mechanism}`);
+    }
+    assert.ok(f.logLines.some((l) => l.event === 'auth_account_attack' && l.user === 'owner10@example.test'));
+  });
+
   it('exports Prometheus metrics', async () => {
     const registry = new Registry();
     auth.registerMetrics(registry);
@@ -177,6 +264,10 @@ describe('limits in the auth core', () => {
     assert.match(text, /fingerpost_auth_attempts_total\{protocol="pop3",mechanism="PLAIN",result="rate_limited"\} 1/);
     assert.match(text, /fingerpost_auth_bans_total\{reason="spray"\} 1/);
     assert.match(text, /fingerpost_auth_banned_sources 3/);
-    assert.match(text, /fingerpost_auth_attempts_total\{protocol="http",mechanism="FORM",result="rate_limited"\} 1/);
+    assert.match(text, /fingerpost_auth_attempts_total\{protocol="http",mechanism="FORM",result="rate_limited"\} 2/);
+    assert.match(text, /fingerpost_auth_limited_total\{limit="source_ban"\} \d+/);
+    assert.match(text, /fingerpost_auth_limited_total\{limit="account_attack"\} 5/);
+    assert.match(text, /fingerpost_auth_account_attacks_total 5/);
+    assert.match(text, /fingerpost_auth_accounts_under_attack 5/);
   });
 });

@@ -1,19 +1,23 @@
-// The process logger redacts credentials wherever a caller puts them (issue 2: pino logs that
-// redact secrets; STANDARDS.md §9.12).
+// The process logger redacts credentials wherever a caller puts them (STANDARDS.md §9.12), and
+// writes JSON lines for collectors or readable lines on a terminal (log.format).
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { it } from 'node:test';
 import { createLogger } from '../../../src/core/log.ts';
 
-function capture(): { lines: string[]; sink: NodeJS.WritableStream } {
+function capture(isTTY = false): { lines: string[]; sink: NodeJS.WritableStream } {
   const lines: string[] = [];
-  const sink = {
-    write(line: string) {
-      lines.push(line);
-      return true;
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
     },
-  } as unknown as NodeJS.WritableStream;
+  });
+  if (isTTY) Object.assign(sink, { isTTY: true });
   return { lines, sink };
 }
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 it('redacts passwords, tokens, SASL payloads, OAuth codes and auth headers, top level and one level down', () => {
   const { lines, sink } = capture();
@@ -79,4 +83,29 @@ it('redacts passwords, tokens, SASL payloads, OAuth codes and auth headers, top 
   assert.equal(parsed.password, '[redacted]');
   assert.equal(parsed.user, 'alice@example.test', 'what is not a secret stays');
   assert.equal(parsed.msg, 'auth');
+});
+
+it('writes readable lines on a terminal (log.format auto) or when asked (pretty), JSON otherwise, redacted alike', async () => {
+  const tty = capture(true);
+  createLogger('info', tty.sink).info({ password: 'pw-pretty', user: 'alice@example.test', component: 'auth' }, 'signed in');
+  const piped = capture();
+  createLogger('info', piped.sink).info({ user: 'alice@example.test' }, 'signed in');
+  const forced = capture();
+  createLogger('info', forced.sink, 'pretty').warn({ token: 'tok-pretty' }, 'careful');
+  const json = capture(true);
+  createLogger('info', json.sink, 'json').info('still json');
+  await settle();
+
+  const line = tty.lines.join('');
+  assert.match(line, /^\S*\[?\d\d:\d\d:\d\d\.\d{3}\]?\S* \S*INFO\S*.*signed in/, line);
+  assert.doesNotMatch(line, /^\{/, 'not JSON on a terminal');
+  assert.match(line, /alice@example\.test/);
+  assert.doesNotMatch(line, /pw-pretty/, 'redacted before it is made pretty');
+  assert.doesNotMatch(line, /"service"/);
+  assert.equal(JSON.parse(piped.lines[0]!).msg, 'signed in', 'JSON when the output is not a terminal');
+  const warned = forced.lines.join('');
+  assert.match(warned, /WARN.*careful/);
+  assert.doesNotMatch(warned, /tok-pretty/);
+  assert.doesNotMatch(warned, /\x1b\[/, 'no colours when the output is not a terminal');
+  assert.equal(JSON.parse(json.lines[0]!).msg, 'still json', 'log.format json even on a terminal');
 });

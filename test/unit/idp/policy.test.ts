@@ -6,7 +6,7 @@ import { resourceIds, SCOPES } from '../../../src/config/resources.ts';
 import { CsrfTokens } from '../../../src/idp/csrf.ts';
 import { consentPage, html, loginPage, originOf, pageCsp } from '../../../src/idp/pages.ts';
 import { WindowLimiter } from '../../../src/idp/rate-limit.ts';
-import { applyRegistrationPolicy } from '../../../src/idp/registration-policy.ts';
+import { applyRegistrationPolicy, selfRegisteredRedirectProblem } from '../../../src/idp/registration-policy.ts';
 import { asList, defaultResourcesFor, knownResources } from '../../../src/idp/resources.ts';
 
 describe('open registration policy (RFC 7591, native public clients)', () => {
@@ -49,6 +49,7 @@ describe('open registration policy (RFC 7591, native public clients)', () => {
     ['implicit', { grant_types: ['implicit'] }],
     ['a non-array grant_types', { grant_types: 'authorization_code' }],
     ['token response type', { response_types: ['code', 'token'] }],
+    ['a web-site post-logout redirect', { post_logout_redirect_uris: ['https://evil.example/'] }],
   ];
   for (const [what, sent] of refused) {
     it(`refuses ${what} with invalid_client_metadata`, () => {
@@ -58,6 +59,49 @@ describe('open registration policy (RFC 7591, native public clients)', () => {
       );
     });
   }
+});
+
+describe('redirects of self-registered clients (RFC 8252 §7)', () => {
+  it('allows loopback http and reverse-domain private-use schemes', () => {
+    for (const uri of [
+      'http://127.0.0.1/cb',
+      'http://127.0.0.1:53682/cb',
+      'http://[::1]/cb',
+      'http://localhost/cb',
+      'com.example.mail:/cb',
+    ])
+      assert.equal(selfRegisteredRedirectProblem(uri), undefined, uri);
+  });
+
+  it('refuses web sites, schemes that open one, and non-URIs', () => {
+    for (const uri of [
+      'https://evil.example/',
+      'https://127.0.0.1/cb',
+      'http://evil.example/',
+      'http://127.0.0.1.evil.example/',
+      'x-safari-https://evil.example/',
+      'intent://evil.example/#Intent;scheme=https;end',
+      'javascript:alert(1)',
+      'data:text/html,x',
+      'not a uri',
+      42,
+    ])
+      assert.ok(selfRegisteredRedirectProblem(uri), String(uri));
+  });
+
+  it('applies the same rule to redirect_uris (invalid_redirect_uri) and post_logout_redirect_uris', () => {
+    const run = (sent: Record<string, unknown>) => applyRegistrationPolicy({ grant_types: ['authorization_code'], ...sent }, sent);
+    assert.throws(
+      () => run({ redirect_uris: ['https://evil.example/cb'] }),
+      (err: { error?: string }) => err.error === 'invalid_redirect_uri',
+    );
+    assert.throws(
+      () => run({ redirect_uris: ['http://127.0.0.1/cb'], post_logout_redirect_uris: ['https://evil.example/'] }),
+      (err: { error?: string; error_description?: string }) =>
+        err.error === 'invalid_client_metadata' && /post_logout_redirect_uris/.test(err.error_description ?? ''),
+    );
+    run({ redirect_uris: ['http://127.0.0.1/cb'], post_logout_redirect_uris: ['http://127.0.0.1/bye'] });
+  });
 });
 
 describe('resources (RFC 8707)', () => {

@@ -20,9 +20,7 @@ function failure(f: AuthFailure): Tagged {
     case 'invalid_credentials':
       return no('Authentication failed', 'AUTHENTICATIONFAILED');
     case 'invalid_token':
-      return /expir/i.test(f.tokenError ?? '')
-        ? no('Access token expired', 'EXPIRED')
-        : no('Authentication failed', 'AUTHENTICATIONFAILED');
+      return f.expired ? no('Access token expired', 'EXPIRED') : no('Authentication failed', 'AUTHENTICATIONFAILED');
     case 'insufficient_scope':
     case 'authorization_failed':
       return no(f.publicReason, 'AUTHORIZATIONFAILED');
