@@ -56,11 +56,18 @@ function hasAttachment(root: MimePart): boolean {
 }
 
 /**
+ * The top-level fields `parseMessage` read, for `searchText` on the same bytes right after (the
+ * store calls both at delivery): the header block is scanned once, not twice.
+ */
+const lastTopFields = new WeakMap<Buffer, { readonly root: MimePart; readonly fields: readonly HeaderField[] }>();
+
+/**
  * Parses a raw message (RFC 5322 + MIME) once, at delivery: the MIME tree with byte offsets, the
  * IMAP ENVELOPE, decoded summary fields and the preview. Never throws on malformed input.
  */
 export function parseMessage(raw: Buffer): ParsedMessage {
   const { root, fields } = parseStructure(raw);
+  lastTopFields.set(raw, { root, fields });
   const envelope = envelopeOf(fields);
   const subject = headerValue(fields, 'subject');
   const messageId = messageIds(headerValue(fields, 'message-id'))[0] ?? null;
@@ -82,6 +89,8 @@ export function parseMessage(raw: Buffer): ParsedMessage {
 
 /** The header fields of the top-level header block. */
 export function topHeaderFields(raw: Buffer, root: MimePart): readonly HeaderField[] {
+  const known = lastTopFields.get(raw);
+  if (known && known.root.headerStart === root.headerStart && known.root.bodyStart === root.bodyStart) return known.fields;
   return parseHeaderBlock(raw, root.headerStart, root.bodyStart).fields;
 }
 
