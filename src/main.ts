@@ -221,6 +221,18 @@ function createMetrics(): { registry: Registry; observer: ListenerObserver } {
     labelNames: ['listener', 'reason'],
     registers: [registry],
   });
+  const evicted = new Counter({
+    name: 'fingerpost_connections_evicted_total',
+    help: 'Connections not signed in yet that were closed to make room for new ones (limits.prelogin_share)',
+    labelNames: ['listener'],
+    registers: [registry],
+  });
+  const timedOut = new Counter({
+    name: 'fingerpost_connections_timed_out_total',
+    help: 'Connections closed for inactivity, before sign-in (prelogin) or after (idle)',
+    labelNames: ['listener', 'phase'],
+    registers: [registry],
+  });
   return {
     registry,
     observer: {
@@ -230,6 +242,8 @@ function createMetrics(): { registry: Registry; observer: ListenerObserver } {
       },
       closed: (l) => open.dec({ listener: l }),
       refused: (l, reason) => refused.inc({ listener: l, reason }),
+      evicted: (l) => evicted.inc({ listener: l }),
+      timedOut: (l, phase) => timedOut.inc({ listener: l, phase }),
     },
   };
 }
@@ -238,7 +252,11 @@ function createMetrics(): { registry: Registry; observer: ListenerObserver } {
 export async function startServer(services: Services, tls?: TlsMaterial): Promise<RunningServer> {
   const { config, logger } = services;
   const material = tls ?? (await prepareTls(config));
-  const limiter = new ConnectionLimiter({ total: config.limits.connections_total, perIp: config.limits.connections_per_ip });
+  const limiter = new ConnectionLimiter({
+    total: config.limits.connections_total,
+    perIp: config.limits.connections_per_ip,
+    preloginShare: config.limits.prelogin_share,
+  });
   const { registry, observer } = createMetrics();
   services.auth.registerMetrics(registry);
   const listeners: Listener[] = [];
@@ -341,6 +359,8 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
           bind: section.bind,
           port: spec.port,
           proxy: { enabled: section.proxy_protocol, from: section.proxy_from },
+          // The MX listener has no sign-in; it keeps RFC 5321's timeout (§4.5.3.2.7).
+          preloginTimeoutMs: spec.protocol === 'smtp' ? config.smtp.idle_timeout : config.limits.prelogin_timeout,
           handler: handlers[spec.protocol],
         }),
       );

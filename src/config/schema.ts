@@ -157,8 +157,16 @@ export const configSchema = z
           .int()
           .min(1024)
           .default(50 * 1024 * 1024),
+        /** Time allowed for a request's headers to arrive, and for a new connection's first request to begin. */
+        headers_timeout: duration('30s'),
+        /** Time allowed for a whole request (headers and body) to arrive. */
+        request_timeout: duration('5m'),
       })
       .strict()
+      .refine((http) => http.request_timeout >= http.headers_timeout, {
+        message: 'http.request_timeout must not be shorter than http.headers_timeout',
+        path: ['request_timeout'],
+      })
       .prefault({}),
     imap: z
       .object({
@@ -211,6 +219,8 @@ export const configSchema = z
           .default(50 * 1024 * 1024),
         /** Recipients accepted per message (RFC 5321 §4.5.3.1.8 asks for at least 100). */
         max_recipients: z.number().int().min(1).default(100),
+        /** Inactivity allowed on an MX connection (RFC 5321 §4.5.3.2.7: at least 5 minutes). */
+        idle_timeout: duration('5m'),
       })
       .strict()
       .prefault({}),
@@ -313,7 +323,12 @@ export const configSchema = z
     limits: z
       .object({
         connections_total: z.number().int().min(1).default(10_000),
+        /** Per client address; IPv6 clients are counted by their /64. */
         connections_per_ip: z.number().int().min(1).default(200),
+        /** Share of connections_total that connections not signed in yet may hold; the oldest give way to newcomers. */
+        prelogin_share: z.number().min(0.05).max(1).default(0.5),
+        /** Inactivity allowed on IMAP, POP3 and submission connections before they sign in. */
+        prelogin_timeout: duration('60s'),
         /** Close idle connections after this long (IMAP needs at least 30 minutes, RFC 9051 §5.4). */
         idle_timeout: duration('30m').refine(
           (ms) => ms >= 30 * 60_000,

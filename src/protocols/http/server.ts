@@ -1,12 +1,12 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
 import { ipMatcher } from '../../net/cidr.ts';
-import { peerOf } from '../../net/listener.ts';
+import { markHttpConnectionInUse, peerOf } from '../../net/listener.ts';
 import { serverTlsOptions, type TlsMaterial } from '../../net/tls.ts';
 
 /** What /healthz reports; `ok` false answers 503. */
@@ -48,8 +48,9 @@ export function sendProblem(
  * 431, RFC 6585 §5; too slow: 408; malformed: 400) in the same problem+json shape as every other
  * error here, then closes the connection.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, timeouts: Counter<'kind'>): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') timeouts.inc({ kind: 'request' });
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const detail =
     status === 431
@@ -68,11 +69,40 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 /**
+ * Slow clients (slowloris): Node checks `headersTimeout` and `requestTimeout` only once the server
+ * emits 'listening', which a server fed sockets by the net/ listener never does on its own; and a
+ * connection that sends nothing after the TLS handshake is closed after `headersTimeout` here.
+ * A connection's first complete request moves it out of the pre-login share of the connection
+ * limits (net/limits.ts); JMAP's WebSocket upgrade does the same once it succeeds.
+ */
+function enforceRequestTimeouts(server: https.Server, headersTimeoutMs: number, timeouts: Counter<'kind'>): void {
+  server.emit('listening');
+  server.on('secureConnection', (socket) => {
+    const timer = setTimeout(() => {
+      timeouts.inc({ kind: 'first_request' });
+      socket.destroy();
+    }, headersTimeoutMs);
+    timer.unref();
+    // From its first byte on, a request is under Node's own header and request timeouts.
+    socket.once('data', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (request: IncomingMessage) => markHttpConnectionInUse(request.socket));
+}
+
+/**
  * Builds the HTTPS application (fastify on an https.Server fed by the net/ listener): security
  * headers, problem+json errors, /healthz and /metrics. Protocol modules register their routes on it.
  */
 export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: https.Server } {
   let server: https.Server | undefined;
+  const timeouts = new Counter({
+    name: 'fingerpost_http_timeouts_total',
+    help: 'HTTPS connections closed because a request was too slow (request) or never began (first_request)',
+    labelNames: ['kind'] as const,
+    registers: [deps.metrics],
+  });
+  const { headers_timeout: headersTimeout, request_timeout: requestTimeout } = deps.config.http;
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -80,13 +110,16 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     trustProxy: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, timeouts),
     serverFactory: (handler) => {
       server = https.createServer(
         {
           ...serverTlsOptions(deps.tls),
-          requestTimeout: 120_000,
-          headersTimeout: 30_000,
+          requestTimeout,
+          headersTimeout,
+          // How often the two timeouts above are checked.
+          connectionsCheckingInterval: Math.min(1000, headersTimeout),
+          handshakeTimeout: deps.config.limits.handshake_timeout,
           keepAliveTimeout: 65_000,
           // Node would answer a Host-less HTTP/1.1 request with a bare 400; the hook below sends it as problem+json.
           requireHostHeader: false,
@@ -141,6 +174,7 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
   });
 
   if (!server) throw new Error('fastify did not call serverFactory');
+  enforceRequestTimeouts(server, headersTimeout, timeouts);
   // Route modules take a plain FastifyInstance; the https server and pino logger are details of this file.
   return { app: app as unknown as FastifyInstance, server: server as https.Server };
 }

@@ -387,6 +387,7 @@ export class ImapSession implements SessionHandle, CommandContext {
   signIn(result: AuthResult): void {
     const user = { auth: result, accountId: result.account.id, address: result.account.address };
     this.#state = { kind: 'authenticated', user };
+    this.#conn.signedIn();
     this.#reader.allowAppend(true);
     this.#registration = this.deps.auth.register(result, this.authContext, (reason) => this.#end(reason));
     this.#unwatch = this.deps.mail.watch(user.accountId, (change) => this.#onChange(change));

@@ -273,6 +273,7 @@ export class Pop3Session implements SessionHandle {
       return this.#err('[SYS/PERM] No INBOX for this account');
     }
     this.#state = { kind: 'transaction', auth: outcome, drop, deleted: new Set() };
+    this.#conn.signedIn();
     this.#registration = this.#o.auth.register(outcome, this.#context(), (reason) => this.#end(reason));
     this.#lockTimer = setInterval(
       () => this.#o.locks.refresh(accountId, this.#id).catch(() => {}),

@@ -261,6 +261,7 @@ export class SmtpSession implements SessionHandle {
       const outcome = await this.#opts.auth.authenticate(step.credentials, this.#authContext());
       if (outcome.ok) {
         this.#auth = outcome;
+        this.#conn.signedIn();
         this.#registration = this.#opts.auth.register(outcome, this.#authContext(), (reason) => this.#end(reason));
         return reply(235, '2.7.0', 'Authentication successful');
       }
