@@ -7,6 +7,7 @@ import { jwkSigner, newestPublished } from './calendar/federation/assertion.ts';
 import type { CalendarService } from './calendar/service.ts';
 import { createCalendarService } from './calendar/setup.ts';
 import type { Config } from './config/config.ts';
+import type { WaitClock } from './core/clock.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { SqlDirectory } from './directory/sql.ts';
@@ -248,8 +249,13 @@ function createMetrics(): { registry: Registry; observer: ListenerObserver } {
   };
 }
 
+/** What a node may be started with besides its services: a clock tests can make skip deliberate delays. */
+export interface StartOptions {
+  readonly clock?: WaitClock;
+}
+
 /** Starts every configured listener (HTTPS and the mail protocols) on the shared services. */
-export async function startServer(services: Services, tls?: TlsMaterial): Promise<RunningServer> {
+export async function startServer(services: Services, tls?: TlsMaterial, options: StartOptions = {}): Promise<RunningServer> {
   const { config, logger } = services;
   const material = tls ?? (await prepareTls(config));
   const limiter = new ConnectionLimiter({
@@ -270,7 +276,12 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     onError,
   };
 
-  const smtpService = createSmtpService(services);
+  const smtpService = createSmtpService({
+    ...services,
+    failures: services.auth.limits,
+    registry,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const handlers: Record<MailListenerSpec['protocol'], ProtocolHandler> = {
     smtp: smtpService.smtp,
     submission: smtpService.submission,

@@ -221,6 +221,10 @@ export const configSchema = z
         max_recipients: z.number().int().min(1).default(100),
         /** Inactivity allowed on an MX connection (RFC 5321 §4.5.3.2.7: at least 5 minutes). */
         idle_timeout: duration('5m'),
+        /** RCPT TO for addresses that do not exist, per connection, before `421` (address harvesting). */
+        max_unknown_recipients: z.number().int().min(1).default(20),
+        /** Pause before answering a RCPT TO for an address that does not exist. */
+        unknown_recipient_delay: duration('1s'),
       })
       .strict()
       .prefault({}),

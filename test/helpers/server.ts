@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../src/config/config.ts';
+import type { WaitClock } from '../../src/core/clock.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/core/log.ts';
 import { ensureFirstStart, openServices, type RunningServer, type Services, startServer } from '../../src/main.ts';
@@ -74,7 +75,7 @@ export interface TestServer {
 
 /** Starts a whole node in this process on free loopback ports with a fresh data directory. */
 export async function startTestServer(
-  options: { overrides?: Record<string, unknown>; domain?: string; dataDir?: string } = {},
+  options: { overrides?: Record<string, unknown>; domain?: string; dataDir?: string; clock?: WaitClock } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'fp-test-')));
   const { ports, overrides } = await portOverrides();
@@ -85,7 +86,7 @@ export async function startTestServer(
   });
   const services = await openServices(config, { logger: createLogger(process.env.FP_TEST_LOG ?? 'silent') });
   const first = await ensureFirstStart(services, options.domain ?? 'example.test');
-  const server = await startServer(services);
+  const server = await startServer(services, undefined, options.clock ? { clock: options.clock } : {});
   const caFile = server.tls.caFile ?? '';
   return {
     config,

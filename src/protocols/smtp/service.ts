@@ -1,5 +1,7 @@
 import type { AuthCore } from '../../auth/types.ts';
+import type { Registry } from 'prom-client';
 import type { Config } from '../../config/config.ts';
+import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { SqlDirectory } from '../../directory/sql.ts';
@@ -13,7 +15,9 @@ import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
 import { readFileSync } from 'node:fs';
 import { smtpHandler } from './handler.ts';
+import type { FailureCounter } from './harvest-guard.ts';
 import { MailTransactions } from './mail-transactions.ts';
+import { SmtpMetrics } from './metrics.ts';
 import { SendingLimits } from './sending-limits.ts';
 
 export interface SmtpServiceDeps {
@@ -24,6 +28,11 @@ export interface SmtpServiceDeps {
   readonly directory: SqlDirectory;
   readonly mail: MailStore;
   readonly auth: AuthCore;
+  /** The auth core's failure limits (src/auth/limits), shared with every protocol. */
+  readonly failures?: FailureCounter;
+  /** The node's Prometheus registry. */
+  readonly registry?: Registry;
+  readonly clock?: WaitClock;
 }
 
 /** The SMTP side of a node: MX and submission handlers, the outbound queue and its worker. */
@@ -129,6 +138,11 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     maxMessageBytes: config.smtp.max_message_bytes,
     maxRecipients: config.smtp.max_recipients,
     tlsTimeoutMs: config.limits.handshake_timeout,
+    maxUnknownRecipients: config.smtp.max_unknown_recipients,
+    unknownRecipientDelayMs: config.smtp.unknown_recipient_delay,
+    ...(deps.failures ? { failures: deps.failures } : {}),
+    ...(deps.registry ? { metrics: new SmtpMetrics(deps.registry) } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
   };
   return {
     smtp: smtpHandler(options),

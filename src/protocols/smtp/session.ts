@@ -1,10 +1,12 @@
 import { SaslExchange, type SaslStep } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
+import { systemClock, type WaitClock } from '../../core/clock.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { parseCommand, type Params, type SmtpCommand } from './command.ts';
+import { type FailureCounter, HarvestGuard } from './harvest-guard.ts';
 import { InputBuffer } from './input.ts';
 import { receivedHeader } from './received.ts';
 import { formatReply, REPLIES, type Reply, reply } from './reply.ts';
@@ -22,7 +24,20 @@ export interface SmtpOptions {
   readonly tlsTimeoutMs: number;
   /** Bad commands tolerated before `421` (RFC 5321 §4.1.4 lets a server end abusive sessions). */
   readonly maxErrors?: number;
-  readonly now?: () => number;
+  /** RCPT TO for unknown local addresses answered `550` per connection; the next gets `421`. */
+  readonly maxUnknownRecipients?: number;
+  /** Pause before each `550` for an unknown recipient. */
+  readonly unknownRecipientDelayMs?: number;
+  /** The shared failure limits: unknown recipients count as failures, a banned client gets `421`. */
+  readonly failures?: FailureCounter;
+  readonly metrics?: SmtpSessionMetrics;
+  readonly clock?: WaitClock;
+}
+
+/** Counters an SMTP session feeds (src/protocols/smtp/metrics.ts). */
+export interface SmtpSessionMetrics {
+  unknownRecipient(listener: string): void;
+  limitReached(listener: string, limit: 'unknown_recipients' | 'client_banned'): void;
 }
 
 /** RFC 5321 §4.5.3.1.4: 512 octets per command line including CRLF. */
@@ -58,12 +73,20 @@ export class SmtpSession implements SessionHandle {
   #registration: SessionRegistration | undefined;
   #errors = 0;
   #closing = false;
+  readonly #harvest: HarvestGuard;
   /** Messages accepted so far: each gets its own trace id (`<session>.<n>`). */
   #messages = 0;
 
   constructor(conn: Connection, opts: SmtpOptions) {
     this.#conn = conn;
     this.#opts = opts;
+    this.#harvest = new HarvestGuard({
+      maxUnknown: opts.maxUnknownRecipients ?? 20,
+      delayMs: opts.unknownRecipientDelayMs ?? 0,
+      clock: opts.clock ?? systemClock,
+      ...(opts.failures ? { failures: opts.failures } : {}),
+      onUnknown: () => opts.metrics?.unknownRecipient(conn.listener.name),
+    });
   }
 
   get #protocol(): 'smtp' | 'submission' {
@@ -319,14 +342,28 @@ export class SmtpSession implements SessionHandle {
     return reply(250, '2.1.0', 'Sender ok');
   }
 
-  async #rcpt(address: string, params: Params): Promise<Reply> {
+  async #rcpt(address: string, params: Params): Promise<Reply | undefined> {
     const tx = this.#tx;
     if (!tx) return REPLIES.badSequence('Need MAIL command first');
     if (params.size) return reply(555, '5.5.4', `Unsupported parameter ${[...params.keys()][0]}`);
     if (!tx.smtputf8 && !ASCII.test(address)) return reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8');
     if (tx.recipients.length >= this.#opts.maxRecipients) return reply(452, '4.5.3', 'Too many recipients');
+    if (!this.#auth && !this.#harvest.allowed(this.#conn.remoteAddress)) {
+      this.#opts.metrics?.limitReached(this.#conn.listener.name, 'client_banned');
+      this.#finish(reply(421, '4.7.0', 'Too many failures from your address, try again later'));
+      return undefined;
+    }
     const result = await this.#opts.transactions.rcptTo(this.#view(), this.#envelope(tx), address);
-    if ('reply' in result) return result.reply;
+    if ('reply' in result) {
+      // Signed-in users are not harvesting: their typos are answered at once.
+      if (!result.unknown || this.#auth) return result.reply;
+      if ((await this.#harvest.unknownRecipient(this.#conn.remoteAddress)) === 'close') {
+        this.#opts.metrics?.limitReached(this.#conn.listener.name, 'unknown_recipients');
+        this.#finish(reply(421, '4.7.0', 'Too many unknown recipients, closing connection'));
+        return undefined;
+      }
+      return result.reply;
+    }
     const lower = result.recipient.address.toLowerCase();
     if (!tx.recipients.some((r) => r.address.toLowerCase() === lower)) tx.recipients.push(result.recipient);
     return reply(250, '2.1.5', 'Recipient ok');
@@ -377,7 +414,7 @@ export class SmtpSession implements SessionHandle {
   }
 
   async #deliver(tx: Transaction, body: Buffer): Promise<Reply> {
-    const now = (this.#opts.now ?? Date.now)();
+    const now = (this.#opts.clock ?? systemClock).now();
     // One trace id per message (Received `id`, the 250 reply, logs), so two messages sent over one
     // connection can be told apart (RFC 5321 §4.4).
     const view = { ...this.#view(), id: `${this.#id}.${++this.#messages}` };
