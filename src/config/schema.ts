@@ -225,6 +225,12 @@ export const configSchema = z
         max_unknown_recipients: z.number().int().min(1).default(20),
         /** Pause before answering a RCPT TO for an address that does not exist. */
         unknown_recipient_delay: duration('1s'),
+        /** Bytes of received messages (MX and submission) loaded into memory for delivery at once; the rest wait on disk. */
+        delivery_memory: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .default(128 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

@@ -1,10 +1,11 @@
 import { Counter, type Registry } from 'prom-client';
 import type { SmtpSessionMetrics } from './session.ts';
 
-/** Prometheus counters of the SMTP listeners: unknown recipients and the limits they trip. */
+/** Prometheus counters of the SMTP listeners: unknown recipients, the limits they trip, deliveries that waited for memory. */
 export class SmtpMetrics implements SmtpSessionMetrics {
   readonly #unknown: Counter<'listener'>;
   readonly #limits: Counter<'listener' | 'limit'>;
+  readonly #waits: Counter<'listener'>;
 
   constructor(registry: Registry) {
     this.#unknown = new Counter({
@@ -19,6 +20,16 @@ export class SmtpMetrics implements SmtpSessionMetrics {
       labelNames: ['listener', 'limit'] as const,
       registers: [registry],
     });
+    this.#waits = new Counter({
+      name: 'fingerpost_smtp_delivery_waits_total',
+      help: 'Received messages that waited on disk for room in smtp.delivery_memory before delivery',
+      labelNames: ['listener'] as const,
+      registers: [registry],
+    });
+  }
+
+  deliveryWaited(listener: string): void {
+    this.#waits.inc({ listener });
   }
 
   unknownRecipient(listener: string): void {

@@ -14,11 +14,14 @@ import type { ProtocolHandler } from '../../net/listener.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { smtpHandler } from './handler.ts';
 import type { FailureCounter } from './harvest-guard.ts';
 import { MailTransactions } from './mail-transactions.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import { SmtpMetrics } from './metrics.ts';
 import { SendingLimits } from './sending-limits.ts';
+import { SpoolDir } from './spool.ts';
 
 export interface SmtpServiceDeps {
   readonly config: Config;
@@ -130,6 +133,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     limits,
     logger,
   });
+  const spool = new SpoolDir(path.join(config.dataDir, 'spool'));
   const options = {
     hostname: config.server.hostname,
     auth: deps.auth,
@@ -138,6 +142,8 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     maxMessageBytes: config.smtp.max_message_bytes,
     maxRecipients: config.smtp.max_recipients,
     tlsTimeoutMs: config.limits.handshake_timeout,
+    spool,
+    memory: new MemoryBudget(config.smtp.delivery_memory),
     maxUnknownRecipients: config.smtp.max_unknown_recipients,
     unknownRecipientDelayMs: config.smtp.unknown_recipient_delay,
     ...(deps.failures ? { failures: deps.failures } : {}),
@@ -150,7 +156,13 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     queue,
     worker,
     enqueue,
-    start: () => worker?.start(),
+    start: () => {
+      worker?.start();
+      spool.sweep().then(
+        (n) => n && logger.info({ removed: n }, 'spool files left by an earlier run removed'),
+        (err: Error) => logger.warn({ err: err.message }, 'spool sweep failed'),
+      );
+    },
     stop: async () => {
       await worker?.stop();
     },
