@@ -29,6 +29,16 @@ export type DataResult =
     }
   | { readonly kind: 'closed' };
 
+/** Bytes looked at one by one before handing the search to `indexOf` (cheaper for short lines, slower for long ones). */
+const BYTEWISE = 128;
+
+/** The next LF at or after `from`, or -1: short lines byte by byte (a call per 3-byte line would dominate), long ones by `indexOf`. */
+function nextLf(buf: Buffer, from: number): number {
+  const stop = Math.min(buf.length, from + BYTEWISE);
+  for (let i = from; i < stop; i++) if (buf[i] === LF) return i;
+  return stop < buf.length ? buf.indexOf(LF, stop) : -1;
+}
+
 /**
  * Buffered input of a line-based mail protocol (SMTP, POP3) that readers pull from: command lines
  * with a length limit, SMTP DATA up to `CRLF.CRLF`, and exact byte counts for BDAT (RFC 3030).
@@ -159,7 +169,7 @@ export class InputBuffer {
           if (pos > from) pieces.push(buf.subarray(from, pos));
           from = pos + 1;
         }
-        const lf = buf.indexOf(LF, pos);
+        const lf = nextLf(buf, pos);
         if (lf < 0) {
           lastWasCr = buf[buf.length - 1] === CR;
           lineStart = false;
