@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './core/log.ts';
 import { SqlDirectory } from './directory/sql.ts';
 import { EmbeddedIdp } from './idp/idp.ts';
 import { shareMailChanges } from './mail/cluster.ts';
-import { mimeParser } from './mail/mime/parse.ts';
+import { MessageAnalyzer } from './mail/mime/analyzer.ts';
 import { MailStore } from './mail/store.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
 import { issuerForDomain } from './discovery/services.ts';
@@ -103,6 +103,8 @@ export async function openServices(config: Config, options: { logger?: Logger } 
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   const auth = new AuthService({ config, directory, logger, db });
   const idp = new EmbeddedIdp({ config, db, directory, logger });
+  // Large messages are parsed in a worker thread, off the event loop every protocol shares.
+  const analyzer = new MessageAnalyzer();
   // The embedded provider is a trusted issuer whose keys are handed over in-process (no HTTP).
   if (config.idp.enabled) auth.trustEmbeddedIssuer({ issuer: idp.issuer, jwks: () => idp.publicJwks() });
   applyRevocations(auth, idp);
@@ -114,10 +116,13 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     blobs,
     accounts: new AccountAdmin(db, directory),
     auth,
-    mail: new MailStore(db, blobs, mimeParser),
+    mail: new MailStore(db, blobs, analyzer),
     idp,
     calendar: createCalendarService(config, db, directory, logger),
-    close: () => db.close(),
+    close: () => {
+      analyzer.close();
+      return db.close();
+    },
   };
 }
 

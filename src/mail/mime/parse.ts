@@ -4,6 +4,7 @@ import { decodeEncodedWords } from './encoded-word.ts';
 import { type HeaderField, headerValue, parseHeaderBlock } from './headers.ts';
 import { envelopeOf, parseStructure } from './structure.ts';
 import { isInlineText, partText, textLeaves } from './text.ts';
+import type { AnalyzedMessage } from '../types.ts';
 import type { MimePart, ParsedMessage } from './types.ts';
 
 /** Parsing a raw message into the stored structure (`ParsedMessage`) and its searchable text. */
@@ -111,5 +112,15 @@ export function searchText(raw: Buffer, parsed: ParsedMessage): { headers: strin
   return { headers: headers.replace(/\0/g, ' '), body: body.slice(0, SEARCH_BODY_CHARS).replace(/\0/g, ' ') };
 }
 
-/** The `MessageParser` the mail store uses (src/mail/types.ts). */
-export const mimeParser = { parse: parseMessage, searchText };
+/** Parsed structure and search text in one call (what delivery stores). */
+export function analyzeMessage(raw: Buffer): AnalyzedMessage {
+  const parsed = parseMessage(raw);
+  return { parsed, text: searchText(raw, parsed) };
+}
+
+/** The in-thread parser: `parse` and `searchText` for callers that need them, `analyze` for the mail store (src/mail/types.ts). */
+export const mimeParser = {
+  parse: parseMessage,
+  searchText,
+  analyze: async (raw: Buffer): Promise<AnalyzedMessage> => analyzeMessage(raw),
+};

@@ -33,9 +33,12 @@ export class SpoolFile {
     this.#size += bytes.length;
   }
 
-  /** The whole body in one buffer, after `prefix` (the trace header), read in one go. */
+  /**
+   * The whole body in one buffer, after `prefix` (the trace header), read in one go. The memory is
+   * shared (a SharedArrayBuffer), so the MIME parser's worker thread reads it without a copy.
+   */
   async read(prefix: Buffer): Promise<Buffer> {
-    const out = Buffer.allocUnsafe(prefix.length + this.#size);
+    const out = Buffer.from(new SharedArrayBuffer(prefix.length + this.#size));
     prefix.copy(out, 0);
     let done = 0;
     while (done < this.#size) {
