@@ -10,6 +10,7 @@ import type { Config } from './config/config.ts';
 import type { WaitClock } from './core/clock.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
+import { LoopWatchdog } from './core/watchdog.ts';
 import { SqlDirectory } from './directory/sql.ts';
 import { EmbeddedIdp } from './idp/idp.ts';
 import { shareMailChanges } from './mail/cluster.ts';
@@ -270,6 +271,13 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   });
   const { registry, observer } = createMetrics();
   services.auth.registerMetrics(registry);
+  const stalls = new Counter({
+    name: 'fingerpost_event_loop_stalls_total',
+    help: 'Times the event loop was held longer than log.stall_threshold (each is logged with what was running)',
+    registers: [registry],
+  });
+  const watchdog = new LoopWatchdog({ logger, stallMs: config.log.stall_threshold, onStall: () => stalls.inc() });
+  watchdog.start();
   const listeners: Listener[] = [];
   const onError = (err: Error) => logger.debug({ err: err.message }, 'connection setup failed');
   const common = {
@@ -323,9 +331,9 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     health: async () => {
       try {
         await ping(services.db);
-        return { ok: true, checks: { store: 'ok' } };
+        return { ok: true, checks: { store: 'ok' }, eventLoop: watchdog.delay() };
       } catch (err) {
-        return { ok: false, checks: { store: (err as Error).message } };
+        return { ok: false, checks: { store: (err as Error).message }, eventLoop: watchdog.delay() };
       }
     },
   });
@@ -382,6 +390,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
       );
     }
   } catch (err) {
+    watchdog.stop();
     services.idp.close();
     await Promise.all(listeners.map((l) => l.close(0)));
     await calendarHttp?.stop();
@@ -411,6 +420,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     close() {
       closing ??= (async () => {
         services.idp.close();
+        watchdog.stop();
         clearInterval(blobSweep);
         stopMailSharing?.();
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);

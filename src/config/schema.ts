@@ -352,6 +352,8 @@ export const configSchema = z
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** An event loop held this long is logged (`event_loop_stall`) with the commands that were running. */
+        stall_threshold: duration('500ms'),
       })
       .strict()
       .prefault({}),

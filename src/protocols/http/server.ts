@@ -4,7 +4,9 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../../config/config.ts';
+import { activities } from '../../core/activity.ts';
 import type { Logger } from '../../core/log.ts';
+import type { LoopDelay } from '../../core/watchdog.ts';
 import { ipMatcher } from '../../net/cidr.ts';
 import { markHttpConnectionInUse, peerOf } from '../../net/listener.ts';
 import { serverTlsOptions, type TlsMaterial } from '../../net/tls.ts';
@@ -13,6 +15,8 @@ import { serverTlsOptions, type TlsMaterial } from '../../net/tls.ts';
 export interface HealthReport {
   readonly ok: boolean;
   readonly checks: Record<string, 'ok' | string>;
+  /** How late the event loop ran recently (core/watchdog.ts): every protocol waits for it. */
+  readonly eventLoop?: LoopDelay;
 }
 
 export interface HttpDeps {
@@ -135,6 +139,9 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     request.log = request.log.child({ ip: clientIp(request) });
+    // Named for the event-loop watchdog by route pattern, never by URL (it may carry tokens).
+    const done = activities.begin('http', `${request.method} ${request.routeOptions.url ?? 'unmatched'}`, request.id);
+    reply.raw.once('close', done);
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (with a JSON error, like every error here).
     if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
       reply.header('access-control-allow-origin', '*').header('connection', 'close');
@@ -163,7 +170,21 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
   app.get('/healthz', async (_request, reply) => {
     const report = await deps.health();
     reply.code(report.ok ? 200 : 503).header('cache-control', 'no-store');
-    return { status: report.ok ? 'ok' : 'unavailable', checks: report.checks };
+    const loop = report.eventLoop;
+    return {
+      status: report.ok ? 'ok' : 'unavailable',
+      checks: report.checks,
+      ...(loop
+        ? {
+            event_loop: {
+              delay_p50_ms: loop.p50Ms,
+              delay_p99_ms: loop.p99Ms,
+              delay_max_ms: loop.maxMs,
+              window_s: Math.round(loop.windowMs / 1000),
+            },
+          }
+        : {}),
+    };
   });
 
   const metricsAllowed = ipMatcher(deps.config.http.metrics_from);

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { SessionHandle } from '../../net/listener.ts';
+import { activities } from '../../core/activity.ts';
 import { InputBuffer } from '../smtp/input.ts';
 import type { MaildropLocks } from './lock.ts';
 import { type DropMessage, Maildrop } from './maildrop.ts';
@@ -135,7 +136,14 @@ export class Pop3Session implements SessionHandle {
       if (line.kind === 'closed') break;
       if (line.kind === 'too_long') this.#err('Line too long');
       else if (!/^auth /i.test(line.text) && Buffer.byteLength(line.text) > MAX_COMMAND - 2) this.#err('Line too long');
-      else await this.#command(line.text);
+      else {
+        const done = activities.begin('pop3', line.text.split(' ', 1)[0]!.toUpperCase().slice(0, 16), this.#id);
+        try {
+          await this.#command(line.text);
+        } finally {
+          done();
+        }
+      }
       if (this.#errors >= maxErrors) this.#finish('-ERR Too many errors, closing connection');
     }
     this.#flush();

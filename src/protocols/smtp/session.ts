@@ -1,5 +1,6 @@
 import { SaslExchange, type SaslStep } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
+import { activities } from '../../core/activity.ts';
 import { systemClock, type WaitClock } from '../../core/clock.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
@@ -188,7 +189,15 @@ export class SmtpSession implements SessionHandle {
       else {
         const isAuth = /^auth /i.test(line.text);
         if (!isAuth && Buffer.byteLength(line.text) > MAX_COMMAND_LINE) r = REPLIES.lineTooLong;
-        else r = await this.#dispatch(parseCommand(line.text));
+        else {
+          const cmd = parseCommand(line.text);
+          const done = activities.begin(this.#protocol, cmd.verb, this.#id);
+          try {
+            r = await this.#dispatch(cmd);
+          } finally {
+            done();
+          }
+        }
       }
       if (r) {
         if (r.code >= 500 && r.code !== 550 && r.code !== 552 && r.code !== 553 && r.code !== 554) this.#errors++;
