@@ -18,6 +18,41 @@ export interface HeaderBlock {
 const LF = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
+const DASH = 0x2d;
+/** Bytes looked at one by one before handing a line-end search to `indexOf`. */
+const BYTEWISE = 128;
+
+/** The next LF in `raw[from, limit)`, or `limit`: short lines byte by byte (a native call per 3-byte line costs more), long ones by `indexOf`. */
+function lineEndFrom(raw: Buffer, from: number, limit: number): number {
+  const stop = Math.min(limit, from + BYTEWISE);
+  for (let i = from; i < stop; i++) if (raw[i] === LF) return i;
+  if (stop >= limit) return limit;
+  const lf = raw.indexOf(LF, stop);
+  return lf < 0 || lf > limit ? limit : lf;
+}
+
+/**
+ * The first line start at or after `from` (a line start) and before `limit` whose line is empty
+ * or begins with `--` (with `dashes`), else `limit`: the lines before it need no closer look.
+ * One tight pass over the bytes, whatever the line lengths.
+ */
+function nextNotableLine(raw: Buffer, from: number, limit: number, dashes: boolean): number {
+  const notable = (at: number) => {
+    const c = raw[at];
+    return c === LF || (c === CR && raw[at + 1] === LF) || (dashes && c === DASH && raw[at + 1] === DASH);
+  };
+  if (from < limit && notable(from)) return from;
+  for (let i = from; i < limit - 1; i++) if (raw[i] === LF && notable(i + 1)) return i + 1;
+  return limit;
+}
+
+/** The first line start at or after `from` (a line start) before `limit` that is no continuation line (RFC 5322 §2.2.3), else `limit`. */
+function nextUnfoldedLine(raw: Buffer, from: number, limit: number): number {
+  const folded = (at: number) => raw[at] === 0x20 || raw[at] === 0x09;
+  if (from < limit && !folded(from)) return from;
+  for (let i = from; i < limit - 1; i++) if (raw[i] === LF && !folded(i + 1)) return i + 1;
+  return limit;
+}
 
 /**
  * Fields one header block keeps (real messages carry tens; the rest are still scanned past, so the
@@ -69,6 +104,25 @@ export function parseHeaderBlock(
     if (name !== null && fields.length < MAX_HEADER_FIELDS) fields.push(finishField(name, raw, valueStart, valueEnd));
     name = null;
   };
+  // With no field open, the lines before the next one that holds a colon, is empty or starts with
+  // `--` (a boundary candidate) can start no field: they are passed over in one sweep.
+  let colonLineOf = -1;
+  let colonLine = end;
+  const skipFrom = (from: number): number => {
+    let limit = end;
+    if (fields.length < MAX_HEADER_FIELDS) {
+      if (colonAt < from) {
+        colonAt = raw.indexOf(COLON, from);
+        if (colonAt < 0 || colonAt > end) colonAt = end;
+      }
+      if (colonLineOf !== colonAt) {
+        colonLineOf = colonAt;
+        colonLine = colonAt >= end ? end : Math.max(start, raw.lastIndexOf(LF, colonAt) + 1);
+      }
+      limit = Math.max(from, colonLine);
+    }
+    return nextNotableLine(raw, from, limit, isBoundary !== undefined);
+  };
   while (pos < end) {
     let nl = raw.indexOf(LF, pos);
     if (nl < 0 || nl >= end) nl = end;
@@ -101,6 +155,11 @@ export function parseHeaderBlock(
       }
     }
     pos = next;
+    if (pos < end) {
+      if (name === null) pos = skipFrom(pos);
+      // A field cut at MAX_FIELD_BYTES: the rest of its continuation lines change nothing.
+      else if (pos - valueStart > MAX_FIELD_BYTES) pos = nextUnfoldedLine(raw, pos, end);
+    }
   }
   flush();
   return { fields, bodyStart: end, boundaryAt: null };
