@@ -124,8 +124,7 @@ export function parseHeaderBlock(
     return nextNotableLine(raw, from, limit, isBoundary !== undefined);
   };
   while (pos < end) {
-    let nl = raw.indexOf(LF, pos);
-    if (nl < 0 || nl >= end) nl = end;
+    const nl = lineEndFrom(raw, pos, end);
     const lineEnd = nl;
     const next = nl < end ? nl + 1 : end;
     if (isBlankLine(raw, pos, lineEnd) && nl < end) {
