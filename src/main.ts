@@ -7,12 +7,14 @@ import { jwkSigner, newestPublished } from './calendar/federation/assertion.ts';
 import type { CalendarService } from './calendar/service.ts';
 import { createCalendarService } from './calendar/setup.ts';
 import type { Config } from './config/config.ts';
+import type { WaitClock } from './core/clock.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
+import { LoopWatchdog } from './core/watchdog.ts';
 import { SqlDirectory } from './directory/sql.ts';
 import { EmbeddedIdp } from './idp/idp.ts';
 import { shareMailChanges } from './mail/cluster.ts';
-import { mimeParser } from './mail/mime/parse.ts';
+import { MessageAnalyzer } from './mail/mime/analyzer.ts';
 import { MailStore } from './mail/store.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
 import { issuerForDomain } from './discovery/services.ts';
@@ -102,6 +104,8 @@ export async function openServices(config: Config, options: { logger?: Logger } 
   const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
   const auth = new AuthService({ config, directory, logger, db });
   const idp = new EmbeddedIdp({ config, db, directory, logger });
+  // Large messages are parsed in a worker thread, off the event loop every protocol shares.
+  const analyzer = new MessageAnalyzer();
   // The embedded provider is a trusted issuer whose keys are handed over in-process (no HTTP).
   if (config.idp.enabled) auth.trustEmbeddedIssuer({ issuer: idp.issuer, jwks: () => idp.publicJwks() });
   applyRevocations(auth, idp);
@@ -113,10 +117,13 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     blobs,
     accounts: new AccountAdmin(db, directory),
     auth,
-    mail: new MailStore(db, blobs, mimeParser),
+    mail: new MailStore(db, blobs, analyzer),
     idp,
     calendar: createCalendarService(config, db, directory, logger),
-    close: () => db.close(),
+    close: () => {
+      analyzer.close();
+      return db.close();
+    },
   };
 }
 
@@ -221,6 +228,18 @@ function createMetrics(): { registry: Registry; observer: ListenerObserver } {
     labelNames: ['listener', 'reason'],
     registers: [registry],
   });
+  const evicted = new Counter({
+    name: 'fingerpost_connections_evicted_total',
+    help: 'Connections not signed in yet that were closed to make room for new ones (limits.prelogin_share)',
+    labelNames: ['listener'],
+    registers: [registry],
+  });
+  const timedOut = new Counter({
+    name: 'fingerpost_connections_timed_out_total',
+    help: 'Connections closed for inactivity, before sign-in (prelogin) or after (idle)',
+    labelNames: ['listener', 'phase'],
+    registers: [registry],
+  });
   return {
     registry,
     observer: {
@@ -230,17 +249,35 @@ function createMetrics(): { registry: Registry; observer: ListenerObserver } {
       },
       closed: (l) => open.dec({ listener: l }),
       refused: (l, reason) => refused.inc({ listener: l, reason }),
+      evicted: (l) => evicted.inc({ listener: l }),
+      timedOut: (l, phase) => timedOut.inc({ listener: l, phase }),
     },
   };
 }
 
+/** What a node may be started with besides its services: a clock tests can make skip deliberate delays. */
+export interface StartOptions {
+  readonly clock?: WaitClock;
+}
+
 /** Starts every configured listener (HTTPS and the mail protocols) on the shared services. */
-export async function startServer(services: Services, tls?: TlsMaterial): Promise<RunningServer> {
+export async function startServer(services: Services, tls?: TlsMaterial, options: StartOptions = {}): Promise<RunningServer> {
   const { config, logger } = services;
   const material = tls ?? (await prepareTls(config));
-  const limiter = new ConnectionLimiter({ total: config.limits.connections_total, perIp: config.limits.connections_per_ip });
+  const limiter = new ConnectionLimiter({
+    total: config.limits.connections_total,
+    perIp: config.limits.connections_per_ip,
+    preloginShare: config.limits.prelogin_share,
+  });
   const { registry, observer } = createMetrics();
   services.auth.registerMetrics(registry);
+  const stalls = new Counter({
+    name: 'fingerpost_event_loop_stalls_total',
+    help: 'Times the event loop was held longer than log.stall_threshold (each is logged with what was running)',
+    registers: [registry],
+  });
+  const watchdog = new LoopWatchdog({ logger, stallMs: config.log.stall_threshold, onStall: () => stalls.inc() });
+  watchdog.start();
   const listeners: Listener[] = [];
   const onError = (err: Error) => logger.debug({ err: err.message }, 'connection setup failed');
   const common = {
@@ -252,7 +289,12 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     onError,
   };
 
-  const smtpService = createSmtpService(services);
+  const smtpService = createSmtpService({
+    ...services,
+    failures: services.auth.limits,
+    registry,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const handlers: Record<MailListenerSpec['protocol'], ProtocolHandler> = {
     smtp: smtpService.smtp,
     submission: smtpService.submission,
@@ -289,9 +331,9 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     health: async () => {
       try {
         await ping(services.db);
-        return { ok: true, checks: { store: 'ok' } };
+        return { ok: true, checks: { store: 'ok' }, eventLoop: watchdog.delay() };
       } catch (err) {
-        return { ok: false, checks: { store: (err as Error).message } };
+        return { ok: false, checks: { store: (err as Error).message }, eventLoop: watchdog.delay() };
       }
     },
   });
@@ -341,11 +383,14 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
           bind: section.bind,
           port: spec.port,
           proxy: { enabled: section.proxy_protocol, from: section.proxy_from },
+          // The MX listener has no sign-in; it keeps RFC 5321's timeout (§4.5.3.2.7).
+          preloginTimeoutMs: spec.protocol === 'smtp' ? config.smtp.idle_timeout : config.limits.prelogin_timeout,
           handler: handlers[spec.protocol],
         }),
       );
     }
   } catch (err) {
+    watchdog.stop();
     services.idp.close();
     await Promise.all(listeners.map((l) => l.close(0)));
     await calendarHttp?.stop();
@@ -375,6 +420,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     close() {
       closing ??= (async () => {
         services.idp.close();
+        watchdog.stop();
         clearInterval(blobSweep);
         stopMailSharing?.();
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);

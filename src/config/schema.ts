@@ -157,8 +157,16 @@ export const configSchema = z
           .int()
           .min(1024)
           .default(50 * 1024 * 1024),
+        /** Time allowed for a request's headers to arrive, and for a new connection's first request to begin. */
+        headers_timeout: duration('30s'),
+        /** Time allowed for a whole request (headers and body) to arrive. */
+        request_timeout: duration('5m'),
       })
       .strict()
+      .refine((http) => http.request_timeout >= http.headers_timeout, {
+        message: 'http.request_timeout must not be shorter than http.headers_timeout',
+        path: ['request_timeout'],
+      })
       .prefault({}),
     imap: z
       .object({
@@ -211,6 +219,18 @@ export const configSchema = z
           .default(50 * 1024 * 1024),
         /** Recipients accepted per message (RFC 5321 §4.5.3.1.8 asks for at least 100). */
         max_recipients: z.number().int().min(1).default(100),
+        /** Inactivity allowed on an MX connection (RFC 5321 §4.5.3.2.7: at least 5 minutes). */
+        idle_timeout: duration('5m'),
+        /** RCPT TO for addresses that do not exist, per connection, before `421` (address harvesting). */
+        max_unknown_recipients: z.number().int().min(1).default(20),
+        /** Pause before answering a RCPT TO for an address that does not exist. */
+        unknown_recipient_delay: duration('1s'),
+        /** Bytes of received messages (MX and submission) loaded into memory for delivery at once; the rest wait on disk. */
+        delivery_memory: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .default(128 * 1024 * 1024),
       })
       .strict()
       .prefault({}),
@@ -320,7 +340,12 @@ export const configSchema = z
     limits: z
       .object({
         connections_total: z.number().int().min(1).default(10_000),
+        /** Per client address; IPv6 clients are counted by their /64. */
         connections_per_ip: z.number().int().min(1).default(200),
+        /** Share of connections_total that connections not signed in yet may hold; the oldest give way to newcomers. */
+        prelogin_share: z.number().min(0.05).max(1).default(0.5),
+        /** Inactivity allowed on IMAP, POP3 and submission connections before they sign in. */
+        prelogin_timeout: duration('60s'),
         /** Close idle connections after this long (IMAP needs at least 30 minutes, RFC 9051 §5.4). */
         idle_timeout: duration('30m').refine(
           (ms) => ms >= 30 * 60_000,
@@ -336,6 +361,8 @@ export const configSchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         /** `auto`: readable lines on a terminal, JSON lines otherwise (a pipe, journald, a container log); or always `json` / `pretty`. */
         format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+        /** An event loop held this long is logged (`event_loop_stall`) with the commands that were running. */
+        stall_threshold: duration('500ms'),
       })
       .strict()
       .prefault({}),

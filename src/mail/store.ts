@@ -470,8 +470,7 @@ export class MailStore {
     const keywords = (options.keywords ?? []).map((k) => k.toLowerCase());
     const bad = keywords.find((k) => !validKeyword(k));
     if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
-    const parsed = this.#parser.parse(raw);
-    const text = this.#parser.searchText(raw, parsed);
+    const { parsed, text } = await this.#parser.analyze(raw);
     const blobId = await this.#blobs.put(raw);
     const now = this.#now();
     const { value } = await this.#write(

@@ -75,11 +75,16 @@ export interface ObjectChanges {
   readonly hasMoreChanges: boolean;
 }
 
-/** Turns the raw bytes of a message into its parsed structure and searchable text. */
+/** A message's parsed structure and its decoded header and body text for SEARCH and JMAP search (RFC 9051 §6.4.4). */
+export interface AnalyzedMessage {
+  readonly parsed: ParsedMessage;
+  readonly text: { readonly headers: string; readonly body: string };
+}
+
+/** Turns the raw bytes of a message into its parsed structure and searchable text, at delivery. */
 export interface MessageParser {
-  parse(raw: Buffer): ParsedMessage;
-  /** Decoded header text and body text for SEARCH and JMAP search (RFC 9051 §6.4.4). */
-  searchText(raw: Buffer, parsed: ParsedMessage): { readonly headers: string; readonly body: string };
+  /** May run off the event loop (src/mail/mime/analyzer.ts): a large message must not stall the server. */
+  analyze(raw: Buffer): Promise<AnalyzedMessage>;
 }
 
 export const SYSTEM_KEYWORDS = ['$seen', '$answered', '$flagged', '$draft', '$deleted'] as const;

@@ -27,12 +27,14 @@ export class Connection {
   socket: net.Socket;
   #tls: TlsMaterial;
   #closed = false;
+  readonly #onSignedIn: (() => void) | undefined;
 
   constructor(
     socket: net.Socket,
     listener: ListenerInfo,
     peer: { remoteAddress: string; remotePort: number; localAddress?: string; localPort: number },
     material: TlsMaterial,
+    onSignedIn?: () => void,
   ) {
     this.socket = socket;
     this.listener = listener;
@@ -41,6 +43,15 @@ export class Connection {
     this.localAddress = peer.localAddress ?? '';
     this.localPort = peer.localPort;
     this.#tls = material;
+    this.#onSignedIn = onSignedIn;
+  }
+
+  /**
+   * The session signed in: the listener moves the connection out of the pre-login share of the
+   * connection limits and from the pre-login to the idle timeout (net/limits.ts).
+   */
+  signedIn(): void {
+    this.#onSignedIn?.();
   }
 
   /** True once TLS protects the connection (implicit or after STARTTLS). */

@@ -4,19 +4,32 @@ import tls from 'node:tls';
 import { FingerpostError } from '../core/errors.ts';
 import { ipMatcher, normalizeIp } from './cidr.ts';
 import { Connection, type ListenerInfo } from './connection.ts';
-import type { ConnectionLimiter } from './limits.ts';
+import type { ConnectionLimiter, ConnectionSlot } from './limits.ts';
 import { parseProxyHeader } from './proxy-protocol.ts';
 import { serverTlsOptions, type TlsMaterial } from './tls.ts';
 
 const peers = new WeakMap<net.Socket, { remoteAddress: string; remotePort: number }>();
+const httpSlots = new WeakMap<net.Socket, ConnectionSlot>();
+
+/** The TCP socket under an HTTPS request's TLS socket. */
+function rawOf(socket: net.Socket): net.Socket {
+  return (socket as net.Socket & { _parent?: net.Socket })._parent ?? socket;
+}
 
 /**
  * The client address of an HTTPS request's socket: the PROXY-reported one when a header was
  * accepted, else the TCP peer. `socket` is the TLS socket the HTTP server sees.
  */
 export function peerOf(socket: net.Socket): { remoteAddress: string; remotePort: number } {
-  const raw = (socket as net.Socket & { _parent?: net.Socket })._parent ?? socket;
-  return peers.get(raw) ?? { remoteAddress: normalizeIp(socket.remoteAddress ?? ''), remotePort: socket.remotePort ?? 0 };
+  return peers.get(rawOf(socket)) ?? { remoteAddress: normalizeIp(socket.remoteAddress ?? ''), remotePort: socket.remotePort ?? 0 };
+}
+
+/**
+ * HTTPS has no sign-in per connection: a connection that sent a complete request leaves the
+ * pre-login pool of the connection limits (net/limits.ts). `socket` is the request's TLS socket.
+ */
+export function markHttpConnectionInUse(socket: net.Socket): void {
+  httpSlots.get(rawOf(socket))?.promote();
 }
 
 /** A live protocol session as the listener sees it: something it can ask to close. */
@@ -36,6 +49,10 @@ export interface ListenerObserver {
   opened?(listener: string): void;
   closed?(listener: string): void;
   refused?(listener: string, reason: string): void;
+  /** A connection that had not signed in was closed to make room for a new one. */
+  evicted?(listener: string): void;
+  /** A connection was closed for inactivity, before (`prelogin`) or after (`idle`) signing in. */
+  timedOut?(listener: string, phase: 'prelogin' | 'idle'): void;
 }
 
 export interface ListenerOptions {
@@ -45,7 +62,10 @@ export interface ListenerOptions {
   readonly tls: TlsMaterial;
   readonly limiter: ConnectionLimiter;
   readonly proxy: { readonly enabled: boolean; readonly from: readonly string[] };
+  /** Inactivity allowed once signed in (and on HTTPS connections). */
   readonly idleTimeoutMs: number;
+  /** Inactivity allowed before signing in; defaults to `idleTimeoutMs`. */
+  readonly preloginTimeoutMs?: number;
   readonly handshakeTimeoutMs: number;
   /** A mail protocol, or an HTTPS server that takes the socket (it does TLS itself). */
   readonly handler: ProtocolHandler | { readonly https: https.Server };
@@ -126,25 +146,38 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       if (header.localAddress) localAddress = normalizeIp(header.localAddress);
       if (header.rest.length) raw.unshift(header.rest);
     }
-    const slot = options.limiter.acquire(remoteAddress);
-    if (slot !== 'ok') {
+    let session: SessionHandle | undefined;
+    const slot = options.limiter.acquire(remoteAddress, () => {
+      observer?.evicted?.(info.name);
+      if (session) session.close('idle');
+      else raw.destroy();
+    });
+    if (typeof slot === 'string') {
       observer?.refused?.(info.name, slot);
       if (!info.implicitTls && 'refusal' in handler) raw.end(handler.refusal(slot));
       else raw.destroy();
       return;
     }
     raw.once('close', () => {
-      options.limiter.release(remoteAddress);
+      slot.release();
       observer?.closed?.(info.name);
     });
     observer?.opened?.(info.name);
     if ('https' in handler) {
       peers.set(raw, { remoteAddress, remotePort });
+      httpSlots.set(raw, slot);
       raw.setTimeout(options.idleTimeoutMs, () => raw.destroy());
       handler.https.emit('connection', raw);
       raw.resume();
       return;
     }
+    let phase: 'prelogin' | 'idle' = 'prelogin';
+    const onTimeout = () => {
+      observer?.timedOut?.(info.name, phase);
+      if (session) session.close('idle');
+      else raw.destroy();
+    };
+    raw.setTimeout(options.preloginTimeoutMs ?? options.idleTimeoutMs, onTimeout);
     if (info.implicitTls) {
       const secure = new tls.TLSSocket(raw, { ...serverTlsOptions(options.tls), isServer: true });
       await new Promise<void>((resolve, reject) => {
@@ -161,17 +194,19 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       });
       socket = secure;
     }
-    const conn = new Connection(
-      socket,
-      info,
-      { remoteAddress, remotePort, localAddress, localPort: raw.localPort ?? options.port },
-      options.tls,
-    );
-    const session = handler.accept(conn);
-    sessions.add(session);
-    raw.setTimeout(options.idleTimeoutMs, () => session.close('idle'));
-    raw.once('close', () => sessions.delete(session));
-    if (closing) session.close('shutdown');
+    const signedIn = () => {
+      if (phase === 'idle') return;
+      phase = 'idle';
+      slot.promote();
+      raw.setTimeout(options.idleTimeoutMs, onTimeout);
+    };
+    const peer = { remoteAddress, remotePort, localAddress, localPort: raw.localPort ?? options.port };
+    const conn = new Connection(socket, info, peer, options.tls, signedIn);
+    session = handler.accept(conn);
+    const accepted = session;
+    sessions.add(accepted);
+    raw.once('close', () => sessions.delete(accepted));
+    if (closing) accepted.close('shutdown');
     raw.resume();
   };
 

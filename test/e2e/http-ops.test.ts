@@ -25,6 +25,7 @@ describe('healthz and metrics', () => {
     const text = await res.text();
     assert.match(text, /^# TYPE fingerpost_connections_total /m);
     assert.match(text, /^# TYPE fingerpost_auth_attempts_total counter/m);
+    assert.match(text, /^# TYPE fingerpost_event_loop_stalls_total counter/m);
   });
 
   it('refuses metrics to an address outside http.metrics_from (403), while healthz stays open', async () => {
@@ -34,6 +35,10 @@ describe('healthz and metrics', () => {
     assert.doesNotMatch(await res.text(), /fingerpost_/);
     const health = await fetch(`${closed.baseUrl}/healthz`);
     assert.equal(health.status, 200);
-    assert.deepEqual(await health.json(), { status: 'ok', checks: { store: 'ok' } });
+    const body = (await health.json()) as { status: string; checks: unknown; event_loop: Record<string, number> };
+    assert.deepEqual({ status: body.status, checks: body.checks }, { status: 'ok', checks: { store: 'ok' } });
+    // The watchdog's figures: how late the event loop every protocol shares ran recently.
+    assert.deepEqual(Object.keys(body.event_loop).sort(), ['delay_max_ms', 'delay_p50_ms', 'delay_p99_ms', 'window_s']);
+    for (const v of Object.values(body.event_loop)) assert.ok(Number.isFinite(v) && v >= 0);
   });
 });

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../src/config/config.ts';
+import type { WaitClock } from '../../src/core/clock.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/core/log.ts';
 import { ensureFirstStart, openServices, type RunningServer, type Services, startServer } from '../../src/main.ts';
@@ -80,6 +81,7 @@ export async function startTestServer(
     dataDir?: string;
     /** Where the server's JSON log lines go (level info); default: nowhere unless FP_TEST_LOG is set. */
     logTo?: NodeJS.WritableStream;
+    clock?: WaitClock;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'fp-test-')));
@@ -92,7 +94,7 @@ export async function startTestServer(
   const logger = options.logTo ? createLogger('info', options.logTo) : createLogger(process.env.FP_TEST_LOG ?? 'silent');
   const services = await openServices(config, { logger });
   const first = await ensureFirstStart(services, options.domain ?? 'example.test');
-  const server = await startServer(services);
+  const server = await startServer(services, undefined, options.clock ? { clock: options.clock } : {});
   const caFile = server.tls.caFile ?? '';
   return {
     config,

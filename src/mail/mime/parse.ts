@@ -4,6 +4,7 @@ import { decodeEncodedWords } from './encoded-word.ts';
 import { type HeaderField, headerValue, parseHeaderBlock } from './headers.ts';
 import { envelopeOf, parseStructure } from './structure.ts';
 import { isInlineText, partText, textLeaves } from './text.ts';
+import type { AnalyzedMessage } from '../types.ts';
 import type { MimePart, ParsedMessage } from './types.ts';
 
 /** Parsing a raw message into the stored structure (`ParsedMessage`) and its searchable text. */
@@ -56,11 +57,18 @@ function hasAttachment(root: MimePart): boolean {
 }
 
 /**
+ * The top-level fields `parseMessage` read, for `searchText` on the same bytes right after (the
+ * store calls both at delivery): the header block is scanned once, not twice.
+ */
+const lastTopFields = new WeakMap<Buffer, { readonly root: MimePart; readonly fields: readonly HeaderField[] }>();
+
+/**
  * Parses a raw message (RFC 5322 + MIME) once, at delivery: the MIME tree with byte offsets, the
  * IMAP ENVELOPE, decoded summary fields and the preview. Never throws on malformed input.
  */
 export function parseMessage(raw: Buffer): ParsedMessage {
   const { root, fields } = parseStructure(raw);
+  lastTopFields.set(raw, { root, fields });
   const envelope = envelopeOf(fields);
   const subject = headerValue(fields, 'subject');
   const messageId = messageIds(headerValue(fields, 'message-id'))[0] ?? null;
@@ -82,6 +90,8 @@ export function parseMessage(raw: Buffer): ParsedMessage {
 
 /** The header fields of the top-level header block. */
 export function topHeaderFields(raw: Buffer, root: MimePart): readonly HeaderField[] {
+  const known = lastTopFields.get(raw);
+  if (known && known.root.headerStart === root.headerStart && known.root.bodyStart === root.bodyStart) return known.fields;
   return parseHeaderBlock(raw, root.headerStart, root.bodyStart).fields;
 }
 
@@ -102,5 +112,15 @@ export function searchText(raw: Buffer, parsed: ParsedMessage): { headers: strin
   return { headers: headers.replace(/\0/g, ' '), body: body.slice(0, SEARCH_BODY_CHARS).replace(/\0/g, ' ') };
 }
 
-/** The `MessageParser` the mail store uses (src/mail/types.ts). */
-export const mimeParser = { parse: parseMessage, searchText };
+/** Parsed structure and search text in one call (what delivery stores). */
+export function analyzeMessage(raw: Buffer): AnalyzedMessage {
+  const parsed = parseMessage(raw);
+  return { parsed, text: searchText(raw, parsed) };
+}
+
+/** The in-thread parser: `parse` and `searchText` for callers that need them, `analyze` for the mail store (src/mail/types.ts). */
+export const mimeParser = {
+  parse: parseMessage,
+  searchText,
+  analyze: async (raw: Buffer): Promise<AnalyzedMessage> => analyzeMessage(raw),
+};

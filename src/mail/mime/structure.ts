@@ -84,14 +84,11 @@ function endBefore(raw: Buffer, lineStart: number, bodyStart: number): number {
   return Math.max(bodyStart, e);
 }
 
+/** Lines in `[start, end)` (RFC 9051 §7.5.2 body-fld-lines), counted in one pass over the bytes. */
 function countLines(raw: Buffer, start: number, end: number): number {
   if (end <= start) return 0;
   let n = 0;
-  let i = raw.indexOf(LF, start);
-  while (i >= 0 && i < end) {
-    n++;
-    i = raw.indexOf(LF, i + 1);
-  }
+  for (let i = start; i < end; i++) if (raw[i] === LF) n++;
   return raw[end - 1] === LF ? n : n + 1;
 }
 

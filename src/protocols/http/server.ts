@@ -1,18 +1,22 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../../config/config.ts';
+import { activities } from '../../core/activity.ts';
 import type { Logger } from '../../core/log.ts';
+import type { LoopDelay } from '../../core/watchdog.ts';
 import { ipMatcher } from '../../net/cidr.ts';
-import { peerOf } from '../../net/listener.ts';
+import { markHttpConnectionInUse, peerOf } from '../../net/listener.ts';
 import { serverTlsOptions, type TlsMaterial } from '../../net/tls.ts';
 
 /** What /healthz reports; `ok` false answers 503. */
 export interface HealthReport {
   readonly ok: boolean;
   readonly checks: Record<string, 'ok' | string>;
+  /** How late the event loop ran recently (core/watchdog.ts): every protocol waits for it. */
+  readonly eventLoop?: LoopDelay;
 }
 
 export interface HttpDeps {
@@ -48,8 +52,9 @@ export function sendProblem(
  * 431, RFC 6585 §5; too slow: 408; malformed: 400) in the same problem+json shape as every other
  * error here, then closes the connection.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, timeouts: Counter<'kind'>): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') timeouts.inc({ kind: 'request' });
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const detail =
     status === 431
@@ -68,11 +73,40 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 /**
+ * Slow clients (slowloris): Node checks `headersTimeout` and `requestTimeout` only once the server
+ * emits 'listening', which a server fed sockets by the net/ listener never does on its own; and a
+ * connection that sends nothing after the TLS handshake is closed after `headersTimeout` here.
+ * A connection's first complete request moves it out of the pre-login share of the connection
+ * limits (net/limits.ts); JMAP's WebSocket upgrade does the same once it succeeds.
+ */
+function enforceRequestTimeouts(server: https.Server, headersTimeoutMs: number, timeouts: Counter<'kind'>): void {
+  server.emit('listening');
+  server.on('secureConnection', (socket) => {
+    const timer = setTimeout(() => {
+      timeouts.inc({ kind: 'first_request' });
+      socket.destroy();
+    }, headersTimeoutMs);
+    timer.unref();
+    // From its first byte on, a request is under Node's own header and request timeouts.
+    socket.once('data', () => clearTimeout(timer));
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (request: IncomingMessage) => markHttpConnectionInUse(request.socket));
+}
+
+/**
  * Builds the HTTPS application (fastify on an https.Server fed by the net/ listener): security
  * headers, problem+json errors, /healthz and /metrics. Protocol modules register their routes on it.
  */
 export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: https.Server } {
   let server: https.Server | undefined;
+  const timeouts = new Counter({
+    name: 'fingerpost_http_timeouts_total',
+    help: 'HTTPS connections closed because a request was too slow (request) or never began (first_request)',
+    labelNames: ['kind'] as const,
+    registers: [deps.metrics],
+  });
+  const { headers_timeout: headersTimeout, request_timeout: requestTimeout } = deps.config.http;
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -80,13 +114,16 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     trustProxy: false,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, timeouts),
     serverFactory: (handler) => {
       server = https.createServer(
         {
           ...serverTlsOptions(deps.tls),
-          requestTimeout: 120_000,
-          headersTimeout: 30_000,
+          requestTimeout,
+          headersTimeout,
+          // How often the two timeouts above are checked.
+          connectionsCheckingInterval: Math.min(1000, headersTimeout),
+          handshakeTimeout: deps.config.limits.handshake_timeout,
           keepAliveTimeout: 65_000,
           // Node would answer a Host-less HTTP/1.1 request with a bare 400; the hook below sends it as problem+json.
           requireHostHeader: false,
@@ -105,6 +142,9 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     // Reading originalUrl pins the URL as received (fastify keeps the first value); the embedded
     // provider's mount rewrites raw.url later, and the access log names what the client asked for.
     void request.originalUrl;
+    // Named for the event-loop watchdog by route pattern, never by URL (it may carry tokens).
+    const done = activities.begin('http', `${request.method} ${request.routeOptions.url ?? 'unmatched'}`, request.id);
+    reply.raw.once('close', done);
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (with a JSON error, like every error here).
     if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
       reply.header('access-control-allow-origin', '*').header('connection', 'close');
@@ -133,7 +173,21 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
   app.get('/healthz', async (_request, reply) => {
     const report = await deps.health();
     reply.code(report.ok ? 200 : 503).header('cache-control', 'no-store');
-    return { status: report.ok ? 'ok' : 'unavailable', checks: report.checks };
+    const loop = report.eventLoop;
+    return {
+      status: report.ok ? 'ok' : 'unavailable',
+      checks: report.checks,
+      ...(loop
+        ? {
+            event_loop: {
+              delay_p50_ms: loop.p50Ms,
+              delay_p99_ms: loop.p99Ms,
+              delay_max_ms: loop.maxMs,
+              window_s: Math.round(loop.windowMs / 1000),
+            },
+          }
+        : {}),
+    };
   });
 
   const metricsAllowed = ipMatcher(deps.config.http.metrics_from);
@@ -144,6 +198,7 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
   });
 
   if (!server) throw new Error('fastify did not call serverFactory');
+  enforceRequestTimeouts(server, headersTimeout, timeouts);
   // Route modules take a plain FastifyInstance; the https server and pino logger are details of this file.
   return { app: app as unknown as FastifyInstance, server: server as https.Server };
 }

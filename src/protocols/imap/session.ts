@@ -2,6 +2,7 @@ import type { AuthContext, AuthResult, EndReason, SessionRegistration } from '..
 import { type FingerpostError, isFingerpostError } from '../../core/errors.ts';
 import { randomId } from '../../core/ids.ts';
 import type { MailChange } from '../../mail/types.ts';
+import { activities } from '../../core/activity.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { capabilities } from './capabilities.ts';
@@ -228,10 +229,13 @@ export class ImapSession implements SessionHandle, CommandContext {
       return this.#badCommand(cmd.tag, `${cmd.name}: ${why}`, 'CLIENTBUG');
     }
     let result: Tagged;
+    const done = activities.begin('imap', cmd.name, this.#conn.id);
     try {
       result = await spec.run(this, cmd as never);
     } catch (err) {
       result = this.#errorAnswer(err, cmd.name);
+    } finally {
+      done();
     }
     if (this.#closing && result.sent) return;
     this.#bad = result.status === 'BAD' ? this.#bad + 1 : 0;
@@ -388,6 +392,7 @@ export class ImapSession implements SessionHandle, CommandContext {
   signIn(result: AuthResult): void {
     const user = { auth: result, accountId: result.account.id, address: result.account.address };
     this.#state = { kind: 'authenticated', user };
+    this.#conn.signedIn();
     this.#reader.allowAppend(true);
     this.#registration = this.deps.auth.register(result, this.authContext, (reason) => this.#end(reason));
     this.#unwatch = this.deps.mail.watch(user.accountId, (change) => this.#onChange(change));

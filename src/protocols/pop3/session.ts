@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { SessionHandle } from '../../net/listener.ts';
+import { activities } from '../../core/activity.ts';
 import { InputBuffer } from '../smtp/input.ts';
 import type { MaildropLocks } from './lock.ts';
 import { type DropMessage, Maildrop } from './maildrop.ts';
@@ -136,7 +137,14 @@ export class Pop3Session implements SessionHandle {
       if (line.kind === 'closed') break;
       if (line.kind === 'too_long') this.#err('Line too long');
       else if (!/^auth /i.test(line.text) && Buffer.byteLength(line.text) > MAX_COMMAND - 2) this.#err('Line too long');
-      else await this.#command(line.text);
+      else {
+        const done = activities.begin('pop3', line.text.split(' ', 1)[0]!.toUpperCase().slice(0, 16), this.#id);
+        try {
+          await this.#command(line.text);
+        } finally {
+          done();
+        }
+      }
       if (this.#errors >= maxErrors) this.#finish('-ERR Too many errors, closing connection');
     }
     this.#flush();
@@ -274,6 +282,7 @@ export class Pop3Session implements SessionHandle {
       return this.#err('[SYS/PERM] No INBOX for this account');
     }
     this.#state = { kind: 'transaction', auth: outcome, drop, deleted: new Set() };
+    this.#conn.signedIn();
     this.#registration = this.#o.auth.register(outcome, this.#context(), (reason) => this.#end(reason));
     this.#lockTimer = setInterval(
       () => this.#o.locks.refresh(accountId, this.#id).catch(() => {}),

@@ -13,17 +13,31 @@ export type LineResult =
   | { readonly kind: 'too_long' }
   | { readonly kind: 'closed' };
 
-/** A DATA body after dot-unstuffing (RFC 5321 §4.5.2), or why it is unusable. */
+/** Where a message body goes as it arrives (a spool file): resolves once the bytes are taken. */
+export type BodySink = (bytes: Buffer) => Promise<void>;
+
+/** How a DATA body ended, once it was handed to the sink, or why there is none. */
 export type DataResult =
   | {
       readonly kind: 'data';
-      readonly body: Buffer;
-      /** The body exceeded `maxBytes`; what was read was discarded up to the end marker. */
+      /** Bytes handed to the sink (after dot-unstuffing). */
+      readonly size: number;
+      /** The body exceeded `maxBytes`: the sink got only its start; the rest was read and dropped. */
       readonly tooBig: boolean;
       /** A line ended in a bare LF (RFC 5321 §2.3.8): the caller rejects the message. */
       readonly bareLf: boolean;
     }
   | { readonly kind: 'closed' };
+
+/** Bytes looked at one by one before handing the search to `indexOf` (cheaper for short lines, slower for long ones). */
+const BYTEWISE = 128;
+
+/** The next LF at or after `from`, or -1: short lines byte by byte (a call per 3-byte line would dominate), long ones by `indexOf`. */
+function nextLf(buf: Buffer, from: number): number {
+  const stop = Math.min(buf.length, from + BYTEWISE);
+  for (let i = from; i < stop; i++) if (buf[i] === LF) return i;
+  return stop < buf.length ? buf.indexOf(LF, stop) : -1;
+}
 
 /**
  * Buffered input of a line-based mail protocol (SMTP, POP3) that readers pull from: command lines
@@ -127,77 +141,80 @@ export class InputBuffer {
   /**
    * An SMTP DATA body: lines up to the `.` line, which must be CRLF-terminated and follow a CRLF
    * (so `LF.LF` never ends the message: the SMTP smuggling defence). Leading dots are removed
-   * (RFC 5321 §4.5.2); the returned body keeps CRLF line endings.
+   * (RFC 5321 §4.5.2) and the body, CRLF line endings kept, goes to `sink` as it arrives, one
+   * piece per batch of input: nothing but the batch at hand is held in memory.
    */
-  async data(maxBytes: number): Promise<DataResult> {
-    const out: Buffer[] = [];
+  async data(maxBytes: number, sink: BodySink): Promise<DataResult> {
     let size = 0;
     let tooBig = false;
     let bareLf = false;
+    // At the start of a line, and whether the line before ended in CRLF (the first line counts as such).
+    let lineStart = true;
     let afterCrlf = true;
-    let partial: Buffer[] = [];
-    let partialSize = 0;
-    let truncated = false;
+    let lastWasCr = false;
     for (;;) {
-      const lf = this.#buf.indexOf(LF);
-      if (lf < 0) {
-        if (this.#buf.length) {
-          const chunk = this.#take(this.#buf.length);
-          partial.push(chunk);
-          partialSize += chunk.length;
-          if (partialSize > 4096 && size + partialSize > maxBytes) {
-            // Only the last bytes of an oversized line matter: they show how it ends.
-            tooBig = true;
-            truncated = true;
-            out.length = 0;
-            const tail = Buffer.concat(partial.slice(-2));
-            partial = [tail.subarray(Math.max(0, tail.length - 2))];
-            partialSize = partial[0]!.length;
+      const buf = this.#buf;
+      const pieces: Buffer[] = [];
+      let from = 0;
+      let pos = 0;
+      let ended = false;
+      while (pos < buf.length) {
+        if (lineStart && afterCrlf && buf[pos] === DOT) {
+          // `.CRLF` ends the body; any other dot at the start of a line is transparency stuffing.
+          if (pos + 2 >= buf.length && !this.#closed) break; // too few bytes yet to tell which
+          if (buf[pos + 1] === CR && buf[pos + 2] === LF) {
+            ended = true;
+            break;
           }
+          if (pos > from) pieces.push(buf.subarray(from, pos));
+          from = pos + 1;
         }
-        if (this.#closed) return { kind: 'closed' };
-        await this.#wait();
-        continue;
+        const lf = nextLf(buf, pos);
+        if (lf < 0) {
+          lastWasCr = buf[buf.length - 1] === CR;
+          lineStart = false;
+          pos = buf.length;
+          break;
+        }
+        const crlf = lf > pos ? buf[lf - 1] === CR : !lineStart && lastWasCr;
+        if (!crlf) bareLf = true;
+        afterCrlf = crlf;
+        lineStart = true;
+        pos = lf + 1;
       }
-      const piece = this.#take(lf + 1);
-      const line = partial.length ? Buffer.concat([...partial, piece]) : piece;
-      const wasTruncated = truncated;
-      partial = [];
-      partialSize = 0;
-      truncated = false;
-      const crlf = line.length >= 2 && line[line.length - 2] === CR;
-      if (afterCrlf && crlf && line.length === 3 && line[0] === DOT && !wasTruncated) {
-        return { kind: 'data', body: tooBig ? Buffer.alloc(0) : Buffer.concat(out), tooBig, bareLf };
+      if (pos > from) pieces.push(buf.subarray(from, pos));
+      this.#take(ended ? pos + 3 : pos);
+      const undecided = ended ? 0 : buf.length - pos;
+      const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+      if (bytes.length && !tooBig) {
+        size += bytes.length;
+        if (size > maxBytes) tooBig = true;
+        else await sink(bytes);
       }
-      // Only a dot that starts a real (CRLF-delimited) line is transparency stuffing.
-      const content = afterCrlf && line[0] === DOT ? line.subarray(1) : line;
-      afterCrlf = crlf;
-      if (!crlf) bareLf = true;
-      if (tooBig) continue;
-      size += content.length;
-      if (size > maxBytes) {
-        tooBig = true;
-        out.length = 0;
-        continue;
-      }
-      out.push(content);
+      if (ended) return { kind: 'data', size: tooBig ? 0 : size, tooBig, bareLf };
+      // More bytes may have come in while the sink was busy.
+      if (this.#buf.length > undecided) continue;
+      if (this.#closed) return { kind: 'closed' };
+      await this.#wait();
     }
   }
 
-  /** Exactly `n` bytes (a BDAT chunk). When `keep` is false they are read and dropped. */
-  async bytes(n: number, keep = true): Promise<Buffer | undefined> {
-    const out: Buffer[] = [];
+  /**
+   * Exactly `n` bytes (a BDAT chunk, RFC 3030 §2), handed to `sink` as they arrive; without a sink
+   * they are read and dropped. False when the connection closed first.
+   */
+  async bytes(n: number, sink?: BodySink): Promise<boolean> {
     let left = n;
     while (left > 0) {
       if (this.#buf.length) {
         const piece = this.#take(Math.min(left, this.#buf.length));
         left -= piece.length;
-        if (keep) out.push(piece);
+        if (sink) await sink(piece);
         continue;
       }
-      if (this.#closed) return undefined;
+      if (this.#closed) return false;
       await this.#wait();
     }
-    return keep ? Buffer.concat(out) : Buffer.alloc(0);
+    return true;
   }
 }

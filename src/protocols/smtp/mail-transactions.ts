@@ -59,13 +59,17 @@ export class MailTransactions implements TransactionHandler {
     return (await this.#o.limits?.check(auth.account.id, 0)) ?? undefined;
   }
 
-  async rcptTo(session: SessionView, envelope: MailEnvelope, address: string): Promise<{ recipient: Recipient } | { reply: Reply }> {
+  async rcptTo(
+    session: SessionView,
+    envelope: MailEnvelope,
+    address: string,
+  ): Promise<{ recipient: Recipient } | { reply: Reply; unknown?: boolean }> {
     let target = address;
     if (address.toLowerCase() === 'postmaster') {
       // RFC 5321 §4.5.1: <postmaster> without a domain must be accepted; it means this host's.
       const domains = await this.#o.directory.listDomains();
       const first = domains[0];
-      if (!first) return { reply: reply(550, '5.1.1', 'No such user here') };
+      if (!first) return { reply: reply(550, '5.1.1', 'No such user here'), unknown: true };
       target = `postmaster@${first.name}`;
     }
     const parsed = tryParseAddress(target);
@@ -77,7 +81,7 @@ export class MailTransactions implements TransactionHandler {
     const local = await this.#o.directory.findDomain(parsed.domain);
     if (local) {
       const account = await this.#o.directory.findRecipient(parsed.normalized);
-      if (!account) return { reply: reply(550, '5.1.1', 'No such user here') };
+      if (!account) return { reply: reply(550, '5.1.1', 'No such user here'), unknown: true };
       if (account.disabled) return { reply: reply(550, '5.2.1', 'Mailbox disabled, not accepting messages') };
       return { recipient: { address: target, accountId: account.id } };
     }

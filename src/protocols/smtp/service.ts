@@ -1,5 +1,7 @@
 import type { AuthCore } from '../../auth/types.ts';
+import type { Registry } from 'prom-client';
 import type { Config } from '../../config/config.ts';
+import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { SqlDirectory } from '../../directory/sql.ts';
@@ -12,9 +14,14 @@ import type { ProtocolHandler } from '../../net/listener.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { smtpHandler } from './handler.ts';
+import type { FailureCounter } from './harvest-guard.ts';
 import { MailTransactions } from './mail-transactions.ts';
+import { MemoryBudget } from './memory-budget.ts';
+import { SmtpMetrics } from './metrics.ts';
 import { SendingLimits } from './sending-limits.ts';
+import { SpoolDir } from './spool.ts';
 
 export interface SmtpServiceDeps {
   readonly config: Config;
@@ -24,6 +31,11 @@ export interface SmtpServiceDeps {
   readonly directory: SqlDirectory;
   readonly mail: MailStore;
   readonly auth: AuthCore;
+  /** The auth core's failure limits (src/auth/limits), shared with every protocol. */
+  readonly failures?: FailureCounter;
+  /** The node's Prometheus registry. */
+  readonly registry?: Registry;
+  readonly clock?: WaitClock;
 }
 
 /** The SMTP side of a node: MX and submission handlers, the outbound queue and its worker. */
@@ -121,6 +133,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     limits,
     logger,
   });
+  const spool = new SpoolDir(path.join(config.dataDir, 'spool'));
   const options = {
     hostname: config.server.hostname,
     auth: deps.auth,
@@ -129,6 +142,13 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     maxMessageBytes: config.smtp.max_message_bytes,
     maxRecipients: config.smtp.max_recipients,
     tlsTimeoutMs: config.limits.handshake_timeout,
+    spool,
+    memory: new MemoryBudget(config.smtp.delivery_memory),
+    maxUnknownRecipients: config.smtp.max_unknown_recipients,
+    unknownRecipientDelayMs: config.smtp.unknown_recipient_delay,
+    ...(deps.failures ? { failures: deps.failures } : {}),
+    ...(deps.registry ? { metrics: new SmtpMetrics(deps.registry) } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
   };
   return {
     smtp: smtpHandler(options),
@@ -136,7 +156,13 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     queue,
     worker,
     enqueue,
-    start: () => worker?.start(),
+    start: () => {
+      worker?.start();
+      spool.sweep().then(
+        (n) => n && logger.info({ removed: n }, 'spool files left by an earlier run removed'),
+        (err: Error) => logger.warn({ err: err.message }, 'spool sweep failed'),
+      );
+    },
     stop: async () => {
       await worker?.stop();
     },

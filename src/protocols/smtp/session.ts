@@ -1,13 +1,18 @@
 import { SaslExchange, type SaslStep } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
+import { activities } from '../../core/activity.ts';
+import { systemClock, type WaitClock } from '../../core/clock.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { parseCommand, type Params, type SmtpCommand } from './command.ts';
-import { InputBuffer } from './input.ts';
+import { type FailureCounter, HarvestGuard } from './harvest-guard.ts';
+import { type BodySink, InputBuffer } from './input.ts';
+import type { MemoryBudget } from './memory-budget.ts';
 import { receivedHeader } from './received.ts';
 import { formatReply, REPLIES, type Reply, reply } from './reply.ts';
+import type { SpoolDir, SpoolFile } from './spool.ts';
 import { completeSubmission } from './submission-headers.ts';
 import type { MailEnvelope, Recipient, SessionView, TransactionHandler } from './transaction.ts';
 
@@ -19,10 +24,29 @@ export interface SmtpOptions {
   readonly logger: Logger;
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
+  /** Where bodies go while they arrive (DATA/BDAT are never held whole in memory). */
+  readonly spool: SpoolDir;
+  /** Bytes of bodies the node's sessions may load into memory at once for delivery. */
+  readonly memory: MemoryBudget;
   readonly tlsTimeoutMs: number;
   /** Bad commands tolerated before `421` (RFC 5321 §4.1.4 lets a server end abusive sessions). */
   readonly maxErrors?: number;
-  readonly now?: () => number;
+  /** RCPT TO for unknown local addresses answered `550` per connection; the next gets `421`. */
+  readonly maxUnknownRecipients?: number;
+  /** Pause before each `550` for an unknown recipient. */
+  readonly unknownRecipientDelayMs?: number;
+  /** The shared failure limits: unknown recipients count as failures, a banned client gets `421`. */
+  readonly failures?: FailureCounter;
+  readonly metrics?: SmtpSessionMetrics;
+  readonly clock?: WaitClock;
+}
+
+/** Counters an SMTP session feeds (src/protocols/smtp/metrics.ts). */
+export interface SmtpSessionMetrics {
+  unknownRecipient(listener: string): void;
+  limitReached(listener: string, limit: 'unknown_recipients' | 'client_banned'): void;
+  /** A delivery waited for room in `smtp.delivery_memory`. */
+  deliveryWaited(listener: string): void;
 }
 
 /** RFC 5321 §4.5.3.1.4: 512 octets per command line including CRLF. */
@@ -34,8 +58,12 @@ interface Transaction {
   sender: string;
   smtputf8: boolean;
   recipients: Recipient[];
-  /** BDAT chunks so far (RFC 3030); undefined until the first BDAT. */
-  chunks?: Buffer[];
+  /** Set by the first BDAT (RFC 3030): DATA may no longer follow. */
+  chunked: boolean;
+  /** The body as it arrives (DATA, or the BDAT chunks so far); undefined until then. */
+  spool?: SpoolFile;
+  /** The spool could not be written (disk full…): the message is refused with 452 at its end. */
+  spoolFailed: boolean;
   chunkBytes: number;
   tooBig: boolean;
 }
@@ -58,12 +86,20 @@ export class SmtpSession implements SessionHandle {
   #registration: SessionRegistration | undefined;
   #errors = 0;
   #closing = false;
+  readonly #harvest: HarvestGuard;
   /** Messages accepted so far: each gets its own trace id (`<session>.<n>`). */
   #messages = 0;
 
   constructor(conn: Connection, opts: SmtpOptions) {
     this.#conn = conn;
     this.#opts = opts;
+    this.#harvest = new HarvestGuard({
+      maxUnknown: opts.maxUnknownRecipients ?? 20,
+      delayMs: opts.unknownRecipientDelayMs ?? 0,
+      clock: opts.clock ?? systemClock,
+      ...(opts.failures ? { failures: opts.failures } : {}),
+      onUnknown: () => opts.metrics?.unknownRecipient(conn.listener.name),
+    });
   }
 
   get #protocol(): 'smtp' | 'submission' {
@@ -125,6 +161,13 @@ export class SmtpSession implements SessionHandle {
     this.#registration?.unregister();
     this.#registration = undefined;
     this.#input.detach();
+    this.#dropTransaction();
+  }
+
+  /** Ends the transaction (RSET, EHLO, STARTTLS, end of session), removing its spooled body. */
+  #dropTransaction(): void {
+    void this.#tx?.spool?.discard();
+    this.#tx = undefined;
   }
 
   #send(r: Reply): void {
@@ -147,7 +190,15 @@ export class SmtpSession implements SessionHandle {
       else {
         const isAuth = /^auth /i.test(line.text);
         if (!isAuth && Buffer.byteLength(line.text) > MAX_COMMAND_LINE) r = REPLIES.lineTooLong;
-        else r = await this.#dispatch(parseCommand(line.text));
+        else {
+          const cmd = parseCommand(line.text);
+          const done = activities.begin(this.#protocol, cmd.verb, this.#id);
+          try {
+            r = await this.#dispatch(cmd);
+          } finally {
+            done();
+          }
+        }
       }
       if (r) {
         if (r.code >= 500 && r.code !== 550 && r.code !== 552 && r.code !== 553 && r.code !== 554) this.#errors++;
@@ -167,12 +218,12 @@ export class SmtpSession implements SessionHandle {
       case 'EHLO':
       case 'HELO':
         this.#helo = { domain: cmd.domain, esmtp: cmd.verb === 'EHLO' };
-        this.#tx = undefined;
+        this.#dropTransaction();
         return cmd.verb === 'EHLO' ? this.#ehloReply() : reply(250, undefined, this.#opts.hostname);
       case 'NOOP':
         return REPLIES.ok;
       case 'RSET':
-        this.#tx = undefined;
+        this.#dropTransaction();
         return REPLIES.ok;
       case 'QUIT':
         this.#finish(reply(221, '2.0.0', `${this.#opts.hostname} closing connection`));
@@ -235,7 +286,7 @@ export class SmtpSession implements SessionHandle {
     this.#input.attach(this.#conn.socket);
     // RFC 3207 §4.2: all knowledge from before the handshake is discarded.
     this.#helo = undefined;
-    this.#tx = undefined;
+    this.#dropTransaction();
     return undefined;
   }
 
@@ -262,6 +313,7 @@ export class SmtpSession implements SessionHandle {
       const outcome = await this.#opts.auth.authenticate(step.credentials, this.#authContext());
       if (outcome.ok) {
         this.#auth = outcome;
+        this.#conn.signedIn();
         this.#registration = this.#opts.auth.register(outcome, this.#authContext(), (reason) => this.#end(reason));
         return reply(235, '2.7.0', 'Authentication successful');
       }
@@ -315,18 +367,32 @@ export class SmtpSession implements SessionHandle {
     if (!smtputf8 && !ASCII.test(address)) return reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8');
     const refusal = await this.#opts.transactions.mailFrom(this.#view(), address, size);
     if (refusal) return refusal;
-    this.#tx = { sender: address, smtputf8, recipients: [], chunkBytes: 0, tooBig: false };
+    this.#tx = { sender: address, smtputf8, recipients: [], chunked: false, spoolFailed: false, chunkBytes: 0, tooBig: false };
     return reply(250, '2.1.0', 'Sender ok');
   }
 
-  async #rcpt(address: string, params: Params): Promise<Reply> {
+  async #rcpt(address: string, params: Params): Promise<Reply | undefined> {
     const tx = this.#tx;
     if (!tx) return REPLIES.badSequence('Need MAIL command first');
     if (params.size) return reply(555, '5.5.4', `Unsupported parameter ${[...params.keys()][0]}`);
     if (!tx.smtputf8 && !ASCII.test(address)) return reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8');
     if (tx.recipients.length >= this.#opts.maxRecipients) return reply(452, '4.5.3', 'Too many recipients');
+    if (!this.#auth && !this.#harvest.allowed(this.#conn.remoteAddress)) {
+      this.#opts.metrics?.limitReached(this.#conn.listener.name, 'client_banned');
+      this.#finish(reply(421, '4.7.0', 'Too many failures from your address, try again later'));
+      return undefined;
+    }
     const result = await this.#opts.transactions.rcptTo(this.#view(), this.#envelope(tx), address);
-    if ('reply' in result) return result.reply;
+    if ('reply' in result) {
+      // Signed-in users are not harvesting: their typos are answered at once.
+      if (!result.unknown || this.#auth) return result.reply;
+      if ((await this.#harvest.unknownRecipient(this.#conn.remoteAddress)) === 'close') {
+        this.#opts.metrics?.limitReached(this.#conn.listener.name, 'unknown_recipients');
+        this.#finish(reply(421, '4.7.0', 'Too many unknown recipients, closing connection'));
+        return undefined;
+      }
+      return result.reply;
+    }
     const lower = result.recipient.address.toLowerCase();
     if (!tx.recipients.some((r) => r.address.toLowerCase() === lower)) tx.recipients.push(result.recipient);
     return reply(250, '2.1.5', 'Recipient ok');
@@ -336,70 +402,125 @@ export class SmtpSession implements SessionHandle {
     return { sender: tx.sender, recipients: tx.recipients, smtputf8: tx.smtputf8 };
   }
 
+  /** Writes arriving body bytes to the transaction's spool file; a write error is remembered, not thrown. */
+  #sink(tx: Transaction, spool: SpoolFile): BodySink {
+    return async (bytes) => {
+      if (tx.spoolFailed) return;
+      try {
+        await spool.write(bytes);
+      } catch (err) {
+        tx.spoolFailed = true;
+        this.#opts.logger.error({ err: (err as Error).message, session: this.#id }, 'cannot write the spool file');
+      }
+    };
+  }
+
+  async #openSpool(tx: Transaction): Promise<SpoolFile | undefined> {
+    try {
+      tx.spool ??= await this.#opts.spool.create();
+      return tx.spool;
+    } catch (err) {
+      tx.spoolFailed = true;
+      this.#opts.logger.error({ err: (err as Error).message, session: this.#id }, 'cannot create a spool file');
+      return undefined;
+    }
+  }
+
   async #data(): Promise<Reply | undefined> {
     const tx = this.#tx;
     if (!tx) return REPLIES.badSequence('Need MAIL command first');
-    if (tx.chunks) return REPLIES.badSequence('DATA is not allowed after BDAT');
+    if (tx.chunked) return REPLIES.badSequence('DATA is not allowed after BDAT');
     if (!tx.recipients.length) return reply(554, '5.5.1', 'No valid recipients');
+    const spool = await this.#openSpool(tx);
+    if (!spool) return REPLIES.localError;
     this.#send(reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'));
     const socket = this.#conn.socket;
     while (socket.writableCorked) socket.uncork();
-    const body = await this.#input.data(this.#opts.maxMessageBytes);
+    const body = await this.#input.data(this.#opts.maxMessageBytes, this.#sink(tx, spool));
     if (body.kind === 'closed') return undefined;
-    this.#tx = undefined;
-    if (body.tooBig) return reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
-    if (body.bareLf) return reply(550, '5.6.0', 'Message contains bare LF line endings (RFC 5321 section 2.3.8)');
-    return this.#deliver(tx, body.body);
+    if (body.tooBig) {
+      this.#dropTransaction();
+      return reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
+    }
+    if (body.bareLf) {
+      this.#dropTransaction();
+      return reply(550, '5.6.0', 'Message contains bare LF line endings (RFC 5321 section 2.3.8)');
+    }
+    return this.#finishBody(tx);
   }
 
   async #bdat(size: number, last: boolean): Promise<Reply | undefined> {
     const tx = this.#tx;
     // The chunk follows the command whatever the answer (RFC 3030 §2): read it first.
     const keep = !!tx && tx.recipients.length > 0 && !tx.tooBig && tx.chunkBytes + size <= this.#opts.maxMessageBytes;
-    const chunk = await this.#input.bytes(size, keep);
-    if (chunk === undefined) return undefined;
+    const spool = keep ? await this.#openSpool(tx) : undefined;
+    const read = await this.#input.bytes(size, tx && spool ? this.#sink(tx, spool) : undefined);
+    if (!read) return undefined;
     if (!tx) return REPLIES.badSequence('Need MAIL command first');
     if (!tx.recipients.length) {
-      this.#tx = undefined;
+      this.#dropTransaction();
       return reply(554, '5.5.1', 'No valid recipients');
     }
-    tx.chunks ??= [];
+    tx.chunked = true;
     tx.chunkBytes += size;
     if (!keep) tx.tooBig = true;
-    else tx.chunks.push(chunk);
     if (tx.tooBig) {
-      this.#tx = undefined;
+      this.#dropTransaction();
       return reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
     }
     if (!last) return reply(250, '2.0.0', `${size} octets received`);
-    this.#tx = undefined;
-    return this.#deliver(tx, Buffer.concat(tx.chunks));
+    return this.#finishBody(tx);
   }
 
-  async #deliver(tx: Transaction, body: Buffer): Promise<Reply> {
-    const now = (this.#opts.now ?? Date.now)();
+  /** The body is complete: deliver it, then remove its spool file whatever the outcome. */
+  async #finishBody(tx: Transaction): Promise<Reply> {
+    this.#tx = undefined;
+    const spool = tx.spool;
+    try {
+      if (tx.spoolFailed || !spool) return reply(452, '4.3.1', 'Insufficient system storage, try again later');
+      return await this.#deliver(tx, spool);
+    } finally {
+      await spool?.discard();
+    }
+  }
+
+  async #deliver(tx: Transaction, spool: SpoolFile): Promise<Reply> {
+    const now = (this.#opts.clock ?? systemClock).now();
     // One trace id per message (Received `id`, the 250 reply, logs), so two messages sent over one
     // connection can be told apart (RFC 5321 §4.4).
     const view = { ...this.#view(), id: `${this.#id}.${++this.#messages}` };
-    const trace = receivedHeader({
-      helo: this.#helo?.domain ?? '',
-      remoteAddress: this.#conn.remoteAddress,
-      by: this.#opts.hostname,
-      esmtp: this.#helo?.esmtp ?? false,
-      tls: this.#conn.tlsInfo(),
-      authenticated: !!this.#auth,
-      smtputf8: tx.smtputf8,
-      id: view.id,
-      recipients: tx.recipients.map((r) => r.address),
-      at: now,
-    });
-    const completed = this.#protocol === 'submission' ? completeSubmission(body, this.#opts.hostname, now) : body;
-    const message = Buffer.concat([Buffer.from(trace, 'utf8'), completed]);
+    const trace = Buffer.from(
+      receivedHeader({
+        helo: this.#helo?.domain ?? '',
+        remoteAddress: this.#conn.remoteAddress,
+        by: this.#opts.hostname,
+        esmtp: this.#helo?.esmtp ?? false,
+        tls: this.#conn.tlsInfo(),
+        authenticated: !!this.#auth,
+        smtputf8: tx.smtputf8,
+        id: view.id,
+        recipients: tx.recipients.map((r) => r.address),
+        at: now,
+      }),
+      'utf8',
+    );
+    // The body is read back from the spool only when the node's delivery memory has room for it.
+    const listener = this.#conn.listener.name;
+    const release = await this.#opts.memory.take(trace.length + spool.size, () => this.#opts.metrics?.deliveryWaited(listener));
     try {
+      const loaded = await spool.read(trace);
+      let message = loaded;
+      if (this.#protocol === 'submission') {
+        const body = loaded.subarray(trace.length);
+        const completed = completeSubmission(body, this.#opts.hostname, now);
+        if (completed !== body) message = Buffer.concat([trace, completed]);
+      }
       return await this.#opts.transactions.deliver(view, this.#envelope(tx), message);
     } catch (err) {
       this.#opts.logger.error({ err: (err as Error).message, session: this.#id }, 'delivery failed');
       return REPLIES.localError;
+    } finally {
+      release();
     }
   }
 }

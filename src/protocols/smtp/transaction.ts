@@ -34,8 +34,15 @@ export interface MailEnvelope {
 export interface TransactionHandler {
   /** MAIL FROM: `undefined` accepts the sender, a reply refuses it. */
   mailFrom(session: SessionView, sender: string, declaredSize: number | undefined): Promise<Reply | undefined>;
-  /** RCPT TO: the accepted recipient, or the refusal (550 5.1.1, 554 5.7.1, 452 4.5.3…). */
-  rcptTo(session: SessionView, envelope: MailEnvelope, address: string): Promise<{ recipient: Recipient } | { reply: Reply }>;
+  /**
+   * RCPT TO: the accepted recipient, or the refusal (550 5.1.1, 554 5.7.1, 452 4.5.3…);
+   * `unknown` marks a local address that does not exist (what an address harvester probes for).
+   */
+  rcptTo(
+    session: SessionView,
+    envelope: MailEnvelope,
+    address: string,
+  ): Promise<{ recipient: Recipient } | { reply: Reply; unknown?: boolean }>;
   /** Stores or queues the message; resolves with `250` only once it is durable. */
   deliver(session: SessionView, envelope: MailEnvelope, message: Buffer): Promise<Reply>;
 }

@@ -11,7 +11,7 @@ import { loadTls, type TlsMaterial } from '../../../src/net/tls.ts';
 import { readFile } from 'node:fs/promises';
 import { LineClient } from '../../helpers/wire.ts';
 
-/** A tiny line protocol: greets with the peer it sees, answers `TLS` by upgrading, `PING` with `PONG`. */
+/** A tiny line protocol: greets with the peer it sees, answers `TLS` by upgrading, `PING` with `PONG`, `LOGIN` by signing in. */
 function echoHandler(seen: Connection[]): ProtocolHandler {
   return {
     accept(conn) {
@@ -32,6 +32,11 @@ function echoHandler(seen: Connection[]): ProtocolHandler {
               () => conn.destroy(),
             );
             return;
+          }
+          if (line === 'LOGIN') {
+            conn.signedIn();
+            conn.write('OK signed in\r\n');
+            continue;
           }
           conn.write(line === 'PING' ? `PONG secure=${conn.secure}\r\n` : `ECHO ${line}\r\n`);
         }
@@ -61,7 +66,15 @@ describe('listener layer', () => {
   });
 
   async function listen(
-    opts: { implicitTls?: boolean; perIp?: number; proxy?: boolean; idleMs?: number; limiter?: ConnectionLimiter } = {},
+    opts: {
+      implicitTls?: boolean;
+      perIp?: number;
+      proxy?: boolean;
+      idleMs?: number;
+      preloginMs?: number;
+      limiter?: ConnectionLimiter;
+      observer?: ListenerOptions['observer'];
+    } = {},
   ) {
     const seen: Connection[] = [];
     const l = await startListener({
@@ -72,8 +85,10 @@ describe('listener layer', () => {
       limiter: opts.limiter ?? new ConnectionLimiter({ total: 100, perIp: opts.perIp ?? 10 }),
       proxy: { enabled: opts.proxy ?? false, from: ['127.0.0.1/32'] },
       idleTimeoutMs: opts.idleMs ?? 60_000,
+      ...(opts.preloginMs === undefined ? {} : { preloginTimeoutMs: opts.preloginMs }),
       handshakeTimeoutMs: 2000,
       handler: echoHandler(seen),
+      ...(opts.observer ? { observer: opts.observer } : {}),
     });
     open.push(l);
     return { port: l.info.port, seen, listener: l };
@@ -128,6 +143,11 @@ describe('listener layer', () => {
     const b = await LineClient.connect(p2);
     assert.match((await a.line()) ?? '', /^HELLO/);
     assert.match((await b.line()) ?? '', /^HELLO/);
+    // Signed in, neither gives way to a newcomer (a connection not signed in would be evicted).
+    for (const c of [a, b]) {
+      c.write('LOGIN\r\n');
+      assert.equal(await c.line(), 'OK signed in');
+    }
     const c = await LineClient.connect(p1);
     assert.equal(await c.line(), 'BYE too many (total)');
     await c.closedByPeer();
@@ -156,6 +176,63 @@ describe('listener layer', () => {
     await bad.closedByPeer();
     a.close();
     b.close();
+  });
+
+  it('counts IPv6 clients by their /64: other addresses of one prefix share its per-address limit', async () => {
+    const { port } = await listen({ proxy: true, perIp: 1 });
+    const a = await LineClient.connect(port);
+    a.write('PROXY TCP6 2001:db8:7:7::1 2001:db8::99 40000 143\r\n');
+    assert.equal(await a.line(), 'HELLO 2001:db8:7:7::1 secure=false');
+    const b = await LineClient.connect(port);
+    b.write('PROXY TCP6 2001:db8:7:7::2 2001:db8::99 40001 143\r\n');
+    assert.equal(await b.line(), 'BYE too many (per_ip)', 'the same /64 is the same client');
+    const c = await LineClient.connect(port);
+    c.write('PROXY TCP6 2001:db8:7:8::1 2001:db8::99 40002 143\r\n');
+    assert.equal(await c.line(), 'HELLO 2001:db8:7:8::1 secure=false', 'another /64 has its own slot');
+    a.close();
+    c.close();
+  });
+
+  it('closes a connection that does not sign in within the pre-login timeout; a signed-in one gets the idle timeout', async () => {
+    const timedOut: string[] = [];
+    const { port } = await listen({ preloginMs: 300, idleMs: 60_000, observer: { timedOut: (_l, phase) => timedOut.push(phase) } });
+    const signedIn = await LineClient.connect(port);
+    await signedIn.line();
+    signedIn.write('LOGIN\r\n');
+    assert.equal(await signedIn.line(), 'OK signed in');
+    const anonymous = await LineClient.connect(port);
+    await anonymous.line();
+    assert.equal(await anonymous.line(5000), 'BYE idle');
+    await anonymous.closedByPeer();
+    // The signed-in connection is older than the one that timed out, yet still served.
+    signedIn.write('PING\r\n');
+    assert.equal(await signedIn.line(), 'PONG secure=false');
+    assert.deepEqual(timedOut, ['prelogin']);
+    signedIn.close();
+  });
+
+  it('evicts the oldest connection that has not signed in when the pre-login share is full', async () => {
+    const evicted: string[] = [];
+    const limiter = new ConnectionLimiter({ total: 4, perIp: 10, preloginShare: 0.5 });
+    const { port } = await listen({ limiter, observer: { evicted: (l) => evicted.push(l) } });
+    const member = await LineClient.connect(port);
+    await member.line();
+    member.write('LOGIN\r\n');
+    assert.equal(await member.line(), 'OK signed in');
+    const oldest = await LineClient.connect(port);
+    await oldest.line();
+    const newer = await LineClient.connect(port);
+    await newer.line();
+    const newcomer = await LineClient.connect(port);
+    assert.match((await newcomer.line()) ?? '', /^HELLO/, 'the newcomer is served');
+    assert.equal(await oldest.line(), 'BYE idle', 'the oldest pre-login connection made room');
+    await oldest.closedByPeer();
+    assert.deepEqual(evicted, ['test']);
+    for (const c of [member, newer, newcomer]) {
+      c.write('PING\r\n');
+      assert.equal(await c.line(), 'PONG secure=false');
+      c.close();
+    }
   });
 
   it('ends idle sessions through the protocol goodbye, and drains on close', async () => {

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InputBuffer } from '../../../src/protocols/smtp/input.ts';
+import { type DataResult, InputBuffer } from '../../../src/protocols/smtp/input.ts';
+
+/** Reads a DATA body into memory (a test sink standing in for the spool file), keeping the pieces. */
+async function body(b: InputBuffer, max: number): Promise<DataResult & { body: Buffer; pieces: number }> {
+  const pieces: Buffer[] = [];
+  const r = await b.data(max, async (bytes) => {
+    pieces.push(Buffer.from(bytes));
+  });
+  return { ...r, body: Buffer.concat(pieces), pieces: pieces.length };
+}
 
 /** Feeds `chunks` one by one (as a socket would) while `read` runs. */
 async function feed<T>(chunks: string[], read: (b: InputBuffer) => Promise<T>): Promise<T> {
@@ -16,7 +25,7 @@ async function feed<T>(chunks: string[], read: (b: InputBuffer) => Promise<T>): 
 
 describe('SMTP input: DATA (RFC 5321 §4.5.2)', () => {
   it('ends at CRLF.CRLF and removes one leading dot', async () => {
-    const r = await feed(['Subject: x\r\n\r\n..dot\r\n.', '\r\nNOOP\r\n'], (b) => b.data(1000));
+    const r = await feed(['Subject: x\r\n\r\n..dot\r\n.', '\r\nNOOP\r\n'], (b) => body(b, 1000));
     assert.equal(r.kind, 'data');
     if (r.kind !== 'data') return;
     assert.equal(r.body.toString(), 'Subject: x\r\n\r\n.dot\r\n');
@@ -25,13 +34,13 @@ describe('SMTP input: DATA (RFC 5321 §4.5.2)', () => {
 
   it('splitting the end marker over chunks does not matter', async () => {
     for (const split of [['a\r\n', '.', '\r', '\n'], ['a\r', '\n.\r', '\n'], ['a\r\n.\r\n']]) {
-      const r = await feed(split, (b) => b.data(1000));
+      const r = await feed(split, (b) => body(b, 1000));
       assert.ok(r.kind === 'data' && r.body.toString() === 'a\r\n', JSON.stringify(split));
     }
   });
 
   it('LF.LF, LF.CRLF and CR.CR do not end the message (SMTP smuggling); the bare LF is reported', async () => {
-    const r = await feed(['a\n.\nMAIL FROM:<x@y>\r\n', 'b\n.\r\nRCPT TO:<z@y>\r\n', 'c\r.\r', '\r\n.\r\n'], (b) => b.data(1000));
+    const r = await feed(['a\n.\nMAIL FROM:<x@y>\r\n', 'b\n.\r\nRCPT TO:<z@y>\r\n', 'c\r.\r', '\r\n.\r\n'], (b) => body(b, 1000));
     assert.ok(r.kind === 'data');
     if (r.kind !== 'data') return;
     assert.equal(r.bareLf, true);
@@ -40,7 +49,7 @@ describe('SMTP input: DATA (RFC 5321 §4.5.2)', () => {
 
   it('an oversized body is consumed to the end and reported, not kept', async () => {
     const b = new InputBuffer();
-    const r = b.data(100);
+    const r = body(b, 100);
     b.push(Buffer.from(`${'x'.repeat(80)}\r\n`.repeat(10)));
     b.push(Buffer.from(`${'y'.repeat(20000)}\r\n.\r\nQUIT\r\n`));
     const got = await r;
@@ -49,8 +58,50 @@ describe('SMTP input: DATA (RFC 5321 §4.5.2)', () => {
     assert.deepEqual(next, { kind: 'line', text: 'QUIT' });
   });
 
+  it('hands the body on as it arrives: nothing waits in memory for the end marker', async () => {
+    const b = new InputBuffer();
+    const got: string[] = [];
+    const done = b.data(1_000_000, async (bytes) => {
+      got.push(bytes.toString('latin1'));
+    });
+    b.push(Buffer.from('Subject: streamed\r\n\r\nfirst half\r\n'));
+    for (let i = 0; i < 10 && got.length === 0; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(got, ['Subject: streamed\r\n\r\nfirst half\r\n'], 'the first batch reached the sink before the rest was sent');
+    assert.equal(b.pending, 0, 'and is no longer buffered');
+    b.push(Buffer.from('..second half\r\n.\r\n'));
+    const r = await done;
+    assert.deepEqual(r, { kind: 'data', size: 47, tooBig: false, bareLf: false });
+    assert.equal(got.join(''), 'Subject: streamed\r\n\r\nfirst half\r\n.second half\r\n');
+  });
+
+  it('a dot or a CR at the edge of a batch is judged with the bytes that follow', async () => {
+    const r = await feed(['a\r\n', '.', '.b\r', '\n', '.', '\r', '\n'], (b) => body(b, 1000));
+    assert.ok(r.kind === 'data');
+    assert.equal(r.body.toString(), 'a\r\n.b\r\n');
+    assert.equal(r.bareLf, false);
+    const lf = await feed(['a\r\n', '\nb\r\n.\r\n'], (b) => body(b, 1000));
+    assert.ok(lf.kind === 'data' && lf.bareLf, 'an empty line ending in a bare LF at the start of a batch');
+  });
+
+  it('one piece per batch of input, however many lines it holds (a 50 MB body of tiny lines)', async () => {
+    const b = new InputBuffer();
+    const r = body(b, 50 * 1024 * 1024);
+    const batch = Buffer.from('x\r\n'.repeat(64 * 1024));
+    let batches = 0;
+    for (let sent = 0; sent + batch.length <= 50 * 1024 * 1024 - 5; sent += batch.length) {
+      b.push(batch);
+      batches++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    b.push(Buffer.from('.\r\n'));
+    const got = await r;
+    assert.ok(got.kind === 'data' && !got.tooBig);
+    assert.equal(got.size, batches * batch.length);
+    assert.ok(got.pieces <= batches, `${got.pieces} pieces for ${batches} batches`);
+  });
+
   it('a connection closed in the middle is reported as closed', async () => {
-    const r = await feed(['partial body\r\n'], (b) => b.data(1000));
+    const r = await feed(['partial body\r\n'], (b) => body(b, 1000));
     assert.equal(r.kind, 'closed');
   });
 });
@@ -71,8 +122,15 @@ describe('SMTP input: command lines and BDAT', () => {
   });
 
   it('BDAT reads exact byte counts, whatever the content', async () => {
-    const r = await feed(['abc\r\n.\r', '\nrest\r\n'], async (b) => [(await b.bytes(8))?.toString(), await b.line(100)]);
-    assert.deepEqual(r, ['abc\r\n.\r\n', { kind: 'line', text: 'rest' }]);
+    const chunk: Buffer[] = [];
+    const r = await feed(['abc\r\n.\r', '\nrest\r\n'], async (b) => [
+      await b.bytes(8, async (bytes) => {
+        chunk.push(Buffer.from(bytes));
+      }),
+      await b.line(100),
+    ]);
+    assert.deepEqual(r, [true, { kind: 'line', text: 'rest' }]);
+    assert.equal(Buffer.concat(chunk).toString(), 'abc\r\n.\r\n');
   });
 
   it('discard() drops what was pipelined (STARTTLS injection defence)', async () => {

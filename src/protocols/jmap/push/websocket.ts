@@ -5,7 +5,7 @@ import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { HttpAuthenticator } from '../../../auth/http/authenticator.ts';
 import type { AuthCore, EndReason } from '../../../auth/types.ts';
-import { peerOf } from '../../../net/listener.ts';
+import { markHttpConnectionInUse, peerOf } from '../../../net/listener.ts';
 import { isObject, type JsonObject } from '../args.ts';
 import type { Caller, JmapServices } from '../context.ts';
 import { type MethodTable, processRequest } from '../dispatch.ts';
@@ -70,8 +70,9 @@ export function attachWebSocket(server: http.Server | https.Server, deps: WebSoc
     } catch {
       return;
     }
-    if (path !== deps.path) return;
     socket.on('error', () => socket.destroy());
+    // No other route takes upgrades: without an answer the socket would hang until the idle timeout.
+    if (path !== deps.path) return refuse(socket, 404, 'Not Found', 'no WebSocket endpoint here');
     void upgrade(req, socket, head, deps).catch((err: Error) => {
       deps.services.logger.warn({ err: err.message }, 'JMAP WebSocket upgrade failed');
       socket.destroy();
@@ -121,6 +122,7 @@ async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, deps:
       '',
     ].join('\r\n'),
   );
+  markHttpConnectionInUse(req.socket);
   new JmapSocket(socket, caller, deps, head, peerOf(req.socket).remoteAddress);
 }
 
