@@ -1,19 +1,17 @@
 #!/usr/bin/env node
 // Launcher: runs src/cli/main.ts on Node >= 24 (type stripping). When started by an older Node,
 // re-executes with the Node 24 that `npm ci` installed in node_modules (the `node` package).
+// main.ts loads only the module of the subcommand it runs (src/cli/main.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// `fingerpost token` runs on every mail-client connection: it starts without the server code.
-const fast = process.argv[2] === 'token';
-const entry = path.join(root, 'src', 'cli', fast ? 'token.ts' : 'main.ts');
+const entry = path.join(root, 'src', 'cli', 'main.ts');
 const major = Number(process.versions.node.split('.')[0]);
 if (major >= 24) {
-  const loaded = await import(pathToFileURL(entry).href);
-  if (fast) await loaded.tokenMain(process.argv);
+  await import(pathToFileURL(entry).href);
 } else {
   const local = path.join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'node.cmd' : 'node');
   if (!existsSync(local)) {

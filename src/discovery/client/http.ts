@@ -40,10 +40,13 @@ export interface HttpResult {
 /** A failure before any HTTP status: DNS, TCP, TLS (bad certificate), timeout, size, policy. */
 export class FetchError extends Error {
   readonly url: string;
-  constructor(url: string, message: string) {
+  /** The system error code when there is one (`ENOTFOUND`, `ECONNREFUSED`, …). */
+  readonly code: string | undefined;
+  constructor(url: string, message: string, code?: string) {
     super(message);
     this.name = 'FetchError';
     this.url = url;
+    this.code = code;
   }
 }
 
@@ -153,7 +156,9 @@ function once(url: URL, options: HttpOptions, accept: string): Promise<Omit<Http
       },
     );
     req.on('timeout', () => req.destroy(new FetchError(url.href, 'timed out')));
-    req.on('error', (err) => reject(err instanceof FetchError ? err : new FetchError(url.href, describe(err))));
+    req.on('error', (err) =>
+      reject(err instanceof FetchError ? err : new FetchError(url.href, describe(err), (err as NodeJS.ErrnoException).code)),
+    );
     req.end();
   });
 }
