@@ -176,6 +176,7 @@ describe('README quick start, as printed, on the embedded default ports', { skip
     const setupCode = await setup.exited;
     assert.equal(setupCode, 0, setup.output);
     assert.doesNotMatch(setup.output, /--ca /, 'token trusts the CA that login was given');
+    assert.match(setup.output, /fingerpost agent unlock alice@localhost/, 'the snippet says how the passphrase stays unlocked');
     muttrc = path.join(home, '.muttrc');
     const snippet = setup.output.split('\n').filter((l) => !/^fingerpost:|EBADENGINE|^npm warn/.test(l));
     // The snippet as printed, and what mutt's batch use needs besides (no caches, no prompts).

@@ -32,6 +32,15 @@ const STARTTLS: AccountFile = {
 };
 
 describe('setup snippets', () => {
+  it('says what keeps the token passphrase unlocked, since the mail client cannot show a prompt', () => {
+    const age = account('alice@example.test', { kind: 'age', workFactor: 18, reason: 't' });
+    for (const client of ['mutt', 'msmtp', 'mbsync', 'aerc'] as const)
+      assert.match(snippet(client, { account: age, command: 'fingerpost' }), /fingerpost agent unlock alice@example\.test/);
+    const command = account('alice@example.test', { kind: 'age', workFactor: 18, passphraseCommand: 'pass show fp', reason: 't' });
+    assert.match(snippet('mutt', { account: command, command: 'fingerpost' }), /passphrase comes from the passphrase command/);
+    assert.doesNotMatch(snippet('mutt', { account: A, command: 'fingerpost' }), /agent unlock/);
+  });
+
   it('refuses an account without the services the client needs (exit 1), never a snippet that cannot work', () => {
     const none: AccountFile = { ...A, services: [] };
     for (const client of ['mutt', 'neomutt', 'msmtp', 'mbsync', 'aerc'] as const)
