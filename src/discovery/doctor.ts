@@ -7,6 +7,7 @@ import { RELS } from './client/rels.ts';
 import { readJrd } from './client/webfinger.ts';
 import { acctUri, webfingerUrl } from './client/acct.ts';
 import { type DkimRecord, type ExpectedRecord, expectedRecords } from './dns-records.ts';
+import { recordTargetWarnings } from './record-targets.ts';
 import { domainServices } from './services.ts';
 
 /**
@@ -40,6 +41,8 @@ export async function doctor(config: Config, domain: string, dkim: readonly Dkim
   const add = (f: Finding) => findings.push(f);
   const host = config.server.hostname;
   const hostAddresses = new Set(await dns.addresses(host).catch(() => []));
+  for (const w of await recordTargetWarnings(host, async (name) => [...(await dns.addresses(name))].map((address) => ({ address }))))
+    add({ level: 'warn', check: `records point at ${host}`, detail: w });
 
   for (const r of expectedRecords(config, domain, dkim)) {
     try {
