@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
@@ -296,7 +296,8 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
     },
   });
 
-  registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http });
+  const caPem = material.caFile ? readFileSync(material.caFile, 'utf8') : undefined;
+  registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http, localCaPem: () => caPem });
   services.auth.registerHttpRoutes(app);
   registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue });
   await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth });
