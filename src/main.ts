@@ -14,13 +14,14 @@ import { EmbeddedIdp } from './idp/idp.ts';
 import { shareMailChanges } from './mail/cluster.ts';
 import { mimeParser } from './mail/mime/parse.ts';
 import { MailStore } from './mail/store.ts';
+import { coveredName } from './discovery/certificate-names.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
 import { issuerForDomain } from './discovery/services.ts';
 import { registerJmapRoutes } from './protocols/jmap/routes.ts';
 import type { ListenerInfo } from './net/connection.ts';
 import { ConnectionLimiter } from './net/limits.ts';
 import { type Listener, type ListenerObserver, type ProtocolHandler, startListener } from './net/listener.ts';
-import { ensureLocalTls } from './net/local-ca.ts';
+import { ensureLocalTls, localCaCertificates } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { createHttpApp } from './protocols/http/server.ts';
@@ -238,6 +239,12 @@ function createMetrics(): { registry: Registry; observer: ListenerObserver } {
 export async function startServer(services: Services, tls?: TlsMaterial): Promise<RunningServer> {
   const { config, logger } = services;
   const material = tls ?? (await prepareTls(config));
+  // Local CA: every served domain and its discovery names get a certificate by SNI, also domains
+  // added while the server runs (src/net/local-ca.ts, src/discovery/certificate-names.ts).
+  if (material.caFile && !material.sni)
+    material.sni = await localCaCertificates(config.dataDir, config.tls.min_version, (name) =>
+      coveredName(name, async (d) => (await services.directory.findDomain(d).catch(() => undefined)) !== undefined),
+    );
   const limiter = new ConnectionLimiter({ total: config.limits.connections_total, perIp: config.limits.connections_per_ip });
   const { registry, observer } = createMetrics();
   services.auth.registerMetrics(registry);

@@ -11,6 +11,12 @@ import { isPrivateAddress } from './client/http.ts';
  */
 const PRIVATE_SUFFIXES = ['localhost', 'test', 'example', 'invalid', 'local', 'internal', 'home.arpa', 'lan'];
 
+/** The reserved suffix of a name that cannot be in public DNS (`localhost`, `.test`, …), if any. */
+export function reservedSuffix(name: string): string | undefined {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  return PRIVATE_SUFFIXES.find((s) => n === s || n.endsWith(`.${s}`));
+}
+
 export async function recordTargetWarnings(
   host: string,
   lookup: (name: string) => Promise<{ address: string }[]> = (name) => dns.promises.lookup(name, { all: true }),
@@ -20,7 +26,7 @@ export async function recordTargetWarnings(
   if (isIP(name)) return [`the records point at the address ${name}: MX and SRV targets must be host names (RFC 2181 §10.3); ${fix}`];
   if (name === 'localhost' || name.endsWith('.localhost'))
     return [`the records point at ${name}: every sender would deliver to its own machine; ${fix}`];
-  const reserved = PRIVATE_SUFFIXES.find((s) => name === s || name.endsWith(`.${s}`));
+  const reserved = reservedSuffix(name);
   if (reserved) return [`the records point at ${name}: .${reserved} names do not resolve on the Internet; ${fix}`];
   let addresses: string[];
   try {
