@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { loadConfig } from '../../../src/config/load.ts';
 import { autoconfigXml } from '../../../src/discovery/autoconfig.ts';
+import { readAutoconfig } from '../../../src/discovery/client/readers.ts';
 import { OUTLOOK_NS, parsePoxRequest, poxResponse, RESPONSE_NS, v2Answer } from '../../../src/discovery/autodiscover.ts';
 import { configDocument } from '../../../src/discovery/config-document.ts';
 import { mobileconfig } from '../../../src/discovery/mobileconfig.ts';
@@ -47,7 +48,8 @@ def server(s):
 print(json.dumps({'version': root.get('version'), 'id': p.get('id'), 'domains': [d.text for d in p.findall('domain')],
   'displayName': p.findtext('displayName'), 'displayShortName': p.findtext('displayShortName'),
   'incoming': [server(s) for s in p.findall('incomingServer')], 'outgoing': [server(s) for s in p.findall('outgoingServer')],
-  'issuer': root.findtext('oAuth2/issuer'), 'scope': root.findtext('oAuth2/scope')}))
+  'issuer': root.findtext('oAuth2/issuer'), 'scope': root.findtext('oAuth2/scope'),
+  'authURL': root.findtext('oAuth2/authURL'), 'tokenURL': root.findtext('oAuth2/tokenURL')}))
 `;
 
 describe('Thunderbird config-v1.1.xml', () => {
@@ -84,9 +86,22 @@ describe('Thunderbird config-v1.1.xml', () => {
         ['smtp', '587', 'STARTTLS'],
       ],
     );
-    assert.equal(doc.issuer, 'https://mail.example.net/oidc');
+    // The ISPDB shape: the authorization server's host name, and its endpoints.
+    assert.equal(doc.issuer, 'mail.example.net');
+    assert.equal(doc.authURL, 'https://mail.example.net/oidc/auth');
+    assert.equal(doc.tokenURL, 'https://mail.example.net/oidc/token');
     assert.match(doc.scope, /urn:ietf:params:oauth:scope:mail/);
     assert.match(doc.scope, /offline_access/);
+    // Fingerpost's own reader gets the issuer URL back from it.
+    assert.equal(readAutoconfig(xml, 'bob+tag@example.com')?.issuer, 'https://mail.example.net/oidc');
+  });
+
+  it('names an external issuer by host, without endpoints it does not know here', { skip }, () => {
+    const c = config({ auth: { issuers: [{ issuer: 'https://sso.corp.example/realms/mail', domains: ['example.com'] }] } });
+    const doc = python(READ_AUTOCONFIG, autoconfigXml(domainServices(c, 'example.com'), undefined)) as Record<string, any>;
+    assert.equal(doc.issuer, 'sso.corp.example');
+    assert.equal(doc.authURL, null);
+    assert.equal(doc.tokenURL, null);
   });
 
   it('keeps %EMAILADDRESS% without an address and drops OAuth2 when OAuth is off', { skip }, () => {
