@@ -151,7 +151,8 @@ const MAX_CACHED = 1000;
  * accepts (the served domains and their discovery names, decided by the caller at each
  * handshake, so a domain added while the server runs is covered at once), one certificate is
  * issued, kept in DIR/tls/names/NAME.pem and .key (mode 0600) and in memory, and issued again
- * 30 days before it expires. Returns undefined for any other name: the default certificate answers.
+ * 30 days before it expires. Returns undefined for any other name, and for the names the default
+ * certificate (`server.pem`) covers: the default certificate answers.
  */
 export async function localCaCertificates(
   dataDir: string,
@@ -162,6 +163,9 @@ export async function localCaCertificates(
   const dir = path.join(dataDir, 'tls');
   const ca = await loadOrCreateCa(dir, { caCert: path.join(dir, 'ca.pem'), caKey: path.join(dir, 'ca.key') });
   const namesDir = path.join(dir, 'names');
+  // Names the default certificate (server.pem: localhost, server.hostname) covers keep it.
+  const serverPem = path.join(dir, 'server.pem');
+  const byDefault = existsSync(serverPem) ? new NodeX509(readFileSync(serverPem, 'utf8')) : undefined;
   const cache = new Map<string, { context: tls.SecureContext; renewAt: number }>();
   const pending = new Map<string, Promise<tls.SecureContext | undefined>>();
 
@@ -187,7 +191,7 @@ export async function localCaCertificates(
 
   return async (servername) => {
     const name = servername.toLowerCase().replace(/\.$/, '');
-    if (!HOST_NAME.test(name)) return undefined;
+    if (!HOST_NAME.test(name) || byDefault?.checkHost(name) !== undefined) return undefined;
     const hit = cache.get(name);
     if (hit && hit.renewAt > now()) return hit.context;
     let p = pending.get(name);

@@ -4,7 +4,8 @@
 // mail listeners; a domain added with `fingerpost admin domain add` while the server runs is
 // covered at once, without a restart; a name that is not served gets no certificate of its own.
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
@@ -76,5 +77,23 @@ describe('local CA certificates for served domains and their discovery names (SN
       assert.deepEqual(await handshake(server.ports.https, name, server.ca), { ok: false, code: 'ERR_TLS_CERT_ALTNAME_INVALID' }, name);
     const local = await handshake(server.ports.https, 'localhost', server.ca);
     assert.equal(local.ok, true, 'localhost keeps the default certificate');
+  });
+
+  it('keeps the default certificate for names it covers, also when such a name is a served domain', async () => {
+    // Clients pin the default certificate (tests pin its key in Chromium): `localhost` as a served
+    // domain (the embedded default) must not get a certificate of its own.
+    const add = await runCli(['admin', 'domain', 'add', 'localhost', '--data', server.dataDir], { env: { FINGERPOST_LOG_LEVEL: 'warn' } });
+    assert.equal(add.code, 0, add.stderr);
+    const fingerprint = (servername: string) =>
+      new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port: server.ports.https, servername, ca: server.ca }, () => {
+          resolve(s.getPeerX509Certificate()!.fingerprint256);
+          s.end();
+        });
+        s.on('error', reject);
+      });
+    const defaultCert = new X509Certificate(await readFile(path.join(server.dataDir, 'tls', 'server.pem'))).fingerprint256;
+    assert.equal(await fingerprint('localhost'), defaultCert);
+    assert.notEqual(await fingerprint('autoconfig.localhost'), defaultCert, 'its discovery names get their own');
   });
 });

@@ -3,7 +3,8 @@
 // commands exactly as printed (`login … --ca data/tls/ca.pem`, `check`, `setup --for mutt`) and
 // mutt reading the mail with the generated muttrc. The fixed ports and the repository's own
 // `./data` would collide with other runs, so the test re-runs itself in a private network and
-// mount namespace (`unshare -rnm`): its own loopback, and a temporary directory mounted on `data/`.
+// mount and PID namespace (`unshare -rnm --pid`): its own loopback, a temporary directory mounted
+// on `data/`, and nothing left running after it.
 // Login runs in a pseudo-terminal (`script`), where it asks for the token passphrase as it would a
 // person; Chromium plays the person on the device pages.
 import assert from 'node:assert/strict';
@@ -92,7 +93,23 @@ describe('README quick start, as printed, on the embedded default ports', { skip
         const script = `ip link set lo up && mount --bind "$1" "$2/data" && exec "$3" --test --test-timeout=600000 "$4"`;
         const p = start(
           'unshare',
-          ['-rnm', '--propagation', 'private', 'sh', '-c', script, 'quickstart', data, ROOT, NODE, import.meta.filename],
+          // Its own PID namespace too: whatever the run leaves (server, token agent, browser) ends with it.
+          [
+            '-rnm',
+            '--pid',
+            '--fork',
+            '--mount-proc',
+            '--propagation',
+            'private',
+            'sh',
+            '-c',
+            script,
+            'quickstart',
+            data,
+            ROOT,
+            NODE,
+            import.meta.filename,
+          ],
           // Not NODE_TEST_CONTEXT: the inner run reports to this process as text, not to its runner.
           { ...withoutTestContext(process.env), FINGERPOST_QUICKSTART_NAMESPACE: '1' },
         );
