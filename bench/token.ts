@@ -65,28 +65,43 @@ await store.save(account, {
   tokens: { 'imap://mail.example.test': { token: 'bench-access-token', expiresAt: Date.now() + 24 * 3600_000, obtainedAt: Date.now() } },
 });
 
-function once(file: string, argv: string[], e: NodeJS.ProcessEnv): Promise<number> {
+// GNU time, when installed, also gives the CPU time (user + sys) of each call: on a busy machine
+// the wall time mostly measures waiting for a CPU, the CPU time what a quiet machine would take.
+const GNU_TIME = spawnSync('/usr/bin/time', ['-f', '%U', 'true'], { encoding: 'utf8' }).status === 0 ? '/usr/bin/time' : undefined;
+
+function once(file: string, argv: string[], e: NodeJS.ProcessEnv): Promise<{ wall: number; cpu: number | undefined }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const c = spawn(file, argv, { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = GNU_TIME
+      ? spawn(GNU_TIME, ['-f', 'cpu %U %S', file, ...argv], { env: e, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(file, argv, { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (err += d));
     c.on('close', (code) => {
-      if (code !== 0 || out.trim() !== 'bench-access-token') reject(new Error(`token failed (${code}): ${err}`));
-      else resolve(performance.now() - t0);
+      const wall = performance.now() - t0;
+      if (code !== 0 || out.trim() !== 'bench-access-token') return reject(new Error(`token failed (${code}): ${err}`));
+      const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(err);
+      resolve({ wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined });
     });
   });
 }
 
 async function measure(label: string, file: string, argv: string[], e: NodeJS.ProcessEnv, runs = RUNS): Promise<void> {
-  await once(file, argv, e); // warm the file cache
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await once(file, argv, e));
-  times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
-  console.log(`${label.padEnd(58)} median ${q(0.5).toFixed(0).padStart(5)} ms   p90 ${q(0.9).toFixed(0).padStart(5)} ms   (${runs} runs)`);
+  await once(file, argv, e); // warm the file and compile caches
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await once(file, argv, e);
+    walls.push(r.wall);
+    if (r.cpu !== undefined) cpus.push(r.cpu);
+  }
+  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  const cpu = cpus.length ? `   cpu median ${q(cpus, 0.5).toFixed(0).padStart(4)} ms` : '';
+  console.log(
+    `${label.padEnd(58)} median ${q(walls, 0.5).toFixed(0).padStart(5)} ms   p90 ${q(walls, 0.9).toFixed(0).padStart(5)} ms${cpu}   (${runs} runs)`,
+  );
 }
 
 const tokenArgs = ['token', ADDRESS, '--service', 'imap'];
