@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
@@ -16,13 +16,14 @@ import { EmbeddedIdp } from './idp/idp.ts';
 import { shareMailChanges } from './mail/cluster.ts';
 import { MessageAnalyzer } from './mail/mime/analyzer.ts';
 import { MailStore } from './mail/store.ts';
+import { coveredName } from './discovery/certificate-names.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
 import { issuerForDomain } from './discovery/services.ts';
 import { registerJmapRoutes } from './protocols/jmap/routes.ts';
 import type { ListenerInfo } from './net/connection.ts';
 import { ConnectionLimiter } from './net/limits.ts';
 import { type Listener, type ListenerObserver, type ProtocolHandler, startListener } from './net/listener.ts';
-import { ensureLocalTls } from './net/local-ca.ts';
+import { ensureLocalTls, localCaCertificates } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { createHttpApp } from './protocols/http/server.ts';
@@ -264,6 +265,12 @@ export interface StartOptions {
 export async function startServer(services: Services, tls?: TlsMaterial, options: StartOptions = {}): Promise<RunningServer> {
   const { config, logger } = services;
   const material = tls ?? (await prepareTls(config));
+  // Local CA: every served domain and its discovery names get a certificate by SNI, also domains
+  // added while the server runs (src/net/local-ca.ts, src/discovery/certificate-names.ts).
+  if (material.caFile && !material.sni)
+    material.sni = await localCaCertificates(config.dataDir, config.tls.min_version, (name) =>
+      coveredName(name, async (d) => (await services.directory.findDomain(d).catch(() => undefined)) !== undefined),
+    );
   const limiter = new ConnectionLimiter({
     total: config.limits.connections_total,
     perIp: config.limits.connections_per_ip,
@@ -338,7 +345,8 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     },
   });
 
-  registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http });
+  const caPem = material.caFile ? readFileSync(material.caFile, 'utf8') : undefined;
+  registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http, localCaPem: () => caPem });
   services.auth.registerHttpRoutes(app);
   registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue, metrics: registry });
   await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });

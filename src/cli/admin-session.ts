@@ -66,7 +66,7 @@ export function registerAdminSession(admin: Command): void {
         withServices(opts, async (s) => {
           if ((id === undefined) === (opts.account === undefined))
             throw new FingerpostError('invalid_argument', 'give either a session id or --account', {
-              hint: 'fingerpost admin session revoke s… | fingerpost admin session revoke --account user@example.com',
+              hint: 'fingerpost admin session revoke s… | fingerpost admin session revoke --account user@example.test',
             });
           if (opts.account) {
             const aid = await accountId(s, opts.account);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { FingerpostError, isFingerpostError } from '../core/errors.ts';
+import { adminEnv } from './server-env.ts';
 
 /** Options every server-side command takes. */
 export interface StoreOptions {
@@ -17,10 +18,17 @@ export function withStoreOptions(cmd: Command): Command {
     .option('--data <dir>', 'data directory (default ./data; env FINGERPOST_DATA)');
 }
 
-/** Loads the config snapshot for a command from its flags and the environment. */
-export function configFrom(options: StoreOptions, overrides?: Record<string, unknown>): Config {
+/**
+ * Loads the config snapshot for a command from its flags and the environment. Admin commands (all
+ * but `serve`) also take the `FINGERPOST_*` variables the server was started with
+ * (src/cli/server-env.ts), and say so on stderr.
+ */
+export function configFrom(options: StoreOptions, overrides?: Record<string, unknown>, role: 'server' | 'admin' = 'admin'): Config {
   const dataDir = path.resolve(options.data ?? process.env.FINGERPOST_DATA ?? 'data');
-  return loadConfig({ file: options.config ?? process.env.FINGERPOST_CONFIG, dataDir, overrides });
+  const { env, notice } = role === 'admin' ? adminEnv(dataDir, process.env) : { env: process.env, notice: undefined };
+  const config = loadConfig({ file: options.config ?? process.env.FINGERPOST_CONFIG, dataDir, env, overrides });
+  if (notice) process.stderr.write(`${notice}\n`);
+  return config;
 }
 
 /** Exit codes: 0 ok, 1 failure, 2 bad config or usage. */

@@ -12,7 +12,7 @@ export function parseConnectTo(values: readonly string[]): Map<string, { host: s
     const m = /^([^=\s]+)=(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
     if (!m || Number(m[3]) > 65535) {
       throw new FingerpostError('invalid_argument', `--connect-to ${v}: expected HOST=ADDRESS:PORT`, {
-        hint: 'for example --connect-to example.com=127.0.0.1:8443',
+        hint: 'for example --connect-to example.test=127.0.0.1:8443',
       });
     }
     map.set(m[1]!.toLowerCase(), { host: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) });
@@ -55,7 +55,7 @@ export function registerDiscover(program: Command): void {
   program
     .command('discover')
     .description('find the services and identity provider of an email address, as a mail client would')
-    .argument('<email>', 'the address, e.g. alice@example.com')
+    .argument('<email>', 'the address, e.g. alice@localhost')
     .option('--json', 'print the result as JSON')
     .option('--all', 'run every fallback (PACC, autoconfig, SRV) even when an earlier source answered')
     .option('--ca <file>', 'also trust this CA certificate (PEM), e.g. data/tls/ca.pem', collect, [])

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { parseDomain } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
 import { type DkimRecord, expectedRecords, zoneLine } from '../discovery/dns-records.ts';
+import { recordTargetWarnings } from '../discovery/record-targets.ts';
 import { DkimKeys } from '../mail/queue/dkim.ts';
 import type { Services } from '../main.ts';
 import { action, configFrom, type StoreOptions, withStoreOptions } from './common.ts';
@@ -39,11 +40,16 @@ export function registerDns(program: Command): void {
         const { services, domain, dkim } = await domainFacts(opts, name);
         try {
           const records = expectedRecords(services.config, domain, dkim);
+          const warnings = await recordTargetWarnings(services.config.server.hostname);
+          for (const w of warnings) process.stderr.write(`fingerpost: warning: ${w}\n`);
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
             return;
           }
-          const lines = [`; DNS records for ${domain} (served by ${services.config.server.hostname})`];
+          const lines = [
+            `; DNS records for ${domain} (served by ${services.config.server.hostname})`,
+            ...warnings.map((w) => `; WARNING: ${w}`),
+          ];
           for (const r of records) lines.push(`; ${r.why}`, zoneLine(r));
           if (!dkim.length) lines.push(`; DKIM: no key yet — run: fingerpost admin dkim create ${domain}, then rerun this command`);
           lines.push('; the PACC digest changes with the service list: rerun after changing ports, host name or auth settings');

@@ -15,12 +15,12 @@ export function registerDoctor(program: Command): void {
     .argument('<domain>')
     .option('--resolver <addr[:port]>', 'DNS server to ask (default: the system resolver)', collect, [])
     .option('--ca <file>', 'also trust this CA certificate (PEM)', collect, [])
-    .option('--https-port <port>', 'port the HTTPS names answer on from outside', '443')
+    .option('--https-port <port>', 'port the HTTPS names answer on from outside (default 443; http.port for localhost and .test domains)')
     .option('--json', 'print the findings as JSON')
     .action(
-      action(async (name: string, opts: StoreOptions & { resolver: string[]; ca: string[]; httpsPort: string; json?: boolean }) => {
-        const port = Number(opts.httpsPort);
-        if (!Number.isInteger(port) || port < 1 || port > 65535)
+      action(async (name: string, opts: StoreOptions & { resolver: string[]; ca: string[]; httpsPort?: string; json?: boolean }) => {
+        const port = opts.httpsPort === undefined ? undefined : Number(opts.httpsPort);
+        if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
           throw new FingerpostError('invalid_argument', `--https-port ${opts.httpsPort}: expected a port`);
         const ca = opts.ca.map((f) => {
           try {

@@ -79,7 +79,7 @@ export function registerFreeBusy(program: Command): void {
     .requiredOption('--from <time>', 'start: 2026-11-02, 2026-11-02T09:00:00Z or 20261102T090000Z')
     .requiredOption('--to <time>', 'end (exclusive)')
     .option('--as <email>', 'your account (signed in with `fingerpost login`); default: the only one signed in')
-    .option('--server <url>', "your server's calendar URL (default: from the account's sign-in, e.g. https://mail.example.com/calendar)")
+    .option('--server <url>', "your server's calendar URL (default: from the account's sign-in, e.g. https://mail.example.test/calendar)")
     .option('--password-stdin', 'authenticate with a password (or app password) read from stdin instead of a token')
     .option('--json', 'print the server answer as JSON')
     .option('--ca <file>', 'also trust the CA certificates in this PEM file')

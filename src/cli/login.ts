@@ -1,3 +1,4 @@
+import path from 'node:path';
 import readline from 'node:readline';
 import { type Command, Option } from 'commander';
 import { parseAddress } from '../core/address.ts';
@@ -77,7 +78,7 @@ export function registerLogin(program: Command): void {
   program
     .command('login')
     .description('sign in EMAIL with OAuth (discovery, registration, device/loopback/paste flow) and store its tokens')
-    .argument('<email>', 'the address, e.g. alice@example.com')
+    .argument('<email>', 'the address, e.g. alice@localhost')
     .addOption(new Option('--flow <flow>', 'how to sign in (default: loopback with a browser, else device, else paste)').choices(FLOWS))
     .option('--port <port>', 'loopback/paste redirect port on 127.0.0.1 (e.g. for ssh -L); default random')
     .option('--issuer <url>', 'use this OAuth issuer instead of discovering one')
@@ -100,8 +101,13 @@ export function registerLogin(program: Command): void {
     .option('--scrypt-work-factor <n>', 'age store: scrypt work factor log2(N) (default 18, as age)')
     .option('--browser <cmd>', 'open the sign-in page with this command')
     .option('--no-browser', 'do not open a browser; print the address instead')
-    .option('--ca <file>', 'also trust the CA certificates in this PEM file')
-    .option('--connect-to <host=addr:port>', 'discovery: connect to ADDR:PORT for HOST (certificate still checked for HOST)', collect, [])
+    .option('--ca <file>', 'also trust the CA certificates in this PEM file (remembered for token, check and setup)')
+    .option(
+      '--connect-to <host=addr:port>',
+      'HTTPS (discovery, OAuth, JMAP): connect to ADDR:PORT for HOST (certificate still checked for HOST); remembered',
+      collect,
+      [],
+    )
     .option('--resolver <addr[:port]>', 'discovery: DNS server for SRV/TXT/address lookups', collect, [])
     .option('--timeout <seconds>', 'give up waiting for the sign-in after this long', '600')
     .action(
@@ -128,6 +134,7 @@ export function registerLogin(program: Command): void {
               workFactor: intOption('--scrypt-work-factor', opts.scryptWorkFactor, 10, 20),
             },
             discovery: { connectTo: parseConnectTo(opts.connectTo), resolver: opts.resolver },
+            ...(opts.ca ? { ca: path.resolve(opts.ca) } : {}),
             timeoutMs: timeout * 1000,
           },
           store,

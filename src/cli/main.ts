@@ -1,41 +1,53 @@
 import { Command } from 'commander';
-import { registerAdmin } from './admin.ts';
-import { registerCheck } from './check.ts';
-import { registerDiscover } from './discover.ts';
-import { registerDns } from './dns.ts';
-import { registerDoctor } from './doctor.ts';
-import { registerFreeBusy } from './freebusy.ts';
-import { registerLogin } from './login.ts';
-import { registerServe } from './serve.ts';
-import { registerSetup } from './setup.ts';
-import { registerToken } from './token.ts';
 
-/** The `fingerpost` command: server, administration and (later) the client helper. */
-export function buildProgram(): Command {
+/**
+ * The `fingerpost` command. Each subcommand's module is imported only when that subcommand runs:
+ * `fingerpost token`, which mail clients run on every connection, loads the client helper and
+ * nothing of the server (`serve`, `admin` load theirs). `--help` and unknown names load them all.
+ */
+type Register = (program: Command) => void;
+
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import('./serve.ts')).registerServe,
+  admin: async () => (await import('./admin.ts')).registerAdmin,
+  discover: async () => (await import('./discover.ts')).registerDiscover,
+  dns: async () => (await import('./dns.ts')).registerDns,
+  doctor: async () => (await import('./doctor.ts')).registerDoctor,
+  freebusy: async () => (await import('./freebusy.ts')).registerFreeBusy,
+  login: async () => (await import('./login.ts')).registerLogin,
+  logout: async () => (await import('./login.ts')).registerLogin,
+  token: async () => (await import('./token.ts')).registerToken,
+  check: async () => (await import('./check.ts')).registerCheck,
+  setup: async () => (await import('./setup.ts')).registerSetup,
+  agent: async () => (await import('./agent.ts')).registerAgent,
+};
+
+/** The program with the subcommand `name` registered, or every subcommand when `name` is not one. */
+export async function buildProgram(name?: string): Promise<Command> {
   const program = new Command('fingerpost')
     .description('Fingerpost: mail and calendar server where an email address is all a person needs')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .exitOverride();
-  registerServe(program);
-  registerAdmin(program);
-  registerDiscover(program);
-  registerDns(program);
-  registerDoctor(program);
-  registerFreeBusy(program);
-  registerLogin(program);
-  registerToken(program);
-  registerCheck(program);
-  registerSetup(program);
+  const loaders = name && Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!] : [...new Set(Object.values(COMMANDS))];
+  const seen = new Set<Register>();
+  for (const load of loaders) {
+    const register = await load();
+    if (seen.has(register)) continue;
+    seen.add(register);
+    register(program);
+  }
   return program;
 }
 
-const program = buildProgram();
+const name = process.argv[2];
+const program = await buildProgram(name);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   const code = (err as { exitCode?: number; code?: string }).exitCode;
-  const name = (err as { code?: string }).code ?? '';
-  if (name === 'commander.helpDisplayed' || name === 'commander.version' || name === 'commander.help') process.exitCode = 0;
-  else process.exitCode = code === 0 ? 0 : 2;
+  const kind = (err as { code?: string }).code ?? '';
+  if (kind === 'commander.helpDisplayed' || kind === 'commander.version' || kind === 'commander.help') process.exitCode = 0;
+  // `token` keeps exit 2 for "sign in again" (src/client/errors.ts): a usage error there is 1.
+  else process.exitCode = code === 0 ? 0 : name === 'token' ? 1 : 2;
 }

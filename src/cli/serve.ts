@@ -3,6 +3,7 @@ import type { TrustedIssuer } from '../auth/issuers/registry.ts';
 import { parseDomain } from '../core/address.ts';
 import { ensureFirstStart, type FirstStart, openServices, prepareTls, type RunningServer, startServer, undoFirstStart } from '../main.ts';
 import { action, configFrom, type StoreOptions, withStoreOptions } from './common.ts';
+import { recordServerEnv } from './server-env.ts';
 
 interface ServeOptions extends StoreOptions {
   domain?: string;
@@ -34,7 +35,7 @@ export function registerServe(program: Command): void {
     .option('--domain <name>', 'the first domain, on first start only', 'localhost')
     .action(
       action(async (opts: ServeOptions) => {
-        const config = configFrom(opts);
+        const config = configFrom(opts, undefined, 'server');
         const domain = parseDomain(opts.domain ?? 'localhost');
         const services = await openServices(config);
         let server: RunningServer;
@@ -74,6 +75,8 @@ export function registerServe(program: Command): void {
             `  Try it:   curl --cacert ${tls.caFile ?? 'CA.pem'} https://${config.server.hostname}:${config.http.port}/healthz`,
           );
         }
+        // Admin commands run later from another shell read the configuration this server runs with.
+        recordServerEnv(config.dataDir, process.env);
         banner([...lines, '']);
         await new Promise<void>((resolve) => {
           let stopping = false;

@@ -44,7 +44,7 @@ export function registerToken(program: Command): void {
           process.exitCode = await keepalive(store, addresses, { warnDays, service: options.service });
           return;
         }
-        if (!email) throw localProblem('which account? give the email address', 'fingerpost token alice@example.com');
+        if (!email) throw localProblem('which account? give the email address', 'fingerpost token alice@localhost');
         const minValid = options.minValid === undefined ? undefined : Number(options.minValid);
         if (minValid !== undefined && !(Number.isFinite(minValid) && minValid >= 0))
           throw localProblem('--min-valid must be a number of seconds');
@@ -56,20 +56,3 @@ export function registerToken(program: Command): void {
       }),
     );
 }
-
-/**
- * `fingerpost token …` on its own: mail clients run it on every connection, so the launcher starts
- * it without loading the server code (bin/fingerpost.js). Usage errors exit 1, like local problems.
- */
-export async function tokenMain(argv: readonly string[]): Promise<void> {
-  const { Command } = await import('commander');
-  const program = new Command('fingerpost').exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerToken(program);
-  try {
-    await program.parseAsync([...argv]);
-  } catch (err) {
-    process.exitCode = (err as { exitCode?: number }).exitCode === 0 ? 0 : 1;
-  }
-}
-
-if (import.meta.main) await tokenMain(process.argv);

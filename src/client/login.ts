@@ -45,6 +45,8 @@ export interface LoginRequest {
     readonly workFactor?: number;
   };
   readonly discovery: DiscoverOptions;
+  /** The `--ca` file (absolute path), remembered so `token`, `check` and `setup` trust it too. */
+  readonly ca?: string;
   readonly timeoutMs?: number;
   readonly httpTimeoutSeconds?: number;
 }
@@ -87,7 +89,7 @@ function withOfflineAccess(scopes: readonly string[]): string[] {
 
 async function plan(req: LoginRequest, io: LoginIO): Promise<Plan> {
   const domain = req.address.slice(req.address.lastIndexOf('@') + 1);
-  const http = { timeoutSeconds: req.httpTimeoutSeconds };
+  const http = { timeoutSeconds: req.httpTimeoutSeconds, connectTo: req.discovery.connectTo };
   const preset = req.issuer ? undefined : findPreset(req.provider, domain, req.tenant);
   if (req.provider && !preset) throw localProblem(`unknown provider "${req.provider}"`, 'use --provider google or --provider microsoft');
   if (preset) {
@@ -113,11 +115,12 @@ async function plan(req: LoginRequest, io: LoginIO): Promise<Plan> {
   }
   let issuer = req.issuer;
   if (issuer) checkIssuer(issuer);
-  let found = await discover(req.address, req.discovery);
+  let found = await discover(req.address, { ...req.discovery, ...(issuer ? { issuerHint: issuer } : {}) });
+  for (const s of found.steps) if (s.source === 'webfinger' && s.outcome === 'failed') io.note(`note: WebFinger ${s.target}: ${s.detail}`);
   const learned = found.issuer;
+  const tried = found.steps.map((s) => `  ${s.outcome} ${s.source} ${s.target}: ${s.detail}`).join('\n');
   if (!issuer) {
     if (!learned) {
-      const tried = found.steps.map((s) => `  ${s.outcome} ${s.source} ${s.target}: ${s.detail}`).join('\n');
       throw localProblem(
         `no OAuth issuer found for ${req.address}:\n${tried}`,
         'pass --issuer URL, or --provider google|microsoft with --client-id',
@@ -129,6 +132,12 @@ async function plan(req: LoginRequest, io: LoginIO): Promise<Plan> {
     // The discovered scopes and resource indicators belong to the other issuer.
     found = { ...found, resources: [], scopes: [], services: found.services.map(({ resource: _, ...s }) => s) };
   }
+  // An account without services is of no use to any mail client: refuse it before the sign-in.
+  if (!toServices(found).length)
+    throw localProblem(
+      `no mail services found for ${req.address}: the sign-in would be of no use to a mail client:\n${tried}`,
+      `make discovery work (fingerpost discover ${req.address} shows each step), or point it at the server with --connect-to ${found.domain}=ADDRESS:PORT`,
+    );
   const fetched = await fetchIssuerMetadata(issuer, req.address, http);
   const scopes = withOfflineAccess(found.scopes?.length ? found.scopes : [MAIL_SCOPE]);
   return {
@@ -181,7 +190,11 @@ async function registration(req: LoginRequest, store: TokenStore, p: Plan, io: L
   const reg = await registerClient(p.issuer, p.fetched, p.scopes, req.address, {
     softwareVersion: CLIENT_VERSION,
     timeoutSeconds: req.httpTimeoutSeconds,
+    connectTo: req.discovery.connectTo,
   });
+  // Remembered at once: a sign-in that is abandoned or fails and is tried again reuses this client
+  // instead of registering another one each time (STANDARDS §4.3).
+  await rememberRegistration(store.paths, reg);
   return { reg, fresh: true };
 }
 
@@ -206,6 +219,14 @@ export async function login(req: LoginRequest, store: TokenStore, io: LoginIO): 
     services: p.services,
     sasl: p.sasl,
     store: choice,
+    ...(req.ca ? { ca: req.ca } : {}),
+    ...(req.discovery.connectTo?.size
+      ? {
+          connectTo: Object.fromEntries(
+            [...req.discovery.connectTo].map(([h, t]) => [h, `${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`]),
+          ),
+        }
+      : {}),
     createdAt: Date.now(),
     sealed: '',
   };
@@ -213,6 +234,7 @@ export async function login(req: LoginRequest, store: TokenStore, io: LoginIO): 
   await store.prepare(account);
   const config = clientConfiguration(p.fetched.metadata, reg.clientId, reg.clientAuth, reg.clientSecret, {
     timeoutSeconds: req.httpTimeoutSeconds,
+    connectTo: req.discovery.connectTo,
   });
   const ctx: FlowContext = {
     address: req.address,
@@ -239,7 +261,7 @@ export async function login(req: LoginRequest, store: TokenStore, io: LoginIO): 
     now,
   );
   const saved = await store.save(account, secret);
-  if (fresh) await rememberRegistration(store.paths, reg);
+  if (fresh && !reg.dynamic) await rememberRegistration(store.paths, reg);
   io.note(`Signed in ${req.address}.`);
   io.note(
     `  client:   ${fresh ? (reg.dynamic ? `registered dynamically (client id ${reg.clientId})` : `client id ${reg.clientId} (given)`) : `client id ${reg.clientId}, remembered for ${p.issuer}`}`,

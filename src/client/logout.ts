@@ -1,4 +1,5 @@
 import * as oidc from 'openid-client';
+import { accountHttp } from './network.ts';
 import { translateOAuthError } from './oauth/errors.ts';
 import { clientConfiguration } from './oauth/issuer.ts';
 import type { TokenStore } from './store/token-store.ts';
@@ -20,7 +21,13 @@ export async function logout(
     try {
       const secret = await store.openSecret(account);
       if (secret.refreshToken && account.metadata.revocation_endpoint) {
-        const config = clientConfiguration(account.metadata, account.clientId, account.clientAuth, secret.clientSecret);
+        const config = clientConfiguration(
+          account.metadata,
+          account.clientId,
+          account.clientAuth,
+          secret.clientSecret,
+          accountHttp(account),
+        );
         await oidc.tokenRevocation(config, secret.refreshToken, { token_type_hint: 'refresh_token' });
         revoked = true;
       } else if (!account.metadata.revocation_endpoint)

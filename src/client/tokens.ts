@@ -1,10 +1,18 @@
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import type { Clock } from '../core/clock.ts';
 import { systemClock } from '../core/clock.ts';
-import { signInNeeded } from './errors.ts';
-import { translateOAuthError } from './oauth/errors.ts';
-import { clientConfiguration, type HttpOptions } from './oauth/issuer.ts';
-import { type AccessToken, type AccountFile, type AccountSecret, resourceFor, type SecretBody, type ServiceName } from './store/account.ts';
+import { localProblem, signInNeeded } from './errors.ts';
+import { accountHttp } from './network.ts';
+import type { HttpOptions } from './oauth/issuer.ts';
+import {
+  type AccessToken,
+  type AccountFile,
+  type AccountSecret,
+  resourceFor,
+  type SecretBody,
+  type ServiceName,
+  servicesOf,
+} from './store/account.ts';
 import type { TokenStore } from './store/token-store.ts';
 
 /**
@@ -63,6 +71,12 @@ export async function accessToken(req: TokenRequest, options: TokenServiceOption
   const clock = options.clock ?? systemClock;
   const { store } = options;
   const account = await store.load(req.address);
+  if (req.service && !servicesOf(account, req.service).length)
+    // A token without the service's audience would only be refused by it: say so instead.
+    throw localProblem(
+      `${req.address} has no ${req.service} service: the sign-in did not learn one, so no token can be issued for it`,
+      `check what discovery finds (fingerpost discover ${req.address}), then sign in again: fingerpost login ${req.address}`,
+    );
   const key = tokenKey(account, req.service);
   const issued = (a: AccountFile, s: SecretBody, refreshed: boolean): IssuedToken => ({
     account: a,
@@ -80,7 +94,7 @@ export async function accessToken(req: TokenRequest, options: TokenServiceOption
     const current = await store.load(req.address);
     const secret = await store.openSecret(current);
     if (!req.force && isFresh(secret.tokens[key], clock.now(), req.minValiditySeconds)) return issued(current, secret, false);
-    const next = await refresh(current, secret, key, clock, options.http);
+    const next = await refresh(current, secret, key, clock, { ...accountHttp(current), ...options.http });
     await store.save(current, next);
     return issued(current, next, true);
   });
@@ -89,6 +103,12 @@ export async function accessToken(req: TokenRequest, options: TokenServiceOption
 /** One refresh-token grant (RFC 6749 §6) with the resource indicator (RFC 8707 §2.2). */
 async function refresh(account: AccountFile, secret: AccountSecret, key: string, clock: Clock, http?: HttpOptions): Promise<SecretBody> {
   if (!secret.refreshToken) throw signInNeeded(account.address, 'the issuer gave no refresh token (offline_access was not granted)');
+  // Loaded only here: a cached token (most calls of `fingerpost token`) needs no OAuth library.
+  const [oidc, { translateOAuthError }, { clientConfiguration }] = await Promise.all([
+    import('openid-client'),
+    import('./oauth/errors.ts'),
+    import('./oauth/issuer.ts'),
+  ]);
   const config = clientConfiguration(account.metadata, account.clientId, account.clientAuth, secret.clientSecret, http);
   const params = new URLSearchParams();
   if (key !== '*') params.append('resource', key);

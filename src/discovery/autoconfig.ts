@@ -28,6 +28,26 @@ function tcpServer(s: TcpService, username: string, oauth: boolean): string {
   ].join('\n');
 }
 
+/**
+ * `<oAuth2>` as the ISPDB files Thunderbird ships carry it (a child of `<clientConfig>` after
+ * `<emailProvider>`): `<issuer>` is the host name of the authorization server, the key
+ * Thunderbird's OAuth2Providers and an add-on's `oauth_provider` use, not the RFC 8414 issuer URL;
+ * `<scope>`; `<authURL>` and `<tokenURL>` for the embedded provider, whose endpoints are known
+ * here (oidc-provider's `/auth` and `/token` under the issuer). Thunderbird itself does not read
+ * the element: `<authentication>OAuth2</authentication>` works for a host it has a provider for
+ * (docs/clients/thunderbird.md); other clients and Fingerpost's own reader take the endpoints.
+ */
+function oauth2Element(oauth: NonNullable<DomainServices['oauth']>): string[] {
+  const issuer = new URL(oauth.issuer);
+  return [
+    '  <oAuth2>',
+    `    ${el('issuer', issuer.hostname)}`,
+    `    ${el('scope', oauth.scopes.join(' '))}`,
+    ...(oauth.embedded ? [`    ${el('authURL', `${oauth.issuer}/auth`)}`, `    ${el('tokenURL', `${oauth.issuer}/token`)}`] : []),
+    '  </oAuth2>',
+  ];
+}
+
 /** The XML for a domain; `address` fills `<username>` (else `%EMAILADDRESS%`). */
 export function autoconfigXml(services: DomainServices, address: string | undefined): string {
   const username = address ?? '%EMAILADDRESS%';
@@ -57,14 +77,7 @@ export function autoconfigXml(services: DomainServices, address: string | undefi
     ...(services.documentationUrl ? [`    <documentation url="${xmlEscape(services.documentationUrl)}"/>`] : []),
     '  </emailProvider>',
   ];
-  if (services.oauth) {
-    lines.push(
-      '  <oAuth2>',
-      `    ${el('issuer', services.oauth.issuer)}`,
-      `    ${el('scope', services.oauth.scopes.join(' '))}`,
-      '  </oAuth2>',
-    );
-  }
+  if (services.oauth) lines.push(...oauth2Element(services.oauth));
   lines.push('</clientConfig>', '');
   return lines.join('\n');
 }

@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { DomainServices, TcpService } from './services.ts';
 import { el } from './xml.ts';
 
 /**
  * Apple configuration profile with one `com.apple.mail.managed` payload (IMAP + SMTP, password
- * authentication: the payload has no OAuth fields). Served unsigned, without any password in it.
- * UUIDs are derived from the domain and address so a re-download replaces the same profile.
+ * authentication: the payload has no OAuth fields) and, when the server's certificates come from
+ * its local CA, a `com.apple.security.root` payload with that CA so iOS and macOS trust them
+ * (Apple "Configuration Profile Reference": Certificates). Served unsigned, without any password
+ * in it. UUIDs are derived from the domain, address and CA so a re-download replaces the profile.
  */
 
 export const MOBILECONFIG_TYPE = 'application/x-apple-aspen-config';
@@ -27,8 +29,33 @@ const str = (v: string) => el('string', v);
 const int = (v: number) => el('integer', v);
 const bool = (v: boolean) => (v ? '<true/>' : '<false/>');
 
-/** The profile XML, or undefined when no password-capable IMAP/POP3 and submission service exists. */
-export function mobileconfig(services: DomainServices, address: string): string | undefined {
+/** The CA payload: the certificate in DER, named after its subject. */
+function caPayload(id: string, caPem: string): string[] {
+  const ca = new X509Certificate(caPem);
+  const cn = /CN=([^\n,]+)/.exec(ca.subject)?.[1] ?? 'Fingerpost local CA';
+  return [
+    key('PayloadType'),
+    str('com.apple.security.root'),
+    key('PayloadVersion'),
+    int(1),
+    key('PayloadIdentifier'),
+    str(`${id}.ca`),
+    key('PayloadUUID'),
+    str(stableUuid(`ca:${ca.fingerprint256}`)),
+    key('PayloadDisplayName'),
+    str(cn),
+    key('PayloadCertificateFileName'),
+    str('fingerpost-ca.cer'),
+    key('PayloadContent'),
+    el('data', ca.raw.toString('base64')),
+  ];
+}
+
+/**
+ * The profile XML, or undefined when no password-capable IMAP/POP3 and submission service exists.
+ * `caPem`: the local CA (PEM) when the server uses it, added as a root certificate payload.
+ */
+export function mobileconfig(services: DomainServices, address: string, caPem?: string): string | undefined {
   const find = (protocols: readonly string[]) =>
     services.services.find((s): s is TcpService => 'host' in s && protocols.includes(s.protocol) && s.password && s.tls === 'implicit');
   const incoming = find(['imap', 'pop3']);
@@ -97,6 +124,7 @@ export function mobileconfig(services: DomainServices, address: string): string 
     '<dict>',
     ...payload,
     '</dict>',
+    ...(caPem ? ['<dict>', ...caPayload(id, caPem), '</dict>'] : []),
     '</array>',
     '</dict>',
     '</plist>',

@@ -32,6 +32,8 @@ export interface DiscoveryDeps {
    * `discovery.require_auth`. Absent: such domains answer 401 to everyone (fail closed).
    */
   readonly http?: HttpAuthenticator;
+  /** The local CA certificate (PEM) when the server's certificates come from it: Apple profiles carry it. */
+  readonly localCaPem?: () => string | undefined;
 }
 
 const JRD_TYPE = 'application/jrd+json';
@@ -290,7 +292,7 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
       const t = await target(request, reply, 'emailaddress');
       if (!t) return reply;
       if (!t.address) return problem(reply, 400, 'emailaddress is required for a configuration profile');
-      const profile = mobileconfig(servicesOf(t.domain), display(t.address));
+      const profile = mobileconfig(servicesOf(t.domain), display(t.address), deps.localCaPem?.());
       if (!profile) return problem(reply, 409, 'no password-capable IMAP/POP3 and submission service: Apple profiles cannot carry OAuth');
       reply
         .header('content-type', MOBILECONFIG_TYPE)

@@ -12,6 +12,11 @@ export interface TlsMaterial {
   readonly minVersion: tls.SecureVersion;
   /** The CA a client should trust (the local CA), when we made one. */
   readonly caFile: string | undefined;
+  /**
+   * Certificates for other names, chosen by SNI (src/net/local-ca.ts `localCaCertificates`);
+   * undefined from it, or no `sni`, means the default `context`.
+   */
+  sni?: (servername: string) => Promise<tls.SecureContext | undefined>;
 }
 
 /** Loads a PEM certificate chain and key into a secure context, with a clear error when they are wrong. */
@@ -42,7 +47,14 @@ export function serverTlsOptions(material: TlsMaterial): tls.TlsOptions {
   return {
     cert: material.cert,
     key: material.key,
-    SNICallback: (_servername, cb) => cb(null, material.context),
+    SNICallback: (servername, cb) => {
+      const sni = material.sni;
+      if (!sni) return cb(null, material.context);
+      sni(servername).then(
+        (context) => cb(null, context ?? material.context),
+        () => cb(null, material.context),
+      );
+    },
     secureContext: material.context,
     minVersion: material.minVersion,
   };

@@ -33,6 +33,8 @@ export async function clientHome(server: TestServer): Promise<{ dir: string; env
       DISPLAY: '',
       WAYLAND_DISPLAY: '',
       FINGERPOST_PASSPHRASE: '',
+      // No token agent outliving the test (test/e2e/readme-quickstart.test.ts runs with one).
+      FINGERPOST_AGENT: 'off',
     },
     close: () => rm(dir, { recursive: true, force: true }),
   };
@@ -144,14 +146,20 @@ export async function signInAndAllow(page: Page, user: string, password = PASSWO
 }
 
 /** The device pages: enter the user code, confirm, then sign in and allow. */
-export async function approveDevice(page: Page, verificationUri: string, userCode: string, user: string): Promise<void> {
+export async function approveDevice(
+  page: Page,
+  verificationUri: string,
+  userCode: string,
+  user: string,
+  password = PASSWORD,
+): Promise<void> {
   await page.goto(verificationUri);
   await page.waitForSelector('input[name=user_code]');
   await page.fill('input[name=user_code]', userCode);
   await Promise.all([page.waitForLoadState(), page.click('button.primary')]);
   await page.waitForSelector('button.primary');
   await Promise.all([page.waitForLoadState(), page.click('button.primary')]);
-  await signInAndAllow(page, user);
+  await signInAndAllow(page, user, password);
 }
 
 /** `fingerpost login ADDRESS --flow device`, the person played by Chromium on the device pages. */

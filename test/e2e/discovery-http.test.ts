@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
@@ -311,6 +312,10 @@ describe('discovery over HTTPS (privacy mode, the default)', () => {
     assert.equal(res.headers['content-type'], 'application/x-apple-aspen-config');
     assert.match(String(res.headers['content-disposition']), /attachment/);
     assert.match(res.body, /<string>alice@example\.test<\/string>/);
+    // The test server uses its local CA: the profile carries it, so iOS and macOS trust the server.
+    const der = new X509Certificate(server.ca).raw.toString('base64');
+    assert.match(res.body, /<string>com\.apple\.security\.root<\/string>/);
+    assert.ok(res.body.includes(`<data>${der}</data>`), 'the CA certificate in DER');
     assert.equal((await request(server, '/apple/mail.mobileconfig')).status, 400);
   });
 });

@@ -1,4 +1,5 @@
 import { parseWwwAuthenticate } from '../../auth/sasl/www-authenticate.ts';
+import { type ConnectTo, connectToFetch } from '../oauth/connect-to.ts';
 import { adviceForStatus } from './advice.ts';
 import type { CheckResult } from './result.ts';
 
@@ -6,9 +7,10 @@ import type { CheckResult } from './result.ts';
  * JMAP: an authenticated GET of the session resource (RFC 8620 §2) with the bearer token
  * (RFC 6750 §2.1); a 401 is explained from its WWW-Authenticate `error` (RFC 6750 §3.1).
  */
-export async function checkJmap(url: string, user: string, token: string): Promise<CheckResult> {
+export async function checkJmap(url: string, user: string, token: string, connectTo?: ConnectTo): Promise<CheckResult> {
   const base = { service: 'jmap', endpoint: url, mechanism: 'Bearer' };
-  const res = await fetch(url, {
+  const get = (connectToFetch(connectTo) ?? fetch) as (url: string, init: RequestInit) => Promise<Response>;
+  const res = await get(url, {
     headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
     redirect: 'manual',
     signal: AbortSignal.timeout(15_000),

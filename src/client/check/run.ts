@@ -2,6 +2,7 @@ import { FingerpostError } from '../../core/errors.ts';
 import { clientExitCode } from '../errors.ts';
 import type { ServiceEntry, ServiceName } from '../store/account.ts';
 import type { TokenStore } from '../store/token-store.ts';
+import { accountHttp } from '../network.ts';
 import { accessToken } from '../tokens.ts';
 import { adviceForNetwork } from './advice.ts';
 import { checkImap } from './imap.ts';
@@ -42,6 +43,7 @@ export async function checkAccount(
   report: (r: CheckResult) => void,
 ): Promise<number> {
   const account = await store.load(address);
+  const http = accountHttp(account);
   const wanted = account.services.filter((s) => {
     const n = nameOf(s);
     return n !== undefined && (!options.services?.length || options.services.includes(n));
@@ -81,7 +83,7 @@ export async function checkAccount(
     if ('host' in s) {
       const check = s.protocol === 'imap' ? checkImap : s.protocol === 'pop3' ? checkPop3 : checkSmtp;
       for (const m of mechanismsFor(s, account.sasl, options.mechanism)) runs.push(() => check(s, address, token, m));
-    } else runs.push(() => checkJmap(s.url, address, token));
+    } else runs.push(() => checkJmap(s.url, address, token, http.connectTo));
     for (const run of runs) {
       let r: CheckResult;
       try {

@@ -34,6 +34,14 @@ export function translateOAuthError(err: unknown, address: string, doing: string
     }
     return localProblem(`${doing}: ${clip(err.message)}${code ? ` [${code}]` : ''}`, undefined, err);
   }
+  const cause = (err as { cause?: { code?: string; hostname?: string } }).cause;
+  if (err instanceof TypeError && cause?.code === 'ENOTFOUND')
+    // NXDOMAIN is an answer: waiting does not make the name exist (EAI_AGAIN stays temporary).
+    return localProblem(
+      `${doing}: the host name ${cause.hostname ?? ''} does not resolve`.replace('  ', ' '),
+      'check the name, or point it at the server with --connect-to HOST=ADDRESS:PORT',
+      err,
+    );
   if (err instanceof TypeError || isNetworkError(err))
     return temporaryFailure(`${doing}: cannot reach the issuer (${clip(describeNetwork(err))})`, err);
   return localProblem(`${doing}: ${clip((err as Error)?.message ?? String(err))}`, undefined, err);

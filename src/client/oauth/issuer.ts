@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { localProblem } from '../errors.ts';
+import { type ConnectTo, connectToFetch } from './connect-to.ts';
 import type { IssuerMetadata } from '../store/account.ts';
 import { translateOAuthError } from './errors.ts';
 
@@ -16,6 +17,14 @@ const METADATA_ONLY = 'fingerpost-metadata-only';
 /** Options for the HTTP requests (tests shorten the timeout). */
 export interface HttpOptions {
   readonly timeoutSeconds?: number;
+  /** `--connect-to` overrides, honoured by every request (src/client/oauth/connect-to.ts). */
+  readonly connectTo?: ConnectTo;
+}
+
+/** The openid-client request options for `options`: timeout and the `--connect-to` fetch. */
+export function requestOptions(options: HttpOptions): { timeout: number; [oidc.customFetch]?: oidc.CustomFetch } {
+  const f = connectToFetch(options.connectTo);
+  return { timeout: options.timeoutSeconds ?? 30, ...(f ? { [oidc.customFetch]: f } : {}) };
 }
 
 /** Issuer metadata and the location that served it (`oauth2`: RFC 8414, `oidc`: OpenID Connect Discovery). */
@@ -30,7 +39,7 @@ export async function fetchIssuerMetadata(issuer: string, address: string, optio
   let first: unknown;
   for (const algorithm of ['oauth2', 'oidc'] as const) {
     try {
-      const c = await oidc.discovery(url, METADATA_ONLY, undefined, oidc.None(), { algorithm, timeout: options.timeoutSeconds ?? 30 });
+      const c = await oidc.discovery(url, METADATA_ONLY, undefined, oidc.None(), { algorithm, ...requestOptions(options) });
       return { metadata: c.serverMetadata(), algorithm };
     } catch (err) {
       first ??= err;
@@ -98,6 +107,8 @@ export function clientConfiguration(
     clientSecret ? { client_secret: clientSecret } : undefined,
     auth,
   );
-  c.timeout = options.timeoutSeconds ?? 30;
+  const { timeout, [oidc.customFetch]: f } = requestOptions(options);
+  c.timeout = timeout;
+  if (f) c[oidc.customFetch] = f;
   return c;
 }

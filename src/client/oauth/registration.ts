@@ -4,7 +4,7 @@ import { readIfExists, writeFileAtomic } from '../store/files.ts';
 import { withLock } from '../store/lock.ts';
 import type { ClientPaths } from '../store/paths.ts';
 import { translateOAuthError } from './errors.ts';
-import type { FetchedMetadata, HttpOptions } from './issuer.ts';
+import { type FetchedMetadata, type HttpOptions, requestOptions } from './issuer.ts';
 
 /**
  * Client registrations, remembered per issuer (RFC 7591 §3.2.1; STANDARDS §4.3: persist the
@@ -90,7 +90,7 @@ export async function registerClient(
         software_version: options.softwareVersion,
       },
       oidc.None(),
-      { algorithm, timeout: options.timeoutSeconds ?? 30 },
+      { algorithm, ...requestOptions(options) },
     );
   } catch (err) {
     throw translateOAuthError(err, address, `registering at ${issuer}`);

@@ -65,6 +65,10 @@ export interface AccountFile {
   /** The SASL mechanism to prefer for this provider (`OAUTHBEARER`, or `XOAUTH2` for presets). */
   readonly sasl: 'OAUTHBEARER' | 'XOAUTH2';
   readonly store: StoreChoice;
+  /** The CA file (absolute path) given to `login --ca`: `token`, `check` and `setup` trust it too. */
+  readonly ca?: string;
+  /** `login --connect-to` overrides (`host` → `address:port`), honoured by every later request. */
+  readonly connectTo?: Readonly<Record<string, string>>;
   readonly createdAt: number;
   /** The sealed secret, base64; empty when the backend keeps it elsewhere (keyring, pass). */
   readonly sealed: string;
@@ -190,6 +194,9 @@ export function parseAccountFile(text: string, expectedAddress: string): Account
   if (v.sasl !== 'OAUTHBEARER' && v.sasl !== 'XOAUTH2') throw new AccountFileError('its SASL mechanism is unknown');
   if (typeof v.createdAt !== 'number' || !isStr(v.sealed)) throw new AccountFileError('it is missing fields');
   if (v.provider !== undefined && !isStr(v.provider)) throw new AccountFileError('its provider is malformed');
+  if (v.ca !== undefined && !(isStr(v.ca) && v.ca.startsWith('/'))) throw new AccountFileError('its CA file is not an absolute path');
+  if (v.connectTo !== undefined && !(isObj(v.connectTo) && Object.values(v.connectTo).every((t) => isStr(t) && /:\d{1,5}$/.test(t))))
+    throw new AccountFileError('its connect-to overrides are malformed');
   return {
     ...(v as unknown as AccountFile),
     metadata: parseMetadata(v.metadata, v.issuer),

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
-import { type Identity, type Recipient, Stanza } from 'age-encryption';
+import type { Identity, Recipient, Stanza } from 'age-encryption';
 
 /**
  * The age `scrypt` recipient type (age-encryption.org/v1, "scrypt recipient stanza") computed with
@@ -12,7 +12,8 @@ const LABEL = 'age-encryption.org/v1/scrypt';
 /** The highest work factor accepted when opening a file (age itself stops at 22; 2^20 needs 1 GiB). */
 export const MAX_WORK_FACTOR = 20;
 
-function deriveKey(passphrase: string, salt: Uint8Array, logN: number): Promise<Buffer> {
+/** The wrapping key of one file: scrypt(passphrase, LABEL || salt, N=2^logN, r=8, p=1), 32 bytes. */
+export function deriveKey(passphrase: string, salt: Uint8Array, logN: number): Promise<Buffer> {
   const N = 2 ** logN;
   return new Promise((resolve, reject) =>
     scrypt(
@@ -31,28 +32,41 @@ function b64NoPad(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64').replace(/=+$/, '');
 }
 
+/**
+ * Where a wrapping key comes from: a passphrase (scrypt every time), or a function that may answer
+ * from the token agent's cache (src/client/agent/client.ts) and derive only when it must.
+ */
+export type KeySource = string | ((salt: Uint8Array, logN: number) => Promise<Buffer | undefined>);
+
+function keyFrom(source: KeySource, salt: Uint8Array, logN: number): Promise<Buffer | undefined> {
+  return typeof source === 'string' ? deriveKey(source, salt, logN) : source(salt, logN);
+}
+
 /** Seals the age file key with a passphrase (scrypt, r=8, p=1, N=2^logN; ChaCha20-Poly1305, zero nonce). */
 export class NativeScryptRecipient implements Recipient {
-  readonly #passphrase: string;
+  readonly #source: KeySource;
   readonly #logN: number;
-  constructor(passphrase: string, logN: number) {
-    this.#passphrase = passphrase;
+  constructor(source: KeySource, logN: number) {
+    this.#source = source;
     this.#logN = logN;
   }
   async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
     const salt = randomBytes(16);
-    const key = await deriveKey(this.#passphrase, salt, this.#logN);
+    const key = await keyFrom(this.#source, salt, this.#logN);
+    if (!key) throw new Error('no key to seal the file with');
     const c = createCipheriv('chacha20-poly1305', key, NONCE, { authTagLength: 16 });
     const body = Buffer.concat([c.update(fileKey), c.final(), c.getAuthTag()]);
-    return [new Stanza(['scrypt', b64NoPad(salt), String(this.#logN)], new Uint8Array(body))];
+    // Loaded here: opening a file (src/client/store/age-open.ts) does not need the age library.
+    const age = await import('age-encryption');
+    return [new age.Stanza(['scrypt', b64NoPad(salt), String(this.#logN)], new Uint8Array(body))];
   }
 }
 
-/** Opens a file sealed with a passphrase; returns null when the passphrase does not match. */
+/** Opens a file sealed with a passphrase; returns null when the passphrase (or key) does not match. */
 export class NativeScryptIdentity implements Identity {
-  readonly #passphrase: string;
-  constructor(passphrase: string) {
-    this.#passphrase = passphrase;
+  readonly #source: KeySource;
+  constructor(source: KeySource) {
+    this.#source = source;
   }
   async unwrapFileKey(stanzas: Stanza[]): Promise<Uint8Array | null> {
     for (const s of stanzas) {
@@ -63,7 +77,8 @@ export class NativeScryptIdentity implements Identity {
       const logN = Number(s.args[2]);
       if (logN > MAX_WORK_FACTOR) throw new Error('the scrypt work factor is too high');
       if (s.body.length !== 32) throw new Error('invalid scrypt stanza');
-      const key = await deriveKey(this.#passphrase, Buffer.from(s.args[1]!, 'base64'), logN);
+      const key = await keyFrom(this.#source, Buffer.from(s.args[1]!, 'base64'), logN);
+      if (!key) return null;
       const d = createDecipheriv('chacha20-poly1305', key, NONCE, { authTagLength: 16 });
       d.setAuthTag(s.body.subarray(16));
       try {

@@ -1,7 +1,8 @@
-import { armor, Decrypter, Encrypter } from 'age-encryption';
 import { localProblem } from '../errors.ts';
 import type { StoreChoice } from './account.ts';
-import { NativeScryptIdentity, NativeScryptRecipient } from './age-scrypt.ts';
+import type { AgentClient } from '../agent/client.ts';
+import { AgeFormatError, openScryptAge } from './age-open.ts';
+import { deriveKey, NativeScryptRecipient } from './age-scrypt.ts';
 import { firstLine, runCommand } from './run.ts';
 
 /**
@@ -26,6 +27,8 @@ export interface BackendContext {
   readonly issuer: string;
   /** Asks for the passphrase (age backend); `confirm` when setting a new one. */
   readonly passphrase: (purpose: 'new' | 'unlock') => Promise<string>;
+  /** The token agent that keeps the passphrase for a while (age backend); none when turned off. */
+  readonly agent?: AgentClient;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -43,42 +46,74 @@ export function backendFor(choice: StoreChoice, ctx: BackendContext): SecretBack
   }
 }
 
+/**
+ * The age backend. The token agent is asked first for the key of the file's salt, so a mail
+ * client's `fingerpost token` neither pays scrypt nor asks again; a passphrase typed (or given)
+ * is handed to the agent once it has opened or sealed the file (src/client/agent/server.ts).
+ */
 function ageBackend(workFactor: number, ctx: BackendContext): SecretBackend {
+  /** Set by `prepare`: a new passphrase was just chosen, the agent's older one must not seal. */
+  let chosen = false;
+  const typedKey = async (purpose: 'new' | 'unlock', salt: Uint8Array, logN: number) => {
+    const passphrase = await ctx.passphrase(purpose);
+    const key = await deriveKey(passphrase, salt, logN);
+    return { passphrase, key };
+  };
   return {
     async seal(plaintext) {
+      let typed: { passphrase: string; key: Buffer; salt: Uint8Array; logN: number } | undefined;
+      const { armor, Encrypter } = await import('age-encryption');
       const e = new Encrypter();
-      e.addRecipient(new NativeScryptRecipient(await ctx.passphrase('new'), workFactor));
-      return armor.encode(await e.encrypt(plaintext));
+      e.addRecipient(
+        new NativeScryptRecipient(async (salt, logN) => {
+          const held = chosen ? undefined : await ctx.agent?.key(salt, logN);
+          if (held) return held;
+          typed = { ...(await typedKey(chosen ? 'new' : 'unlock', salt, logN)), salt, logN };
+          return typed.key;
+        }, workFactor),
+      );
+      const sealed = armor.encode(await e.encrypt(plaintext));
+      if (typed) await ctx.agent?.hold(typed.passphrase, typed.salt, typed.logN, typed.key);
+      return sealed;
     },
     async prepare() {
       await ctx.passphrase('new');
+      chosen = true;
     },
     async open(sealed) {
-      let bytes: Uint8Array;
-      try {
-        bytes = armor.decode(sealed);
-      } catch {
-        throw localProblem(
-          `the token file of ${ctx.address} is damaged (not an age file)`,
+      const damaged = (err: unknown) =>
+        localProblem(
+          `the token file of ${ctx.address} is damaged (${(err as Error).message.slice(0, 80)})`,
           `sign in again: fingerpost login ${ctx.address}`,
         );
+      const agent = ctx.agent;
+      if (agent) {
+        try {
+          const text = await openScryptAge(sealed, (salt, logN) => agent.key(salt, logN));
+          if (text !== undefined) return text;
+        } catch (err) {
+          throw err instanceof AgeFormatError ? damaged(err) : err;
+        }
+        // Nothing held, or a passphrase that no longer fits: ask as if there were no agent.
       }
-      const d = new Decrypter();
-      d.addIdentity(new NativeScryptIdentity(await ctx.passphrase('unlock')));
+      const passphrase = await ctx.passphrase('unlock');
+      let typed: { key: Buffer; salt: Uint8Array; logN: number } | undefined;
+      let text: string | undefined;
       try {
-        return await d.decrypt(bytes, 'text');
+        text = await openScryptAge(sealed, async (salt, logN) => {
+          typed = { key: await deriveKey(passphrase, salt, logN), salt, logN };
+          return typed.key;
+        });
       } catch (err) {
-        const msg = (err as Error).message;
-        if (/no identity matched/i.test(msg))
-          throw localProblem(
-            `the passphrase does not open the token file of ${ctx.address}`,
-            'check the passphrase (FINGERPOST_PASSPHRASE or the passphrase command)',
-          );
-        throw localProblem(
-          `the token file of ${ctx.address} is damaged (${msg.slice(0, 80)})`,
-          `sign in again: fingerpost login ${ctx.address}`,
-        );
+        throw err instanceof AgeFormatError ? damaged(err) : err;
       }
+      if (text === undefined)
+        throw localProblem(
+          `the passphrase does not open the token file of ${ctx.address}`,
+          'check the passphrase (FINGERPOST_PASSPHRASE or the passphrase command)',
+        );
+      if (typed) await agent?.hold(passphrase, typed.salt, typed.logN, typed.key);
+      return text;
     },
     async remove() {},
   };

@@ -12,6 +12,7 @@ import {
 import { type BackendContext, backendFor, type SecretBackend } from './backends.ts';
 import { readIfExists, tooOpen, writeFileAtomic } from './files.ts';
 import { type LockOptions, LockTimeout, withLock } from './lock.ts';
+import { agentFor } from '../agent/client.ts';
 import { passphraseSource } from './passphrase.ts';
 import { accountPaths, type ClientPaths } from './paths.ts';
 import { temporaryFailure } from '../errors.ts';
@@ -130,6 +131,7 @@ export class TokenStore {
         address: account.address,
         issuer: account.issuer,
         env: this.#options.env,
+        ...(account.store.kind === 'age' ? { agent: agentFor(accountPaths(this.paths, account.address).file, this.#options.env) } : {}),
         passphrase: passphraseSource({
           address: account.address,
           command: account.store.kind === 'age' ? account.store.passphraseCommand : undefined,

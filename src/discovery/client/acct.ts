@@ -18,8 +18,11 @@ export function queryValue(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** `https://HOST/.well-known/webfinger?resource=…&rel=…&rel=…` (one `rel=` per relation). */
-export function webfingerUrl(host: string, resource: string, rels: readonly string[] = []): string {
+/**
+ * `https://HOST/.well-known/webfinger?resource=…&rel=…&rel=…` (one `rel=` per relation); `port` only
+ * for the local fallback (src/discovery/client/local.ts), RFC 7033 §4 itself always uses 443.
+ */
+export function webfingerUrl(host: string, resource: string, rels: readonly string[] = [], port?: number): string {
   const query = [`resource=${queryValue(resource)}`, ...rels.map((r) => `rel=${queryValue(r)}`)].join('&');
-  return `https://${host}/.well-known/webfinger?${query}`;
+  return `https://${host}${port && port !== 443 ? `:${port}` : ''}/.well-known/webfinger?${query}`;
 }

@@ -11,6 +11,7 @@ import {
   SRV_LABELS,
 } from './readers.ts';
 import { RELS } from './rels.ts';
+import { EMBEDDED_HTTPS_PORT, isThisMachine } from './local.ts';
 import { linkHref, webfinger } from './webfinger.ts';
 
 /**
@@ -63,6 +64,26 @@ export interface DiscoverOptions extends HttpOptions {
   readonly all?: boolean;
   /** DNS lookups (SRV, TXT); default: `resolver` servers or the system resolver. */
   readonly dns?: DnsLookups;
+  /**
+   * The issuer the user named (`fingerpost login --issuer`): when the domain's own WebFinger does
+   * not answer, the issuer's origin is asked for the account (the server the user chose to trust).
+   */
+  readonly issuerHint?: string;
+}
+
+function issuerOrigin(issuer: string): { host: string; port?: number } | undefined {
+  try {
+    const u = new URL(issuer);
+    if (u.protocol !== 'https:') return undefined;
+    return { host: u.hostname, ...(u.port ? { port: Number(u.port) } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+function sameOrigin(url: string, origin: { host: string; port?: number }): boolean {
+  const u = new URL(url);
+  return u.hostname === origin.host && Number(u.port || 443) === (origin.port ?? 443);
 }
 
 /** Runs the chain for `address` (already validated as local@domain). */
@@ -76,8 +97,19 @@ export async function discover(address: string, options: DiscoverOptions = {}): 
   let issuer: Discovery['issuer'];
   const extra: { freeBusyUrl?: string; jmapSession?: string } = {};
 
-  // 1. WebFinger
-  const wf = await webfinger(address, Object.values(RELS), options);
+  // 1. WebFinger: the domain on 443 (RFC 7033 §4); this machine's embedded default port when
+  // nothing listens there (src/discovery/client/local.ts); the origin of the issuer the user named.
+  const rels = Object.values(RELS);
+  let wf = await webfinger(address, rels, options);
+  if (!wf.ok && wf.code === 'ECONNREFUSED' && !options.connectTo?.has(domain) && (await isThisMachine(domain))) {
+    step('webfinger', wf.url, 'failed', `${wf.reason}; ${domain} is this machine: trying the embedded default port ${EMBEDDED_HTTPS_PORT}`);
+    wf = await webfinger(address, rels, options, { host: domain, port: EMBEDDED_HTTPS_PORT });
+  }
+  const hinted = options.issuerHint ? issuerOrigin(options.issuerHint) : undefined;
+  if (!wf.ok && hinted && !sameOrigin(wf.url, hinted)) {
+    step('webfinger', wf.url, 'failed', `${wf.reason}; asking the origin of the issuer given instead`);
+    wf = await webfinger(address, rels, options, hinted);
+  }
   let configUrl: string | undefined;
   if (wf.ok) {
     const iss = linkHref(wf.jrd, RELS.issuer);

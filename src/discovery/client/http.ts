@@ -40,14 +40,20 @@ export interface HttpResult {
 /** A failure before any HTTP status: DNS, TCP, TLS (bad certificate), timeout, size, policy. */
 export class FetchError extends Error {
   readonly url: string;
-  constructor(url: string, message: string) {
+  /** The system error code when there is one (`ENOTFOUND`, `ECONNREFUSED`, …). */
+  readonly code: string | undefined;
+  constructor(url: string, message: string, code?: string) {
     super(message);
     this.name = 'FetchError';
     this.url = url;
+    this.code = code;
   }
 }
 
-const PRIVATE = new BlockList();
+// Two lists: a BlockList matches an IPv4 address against IPv4-mapped IPv6 rules too, so
+// `::ffff:0:0/96` in a shared list would call every IPv4 address private.
+const PRIVATE4 = new BlockList();
+const PRIVATE6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -61,7 +67,7 @@ for (const [net, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const)
-  PRIVATE.addSubnet(net, prefix, 'ipv4');
+  PRIVATE4.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
@@ -71,7 +77,7 @@ for (const [net, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const)
-  PRIVATE.addSubnet(net, prefix, 'ipv6');
+  PRIVATE6.addSubnet(net, prefix, 'ipv6');
 
 /** True for addresses a server-side fetch must never reach (loopback, RFC 1918, link-local, ULA, metadata). */
 export function isPrivateAddress(ip: string): boolean {
@@ -79,9 +85,9 @@ export function isPrivateAddress(ip: string): boolean {
   if (family === 0) return true;
   if (family === 6 && ip.toLowerCase().startsWith('::ffff:')) {
     const v4 = ip.slice(7);
-    if (isIP(v4) === 4) return PRIVATE.check(v4, 'ipv4');
+    if (isIP(v4) === 4) return PRIVATE4.check(v4, 'ipv4');
   }
-  return PRIVATE.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+  return family === 4 ? PRIVATE4.check(ip, 'ipv4') : PRIVATE6.check(ip, 'ipv6');
 }
 
 type LookupAll = (err: NodeJS.ErrnoException | null, addresses: dns.LookupAddress[]) => void;
@@ -153,7 +159,9 @@ function once(url: URL, options: HttpOptions, accept: string): Promise<Omit<Http
       },
     );
     req.on('timeout', () => req.destroy(new FetchError(url.href, 'timed out')));
-    req.on('error', (err) => reject(err instanceof FetchError ? err : new FetchError(url.href, describe(err))));
+    req.on('error', (err) =>
+      reject(err instanceof FetchError ? err : new FetchError(url.href, describe(err), (err as NodeJS.ErrnoException).code)),
+    );
     req.end();
   });
 }

@@ -163,9 +163,32 @@ export function readAutoconfig(xml: string, address: string): FoundConfig | unde
     if (!tls || !Number.isInteger(port) || port < 1 || port > 65535) continue; // plain-text servers are not used
     services.push({ protocol, host: fill(s.hostname), port, tls, auth, ...flags(auth) });
   }
-  const issuer = str(doc.clientConfig?.oAuth2?.issuer);
+  const issuer = autoconfigIssuer(doc.clientConfig?.oAuth2);
   const scope = str(doc.clientConfig?.oAuth2?.scope);
   return { services, ...(issuer ? { issuer } : {}), ...(scope ? { scopes: scope.split(/\s+/) } : {}) };
+}
+
+/**
+ * The issuer URL from an `<oAuth2>` element. ISPDB files name the authorization server's host
+ * (`<issuer>accounts.google.com</issuer>`) and its endpoints; an https URL there is taken as is
+ * (older Fingerpost servers); else the issuer is taken to be `<authURL>` without its last path
+ * segment, on the same host. Only a guess: the issuer's metadata must name exactly this issuer
+ * (RFC 8414 §3.3) before it is used.
+ */
+function autoconfigIssuer(oauth2: unknown): string | undefined {
+  const o = (oauth2 ?? {}) as Record<string, unknown>;
+  const issuer = str(o.issuer);
+  if (issuer?.startsWith('https://')) return issuer;
+  const auth = str(o.authURL);
+  if (!issuer || !auth?.startsWith('https://')) return undefined;
+  try {
+    const u = new URL(auth);
+    if (u.hostname !== issuer.toLowerCase()) return undefined;
+    const path = u.pathname.replace(/\/[^/]*$/, '');
+    return `${u.origin}${path}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** RFC 6186 / RFC 8314 SRV labels and what they mean. */

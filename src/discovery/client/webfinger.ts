@@ -21,7 +21,7 @@ export interface ClientJrd {
 
 export type WebfingerOutcome =
   | { readonly ok: true; readonly url: string; readonly jrd: ClientJrd }
-  | { readonly ok: false; readonly url: string; readonly status?: number; readonly reason: string };
+  | { readonly ok: false; readonly url: string; readonly status?: number; readonly reason: string; readonly code?: string };
 
 /** Reads a JRD from parsed JSON; undefined when it is not one. */
 export function readJrd(doc: Record<string, unknown>): ClientJrd | undefined {
@@ -40,16 +40,25 @@ export function readJrd(doc: Record<string, unknown>): ClientJrd | undefined {
   };
 }
 
-/** WebFinger for `local@domain`, asking for `rels` (and keeping only those links). */
-export async function webfinger(address: string, rels: readonly string[], options: HttpOptions = {}): Promise<WebfingerOutcome> {
+/**
+ * WebFinger for `local@domain`, asking for `rels` (and keeping only those links). `origin` asks
+ * another host (and port) than the domain's own: the local fallback and `--issuer`'s origin.
+ */
+export async function webfinger(
+  address: string,
+  rels: readonly string[],
+  options: HttpOptions = {},
+  origin?: { host: string; port?: number },
+): Promise<WebfingerOutcome> {
   const at = address.lastIndexOf('@');
   const domain = address.slice(at + 1).toLowerCase();
-  const url = webfingerUrl(domain, acctUri(address.slice(0, at), domain), rels);
+  const url = webfingerUrl(origin?.host ?? domain, acctUri(address.slice(0, at), domain), rels, origin?.port);
   let res: Awaited<ReturnType<typeof httpsGet>>;
   try {
     res = await httpsGet(url, options, 'application/jrd+json, application/json;q=0.9');
   } catch (err) {
-    return { ok: false, url, reason: err instanceof FetchError ? err.message : String(err) };
+    if (err instanceof FetchError) return { ok: false, url, reason: err.message, ...(err.code ? { code: err.code } : {}) };
+    return { ok: false, url, reason: String(err) };
   }
   if (res.status !== 200) return { ok: false, url, status: res.status, reason: `HTTP ${res.status}` };
   const doc = jsonObject(res.body);

@@ -54,7 +54,8 @@ export interface Home {
 
 export async function tempHome(extraEnv: NodeJS.ProcessEnv = {}): Promise<Home> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-client-unit-'));
-  const env = { ...process.env, XDG_CONFIG_HOME: dir, FINGERPOST_PASSPHRASE: '', ...extraEnv };
+  // No token agent: each test's passphrases stay in its own processes (test/unit/client/agent.test.ts tests the agent).
+  const env = { ...process.env, XDG_CONFIG_HOME: dir, FINGERPOST_PASSPHRASE: '', FINGERPOST_AGENT: 'off', ...extraEnv };
   return {
     dir,
     env,

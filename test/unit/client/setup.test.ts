@@ -2,6 +2,7 @@
 // `fingerpost token --service`, implicit TLS and STARTTLS endpoints, a private CA, odd addresses.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { clientExitCode } from '../../../src/client/errors.ts';
 import { shellWord, tokenCommand } from '../../../src/client/setup/common.ts';
 import { snippet } from '../../../src/client/setup/index.ts';
 import type { AccountFile } from '../../../src/client/store/account.ts';
@@ -31,6 +32,27 @@ const STARTTLS: AccountFile = {
 };
 
 describe('setup snippets', () => {
+  it('says what keeps the token passphrase unlocked, since the mail client cannot show a prompt', () => {
+    const age = account('alice@example.test', { kind: 'age', workFactor: 18, reason: 't' });
+    for (const client of ['mutt', 'msmtp', 'mbsync', 'aerc'] as const)
+      assert.match(snippet(client, { account: age, command: 'fingerpost' }), /fingerpost agent unlock alice@example\.test/);
+    const command = account('alice@example.test', { kind: 'age', workFactor: 18, passphraseCommand: 'pass show fp', reason: 't' });
+    assert.match(snippet('mutt', { account: command, command: 'fingerpost' }), /passphrase comes from the passphrase command/);
+    assert.doesNotMatch(snippet('mutt', { account: A, command: 'fingerpost' }), /agent unlock/);
+  });
+
+  it('refuses an account without the services the client needs (exit 1), never a snippet that cannot work', () => {
+    const none: AccountFile = { ...A, services: [] };
+    for (const client of ['mutt', 'neomutt', 'msmtp', 'mbsync', 'aerc'] as const)
+      assert.throws(
+        () => snippet(client, { account: none, command: 'fingerpost' }),
+        (err: Error) => /learned no services at all/.test(err.message) && clientExitCode(err) === 1,
+      );
+    const sendOnly: AccountFile = { ...A, services: A.services.filter((s) => s.protocol === 'submission') };
+    assert.throws(() => snippet('mutt', { account: sendOnly, command: 'fingerpost' }), /has no imap or pop3 service/);
+    assert.match(snippet('msmtp', { account: sendOnly, command: 'fingerpost' }), /^account alice@example\.test$/m);
+  });
+
   it('mutt: IMAPS folder, SMTPS URL with the address escaped, refresh commands per service, TLS forced', () => {
     const s = snippet('mutt', { account: A, command: 'fingerpost' });
     assert.match(s, /^set folder = "imaps:\/\/alice%40example\.test@mail\.example\.test:993\/"$/m);

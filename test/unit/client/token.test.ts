@@ -37,6 +37,19 @@ describe('access tokens from the store', () => {
     assert.equal(tokenKey(a, 'pop3'), '*', 'a service without a resource uses the token of the whole grant');
   });
 
+  it('refuses a token for a service the sign-in did not learn (no audience to give it), exit 1', async () => {
+    const store = home.store();
+    await store.save(account(ALICE, { kind: 'file', reason: 't' }), {
+      refreshToken: 'rt',
+      tokens: { 'imap://mail.example.test': { token: 'imap-token', expiresAt: NOW + 3_600_000, obtainedAt: NOW - 1000 } },
+    });
+    await assert.rejects(accessToken({ address: ALICE, service: 'calendar' }, { store, clock }), (err: Error) => {
+      assert.match(err.message, /has no calendar service/);
+      assert.equal(clientExitCode(err), 1);
+      return true;
+    });
+  });
+
   it('wants a refresh ahead of expiry and says sign-in needed when there is no refresh token', async () => {
     const store = home.store();
     await store.save(account(ALICE, { kind: 'file', reason: 't' }), {

@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { loadConfig } from '../../../src/config/load.ts';
 import { autoconfigXml } from '../../../src/discovery/autoconfig.ts';
+import { readAutoconfig } from '../../../src/discovery/client/readers.ts';
 import { OUTLOOK_NS, parsePoxRequest, poxResponse, RESPONSE_NS, v2Answer } from '../../../src/discovery/autodiscover.ts';
 import { configDocument } from '../../../src/discovery/config-document.ts';
 import { mobileconfig } from '../../../src/discovery/mobileconfig.ts';
 import { paccBody, paccDigest, paccTxt } from '../../../src/discovery/pacc.ts';
 import { domainServices, issuerForDomain } from '../../../src/discovery/services.ts';
+import { ensureLocalTls } from '../../../src/net/local-ca.ts';
 import { commandSkip } from '../../helpers/peers.ts';
 
 const config = (overrides: Record<string, unknown> = {}) =>
@@ -43,7 +48,8 @@ def server(s):
 print(json.dumps({'version': root.get('version'), 'id': p.get('id'), 'domains': [d.text for d in p.findall('domain')],
   'displayName': p.findtext('displayName'), 'displayShortName': p.findtext('displayShortName'),
   'incoming': [server(s) for s in p.findall('incomingServer')], 'outgoing': [server(s) for s in p.findall('outgoingServer')],
-  'issuer': root.findtext('oAuth2/issuer'), 'scope': root.findtext('oAuth2/scope')}))
+  'issuer': root.findtext('oAuth2/issuer'), 'scope': root.findtext('oAuth2/scope'),
+  'authURL': root.findtext('oAuth2/authURL'), 'tokenURL': root.findtext('oAuth2/tokenURL')}))
 `;
 
 describe('Thunderbird config-v1.1.xml', () => {
@@ -80,9 +86,22 @@ describe('Thunderbird config-v1.1.xml', () => {
         ['smtp', '587', 'STARTTLS'],
       ],
     );
-    assert.equal(doc.issuer, 'https://mail.example.net/oidc');
+    // The ISPDB shape: the authorization server's host name, and its endpoints.
+    assert.equal(doc.issuer, 'mail.example.net');
+    assert.equal(doc.authURL, 'https://mail.example.net/oidc/auth');
+    assert.equal(doc.tokenURL, 'https://mail.example.net/oidc/token');
     assert.match(doc.scope, /urn:ietf:params:oauth:scope:mail/);
     assert.match(doc.scope, /offline_access/);
+    // Fingerpost's own reader gets the issuer URL back from it.
+    assert.equal(readAutoconfig(xml, 'bob+tag@example.com')?.issuer, 'https://mail.example.net/oidc');
+  });
+
+  it('names an external issuer by host, without endpoints it does not know here', { skip }, () => {
+    const c = config({ auth: { issuers: [{ issuer: 'https://sso.corp.example/realms/mail', domains: ['example.com'] }] } });
+    const doc = python(READ_AUTOCONFIG, autoconfigXml(domainServices(c, 'example.com'), undefined)) as Record<string, any>;
+    assert.equal(doc.issuer, 'sso.corp.example');
+    assert.equal(doc.authURL, null);
+    assert.equal(doc.tokenURL, null);
   });
 
   it('keeps %EMAILADDRESS% without an address and drops OAuth2 when OAuth is off', { skip }, () => {
@@ -228,6 +247,28 @@ describe('Apple .mobileconfig', () => {
     assert.equal('IncomingPassword' in mail, false);
     assert.match(mail.PayloadUUID, /^[0-9A-F]{8}-[0-9A-F]{4}-5[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$/);
     assert.notEqual(mail.PayloadUUID, doc.PayloadUUID);
+  });
+  it('carries the local CA as a root certificate payload when the server uses it', { skip }, async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-mobileconfig-'));
+    try {
+      const files = await ensureLocalTls(dir, ['mail.example.com']);
+      const pem = await readFile(files.caCert, 'utf8');
+      const xml = mobileconfig(domainServices(config(), 'example.com'), 'alice@example.com', pem);
+      assert.ok(xml);
+      const doc = python(
+        'import sys, json, hashlib, plistlib; d = plistlib.loads(sys.stdin.buffer.read()); ca = d["PayloadContent"][1]; ca["PayloadContent"] = hashlib.sha256(ca["PayloadContent"]).hexdigest(); print(json.dumps(d))',
+        xml,
+      ) as { PayloadContent: Record<string, string>[] };
+      const ca = doc.PayloadContent[1]!;
+      assert.equal(ca.PayloadType, 'com.apple.security.root');
+      assert.equal(ca.PayloadContent, createHash('sha256').update(new X509Certificate(pem).raw).digest('hex'), 'the DER of the CA');
+      assert.match(ca.PayloadDisplayName!, /^Fingerpost local CA/);
+      assert.notEqual(ca.PayloadUUID, doc.PayloadContent[0]!.PayloadUUID);
+      const without = mobileconfig(domainServices(config(), 'example.com'), 'alice@example.com');
+      assert.doesNotMatch(without!, /com\.apple\.security\.root/, 'no CA payload for a server with a real certificate');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
   it('is refused when passwords are off everywhere (the payload cannot carry OAuth)', () => {
     assert.equal(mobileconfig(domainServices(config({ auth: { plain: false } }), 'example.com'), 'alice@example.com'), undefined);
