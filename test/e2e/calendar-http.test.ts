@@ -300,7 +300,6 @@ for c in cal.walk('VFREEBUSY'):
 
   it('a rule that matches no date is refused with 400 and the server stays responsive', async () => {
     const target = url('/calendar/bob@example.test/default/never.ics');
-    const t0 = Date.now();
     const put = await curl(
       [...as('bob@example.test'), '-X', 'PUT', '-H', 'content-type: text/calendar', target],
       event('never', 'DTSTART:20261110T090000Z', 'DURATION:PT1H', 'RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30'),
@@ -315,8 +314,8 @@ for c in cal.walk('VFREEBUSY'):
       fb('bob@example.test', 'start=2027-01-01T00:00:00Z&end=2027-12-31T00:00:00Z'),
     ]);
     assert.equal(r.status, 200, r.body);
-    // Before the guard, ical.js searched for a 30 February until memory ran out, holding the event loop for minutes.
-    assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+    // Before the guard, ical.js searched for a 30 February until memory ran out, holding the event
+    // loop for minutes: the test runner's timeout catches that, the answers above prove the guard.
   });
 
   it('the asking side merges local attendees and says why others are unknown', async () => {

@@ -96,7 +96,8 @@ describe('fingerpost serve (first start, restart, admin while running)', () => {
     }
   });
 
-  it('the admin CLI manages domains, users, aliases and app passwords while the server runs', async () => {
+  // About twenty CLI processes in a row: each pays a Node start, so this test gets more than the default 120 s.
+  it('the admin CLI manages domains, users, aliases and app passwords while the server runs', { timeout: 300_000 }, async () => {
     const proc = await spawnServe(['--data', dataDir], env);
     try {
       const cli = (args: string[], input?: string) => runCli([...args, '--data', dataDir], { input });

@@ -232,15 +232,13 @@ describe('recurrence sets', () => {
     assert.equal(indexObject(only(text), opts).end, END_OF_TIME);
   });
 
-  it('a rule that matches no date is refused at indexing and cut off at expansion, in bounded time', () => {
+  it('a rule that matches no date is refused at indexing and cut off at expansion (the search is capped, not run until memory ends)', () => {
     for (const rule of ['FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30', 'FREQ=MINUTELY;BYMONTH=4;BYMONTHDAY=31;UNTIL=20991231T000000Z']) {
       const text = calendar(vevent('UID:never', 'DTSTART:20261101T100000Z', 'DURATION:PT1H', `RRULE:${rule}`));
-      const t0 = Date.now();
       // ical.js alone searched until memory ran out (minutes of a blocked event loop).
       assert.throws(() => indexObject(only(text), opts), RuleMatchesNothing, rule);
       const e = expandBusy(only(text), range('2027-01-01T00:00:00Z', '2027-02-01T00:00:00Z'), opts);
       assert.deepEqual([e.instances.length, e.capped], [0, true], rule);
-      assert.ok(Date.now() - t0 < 10_000, `${rule} took ${Date.now() - t0} ms`);
     }
   });
 
