@@ -1,7 +1,7 @@
 import type { Mailbox } from '../../mail/types.ts';
 import { decodeMutf7 } from './wire/mutf7.ts';
 
-/** Mailbox names, LIST patterns and special use (RFC 9051 §5.1, §6.3.9; RFC 6154). */
+/** Mailbox names, LIST attributes and special use (RFC 9051 §5.1, §6.3.9; RFC 6154). */
 
 export const DELIMITER = '/';
 
@@ -35,23 +35,6 @@ export function roleOf(attribute: string): string | undefined {
   const lower = attribute.toLowerCase();
   for (const [role, use] of Object.entries(ROLE_TO_USE)) if (use.toLowerCase() === lower) return role;
   return undefined;
-}
-
-/**
- * Compiles a LIST reference + pattern (RFC 9051 §6.3.9): `*` matches anything, `%` anything but
- * the delimiter. A leading `INBOX` matches case-insensitively.
- */
-export function listMatcher(reference: string, pattern: string): (name: string) => boolean {
-  let full = `${reference}${pattern}`;
-  if (/^inbox(?=$|\/)/i.test(full)) full = `INBOX${full.slice(5)}`;
-  let source = '^';
-  for (const ch of full) {
-    if (ch === '*') source += '.*';
-    else if (ch === '%') source += '[^/]*';
-    else source += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  const re = new RegExp(`${source}$`, 'su');
-  return (name) => re.test(name);
 }
 
 /** The attributes a LIST response shows for a mailbox (children, special use, subscription). */

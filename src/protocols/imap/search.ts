@@ -1,6 +1,7 @@
 import type { MailStore } from '../../mail/store.ts';
 import { flagToKeyword } from './flags.ts';
 import type { MessageCache, MessageInfo } from './message-cache.ts';
+import { Pace } from './pace.ts';
 import type { SelectedMailbox } from './selected.ts';
 import { dayOf } from './wire/datetime.ts';
 import { inRanges, resolveRanges } from './wire/sequence.ts';
@@ -12,13 +13,19 @@ import type { SearchKey } from './wire/types.ts';
  * keys from the store's decoded search text (case-insensitive substring, RFC 9051 §6.4.4).
  */
 
+/** Key evaluations between turns of the event loop. */
+const SEARCH_STEPS_PER_TURN = 200_000;
+
 interface Needs {
+  /** Keys in the program: the work per message. */
+  keys: number;
   info: boolean;
   modseq: boolean;
   texts: Array<Extract<SearchKey, { op: 'header' | 'body' | 'text' }>>;
 }
 
 function scan(key: SearchKey, needs: Needs): void {
+  needs.keys++;
   switch (key.op) {
     case 'and':
       for (const k of key.keys) scan(k, needs);
@@ -104,7 +111,7 @@ export async function runSearch(
   criteria: SearchKey,
   now = Date.now(),
 ): Promise<SearchResult> {
-  const needs: Needs = { info: false, modseq: false, texts: [] };
+  const needs: Needs = { keys: 0, info: false, modseq: false, texts: [] };
   scan(criteria, needs);
   const ids: number[] = [];
   for (let seq = 1; seq <= box.exists; seq++) ids.push(box.messageIdAt(seq));
@@ -173,7 +180,10 @@ export async function runSearch(
 
   const seqs: number[] = [];
   let highest = 0;
+  // A large mailbox times a long program is real work: give other sessions a turn now and then.
+  const pace = new Pace(SEARCH_STEPS_PER_TURN);
   for (let seq = 1; seq <= box.exists; seq++) {
+    if (pace.due(needs.keys)) await pace.turn();
     if (test(criteria, seq)) {
       seqs.push(seq);
       highest = Math.max(highest, box.modseqAt(seq));

@@ -1,5 +1,5 @@
 // The IMAP server's pure parts: the selected-mailbox view and its updates, sequence-set targets,
-// LIST patterns, body sections and BINARY decoding, flags, and capabilities before/after TLS.
+// body sections and BINARY decoding, flags, and capabilities before/after TLS.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ListenerPolicy } from '../../../src/auth/types.ts';
@@ -7,7 +7,7 @@ import { parseMessage } from '../../../src/mail/mime/parse.ts';
 import type { Mailbox, MailboxEntry } from '../../../src/mail/types.ts';
 import { capabilities } from '../../../src/protocols/imap/capabilities.ts';
 import { flagToKeyword, keywordsToFlags } from '../../../src/protocols/imap/flags.ts';
-import { listMatcher, nameFromWire } from '../../../src/protocols/imap/mailboxes.ts';
+import { nameFromWire } from '../../../src/protocols/imap/mailboxes.ts';
 import { binaryBytes, sectionBytes } from '../../../src/protocols/imap/sections.ts';
 import { SelectedMailbox } from '../../../src/protocols/imap/selected.ts';
 import { targetSeqs } from '../../../src/protocols/imap/targets.ts';
@@ -96,18 +96,7 @@ describe('selected mailbox view', () => {
   });
 });
 
-describe('mailbox names and LIST patterns', () => {
-  it('* crosses the delimiter, % does not; INBOX matches case-insensitively', () => {
-    const names = ['INBOX', 'INBOX/Lists', 'Archive', 'Archive/2025', 'Archive/2025/Q1', 'Sent'];
-    const run = (ref: string, pat: string) => names.filter(listMatcher(ref, pat));
-    assert.deepEqual(run('', '*'), names);
-    assert.deepEqual(run('', '%'), ['INBOX', 'Archive', 'Sent']);
-    assert.deepEqual(run('', 'Archive/%'), ['Archive/2025']);
-    assert.deepEqual(run('Archive/', '*'), ['Archive/2025', 'Archive/2025/Q1']);
-    assert.deepEqual(run('', 'inbox'), ['INBOX']);
-    assert.deepEqual(run('', 'inbox/*'), ['INBOX/Lists']);
-    assert.deepEqual(run('', 'A.chive'), []);
-  });
+describe('mailbox names', () => {
   it('wire names: modified UTF-7 for rev1, UTF-8 for rev2', () => {
     assert.equal(nameFromWire('Entw&APw-rfe', false), 'Entwürfe');
     assert.equal(nameFromWire('Entwürfe', false), 'Entwürfe');

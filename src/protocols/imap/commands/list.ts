@@ -1,6 +1,8 @@
 import { SIGNED_IN, userOf } from '../state.ts';
-import { command, ok } from '../context.ts';
-import { DELIMITER, listAttributes, listMatcher } from '../mailboxes.ts';
+import { command, no, ok } from '../context.ts';
+import { compileListPattern, LIST_STEP_LIMIT, LIST_STEPS_PER_TURN } from '../list-pattern.ts';
+import { DELIMITER, listAttributes } from '../mailboxes.ts';
+import { Pace } from '../pace.ts';
 import { statusLine } from '../status-items.ts';
 
 /**
@@ -18,11 +20,14 @@ export const list = command({
       return ok('LIST completed');
     }
     const reference = ctx.mailboxFromWire(cmd.reference) ?? '';
-    const matchers = cmd.patterns.map((p) => listMatcher(reference, ctx.mailboxFromWire(p) ?? p));
+    const patterns = cmd.patterns.map((p) => compileListPattern(reference, ctx.mailboxFromWire(p) ?? p));
     const all = await ctx.deps.mail.listMailboxes(user.accountId);
     const showSubscribed = cmd.selection.subscribed || cmd.returns.subscribed;
+    const pace = new Pace(LIST_STEPS_PER_TURN, LIST_STEP_LIMIT);
     for (const mailbox of all) {
-      if (!matchers.some((m) => m(mailbox.name))) continue;
+      if (pace.due()) await pace.turn();
+      if (pace.exhausted) return no('The mailbox patterns are too expensive', 'LIMIT');
+      if (!patterns.some((p) => p.matches(mailbox.name, pace))) continue;
       let extra = '';
       if (cmd.selection.subscribed && !mailbox.subscribed) {
         // RFC 5258 §3.5: with RECURSIVEMATCH, a parent of subscribed mailboxes is listed with CHILDINFO.

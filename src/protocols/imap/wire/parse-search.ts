@@ -5,8 +5,14 @@ import type { DateCmp, SearchKey, SearchReturn } from './types.ts';
 
 /** SEARCH program parsing (RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 7162 §3.1.5, RFC 5032). */
 
+/**
+ * Bounds on a search program (RFC 9051 leaves them to the server): nesting, keys, keys that scan
+ * message text (each one reads every message's text), and the length of a search string.
+ */
 const MAX_DEPTH = 32;
 const MAX_KEYS = 1000;
+const MAX_TEXT_KEYS = 32;
+const MAX_STRING_OCTETS = 1024;
 
 const FLAG_KEYS: Readonly<Record<string, [string, boolean]>> = {
   ANSWERED: ['\\Answered', true],
@@ -37,6 +43,7 @@ const RETURNS = new Set<SearchReturn>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
 class KeyReader {
   readonly #c: Cursor;
   #count = 0;
+  #textKeys = 0;
 
   constructor(c: Cursor) {
     this.#c = c;
@@ -44,7 +51,14 @@ class KeyReader {
 
   #text(): string {
     this.#c.sp();
-    return this.#c.astring().toString('utf8');
+    const value = this.#c.astring();
+    if (value.length > MAX_STRING_OCTETS) throw new ParseError(`Search strings are limited to ${MAX_STRING_OCTETS} octets`);
+    return value.toString('utf8');
+  }
+
+  /** A key that matches message text: counted against MAX_TEXT_KEYS. */
+  #textKey(): void {
+    if (++this.#textKeys > MAX_TEXT_KEYS) throw new ParseError(`At most ${MAX_TEXT_KEYS} text search keys`);
   }
 
   #date(): number {
@@ -75,7 +89,10 @@ class KeyReader {
     const flag = FLAG_KEYS[word];
     if (flag) return { op: 'flag', flag: flag[0], set: flag[1] };
     const header = HEADER_KEYS[word];
-    if (header) return { op: 'header', field: header, value: this.#text() };
+    if (header) {
+      this.#textKey();
+      return { op: 'header', field: header, value: this.#text() };
+    }
     const date = DATE_KEYS[word];
     if (date) return { op: date[0], cmp: date[1], day: this.#date() };
     switch (word) {
@@ -91,10 +108,13 @@ class KeyReader {
       case 'UNKEYWORD':
         return { op: 'flag', flag: this.#flag(), set: false };
       case 'BODY':
+        this.#textKey();
         return { op: 'body', value: this.#text() };
       case 'TEXT':
+        this.#textKey();
         return { op: 'text', value: this.#text() };
       case 'HEADER': {
+        this.#textKey();
         const field = this.#text().toLowerCase();
         if (!/^[\x21-\x39\x3b-\x7e]+$/.test(field)) throw new ParseError('Invalid header field name');
         return { op: 'header', field, value: this.#text() };

