@@ -50,4 +50,25 @@ describe('IMAP conformance by hand', () => {
     assert.match((await cmd(c, 'n', 'NOOP')).at(-1)!, /^n OK/);
     c.close();
   });
+
+  test('sequence numbers and UIDs past 2^32-1 are BAD at parse time, wherever they appear (RFC 9051 nz-number)', async () => {
+    const c = await loggedIn(t);
+    await cmd(c, 's', 'SELECT INBOX');
+    for (const [tag, text] of [
+      ['a', 'STORE 9007199254740993 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)'],
+      ['b', 'UID STORE 4294967296 +FLAGS (\\Seen)'],
+      ['c', 'FETCH 1:4294967296 FLAGS'],
+      ['d', 'UID FETCH 1,18446744073709551617 FLAGS'],
+      ['e', 'SEARCH UID 4294967296'],
+      ['f', 'UID COPY 4294967296 INBOX'],
+      ['g', 'UID EXPUNGE 99999999999'],
+      ['h', 'FETCH 0 FLAGS'],
+      ['i', 'FETCH 01 FLAGS'],
+      ['j', 'SELECT INBOX (QRESYNC (4294967296 1))'],
+    ] as const) {
+      assert.match((await cmd(c, tag, text)).at(-1)!, new RegExp(`^${tag} BAD \\[PARSE\\] `), text);
+    }
+    assert.match((await cmd(c, 'k', 'FETCH 1:4294967295 FLAGS')).at(-1)!, /^k OK/);
+    c.close();
+  });
 });
