@@ -71,4 +71,44 @@ describe('IMAP conformance by hand', () => {
     assert.match((await cmd(c, 'k', 'FETCH 1:4294967295 FLAGS')).at(-1)!, /^k OK/);
     c.close();
   });
+
+  test('mailbox names with invalid UTF-8 or invalid modified UTF-7 are refused, never stored with U+FFFD', async () => {
+    const c = await loggedIn(t);
+    const before = await cmd(c, 'l0', 'LIST "" "*"');
+    // A Latin-1 é is not UTF-8: an IMAP4rev1 client sending it raw gets BAD, whatever the command.
+    for (const [tag, args] of [
+      ['a', 'CREATE "Caf\xe9"'],
+      ['b', 'CREATE "Caf\xe8"'],
+      ['c', 'SELECT "Caf\xe9"'],
+      ['d', 'RENAME INBOX "Caf\xe9"'],
+      ['e', 'LIST "" "Caf\xe9*"'],
+      ['f', 'STATUS "Caf\xe9" (MESSAGES)'],
+    ] as const) {
+      c.write(Buffer.from(`${tag} ${args}\r\n`, 'latin1'));
+      assert.match((await c.until(new RegExp(`^${tag} (OK|NO|BAD)`))).at(-1)!, new RegExp(`^${tag} BAD `), args);
+    }
+    // Modified UTF-7 that is not canonical, unterminated, encodes printable ASCII or half a surrogate pair.
+    for (const [tag, name] of [
+      ['g', '&Jjo'],
+      ['h', '&AGE-'],
+      ['i', '&AOk-&AOk-'],
+      ['j', '&2D0-'],
+      ['k', '&AO*-'],
+    ] as const) {
+      assert.match((await cmd(c, tag, `CREATE "${name}"`)).at(-1)!, new RegExp(`^${tag} BAD `), name);
+    }
+    assert.deepEqual(await cmd(c, 'l1', 'LIST "" "*"'), [...before.slice(0, -1), 'l1 OK LIST completed']);
+    // Valid forms still work: mUTF-7 for IMAP4rev1, raw UTF-8 taken as UTF-8.
+    assert.match((await cmd(c, 'm', 'CREATE "Caf&AOk-"')).at(-1)!, /^m OK/);
+    c.write(Buffer.from('n CREATE "Caf\xc3\xa8"\r\n', 'latin1'));
+    assert.match((await c.until(/^n /)).at(-1)!, /^n OK/);
+    assert.deepEqual((await cmd(c, 'o', 'LIST "" "Caf*"')).slice(0, -1), [
+      '* LIST (\\HasNoChildren) "/" Caf&AOg-',
+      '* LIST (\\HasNoChildren) "/" Caf&AOk-',
+    ]);
+    assert.ok(
+      (await t.services.mail.listMailboxes((await t.services.directory.findByAddress(ALICE))!.id)).every((m) => !m.name.includes('\ufffd')),
+    );
+    c.close();
+  });
 });

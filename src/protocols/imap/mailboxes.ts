@@ -1,5 +1,6 @@
 import type { Mailbox } from '../../mail/types.ts';
 import { decodeMutf7 } from './wire/mutf7.ts';
+import type { Command } from './wire/types.ts';
 
 /** Mailbox names, LIST attributes and special use (RFC 9051 §5.1, §6.3.9; RFC 6154). */
 
@@ -12,6 +13,39 @@ export const DELIMITER = '/';
 export function nameFromWire(name: string, utf8: boolean): string | null {
   if (utf8 || /[^\x00-\x7f]/.test(name)) return name;
   return decodeMutf7(name);
+}
+
+/** Every mailbox name and pattern a command carries, as sent. */
+function mailboxArguments(cmd: Command): readonly string[] {
+  switch (cmd.name) {
+    case 'SELECT':
+    case 'EXAMINE':
+    case 'CREATE':
+    case 'DELETE':
+    case 'SUBSCRIBE':
+    case 'UNSUBSCRIBE':
+    case 'STATUS':
+    case 'APPEND':
+    case 'COPY':
+    case 'MOVE':
+      return [cmd.mailbox];
+    case 'RENAME':
+      return [cmd.from, cmd.to];
+    case 'LIST':
+      return [cmd.reference, ...cmd.patterns];
+    case 'LSUB':
+      return [cmd.reference, cmd.pattern];
+    default:
+      return [];
+  }
+}
+
+/**
+ * True when a command names a mailbox the client cannot mean: invalid modified UTF-7 from an
+ * IMAP4rev1 client (RFC 3501 §5.1.3). Invalid UTF-8 never gets this far (the parser refuses it).
+ */
+export function hasInvalidMailboxName(cmd: Command, utf8: boolean): boolean {
+  return mailboxArguments(cmd).some((name) => nameFromWire(name, utf8) === null);
 }
 
 const ROLE_TO_USE: Readonly<Record<string, string>> = {

@@ -8,7 +8,7 @@ import { capabilities } from './capabilities.ts';
 import { COMMANDS } from './commands/index.ts';
 import type { CommandContext, ImapDeps, Tagged } from './context.ts';
 import { flagList } from './flags.ts';
-import { nameFromWire } from './mailboxes.ts';
+import { hasInvalidMailboxName, nameFromWire } from './mailboxes.ts';
 import type { SessionState } from './state.ts';
 import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encoder.ts';
 import { parseCommand } from './wire/parser.ts';
@@ -227,6 +227,8 @@ export class ImapSession implements SessionHandle, CommandContext {
             : 'Not allowed now';
       return this.#badCommand(cmd.tag, `${cmd.name}: ${why}`, 'CLIENTBUG');
     }
+    if (hasInvalidMailboxName(cmd, this.enc.utf8))
+      return this.#badCommand(cmd.tag, 'The mailbox name is not valid modified UTF-7', 'CLIENTBUG');
     let result: Tagged;
     try {
       result = await spec.run(this, cmd as never);

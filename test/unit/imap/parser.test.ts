@@ -294,6 +294,16 @@ describe('IMAP command parser', () => {
     assert.equal(parse('a SELECT INBOX (CONDSTORE').ok, false);
     assert.equal(parse('a FETCH 4294967296 FLAGS').ok, false);
   });
+
+  it('mailbox names and patterns must be valid UTF-8 (RFC 9051 §5.1), never patched with U+FFFD', () => {
+    const raw = (text: string) => parseCommand({ lines: [Buffer.from(text, 'latin1')], literals: [] });
+    for (const bad of ['a CREATE "Caf\xe9"', 'a SELECT "Caf\xe9"', 'a RENAME INBOX "\xc3"', 'a LIST "\xff" "*"', 'a LIST "" "\xe9*"']) {
+      const r = raw(bad);
+      assert.equal(r.ok, false, bad);
+      assert.match(!r.ok ? r.message : '', /not valid UTF-8/);
+    }
+    assert.deepEqual(raw('a CREATE "Caf\xc3\xa9"'), { ok: true, command: { tag: 'a', name: 'CREATE', mailbox: 'Café', specialUse: [] } });
+  });
 });
 
 describe('sequence sets', () => {

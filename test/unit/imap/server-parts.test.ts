@@ -102,6 +102,10 @@ describe('mailbox names', () => {
     assert.equal(nameFromWire('Entwürfe', false), 'Entwürfe');
     assert.equal(nameFromWire('Tom &- Jerry', true), 'Tom &- Jerry');
     assert.equal(nameFromWire('&broken', false), null);
+    // Only canonical modified UTF-7 (RFC 3501 §5.1.3): one name, one spelling.
+    for (const bad of ['&AGE-', '&AOk-&AOk-', '&2D0-', '&AO*-', '&AOg']) assert.equal(nameFromWire(bad, false), null, bad);
+    assert.equal(nameFromWire('&AOkA6Q-', false), 'éé');
+    assert.equal(nameFromWire('&2D3eAQ-', false), '😁');
   });
 });
 

@@ -45,7 +45,7 @@ function listPattern(text: string): string {
 }
 
 function mailbox(c: Cursor): string {
-  return c.astringText();
+  return c.mailbox();
 }
 
 function statusItems(c: Cursor): StatusItem[] {
@@ -132,7 +132,7 @@ function readList(c: Cursor): CommandBody {
     if (selection.recursiveMatch && !selection.subscribed && !selection.specialUse)
       throw new ParseError('RECURSIVEMATCH needs another selection option');
   }
-  const reference = listPattern(c.astringText());
+  const reference = listPattern(c.mailbox());
   c.sp();
   let patterns: string[];
   if (c.peek() === 0x28) {
@@ -335,7 +335,7 @@ function readBody(c: Cursor, name: string): CommandBody {
       return readList(c);
     case 'LSUB': {
       c.sp();
-      const reference = listPattern(c.astringText());
+      const reference = listPattern(c.mailbox());
       c.sp();
       return { name, reference, pattern: listPattern(c.listMailbox()) };
     }
