@@ -5,8 +5,8 @@ import type { BlobStore } from '../store/blobs.ts';
 import type { Db } from '../store/db.ts';
 import type { Database, MailboxTable } from '../store/schema.ts';
 import type { ParsedMessage } from './mime/types.ts';
-import { newUidValidity } from './provision.ts';
 import type { MailboxChanges, Mailbox, MailboxEntry, MailChange, MessageParser, ObjectChanges, StoredMessage } from './types.ts';
+import { nextUidValidity } from './uidvalidity.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
 
@@ -263,7 +263,7 @@ export class MailStore {
               account_id: accountId,
               name: path,
               role: i === segments.length ? (options.role ?? null) : null,
-              uidvalidity: newUidValidity(now, created.size),
+              uidvalidity: await nextUidValidity(trx, now),
               uidnext: 1,
               highest_modseq: m,
               subscribed: options.subscribed === false ? 0 : 1,
@@ -318,7 +318,12 @@ export class MailStore {
         for (const row of rows) {
           if (row.name !== from && !row.name.startsWith(`${from}${DELIMITER}`)) continue;
           const newName = to + row.name.slice(from.length);
-          await trx.updateTable('mailboxes').set({ name: newName, modseq: m }).where('id', '=', row.id).execute();
+          // A new UIDVALIDITY: an older mailbox of that name may have used these UIDs (RFC 9051 §2.3.1.1).
+          await trx
+            .updateTable('mailboxes')
+            .set({ name: newName, modseq: m, uidvalidity: await nextUidValidity(trx, this.#now()) })
+            .where('id', '=', row.id)
+            .execute();
           await this.#logChange(trx, accountId, m, 'Mailbox', row.id, 'updated');
           touched.add(row.id);
         }
@@ -334,7 +339,7 @@ export class MailStore {
               account_id: accountId,
               name: parent,
               role: null,
-              uidvalidity: newUidValidity(this.#now(), i),
+              uidvalidity: await nextUidValidity(trx, this.#now()),
               uidnext: 1,
               highest_modseq: m,
               subscribed: 1,

@@ -381,6 +381,12 @@ export interface AuthSessionTable {
   seen_at: number;
 }
 
+/** Server-wide counters of the mail store (`uidvalidity`: the last UIDVALIDITY handed out). */
+export interface MailCounterTable {
+  name: string;
+  value: number;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -393,6 +399,7 @@ export interface Database {
   changes: ChangeTable;
   events: EventTable;
   message_text: MessageTextTable;
+  mail_counters: MailCounterTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   freebusy_sharing: FreebusySharingTable;

@@ -111,4 +111,27 @@ describe('IMAP conformance by hand', () => {
     );
     c.close();
   });
+
+  test('DELETE + CREATE + APPEND at once never gives the same APPENDUID for a different message (RFC 9051 §2.3.1.1)', async () => {
+    const c = await loggedIn(t);
+    const appendUid = async (tag: string, subject: string) => {
+      const body = `Subject: ${subject}\r\n\r\nx\r\n`;
+      c.write(`${tag} APPEND Reused {${body.length}+}\r\n${body}\r\n`);
+      return /\[APPENDUID (\d+) (\d+)\]/
+        .exec((await c.until(new RegExp(`^${tag} `))).at(-1)!)!
+        .slice(1)
+        .map(Number);
+    };
+    const seen = new Set<string>();
+    for (let round = 0; round < 3; round++) {
+      assert.match((await cmd(c, `c${round}`, 'CREATE Reused')).at(-1)!, /OK/);
+      const [validity, uid] = await appendUid(`a${round}`, `round ${round}`);
+      assert.equal(uid, 1);
+      assert.ok(!seen.has(`${validity}/${uid}`), `APPENDUID ${validity} ${uid} handed out twice`);
+      seen.add(`${validity}/${uid}`);
+      assert.equal((await cmd(c, `s${round}`, 'STATUS Reused (UIDVALIDITY)'))[0], `* STATUS Reused (UIDVALIDITY ${validity})`);
+      assert.match((await cmd(c, `d${round}`, 'DELETE Reused')).at(-1)!, /OK/);
+    }
+    c.close();
+  });
 });

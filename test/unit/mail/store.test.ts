@@ -9,7 +9,7 @@ import { isFingerpostError } from '../../../src/core/errors.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
 import { mimeParser } from '../../../src/mail/mime/parse.ts';
 import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT, MailStore } from '../../../src/mail/store.ts';
-import type { MailChange } from '../../../src/mail/types.ts';
+import type { Mailbox, MailChange } from '../../../src/mail/types.ts';
 import { FsBlobStore } from '../../../src/store/blobs.ts';
 import { type Db, openDb } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
@@ -39,19 +39,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let dir: string;
     let drop = async () => {};
     let store: MailStore;
+    let url = '';
+    let blobs: FsBlobStore;
     let account: number;
     let inbox: number;
     const changes: MailChange[] = [];
 
     before(async () => {
       dir = await mkdtemp(path.join(os.tmpdir(), 'fp-mail-'));
-      let url = '';
       if (dialect === 'postgres') ({ url, drop } = await tempPgDatabase());
       db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
       const admin = new AccountAdmin(db, new SqlDirectory(db));
       await admin.addDomain('example.test');
       account = (await admin.addUser({ address: 'bob@example.test', password: 'a long password' })).account.id;
-      store = new MailStore(db, new FsBlobStore(path.join(dir, 'blobs')), mimeParser);
+      blobs = new FsBlobStore(path.join(dir, 'blobs'));
+      store = new MailStore(db, blobs, mimeParser);
       inbox = (await store.getMailbox(account, 'inbox'))!.id;
       store.watch(account, (c) => changes.push(c));
     });
@@ -193,6 +195,51 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await assert.rejects(store.createMailbox(account, `a/${'é'.repeat(MAX_MAILBOX_SEGMENT / 2)}x`), (e) =>
         isFingerpostError(e, 'invalid_argument'),
       );
+    });
+
+    it('UIDVALIDITY never repeats for a name: re-created in the same second, with the clock set back, after a restart, from two nodes at once', async () => {
+      const frozen = Date.parse('2026-12-01T10:00:00Z');
+      const clocked = new MailStore(db, blobs, mimeParser, () => frozen);
+      const first = await clocked.createMailbox(account, 'Again');
+      const a = await clocked.append(account, first.id, message({ subject: 'One', id: 'uv1@example.test' }));
+      await clocked.deleteMailbox(account, 'Again');
+      const second = await clocked.createMailbox(account, 'Again');
+      const b = await clocked.append(account, second.id, message({ subject: 'Two', id: 'uv2@example.test' }));
+      // RFC 9051 §2.3.1.1: (UIDVALIDITY, UID) never names another message of a mailbox with that name.
+      assert.equal(b.uid, a.uid);
+      assert.ok(b.uidValidity > a.uidValidity, `${b.uidValidity} > ${a.uidValidity}`);
+      const backwards = new MailStore(db, blobs, mimeParser, () => frozen - 365 * 86_400_000);
+      const third = await backwards.createMailbox(account, 'Again/Child');
+      assert.ok(third.uidValidity > second.uidValidity, 'a clock set back does not go back');
+      // RENAME gives the moved mailboxes new values too: a name never sees an older one again.
+      await clocked.renameMailbox(account, 'Again', 'Renamed');
+      const renamed = await clocked.listMailboxes(account);
+      const top = renamed.find((m) => m.name === 'Renamed')!;
+      assert.ok(top.uidValidity > third.uidValidity);
+      assert.ok(renamed.find((m) => m.name === 'Renamed/Child')!.uidValidity > third.uidValidity);
+      // A second node (or a restart) on the same database continues the sequence.
+      const other = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      try {
+        const node2 = new MailStore(other, blobs, mimeParser, () => frozen);
+        const before = Math.max(...(await store.listMailboxes(account)).map((m) => m.uidValidity));
+        // PostgreSQL nodes write at the same time; SQLite is one file a process opens once, so the
+        // second handle (the admin CLI, a restarted server) takes turns with the first.
+        const create = (i: number) => (i % 2 ? clocked : node2).createMailbox(account, `Node/${i}`);
+        const made =
+          dialect === 'postgres'
+            ? await Promise.all(Array.from({ length: 12 }, (_, i) => create(i)))
+            : await Array.from({ length: 12 }, (_, i) => i).reduce(
+                async (acc, i) => [...(await acc), await create(i)],
+                Promise.resolve([] as Mailbox[]),
+              );
+        const values = made.map((m) => m.uidValidity);
+        assert.equal(new Set(values).size, values.length, `distinct: ${values.join(' ')}`);
+        assert.ok(values.every((v) => v > before && v <= 0xffffffff));
+        const all = (await store.listMailboxes(account)).map((m) => m.uidValidity);
+        assert.equal(new Set(all).size, all.length, 'no two mailboxes share a UIDVALIDITY');
+      } finally {
+        await other.close();
+      }
     });
 
     it('renaming INBOX moves its messages and keeps INBOX', async () => {
