@@ -29,11 +29,16 @@ export async function provisionMailboxes(db: Kysely<Database>, accountId: number
           uidvalidity: await nextUidValidity(trx, now),
           uidnext: 1,
           highest_modseq: 1,
-          subscribed: 1,
           sort_order: mb.order,
           created_at: now,
           modseq: 1,
         })
+        .execute();
+      // The default mailboxes start subscribed (RFC 9051 §6.3.7 leaves the initial list to the server).
+      await trx
+        .insertInto('subscriptions')
+        .values({ account_id: accountId, name: mb.name, created_at: now })
+        .onConflict((oc) => oc.doNothing())
         .execute();
     }
   });

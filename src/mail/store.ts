@@ -35,7 +35,9 @@ export function normalizeMailboxName(name: string): string {
   return trimmed;
 }
 
-function toMailbox(row: Selectable<MailboxTable>): Mailbox {
+type MailboxRow = Selectable<MailboxTable> & { readonly is_subscribed: unknown };
+
+function toMailbox(row: MailboxRow): Mailbox {
   return {
     id: row.id,
     accountId: row.account_id,
@@ -44,7 +46,8 @@ function toMailbox(row: Selectable<MailboxTable>): Mailbox {
     uidValidity: row.uidvalidity,
     uidNext: row.uidnext,
     highestModseq: row.highest_modseq,
-    subscribed: row.subscribed === 1,
+    // 0/1 from SQLite, a boolean from PostgreSQL.
+    subscribed: Boolean(row.is_subscribed),
     sortOrder: row.sort_order,
     createdAt: row.created_at,
   };
@@ -169,45 +172,70 @@ export class MailStore {
 
   // ---------------------------------------------------------------- mailboxes
 
-  async listMailboxes(accountId: number): Promise<Mailbox[]> {
-    const rows = await this.#db.kysely
+  /** Mailbox rows with their subscription state (RFC 9051 §6.3.7: the subscription belongs to the name). */
+  #mailboxRows(db: Trx = this.#db.kysely) {
+    return db
       .selectFrom('mailboxes')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .orderBy('sort_order')
-      .orderBy('name')
+      .leftJoin('subscriptions', (join) =>
+        join.onRef('subscriptions.account_id', '=', 'mailboxes.account_id').onRef('subscriptions.name', '=', 'mailboxes.name'),
+      )
+      .selectAll('mailboxes')
+      .select(sql<number>`case when subscriptions.name is null then 0 else 1 end`.as('is_subscribed'));
+  }
+
+  async listMailboxes(accountId: number): Promise<Mailbox[]> {
+    const rows = await this.#mailboxRows()
+      .where('mailboxes.account_id', '=', accountId)
+      .orderBy('mailboxes.sort_order')
+      .orderBy('mailboxes.name')
       .execute();
     return rows.map(toMailbox);
   }
 
   async getMailbox(accountId: number, name: string): Promise<Mailbox | undefined> {
-    const row = await this.#db.kysely
-      .selectFrom('mailboxes')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('name', '=', normalizeMailboxName(name))
+    const row = await this.#mailboxRows()
+      .where('mailboxes.account_id', '=', accountId)
+      .where('mailboxes.name', '=', normalizeMailboxName(name))
       .executeTakeFirst();
     return row ? toMailbox(row) : undefined;
   }
 
   async getMailboxById(accountId: number, id: number): Promise<Mailbox | undefined> {
-    const row = await this.#db.kysely
-      .selectFrom('mailboxes')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.#mailboxRows().where('mailboxes.account_id', '=', accountId).where('mailboxes.id', '=', id).executeTakeFirst();
     return row ? toMailbox(row) : undefined;
   }
 
   async mailboxByRole(accountId: number, role: string): Promise<Mailbox | undefined> {
-    const row = await this.#db.kysely
-      .selectFrom('mailboxes')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('role', '=', role)
+    const row = await this.#mailboxRows()
+      .where('mailboxes.account_id', '=', accountId)
+      .where('mailboxes.role', '=', role)
       .executeTakeFirst();
     return row ? toMailbox(row) : undefined;
+  }
+
+  /** The subscribed names of an account, sorted; a name may have no mailbox (RFC 5258 \NonExistent). */
+  async listSubscriptions(accountId: number): Promise<string[]> {
+    const rows = await this.#db.kysely
+      .selectFrom('subscriptions')
+      .select('name')
+      .where('account_id', '=', accountId)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  /** Subscribes or unsubscribes one name inside a write (no change log: the caller logs the mailbox). */
+  async #subscribe(trx: Trx, accountId: number, name: string, subscribed: boolean): Promise<boolean> {
+    if (subscribed) {
+      const r = await trx
+        .insertInto('subscriptions')
+        .values({ account_id: accountId, name, created_at: this.#now() })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+    }
+    const r = await trx.deleteFrom('subscriptions').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   /**
@@ -244,12 +272,12 @@ export class MailStore {
           throw new FingerpostError('already_exists', `a mailbox with role ${options.role} already exists`);
         }
         const m = await modseq();
-        let last: Selectable<MailboxTable> | undefined;
+        let last: Pick<Selectable<MailboxTable>, 'id'> | undefined;
         for (let i = 1; i <= segments.length; i++) {
           const path = segments.slice(0, i).join(DELIMITER);
           const existing = await trx
             .selectFrom('mailboxes')
-            .selectAll()
+            .select('id')
             .where('account_id', '=', accountId)
             .where('name', '=', path)
             .executeTakeFirst();
@@ -266,17 +294,18 @@ export class MailStore {
               uidvalidity: await nextUidValidity(trx, now),
               uidnext: 1,
               highest_modseq: m,
-              subscribed: options.subscribed === false ? 0 : 1,
               sort_order: 10,
               created_at: now,
               modseq: m,
             })
-            .returningAll()
+            .returning('id')
             .executeTakeFirstOrThrow();
           created.add(last.id);
           await this.#logChange(trx, accountId, m, 'Mailbox', last.id, 'created');
         }
-        return toMailbox(last!);
+        // CREATE does not subscribe (RFC 9051 §6.3.4); JMAP's isSubscribed sets the name's state.
+        if (options.subscribed !== undefined) await this.#subscribe(trx, accountId, name, options.subscribed);
+        return toMailbox(await this.#mailboxRows(trx).where('mailboxes.id', '=', last!.id).executeTakeFirstOrThrow());
       },
       ['Mailbox'],
       created,
@@ -324,6 +353,8 @@ export class MailStore {
             .set({ name: newName, modseq: m, uidvalidity: await nextUidValidity(trx, this.#now()) })
             .where('id', '=', row.id)
             .execute();
+          // The subscription moves with the mailbox, so JMAP's isSubscribed of this mailbox holds.
+          if (await this.#subscribe(trx, accountId, row.name, false)) await this.#subscribe(trx, accountId, newName, true);
           await this.#logChange(trx, accountId, m, 'Mailbox', row.id, 'updated');
           touched.add(row.id);
         }
@@ -342,7 +373,6 @@ export class MailStore {
               uidvalidity: await nextUidValidity(trx, this.#now()),
               uidnext: 1,
               highest_modseq: m,
-              subscribed: 1,
               sort_order: 10,
               created_at: this.#now(),
               modseq: m,
@@ -389,23 +419,34 @@ export class MailStore {
     );
   }
 
-  async setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void> {
-    const mailbox = await this.getMailbox(accountId, name);
-    if (!mailbox) throw new FingerpostError('not_found', `mailbox ${name} does not exist`);
-    await this.#write(
+  /**
+   * Adds `name` to the subscription list or removes it (RFC 9051 §6.3.7–6.3.8). The list is of
+   * names: a mailbox need not exist (a deleted one stays subscribed). Returns whether the list
+   * changed. A mailbox of that name gets a Mailbox change (JMAP `isSubscribed`).
+   */
+  async setSubscribed(accountId: number, rawName: string, subscribed: boolean): Promise<boolean> {
+    const name = normalizeMailboxName(rawName);
+    const { value } = await this.#write(
       accountId,
       async (trx, modseq) => {
-        const m = await modseq();
-        await trx
-          .updateTable('mailboxes')
-          .set({ subscribed: subscribed ? 1 : 0, modseq: m })
-          .where('id', '=', mailbox.id)
-          .execute();
-        await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'updated');
+        if (!(await this.#subscribe(trx, accountId, name, subscribed))) return false;
+        const mailbox = await trx
+          .selectFrom('mailboxes')
+          .select('id')
+          .where('account_id', '=', accountId)
+          .where('name', '=', name)
+          .executeTakeFirst();
+        if (mailbox) {
+          const m = await modseq();
+          await trx.updateTable('mailboxes').set({ modseq: m }).where('id', '=', mailbox.id).execute();
+          await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'updated');
+        }
+        return true;
       },
       ['Mailbox'],
       new Set(),
     );
+    return value;
   }
 
   /** Updates JMAP-visible mailbox properties (name handled by renameMailbox). */
@@ -418,12 +459,18 @@ export class MailStore {
       accountId,
       async (trx, modseq) => {
         const m = await modseq();
-        const set: { modseq: number; role?: string | null; sort_order?: number; subscribed?: number } = { modseq: m };
+        const set: { modseq: number; role?: string | null; sort_order?: number } = { modseq: m };
         if (patch.role !== undefined) set.role = patch.role;
         if (patch.sortOrder !== undefined) set.sort_order = patch.sortOrder;
-        if (patch.subscribed !== undefined) set.subscribed = patch.subscribed ? 1 : 0;
-        const r = await trx.updateTable('mailboxes').set(set).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
-        if (!r.numUpdatedRows) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
+        const row = await trx
+          .updateTable('mailboxes')
+          .set(set)
+          .where('id', '=', id)
+          .where('account_id', '=', accountId)
+          .returning('name')
+          .executeTakeFirst();
+        if (!row) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
+        if (patch.subscribed !== undefined) await this.#subscribe(trx, accountId, row.name, patch.subscribed);
         await this.#logChange(trx, accountId, m, 'Mailbox', id, 'updated');
       },
       ['Mailbox'],

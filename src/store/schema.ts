@@ -57,7 +57,6 @@ export interface MailboxTable {
   uidvalidity: number;
   uidnext: number;
   highest_modseq: number;
-  subscribed: number;
   sort_order: number;
   created_at: number;
   /** Modseq of the last change to the mailbox object itself (name, role, subscription). */
@@ -381,6 +380,13 @@ export interface AuthSessionTable {
   seen_at: number;
 }
 
+/** Subscribed mailbox names (RFC 9051 §6.3.7); a name may outlive its mailbox. */
+export interface SubscriptionTable {
+  account_id: number;
+  name: string;
+  created_at: number;
+}
+
 /** Server-wide counters of the mail store (`uidvalidity`: the last UIDVALIDITY handed out). */
 export interface MailCounterTable {
   name: string;
@@ -400,6 +406,7 @@ export interface Database {
   events: EventTable;
   message_text: MessageTextTable;
   mail_counters: MailCounterTable;
+  subscriptions: SubscriptionTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   freebusy_sharing: FreebusySharingTable;

@@ -5,6 +5,7 @@
 // \Recent for IMAP4rev1 clients and MOVE within the selected mailbox.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { caFetch } from '../helpers/https-fetch.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from '../helpers/wire.ts';
 
@@ -132,6 +133,86 @@ describe('IMAP conformance by hand', () => {
       assert.equal((await cmd(c, `s${round}`, 'STATUS Reused (UIDVALIDITY)'))[0], `* STATUS Reused (UIDVALIDITY ${validity})`);
       assert.match((await cmd(c, `d${round}`, 'DELETE Reused')).at(-1)!, /OK/);
     }
+    c.close();
+  });
+
+  test('subscriptions are their own list: CREATE does not subscribe, DELETE keeps it (NonExistent), RECURSIVEMATCH, LSUB Noselect, JMAP isSubscribed agrees', async () => {
+    const c = await loggedIn(t);
+    const list = async (tag: string, text: string) => (await cmd(c, tag, text)).slice(0, -1);
+    assert.match((await cmd(c, 'c1', 'CREATE Fruit/Banana')).at(-1)!, /^c1 OK/);
+    assert.deepEqual(await list('l1', 'LIST (SUBSCRIBED) "" "Fruit*"'), [], 'CREATE subscribes nothing, not even the parent');
+    assert.deepEqual(await list('l2', 'LSUB "" "*"'), [
+      '* LSUB () "/" INBOX',
+      '* LSUB () "/" Drafts',
+      '* LSUB () "/" Sent',
+      '* LSUB () "/" Archive',
+      '* LSUB () "/" Junk',
+      '* LSUB () "/" Trash',
+    ]);
+    await cmd(c, 'c2', 'CREATE Fruit/Peach');
+    assert.match((await cmd(c, 's1', 'SUBSCRIBE Fruit/Banana')).at(-1)!, /^s1 OK/);
+    assert.match((await cmd(c, 's2', 'SUBSCRIBE Fruit/Peach')).at(-1)!, /^s2 OK/);
+    assert.match((await cmd(c, 'd1', 'DELETE Fruit/Peach')).at(-1)!, /^d1 OK/);
+    // RFC 5258 §3.1, example 2: the deleted mailbox stays subscribed and says so.
+    assert.deepEqual(await list('l3', 'LIST (SUBSCRIBED) "" "Fruit/*"'), [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" Fruit/Banana',
+      '* LIST (\\NonExistent \\Subscribed) "/" Fruit/Peach',
+    ]);
+    assert.deepEqual(await list('l4', 'LIST "" "Fruit/*" RETURN (SUBSCRIBED)'), ['* LIST (\\HasNoChildren \\Subscribed) "/" Fruit/Banana']);
+    // RFC 5258 §3.5, example 8: a parent that is not subscribed, with a subscribed child the pattern misses.
+    assert.deepEqual(
+      (await list('l5', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')).filter((l) => l.includes('Fruit')),
+      ['* LIST (\\HasChildren) "/" Fruit ("CHILDINFO" ("SUBSCRIBED"))'],
+    );
+    assert.deepEqual(await list('l6', 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "Fruit/*"'), [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" Fruit/Banana',
+      '* LIST (\\NonExistent \\Subscribed) "/" Fruit/Peach',
+    ]);
+    // RFC 3501 §6.3.9: LSUB with % lists the unsubscribed parent of a subscribed child as \Noselect.
+    assert.deepEqual(
+      (await list('l7', 'LSUB "" "%"')).filter((l) => l.includes('Fruit')),
+      ['* LSUB (\\Noselect) "/" Fruit'],
+    );
+    assert.deepEqual(await list('l8', 'LSUB "" "Fruit/*"'), ['* LSUB () "/" Fruit/Banana', '* LSUB () "/" Fruit/Peach']);
+    // The subscription belongs to the name: a re-created mailbox is subscribed again; UNSUBSCRIBE works without the mailbox.
+    await cmd(c, 'c3', 'CREATE Fruit/Peach');
+    assert.deepEqual(await list('l9', 'LIST (SUBSCRIBED) "" "Fruit/Peach"'), ['* LIST (\\HasNoChildren \\Subscribed) "/" Fruit/Peach']);
+    await cmd(c, 'd2', 'DELETE Fruit/Peach');
+    assert.match((await cmd(c, 'u1', 'UNSUBSCRIBE Fruit/Peach')).at(-1)!, /^u1 OK/);
+    assert.deepEqual(await list('l10', 'LIST (SUBSCRIBED) "" "Fruit/*"'), ['* LIST (\\HasNoChildren \\Subscribed) "/" Fruit/Banana']);
+    assert.match((await cmd(c, 'u2', 'UNSUBSCRIBE Fruit/Peach')).at(-1)!, /^u2 NO \[NONEXISTENT\]/);
+    assert.match((await cmd(c, 's3', 'SUBSCRIBE Nowhere')).at(-1)!, /^s3 NO \[NONEXISTENT\]/);
+    // RENAME takes the subscriptions of the subtree along.
+    assert.match((await cmd(c, 'r1', 'RENAME Fruit Food')).at(-1)!, /^r1 OK/);
+    assert.deepEqual(await list('l11', 'LSUB "" "Food/*"'), ['* LSUB () "/" Food/Banana']);
+    assert.deepEqual(await list('l12', 'LSUB "" "Fruit/*"'), []);
+
+    // JMAP reads the same list (RFC 8621 §2 isSubscribed) and writes it.
+    const fetchCa = caFetch(t.ca);
+    const basic = `Basic ${Buffer.from(`${ALICE}:${PASSWORD}`).toString('base64')}`;
+    const jmap = async (methodCalls: unknown[]) => {
+      const res = await fetchCa(`${t.baseUrl}/jmap/api`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify({ using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'], methodCalls }),
+      });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { methodResponses: Array<[string, Record<string, unknown>, string]> }).methodResponses;
+    };
+    const session = (await (await fetchCa(`${t.baseUrl}/jmap/session`, { headers: { authorization: basic } })).json()) as {
+      primaryAccounts: Record<string, string>;
+    };
+    const accountId = session.primaryAccounts['urn:ietf:params:jmap:mail'];
+    const got = (await jmap([['Mailbox/get', { accountId, properties: ['name', 'isSubscribed'] }, '0']]))[0]![1];
+    const boxes = got.list as Array<{ id: string; name: string; isSubscribed: boolean }>;
+    const food = boxes.find((b) => b.name === 'Food')!;
+    const banana = boxes.find((b) => b.name === 'Banana')!;
+    assert.equal(food.isSubscribed, false);
+    assert.equal(banana.isSubscribed, true);
+    const update = { [banana.id]: { isSubscribed: false }, [food.id]: { isSubscribed: true } };
+    const set = (await jmap([['Mailbox/set', { accountId, update }, '0']]))[0]![1];
+    assert.deepEqual(Object.keys(set.updated as object).sort(), [banana.id, food.id].sort());
+    assert.deepEqual(await list('l13', 'LSUB "" "Food*"'), ['* LSUB () "/" Food']);
     c.close();
   });
 });

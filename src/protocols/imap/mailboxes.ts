@@ -71,11 +71,49 @@ export function roleOf(attribute: string): string | undefined {
   return undefined;
 }
 
-/** The attributes a LIST response shows for a mailbox (children, special use, subscription). */
-export function listAttributes(mailbox: Mailbox, all: readonly Mailbox[], options: { subscribed: boolean; specialUse: boolean }): string[] {
+/** Every name that has a child mailbox (for \HasChildren), computed once per LIST. */
+export function parentNames(all: readonly Mailbox[]): Set<string> {
+  const parents = new Set<string>();
+  for (const m of all) {
+    let at = m.name.lastIndexOf(DELIMITER);
+    while (at > 0) {
+      const parent = m.name.slice(0, at);
+      if (parents.has(parent)) break;
+      parents.add(parent);
+      at = parent.lastIndexOf(DELIMITER);
+    }
+  }
+  return parents;
+}
+
+/** The proper ancestors of a name, nearest first (`a/b/c` → `a/b`, `a`). */
+export function ancestors(name: string): string[] {
+  const out: string[] = [];
+  for (let at = name.lastIndexOf(DELIMITER); at > 0; at = name.lastIndexOf(DELIMITER, at - 1)) out.push(name.slice(0, at));
+  return out;
+}
+
+/** Names in LIST order: existing mailboxes as the store orders them, then other names alphabetically. */
+export function listOrder(names: Iterable<string>, all: readonly Mailbox[]): string[] {
+  const rank = new Map(all.map((m, i) => [m.name, i]));
+  return [...new Set(names)].sort((a, b) => {
+    const ra = rank.get(a);
+    const rb = rank.get(b);
+    if (ra !== undefined && rb !== undefined) return ra - rb;
+    if (ra !== undefined) return -1;
+    if (rb !== undefined) return 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+}
+
+/** The attributes a LIST response shows for an existing mailbox (children, special use, subscription). */
+export function listAttributes(
+  mailbox: Mailbox,
+  parents: ReadonlySet<string>,
+  options: { subscribed: boolean; specialUse: boolean },
+): string[] {
   const attrs: string[] = [];
-  const prefix = mailbox.name + DELIMITER;
-  attrs.push(all.some((m) => m.name.startsWith(prefix)) ? '\\HasChildren' : '\\HasNoChildren');
+  attrs.push(parents.has(mailbox.name) ? '\\HasChildren' : '\\HasNoChildren');
   const use = specialUse(mailbox.role);
   if (use && options.specialUse) attrs.push(use);
   if (options.subscribed && mailbox.subscribed) attrs.push('\\Subscribed');

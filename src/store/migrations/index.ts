@@ -4,6 +4,7 @@ import * as m002 from './002-events-notify.ts';
 import * as m010 from './010-auth-sessions.ts';
 import * as m020 from './020-mail-search.ts';
 import * as m021 from './021-uidvalidity.ts';
+import * as m022 from './022-subscriptions.ts';
 import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m050 from './050-calendar.ts';
@@ -34,6 +35,7 @@ const steps: Array<[string, Step]> = [
   ['010-auth-sessions', m010],
   ['020-mail-search', m020],
   ['021-uidvalidity', m021],
+  ['022-subscriptions', m022],
   ['030-idp', m030],
   ['040-smtp-queue', m040],
   ['050-calendar', m050],

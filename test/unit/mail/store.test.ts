@@ -242,6 +242,29 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('keeps subscriptions as a list of names: create does not subscribe, delete keeps the name, rename moves it', async () => {
+      assert.deepEqual(await store.listSubscriptions(account), ['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
+      const plain = await store.createMailbox(account, 'Subs/Plain');
+      assert.equal(plain.subscribed, false);
+      const jmapStyle = await store.createMailbox(account, 'Subs/Jmap', { subscribed: true });
+      assert.equal(jmapStyle.subscribed, true);
+      assert.equal((await store.getMailbox(account, 'Subs'))!.subscribed, false, 'a parent made on the way is not subscribed');
+      const before = await store.typeState(account, 'Mailbox');
+      assert.equal(await store.setSubscribed(account, 'Subs/Plain', true), true);
+      assert.equal(await store.setSubscribed(account, 'Subs/Plain', true), false, 'already subscribed');
+      assert.ok((await store.typeState(account, 'Mailbox')) > before, 'JMAP sees isSubscribed change');
+      await store.deleteMailbox(account, 'Subs/Plain');
+      assert.ok((await store.listSubscriptions(account)).includes('Subs/Plain'), 'DELETE keeps the subscription');
+      assert.equal((await store.createMailbox(account, 'Subs/Plain')).subscribed, true, 'the name is still subscribed');
+      await store.renameMailbox(account, 'Subs', 'Moved');
+      const names = await store.listSubscriptions(account);
+      assert.ok(names.includes('Moved/Plain') && names.includes('Moved/Jmap') && !names.some((n) => n.startsWith('Subs')));
+      const moved = (await store.getMailbox(account, 'Moved/Jmap'))!;
+      await store.updateMailbox(account, moved.id, { subscribed: false });
+      assert.equal((await store.getMailboxById(account, moved.id))!.subscribed, false);
+      assert.equal(await store.setSubscribed(account, 'Never/There', false), false);
+    });
+
     it('renaming INBOX moves its messages and keeps INBOX', async () => {
       await store.deliver(account, message({ subject: 'Keep me', id: 'm4@example.test' }));
       const count = (await store.listEntries(inbox)).length;

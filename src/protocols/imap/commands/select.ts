@@ -1,7 +1,7 @@
 import { SIGNED_IN, userOf } from '../state.ts';
 import { bad, type CommandContext, command, no, ok } from '../context.ts';
 import { flagList, isSystemKeyword, SYSTEM_FLAGS } from '../flags.ts';
-import { DELIMITER, listAttributes } from '../mailboxes.ts';
+import { DELIMITER, listAttributes, parentNames } from '../mailboxes.ts';
 import { SelectedMailbox } from '../selected.ts';
 import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
 import type { QresyncParams } from '../wire/types.ts';
@@ -58,7 +58,10 @@ export const select = command({
     ctx.send(`* OK [UIDNEXT ${mailbox.uidNext}] Predicted next UID\r\n`);
     ctx.send(`* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`);
     if (ctx.rev2) {
-      const attrs = listAttributes(mailbox, await ctx.deps.mail.listMailboxes(user.accountId), { subscribed: false, specialUse: true });
+      const attrs = listAttributes(mailbox, parentNames(await ctx.deps.mail.listMailboxes(user.accountId)), {
+        subscribed: false,
+        specialUse: true,
+      });
       ctx.send(`* LIST (${attrs.join(' ')}) "${DELIMITER}" ${ctx.mailboxToWire(mailbox.name)}\r\n`);
     }
     if (cmd.qresync) await resync(ctx, box, cmd.qresync);
