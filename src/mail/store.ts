@@ -839,7 +839,11 @@ export class MailStore {
         for (const r of rows) {
           const uid = uidnext++;
           let messageId = r.message_id;
-          if (move) {
+          // Moving within one mailbox (RFC 6851 allows it) re-files the message under a new UID.
+          if (move && toMailboxId === fromMailboxId) {
+            await trx.deleteFrom('mailbox_messages').where('mailbox_id', '=', fromMailboxId).where('uid', '=', r.uid).execute();
+            await trx.insertInto('expunged').values({ mailbox_id: fromMailboxId, uid: r.uid, modseq: m }).execute();
+          } else if (move) {
             const already = await trx
               .selectFrom('mailbox_messages')
               .select('uid')

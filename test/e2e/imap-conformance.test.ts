@@ -215,4 +215,31 @@ describe('IMAP conformance by hand', () => {
     assert.deepEqual(await list('l13', 'LSUB "" "Food*"'), ['* LSUB () "/" Food']);
     c.close();
   });
+
+  test('MOVE to the selected mailbox gives the messages new UIDs, like COPY + EXPUNGE (RFC 6851)', async () => {
+    const c = await loggedIn(t);
+    await cmd(c, 'c', 'CREATE Shuffle');
+    for (const [i, flags] of ['(\\Flagged)', '()'].entries()) {
+      const body = `Subject: shuffle ${i}\r\n\r\nx\r\n`;
+      c.write(`a${i} APPEND Shuffle ${flags} {${body.length}+}\r\n${body}\r\n`);
+      await c.until(new RegExp(`^a${i} OK`));
+    }
+    const sel = await cmd(c, 's', 'SELECT Shuffle');
+    const validity = /UIDVALIDITY (\d+)/.exec(sel.join('\n'))![1];
+    assert.deepEqual((await cmd(c, 'm', 'UID MOVE 1 Shuffle')).slice(0, -1), [
+      `* OK [COPYUID ${validity} 1 3] Moved`,
+      '* 1 EXPUNGE',
+      '* 2 EXISTS',
+    ]);
+    assert.deepEqual((await cmd(c, 'f', 'FETCH 1:* (UID FLAGS)')).slice(0, -1), [
+      '* 1 FETCH (UID 2 FLAGS ())',
+      '* 2 FETCH (UID 3 FLAGS (\\Flagged))',
+    ]);
+    // By sequence number too, and the moved message keeps its identity (same EMAILID).
+    const before = /EMAILID \((M\d+)\)/.exec((await cmd(c, 'e', 'FETCH 1 EMAILID'))[0]!)![1];
+    assert.match((await cmd(c, 'm2', 'MOVE 1 Shuffle')).join('\n'), new RegExp(`COPYUID ${validity} 2 4`));
+    assert.match((await cmd(c, 'e2', 'UID FETCH 4 EMAILID'))[0]!, new RegExp(`EMAILID \\(${before}\\)`));
+    assert.match((await cmd(c, 'st', 'STATUS Shuffle (MESSAGES UIDNEXT)'))[0]!, /MESSAGES 2 UIDNEXT 5/);
+    c.close();
+  });
 });
