@@ -242,4 +242,60 @@ describe('IMAP conformance by hand', () => {
     assert.match((await cmd(c, 'st', 'STATUS Shuffle (MESSAGES UIDNEXT)'))[0]!, /MESSAGES 2 UIDNEXT 5/);
     c.close();
   });
+
+  test('with QRESYNC every untagged FETCH carries UID; with CONDSTORE those from STORE, \\Seen and others carry UID and MODSEQ (RFC 7162 §3.1, §3.2)', async () => {
+    const setup = await loggedIn(t);
+    await cmd(setup, 'c', 'CREATE Resync');
+    for (const i of [1, 2, 3]) {
+      const body = `Subject: resync ${i}\r\n\r\nbody ${i}\r\n`;
+      setup.write(`a${i} APPEND Resync {${body.length}+}\r\n${body}\r\n`);
+      await setup.until(new RegExp(`^a${i} OK`));
+    }
+    await cmd(setup, 's', 'SELECT Resync');
+    const c = await loggedIn(t);
+    await cmd(c, 'e', 'ENABLE QRESYNC');
+    await cmd(c, 's', 'SELECT Resync');
+    const uidOf = (line: string) => /\bUID (\d+)\b/.exec(line)?.[1];
+    const fetches = (lines: string[]) => lines.filter((l) => / FETCH \(/.test(l));
+    for (const [tag, text] of [
+      ['a', 'STORE 1 +FLAGS (\\Answered)'],
+      ['b', 'STORE 1 +FLAGS.SILENT (\\Flagged)'],
+      ['c', 'FETCH 1 FLAGS'],
+      ['d', 'FETCH 2 BODY[TEXT]'],
+      ['e', 'FETCH 3 (RFC822.SIZE)'],
+    ] as const) {
+      // A response with a literal continues on the lines after it: check the whole answer.
+      const out = (await cmd(c, tag, text))
+        .slice(0, -1)
+        .join('\n')
+        .split(/\n(?=\* )/);
+      assert.ok(out.length > 0 && out.every((l) => / FETCH \(/.test(l)), `${text} answers with FETCH`);
+      for (const l of out) assert.ok(uidOf(l), `${text}: ${l}`);
+    }
+    // Another session's change arrives as an unsolicited FETCH with UID and MODSEQ.
+    await cmd(setup, 'x', 'STORE 3 +FLAGS (\\Draft)');
+    const pushed = fetches(await cmd(c, 'n', 'NOOP'));
+    assert.equal(pushed.length, 1);
+    assert.match(pushed[0]!, /^\* 3 FETCH \(UID 3 FLAGS \(\\Draft\) MODSEQ \(\d+\)\)$/);
+
+    // CONDSTORE alone: STORE answers and the FETCH that sets \Seen carry UID and MODSEQ too.
+    const d = await loggedIn(t);
+    await cmd(d, 'e', 'ENABLE CONDSTORE');
+    await cmd(d, 's', 'SELECT Resync');
+    await cmd(d, 'u', 'STORE 1 -FLAGS (\\Seen)');
+    for (const [tag, text] of [
+      ['a', 'STORE 1 +FLAGS (\\Answered \\Flagged \\Draft)'],
+      ['b', 'FETCH 1 BODY[TEXT]'],
+    ] as const) {
+      const out = (await cmd(d, tag, text))
+        .slice(0, -1)
+        .join('\n')
+        .split(/\n(?=\* )/);
+      assert.ok(out.length > 0 && out.every((l) => / FETCH \(/.test(l)), `${text} answers with FETCH`);
+      for (const l of out) assert.match(l, /\bUID 1\b[^]*MODSEQ \(\d+\)|MODSEQ \(\d+\)[^]*\bUID 1\b/, `${text}: ${l}`);
+    }
+    setup.close();
+    c.close();
+    d.close();
+  });
 });

@@ -241,7 +241,8 @@ describe('IMAP protocol by hand', () => {
     );
     assert.ok(!sel.some((l) => /RECENT/.test(l)));
     const bin = await cmd(c, 'f', 'FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])');
-    assert.match(bin[0]!, /^\* 1 FETCH \(BINARY\[1\] ~\{\d+\}$/);
+    // QRESYNC is enabled: every FETCH response carries UID (RFC 7162 §3.2.10).
+    assert.match(bin[0]!, /^\* 1 FETCH \(UID 1 BINARY\[1\] ~\{\d+\}$/);
     assert.match(bin.join('\n'), /BINARY\.SIZE\[1\] 11\)/);
     assert.deepEqual((await cmd(c, 'q', 'SEARCH RETURN (MIN COUNT SAVE) UNDRAFT')).slice(0, -1), ['* ESEARCH (TAG "q") MIN 2 COUNT 1']);
     assert.match((await cmd(c, 'k', 'UID COPY $ INBOX')).at(-1)!, /^k OK \[COPYUID \d+ 2 \d+\] UID COPY completed/);

@@ -73,7 +73,8 @@ export const fetch = command({
     if (cmd.vanished && !ctx.qresync) return bad('VANISHED needs ENABLE QRESYNC', 'CLIENTBUG');
     if (cmd.changedSince !== null || cmd.items.some((i) => i.kind === 'MODSEQ')) ctx.useCondstore();
     const items: FetchItem[] = [...cmd.items];
-    if (cmd.uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+    // UID FETCH answers with UID (RFC 9051 §6.4.9); with QRESYNC every FETCH does (RFC 7162 §3.2.10).
+    if ((cmd.uid || ctx.qresync) && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
     if (cmd.changedSince !== null && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
 
     let seqs = targetSeqs(box, cmd.set, cmd.uid);
@@ -179,6 +180,8 @@ function render(
   const res = new Response(seq);
   const utf8 = ctx.enc.utf8;
   let sentFlags = false;
+  let sentUid = false;
+  let sentModseq = false;
   for (const item of items) {
     switch (item.kind) {
       case 'FLAGS':
@@ -187,9 +190,11 @@ function render(
         break;
       case 'UID':
         res.item(`UID ${box.uidAt(seq)}`);
+        sentUid = true;
         break;
       case 'MODSEQ':
         res.item(`MODSEQ (${box.modseqAt(seq)})`);
+        sentModseq = true;
         break;
       case 'INTERNALDATE':
         res.item(`INTERNALDATE "${formatDateTime(info!.receivedAt)}"`);
@@ -245,6 +250,11 @@ function render(
       }
     }
   }
-  if (flagsChanged && !sentFlags) res.item(`FLAGS ${flagList(box.keywordsAt(seq))}`);
+  if (flagsChanged) {
+    // The implicit \Seen is a flag change: FLAGS, and with CONDSTORE UID and MODSEQ (RFC 7162 §3.1).
+    if (!sentFlags) res.item(`FLAGS ${flagList(box.keywordsAt(seq))}`);
+    if (ctx.condstore && !sentUid) res.item(`UID ${box.uidAt(seq)}`);
+    if (ctx.condstore && !sentModseq) res.item(`MODSEQ (${box.modseqAt(seq)})`);
+  }
   return res.finish();
 }

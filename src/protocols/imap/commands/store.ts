@@ -7,6 +7,7 @@ import { formatSequenceSet } from '../wire/sequence.ts';
 /**
  * STORE and UID STORE (RFC 9051 §6.4.6) with CONDSTORE UNCHANGEDSINCE (RFC 7162 §3.1.3): answers
  * with the new FLAGS (unless .SILENT), and MODIFIED for messages changed since the given MODSEQ.
+ * With CONDSTORE in use every answer carries UID and MODSEQ (RFC 7162 §3.1).
  */
 export const store = command({
   names: ['STORE'],
@@ -37,7 +38,8 @@ export const store = command({
     for (const seq of seqs) {
       const uid = box.uidAt(seq);
       if (failed.has(uid)) continue;
-      const extra = `${cmd.uid ? ` UID ${uid}` : ''}${condstore ? ` MODSEQ (${box.modseqAt(seq)})` : ''}`;
+      // RFC 7162 §3.1: once CONDSTORE is in use, STORE's FETCH responses carry UID and MODSEQ.
+      const extra = `${cmd.uid || condstore ? ` UID ${uid}` : ''}${condstore ? ` MODSEQ (${box.modseqAt(seq)})` : ''}`;
       if (!cmd.silent) out += `* ${seq} FETCH (FLAGS ${flagList(box.keywordsAt(seq))}${extra})\r\n`;
       // RFC 7162 §3.1.3: even with .SILENT a CONDSTORE client learns the new MODSEQ.
       else if (condstore && updated.has(uid)) out += `* ${seq} FETCH (${extra.trim()})\r\n`;
