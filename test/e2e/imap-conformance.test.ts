@@ -298,4 +298,50 @@ describe('IMAP conformance by hand', () => {
     c.close();
     d.close();
   });
+
+  test('ESEARCH MODSEQ is that of the returned messages; the first CONDSTORE-enabling command sends HIGHESTMODSEQ (RFC 4731 §3.2, RFC 7162 §3.1)', async () => {
+    const c = await loggedIn(t);
+    await cmd(c, 'c', 'CREATE Modseq');
+    for (const i of [1, 2, 3]) {
+      const body = `Subject: modseq ${i}\r\n\r\nx\r\n`;
+      c.write(`a${i} APPEND Modseq {${body.length}+}\r\n${body}\r\n`);
+      await c.until(new RegExp(`^a${i} OK`));
+    }
+    await cmd(c, 's', 'SELECT Modseq');
+    // The first command that uses MODSEQ while a mailbox is selected announces HIGHESTMODSEQ.
+    const first = await cmd(c, 'f', 'FETCH 1:3 (MODSEQ)');
+    const highest = /^\* OK \[HIGHESTMODSEQ (\d+)\]/m.exec(first.join('\n'));
+    assert.ok(highest, first.join('\n'));
+    assert.ok(first.findIndex((l) => l.startsWith('* OK [HIGHESTMODSEQ')) < first.length - 1);
+    assert.ok(!(await cmd(c, 'g', 'FETCH 1 (MODSEQ)')).some((l) => l.includes('HIGHESTMODSEQ')), 'only the first time');
+    // Message 2 changes last, message 1 next: modseq(2) > modseq(1) > modseq(3).
+    await cmd(c, 'u1', 'STORE 1 +FLAGS.SILENT (\\Flagged)');
+    await cmd(c, 'u2', 'STORE 2 +FLAGS.SILENT (\\Flagged)');
+    const modseqs = new Map(
+      (await cmd(c, 'm', 'FETCH 1:3 (MODSEQ)')).flatMap((l) => {
+        const m = /^\* (\d) FETCH \(.*MODSEQ \((\d+)\)/.exec(l);
+        return m ? [[Number(m[1]), Number(m[2])] as const] : [];
+      }),
+    );
+    const [m1, m2, m3] = [modseqs.get(1)!, modseqs.get(2)!, modseqs.get(3)!];
+    assert.ok(m2 > m1 && m1 > m3);
+    const esearch = async (tag: string, returns: string) => (await cmd(c, tag, `SEARCH RETURN (${returns}) MODSEQ 1`))[0]!;
+    assert.equal(await esearch('e1', 'MIN'), `* ESEARCH (TAG "e1") MIN 1 MODSEQ ${m1}`);
+    assert.equal(await esearch('e2', 'MAX'), `* ESEARCH (TAG "e2") MAX 3 MODSEQ ${m3}`);
+    assert.equal(await esearch('e3', 'MIN MAX'), `* ESEARCH (TAG "e3") MIN 1 MAX 3 MODSEQ ${m1}`);
+    assert.equal(await esearch('e4', 'COUNT'), `* ESEARCH (TAG "e4") COUNT 3 MODSEQ ${m2}`);
+    assert.equal(await esearch('e5', 'MIN ALL'), `* ESEARCH (TAG "e5") MIN 1 ALL 1:3 MODSEQ ${m2}`);
+    // A session whose first MODSEQ use is SEARCH, and one that ENABLEs CONDSTORE while selected.
+    for (const [tag, text] of [
+      ['x', 'SEARCH MODSEQ 1'],
+      ['y', 'ENABLE CONDSTORE'],
+      ['z', 'STORE 3 (UNCHANGEDSINCE 999999) +FLAGS.SILENT (\\Seen)'],
+    ] as const) {
+      const other = await loggedIn(t);
+      await cmd(other, 's', 'SELECT Modseq');
+      assert.match((await cmd(other, tag, text)).join('\n'), /^\* OK \[HIGHESTMODSEQ \d+\]/m, text);
+      other.close();
+    }
+    c.close();
+  });
 });

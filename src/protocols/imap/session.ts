@@ -229,6 +229,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     }
     if (hasInvalidMailboxName(cmd, this.enc.utf8))
       return this.#badCommand(cmd.tag, 'The mailbox name is not valid modified UTF-7', 'CLIENTBUG');
+    const condstoreBefore = this.#condstore;
     let result: Tagged;
     try {
       result = await spec.run(this, cmd as never);
@@ -243,6 +244,10 @@ export class ImapSession implements SessionHandle, CommandContext {
       } catch (err) {
         this.deps.logger.warn({ err: (err as Error).message, session: this.#id }, 'imap update failed');
       }
+      // RFC 7162 §3.1: the first CONDSTORE-enabling command in a selected mailbox (FETCH MODSEQ,
+      // SEARCH MODSEQ, STORE UNCHANGEDSINCE, ENABLE …) tells the client where the mailbox stands.
+      if (!condstoreBefore && this.#condstore && cmd.name !== 'SELECT' && cmd.name !== 'EXAMINE' && this.#state.kind === 'selected')
+        this.send(`* OK [HIGHESTMODSEQ ${this.#state.mailbox.knownModseq}] Highest\r\n`);
     }
     if (!result.sent) this.send(tagged(cmd.tag, result.status, safeText(result.text), result.code));
     if (this.#logoutRequested) this.#finish();
