@@ -344,4 +344,24 @@ describe('IMAP conformance by hand', () => {
     }
     c.close();
   });
+
+  test('SENTBEFORE / SENTON / SENTSINCE use the Date: header as written, ignoring its time and zone (RFC 9051 §6.4.4)', async () => {
+    const c = await loggedIn(t);
+    await cmd(c, 'c', 'CREATE Sent-dates');
+    const dates = ['Sun, 25 Mar 2007 00:00:00 +0200', 'Sat, 24 Mar 2007 23:30:00 -0500', '26 Mar 07 01:00 EST'];
+    for (const [i, date] of dates.entries()) {
+      const body = `Date: ${date}\r\nSubject: dated ${i}\r\n\r\nx\r\n`;
+      c.write(`a${i} APPEND Sent-dates {${body.length}+}\r\n${body}\r\n`);
+      await c.until(new RegExp(`^a${i} OK`));
+    }
+    await cmd(c, 's', 'SELECT Sent-dates');
+    const search = async (tag: string, key: string) => (await cmd(c, tag, `SEARCH ${key}`))[0];
+    // In UTC the first is 24 Mar 22:00 and the second 25 Mar 04:30: the written day wins.
+    assert.equal(await search('a', 'SENTON 25-Mar-2007'), '* SEARCH 1');
+    assert.equal(await search('b', 'SENTON 24-Mar-2007'), '* SEARCH 2');
+    assert.equal(await search('c', 'SENTBEFORE 25-Mar-2007'), '* SEARCH 2');
+    assert.equal(await search('d', 'SENTSINCE 25-Mar-2007'), '* SEARCH 1 3');
+    assert.equal(await search('e', 'SENTON 26-Mar-2007'), '* SEARCH 3');
+    c.close();
+  });
 });

@@ -1,3 +1,4 @@
+import { mailDateDay } from '../../mail/mime/date.ts';
 import type { MailStore } from '../../mail/store.ts';
 import { flagToKeyword } from './flags.ts';
 import type { MessageCache, MessageInfo } from './message-cache.ts';
@@ -160,7 +161,9 @@ export async function runSearch(
             return info.size < key.size;
           case 'internaldate':
           case 'sentdate': {
-            const day = dayOf(key.op === 'internaldate' ? info.receivedAt : (info.meta.sentAt ?? info.receivedAt));
+            // SENT*: the Date: header's day as written, its time and zone ignored (RFC 9051 §6.4.4).
+            const day =
+              key.op === 'internaldate' ? dayOf(info.receivedAt) : (mailDateDay(info.meta.envelope.date) ?? dayOf(info.receivedAt));
             return key.cmp === 'before' ? day < key.day : key.cmp === 'on' ? day === key.day : day >= key.day;
           }
           case 'older':
