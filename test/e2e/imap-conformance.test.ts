@@ -364,4 +364,33 @@ describe('IMAP conformance by hand', () => {
     assert.equal(await search('e', 'SENTON 26-Mar-2007'), '* SEARCH 3');
     c.close();
   });
+
+  test('SEARCH FROM/TO/CC/BCC match the parsed addresses as ENVELOPE shows them: addr-spec and display name, comments ignored', async () => {
+    const c = await loggedIn(t);
+    await cmd(c, 'c', 'CREATE Addresses');
+    const headers = [
+      'From: Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>',
+      'To: "Smith, John" <john@example.test>,\r\n  Mary <mary@example.test>',
+      'Cc: =?UTF-8?Q?J=C3=B6rg_M=C3=BCller?= <joerg@example.test>',
+      'Bcc: undisclosed-recipients:;',
+    ];
+    for (const [i, header] of headers.entries()) {
+      const body = `${header}\r\nSubject: address ${i}\r\n\r\nx\r\n`;
+      c.write(`a${i} APPEND Addresses {${Buffer.byteLength(body)}+}\r\n${body}\r\n`);
+      await c.until(new RegExp(`^a${i} OK`));
+    }
+    await cmd(c, 's', 'SELECT Addresses');
+    const search = async (tag: string, key: string) => (await cmd(c, tag, `SEARCH ${key}`))[0];
+    assert.equal(await search('a', 'FROM pete@silly.test'), '* SEARCH 1', 'the addr-spec without its comments');
+    assert.equal(await search('b', 'FROM PETE'), '* SEARCH 1');
+    assert.equal(await search('c', 'FROM "nice"'), '* SEARCH', 'comments are not part of the address');
+    assert.equal(await search('d', 'TO "Smith, John"'), '* SEARCH 2');
+    assert.equal(await search('e', 'TO "Mary <mary@example.test>"'), '* SEARCH 2', 'name and address as one');
+    c.write(`f SEARCH CHARSET UTF-8 CC {${Buffer.byteLength('Jörg Müller')}+}\r\nJörg Müller\r\n`);
+    assert.equal((await c.until(/^f /))[0], '* SEARCH 3', 'the display name decoded');
+    assert.equal(await search('g', 'CC joerg@example'), '* SEARCH 3');
+    assert.equal(await search('h', 'BCC undisclosed'), '* SEARCH 4', 'a group without members: the header text');
+    assert.equal(await search('i', 'HEADER From "A nice"'), '* SEARCH 1', 'HEADER still searches the header text');
+    c.close();
+  });
 });

@@ -3,6 +3,7 @@ import type { MailStore } from '../../mail/store.ts';
 import { flagToKeyword } from './flags.ts';
 import type { MessageCache, MessageInfo } from './message-cache.ts';
 import { Pace } from './pace.ts';
+import { addressMatches } from './search-address.ts';
 import type { SelectedMailbox } from './selected.ts';
 import { dayOf } from './wire/datetime.ts';
 import { inRanges, resolveRanges } from './wire/sequence.ts';
@@ -22,7 +23,7 @@ interface Needs {
   keys: number;
   info: boolean;
   modseq: boolean;
-  texts: Array<Extract<SearchKey, { op: 'header' | 'body' | 'text' }>>;
+  texts: Array<Extract<SearchKey, { op: 'header' | 'body' | 'text' | 'address' }>>;
 }
 
 function scan(key: SearchKey, needs: Needs): void {
@@ -51,6 +52,11 @@ function scan(key: SearchKey, needs: Needs): void {
     case 'header':
     case 'body':
     case 'text':
+      needs.texts.push(key);
+      return;
+    case 'address':
+      // Parsed addresses come with the message info; the header text is the fallback.
+      needs.info = true;
       needs.texts.push(key);
       return;
     case 'modseq':
@@ -151,6 +157,11 @@ export async function runSearch(
       case 'body':
       case 'text':
         return texts.get(key)?.has(box.messageIdAt(seq)) ?? false;
+      case 'address': {
+        const info = infos.get(box.messageIdAt(seq));
+        const parsed = info ? addressMatches(info.meta.envelope[key.field], key.value.toLowerCase()) : null;
+        return parsed ?? texts.get(key)?.has(box.messageIdAt(seq)) ?? false;
+      }
       default: {
         const info = infos.get(box.messageIdAt(seq));
         if (!info) return false;

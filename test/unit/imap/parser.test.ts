@@ -226,7 +226,7 @@ describe('IMAP command parser', () => {
       keys: [
         {
           op: 'or',
-          a: { op: 'header', field: 'from', value: 'Smith' },
+          a: { op: 'address', field: 'from', value: 'Smith' },
           b: {
             op: 'and',
             keys: [

@@ -8,6 +8,7 @@ import type { Mailbox, MailboxEntry } from '../../../src/mail/types.ts';
 import { capabilities } from '../../../src/protocols/imap/capabilities.ts';
 import { flagToKeyword, keywordsToFlags } from '../../../src/protocols/imap/flags.ts';
 import { nameFromWire } from '../../../src/protocols/imap/mailboxes.ts';
+import { addressMatches } from '../../../src/protocols/imap/search-address.ts';
 import { binaryBytes, sectionBytes } from '../../../src/protocols/imap/sections.ts';
 import { SelectedMailbox } from '../../../src/protocols/imap/selected.ts';
 import { targetSeqs } from '../../../src/protocols/imap/targets.ts';
@@ -106,6 +107,22 @@ describe('mailbox names', () => {
     for (const bad of ['&AGE-', '&AOk-&AOk-', '&2D0-', '&AO*-', '&AOg']) assert.equal(nameFromWire(bad, false), null, bad);
     assert.equal(nameFromWire('&AOkA6Q-', false), 'éé');
     assert.equal(nameFromWire('&2D3eAQ-', false), '😁');
+  });
+});
+
+describe('SEARCH address keys', () => {
+  it('match the decoded name, the addr-spec or both; groups by name; null when there is no address', () => {
+    const a = (name: string | null, mailbox: string | null, host: string | null) => ({ name, adl: null, mailbox, host });
+    const pete = [a('=?UTF-8?Q?P=C3=A9te?=', 'pete', 'silly.test')];
+    assert.equal(addressMatches(pete, 'péte'), true);
+    assert.equal(addressMatches(pete, 'pete@silly'), true);
+    assert.equal(addressMatches(pete, 'péte <pete@silly.test>'), true);
+    assert.equal(addressMatches(pete, 'nice chap'), false);
+    const group = [a(null, 'team', null), a('Ann', 'ann', 'x.test'), a(null, null, null)];
+    assert.equal(addressMatches(group, 'team'), true);
+    assert.equal(addressMatches(group, 'ann@'), true);
+    assert.equal(addressMatches([a(null, 'undisclosed-recipients', null), a(null, null, null)], 'nobody'), null);
+    assert.equal(addressMatches([], 'x'), null);
   });
 });
 

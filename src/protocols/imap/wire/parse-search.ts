@@ -27,7 +27,7 @@ const FLAG_KEYS: Readonly<Record<string, [string, boolean]>> = {
   UNSEEN: ['\\Seen', false],
 };
 
-const HEADER_KEYS: Readonly<Record<string, string>> = { FROM: 'from', TO: 'to', CC: 'cc', BCC: 'bcc', SUBJECT: 'subject' };
+const ADDRESS_KEYS: Readonly<Record<string, 'from' | 'to' | 'cc' | 'bcc'>> = { FROM: 'from', TO: 'to', CC: 'cc', BCC: 'bcc' };
 
 const DATE_KEYS: Readonly<Record<string, ['internaldate' | 'sentdate', DateCmp]>> = {
   BEFORE: ['internaldate', 'before'],
@@ -88,10 +88,10 @@ class KeyReader {
     const word = c.atom().toUpperCase();
     const flag = FLAG_KEYS[word];
     if (flag) return { op: 'flag', flag: flag[0], set: flag[1] };
-    const header = HEADER_KEYS[word];
-    if (header) {
+    const address = ADDRESS_KEYS[word];
+    if (address) {
       this.#textKey();
-      return { op: 'header', field: header, value: this.#text() };
+      return { op: 'address', field: address, value: this.#text() };
     }
     const date = DATE_KEYS[word];
     if (date) return { op: date[0], cmp: date[1], day: this.#date() };
@@ -113,6 +113,9 @@ class KeyReader {
       case 'TEXT':
         this.#textKey();
         return { op: 'text', value: this.#text() };
+      case 'SUBJECT':
+        this.#textKey();
+        return { op: 'header', field: 'subject', value: this.#text() };
       case 'HEADER': {
         this.#textKey();
         const field = this.#text().toLowerCase();

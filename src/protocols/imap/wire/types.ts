@@ -69,8 +69,10 @@ export type SearchKey =
   | { readonly op: 'none' }
   | { readonly op: 'seq'; readonly set: SequenceSet }
   | { readonly op: 'uid'; readonly set: SequenceSet }
-  /** FROM/TO/CC/BCC/SUBJECT and HEADER: case-insensitive substring of the decoded field; '' means present. */
+  /** SUBJECT and HEADER: case-insensitive substring of the decoded field; '' means present. */
   | { readonly op: 'header'; readonly field: string; readonly value: string }
+  /** FROM/TO/CC/BCC: a substring of a parsed address, as ENVELOPE shows it. */
+  | { readonly op: 'address'; readonly field: 'from' | 'to' | 'cc' | 'bcc'; readonly value: string }
   | { readonly op: 'body'; readonly value: string }
   | { readonly op: 'text'; readonly value: string }
   /** Dates as `YYYY-MM-DD` day numbers (days since epoch). */
