@@ -4,6 +4,7 @@ import { FingerpostError } from '../core/errors.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Db } from '../store/db.ts';
 import type { Database, MailboxTable } from '../store/schema.ts';
+import { encodeBinaryParts } from './mime/binary-parts.ts';
 import type { ParsedMessage } from './mime/types.ts';
 import type { MailboxChanges, Mailbox, MailboxEntry, MailChange, MessageParser, ObjectChanges, StoredMessage } from './types.ts';
 import { nextUidValidity } from './uidvalidity.ts';
@@ -510,7 +511,8 @@ export class MailStore {
 
   /**
    * Stores a message durably in a mailbox: the blob is fsynced, then the rows commit (IMAP APPEND,
-   * JMAP Email/import, SMTP delivery). Returns its message id, UID and MODSEQ.
+   * JMAP Email/import, SMTP delivery). Leaf bodies holding NUL are stored base64-encoded
+   * (mime/binary-parts.ts, RFC 3516 §4.4). Returns its message id, UID and MODSEQ.
    */
   async append(
     accountId: number,
@@ -522,7 +524,13 @@ export class MailStore {
     const keywords = (options.keywords ?? []).map((k) => k.toLowerCase());
     const bad = keywords.find((k) => !validKeyword(k));
     if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
-    const parsed = this.#parser.parse(raw);
+    let parsed = this.#parser.parse(raw);
+    // Binary leaf bodies with NUL are kept base64-encoded: no protocol could send them otherwise.
+    const encoded = raw.includes(0) ? encodeBinaryParts(raw, parsed.root) : null;
+    if (encoded) {
+      raw = encoded;
+      parsed = this.#parser.parse(raw);
+    }
     const text = this.#parser.searchText(raw, parsed);
     const blobId = await this.#blobs.put(raw);
     const now = this.#now();

@@ -393,4 +393,55 @@ describe('IMAP conformance by hand', () => {
     assert.equal(await search('i', 'HEADER From "A nice"'), '* SEARCH 1', 'HEADER still searches the header text');
     c.close();
   });
+
+  test('no NUL in a normal literal: binary content is stored base64-encoded (BINARY gives the bytes back); BODY never carries NUL (RFC 9051 §4.3, RFC 3516 §4.4)', async () => {
+    const c = await loggedIn(t);
+    await cmd(c, 'c', 'CREATE Binary');
+    const payload = 'a\x00b\x00\x00c\r\nline two\x00\r\n';
+    const message = [
+      'From: bin@example.test',
+      'Subject: binary part',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain',
+      '',
+      'hello',
+      '--b1',
+      'Content-Type: application/octet-stream',
+      'Content-Transfer-Encoding: binary',
+      '',
+      payload,
+      '--b1--',
+      '',
+    ].join('\r\n');
+    c.write(`a APPEND Binary ~{${Buffer.byteLength(message)}+}\r\n${message}\r\n`);
+    assert.match((await c.until(/^a /)).at(-1)!, /^a OK/);
+    await cmd(c, 's', 'SELECT Binary');
+    const whole = (await cmd(c, 'f', 'FETCH 1 (RFC822.SIZE BODY.PEEK[])')).join('\r\n');
+    assert.ok(!whole.includes('\0'), 'no NUL in BODY[]');
+    const size = Number(/RFC822\.SIZE (\d+)/.exec(whole)![1]);
+    assert.match(whole, new RegExp(`BODY\\[\\] \\{${size}\\}`), 'RFC822.SIZE is the size of BODY[]');
+    assert.match(whole, /Content-Transfer-Encoding: base64/);
+    assert.match(
+      (await cmd(c, 'b', 'FETCH 1 BODYSTRUCTURE')).join('\n'),
+      /"application" "octet-stream" (NIL|\([^)]*\)) NIL NIL "BASE64" 28 /i,
+    );
+    const part = (await cmd(c, 'p', 'FETCH 1 BODY.PEEK[2]')).join('\r\n');
+    assert.ok(!part.includes('\0'));
+    assert.match(part, /BODY\[2\] \{\d+\}\r\nYQBiAABjDQpsaW5lIHR3bwANCg==/);
+    // BINARY gives the client's bytes back, in a literal8 (RFC 3516 §4.2).
+    const bin = await cmd(c, 'n', 'FETCH 1 BINARY.PEEK[2]');
+    assert.match(bin[0]!, new RegExp(`BINARY\\[2\\] ~\\{${Buffer.byteLength(payload)}\\}$`));
+    assert.equal(bin.slice(1, -1).join('\r\n'), `${payload.slice(0, -2)}\r\n)`);
+    // A NUL where no transfer encoding can carry it (a header, from another path into the store) is never sent either.
+    const id = (await t.services.directory.findByAddress(ALICE))!.id;
+    const box = (await t.services.mail.getMailbox(id, 'Binary'))!;
+    await t.services.mail.append(id, box.id, Buffer.from('Subject: nul\x00in header\r\nX-Null: \x00\r\n\r\nbody\r\n'));
+    await cmd(c, 'x', 'NOOP');
+    const header = (await cmd(c, 'h', 'FETCH 2 (RFC822.SIZE BODY.PEEK[HEADER] BODY.PEEK[])')).join('\r\n');
+    assert.ok(!header.includes('\0'), JSON.stringify(header));
+    c.close();
+  });
 });

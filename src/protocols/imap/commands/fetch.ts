@@ -41,9 +41,10 @@ class Response {
       this.item(`${label} NIL`);
       return;
     }
-    const binary = label.startsWith('BINARY') && data.includes(0);
+    const nul = data.includes(0);
+    const binary = nul && label.startsWith('BINARY');
     this.item(`${label} ${binary ? '~' : ''}{${data.length}}\r\n`);
-    this.chunks.push(this.#text, data);
+    this.chunks.push(this.#text, nul && !binary ? withoutNul(data) : data);
     this.#text = '';
   }
 
@@ -51,6 +52,16 @@ class Response {
     this.chunks.push(`${this.#text})\r\n`);
     return this.chunks;
   }
+}
+
+/**
+ * A normal literal cannot carry NUL (RFC 9051 §4.3). The store keeps NUL only where no transfer
+ * encoding applies (a header, a preamble): there it becomes 0x80, so sizes and offsets still hold.
+ */
+function withoutNul(data: Buffer): Buffer {
+  const copy = Buffer.from(data);
+  for (let i = copy.indexOf(0); i >= 0; i = copy.indexOf(0, i + 1)) copy[i] = 0x80;
+  return copy;
 }
 
 function partial(data: Buffer | null, p: { start: number; length: number } | null): Buffer | null {
