@@ -6,7 +6,16 @@ import type { Db } from '../store/db.ts';
 import type { Database, MailboxTable } from '../store/schema.ts';
 import { encodeBinaryParts } from './mime/binary-parts.ts';
 import type { ParsedMessage } from './mime/types.ts';
-import type { MailboxChanges, Mailbox, MailboxEntry, MailChange, MessageParser, ObjectChanges, StoredMessage } from './types.ts';
+import {
+  type MailboxChanges,
+  type Mailbox,
+  type MailboxEntry,
+  type MailChange,
+  type MessageParser,
+  type ObjectChanges,
+  type StoredMessage,
+  SYSTEM_KEYWORDS,
+} from './types.ts';
 import { nextUidValidity } from './uidvalidity.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
@@ -237,6 +246,31 @@ export class MailStore {
     }
     const r = await trx.deleteFrom('subscriptions').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Records the first spelling of keywords that are not system flags (IMAP shows it; RFC 9051 §2.3.2). */
+  async #rememberKeywordNames(trx: Trx, accountId: number, keywords: readonly string[]): Promise<void> {
+    const rows = new Map<string, string>();
+    for (const k of keywords) {
+      const lower = k.toLowerCase();
+      if (k !== lower && !(SYSTEM_KEYWORDS as readonly string[]).includes(lower) && !rows.has(lower)) rows.set(lower, k);
+    }
+    if (!rows.size) return;
+    await trx
+      .insertInto('keyword_names')
+      .values([...rows].map(([keyword, name]) => ({ account_id: accountId, keyword, name })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  /** The first spelling of the account's keywords that were written with capitals, by lower-case keyword. */
+  async keywordNames(accountId: number): Promise<Map<string, string>> {
+    const rows = await this.#db.kysely
+      .selectFrom('keyword_names')
+      .select(['keyword', 'name'])
+      .where('account_id', '=', accountId)
+      .execute();
+    return new Map(rows.map((r) => [r.keyword, r.name]));
   }
 
   /**
@@ -546,6 +580,7 @@ export class MailStore {
           .returning(['uidnext', 'uidvalidity'])
           .executeTakeFirst();
         if (!mailbox) throw new FingerpostError('not_found', `mailbox ${mailboxId} does not exist`);
+        await this.#rememberKeywordNames(trx, accountId, options.keywords ?? []);
         const uid = mailbox.uidnext - 1;
         const threadId = await this.#findThread(trx, accountId, parsed);
         const row = await trx
@@ -743,6 +778,7 @@ export class MailStore {
       accountId,
       async (trx, nextModseq) => {
         const rows = await this.#entriesByUid(trx, mailboxId, uids);
+        if (op !== 'remove' && rows.length) await this.#rememberKeywordNames(trx, accountId, keywords);
         let m = 0;
         for (const r of rows) {
           if (options.unchangedSince !== undefined && r.modseq > options.unchangedSince) {
@@ -1042,6 +1078,7 @@ export class MailStore {
           .executeTakeFirst();
         if (!row) throw new FingerpostError('not_found', `message ${messageId} does not exist`);
         if (row.keywords === text) return;
+        await this.#rememberKeywordNames(trx, accountId, keywords);
         const m = await nextModseq();
         await trx.updateTable('messages').set({ keywords: text, modseq: m }).where('id', '=', messageId).execute();
         await trx.updateTable('mailbox_messages').set({ modseq: m }).where('message_id', '=', messageId).execute();

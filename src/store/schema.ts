@@ -387,6 +387,13 @@ export interface SubscriptionTable {
   created_at: number;
 }
 
+/** The spelling a keyword was first written in, per account (`keyword` is lower-case). */
+export interface KeywordNameTable {
+  account_id: number;
+  keyword: string;
+  name: string;
+}
+
 /** Server-wide counters of the mail store (`uidvalidity`: the last UIDVALIDITY handed out). */
 export interface MailCounterTable {
   name: string;
@@ -407,6 +414,7 @@ export interface Database {
   message_text: MessageTextTable;
   mail_counters: MailCounterTable;
   subscriptions: SubscriptionTable;
+  keyword_names: KeywordNameTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   freebusy_sharing: FreebusySharingTable;

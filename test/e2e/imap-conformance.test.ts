@@ -444,4 +444,47 @@ describe('IMAP conformance by hand', () => {
     assert.ok(!header.includes('\0'), JSON.stringify(header));
     c.close();
   });
+
+  test('a keyword new to the mailbox is announced with FLAGS and PERMANENTFLAGS before a FETCH uses it, in the case the client wrote it (RFC 9051 §7.3.5)', async () => {
+    const a = await loggedIn(t);
+    const b = await loggedIn(t);
+    await cmd(a, 'c', 'CREATE Keywords');
+    await cmd(a, 'c2', 'CREATE Keywords-src');
+    for (const [i, box] of ['Keywords', 'Keywords', 'Keywords-src'].entries()) {
+      const flags = box === 'Keywords-src' ? '(Copied-Along)' : '()';
+      const body = `Subject: kw ${i}\r\n\r\nx\r\n`;
+      a.write(`a${i} APPEND ${box} ${flags} {${body.length}+}\r\n${body}\r\n`);
+      await a.until(new RegExp(`^a${i} OK`));
+    }
+    const sel = await cmd(a, 's', 'SELECT Keywords');
+    assert.ok(sel.includes('* FLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted)'), sel.join('\n'));
+    await cmd(b, 's', 'SELECT Keywords');
+    // Another session brings two keywords in.
+    await cmd(b, 'k', 'STORE 1 +FLAGS ($Forwarded Project-X)');
+    const seen = await cmd(a, 'n', 'NOOP');
+    const flags = seen.findIndex((l) => l === '* FLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X)');
+    const perm = seen.findIndex((l) =>
+      l.startsWith('* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X \\*)]'),
+    );
+    const fetch = seen.findIndex((l) => l === '* 1 FETCH (UID 1 FLAGS ($Forwarded Project-X))');
+    assert.ok(flags >= 0 && perm > flags && fetch > perm, seen.join('\n'));
+    // The session's own STORE: announced before its FETCH answer; the known ones are not announced again.
+    const own = await cmd(a, 'o', 'STORE 2 +FLAGS (project-x Own-Word)');
+    assert.deepEqual(own.slice(0, -1), [
+      '* FLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Own-Word Project-X)',
+      '* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Own-Word Project-X \\*)] Flags permitted',
+      '* 2 FETCH (FLAGS (Own-Word Project-X))',
+    ]);
+    // COPY from elsewhere brings a keyword along: announced with the new message.
+    await cmd(b, 'u', 'UNSELECT');
+    await cmd(b, 'y', 'SELECT Keywords-src');
+    await cmd(b, 'cp', 'COPY 1 Keywords');
+    const copied = await cmd(a, 'n2', 'NOOP');
+    const f2 = copied.findIndex((l) => l.startsWith('* FLAGS (') && l.includes('Copied-Along'));
+    const e2 = copied.findIndex((l) => l === '* 3 EXISTS');
+    assert.ok(f2 >= 0 && e2 >= 0, copied.join('\n'));
+    assert.match((await cmd(a, 'f', 'FETCH 3 FLAGS'))[0]!, /FLAGS \(Copied-Along\)/);
+    a.close();
+    b.close();
+  });
 });

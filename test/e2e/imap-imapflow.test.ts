@@ -128,7 +128,8 @@ describe('IMAP with imapflow', () => {
       assert.equal(all[0]!.envelope!.from![0]!.address, 'bob@example.test');
       assert.deepEqual([...all[0]!.flags!], ['\\Seen']);
       assert.equal(all[1]!.envelope!.subject, 'Rechnung für März');
-      assert.deepEqual([...all[1]!.flags!], ['$label1']);
+      // Keywords keep the spelling the client wrote (RFC 9051 §2.3.2; compared case-insensitively).
+      assert.deepEqual([...all[1]!.flags!], ['$Label1']);
       assert.equal(all[1]!.bodyStructure!.type, 'multipart/mixed');
       assert.equal(all[1]!.bodyStructure!.childNodes![1]!.disposition, 'attachment');
       assert.equal(all[1]!.size, Buffer.byteLength(multipart));
@@ -159,7 +160,7 @@ describe('IMAP with imapflow', () => {
       assert.ok(flags);
       const after = [];
       for await (const m of c.fetch('1:3', { flags: true })) after.push([...m.flags!].sort());
-      assert.deepEqual(after, [[], ['$label1'], ['$important', '\\Flagged']]);
+      assert.deepEqual(after, [[], ['$Label1'], ['$Important', '\\Flagged']]);
 
       const moved = await c.messageMove('2', 'Work/Projects');
       assert.ok(moved !== false && moved.uidMap?.size === 1);

@@ -1,5 +1,5 @@
 import type { Mailbox, MailboxEntry } from '../../mail/types.ts';
-import { internKeywords } from './flags.ts';
+import { internKeywords, type KeywordNames } from './flags.ts';
 
 /**
  * The selected mailbox as one session sees it (RFC 9051 §2.3.1): the sequence-number ↔ UID map
@@ -68,6 +68,10 @@ export class SelectedMailbox {
   dirty = false;
   /** `SEARCH RETURN (SAVE)` result, as UIDs (RFC 9051 §6.4.4.1). */
   saved: number[] = [];
+  /** Keywords (lower-case, no system flags) the client was told about in FLAGS (RFC 9051 §7.3.5). */
+  readonly shownKeywords = new Set<string>();
+  /** The account's keyword spellings as of the last FLAGS announcement. */
+  names: KeywordNames = new Map();
   #uids: NumberList;
   #messageIds: NumberList;
   #modseqs: NumberList;

@@ -8,6 +8,7 @@ import { capabilities } from './capabilities.ts';
 import { COMMANDS } from './commands/index.ts';
 import type { CommandContext, ImapDeps, Tagged } from './context.ts';
 import { flagList } from './flags.ts';
+import { announceKeywords } from './keyword-flags.ts';
 import { hasInvalidMailboxName, nameFromWire } from './mailboxes.ts';
 import type { SessionState } from './state.ts';
 import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encoder.ts';
@@ -442,6 +443,12 @@ export class ImapSession implements SessionHandle, CommandContext {
       box.dirty = true;
       return;
     }
+    // Keywords new to the mailbox are announced before a FETCH can show them (RFC 9051 §7.3.5).
+    await announceKeywords(
+      this,
+      box,
+      changes.changed.map((e) => e.keywords),
+    );
     let out = '';
     if (update.expunged.length) {
       if (this.qresync) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
@@ -449,7 +456,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     }
     if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n`;
     for (const c of update.changed) {
-      out += `* ${c.seq} FETCH (UID ${c.uid} FLAGS ${flagList(c.keywords)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
+      out += `* ${c.seq} FETCH (UID ${c.uid} FLAGS ${flagList(c.keywords, box.names)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
     if (out) this.send(out);
   }

@@ -265,6 +265,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(await store.setSubscribed(account, 'Never/There', false), false);
     });
 
+    it('remembers the first capitalised spelling of a keyword; keywords stay lower-case for comparison', async () => {
+      const a = await store.append(account, inbox, message({ subject: 'Kw', id: 'kw1@example.test' }), {
+        keywords: ['$Forwarded', '$Seen'],
+      });
+      await store.storeKeywords(account, inbox, [a.uid], 'add', ['Project-X', 'plain']);
+      await store.storeKeywords(account, inbox, [a.uid], 'add', ['PROJECT-X', '$FORWARDED']);
+      const entry = (await store.listEntries(inbox)).find((e) => e.uid === a.uid)!;
+      assert.deepEqual(entry.keywords, ['$forwarded', '$seen', 'plain', 'project-x']);
+      const names = await store.keywordNames(account);
+      assert.equal(names.get('$forwarded'), '$Forwarded');
+      assert.equal(names.get('project-x'), 'Project-X');
+      assert.equal(names.has('plain'), false);
+      assert.equal(names.has('$seen'), false, 'system flags have their IMAP names');
+    });
+
     it('renaming INBOX moves its messages and keeps INBOX', async () => {
       await store.deliver(account, message({ subject: 'Keep me', id: 'm4@example.test' }));
       const count = (await store.listEntries(inbox)).length;

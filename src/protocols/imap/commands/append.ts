@@ -21,7 +21,8 @@ export const append = command({
       if (flag.toLowerCase() === '\\recent') continue;
       const k = flagToKeyword(flag);
       if (!k.ok) return no(`Invalid flag: ${k.reason}`, 'CANNOT');
-      keywords.push(k.keyword);
+      // Keywords go to the store as written: it compares them lower-case and remembers the spelling.
+      keywords.push(flag.startsWith('\\') ? k.keyword : flag);
     }
     const r = await ctx.deps.mail.append(user.accountId, mailbox.id, cmd.message, {
       keywords,

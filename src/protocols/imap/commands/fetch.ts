@@ -196,7 +196,7 @@ function render(
   for (const item of items) {
     switch (item.kind) {
       case 'FLAGS':
-        res.item(`FLAGS ${flagList(box.keywordsAt(seq))}`);
+        res.item(`FLAGS ${flagList(box.keywordsAt(seq), box.names)}`);
         sentFlags = true;
         break;
       case 'UID':
@@ -263,7 +263,7 @@ function render(
   }
   if (flagsChanged) {
     // The implicit \Seen is a flag change: FLAGS, and with CONDSTORE UID and MODSEQ (RFC 7162 §3.1).
-    if (!sentFlags) res.item(`FLAGS ${flagList(box.keywordsAt(seq))}`);
+    if (!sentFlags) res.item(`FLAGS ${flagList(box.keywordsAt(seq), box.names)}`);
     if (ctx.condstore && !sentUid) res.item(`UID ${box.uidAt(seq)}`);
     if (ctx.condstore && !sentModseq) res.item(`MODSEQ (${box.modseqAt(seq)})`);
   }

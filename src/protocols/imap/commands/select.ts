@@ -1,6 +1,7 @@
 import { SIGNED_IN, userOf } from '../state.ts';
 import { bad, type CommandContext, command, no, ok } from '../context.ts';
-import { flagList, isSystemKeyword, SYSTEM_FLAGS } from '../flags.ts';
+import { flagList, isSystemKeyword } from '../flags.ts';
+import { flagsResponses } from '../keyword-flags.ts';
 import { DELIMITER, listAttributes, parentNames } from '../mailboxes.ts';
 import { SelectedMailbox } from '../selected.ts';
 import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
@@ -16,7 +17,7 @@ async function resync(ctx: CommandContext, box: SelectedMailbox, q: QresyncParam
   for (const e of changes.changed) {
     const seq = box.seqOf(e.uid);
     if (!seq) continue;
-    ctx.send(`* ${seq} FETCH (UID ${e.uid} FLAGS ${flagList(box.keywordsAt(seq))} MODSEQ (${box.modseqAt(seq)}))\r\n`);
+    ctx.send(`* ${seq} FETCH (UID ${e.uid} FLAGS ${flagList(box.keywordsAt(seq), box.names)} MODSEQ (${box.modseqAt(seq)}))\r\n`);
   }
 }
 
@@ -43,11 +44,9 @@ export const select = command({
     const box = new SelectedMailbox(mailbox, entries, readOnly, mailbox.highestModseq);
     ctx.setState({ kind: 'selected', user, mailbox: box });
 
-    const keywords = new Set<string>();
-    for (const kw of new Set(entries.keywords)) for (const k of kw) if (!isSystemKeyword(k)) keywords.add(k);
-    const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
-    ctx.send(`* FLAGS (${flags})\r\n`);
-    ctx.send(readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted\r\n`);
+    for (const kw of new Set(entries.keywords)) for (const k of kw) if (!isSystemKeyword(k)) box.shownKeywords.add(k);
+    if (box.shownKeywords.size) box.names = await ctx.deps.mail.keywordNames(user.accountId);
+    ctx.send(flagsResponses(box));
     ctx.send(`* ${box.exists} EXISTS\r\n`);
     if (!ctx.rev2) {
       ctx.send('* 0 RECENT\r\n');
