@@ -56,6 +56,7 @@ function toMailbox(row: MailboxRow): Mailbox {
     uidValidity: row.uidvalidity,
     uidNext: row.uidnext,
     highestModseq: row.highest_modseq,
+    firstRecentUid: row.first_recent_uid,
     // 0/1 from SQLite, a boolean from PostgreSQL.
     subscribed: Boolean(row.is_subscribed),
     sortOrder: row.sort_order,
@@ -511,6 +512,36 @@ export class MailStore {
       ['Mailbox'],
       new Set(),
     );
+  }
+
+  /**
+   * Claims the \Recent messages of a mailbox for one IMAP4rev1 session (RFC 3501 §2.3.2): the UIDs
+   * from the mailbox's first unclaimed UID up to `uidLimit` (exclusive), or null when none are left.
+   * A compare-and-set on the mailbox row, so exactly one session gets each message, on any node.
+   */
+  async claimRecent(mailboxId: number, uidLimit: number): Promise<{ from: number; to: number } | null> {
+    for (;;) {
+      const row = await this.#db.kysely.selectFrom('mailboxes').select('first_recent_uid').where('id', '=', mailboxId).executeTakeFirst();
+      if (!row || row.first_recent_uid >= uidLimit) return null;
+      const r = await this.#db.kysely
+        .updateTable('mailboxes')
+        .set({ first_recent_uid: uidLimit })
+        .where('id', '=', mailboxId)
+        .where('first_recent_uid', '=', row.first_recent_uid)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) > 0) return { from: row.first_recent_uid, to: uidLimit };
+    }
+  }
+
+  /** How many messages of a mailbox no session has claimed as \Recent yet (STATUS RECENT). */
+  async unclaimedRecent(mailboxId: number, firstRecentUid: number): Promise<number> {
+    const row = await this.#db.kysely
+      .selectFrom('mailbox_messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('mailbox_id', '=', mailboxId)
+      .where('uid', '>=', firstRecentUid)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   /** Message counts for STATUS and JMAP Mailbox objects. */

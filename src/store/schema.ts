@@ -57,6 +57,8 @@ export interface MailboxTable {
   uidvalidity: number;
   uidnext: number;
   highest_modseq: number;
+  /** IMAP4rev1 \Recent: UIDs from here on are new and not yet claimed by a session (RFC 3501 §2.3.2). */
+  first_recent_uid: Generated<number>;
   sort_order: number;
   created_at: number;
   /** Modseq of the last change to the mailbox object itself (name, role, subscription). */

@@ -230,10 +230,11 @@ describe('IMAP conformance by hand', () => {
       `* OK [COPYUID ${validity} 1 3] Moved`,
       '* 1 EXPUNGE',
       '* 2 EXISTS',
+      '* 2 RECENT',
     ]);
     assert.deepEqual((await cmd(c, 'f', 'FETCH 1:* (UID FLAGS)')).slice(0, -1), [
-      '* 1 FETCH (UID 2 FLAGS ())',
-      '* 2 FETCH (UID 3 FLAGS (\\Flagged))',
+      '* 1 FETCH (UID 2 FLAGS (\\Recent))',
+      '* 2 FETCH (UID 3 FLAGS (\\Recent \\Flagged))',
     ]);
     // By sequence number too, and the moved message keeps its identity (same EMAILID).
     const before = /EMAILID \((M\d+)\)/.exec((await cmd(c, 'e', 'FETCH 1 EMAILID'))[0]!)![1];
@@ -466,14 +467,14 @@ describe('IMAP conformance by hand', () => {
     const perm = seen.findIndex((l) =>
       l.startsWith('* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X \\*)]'),
     );
-    const fetch = seen.findIndex((l) => l === '* 1 FETCH (UID 1 FLAGS ($Forwarded Project-X))');
+    const fetch = seen.findIndex((l) => l === '* 1 FETCH (UID 1 FLAGS (\\Recent $Forwarded Project-X))');
     assert.ok(flags >= 0 && perm > flags && fetch > perm, seen.join('\n'));
     // The session's own STORE: announced before its FETCH answer; the known ones are not announced again.
     const own = await cmd(a, 'o', 'STORE 2 +FLAGS (project-x Own-Word)');
     assert.deepEqual(own.slice(0, -1), [
       '* FLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Own-Word Project-X)',
       '* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Own-Word Project-X \\*)] Flags permitted',
-      '* 2 FETCH (FLAGS (Own-Word Project-X))',
+      '* 2 FETCH (FLAGS (\\Recent Own-Word Project-X))',
     ]);
     // COPY from elsewhere brings a keyword along: announced with the new message.
     await cmd(b, 'u', 'UNSELECT');
@@ -483,8 +484,49 @@ describe('IMAP conformance by hand', () => {
     const f2 = copied.findIndex((l) => l.startsWith('* FLAGS (') && l.includes('Copied-Along'));
     const e2 = copied.findIndex((l) => l === '* 3 EXISTS');
     assert.ok(f2 >= 0 && e2 >= 0, copied.join('\n'));
-    assert.match((await cmd(a, 'f', 'FETCH 3 FLAGS'))[0]!, /FLAGS \(Copied-Along\)/);
+    assert.match((await cmd(a, 'f', 'FETCH 3 FLAGS'))[0]!, /FLAGS \(\\Recent Copied-Along\)/);
     a.close();
     b.close();
+  });
+
+  test('\\Recent for IMAP4rev1 clients: one session owns each new message; RECENT, FLAGS, STATUS, SEARCH NEW/OLD/RECENT (RFC 3501 §2.3.2)', async () => {
+    const id = (await t.services.directory.findByAddress(ALICE))!.id;
+    const setup = await loggedIn(t);
+    await cmd(setup, 'c', 'CREATE Recent');
+    const box = (await t.services.mail.getMailbox(id, 'Recent'))!;
+    const deliver = (subject: string) => t.services.mail.append(id, box.id, Buffer.from(`Subject: ${subject}\r\n\r\nx\r\n`));
+    await deliver('one');
+    await deliver('two');
+    assert.equal((await cmd(setup, 'st', 'STATUS Recent (MESSAGES RECENT)'))[0], '* STATUS Recent (MESSAGES 2 RECENT 2)');
+    // IMAP4rev2 sessions neither see nor take \Recent.
+    const rev2 = await loggedIn(t);
+    await cmd(rev2, 'e', 'ENABLE IMAP4rev2');
+    assert.ok(!(await cmd(rev2, 's', 'SELECT Recent')).some((l) => /RECENT/.test(l)));
+    assert.equal((await cmd(rev2, 'f', 'FETCH 1 FLAGS'))[0], '* 1 FETCH (FLAGS ())');
+    // EXAMINE shows them without taking them (RFC 3501 §6.3.2).
+    const peek = await loggedIn(t);
+    assert.ok((await cmd(peek, 'x', 'EXAMINE Recent')).includes('* 2 RECENT'));
+    // The first IMAP4rev1 SELECT owns them.
+    const a = await loggedIn(t);
+    assert.ok((await cmd(a, 's', 'SELECT Recent')).includes('* 2 RECENT'));
+    assert.deepEqual((await cmd(a, 'f', 'FETCH 1:2 FLAGS')).slice(0, -1), ['* 1 FETCH (FLAGS (\\Recent))', '* 2 FETCH (FLAGS (\\Recent))']);
+    await cmd(a, 'seen', 'STORE 2 +FLAGS.SILENT (\\Seen)');
+    assert.equal((await cmd(a, 'r', 'SEARCH RECENT'))[0], '* SEARCH 1 2');
+    assert.equal((await cmd(a, 'n', 'SEARCH NEW'))[0], '* SEARCH 1');
+    assert.equal((await cmd(a, 'o', 'SEARCH OLD'))[0], '* SEARCH');
+    assert.match((await cmd(a, 'bad', 'STORE 1 +FLAGS (\\Recent)')).at(-1)!, /^bad NO /);
+    const b = await loggedIn(t);
+    assert.ok((await cmd(b, 's', 'SELECT Recent')).includes('* 0 RECENT'));
+    assert.equal((await cmd(b, 'o', 'SEARCH OLD'))[0], '* SEARCH 1 2');
+    assert.equal((await cmd(setup, 'st2', 'STATUS Recent (RECENT)'))[0], '* STATUS Recent (RECENT 0)');
+    // A message arriving while both are selected belongs to whoever hears of it first.
+    await deliver('three');
+    assert.deepEqual((await cmd(b, 'n1', 'NOOP')).slice(0, -1), ['* 3 EXISTS', '* 1 RECENT']);
+    assert.deepEqual((await cmd(a, 'n2', 'NOOP')).slice(0, -1), ['* 3 EXISTS', '* 2 RECENT']);
+    assert.equal((await cmd(b, 'f3', 'FETCH 3 FLAGS'))[0], '* 3 FETCH (FLAGS (\\Recent))');
+    assert.equal((await cmd(a, 'f4', 'FETCH 3 FLAGS'))[0], '* 3 FETCH (FLAGS ())');
+    // Once a session took them, they are no longer \Recent for anyone else, EXAMINE included.
+    assert.ok((await cmd(peek, 'x2', 'EXAMINE Recent')).includes('* 0 RECENT'));
+    for (const c of [setup, rev2, peek, a, b]) c.close();
   });
 });

@@ -288,10 +288,12 @@ describe('IMAP protocol by hand', () => {
     await t.services.mail.deliver((await t.services.directory.findByAddress(ALICE))!.id, Buffer.from('Subject: pushed\r\n\r\nhello\r\n'));
     // IDLE reports a new message within a second of its commit.
     assert.equal(await watcher.line(1000), `* ${count + 1} EXISTS`);
+    // An IMAP4rev1 session: the watcher heard of it first, so it owns it as \Recent (RFC 3501 §2.3.2).
+    assert.match((await watcher.line())!, /^\* \d+ RECENT$/);
     // The other session learns about it with its next command, then changes a flag the watcher sees.
     assert.match((await cmd(other, 'n', 'NOOP')).join('\n'), new RegExp(`\\* ${count + 1} EXISTS`));
     await cmd(other, 'f', `STORE ${count + 1} +FLAGS (\\Flagged)`);
-    assert.match((await watcher.line())!, new RegExp(`^\\* ${count + 1} FETCH \\(UID \\d+ FLAGS \\(\\\\Flagged\\)\\)$`));
+    assert.match((await watcher.line())!, new RegExp(`^\\* ${count + 1} FETCH \\(UID \\d+ FLAGS \\(\\\\Recent \\\\Flagged\\)\\)$`));
     await cmd(other, 'e', `STORE ${count + 1} +FLAGS.SILENT (\\Deleted)`);
     await watcher.line();
     await cmd(other, 'x', 'EXPUNGE');

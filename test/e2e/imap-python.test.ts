@@ -85,7 +85,7 @@ describe('IMAP with Python imaplib', { skip }, () => {
     assert.equal(out['select'], 'OK 0');
     assert.match(out['append']!, /^OK \[APPENDUID \d+ 1\]/);
     assert.equal(out['search'], '1');
-    assert.equal(out['fetch'], '1 (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {25} Subject: from imaplib');
+    assert.equal(out['fetch'], '1 (FLAGS (\\Recent \\Seen) BODY[HEADER.FIELDS (SUBJECT)] {25} Subject: from imaplib');
     assert.match(out['list']!, /\(\\HasNoChildren\) "\/" INBOX/);
   });
 

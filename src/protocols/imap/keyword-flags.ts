@@ -1,5 +1,5 @@
 import type { CommandContext } from './context.ts';
-import { isSystemKeyword, keywordsToFlags, SYSTEM_FLAGS } from './flags.ts';
+import { flagList, isSystemKeyword, keywordsToFlags, SYSTEM_FLAGS } from './flags.ts';
 import type { SelectedMailbox } from './selected.ts';
 
 /**
@@ -29,4 +29,11 @@ export async function announceKeywords(ctx: CommandContext, box: SelectedMailbox
   if (!fresh || ctx.state.kind !== 'selected') return;
   box.names = await ctx.deps.mail.keywordNames(ctx.state.user.accountId);
   ctx.send(flagsResponses(box));
+}
+
+/** The FLAGS of one message of the view, with `\\Recent` for IMAP4rev1 clients (RFC 3501 §2.3.2). */
+export function messageFlags(box: SelectedMailbox, seq: number, rev1: boolean): string {
+  const list = flagList(box.keywordsAt(seq), box.names);
+  if (!rev1 || !box.recent.has(box.uidAt(seq))) return list;
+  return list === '()' ? '(\\Recent)' : `(\\Recent ${list.slice(1)}`;
 }

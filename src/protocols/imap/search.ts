@@ -131,8 +131,8 @@ export async function runSearch(
     switch (key.op) {
       case 'all':
         return true;
-      case 'none':
-        return false;
+      case 'recent':
+        return box.recent.has(box.uidAt(seq));
       case 'and':
         return key.keys.every((k) => test(k, seq));
       case 'or':

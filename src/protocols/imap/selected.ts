@@ -72,6 +72,14 @@ export class SelectedMailbox {
   readonly shownKeywords = new Set<string>();
   /** The account's keyword spellings as of the last FLAGS announcement. */
   names: KeywordNames = new Map();
+  /** UIDs that are \Recent in this session (IMAP4rev1, RFC 3501 §2.3.2): it was the first to see them. */
+  readonly recent = new Set<number>();
+
+  /** Marks the UIDs of the view in [from, to) as \Recent for this session. */
+  addRecent(from: number, to: number): void {
+    const range = this.seqRangeOfUids(from, to - 1);
+    if (range) for (let seq = range[0]; seq <= range[1]; seq++) this.recent.add(this.uidAt(seq));
+  }
   #uids: NumberList;
   #messageIds: NumberList;
   #modseqs: NumberList;
@@ -195,6 +203,7 @@ export class SelectedMailbox {
         modOut.push(this.#modseqs[i]!);
         kwOut.push(this.#keywords[i]!);
       } else {
+        this.recent.delete(this.#uids[i]!);
         // Each EXPUNGE renumbers the ones after it (RFC 9051 §7.5.1).
         seqs.push(i + 1 - removed);
         removed++;

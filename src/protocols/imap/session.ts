@@ -7,8 +7,7 @@ import type { SessionHandle } from '../../net/listener.ts';
 import { capabilities } from './capabilities.ts';
 import { COMMANDS } from './commands/index.ts';
 import type { CommandContext, ImapDeps, Tagged } from './context.ts';
-import { flagList } from './flags.ts';
-import { announceKeywords } from './keyword-flags.ts';
+import { announceKeywords, messageFlags } from './keyword-flags.ts';
 import { hasInvalidMailboxName, nameFromWire } from './mailboxes.ts';
 import type { SessionState } from './state.ts';
 import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encoder.ts';
@@ -438,10 +437,19 @@ export class ImapSession implements SessionHandle, CommandContext {
       return;
     }
     const changes = await this.deps.mail.mailboxChanges(box.id, box.knownModseq);
+    const knownUids = box.maxUid;
     const update = box.apply(changes.changed, changes.expunged, mailbox.highestModseq, expungeAllowed);
     if (!update) {
       box.dirty = true;
       return;
+    }
+    if (update.exists !== null && !this.rev2) {
+      // IMAP4rev1 \Recent: the first session to learn of a new message owns it (RFC 3501 §2.3.2).
+      if (box.readOnly) box.addRecent(Math.max(knownUids + 1, mailbox.firstRecentUid), box.maxUid + 1);
+      else {
+        const claimed = await this.deps.mail.claimRecent(box.id, box.maxUid + 1);
+        if (claimed) box.addRecent(claimed.from, claimed.to);
+      }
     }
     // Keywords new to the mailbox are announced before a FETCH can show them (RFC 9051 §7.3.5).
     await announceKeywords(
@@ -454,9 +462,9 @@ export class ImapSession implements SessionHandle, CommandContext {
       if (this.qresync) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
       else for (const seq of update.expungedSeqs) out += `* ${seq} EXPUNGE\r\n`;
     }
-    if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n`;
+    if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n${this.rev2 ? '' : `* ${box.recent.size} RECENT\r\n`}`;
     for (const c of update.changed) {
-      out += `* ${c.seq} FETCH (UID ${c.uid} FLAGS ${flagList(c.keywords, box.names)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
+      out += `* ${c.seq} FETCH (UID ${c.uid} FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
     if (out) this.send(out);
   }

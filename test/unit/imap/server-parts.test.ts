@@ -23,6 +23,7 @@ const MAILBOX: Mailbox = {
   uidValidity: 77,
   uidNext: 11,
   highestModseq: 20,
+  firstRecentUid: 11,
   subscribed: true,
   sortOrder: 1,
   createdAt: 0,

@@ -280,6 +280,31 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(names.has('$seen'), false, 'system flags have their IMAP names');
     });
 
+    it('gives each new message to exactly one claimer of \\Recent, also from two nodes at once', async () => {
+      const box = await store.createMailbox(account, 'Recent/Claims');
+      for (let i = 0; i < 6; i++) await store.append(account, box.id, message({ subject: `r${i}`, id: `r${i}@example.test` }));
+      assert.equal(await store.unclaimedRecent(box.id, (await store.getMailboxById(account, box.id))!.firstRecentUid), 6);
+      assert.deepEqual(await store.claimRecent(box.id, 3), { from: 1, to: 3 });
+      assert.equal(await store.claimRecent(box.id, 3), null, 'already claimed');
+      const other = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      try {
+        const node2 = new MailStore(other, blobs, mimeParser);
+        const claims =
+          dialect === 'postgres'
+            ? await Promise.all([4, 5, 6, 7, 7, 7].map((limit, i) => (i % 2 ? store : node2).claimRecent(box.id, limit)))
+            : [await store.claimRecent(box.id, 5), await node2.claimRecent(box.id, 7), await store.claimRecent(box.id, 7)];
+        const owned = claims.flatMap((c) => (c ? Array.from({ length: c.to - c.from }, (_, k) => c.from + k) : []));
+        assert.deepEqual(
+          owned.sort((a, b) => a - b),
+          [3, 4, 5, 6],
+          'every UID claimed once',
+        );
+      } finally {
+        await other.close();
+      }
+      assert.equal(await store.unclaimedRecent(box.id, (await store.getMailboxById(account, box.id))!.firstRecentUid), 0);
+    });
+
     it('renaming INBOX moves its messages and keeps INBOX', async () => {
       await store.deliver(account, message({ subject: 'Keep me', id: 'm4@example.test' }));
       const count = (await store.listEntries(inbox)).length;

@@ -1,7 +1,7 @@
 import { SELECTED } from '../state.ts';
 import { bad, type CommandContext, command, no, ok, type Tagged } from '../context.ts';
-import { flagList } from '../flags.ts';
 import type { MessageInfo } from '../message-cache.ts';
+import { messageFlags } from '../keyword-flags.ts';
 import { binaryBytes, sectionBytes } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { targetSeqs } from '../targets.ts';
@@ -196,7 +196,7 @@ function render(
   for (const item of items) {
     switch (item.kind) {
       case 'FLAGS':
-        res.item(`FLAGS ${flagList(box.keywordsAt(seq), box.names)}`);
+        res.item(`FLAGS ${messageFlags(box, seq, !ctx.rev2)}`);
         sentFlags = true;
         break;
       case 'UID':
@@ -263,7 +263,7 @@ function render(
   }
   if (flagsChanged) {
     // The implicit \Seen is a flag change: FLAGS, and with CONDSTORE UID and MODSEQ (RFC 7162 §3.1).
-    if (!sentFlags) res.item(`FLAGS ${flagList(box.keywordsAt(seq), box.names)}`);
+    if (!sentFlags) res.item(`FLAGS ${messageFlags(box, seq, !ctx.rev2)}`);
     if (ctx.condstore && !sentUid) res.item(`UID ${box.uidAt(seq)}`);
     if (ctx.condstore && !sentModseq) res.item(`MODSEQ (${box.modseqAt(seq)})`);
   }

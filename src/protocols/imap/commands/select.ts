@@ -1,7 +1,7 @@
 import { SIGNED_IN, userOf } from '../state.ts';
 import { bad, type CommandContext, command, no, ok } from '../context.ts';
-import { flagList, isSystemKeyword } from '../flags.ts';
-import { flagsResponses } from '../keyword-flags.ts';
+import { isSystemKeyword } from '../flags.ts';
+import { flagsResponses, messageFlags } from '../keyword-flags.ts';
 import { DELIMITER, listAttributes, parentNames } from '../mailboxes.ts';
 import { SelectedMailbox } from '../selected.ts';
 import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
@@ -17,7 +17,7 @@ async function resync(ctx: CommandContext, box: SelectedMailbox, q: QresyncParam
   for (const e of changes.changed) {
     const seq = box.seqOf(e.uid);
     if (!seq) continue;
-    ctx.send(`* ${seq} FETCH (UID ${e.uid} FLAGS ${flagList(box.keywordsAt(seq), box.names)} MODSEQ (${box.modseqAt(seq)}))\r\n`);
+    ctx.send(`* ${seq} FETCH (UID ${e.uid} FLAGS ${messageFlags(box, seq, !ctx.rev2)} MODSEQ (${box.modseqAt(seq)}))\r\n`);
   }
 }
 
@@ -49,7 +49,13 @@ export const select = command({
     ctx.send(flagsResponses(box));
     ctx.send(`* ${box.exists} EXISTS\r\n`);
     if (!ctx.rev2) {
-      ctx.send('* 0 RECENT\r\n');
+      // IMAP4rev1 \Recent (RFC 3501 §2.3.2): SELECT claims the new messages, EXAMINE only looks.
+      if (readOnly) box.addRecent(mailbox.firstRecentUid, box.maxUid + 1);
+      else {
+        const claimed = await ctx.deps.mail.claimRecent(mailbox.id, box.maxUid + 1);
+        if (claimed) box.addRecent(claimed.from, claimed.to);
+      }
+      ctx.send(`* ${box.recent.size} RECENT\r\n`);
       const firstUnseen = entries.keywords.findIndex((kw) => !kw.includes('$seen'));
       if (firstUnseen >= 0) ctx.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen\r\n`);
     }

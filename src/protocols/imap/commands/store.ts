@@ -1,7 +1,7 @@
 import { SELECTED } from '../state.ts';
 import { command, no, ok, type Tagged } from '../context.ts';
-import { flagList, flagToKeyword } from '../flags.ts';
-import { announceKeywords } from '../keyword-flags.ts';
+import { flagToKeyword } from '../flags.ts';
+import { announceKeywords, messageFlags } from '../keyword-flags.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
@@ -47,7 +47,7 @@ export const store = command({
       if (failed.has(uid)) continue;
       // RFC 7162 §3.1: once CONDSTORE is in use, STORE's FETCH responses carry UID and MODSEQ.
       const extra = `${cmd.uid || condstore ? ` UID ${uid}` : ''}${condstore ? ` MODSEQ (${box.modseqAt(seq)})` : ''}`;
-      if (!cmd.silent) out += `* ${seq} FETCH (FLAGS ${flagList(box.keywordsAt(seq), box.names)}${extra})\r\n`;
+      if (!cmd.silent) out += `* ${seq} FETCH (FLAGS ${messageFlags(box, seq, !ctx.rev2)}${extra})\r\n`;
       // RFC 7162 §3.1.3: even with .SILENT a CONDSTORE client learns the new MODSEQ.
       else if (condstore && updated.has(uid)) out += `* ${seq} FETCH (${extra.trim()})\r\n`;
     }

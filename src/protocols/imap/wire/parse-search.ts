@@ -99,10 +99,11 @@ class KeyReader {
       case 'ALL':
         return { op: 'all' };
       case 'OLD':
-        return { op: 'all' };
+        return { op: 'not', key: { op: 'recent' } };
       case 'NEW':
+        return { op: 'and', keys: [{ op: 'recent' }, { op: 'flag', flag: '\\Seen', set: false }] };
       case 'RECENT':
-        return { op: 'none' };
+        return { op: 'recent' };
       case 'KEYWORD':
         return { op: 'flag', flag: this.#flag(), set: true };
       case 'UNKEYWORD':

@@ -65,8 +65,8 @@ export type SearchKey =
   | { readonly op: 'not'; readonly key: SearchKey }
   /** A flag or keyword is (`set`) or is not present. */
   | { readonly op: 'flag'; readonly flag: string; readonly set: boolean }
-  /** RECENT / NEW match nothing here: \Recent is gone in IMAP4rev2 and this server never sets it. */
-  | { readonly op: 'none' }
+  /** \Recent in this session (IMAP4rev1, RFC 3501 §6.4.4): NEW is RECENT UNSEEN, OLD is NOT RECENT. */
+  | { readonly op: 'recent' }
   | { readonly op: 'seq'; readonly set: SequenceSet }
   | { readonly op: 'uid'; readonly set: SequenceSet }
   /** SUBJECT and HEADER: case-insensitive substring of the decoded field; '' means present. */
