@@ -1,5 +1,6 @@
 // IMAP with curl (Debian), a client nobody here wrote: --oauth2-bearer over imaps:// and over
-// imap:// with STARTTLS, with AUTH=OAUTHBEARER and AUTH=XOAUTH2; a bad token makes curl fail.
+// imap:// with STARTTLS, with AUTH=OAUTHBEARER and AUTH=XOAUTH2; LIST with a hostile pattern;
+// a bad token makes curl fail.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -65,6 +66,20 @@ describe('IMAP with curl', { skip }, () => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\* STATUS INBOX \(MESSAGES 1 UIDNEXT 2\)/);
+  });
+
+  test('LIST with the pattern that used to freeze the server, and LSUB, as custom commands', async () => {
+    await t.services.mail.createMailbox((await t.services.directory.findByAddress(ALICE))!.id, 'abcdefghijklmnopqrstuvwxyz0123');
+    const run = (command: string) =>
+      curl([...common(), token, '--login-options', 'AUTH=OAUTHBEARER', '-X', command, `imaps://localhost:${t.ports.imaps}/`]);
+    const frozen = await run('LIST "" "*%*%*%*%*%*%z"');
+    assert.equal(frozen.code, 0, frozen.stderr);
+    assert.equal(frozen.stdout, '');
+    const hit = await run('LIST "" "*%*%*%*%*%*%3"');
+    assert.match(hit.stdout, /^\* LIST \(\\HasNoChildren\) "\/" abcdefghijklmnopqrstuvwxyz0123\r?\n$/);
+    const lsub = await run('LSUB "" "*"');
+    assert.match(lsub.stdout, /\* LSUB \(\) "\/" INBOX/);
+    assert.doesNotMatch(lsub.stdout, /abcdef/, 'CREATE does not subscribe');
   });
 
   test('a bad token makes curl fail, over both mechanisms', async () => {

@@ -239,4 +239,36 @@ describe('IMAP with imapflow', () => {
     assert.deepEqual(flagged, [uids[1]]);
     await c.logout();
   });
+
+  test('keywords keep their spelling and a new one reaches PERMANENTFLAGS; with QRESYNC flag updates carry UIDs; MOVE within the mailbox', async () => {
+    const a = await connect({ user: ALICE, pass: PASSWORD }, { qresync: true });
+    const b = await connect({ user: ALICE, pass: PASSWORD });
+    await a.mailboxCreate('Kw');
+    for (const s of ['one', 'two']) await a.append('Kw', message(`kw ${s}`));
+    await a.mailboxOpen('Kw');
+    await b.mailboxOpen('Kw');
+    const updates: Array<{ seq: number; uid?: number; flags: Set<string> }> = [];
+    a.on('flags', (f: { seq: number; uid?: number; flags: Set<string> }) => updates.push(f));
+    await b.messageFlagsAdd('1', ['$Forwarded', 'Project-X']);
+    await a.noop();
+    assert.equal(updates.length, 1);
+    assert.equal(updates[0]!.uid, 1, 'QRESYNC: the unsolicited FETCH names the UID');
+    assert.deepEqual([...updates[0]!.flags].sort(), ['$Forwarded', 'Project-X']);
+    // A plain (sequence-number) STORE by the QRESYNC session is answered with UIDs too.
+    await a.messageFlagsAdd('2', ['project-x']);
+    const flags = [];
+    for await (const m of a.fetch('1:2', { uid: true, flags: true })) flags.push([m.uid, [...m.flags!].sort()]);
+    assert.deepEqual(flags, [
+      [1, ['$Forwarded', 'Project-X']],
+      [2, ['Project-X']],
+    ]);
+    const reopened = await b.mailboxOpen('Kw');
+    assert.ok(reopened.permanentFlags?.has('$Forwarded') && reopened.flags.has('Project-X'));
+    const moved = await a.messageMove({ uid: '1' }, 'Kw', { uid: true });
+    assert.ok(moved !== false);
+    assert.equal(moved.uidMap?.get(1), 3);
+    assert.deepEqual(await a.search({ all: true }, { uid: true }), [2, 3]);
+    await a.logout();
+    await b.logout();
+  });
 });
