@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import type { ListenerPolicy } from '../../../src/auth/types.ts';
 import { parseMessage } from '../../../src/mail/mime/parse.ts';
 import type { Mailbox, MailboxEntry } from '../../../src/mail/types.ts';
-import { capabilities } from '../../../src/protocols/imap/capabilities.ts';
+import { capabilities, EXTENSIONS } from '../../../src/protocols/imap/capabilities.ts';
+import { COMMANDS } from '../../../src/protocols/imap/commands/index.ts';
 import { flagToKeyword, keywordsToFlags } from '../../../src/protocols/imap/flags.ts';
 import { nameFromWire } from '../../../src/protocols/imap/mailboxes.ts';
 import { addressMatches } from '../../../src/protocols/imap/search-address.ts';
@@ -211,5 +212,21 @@ describe('capabilities (STANDARDS §8.1)', () => {
     assert.ok(noPlain.includes('LOGINDISABLED') && !noPlain.includes('AUTH=PLAIN'));
     const post = capabilities({ secure: true, authenticated: true, policy: policy(true), appendLimit: 10 });
     assert.ok(!post.some((c) => c.startsWith('AUTH=')) && post.includes('IDLE') && post.includes('QRESYNC'));
+  });
+
+  it('every advertised extension is backed by commands in the registry, usable once signed in', () => {
+    const post = capabilities({ secure: true, authenticated: true, policy: policy(true), appendLimit: 10 });
+    const extensions = post.filter((c) => !['IMAP4rev1', 'IMAP4rev2'].includes(c) && !c.startsWith('APPENDLIMIT='));
+    for (const name of extensions) {
+      const ext = EXTENSIONS.find((e) => e.name === name);
+      assert.ok(ext, `${name} is advertised but not declared with its commands`);
+      assert.ok(ext.commands.length > 0, `${name} names no command`);
+      for (const command of ext.commands) {
+        const spec = COMMANDS.get(command);
+        assert.ok(spec, `${name} needs ${command}, which the registry does not have`);
+        assert.ok(spec.states.includes('authenticated') || spec.states.includes('selected'), `${command} runs once signed in`);
+      }
+    }
+    assert.equal(new Set(EXTENSIONS.map((e) => e.name)).size, EXTENSIONS.length, 'each extension once');
   });
 });
