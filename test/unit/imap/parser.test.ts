@@ -267,6 +267,53 @@ describe('IMAP command parser', () => {
     assert.equal(parse(deep).ok, false);
   });
 
+  it('SORT and THREAD (RFC 5256 §5), ESORT RETURN (RFC 5267)', () => {
+    assert.deepEqual(ok('a UID SORT (REVERSE DATE subject) utf-8 ALL'), {
+      tag: 'a',
+      name: 'SORT',
+      uid: true,
+      returns: null,
+      criteria: [
+        { key: 'DATE', reverse: true },
+        { key: 'SUBJECT', reverse: false },
+      ],
+      charset: 'utf-8',
+      search: { op: 'all' },
+    });
+    assert.deepEqual(ok('a SORT RETURN (MIN COUNT) (ARRIVAL) UTF-8 1:5 SEEN'), {
+      tag: 'a',
+      name: 'SORT',
+      uid: false,
+      returns: ['MIN', 'COUNT'],
+      criteria: [{ key: 'ARRIVAL', reverse: false }],
+      charset: 'UTF-8',
+      search: {
+        op: 'and',
+        keys: [
+          { op: 'seq', set: { kind: 'ranges', ranges: [[1, 5]] } },
+          { op: 'flag', flag: '\\Seen', set: true },
+        ],
+      },
+    });
+    assert.deepEqual(ok('a THREAD references US-ASCII ALL'), {
+      tag: 'a',
+      name: 'THREAD',
+      uid: false,
+      algorithm: 'REFERENCES',
+      charset: 'US-ASCII',
+      search: { op: 'all' },
+    });
+    for (const bad of [
+      'a SORT () UTF-8 ALL',
+      'a SORT (DATE)',
+      'a SORT (REVERSE REVERSE DATE) UTF-8 ALL',
+      'a THREAD X UTF-8 ALL',
+      'a UID THREAD REFERENCES UTF-8',
+    ]) {
+      assert.equal(parse(bad).ok, false, bad);
+    }
+  });
+
   it('ID and ENABLE', () => {
     assert.deepEqual(ok('a ID ("name" "mutt" "version" NIL)'), {
       tag: 'a',

@@ -175,6 +175,21 @@ class KeyReader {
   }
 }
 
+/** `key *(SP key)` to the end of the command, as one key (an AND of several). */
+export function readSearchKeys(c: Cursor): SearchKey {
+  const keys = new KeyReader(c).keys(0, false);
+  return keys.length === 1 ? keys[0]! : { op: 'and', keys };
+}
+
+/** `RETURN (opts)` of SEARCH (RFC 4731) and SORT (RFC 5267), after `RETURN SP`. */
+export function readReturnOptions(c: Cursor): SearchReturn[] {
+  return c.list(() => {
+    const r = c.atom().toUpperCase() as SearchReturn;
+    if (!RETURNS.has(r)) throw new ParseError(`Unknown search return option ${r.slice(0, 20)}`);
+    return r;
+  }, true);
+}
+
 /** `[RETURN (opts)] [CHARSET x] key *(SP key)` after `SEARCH SP`. */
 export function readSearchProgram(c: Cursor): {
   returns: SearchReturn[] | null;
@@ -187,11 +202,7 @@ export function readSearchProgram(c: Cursor): {
   if (upcoming.startsWith('RETURN ')) {
     c.atom();
     c.sp();
-    returns = c.list(() => {
-      const r = c.atom().toUpperCase() as SearchReturn;
-      if (!RETURNS.has(r)) throw new ParseError(`Unknown search return option ${r.slice(0, 20)}`);
-      return r;
-    }, true);
+    returns = readReturnOptions(c);
     c.sp();
   }
   if (c.rest().toUpperCase().startsWith('CHARSET ')) {
@@ -200,6 +211,5 @@ export function readSearchProgram(c: Cursor): {
     charset = c.astring().toString('latin1');
     c.sp();
   }
-  const keys = new KeyReader(c).keys(0, false);
-  return { returns, charset, criteria: keys.length === 1 ? keys[0]! : { op: 'and', keys } };
+  return { returns, charset, criteria: readSearchKeys(c) };
 }

@@ -1,10 +1,21 @@
 import { Cursor, ParseError } from './cursor.ts';
 import { parseDateTime } from './datetime.ts';
 import { readFetchItems } from './parse-fetch.ts';
-import { readSearchProgram } from './parse-search.ts';
+import { readReturnOptions, readSearchKeys, readSearchProgram } from './parse-search.ts';
 import type { Frame } from './reader.ts';
 import { readSequenceSet, type SequenceSet } from './sequence.ts';
-import type { Command, CommandBody, ListReturn, ListSelection, QresyncParams, StatusItem } from './types.ts';
+import type {
+  Command,
+  CommandBody,
+  ListReturn,
+  ListSelection,
+  QresyncParams,
+  SearchReturn,
+  SortCriterion,
+  SortKey,
+  StatusItem,
+  ThreadAlgorithm,
+} from './types.ts';
 
 /**
  * Turns a command frame into a typed `Command` (RFC 9051 §9 grammar plus the extensions in
@@ -280,6 +291,45 @@ function readCreate(c: Cursor): CommandBody {
   return { name: 'CREATE', mailbox: mb, specialUse };
 }
 
+const SORT_KEYS = new Set<SortKey>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO']);
+const THREAD_ALGORITHMS = new Set<ThreadAlgorithm>(['ORDEREDSUBJECT', 'REFERENCES']);
+
+/** `[RETURN (opts)] (criteria) charset keys` after `SORT SP` (RFC 5256 §5, RFC 5267 §3.2). */
+function readSort(c: Cursor, uid: boolean): CommandBody {
+  let returns: SearchReturn[] | null = null;
+  if (c.peek() !== 0x28) {
+    if (c.atom().toUpperCase() !== 'RETURN') throw new ParseError('Expected sort criteria');
+    c.sp();
+    returns = readReturnOptions(c);
+    c.sp();
+  }
+  const criteria: SortCriterion[] = c.list(() => {
+    let word = c.atom().toUpperCase();
+    let reverse = false;
+    if (word === 'REVERSE') {
+      reverse = true;
+      c.sp();
+      word = c.atom().toUpperCase();
+    }
+    if (!SORT_KEYS.has(word as SortKey)) throw new ParseError(`Unknown sort key ${word.slice(0, 20)}`);
+    return { key: word as SortKey, reverse };
+  });
+  c.sp();
+  const charset = c.astring().toString('latin1');
+  c.sp();
+  return { name: 'SORT', uid, returns, criteria, charset, search: readSearchKeys(c) };
+}
+
+/** `algorithm charset keys` after `THREAD SP` (RFC 5256 §5). */
+function readThread(c: Cursor, uid: boolean): CommandBody {
+  const algorithm = c.atom().toUpperCase() as ThreadAlgorithm;
+  if (!THREAD_ALGORITHMS.has(algorithm)) throw new ParseError(`Unknown threading algorithm ${algorithm.slice(0, 20)}`);
+  c.sp();
+  const charset = c.astring().toString('latin1');
+  c.sp();
+  return { name: 'THREAD', uid, algorithm, charset, search: readSearchKeys(c) };
+}
+
 function readBody(c: Cursor, name: string): CommandBody {
   switch (name) {
     case 'CAPABILITY':
@@ -352,6 +402,12 @@ function readBody(c: Cursor, name: string): CommandBody {
       return { name, uid: false, ...readSearchProgram(c) };
     case 'FETCH':
       return readFetch(c, false);
+    case 'SORT':
+      c.sp();
+      return readSort(c, false);
+    case 'THREAD':
+      c.sp();
+      return readThread(c, false);
     case 'STORE':
       return readStore(c, false);
     case 'COPY':
@@ -367,6 +423,12 @@ function readBody(c: Cursor, name: string): CommandBody {
       switch (sub) {
         case 'FETCH':
           return readFetch(c, true);
+        case 'SORT':
+          c.sp();
+          return readSort(c, true);
+        case 'THREAD':
+          c.sp();
+          return readThread(c, true);
         case 'STORE':
           return readStore(c, true);
         case 'SEARCH':

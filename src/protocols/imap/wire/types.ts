@@ -84,6 +84,17 @@ export type SearchKey =
 
 export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
 
+/** SORT keys (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO). */
+export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+
+export interface SortCriterion {
+  readonly key: SortKey;
+  readonly reverse: boolean;
+}
+
+/** THREAD algorithms (RFC 5256 §3). */
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
+
 export interface ListSelection {
   readonly subscribed: boolean;
   readonly remote: boolean;
@@ -168,7 +179,23 @@ export type CommandBody =
       readonly silent: boolean;
       readonly flags: readonly string[];
     }
-  | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly set: SequenceSet; readonly mailbox: string };
+  | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly set: SequenceSet; readonly mailbox: string }
+  | {
+      readonly name: 'SORT';
+      readonly uid: boolean;
+      /** ESORT (RFC 5267): null for a plain SORT answer. */
+      readonly returns: readonly SearchReturn[] | null;
+      readonly criteria: readonly SortCriterion[];
+      readonly charset: string;
+      readonly search: SearchKey;
+    }
+  | {
+      readonly name: 'THREAD';
+      readonly uid: boolean;
+      readonly algorithm: ThreadAlgorithm;
+      readonly charset: string;
+      readonly search: SearchKey;
+    };
 
 export type Command = CommandBody & { readonly tag: string };
 
