@@ -1237,6 +1237,20 @@ export class MailStore {
     return rows.map((r) => r.id);
   }
 
+  /** The decoded, lower-cased header text of messages (IMAP SEARCH by header), without their bodies. */
+  async headerTexts(messageIds: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (let i = 0; i < messageIds.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('message_text')
+        .select(['message_id', 'headers'])
+        .where('message_id', 'in', messageIds.slice(i, i + 500) as number[])
+        .execute();
+      for (const r of rows) out.set(r.message_id, r.headers);
+    }
+    return out;
+  }
+
   /** Searchable text of messages (decoded headers and body). */
   async searchText(messageIds: readonly number[]): Promise<Map<number, { headers: string; body: string }>> {
     const out = new Map<number, { headers: string; body: string }>();

@@ -1,6 +1,17 @@
 import { casemapKey, compareKeys } from './collation.ts';
 
 /**
+ * Lets long threading work give other work a turn: `due(n)` counts steps and says when to await
+ * `turn()`. IMAP passes its event-loop pacing; a no-op pacer runs everything at once.
+ */
+export interface Pacer {
+  due(steps?: number): boolean;
+  turn(): Promise<void>;
+}
+
+const UNPACED: Pacer = { due: () => false, turn: async () => {} };
+
+/**
  * IMAP THREAD algorithms (RFC 5256 §3): ORDEREDSUBJECT and REFERENCES over the messages a search
  * found. Pure and iterative (a hostile References chain cannot overflow the stack); the caller
  * gives each message the number to report and its order in the mailbox for tie-breaks.
@@ -18,8 +29,12 @@ export interface ThreadMessage {
   /** Sent date in epoch ms (RFC 5256 §2.2). */
   readonly sentAt: number;
   readonly baseSubject: string;
+  /** The base subject's i;unicode-casemap key, when the caller has it already. */
+  readonly subjectKey?: string;
   readonly replyOrForward: boolean;
 }
+
+const subjectKeyOf = (m: ThreadMessage) => m.subjectKey ?? casemapKey(m.baseSubject);
 
 /** A thread tree node; `message` null is a dummy parent that does not match (or is not in) the mailbox. */
 export interface ThreadNode {
@@ -76,15 +91,19 @@ function link(parent: ThreadNode, child: ThreadNode): void {
 }
 
 /** Sorts every set of siblings by sent date, deepest first (RFC 5256 §3 step 6), without recursion. */
-function sortAll(roots: ThreadNode[]): void {
+async function sortAll(roots: ThreadNode[], pace: Pacer): Promise<void> {
   const order: ThreadNode[] = [];
   const stack = [...roots];
   while (stack.length) {
     const n = stack.pop()!;
     order.push(n);
-    stack.push(...n.children);
+    for (const c of n.children) stack.push(c);
   }
-  for (let i = order.length - 1; i >= 0; i--) order[i]!.children.sort(byDate);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const kids = order[i]!.children;
+    if (kids.length > 1) kids.sort(byDate);
+    if (pace.due(kids.length + 1)) await pace.turn();
+  }
   roots.sort(byDate);
 }
 
@@ -120,7 +139,7 @@ function prune(roots: ThreadNode[]): ThreadNode[] {
 }
 
 /** REFERENCES threading (RFC 5256 §3): by Message-ID/References, then threads merged by base subject. */
-export function threadReferences(messages: readonly ThreadMessage[]): ThreadNode[] {
+export async function threadReferences(messages: readonly ThreadMessage[], pace: Pacer = UNPACED): Promise<ThreadNode[]> {
   const byId = new Map<string, ThreadNode>();
   const containerOf = (id: string): ThreadNode => {
     let c = byId.get(id);
@@ -139,6 +158,7 @@ export function threadReferences(messages: readonly ThreadMessage[]): ThreadNode
     }
     c.message = m;
     containers.push(c);
+    if (pace.due(m.references.length + 1)) await pace.turn();
     const refs = m.references.slice(-MAX_REFERENCES).map(normalizeMessageId);
     // (A) Each reference is the parent of the next, unless that one has a parent or it would loop.
     for (let i = 0; i + 1 < refs.length; i++) {
@@ -159,11 +179,21 @@ export function threadReferences(messages: readonly ThreadMessage[]): ThreadNode
   const all = new Set<ThreadNode>([...byId.values(), ...containers]);
   let roots = [...all].filter((c) => !c.parent);
   // (3) Prune dummies; (4) sort the roots by date.
+  if (pace.due(roots.length)) await pace.turn();
   roots = prune(roots);
   for (const r of roots) if (!r.message) r.children.sort(byDate);
   roots.sort(byDate);
   // (5) Gather roots with the same base subject.
-  const subjectOf = (r: ThreadNode) => casemapKey((r.message ?? r.children[0]?.message)?.baseSubject ?? '');
+  if (pace.due(roots.length)) await pace.turn();
+  const subjects = new Map<ThreadNode, string>();
+  const subjectOf = (r: ThreadNode) => {
+    let k = subjects.get(r);
+    if (k === undefined) {
+      const m = r.message ?? r.children[0]?.message;
+      subjects.set(r, (k = m ? subjectKeyOf(m) : ''));
+    }
+    return k;
+  };
   const table = new Map<string, ThreadNode>();
   for (const r of roots) {
     const subject = subjectOf(r);
@@ -198,6 +228,7 @@ export function threadReferences(messages: readonly ThreadMessage[]): ThreadNode
       table.set(subject, dummy);
     }
   }
+  if (pace.due(roots.length)) await pace.turn();
   roots = roots.filter((r) => !removed.has(r)).map((r) => replaced.get(r) ?? r);
   // Replacing may chain (a dummy replaced again): follow to the outermost.
   roots = roots.map((r) => {
@@ -207,17 +238,19 @@ export function threadReferences(messages: readonly ThreadMessage[]): ThreadNode
   });
   roots = [...new Set(roots)];
   // (6) Sort every set of siblings by date.
-  sortAll(roots);
+  await sortAll(roots, pace);
   return roots;
 }
 
 /** ORDEREDSUBJECT threading (RFC 5256 §3): one flat thread per base subject, by sent date. */
-export function threadOrderedSubject(messages: readonly ThreadMessage[]): ThreadNode[] {
-  const keyed = messages.map((m) => ({ m, key: casemapKey(m.baseSubject) }));
+export async function threadOrderedSubject(messages: readonly ThreadMessage[], pace: Pacer = UNPACED): Promise<ThreadNode[]> {
+  const keyed = messages.map((m) => ({ m, key: subjectKeyOf(m) }));
   keyed.sort((a, b) => compareKeys(a.key, b.key) || a.m.sentAt - b.m.sentAt || a.m.order - b.m.order);
+  if (pace.due(messages.length)) await pace.turn();
   const roots: ThreadNode[] = [];
   let current: { key: string; root: ThreadNode } | null = null;
   for (const { m, key } of keyed) {
+    if (pace.due()) await pace.turn();
     if (current && current.key === key) link(current.root, node(m));
     else {
       current = { key, root: node(m) };

@@ -1,4 +1,5 @@
 import { mailDateDay } from '../../mail/mime/date.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MailStore } from '../../mail/store.ts';
 import { flagToKeyword } from './flags.ts';
 import type { MessageCache, MessageInfo } from './message-cache.ts';
@@ -55,8 +56,6 @@ function scan(key: SearchKey, needs: Needs): void {
       needs.texts.push(key);
       return;
     case 'address':
-      // Parsed addresses come with the message info; the header text is the fallback.
-      needs.info = true;
       needs.texts.push(key);
       return;
     case 'modseq':
@@ -80,23 +79,68 @@ function headerLineMatches(headers: string, field: string, needle: string): bool
   return false;
 }
 
-/** Message ids (store ids) matching each text key, computed once per SEARCH. */
+/** Messages loaded per batch of header text, with a turn of the event loop between batches. */
+const TEXT_BATCH = 1000;
+
+/** The lower-cased header text of messages, in batches (the store may be synchronous). */
+async function headerTexts(store: MailStore, ids: readonly number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (let i = 0; i < ids.length; i += TEXT_BATCH) {
+    for (const [id, text] of await store.headerTexts(ids.slice(i, i + TEXT_BATCH))) out.set(id, text);
+    if (i + TEXT_BATCH < ids.length) await nextTurn();
+  }
+  return out;
+}
+
+/** Whether every word of `needle` (letters and digits) occurs in one of the field's lines. */
+function fieldHasWords(headers: string, field: string, words: readonly string[]): boolean {
+  const prefix = `${field}:`;
+  let at = 0;
+  while (at < headers.length) {
+    const end = headers.indexOf('\n', at);
+    const line = headers.slice(at, end < 0 ? headers.length : end);
+    if (line.startsWith(prefix) && words.every((w) => line.includes(w))) return true;
+    if (end < 0) break;
+    at = end + 1;
+  }
+  return false;
+}
+
+/**
+ * Message ids (store ids) matching each text key, computed once per SEARCH. FROM/TO/CC/BCC match
+ * parsed addresses (search-address.ts); only messages whose header line holds every word of the
+ * needle can match, so only those are parsed.
+ */
 async function textMatches(
-  store: MailStore,
+  deps: { readonly mail: MailStore; readonly cache: MessageCache },
   accountId: number,
   ids: readonly number[],
   keys: Needs['texts'],
 ): Promise<Map<SearchKey, Set<number>>> {
+  const store = deps.mail;
   const out = new Map<SearchKey, Set<number>>();
-  let texts: Map<number, { headers: string; body: string }> | undefined;
+  let texts: Map<number, string> | undefined;
   for (const key of keys) {
     const needle = key.value.toLowerCase();
     if (key.op === 'body') out.set(key, await store.textMatches(accountId, needle, 'body'));
     else if (key.op === 'text') out.set(key, await store.textMatches(accountId, needle, 'both'));
-    else {
-      texts ??= await store.searchText(ids);
+    else if (key.op === 'header') {
+      texts ??= await headerTexts(store, ids);
       const hits = new Set<number>();
-      for (const [id, t] of texts) if (headerLineMatches(t.headers, key.field, needle)) hits.add(id);
+      for (const [id, t] of texts) if (headerLineMatches(t, key.field, needle)) hits.add(id);
+      out.set(key, hits);
+    } else {
+      texts ??= await headerTexts(store, ids);
+      const words = needle.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+      const candidates: number[] = [];
+      for (const [id, t] of texts) if (fieldHasWords(t, key.field, words)) candidates.push(id);
+      const infos = await deps.cache.loadPaced(accountId, candidates);
+      const hits = new Set<number>();
+      for (const id of candidates) {
+        const info = infos.get(id);
+        const parsed = info ? addressMatches(info.meta.envelope[key.field], needle) : null;
+        if (parsed ?? headerLineMatches(texts.get(id)!, key.field, needle)) hits.add(id);
+      }
       out.set(key, hits);
     }
   }
@@ -122,8 +166,8 @@ export async function runSearch(
   scan(criteria, needs);
   const ids: number[] = [];
   for (let seq = 1; seq <= box.exists; seq++) ids.push(box.messageIdAt(seq));
-  const infos = needs.info ? await deps.cache.load(accountId, ids) : new Map<number, MessageInfo>();
-  const texts = needs.texts.length ? await textMatches(deps.mail, accountId, ids, needs.texts) : new Map<SearchKey, Set<number>>();
+  const infos = needs.info ? await deps.cache.loadPaced(accountId, ids) : new Map<number, MessageInfo>();
+  const texts = needs.texts.length ? await textMatches(deps, accountId, ids, needs.texts) : new Map<SearchKey, Set<number>>();
   const savedUids = new Set(box.saved);
   const resolved = new Map<SearchKey, Array<[number, number]>>();
 
@@ -157,11 +201,8 @@ export async function runSearch(
       case 'body':
       case 'text':
         return texts.get(key)?.has(box.messageIdAt(seq)) ?? false;
-      case 'address': {
-        const info = infos.get(box.messageIdAt(seq));
-        const parsed = info ? addressMatches(info.meta.envelope[key.field], key.value.toLowerCase()) : null;
-        return parsed ?? texts.get(key)?.has(box.messageIdAt(seq)) ?? false;
-      }
+      case 'address':
+        return texts.get(key)?.has(box.messageIdAt(seq)) ?? false;
       default: {
         const info = infos.get(box.messageIdAt(seq));
         if (!info) return false;

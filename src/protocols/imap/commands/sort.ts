@@ -20,7 +20,7 @@ export const sort = command({
     if (!CHARSETS.has(cmd.charset.toUpperCase())) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
     const found = await runSearch(ctx.deps, user.accountId, box, cmd.search);
     if (found.highestModseq !== null) ctx.useCondstore();
-    const seqs = await sortSeqs(ctx.deps, user.accountId, box, found.seqs, cmd.criteria);
+    const seqs = await sortSeqs(ctx.deps.sortFields, user.accountId, box, found.seqs, cmd.criteria);
     const numbers = cmd.uid ? seqs.map((s) => box.uidAt(s)) : seqs;
     ctx.send(`* SORT${numbers.map((n) => ` ${n}`).join('')}\r\n`);
     return ok(`${cmd.uid ? 'UID SORT' : 'SORT'} completed`);

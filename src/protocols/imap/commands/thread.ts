@@ -1,9 +1,9 @@
-import { baseSubject } from '../../../mail/base-subject.ts';
 import { formatThreads, type ThreadMessage, threadOrderedSubject, threadReferences } from '../../../mail/threading.ts';
 import { SELECTED } from '../state.ts';
 import { command, no, ok, type Tagged } from '../context.ts';
+import { Pace } from '../pace.ts';
 import { runSearch } from '../search.ts';
-import { loadInfos } from '../sort.ts';
+import { fieldsOf } from '../sort.ts';
 
 const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
 
@@ -22,21 +22,23 @@ export const thread = command({
     if (!CHARSETS.has(cmd.charset.toUpperCase())) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
     const found = await runSearch(ctx.deps, user.accountId, box, cmd.search);
     if (found.highestModseq !== null) ctx.useCondstore();
-    const infos = await loadInfos(ctx.deps, user.accountId, box, found.seqs);
+    const fields = await fieldsOf(ctx.deps.sortFields, user.accountId, box, found.seqs);
     const messages: ThreadMessage[] = [];
-    for (const [seq, info] of infos) {
-      const subject = baseSubject(info.meta.subject);
+    for (const [seq, f] of fields) {
       messages.push({
         id: cmd.uid ? box.uidAt(seq) : seq,
         order: seq,
-        messageId: info.meta.messageId,
-        references: info.meta.references.length ? info.meta.references : info.meta.inReplyTo.slice(0, 1),
-        sentAt: info.meta.sentAt ?? info.receivedAt,
-        baseSubject: subject.base,
-        replyOrForward: subject.replyOrForward,
+        messageId: f.messageId,
+        references: f.references,
+        sentAt: f.sentAt,
+        baseSubject: f.baseSubject,
+        subjectKey: f.subjectKey,
+        replyOrForward: f.replyOrForward,
       });
     }
-    const roots = cmd.algorithm === 'REFERENCES' ? threadReferences(messages) : threadOrderedSubject(messages);
+    // Threading 100,000 messages is real work: other sessions get a turn every 20,000 steps.
+    const pace = new Pace(20_000);
+    const roots = cmd.algorithm === 'REFERENCES' ? await threadReferences(messages, pace) : await threadOrderedSubject(messages, pace);
     const data = formatThreads(roots);
     ctx.send(`* THREAD${data ? ` ${data}` : ''}\r\n`);
     return ok(`${cmd.uid ? 'UID THREAD' : 'THREAD'} completed`);
