@@ -80,7 +80,11 @@ for (let start = 0; start < N; start += 1000) {
       .execute();
   });
 }
-await db.updateTable('mailboxes').set({ uidnext: N + 1, highest_modseq: 2, first_recent_uid: N + 1 }).where('id', '=', box.id).execute();
+await db
+  .updateTable('mailboxes')
+  .set({ uidnext: N + 1, highest_modseq: 2, first_recent_uid: N + 1 })
+  .where('id', '=', box.id)
+  .execute();
 log(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
 async function connect(): Promise<LineClient> {
@@ -156,7 +160,11 @@ console.log(`\n${N.toLocaleString('en')} messages, ${RUNS} runs each (median; wo
 console.log('| command | time ms | loop delay p99 ms | loop delay max ms | other session NOOP p99 ms | NOOP max ms |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const [text, runs] of results) {
-  const med = (k: keyof (typeof runs)[0]) => quantile(runs.map((x) => x[k]), 0.5);
+  const med = (k: keyof (typeof runs)[0]) =>
+    quantile(
+      runs.map((x) => x[k]),
+      0.5,
+    );
   const worst = (k: keyof (typeof runs)[0]) => Math.max(...runs.map((x) => x[k]));
   console.log(
     `| \`${text}\` | ${f(med('ms'))} (${f(worst('ms'))}) | ${f(med('loopP99'))} (${f(worst('loopP99'))}) | ${f(med('loopMax'))} (${f(worst('loopMax'))}) | ${f(med('noopP99'))} (${f(worst('noopP99'))}) | ${f(med('noopMax'))} (${f(worst('noopMax'))}) |`,

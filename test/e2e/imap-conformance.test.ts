@@ -308,7 +308,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
           .join('\n')
           .split(/\n(?=\* )/);
         assert.ok(out.length > 0 && out.every((l) => / FETCH \(/.test(l)), `${text} answers with FETCH`);
-        for (const l of out) assert.match(l, /\bUID 1\b[^]*MODSEQ \(\d+\)|MODSEQ \(\d+\)[^]*\bUID 1\b/, `${text}: ${l}`);
+        for (const l of out) assert.match(l, /\bUID 1\b[\s\S]*MODSEQ \(\d+\)|MODSEQ \(\d+\)[\s\S]*\bUID 1\b/, `${text}: ${l}`);
       }
       setup.close();
       c.close();
