@@ -128,7 +128,8 @@ describe('IMAP SORT and THREAD', () => {
 
   test('CAPABILITY offers SORT, SORT=DISPLAY and both THREAD algorithms', async () => {
     const caps = (await cmd(c, 'c', 'CAPABILITY'))[0]!;
-    for (const cap of ['SORT', 'SORT=DISPLAY', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES']) assert.ok(caps.split(' ').includes(cap), cap);
+    for (const cap of ['SORT', 'SORT=DISPLAY', 'ESORT', 'THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES'])
+      assert.ok(caps.split(' ').includes(cap), cap);
   });
 
   test('SORT by every key, REVERSE, several criteria, UID SORT and a search', async () => {
@@ -150,6 +151,14 @@ describe('IMAP SORT and THREAD', () => {
     const lunch = [1, 2, 4, 6].sort((a, b) => sizes[b - 1]! - sizes[a - 1]! || a - b);
     assert.equal(await sorted('k', 'UID SORT (REVERSE SIZE) UTF-8 SUBJECT lunch'), `* SORT ${lunch.join(' ')}`);
     assert.equal(await sorted('l', 'SORT (DATE) UTF-8 SUBJECT "not in mailbox"'), '* SORT');
+  });
+
+  test('ESORT (RFC 5267): SORT RETURN answers ESEARCH in sort order', async () => {
+    assert.equal((await cmd(c, 'a', 'SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL'))[0], '* ESEARCH (TAG "a") MIN 3 MAX 6 COUNT 6');
+    assert.equal((await cmd(c, 'b', 'UID SORT RETURN (ALL) (REVERSE ARRIVAL) UTF-8 ALL'))[0], '* ESEARCH (TAG "b") UID ALL 6,5,4,3,2,1');
+    assert.equal((await cmd(c, 'c', 'SORT RETURN () (DATE) UTF-8 ALL'))[0], '* ESEARCH (TAG "c") ALL 3,5,1:2,4,6');
+    assert.equal((await cmd(c, 'd', 'SORT RETURN (COUNT) (DATE) UTF-8 SUBJECT nothing'))[0], '* ESEARCH (TAG "d") COUNT 0');
+    assert.match((await cmd(c, 'e', 'SORT RETURN (SAVE) (DATE) UTF-8 ALL')).at(-1)!, /^e BAD /);
   });
 
   test('THREAD=REFERENCES and THREAD=ORDEREDSUBJECT', async () => {
@@ -203,7 +212,7 @@ m.logout()
     ]);
   });
 
-  test('curl with the commands a webmail sends: UID SORT (REVERSE ARRIVAL), UID THREAD REFERENCES', {
+  test('curl with the commands a webmail sends: UID SORT (REVERSE ARRIVAL), ESORT, UID THREAD REFERENCES', {
     skip: commandSkip('curl', 'curl'),
   }, async () => {
     const curl = (command: string) =>
@@ -223,6 +232,9 @@ m.logout()
     const sorted = await curl('UID SORT (REVERSE ARRIVAL) UTF-8 ALL');
     assert.equal(sorted.code, 0, sorted.stderr);
     assert.equal(sorted.stdout.trim(), '* SORT 6 5 4 3 2 1');
+    // With ESORT offered, a webmail asks for the compact form.
+    const esorted = await curl('UID SORT RETURN (ALL COUNT) (REVERSE ARRIVAL) UTF-8 ALL');
+    assert.match(esorted.stdout.trim(), /^\* ESEARCH \(TAG "[^"]+"\) UID COUNT 6 ALL 6,5,4,3,2,1$/);
     const threaded = await curl('UID THREAD REFERENCES UTF-8 ALL');
     assert.equal(threaded.stdout.trim(), '* THREAD (3 5)(1 (2 4)(6))');
   });

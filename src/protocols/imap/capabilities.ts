@@ -29,6 +29,7 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'STATUS=SIZE', rfc: 'RFC 8438', commands: ['STATUS'] },
   { name: 'SORT', rfc: 'RFC 5256', commands: ['SORT'] },
   { name: 'SORT=DISPLAY', rfc: 'RFC 5957', commands: ['SORT'] },
+  { name: 'ESORT', rfc: 'RFC 5267', commands: ['SORT'] },
   { name: 'THREAD=ORDEREDSUBJECT', rfc: 'RFC 5256', commands: ['THREAD'] },
   { name: 'THREAD=REFERENCES', rfc: 'RFC 5256', commands: ['THREAD'] },
 ];

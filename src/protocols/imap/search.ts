@@ -80,7 +80,7 @@ function headerLineMatches(headers: string, field: string, needle: string): bool
 }
 
 /** Messages loaded per batch of header text, with a turn of the event loop between batches. */
-const TEXT_BATCH = 1000;
+const TEXT_BATCH = 250;
 
 /** The lower-cased header text of messages, in batches (the store may be synchronous). */
 async function headerTexts(store: MailStore, ids: readonly number[]): Promise<Map<number, string>> {
