@@ -252,7 +252,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
         '* 2 FETCH (UID 3 FLAGS (\\Recent \\Flagged))',
       ]);
       // By sequence number too, and the moved message keeps its identity (same EMAILID).
-      const before = /EMAILID \((M\d+)\)/.exec((await cmd(c, 'e', 'FETCH 1 EMAILID'))[0]!)![1];
+      const before = /EMAILID \((E\d+)\)/.exec((await cmd(c, 'e', 'FETCH 1 EMAILID'))[0]!)![1];
       assert.match((await cmd(c, 'm2', 'MOVE 1 Shuffle')).join('\n'), new RegExp(`COPYUID ${validity} 2 4`));
       assert.match((await cmd(c, 'e2', 'UID FETCH 4 EMAILID'))[0]!, new RegExp(`EMAILID \\(${before}\\)`));
       assert.match((await cmd(c, 'st', 'STATUS Shuffle (MESSAGES UIDNEXT)'))[0]!, /MESSAGES 2 UIDNEXT 5/);
@@ -546,5 +546,49 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       // Once a session took them, they are no longer \Recent for anyone else, EXAMINE included.
       assert.ok((await cmd(peek, 'x2', 'EXAMINE Recent')).includes('* 0 RECENT'));
       for (const c of [setup, rev2, peek, a, b]) c.close();
+    });
+
+    test('OBJECTID (RFC 8474): MAILBOXID on CREATE, SELECT, STATUS and LIST; EMAILID and THREADID; the same ids JMAP shows', async () => {
+      const c = await loggedIn(t);
+      const created = await cmd(c, 'c', 'CREATE Objects');
+      const mailboxId = /^c OK \[MAILBOXID \(([A-Za-z0-9_-]+)\)\]/.exec(created.at(-1)!)?.[1];
+      assert.ok(mailboxId, created.join('\n'));
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / OBJECTID( |$)/);
+      const body = 'Subject: object ids\r\nMessage-ID: <oid@x>\r\n\r\nx\r\n';
+      c.write(`a APPEND Objects {${body.length}+}\r\n${body}\r\n`);
+      await c.until(/^a OK/);
+      assert.ok((await cmd(c, 's', 'SELECT Objects')).includes(`* OK [MAILBOXID (${mailboxId})] Ok`));
+      assert.equal((await cmd(c, 'st', 'STATUS Objects (MAILBOXID)'))[0], `* STATUS Objects (MAILBOXID (${mailboxId}))`);
+      assert.ok((await cmd(c, 'l', 'LIST "" Objects RETURN (STATUS (MAILBOXID))')).includes(`* STATUS Objects (MAILBOXID (${mailboxId}))`));
+      const fetched = (await cmd(c, 'f', 'FETCH 1 (EMAILID THREADID)'))[0]!;
+      const [, emailId, threadId] = /EMAILID \(([^)]+)\) THREADID \(([^)]+)\)/.exec(fetched)!;
+      assert.equal((await cmd(c, 'se', `SEARCH EMAILID ${emailId}`))[0], '* SEARCH 1');
+      assert.equal((await cmd(c, 'sb', `SEARCH THREADID ${threadId}`))[0], '* SEARCH 1');
+      // JMAP names the same objects with the same ids.
+      const fetchCa = caFetch(t.ca);
+      const basic = `Basic ${Buffer.from(`${ALICE}:${PASSWORD}`).toString('base64')}`;
+      const session = (await (await fetchCa(`${t.baseUrl}/jmap/session`, { headers: { authorization: basic } })).json()) as {
+        primaryAccounts: Record<string, string>;
+      };
+      const accountId = session.primaryAccounts['urn:ietf:params:jmap:mail'];
+      const res = await fetchCa(`${t.baseUrl}/jmap/api`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'],
+          methodCalls: [
+            ['Mailbox/get', { accountId, ids: [mailboxId], properties: ['name'] }, '0'],
+            ['Email/get', { accountId, ids: [emailId], properties: ['threadId', 'mailboxIds'] }, '1'],
+          ],
+        }),
+      });
+      type Answer = { methodResponses: Array<[string, { list: Array<Record<string, unknown>> }]> };
+      const responses = ((await res.json()) as Answer).methodResponses;
+      const boxes = responses[0]![1];
+      const emails = responses[1]![1];
+      assert.equal(boxes.list[0]?.name, 'Objects');
+      assert.equal(emails.list[0]?.threadId, threadId);
+      assert.deepEqual(emails.list[0]?.mailboxIds, { [mailboxId!]: true });
+      c.close();
     });
   });

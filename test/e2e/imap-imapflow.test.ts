@@ -271,4 +271,19 @@ describe('IMAP with imapflow', () => {
     await a.logout();
     await b.logout();
   });
+
+  test('OBJECTID: imapflow reads MAILBOXID from CREATE and SELECT, and EMAILID/THREADID from FETCH', async () => {
+    const c = await connect({ user: ALICE, pass: PASSWORD });
+    const created = await c.mailboxCreate('Oid');
+    assert.match(String(created.mailboxId), /^M\d+$/);
+    await c.append('Oid', message('object id'));
+    const opened = await c.mailboxOpen('Oid');
+    assert.equal(opened.mailboxId, created.mailboxId);
+    const m = await c.fetchOne('1', { emailId: true, threadId: true });
+    assert.ok(m);
+    assert.match(String(m.emailId), /^E\d+$/);
+    assert.match(String(m.threadId), /^T\d+$/);
+    assert.deepEqual(await c.search({ emailId: m.emailId } as never), [1]);
+    await c.logout();
+  });
 });

@@ -1,4 +1,5 @@
 import { mailDateDay } from '../../mail/mime/date.ts';
+import { emailObjectId, threadObjectId } from '../../mail/object-ids.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MailStore } from '../../mail/store.ts';
 import { flagToKeyword } from './flags.ts';
@@ -223,9 +224,9 @@ export async function runSearch(
           case 'younger':
             return now - info.receivedAt <= key.seconds * 1000;
           case 'emailid':
-            return `M${info.id}` === key.id;
+            return emailObjectId(info.id) === key.id;
           case 'threadid':
-            return `T${info.threadId}` === key.id;
+            return threadObjectId(info.threadId) === key.id;
           default:
             return false;
         }

@@ -1,3 +1,4 @@
+import { mailboxObjectId } from '../../mail/object-ids.ts';
 import type { Mailbox } from '../../mail/types.ts';
 import type { CommandContext } from './context.ts';
 import type { StatusItem } from './wire/types.ts';
@@ -44,7 +45,7 @@ export async function statusLine(ctx: CommandContext, mailbox: Mailbox, items: r
         parts.push(`APPENDLIMIT ${ctx.deps.limits.appendLimit}`);
         break;
       case 'MAILBOXID':
-        parts.push(`MAILBOXID (F${mailbox.id})`);
+        parts.push(`MAILBOXID (${mailboxObjectId(mailbox.id)})`);
         break;
     }
   }

@@ -230,3 +230,15 @@ describe('capabilities (STANDARDS §8.1)', () => {
     assert.equal(new Set(EXTENSIONS.map((e) => e.name)).size, EXTENSIONS.length, 'each extension once');
   });
 });
+
+describe('object ids (RFC 8474)', () => {
+  it('are the ids JMAP uses for the same rows', async () => {
+    const { toId } = await import('../../../src/protocols/jmap/ids.ts');
+    const { emailObjectId, mailboxObjectId, threadObjectId } = await import('../../../src/mail/object-ids.ts');
+    for (const n of [1, 42, 9_007_199_254]) {
+      assert.equal(mailboxObjectId(n), toId('mailbox', n));
+      assert.equal(emailObjectId(n), toId('email', n));
+      assert.equal(threadObjectId(n), toId('thread', n));
+    }
+  });
+});

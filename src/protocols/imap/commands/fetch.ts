@@ -1,3 +1,4 @@
+import { emailObjectId, threadObjectId } from '../../../mail/object-ids.ts';
 import { SELECTED } from '../state.ts';
 import { bad, type CommandContext, command, no, ok, type Tagged } from '../context.ts';
 import type { MessageInfo } from '../message-cache.ts';
@@ -223,10 +224,10 @@ function render(
         res.item(`BODY ${ctx.deps.cache.structure(info!, false, utf8)}`);
         break;
       case 'EMAILID':
-        res.item(`EMAILID (M${info!.id})`);
+        res.item(`EMAILID (${emailObjectId(info!.id)})`);
         break;
       case 'THREADID':
-        res.item(`THREADID (T${info!.threadId})`);
+        res.item(`THREADID (${threadObjectId(info!.threadId)})`);
         break;
       case 'SAVEDATE':
         res.item('SAVEDATE NIL');

@@ -1,3 +1,4 @@
+import { mailboxObjectId } from '../../../mail/object-ids.ts';
 import { SIGNED_IN, userOf } from '../state.ts';
 import { bad, type CommandContext, command, no, ok } from '../context.ts';
 import { isSystemKeyword } from '../flags.ts';
@@ -62,6 +63,7 @@ export const select = command({
     ctx.send(`* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`);
     ctx.send(`* OK [UIDNEXT ${mailbox.uidNext}] Predicted next UID\r\n`);
     ctx.send(`* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`);
+    ctx.send(`* OK [MAILBOXID (${mailboxObjectId(mailbox.id)})] Ok\r\n`);
     if (ctx.rev2) {
       const attrs = listAttributes(mailbox, parentNames(await ctx.deps.mail.listMailboxes(user.accountId)), {
         subscribed: false,
