@@ -591,4 +591,29 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       assert.deepEqual(emails.list[0]?.mailboxIds, { [mailboxId!]: true });
       c.close();
     });
+
+    test('PREVIEW (RFC 8970): the start of the first text part, with or without LAZY; IMAP4rev1 gets 8-bit text in a literal', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE Previews');
+      const bodies = [
+        'Subject: plain\r\n\r\nHello   there,\r\n\r\nthis is the  first part.\r\n',
+        'Subject: html\r\nContent-Type: text/html\r\n\r\n<p>Dear <b>Jörg,</b></p>\r\n',
+        'Subject: attachment only\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n',
+      ];
+      for (const [i, body] of bodies.entries()) {
+        c.write(`a${i} APPEND Previews {${Buffer.byteLength(body)}+}\r\n${body}\r\n`);
+        await c.until(new RegExp(`^a${i} OK`));
+      }
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / PREVIEW( |$)/);
+      await cmd(c, 's', 'SELECT Previews');
+      assert.equal((await cmd(c, 'f1', 'FETCH 1 PREVIEW'))[0], '* 1 FETCH (PREVIEW "Hello there, this is the first part.")');
+      const html = await cmd(c, 'f2', 'FETCH 2 (UID PREVIEW (LAZY))');
+      assert.equal(html[0], `* 2 FETCH (UID 2 PREVIEW {${Buffer.byteLength('Dear Jörg,')}}`);
+      assert.equal(html[1], 'Dear Jörg,)');
+      assert.equal((await cmd(c, 'f3', 'FETCH 3 PREVIEW'))[0], '* 3 FETCH (PREVIEW "")');
+      await cmd(c, 'e', 'ENABLE IMAP4rev2');
+      assert.equal((await cmd(c, 'f4', 'FETCH 2 PREVIEW'))[0], '* 2 FETCH (PREVIEW "Dear Jörg,")');
+      assert.match((await cmd(c, 'bad', 'FETCH 1 (PREVIEW (EAGER))')).at(-1)!, /^bad BAD /);
+      c.close();
+    });
   });

@@ -82,6 +82,20 @@ describe('IMAP with curl', { skip }, () => {
     assert.doesNotMatch(lsub.stdout, /abcdef/, 'CREATE does not subscribe');
   });
 
+  test('FETCH PREVIEW (RFC 8970) and EMAILID (RFC 8474) through curl', async () => {
+    const r = await curl([
+      ...common(),
+      token,
+      '--login-options',
+      'AUTH=OAUTHBEARER',
+      '-X',
+      'FETCH 1 (PREVIEW EMAILID)',
+      `imaps://localhost:${t.ports.imaps}/INBOX`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\* 1 FETCH \(PREVIEW "Hello from the store\." EMAILID \(E\d+\)\)/m);
+  });
+
   test('a bad token makes curl fail, over both mechanisms', async () => {
     const forged = `${token.slice(0, -4)}AAAA`;
     for (const mech of ['OAUTHBEARER', 'XOAUTH2']) {

@@ -7,6 +7,7 @@ import { binaryBytes, sectionBytes } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatDateTime } from '../wire/datetime.ts';
+import { str } from '../wire/encoder.ts';
 import { sectionLabel } from '../wire/parse-fetch.ts';
 import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
 import type { FetchItem } from '../wire/types.ts';
@@ -15,7 +16,7 @@ import type { FetchItem } from '../wire/types.ts';
 const BATCH = 250;
 const EMPTY = Buffer.alloc(0);
 
-const INFO_ITEMS = new Set(['INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'EMAILID', 'THREADID']);
+const INFO_ITEMS = new Set(['INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'EMAILID', 'THREADID', 'PREVIEW']);
 const RAW_ITEMS = new Set(['BODY[]', 'BINARY[]', 'BINARY.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
 
 function setsSeen(item: FetchItem): boolean {
@@ -228,6 +229,10 @@ function render(
         break;
       case 'THREADID':
         res.item(`THREADID (${threadObjectId(info!.threadId)})`);
+        break;
+      case 'PREVIEW':
+        // RFC 8970: up to 256 characters of the first text part, computed at delivery (never NIL here).
+        res.item(`PREVIEW ${str(info!.meta.preview, ctx.enc)}`);
         break;
       case 'SAVEDATE':
         res.item('SAVEDATE NIL');

@@ -39,6 +39,8 @@ export type FetchItem =
         | 'THREADID'
         | 'SAVEDATE';
     }
+  /** PREVIEW (RFC 8970), with `(LAZY)` when the client accepts NIL for a preview not at hand. */
+  | { readonly kind: 'PREVIEW'; readonly lazy: boolean }
   | { readonly kind: 'BODY[]'; readonly peek: boolean; readonly section: Section; readonly partial: Partial | null }
   | { readonly kind: 'BINARY[]'; readonly peek: boolean; readonly part: readonly number[]; readonly partial: Partial | null }
   | { readonly kind: 'BINARY.SIZE'; readonly part: readonly number[] };
