@@ -76,7 +76,7 @@ for (let start = 0; start < N; start += 1000) {
     const ids = await trx.insertInto('messages').values(rows).returning('id').execute();
     await trx
       .insertInto('mailbox_messages')
-      .values(ids.map((r, k) => ({ mailbox_id: box.id, uid: start + k + 1, message_id: r.id, modseq: 2 })))
+      .values(ids.map((r, k) => ({ mailbox_id: box.id, uid: start + k + 1, message_id: r.id, modseq: 2, saved_at: Date.now() })))
       .execute();
   });
 }

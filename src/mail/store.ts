@@ -643,7 +643,10 @@ export class MailStore {
         const messageId = row.id;
         const thread = threadId ?? messageId;
         if (threadId === undefined) await trx.updateTable('messages').set({ thread_id: thread }).where('id', '=', messageId).execute();
-        await trx.insertInto('mailbox_messages').values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m }).execute();
+        await trx
+          .insertInto('mailbox_messages')
+          .values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m, saved_at: now })
+          .execute();
         await trx
           .insertInto('message_text')
           .values({ message_id: messageId, account_id: accountId, headers: text.headers.toLowerCase(), body: text.body.toLowerCase() })
@@ -701,6 +704,21 @@ export class MailStore {
       size: r.size,
       receivedAt: r.received_at,
     }));
+  }
+
+  /** When messages (by UID) were saved into a mailbox (IMAP SAVEDATE, RFC 8514); unknown ones are absent. */
+  async savedDates(mailboxId: number, uids: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let i = 0; i < uids.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('mailbox_messages')
+        .select(['uid', 'saved_at'])
+        .where('mailbox_id', '=', mailboxId)
+        .where('uid', 'in', uids.slice(i, i + 500) as number[])
+        .execute();
+      for (const r of rows) if (r.saved_at !== null) out.set(r.uid, r.saved_at);
+    }
+    return out;
   }
 
   /** What changed in a mailbox after `sinceModseq` (RFC 7162 CHANGEDSINCE / QRESYNC). */
@@ -956,7 +974,10 @@ export class MailStore {
             await this.#logChange(trx, accountId, m, 'Thread', copy.thread_id, 'updated');
           }
           if (move) await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
-          await trx.insertInto('mailbox_messages').values({ mailbox_id: toMailboxId, uid, message_id: messageId, modseq: m }).execute();
+          await trx
+            .insertInto('mailbox_messages')
+            .values({ mailbox_id: toMailboxId, uid, message_id: messageId, modseq: m, saved_at: this.#now() })
+            .execute();
           pairs.push([r.uid, uid]);
         }
         await trx.updateTable('mailboxes').set({ uidnext, highest_modseq: m }).where('id', '=', toMailboxId).execute();
@@ -1074,7 +1095,7 @@ export class MailStore {
           if (!box) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
           await trx
             .insertInto('mailbox_messages')
-            .values({ mailbox_id: id, uid: box.uidnext - 1, message_id: messageId, modseq: m })
+            .values({ mailbox_id: id, uid: box.uidnext - 1, message_id: messageId, modseq: m, saved_at: this.#now() })
             .execute();
           touched.add(id);
         }

@@ -92,6 +92,8 @@ export interface MailboxMessageTable {
   uid: number;
   message_id: number;
   modseq: number;
+  /** When the message was saved into this mailbox (IMAP SAVEDATE, RFC 8514); null if unknown. */
+  saved_at: number | null;
 }
 
 export interface ExpungedTable {

@@ -616,4 +616,25 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       assert.match((await cmd(c, 'bad', 'FETCH 1 (PREVIEW (EAGER))')).at(-1)!, /^bad BAD /);
       c.close();
     });
+
+    test('SAVEDATE (RFC 8514): FETCH SAVEDATE and SEARCH SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED use when the message entered this mailbox', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE Saving');
+      const body = 'Subject: old mail\r\n\r\nx\r\n';
+      c.write(`a APPEND Saving "01-Jan-2001 00:00:00 +0000" {${body.length}+}\r\n${body}\r\n`);
+      await c.until(/^a OK/);
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / SAVEDATE( |$)/);
+      await cmd(c, 's', 'SELECT Saving');
+      const fetched = (await cmd(c, 'f', 'FETCH 1 (INTERNALDATE SAVEDATE)'))[0]!;
+      assert.match(fetched, /INTERNALDATE "01-Jan-2001 00:00:00 \+0000"/);
+      const saved = /SAVEDATE "(\d\d-\w{3}-\d{4}) \d\d:\d\d:\d\d \+0000"/.exec(fetched)?.[1];
+      assert.ok(saved, fetched);
+      const today = saved!.replace(/^0/, '');
+      assert.equal((await cmd(c, 'a1', `SEARCH SAVEDON ${today}`))[0], '* SEARCH 1');
+      assert.equal((await cmd(c, 'a2', `SEARCH SAVEDSINCE ${today}`))[0], '* SEARCH 1');
+      assert.equal((await cmd(c, 'a3', `SEARCH SAVEDBEFORE ${today}`))[0], '* SEARCH');
+      assert.equal((await cmd(c, 'a4', 'SEARCH BEFORE 1-Jan-2002'))[0], '* SEARCH 1', 'INTERNALDATE is the client-given date');
+      assert.equal((await cmd(c, 'a5', 'SEARCH SAVEDATESUPPORTED'))[0], '* SEARCH 1');
+      c.close();
+    });
   });

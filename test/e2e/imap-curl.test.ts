@@ -82,18 +82,21 @@ describe('IMAP with curl', { skip }, () => {
     assert.doesNotMatch(lsub.stdout, /abcdef/, 'CREATE does not subscribe');
   });
 
-  test('FETCH PREVIEW (RFC 8970) and EMAILID (RFC 8474) through curl', async () => {
+  test('FETCH PREVIEW (RFC 8970), EMAILID (RFC 8474) and SAVEDATE (RFC 8514) through curl', async () => {
     const r = await curl([
       ...common(),
       token,
       '--login-options',
       'AUTH=OAUTHBEARER',
       '-X',
-      'FETCH 1 (PREVIEW EMAILID)',
+      'FETCH 1 (PREVIEW EMAILID SAVEDATE)',
       `imaps://localhost:${t.ports.imaps}/INBOX`,
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\* 1 FETCH \(PREVIEW "Hello from the store\." EMAILID \(E\d+\)\)/m);
+    assert.match(
+      r.stdout,
+      /^\* 1 FETCH \(PREVIEW "Hello from the store\." EMAILID \(E\d+\) SAVEDATE "\d\d-\w{3}-\d{4} [\d:]{8} \+0000"\)/m,
+    );
   });
 
   test('a bad token makes curl fail, over both mechanisms', async () => {

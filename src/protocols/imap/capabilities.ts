@@ -27,6 +27,7 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'CONDSTORE', rfc: 'RFC 7162', commands: ['SELECT', 'FETCH', 'STORE', 'SEARCH', 'STATUS', 'ENABLE'] },
   { name: 'QRESYNC', rfc: 'RFC 7162', commands: ['SELECT', 'FETCH', 'ENABLE'] },
   { name: 'STATUS=SIZE', rfc: 'RFC 8438', commands: ['STATUS'] },
+  { name: 'SAVEDATE', rfc: 'RFC 8514', commands: ['FETCH', 'SEARCH'] },
   { name: 'PREVIEW', rfc: 'RFC 8970', commands: ['FETCH'] },
   { name: 'OBJECTID', rfc: 'RFC 8474', commands: ['CREATE', 'SELECT', 'STATUS', 'FETCH', 'SEARCH'] },
   { name: 'SORT', rfc: 'RFC 5256', commands: ['SORT'] },

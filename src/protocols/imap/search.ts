@@ -24,6 +24,8 @@ interface Needs {
   /** Keys in the program: the work per message. */
   keys: number;
   info: boolean;
+  /** SAVED* keys need the save dates (RFC 8514). */
+  saved: boolean;
   modseq: boolean;
   texts: Array<Extract<SearchKey, { op: 'header' | 'body' | 'text' | 'address' }>>;
 }
@@ -62,6 +64,9 @@ function scan(key: SearchKey, needs: Needs): void {
     case 'modseq':
       needs.modseq = true;
       return;
+    case 'savedate':
+      needs.saved = true;
+      return;
     default:
       return;
   }
@@ -89,6 +94,18 @@ async function headerTexts(store: MailStore, ids: readonly number[]): Promise<Ma
   for (let i = 0; i < ids.length; i += TEXT_BATCH) {
     for (const [id, text] of await store.headerTexts(ids.slice(i, i + TEXT_BATCH))) out.set(id, text);
     if (i + TEXT_BATCH < ids.length) await nextTurn();
+  }
+  return out;
+}
+
+/** When each message of the view was saved into the mailbox, by UID, in batches (RFC 8514). */
+async function savedDates(store: MailStore, box: SelectedMailbox): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (let from = 1; from <= box.exists; from += TEXT_BATCH) {
+    const uids: number[] = [];
+    for (let seq = from; seq < from + TEXT_BATCH && seq <= box.exists; seq++) uids.push(box.uidAt(seq));
+    for (const [uid, at] of await store.savedDates(box.id, uids)) out.set(uid, at);
+    await nextTurn();
   }
   return out;
 }
@@ -163,13 +180,14 @@ export async function runSearch(
   criteria: SearchKey,
   now = Date.now(),
 ): Promise<SearchResult> {
-  const needs: Needs = { keys: 0, info: false, modseq: false, texts: [] };
+  const needs: Needs = { keys: 0, info: false, saved: false, modseq: false, texts: [] };
   scan(criteria, needs);
   const ids: number[] = [];
   for (let seq = 1; seq <= box.exists; seq++) ids.push(box.messageIdAt(seq));
   const infos = needs.info ? await deps.cache.loadPaced(accountId, ids) : new Map<number, MessageInfo>();
   const texts = needs.texts.length ? await textMatches(deps, accountId, ids, needs.texts) : new Map<SearchKey, Set<number>>();
   const savedUids = new Set(box.saved);
+  const savedAt = needs.saved ? await savedDates(deps.mail, box) : new Map<number, number>();
   const resolved = new Map<SearchKey, Array<[number, number]>>();
 
   const test = (key: SearchKey, seq: number): boolean => {
@@ -198,6 +216,12 @@ export async function runSearch(
       }
       case 'modseq':
         return box.modseqAt(seq) >= key.modseq;
+      case 'savedate': {
+        const at = savedAt.get(box.uidAt(seq));
+        if (at === undefined) return false;
+        const day = dayOf(at);
+        return key.cmp === 'before' ? day < key.day : key.cmp === 'on' ? day === key.day : day >= key.day;
+      }
       case 'header':
       case 'body':
       case 'text':

@@ -305,6 +305,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(await store.unclaimedRecent(box.id, (await store.getMailboxById(account, box.id))!.firstRecentUid), 0);
     });
 
+    it('records when a message was saved into each mailbox: append, copy and move each set their own (RFC 8514)', async () => {
+      let now = Date.parse('2026-03-01T10:00:00Z');
+      const clocked = new MailStore(db, blobs, mimeParser, () => now);
+      const a = await clocked.createMailbox(account, 'Saved/A');
+      const b = await clocked.createMailbox(account, 'Saved/B');
+      const first = await clocked.append(account, a.id, message({ subject: 's1', id: 's1@example.test' }), { receivedAt: 0 });
+      assert.deepEqual([...(await store.savedDates(a.id, [first.uid]))], [[first.uid, now]]);
+      now += 86_400_000;
+      const copied = await clocked.copy(account, a.id, [first.uid], b.id);
+      assert.deepEqual([...(await store.savedDates(b.id, [copied.pairs[0]![1]]))], [[copied.pairs[0]![1], now]]);
+      now += 86_400_000;
+      const moved = await clocked.move(account, a.id, [first.uid], b.id);
+      assert.deepEqual([...(await store.savedDates(b.id, [moved.pairs[0]![1]]))], [[moved.pairs[0]![1], now]]);
+    });
+
     it('renaming INBOX moves its messages and keeps INBOX', async () => {
       await store.deliver(account, message({ subject: 'Keep me', id: 'm4@example.test' }));
       const count = (await store.listEntries(inbox)).length;

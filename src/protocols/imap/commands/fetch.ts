@@ -111,6 +111,12 @@ export const fetch = command({
     let pending = '';
     for (let i = 0; i < seqs.length; i += BATCH) {
       const batch = seqs.slice(i, i + BATCH);
+      const saved = items.some((it) => it.kind === 'SAVEDATE')
+        ? await ctx.deps.mail.savedDates(
+            box.id,
+            batch.map((s) => box.uidAt(s)),
+          )
+        : null;
       const infos = needInfo
         ? await ctx.deps.cache.load(
             user.accountId,
@@ -132,7 +138,7 @@ export const fetch = command({
             continue;
           }
         }
-        const r = render(ctx, box, seq, items, info, raw, flagsChanged.has(seq));
+        const r = render(ctx, box, seq, items, info, raw, flagsChanged.has(seq), saved?.get(box.uidAt(seq)));
         if (typeof r === 'object' && 'status' in r) return r;
         // Coalesce text into large writes: one TLS record per ~64 KiB, not one per response.
         for (const chunk of r) {
@@ -189,6 +195,7 @@ function render(
   info: MessageInfo | undefined,
   raw: Buffer | undefined,
   flagsChanged: boolean,
+  savedAt: number | undefined,
 ): Array<string | Buffer> | Tagged {
   const res = new Response(seq);
   const utf8 = ctx.enc.utf8;
@@ -235,7 +242,8 @@ function render(
         res.item(`PREVIEW ${str(info!.meta.preview, ctx.enc)}`);
         break;
       case 'SAVEDATE':
-        res.item('SAVEDATE NIL');
+        // RFC 8514 §3: when the message was saved into this mailbox; NIL when not known.
+        res.item(`SAVEDATE ${savedAt === undefined ? 'NIL' : `"${formatDateTime(savedAt)}"`}`);
         break;
       case 'RFC822':
         res.literal('RFC822', raw!);

@@ -29,7 +29,10 @@ const FLAG_KEYS: Readonly<Record<string, [string, boolean]>> = {
 
 const ADDRESS_KEYS: Readonly<Record<string, 'from' | 'to' | 'cc' | 'bcc'>> = { FROM: 'from', TO: 'to', CC: 'cc', BCC: 'bcc' };
 
-const DATE_KEYS: Readonly<Record<string, ['internaldate' | 'sentdate', DateCmp]>> = {
+const DATE_KEYS: Readonly<Record<string, ['internaldate' | 'sentdate' | 'savedate', DateCmp]>> = {
+  SAVEDBEFORE: ['savedate', 'before'],
+  SAVEDON: ['savedate', 'on'],
+  SAVEDSINCE: ['savedate', 'since'],
   BEFORE: ['internaldate', 'before'],
   ON: ['internaldate', 'on'],
   SINCE: ['internaldate', 'since'],
@@ -97,6 +100,8 @@ class KeyReader {
     if (date) return { op: date[0], cmp: date[1], day: this.#date() };
     switch (word) {
       case 'ALL':
+      // RFC 8514 §4: every mailbox here keeps save dates.
+      case 'SAVEDATESUPPORTED':
         return { op: 'all' };
       case 'OLD':
         return { op: 'not', key: { op: 'recent' } };

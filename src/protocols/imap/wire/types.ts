@@ -79,6 +79,8 @@ export type SearchKey =
   | { readonly op: 'text'; readonly value: string }
   /** Dates as `YYYY-MM-DD` day numbers (days since epoch). */
   | { readonly op: 'internaldate' | 'sentdate'; readonly cmp: DateCmp; readonly day: number }
+  /** SAVEDBEFORE/SAVEDON/SAVEDSINCE (RFC 8514 §4): the day the message was saved into this mailbox. */
+  | { readonly op: 'savedate'; readonly cmp: DateCmp; readonly day: number }
   | { readonly op: 'larger' | 'smaller'; readonly size: number }
   | { readonly op: 'modseq'; readonly modseq: number }
   | { readonly op: 'older' | 'younger'; readonly seconds: number }
