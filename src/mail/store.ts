@@ -585,19 +585,45 @@ export class MailStore {
     raw: Buffer,
     options: { keywords?: readonly string[]; receivedAt?: number } = {},
   ): Promise<{ messageId: number; uid: number; modseq: number; uidValidity: number }> {
-    if (raw.length === 0) throw new FingerpostError('invalid_argument', 'empty message');
-    const keywords = (options.keywords ?? []).map((k) => k.toLowerCase());
-    const bad = keywords.find((k) => !validKeyword(k));
-    if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
-    let parsed = this.#parser.parse(raw);
-    // Binary leaf bodies with NUL are kept base64-encoded: no protocol could send them otherwise.
-    const encoded = raw.includes(0) ? encodeBinaryParts(raw, parsed.root) : null;
-    if (encoded) {
-      raw = encoded;
-      parsed = this.#parser.parse(raw);
+    return (await this.appendMany(accountId, mailboxId, [{ raw, ...options }]))[0]!;
+  }
+
+  /**
+   * Stores several messages in one mailbox in one transaction, with consecutive UIDs and one
+   * MODSEQ: all of them or none (IMAP MULTIAPPEND, RFC 3502 §6.3.11). Results in input order.
+   */
+  async appendMany(
+    accountId: number,
+    mailboxId: number,
+    items: ReadonlyArray<{ readonly raw: Buffer; readonly keywords?: readonly string[]; readonly receivedAt?: number }>,
+  ): Promise<Array<{ messageId: number; uid: number; modseq: number; uidValidity: number }>> {
+    if (!items.length) return [];
+    const prepared: Array<{
+      raw: Buffer;
+      parsed: ParsedMessage;
+      text: { readonly headers: string; readonly body: string };
+      blobId: string;
+      keywords: string[];
+      spelled: readonly string[];
+      receivedAt: number | undefined;
+    }> = [];
+    for (const item of items) {
+      if (item.raw.length === 0) throw new FingerpostError('invalid_argument', 'empty message');
+      const keywords = (item.keywords ?? []).map((k) => k.toLowerCase());
+      const bad = keywords.find((k) => !validKeyword(k));
+      if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
+      let raw = item.raw;
+      let parsed = this.#parser.parse(raw);
+      // Binary leaf bodies with NUL are kept base64-encoded: no protocol could send them otherwise.
+      const encoded = raw.includes(0) ? encodeBinaryParts(raw, parsed.root) : null;
+      if (encoded) {
+        raw = encoded;
+        parsed = this.#parser.parse(raw);
+      }
+      const text = this.#parser.searchText(raw, parsed);
+      const blobId = await this.#blobs.put(raw);
+      prepared.push({ raw, parsed, text, blobId, keywords, spelled: item.keywords ?? [], receivedAt: item.receivedAt });
     }
-    const text = this.#parser.searchText(raw, parsed);
-    const blobId = await this.#blobs.put(raw);
     const now = this.#now();
     const { value } = await this.#write(
       accountId,
@@ -605,55 +631,64 @@ export class MailStore {
         const m = await modseq();
         const mailbox = await trx
           .updateTable('mailboxes')
-          .set((eb) => ({ uidnext: eb('uidnext', '+', 1), highest_modseq: m }))
+          .set((eb) => ({ uidnext: eb('uidnext', '+', prepared.length), highest_modseq: m }))
           .where('id', '=', mailboxId)
           .where('account_id', '=', accountId)
           .returning(['uidnext', 'uidvalidity'])
           .executeTakeFirst();
         if (!mailbox) throw new FingerpostError('not_found', `mailbox ${mailboxId} does not exist`);
-        await this.#rememberKeywordNames(trx, accountId, options.keywords ?? []);
-        const uid = mailbox.uidnext - 1;
-        const threadId = await this.#findThread(trx, accountId, parsed);
-        const row = await trx
-          .insertInto('messages')
-          .values({
-            account_id: accountId,
-            blob_id: blobId,
-            size: raw.length,
-            received_at: options.receivedAt ?? now,
-            thread_id: threadId ?? 0,
-            message_id_header: parsed.messageId,
-            subject: parsed.subject.slice(0, 1000),
-            sent_at: parsed.sentAt,
-            from_addr: parsed.from
-              .map((a) => a.email)
-              .join(', ')
-              .slice(0, 1000),
-            to_addr: parsed.to
-              .map((a) => a.email)
-              .join(', ')
-              .slice(0, 1000),
-            keywords: keywordsToText(keywords),
-            meta: JSON.stringify(parsed),
-            modseq: m,
-            created_at: now,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        const messageId = row.id;
-        const thread = threadId ?? messageId;
-        if (threadId === undefined) await trx.updateTable('messages').set({ thread_id: thread }).where('id', '=', messageId).execute();
-        await trx
-          .insertInto('mailbox_messages')
-          .values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m, saved_at: now })
-          .execute();
-        await trx
-          .insertInto('message_text')
-          .values({ message_id: messageId, account_id: accountId, headers: text.headers.toLowerCase(), body: text.body.toLowerCase() })
-          .execute();
-        await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
-        await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
-        return { messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity };
+        const results = [];
+        for (const [i, p] of prepared.entries()) {
+          await this.#rememberKeywordNames(trx, accountId, p.spelled);
+          const uid = mailbox.uidnext - prepared.length + i;
+          const threadId = await this.#findThread(trx, accountId, p.parsed);
+          const row = await trx
+            .insertInto('messages')
+            .values({
+              account_id: accountId,
+              blob_id: p.blobId,
+              size: p.raw.length,
+              received_at: p.receivedAt ?? now,
+              thread_id: threadId ?? 0,
+              message_id_header: p.parsed.messageId,
+              subject: p.parsed.subject.slice(0, 1000),
+              sent_at: p.parsed.sentAt,
+              from_addr: p.parsed.from
+                .map((a) => a.email)
+                .join(', ')
+                .slice(0, 1000),
+              to_addr: p.parsed.to
+                .map((a) => a.email)
+                .join(', ')
+                .slice(0, 1000),
+              keywords: keywordsToText(p.keywords),
+              meta: JSON.stringify(p.parsed),
+              modseq: m,
+              created_at: now,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          const messageId = row.id;
+          const thread = threadId ?? messageId;
+          if (threadId === undefined) await trx.updateTable('messages').set({ thread_id: thread }).where('id', '=', messageId).execute();
+          await trx
+            .insertInto('mailbox_messages')
+            .values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m, saved_at: now })
+            .execute();
+          await trx
+            .insertInto('message_text')
+            .values({
+              message_id: messageId,
+              account_id: accountId,
+              headers: p.text.headers.toLowerCase(),
+              body: p.text.body.toLowerCase(),
+            })
+            .execute();
+          await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
+          await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
+          results.push({ messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity });
+        }
+        return results;
       },
       ['Email', 'Thread', 'Mailbox'],
       new Set([mailboxId]),

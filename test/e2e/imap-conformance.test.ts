@@ -637,4 +637,33 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       assert.equal((await cmd(c, 'a5', 'SEARCH SAVEDATESUPPORTED'))[0], '* SEARCH 1');
       c.close();
     });
+
+    test('MULTIAPPEND (RFC 3502): several messages in one APPEND, all or none, APPENDUID with their UIDs', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE Multi');
+      const [a, b, d] = ['Subject: one\r\n\r\n1\r\n', 'Subject: two\r\n\r\n2\r\n', 'Subject: three\r\n\r\n3\r\n'];
+      // Synchronizing literals: the server asks for each one in turn.
+      c.write(`m1 APPEND Multi (\\Seen) {${a.length}}\r\n`);
+      assert.match((await c.line())!, /^\+ /);
+      c.write(`${a} "01-Jan-2020 00:00:00 +0000" {${b.length}}\r\n`);
+      assert.match((await c.line())!, /^\+ /);
+      c.write(`${b} (Label) {${d.length}+}\r\n${d}\r\n`);
+      const done = await c.until(/^m1 /);
+      const [, validity, uids] = /^m1 OK \[APPENDUID (\d+) ([\d:,]+)\]/.exec(done.at(-1)!)!;
+      assert.equal(uids, '1:3');
+      await cmd(c, 's', 'SELECT Multi');
+      const fetched = (await cmd(c, 'f', 'FETCH 1:* (UID FLAGS INTERNALDATE)')).slice(0, -1);
+      assert.equal(fetched.length, 3);
+      assert.match(fetched[0]!, /^\* 1 FETCH \(UID 1 FLAGS \(\\Recent \\Seen\) INTERNALDATE "[^"]+"\)$/);
+      assert.equal(fetched[1], '* 2 FETCH (UID 2 FLAGS (\\Recent) INTERNALDATE "01-Jan-2020 00:00:00 +0000")');
+      assert.match(fetched[2]!, /^\* 3 FETCH \(UID 3 FLAGS \(\\Recent Label\) INTERNALDATE "[^"]+"\)$/);
+      // One bad message and none is stored.
+      c.write(`m2 APPEND Multi {${a.length}+}\r\n${a} (\\Bogus) {${b.length}+}\r\n${b}\r\n`);
+      assert.match((await c.until(/^m2 /)).at(-1)!, /^m2 NO \[CANNOT\]/);
+      assert.equal(
+        (await cmd(c, 'st', 'STATUS Multi (MESSAGES UIDNEXT UIDVALIDITY)'))[0],
+        `* STATUS Multi (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${validity})`,
+      );
+      c.close();
+    });
   });

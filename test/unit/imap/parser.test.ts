@@ -115,20 +115,27 @@ describe('IMAP command parser', () => {
     assert.equal(parse('a STATUS x (BOGUS)').ok, false);
   });
 
-  it('APPEND with flags, date and (binary) literal', () => {
-    const c = ok('A003 APPEND saved-messages (\\Seen $Label1) "17-Jul-1996 02:44:25 -0700" {10+}\r\nHello Joe!\r\n') as {
-      flags: string[];
-      date: number;
-      message: Buffer;
-      binary: boolean;
-    };
-    assert.deepEqual(c.flags, ['\\Seen', '$Label1']);
-    assert.equal(c.date, Date.UTC(1996, 6, 17, 9, 44, 25));
-    assert.equal(c.message.toString(), 'Hello Joe!');
-    assert.equal(c.binary, false);
-    const b = ok('a APPEND x ~{3+}\r\na\x00b\r\n') as { binary: boolean; message: Buffer };
-    assert.equal(b.binary, true);
-    assert.deepEqual([...b.message], [0x61, 0, 0x62]);
+  it('APPEND with flags, date and (binary) literal; MULTIAPPEND (RFC 3502)', () => {
+    type Appended = { messages: Array<{ flags: string[]; date: number | null; message: Buffer; binary: boolean }> };
+    const [c] = (ok('A003 APPEND saved-messages (\\Seen $Label1) "17-Jul-1996 02:44:25 -0700" {10+}\r\nHello Joe!\r\n') as Appended)
+      .messages;
+    assert.deepEqual(c!.flags, ['\\Seen', '$Label1']);
+    assert.equal(c!.date, Date.UTC(1996, 6, 17, 9, 44, 25));
+    assert.equal(c!.message.toString(), 'Hello Joe!');
+    assert.equal(c!.binary, false);
+    const [b] = (ok('a APPEND x ~{3+}\r\na\x00b\r\n') as Appended).messages;
+    assert.equal(b!.binary, true);
+    assert.deepEqual([...b!.message], [0x61, 0, 0x62]);
+    const multi = (ok('a APPEND x (\\Seen) {1+}\r\na "01-Jan-2020 00:00:00 +0000" {1+}\r\nb {1+}\r\nc\r\n') as Appended).messages;
+    assert.deepEqual(
+      multi.map((m) => [m.flags, m.date, m.message.toString()]),
+      [
+        [['\\Seen'], null, 'a'],
+        [[], Date.UTC(2020, 0, 1), 'b'],
+        [[], null, 'c'],
+      ],
+    );
+    assert.equal(parse('a APPEND x {1+}\r\na \r\n').ok, false);
     assert.equal(parse('a APPEND x "not a literal"').ok, false);
     assert.equal(parse('a APPEND x "32-Foo-1996 02:44:25 -0700" {1+}\r\nx\r\n').ok, false);
     // literal8 is only for message data

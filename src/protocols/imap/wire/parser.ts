@@ -5,6 +5,7 @@ import { readReturnOptions, readSearchKeys, readSearchProgram } from './parse-se
 import type { Frame } from './reader.ts';
 import { readSequenceSet, type SequenceSet } from './sequence.ts';
 import type {
+  AppendMessage,
   Command,
   CommandBody,
   ListReturn,
@@ -177,10 +178,23 @@ function readList(c: Cursor): CommandBody {
   return { name: 'LIST', reference, patterns, selection: selection as ListSelection, returns: returns as ListReturn, extended };
 }
 
+/** Messages one MULTIAPPEND may carry (RFC 3502); each is also bounded by the APPEND limit. */
+const MAX_APPEND_MESSAGES = 1000;
+
 function readAppend(c: Cursor): CommandBody {
   c.sp();
   const mb = mailbox(c);
-  c.sp();
+  const messages: AppendMessage[] = [];
+  // RFC 3502: append-message *(SP append-message).
+  while (c.maybeSp()) {
+    if (messages.length >= MAX_APPEND_MESSAGES) throw new ParseError(`At most ${MAX_APPEND_MESSAGES} messages in one APPEND`);
+    messages.push(readAppendMessage(c));
+  }
+  if (!messages.length) throw new ParseError('APPEND needs a message');
+  return { name: 'APPEND', mailbox: mb, messages };
+}
+
+function readAppendMessage(c: Cursor): AppendMessage {
   let flags: string[] = [];
   let date: number | null = null;
   if (c.peek() === 0x28) {
@@ -196,7 +210,7 @@ function readAppend(c: Cursor): CommandBody {
   const binary = c.isBinaryLiteral();
   if (!c.atLiteral()) throw new ParseError('APPEND needs the message as a literal');
   const message = c.string(true);
-  return { name: 'APPEND', mailbox: mb, flags, date, message, binary };
+  return { flags, date, message, binary };
 }
 
 function readFetch(c: Cursor, uid: boolean): CommandBody {

@@ -120,6 +120,15 @@ export interface QresyncParams {
   readonly seqMatch: { readonly seqs: SequenceSet; readonly uids: SequenceSet } | null;
 }
 
+/** One message of an APPEND (RFC 9051 §6.3.12, RFC 3502 append-message). */
+export interface AppendMessage {
+  readonly flags: readonly string[];
+  /** INTERNALDATE as epoch ms, or null for now. */
+  readonly date: number | null;
+  readonly message: Buffer;
+  readonly binary: boolean;
+}
+
 type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' | 'EXPUNGE';
 
 export type CommandBody =
@@ -152,11 +161,8 @@ export type CommandBody =
   | {
       readonly name: 'APPEND';
       readonly mailbox: string;
-      readonly flags: readonly string[];
-      /** INTERNALDATE as epoch ms, or null for now. */
-      readonly date: number | null;
-      readonly message: Buffer;
-      readonly binary: boolean;
+      /** One message, or several with MULTIAPPEND (RFC 3502), appended together or not at all. */
+      readonly messages: readonly AppendMessage[];
     }
   | {
       readonly name: 'SEARCH';
