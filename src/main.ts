@@ -269,6 +269,7 @@ export async function startServer(services: Services, tls?: TlsMaterial): Promis
         appendLimit: config.imap.append_limit,
         commandsPerSecond: config.imap.commands_per_second,
         maxAuthFailures: config.imap.max_auth_failures,
+        literalPlus: config.imap.literal_plus,
       },
     }),
     pop3: pop3Handler({

@@ -667,3 +667,56 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       c.close();
     });
   });
+
+describe('IMAP with LITERAL- (imap.literal_plus = false)', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ domain: 'example.test', overrides: { imap: { literal_plus: false } } });
+    await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
+  });
+  after(() => t.close());
+
+  test('LITERAL- is offered instead of LITERAL+; a non-synchronizing literal over 4096 octets is BAD [TOOBIG], skipped unread', async () => {
+    const c = await loggedIn(t);
+    const caps = (await cmd(c, 'c', 'CAPABILITY'))[0]!.split(' ');
+    assert.ok(caps.includes('LITERAL-') && !caps.includes('LITERAL+'), caps.join(' '));
+    const small = 'Subject: small\r\n\r\nx\r\n';
+    c.write(`a APPEND INBOX {${small.length}+}\r\n${small}\r\n`);
+    assert.match((await c.until(/^a /)).at(-1)!, /^a OK \[APPENDUID/);
+    // The body of the refused literal spells a command: it must never run.
+    const big = `${'b DELETE Trash\r\n'.repeat(300)}`.slice(0, 5000);
+    c.write(`x APPEND INBOX {${big.length}+}\r\n${big}\r\n`);
+    assert.match((await c.until(/^x /)).at(-1)!, /^x BAD \[TOOBIG\]/);
+    assert.match((await cmd(c, 'n', 'NOOP')).at(-1)!, /^n OK/);
+    assert.ok(
+      (await cmd(c, 'l', 'LIST "" Trash')).some((l) => l.endsWith(' Trash')),
+      'Trash is still there',
+    );
+    // A synchronizing literal of any size (within APPENDLIMIT) still works.
+    const large = `Subject: large\r\n\r\n${'y'.repeat(6000)}\r\n`;
+    c.write(`s APPEND INBOX {${large.length}}\r\n`);
+    assert.match((await c.line())!, /^\+ /);
+    c.write(`${large}\r\n`);
+    assert.match((await c.until(/^s /)).at(-1)!, /^s OK/);
+    c.close();
+  });
+
+  test('imapflow appends small and large messages against LITERAL-', async () => {
+    const { ImapFlow } = await import('imapflow');
+    const client = new ImapFlow({
+      host: '127.0.0.1',
+      port: t.ports.imaps,
+      secure: true,
+      tls: { ca: t.ca, servername: 'localhost' },
+      auth: { user: ALICE, pass: PASSWORD },
+      logger: false,
+    });
+    client.on('error', () => {});
+    await client.connect();
+    await client.append('INBOX', 'Subject: tiny\r\n\r\nx\r\n');
+    await client.append('INBOX', `Subject: big\r\n\r\n${'z'.repeat(20_000)}\r\n`);
+    const status = await client.status('INBOX', { messages: true });
+    assert.ok(status && (status.messages ?? 0) >= 2);
+    await client.logout();
+  });
+});

@@ -8,6 +8,7 @@ import type { CommandName } from './wire/types.ts';
  */
 export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: string; readonly commands: readonly CommandName[] }> = [
   { name: 'LITERAL+', rfc: 'RFC 7888', commands: ['APPEND'] },
+  { name: 'LITERAL-', rfc: 'RFC 7888 §5', commands: ['APPEND'] },
   { name: 'ID', rfc: 'RFC 2971', commands: ['ID'] },
   { name: 'ENABLE', rfc: 'RFC 5161', commands: ['ENABLE'] },
   { name: 'IDLE', rfc: 'RFC 2177', commands: ['IDLE'] },
@@ -42,7 +43,14 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
  * and LOGINDISABLED: no AUTH= before TLS. After TLS and before login the SASL mechanisms the
  * listener's policy allows (and LOGINDISABLED when passwords are off); after login no AUTH=.
  */
-export function capabilities(o: { secure: boolean; authenticated: boolean; policy: ListenerPolicy; appendLimit: number }): string[] {
+export function capabilities(o: {
+  secure: boolean;
+  authenticated: boolean;
+  policy: ListenerPolicy;
+  appendLimit: number;
+  /** LITERAL+ unless false, then LITERAL- (`imap.literal_plus`). */
+  literalPlus?: boolean;
+}): string[] {
   const caps = ['IMAP4rev1', 'IMAP4rev2'];
   if (!o.secure) return [...caps, 'STARTTLS', 'LOGINDISABLED'];
   if (!o.authenticated) {
@@ -50,5 +58,6 @@ export function capabilities(o: { secure: boolean; authenticated: boolean; polic
     for (const m of o.policy.mechanisms(true)) caps.push(`AUTH=${m}`);
     if (!o.policy.plain) caps.push('LOGINDISABLED');
   }
-  return [...caps, ...EXTENSIONS.map((e) => e.name), `APPENDLIMIT=${o.appendLimit}`];
+  const literal = o.literalPlus === false ? 'LITERAL+' : 'LITERAL-';
+  return [...caps, ...EXTENSIONS.map((e) => e.name).filter((n) => n !== literal), `APPENDLIMIT=${o.appendLimit}`];
 }

@@ -21,6 +21,8 @@ export interface ImapLimits {
   readonly commandsPerSecond: number;
   /** Failed LOGIN/AUTHENTICATE attempts before the server says BYE. */
   readonly maxAuthFailures: number;
+  /** LITERAL+ (any non-synchronizing literal) or, when false, LITERAL- (at most 4096 octets), RFC 7888. */
+  readonly literalPlus: boolean;
 }
 
 export interface ImapDeps {

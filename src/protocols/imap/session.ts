@@ -19,6 +19,8 @@ import { formatSequenceSet } from './wire/sequence.ts';
 const PAUSE_AT = 1 << 20;
 /** Consecutive BAD commands before the server gives up on the client. */
 const MAX_BAD = 20;
+/** The largest non-synchronizing literal under LITERAL- (RFC 7888 §5). */
+const LITERAL_MINUS_MAX = 4096;
 /** Whole command (lines and literals) size bound beyond the APPEND limit. */
 const COMMAND_SLACK = 1 << 20;
 
@@ -56,6 +58,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       maxLiteral: deps.limits.maxLiteral,
       maxAppendLiteral: deps.limits.appendLimit,
       maxCommand: deps.limits.appendLimit + COMMAND_SLACK,
+      ...(deps.limits.literalPlus ? {} : { maxNonSyncLiteral: LITERAL_MINUS_MAX }),
     });
   }
 
@@ -178,6 +181,10 @@ export class ImapSession implements SessionHandle, CommandContext {
   }
 
   #framingError(ev: Extract<ReaderEvent, { kind: 'error' }>): void {
+    if (ev.reason === 'nonsync_too_big') {
+      this.#badCommand(ev.tag, 'Non-synchronizing literals are limited to 4096 octets (LITERAL-)', 'TOOBIG');
+      return;
+    }
     const text = ev.reason === 'line_too_long' ? 'Command line too long' : 'Literal too large';
     if (ev.command === 'APPEND' && this.#state.kind === 'notAuthenticated') {
       this.#badCommand(ev.tag, 'APPEND: Authenticate first', 'CLIENTBUG');
@@ -332,6 +339,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       authenticated: this.#state.kind === 'authenticated' || this.#state.kind === 'selected',
       policy: this.deps.auth.policy(this.#conn.listener.name),
       appendLimit: this.deps.limits.appendLimit,
+      literalPlus: this.deps.limits.literalPlus,
     });
   }
 
