@@ -1,13 +1,5 @@
 import { casemapKey, compareKeys } from './collation.ts';
-
-/**
- * Lets long threading work give other work a turn: `due(n)` counts steps and says when to await
- * `turn()`. IMAP passes its event-loop pacing; a no-op pacer runs everything at once.
- */
-export interface Pacer {
-  due(steps?: number): boolean;
-  turn(): Promise<void>;
-}
+import { type Pacer, pacedSort } from './paced-sort.ts';
 
 const UNPACED: Pacer = { due: () => false, turn: async () => {} };
 
@@ -100,11 +92,12 @@ async function sortAll(roots: ThreadNode[], pace: Pacer): Promise<void> {
     for (const c of n.children) stack.push(c);
   }
   for (let i = order.length - 1; i >= 0; i--) {
-    const kids = order[i]!.children;
-    if (kids.length > 1) kids.sort(byDate);
-    if (pace.due(kids.length + 1)) await pace.turn();
+    const n = order[i]!;
+    if (n.children.length > 1) n.children = await pacedSort(n.children, byDate, pace);
+    if (pace.due(1)) await pace.turn();
   }
-  roots.sort(byDate);
+  const sorted = await pacedSort(roots, byDate, pace);
+  for (let i = 0; i < sorted.length; i++) roots[i] = sorted[i]!;
 }
 
 /** Step 3: dummies without children go, dummies with children give way to them (not at the root, unless one). */
@@ -148,7 +141,7 @@ export async function threadReferences(messages: readonly ThreadMessage[], pace:
   };
   const containers: ThreadNode[] = [];
   // (1) Link each message under its references.
-  for (const m of [...messages].sort((a, b) => a.order - b.order)) {
+  for (const m of await pacedSort(messages, (a, b) => a.order - b.order, pace)) {
     const own = m.messageId ? normalizeMessageId(m.messageId) : null;
     let c = own === null ? undefined : byId.get(own);
     if (c && c.message) c = undefined; // a duplicate Message-ID: this one gets a unique id
@@ -182,7 +175,7 @@ export async function threadReferences(messages: readonly ThreadMessage[], pace:
   if (pace.due(roots.length)) await pace.turn();
   roots = prune(roots);
   for (const r of roots) if (!r.message) r.children.sort(byDate);
-  roots.sort(byDate);
+  roots = await pacedSort(roots, byDate, pace);
   // (5) Gather roots with the same base subject.
   if (pace.due(roots.length)) await pace.turn();
   const subjects = new Map<ThreadNode, string>();
@@ -245,11 +238,10 @@ export async function threadReferences(messages: readonly ThreadMessage[], pace:
 /** ORDEREDSUBJECT threading (RFC 5256 §3): one flat thread per base subject, by sent date. */
 export async function threadOrderedSubject(messages: readonly ThreadMessage[], pace: Pacer = UNPACED): Promise<ThreadNode[]> {
   const keyed = messages.map((m) => ({ m, key: subjectKeyOf(m) }));
-  keyed.sort((a, b) => compareKeys(a.key, b.key) || a.m.sentAt - b.m.sentAt || a.m.order - b.m.order);
-  if (pace.due(messages.length)) await pace.turn();
+  const ordered = await pacedSort(keyed, (a, b) => compareKeys(a.key, b.key) || a.m.sentAt - b.m.sentAt || a.m.order - b.m.order, pace);
   const roots: ThreadNode[] = [];
   let current: { key: string; root: ThreadNode } | null = null;
-  for (const { m, key } of keyed) {
+  for (const { m, key } of ordered) {
     if (pace.due()) await pace.turn();
     if (current && current.key === key) link(current.root, node(m));
     else {
@@ -257,8 +249,7 @@ export async function threadOrderedSubject(messages: readonly ThreadMessage[], p
       roots.push(current.root);
     }
   }
-  roots.sort(byDate);
-  return roots;
+  return pacedSort(roots, byDate, pace);
 }
 
 /** The THREAD response data (RFC 5256 §4): `(2)(3 6 (4 23)(44 7 96))`, built without recursion. */

@@ -1,5 +1,5 @@
 import { compareKeys } from '../../mail/collation.ts';
-import { pacedSort } from './paced-sort.ts';
+import { pacedSort } from '../../mail/paced-sort.ts';
 import { Pace } from './pace.ts';
 import type { SelectedMailbox } from './selected.ts';
 import type { SortFieldCache, SortFields } from './sort-fields.ts';

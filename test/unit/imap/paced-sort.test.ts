@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Pace } from '../../../src/protocols/imap/pace.ts';
-import { pacedSort } from '../../../src/protocols/imap/paced-sort.ts';
+import { pacedSort } from '../../../src/mail/paced-sort.ts';
 import { prng } from '../../helpers/prng.ts';
 
 describe('paced merge sort', () => {

@@ -1,4 +1,11 @@
-import type { Pace } from './pace.ts';
+/**
+ * Lets long work give other work a turn: `due(n)` counts steps and says when to await `turn()`.
+ * IMAP passes its event-loop pacing (protocols/imap/pace.ts); a no-op pacer runs all at once.
+ */
+export interface Pacer {
+  due(steps?: number): boolean;
+  turn(): Promise<void>;
+}
 
 /** Elements sorted in one synchronous run before merging starts. */
 const RUN = 2048;
@@ -8,7 +15,7 @@ const RUN = 2048;
  * sorting 100,000 messages for SORT or THREAD never holds other sessions for long. Returns a new
  * array; `compare` is called O(n log n) times and counted as steps.
  */
-export async function pacedSort<T>(items: readonly T[], compare: (a: T, b: T) => number, pace: Pace): Promise<T[]> {
+export async function pacedSort<T>(items: readonly T[], compare: (a: T, b: T) => number, pace: Pacer): Promise<T[]> {
   let src = items.slice();
   for (let i = 0; i < src.length; i += RUN) {
     const run = src.slice(i, i + RUN).sort(compare);
