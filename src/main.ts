@@ -318,6 +318,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         appendLimit: config.imap.append_limit,
         commandsPerSecond: config.imap.commands_per_second,
         maxAuthFailures: config.imap.max_auth_failures,
+        literalPlus: config.imap.literal_plus,
       },
     }),
     pop3: pop3Handler({

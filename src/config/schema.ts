@@ -185,6 +185,11 @@ export const configSchema = z
           .default(50 * 1024 * 1024),
         /** Commands per second one connection may sustain; faster clients are slowed down. */
         commands_per_second: z.number().int().min(1).default(500),
+        /**
+         * Offer LITERAL+ (non-synchronizing literals of any size, RFC 7888); false offers LITERAL-
+         * instead: a non-synchronizing literal over 4096 octets is refused with BAD [TOOBIG].
+         */
+        literal_plus: z.boolean().default(true),
         /** Failed LOGIN/AUTHENTICATE attempts on one connection before the server says BYE. */
         max_auth_failures: z.number().int().min(1).default(3),
       })

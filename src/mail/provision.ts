@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
+import { nextUidValidity } from './uidvalidity.ts';
 
 /** The mailboxes every new account gets, with their RFC 6154 special use as a JMAP role. */
 export const DEFAULT_MAILBOXES: ReadonlyArray<{ name: string; role: string | null; order: number }> = [
@@ -11,32 +12,34 @@ export const DEFAULT_MAILBOXES: ReadonlyArray<{ name: string; role: string | nul
   { name: 'Trash', role: 'trash', order: 6 },
 ];
 
-/** A UIDVALIDITY that differs between re-created mailboxes (RFC 9051 §2.3.1.1): seconds since epoch, bumped. */
-export function newUidValidity(now: number, salt = 0): number {
-  return (Math.floor(now / 1000) + salt) % 0xffffffff || 1;
-}
-
 /** Creates the default special-use mailboxes for a new account (idempotent). */
 export async function provisionMailboxes(db: Kysely<Database>, accountId: number, now = Date.now()): Promise<void> {
-  const existing = new Set(
-    (await db.selectFrom('mailboxes').select('name').where('account_id', '=', accountId).execute()).map((r) => r.name),
-  );
-  for (const [i, mb] of DEFAULT_MAILBOXES.entries()) {
-    if (existing.has(mb.name)) continue;
-    await db
-      .insertInto('mailboxes')
-      .values({
-        account_id: accountId,
-        name: mb.name,
-        role: mb.role,
-        uidvalidity: newUidValidity(now, i),
-        uidnext: 1,
-        highest_modseq: 1,
-        subscribed: 1,
-        sort_order: mb.order,
-        created_at: now,
-        modseq: 1,
-      })
-      .execute();
-  }
+  await db.transaction().execute(async (trx) => {
+    const existing = new Set(
+      (await trx.selectFrom('mailboxes').select('name').where('account_id', '=', accountId).execute()).map((r) => r.name),
+    );
+    for (const mb of DEFAULT_MAILBOXES) {
+      if (existing.has(mb.name)) continue;
+      await trx
+        .insertInto('mailboxes')
+        .values({
+          account_id: accountId,
+          name: mb.name,
+          role: mb.role,
+          uidvalidity: await nextUidValidity(trx, now),
+          uidnext: 1,
+          highest_modseq: 1,
+          sort_order: mb.order,
+          created_at: now,
+          modseq: 1,
+        })
+        .execute();
+      // The default mailboxes start subscribed (RFC 9051 §6.3.7 leaves the initial list to the server).
+      await trx
+        .insertInto('subscriptions')
+        .values({ account_id: accountId, name: mb.name, created_at: now })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  });
 }

@@ -4,9 +4,19 @@ import { FingerpostError } from '../core/errors.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Db } from '../store/db.ts';
 import type { Database, MailboxTable } from '../store/schema.ts';
+import { encodeBinaryParts } from './mime/binary-parts.ts';
 import type { ParsedMessage } from './mime/types.ts';
-import { newUidValidity } from './provision.ts';
-import type { MailboxChanges, Mailbox, MailboxEntry, MailChange, MessageParser, ObjectChanges, StoredMessage } from './types.ts';
+import {
+  type MailboxChanges,
+  type Mailbox,
+  type MailboxEntry,
+  type MailChange,
+  type MessageParser,
+  type ObjectChanges,
+  type StoredMessage,
+  SYSTEM_KEYWORDS,
+} from './types.ts';
+import { nextUidValidity } from './uidvalidity.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
 
@@ -35,7 +45,9 @@ export function normalizeMailboxName(name: string): string {
   return trimmed;
 }
 
-function toMailbox(row: Selectable<MailboxTable>): Mailbox {
+type MailboxRow = Selectable<MailboxTable> & { readonly is_subscribed: unknown };
+
+function toMailbox(row: MailboxRow): Mailbox {
   return {
     id: row.id,
     accountId: row.account_id,
@@ -44,7 +56,9 @@ function toMailbox(row: Selectable<MailboxTable>): Mailbox {
     uidValidity: row.uidvalidity,
     uidNext: row.uidnext,
     highestModseq: row.highest_modseq,
-    subscribed: row.subscribed === 1,
+    firstRecentUid: row.first_recent_uid,
+    // 0/1 from SQLite, a boolean from PostgreSQL.
+    subscribed: Boolean(row.is_subscribed),
     sortOrder: row.sort_order,
     createdAt: row.created_at,
   };
@@ -169,45 +183,95 @@ export class MailStore {
 
   // ---------------------------------------------------------------- mailboxes
 
-  async listMailboxes(accountId: number): Promise<Mailbox[]> {
-    const rows = await this.#db.kysely
+  /** Mailbox rows with their subscription state (RFC 9051 §6.3.7: the subscription belongs to the name). */
+  #mailboxRows(db: Trx = this.#db.kysely) {
+    return db
       .selectFrom('mailboxes')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .orderBy('sort_order')
-      .orderBy('name')
+      .leftJoin('subscriptions', (join) =>
+        join.onRef('subscriptions.account_id', '=', 'mailboxes.account_id').onRef('subscriptions.name', '=', 'mailboxes.name'),
+      )
+      .selectAll('mailboxes')
+      .select(sql<number>`case when subscriptions.name is null then 0 else 1 end`.as('is_subscribed'));
+  }
+
+  async listMailboxes(accountId: number): Promise<Mailbox[]> {
+    const rows = await this.#mailboxRows()
+      .where('mailboxes.account_id', '=', accountId)
+      .orderBy('mailboxes.sort_order')
+      .orderBy('mailboxes.name')
       .execute();
     return rows.map(toMailbox);
   }
 
   async getMailbox(accountId: number, name: string): Promise<Mailbox | undefined> {
-    const row = await this.#db.kysely
-      .selectFrom('mailboxes')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('name', '=', normalizeMailboxName(name))
+    const row = await this.#mailboxRows()
+      .where('mailboxes.account_id', '=', accountId)
+      .where('mailboxes.name', '=', normalizeMailboxName(name))
       .executeTakeFirst();
     return row ? toMailbox(row) : undefined;
   }
 
   async getMailboxById(accountId: number, id: number): Promise<Mailbox | undefined> {
-    const row = await this.#db.kysely
-      .selectFrom('mailboxes')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.#mailboxRows().where('mailboxes.account_id', '=', accountId).where('mailboxes.id', '=', id).executeTakeFirst();
     return row ? toMailbox(row) : undefined;
   }
 
   async mailboxByRole(accountId: number, role: string): Promise<Mailbox | undefined> {
-    const row = await this.#db.kysely
-      .selectFrom('mailboxes')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('role', '=', role)
+    const row = await this.#mailboxRows()
+      .where('mailboxes.account_id', '=', accountId)
+      .where('mailboxes.role', '=', role)
       .executeTakeFirst();
     return row ? toMailbox(row) : undefined;
+  }
+
+  /** The subscribed names of an account, sorted; a name may have no mailbox (RFC 5258 \NonExistent). */
+  async listSubscriptions(accountId: number): Promise<string[]> {
+    const rows = await this.#db.kysely
+      .selectFrom('subscriptions')
+      .select('name')
+      .where('account_id', '=', accountId)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
+  /** Subscribes or unsubscribes one name inside a write (no change log: the caller logs the mailbox). */
+  async #subscribe(trx: Trx, accountId: number, name: string, subscribed: boolean): Promise<boolean> {
+    if (subscribed) {
+      const r = await trx
+        .insertInto('subscriptions')
+        .values({ account_id: accountId, name, created_at: this.#now() })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+    }
+    const r = await trx.deleteFrom('subscriptions').where('account_id', '=', accountId).where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Records the first spelling of keywords that are not system flags (IMAP shows it; RFC 9051 §2.3.2). */
+  async #rememberKeywordNames(trx: Trx, accountId: number, keywords: readonly string[]): Promise<void> {
+    const rows = new Map<string, string>();
+    for (const k of keywords) {
+      const lower = k.toLowerCase();
+      if (k !== lower && !(SYSTEM_KEYWORDS as readonly string[]).includes(lower) && !rows.has(lower)) rows.set(lower, k);
+    }
+    if (!rows.size) return;
+    await trx
+      .insertInto('keyword_names')
+      .values([...rows].map(([keyword, name]) => ({ account_id: accountId, keyword, name })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  /** The first spelling of the account's keywords that were written with capitals, by lower-case keyword. */
+  async keywordNames(accountId: number): Promise<Map<string, string>> {
+    const rows = await this.#db.kysely
+      .selectFrom('keyword_names')
+      .select(['keyword', 'name'])
+      .where('account_id', '=', accountId)
+      .execute();
+    return new Map(rows.map((r) => [r.keyword, r.name]));
   }
 
   /**
@@ -244,12 +308,12 @@ export class MailStore {
           throw new FingerpostError('already_exists', `a mailbox with role ${options.role} already exists`);
         }
         const m = await modseq();
-        let last: Selectable<MailboxTable> | undefined;
+        let last: Pick<Selectable<MailboxTable>, 'id'> | undefined;
         for (let i = 1; i <= segments.length; i++) {
           const path = segments.slice(0, i).join(DELIMITER);
           const existing = await trx
             .selectFrom('mailboxes')
-            .selectAll()
+            .select('id')
             .where('account_id', '=', accountId)
             .where('name', '=', path)
             .executeTakeFirst();
@@ -263,20 +327,21 @@ export class MailStore {
               account_id: accountId,
               name: path,
               role: i === segments.length ? (options.role ?? null) : null,
-              uidvalidity: newUidValidity(now, created.size),
+              uidvalidity: await nextUidValidity(trx, now),
               uidnext: 1,
               highest_modseq: m,
-              subscribed: options.subscribed === false ? 0 : 1,
               sort_order: 10,
               created_at: now,
               modseq: m,
             })
-            .returningAll()
+            .returning('id')
             .executeTakeFirstOrThrow();
           created.add(last.id);
           await this.#logChange(trx, accountId, m, 'Mailbox', last.id, 'created');
         }
-        return toMailbox(last!);
+        // CREATE does not subscribe (RFC 9051 §6.3.4); JMAP's isSubscribed sets the name's state.
+        if (options.subscribed !== undefined) await this.#subscribe(trx, accountId, name, options.subscribed);
+        return toMailbox(await this.#mailboxRows(trx).where('mailboxes.id', '=', last!.id).executeTakeFirstOrThrow());
       },
       ['Mailbox'],
       created,
@@ -318,7 +383,14 @@ export class MailStore {
         for (const row of rows) {
           if (row.name !== from && !row.name.startsWith(`${from}${DELIMITER}`)) continue;
           const newName = to + row.name.slice(from.length);
-          await trx.updateTable('mailboxes').set({ name: newName, modseq: m }).where('id', '=', row.id).execute();
+          // A new UIDVALIDITY: an older mailbox of that name may have used these UIDs (RFC 9051 §2.3.1.1).
+          await trx
+            .updateTable('mailboxes')
+            .set({ name: newName, modseq: m, uidvalidity: await nextUidValidity(trx, this.#now()) })
+            .where('id', '=', row.id)
+            .execute();
+          // The subscription moves with the mailbox, so JMAP's isSubscribed of this mailbox holds.
+          if (await this.#subscribe(trx, accountId, row.name, false)) await this.#subscribe(trx, accountId, newName, true);
           await this.#logChange(trx, accountId, m, 'Mailbox', row.id, 'updated');
           touched.add(row.id);
         }
@@ -334,10 +406,9 @@ export class MailStore {
               account_id: accountId,
               name: parent,
               role: null,
-              uidvalidity: newUidValidity(this.#now(), i),
+              uidvalidity: await nextUidValidity(trx, this.#now()),
               uidnext: 1,
               highest_modseq: m,
-              subscribed: 1,
               sort_order: 10,
               created_at: this.#now(),
               modseq: m,
@@ -384,23 +455,34 @@ export class MailStore {
     );
   }
 
-  async setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void> {
-    const mailbox = await this.getMailbox(accountId, name);
-    if (!mailbox) throw new FingerpostError('not_found', `mailbox ${name} does not exist`);
-    await this.#write(
+  /**
+   * Adds `name` to the subscription list or removes it (RFC 9051 §6.3.7–6.3.8). The list is of
+   * names: a mailbox need not exist (a deleted one stays subscribed). Returns whether the list
+   * changed. A mailbox of that name gets a Mailbox change (JMAP `isSubscribed`).
+   */
+  async setSubscribed(accountId: number, rawName: string, subscribed: boolean): Promise<boolean> {
+    const name = normalizeMailboxName(rawName);
+    const { value } = await this.#write(
       accountId,
       async (trx, modseq) => {
-        const m = await modseq();
-        await trx
-          .updateTable('mailboxes')
-          .set({ subscribed: subscribed ? 1 : 0, modseq: m })
-          .where('id', '=', mailbox.id)
-          .execute();
-        await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'updated');
+        if (!(await this.#subscribe(trx, accountId, name, subscribed))) return false;
+        const mailbox = await trx
+          .selectFrom('mailboxes')
+          .select('id')
+          .where('account_id', '=', accountId)
+          .where('name', '=', name)
+          .executeTakeFirst();
+        if (mailbox) {
+          const m = await modseq();
+          await trx.updateTable('mailboxes').set({ modseq: m }).where('id', '=', mailbox.id).execute();
+          await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'updated');
+        }
+        return true;
       },
       ['Mailbox'],
       new Set(),
     );
+    return value;
   }
 
   /** Updates JMAP-visible mailbox properties (name handled by renameMailbox). */
@@ -413,17 +495,53 @@ export class MailStore {
       accountId,
       async (trx, modseq) => {
         const m = await modseq();
-        const set: { modseq: number; role?: string | null; sort_order?: number; subscribed?: number } = { modseq: m };
+        const set: { modseq: number; role?: string | null; sort_order?: number } = { modseq: m };
         if (patch.role !== undefined) set.role = patch.role;
         if (patch.sortOrder !== undefined) set.sort_order = patch.sortOrder;
-        if (patch.subscribed !== undefined) set.subscribed = patch.subscribed ? 1 : 0;
-        const r = await trx.updateTable('mailboxes').set(set).where('id', '=', id).where('account_id', '=', accountId).executeTakeFirst();
-        if (!r.numUpdatedRows) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
+        const row = await trx
+          .updateTable('mailboxes')
+          .set(set)
+          .where('id', '=', id)
+          .where('account_id', '=', accountId)
+          .returning('name')
+          .executeTakeFirst();
+        if (!row) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
+        if (patch.subscribed !== undefined) await this.#subscribe(trx, accountId, row.name, patch.subscribed);
         await this.#logChange(trx, accountId, m, 'Mailbox', id, 'updated');
       },
       ['Mailbox'],
       new Set(),
     );
+  }
+
+  /**
+   * Claims the \Recent messages of a mailbox for one IMAP4rev1 session (RFC 3501 §2.3.2): the UIDs
+   * from the mailbox's first unclaimed UID up to `uidLimit` (exclusive), or null when none are left.
+   * A compare-and-set on the mailbox row, so exactly one session gets each message, on any node.
+   */
+  async claimRecent(mailboxId: number, uidLimit: number): Promise<{ from: number; to: number } | null> {
+    for (;;) {
+      const row = await this.#db.kysely.selectFrom('mailboxes').select('first_recent_uid').where('id', '=', mailboxId).executeTakeFirst();
+      if (!row || row.first_recent_uid >= uidLimit) return null;
+      const r = await this.#db.kysely
+        .updateTable('mailboxes')
+        .set({ first_recent_uid: uidLimit })
+        .where('id', '=', mailboxId)
+        .where('first_recent_uid', '=', row.first_recent_uid)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) > 0) return { from: row.first_recent_uid, to: uidLimit };
+    }
+  }
+
+  /** How many messages of a mailbox no session has claimed as \Recent yet (STATUS RECENT). */
+  async unclaimedRecent(mailboxId: number, firstRecentUid: number): Promise<number> {
+    const row = await this.#db.kysely
+      .selectFrom('mailbox_messages')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('mailbox_id', '=', mailboxId)
+      .where('uid', '>=', firstRecentUid)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   /** Message counts for STATUS and JMAP Mailbox objects. */
@@ -458,7 +576,8 @@ export class MailStore {
 
   /**
    * Stores a message durably in a mailbox: the blob is fsynced, then the rows commit (IMAP APPEND,
-   * JMAP Email/import, SMTP delivery). Returns its message id, UID and MODSEQ.
+   * JMAP Email/import, SMTP delivery). Leaf bodies holding NUL are stored base64-encoded
+   * (mime/binary-parts.ts, RFC 3516 §4.4). Returns its message id, UID and MODSEQ.
    */
   async append(
     accountId: number,
@@ -466,12 +585,44 @@ export class MailStore {
     raw: Buffer,
     options: { keywords?: readonly string[]; receivedAt?: number } = {},
   ): Promise<{ messageId: number; uid: number; modseq: number; uidValidity: number }> {
-    if (raw.length === 0) throw new FingerpostError('invalid_argument', 'empty message');
-    const keywords = (options.keywords ?? []).map((k) => k.toLowerCase());
-    const bad = keywords.find((k) => !validKeyword(k));
-    if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
-    const { parsed, text } = await this.#parser.analyze(raw);
-    const blobId = await this.#blobs.put(raw);
+    return (await this.appendMany(accountId, mailboxId, [{ raw, ...options }]))[0]!;
+  }
+
+  /**
+   * Stores several messages in one mailbox in one transaction, with consecutive UIDs and one
+   * MODSEQ: all of them or none (IMAP MULTIAPPEND, RFC 3502 §6.3.11). Results in input order.
+   */
+  async appendMany(
+    accountId: number,
+    mailboxId: number,
+    items: ReadonlyArray<{ readonly raw: Buffer; readonly keywords?: readonly string[]; readonly receivedAt?: number }>,
+  ): Promise<Array<{ messageId: number; uid: number; modseq: number; uidValidity: number }>> {
+    if (!items.length) return [];
+    const prepared: Array<{
+      raw: Buffer;
+      parsed: ParsedMessage;
+      text: { readonly headers: string; readonly body: string };
+      blobId: string;
+      keywords: string[];
+      spelled: readonly string[];
+      receivedAt: number | undefined;
+    }> = [];
+    for (const item of items) {
+      if (item.raw.length === 0) throw new FingerpostError('invalid_argument', 'empty message');
+      const keywords = (item.keywords ?? []).map((k) => k.toLowerCase());
+      const bad = keywords.find((k) => !validKeyword(k));
+      if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
+      let raw = item.raw;
+      let { parsed, text } = await this.#parser.analyze(raw);
+      // Binary leaf bodies with NUL are kept base64-encoded: no protocol could send them otherwise.
+      const encoded = raw.includes(0) ? encodeBinaryParts(raw, parsed.root) : null;
+      if (encoded) {
+        raw = encoded;
+        ({ parsed, text } = await this.#parser.analyze(raw));
+      }
+      const blobId = await this.#blobs.put(raw);
+      prepared.push({ raw, parsed, text, blobId, keywords, spelled: item.keywords ?? [], receivedAt: item.receivedAt });
+    }
     const now = this.#now();
     const { value } = await this.#write(
       accountId,
@@ -479,51 +630,64 @@ export class MailStore {
         const m = await modseq();
         const mailbox = await trx
           .updateTable('mailboxes')
-          .set((eb) => ({ uidnext: eb('uidnext', '+', 1), highest_modseq: m }))
+          .set((eb) => ({ uidnext: eb('uidnext', '+', prepared.length), highest_modseq: m }))
           .where('id', '=', mailboxId)
           .where('account_id', '=', accountId)
           .returning(['uidnext', 'uidvalidity'])
           .executeTakeFirst();
         if (!mailbox) throw new FingerpostError('not_found', `mailbox ${mailboxId} does not exist`);
-        const uid = mailbox.uidnext - 1;
-        const threadId = await this.#findThread(trx, accountId, parsed);
-        const row = await trx
-          .insertInto('messages')
-          .values({
-            account_id: accountId,
-            blob_id: blobId,
-            size: raw.length,
-            received_at: options.receivedAt ?? now,
-            thread_id: threadId ?? 0,
-            message_id_header: parsed.messageId,
-            subject: parsed.subject.slice(0, 1000),
-            sent_at: parsed.sentAt,
-            from_addr: parsed.from
-              .map((a) => a.email)
-              .join(', ')
-              .slice(0, 1000),
-            to_addr: parsed.to
-              .map((a) => a.email)
-              .join(', ')
-              .slice(0, 1000),
-            keywords: keywordsToText(keywords),
-            meta: JSON.stringify(parsed),
-            modseq: m,
-            created_at: now,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        const messageId = row.id;
-        const thread = threadId ?? messageId;
-        if (threadId === undefined) await trx.updateTable('messages').set({ thread_id: thread }).where('id', '=', messageId).execute();
-        await trx.insertInto('mailbox_messages').values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m }).execute();
-        await trx
-          .insertInto('message_text')
-          .values({ message_id: messageId, account_id: accountId, headers: text.headers.toLowerCase(), body: text.body.toLowerCase() })
-          .execute();
-        await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
-        await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
-        return { messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity };
+        const results = [];
+        for (const [i, p] of prepared.entries()) {
+          await this.#rememberKeywordNames(trx, accountId, p.spelled);
+          const uid = mailbox.uidnext - prepared.length + i;
+          const threadId = await this.#findThread(trx, accountId, p.parsed);
+          const row = await trx
+            .insertInto('messages')
+            .values({
+              account_id: accountId,
+              blob_id: p.blobId,
+              size: p.raw.length,
+              received_at: p.receivedAt ?? now,
+              thread_id: threadId ?? 0,
+              message_id_header: p.parsed.messageId,
+              subject: p.parsed.subject.slice(0, 1000),
+              sent_at: p.parsed.sentAt,
+              from_addr: p.parsed.from
+                .map((a) => a.email)
+                .join(', ')
+                .slice(0, 1000),
+              to_addr: p.parsed.to
+                .map((a) => a.email)
+                .join(', ')
+                .slice(0, 1000),
+              keywords: keywordsToText(p.keywords),
+              meta: JSON.stringify(p.parsed),
+              modseq: m,
+              created_at: now,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          const messageId = row.id;
+          const thread = threadId ?? messageId;
+          if (threadId === undefined) await trx.updateTable('messages').set({ thread_id: thread }).where('id', '=', messageId).execute();
+          await trx
+            .insertInto('mailbox_messages')
+            .values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m, saved_at: now })
+            .execute();
+          await trx
+            .insertInto('message_text')
+            .values({
+              message_id: messageId,
+              account_id: accountId,
+              headers: p.text.headers.toLowerCase(),
+              body: p.text.body.toLowerCase(),
+            })
+            .execute();
+          await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
+          await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
+          results.push({ messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity });
+        }
+        return results;
       },
       ['Email', 'Thread', 'Mailbox'],
       new Set([mailboxId]),
@@ -574,6 +738,21 @@ export class MailStore {
       size: r.size,
       receivedAt: r.received_at,
     }));
+  }
+
+  /** When messages (by UID) were saved into a mailbox (IMAP SAVEDATE, RFC 8514); unknown ones are absent. */
+  async savedDates(mailboxId: number, uids: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let i = 0; i < uids.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('mailbox_messages')
+        .select(['uid', 'saved_at'])
+        .where('mailbox_id', '=', mailboxId)
+        .where('uid', 'in', uids.slice(i, i + 500) as number[])
+        .execute();
+      for (const r of rows) if (r.saved_at !== null) out.set(r.uid, r.saved_at);
+    }
+    return out;
   }
 
   /** What changed in a mailbox after `sinceModseq` (RFC 7162 CHANGEDSINCE / QRESYNC). */
@@ -682,6 +861,7 @@ export class MailStore {
       accountId,
       async (trx, nextModseq) => {
         const rows = await this.#entriesByUid(trx, mailboxId, uids);
+        if (op !== 'remove' && rows.length) await this.#rememberKeywordNames(trx, accountId, keywords);
         let m = 0;
         for (const r of rows) {
           if (options.unchangedSince !== undefined && r.modseq > options.unchangedSince) {
@@ -786,7 +966,11 @@ export class MailStore {
         for (const r of rows) {
           const uid = uidnext++;
           let messageId = r.message_id;
-          if (move) {
+          // Moving within one mailbox (RFC 6851 allows it) re-files the message under a new UID.
+          if (move && toMailboxId === fromMailboxId) {
+            await trx.deleteFrom('mailbox_messages').where('mailbox_id', '=', fromMailboxId).where('uid', '=', r.uid).execute();
+            await trx.insertInto('expunged').values({ mailbox_id: fromMailboxId, uid: r.uid, modseq: m }).execute();
+          } else if (move) {
             const already = await trx
               .selectFrom('mailbox_messages')
               .select('uid')
@@ -824,7 +1008,10 @@ export class MailStore {
             await this.#logChange(trx, accountId, m, 'Thread', copy.thread_id, 'updated');
           }
           if (move) await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
-          await trx.insertInto('mailbox_messages').values({ mailbox_id: toMailboxId, uid, message_id: messageId, modseq: m }).execute();
+          await trx
+            .insertInto('mailbox_messages')
+            .values({ mailbox_id: toMailboxId, uid, message_id: messageId, modseq: m, saved_at: this.#now() })
+            .execute();
           pairs.push([r.uid, uid]);
         }
         await trx.updateTable('mailboxes').set({ uidnext, highest_modseq: m }).where('id', '=', toMailboxId).execute();
@@ -942,7 +1129,7 @@ export class MailStore {
           if (!box) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
           await trx
             .insertInto('mailbox_messages')
-            .values({ mailbox_id: id, uid: box.uidnext - 1, message_id: messageId, modseq: m })
+            .values({ mailbox_id: id, uid: box.uidnext - 1, message_id: messageId, modseq: m, saved_at: this.#now() })
             .execute();
           touched.add(id);
         }
@@ -977,6 +1164,7 @@ export class MailStore {
           .executeTakeFirst();
         if (!row) throw new FingerpostError('not_found', `message ${messageId} does not exist`);
         if (row.keywords === text) return;
+        await this.#rememberKeywordNames(trx, accountId, keywords);
         const m = await nextModseq();
         await trx.updateTable('messages').set({ keywords: text, modseq: m }).where('id', '=', messageId).execute();
         await trx.updateTable('mailbox_messages').set({ modseq: m }).where('message_id', '=', messageId).execute();
@@ -1102,6 +1290,20 @@ export class MailStore {
       .orderBy('id')
       .execute();
     return rows.map((r) => r.id);
+  }
+
+  /** The decoded, lower-cased header text of messages (IMAP SEARCH by header), without their bodies. */
+  async headerTexts(messageIds: readonly number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (let i = 0; i < messageIds.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('message_text')
+        .select(['message_id', 'headers'])
+        .where('message_id', 'in', messageIds.slice(i, i + 500) as number[])
+        .execute();
+      for (const r of rows) out.set(r.message_id, r.headers);
+    }
+    return out;
   }
 
   /** Searchable text of messages (decoded headers and body). */

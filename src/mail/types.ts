@@ -17,6 +17,8 @@ export interface Mailbox {
   readonly uidNext: number;
   /** Highest MODSEQ of anything in the mailbox (RFC 7162 §3.1.1). */
   readonly highestModseq: number;
+  /** IMAP4rev1 \Recent: messages from this UID on are new, not yet claimed by a session (RFC 3501 §2.3.2). */
+  readonly firstRecentUid: number;
   readonly subscribed: boolean;
   readonly sortOrder: number;
   readonly createdAt: number;

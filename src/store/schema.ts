@@ -57,7 +57,8 @@ export interface MailboxTable {
   uidvalidity: number;
   uidnext: number;
   highest_modseq: number;
-  subscribed: number;
+  /** IMAP4rev1 \Recent: UIDs from here on are new and not yet claimed by a session (RFC 3501 §2.3.2). */
+  first_recent_uid: Generated<number>;
   sort_order: number;
   created_at: number;
   /** Modseq of the last change to the mailbox object itself (name, role, subscription). */
@@ -91,6 +92,8 @@ export interface MailboxMessageTable {
   uid: number;
   message_id: number;
   modseq: number;
+  /** When the message was saved into this mailbox (IMAP SAVEDATE, RFC 8514); null if unknown. */
+  saved_at: number | null;
 }
 
 export interface ExpungedTable {
@@ -381,6 +384,26 @@ export interface AuthSessionTable {
   seen_at: number;
 }
 
+/** Subscribed mailbox names (RFC 9051 §6.3.7); a name may outlive its mailbox. */
+export interface SubscriptionTable {
+  account_id: number;
+  name: string;
+  created_at: number;
+}
+
+/** The spelling a keyword was first written in, per account (`keyword` is lower-case). */
+export interface KeywordNameTable {
+  account_id: number;
+  keyword: string;
+  name: string;
+}
+
+/** Server-wide counters of the mail store (`uidvalidity`: the last UIDVALIDITY handed out). */
+export interface MailCounterTable {
+  name: string;
+  value: number;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -393,6 +416,9 @@ export interface Database {
   changes: ChangeTable;
   events: EventTable;
   message_text: MessageTextTable;
+  mail_counters: MailCounterTable;
+  subscriptions: SubscriptionTable;
+  keyword_names: KeywordNameTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   freebusy_sharing: FreebusySharingTable;

@@ -1,5 +1,6 @@
 // IMAP with curl (Debian), a client nobody here wrote: --oauth2-bearer over imaps:// and over
-// imap:// with STARTTLS, with AUTH=OAUTHBEARER and AUTH=XOAUTH2; a bad token makes curl fail.
+// imap:// with STARTTLS, with AUTH=OAUTHBEARER and AUTH=XOAUTH2; LIST with a hostile pattern;
+// a bad token makes curl fail.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -65,6 +66,37 @@ describe('IMAP with curl', { skip }, () => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\* STATUS INBOX \(MESSAGES 1 UIDNEXT 2\)/);
+  });
+
+  test('LIST with the pattern that used to freeze the server, and LSUB, as custom commands', async () => {
+    await t.services.mail.createMailbox((await t.services.directory.findByAddress(ALICE))!.id, 'abcdefghijklmnopqrstuvwxyz0123');
+    const run = (command: string) =>
+      curl([...common(), token, '--login-options', 'AUTH=OAUTHBEARER', '-X', command, `imaps://localhost:${t.ports.imaps}/`]);
+    const frozen = await run('LIST "" "*%*%*%*%*%*%z"');
+    assert.equal(frozen.code, 0, frozen.stderr);
+    assert.equal(frozen.stdout, '');
+    const hit = await run('LIST "" "*%*%*%*%*%*%3"');
+    assert.match(hit.stdout, /^\* LIST \(\\HasNoChildren\) "\/" abcdefghijklmnopqrstuvwxyz0123\r?\n$/);
+    const lsub = await run('LSUB "" "*"');
+    assert.match(lsub.stdout, /\* LSUB \(\) "\/" INBOX/);
+    assert.doesNotMatch(lsub.stdout, /abcdef/, 'CREATE does not subscribe');
+  });
+
+  test('FETCH PREVIEW (RFC 8970), EMAILID (RFC 8474) and SAVEDATE (RFC 8514) through curl', async () => {
+    const r = await curl([
+      ...common(),
+      token,
+      '--login-options',
+      'AUTH=OAUTHBEARER',
+      '-X',
+      'FETCH 1 (PREVIEW EMAILID SAVEDATE)',
+      `imaps://localhost:${t.ports.imaps}/INBOX`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^\* 1 FETCH \(PREVIEW "Hello from the store\." EMAILID \(E\d+\) SAVEDATE "\d\d-\w{3}-\d{4} [\d:]{8} \+0000"\)/m,
+    );
   });
 
   test('a bad token makes curl fail, over both mechanisms', async () => {

@@ -128,7 +128,8 @@ describe('IMAP with imapflow', () => {
       assert.equal(all[0]!.envelope!.from![0]!.address, 'bob@example.test');
       assert.deepEqual([...all[0]!.flags!], ['\\Seen']);
       assert.equal(all[1]!.envelope!.subject, 'Rechnung für März');
-      assert.deepEqual([...all[1]!.flags!], ['$label1']);
+      // Keywords keep the spelling the client wrote (RFC 9051 §2.3.2; compared case-insensitively).
+      assert.deepEqual([...all[1]!.flags!], ['$Label1']);
       assert.equal(all[1]!.bodyStructure!.type, 'multipart/mixed');
       assert.equal(all[1]!.bodyStructure!.childNodes![1]!.disposition, 'attachment');
       assert.equal(all[1]!.size, Buffer.byteLength(multipart));
@@ -159,7 +160,7 @@ describe('IMAP with imapflow', () => {
       assert.ok(flags);
       const after = [];
       for await (const m of c.fetch('1:3', { flags: true })) after.push([...m.flags!].sort());
-      assert.deepEqual(after, [[], ['$label1'], ['$important', '\\Flagged']]);
+      assert.deepEqual(after, [[], ['$Label1'], ['$Important', '\\Flagged']]);
 
       const moved = await c.messageMove('2', 'Work/Projects');
       assert.ok(moved !== false && moved.uidMap?.size === 1);
@@ -236,6 +237,53 @@ describe('IMAP with imapflow', () => {
     assert.ok(reopened.highestModseq! > modseq);
     assert.deepEqual(vanished, [uids[3]]);
     assert.deepEqual(flagged, [uids[1]]);
+    await c.logout();
+  });
+
+  test('keywords keep their spelling and a new one reaches PERMANENTFLAGS; with QRESYNC flag updates carry UIDs; MOVE within the mailbox', async () => {
+    const a = await connect({ user: ALICE, pass: PASSWORD }, { qresync: true });
+    const b = await connect({ user: ALICE, pass: PASSWORD });
+    await a.mailboxCreate('Kw');
+    for (const s of ['one', 'two']) await a.append('Kw', message(`kw ${s}`));
+    await a.mailboxOpen('Kw');
+    await b.mailboxOpen('Kw');
+    const updates: Array<{ seq: number; uid?: number; flags: Set<string> }> = [];
+    a.on('flags', (f: { seq: number; uid?: number; flags: Set<string> }) => updates.push(f));
+    await b.messageFlagsAdd('1', ['$Forwarded', 'Project-X']);
+    await a.noop();
+    assert.equal(updates.length, 1);
+    assert.equal(updates[0]!.uid, 1, 'QRESYNC: the unsolicited FETCH names the UID');
+    assert.deepEqual([...updates[0]!.flags].sort(), ['$Forwarded', 'Project-X']);
+    // A plain (sequence-number) STORE by the QRESYNC session is answered with UIDs too.
+    await a.messageFlagsAdd('2', ['project-x']);
+    const flags = [];
+    for await (const m of a.fetch('1:2', { uid: true, flags: true })) flags.push([m.uid, [...m.flags!].sort()]);
+    assert.deepEqual(flags, [
+      [1, ['$Forwarded', 'Project-X']],
+      [2, ['Project-X']],
+    ]);
+    const reopened = await b.mailboxOpen('Kw');
+    assert.ok(reopened.permanentFlags?.has('$Forwarded') && reopened.flags.has('Project-X'));
+    const moved = await a.messageMove({ uid: '1' }, 'Kw', { uid: true });
+    assert.ok(moved !== false);
+    assert.equal(moved.uidMap?.get(1), 3);
+    assert.deepEqual(await a.search({ all: true }, { uid: true }), [2, 3]);
+    await a.logout();
+    await b.logout();
+  });
+
+  test('OBJECTID: imapflow reads MAILBOXID from CREATE and SELECT, and EMAILID/THREADID from FETCH', async () => {
+    const c = await connect({ user: ALICE, pass: PASSWORD });
+    const created = await c.mailboxCreate('Oid');
+    assert.match(String(created.mailboxId), /^M\d+$/);
+    await c.append('Oid', message('object id'));
+    const opened = await c.mailboxOpen('Oid');
+    assert.equal(opened.mailboxId, created.mailboxId);
+    const m = await c.fetchOne('1', { emailId: true, threadId: true });
+    assert.ok(m);
+    assert.match(String(m.emailId), /^E\d+$/);
+    assert.match(String(m.threadId), /^T\d+$/);
+    assert.deepEqual(await c.search({ emailId: m.emailId } as never), [1]);
     await c.logout();
   });
 });

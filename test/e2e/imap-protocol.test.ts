@@ -241,7 +241,8 @@ describe('IMAP protocol by hand', () => {
     );
     assert.ok(!sel.some((l) => /RECENT/.test(l)));
     const bin = await cmd(c, 'f', 'FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])');
-    assert.match(bin[0]!, /^\* 1 FETCH \(BINARY\[1\] ~\{\d+\}$/);
+    // QRESYNC is enabled: every FETCH response carries UID (RFC 7162 §3.2.10).
+    assert.match(bin[0]!, /^\* 1 FETCH \(UID 1 BINARY\[1\] ~\{\d+\}$/);
     assert.match(bin.join('\n'), /BINARY\.SIZE\[1\] 11\)/);
     assert.deepEqual((await cmd(c, 'q', 'SEARCH RETURN (MIN COUNT SAVE) UNDRAFT')).slice(0, -1), ['* ESEARCH (TAG "q") MIN 2 COUNT 1']);
     assert.match((await cmd(c, 'k', 'UID COPY $ INBOX')).at(-1)!, /^k OK \[COPYUID \d+ 2 \d+\] UID COPY completed/);
@@ -287,10 +288,12 @@ describe('IMAP protocol by hand', () => {
     await t.services.mail.deliver((await t.services.directory.findByAddress(ALICE))!.id, Buffer.from('Subject: pushed\r\n\r\nhello\r\n'));
     // IDLE reports a new message within a second of its commit.
     assert.equal(await watcher.line(1000), `* ${count + 1} EXISTS`);
+    // An IMAP4rev1 session: the watcher heard of it first, so it owns it as \Recent (RFC 3501 §2.3.2).
+    assert.match((await watcher.line())!, /^\* \d+ RECENT$/);
     // The other session learns about it with its next command, then changes a flag the watcher sees.
     assert.match((await cmd(other, 'n', 'NOOP')).join('\n'), new RegExp(`\\* ${count + 1} EXISTS`));
     await cmd(other, 'f', `STORE ${count + 1} +FLAGS (\\Flagged)`);
-    assert.match((await watcher.line())!, new RegExp(`^\\* ${count + 1} FETCH \\(UID \\d+ FLAGS \\(\\\\Flagged\\)\\)$`));
+    assert.match((await watcher.line())!, new RegExp(`^\\* ${count + 1} FETCH \\(UID \\d+ FLAGS \\(\\\\Recent \\\\Flagged\\)\\)$`));
     await cmd(other, 'e', `STORE ${count + 1} +FLAGS.SILENT (\\Deleted)`);
     await watcher.line();
     await cmd(other, 'x', 'EXPUNGE');

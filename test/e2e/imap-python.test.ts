@@ -60,6 +60,48 @@ print('login after tls', typ)
 m.logout()
 `;
 
+// Mailbox life cycle and IMAP4rev1 state as imaplib sees it: UIDVALIDITY of a re-created name,
+// subscriptions that outlive their mailbox, LSUB's \Noselect parent, \Recent owned by one
+// session, MOVE within the selected mailbox, SENTON by the Date: as written.
+const LIFECYCLE = `
+import imaplib, os, ssl
+ctx = ssl.create_default_context(cafile=os.environ['CA'])
+def connect():
+    m = imaplib.IMAP4_SSL('localhost', int(os.environ['PORT']), ssl_context=ctx)
+    m.login(os.environ['USER_NAME'], os.environ['PASSWORD'])
+    return m
+m = connect()
+msg = b'Date: Sun, 25 Mar 2007 00:00:00 +0200\\r\\nSubject: py life\\r\\n\\r\\nhello\\r\\n'
+validities = []
+for round in range(2):
+    m.create('Py/Life')
+    typ, data = m.append('Py/Life', None, None, msg)
+    validities.append(data[0].decode())
+    if round == 0:
+        m.subscribe('Py/Life')
+        m.delete('Py/Life')
+print('appenduids', ' | '.join(validities))
+typ, data = m.lsub('""', '%')
+print('lsub%', ' | '.join(d.decode() for d in data if b'Py' in d))
+typ, data = m.lsub('""', 'Py/*')
+print('lsub*', ' | '.join(d.decode() for d in data))
+m.append('Py/Life', None, None, msg)
+typ, data = m.select('Py/Life')
+print('recent', m.response('RECENT')[1][0].decode(), 'exists', data[0].decode())
+other = connect()
+other.select('Py/Life')
+print('other recent', other.response('RECENT')[1][0].decode())
+typ, data = m.fetch('1:*', '(FLAGS)')
+print('flags', ' | '.join(d.decode() for d in data))
+print('senton', m.search(None, 'SENTON', '25-Mar-2007')[1][0].decode(), 'recent', m.search(None, 'RECENT')[1][0].decode(), 'old', other.search(None, 'OLD')[1][0].decode())
+typ, data = m.uid('MOVE', '1', 'Py/Life')
+print('move', typ, m.response('COPYUID')[1][0].decode())
+typ, data = m.uid('SEARCH', 'ALL')
+print('uids', data[0].decode())
+other.logout()
+m.logout()
+`;
+
 describe('IMAP with Python imaplib', { skip }, () => {
   let t: TestServer;
 
@@ -85,8 +127,31 @@ describe('IMAP with Python imaplib', { skip }, () => {
     assert.equal(out['select'], 'OK 0');
     assert.match(out['append']!, /^OK \[APPENDUID \d+ 1\]/);
     assert.equal(out['search'], '1');
-    assert.equal(out['fetch'], '1 (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {25} Subject: from imaplib');
+    assert.equal(out['fetch'], '1 (FLAGS (\\Recent \\Seen) BODY[HEADER.FIELDS (SUBJECT)] {25} Subject: from imaplib');
     assert.match(out['list']!, /\(\\HasNoChildren\) "\/" INBOX/);
+  });
+
+  test('mailbox life cycle and IMAP4rev1 state: UIDVALIDITY, subscriptions, LSUB \\Noselect, \\Recent, MOVE in place, SENTON', async () => {
+    const r = await python(LIFECYCLE, { CA: t.caFile, PORT: String(t.ports.imaps), USER_NAME: ALICE, PASSWORD });
+    assert.equal(r.code, 0, r.stderr);
+    const out = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
+    );
+    const [first, second] = out['appenduids']!.split(' | ').map((a) => /\[APPENDUID (\d+) (\d+)\]/.exec(a)!.slice(1).map(Number));
+    assert.equal(first![1], 1);
+    assert.equal(second![1], 1);
+    assert.ok(second![0]! > first![0]!, out['appenduids']);
+    assert.equal(out['lsub%'], '(\\Noselect) "/" Py');
+    assert.equal(out['lsub*'], '() "/" Py/Life');
+    assert.equal(out['recent'], '2 exists 2');
+    assert.equal(out['other'], 'recent 0');
+    assert.equal(out['flags'], '1 (FLAGS (\\Recent)) | 2 (FLAGS (\\Recent))');
+    assert.equal(out['senton'], '1 2 recent 1 2 old 1 2');
+    assert.match(out['move']!, /^OK \d+ 1 3$/);
+    assert.equal(out['uids'], '2 3');
   });
 
   test('the cleartext port advertises LOGINDISABLED and refuses LOGIN until STARTTLS', async () => {

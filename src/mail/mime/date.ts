@@ -91,3 +91,30 @@ export function formatMailDate(ms: number, offsetMinutes = 0): string {
     `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} ${zone}`
   );
 }
+
+/**
+ * The calendar day a `Date:` header names as written, as days since 1970-01-01, ignoring its time
+ * and zone (IMAP SENTON/SENTBEFORE/SENTSINCE, RFC 9051 §6.4.4), or null when it is not a date.
+ */
+export function mailDateDay(value: string | null): number | null {
+  if (!value) return null;
+  let year: number;
+  let month: number | undefined;
+  let day: number;
+  const m = RFC5322.exec(value);
+  const iso = m ? null : ISO.exec(value.trim());
+  if (m) {
+    month = MONTHS[m[2]!.toLowerCase()];
+    year = Number(m[3]);
+    if (m[3]!.length === 2) year += year < 50 ? 2000 : 1900;
+    else if (m[3]!.length === 3) year += 1900;
+    day = Number(m[1]);
+  } else if (iso) {
+    year = Number(iso[1]);
+    month = Number(iso[2]) - 1;
+    day = Number(iso[3]);
+  } else return null;
+  if (month === undefined || month < 0 || month > 11 || day < 1 || day > 31) return null;
+  const t = Date.UTC(year, month, day);
+  return Number.isFinite(t) ? Math.floor(t / 86_400_000) : null;
+}

@@ -1,27 +1,41 @@
 import type { ListenerPolicy } from '../../auth/types.ts';
+import type { CommandName } from './wire/types.ts';
 
-/** Extensions this server implements, advertised once TLS is up (RFC 9051 §7.2.2). */
-const EXTENSIONS = [
-  'LITERAL+',
-  'ID',
-  'ENABLE',
-  'IDLE',
-  'NAMESPACE',
-  'UNSELECT',
-  'UIDPLUS',
-  'MOVE',
-  'CHILDREN',
-  'LIST-EXTENDED',
-  'LIST-STATUS',
-  'SPECIAL-USE',
-  'CREATE-SPECIAL-USE',
-  'ESEARCH',
-  'SEARCHRES',
-  'WITHIN',
-  'BINARY',
-  'CONDSTORE',
-  'QRESYNC',
-  'STATUS=SIZE',
+/**
+ * The extensions this server implements (RFC 9051 §7.2.2), each with the commands (names in the
+ * command registry, commands/index.ts) that carry it. A test ties the two: nothing is advertised
+ * without its commands. Extensions that only change the reader or responses list what they touch.
+ */
+export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: string; readonly commands: readonly CommandName[] }> = [
+  { name: 'LITERAL+', rfc: 'RFC 7888', commands: ['APPEND'] },
+  { name: 'LITERAL-', rfc: 'RFC 7888 §5', commands: ['APPEND'] },
+  { name: 'ID', rfc: 'RFC 2971', commands: ['ID'] },
+  { name: 'ENABLE', rfc: 'RFC 5161', commands: ['ENABLE'] },
+  { name: 'IDLE', rfc: 'RFC 2177', commands: ['IDLE'] },
+  { name: 'NAMESPACE', rfc: 'RFC 2342', commands: ['NAMESPACE'] },
+  { name: 'UNSELECT', rfc: 'RFC 3691', commands: ['UNSELECT'] },
+  { name: 'UIDPLUS', rfc: 'RFC 4315', commands: ['UID EXPUNGE', 'APPEND', 'COPY'] },
+  { name: 'MOVE', rfc: 'RFC 6851', commands: ['MOVE'] },
+  { name: 'CHILDREN', rfc: 'RFC 3348', commands: ['LIST'] },
+  { name: 'LIST-EXTENDED', rfc: 'RFC 5258', commands: ['LIST'] },
+  { name: 'LIST-STATUS', rfc: 'RFC 5819', commands: ['LIST', 'STATUS'] },
+  { name: 'SPECIAL-USE', rfc: 'RFC 6154', commands: ['LIST'] },
+  { name: 'CREATE-SPECIAL-USE', rfc: 'RFC 6154', commands: ['CREATE'] },
+  { name: 'ESEARCH', rfc: 'RFC 4731', commands: ['SEARCH'] },
+  { name: 'SEARCHRES', rfc: 'RFC 5182', commands: ['SEARCH', 'FETCH', 'STORE', 'COPY'] },
+  { name: 'WITHIN', rfc: 'RFC 5032', commands: ['SEARCH'] },
+  { name: 'BINARY', rfc: 'RFC 3516', commands: ['FETCH', 'APPEND'] },
+  { name: 'CONDSTORE', rfc: 'RFC 7162', commands: ['SELECT', 'FETCH', 'STORE', 'SEARCH', 'STATUS', 'ENABLE'] },
+  { name: 'QRESYNC', rfc: 'RFC 7162', commands: ['SELECT', 'FETCH', 'ENABLE'] },
+  { name: 'STATUS=SIZE', rfc: 'RFC 8438', commands: ['STATUS'] },
+  { name: 'SAVEDATE', rfc: 'RFC 8514', commands: ['FETCH', 'SEARCH'] },
+  { name: 'PREVIEW', rfc: 'RFC 8970', commands: ['FETCH'] },
+  { name: 'OBJECTID', rfc: 'RFC 8474', commands: ['CREATE', 'SELECT', 'STATUS', 'FETCH', 'SEARCH'] },
+  { name: 'SORT', rfc: 'RFC 5256', commands: ['SORT'] },
+  { name: 'SORT=DISPLAY', rfc: 'RFC 5957', commands: ['SORT'] },
+  { name: 'ESORT', rfc: 'RFC 5267', commands: ['SORT'] },
+  { name: 'THREAD=ORDEREDSUBJECT', rfc: 'RFC 5256', commands: ['THREAD'] },
+  { name: 'THREAD=REFERENCES', rfc: 'RFC 5256', commands: ['THREAD'] },
 ];
 
 /**
@@ -29,7 +43,14 @@ const EXTENSIONS = [
  * and LOGINDISABLED: no AUTH= before TLS. After TLS and before login the SASL mechanisms the
  * listener's policy allows (and LOGINDISABLED when passwords are off); after login no AUTH=.
  */
-export function capabilities(o: { secure: boolean; authenticated: boolean; policy: ListenerPolicy; appendLimit: number }): string[] {
+export function capabilities(o: {
+  secure: boolean;
+  authenticated: boolean;
+  policy: ListenerPolicy;
+  appendLimit: number;
+  /** LITERAL+ unless false, then LITERAL- (`imap.literal_plus`). */
+  literalPlus?: boolean;
+}): string[] {
   const caps = ['IMAP4rev1', 'IMAP4rev2'];
   if (!o.secure) return [...caps, 'STARTTLS', 'LOGINDISABLED'];
   if (!o.authenticated) {
@@ -37,5 +58,6 @@ export function capabilities(o: { secure: boolean; authenticated: boolean; polic
     for (const m of o.policy.mechanisms(true)) caps.push(`AUTH=${m}`);
     if (!o.policy.plain) caps.push('LOGINDISABLED');
   }
-  return [...caps, ...EXTENSIONS, `APPENDLIMIT=${o.appendLimit}`];
+  const literal = o.literalPlus === false ? 'LITERAL+' : 'LITERAL-';
+  return [...caps, ...EXTENSIONS.map((e) => e.name).filter((n) => n !== literal), `APPENDLIMIT=${o.appendLimit}`];
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../../core/log.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { MessageCache } from './message-cache.ts';
 import type { EntrySnapshots } from './snapshots.ts';
+import type { SortFieldCache } from './sort-fields.ts';
 import type { SessionState, StateKind } from './state.ts';
 import type { EncodeOptions } from './wire/encoder.ts';
 import type { Command, CommandName } from './wire/types.ts';
@@ -20,6 +21,8 @@ export interface ImapLimits {
   readonly commandsPerSecond: number;
   /** Failed LOGIN/AUTHENTICATE attempts before the server says BYE. */
   readonly maxAuthFailures: number;
+  /** LITERAL+ (any non-synchronizing literal) or, when false, LITERAL- (at most 4096 octets), RFC 7888. */
+  readonly literalPlus: boolean;
 }
 
 export interface ImapDeps {
@@ -28,6 +31,7 @@ export interface ImapDeps {
   readonly mail: MailStore;
   readonly cache: MessageCache;
   readonly snapshots: EntrySnapshots;
+  readonly sortFields: SortFieldCache;
   readonly logger: Logger;
   readonly limits: ImapLimits;
   readonly tlsTimeoutMs: number;

@@ -35,18 +35,25 @@ export function flagToKeyword(flag: string): FlagResult {
   return { ok: true, keyword: flag.toLowerCase() };
 }
 
-/** Maps store keywords to IMAP flags for FETCH FLAGS. */
-export function keywordsToFlags(keywords: readonly string[]): string[] {
-  return keywords.map((k) => TO_FLAG.get(k) ?? k);
+/** How keywords are spelled on the wire: lower-case keyword → the client's spelling (store `keywordNames`). */
+export type KeywordNames = ReadonlyMap<string, string>;
+
+const NO_NAMES: KeywordNames = new Map();
+
+/** Maps store keywords to IMAP flags for FETCH FLAGS, in the spelling clients first used. */
+export function keywordsToFlags(keywords: readonly string[], names: KeywordNames = NO_NAMES): string[] {
+  return keywords.map((k) => TO_FLAG.get(k) ?? names.get(k) ?? k);
 }
 
-const cache = new Map<readonly string[], string>();
+const caches = new WeakMap<KeywordNames, Map<readonly string[], string>>();
 
-/** The encoded `(…)` flag list of a keyword set; memoised per interned keyword array. */
-export function flagList(keywords: readonly string[]): string {
+/** The encoded `(…)` flag list of a keyword set; memoised per spelling table and interned keyword array. */
+export function flagList(keywords: readonly string[], names: KeywordNames = NO_NAMES): string {
+  let cache = caches.get(names);
+  if (!cache) caches.set(names, (cache = new Map()));
   let s = cache.get(keywords);
   if (s === undefined) {
-    s = `(${keywordsToFlags(keywords).join(' ')})`;
+    s = `(${keywordsToFlags(keywords, names).join(' ')})`;
     if (cache.size > 10_000) cache.clear();
     cache.set(keywords, s);
   }

@@ -1,7 +1,8 @@
 import type { Mailbox } from '../../mail/types.ts';
 import { decodeMutf7 } from './wire/mutf7.ts';
+import type { Command } from './wire/types.ts';
 
-/** Mailbox names, LIST patterns and special use (RFC 9051 §5.1, §6.3.9; RFC 6154). */
+/** Mailbox names, LIST attributes and special use (RFC 9051 §5.1, §6.3.9; RFC 6154). */
 
 export const DELIMITER = '/';
 
@@ -12,6 +13,39 @@ export const DELIMITER = '/';
 export function nameFromWire(name: string, utf8: boolean): string | null {
   if (utf8 || /[^\x00-\x7f]/.test(name)) return name;
   return decodeMutf7(name);
+}
+
+/** Every mailbox name and pattern a command carries, as sent. */
+function mailboxArguments(cmd: Command): readonly string[] {
+  switch (cmd.name) {
+    case 'SELECT':
+    case 'EXAMINE':
+    case 'CREATE':
+    case 'DELETE':
+    case 'SUBSCRIBE':
+    case 'UNSUBSCRIBE':
+    case 'STATUS':
+    case 'APPEND':
+    case 'COPY':
+    case 'MOVE':
+      return [cmd.mailbox];
+    case 'RENAME':
+      return [cmd.from, cmd.to];
+    case 'LIST':
+      return [cmd.reference, ...cmd.patterns];
+    case 'LSUB':
+      return [cmd.reference, cmd.pattern];
+    default:
+      return [];
+  }
+}
+
+/**
+ * True when a command names a mailbox the client cannot mean: invalid modified UTF-7 from an
+ * IMAP4rev1 client (RFC 3501 §5.1.3). Invalid UTF-8 never gets this far (the parser refuses it).
+ */
+export function hasInvalidMailboxName(cmd: Command, utf8: boolean): boolean {
+  return mailboxArguments(cmd).some((name) => nameFromWire(name, utf8) === null);
 }
 
 const ROLE_TO_USE: Readonly<Record<string, string>> = {
@@ -37,28 +71,49 @@ export function roleOf(attribute: string): string | undefined {
   return undefined;
 }
 
-/**
- * Compiles a LIST reference + pattern (RFC 9051 §6.3.9): `*` matches anything, `%` anything but
- * the delimiter. A leading `INBOX` matches case-insensitively.
- */
-export function listMatcher(reference: string, pattern: string): (name: string) => boolean {
-  let full = `${reference}${pattern}`;
-  if (/^inbox(?=$|\/)/i.test(full)) full = `INBOX${full.slice(5)}`;
-  let source = '^';
-  for (const ch of full) {
-    if (ch === '*') source += '.*';
-    else if (ch === '%') source += '[^/]*';
-    else source += ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Every name that has a child mailbox (for \HasChildren), computed once per LIST. */
+export function parentNames(all: readonly Mailbox[]): Set<string> {
+  const parents = new Set<string>();
+  for (const m of all) {
+    let at = m.name.lastIndexOf(DELIMITER);
+    while (at > 0) {
+      const parent = m.name.slice(0, at);
+      if (parents.has(parent)) break;
+      parents.add(parent);
+      at = parent.lastIndexOf(DELIMITER);
+    }
   }
-  const re = new RegExp(`${source}$`, 'su');
-  return (name) => re.test(name);
+  return parents;
 }
 
-/** The attributes a LIST response shows for a mailbox (children, special use, subscription). */
-export function listAttributes(mailbox: Mailbox, all: readonly Mailbox[], options: { subscribed: boolean; specialUse: boolean }): string[] {
+/** The proper ancestors of a name, nearest first (`a/b/c` → `a/b`, `a`). */
+export function ancestors(name: string): string[] {
+  const out: string[] = [];
+  for (let at = name.lastIndexOf(DELIMITER); at > 0; at = name.lastIndexOf(DELIMITER, at - 1)) out.push(name.slice(0, at));
+  return out;
+}
+
+/** Names in LIST order: existing mailboxes as the store orders them, then other names alphabetically. */
+export function listOrder(names: Iterable<string>, all: readonly Mailbox[]): string[] {
+  const rank = new Map(all.map((m, i) => [m.name, i]));
+  return [...new Set(names)].sort((a, b) => {
+    const ra = rank.get(a);
+    const rb = rank.get(b);
+    if (ra !== undefined && rb !== undefined) return ra - rb;
+    if (ra !== undefined) return -1;
+    if (rb !== undefined) return 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+}
+
+/** The attributes a LIST response shows for an existing mailbox (children, special use, subscription). */
+export function listAttributes(
+  mailbox: Mailbox,
+  parents: ReadonlySet<string>,
+  options: { subscribed: boolean; specialUse: boolean },
+): string[] {
   const attrs: string[] = [];
-  const prefix = mailbox.name + DELIMITER;
-  attrs.push(all.some((m) => m.name.startsWith(prefix)) ? '\\HasChildren' : '\\HasNoChildren');
+  attrs.push(parents.has(mailbox.name) ? '\\HasChildren' : '\\HasNoChildren');
   const use = specialUse(mailbox.role);
   if (use && options.specialUse) attrs.push(use);
   if (options.subscribed && mailbox.subscribed) attrs.push('\\Subscribed');

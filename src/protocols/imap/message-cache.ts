@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MailStore } from '../../mail/store.ts';
 import type { ParsedMessage } from '../../mail/mime/types.ts';
 import { encodeBodyStructure, encodeEnvelope } from './wire/structure.ts';
@@ -62,6 +63,19 @@ export class MessageCache {
         this.#remember(info);
         out.set(m.id, info);
       }
+    }
+    return out;
+  }
+
+  /**
+   * Loads many messages in batches, giving the event loop a turn between them: the store may be
+   * synchronous (node:sqlite), and a 100,000-message SEARCH or SORT must not hold other sessions.
+   */
+  async loadPaced(accountId: number, ids: readonly number[], batch = 1000): Promise<Map<number, MessageInfo>> {
+    const out = new Map<number, MessageInfo>();
+    for (let i = 0; i < ids.length; i += batch) {
+      for (const [id, info] of await this.load(accountId, ids.slice(i, i + batch))) out.set(id, info);
+      if (i + batch < ids.length) await nextTurn();
     }
     return out;
   }

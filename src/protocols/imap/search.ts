@@ -1,6 +1,11 @@
+import { mailDateDay } from '../../mail/mime/date.ts';
+import { emailObjectId, threadObjectId } from '../../mail/object-ids.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MailStore } from '../../mail/store.ts';
 import { flagToKeyword } from './flags.ts';
 import type { MessageCache, MessageInfo } from './message-cache.ts';
+import { Pace } from './pace.ts';
+import { addressMatches } from './search-address.ts';
 import type { SelectedMailbox } from './selected.ts';
 import { dayOf } from './wire/datetime.ts';
 import { inRanges, resolveRanges } from './wire/sequence.ts';
@@ -12,13 +17,21 @@ import type { SearchKey } from './wire/types.ts';
  * keys from the store's decoded search text (case-insensitive substring, RFC 9051 §6.4.4).
  */
 
+/** Key evaluations between turns of the event loop. */
+const SEARCH_STEPS_PER_TURN = 200_000;
+
 interface Needs {
+  /** Keys in the program: the work per message. */
+  keys: number;
   info: boolean;
+  /** SAVED* keys need the save dates (RFC 8514). */
+  saved: boolean;
   modseq: boolean;
-  texts: Array<Extract<SearchKey, { op: 'header' | 'body' | 'text' }>>;
+  texts: Array<Extract<SearchKey, { op: 'header' | 'body' | 'text' | 'address' }>>;
 }
 
 function scan(key: SearchKey, needs: Needs): void {
+  needs.keys++;
   switch (key.op) {
     case 'and':
       for (const k of key.keys) scan(k, needs);
@@ -45,8 +58,14 @@ function scan(key: SearchKey, needs: Needs): void {
     case 'text':
       needs.texts.push(key);
       return;
+    case 'address':
+      needs.texts.push(key);
+      return;
     case 'modseq':
       needs.modseq = true;
+      return;
+    case 'savedate':
+      needs.saved = true;
       return;
     default:
       return;
@@ -66,23 +85,80 @@ function headerLineMatches(headers: string, field: string, needle: string): bool
   return false;
 }
 
-/** Message ids (store ids) matching each text key, computed once per SEARCH. */
+/** Messages loaded per batch of header text, with a turn of the event loop between batches. */
+const TEXT_BATCH = 250;
+
+/** The lower-cased header text of messages, in batches (the store may be synchronous). */
+async function headerTexts(store: MailStore, ids: readonly number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (let i = 0; i < ids.length; i += TEXT_BATCH) {
+    for (const [id, text] of await store.headerTexts(ids.slice(i, i + TEXT_BATCH))) out.set(id, text);
+    if (i + TEXT_BATCH < ids.length) await nextTurn();
+  }
+  return out;
+}
+
+/** When each message of the view was saved into the mailbox, by UID, in batches (RFC 8514). */
+async function savedDates(store: MailStore, box: SelectedMailbox): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (let from = 1; from <= box.exists; from += TEXT_BATCH) {
+    const uids: number[] = [];
+    for (let seq = from; seq < from + TEXT_BATCH && seq <= box.exists; seq++) uids.push(box.uidAt(seq));
+    for (const [uid, at] of await store.savedDates(box.id, uids)) out.set(uid, at);
+    await nextTurn();
+  }
+  return out;
+}
+
+/** Whether every word of `needle` (letters and digits) occurs in one of the field's lines. */
+function fieldHasWords(headers: string, field: string, words: readonly string[]): boolean {
+  const prefix = `${field}:`;
+  let at = 0;
+  while (at < headers.length) {
+    const end = headers.indexOf('\n', at);
+    const line = headers.slice(at, end < 0 ? headers.length : end);
+    if (line.startsWith(prefix) && words.every((w) => line.includes(w))) return true;
+    if (end < 0) break;
+    at = end + 1;
+  }
+  return false;
+}
+
+/**
+ * Message ids (store ids) matching each text key, computed once per SEARCH. FROM/TO/CC/BCC match
+ * parsed addresses (search-address.ts); only messages whose header line holds every word of the
+ * needle can match, so only those are parsed.
+ */
 async function textMatches(
-  store: MailStore,
+  deps: { readonly mail: MailStore; readonly cache: MessageCache },
   accountId: number,
   ids: readonly number[],
   keys: Needs['texts'],
 ): Promise<Map<SearchKey, Set<number>>> {
+  const store = deps.mail;
   const out = new Map<SearchKey, Set<number>>();
-  let texts: Map<number, { headers: string; body: string }> | undefined;
+  let texts: Map<number, string> | undefined;
   for (const key of keys) {
     const needle = key.value.toLowerCase();
     if (key.op === 'body') out.set(key, await store.textMatches(accountId, needle, 'body'));
     else if (key.op === 'text') out.set(key, await store.textMatches(accountId, needle, 'both'));
-    else {
-      texts ??= await store.searchText(ids);
+    else if (key.op === 'header') {
+      texts ??= await headerTexts(store, ids);
       const hits = new Set<number>();
-      for (const [id, t] of texts) if (headerLineMatches(t.headers, key.field, needle)) hits.add(id);
+      for (const [id, t] of texts) if (headerLineMatches(t, key.field, needle)) hits.add(id);
+      out.set(key, hits);
+    } else {
+      texts ??= await headerTexts(store, ids);
+      const words = needle.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+      const candidates: number[] = [];
+      for (const [id, t] of texts) if (fieldHasWords(t, key.field, words)) candidates.push(id);
+      const infos = await deps.cache.loadPaced(accountId, candidates);
+      const hits = new Set<number>();
+      for (const id of candidates) {
+        const info = infos.get(id);
+        const parsed = info ? addressMatches(info.meta.envelope[key.field], needle) : null;
+        if (parsed ?? headerLineMatches(texts.get(id)!, key.field, needle)) hits.add(id);
+      }
       out.set(key, hits);
     }
   }
@@ -104,21 +180,22 @@ export async function runSearch(
   criteria: SearchKey,
   now = Date.now(),
 ): Promise<SearchResult> {
-  const needs: Needs = { info: false, modseq: false, texts: [] };
+  const needs: Needs = { keys: 0, info: false, saved: false, modseq: false, texts: [] };
   scan(criteria, needs);
   const ids: number[] = [];
   for (let seq = 1; seq <= box.exists; seq++) ids.push(box.messageIdAt(seq));
-  const infos = needs.info ? await deps.cache.load(accountId, ids) : new Map<number, MessageInfo>();
-  const texts = needs.texts.length ? await textMatches(deps.mail, accountId, ids, needs.texts) : new Map<SearchKey, Set<number>>();
+  const infos = needs.info ? await deps.cache.loadPaced(accountId, ids) : new Map<number, MessageInfo>();
+  const texts = needs.texts.length ? await textMatches(deps, accountId, ids, needs.texts) : new Map<SearchKey, Set<number>>();
   const savedUids = new Set(box.saved);
+  const savedAt = needs.saved ? await savedDates(deps.mail, box) : new Map<number, number>();
   const resolved = new Map<SearchKey, Array<[number, number]>>();
 
   const test = (key: SearchKey, seq: number): boolean => {
     switch (key.op) {
       case 'all':
         return true;
-      case 'none':
-        return false;
+      case 'recent':
+        return box.recent.has(box.uidAt(seq));
       case 'and':
         return key.keys.every((k) => test(k, seq));
       case 'or':
@@ -139,9 +216,17 @@ export async function runSearch(
       }
       case 'modseq':
         return box.modseqAt(seq) >= key.modseq;
+      case 'savedate': {
+        const at = savedAt.get(box.uidAt(seq));
+        if (at === undefined) return false;
+        const day = dayOf(at);
+        return key.cmp === 'before' ? day < key.day : key.cmp === 'on' ? day === key.day : day >= key.day;
+      }
       case 'header':
       case 'body':
       case 'text':
+        return texts.get(key)?.has(box.messageIdAt(seq)) ?? false;
+      case 'address':
         return texts.get(key)?.has(box.messageIdAt(seq)) ?? false;
       default: {
         const info = infos.get(box.messageIdAt(seq));
@@ -153,7 +238,9 @@ export async function runSearch(
             return info.size < key.size;
           case 'internaldate':
           case 'sentdate': {
-            const day = dayOf(key.op === 'internaldate' ? info.receivedAt : (info.meta.sentAt ?? info.receivedAt));
+            // SENT*: the Date: header's day as written, its time and zone ignored (RFC 9051 §6.4.4).
+            const day =
+              key.op === 'internaldate' ? dayOf(info.receivedAt) : (mailDateDay(info.meta.envelope.date) ?? dayOf(info.receivedAt));
             return key.cmp === 'before' ? day < key.day : key.cmp === 'on' ? day === key.day : day >= key.day;
           }
           case 'older':
@@ -161,9 +248,9 @@ export async function runSearch(
           case 'younger':
             return now - info.receivedAt <= key.seconds * 1000;
           case 'emailid':
-            return `M${info.id}` === key.id;
+            return emailObjectId(info.id) === key.id;
           case 'threadid':
-            return `T${info.threadId}` === key.id;
+            return threadObjectId(info.threadId) === key.id;
           default:
             return false;
         }
@@ -173,7 +260,10 @@ export async function runSearch(
 
   const seqs: number[] = [];
   let highest = 0;
+  // A large mailbox times a long program is real work: give other sessions a turn now and then.
+  const pace = new Pace(SEARCH_STEPS_PER_TURN);
   for (let seq = 1; seq <= box.exists; seq++) {
+    if (pace.due(needs.keys)) await pace.turn();
     if (test(criteria, seq)) {
       seqs.push(seq);
       highest = Math.max(highest, box.modseqAt(seq));

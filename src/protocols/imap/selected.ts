@@ -1,5 +1,5 @@
 import type { Mailbox, MailboxEntry } from '../../mail/types.ts';
-import { internKeywords } from './flags.ts';
+import { internKeywords, type KeywordNames } from './flags.ts';
 
 /**
  * The selected mailbox as one session sees it (RFC 9051 §2.3.1): the sequence-number ↔ UID map
@@ -68,6 +68,18 @@ export class SelectedMailbox {
   dirty = false;
   /** `SEARCH RETURN (SAVE)` result, as UIDs (RFC 9051 §6.4.4.1). */
   saved: number[] = [];
+  /** Keywords (lower-case, no system flags) the client was told about in FLAGS (RFC 9051 §7.3.5). */
+  readonly shownKeywords = new Set<string>();
+  /** The account's keyword spellings as of the last FLAGS announcement. */
+  names: KeywordNames = new Map();
+  /** UIDs that are \Recent in this session (IMAP4rev1, RFC 3501 §2.3.2): it was the first to see them. */
+  readonly recent = new Set<number>();
+
+  /** Marks the UIDs of the view in [from, to) as \Recent for this session. */
+  addRecent(from: number, to: number): void {
+    const range = this.seqRangeOfUids(from, to - 1);
+    if (range) for (let seq = range[0]; seq <= range[1]; seq++) this.recent.add(this.uidAt(seq));
+  }
   #uids: NumberList;
   #messageIds: NumberList;
   #modseqs: NumberList;
@@ -191,6 +203,7 @@ export class SelectedMailbox {
         modOut.push(this.#modseqs[i]!);
         kwOut.push(this.#keywords[i]!);
       } else {
+        this.recent.delete(this.#uids[i]!);
         // Each EXPUNGE renumbers the ones after it (RFC 9051 §7.5.1).
         seqs.push(i + 1 - removed);
         removed++;

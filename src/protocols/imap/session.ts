@@ -8,8 +8,8 @@ import type { SessionHandle } from '../../net/listener.ts';
 import { capabilities } from './capabilities.ts';
 import { COMMANDS } from './commands/index.ts';
 import type { CommandContext, ImapDeps, Tagged } from './context.ts';
-import { flagList } from './flags.ts';
-import { nameFromWire } from './mailboxes.ts';
+import { announceKeywords, messageFlags } from './keyword-flags.ts';
+import { hasInvalidMailboxName, nameFromWire } from './mailboxes.ts';
 import type { SessionState } from './state.ts';
 import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encoder.ts';
 import { parseCommand } from './wire/parser.ts';
@@ -20,6 +20,8 @@ import { formatSequenceSet } from './wire/sequence.ts';
 const PAUSE_AT = 1 << 20;
 /** Consecutive BAD commands before the server gives up on the client. */
 const MAX_BAD = 20;
+/** The largest non-synchronizing literal under LITERAL- (RFC 7888 §5). */
+const LITERAL_MINUS_MAX = 4096;
 /** Whole command (lines and literals) size bound beyond the APPEND limit. */
 const COMMAND_SLACK = 1 << 20;
 
@@ -57,6 +59,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       maxLiteral: deps.limits.maxLiteral,
       maxAppendLiteral: deps.limits.appendLimit,
       maxCommand: deps.limits.appendLimit + COMMAND_SLACK,
+      ...(deps.limits.literalPlus ? {} : { maxNonSyncLiteral: LITERAL_MINUS_MAX }),
     });
   }
 
@@ -179,6 +182,10 @@ export class ImapSession implements SessionHandle, CommandContext {
   }
 
   #framingError(ev: Extract<ReaderEvent, { kind: 'error' }>): void {
+    if (ev.reason === 'nonsync_too_big') {
+      this.#badCommand(ev.tag, 'Non-synchronizing literals are limited to 4096 octets (LITERAL-)', 'TOOBIG');
+      return;
+    }
     const text = ev.reason === 'line_too_long' ? 'Command line too long' : 'Literal too large';
     if (ev.command === 'APPEND' && this.#state.kind === 'notAuthenticated') {
       this.#badCommand(ev.tag, 'APPEND: Authenticate first', 'CLIENTBUG');
@@ -228,6 +235,9 @@ export class ImapSession implements SessionHandle, CommandContext {
             : 'Not allowed now';
       return this.#badCommand(cmd.tag, `${cmd.name}: ${why}`, 'CLIENTBUG');
     }
+    if (hasInvalidMailboxName(cmd, this.enc.utf8))
+      return this.#badCommand(cmd.tag, 'The mailbox name is not valid modified UTF-7', 'CLIENTBUG');
+    const condstoreBefore = this.#condstore;
     let result: Tagged;
     const done = activities.begin('imap', cmd.name, this.#conn.id);
     try {
@@ -245,6 +255,10 @@ export class ImapSession implements SessionHandle, CommandContext {
       } catch (err) {
         this.deps.logger.warn({ err: (err as Error).message, session: this.#id }, 'imap update failed');
       }
+      // RFC 7162 §3.1: the first CONDSTORE-enabling command in a selected mailbox (FETCH MODSEQ,
+      // SEARCH MODSEQ, STORE UNCHANGEDSINCE, ENABLE …) tells the client where the mailbox stands.
+      if (!condstoreBefore && this.#condstore && cmd.name !== 'SELECT' && cmd.name !== 'EXAMINE' && this.#state.kind === 'selected')
+        this.send(`* OK [HIGHESTMODSEQ ${this.#state.mailbox.knownModseq}] Highest\r\n`);
     }
     if (!result.sent) this.send(tagged(cmd.tag, result.status, safeText(result.text), result.code));
     if (this.#logoutRequested) this.#finish();
@@ -330,6 +344,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       authenticated: this.#state.kind === 'authenticated' || this.#state.kind === 'selected',
       policy: this.deps.auth.policy(this.#conn.listener.name),
       appendLimit: this.deps.limits.appendLimit,
+      literalPlus: this.deps.limits.literalPlus,
     });
   }
 
@@ -436,19 +451,34 @@ export class ImapSession implements SessionHandle, CommandContext {
       return;
     }
     const changes = await this.deps.mail.mailboxChanges(box.id, box.knownModseq);
+    const knownUids = box.maxUid;
     const update = box.apply(changes.changed, changes.expunged, mailbox.highestModseq, expungeAllowed);
     if (!update) {
       box.dirty = true;
       return;
     }
+    if (update.exists !== null && !this.rev2) {
+      // IMAP4rev1 \Recent: the first session to learn of a new message owns it (RFC 3501 §2.3.2).
+      if (box.readOnly) box.addRecent(Math.max(knownUids + 1, mailbox.firstRecentUid), box.maxUid + 1);
+      else {
+        const claimed = await this.deps.mail.claimRecent(box.id, box.maxUid + 1);
+        if (claimed) box.addRecent(claimed.from, claimed.to);
+      }
+    }
+    // Keywords new to the mailbox are announced before a FETCH can show them (RFC 9051 §7.3.5).
+    await announceKeywords(
+      this,
+      box,
+      changes.changed.map((e) => e.keywords),
+    );
     let out = '';
     if (update.expunged.length) {
       if (this.qresync) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
       else for (const seq of update.expungedSeqs) out += `* ${seq} EXPUNGE\r\n`;
     }
-    if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n`;
+    if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n${this.rev2 ? '' : `* ${box.recent.size} RECENT\r\n`}`;
     for (const c of update.changed) {
-      out += `* ${c.seq} FETCH (UID ${c.uid} FLAGS ${flagList(c.keywords)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
+      out += `* ${c.seq} FETCH (UID ${c.uid} FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
     if (out) this.send(out);
   }

@@ -1,10 +1,12 @@
+import { mailboxObjectId } from '../../mail/object-ids.ts';
 import type { Mailbox } from '../../mail/types.ts';
 import type { CommandContext } from './context.ts';
 import type { StatusItem } from './wire/types.ts';
 
 /**
  * The `* STATUS name (…)` line for a mailbox (RFC 9051 §7.2.4), shared by STATUS and LIST-STATUS
- * (RFC 5819). RECENT is always 0 (no \Recent here); SIZE is RFC 8438; HIGHESTMODSEQ RFC 7162.
+ * (RFC 5819). RECENT counts messages no session has claimed yet (RFC 3501 §2.3.2); SIZE is RFC 8438;
+ * HIGHESTMODSEQ RFC 7162.
  */
 export async function statusLine(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[]): Promise<string> {
   const needCounts = items.some((i) => i === 'MESSAGES' || i === 'UNSEEN' || i === 'DELETED' || i === 'SIZE');
@@ -30,9 +32,12 @@ export async function statusLine(ctx: CommandContext, mailbox: Mailbox, items: r
       case 'SIZE':
         parts.push(`SIZE ${counts!.size}`);
         break;
-      case 'RECENT':
-        parts.push('RECENT 0');
+      case 'RECENT': {
+        // Not yet claimed by any session, plus those this session holds (RFC 3501 §6.3.10).
+        const own = ctx.state.kind === 'selected' && ctx.state.mailbox.id === mailbox.id ? ctx.state.mailbox.recent.size : 0;
+        parts.push(`RECENT ${own + (await ctx.deps.mail.unclaimedRecent(mailbox.id, mailbox.firstRecentUid))}`);
         break;
+      }
       case 'HIGHESTMODSEQ':
         parts.push(`HIGHESTMODSEQ ${mailbox.highestModseq}`);
         break;
@@ -40,7 +45,7 @@ export async function statusLine(ctx: CommandContext, mailbox: Mailbox, items: r
         parts.push(`APPENDLIMIT ${ctx.deps.limits.appendLimit}`);
         break;
       case 'MAILBOXID':
-        parts.push(`MAILBOXID (F${mailbox.id})`);
+        parts.push(`MAILBOXID (${mailboxObjectId(mailbox.id)})`);
         break;
     }
   }

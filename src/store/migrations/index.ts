@@ -3,6 +3,11 @@ import * as m001 from './001-initial.ts';
 import * as m002 from './002-events-notify.ts';
 import * as m010 from './010-auth-sessions.ts';
 import * as m020 from './020-mail-search.ts';
+import * as m021 from './021-uidvalidity.ts';
+import * as m022 from './022-subscriptions.ts';
+import * as m023 from './023-keyword-names.ts';
+import * as m024 from './024-recent.ts';
+import * as m025 from './025-saved-at.ts';
 import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m050 from './050-calendar.ts';
@@ -32,6 +37,11 @@ const steps: Array<[string, Step]> = [
   ['002-events-notify', m002],
   ['010-auth-sessions', m010],
   ['020-mail-search', m020],
+  ['021-uidvalidity', m021],
+  ['022-subscriptions', m022],
+  ['023-keyword-names', m023],
+  ['024-recent', m024],
+  ['025-saved-at', m025],
   ['030-idp', m030],
   ['040-smtp-queue', m040],
   ['050-calendar', m050],

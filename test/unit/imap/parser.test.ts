@@ -115,20 +115,27 @@ describe('IMAP command parser', () => {
     assert.equal(parse('a STATUS x (BOGUS)').ok, false);
   });
 
-  it('APPEND with flags, date and (binary) literal', () => {
-    const c = ok('A003 APPEND saved-messages (\\Seen $Label1) "17-Jul-1996 02:44:25 -0700" {10+}\r\nHello Joe!\r\n') as {
-      flags: string[];
-      date: number;
-      message: Buffer;
-      binary: boolean;
-    };
-    assert.deepEqual(c.flags, ['\\Seen', '$Label1']);
-    assert.equal(c.date, Date.UTC(1996, 6, 17, 9, 44, 25));
-    assert.equal(c.message.toString(), 'Hello Joe!');
-    assert.equal(c.binary, false);
-    const b = ok('a APPEND x ~{3+}\r\na\x00b\r\n') as { binary: boolean; message: Buffer };
-    assert.equal(b.binary, true);
-    assert.deepEqual([...b.message], [0x61, 0, 0x62]);
+  it('APPEND with flags, date and (binary) literal; MULTIAPPEND (RFC 3502)', () => {
+    type Appended = { messages: Array<{ flags: string[]; date: number | null; message: Buffer; binary: boolean }> };
+    const [c] = (ok('A003 APPEND saved-messages (\\Seen $Label1) "17-Jul-1996 02:44:25 -0700" {10+}\r\nHello Joe!\r\n') as Appended)
+      .messages;
+    assert.deepEqual(c!.flags, ['\\Seen', '$Label1']);
+    assert.equal(c!.date, Date.UTC(1996, 6, 17, 9, 44, 25));
+    assert.equal(c!.message.toString(), 'Hello Joe!');
+    assert.equal(c!.binary, false);
+    const [b] = (ok('a APPEND x ~{3+}\r\na\x00b\r\n') as Appended).messages;
+    assert.equal(b!.binary, true);
+    assert.deepEqual([...b!.message], [0x61, 0, 0x62]);
+    const multi = (ok('a APPEND x (\\Seen) {1+}\r\na "01-Jan-2020 00:00:00 +0000" {1+}\r\nb {1+}\r\nc\r\n') as Appended).messages;
+    assert.deepEqual(
+      multi.map((m) => [m.flags, m.date, m.message.toString()]),
+      [
+        [['\\Seen'], null, 'a'],
+        [[], Date.UTC(2020, 0, 1), 'b'],
+        [[], null, 'c'],
+      ],
+    );
+    assert.equal(parse('a APPEND x {1+}\r\na \r\n').ok, false);
     assert.equal(parse('a APPEND x "not a literal"').ok, false);
     assert.equal(parse('a APPEND x "32-Foo-1996 02:44:25 -0700" {1+}\r\nx\r\n').ok, false);
     // literal8 is only for message data
@@ -226,7 +233,7 @@ describe('IMAP command parser', () => {
       keys: [
         {
           op: 'or',
-          a: { op: 'header', field: 'from', value: 'Smith' },
+          a: { op: 'address', field: 'from', value: 'Smith' },
           b: {
             op: 'and',
             keys: [
@@ -267,6 +274,53 @@ describe('IMAP command parser', () => {
     assert.equal(parse(deep).ok, false);
   });
 
+  it('SORT and THREAD (RFC 5256 §5), ESORT RETURN (RFC 5267)', () => {
+    assert.deepEqual(ok('a UID SORT (REVERSE DATE subject) utf-8 ALL'), {
+      tag: 'a',
+      name: 'SORT',
+      uid: true,
+      returns: null,
+      criteria: [
+        { key: 'DATE', reverse: true },
+        { key: 'SUBJECT', reverse: false },
+      ],
+      charset: 'utf-8',
+      search: { op: 'all' },
+    });
+    assert.deepEqual(ok('a SORT RETURN (MIN COUNT) (ARRIVAL) UTF-8 1:5 SEEN'), {
+      tag: 'a',
+      name: 'SORT',
+      uid: false,
+      returns: ['MIN', 'COUNT'],
+      criteria: [{ key: 'ARRIVAL', reverse: false }],
+      charset: 'UTF-8',
+      search: {
+        op: 'and',
+        keys: [
+          { op: 'seq', set: { kind: 'ranges', ranges: [[1, 5]] } },
+          { op: 'flag', flag: '\\Seen', set: true },
+        ],
+      },
+    });
+    assert.deepEqual(ok('a THREAD references US-ASCII ALL'), {
+      tag: 'a',
+      name: 'THREAD',
+      uid: false,
+      algorithm: 'REFERENCES',
+      charset: 'US-ASCII',
+      search: { op: 'all' },
+    });
+    for (const bad of [
+      'a SORT () UTF-8 ALL',
+      'a SORT (DATE)',
+      'a SORT (REVERSE REVERSE DATE) UTF-8 ALL',
+      'a THREAD X UTF-8 ALL',
+      'a UID THREAD REFERENCES UTF-8',
+    ]) {
+      assert.equal(parse(bad).ok, false, bad);
+    }
+  });
+
   it('ID and ENABLE', () => {
     assert.deepEqual(ok('a ID ("name" "mutt" "version" NIL)'), {
       tag: 'a',
@@ -293,6 +347,16 @@ describe('IMAP command parser', () => {
     assert.equal(parse('a LOGIN "a\\x" b').ok, false);
     assert.equal(parse('a SELECT INBOX (CONDSTORE').ok, false);
     assert.equal(parse('a FETCH 4294967296 FLAGS').ok, false);
+  });
+
+  it('mailbox names and patterns must be valid UTF-8 (RFC 9051 §5.1), never patched with U+FFFD', () => {
+    const raw = (text: string) => parseCommand({ lines: [Buffer.from(text, 'latin1')], literals: [] });
+    for (const bad of ['a CREATE "Caf\xe9"', 'a SELECT "Caf\xe9"', 'a RENAME INBOX "\xc3"', 'a LIST "\xff" "*"', 'a LIST "" "\xe9*"']) {
+      const r = raw(bad);
+      assert.equal(r.ok, false, bad);
+      assert.match(!r.ok ? r.message : '', /not valid UTF-8/);
+    }
+    assert.deepEqual(raw('a CREATE "Caf\xc3\xa9"'), { ok: true, command: { tag: 'a', name: 'CREATE', mailbox: 'Café', specialUse: [] } });
   });
 });
 

@@ -1,13 +1,15 @@
 // The IMAP server's pure parts: the selected-mailbox view and its updates, sequence-set targets,
-// LIST patterns, body sections and BINARY decoding, flags, and capabilities before/after TLS.
+// body sections and BINARY decoding, flags, and capabilities before/after TLS.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ListenerPolicy } from '../../../src/auth/types.ts';
 import { parseMessage } from '../../../src/mail/mime/parse.ts';
 import type { Mailbox, MailboxEntry } from '../../../src/mail/types.ts';
-import { capabilities } from '../../../src/protocols/imap/capabilities.ts';
+import { capabilities, EXTENSIONS } from '../../../src/protocols/imap/capabilities.ts';
+import { COMMANDS } from '../../../src/protocols/imap/commands/index.ts';
 import { flagToKeyword, keywordsToFlags } from '../../../src/protocols/imap/flags.ts';
-import { listMatcher, nameFromWire } from '../../../src/protocols/imap/mailboxes.ts';
+import { nameFromWire } from '../../../src/protocols/imap/mailboxes.ts';
+import { addressMatches } from '../../../src/protocols/imap/search-address.ts';
 import { binaryBytes, sectionBytes } from '../../../src/protocols/imap/sections.ts';
 import { SelectedMailbox } from '../../../src/protocols/imap/selected.ts';
 import { targetSeqs } from '../../../src/protocols/imap/targets.ts';
@@ -22,6 +24,7 @@ const MAILBOX: Mailbox = {
   uidValidity: 77,
   uidNext: 11,
   highestModseq: 20,
+  firstRecentUid: 11,
   subscribed: true,
   sortOrder: 1,
   createdAt: 0,
@@ -96,23 +99,32 @@ describe('selected mailbox view', () => {
   });
 });
 
-describe('mailbox names and LIST patterns', () => {
-  it('* crosses the delimiter, % does not; INBOX matches case-insensitively', () => {
-    const names = ['INBOX', 'INBOX/Lists', 'Archive', 'Archive/2025', 'Archive/2025/Q1', 'Sent'];
-    const run = (ref: string, pat: string) => names.filter(listMatcher(ref, pat));
-    assert.deepEqual(run('', '*'), names);
-    assert.deepEqual(run('', '%'), ['INBOX', 'Archive', 'Sent']);
-    assert.deepEqual(run('', 'Archive/%'), ['Archive/2025']);
-    assert.deepEqual(run('Archive/', '*'), ['Archive/2025', 'Archive/2025/Q1']);
-    assert.deepEqual(run('', 'inbox'), ['INBOX']);
-    assert.deepEqual(run('', 'inbox/*'), ['INBOX/Lists']);
-    assert.deepEqual(run('', 'A.chive'), []);
-  });
+describe('mailbox names', () => {
   it('wire names: modified UTF-7 for rev1, UTF-8 for rev2', () => {
     assert.equal(nameFromWire('Entw&APw-rfe', false), 'Entwürfe');
     assert.equal(nameFromWire('Entwürfe', false), 'Entwürfe');
     assert.equal(nameFromWire('Tom &- Jerry', true), 'Tom &- Jerry');
     assert.equal(nameFromWire('&broken', false), null);
+    // Only canonical modified UTF-7 (RFC 3501 §5.1.3): one name, one spelling.
+    for (const bad of ['&AGE-', '&AOk-&AOk-', '&2D0-', '&AO*-', '&AOg']) assert.equal(nameFromWire(bad, false), null, bad);
+    assert.equal(nameFromWire('&AOkA6Q-', false), 'éé');
+    assert.equal(nameFromWire('&2D3eAQ-', false), '😁');
+  });
+});
+
+describe('SEARCH address keys', () => {
+  it('match the decoded name, the addr-spec or both; groups by name; null when there is no address', () => {
+    const a = (name: string | null, mailbox: string | null, host: string | null) => ({ name, adl: null, mailbox, host });
+    const pete = [a('=?UTF-8?Q?P=C3=A9te?=', 'pete', 'silly.test')];
+    assert.equal(addressMatches(pete, 'péte'), true);
+    assert.equal(addressMatches(pete, 'pete@silly'), true);
+    assert.equal(addressMatches(pete, 'péte <pete@silly.test>'), true);
+    assert.equal(addressMatches(pete, 'nice chap'), false);
+    const group = [a(null, 'team', null), a('Ann', 'ann', 'x.test'), a(null, null, null)];
+    assert.equal(addressMatches(group, 'team'), true);
+    assert.equal(addressMatches(group, 'ann@'), true);
+    assert.equal(addressMatches([a(null, 'undisclosed-recipients', null), a(null, null, null)], 'nobody'), null);
+    assert.equal(addressMatches([], 'x'), null);
   });
 });
 
@@ -200,5 +212,33 @@ describe('capabilities (STANDARDS §8.1)', () => {
     assert.ok(noPlain.includes('LOGINDISABLED') && !noPlain.includes('AUTH=PLAIN'));
     const post = capabilities({ secure: true, authenticated: true, policy: policy(true), appendLimit: 10 });
     assert.ok(!post.some((c) => c.startsWith('AUTH=')) && post.includes('IDLE') && post.includes('QRESYNC'));
+  });
+
+  it('every advertised extension is backed by commands in the registry, usable once signed in', () => {
+    const post = capabilities({ secure: true, authenticated: true, policy: policy(true), appendLimit: 10 });
+    const extensions = post.filter((c) => !['IMAP4rev1', 'IMAP4rev2'].includes(c) && !c.startsWith('APPENDLIMIT='));
+    for (const name of extensions) {
+      const ext = EXTENSIONS.find((e) => e.name === name);
+      assert.ok(ext, `${name} is advertised but not declared with its commands`);
+      assert.ok(ext.commands.length > 0, `${name} names no command`);
+      for (const command of ext.commands) {
+        const spec = COMMANDS.get(command);
+        assert.ok(spec, `${name} needs ${command}, which the registry does not have`);
+        assert.ok(spec.states.includes('authenticated') || spec.states.includes('selected'), `${command} runs once signed in`);
+      }
+    }
+    assert.equal(new Set(EXTENSIONS.map((e) => e.name)).size, EXTENSIONS.length, 'each extension once');
+  });
+});
+
+describe('object ids (RFC 8474)', () => {
+  it('are the ids JMAP uses for the same rows', async () => {
+    const { toId } = await import('../../../src/protocols/jmap/ids.ts');
+    const { emailObjectId, mailboxObjectId, threadObjectId } = await import('../../../src/mail/object-ids.ts');
+    for (const n of [1, 42, 9_007_199_254]) {
+      assert.equal(mailboxObjectId(n), toId('mailbox', n));
+      assert.equal(emailObjectId(n), toId('email', n));
+      assert.equal(threadObjectId(n), toId('thread', n));
+    }
   });
 });

@@ -9,7 +9,7 @@ import { isFingerpostError } from '../../../src/core/errors.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
 import { mimeParser } from '../../../src/mail/mime/parse.ts';
 import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT, MailStore } from '../../../src/mail/store.ts';
-import type { MailChange } from '../../../src/mail/types.ts';
+import type { Mailbox, MailChange } from '../../../src/mail/types.ts';
 import { FsBlobStore } from '../../../src/store/blobs.ts';
 import { type Db, openDb } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
@@ -39,19 +39,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let dir: string;
     let drop = async () => {};
     let store: MailStore;
+    let url = '';
+    let blobs: FsBlobStore;
     let account: number;
     let inbox: number;
     const changes: MailChange[] = [];
 
     before(async () => {
       dir = await mkdtemp(path.join(os.tmpdir(), 'fp-mail-'));
-      let url = '';
       if (dialect === 'postgres') ({ url, drop } = await tempPgDatabase());
       db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
       const admin = new AccountAdmin(db, new SqlDirectory(db));
       await admin.addDomain('example.test');
       account = (await admin.addUser({ address: 'bob@example.test', password: 'a long password' })).account.id;
-      store = new MailStore(db, new FsBlobStore(path.join(dir, 'blobs')), mimeParser);
+      blobs = new FsBlobStore(path.join(dir, 'blobs'));
+      store = new MailStore(db, blobs, mimeParser);
       inbox = (await store.getMailbox(account, 'inbox'))!.id;
       store.watch(account, (c) => changes.push(c));
     });
@@ -193,6 +195,129 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await assert.rejects(store.createMailbox(account, `a/${'é'.repeat(MAX_MAILBOX_SEGMENT / 2)}x`), (e) =>
         isFingerpostError(e, 'invalid_argument'),
       );
+    });
+
+    it('UIDVALIDITY never repeats for a name: re-created in the same second, with the clock set back, after a restart, from two nodes at once', async () => {
+      const frozen = Date.parse('2026-12-01T10:00:00Z');
+      const clocked = new MailStore(db, blobs, mimeParser, () => frozen);
+      const first = await clocked.createMailbox(account, 'Again');
+      const a = await clocked.append(account, first.id, message({ subject: 'One', id: 'uv1@example.test' }));
+      await clocked.deleteMailbox(account, 'Again');
+      const second = await clocked.createMailbox(account, 'Again');
+      const b = await clocked.append(account, second.id, message({ subject: 'Two', id: 'uv2@example.test' }));
+      // RFC 9051 §2.3.1.1: (UIDVALIDITY, UID) never names another message of a mailbox with that name.
+      assert.equal(b.uid, a.uid);
+      assert.ok(b.uidValidity > a.uidValidity, `${b.uidValidity} > ${a.uidValidity}`);
+      const backwards = new MailStore(db, blobs, mimeParser, () => frozen - 365 * 86_400_000);
+      const third = await backwards.createMailbox(account, 'Again/Child');
+      assert.ok(third.uidValidity > second.uidValidity, 'a clock set back does not go back');
+      // RENAME gives the moved mailboxes new values too: a name never sees an older one again.
+      await clocked.renameMailbox(account, 'Again', 'Renamed');
+      const renamed = await clocked.listMailboxes(account);
+      const top = renamed.find((m) => m.name === 'Renamed')!;
+      assert.ok(top.uidValidity > third.uidValidity);
+      assert.ok(renamed.find((m) => m.name === 'Renamed/Child')!.uidValidity > third.uidValidity);
+      // A second node (or a restart) on the same database continues the sequence.
+      const other = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      try {
+        const node2 = new MailStore(other, blobs, mimeParser, () => frozen);
+        const before = Math.max(...(await store.listMailboxes(account)).map((m) => m.uidValidity));
+        // PostgreSQL nodes write at the same time; SQLite is one file a process opens once, so the
+        // second handle (the admin CLI, a restarted server) takes turns with the first.
+        const create = (i: number) => (i % 2 ? clocked : node2).createMailbox(account, `Node/${i}`);
+        const made =
+          dialect === 'postgres'
+            ? await Promise.all(Array.from({ length: 12 }, (_, i) => create(i)))
+            : await Array.from({ length: 12 }, (_, i) => i).reduce(
+                async (acc, i) => [...(await acc), await create(i)],
+                Promise.resolve([] as Mailbox[]),
+              );
+        const values = made.map((m) => m.uidValidity);
+        assert.equal(new Set(values).size, values.length, `distinct: ${values.join(' ')}`);
+        assert.ok(values.every((v) => v > before && v <= 0xffffffff));
+        const all = (await store.listMailboxes(account)).map((m) => m.uidValidity);
+        assert.equal(new Set(all).size, all.length, 'no two mailboxes share a UIDVALIDITY');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('keeps subscriptions as a list of names: create does not subscribe, delete keeps the name, rename moves it', async () => {
+      assert.deepEqual(await store.listSubscriptions(account), ['Archive', 'Drafts', 'INBOX', 'Junk', 'Sent', 'Trash']);
+      const plain = await store.createMailbox(account, 'Subs/Plain');
+      assert.equal(plain.subscribed, false);
+      const jmapStyle = await store.createMailbox(account, 'Subs/Jmap', { subscribed: true });
+      assert.equal(jmapStyle.subscribed, true);
+      assert.equal((await store.getMailbox(account, 'Subs'))!.subscribed, false, 'a parent made on the way is not subscribed');
+      const before = await store.typeState(account, 'Mailbox');
+      assert.equal(await store.setSubscribed(account, 'Subs/Plain', true), true);
+      assert.equal(await store.setSubscribed(account, 'Subs/Plain', true), false, 'already subscribed');
+      assert.ok((await store.typeState(account, 'Mailbox')) > before, 'JMAP sees isSubscribed change');
+      await store.deleteMailbox(account, 'Subs/Plain');
+      assert.ok((await store.listSubscriptions(account)).includes('Subs/Plain'), 'DELETE keeps the subscription');
+      assert.equal((await store.createMailbox(account, 'Subs/Plain')).subscribed, true, 'the name is still subscribed');
+      await store.renameMailbox(account, 'Subs', 'Moved');
+      const names = await store.listSubscriptions(account);
+      assert.ok(names.includes('Moved/Plain') && names.includes('Moved/Jmap') && !names.some((n) => n.startsWith('Subs')));
+      const moved = (await store.getMailbox(account, 'Moved/Jmap'))!;
+      await store.updateMailbox(account, moved.id, { subscribed: false });
+      assert.equal((await store.getMailboxById(account, moved.id))!.subscribed, false);
+      assert.equal(await store.setSubscribed(account, 'Never/There', false), false);
+    });
+
+    it('remembers the first capitalised spelling of a keyword; keywords stay lower-case for comparison', async () => {
+      const a = await store.append(account, inbox, message({ subject: 'Kw', id: 'kw1@example.test' }), {
+        keywords: ['$Forwarded', '$Seen'],
+      });
+      await store.storeKeywords(account, inbox, [a.uid], 'add', ['Project-X', 'plain']);
+      await store.storeKeywords(account, inbox, [a.uid], 'add', ['PROJECT-X', '$FORWARDED']);
+      const entry = (await store.listEntries(inbox)).find((e) => e.uid === a.uid)!;
+      assert.deepEqual(entry.keywords, ['$forwarded', '$seen', 'plain', 'project-x']);
+      const names = await store.keywordNames(account);
+      assert.equal(names.get('$forwarded'), '$Forwarded');
+      assert.equal(names.get('project-x'), 'Project-X');
+      assert.equal(names.has('plain'), false);
+      assert.equal(names.has('$seen'), false, 'system flags have their IMAP names');
+    });
+
+    it('gives each new message to exactly one claimer of \\Recent, also from two nodes at once', async () => {
+      const box = await store.createMailbox(account, 'Recent/Claims');
+      for (let i = 0; i < 6; i++) await store.append(account, box.id, message({ subject: `r${i}`, id: `r${i}@example.test` }));
+      assert.equal(await store.unclaimedRecent(box.id, (await store.getMailboxById(account, box.id))!.firstRecentUid), 6);
+      assert.deepEqual(await store.claimRecent(box.id, 3), { from: 1, to: 3 });
+      assert.equal(await store.claimRecent(box.id, 3), null, 'already claimed');
+      const other = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      try {
+        const node2 = new MailStore(other, blobs, mimeParser);
+        const claims =
+          dialect === 'postgres'
+            ? await Promise.all([4, 5, 6, 7, 7, 7].map((limit, i) => (i % 2 ? store : node2).claimRecent(box.id, limit)))
+            : [await store.claimRecent(box.id, 5), await node2.claimRecent(box.id, 7), await store.claimRecent(box.id, 7)];
+        const owned = claims.flatMap((c) => (c ? Array.from({ length: c.to - c.from }, (_, k) => c.from + k) : []));
+        assert.deepEqual(
+          owned.sort((a, b) => a - b),
+          [3, 4, 5, 6],
+          'every UID claimed once',
+        );
+      } finally {
+        await other.close();
+      }
+      assert.equal(await store.unclaimedRecent(box.id, (await store.getMailboxById(account, box.id))!.firstRecentUid), 0);
+    });
+
+    it('records when a message was saved into each mailbox: append, copy and move each set their own (RFC 8514)', async () => {
+      let now = Date.parse('2026-03-01T10:00:00Z');
+      const clocked = new MailStore(db, blobs, mimeParser, () => now);
+      const a = await clocked.createMailbox(account, 'Saved/A');
+      const b = await clocked.createMailbox(account, 'Saved/B');
+      const first = await clocked.append(account, a.id, message({ subject: 's1', id: 's1@example.test' }), { receivedAt: 0 });
+      assert.deepEqual([...(await store.savedDates(a.id, [first.uid]))], [[first.uid, now]]);
+      now += 86_400_000;
+      const copied = await clocked.copy(account, a.id, [first.uid], b.id);
+      assert.deepEqual([...(await store.savedDates(b.id, [copied.pairs[0]![1]]))], [[copied.pairs[0]![1], now]]);
+      now += 86_400_000;
+      const moved = await clocked.move(account, a.id, [first.uid], b.id);
+      assert.deepEqual([...(await store.savedDates(b.id, [moved.pairs[0]![1]]))], [[moved.pairs[0]![1], now]]);
     });
 
     it('renaming INBOX moves its messages and keeps INBOX', async () => {

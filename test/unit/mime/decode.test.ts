@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { displayAddresses, parseAddressList } from '../../../src/mail/mime/address.ts';
 import { decodeCharset } from '../../../src/mail/mime/charset.ts';
-import { formatMailDate, parseMailDate } from '../../../src/mail/mime/date.ts';
+import { formatMailDate, mailDateDay, parseMailDate } from '../../../src/mail/mime/date.ts';
 import { decodeEncodedWords } from '../../../src/mail/mime/encoded-word.ts';
 import { parseStructured } from '../../../src/mail/mime/params.ts';
 import { parseMessage, searchText } from '../../../src/mail/mime/parse.ts';
@@ -158,6 +158,20 @@ describe('dates (RFC 5322 §3.3, §4.3)', () => {
       assert.equal(parseMailDate(text), at - 750, 'fractions of a second are dropped');
     }
   });
+});
+
+describe('the day a Date: header names as written (IMAP SENTON, RFC 9051 §6.4.4)', () => {
+  const day = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d) / 86_400_000;
+  const table: Array<[string, number | null]> = [
+    ['Sun, 25 Mar 2007 00:00:00 +0200', day(2007, 3, 25)],
+    ['Sat, 24 Mar 2007 23:30:00 -0500', day(2007, 3, 24)],
+    ['26 Mar 07 01:00 EST', day(2007, 3, 26)],
+    ['1 Jan 99 23:59:59 +1400', day(1999, 1, 1)],
+    ['2026-11-02T23:00:00-09:00', day(2026, 11, 2)],
+    ['yesterday', null],
+    ['', null],
+  ];
+  for (const [input, expected] of table) it(JSON.stringify(input), () => assert.equal(mailDateDay(input), expected));
 });
 
 describe('transfer encodings (RFC 2045 §6)', () => {

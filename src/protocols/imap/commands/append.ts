@@ -1,10 +1,12 @@
 import { SIGNED_IN, userOf } from '../state.ts';
 import { command, no, ok } from '../context.ts';
 import { flagToKeyword } from '../flags.ts';
+import { formatOrderedSet } from '../wire/sequence.ts';
 
 /**
- * APPEND (RFC 9051 §6.3.12) with UIDPLUS APPENDUID (RFC 4315), LITERAL+ and literal8 data
- * (RFC 3516); the size limit (APPENDLIMIT, RFC 7889) is enforced before the literal is read.
+ * APPEND (RFC 9051 §6.3.12) with MULTIAPPEND (RFC 3502: several messages, all or none), UIDPLUS
+ * APPENDUID with the UIDs in order (RFC 4315), LITERAL+ and literal8 data (RFC 3516); each
+ * message's size is checked against APPENDLIMIT (RFC 7889) before its literal is read.
  */
 export const append = command({
   names: ['APPEND'],
@@ -14,19 +16,22 @@ export const append = command({
     const name = ctx.mailboxFromWire(cmd.mailbox);
     const mailbox = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
     if (!mailbox) return no('No such mailbox', 'TRYCREATE');
-    if (cmd.message.length === 0) return no('Empty message', 'CANNOT');
-    if (cmd.message.length > ctx.deps.limits.appendLimit) return no('Message too large', 'TOOBIG');
-    const keywords: string[] = [];
-    for (const flag of cmd.flags) {
-      if (flag.toLowerCase() === '\\recent') continue;
-      const k = flagToKeyword(flag);
-      if (!k.ok) return no(`Invalid flag: ${k.reason}`, 'CANNOT');
-      keywords.push(k.keyword);
+    const items = [];
+    for (const m of cmd.messages) {
+      if (m.message.length === 0) return no('Empty message', 'CANNOT');
+      if (m.message.length > ctx.deps.limits.appendLimit) return no('Message too large', 'TOOBIG');
+      const keywords: string[] = [];
+      for (const flag of m.flags) {
+        if (flag.toLowerCase() === '\\recent') continue;
+        const k = flagToKeyword(flag);
+        if (!k.ok) return no(`Invalid flag: ${k.reason}`, 'CANNOT');
+        // Keywords go to the store as written: it compares them lower-case and remembers the spelling.
+        keywords.push(flag.startsWith('\\') ? k.keyword : flag);
+      }
+      items.push({ raw: m.message, keywords, ...(m.date !== null ? { receivedAt: m.date } : {}) });
     }
-    const r = await ctx.deps.mail.append(user.accountId, mailbox.id, cmd.message, {
-      keywords,
-      ...(cmd.date !== null ? { receivedAt: cmd.date } : {}),
-    });
-    return ok('APPEND completed', `APPENDUID ${r.uidValidity} ${r.uid}`);
+    const results = await ctx.deps.mail.appendMany(user.accountId, mailbox.id, items);
+    const uids = formatOrderedSet(results.map((r) => r.uid));
+    return ok('APPEND completed', `APPENDUID ${results[0]!.uidValidity} ${uids}`);
   },
 });

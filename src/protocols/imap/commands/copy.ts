@@ -6,7 +6,8 @@ import { reportExpunged } from './expunge.ts';
 
 /**
  * COPY and MOVE with their UID forms (RFC 9051 §6.4.7, §6.4.8; RFC 6851): COPYUID from UIDPLUS
- * (RFC 4315). MOVE sends COPYUID untagged, then the expunges, then the tagged OK.
+ * (RFC 4315). MOVE sends COPYUID untagged, then the expunges, then the tagged OK; a MOVE into the
+ * selected mailbox itself gives the messages new UIDs, which arrive as EXISTS before the OK.
  */
 export const copy = command({
   names: ['COPY', 'MOVE'],
@@ -18,7 +19,6 @@ export const copy = command({
     const target = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
     if (!target) return no('No such mailbox', 'TRYCREATE');
     if (cmd.name === 'MOVE' && box.readOnly) return no('The mailbox is read-only', 'CANNOT');
-    if (cmd.name === 'MOVE' && target.id === box.id) return no('Messages are already in this mailbox', 'CANNOT');
     const uids = targetSeqs(box, cmd.set, cmd.uid).map((s) => box.uidAt(s));
     const verb = `${cmd.uid ? 'UID ' : ''}${cmd.name}`;
     if (!uids.length) return ok(`${verb} completed`);

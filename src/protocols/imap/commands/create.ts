@@ -1,6 +1,7 @@
 import { SIGNED_IN, userOf } from '../state.ts';
 import { command, no, ok } from '../context.ts';
 import { roleOf } from '../mailboxes.ts';
+import { mailboxObjectId } from '../../../mail/object-ids.ts';
 
 /** CREATE (RFC 9051 §6.3.4) with RFC 6154 §3 `USE (\Sent …)`; parents are created as needed. */
 export const create = command({
@@ -18,7 +19,8 @@ export const create = command({
     }
     if (role && (await ctx.deps.mail.mailboxByRole(user.accountId, role)))
       return no('Another mailbox already has that special use', 'USEATTR');
-    await ctx.deps.mail.createMailbox(user.accountId, name, { role });
-    return ok('CREATE completed');
+    const created = await ctx.deps.mail.createMailbox(user.accountId, name, { role });
+    // RFC 8474 §4.1: the new mailbox's MAILBOXID.
+    return ok('CREATE completed', `MAILBOXID (${mailboxObjectId(created.id)})`);
   },
 });

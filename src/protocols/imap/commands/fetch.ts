@@ -1,11 +1,13 @@
+import { emailObjectId, threadObjectId } from '../../../mail/object-ids.ts';
 import { SELECTED } from '../state.ts';
 import { bad, type CommandContext, command, no, ok, type Tagged } from '../context.ts';
-import { flagList } from '../flags.ts';
 import type { MessageInfo } from '../message-cache.ts';
+import { messageFlags } from '../keyword-flags.ts';
 import { binaryBytes, sectionBytes } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatDateTime } from '../wire/datetime.ts';
+import { str } from '../wire/encoder.ts';
 import { sectionLabel } from '../wire/parse-fetch.ts';
 import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
 import type { FetchItem } from '../wire/types.ts';
@@ -14,7 +16,7 @@ import type { FetchItem } from '../wire/types.ts';
 const BATCH = 250;
 const EMPTY = Buffer.alloc(0);
 
-const INFO_ITEMS = new Set(['INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'EMAILID', 'THREADID']);
+const INFO_ITEMS = new Set(['INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'EMAILID', 'THREADID', 'PREVIEW']);
 const RAW_ITEMS = new Set(['BODY[]', 'BINARY[]', 'BINARY.SIZE', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
 
 function setsSeen(item: FetchItem): boolean {
@@ -41,9 +43,10 @@ class Response {
       this.item(`${label} NIL`);
       return;
     }
-    const binary = label.startsWith('BINARY') && data.includes(0);
+    const nul = data.includes(0);
+    const binary = nul && label.startsWith('BINARY');
     this.item(`${label} ${binary ? '~' : ''}{${data.length}}\r\n`);
-    this.chunks.push(this.#text, data);
+    this.chunks.push(this.#text, nul && !binary ? withoutNul(data) : data);
     this.#text = '';
   }
 
@@ -51,6 +54,16 @@ class Response {
     this.chunks.push(`${this.#text})\r\n`);
     return this.chunks;
   }
+}
+
+/**
+ * A normal literal cannot carry NUL (RFC 9051 §4.3). The store keeps NUL only where no transfer
+ * encoding applies (a header, a preamble): there it becomes 0x80, so sizes and offsets still hold.
+ */
+function withoutNul(data: Buffer): Buffer {
+  const copy = Buffer.from(data);
+  for (let i = copy.indexOf(0); i >= 0; i = copy.indexOf(0, i + 1)) copy[i] = 0x80;
+  return copy;
 }
 
 function partial(data: Buffer | null, p: { start: number; length: number } | null): Buffer | null {
@@ -73,7 +86,8 @@ export const fetch = command({
     if (cmd.vanished && !ctx.qresync) return bad('VANISHED needs ENABLE QRESYNC', 'CLIENTBUG');
     if (cmd.changedSince !== null || cmd.items.some((i) => i.kind === 'MODSEQ')) ctx.useCondstore();
     const items: FetchItem[] = [...cmd.items];
-    if (cmd.uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+    // UID FETCH answers with UID (RFC 9051 §6.4.9); with QRESYNC every FETCH does (RFC 7162 §3.2.10).
+    if ((cmd.uid || ctx.qresync) && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
     if (cmd.changedSince !== null && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
 
     let seqs = targetSeqs(box, cmd.set, cmd.uid);
@@ -97,6 +111,12 @@ export const fetch = command({
     let pending = '';
     for (let i = 0; i < seqs.length; i += BATCH) {
       const batch = seqs.slice(i, i + BATCH);
+      const saved = items.some((it) => it.kind === 'SAVEDATE')
+        ? await ctx.deps.mail.savedDates(
+            box.id,
+            batch.map((s) => box.uidAt(s)),
+          )
+        : null;
       const infos = needInfo
         ? await ctx.deps.cache.load(
             user.accountId,
@@ -118,7 +138,7 @@ export const fetch = command({
             continue;
           }
         }
-        const r = render(ctx, box, seq, items, info, raw, flagsChanged.has(seq));
+        const r = render(ctx, box, seq, items, info, raw, flagsChanged.has(seq), saved?.get(box.uidAt(seq)));
         if (typeof r === 'object' && 'status' in r) return r;
         // Coalesce text into large writes: one TLS record per ~64 KiB, not one per response.
         for (const chunk of r) {
@@ -175,21 +195,26 @@ function render(
   info: MessageInfo | undefined,
   raw: Buffer | undefined,
   flagsChanged: boolean,
+  savedAt: number | undefined,
 ): Array<string | Buffer> | Tagged {
   const res = new Response(seq);
   const utf8 = ctx.enc.utf8;
   let sentFlags = false;
+  let sentUid = false;
+  let sentModseq = false;
   for (const item of items) {
     switch (item.kind) {
       case 'FLAGS':
-        res.item(`FLAGS ${flagList(box.keywordsAt(seq))}`);
+        res.item(`FLAGS ${messageFlags(box, seq, !ctx.rev2)}`);
         sentFlags = true;
         break;
       case 'UID':
         res.item(`UID ${box.uidAt(seq)}`);
+        sentUid = true;
         break;
       case 'MODSEQ':
         res.item(`MODSEQ (${box.modseqAt(seq)})`);
+        sentModseq = true;
         break;
       case 'INTERNALDATE':
         res.item(`INTERNALDATE "${formatDateTime(info!.receivedAt)}"`);
@@ -207,13 +232,18 @@ function render(
         res.item(`BODY ${ctx.deps.cache.structure(info!, false, utf8)}`);
         break;
       case 'EMAILID':
-        res.item(`EMAILID (M${info!.id})`);
+        res.item(`EMAILID (${emailObjectId(info!.id)})`);
         break;
       case 'THREADID':
-        res.item(`THREADID (T${info!.threadId})`);
+        res.item(`THREADID (${threadObjectId(info!.threadId)})`);
+        break;
+      case 'PREVIEW':
+        // RFC 8970: up to 256 characters of the first text part, computed at delivery (never NIL here).
+        res.item(`PREVIEW ${str(info!.meta.preview, ctx.enc)}`);
         break;
       case 'SAVEDATE':
-        res.item('SAVEDATE NIL');
+        // RFC 8514 §3: when the message was saved into this mailbox; NIL when not known.
+        res.item(`SAVEDATE ${savedAt === undefined ? 'NIL' : `"${formatDateTime(savedAt)}"`}`);
         break;
       case 'RFC822':
         res.literal('RFC822', raw!);
@@ -245,6 +275,11 @@ function render(
       }
     }
   }
-  if (flagsChanged && !sentFlags) res.item(`FLAGS ${flagList(box.keywordsAt(seq))}`);
+  if (flagsChanged) {
+    // The implicit \Seen is a flag change: FLAGS, and with CONDSTORE UID and MODSEQ (RFC 7162 §3.1).
+    if (!sentFlags) res.item(`FLAGS ${messageFlags(box, seq, !ctx.rev2)}`);
+    if (ctx.condstore && !sentUid) res.item(`UID ${box.uidAt(seq)}`);
+    if (ctx.condstore && !sentModseq) res.item(`MODSEQ (${box.modseqAt(seq)})`);
+  }
   return res.finish();
 }

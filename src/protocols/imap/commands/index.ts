@@ -21,10 +21,12 @@ import { noop } from './noop.ts';
 import { rename } from './rename.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
+import { sort } from './sort.ts';
 import { starttls } from './starttls.ts';
 import { status } from './status.ts';
 import { store } from './store.ts';
 import { subscribe } from './subscribe.ts';
+import { thread } from './thread.ts';
 
 const ALL: ReadonlyArray<CommandSpec<never>> = [
   append,
@@ -48,10 +50,12 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   rename,
   search,
   select,
+  sort,
   starttls,
   status,
   store,
   subscribe,
+  thread,
 ] as unknown as ReadonlyArray<CommandSpec<never>>;
 
 /** Every command by name (RFC 9051 §6 plus extensions); the dispatcher looks commands up here. */

@@ -1,40 +1,84 @@
 import { SIGNED_IN, userOf } from '../state.ts';
-import { command, ok } from '../context.ts';
-import { DELIMITER, listAttributes, listMatcher } from '../mailboxes.ts';
+import { command, no, ok } from '../context.ts';
+import { compileListPattern, LIST_STEP_LIMIT, LIST_STEPS_PER_TURN } from '../list-pattern.ts';
+import { ancestors, DELIMITER, listAttributes, listOrder, parentNames, specialUse } from '../mailboxes.ts';
+import { Pace } from '../pace.ts';
 import { statusLine } from '../status-items.ts';
 
 /**
- * LIST (RFC 9051 §6.3.9) with LIST-EXTENDED (RFC 5258: SUBSCRIBED, RECURSIVEMATCH, SPECIAL-USE
- * selection, several patterns), RETURN (CHILDREN SUBSCRIBED SPECIAL-USE STATUS) (RFC 5819), and
- * RFC 6154 attributes on every line. `LIST "" ""` answers the delimiter.
+ * LIST (RFC 9051 §6.3.9) with LIST-EXTENDED (RFC 5258): the SUBSCRIBED selection lists subscribed
+ * names, also those whose mailbox is gone (`\NonExistent \Subscribed`); RECURSIVEMATCH adds
+ * CHILDINFO to matching names with descendants that meet the selection, and lists a matching name
+ * that does not meet it only when such a descendant is not matched itself (RFC 5258 §3.3, §3.5).
+ * SPECIAL-USE selection (RFC 6154), several patterns, RETURN (CHILDREN SUBSCRIBED SPECIAL-USE
+ * STATUS) (RFC 5819). `LIST "" ""` answers the delimiter.
  */
 export const list = command({
   names: ['LIST'],
   states: SIGNED_IN,
   async run(ctx, cmd) {
     const user = userOf(ctx.state)!;
-    if (cmd.patterns.length === 1 && cmd.patterns[0] === '' && !cmd.selection.subscribed && !cmd.selection.specialUse) {
+    const sel = cmd.selection;
+    if (cmd.patterns.length === 1 && cmd.patterns[0] === '' && !sel.subscribed && !sel.specialUse) {
       ctx.send(`* LIST (\\Noselect) "${DELIMITER}" ""\r\n`);
       return ok('LIST completed');
     }
     const reference = ctx.mailboxFromWire(cmd.reference) ?? '';
-    const matchers = cmd.patterns.map((p) => listMatcher(reference, ctx.mailboxFromWire(p) ?? p));
-    const all = await ctx.deps.mail.listMailboxes(user.accountId);
-    const showSubscribed = cmd.selection.subscribed || cmd.returns.subscribed;
-    for (const mailbox of all) {
-      if (!matchers.some((m) => m(mailbox.name))) continue;
-      let extra = '';
-      if (cmd.selection.subscribed && !mailbox.subscribed) {
-        // RFC 5258 §3.5: with RECURSIVEMATCH, a parent of subscribed mailboxes is listed with CHILDINFO.
-        const prefix = mailbox.name + DELIMITER;
-        if (!cmd.selection.recursiveMatch || !all.some((m) => m.subscribed && m.name.startsWith(prefix))) continue;
-        extra = ' ("CHILDINFO" ("SUBSCRIBED"))';
+    const patterns = cmd.patterns.map((p) => compileListPattern(reference, ctx.mailboxFromWire(p) ?? p));
+    const showSubscribed = sel.subscribed || cmd.returns.subscribed;
+    const [all, subscriptions] = await Promise.all([
+      ctx.deps.mail.listMailboxes(user.accountId),
+      showSubscribed ? ctx.deps.mail.listSubscriptions(user.accountId) : Promise.resolve([]),
+    ]);
+    const byName = new Map(all.map((m) => [m.name, m]));
+    const subscribed = new Set(subscriptions);
+    const parents = parentNames(all);
+    const pace = new Pace(LIST_STEPS_PER_TURN, LIST_STEP_LIMIT);
+    const matches = (name: string) => patterns.some((p) => p.matches(name, pace));
+
+    const selective = sel.subscribed || sel.specialUse;
+    const meets = (name: string): boolean => {
+      if (sel.subscribed && !subscribed.has(name)) return false;
+      if (sel.specialUse && !specialUse(byName.get(name)?.role ?? null)) return false;
+      return true;
+    };
+    const candidates = new Set(byName.keys());
+    if (sel.subscribed) for (const name of subscribed) candidates.add(name);
+    // RECURSIVEMATCH: which names have descendants meeting the selection, and which of those
+    // have one the patterns do not match (only those are listed when they do not meet it).
+    const withDescendant = new Set<string>();
+    const withUnmatchedDescendant = new Set<string>();
+    if (sel.recursiveMatch) {
+      for (const name of [...candidates]) {
+        if (!meets(name)) continue;
+        const matched = matches(name);
+        for (const a of ancestors(name)) {
+          withDescendant.add(a);
+          if (!matched) withUnmatchedDescendant.add(a);
+          candidates.add(a);
+        }
       }
-      if (cmd.selection.specialUse && !mailbox.role) continue;
-      if (cmd.selection.specialUse && mailbox.role === 'inbox') continue;
-      const attrs = listAttributes(mailbox, all, { subscribed: showSubscribed, specialUse: true });
-      ctx.send(`* LIST (${attrs.join(' ')}) "${DELIMITER}" ${ctx.mailboxToWire(mailbox.name)}${extra}\r\n`);
-      if (cmd.returns.status) ctx.send(await statusLine(ctx, mailbox, cmd.returns.status));
+    }
+    const criteria = [...(sel.subscribed ? ['"SUBSCRIBED"'] : []), ...(sel.specialUse ? ['"SPECIAL-USE"'] : [])].join(' ');
+
+    for (const name of listOrder(candidates, all)) {
+      if (pace.due()) await pace.turn();
+      if (pace.exhausted) return no('The mailbox patterns are too expensive', 'LIMIT');
+      if (!matches(name)) continue;
+      const ok = !selective || meets(name);
+      let childInfo = false;
+      if (sel.recursiveMatch) {
+        childInfo = ok ? withDescendant.has(name) : withUnmatchedDescendant.has(name);
+        if (!ok && !childInfo) continue;
+      } else if (!ok) continue;
+      const mailbox = byName.get(name);
+      const attrs = mailbox
+        ? listAttributes(mailbox, parents, { subscribed: showSubscribed, specialUse: true })
+        : ['\\NonExistent', ...(showSubscribed && subscribed.has(name) ? ['\\Subscribed'] : [])];
+      const extra = childInfo ? ` ("CHILDINFO" (${criteria}))` : '';
+      ctx.send(`* LIST (${attrs.join(' ')}) "${DELIMITER}" ${ctx.mailboxToWire(name)}${extra}\r\n`);
+      // RFC 5819 §2: no STATUS for a name that is not a mailbox.
+      if (mailbox && cmd.returns.status) ctx.send(await statusLine(ctx, mailbox, cmd.returns.status));
     }
     return ok('LIST completed');
   },

@@ -33,7 +33,18 @@ export const search = command({
           ? [...new Set([...(asked.includes('MIN') ? [uids[0]!] : []), ...(asked.includes('MAX') ? [uids.at(-1)!] : [])])]
           : uids;
     }
-    const modseq = result.highestModseq !== null && numbers.length ? result.highestModseq : null;
+    // RFC 4731 §3.2: MODSEQ is the highest of the messages returned; with only MIN and/or MAX,
+    // of those one or two messages, else of every match (ALL, COUNT, plain SEARCH).
+    const onlyEnds = asked.length > 0 && asked.every((r) => r === 'MIN' || r === 'MAX');
+    const modseq =
+      result.highestModseq === null || !numbers.length
+        ? null
+        : esearch && onlyEnds
+          ? Math.max(
+              asked.includes('MIN') ? box.modseqAt(result.seqs[0]!) : 0,
+              asked.includes('MAX') ? box.modseqAt(result.seqs.at(-1)!) : 0,
+            )
+          : result.highestModseq;
     if (!esearch) {
       ctx.send(`* SEARCH${numbers.map((n) => ` ${n}`).join('')}${modseq !== null ? ` (MODSEQ ${modseq})` : ''}\r\n`);
     } else if (!(returns.length > 0 && asked.length === 0)) {

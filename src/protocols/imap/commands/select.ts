@@ -1,7 +1,9 @@
+import { mailboxObjectId } from '../../../mail/object-ids.ts';
 import { SIGNED_IN, userOf } from '../state.ts';
 import { bad, type CommandContext, command, no, ok } from '../context.ts';
-import { flagList, isSystemKeyword, SYSTEM_FLAGS } from '../flags.ts';
-import { DELIMITER, listAttributes } from '../mailboxes.ts';
+import { isSystemKeyword } from '../flags.ts';
+import { flagsResponses, messageFlags } from '../keyword-flags.ts';
+import { DELIMITER, listAttributes, parentNames } from '../mailboxes.ts';
 import { SelectedMailbox } from '../selected.ts';
 import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
 import type { QresyncParams } from '../wire/types.ts';
@@ -16,7 +18,7 @@ async function resync(ctx: CommandContext, box: SelectedMailbox, q: QresyncParam
   for (const e of changes.changed) {
     const seq = box.seqOf(e.uid);
     if (!seq) continue;
-    ctx.send(`* ${seq} FETCH (UID ${e.uid} FLAGS ${flagList(box.keywordsAt(seq))} MODSEQ (${box.modseqAt(seq)}))\r\n`);
+    ctx.send(`* ${seq} FETCH (UID ${e.uid} FLAGS ${messageFlags(box, seq, !ctx.rev2)} MODSEQ (${box.modseqAt(seq)}))\r\n`);
   }
 }
 
@@ -43,22 +45,30 @@ export const select = command({
     const box = new SelectedMailbox(mailbox, entries, readOnly, mailbox.highestModseq);
     ctx.setState({ kind: 'selected', user, mailbox: box });
 
-    const keywords = new Set<string>();
-    for (const kw of new Set(entries.keywords)) for (const k of kw) if (!isSystemKeyword(k)) keywords.add(k);
-    const flags = [...SYSTEM_FLAGS, ...keywords].join(' ');
-    ctx.send(`* FLAGS (${flags})\r\n`);
-    ctx.send(readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted\r\n`);
+    for (const kw of new Set(entries.keywords)) for (const k of kw) if (!isSystemKeyword(k)) box.shownKeywords.add(k);
+    if (box.shownKeywords.size) box.names = await ctx.deps.mail.keywordNames(user.accountId);
+    ctx.send(flagsResponses(box));
     ctx.send(`* ${box.exists} EXISTS\r\n`);
     if (!ctx.rev2) {
-      ctx.send('* 0 RECENT\r\n');
+      // IMAP4rev1 \Recent (RFC 3501 §2.3.2): SELECT claims the new messages, EXAMINE only looks.
+      if (readOnly) box.addRecent(mailbox.firstRecentUid, box.maxUid + 1);
+      else {
+        const claimed = await ctx.deps.mail.claimRecent(mailbox.id, box.maxUid + 1);
+        if (claimed) box.addRecent(claimed.from, claimed.to);
+      }
+      ctx.send(`* ${box.recent.size} RECENT\r\n`);
       const firstUnseen = entries.keywords.findIndex((kw) => !kw.includes('$seen'));
       if (firstUnseen >= 0) ctx.send(`* OK [UNSEEN ${firstUnseen + 1}] First unseen\r\n`);
     }
     ctx.send(`* OK [UIDVALIDITY ${mailbox.uidValidity}] UIDs valid\r\n`);
     ctx.send(`* OK [UIDNEXT ${mailbox.uidNext}] Predicted next UID\r\n`);
     ctx.send(`* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`);
+    ctx.send(`* OK [MAILBOXID (${mailboxObjectId(mailbox.id)})] Ok\r\n`);
     if (ctx.rev2) {
-      const attrs = listAttributes(mailbox, await ctx.deps.mail.listMailboxes(user.accountId), { subscribed: false, specialUse: true });
+      const attrs = listAttributes(mailbox, parentNames(await ctx.deps.mail.listMailboxes(user.accountId)), {
+        subscribed: false,
+        specialUse: true,
+      });
       ctx.send(`* LIST (${attrs.join(' ')}) "${DELIMITER}" ${ctx.mailboxToWire(mailbox.name)}\r\n`);
     }
     if (cmd.qresync) await resync(ctx, box, cmd.qresync);

@@ -1,12 +1,14 @@
 import { SELECTED } from '../state.ts';
 import { command, no, ok, type Tagged } from '../context.ts';
-import { flagList, flagToKeyword } from '../flags.ts';
+import { flagToKeyword } from '../flags.ts';
+import { announceKeywords, messageFlags } from '../keyword-flags.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
 /**
  * STORE and UID STORE (RFC 9051 §6.4.6) with CONDSTORE UNCHANGEDSINCE (RFC 7162 §3.1.3): answers
  * with the new FLAGS (unless .SILENT), and MODIFIED for messages changed since the given MODSEQ.
+ * With CONDSTORE in use every answer carries UID and MODSEQ (RFC 7162 §3.1).
  */
 export const store = command({
   names: ['STORE'],
@@ -21,7 +23,8 @@ export const store = command({
     for (const flag of cmd.flags) {
       const k = flagToKeyword(flag);
       if (!k.ok) return no(`Cannot store ${flag.slice(0, 40)}: ${k.reason}`, 'CANNOT');
-      keywords.push(k.keyword);
+      // Keywords go to the store as written: it compares them lower-case and remembers the spelling.
+      keywords.push(flag.startsWith('\\') ? k.keyword : flag);
     }
     const seqs = targetSeqs(box, cmd.set, cmd.uid);
     const uids = seqs.map((s) => box.uidAt(s));
@@ -30,6 +33,11 @@ export const store = command({
       ...(cmd.unchangedSince !== null ? { unchangedSince: cmd.unchangedSince } : {}),
     });
     for (const u of r.updated) box.noteStored(u.uid, u.keywords, u.modseq);
+    await announceKeywords(
+      ctx,
+      box,
+      r.updated.map((u) => u.keywords),
+    );
     const failed = new Set(r.failed);
     const updated = new Set(r.updated.map((u) => u.uid));
     const condstore = ctx.condstore;
@@ -37,8 +45,9 @@ export const store = command({
     for (const seq of seqs) {
       const uid = box.uidAt(seq);
       if (failed.has(uid)) continue;
-      const extra = `${cmd.uid ? ` UID ${uid}` : ''}${condstore ? ` MODSEQ (${box.modseqAt(seq)})` : ''}`;
-      if (!cmd.silent) out += `* ${seq} FETCH (FLAGS ${flagList(box.keywordsAt(seq))}${extra})\r\n`;
+      // RFC 7162 §3.1: once CONDSTORE is in use, STORE's FETCH responses carry UID and MODSEQ.
+      const extra = `${cmd.uid || condstore ? ` UID ${uid}` : ''}${condstore ? ` MODSEQ (${box.modseqAt(seq)})` : ''}`;
+      if (!cmd.silent) out += `* ${seq} FETCH (FLAGS ${messageFlags(box, seq, !ctx.rev2)}${extra})\r\n`;
       // RFC 7162 §3.1.3: even with .SILENT a CONDSTORE client learns the new MODSEQ.
       else if (condstore && updated.has(uid)) out += `* ${seq} FETCH (${extra.trim()})\r\n`;
     }

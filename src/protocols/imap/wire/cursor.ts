@@ -45,6 +45,17 @@ function isListChar(c: number): boolean {
   return isAstringChar(c) || c === 0x25 || c === 0x2a;
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes UTF-8 strictly: a mailbox name with invalid UTF-8 is refused, never turned into U+FFFD. */
+function utf8Name(bytes: Buffer, what: string): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    throw new ParseError(`${what} is not valid UTF-8`);
+  }
+}
+
 export class Cursor {
   readonly #frame: Frame;
   #line = 0;
@@ -211,11 +222,16 @@ export class Cursor {
     return null;
   }
 
-  /** list-mailbox (RFC 9051 §9): 1*list-char / string. */
+  /** mailbox (RFC 9051 §9): an astring that must be valid UTF-8 (RFC 9051 §5.1). */
+  mailbox(): string {
+    return utf8Name(this.astring(), 'The mailbox name');
+  }
+
+  /** list-mailbox (RFC 9051 §9): 1*list-char / string, valid UTF-8 like a mailbox name. */
   listMailbox(): string {
     const c = this.peek();
-    if (c === DQUOTE || this.atLiteral()) return this.string().toString('utf8');
-    return Buffer.from(this.#run(isListChar, 'a mailbox pattern'), 'latin1').toString('utf8');
+    if (c === DQUOTE || this.atLiteral()) return utf8Name(this.string(), 'The mailbox pattern');
+    return this.#run(isListChar, 'a mailbox pattern');
   }
 
   /** Reads `(` item *(SP item) `)`; `empty` allows `()`. */

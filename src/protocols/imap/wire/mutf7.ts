@@ -25,8 +25,18 @@ export function encodeMutf7(name: string): string {
   return out;
 }
 
-/** Decodes a modified UTF-7 name; null when it is not valid modified UTF-7. */
+/**
+ * Decodes a modified UTF-7 name; null when it is not valid modified UTF-7 (RFC 3501 §5.1.3): an
+ * unterminated or malformed shift, an encoded printable ASCII character, two adjacent shifts, or
+ * half a UTF-16 surrogate pair. Only the canonical spelling is accepted, so one name has one form.
+ */
 export function decodeMutf7(name: string): string | null {
+  const out = decodeLoose(name);
+  if (out === null || !out.isWellFormed() || encodeMutf7(out) !== name) return null;
+  return out;
+}
+
+function decodeLoose(name: string): string | null {
   let out = '';
   for (let i = 0; i < name.length; i++) {
     const c = name[i]!;

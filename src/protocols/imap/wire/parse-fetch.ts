@@ -1,7 +1,7 @@
 import { type Cursor, ParseError } from './cursor.ts';
 import type { FetchItem, Partial, Section } from './types.ts';
 
-/** FETCH attribute parsing (RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ, RFC 8474 EMAILID/THREADID). */
+/** FETCH attribute parsing (RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ, RFC 8474 EMAILID/THREADID, RFC 8970 PREVIEW). */
 
 const isNameChar = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2e;
 const isSectionChar = isNameChar;
@@ -95,6 +95,20 @@ export function readFetchItem(c: Cursor): FetchItem {
     return { kind: 'BINARY[]', peek: name === 'BINARY.PEEK', part, partial: readPartial(c) };
   }
   if (name === 'BINARY.SIZE') return { kind: 'BINARY.SIZE', part: readBinarySection(c) };
+  if (name === 'PREVIEW') {
+    // RFC 8970 §3: PREVIEW [SP "(" preview-mod *(SP preview-mod) ")"], the one modifier being LAZY.
+    let lazy = false;
+    if (c.peek() === 0x20 && c.rest().startsWith(' (')) {
+      c.sp();
+      c.list(() => {
+        const mod = c.atom().toUpperCase();
+        if (mod !== 'LAZY') throw new ParseError(`Unknown preview modifier ${mod.slice(0, 20)}`);
+        lazy = true;
+        return mod;
+      });
+    }
+    return { kind: 'PREVIEW', lazy };
+  }
   if (SIMPLE.has(name)) return { kind: name as Extract<FetchItem, { kind: 'FLAGS' }>['kind'] };
   throw new ParseError(`Unknown fetch attribute ${name.slice(0, 40)}`);
 }

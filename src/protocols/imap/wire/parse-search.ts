@@ -5,8 +5,14 @@ import type { DateCmp, SearchKey, SearchReturn } from './types.ts';
 
 /** SEARCH program parsing (RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 7162 §3.1.5, RFC 5032). */
 
+/**
+ * Bounds on a search program (RFC 9051 leaves them to the server): nesting, keys, keys that scan
+ * message text (each one reads every message's text), and the length of a search string.
+ */
 const MAX_DEPTH = 32;
 const MAX_KEYS = 1000;
+const MAX_TEXT_KEYS = 32;
+const MAX_STRING_OCTETS = 1024;
 
 const FLAG_KEYS: Readonly<Record<string, [string, boolean]>> = {
   ANSWERED: ['\\Answered', true],
@@ -21,9 +27,12 @@ const FLAG_KEYS: Readonly<Record<string, [string, boolean]>> = {
   UNSEEN: ['\\Seen', false],
 };
 
-const HEADER_KEYS: Readonly<Record<string, string>> = { FROM: 'from', TO: 'to', CC: 'cc', BCC: 'bcc', SUBJECT: 'subject' };
+const ADDRESS_KEYS: Readonly<Record<string, 'from' | 'to' | 'cc' | 'bcc'>> = { FROM: 'from', TO: 'to', CC: 'cc', BCC: 'bcc' };
 
-const DATE_KEYS: Readonly<Record<string, ['internaldate' | 'sentdate', DateCmp]>> = {
+const DATE_KEYS: Readonly<Record<string, ['internaldate' | 'sentdate' | 'savedate', DateCmp]>> = {
+  SAVEDBEFORE: ['savedate', 'before'],
+  SAVEDON: ['savedate', 'on'],
+  SAVEDSINCE: ['savedate', 'since'],
   BEFORE: ['internaldate', 'before'],
   ON: ['internaldate', 'on'],
   SINCE: ['internaldate', 'since'],
@@ -37,6 +46,7 @@ const RETURNS = new Set<SearchReturn>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
 class KeyReader {
   readonly #c: Cursor;
   #count = 0;
+  #textKeys = 0;
 
   constructor(c: Cursor) {
     this.#c = c;
@@ -44,7 +54,14 @@ class KeyReader {
 
   #text(): string {
     this.#c.sp();
-    return this.#c.astring().toString('utf8');
+    const value = this.#c.astring();
+    if (value.length > MAX_STRING_OCTETS) throw new ParseError(`Search strings are limited to ${MAX_STRING_OCTETS} octets`);
+    return value.toString('utf8');
+  }
+
+  /** A key that matches message text: counted against MAX_TEXT_KEYS. */
+  #textKey(): void {
+    if (++this.#textKeys > MAX_TEXT_KEYS) throw new ParseError(`At most ${MAX_TEXT_KEYS} text search keys`);
   }
 
   #date(): number {
@@ -74,27 +91,39 @@ class KeyReader {
     const word = c.atom().toUpperCase();
     const flag = FLAG_KEYS[word];
     if (flag) return { op: 'flag', flag: flag[0], set: flag[1] };
-    const header = HEADER_KEYS[word];
-    if (header) return { op: 'header', field: header, value: this.#text() };
+    const address = ADDRESS_KEYS[word];
+    if (address) {
+      this.#textKey();
+      return { op: 'address', field: address, value: this.#text() };
+    }
     const date = DATE_KEYS[word];
     if (date) return { op: date[0], cmp: date[1], day: this.#date() };
     switch (word) {
       case 'ALL':
+      // RFC 8514 §4: every mailbox here keeps save dates.
+      case 'SAVEDATESUPPORTED':
         return { op: 'all' };
       case 'OLD':
-        return { op: 'all' };
+        return { op: 'not', key: { op: 'recent' } };
       case 'NEW':
+        return { op: 'and', keys: [{ op: 'recent' }, { op: 'flag', flag: '\\Seen', set: false }] };
       case 'RECENT':
-        return { op: 'none' };
+        return { op: 'recent' };
       case 'KEYWORD':
         return { op: 'flag', flag: this.#flag(), set: true };
       case 'UNKEYWORD':
         return { op: 'flag', flag: this.#flag(), set: false };
       case 'BODY':
+        this.#textKey();
         return { op: 'body', value: this.#text() };
       case 'TEXT':
+        this.#textKey();
         return { op: 'text', value: this.#text() };
+      case 'SUBJECT':
+        this.#textKey();
+        return { op: 'header', field: 'subject', value: this.#text() };
       case 'HEADER': {
+        this.#textKey();
         const field = this.#text().toLowerCase();
         if (!/^[\x21-\x39\x3b-\x7e]+$/.test(field)) throw new ParseError('Invalid header field name');
         return { op: 'header', field, value: this.#text() };
@@ -151,6 +180,21 @@ class KeyReader {
   }
 }
 
+/** `key *(SP key)` to the end of the command, as one key (an AND of several). */
+export function readSearchKeys(c: Cursor): SearchKey {
+  const keys = new KeyReader(c).keys(0, false);
+  return keys.length === 1 ? keys[0]! : { op: 'and', keys };
+}
+
+/** `RETURN (opts)` of SEARCH (RFC 4731) and SORT (RFC 5267), after `RETURN SP`. */
+export function readReturnOptions(c: Cursor): SearchReturn[] {
+  return c.list(() => {
+    const r = c.atom().toUpperCase() as SearchReturn;
+    if (!RETURNS.has(r)) throw new ParseError(`Unknown search return option ${r.slice(0, 20)}`);
+    return r;
+  }, true);
+}
+
 /** `[RETURN (opts)] [CHARSET x] key *(SP key)` after `SEARCH SP`. */
 export function readSearchProgram(c: Cursor): {
   returns: SearchReturn[] | null;
@@ -163,11 +207,7 @@ export function readSearchProgram(c: Cursor): {
   if (upcoming.startsWith('RETURN ')) {
     c.atom();
     c.sp();
-    returns = c.list(() => {
-      const r = c.atom().toUpperCase() as SearchReturn;
-      if (!RETURNS.has(r)) throw new ParseError(`Unknown search return option ${r.slice(0, 20)}`);
-      return r;
-    }, true);
+    returns = readReturnOptions(c);
     c.sp();
   }
   if (c.rest().toUpperCase().startsWith('CHARSET ')) {
@@ -176,6 +216,5 @@ export function readSearchProgram(c: Cursor): {
     charset = c.astring().toString('latin1');
     c.sp();
   }
-  const keys = new KeyReader(c).keys(0, false);
-  return { returns, charset, criteria: keys.length === 1 ? keys[0]! : { op: 'and', keys } };
+  return { returns, charset, criteria: readSearchKeys(c) };
 }

@@ -1,10 +1,22 @@
 import { Cursor, ParseError } from './cursor.ts';
 import { parseDateTime } from './datetime.ts';
 import { readFetchItems } from './parse-fetch.ts';
-import { readSearchProgram } from './parse-search.ts';
+import { readReturnOptions, readSearchKeys, readSearchProgram } from './parse-search.ts';
 import type { Frame } from './reader.ts';
 import { readSequenceSet, type SequenceSet } from './sequence.ts';
-import type { Command, CommandBody, ListReturn, ListSelection, QresyncParams, StatusItem } from './types.ts';
+import type {
+  AppendMessage,
+  Command,
+  CommandBody,
+  ListReturn,
+  ListSelection,
+  QresyncParams,
+  SearchReturn,
+  SortCriterion,
+  SortKey,
+  StatusItem,
+  ThreadAlgorithm,
+} from './types.ts';
 
 /**
  * Turns a command frame into a typed `Command` (RFC 9051 §9 grammar plus the extensions in
@@ -34,9 +46,18 @@ const isTagChar = (c: number) =>
   c > 0x20 && c < 0x7f && c !== 0x28 && c !== 0x29 && c !== 0x7b && c !== 0x25 && c !== 0x2a && c !== 0x22 && c !== 0x5c && c !== 0x2b;
 
 const MAX_ID_PAIRS = 30;
+/** Bounds on LIST input (RFC 9051 §6.3.9 leaves them to the server): patterns per command, octets per pattern. */
+const MAX_LIST_PATTERNS = 64;
+const MAX_PATTERN_OCTETS = 1024;
+
+/** A LIST/LSUB reference or pattern, refused when longer than any mailbox name could be. */
+function listPattern(text: string): string {
+  if (Buffer.byteLength(text) > MAX_PATTERN_OCTETS) throw new ParseError(`Mailbox patterns are limited to ${MAX_PATTERN_OCTETS} octets`);
+  return text;
+}
 
 function mailbox(c: Cursor): string {
-  return c.astringText();
+  return c.mailbox();
 }
 
 function statusItems(c: Cursor): StatusItem[] {
@@ -123,13 +144,14 @@ function readList(c: Cursor): CommandBody {
     if (selection.recursiveMatch && !selection.subscribed && !selection.specialUse)
       throw new ParseError('RECURSIVEMATCH needs another selection option');
   }
-  const reference = c.astringText();
+  const reference = listPattern(c.mailbox());
   c.sp();
   let patterns: string[];
   if (c.peek() === 0x28) {
     extended = true;
-    patterns = c.list(() => c.listMailbox());
-  } else patterns = [c.listMailbox()];
+    patterns = c.list(() => listPattern(c.listMailbox()));
+    if (patterns.length > MAX_LIST_PATTERNS) throw new ParseError(`At most ${MAX_LIST_PATTERNS} patterns`);
+  } else patterns = [listPattern(c.listMailbox())];
   const returns: { subscribed: boolean; children: boolean; specialUse: boolean; status: StatusItem[] | null } = {
     subscribed: false,
     children: false,
@@ -156,10 +178,23 @@ function readList(c: Cursor): CommandBody {
   return { name: 'LIST', reference, patterns, selection: selection as ListSelection, returns: returns as ListReturn, extended };
 }
 
+/** Messages one MULTIAPPEND may carry (RFC 3502); each is also bounded by the APPEND limit. */
+const MAX_APPEND_MESSAGES = 1000;
+
 function readAppend(c: Cursor): CommandBody {
   c.sp();
   const mb = mailbox(c);
-  c.sp();
+  const messages: AppendMessage[] = [];
+  // RFC 3502: append-message *(SP append-message).
+  while (c.maybeSp()) {
+    if (messages.length >= MAX_APPEND_MESSAGES) throw new ParseError(`At most ${MAX_APPEND_MESSAGES} messages in one APPEND`);
+    messages.push(readAppendMessage(c));
+  }
+  if (!messages.length) throw new ParseError('APPEND needs a message');
+  return { name: 'APPEND', mailbox: mb, messages };
+}
+
+function readAppendMessage(c: Cursor): AppendMessage {
   let flags: string[] = [];
   let date: number | null = null;
   if (c.peek() === 0x28) {
@@ -175,7 +210,7 @@ function readAppend(c: Cursor): CommandBody {
   const binary = c.isBinaryLiteral();
   if (!c.atLiteral()) throw new ParseError('APPEND needs the message as a literal');
   const message = c.string(true);
-  return { name: 'APPEND', mailbox: mb, flags, date, message, binary };
+  return { flags, date, message, binary };
 }
 
 function readFetch(c: Cursor, uid: boolean): CommandBody {
@@ -270,6 +305,45 @@ function readCreate(c: Cursor): CommandBody {
   return { name: 'CREATE', mailbox: mb, specialUse };
 }
 
+const SORT_KEYS = new Set<SortKey>(['ARRIVAL', 'CC', 'DATE', 'FROM', 'SIZE', 'SUBJECT', 'TO', 'DISPLAYFROM', 'DISPLAYTO']);
+const THREAD_ALGORITHMS = new Set<ThreadAlgorithm>(['ORDEREDSUBJECT', 'REFERENCES']);
+
+/** `[RETURN (opts)] (criteria) charset keys` after `SORT SP` (RFC 5256 §5, RFC 5267 §3.2). */
+function readSort(c: Cursor, uid: boolean): CommandBody {
+  let returns: SearchReturn[] | null = null;
+  if (c.peek() !== 0x28) {
+    if (c.atom().toUpperCase() !== 'RETURN') throw new ParseError('Expected sort criteria');
+    c.sp();
+    returns = readReturnOptions(c);
+    c.sp();
+  }
+  const criteria: SortCriterion[] = c.list(() => {
+    let word = c.atom().toUpperCase();
+    let reverse = false;
+    if (word === 'REVERSE') {
+      reverse = true;
+      c.sp();
+      word = c.atom().toUpperCase();
+    }
+    if (!SORT_KEYS.has(word as SortKey)) throw new ParseError(`Unknown sort key ${word.slice(0, 20)}`);
+    return { key: word as SortKey, reverse };
+  });
+  c.sp();
+  const charset = c.astring().toString('latin1');
+  c.sp();
+  return { name: 'SORT', uid, returns, criteria, charset, search: readSearchKeys(c) };
+}
+
+/** `algorithm charset keys` after `THREAD SP` (RFC 5256 §5). */
+function readThread(c: Cursor, uid: boolean): CommandBody {
+  const algorithm = c.atom().toUpperCase() as ThreadAlgorithm;
+  if (!THREAD_ALGORITHMS.has(algorithm)) throw new ParseError(`Unknown threading algorithm ${algorithm.slice(0, 20)}`);
+  c.sp();
+  const charset = c.astring().toString('latin1');
+  c.sp();
+  return { name: 'THREAD', uid, algorithm, charset, search: readSearchKeys(c) };
+}
+
 function readBody(c: Cursor, name: string): CommandBody {
   switch (name) {
     case 'CAPABILITY':
@@ -325,9 +399,9 @@ function readBody(c: Cursor, name: string): CommandBody {
       return readList(c);
     case 'LSUB': {
       c.sp();
-      const reference = c.astringText();
+      const reference = listPattern(c.mailbox());
       c.sp();
-      return { name, reference, pattern: c.listMailbox() };
+      return { name, reference, pattern: listPattern(c.listMailbox()) };
     }
     case 'STATUS': {
       c.sp();
@@ -342,6 +416,12 @@ function readBody(c: Cursor, name: string): CommandBody {
       return { name, uid: false, ...readSearchProgram(c) };
     case 'FETCH':
       return readFetch(c, false);
+    case 'SORT':
+      c.sp();
+      return readSort(c, false);
+    case 'THREAD':
+      c.sp();
+      return readThread(c, false);
     case 'STORE':
       return readStore(c, false);
     case 'COPY':
@@ -357,6 +437,12 @@ function readBody(c: Cursor, name: string): CommandBody {
       switch (sub) {
         case 'FETCH':
           return readFetch(c, true);
+        case 'SORT':
+          c.sp();
+          return readSort(c, true);
+        case 'THREAD':
+          c.sp();
+          return readThread(c, true);
         case 'STORE':
           return readStore(c, true);
         case 'SEARCH':

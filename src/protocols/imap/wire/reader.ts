@@ -28,7 +28,7 @@ export type ReaderEvent =
   | {
       readonly kind: 'error';
       readonly tag: string | null;
-      readonly reason: 'line_too_long' | 'literal_too_big' | 'bad_literal';
+      readonly reason: 'line_too_long' | 'literal_too_big' | 'bad_literal' | 'nonsync_too_big';
       /** The command the literal belonged to, when known (APPEND answers NO [TOOBIG], others BAD). */
       readonly command: string | null;
     };
@@ -42,6 +42,8 @@ export interface ReaderLimits {
   readonly maxLiteral: number;
   /** Largest total size of one command (lines plus literals), in bytes. */
   readonly maxCommand: number;
+  /** Largest non-synchronizing literal: 4096 under LITERAL- (RFC 7888 §5); unbounded under LITERAL+. */
+  readonly maxNonSyncLiteral?: number;
 }
 
 const LITERAL_AT_END = /(~?)\{(\d{1,20})(\+?)\}\r?$/;
@@ -214,6 +216,12 @@ export class CommandReader {
       const { tag, command } = peekTagAndCommand(this.#lines[0]!);
       const isAppend = command === 'APPEND' && this.#appendAllowed;
       const limit = isAppend ? this.#limits.maxAppendLiteral : this.#limits.maxLiteral;
+      if (!sync && Number.isSafeInteger(size) && size > (this.#limits.maxNonSyncLiteral ?? Number.POSITIVE_INFINITY)) {
+        // LITERAL- (RFC 7888 §5): the bytes are on their way; skip them and refuse the command.
+        this.#reset();
+        this.#state = { kind: 'skipLiteral', remaining: size };
+        return { kind: 'error', tag, reason: 'nonsync_too_big', command };
+      }
       if (!Number.isSafeInteger(size) || size > limit || this.#size + size > this.#limits.maxCommand) {
         this.#reset();
         if (!sync) this.#state = { kind: 'skipLiteral', remaining: Number.isSafeInteger(size) ? size : 0 };

@@ -39,6 +39,8 @@ export type FetchItem =
         | 'THREADID'
         | 'SAVEDATE';
     }
+  /** PREVIEW (RFC 8970), with `(LAZY)` when the client accepts NIL for a preview not at hand. */
+  | { readonly kind: 'PREVIEW'; readonly lazy: boolean }
   | { readonly kind: 'BODY[]'; readonly peek: boolean; readonly section: Section; readonly partial: Partial | null }
   | { readonly kind: 'BINARY[]'; readonly peek: boolean; readonly part: readonly number[]; readonly partial: Partial | null }
   | { readonly kind: 'BINARY.SIZE'; readonly part: readonly number[] };
@@ -65,22 +67,37 @@ export type SearchKey =
   | { readonly op: 'not'; readonly key: SearchKey }
   /** A flag or keyword is (`set`) or is not present. */
   | { readonly op: 'flag'; readonly flag: string; readonly set: boolean }
-  /** RECENT / NEW match nothing here: \Recent is gone in IMAP4rev2 and this server never sets it. */
-  | { readonly op: 'none' }
+  /** \Recent in this session (IMAP4rev1, RFC 3501 §6.4.4): NEW is RECENT UNSEEN, OLD is NOT RECENT. */
+  | { readonly op: 'recent' }
   | { readonly op: 'seq'; readonly set: SequenceSet }
   | { readonly op: 'uid'; readonly set: SequenceSet }
-  /** FROM/TO/CC/BCC/SUBJECT and HEADER: case-insensitive substring of the decoded field; '' means present. */
+  /** SUBJECT and HEADER: case-insensitive substring of the decoded field; '' means present. */
   | { readonly op: 'header'; readonly field: string; readonly value: string }
+  /** FROM/TO/CC/BCC: a substring of a parsed address, as ENVELOPE shows it. */
+  | { readonly op: 'address'; readonly field: 'from' | 'to' | 'cc' | 'bcc'; readonly value: string }
   | { readonly op: 'body'; readonly value: string }
   | { readonly op: 'text'; readonly value: string }
   /** Dates as `YYYY-MM-DD` day numbers (days since epoch). */
   | { readonly op: 'internaldate' | 'sentdate'; readonly cmp: DateCmp; readonly day: number }
+  /** SAVEDBEFORE/SAVEDON/SAVEDSINCE (RFC 8514 §4): the day the message was saved into this mailbox. */
+  | { readonly op: 'savedate'; readonly cmp: DateCmp; readonly day: number }
   | { readonly op: 'larger' | 'smaller'; readonly size: number }
   | { readonly op: 'modseq'; readonly modseq: number }
   | { readonly op: 'older' | 'younger'; readonly seconds: number }
   | { readonly op: 'emailid' | 'threadid'; readonly id: string };
 
 export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+
+/** SORT keys (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO). */
+export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+
+export interface SortCriterion {
+  readonly key: SortKey;
+  readonly reverse: boolean;
+}
+
+/** THREAD algorithms (RFC 5256 §3). */
+export type ThreadAlgorithm = 'ORDEREDSUBJECT' | 'REFERENCES';
 
 export interface ListSelection {
   readonly subscribed: boolean;
@@ -101,6 +118,15 @@ export interface QresyncParams {
   readonly modseq: number;
   readonly knownUids: SequenceSet | null;
   readonly seqMatch: { readonly seqs: SequenceSet; readonly uids: SequenceSet } | null;
+}
+
+/** One message of an APPEND (RFC 9051 §6.3.12, RFC 3502 append-message). */
+export interface AppendMessage {
+  readonly flags: readonly string[];
+  /** INTERNALDATE as epoch ms, or null for now. */
+  readonly date: number | null;
+  readonly message: Buffer;
+  readonly binary: boolean;
 }
 
 type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' | 'EXPUNGE';
@@ -135,11 +161,8 @@ export type CommandBody =
   | {
       readonly name: 'APPEND';
       readonly mailbox: string;
-      readonly flags: readonly string[];
-      /** INTERNALDATE as epoch ms, or null for now. */
-      readonly date: number | null;
-      readonly message: Buffer;
-      readonly binary: boolean;
+      /** One message, or several with MULTIAPPEND (RFC 3502), appended together or not at all. */
+      readonly messages: readonly AppendMessage[];
     }
   | {
       readonly name: 'SEARCH';
@@ -166,7 +189,23 @@ export type CommandBody =
       readonly silent: boolean;
       readonly flags: readonly string[];
     }
-  | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly set: SequenceSet; readonly mailbox: string };
+  | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly set: SequenceSet; readonly mailbox: string }
+  | {
+      readonly name: 'SORT';
+      readonly uid: boolean;
+      /** ESORT (RFC 5267): null for a plain SORT answer. */
+      readonly returns: readonly SearchReturn[] | null;
+      readonly criteria: readonly SortCriterion[];
+      readonly charset: string;
+      readonly search: SearchKey;
+    }
+  | {
+      readonly name: 'THREAD';
+      readonly uid: boolean;
+      readonly algorithm: ThreadAlgorithm;
+      readonly charset: string;
+      readonly search: SearchKey;
+    };
 
 export type Command = CommandBody & { readonly tag: string };
 

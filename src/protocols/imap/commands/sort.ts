@@ -1,0 +1,42 @@
+import { SELECTED } from '../state.ts';
+import { bad, command, no, ok, type Tagged } from '../context.ts';
+import { runSearch } from '../search.ts';
+import { sortSeqs } from '../sort.ts';
+import { formatOrderedSet } from '../wire/sequence.ts';
+
+const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
+
+/**
+ * SORT and UID SORT (RFC 5256 §3, SORT=DISPLAY RFC 5957): the messages a search finds, in the
+ * order of the sort criteria, as `* SORT`, or with RETURN (ESORT, RFC 5267) as `* ESEARCH`.
+ * No EXPUNGE is sent during SORT by sequence number (RFC 5256 §3).
+ */
+export const sort = command({
+  names: ['SORT'],
+  states: SELECTED,
+  expungeAfter: (cmd) => cmd.uid,
+  async run(ctx, cmd): Promise<Tagged> {
+    if (ctx.state.kind !== 'selected') return no('No mailbox selected');
+    const { user, mailbox: box } = ctx.state;
+    if (!CHARSETS.has(cmd.charset.toUpperCase())) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
+    const found = await runSearch(ctx.deps, user.accountId, box, cmd.search);
+    if (found.highestModseq !== null) ctx.useCondstore();
+    const seqs = await sortSeqs(ctx.deps.sortFields, user.accountId, box, found.seqs, cmd.criteria);
+    const numbers = cmd.uid ? seqs.map((s) => box.uidAt(s)) : seqs;
+    if (cmd.returns === null) {
+      ctx.send(`* SORT${numbers.map((n) => ` ${n}`).join('')}\r\n`);
+      return ok(`${cmd.uid ? 'UID SORT' : 'SORT'} completed`);
+    }
+    // ESORT (RFC 5267 §3.2): an ESEARCH answer in sort order; MIN and MAX are the first and last
+    // sorted messages, ALL keeps the order (ranges only for ascending runs); SAVE is not defined.
+    if (cmd.returns.includes('SAVE')) return bad('SAVE is not a SORT return option', 'CLIENTBUG');
+    const want = cmd.returns.length ? cmd.returns : ['ALL'];
+    let line = `* ESEARCH (TAG "${cmd.tag.replace(/["\\]/g, '')}")${cmd.uid ? ' UID' : ''}`;
+    if (want.includes('MIN') && numbers.length) line += ` MIN ${numbers[0]}`;
+    if (want.includes('MAX') && numbers.length) line += ` MAX ${numbers.at(-1)}`;
+    if (want.includes('COUNT')) line += ` COUNT ${numbers.length}`;
+    if (want.includes('ALL') && numbers.length) line += ` ALL ${formatOrderedSet(numbers)}`;
+    ctx.send(`${line}\r\n`);
+    return ok(`${cmd.uid ? 'UID SORT' : 'SORT'} completed`);
+  },
+});
