@@ -17,7 +17,9 @@ async function say(c: LineClient, line: string): Promise<string> {
 async function spooled(t: TestServer): Promise<number[]> {
   const dir = path.join(t.dataDir, 'spool');
   const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.msg'));
-  return Promise.all(names.map(async (n) => (await stat(path.join(dir, n))).size));
+  // A file listed may be removed before it is measured (the server deletes it as this runs): skip it.
+  const sizes = await Promise.all(names.map(async (n) => (await stat(path.join(dir, n)).catch(() => undefined))?.size));
+  return sizes.filter((s): s is number => s !== undefined);
 }
 
 /** A body of `lines` short lines without a colon (no header ever ends): the shape that hurt most. */
