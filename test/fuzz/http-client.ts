@@ -51,7 +51,7 @@ export function rawRequest(port: number, ca: string, head: Buffer, body: Buffer 
       const headText = all.subarray(0, end < 0 ? all.length : end).toString('latin1');
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headText)?.[1] ?? 0);
       const contentType = /\r\ncontent-type: *([^\r\n]*)/i.exec(headText)?.[1] ?? '';
-      let body = end < 0 ? Buffer.alloc(0) : all.subarray(end + 4);
+      let body: Buffer = end < 0 ? Buffer.alloc(0) : all.subarray(end + 4);
       if (/\r\ntransfer-encoding: *chunked/i.test(headText)) body = unchunk(body);
       resolve({ status, contentType, body });
     });
