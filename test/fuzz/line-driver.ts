@@ -42,10 +42,15 @@ export async function drive(p: LineProtocol, inputs: Iterable<Buffer>, seed: num
   const stats: DriveStats = { answered: 0, closed: 0, waiting: 0, unstuck: 0, inputs: 0 };
   let conn: RawConn | undefined;
   let n = 0;
+  // Where the previous input's answers began: a goodbye may follow the sentinel that answered it.
+  let previous = 0;
   try {
     for (const input of inputs) {
       stats.inputs++;
-      if (!conn || conn.closed) conn = await p.connect();
+      if (!conn || conn.closed) {
+        conn = await p.connect();
+        previous = conn.lines.length;
+      }
       const from = conn.lines.length;
       const what = () =>
         `${p.name} input #${stats.inputs} (seed ${seed}) ${show(input)}; answers ${JSON.stringify(conn!.lines.slice(from, from + 12))}`;
@@ -68,7 +73,7 @@ export async function drive(p: LineProtocol, inputs: Iterable<Buffer>, seed: num
       else if (end === 'closed') {
         stats.closed++;
         assert.ok(
-          lines.some((l) => p.goodbye.test(l)),
+          conn.lines.slice(previous).some((l) => p.goodbye.test(l)),
           `closed without a goodbye: ${what()}`,
         );
       } else {
@@ -77,6 +82,7 @@ export async function drive(p: LineProtocol, inputs: Iterable<Buffer>, seed: num
         conn.close();
         conn = undefined;
       }
+      previous = from;
     }
   } finally {
     conn?.close();
