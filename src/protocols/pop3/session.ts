@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { Connection } from '../../net/connection.ts';
 import { driveSasl } from '../../net/drive-sasl.ts';
+import { upgradeTls } from '../../net/upgrade-tls.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { activities } from '../../core/activity.ts';
 import { InputBuffer } from '../smtp/input.ts';
@@ -190,20 +191,12 @@ export class Pop3Session implements SessionHandle {
 
   async #stls(): Promise<void> {
     if (this.#conn.secure) return this.#err('TLS is already active');
-    this.#ok('Begin TLS negotiation');
-    this.#flush();
     // RFC 2595 §4 / STANDARDS §8.4: nothing pipelined in cleartext after STLS is executed.
-    this.#input.detach();
-    this.#input.discard();
-    try {
-      await this.#conn.startTls(this.#o.tlsTimeoutMs);
-    } catch {
+    if (!(await upgradeTls(this.#conn, this.#input, '+OK Begin TLS negotiation\r\n', this.#o.tlsTimeoutMs))) {
       this.#closing = true;
       this.#input.close();
-      this.#conn.destroy();
       return;
     }
-    this.#input.attach(this.#conn.socket);
     this.#state = { kind: 'authorization' };
   }
 
