@@ -641,6 +641,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     test('MULTIAPPEND (RFC 3502): several messages in one APPEND, all or none, APPENDUID with their UIDs', async () => {
       const c = await loggedIn(t);
       await cmd(c, 'c', 'CREATE Multi');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / MULTIAPPEND( |$)/);
       const [a, b, d] = ['Subject: one\r\n\r\n1\r\n', 'Subject: two\r\n\r\n2\r\n', 'Subject: three\r\n\r\n3\r\n'];
       // Synchronizing literals: the server asks for each one in turn.
       c.write(`m1 APPEND Multi (\\Seen) {${a.length}}\r\n`);
@@ -660,6 +661,9 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       // One bad message and none is stored.
       c.write(`m2 APPEND Multi {${a.length}+}\r\n${a} (\\Bogus) {${b.length}+}\r\n${b}\r\n`);
       assert.match((await c.until(/^m2 /)).at(-1)!, /^m2 NO \[CANNOT\]/);
+      // A zero-length message cancels the whole command (RFC 3502 §6.3.11).
+      c.write(`m3 APPEND Multi {${a.length}+}\r\n${a} {0}\r\n\r\n`);
+      assert.match((await c.until(/^m3 /)).at(-1)!, /^m3 NO /);
       assert.equal(
         (await cmd(c, 'st', 'STATUS Multi (MESSAGES UIDNEXT UIDVALIDITY)'))[0],
         `* STATUS Multi (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${validity})`,
