@@ -4,6 +4,7 @@ import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
 import { capability } from './capability.ts';
 import { close } from './close.ts';
+import { compress } from './compress.ts';
 import { copy } from './copy.ts';
 import { create } from './create.ts';
 import { del } from './delete.ts';
@@ -33,6 +34,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   authenticate,
   capability,
   close,
+  compress,
   copy,
   create,
   del,

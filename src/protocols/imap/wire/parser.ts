@@ -364,6 +364,9 @@ function readBody(c: Cursor, name: string): CommandBody {
       if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
       return { name, mechanism, initial };
     }
+    case 'COMPRESS':
+      c.sp();
+      return { name, mechanism: c.atom().toUpperCase() };
     case 'LOGIN': {
       c.sp();
       const username = c.astringText();

@@ -112,6 +112,13 @@ export class CommandReader {
     this.#reset();
   }
 
+  /** Hands over the bytes received but not yet framed (COMPRESS: they are already compressed, RFC 4978 §3). */
+  takeBuffered(): Buffer {
+    const rest = this.#buf;
+    this.#buf = Buffer.alloc(0);
+    return rest;
+  }
+
   /** Bytes received but not yet consumed. */
   get buffered(): number {
     return this.#buf.length;

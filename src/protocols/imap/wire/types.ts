@@ -134,6 +134,8 @@ type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' 
 export type CommandBody =
   | { readonly name: Simple }
   | { readonly name: 'UID EXPUNGE'; readonly set: SequenceSet }
+  /** COMPRESS (RFC 4978 §3): the mechanism, upper-case. */
+  | { readonly name: 'COMPRESS'; readonly mechanism: string }
   | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initial: string | null }
   | { readonly name: 'LOGIN'; readonly username: string; readonly password: string }
   | { readonly name: 'ENABLE'; readonly capabilities: readonly string[] }
