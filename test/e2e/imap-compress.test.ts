@@ -228,7 +228,8 @@ describe('IMAP COMPRESS=DEFLATE (RFC 4978)', () => {
     await client.mailboxCreate('Squeezed');
     const big = `From: bob@example.test\r\nSubject: big through deflate\r\n\r\n${'All work and no play. '.repeat(20_000)}\r\n`;
     const appended = await client.append('Squeezed', big, ['\\Seen']);
-    assert.ok(appended && appended.uid);
+    assert.ok(appended, 'APPEND answered');
+    assert.ok(appended.uid);
     const lock = await client.getMailboxLock('Squeezed');
     try {
       const msg = await client.fetchOne(String(appended.uid), { source: true, envelope: true }, { uid: true });
