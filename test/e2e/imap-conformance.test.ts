@@ -670,6 +670,57 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       );
       c.close();
     });
+
+    test('REPLACE (RFC 8508): the new message is stored and the old one expunged together, or neither', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c1', 'CREATE Drafting');
+      await cmd(c, 'c2', 'CREATE Outbox');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / REPLACE( |$)/);
+      const v1 = 'Subject: draft 1\r\n\r\nfirst\r\n';
+      const v2 = 'Subject: draft 2\r\n\r\nsecond\r\n';
+      const v3 = 'Subject: draft 3\r\n\r\nthird\r\n';
+      c.write(`a APPEND Drafting (\\Draft) {${v1.length}+}\r\n${v1}\r\n`);
+      const validity = /APPENDUID (\d+) 1\]/.exec((await c.until(/^a /)).at(-1)!)?.[1];
+      assert.ok(validity);
+      await cmd(c, 's', 'SELECT Drafting');
+      // Into the selected mailbox: APPENDUID, the expunge, then the new message as EXISTS.
+      c.write(`r1 UID REPLACE 1 Drafting (\\Draft $Edited) {${v2.length}+}\r\n${v2}\r\n`);
+      const r1 = await c.until(/^r1 /);
+      assert.deepEqual(r1.slice(0, 2), [`* OK [APPENDUID ${validity} 2] Replacement message stored`, '* 1 EXPUNGE']);
+      assert.ok(r1.indexOf('* 1 EXISTS') > 1, r1.join('\n'));
+      assert.ok(
+        r1.some((l) => l.startsWith('* FLAGS (') && l.includes('$Edited')),
+        'the new keyword is announced',
+      );
+      assert.match(r1.at(-1)!, /^r1 OK UID REPLACE completed/);
+      assert.match(
+        (await cmd(c, 'f', 'FETCH 1 (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')).join('\n'),
+        /UID 2 FLAGS \([^)]*\\Draft[^)]*\$Edited[^)]*\)[\s\S]*draft 2/,
+      );
+      // Failures leave the old message in place: no such mailbox, bad flag, unknown UID, bad number.
+      c.write(`n1 REPLACE 1 Nowhere {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n1 /)).at(-1)!, /^n1 NO \[TRYCREATE\]/);
+      c.write(`n2 REPLACE 1 Outbox (\\Bogus) {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n2 /)).at(-1)!, /^n2 NO \[CANNOT\]/);
+      c.write(`n3 UID REPLACE 99 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n3 /)).at(-1)!, /^n3 NO \[NONEXISTENT\]/);
+      c.write(`n4 REPLACE 7 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n4 /)).at(-1)!, /^n4 BAD /);
+      assert.equal((await cmd(c, 'st', 'STATUS Outbox (MESSAGES)'))[0], '* STATUS Outbox (MESSAGES 0)');
+      assert.equal((await cmd(c, 'ss', 'UID SEARCH ALL'))[0], '* SEARCH 2');
+      // Into another mailbox: the old message leaves this one.
+      c.write(`r2 REPLACE 1 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      const r2 = await c.until(/^r2 /);
+      assert.match(r2[0]!, /^\* OK \[APPENDUID \d+ 1\]/);
+      assert.equal(r2[1], '* 1 EXPUNGE');
+      assert.match(r2.at(-1)!, /^r2 OK REPLACE completed/);
+      assert.equal((await cmd(c, 'st2', 'STATUS Outbox (MESSAGES)'))[0], '* STATUS Outbox (MESSAGES 1)');
+      // A read-only mailbox cannot have messages replaced.
+      await cmd(c, 'e', 'EXAMINE Outbox');
+      c.write(`n5 REPLACE 1 Outbox {${v1.length}+}\r\n${v1}\r\n`);
+      assert.match((await c.until(/^n5 /)).at(-1)!, /^n5 NO \[CANNOT\]/);
+      c.close();
+    });
   });
 
 describe('IMAP with LITERAL- (imap.literal_plus = false)', () => {

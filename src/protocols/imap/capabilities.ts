@@ -18,6 +18,7 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'UNSELECT', rfc: 'RFC 3691', commands: ['UNSELECT'] },
   { name: 'UIDPLUS', rfc: 'RFC 4315', commands: ['UID EXPUNGE', 'APPEND', 'COPY'] },
   { name: 'MOVE', rfc: 'RFC 6851', commands: ['MOVE'] },
+  { name: 'REPLACE', rfc: 'RFC 8508', commands: ['REPLACE'] },
   { name: 'CHILDREN', rfc: 'RFC 3348', commands: ['LIST'] },
   { name: 'LIST-EXTENDED', rfc: 'RFC 5258', commands: ['LIST'] },
   { name: 'LIST-STATUS', rfc: 'RFC 5819', commands: ['LIST', 'STATUS'] },

@@ -241,7 +241,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       this.#badCommand(ev.tag, 'APPEND: Authenticate first', 'CLIENTBUG');
       return;
     }
-    if (ev.command === 'APPEND' && ev.reason === 'literal_too_big' && ev.tag) {
+    if ((ev.command === 'APPEND' || ev.command?.endsWith('REPLACE')) && ev.reason === 'literal_too_big' && ev.tag) {
       this.send(tagged(ev.tag, 'NO', 'Message too large', 'TOOBIG'));
       return;
     }

@@ -20,6 +20,7 @@ import { lsub } from './lsub.ts';
 import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
 import { rename } from './rename.ts';
+import { replace } from './replace.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
 import { sort } from './sort.ts';
@@ -50,6 +51,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   namespace,
   noop,
   rename,
+  replace,
   search,
   select,
   sort,

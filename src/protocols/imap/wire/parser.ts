@@ -213,6 +213,16 @@ function readAppendMessage(c: Cursor): AppendMessage {
   return { flags, date, message, binary };
 }
 
+/** `REPLACE seq-number mailbox append-message` and its UID form (RFC 8508 §5). */
+function readReplace(c: Cursor, uid: boolean): CommandBody {
+  c.sp();
+  const id = c.nzNumber();
+  c.sp();
+  const mb = mailbox(c);
+  c.sp();
+  return { name: 'REPLACE', uid, id, mailbox: mb, message: readAppendMessage(c) };
+}
+
 function readFetch(c: Cursor, uid: boolean): CommandBody {
   c.sp();
   const set = readSequenceSet(c);
@@ -419,6 +429,8 @@ function readBody(c: Cursor, name: string): CommandBody {
       return { name, uid: false, ...readSearchProgram(c) };
     case 'FETCH':
       return readFetch(c, false);
+    case 'REPLACE':
+      return readReplace(c, false);
     case 'SORT':
       c.sp();
       return readSort(c, false);
@@ -440,6 +452,8 @@ function readBody(c: Cursor, name: string): CommandBody {
       switch (sub) {
         case 'FETCH':
           return readFetch(c, true);
+        case 'REPLACE':
+          return readReplace(c, true);
         case 'SORT':
           c.sp();
           return readSort(c, true);

@@ -221,7 +221,8 @@ export class CommandReader {
       const sync = marker[3] !== '+';
       const binary = marker[1] === '~';
       const { tag, command } = peekTagAndCommand(this.#lines[0]!);
-      const isAppend = command === 'APPEND' && this.#appendAllowed;
+      // REPLACE carries a message like APPEND (RFC 8508 §3) and gets the same bound.
+      const isAppend = (command === 'APPEND' || command === 'REPLACE' || command === 'UID REPLACE') && this.#appendAllowed;
       const limit = isAppend ? this.#limits.maxAppendLiteral : this.#limits.maxLiteral;
       if (!sync && Number.isSafeInteger(size) && size > (this.#limits.maxNonSyncLiteral ?? Number.POSITIVE_INFINITY)) {
         // LITERAL- (RFC 7888 §5): the bytes are on their way; skip them and refuse the command.

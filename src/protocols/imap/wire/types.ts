@@ -191,6 +191,8 @@ export type CommandBody =
       readonly silent: boolean;
       readonly flags: readonly string[];
     }
+  /** REPLACE and UID REPLACE (RFC 8508 §3): `id` is a sequence number or a UID. */
+  | { readonly name: 'REPLACE'; readonly uid: boolean; readonly id: number; readonly mailbox: string; readonly message: AppendMessage }
   | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly set: SequenceSet; readonly mailbox: string }
   | {
       readonly name: 'SORT';
