@@ -721,6 +721,49 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       assert.match((await c.until(/^n5 /)).at(-1)!, /^n5 NO \[CANNOT\]/);
       c.close();
     });
+
+    test('PARTIAL (RFC 9394): paged SEARCH, SORT and FETCH; NIL past the end; PARTIAL with ALL is BAD', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE Paged');
+      for (const [i, subject] of ['d', 'b', 'e', 'a', 'c'].entries()) {
+        const body = `Subject: ${subject}\r\n\r\n${i}\r\n`;
+        c.write(`a${i} APPEND Paged {${body.length}+}\r\n${body}\r\n`);
+        await c.until(new RegExp(`^a${i} OK`));
+      }
+      await cmd(c, 's', 'SELECT Paged');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / PARTIAL( |$)/);
+      assert.equal((await cmd(c, 'p1', 'UID SEARCH RETURN (PARTIAL 1:2) ALL'))[0], '* ESEARCH (TAG "p1") UID PARTIAL (1:2 1:2)');
+      assert.equal((await cmd(c, 'p2', 'SEARCH RETURN (PARTIAL -1:-2 COUNT) ALL'))[0], '* ESEARCH (TAG "p2") COUNT 5 PARTIAL (-1:-2 4:5)');
+      assert.equal((await cmd(c, 'p3', 'SEARCH RETURN (PARTIAL 4:2) ALL'))[0], '* ESEARCH (TAG "p3") PARTIAL (2:4 2:4)');
+      assert.equal((await cmd(c, 'p4', 'SEARCH RETURN (PARTIAL 6:9) ALL'))[0], '* ESEARCH (TAG "p4") PARTIAL (6:9 NIL)');
+      assert.equal((await cmd(c, 'p5', 'SEARCH RETURN (PARTIAL -4:-9) ALL'))[0], '* ESEARCH (TAG "p5") PARTIAL (-4:-9 1:2)');
+      for (const [tag, bad] of [
+        ['b1', 'SEARCH RETURN (PARTIAL 1:2 ALL) ALL'],
+        ['b2', 'SEARCH RETURN (PARTIAL 0:2) ALL'],
+        ['b3', 'SEARCH RETURN (PARTIAL -1:2) ALL'],
+        ['b4', 'SEARCH RETURN (PARTIAL 1:4294967296) ALL'],
+        ['b5', 'UID FETCH 1:* (UID) (PARTIAL 1)'],
+      ] as const)
+        assert.match((await cmd(c, tag, bad)).at(-1)!, new RegExp(`^${tag} BAD `), bad);
+      // Sorted by subject (a b c d e are UIDs 4 2 5 1 3): positions of the sorted result.
+      assert.equal(
+        (await cmd(c, 's1', 'UID SORT RETURN (PARTIAL 1:3) (SUBJECT) UTF-8 ALL'))[0],
+        '* ESEARCH (TAG "s1") UID PARTIAL (1:3 4,2,5)',
+      );
+      assert.equal(
+        (await cmd(c, 's2', 'UID SORT RETURN (PARTIAL -1:-2) (SUBJECT) UTF-8 ALL'))[0],
+        '* ESEARCH (TAG "s2") UID PARTIAL (-1:-2 1,3)',
+      );
+      assert.deepEqual((await cmd(c, 'f1', 'UID FETCH 2:* (UID) (PARTIAL -1:-2)')).slice(0, -1), [
+        '* 4 FETCH (UID 4)',
+        '* 5 FETCH (UID 5)',
+      ]);
+      assert.deepEqual((await cmd(c, 'f2', 'FETCH 1:* (UID) (PARTIAL 2:3)')).slice(0, -1), ['* 2 FETCH (UID 2)', '* 3 FETCH (UID 3)']);
+      // SAVE with PARTIAL keeps the page (RFC 5182 §2.4 as RFC 9394 extends it).
+      await cmd(c, 'sv', 'UID SEARCH RETURN (SAVE PARTIAL -1:-1) ALL');
+      assert.deepEqual((await cmd(c, 'f3', 'UID FETCH $ (UID)')).slice(0, -1), ['* 5 FETCH (UID 5)']);
+      c.close();
+    });
   });
 
 describe('IMAP with LITERAL- (imap.literal_plus = false)', () => {

@@ -294,6 +294,7 @@ describe('IMAP command parser', () => {
       name: 'SORT',
       uid: true,
       returns: null,
+      partial: null,
       criteria: [
         { key: 'DATE', reverse: true },
         { key: 'SUBJECT', reverse: false },
@@ -306,6 +307,7 @@ describe('IMAP command parser', () => {
       name: 'SORT',
       uid: false,
       returns: ['MIN', 'COUNT'],
+      partial: null,
       criteria: [{ key: 'ARRIVAL', reverse: false }],
       charset: 'UTF-8',
       search: {

@@ -86,7 +86,17 @@ export type SearchKey =
   | { readonly op: 'older' | 'younger'; readonly seconds: number }
   | { readonly op: 'emailid' | 'threadid'; readonly id: string };
 
-export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL';
+
+/**
+ * A PARTIAL range (RFC 9394 §3.1): positions `from`..`to` (1-based, `from` <= `to`) counted from
+ * the first result, or from the last one when `fromEnd` (`-1:-100`).
+ */
+export interface PartialRange {
+  readonly from: number;
+  readonly to: number;
+  readonly fromEnd: boolean;
+}
 
 /** SORT keys (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO). */
 export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
@@ -171,6 +181,8 @@ export type CommandBody =
       readonly uid: boolean;
       /** null: no RETURN clause (plain SEARCH); [] means RETURN () which is ALL. */
       readonly returns: readonly SearchReturn[] | null;
+      /** RETURN (PARTIAL range), RFC 9394. */
+      readonly partial: PartialRange | null;
       readonly charset: string | null;
       readonly criteria: SearchKey;
     }
@@ -181,6 +193,8 @@ export type CommandBody =
       readonly items: readonly FetchItem[];
       readonly changedSince: number | null;
       readonly vanished: boolean;
+      /** The PARTIAL fetch modifier (RFC 9394 §3.2): only these positions of the set. */
+      readonly partial: PartialRange | null;
     }
   | {
       readonly name: 'STORE';
@@ -199,6 +213,7 @@ export type CommandBody =
       readonly uid: boolean;
       /** ESORT (RFC 5267): null for a plain SORT answer. */
       readonly returns: readonly SearchReturn[] | null;
+      readonly partial: PartialRange | null;
       readonly criteria: readonly SortCriterion[];
       readonly charset: string;
       readonly search: SearchKey;
