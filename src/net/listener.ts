@@ -2,6 +2,7 @@ import type https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { FingerpostError } from '../core/errors.ts';
+import { answerAlpnChallenge } from './acme/alpn-responder.ts';
 import { ipMatcher, normalizeIp } from './cidr.ts';
 import { Connection, type ListenerInfo } from './connection.ts';
 import type { ConnectionLimiter, ConnectionSlot } from './limits.ts';
@@ -163,6 +164,9 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       observer?.closed?.(info.name);
     });
     observer?.opened?.(info.name);
+    // RFC 8737 §3: an ACME CA validating a name over TLS gets the challenge certificate, not ours.
+    const acme = options.tls.acme;
+    if (info.implicitTls && acme?.alpnPending() && (await answerAlpnChallenge(raw, acme, options.handshakeTimeoutMs))) return;
     if ('https' in handler) {
       peers.set(raw, { remoteAddress, remotePort });
       httpSlots.set(raw, slot);
