@@ -145,7 +145,10 @@ export const configSchema = z
             /** Contact address given to the CA for its account (RFC 8555 §7.3); empty: none. */
             email: z
               .string()
-              .refine((e) => e === '' || /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(e), 'expected an email address such as postmaster@example.com')
+              .refine(
+                (e) => e === '' || /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(e),
+                'expected an email address such as postmaster@example.com',
+              )
               .default(''),
             /** `http-01` (RFC 8555 §8.3: port 80) or `tls-alpn-01` (RFC 8737: port 443). */
             challenge: z.enum(['http-01', 'tls-alpn-01']).default('http-01'),

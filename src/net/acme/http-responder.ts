@@ -54,9 +54,13 @@ export async function startHttpResponder(options: {
           ? 'run with the capability to bind low ports (CAP_NET_BIND_SERVICE), or set tls.acme.http_port to a high port that port 80 is forwarded to'
           : 'stop the other program on that port, set tls.acme.http_port, or use tls.acme.challenge = "tls-alpn-01"';
       reject(
-        new FingerpostError('port_in_use', `cannot listen on ${options.bind} port ${options.port} (tls.acme.http_port) for http-01: ${err.code}`, {
-          hint,
-        }),
+        new FingerpostError(
+          'port_in_use',
+          `cannot listen on ${options.bind} port ${options.port} (tls.acme.http_port) for http-01: ${err.code}`,
+          {
+            hint,
+          },
+        ),
       );
     });
     server.listen({ host: options.bind, port: options.port }, resolve);
