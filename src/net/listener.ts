@@ -166,13 +166,16 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     observer?.opened?.(info.name);
     // RFC 8737 §3: an ACME CA validating a name over TLS gets the challenge certificate, not ours.
     const acme = options.tls.acme;
-    if (info.implicitTls && acme?.alpnPending() && (await answerAlpnChallenge(raw, acme, options.handshakeTimeoutMs))) return;
+    const peeked = info.implicitTls && acme?.alpnPending() ? await answerAlpnChallenge(raw, acme, options.handshakeTimeoutMs) : undefined;
+    if (peeked === 'answered') return;
+    // Bytes read ahead sit in the socket's buffer for the TLS socket: resuming would drop them.
+    const resume = () => peeked === undefined && raw.resume();
     if ('https' in handler) {
       peers.set(raw, { remoteAddress, remotePort });
       httpSlots.set(raw, slot);
       raw.setTimeout(options.idleTimeoutMs, () => raw.destroy());
       handler.https.emit('connection', raw);
-      raw.resume();
+      resume();
       return;
     }
     let phase: 'prelogin' | 'idle' = 'prelogin';
@@ -194,7 +197,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
           clearTimeout(timer);
           reject(err);
         });
-        raw.resume();
+        resume();
       });
       socket = secure;
     }

@@ -7,10 +7,11 @@ import { CLIENT_HELLO_LIMIT, peekClientHello } from './client-hello.ts';
  * Answers a tls-alpn-01 validation (RFC 8737 §3) on a TLS listener: while a challenge is pending,
  * the ClientHello is read first; when it offers `acme-tls/1` for a name with a pending challenge,
  * the handshake presents that challenge's certificate, negotiates `acme-tls/1` and the connection
- * closes (RFC 8737 §4: no application data). Returns true when it answered; otherwise the bytes
- * read are put back and the caller goes on with the ordinary TLS handshake.
+ * closes (RFC 8737 §4: no application data). Returns `answered`, or `peeked` when the bytes read
+ * were put back for the ordinary TLS handshake: the caller must then not `resume()` the socket
+ * (flowing with no reader would drop them); the TLS socket reads the buffered bytes itself.
  */
-export async function answerAlpnChallenge(raw: net.Socket, challenges: AcmeChallenges, timeoutMs: number): Promise<boolean> {
+export async function answerAlpnChallenge(raw: net.Socket, challenges: AcmeChallenges, timeoutMs: number): Promise<'answered' | 'peeked'> {
   const chunks: Buffer[] = [];
   const hello = await new Promise<ReturnType<typeof peekClientHello>>((resolve) => {
     let size = 0;
@@ -34,9 +35,10 @@ export async function answerAlpnChallenge(raw: net.Socket, challenges: AcmeChall
     raw.resume();
   });
   if (chunks.length) raw.unshift(Buffer.concat(chunks));
-  if (hello.kind !== 'hello' || !hello.servername || !hello.alpn.includes(ACME_TLS_ALPN)) return false;
+  if (hello.kind !== 'hello' || !hello.servername || !hello.alpn.includes(ACME_TLS_ALPN)) return 'peeked';
   const context = challenges.alpn(hello.servername);
-  if (!context) return false;
+  if (!context) return 'peeked';
+  // The TLS socket reads the put-back bytes and then the connection itself (no resume()).
   const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context, ALPNProtocols: [ACME_TLS_ALPN] });
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => secure.destroy(), timeoutMs);
@@ -46,7 +48,6 @@ export async function answerAlpnChallenge(raw: net.Socket, challenges: AcmeChall
       clearTimeout(timer);
       resolve();
     });
-    raw.resume();
   });
-  return true;
+  return 'answered';
 }

@@ -149,12 +149,14 @@ export class AcmeCertificates {
     }
   }
 
-  #hold(name: string, chain: string, key: Buffer): Held {
+  /** Keeps a certificate; `obtainedAt` (just ordered) keeps it for a third of its life at least, whatever the clock says. */
+  #hold(name: string, chain: string, key: Buffer, obtainedAt?: number): Held {
     const leaf = new X509Certificate(chain);
     if (leaf.checkHost(name) === undefined) throw new Error(`the certificate does not cover ${name}`);
     const notBefore = new Date(leaf.validFrom).getTime();
     const notAfter = new Date(leaf.validTo).getTime();
-    const renewAt = notAfter - Math.min(this.#o.renewBeforeMs, (notAfter - notBefore) / 3);
+    const margin = Math.min(this.#o.renewBeforeMs, (notAfter - notBefore) / 3);
+    const renewAt = Math.max(notAfter - margin, obtainedAt === undefined ? 0 : obtainedAt + (notAfter - notBefore) / 3);
     const held = {
       context: tls.createSecureContext({ cert: chain, key, minVersion: this.#o.minVersion }),
       notAfter,
@@ -255,7 +257,7 @@ export class AcmeCertificates {
       });
       const keyFile = path.join(this.#dir, `${name}.key`);
       const certFile = path.join(this.#dir, `${name}.pem`);
-      const held = this.#hold(name, chain, key);
+      const held = this.#hold(name, chain, key, this.#o.clock.now());
       writeFileSync(`${keyFile}.tmp`, key, { mode: 0o600 });
       writeFileSync(`${certFile}.tmp`, chain, { mode: 0o644 });
       renameSync(`${keyFile}.tmp`, keyFile);
