@@ -10,7 +10,7 @@ import { upgradeTls } from '../../net/upgrade-tls.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { parseCommand, type Params, type SmtpCommand } from './command.ts';
 import { type FailureCounter, HarvestGuard } from './harvest-guard.ts';
-import { type BodySink, InputBuffer } from './input.ts';
+import { type BodySink, LineInput } from '../../net/line-input.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import { receivedHeader } from './received.ts';
 import { formatReply, REPLIES, type Reply, reply } from './reply.ts';
@@ -80,7 +80,7 @@ const ASCII = /^[\x00-\x7f]*$/;
 export class SmtpSession implements SessionHandle {
   readonly #conn: Connection;
   readonly #opts: SmtpOptions;
-  readonly #input = new InputBuffer();
+  readonly #input = new LineInput();
   readonly #id = randomId('s').slice(0, 17);
   #helo: { domain: string; esmtp: boolean } | undefined;
   #tx: Transaction | undefined;
