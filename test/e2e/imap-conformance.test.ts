@@ -764,6 +764,44 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       assert.deepEqual((await cmd(c, 'f3', 'UID FETCH $ (UID)')).slice(0, -1), ['* 5 FETCH (UID 5)']);
       c.close();
     });
+
+    test('UIDONLY (RFC 9586): sequence numbers are BAD [UIDREQUIRED], FETCH answers are UIDFETCH, expunges VANISHED', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE UidOnly');
+      for (const i of [1, 2, 3]) {
+        const body = `Subject: u${i}\r\n\r\nx\r\n`;
+        c.write(`a${i} APPEND UidOnly {${body.length}+}\r\n${body}\r\n`);
+        await c.until(new RegExp(`^a${i} OK`));
+      }
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / UIDONLY( |$)/);
+      assert.equal((await cmd(c, 'e', 'ENABLE UIDONLY IMAP4rev2'))[0], '* ENABLED UIDONLY IMAP4rev2');
+      await cmd(c, 's', 'SELECT UidOnly');
+      for (const [tag, text] of [
+        ['b1', 'FETCH 1 FLAGS'],
+        ['b2', 'STORE 1 +FLAGS (\\Seen)'],
+        ['b3', 'SEARCH ALL'],
+        ['b4', 'UID SEARCH 1:2'],
+        ['b5', 'COPY 1 INBOX'],
+        ['b6', 'MOVE 1 INBOX'],
+        ['b7', 'UID SORT (SUBJECT) UTF-8 NOT 1'],
+      ] as const)
+        assert.match((await cmd(c, tag, text)).at(-1)!, new RegExp(`^${tag} BAD \\[UIDREQUIRED\\]`), text);
+      assert.deepEqual((await cmd(c, 'f', 'UID FETCH 2:3 (FLAGS)')).slice(0, -1), ['* 2 UIDFETCH (FLAGS ())', '* 3 UIDFETCH (FLAGS ())']);
+      assert.deepEqual((await cmd(c, 'st', 'UID STORE 2 +FLAGS (\\Deleted)')).slice(0, -1), ['* 2 UIDFETCH (FLAGS (\\Deleted))']);
+      assert.equal((await cmd(c, 'q', 'UID SEARCH UID 2:*'))[0], '* ESEARCH (TAG "q") UID ALL 2:3');
+      // Another session's change arrives as UIDFETCH, an expunge as VANISHED.
+      const other = await loggedIn(t);
+      await cmd(other, 's', 'SELECT UidOnly');
+      await cmd(other, 'st', 'STORE 3 +FLAGS (\\Flagged)');
+      assert.ok((await cmd(c, 'n', 'NOOP')).includes('* 3 UIDFETCH (FLAGS (\\Flagged))'));
+      const ex = await cmd(c, 'x', 'EXPUNGE');
+      assert.deepEqual(ex.slice(0, -1), ['* VANISHED 2']);
+      const mv = await cmd(c, 'm', 'UID MOVE 1 INBOX');
+      assert.ok(mv.includes('* VANISHED 1'), mv.join('\n'));
+      assert.ok(!mv.some((l) => / EXPUNGE$/.test(l)));
+      other.close();
+      c.close();
+    });
   });
 
 describe('IMAP with LITERAL- (imap.literal_plus = false)', () => {

@@ -72,6 +72,8 @@ export interface CommandContext {
   useCondstore(): void;
   readonly qresync: boolean;
   readonly rev2: boolean;
+  /** UIDONLY is enabled (RFC 9586): UIDFETCH and VANISHED instead of FETCH and EXPUNGE. */
+  readonly uidOnly: boolean;
   /** The capability list for the current state and TLS. */
   capabilities(): string[];
   send(data: string | Buffer): void;
