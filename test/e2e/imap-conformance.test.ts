@@ -37,7 +37,10 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     before(async () => {
       let url = '';
       if (dialect === 'postgres') ({ url, drop } = await tempPgDatabase());
-      t = await startTestServer({ domain: 'example.test', overrides: url ? { store: { url } } : {} });
+      t = await startTestServer({
+        domain: 'example.test',
+        overrides: { imap: { metadata_max_size: 100, metadata_max_entries: 20 }, ...(url ? { store: { url } } : {}) },
+      });
       await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
     });
     after(async () => {
@@ -800,6 +803,66 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       assert.ok(mv.includes('* VANISHED 1'), mv.join('\n'));
       assert.ok(!mv.some((l) => / EXPUNGE$/.test(l)));
       other.close();
+      c.close();
+    });
+
+    test('METADATA (RFC 5464): server and mailbox entries, DEPTH, MAXSIZE, NIL removes, bounds, bytes kept', async () => {
+      const c = await loggedIn(t);
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / METADATA( |$)/);
+      assert.match((await cmd(c, 's1', 'SETMETADATA INBOX (/private/comment "My comment" /shared/comment "Shared")')).at(-1)!, /^s1 OK/);
+      assert.deepEqual(await cmd(c, 'g1', 'GETMETADATA INBOX (/PRIVATE/Comment /shared/comment /private/missing)'), [
+        '* METADATA INBOX (/private/comment "My comment" /shared/comment "Shared" /private/missing NIL)',
+        'g1 OK GETMETADATA completed',
+      ]);
+      // Server entries (mailbox ""), with DEPTH.
+      await cmd(c, 's2', 'SETMETADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/a/b "2" /private/vendor/fp/c "3")');
+      assert.equal(
+        (await cmd(c, 'g2', 'GETMETADATA (DEPTH 1) "" /private/vendor/fp'))[0],
+        '* METADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/c "3" /private/vendor/fp NIL)',
+      );
+      assert.equal(
+        (await cmd(c, 'g3', 'GETMETADATA (DEPTH infinity) "" /private/vendor/fp'))[0],
+        '* METADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/a/b "2" /private/vendor/fp/c "3" /private/vendor/fp NIL)',
+      );
+      // MAXSIZE leaves the long value out and says how long it is.
+      assert.deepEqual(await cmd(c, 'g4', 'GETMETADATA (MAXSIZE 6) INBOX (/private/comment /shared/comment)'), [
+        '* METADATA INBOX (/shared/comment "Shared")',
+        'g4 OK [METADATA LONGENTRIES 10] GETMETADATA completed',
+      ]);
+      // Any octets, NUL included, come back as stored (literal8).
+      c.write('s3 SETMETADATA INBOX (/private/bin ~{5+}\r\na\x00b\r\n)\r\n');
+      assert.match((await c.until(/^s3 /)).at(-1)!, /^s3 OK/);
+      assert.deepEqual(await cmd(c, 'g5', 'GETMETADATA INBOX /private/bin'), [
+        '* METADATA INBOX (/private/bin ~{5}',
+        'a\x00b',
+        ')',
+        'g5 OK GETMETADATA completed',
+      ]);
+      // NIL removes; entries go with their mailbox.
+      await cmd(c, 's4', 'SETMETADATA INBOX (/private/comment NIL)');
+      assert.equal((await cmd(c, 'g6', 'GETMETADATA INBOX /private/comment'))[0], '* METADATA INBOX (/private/comment NIL)');
+      await cmd(c, 'c1', 'CREATE Annotated');
+      await cmd(c, 's5', 'SETMETADATA Annotated (/private/comment "gone soon")');
+      await cmd(c, 'd1', 'DELETE Annotated');
+      await cmd(c, 'c2', 'CREATE Annotated');
+      assert.equal((await cmd(c, 'g7', 'GETMETADATA Annotated /private/comment'))[0], '* METADATA Annotated (/private/comment NIL)');
+      // Bad input and bounds (imap.metadata_max_size 100, metadata_max_entries 20 here).
+      for (const [tag, text] of [
+        ['b1', 'GETMETADATA INBOX /comment'],
+        ['b2', 'SETMETADATA INBOX (/private/a* "x")'],
+        ['b3', 'SETMETADATA INBOX (/private//a "x")'],
+        ['b4', 'GETMETADATA INBOX /private/a/'],
+        ['b5', 'GETMETADATA (DEPTH 2) INBOX /private/a'],
+      ] as const)
+        assert.match((await cmd(c, tag, text)).at(-1)!, new RegExp(`^${tag} BAD `), text);
+      assert.match((await cmd(c, 'n1', 'GETMETADATA Nowhere /private/comment')).at(-1)!, /^n1 NO \[NONEXISTENT\]/);
+      assert.match(
+        (await cmd(c, 'n2', `SETMETADATA INBOX (/private/big "${'x'.repeat(101)}")`)).at(-1)!,
+        /^n2 NO \[METADATA MAXSIZE 100\]/,
+      );
+      const many = Array.from({ length: 20 }, (_, i) => `/private/many/${i} "v"`).join(' ');
+      assert.match((await cmd(c, 'n3', `SETMETADATA INBOX (${many})`)).at(-1)!, /^n3 NO \[METADATA TOOMANY\]/);
+      assert.equal((await cmd(c, 'g8', 'GETMETADATA INBOX /private/many/0'))[0], '* METADATA INBOX (/private/many/0 NIL)', 'all or none');
       c.close();
     });
   });

@@ -23,6 +23,9 @@ export interface ImapLimits {
   readonly maxAuthFailures: number;
   /** LITERAL+ (any non-synchronizing literal) or, when false, LITERAL- (at most 4096 octets), RFC 7888. */
   readonly literalPlus: boolean;
+  /** METADATA bounds (RFC 5464 §4.3): largest value, most entries per account. */
+  readonly metadataMaxSize: number;
+  readonly metadataMaxEntries: number;
 }
 
 export interface ImapDeps {
