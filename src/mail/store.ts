@@ -20,6 +20,12 @@ import { nextUidValidity } from './uidvalidity.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
 
+/** One logged change of an object kept beside the mail, for `MailStore.writeLogged`. */
+export interface LoggedChange {
+  readonly id: number;
+  readonly kind: 'created' | 'updated' | 'destroyed';
+}
+
 const DELIMITER = '/';
 /** Deepest mailbox hierarchy, for every protocol (JMAP announces it as `maxMailboxDepth`). */
 export const MAX_MAILBOX_DEPTH = 20;
@@ -152,6 +158,34 @@ export class MailStore {
       this.#publish?.(change);
     }
     return { value, modseq: assigned };
+  }
+
+  /**
+   * Runs a write to objects kept beside the mail (Identity, EmailSubmission, VacationResponse) in
+   * one transaction that bumps the account's MODSEQ and logs `changes` (RFC 8620 §5.2 states) when
+   * there are any; the change is announced here and published to other nodes like a mail change.
+   */
+  async writeLogged<T>(
+    accountId: number,
+    type: string,
+    fn: (trx: Transaction<Database>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
+  ): Promise<T> {
+    const { value } = await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const { value, changes } = await fn(trx);
+        if (!changes.length) return value;
+        const modseq = await nextModseq();
+        await trx
+          .insertInto('changes')
+          .values(changes.map((c) => ({ account_id: accountId, modseq, type, object_id: c.id, kind: c.kind })))
+          .execute();
+        return value;
+      },
+      [type],
+      new Set(),
+    );
+    return value;
   }
 
   async #logChange(
