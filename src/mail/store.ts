@@ -20,6 +20,15 @@ import { nextUidValidity } from './uidvalidity.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
 
+/** The object id of the one storage quota of an account in the change log (RFC 9425 Quota). */
+export const STORAGE_QUOTA_ID = 1;
+
+/** An account's storage quota in octets: `limit` null when none is set. */
+export interface StorageQuota {
+  readonly limit: number | null;
+  readonly used: number;
+}
+
 /** One logged change of an object kept beside the mail, for `MailStore.writeLogged`. */
 export interface LoggedChange {
   readonly id: number;
@@ -96,6 +105,8 @@ export class MailStore {
   readonly #now: () => number;
   readonly #events = new EventEmitter();
   #publish: ((change: MailChange) => void) | undefined;
+  /** Transactions that logged a Quota change, so the announcement names the type. */
+  readonly #quotaTouched = new WeakSet<object>();
 
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
@@ -137,6 +148,7 @@ export class MailStore {
     mailboxIds: Set<number>,
   ): Promise<{ value: T; modseq: number }> {
     let assigned = 0;
+    let quota = false;
     const value = await this.#db.kysely.transaction().execute(async (trx) => {
       const nextModseq = async () => {
         if (assigned) return assigned;
@@ -150,10 +162,12 @@ export class MailStore {
         assigned = row.modseq;
         return assigned;
       };
-      return fn(trx, nextModseq);
+      const value = await fn(trx, nextModseq);
+      quota = this.#quotaTouched.has(trx);
+      return value;
     });
     if (assigned) {
-      const change = { accountId, modseq: assigned, mailboxIds: [...mailboxIds], types };
+      const change = { accountId, modseq: assigned, mailboxIds: [...mailboxIds], types: quota ? [...types, 'Quota'] : types };
       this.announce(change);
       this.#publish?.(change);
     }
@@ -186,6 +200,82 @@ export class MailStore {
       new Set(),
     );
     return value;
+  }
+
+  // ---------------------------------------------------------------- storage quota
+
+  /**
+   * Adds `delta` octets to the account's storage use in the write's transaction (RFC 9208 §5.1
+   * STORAGE, RFC 9425 §4.1). Growing past a set limit throws `over_quota`, which rolls the whole
+   * write back; shrinking always succeeds. A set limit's Quota object gets a logged change.
+   */
+  async #addUsage(trx: Transaction<Database>, accountId: number, modseq: number, delta: number): Promise<void> {
+    if (delta === 0) return;
+    const row = await trx
+      .insertInto('mail_quotas')
+      .values({ account_id: accountId, storage_limit: null, storage_used: Math.max(0, delta) })
+      .onConflict((oc) =>
+        oc.column('account_id').doUpdateSet((eb) => ({
+          storage_used: sql<number>`case when ${eb.ref('mail_quotas.storage_used')} + ${delta} < 0 then 0 else ${eb.ref('mail_quotas.storage_used')} + ${delta} end`,
+        })),
+      )
+      .returning(['storage_used', 'storage_limit'])
+      .executeTakeFirstOrThrow();
+    if (row.storage_limit === null) return;
+    if (delta > 0 && Number(row.storage_used) > Number(row.storage_limit))
+      throw new FingerpostError('over_quota', 'the account is over its storage quota', {
+        context: { used: Number(row.storage_used), limit: Number(row.storage_limit) },
+      });
+    await this.#logChange(trx, accountId, modseq, 'Quota', STORAGE_QUOTA_ID, 'updated');
+    this.#quotaTouched.add(trx);
+  }
+
+  /** The account's storage quota: the limit in octets (null: none) and the octets in use (RFC 9208 §5.1). */
+  async storageQuota(accountId: number): Promise<StorageQuota> {
+    const row = await this.#db.kysely
+      .selectFrom('mail_quotas')
+      .select(['storage_limit', 'storage_used'])
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return {
+      limit: row?.storage_limit === null || row?.storage_limit === undefined ? null : Number(row.storage_limit),
+      used: Number(row?.storage_used ?? 0),
+    };
+  }
+
+  /**
+   * Sets (or with null removes) the account's storage limit in octets; an administrator's act, not
+   * a user's (RFC 9208 §4.1.3). The Quota object is logged as created, updated or destroyed
+   * (RFC 9425 §5.2). Returns the change, for the caller to publish when it runs outside a node.
+   */
+  async setStorageLimit(accountId: number, limit: number | null): Promise<MailChange | undefined> {
+    if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0))
+      throw new FingerpostError('invalid_argument', 'a quota is a whole number of octets');
+    const { modseq } = await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const before = await trx.selectFrom('mail_quotas').select('storage_limit').where('account_id', '=', accountId).executeTakeFirst();
+        const had = before !== undefined && before.storage_limit !== null;
+        if (!had && limit === null) return;
+        if (had && Number(before.storage_limit) === limit) return;
+        const used = await trx
+          .selectFrom('messages')
+          .select((eb) => eb.fn.sum<number>('size').as('used'))
+          .where('account_id', '=', accountId)
+          .executeTakeFirst();
+        // The limit's owner re-reads the use from the messages, so a set limit starts exact.
+        await trx
+          .insertInto('mail_quotas')
+          .values({ account_id: accountId, storage_limit: limit, storage_used: Number(used?.used ?? 0) })
+          .onConflict((oc) => oc.column('account_id').doUpdateSet({ storage_limit: limit, storage_used: Number(used?.used ?? 0) }))
+          .execute();
+        const m = await nextModseq();
+        await this.#logChange(trx, accountId, m, 'Quota', STORAGE_QUOTA_ID, !had ? 'created' : limit === null ? 'destroyed' : 'updated');
+      },
+      ['Quota'],
+      new Set(),
+    );
+    return modseq ? { accountId, modseq, mailboxIds: [], types: ['Quota'] } : undefined;
   }
 
   async #logChange(
@@ -721,6 +811,12 @@ export class MailStore {
           await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
           results.push({ messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity });
         }
+        await this.#addUsage(
+          trx,
+          accountId,
+          m,
+          prepared.reduce((n, p) => n + p.raw.length, 0),
+        );
         return results;
       },
       ['Email', 'Thread', 'Mailbox'],
@@ -997,6 +1093,7 @@ export class MailStore {
         if (!rows.length) return { uidValidity: target.uidvalidity, pairs };
         const m = await nextModseq();
         let uidnext = target.uidnext;
+        let copied = 0;
         for (const r of rows) {
           const uid = uidnext++;
           let messageId = r.message_id;
@@ -1028,6 +1125,7 @@ export class MailStore {
               .returning('id')
               .executeTakeFirstOrThrow();
             messageId = inserted.id;
+            copied += source.size;
             const text = await trx
               .selectFrom('message_text')
               .select(['headers', 'body'])
@@ -1050,6 +1148,7 @@ export class MailStore {
         }
         await trx.updateTable('mailboxes').set({ uidnext, highest_modseq: m }).where('id', '=', toMailboxId).execute();
         if (move) await this.#touchMailbox(trx, fromMailboxId, m);
+        await this.#addUsage(trx, accountId, m, copied);
         return { uidValidity: target.uidvalidity, pairs };
       },
       ['Email', 'Thread', 'Mailbox'],
@@ -1115,7 +1214,8 @@ export class MailStore {
   }
 
   /** Destroys messages that are in no mailbox any more; logs an update for the others. */
-  async #afterMembershipLoss(trx: Trx, accountId: number, modseq: number, messageIds: readonly number[]): Promise<void> {
+  async #afterMembershipLoss(trx: Transaction<Database>, accountId: number, modseq: number, messageIds: readonly number[]): Promise<void> {
+    let freed = 0;
     for (const id of new Set(messageIds)) {
       const still = await trx.selectFrom('mailbox_messages').select('mailbox_id').where('message_id', '=', id).limit(1).executeTakeFirst();
       if (still) {
@@ -1124,11 +1224,13 @@ export class MailStore {
         await this.#logChange(trx, accountId, modseq, 'Email', id, 'updated');
         continue;
       }
-      const msg = await trx.selectFrom('messages').select('thread_id').where('id', '=', id).executeTakeFirst();
+      const msg = await trx.selectFrom('messages').select(['thread_id', 'size']).where('id', '=', id).executeTakeFirst();
       await trx.deleteFrom('messages').where('id', '=', id).execute();
+      if (msg) freed += Number(msg.size);
       await this.#logChange(trx, accountId, modseq, 'Email', id, 'destroyed');
       if (msg) await this.#logChange(trx, accountId, modseq, 'Thread', msg.thread_id, 'updated');
     }
+    await this.#addUsage(trx, accountId, modseq, -freed);
   }
 
   /**
@@ -1218,6 +1320,7 @@ export class MailStore {
   async destroyMessages(accountId: number, messageIds: readonly number[]): Promise<number[]> {
     const done: number[] = [];
     const touched = new Set<number>();
+    let freed = 0;
     await this.#write(
       accountId,
       async (trx, nextModseq) => {
@@ -1225,11 +1328,12 @@ export class MailStore {
         for (const id of messageIds) {
           const msg = await trx
             .selectFrom('messages')
-            .select(['id', 'thread_id'])
+            .select(['id', 'thread_id', 'size'])
             .where('id', '=', id)
             .where('account_id', '=', accountId)
             .executeTakeFirst();
           if (!msg) continue;
+          freed += Number(msg.size);
           m ||= await nextModseq();
           const members = await trx.selectFrom('mailbox_messages').select(['mailbox_id', 'uid']).where('message_id', '=', id).execute();
           for (const mm of members) {
@@ -1242,6 +1346,7 @@ export class MailStore {
           await this.#logChange(trx, accountId, m, 'Thread', msg.thread_id, 'updated');
           done.push(id);
         }
+        if (m) await this.#addUsage(trx, accountId, m, -freed);
       },
       ['Email', 'Mailbox', 'Thread'],
       touched,

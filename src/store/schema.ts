@@ -404,6 +404,14 @@ export interface MailCounterTable {
   value: number;
 }
 
+/** Per-account storage quota and usage in octets (migration 026). */
+export interface MailQuotaTable {
+  account_id: number;
+  /** NULL: no limit. */
+  storage_limit: number | null;
+  storage_used: Generated<number>;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -417,6 +425,7 @@ export interface Database {
   events: EventTable;
   message_text: MessageTextTable;
   mail_counters: MailCounterTable;
+  mail_quotas: MailQuotaTable;
   subscriptions: SubscriptionTable;
   keyword_names: KeywordNameTable;
   calendars: CalendarTable;
