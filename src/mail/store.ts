@@ -669,9 +669,16 @@ export class MailStore {
   }
 
   /** Message counts for STATUS and JMAP Mailbox objects. */
-  async mailboxCounts(
-    mailboxId: number,
-  ): Promise<{ messages: number; unseen: number; deleted: number; size: number; threads: number; unreadThreads: number }> {
+  async mailboxCounts(mailboxId: number): Promise<{
+    messages: number;
+    unseen: number;
+    deleted: number;
+    /** Octets of the \Deleted messages: what EXPUNGE would free (RFC 9208 §4.2 DELETED-STORAGE). */
+    deletedSize: number;
+    size: number;
+    threads: number;
+    unreadThreads: number;
+  }> {
     const rows = await this.#db.kysely
       .selectFrom('mailbox_messages')
       .innerJoin('messages', 'messages.id', 'mailbox_messages.message_id')
@@ -680,6 +687,7 @@ export class MailStore {
       .execute();
     let unseen = 0;
     let deleted = 0;
+    let deletedSize = 0;
     let size = 0;
     const threads = new Set<number>();
     const unreadThreads = new Set<number>();
@@ -689,11 +697,14 @@ export class MailStore {
         unseen++;
         unreadThreads.add(r.thread_id);
       }
-      if (` ${r.keywords} `.includes(' $deleted ')) deleted++;
+      if (` ${r.keywords} `.includes(' $deleted ')) {
+        deleted++;
+        deletedSize += Number(r.size);
+      }
       size += r.size;
       threads.add(r.thread_id);
     }
-    return { messages: rows.length, unseen, deleted, size, threads: threads.size, unreadThreads: unreadThreads.size };
+    return { messages: rows.length, unseen, deleted, deletedSize, size, threads: threads.size, unreadThreads: unreadThreads.size };
   }
 
   // ---------------------------------------------------------------- messages

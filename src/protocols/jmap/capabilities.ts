@@ -1,13 +1,14 @@
 import type { Config } from '../../config/config.ts';
 import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT } from '../../mail/store.ts';
 
-/** Capability URIs this server implements (RFC 8620 §2, RFC 8621 §1.3, RFC 8887 §4). */
+/** Capability URIs this server implements (RFC 8620 §2, RFC 8621 §1.3, RFC 8887 §4, RFC 9425 §2). */
 export const CAPABILITIES = {
   core: 'urn:ietf:params:jmap:core',
   mail: 'urn:ietf:params:jmap:mail',
   submission: 'urn:ietf:params:jmap:submission',
   vacation: 'urn:ietf:params:jmap:vacationresponse',
   websocket: 'urn:ietf:params:jmap:websocket',
+  quota: 'urn:ietf:params:jmap:quota',
 } as const;
 
 /** The set `using` may name; anything else is `unknownCapability` (RFC 8620 §3.6.1). */
@@ -71,6 +72,7 @@ export function accountCapabilities(config: Config): Record<string, Record<strin
     },
     [CAPABILITIES.submission]: { maxDelayedSend: 0, submissionExtensions: {} },
     [CAPABILITIES.vacation]: {},
+    [CAPABILITIES.quota]: {},
   };
 }
 
@@ -81,6 +83,7 @@ export function sessionCapabilities(limits: JmapLimits, websocketUrl: string | n
     [CAPABILITIES.mail]: {},
     [CAPABILITIES.submission]: {},
     [CAPABILITIES.vacation]: {},
+    [CAPABILITIES.quota]: {},
     ...(websocketUrl ? { [CAPABILITIES.websocket]: { url: websocketUrl, supportsPush: true } } : {}),
   };
 }

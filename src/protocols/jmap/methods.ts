@@ -13,6 +13,10 @@ import { emailSubmissionSet } from './email-submission/set.ts';
 import { identityChanges } from './identity/changes.ts';
 import { identityGet } from './identity/get.ts';
 import { identitySet } from './identity/set.ts';
+import { quotaChanges } from './quota/changes.ts';
+import { quotaGet } from './quota/get.ts';
+import { quotaQuery } from './quota/query.ts';
+import { quotaQueryChanges } from './quota/query-changes.ts';
 import { searchSnippetGet } from './search-snippet/get.ts';
 import { vacationResponseGet } from './vacation-response/get.ts';
 import { vacationResponseSet } from './vacation-response/set.ts';
@@ -56,4 +60,8 @@ export const METHODS: MethodTable = {
   'EmailSubmission/set': emailSubmissionSet,
   'VacationResponse/get': vacationResponseGet,
   'VacationResponse/set': vacationResponseSet,
+  'Quota/get': quotaGet,
+  'Quota/changes': quotaChanges,
+  'Quota/query': quotaQuery,
+  'Quota/queryChanges': quotaQueryChanges,
 };

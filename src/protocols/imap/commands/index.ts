@@ -18,6 +18,7 @@ import { logout } from './logout.ts';
 import { lsub } from './lsub.ts';
 import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
+import { quota } from './quota.ts';
 import { rename } from './rename.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
@@ -47,6 +48,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   lsub,
   namespace,
   noop,
+  quota,
   rename,
   search,
   select,
