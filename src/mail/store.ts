@@ -975,6 +975,19 @@ export class MailStore {
     return out;
   }
 
+  /** The messages of an account stored as one of `blobIds` (content hashes), for RFC 9404 Blob/lookup. */
+  async messagesByBlob(accountId: number, blobIds: readonly string[]): Promise<Array<{ id: number; blobId: string; threadId: number }>> {
+    if (!blobIds.length) return [];
+    const rows = await this.#db.kysely
+      .selectFrom('messages')
+      .select(['id', 'blob_id', 'thread_id'])
+      .where('account_id', '=', accountId)
+      .where('blob_id', 'in', [...blobIds])
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ id: r.id, blobId: r.blob_id, threadId: r.thread_id }));
+  }
+
   /** The raw bytes of a message. */
   readRaw(message: Pick<StoredMessage, 'blobId'>): Promise<Buffer> {
     return this.#blobs.get(message.blobId);

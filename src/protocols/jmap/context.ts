@@ -118,4 +118,5 @@ const CAPABILITIES_BY_ACCOUNT: Readonly<Record<string, true>> = {
   [CAPABILITIES.submission]: true,
   [CAPABILITIES.vacation]: true,
   [CAPABILITIES.quota]: true,
+  [CAPABILITIES.blob]: true,
 };

@@ -1,3 +1,7 @@
+import { blobCopy } from './blob/copy.ts';
+import { blobGet } from './blob/get.ts';
+import { blobLookup } from './blob/lookup.ts';
+import { blobUpload } from './blob/upload-method.ts';
 import { coreEcho } from './core/echo.ts';
 import type { MethodTable } from './dispatch.ts';
 import { emailChanges } from './email/changes.ts';
@@ -34,6 +38,10 @@ import { threadGet } from './thread/get.ts';
 /** Every method this server implements, by name (RFC 8620 §4–§5, RFC 8621). */
 export const METHODS: MethodTable = {
   'Core/echo': coreEcho,
+  'Blob/copy': blobCopy,
+  'Blob/upload': blobUpload,
+  'Blob/get': blobGet,
+  'Blob/lookup': blobLookup,
   'Mailbox/get': mailboxGet,
   'Mailbox/changes': mailboxChanges,
   'Mailbox/query': mailboxQuery,

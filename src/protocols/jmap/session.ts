@@ -47,6 +47,7 @@ export function sessionObject(config: Config, limits: JmapLimits, account: Direc
       [CAPABILITIES.submission]: accountId,
       [CAPABILITIES.vacation]: accountId,
       [CAPABILITIES.quota]: accountId,
+      [CAPABILITIES.blob]: accountId,
     },
     username: account.address,
     apiUrl: urls.api,
