@@ -4,6 +4,7 @@ import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
 import { capability } from './capability.ts';
 import { close } from './close.ts';
+import { compress } from './compress.ts';
 import { copy } from './copy.ts';
 import { create } from './create.ts';
 import { del } from './delete.ts';
@@ -20,6 +21,7 @@ import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
 import { quota } from './quota.ts';
 import { rename } from './rename.ts';
+import { replace } from './replace.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
 import { sort } from './sort.ts';
@@ -34,6 +36,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   authenticate,
   capability,
   close,
+  compress,
   copy,
   create,
   del,
@@ -50,6 +53,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   noop,
   quota,
   rename,
+  replace,
   search,
   select,
   sort,
