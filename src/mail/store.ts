@@ -122,6 +122,7 @@ export class MailStore {
   readonly #now: () => number;
   readonly #events = new EventEmitter();
   #publish: ((change: MailChange) => void) | undefined;
+  readonly #localListeners = new Set<(change: MailChange) => void>();
   /** Transactions that logged a Quota change, so the announcement names the type. */
   readonly #quotaTouched = new WeakSet<object>();
 
@@ -144,6 +145,15 @@ export class MailStore {
     const key = `a${accountId}`;
     this.#events.on(key, listener);
     return () => this.#events.off(key, listener);
+  }
+
+  /**
+   * Calls `listener` after every change committed by this process (not those of other nodes), for
+   * work that must happen once per change in a cluster, such as queueing push messages.
+   */
+  onLocalChange(listener: (change: MailChange) => void): () => void {
+    this.#localListeners.add(listener);
+    return () => this.#localListeners.delete(listener);
   }
 
   /** Also hands every committed change to `publish` (other nodes learn of it through the events table). */
@@ -187,6 +197,7 @@ export class MailStore {
       const change = { accountId, modseq: assigned, mailboxIds: [...mailboxIds], types: quota ? [...types, 'Quota'] : types };
       this.announce(change);
       this.#publish?.(change);
+      for (const l of this.#localListeners) l(change);
     }
     return { value, modseq: assigned };
   }

@@ -13,6 +13,7 @@ import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m050 from './050-calendar.ts';
 import * as m060 from './060-jmap.ts';
+import * as m061 from './061-push-subscriptions.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -48,6 +49,7 @@ const steps: Array<[string, Step]> = [
   ['040-smtp-queue', m040],
   ['050-calendar', m050],
   ['060-jmap', m060],
+  ['061-push-subscriptions', m061],
 ];
 
 /** Kysely migration provider for the in-code migration list. */
