@@ -325,6 +325,7 @@ export class ImapSession implements SessionHandle, CommandContext {
         already_exists: 'ALREADYEXISTS',
         invalid_argument: 'CANNOT',
         limit_exceeded: 'LIMIT',
+        over_quota: 'OVERQUOTA',
         unavailable: 'UNAVAILABLE',
       }[err.code as string];
       if (code) return { status: 'NO', text: (err as FingerpostError).message, code };
