@@ -7,7 +7,7 @@ import type { SqlDirectory } from '../directory/sql.ts';
 import { type BusyInstance, expandBusy, type FbType, indexObject } from './expand.ts';
 import { mergeBusy, type TimeRange } from './freebusy.ts';
 import { IcsError, parseIcs } from './ics.ts';
-import { type CalendarObjectData, loadObject, splitObjects } from './objects.ts';
+import { type CalendarObjectData, etagOf, loadObject, splitObjects } from './objects.ts';
 import type { FreeBusyResult } from './render.ts';
 import { type Asker, mayReadFreeBusy, NOBODY, parseSharingRule, type SharingRule } from './sharing.ts';
 import { InstanceCache, monthsOf } from './instance-cache.ts';
@@ -138,6 +138,21 @@ export class CalendarService {
     const { objects, warnings } = this.prepare(text, calendar.timezone, { single: true });
     const result = await this.store.putObject(calendar, objectName, objects[0]!, cond);
     return { ...result, warnings };
+  }
+
+  /**
+   * Reads one calendar object resource (RFC 4791 §4.1) to be stored exactly as sent: the text is
+   * validated and indexed, and kept byte for byte (so GET returns it and its ETag is strong,
+   * RFC 4791 §5.3.4). Throws IcsError (with the line) for malformed text.
+   */
+  prepareExact(text: string, zone: string): { object: IndexedObject; warnings: string[] } {
+    this.#checkSize(text);
+    const parsed = parseIcs(text);
+    const { objects, warnings } = splitObjects(parsed, { single: true });
+    const rebuilt = objects[0]!;
+    const exact: CalendarObjectData =
+      parsed.calendars.length === 1 ? { ...rebuilt, ics: text, vcalendar: parsed.calendars[0]!, etag: etagOf(text) } : rebuilt;
+    return { object: this.#index([exact], zone)[0]!, warnings };
   }
 
   /** Replaces a subscribed calendar's contents with a feed's text (all or nothing). */
