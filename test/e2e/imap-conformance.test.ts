@@ -478,11 +478,11 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       // Another session brings two keywords in.
       await cmd(b, 'k', 'STORE 1 +FLAGS ($Forwarded Project-X)');
       const seen = await cmd(a, 'n', 'NOOP');
-      const flags = seen.findIndex((l) => l === '* FLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X)');
+      const flags = seen.indexOf('* FLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X)');
       const perm = seen.findIndex((l) =>
         l.startsWith('* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X \\*)]'),
       );
-      const fetch = seen.findIndex((l) => l === '* 1 FETCH (UID 1 FLAGS (\\Recent $Forwarded Project-X))');
+      const fetch = seen.indexOf('* 1 FETCH (UID 1 FLAGS (\\Recent $Forwarded Project-X))');
       assert.ok(flags >= 0 && perm > flags && fetch > perm, seen.join('\n'));
       // The session's own STORE: announced before its FETCH answer; the known ones are not announced again.
       const own = await cmd(a, 'o', 'STORE 2 +FLAGS (project-x Own-Word)');
@@ -497,7 +497,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       await cmd(b, 'cp', 'COPY 1 Keywords');
       const copied = await cmd(a, 'n2', 'NOOP');
       const f2 = copied.findIndex((l) => l.startsWith('* FLAGS (') && l.includes('Copied-Along'));
-      const e2 = copied.findIndex((l) => l === '* 3 EXISTS');
+      const e2 = copied.indexOf('* 3 EXISTS');
       assert.ok(f2 >= 0 && e2 >= 0, copied.join('\n'));
       assert.match((await cmd(a, 'f', 'FETCH 3 FLAGS'))[0]!, /FLAGS \(\\Recent Copied-Along\)/);
       a.close();
