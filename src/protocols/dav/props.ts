@@ -1,4 +1,5 @@
 import type { Calendar, StoredObject } from '../../calendar/store.ts';
+import type { Addressbook, StoredCard } from '../../contacts/store.ts';
 import { el, esc, href } from './multistatus.ts';
 import { clark, NS } from './names.ts';
 import { addressbookHomePath, calendarHomePath, calendarPath, DAV_ROOT, principalPath } from './paths.ts';
@@ -86,6 +87,52 @@ function calendarProps(c: Calendar, ctx: PropContext): Record<string, Producer> 
   };
 }
 
+const BOOK_PRIVILEGES = [
+  PRIV(NS.dav, 'read'),
+  PRIV(NS.dav, 'write'),
+  PRIV(NS.dav, 'write-properties'),
+  PRIV(NS.dav, 'write-content'),
+  PRIV(NS.dav, 'bind'),
+  PRIV(NS.dav, 'unbind'),
+  PRIV(NS.dav, 'read-current-user-privilege-set'),
+].join('');
+
+const BOOK_REPORTS = reports([NS.carddav, 'addressbook-query'], [NS.carddav, 'addressbook-multiget'], [NS.dav, 'sync-collection']);
+
+function bookProps(b: Addressbook, ctx: PropContext): Record<string, Producer> {
+  const token = ctx.syncToken('addressbook', b.id, b.modseq);
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.carddav, 'addressbook'),
+    [clark(NS.dav, 'displayname')]: () => esc(b.displayName),
+    [clark(NS.carddav, 'addressbook-description')]: () => (b.description === null ? undefined : esc(b.description)),
+    [clark(NS.carddav, 'supported-address-data')]: () =>
+      '<CR:address-data-type content-type="text/vcard" version="3.0"/><CR:address-data-type content-type="text/vcard" version="4.0"/>',
+    [clark(NS.carddav, 'max-resource-size')]: () => String(ctx.maxResourceSize),
+    [clark(NS.cs, 'getctag')]: () => esc(token),
+    [clark(NS.dav, 'sync-token')]: () => esc(token),
+    [clark(NS.dav, 'supported-report-set')]: () => BOOK_REPORTS,
+    [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+    [clark(NS.dav, 'getlastmodified')]: () => httpDate(b.updatedAt),
+  };
+}
+
+/** The media type of a stored vCard (RFC 6350 §10.1), with its version when the text says it. */
+export function cardContentType(c: Pick<StoredCard, 'vcard'>): string {
+  const v = /\nVERSION:(\d\.\d)\r?\n/i.exec(c.vcard)?.[1];
+  return v ? `text/vcard; charset=utf-8; version=${v}` : 'text/vcard; charset=utf-8';
+}
+
+function cardProps(c: StoredCard): Record<string, Producer> {
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => '',
+    [clark(NS.dav, 'getetag')]: () => esc(c.etag),
+    [clark(NS.dav, 'getcontenttype')]: () => esc(cardContentType(c)),
+    [clark(NS.dav, 'getcontentlength')]: () => String(Buffer.byteLength(c.vcard)),
+    [clark(NS.dav, 'getlastmodified')]: () => httpDate(c.updatedAt),
+    [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+  };
+}
+
 /** The media type of a calendar object resource (RFC 4791 §5.3.4 names the component). */
 export function objectContentType(o: Pick<StoredObject, 'component'>): string {
   return `text/calendar; charset=utf-8; component=${o.component}`;
@@ -133,6 +180,18 @@ export function liveProps(res: DavResource, ctx: PropContext): Record<string, Pr
       return { ...common, ...calendarProps(res.calendar, ctx) };
     case 'calendar-object':
       return res.object ? { ...common, ...objectProps(res.object, res.calendar.subscription !== undefined) } : common;
+    case 'addressbook-home':
+      return {
+        ...common,
+        [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection'),
+        [clark(NS.dav, 'displayname')]: () => 'Address books',
+        [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+        [clark(NS.dav, 'supported-report-set')]: () => '',
+      };
+    case 'addressbook':
+      return { ...common, ...bookProps(res.book, ctx) };
+    case 'address-object':
+      return res.card ? { ...common, ...cardProps(res.card) } : common;
     default:
       return common;
   }

@@ -1,5 +1,6 @@
 import type { CalendarService } from '../../calendar/service.ts';
 import type { Calendar, StoredObject } from '../../calendar/store.ts';
+import type { Addressbook, ContactsStore, StoredCard } from '../../contacts/store.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
 import type { DavPath } from './paths.ts';
 
@@ -20,6 +21,15 @@ export type DavResource =
       readonly name: string;
       readonly object: StoredObject | undefined;
     }
+  | { readonly kind: 'addressbook-home'; readonly account: DirectoryAccount }
+  | { readonly kind: 'addressbook'; readonly account: DirectoryAccount; readonly book: Addressbook }
+  | {
+      readonly kind: 'address-object';
+      readonly account: DirectoryAccount;
+      readonly book: Addressbook;
+      readonly name: string;
+      readonly card: StoredCard | undefined;
+    }
   /** A path in a home that names no collection yet (MKCALENDAR / MKCOL target). */
   | {
       readonly kind: 'missing-collection';
@@ -37,12 +47,24 @@ export async function resolveCalendarPath(
   path: DavPath,
   user: DirectoryAccount,
   calendar: CalendarService,
+  contacts?: ContactsStore,
 ): Promise<DavResource | undefined> {
   if (path.area === 'root') return { kind: 'root' };
   if (path.address.toLowerCase() !== user.address) return undefined;
   const account = user;
   if (path.area === 'principals') return { kind: 'principal', account };
-  if (path.area !== 'calendars') return { kind: 'other', account, path };
+  if (path.area === 'addressbooks') {
+    if (!contacts) return { kind: 'other', account, path };
+    if (path.collection === undefined) {
+      await contacts.ensureDefault(account.id);
+      return { kind: 'addressbook-home', account };
+    }
+    const book = await contacts.getBook(account.id, path.collection);
+    if (!book)
+      return path.member === undefined ? { kind: 'missing-collection', account, area: 'addressbooks', name: path.collection } : undefined;
+    if (path.member === undefined) return { kind: 'addressbook', account, book };
+    return { kind: 'address-object', account, book, name: path.member, card: await contacts.getCard(book.id, path.member) };
+  }
   if (path.collection === undefined) {
     // The first visit of a calendar client finds one calendar to put events in.
     if ((await calendar.store.listCalendars(account.id)).length === 0)

@@ -4,15 +4,26 @@ import { authenticateRequest } from '../../auth/http/fastify.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import type { Config } from '../../config/config.ts';
 import { resourceIds } from '../../config/resources.ts';
+import type { ContactsStore } from '../../contacts/store.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
 import type { HttpApp } from '../http/server.ts';
+import { addressData, CardDav } from './carddav.ts';
 import { CalDav, calendarData, type PropSelection, propertyUpdates, selection } from './caldav.ts';
 import { DavError } from './errors.ts';
 import { multistatus, type PropResult, propResponse } from './multistatus.ts';
 import { clark, NS } from './names.ts';
-import { calendarHomePath, calendarPath, DAV_ROOT, memberPath, parseDavPath, principalPath } from './paths.ts';
-import { allPropNames, liveProps, objectContentType, type PropContext } from './props.ts';
+import {
+  addressbookHomePath,
+  addressbookPath,
+  calendarHomePath,
+  calendarPath,
+  DAV_ROOT,
+  memberPath,
+  parseDavPath,
+  principalPath,
+} from './paths.ts';
+import { allPropNames, cardContentType, liveProps, objectContentType, type PropContext } from './props.ts';
 import { type DavResource, resolveCalendarPath } from './resources.ts';
 import { DavXmlError, parseXml, type XmlElement } from './xml.ts';
 
@@ -28,12 +39,14 @@ export interface DavDeps {
   readonly calendar: CalendarService;
   readonly http: HttpAuthenticator;
   readonly logger: Logger;
+  /** Address books; CardDAV is served when present. */
+  readonly contacts?: ContactsStore;
 }
 
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'] as const;
 const BODY_METHODS = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'];
 /** RFC 4918 §10.1 compliance classes, RFC 3744 (access-control), RFC 4791 §5.1, RFC 5689 §3. */
-const DAV_CLASSES = '1, 3, access-control, calendar-access, extended-mkcol';
+const DAV_CLASSES = '1, 3, access-control, calendar-access, addressbook, extended-mkcol';
 const XML = 'application/xml; charset=utf-8';
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {
@@ -75,6 +88,9 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
   const { config } = deps;
   const resource = resourceIds(config).calendar;
   const caldav = new CalDav({ service: deps.calendar, publicUrl: config.publicUrl });
+  const carddav = deps.contacts
+    ? new CardDav({ store: deps.contacts, publicUrl: config.publicUrl, maxBytes: Math.min(deps.calendar.settings.maxIcsBytes, 1 << 20) })
+    : undefined;
   const log = deps.logger;
 
   for (const m of BODY_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
@@ -91,8 +107,8 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
   const propContext = (user: DirectoryAccount): PropContext => ({
     user: user.address,
     maxResourceSize: deps.calendar.settings.maxIcsBytes,
-    contacts: false,
-    syncToken: (_kind, id, modseq) => caldav.token(id, modseq),
+    contacts: carddav !== undefined,
+    syncToken: (kind, id, modseq) => (kind === 'addressbook' && carddav ? carddav.token(id, modseq) : caldav.token(id, modseq)),
   });
 
   /** A `<D:response>` for a resource and a property selection. */
@@ -106,7 +122,7 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
     const names = sel.kind === 'allprop' ? allPropNames(res, ctx).map(splitClark) : sel.names;
     const results: PropResult[] = names.map(({ ns, name }) => {
       const producer = live[clark(ns, name)];
-      const value = producer ? producer() : calendarData(res, ns, name);
+      const value = producer ? producer() : (calendarData(res, ns, name) ?? addressData(res, ns, name));
       return value === undefined ? { ns, name, status: 404 } : { ns, name, status: 200, value };
     });
     return propResponse(path, results);
@@ -127,6 +143,20 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         res: { kind: 'calendar-object', account: res.account, calendar: res.calendar, name: o.name, object: o },
       }));
     }
+    if (res.kind === 'addressbook-home' && carddav) {
+      const list = await carddav.store.listBooks(res.account.id);
+      return list.map((b) => ({
+        path: addressbookPath(res.account.address, b.name),
+        res: { kind: 'addressbook', account: res.account, book: b },
+      }));
+    }
+    if (res.kind === 'addressbook' && carddav) {
+      const cards = await carddav.store.cards(res.book.id);
+      return cards.map((c) => ({
+        path: memberPath(path, c.name),
+        res: { kind: 'address-object', account: res.account, book: res.book, name: c.name, card: c },
+      }));
+    }
     return [];
   }
 
@@ -140,6 +170,12 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         return calendarPath(res.account.address, res.calendar.name);
       case 'calendar-object':
         return memberPath(calendarPath(res.account.address, res.calendar.name), res.name);
+      case 'addressbook-home':
+        return addressbookHomePath(res.account.address);
+      case 'addressbook':
+        return addressbookPath(res.account.address, res.book.name);
+      case 'address-object':
+        return memberPath(addressbookPath(res.account.address, res.book.name), res.name);
       default:
         return requested;
     }
@@ -152,10 +188,11 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
       return reply.code(200).header('dav', DAV_CLASSES).header('allow', METHODS.join(', ')).header('content-length', '0').send();
     }
     if (!path) return sendDavError(reply, new DavError(404, 'no such resource'));
-    const auth = await authenticateRequest(deps.http, request, reply, { resource, scope: 'calendars' });
+    const scope = path.area === 'addressbooks' ? 'contacts' : 'calendars';
+    const auth = await authenticateRequest(deps.http, request, reply, { resource, scope });
     if (!auth) return reply;
     const user = auth.account;
-    const res = await resolveCalendarPath(path, user, deps.calendar);
+    const res = await resolveCalendarPath(path, user, deps.calendar, deps.contacts);
     if (!res || res.kind === 'other') return sendDavError(reply, new DavError(404, 'no such resource'));
     const ctx = propContext(user);
     const self = canonicalPath(res, pathname);
@@ -169,7 +206,11 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           });
         const body = expect(xmlBody(request), NS.dav, 'propfind');
         const sel = selection(body);
-        if (res.kind === 'missing-collection' || (res.kind === 'calendar-object' && !res.object))
+        if (
+          res.kind === 'missing-collection' ||
+          (res.kind === 'calendar-object' && !res.object) ||
+          (res.kind === 'address-object' && !res.card)
+        )
           throw new DavError(404, 'no such resource');
         const out = [respond(self, res, sel, ctx)];
         if (depth === '1') for (const m of await members(res, self)) out.push(respond(m.path, m.res, sel, ctx));
@@ -178,6 +219,11 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
       case 'PROPPATCH': {
         const body = expect(xmlBody(request), NS.dav, 'propertyupdate');
         const updates = propertyUpdates(body);
+        if (res.kind === 'addressbook' && carddav)
+          return reply
+            .code(207)
+            .header('content-type', XML)
+            .send(await carddav.patchBook(res.book, self, updates));
         if (res.kind !== 'calendar') {
           const results = updates.map((u) => ({ ns: u.prop.ns, name: u.prop.name, status: 403 }));
           return reply
@@ -195,12 +241,35 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
       case 'MKCALENDAR':
       case 'MKCOL': {
         if (res.kind !== 'missing-collection') {
-          if (res.kind === 'calendar') throw new DavError(405, 'a collection exists here', { ns: NS.dav, name: 'resource-must-be-null' });
+          if (res.kind === 'calendar' || res.kind === 'addressbook')
+            throw new DavError(405, 'a collection exists here', { ns: NS.dav, name: 'resource-must-be-null' });
           throw new DavError(403, 'collections can only be made in a calendar home');
         }
         const body =
           request.method === 'MKCALENDAR' ? expect(xmlBody(request), NS.caldav, 'mkcalendar') : expect(xmlBody(request), NS.dav, 'mkcol');
         const updates = propertyUpdates(body);
+        if (res.area === 'addressbooks') {
+          const type = updates.find((u) => u.prop.ns === NS.dav && u.prop.name === 'resourcetype' && !u.remove)?.prop;
+          if (request.method !== 'MKCOL' || !carddav || !type?.children.some((c) => c.ns === NS.carddav && c.name === 'addressbook'))
+            throw new DavError(403, 'only address books can be made here (MKCOL with a CARDDAV:addressbook resourcetype)', {
+              ns: NS.dav,
+              name: 'valid-resourcetype',
+            });
+          const made = await carddav.makeBook(res.account, res.name, updates);
+          if (!made.ok) {
+            const inner = propResponse(self, made.results);
+            const propstats = inner.replace(/^<D:response><D:href>[^<]*<\/D:href>/, '').replace(/<\/D:response>$/, '');
+            return reply
+              .code(403)
+              .header('content-type', XML)
+              .send(docOf(NS.dav, 'mkcol-response', propstats));
+          }
+          return reply
+            .code(201)
+            .header('location', addressbookPath(res.account.address, res.name))
+            .header('cache-control', 'no-store')
+            .send();
+        }
         if (request.method === 'MKCOL') {
           const type = updates.find((u) => u.prop.ns === NS.dav && u.prop.name === 'resourcetype' && !u.remove)?.prop;
           if (!type?.children.some((c) => c.ns === NS.caldav && c.name === 'calendar'))
@@ -225,6 +294,19 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
       }
       case 'GET':
       case 'HEAD': {
+        if (res.kind === 'address-object') {
+          if (!res.card) throw new DavError(404, 'no such address object');
+          const c = res.card;
+          reply.header('etag', c.etag).header('cache-control', 'private, no-cache').header('content-type', cardContentType(c));
+          const inm = headerOf(request, 'if-none-match');
+          if (inm?.split(',').some((t) => t.trim() === c.etag || t.trim() === '*')) return reply.code(304).send();
+          if (request.method === 'HEAD')
+            return reply
+              .header('content-length', String(Buffer.byteLength(c.vcard)))
+              .code(200)
+              .send();
+          return reply.code(200).send(c.vcard);
+        }
         if (res.kind !== 'calendar-object') throw new DavError(405, 'GET is served for calendar objects; use PROPFIND on collections');
         if (!res.object) throw new DavError(404, 'no such calendar object');
         const o = res.object;
@@ -239,6 +321,16 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         return reply.code(200).send(o.ics);
       }
       case 'PUT': {
+        if (res.kind === 'address-object' && carddav) {
+          const r = await carddav.put(res.account, res.book, res.name, headerOf(request, 'content-type') ?? '', bodyOf(request), {
+            ifMatch: headerOf(request, 'if-match'),
+            ifNoneMatch: headerOf(request, 'if-none-match'),
+          });
+          return reply
+            .code(r.created ? 201 : 204)
+            .header('etag', r.etag)
+            .send();
+        }
         if (res.kind !== 'calendar-object') throw new DavError(405, 'PUT calendar objects into a calendar collection');
         const r = await caldav.put(res.account, res.calendar, res.name, headerOf(request, 'content-type') ?? '', bodyOf(request), {
           ifMatch: headerOf(request, 'if-match'),
@@ -259,14 +351,26 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           log.info({ account: res.account.address, calendar: res.calendar.name }, 'calendar removed over DAV');
           return reply.code(204).send();
         }
+        if (res.kind === 'address-object' && carddav) {
+          await carddav.deleteCard(res.book, res.name, headerOf(request, 'if-match'));
+          return reply.code(204).send();
+        }
+        if (res.kind === 'addressbook' && carddav) {
+          await carddav.store.removeBook(res.account.id, res.book.name);
+          return reply.code(204).send();
+        }
         throw new DavError(403, 'this resource cannot be deleted');
       }
       case 'REPORT': {
         const body = xmlBody(request);
         if (!body) throw new DavError(400, 'REPORT needs an XML body');
+        const origin = new URL(config.publicUrl).origin;
+        if (res.kind === 'addressbook' && carddav) {
+          const r = await carddav.report(res.account, res.book, body, origin, { response: (p, r2, sel) => respond(p, r2, sel, ctx) });
+          return reply.code(r.status).header('content-type', r.type).send(r.text);
+        }
         if (res.kind !== 'calendar')
           throw new DavError(403, `the ${body.name.slice(0, 40)} report is not supported here`, { ns: NS.dav, name: 'supported-report' });
-        const origin = new URL(config.publicUrl).origin;
         const r = await caldav.report(res.account, res.calendar, body, origin, { response: (p, r2, sel) => respond(p, r2, sel, ctx) });
         return reply.code(r.status).header('content-type', r.type).send(r.text);
       }
