@@ -67,8 +67,19 @@ export class CalendarService {
   /** Expanded instances per object and month. */
   readonly #instances: InstanceCache;
 
-  constructor(deps: { store: CalendarStore; directory: SqlDirectory; settings: CalendarSettings; logger?: Logger; now?: () => number }) {
+  /** Whether an address is in an account's address books (the `contacts` sharing rule). */
+  readonly #inContacts: ((accountId: number, address: string) => Promise<boolean>) | undefined;
+
+  constructor(deps: {
+    store: CalendarStore;
+    directory: SqlDirectory;
+    settings: CalendarSettings;
+    logger?: Logger;
+    now?: () => number;
+    inContacts?: (accountId: number, address: string) => Promise<boolean>;
+  }) {
     this.store = deps.store;
+    this.#inContacts = deps.inContacts;
     this.settings = deps.settings;
     this.#directory = deps.directory;
     this.#logger = deps.logger;
@@ -273,7 +284,11 @@ export class CalendarService {
     if (account.disabled) return false;
     if (asker.kind !== 'anonymous' && asker.address.toLowerCase() === account.address) return asker.kind === 'local';
     const { rule } = await this.effectiveRule(account);
-    return mayReadFreeBusy(rule, account.address, asker);
+    if (mayReadFreeBusy(rule, account.address, asker)) return true;
+    // "My contacts": an asker whose address is in one of the owner's address books.
+    if (rule.policy === 'contacts' && asker.kind !== 'anonymous' && this.#inContacts)
+      return this.#inContacts(account.id, asker.address.toLowerCase());
+    return false;
   }
 
   /** Sets the domain default rule (stored in the domain's settings). `undefined` clears it. */

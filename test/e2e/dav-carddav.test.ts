@@ -46,7 +46,7 @@ describe('CardDAV', { skip: curlSkip }, () => {
 
   before(async () => {
     srv = await startTestServer({ domain: 'example.test' });
-    await srv.services.accounts.addUser({ address: 'ann@example.test', password: PASSWORD });
+    for (const u of ['ann', 'ben', 'cid']) await srv.services.accounts.addUser({ address: `${u}@example.test`, password: PASSWORD });
   });
   after(async () => srv?.close());
 
@@ -175,5 +175,26 @@ describe('CardDAV', { skip: curlSkip }, () => {
       url('/dav/calendars/ann@example.test/'),
     ]);
     assert.equal(cal.status, 403);
+  });
+
+  it('the "contacts" free/busy rule lets in exactly the addresses in the owner\'s address books', async () => {
+    const rule = await curl(
+      [...as('ann@example.test'), '-X', 'PUT', '-H', 'content-type: application/json', url('/freebusy/ann@example.test/sharing')],
+      JSON.stringify({ policy: 'contacts', allow: [] }),
+    );
+    assert.equal(rule.status, 200);
+    const fb = (who: string) => curl([...as(who), url('/freebusy/ann@example.test?start=2026-11-02T00:00:00Z&end=2026-11-03T00:00:00Z')]);
+    assert.equal((await fb('ben@example.test')).status, 404, "ben is not in ann's contacts yet");
+    const card = 'BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ben\r\nUID:ben-card\r\nEMAIL:BEN@example.test\r\nEND:VCARD\r\n';
+    assert.equal(
+      (await curl([...as('ann@example.test'), '-X', 'PUT', '-H', 'content-type: text/vcard', url(`${book}ben.vcf`)], card)).status,
+      201,
+    );
+    const ok = await fb('ben@example.test');
+    assert.equal(ok.status, 200);
+    assert.match(ok.body, /BEGIN:VFREEBUSY/);
+    assert.equal((await fb('cid@example.test')).status, 404, "cid is in nobody's contacts");
+    assert.equal((await curl([...as('ann@example.test'), '-X', 'DELETE', url(`${book}ben.vcf`)])).status, 204);
+    assert.equal((await fb('ben@example.test')).status, 404, 'removed from the contacts, refused again');
   });
 });
