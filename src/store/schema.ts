@@ -145,10 +145,64 @@ export interface CalendarTable {
   last_refresh_at: number | null;
   last_error: string | null;
   source_etag: string | null;
-  /** Bumped on every change to the calendar or its objects (CalDAV CTag / sync token later). */
+  /** Bumped on every change to the calendar or its objects (the CalDAV CTag and sync token). */
   modseq: number;
   created_at: number;
   updated_at: number;
+  /** CSS color a client chose (Apple `calendar-color`), or null. */
+  color: string | null;
+  /** CALDAV:calendar-description, or null. */
+  description: string | null;
+  /** Comma-separated component names the calendar accepts (RFC 4791 §5.2.3). */
+  components: Generated<string>;
+}
+
+/** A calendar object removed at `modseq`, so sync-collection (RFC 6578) can report it. */
+export interface CalendarTombstoneTable {
+  id: Generated<number>;
+  calendar_id: number;
+  name: string;
+  modseq: number;
+  deleted_at: number;
+}
+
+/** A CardDAV address book of an account (RFC 6352 §5.2). */
+export interface AddressbookTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  display_name: string;
+  description: string | null;
+  /** Bumped on every change to the book or its cards (CTag and sync token). */
+  modseq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One address object resource: a vCard stored byte for byte (RFC 6352 §5.1). */
+export interface AddressObjectTable {
+  id: Generated<number>;
+  addressbook_id: number;
+  account_id: number;
+  name: string;
+  uid: string;
+  etag: string;
+  vcard: string;
+  size: number;
+  /** Lower-cased EMAIL values, one per line. */
+  emails: string;
+  modseq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An address object removed at `modseq`. */
+export interface AddressTombstoneTable {
+  id: Generated<number>;
+  addressbook_id: number;
+  name: string;
+  modseq: number;
+  deleted_at: number;
 }
 
 /** One calendar object resource: every component sharing one UID, stored as iCalendar text. */
@@ -478,6 +532,10 @@ export interface Database {
   mail_metadata: MailMetadataTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
+  calendar_tombstones: CalendarTombstoneTable;
+  addressbooks: AddressbookTable;
+  address_objects: AddressObjectTable;
+  address_tombstones: AddressTombstoneTable;
   freebusy_sharing: FreebusySharingTable;
   freebusy_replay: FreebusyReplayTable;
   idp_keys: IdpKeyTable;
