@@ -105,7 +105,10 @@ describe('client helper: device flow, token, check', { skip }, () => {
     const old = secret.tokens[imapResource]!;
     // The stored access token, obtained an hour ago, is about to expire: every caller wants a refresh
     // (a token obtained moments ago would still count as fresh for half its short lifetime).
-    await store.save(account, { ...secret, tokens: { ...secret.tokens, [imapResource]: { ...old, obtainedAt: Date.now() - 3_595_000, expiresAt: Date.now() + 5_000 } } });
+    await store.save(account, {
+      ...secret,
+      tokens: { ...secret.tokens, [imapResource]: { ...old, obtainedAt: Date.now() - 3_595_000, expiresAt: Date.now() + 5_000 } },
+    });
     const calls = Array.from({ length: 10 }, () => spawnCli(['token', ALICE, '--service', 'imap'], env));
     const codes = await Promise.all(calls.map((c) => c.exited));
     assert.deepEqual(codes, Array(10).fill(0), calls.map((c) => c.stderr).join('\n'));
