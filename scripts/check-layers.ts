@@ -11,7 +11,7 @@ const lower = {
   core: [],
   config: ['core'],
   store: ['core'],
-  net: ['core'],
+  net: ['core', 'auth/sasl'],
   directory: ['core', 'store'],
   auth: ['core', 'config', 'store', 'directory', 'net'],
   mail: ['core', 'config', 'store', 'directory'],

@@ -83,6 +83,23 @@ function validKeyword(k: string): boolean {
  * MODSEQ (which is also the JMAP state), is written to the change log in the same transaction, and
  * is announced to watchers after commit.
  */
+/** One message to append: its bytes, keywords as the client spelled them, and INTERNALDATE. */
+export interface AppendItem {
+  readonly raw: Buffer;
+  readonly keywords?: readonly string[];
+  readonly receivedAt?: number;
+}
+
+interface PreparedMessage {
+  raw: Buffer;
+  parsed: ParsedMessage;
+  text: { readonly headers: string; readonly body: string };
+  blobId: string;
+  keywords: string[];
+  spelled: readonly string[];
+  receivedAt: number | undefined;
+}
+
 export class MailStore {
   readonly #db: Db;
   readonly #blobs: BlobStore;
@@ -595,18 +612,56 @@ export class MailStore {
   async appendMany(
     accountId: number,
     mailboxId: number,
-    items: ReadonlyArray<{ readonly raw: Buffer; readonly keywords?: readonly string[]; readonly receivedAt?: number }>,
+    items: ReadonlyArray<AppendItem>,
   ): Promise<Array<{ messageId: number; uid: number; modseq: number; uidValidity: number }>> {
     if (!items.length) return [];
-    const prepared: Array<{
-      raw: Buffer;
-      parsed: ParsedMessage;
-      text: { readonly headers: string; readonly body: string };
-      blobId: string;
-      keywords: string[];
-      spelled: readonly string[];
-      receivedAt: number | undefined;
-    }> = [];
+    const prepared = await this.#prepare(items);
+    const now = this.#now();
+    const { value } = await this.#write(
+      accountId,
+      async (trx, modseq) => this.#insertPrepared(trx, accountId, mailboxId, await modseq(), prepared, now),
+      ['Email', 'Thread', 'Mailbox'],
+      new Set([mailboxId]),
+    );
+    return value;
+  }
+
+  /**
+   * Replaces one message (IMAP REPLACE, RFC 8508 §3): appends `item` to `toMailboxId` and expunges
+   * `uid` from `fromMailboxId` in one transaction with one MODSEQ, so either both happen or neither
+   * (a UID no longer there is `not_found` and nothing is stored).
+   */
+  async replace(
+    accountId: number,
+    fromMailboxId: number,
+    uid: number,
+    toMailboxId: number,
+    item: AppendItem,
+  ): Promise<{ messageId: number; uid: number; modseq: number; uidValidity: number }> {
+    const prepared = await this.#prepare([item]);
+    const now = this.#now();
+    const { value } = await this.#write(
+      accountId,
+      async (trx, modseq) => {
+        const m = await modseq();
+        const [victim] = await this.#entriesByUid(trx, fromMailboxId, [uid]);
+        if (!victim) throw new FingerpostError('not_found', 'the message to replace no longer exists');
+        const [appended] = await this.#insertPrepared(trx, accountId, toMailboxId, m, prepared, now);
+        await trx.deleteFrom('mailbox_messages').where('mailbox_id', '=', fromMailboxId).where('uid', '=', uid).execute();
+        await trx.insertInto('expunged').values({ mailbox_id: fromMailboxId, uid, modseq: m }).execute();
+        await this.#afterMembershipLoss(trx, accountId, m, [victim.message_id]);
+        await this.#touchMailbox(trx, fromMailboxId, m);
+        return appended!;
+      },
+      ['Email', 'Thread', 'Mailbox'],
+      new Set([fromMailboxId, toMailboxId]),
+    );
+    return value;
+  }
+
+  /** Parses, checks and stores the blobs of messages about to be appended (outside any transaction). */
+  async #prepare(items: ReadonlyArray<AppendItem>): Promise<PreparedMessage[]> {
+    const prepared: PreparedMessage[] = [];
     for (const item of items) {
       if (item.raw.length === 0) throw new FingerpostError('invalid_argument', 'empty message');
       const keywords = (item.keywords ?? []).map((k) => k.toLowerCase());
@@ -623,76 +678,78 @@ export class MailStore {
       const blobId = await this.#blobs.put(raw);
       prepared.push({ raw, parsed, text, blobId, keywords, spelled: item.keywords ?? [], receivedAt: item.receivedAt });
     }
-    const now = this.#now();
-    const { value } = await this.#write(
-      accountId,
-      async (trx, modseq) => {
-        const m = await modseq();
-        const mailbox = await trx
-          .updateTable('mailboxes')
-          .set((eb) => ({ uidnext: eb('uidnext', '+', prepared.length), highest_modseq: m }))
-          .where('id', '=', mailboxId)
-          .where('account_id', '=', accountId)
-          .returning(['uidnext', 'uidvalidity'])
-          .executeTakeFirst();
-        if (!mailbox) throw new FingerpostError('not_found', `mailbox ${mailboxId} does not exist`);
-        const results = [];
-        for (const [i, p] of prepared.entries()) {
-          await this.#rememberKeywordNames(trx, accountId, p.spelled);
-          const uid = mailbox.uidnext - prepared.length + i;
-          const threadId = await this.#findThread(trx, accountId, p.parsed);
-          const row = await trx
-            .insertInto('messages')
-            .values({
-              account_id: accountId,
-              blob_id: p.blobId,
-              size: p.raw.length,
-              received_at: p.receivedAt ?? now,
-              thread_id: threadId ?? 0,
-              message_id_header: p.parsed.messageId,
-              subject: p.parsed.subject.slice(0, 1000),
-              sent_at: p.parsed.sentAt,
-              from_addr: p.parsed.from
-                .map((a) => a.email)
-                .join(', ')
-                .slice(0, 1000),
-              to_addr: p.parsed.to
-                .map((a) => a.email)
-                .join(', ')
-                .slice(0, 1000),
-              keywords: keywordsToText(p.keywords),
-              meta: JSON.stringify(p.parsed),
-              modseq: m,
-              created_at: now,
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          const messageId = row.id;
-          const thread = threadId ?? messageId;
-          if (threadId === undefined) await trx.updateTable('messages').set({ thread_id: thread }).where('id', '=', messageId).execute();
-          await trx
-            .insertInto('mailbox_messages')
-            .values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m, saved_at: now })
-            .execute();
-          await trx
-            .insertInto('message_text')
-            .values({
-              message_id: messageId,
-              account_id: accountId,
-              headers: p.text.headers.toLowerCase(),
-              body: p.text.body.toLowerCase(),
-            })
-            .execute();
-          await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
-          await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
-          results.push({ messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity });
-        }
-        return results;
-      },
-      ['Email', 'Thread', 'Mailbox'],
-      new Set([mailboxId]),
-    );
-    return value;
+    return prepared;
+  }
+
+  /** Inserts prepared messages into a mailbox with consecutive UIDs and MODSEQ `m`, in `trx`. */
+  async #insertPrepared(
+    trx: Trx,
+    accountId: number,
+    mailboxId: number,
+    m: number,
+    prepared: readonly PreparedMessage[],
+    now: number,
+  ): Promise<Array<{ messageId: number; uid: number; modseq: number; uidValidity: number }>> {
+    const mailbox = await trx
+      .updateTable('mailboxes')
+      .set((eb) => ({ uidnext: eb('uidnext', '+', prepared.length), highest_modseq: m }))
+      .where('id', '=', mailboxId)
+      .where('account_id', '=', accountId)
+      .returning(['uidnext', 'uidvalidity'])
+      .executeTakeFirst();
+    if (!mailbox) throw new FingerpostError('not_found', `mailbox ${mailboxId} does not exist`);
+    const results = [];
+    for (const [i, p] of prepared.entries()) {
+      await this.#rememberKeywordNames(trx, accountId, p.spelled);
+      const uid = mailbox.uidnext - prepared.length + i;
+      const threadId = await this.#findThread(trx, accountId, p.parsed);
+      const row = await trx
+        .insertInto('messages')
+        .values({
+          account_id: accountId,
+          blob_id: p.blobId,
+          size: p.raw.length,
+          received_at: p.receivedAt ?? now,
+          thread_id: threadId ?? 0,
+          message_id_header: p.parsed.messageId,
+          subject: p.parsed.subject.slice(0, 1000),
+          sent_at: p.parsed.sentAt,
+          from_addr: p.parsed.from
+            .map((a) => a.email)
+            .join(', ')
+            .slice(0, 1000),
+          to_addr: p.parsed.to
+            .map((a) => a.email)
+            .join(', ')
+            .slice(0, 1000),
+          keywords: keywordsToText(p.keywords),
+          meta: JSON.stringify(p.parsed),
+          modseq: m,
+          created_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const messageId = row.id;
+      const thread = threadId ?? messageId;
+      if (threadId === undefined) await trx.updateTable('messages').set({ thread_id: thread }).where('id', '=', messageId).execute();
+      await trx
+        .insertInto('mailbox_messages')
+        .values({ mailbox_id: mailboxId, uid, message_id: messageId, modseq: m, saved_at: now })
+        .execute();
+      await trx
+        .insertInto('message_text')
+        .values({
+          message_id: messageId,
+          account_id: accountId,
+          headers: p.text.headers.toLowerCase(),
+          body: p.text.body.toLowerCase(),
+        })
+        .execute();
+      await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
+      await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
+      results.push({ messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity });
+    }
+    return results;
   }
 
   /** Delivers to the account's mailbox with `role` (default INBOX) — SMTP's path into the store. */

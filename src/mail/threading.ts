@@ -144,7 +144,7 @@ export async function threadReferences(messages: readonly ThreadMessage[], pace:
   for (const m of await pacedSort(messages, (a, b) => a.order - b.order, pace)) {
     const own = m.messageId ? normalizeMessageId(m.messageId) : null;
     let c = own === null ? undefined : byId.get(own);
-    if (c && c.message) c = undefined; // a duplicate Message-ID: this one gets a unique id
+    if (c?.message) c = undefined; // a duplicate Message-ID: this one gets a unique id
     if (!c) {
       c = node(null);
       if (own !== null && !byId.has(own)) byId.set(own, c);

@@ -478,11 +478,11 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       // Another session brings two keywords in.
       await cmd(b, 'k', 'STORE 1 +FLAGS ($Forwarded Project-X)');
       const seen = await cmd(a, 'n', 'NOOP');
-      const flags = seen.findIndex((l) => l === '* FLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X)');
+      const flags = seen.indexOf('* FLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X)');
       const perm = seen.findIndex((l) =>
         l.startsWith('* OK [PERMANENTFLAGS (\\Seen \\Answered \\Flagged \\Draft \\Deleted $Forwarded Project-X \\*)]'),
       );
-      const fetch = seen.findIndex((l) => l === '* 1 FETCH (UID 1 FLAGS (\\Recent $Forwarded Project-X))');
+      const fetch = seen.indexOf('* 1 FETCH (UID 1 FLAGS (\\Recent $Forwarded Project-X))');
       assert.ok(flags >= 0 && perm > flags && fetch > perm, seen.join('\n'));
       // The session's own STORE: announced before its FETCH answer; the known ones are not announced again.
       const own = await cmd(a, 'o', 'STORE 2 +FLAGS (project-x Own-Word)');
@@ -497,7 +497,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       await cmd(b, 'cp', 'COPY 1 Keywords');
       const copied = await cmd(a, 'n2', 'NOOP');
       const f2 = copied.findIndex((l) => l.startsWith('* FLAGS (') && l.includes('Copied-Along'));
-      const e2 = copied.findIndex((l) => l === '* 3 EXISTS');
+      const e2 = copied.indexOf('* 3 EXISTS');
       assert.ok(f2 >= 0 && e2 >= 0, copied.join('\n'));
       assert.match((await cmd(a, 'f', 'FETCH 3 FLAGS'))[0]!, /FLAGS \(\\Recent Copied-Along\)/);
       a.close();
@@ -641,6 +641,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     test('MULTIAPPEND (RFC 3502): several messages in one APPEND, all or none, APPENDUID with their UIDs', async () => {
       const c = await loggedIn(t);
       await cmd(c, 'c', 'CREATE Multi');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / MULTIAPPEND( |$)/);
       const [a, b, d] = ['Subject: one\r\n\r\n1\r\n', 'Subject: two\r\n\r\n2\r\n', 'Subject: three\r\n\r\n3\r\n'];
       // Synchronizing literals: the server asks for each one in turn.
       c.write(`m1 APPEND Multi (\\Seen) {${a.length}}\r\n`);
@@ -660,10 +661,107 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       // One bad message and none is stored.
       c.write(`m2 APPEND Multi {${a.length}+}\r\n${a} (\\Bogus) {${b.length}+}\r\n${b}\r\n`);
       assert.match((await c.until(/^m2 /)).at(-1)!, /^m2 NO \[CANNOT\]/);
+      // A zero-length message cancels the whole command (RFC 3502 §6.3.11).
+      c.write(`m3 APPEND Multi {${a.length}+}\r\n${a} {0}\r\n\r\n`);
+      assert.match((await c.until(/^m3 /)).at(-1)!, /^m3 NO /);
       assert.equal(
         (await cmd(c, 'st', 'STATUS Multi (MESSAGES UIDNEXT UIDVALIDITY)'))[0],
         `* STATUS Multi (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${validity})`,
       );
+      c.close();
+    });
+
+    test('REPLACE (RFC 8508): the new message is stored and the old one expunged together, or neither', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c1', 'CREATE Drafting');
+      await cmd(c, 'c2', 'CREATE Outbox');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / REPLACE( |$)/);
+      const v1 = 'Subject: draft 1\r\n\r\nfirst\r\n';
+      const v2 = 'Subject: draft 2\r\n\r\nsecond\r\n';
+      const v3 = 'Subject: draft 3\r\n\r\nthird\r\n';
+      c.write(`a APPEND Drafting (\\Draft) {${v1.length}+}\r\n${v1}\r\n`);
+      const validity = /APPENDUID (\d+) 1\]/.exec((await c.until(/^a /)).at(-1)!)?.[1];
+      assert.ok(validity);
+      await cmd(c, 's', 'SELECT Drafting');
+      // Into the selected mailbox: APPENDUID, the expunge, then the new message as EXISTS.
+      c.write(`r1 UID REPLACE 1 Drafting (\\Draft $Edited) {${v2.length}+}\r\n${v2}\r\n`);
+      const r1 = await c.until(/^r1 /);
+      assert.deepEqual(r1.slice(0, 2), [`* OK [APPENDUID ${validity} 2] Replacement message stored`, '* 1 EXPUNGE']);
+      assert.ok(r1.indexOf('* 1 EXISTS') > 1, r1.join('\n'));
+      assert.ok(
+        r1.some((l) => l.startsWith('* FLAGS (') && l.includes('$Edited')),
+        'the new keyword is announced',
+      );
+      assert.match(r1.at(-1)!, /^r1 OK UID REPLACE completed/);
+      assert.match(
+        (await cmd(c, 'f', 'FETCH 1 (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')).join('\n'),
+        /UID 2 FLAGS \([^)]*\\Draft[^)]*\$Edited[^)]*\)[\s\S]*draft 2/,
+      );
+      // Failures leave the old message in place: no such mailbox, bad flag, unknown UID, bad number.
+      c.write(`n1 REPLACE 1 Nowhere {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n1 /)).at(-1)!, /^n1 NO \[TRYCREATE\]/);
+      c.write(`n2 REPLACE 1 Outbox (\\Bogus) {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n2 /)).at(-1)!, /^n2 NO \[CANNOT\]/);
+      c.write(`n3 UID REPLACE 99 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n3 /)).at(-1)!, /^n3 NO \[NONEXISTENT\]/);
+      c.write(`n4 REPLACE 7 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n4 /)).at(-1)!, /^n4 BAD /);
+      assert.equal((await cmd(c, 'st', 'STATUS Outbox (MESSAGES)'))[0], '* STATUS Outbox (MESSAGES 0)');
+      assert.equal((await cmd(c, 'ss', 'UID SEARCH ALL'))[0], '* SEARCH 2');
+      // Into another mailbox: the old message leaves this one.
+      c.write(`r2 REPLACE 1 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      const r2 = await c.until(/^r2 /);
+      assert.match(r2[0]!, /^\* OK \[APPENDUID \d+ 1\]/);
+      assert.equal(r2[1], '* 1 EXPUNGE');
+      assert.match(r2.at(-1)!, /^r2 OK REPLACE completed/);
+      assert.equal((await cmd(c, 'st2', 'STATUS Outbox (MESSAGES)'))[0], '* STATUS Outbox (MESSAGES 1)');
+      // A read-only mailbox cannot have messages replaced.
+      await cmd(c, 'e', 'EXAMINE Outbox');
+      c.write(`n5 REPLACE 1 Outbox {${v1.length}+}\r\n${v1}\r\n`);
+      assert.match((await c.until(/^n5 /)).at(-1)!, /^n5 NO \[CANNOT\]/);
+      c.close();
+    });
+
+    test('PARTIAL (RFC 9394): paged SEARCH, SORT and FETCH; NIL past the end; PARTIAL with ALL is BAD', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE Paged');
+      for (const [i, subject] of ['d', 'b', 'e', 'a', 'c'].entries()) {
+        const body = `Subject: ${subject}\r\n\r\n${i}\r\n`;
+        c.write(`a${i} APPEND Paged {${body.length}+}\r\n${body}\r\n`);
+        await c.until(new RegExp(`^a${i} OK`));
+      }
+      await cmd(c, 's', 'SELECT Paged');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / PARTIAL( |$)/);
+      assert.equal((await cmd(c, 'p1', 'UID SEARCH RETURN (PARTIAL 1:2) ALL'))[0], '* ESEARCH (TAG "p1") UID PARTIAL (1:2 1:2)');
+      assert.equal((await cmd(c, 'p2', 'SEARCH RETURN (PARTIAL -1:-2 COUNT) ALL'))[0], '* ESEARCH (TAG "p2") COUNT 5 PARTIAL (-1:-2 4:5)');
+      assert.equal((await cmd(c, 'p3', 'SEARCH RETURN (PARTIAL 4:2) ALL'))[0], '* ESEARCH (TAG "p3") PARTIAL (2:4 2:4)');
+      assert.equal((await cmd(c, 'p4', 'SEARCH RETURN (PARTIAL 6:9) ALL'))[0], '* ESEARCH (TAG "p4") PARTIAL (6:9 NIL)');
+      assert.equal((await cmd(c, 'p5', 'SEARCH RETURN (PARTIAL -4:-9) ALL'))[0], '* ESEARCH (TAG "p5") PARTIAL (-4:-9 1:2)');
+      for (const [tag, bad] of [
+        ['b1', 'SEARCH RETURN (PARTIAL 1:2 ALL) ALL'],
+        ['b2', 'SEARCH RETURN (PARTIAL 0:2) ALL'],
+        ['b3', 'SEARCH RETURN (PARTIAL -1:2) ALL'],
+        ['b4', 'SEARCH RETURN (PARTIAL 1:4294967296) ALL'],
+        ['b5', 'UID FETCH 1:* (UID) (PARTIAL 1)'],
+      ] as const)
+        assert.match((await cmd(c, tag, bad)).at(-1)!, new RegExp(`^${tag} BAD `), bad);
+      // Sorted by subject (a b c d e are UIDs 4 2 5 1 3): positions of the sorted result.
+      assert.equal(
+        (await cmd(c, 's1', 'UID SORT RETURN (PARTIAL 1:3) (SUBJECT) UTF-8 ALL'))[0],
+        '* ESEARCH (TAG "s1") UID PARTIAL (1:3 4,2,5)',
+      );
+      assert.equal(
+        (await cmd(c, 's2', 'UID SORT RETURN (PARTIAL -1:-2) (SUBJECT) UTF-8 ALL'))[0],
+        '* ESEARCH (TAG "s2") UID PARTIAL (-1:-2 1,3)',
+      );
+      assert.deepEqual((await cmd(c, 'f1', 'UID FETCH 2:* (UID) (PARTIAL -1:-2)')).slice(0, -1), [
+        '* 4 FETCH (UID 4)',
+        '* 5 FETCH (UID 5)',
+      ]);
+      assert.deepEqual((await cmd(c, 'f2', 'FETCH 1:* (UID) (PARTIAL 2:3)')).slice(0, -1), ['* 2 FETCH (UID 2)', '* 3 FETCH (UID 3)']);
+      // SAVE with PARTIAL keeps the page (RFC 5182 §2.4 as RFC 9394 extends it).
+      await cmd(c, 'sv', 'UID SEARCH RETURN (SAVE PARTIAL -1:-1) ALL');
+      assert.deepEqual((await cmd(c, 'f3', 'UID FETCH $ (UID)')).slice(0, -1), ['* 5 FETCH (UID 5)']);
       c.close();
     });
   });

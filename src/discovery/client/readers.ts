@@ -123,6 +123,7 @@ export function readPacc(doc: Record<string, unknown>): FoundConfig | undefined 
 /** Thunderbird config-v1.1.xml; placeholders are substituted for `address`. */
 export function readAutoconfig(xml: string, address: string): FoundConfig | undefined {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: fast-xml-parser returns untyped nodes, checked field by field below
   let doc: Record<string, any>;
   try {
     doc = new XMLParser({

@@ -81,6 +81,10 @@ export interface CommandContext {
   continueAndReadLine(text: string): Promise<Buffer | null>;
   /** Upgrades to TLS after the tagged OK was sent; false when the handshake failed (the connection is gone). */
   startTls(tagged: string): Promise<boolean>;
+  /** True once COMPRESS=DEFLATE is active (RFC 4978). */
+  readonly compressed: boolean;
+  /** Sends the tagged OK uncompressed, then compresses both directions from the next byte (RFC 4978 §3). */
+  startCompression(tagged: string): void;
   /** Registers the signed-in session with the auth core and enters the authenticated state. */
   signIn(result: AuthResult): void;
   /** Counts a failed authentication; past the limit the session says BYE after this command. */

@@ -1,9 +1,10 @@
-import { SaslExchange, type SaslStep } from '../../auth/sasl/exchange.ts';
+import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthOutcome, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { Connection } from '../../net/connection.ts';
+import { driveSasl } from '../../net/drive-sasl.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { activities } from '../../core/activity.ts';
 import { InputBuffer } from '../smtp/input.ts';
@@ -239,33 +240,27 @@ export class Pop3Session implements SessionHandle {
       return;
     }
     if (!mechs.length) return this.#err(this.#conn.secure ? 'Authentication is not offered here' : '[AUTH] Use STLS first');
-    const exchange = new SaslExchange(args[0]!, mechs);
-    let step: SaslStep = exchange.begin(args[1]);
-    for (;;) {
-      if (step.kind === 'challenge') {
+    const end = await driveSasl(new SaslExchange(args[0]!, mechs), args[1], {
+      challenge: async (text) => {
         // RFC 5034 §4: "+ " then the base64 challenge ("+ " alone when empty).
-        this.#send(`+ ${step.text}\r\n`);
+        this.#send(`+ ${text}\r\n`);
         this.#flush();
-        const line = await this.#input.line(MAX_SASL_LINE);
-        if (line.kind === 'closed') return;
-        if (line.kind === 'too_long') return this.#err('Authentication line too long');
-        step = exchange.respond(line.text);
-        continue;
-      }
-      if (step.kind === 'failed') {
-        if (step.reason === 'unsupported_mechanism') return this.#err('Unsupported authentication mechanism');
-        if (step.reason === 'cancelled') return this.#err('Authentication cancelled');
+        return this.#input.line(MAX_SASL_LINE);
+      },
+      authenticate: (credentials) => this.#o.auth.authenticate(credentials, this.#context()),
+    });
+    switch (end.kind) {
+      case 'closed':
+        return;
+      case 'too_long':
+        return this.#err('Authentication line too long');
+      case 'failed':
+      case 'rejected':
+        if (end.reason === 'unsupported_mechanism') return this.#err('Unsupported authentication mechanism');
+        if (end.reason === 'cancelled') return this.#err('Authentication cancelled');
         return this.#err('[AUTH] Authentication failed');
-      }
-      const outcome = await this.#o.auth.authenticate(step.credentials, this.#context());
-      if (outcome.ok) return this.#login(outcome);
-      if (outcome.code === 'temporary' || outcome.code === 'rate_limited') return this.#login(outcome);
-      const next = exchange.reject(outcome.oauth);
-      if (next.kind === 'challenge') {
-        step = next;
-        continue;
-      }
-      return this.#login(outcome);
+      case 'verdict':
+        return this.#login(end.verdict);
     }
   }
 

@@ -1,10 +1,11 @@
-import { SaslExchange, type SaslStep } from '../../auth/sasl/exchange.ts';
+import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { activities } from '../../core/activity.ts';
 import { systemClock, type WaitClock } from '../../core/clock.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Connection } from '../../net/connection.ts';
+import { driveSasl } from '../../net/drive-sasl.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { parseCommand, type Params, type SmtpCommand } from './command.ts';
 import { type FailureCounter, HarvestGuard } from './harvest-guard.ts';
@@ -296,38 +297,36 @@ export class SmtpSession implements SessionHandle {
     if (this.#tx) return REPLIES.badSequence('AUTH is not permitted during a mail transaction');
     const offered = this.#mechanisms();
     if (!offered.length) return this.#conn.secure ? reply(503, '5.5.1', 'Authentication is not offered here') : REPLIES.tlsRequired;
-    const exchange = new SaslExchange(mechanism, offered);
-    let step: SaslStep = exchange.begin(initial);
-    for (;;) {
-      if (step.kind === 'challenge') {
-        this.#send(reply(334, undefined, step.text));
+    const end = await driveSasl(new SaslExchange(mechanism, offered), initial, {
+      challenge: async (text) => {
+        this.#send(reply(334, undefined, text));
         const socket = this.#conn.socket;
         while (socket.writableCorked) socket.uncork();
-        const line = await this.#input.line(MAX_AUTH_LINE);
-        if (line.kind === 'closed') return undefined;
-        if (line.kind === 'too_long') return reply(500, '5.5.6', 'Authentication exchange line is too long');
-        step = exchange.respond(line.text);
-        continue;
-      }
-      if (step.kind === 'failed') return this.#saslFailure(step.reason);
-      const outcome = await this.#opts.auth.authenticate(step.credentials, this.#authContext());
-      if (outcome.ok) {
-        this.#auth = outcome;
-        this.#conn.signedIn();
-        this.#registration = this.#opts.auth.register(outcome, this.#authContext(), (reason) => this.#end(reason));
-        return reply(235, '2.7.0', 'Authentication successful');
-      }
-      if (outcome.code === 'temporary') return reply(454, '4.7.0', 'Temporary authentication failure');
-      if (outcome.code === 'rate_limited') return reply(454, '4.7.0', 'Too many failed attempts, try again later');
-      const next = exchange.reject(outcome.oauth);
-      if (next.kind === 'challenge') {
-        step = next;
-        continue;
-      }
-      if (outcome.code === 'policy') return reply(534, '5.7.9', outcome.publicReason);
-      if (outcome.code === 'authorization_failed') return reply(535, '5.7.8', 'Authentication credentials invalid or not permitted');
-      return reply(535, '5.7.8', 'Authentication credentials invalid');
+        return this.#input.line(MAX_AUTH_LINE);
+      },
+      authenticate: (credentials) => this.#opts.auth.authenticate(credentials, this.#authContext()),
+    });
+    switch (end.kind) {
+      case 'closed':
+        return undefined;
+      case 'too_long':
+        return reply(500, '5.5.6', 'Authentication exchange line is too long');
+      case 'failed':
+      case 'rejected':
+        return this.#saslFailure(end.reason);
     }
+    const outcome = end.verdict;
+    if (outcome.ok) {
+      this.#auth = outcome;
+      this.#conn.signedIn();
+      this.#registration = this.#opts.auth.register(outcome, this.#authContext(), (reason) => this.#end(reason));
+      return reply(235, '2.7.0', 'Authentication successful');
+    }
+    if (outcome.code === 'temporary') return reply(454, '4.7.0', 'Temporary authentication failure');
+    if (outcome.code === 'rate_limited') return reply(454, '4.7.0', 'Too many failed attempts, try again later');
+    if (outcome.code === 'policy') return reply(534, '5.7.9', outcome.publicReason);
+    if (outcome.code === 'authorization_failed') return reply(535, '5.7.8', 'Authentication credentials invalid or not permitted');
+    return reply(535, '5.7.8', 'Authentication credentials invalid');
   }
 
   #saslFailure(reason: string): Reply {

@@ -92,7 +92,14 @@ describe('token agent', () => {
   it('the age store asks for the passphrase once; later stores open and reseal through the agent', async () => {
     const storeEnv = { ...env, XDG_CONFIG_HOME: path.join(dir, 'config') };
     let asked = 0;
-    const typed = new TokenStore({ paths: clientPaths(storeEnv), env: storeEnv, prompt: async () => (asked++, 'a typed passphrase') });
+    const typed = new TokenStore({
+      paths: clientPaths(storeEnv),
+      env: storeEnv,
+      prompt: async () => {
+        asked++;
+        return 'a typed passphrase';
+      },
+    });
     const a = account('alice@example.test', { kind: 'age', workFactor: 12, reason: 'test' });
     await typed.prepare(a);
     assert.equal(asked, 2, 'a new passphrase is asked twice');

@@ -52,20 +52,23 @@ print(json.dumps({'version': root.get('version'), 'id': p.get('id'), 'domains': 
   'authURL': root.findtext('oAuth2/authURL'), 'tokenURL': root.findtext('oAuth2/tokenURL')}))
 `;
 
+// biome-ignore lint/suspicious/noExplicitAny: documents read back by Python's parsers are untyped JSON
+type Parsed = any;
+
 describe('Thunderbird config-v1.1.xml', () => {
   const skip = commandSkip('python3', 'python3');
   it('carries what Thunderbird reads: servers in preference order, socket types, OAuth2 first, username', { skip }, () => {
     const c = config();
     const xml = autoconfigXml(domainServices(c, 'example.com'), 'bob+tag@example.com');
-    const doc = python(READ_AUTOCONFIG, xml) as Record<string, any>;
+    const doc = python(READ_AUTOCONFIG, xml) as Record<string, Parsed>;
     assert.equal(doc.version, '1.2');
     assert.equal(doc.id, 'example.com');
     assert.deepEqual(doc.domains, ['example.com']);
     assert.equal(doc.displayName, 'Example Mail');
     assert.ok(doc.displayShortName.length <= 20);
-    const imap = doc.incoming.filter((s: any) => s.type === 'imap');
+    const imap = doc.incoming.filter((s: Parsed) => s.type === 'imap');
     assert.deepEqual(
-      imap.map((s: any) => [s.hostname, s.port, s.socketType]),
+      imap.map((s: Parsed) => [s.hostname, s.port, s.socketType]),
       [
         ['mail.example.net', '993', 'SSL'],
         ['mail.example.net', '143', 'STARTTLS'],
@@ -74,13 +77,13 @@ describe('Thunderbird config-v1.1.xml', () => {
     assert.deepEqual(imap[0].auth, ['OAuth2', 'password-cleartext']);
     assert.equal(imap[0].username, 'bob+tag@example.com');
     assert.deepEqual(
-      doc.incoming.filter((s: any) => s.type === 'pop3').map((s: any) => s.port),
+      doc.incoming.filter((s: Parsed) => s.type === 'pop3').map((s: Parsed) => s.port),
       ['995', '110'],
     );
-    const jmap = doc.incoming.find((s: any) => s.type === 'jmap');
+    const jmap = doc.incoming.find((s: Parsed) => s.type === 'jmap');
     assert.equal(jmap.url, 'https://mail.example.net/.well-known/jmap');
     assert.deepEqual(
-      doc.outgoing.map((s: any) => [s.type, s.port, s.socketType]),
+      doc.outgoing.map((s: Parsed) => [s.type, s.port, s.socketType]),
       [
         ['smtp', '465', 'SSL'],
         ['smtp', '587', 'STARTTLS'],
@@ -98,7 +101,7 @@ describe('Thunderbird config-v1.1.xml', () => {
 
   it('names an external issuer by host, without endpoints it does not know here', { skip }, () => {
     const c = config({ auth: { issuers: [{ issuer: 'https://sso.corp.example/realms/mail', domains: ['example.com'] }] } });
-    const doc = python(READ_AUTOCONFIG, autoconfigXml(domainServices(c, 'example.com'), undefined)) as Record<string, any>;
+    const doc = python(READ_AUTOCONFIG, autoconfigXml(domainServices(c, 'example.com'), undefined)) as Record<string, Parsed>;
     assert.equal(doc.issuer, 'sso.corp.example');
     assert.equal(doc.authURL, null);
     assert.equal(doc.tokenURL, null);
@@ -108,7 +111,7 @@ describe('Thunderbird config-v1.1.xml', () => {
     const doc = python(
       READ_AUTOCONFIG,
       autoconfigXml(domainServices(config({ auth: { oauth: false } }), 'example.com'), undefined),
-    ) as Record<string, any>;
+    ) as Record<string, Parsed>;
     assert.equal(doc.incoming[0].username, '%EMAILADDRESS%');
     assert.deepEqual(doc.incoming[0].auth, ['password-cleartext']);
     assert.equal(doc.issuer, null);
@@ -209,7 +212,7 @@ describe('Microsoft Autodiscover', () => {
     assert.equal(doc.Autodiscover.Response['@_xmlns'], OUTLOOK_NS);
     const protocols = doc.Autodiscover.Response.Account.Protocol;
     assert.deepEqual(
-      protocols.map((p: any) => [p.Type, p.Port, p.SPA, p.SSL, p.LoginName]),
+      protocols.map((p: Parsed) => [p.Type, p.Port, p.SPA, p.SSL, p.LoginName]),
       [
         ['IMAP', '993', 'off', 'on', 'alice@example.com'],
         ['POP3', '995', 'off', 'on', 'alice@example.com'],
@@ -234,7 +237,7 @@ describe('Apple .mobileconfig', () => {
     const doc = python(
       'import sys, json, plistlib; print(json.dumps(plistlib.loads(sys.stdin.buffer.read()), default=str))',
       xml,
-    ) as Record<string, any>;
+    ) as Record<string, Parsed>;
     assert.equal(doc.PayloadType, 'Configuration');
     const mail = doc.PayloadContent[0];
     assert.equal(mail.PayloadType, 'com.apple.mail.managed');

@@ -5,6 +5,7 @@ import type { MessageInfo } from '../message-cache.ts';
 import { messageFlags } from '../keyword-flags.ts';
 import { binaryBytes, sectionBytes } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
+import { partialSlice } from '../partial.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatDateTime } from '../wire/datetime.ts';
 import { str } from '../wire/encoder.ts';
@@ -95,6 +96,8 @@ export const fetch = command({
       const since = cmd.changedSince;
       seqs = seqs.filter((s) => box.modseqAt(s) > since);
     }
+    // PARTIAL (RFC 9394 §3.2): only those positions of the messages the set (and CHANGEDSINCE) name.
+    if (cmd.partial) seqs = partialSlice(seqs, cmd.partial);
     if (cmd.vanished && cmd.changedSince !== null && cmd.set.kind === 'ranges') {
       const ranges = resolveRanges(cmd.set, box.maxUid);
       const changes = await ctx.deps.mail.mailboxChanges(box.id, cmd.changedSince);

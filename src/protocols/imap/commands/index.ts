@@ -4,6 +4,7 @@ import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
 import { capability } from './capability.ts';
 import { close } from './close.ts';
+import { compress } from './compress.ts';
 import { copy } from './copy.ts';
 import { create } from './create.ts';
 import { del } from './delete.ts';
@@ -19,6 +20,7 @@ import { lsub } from './lsub.ts';
 import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
 import { rename } from './rename.ts';
+import { replace } from './replace.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
 import { sort } from './sort.ts';
@@ -33,6 +35,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   authenticate,
   capability,
   close,
+  compress,
   copy,
   create,
   del,
@@ -48,6 +51,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   namespace,
   noop,
   rename,
+  replace,
   search,
   select,
   sort,

@@ -1,7 +1,7 @@
 import { Cursor, ParseError } from './cursor.ts';
 import { parseDateTime } from './datetime.ts';
 import { readFetchItems } from './parse-fetch.ts';
-import { readReturnOptions, readSearchKeys, readSearchProgram } from './parse-search.ts';
+import { readPartialRange, readReturnOptions, readSearchKeys, readSearchProgram } from './parse-search.ts';
 import type { Frame } from './reader.ts';
 import { readSequenceSet, type SequenceSet } from './sequence.ts';
 import type {
@@ -10,6 +10,7 @@ import type {
   CommandBody,
   ListReturn,
   ListSelection,
+  PartialRange,
   QresyncParams,
   SearchReturn,
   SortCriterion,
@@ -213,6 +214,16 @@ function readAppendMessage(c: Cursor): AppendMessage {
   return { flags, date, message, binary };
 }
 
+/** `REPLACE seq-number mailbox append-message` and its UID form (RFC 8508 §5). */
+function readReplace(c: Cursor, uid: boolean): CommandBody {
+  c.sp();
+  const id = c.nzNumber();
+  c.sp();
+  const mb = mailbox(c);
+  c.sp();
+  return { name: 'REPLACE', uid, id, mailbox: mb, message: readAppendMessage(c) };
+}
+
 function readFetch(c: Cursor, uid: boolean): CommandBody {
   c.sp();
   const set = readSequenceSet(c);
@@ -220,6 +231,7 @@ function readFetch(c: Cursor, uid: boolean): CommandBody {
   const items = readFetchItems(c);
   let changedSince: number | null = null;
   let vanished = false;
+  let partial: PartialRange | null = null;
   if (c.maybeSp()) {
     c.list(() => {
       const m = c.atom().toUpperCase();
@@ -227,13 +239,16 @@ function readFetch(c: Cursor, uid: boolean): CommandBody {
         c.sp();
         changedSince = c.modseq();
       } else if (m === 'VANISHED') vanished = true;
-      else throw new ParseError(`Unknown fetch modifier ${m.slice(0, 20)}`);
+      else if (m === 'PARTIAL' && partial === null) {
+        c.sp();
+        partial = readPartialRange(c);
+      } else throw new ParseError(`Unknown fetch modifier ${m.slice(0, 20)}`);
       return m;
     });
     // RFC 7162 §3.2.6: VANISHED needs CHANGEDSINCE and is only for UID FETCH.
     if (vanished && (changedSince === null || !uid)) throw new ParseError('VANISHED needs UID FETCH with CHANGEDSINCE');
   }
-  return { name: 'FETCH', uid, set, items, changedSince, vanished };
+  return { name: 'FETCH', uid, set, items, changedSince, vanished, partial };
 }
 
 function readStore(c: Cursor, uid: boolean): CommandBody {
@@ -311,10 +326,11 @@ const THREAD_ALGORITHMS = new Set<ThreadAlgorithm>(['ORDEREDSUBJECT', 'REFERENCE
 /** `[RETURN (opts)] (criteria) charset keys` after `SORT SP` (RFC 5256 §5, RFC 5267 §3.2). */
 function readSort(c: Cursor, uid: boolean): CommandBody {
   let returns: SearchReturn[] | null = null;
+  let partial: PartialRange | null = null;
   if (c.peek() !== 0x28) {
     if (c.atom().toUpperCase() !== 'RETURN') throw new ParseError('Expected sort criteria');
     c.sp();
-    returns = readReturnOptions(c);
+    ({ returns, partial } = readReturnOptions(c));
     c.sp();
   }
   const criteria: SortCriterion[] = c.list(() => {
@@ -331,7 +347,7 @@ function readSort(c: Cursor, uid: boolean): CommandBody {
   c.sp();
   const charset = c.astring().toString('latin1');
   c.sp();
-  return { name: 'SORT', uid, returns, criteria, charset, search: readSearchKeys(c) };
+  return { name: 'SORT', uid, returns, partial, criteria, charset, search: readSearchKeys(c) };
 }
 
 /** `algorithm charset keys` after `THREAD SP` (RFC 5256 §5). */
@@ -364,6 +380,9 @@ function readBody(c: Cursor, name: string): CommandBody {
       if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
       return { name, mechanism, initial };
     }
+    case 'COMPRESS':
+      c.sp();
+      return { name, mechanism: c.atom().toUpperCase() };
     case 'LOGIN': {
       c.sp();
       const username = c.astringText();
@@ -416,6 +435,8 @@ function readBody(c: Cursor, name: string): CommandBody {
       return { name, uid: false, ...readSearchProgram(c) };
     case 'FETCH':
       return readFetch(c, false);
+    case 'REPLACE':
+      return readReplace(c, false);
     case 'SORT':
       c.sp();
       return readSort(c, false);
@@ -437,6 +458,8 @@ function readBody(c: Cursor, name: string): CommandBody {
       switch (sub) {
         case 'FETCH':
           return readFetch(c, true);
+        case 'REPLACE':
+          return readReplace(c, true);
         case 'SORT':
           c.sp();
           return readSort(c, true);

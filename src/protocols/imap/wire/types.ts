@@ -86,7 +86,17 @@ export type SearchKey =
   | { readonly op: 'older' | 'younger'; readonly seconds: number }
   | { readonly op: 'emailid' | 'threadid'; readonly id: string };
 
-export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL';
+
+/**
+ * A PARTIAL range (RFC 9394 §3.1): positions `from`..`to` (1-based, `from` <= `to`) counted from
+ * the first result, or from the last one when `fromEnd` (`-1:-100`).
+ */
+export interface PartialRange {
+  readonly from: number;
+  readonly to: number;
+  readonly fromEnd: boolean;
+}
 
 /** SORT keys (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO). */
 export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
@@ -134,6 +144,8 @@ type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' 
 export type CommandBody =
   | { readonly name: Simple }
   | { readonly name: 'UID EXPUNGE'; readonly set: SequenceSet }
+  /** COMPRESS (RFC 4978 §3): the mechanism, upper-case. */
+  | { readonly name: 'COMPRESS'; readonly mechanism: string }
   | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initial: string | null }
   | { readonly name: 'LOGIN'; readonly username: string; readonly password: string }
   | { readonly name: 'ENABLE'; readonly capabilities: readonly string[] }
@@ -169,6 +181,8 @@ export type CommandBody =
       readonly uid: boolean;
       /** null: no RETURN clause (plain SEARCH); [] means RETURN () which is ALL. */
       readonly returns: readonly SearchReturn[] | null;
+      /** RETURN (PARTIAL range), RFC 9394. */
+      readonly partial: PartialRange | null;
       readonly charset: string | null;
       readonly criteria: SearchKey;
     }
@@ -179,6 +193,8 @@ export type CommandBody =
       readonly items: readonly FetchItem[];
       readonly changedSince: number | null;
       readonly vanished: boolean;
+      /** The PARTIAL fetch modifier (RFC 9394 §3.2): only these positions of the set. */
+      readonly partial: PartialRange | null;
     }
   | {
       readonly name: 'STORE';
@@ -189,12 +205,15 @@ export type CommandBody =
       readonly silent: boolean;
       readonly flags: readonly string[];
     }
+  /** REPLACE and UID REPLACE (RFC 8508 §3): `id` is a sequence number or a UID. */
+  | { readonly name: 'REPLACE'; readonly uid: boolean; readonly id: number; readonly mailbox: string; readonly message: AppendMessage }
   | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly set: SequenceSet; readonly mailbox: string }
   | {
       readonly name: 'SORT';
       readonly uid: boolean;
       /** ESORT (RFC 5267): null for a plain SORT answer. */
       readonly returns: readonly SearchReturn[] | null;
+      readonly partial: PartialRange | null;
       readonly criteria: readonly SortCriterion[];
       readonly charset: string;
       readonly search: SearchKey;
