@@ -150,6 +150,16 @@ describe('MX sender authentication (SPF, DKIM, ARC, DMARC) with dkimpy-signed ma
     assert.equal(raw.match(/^Authentication-Results: localhost/gm)?.length, 1);
   });
 
+  test('a 6 MB signed message is verified in the checks thread (body hash over shared memory)', async () => {
+    const body = `${'All work and no play makes a long message. '.repeat(2)}\r\n`.repeat(70_000);
+    const signed = dkimpySign(message('alice@signed.test', 'large signed', '', body), { selector: 'sel', domain: 'signed.test', key });
+    assert.ok(signed.length > 6_000_000);
+    assert.match(await send('alice@signed.test', signed), /^250 /);
+    const raw = (await mailboxOf(t, 'bob@example.test', 'INBOX')).find((m) => m.includes('Subject: large signed'));
+    assert.ok(raw);
+    assert.match(ourResults(raw), /dkim=pass [^;]*header\.i=@signed\.test/);
+  });
+
   test('every DKIM signature is verified and reported', async () => {
     const once = dkimpySign(message('alice@signed.test', 'two signatures'), { selector: 'sel', domain: 'signed.test', key });
     const twice = dkimpySign(once, { selector: 'lists', domain: 'list.test', key: listKey });

@@ -41,7 +41,11 @@ else:
 `;
 
 function run(mode: 'dkim' | 'arc', message: Buffer, args: Record<string, string>): Buffer {
-  const r = spawnSync(PY, ['-c', SCRIPT, JSON.stringify({ mode, ...args })], { input: message, timeout: 30_000 });
+  const r = spawnSync(PY, ['-c', SCRIPT, JSON.stringify({ mode, ...args })], {
+    input: message,
+    timeout: 60_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`dkimpy ${mode} failed: ${r.stderr?.toString()}`);
   return r.stdout;
 }

@@ -1,18 +1,17 @@
-import type { DNSResolver } from 'mailauth';
 import type { Logger } from '../../core/log.ts';
 import { forgedAuthResults, headerFields, rebuild } from './auth-results.ts';
 import { type Disposition, decide, type InboundPolicy, type SpamVerdict } from './policy.ts';
 import { type RspamdClient, RspamdUnavailable } from './rspamd.ts';
-import { checkSender, type SenderAuthResult } from './sender-auth.ts';
+import type { SenderAuthInput, SenderAuthResult } from './sender-auth.ts';
 
 export interface InboundChecksOptions {
   /** This server's host name: the authserv-id (RFC 8601 §2.5) and rspamd's MTA name. */
   readonly hostname: string;
-  /** Sender authentication on (SPF, DKIM, ARC, DMARC); off: only rspamd and the lists. */
-  readonly senderAuth: boolean;
-  readonly resolver: DNSResolver;
-  /** Bound on the sender authentication of one message. */
-  readonly timeoutMs: number;
+  /**
+   * Sender authentication (SPF, DKIM, ARC, DMARC: sender-auth.ts, run by sender-auth-thread.ts),
+   * bounded and never rejecting; absent: only rspamd and the lists.
+   */
+  readonly senderAuth?: (input: SenderAuthInput) => Promise<SenderAuthResult>;
   /** Add `Received-SPF` (RFC 7208 §9.1) besides Authentication-Results. */
   readonly receivedSpf: boolean;
   readonly policy: InboundPolicy;
@@ -90,12 +89,7 @@ export class InboundChecks {
   async run(input: InboundInput): Promise<InboundOutcome> {
     const o = this.#o;
     const [auth, spamResult] = await Promise.all([
-      o.senderAuth
-        ? checkSender(
-            { message: input.message, sender: input.sender, ip: input.ip, helo: input.helo },
-            { authservId: o.hostname, resolver: o.resolver, timeoutMs: o.timeoutMs },
-          )
-        : undefined,
+      o.senderAuth?.({ message: input.message, sender: input.sender, ip: input.ip, helo: input.helo }),
       o.rspamd
         ? o.rspamd
             .check(input.message, {

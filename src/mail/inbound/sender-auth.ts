@@ -65,7 +65,7 @@ function policyOf(value: string | undefined): SenderAuthResult['dmarc']['policy'
 const clean = (s: string) => s.replace(/[^\x21-\x7e]/g, '').slice(0, 255);
 
 /** What to say when the checks could not finish (RFC 8601 §2.7: temperror). */
-function timedOut(input: SenderAuthInput, id: string, why = 'checks timed out'): SenderAuthResult {
+export function timedOut(input: SenderAuthInput, id: string, why = 'checks timed out'): SenderAuthResult {
   const mailfrom = input.sender ? ` smtp.mailfrom=${clean(input.sender)}` : '';
   const header =
     `Authentication-Results: ${id};\r\n spf=temperror (${why})${mailfrom};\r\n` +

@@ -5,9 +5,8 @@ import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { SqlDirectory } from '../../directory/sql.ts';
-import type { DNSResolver } from 'mailauth';
 import { InboundChecks } from '../../mail/inbound/checks.ts';
-import { CachingResolver } from '../../mail/inbound/dns-cache.ts';
+import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
 import { RspamdClient } from '../../mail/inbound/rspamd.ts';
 import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
 import { OutboundQueue } from '../../mail/queue/queue.ts';
@@ -89,21 +88,19 @@ function smarthostOf(config: Config): Smarthost | undefined {
 }
 
 /** The checks on MX mail from config `[inbound]`; undefined when none is on. */
-function inboundChecks(config: Config, logger: Logger, clock: WaitClock | undefined): InboundChecks | undefined {
+function inboundChecks(config: Config, logger: Logger): { checks: InboundChecks; close(): void } | undefined {
   const c = config.inbound;
   if (!c.sender_auth && !c.rspamd_url && !c.allow_domains.length && !c.deny_domains.length) return undefined;
-  const resolver = new CachingResolver({
-    servers: c.dns_servers,
-    timeoutMs: c.dns_timeout,
-    ttlMs: c.dns_cache_ttl,
-    maxEntries: c.dns_cache_entries,
-    ...(clock ? { clock } : {}),
-  });
-  return new InboundChecks({
+  const thread = c.sender_auth
+    ? new SenderAuthThread({
+        authservId: config.server.hostname,
+        dns: { servers: c.dns_servers, timeoutMs: c.dns_timeout, ttlMs: c.dns_cache_ttl, maxEntries: c.dns_cache_entries },
+        timeoutMs: c.check_timeout,
+      })
+    : undefined;
+  const checks = new InboundChecks({
     hostname: config.server.hostname,
-    senderAuth: c.sender_auth,
-    resolver: resolver.resolve as DNSResolver,
-    timeoutMs: c.check_timeout,
+    ...(thread ? { senderAuth: (input) => thread.check(input) } : {}),
     receivedSpf: c.received_spf,
     policy: {
       dmarcReject: c.dmarc_reject,
@@ -125,6 +122,7 @@ function inboundChecks(config: Config, logger: Logger, clock: WaitClock | undefi
     rspamdDown: c.rspamd_down,
     logger,
   });
+  return { checks, close: () => thread?.close() };
 }
 
 /** Builds the SMTP handlers, queue and worker from config (the worker is started by `start`). */
@@ -167,11 +165,11 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     maxRecipients: config.submission.max_recipients_per_hour,
     windowMs: 3_600_000,
   });
-  const inbound = inboundChecks(config, logger, deps.clock);
+  const inbound = inboundChecks(config, logger);
   const transactions = new MailTransactions({
     directory: deps.directory,
     deliverLocal: (accountId, message, role) => deps.mail.deliver(accountId, message, role ? { role } : {}),
-    ...(inbound ? { inbound } : {}),
+    ...(inbound ? { inbound: inbound.checks } : {}),
     enqueue,
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
     senderPolicy: config.submission.sender_policy,
@@ -209,6 +207,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
       );
     },
     stop: async () => {
+      inbound?.close();
       await worker?.stop();
     },
   };
