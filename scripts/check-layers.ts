@@ -66,6 +66,7 @@ function* walk(dir: string): Generator<string> {
 const crossProtocol: Record<string, readonly string[]> = {
   jmap: ['http/', 'smtp/sending-limits.ts'],
   calendar: ['http/'],
+  dav: ['http/'],
 };
 
 /** The protocol a file under src/protocols/ belongs to (its first folder there), or undefined. */
