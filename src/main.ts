@@ -395,6 +395,8 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         commandsPerSecond: config.imap.commands_per_second,
         maxAuthFailures: config.imap.max_auth_failures,
         literalPlus: config.imap.literal_plus,
+        metadataMaxSize: config.imap.metadata_max_size,
+        metadataMaxEntries: config.imap.metadata_max_entries,
       },
     }),
     pop3: pop3Handler({

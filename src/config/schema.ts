@@ -221,6 +221,14 @@ export const configSchema = z
          * instead: a non-synchronizing literal over 4096 octets is refused with BAD [TOOBIG].
          */
         literal_plus: z.boolean().default(true),
+        /** Largest METADATA value (RFC 5464), in octets; larger ones get NO [METADATA MAXSIZE n]. */
+        metadata_max_size: z
+          .number()
+          .int()
+          .min(1)
+          .default(64 * 1024),
+        /** Most METADATA entries one account keeps (server and mailboxes together): NO [METADATA TOOMANY] past it. */
+        metadata_max_entries: z.number().int().min(1).default(1000),
         /** Failed LOGIN/AUTHENTICATE attempts on one connection before the server says BYE. */
         max_auth_failures: z.number().int().min(1).default(3),
       })

@@ -1,3 +1,4 @@
+import { MetadataStore } from './metadata.ts';
 import { EventEmitter } from 'node:events';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
@@ -125,9 +126,12 @@ export class MailStore {
   readonly #localListeners = new Set<(change: MailChange) => void>();
   /** Transactions that logged a Quota change, so the announcement names the type. */
   readonly #quotaTouched = new WeakSet<object>();
+  /** Server and mailbox annotations (IMAP METADATA, RFC 5464). */
+  readonly metadata: MetadataStore;
 
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
+    this.metadata = new MetadataStore(db, now);
     this.#blobs = blobs;
     this.#parser = parser;
     this.#now = now;
@@ -600,6 +604,8 @@ export class MailStore {
           members.map((r) => r.message_id),
         );
         await trx.deleteFrom('mailboxes').where('id', '=', mailbox.id).execute();
+        // Its METADATA entries go with it (RFC 5464 §3.2).
+        await trx.deleteFrom('mail_metadata').where('account_id', '=', accountId).where('mailbox_id', '=', mailbox.id).execute();
         await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'destroyed');
       },
       ['Mailbox', 'Email', 'Thread'],

@@ -385,6 +385,16 @@ export interface AuthSessionTable {
 }
 
 /** Subscribed mailbox names (RFC 9051 §6.3.7); a name may outlive its mailbox. */
+/** IMAP METADATA entries (RFC 5464); `mailbox_id` 0 is the server. `value` is base64, `size` its octets. */
+export interface MailMetadataTable {
+  account_id: number;
+  mailbox_id: number;
+  name: string;
+  value: string;
+  size: number;
+  updated_at: number;
+}
+
 export interface SubscriptionTable {
   account_id: number;
   name: string;
@@ -465,6 +475,7 @@ export interface Database {
   mail_quotas: MailQuotaTable;
   subscriptions: SubscriptionTable;
   keyword_names: KeywordNameTable;
+  mail_metadata: MailMetadataTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   freebusy_sharing: FreebusySharingTable;

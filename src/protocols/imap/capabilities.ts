@@ -39,6 +39,8 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'SORT', rfc: 'RFC 5256', commands: ['SORT'] },
   { name: 'SORT=DISPLAY', rfc: 'RFC 5957', commands: ['SORT'] },
   { name: 'ESORT', rfc: 'RFC 5267', commands: ['SORT'] },
+  { name: 'UIDONLY', rfc: 'RFC 9586', commands: ['ENABLE', 'FETCH', 'STORE', 'SEARCH', 'EXPUNGE'] },
+  { name: 'METADATA', rfc: 'RFC 5464', commands: ['GETMETADATA', 'SETMETADATA'] },
   { name: 'PARTIAL', rfc: 'RFC 9394', commands: ['SEARCH', 'SORT', 'FETCH'] },
   { name: 'THREAD=ORDEREDSUBJECT', rfc: 'RFC 5256', commands: ['THREAD'] },
   { name: 'THREAD=REFERENCES', rfc: 'RFC 5256', commands: ['THREAD'] },

@@ -11,6 +11,7 @@ import { del } from './delete.ts';
 import { enable } from './enable.ts';
 import { expunge } from './expunge.ts';
 import { fetch } from './fetch.ts';
+import { getmetadata } from './getmetadata.ts';
 import { id } from './id.ts';
 import { idle } from './idle.ts';
 import { list } from './list.ts';
@@ -24,6 +25,7 @@ import { rename } from './rename.ts';
 import { replace } from './replace.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
+import { setmetadata } from './setmetadata.ts';
 import { sort } from './sort.ts';
 import { starttls } from './starttls.ts';
 import { status } from './status.ts';
@@ -43,6 +45,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   enable,
   expunge,
   fetch,
+  getmetadata,
   id,
   idle,
   list,
@@ -56,6 +59,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   replace,
   search,
   select,
+  setmetadata,
   sort,
   starttls,
   status,
