@@ -3,7 +3,6 @@
 // really decrypts each message (RFC 8291 + RFC 8188 aes128gcm, with node:crypto ECDH and HKDF and
 // the subscription's own keys) before reading the PushVerification and StateChange JSON.
 import assert from 'node:assert/strict';
-import { createDecipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +13,7 @@ import { importJWK, jwtVerify } from 'jose';
 import { resourceIds } from '../../src/config/resources.ts';
 import { caFetch } from '../helpers/https-fetch.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { decryptPush, pushKeys } from '../helpers/web-push.ts';
 
 const ALICE = 'alice@example.test';
 const PASSWORD = 'push subscription test password';
@@ -23,30 +23,7 @@ const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
 type Json = any;
 
 /** The user agent's side of RFC 8291: its ECDH key pair and auth secret. */
-const ua = createECDH('prime256v1');
-ua.generateKeys();
-const authSecret = randomBytes(16);
-
-/** Decrypts one aes128gcm Web Push body (RFC 8188 §2, RFC 8291 §3.4) with the user agent's keys. */
-function decrypt(body: Buffer): string {
-  const salt = body.subarray(0, 16);
-  const idlen = body[20]!;
-  const asPublic = body.subarray(21, 21 + idlen);
-  const ciphertext = body.subarray(21 + idlen);
-  const ecdhSecret = ua.computeSecret(asPublic);
-  const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), ua.getPublicKey(), asPublic]);
-  const ikm = Buffer.from(hkdfSync('sha256', ecdhSecret, authSecret, keyInfo, 32));
-  const cek = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
-  const nonce = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
-  const decipher = createDecipheriv('aes-128-gcm', cek, nonce);
-  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
-  const plain = Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - 16)), decipher.final()]);
-  // The last record ends with the delimiter 0x02, then padding zeros (RFC 8188 §2).
-  let end = plain.length - 1;
-  while (end >= 0 && plain[end] === 0) end--;
-  assert.equal(plain[end], 2, 'the last record delimiter');
-  return plain.subarray(0, end).toString('utf8');
-}
+const ua = pushKeys();
 
 describe('JMAP PushSubscription with Web Push', () => {
   let t: TestServer;
@@ -113,7 +90,7 @@ describe('JMAP PushSubscription with Web Push', () => {
             );
             const { payload } = await jwtVerify(m[1]!, key, { audience: new URL(pushUrl).origin });
             assert.ok(payload.sub);
-            received.push({ json: JSON.parse(decrypt(body)), headers: req.headers });
+            received.push({ json: JSON.parse(decryptPush(body, ua)), headers: req.headers });
           } catch (err) {
             received.push({ json: { error: String(err) }, headers: req.headers });
           }
@@ -161,7 +138,7 @@ describe('JMAP PushSubscription with Web Push', () => {
             p: {
               deviceClientId: 'alice-phone',
               url: pushUrl,
-              keys: { p256dh: ua.getPublicKey().toString('base64url'), auth: authSecret.toString('base64url') },
+              keys: ua.keys,
               types: ['Email', 'Mailbox'],
               expires: far,
             },

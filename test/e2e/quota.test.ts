@@ -180,6 +180,82 @@ describe('storage quota across IMAP, JMAP and SMTP', () => {
     assert.match(await send(LIMIT + 1), /^552 552 5\.2\.2 /);
   });
 
+  it('JMAP EmailSubmission to a full local mailbox is forbiddenToSend (452 4.2.2) and no recipient gets a copy', async () => {
+    const BOB = 'bob@example.test';
+    const CAROL = 'carol@example.test';
+    await t.services.accounts.addUser({ address: BOB, password: PASSWORD });
+    await t.services.accounts.addUser({ address: CAROL, password: PASSWORD });
+    const as = (who: string) => `Basic ${Buffer.from(`${who}:${PASSWORD}`).toString('base64')}`;
+    const call = async (who: string, methodCalls: unknown[]): Promise<Json[]> => {
+      const res = await fetchCa(`${t.baseUrl}/jmap/api`, {
+        method: 'POST',
+        headers: { authorization: as(who), 'content-type': 'application/json' },
+        body: JSON.stringify({ using: [...USING, 'urn:ietf:params:jmap:submission'], methodCalls }),
+      });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as Json).methodResponses;
+    };
+    const primary = async (who: string): Promise<string> =>
+      ((await (await fetchCa(resourceIds(t.config).jmap, { headers: { authorization: as(who) } })).json()) as Json).primaryAccounts[
+        'urn:ietf:params:jmap:mail'
+      ];
+    const B = await primary(BOB);
+    const C = await primary(CAROL);
+    const [[, aliceBefore]] = await jmap([['Quota/get', { accountId, ids: null }, 'g']]);
+    assert.ok(aliceBefore.list[0].used + 2500 > LIMIT, 'Alice has no room for the message');
+    const [[, boxes], [, identities]] = await call(BOB, [
+      ['Mailbox/get', { accountId: B, properties: ['role'] }, 'm'],
+      ['Identity/get', { accountId: B }, 'i'],
+    ]);
+    const drafts = boxes.list.find((b: Json) => b.role === 'drafts').id;
+    const submit = (to: string[], subject: string) =>
+      call(BOB, [
+        [
+          'Email/set',
+          {
+            accountId: B,
+            create: {
+              d: {
+                mailboxIds: { [drafts]: true },
+                from: [{ email: BOB }],
+                to: to.map((email) => ({ email })),
+                subject,
+                textBody: [{ partId: 'b' }],
+                bodyValues: { b: { value: 'y'.repeat(2500) } },
+              },
+            },
+          },
+          'e',
+        ],
+        ['EmailSubmission/set', { accountId: B, create: { s: { identityId: identities.list[0].id, emailId: '#d' } } }, 's'],
+      ]);
+    const carolInbox = async (subject: string): Promise<string[]> =>
+      (await call(CAROL, [['Email/query', { accountId: C, filter: { subject } }, 'q']]))[0][1].ids;
+
+    const refused = await submit([CAROL, ALICE], 'to a full mailbox');
+    assert.deepEqual(
+      refused.map((r) => r[0]),
+      ['Email/set', 'EmailSubmission/set'],
+      JSON.stringify(refused),
+    );
+    const set = refused[1][1];
+    assert.equal(set.notCreated?.s?.type, 'forbiddenToSend', JSON.stringify(set));
+    assert.match(set.notCreated.s.description, /^452 4\.2\.2 Mailbox full/);
+    assert.match(set.notCreated.s.description, /alice@example\.test/);
+    assert.doesNotMatch(set.notCreated.s.description, /carol/, 'only the full mailbox is named');
+    assert.equal(set.created, null);
+    const [[, none]] = await call(BOB, [['EmailSubmission/query', { accountId: B }, 'q']]);
+    assert.deepEqual(none.ids, [], 'no EmailSubmission was recorded');
+    assert.deepEqual(await carolInbox('to a full mailbox'), [], 'all or nothing: Carol got no copy either');
+    const [[, aliceAfter]] = await jmap([['Quota/get', { accountId, ids: null }, 'g']]);
+    assert.equal(aliceAfter.list[0].used, aliceBefore.list[0].used, 'Alice stored nothing');
+
+    // Without the full mailbox the same submission goes through.
+    const sent = (await submit([CAROL], 'to carol only'))[1][1];
+    assert.ok(sent.created?.s?.id, JSON.stringify(sent));
+    assert.equal((await carolInbox('to carol only')).length, 1);
+  });
+
   it('raw IMAP: capabilities, GETQUOTA, SETQUOTA refused, STATUS DELETED-STORAGE, expunge frees', async () => {
     const c = await LineClient.connect(t.ports.imaps, { tls: true, ca: t.ca });
     const cmd = (tag: string, text: string) => {

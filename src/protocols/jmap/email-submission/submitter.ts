@@ -1,4 +1,5 @@
 import { tryParseAddress } from '../../../core/address.ts';
+import { isFingerpostError } from '../../../core/errors.ts';
 import type { Directory } from '../../../directory/directory.ts';
 import type { MailStore } from '../../../mail/store.ts';
 import type { SubmissionOutcome, Submitter } from '../context.ts';
@@ -48,7 +49,26 @@ export function createSubmitter(deps: { directory: Directory; mail: MailStore; e
     }
     if (invalid.length)
       return { ok: false, type: 'invalidRecipients', description: 'some recipients do not exist', invalidRecipients: invalid };
-    for (const accountId of new Set(local.values())) await deps.mail.deliver(accountId, input.message);
+    // RFC 8621 §7.5: a local recipient whose mailbox is full is refused synchronously, before any
+    // copy is made, like SMTP's 452 4.2.2 (RFC 3463 X.2.2). Nothing was sent, so there is no
+    // EmailSubmission to carry a deliveryStatus (§7's `delivered: "no"` means a permanent failure
+    // after acceptance); the create fails with `forbiddenToSend`, "not permitted to send right now",
+    // and the client may retry. All or nothing, as for invalid recipients above.
+    const full: string[] = [];
+    for (const [address, accountId] of local) {
+      const quota = await deps.mail.storageQuota(accountId);
+      if (quota.limit !== null && quota.used + input.message.length > quota.limit) full.push(address);
+    }
+    if (full.length) return mailboxFull(full);
+    for (const accountId of new Set(local.values())) {
+      try {
+        await deps.mail.deliver(accountId, input.message);
+      } catch (err) {
+        // Another write filled this mailbox since the check above (copies already made stay, as in SMTP).
+        if (isFingerpostError(err, 'over_quota')) return mailboxFull([...local].filter(([, id]) => id === accountId).map(([a]) => a));
+        throw err;
+      }
+    }
     const smtputf8 = /[^\x00-\x7f]/.test(input.sender) || input.recipients.some((r) => /[^\x00-\x7f]/.test(r));
     const queueId = remote.length
       ? await deps.enqueue({ sender: input.sender, recipients: remote, message: input.message, accountId: input.accountId, smtputf8 })
@@ -56,4 +76,8 @@ export function createSubmitter(deps: { directory: Directory; mail: MailStore; e
     await deps.limits?.record(input.accountId, input.recipients.length);
     return { ok: true, ...(queueId !== undefined ? { queueId } : {}), local: [...local.keys()], remote };
   };
+}
+
+function mailboxFull(recipients: readonly string[]): SubmissionOutcome {
+  return { ok: false, type: 'forbiddenToSend', description: `452 4.2.2 Mailbox full, try again later: ${recipients.join(', ')}` };
 }

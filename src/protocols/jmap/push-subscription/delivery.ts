@@ -30,7 +30,7 @@ export class PushDelivery {
   readonly #outbound: () => OutboundHttp;
   readonly #intervalMs: number;
   #timer: NodeJS.Timeout | undefined;
-  #running = false;
+  #current: Promise<void> | undefined;
   #again = false;
   #stopped = false;
   #stopWatching: (() => void) | undefined;
@@ -110,13 +110,22 @@ export class PushDelivery {
     this.#timer.unref();
   }
 
-  /** Sends what is due (also called by tests); concurrent calls make the running one go round again. */
-  async tick(): Promise<void> {
-    if (this.#running) {
+  /**
+   * Sends what is due (also called by tests); a call during a running pass makes it go round once
+   * more and resolves when it is done.
+   */
+  tick(): Promise<void> {
+    if (this.#current) {
       this.#again = true;
-      return;
+      return this.#current;
     }
-    this.#running = true;
+    this.#current = this.#pass().finally(() => {
+      this.#current = undefined;
+    });
+    return this.#current;
+  }
+
+  async #pass(): Promise<void> {
     try {
       do {
         this.#again = false;
@@ -124,8 +133,6 @@ export class PushDelivery {
       } while (this.#again && !this.#stopped);
     } catch (err) {
       this.#services.logger.warn({ err: (err as Error).message }, 'push delivery failed');
-    } finally {
-      this.#running = false;
     }
     this.#schedule(this.#intervalMs);
   }
