@@ -45,6 +45,7 @@ class Client {
   static connect(host: string, port: number): Promise<Client> {
     return new Promise((resolve, reject) => {
       const s = tls.connect({ host, port, rejectUnauthorized: false, servername: 'localhost' });
+      s.setNoDelay(true);
       s.once('secureConnect', () => resolve(new Client(s)));
       s.once('error', reject);
     });
