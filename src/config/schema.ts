@@ -93,6 +93,8 @@ const issuer = z
     mail_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:mail']),
     /** Scope strings that grant calendar access; a token needs one. Empty: no scope needed. */
     calendar_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:calendars']),
+    /** Scope strings that grant address book access (CardDAV); a token needs one. Empty: no scope needed. */
+    contacts_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:contacts']),
     /** Extra PEM CA certificates trusted for this issuer's HTTPS endpoints (private CAs). */
     ca_file: z.string().default(''),
   })

@@ -15,6 +15,8 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'ENABLE', rfc: 'RFC 5161', commands: ['ENABLE'] },
   { name: 'IDLE', rfc: 'RFC 2177', commands: ['IDLE'] },
   { name: 'NAMESPACE', rfc: 'RFC 2342', commands: ['NAMESPACE'] },
+  { name: 'QUOTA', rfc: 'RFC 9208', commands: ['GETQUOTA', 'GETQUOTAROOT', 'SETQUOTA', 'APPEND', 'COPY'] },
+  { name: 'QUOTA=RES-STORAGE', rfc: 'RFC 9208 §5.1', commands: ['GETQUOTA', 'GETQUOTAROOT', 'STATUS'] },
   { name: 'UNSELECT', rfc: 'RFC 3691', commands: ['UNSELECT'] },
   { name: 'UIDPLUS', rfc: 'RFC 4315', commands: ['UID EXPUNGE', 'APPEND', 'COPY'] },
   { name: 'MOVE', rfc: 'RFC 6851', commands: ['MOVE'] },

@@ -5,6 +5,7 @@ import type { MailChange } from '../../mail/types.ts';
 import { activities } from '../../core/activity.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { SessionHandle } from '../../net/listener.ts';
+import { upgradeTls } from '../../net/upgrade-tls.ts';
 import { capabilities } from './capabilities.ts';
 import { DeflateLayer } from './deflate.ts';
 import { COMMANDS } from './commands/index.ts';
@@ -324,6 +325,7 @@ export class ImapSession implements SessionHandle, CommandContext {
         already_exists: 'ALREADYEXISTS',
         invalid_argument: 'CANNOT',
         limit_exceeded: 'LIMIT',
+        over_quota: 'OVERQUOTA',
         unavailable: 'UNAVAILABLE',
       }[err.code as string];
       if (code) return { status: 'NO', text: (err as FingerpostError).message, code };
@@ -482,22 +484,24 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   async startTls(taggedLine: string): Promise<boolean> {
     // STARTTLS injection defence: anything pipelined after the command is dropped unread.
-    this.#reader.discard();
-    this.send(taggedLine);
-    this.#uncork();
-    this.#detach();
-    try {
-      await this.#conn.startTls(this.deps.tlsTimeoutMs);
-    } catch {
+    const secured = await upgradeTls(
+      this.#conn,
+      {
+        detach: () => this.#detach(),
+        discard: () => this.#reader.discard(),
+        attach: (socket) => {
+          socket.on('data', this.#onData);
+          socket.on('error', () => {});
+        },
+      },
+      taggedLine,
+      this.deps.tlsTimeoutMs,
+    );
+    if (!secured) {
       this.#closing = true;
-      this.#conn.destroy();
       this.#wakeUp();
-      return false;
     }
-    this.#reader.discard();
-    this.#conn.socket.on('data', this.#onData);
-    this.#conn.socket.on('error', () => {});
-    return true;
+    return secured;
   }
 
   signIn(result: AuthResult): void {

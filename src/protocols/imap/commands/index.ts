@@ -20,6 +20,7 @@ import { logout } from './logout.ts';
 import { lsub } from './lsub.ts';
 import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
+import { quota } from './quota.ts';
 import { rename } from './rename.ts';
 import { replace } from './replace.ts';
 import { search } from './search.ts';
@@ -53,6 +54,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   lsub,
   namespace,
   noop,
+  quota,
   rename,
   replace,
   search,

@@ -40,6 +40,7 @@ const STATUS_ITEMS = new Set<StatusItem>([
   'HIGHESTMODSEQ',
   'APPENDLIMIT',
   'MAILBOXID',
+  'DELETED-STORAGE',
 ]);
 
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9). */
@@ -479,6 +480,24 @@ function readBody(c: Cursor, name: string): CommandBody {
       const mb = mailbox(c);
       c.sp();
       return { name, mailbox: mb, items: statusItems(c) };
+    }
+    case 'GETQUOTA':
+      c.sp();
+      return { name, root: c.astringText() };
+    case 'GETQUOTAROOT':
+      c.sp();
+      return { name, mailbox: mailbox(c) };
+    case 'SETQUOTA': {
+      // setquota = "SETQUOTA" SP quota-root-name SP setquota-list (RFC 9208 §6)
+      c.sp();
+      const root = c.astringText();
+      c.sp();
+      const limits = c.list((): readonly [string, number] => {
+        const resource = c.atom().toUpperCase();
+        c.sp();
+        return [resource, c.number(Number.MAX_SAFE_INTEGER)];
+      }, true);
+      return { name, root, limits };
     }
     case 'APPEND':
       return readAppend(c);

@@ -55,7 +55,8 @@ export type StatusItem =
   | 'RECENT'
   | 'HIGHESTMODSEQ'
   | 'APPENDLIMIT'
-  | 'MAILBOXID';
+  | 'MAILBOXID'
+  | 'DELETED-STORAGE';
 
 export type DateCmp = 'before' | 'on' | 'since';
 
@@ -180,6 +181,9 @@ export type CommandBody =
     }
   | { readonly name: 'LSUB'; readonly reference: string; readonly pattern: string }
   | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
+  | { readonly name: 'GETQUOTA'; readonly root: string }
+  | { readonly name: 'GETQUOTAROOT'; readonly mailbox: string }
+  | { readonly name: 'SETQUOTA'; readonly root: string; readonly limits: ReadonlyArray<readonly [string, number]> }
   | {
       readonly name: 'APPEND';
       readonly mailbox: string;
