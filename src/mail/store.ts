@@ -798,11 +798,13 @@ export class MailStore {
         const m = await modseq();
         const [victim] = await this.#entriesByUid(trx, fromMailboxId, [uid]);
         if (!victim) throw new FingerpostError('not_found', 'the message to replace no longer exists');
-        const [appended] = await this.#insertPrepared(trx, accountId, toMailboxId, m, prepared, now);
+        // The old message leaves first, so its octets are free before the new one counts against
+        // the storage quota (RFC 9208 §5.1): replacing at the limit with a smaller message works.
         await trx.deleteFrom('mailbox_messages').where('mailbox_id', '=', fromMailboxId).where('uid', '=', uid).execute();
         await trx.insertInto('expunged').values({ mailbox_id: fromMailboxId, uid, modseq: m }).execute();
         await this.#afterMembershipLoss(trx, accountId, m, [victim.message_id]);
         await this.#touchMailbox(trx, fromMailboxId, m);
+        const [appended] = await this.#insertPrepared(trx, accountId, toMailboxId, m, prepared, now);
         return appended!;
       },
       ['Email', 'Thread', 'Mailbox'],

@@ -184,7 +184,25 @@ describe('IMAP COMPRESS=DEFLATE (RFC 4978)', () => {
     c.socket.destroy();
   });
 
-  test('a decompression bomb without a line end ends the session with BYE [TOOBIG], unbuffered', async () => {
+  test("IDLE through the compressed stream: another session's APPEND arrives, DONE ends it", async () => {
+    const c = await signedIn();
+    assert.match((await c.cmd('c', 'COMPRESS DEFLATE')).at(-1)!, /^c OK/);
+    c.compress();
+    await c.cmd('s', 'SELECT INBOX');
+    c.write('i IDLE\r\n');
+    assert.match((await c.line())!, /^\+ /);
+    const other = await signedIn();
+    const body = 'Subject: while idling\r\n\r\nx\r\n';
+    other.write(`a APPEND INBOX {${body.length}+}\r\n${body}\r\n`);
+    await other.until(/^a OK/);
+    assert.match((await c.until(/^\* \d+ EXISTS$/)).at(-1)!, /EXISTS$/);
+    c.write('DONE\r\n');
+    assert.match((await c.until(/^i /)).at(-1)!, /^i OK/);
+    other.socket.destroy();
+    c.socket.destroy();
+  });
+
+  test('a decompression bomb without a line end ends the session with BYE [TOOBIG]', async () => {
     const c = await signedIn();
     assert.match((await c.cmd('c', 'COMPRESS DEFLATE')).at(-1)!, /^c OK/);
     c.compress();

@@ -1,0 +1,165 @@
+// Concurrent writers on one mailbox: N clients each SELECT the same INBOX and loop UID STORE,
+// UID FETCH, and (every 5th round) APPEND + UID STORE \Deleted + UID EXPUNGE of their own message.
+// Prints the latency (p50, p95, max) of each command kind per concurrency level. By default against
+// an in-process Fingerpost on SQLite; with --host/--port/--user/--pass against any IMAPS server
+// (e.g. the private Dovecot of ../shared/bench/dovecot) so both can be run interleaved.
+//
+//   ./node_modules/.bin/node bench/imap-writers.ts [--clients 10,50] [--rounds 40] [--messages 1000]
+//   ./node_modules/.bin/node bench/imap-writers.ts --host 127.0.0.1 --port 10993 --user user1@example.test --pass bench-password-1
+import tls from 'node:tls';
+import { parseArgs } from 'node:util';
+import { startTestServer } from '../test/helpers/server.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '10,50' },
+    rounds: { type: 'string', default: '40' },
+    messages: { type: 'string', default: '1000' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    user: { type: 'string', default: 'bench@example.test' },
+    pass: { type: 'string', default: 'bench-password-1' },
+    mailbox: { type: 'string', default: 'INBOX' },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const log = (line: string) => process.stderr.write(`bench/imap-writers: ${line}\n`);
+
+/** A minimal pipelining-free IMAP client: one command at a time, answers collected by tag. */
+class Client {
+  readonly #s: tls.TLSSocket;
+  #buf = '';
+  #wait: (() => void) | null = null;
+  #n = 0;
+  constructor(s: tls.TLSSocket) {
+    this.#s = s;
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => {
+      this.#buf += d;
+      const w = this.#wait;
+      this.#wait = null;
+      w?.();
+    });
+    s.on('error', () => {});
+  }
+  static connect(host: string, port: number): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ host, port, rejectUnauthorized: false, servername: 'localhost' });
+      s.setNoDelay(true);
+      s.once('secureConnect', () => resolve(new Client(s)));
+      s.once('error', reject);
+    });
+  }
+  async #until(re: RegExp): Promise<string> {
+    for (;;) {
+      const m = re.exec(this.#buf);
+      if (m) {
+        const out = this.#buf.slice(0, m.index + m[0].length);
+        this.#buf = this.#buf.slice(m.index + m[0].length);
+        return out;
+      }
+      await new Promise<void>((r) => {
+        this.#wait = r;
+      });
+    }
+  }
+  greeting(): Promise<string> {
+    return this.#until(/\r\n/);
+  }
+  async run(text: string, literal?: string): Promise<string> {
+    const tag = `t${++this.#n}`;
+    if (literal !== undefined) {
+      this.#s.write(`${tag} ${text} {${literal.length}}\r\n`);
+      await this.#until(/^\+[^\r\n]*\r\n/m);
+      this.#s.write(`${literal}\r\n`);
+    } else this.#s.write(`${tag} ${text}\r\n`);
+    const out = await this.#until(new RegExp(`^${tag} (OK|NO|BAD)[^\\r\\n]*\\r\\n`, 'm'));
+    // A message another writer expunged meanwhile is a normal answer under load (RFC 9051 §7.1).
+    if (!new RegExp(`^${tag} (OK|NO \\[EXPUNGEISSUED\\])`, 'm').test(out)) throw new Error(`${text}: ${out.slice(-200)}`);
+    return out;
+  }
+  close(): void {
+    this.#s.destroy();
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : 0;
+};
+
+let host = args.host ?? '127.0.0.1';
+let port = Number(args.port ?? 0);
+let stop = async () => {};
+if (!args.port) {
+  const t = await startTestServer({ domain: 'example.test', overrides: { imap: { commands_per_second: 100_000 } } });
+  const { account } = await t.services.accounts.addUser({ address: args.user, password: args.pass });
+  const inbox = await t.services.mail.getMailbox(account.id, 'INBOX');
+  log(`seeding ${args.messages} messages`);
+  for (let i = 0; i < Number(args.messages); i += 100)
+    await t.services.mail.appendMany(
+      account.id,
+      inbox!.id,
+      Array.from({ length: Math.min(100, Number(args.messages) - i) }, (_, k) => ({
+        raw: Buffer.from(`From: u${k}@example.test\r\nSubject: seed ${i + k}\r\nMessage-ID: <s${i + k}@bench>\r\n\r\nbody\r\n`),
+      })),
+    );
+  host = '127.0.0.1';
+  port = t.ports.imaps;
+  stop = () => t.close();
+}
+
+const MSG = 'From: w@example.test\r\nSubject: writer\r\n\r\nshort body\r\n';
+
+async function client(seed: number, lat: Record<string, number[]>): Promise<void> {
+  const c = await Client.connect(host, port);
+  await c.greeting();
+  await c.run(`LOGIN ${args.user} ${args.pass}`);
+  const sel = await c.run(`SELECT ${args.mailbox}`);
+  const maxUid = Number(/UIDNEXT (\d+)/.exec(sel)?.[1] ?? 2) - 1;
+  let x = seed;
+  const rnd = () => {
+    x = (x * 48271) % 2147483647;
+    return x;
+  };
+  const timed = async (kind: string, text: string, literal?: string) => {
+    const t0 = performance.now();
+    const out = await c.run(text, literal);
+    (lat[kind] ??= []).push(performance.now() - t0);
+    return out;
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    const uid = 1 + (rnd() % Math.max(1, maxUid - 21));
+    await timed('STORE', `UID STORE ${uid} ${r % 2 ? '+' : '-'}FLAGS (\\Flagged)`);
+    await timed('FETCH', `UID FETCH ${uid}:${uid + 20} (UID FLAGS RFC822.SIZE ENVELOPE)`);
+    if (r % 5 === 4) {
+      const appended = await timed('APPEND', `APPEND ${args.mailbox}`, MSG);
+      const mine = /APPENDUID \d+ (\d+)/.exec(appended)?.[1];
+      if (mine) {
+        await timed('STORE', `UID STORE ${mine} +FLAGS.SILENT (\\Deleted)`);
+        await timed('EXPUNGE', `UID EXPUNGE ${mine}`);
+      }
+    }
+  }
+  await c.run('LOGOUT').catch(() => {});
+  c.close();
+}
+
+const rows: string[] = [];
+for (const n of args.clients.split(',').map(Number)) {
+  const lat: Record<string, number[]> = {};
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, (_, i) => client(i + 1, lat)));
+  const wall = performance.now() - t0;
+  const total = Object.values(lat).reduce((a, l) => a + l.length, 0);
+  for (const kind of ['STORE', 'FETCH', 'APPEND', 'EXPUNGE'])
+    rows.push(
+      `| ${n} | ${kind} | ${lat[kind]?.length ?? 0} | ${pct(lat[kind] ?? [], 50).toFixed(1)} | ${pct(lat[kind] ?? [], 95).toFixed(1)} | ${Math.max(0, ...(lat[kind] ?? [])).toFixed(1)} |`,
+    );
+  rows.push(`| ${n} | all | ${total} commands in ${(wall / 1000).toFixed(1)} s | ${((total / wall) * 1000).toFixed(0)}/s | | |`);
+  log(`${n} clients done`);
+}
+console.log(`target: ${args.port ? `${host}:${port}` : 'in-process Fingerpost (SQLite)'}`);
+console.log('| clients | command | count | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|---|');
+console.log(rows.join('\n'));
+await stop();
