@@ -7,7 +7,7 @@ import { jwkSigner, newestPublished } from './calendar/federation/assertion.ts';
 import type { CalendarService } from './calendar/service.ts';
 import { createCalendarService } from './calendar/setup.ts';
 import type { Config } from './config/config.ts';
-import type { WaitClock } from './core/clock.ts';
+import { systemClock, type WaitClock } from './core/clock.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { LoopWatchdog } from './core/watchdog.ts';
@@ -16,10 +16,13 @@ import { EmbeddedIdp } from './idp/idp.ts';
 import { shareMailChanges } from './mail/cluster.ts';
 import { MessageAnalyzer } from './mail/mime/analyzer.ts';
 import { MailStore } from './mail/store.ts';
-import { coveredName } from './discovery/certificate-names.ts';
+import { certificateNames, coveredName } from './discovery/certificate-names.ts';
 import { registerDiscoveryRoutes } from './discovery/routes.ts';
 import { issuerForDomain } from './discovery/services.ts';
 import { registerJmapRoutes } from './protocols/jmap/routes.ts';
+import { AcmeCertificates } from './net/acme/certificates.ts';
+import { AcmeChallenges } from './net/acme/challenges.ts';
+import { type HttpResponder, startHttpResponder } from './net/acme/http-responder.ts';
 import type { ListenerInfo } from './net/connection.ts';
 import { ConnectionLimiter } from './net/limits.ts';
 import { type Listener, type ListenerObserver, type ProtocolHandler, startListener } from './net/listener.ts';
@@ -178,10 +181,80 @@ export async function prepareTls(config: Config): Promise<TlsMaterial & { create
   return { ...loadTls(files.cert, files.key, config.tls.min_version, files.caCert), created: files.created };
 }
 
+/**
+ * Start-up checks of `tls.acme.*` that span several keys (docs/configuration.md): a wrong
+ * combination stops start-up naming the key and the fix.
+ */
+function checkAcmeConfig(config: Config): void {
+  const a = config.tls.acme;
+  if (a.challenge === 'tls-alpn-01' && !config.http.enabled)
+    throw new FingerpostError(
+      'config_invalid',
+      'config key tls.acme.challenge = "tls-alpn-01" needs the HTTPS listener, but http.enabled is false',
+      {
+        hint: 'set http.enabled = true, or tls.acme.challenge = "http-01"',
+      },
+    );
+  if (a.challenge === 'http-01' && a.http_port !== 0 && config.http.enabled && a.http_port === config.http.port)
+    throw new FingerpostError('config_invalid', `config key tls.acme.http_port (${a.http_port}) is also http.port`, {
+      hint: 'the http-01 responder speaks plain HTTP: give tls.acme.http_port its own port (80, or one port 80 is forwarded to)',
+    });
+}
+
+/**
+ * ACME (RFC 8555): certificates for server.hostname and every served domain's names
+ * (src/discovery/certificate-names.ts) are served by SNI ahead of the local CA or tls.cert, which
+ * answer until they arrive. Call before the listeners start; `begin` after, so the CA can validate.
+ */
+async function prepareAcme(
+  services: Services,
+  material: TlsMaterial,
+  clock: WaitClock,
+): Promise<{ certs: AcmeCertificates; begin(): Promise<HttpResponder | undefined> } | undefined> {
+  const { config, logger, directory } = services;
+  const a = config.tls.acme;
+  if (!a.directory) return undefined;
+  checkAcmeConfig(config);
+  const challenges = new AcmeChallenges();
+  const isServed = async (d: string) => (await directory.findDomain(d).catch(() => undefined)) !== undefined;
+  const certs = await AcmeCertificates.open({
+    directory: a.directory,
+    email: a.email,
+    challenge: a.challenge,
+    caFile: a.ca_file,
+    renewBeforeMs: a.renew_before,
+    dataDir: config.dataDir,
+    minVersion: config.tls.min_version,
+    names: async () => [config.server.hostname, ...(await directory.listDomains()).flatMap((d) => certificateNames(d.name))],
+    covered: async (name) => name === config.server.hostname.toLowerCase() || (await coveredName(name, isServed)),
+    validationPort:
+      a.challenge === 'http-01' ? { key: 'tls.acme.http_port', port: a.http_port } : { key: 'http.port', port: config.http.port },
+    challenges,
+    logger: logger.child({ component: 'acme' }),
+    clock,
+  });
+  material.acme = challenges;
+  const fallback = material.sni;
+  material.sni = async (name) => certs.sni(name) ?? (fallback ? await fallback(name) : undefined);
+  return {
+    certs,
+    async begin() {
+      const responder =
+        a.challenge === 'http-01'
+          ? await startHttpResponder({ bind: a.http_bind, port: a.http_port, httpsPort: config.http.port, challenges })
+          : undefined;
+      certs.start();
+      return responder;
+    },
+  };
+}
+
 /** A running node: its listeners (with their bound ports) and how to stop it. */
 export interface RunningServer {
   readonly listeners: readonly Listener[];
   readonly tls: TlsMaterial;
+  /** The ACME certificates (when tls.acme.directory is set) and the http-01 responder's port. */
+  readonly acme?: { readonly certs: AcmeCertificates; readonly httpPort: number | undefined };
   readonly metrics: Registry;
   /** Drains connections (protocol goodbyes), stops HTTP, closes the store. */
   close(): Promise<void>;
@@ -261,6 +334,8 @@ function createMetrics(): { registry: Registry; observer: ListenerObserver } {
 /** What a node may be started with besides its services: a clock tests can make skip deliberate delays. */
 export interface StartOptions {
   readonly clock?: WaitClock;
+  /** The clock ACME renewals are timed by (tests move it forward to make a renewal due). */
+  readonly renewalClock?: WaitClock;
 }
 
 /** Starts every configured listener (HTTPS and the mail protocols) on the shared services. */
@@ -273,6 +348,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     material.sni = await localCaCertificates(config.dataDir, config.tls.min_version, (name) =>
       coveredName(name, async (d) => (await services.directory.findDomain(d).catch(() => undefined)) !== undefined),
     );
+  const acme = await prepareAcme(services, material, options.renewalClock ?? systemClock);
   const limiter = new ConnectionLimiter({
     total: config.limits.connections_total,
     perIp: config.limits.connections_per_ip,
@@ -321,6 +397,8 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         commandsPerSecond: config.imap.commands_per_second,
         maxAuthFailures: config.imap.max_auth_failures,
         literalPlus: config.imap.literal_plus,
+        metadataMaxSize: config.imap.metadata_max_size,
+        metadataMaxEntries: config.imap.metadata_max_entries,
       },
     }),
     pop3: pop3Handler({
@@ -417,6 +495,16 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     await app.close();
     throw err;
   }
+  let acmeResponder: HttpResponder | undefined;
+  try {
+    acmeResponder = await acme?.begin();
+  } catch (err) {
+    await acme?.certs.stop();
+    watchdog.stop();
+    services.idp.close();
+    await Promise.all([app.close(), ...listeners.map((l) => l.close(0)), calendarHttp?.stop()]);
+    throw err;
+  }
   smtpService.start();
   // Blobs nothing refers to any more (expunged mail, sent queue entries, expired uploads) go here.
   const blobSweep = setInterval(() => {
@@ -436,9 +524,12 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   return {
     listeners,
     tls: material,
+    ...(acme ? { acme: { certs: acme.certs, httpPort: acmeResponder?.port } } : {}),
     metrics: registry,
     close() {
       closing ??= (async () => {
+        await acme?.certs.stop();
+        await acmeResponder?.close();
         services.idp.close();
         watchdog.stop();
         clearInterval(blobSweep);

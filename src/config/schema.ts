@@ -133,6 +133,37 @@ export const configSchema = z
         cert: z.string().default(''),
         key: z.string().default(''),
         min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        /** Certificates from an ACME CA (RFC 8555) for server.hostname and every served domain's names (src/net/acme/). */
+        acme: z
+          .object({
+            /** The CA's directory URL; empty: no ACME (the local CA or tls.cert answers). */
+            directory: z
+              .string()
+              .refine(
+                (u) => u === '' || (/^https:\/\/[^\s]+$/i.test(u) && URL.canParse(u)),
+                'expected the https:// directory URL of an ACME CA, such as https://acme-v02.api.letsencrypt.org/directory',
+              )
+              .default(''),
+            /** Contact address given to the CA for its account (RFC 8555 §7.3); empty: none. */
+            email: z
+              .string()
+              .refine(
+                (e) => e === '' || /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(e),
+                'expected an email address such as postmaster@example.com',
+              )
+              .default(''),
+            /** `http-01` (RFC 8555 §8.3: port 80) or `tls-alpn-01` (RFC 8737: port 443). */
+            challenge: z.enum(['http-01', 'tls-alpn-01']).default('http-01'),
+            /** The plain-HTTP listener that answers http-01 challenges (the CA asks port 80). */
+            http_bind: bind,
+            http_port: port(80),
+            /** Extra PEM CA certificates trusted for the directory's HTTPS (a private CA, Pebble). */
+            ca_file: z.string().default(''),
+            /** Renew when less than this is left (or a third of the lifetime, if that is shorter). */
+            renew_before: duration('30d'),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -192,6 +223,14 @@ export const configSchema = z
          * instead: a non-synchronizing literal over 4096 octets is refused with BAD [TOOBIG].
          */
         literal_plus: z.boolean().default(true),
+        /** Largest METADATA value (RFC 5464), in octets; larger ones get NO [METADATA MAXSIZE n]. */
+        metadata_max_size: z
+          .number()
+          .int()
+          .min(1)
+          .default(64 * 1024),
+        /** Most METADATA entries one account keeps (server and mailboxes together): NO [METADATA TOOMANY] past it. */
+        metadata_max_entries: z.number().int().min(1).default(1000),
         /** Failed LOGIN/AUTHENTICATE attempts on one connection before the server says BYE. */
         max_auth_failures: z.number().int().min(1).default(3),
       })

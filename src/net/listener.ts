@@ -2,6 +2,7 @@ import type https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { FingerpostError } from '../core/errors.ts';
+import { answerAlpnChallenge } from './acme/alpn-responder.ts';
 import { ipMatcher, normalizeIp } from './cidr.ts';
 import { Connection, type ListenerInfo } from './connection.ts';
 import type { ConnectionLimiter, ConnectionSlot } from './limits.ts';
@@ -163,12 +164,19 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       observer?.closed?.(info.name);
     });
     observer?.opened?.(info.name);
+    // RFC 8737 §3: an ACME CA validating a name over TLS gets the challenge certificate, not ours.
+    const acme = options.tls.acme;
+    const peeked = info.implicitTls && acme?.alpnPending() ? await answerAlpnChallenge(raw, acme, options.handshakeTimeoutMs) : undefined;
+    if (peeked === 'answered') return;
+    // Bytes read ahead (a ClientHello after the PROXY header, or peeked for tls-alpn-01) sit in the
+    // socket's buffer, where the TLS socket reads them first; resuming would drop them.
+    const resume = () => raw.readableLength === 0 && raw.resume();
     if ('https' in handler) {
       peers.set(raw, { remoteAddress, remotePort });
       httpSlots.set(raw, slot);
       raw.setTimeout(options.idleTimeoutMs, () => raw.destroy());
       handler.https.emit('connection', raw);
-      raw.resume();
+      resume();
       return;
     }
     let phase: 'prelogin' | 'idle' = 'prelogin';
@@ -190,7 +198,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
           clearTimeout(timer);
           reject(err);
         });
-        raw.resume();
+        resume();
       });
       socket = secure;
     }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { FingerpostError } from '../core/errors.ts';
+import type { AcmeChallenges } from './acme/challenges.ts';
 
 /** TLS material for every listener; `context` is swapped in place when certificates are reloaded. */
 export interface TlsMaterial {
@@ -17,6 +18,8 @@ export interface TlsMaterial {
    * undefined from it, or no `sni`, means the default `context`.
    */
   sni?: (servername: string) => Promise<tls.SecureContext | undefined>;
+  /** ACME challenges in progress: TLS listeners answer tls-alpn-01 validations from it (src/net/acme/alpn-responder.ts). */
+  acme?: AcmeChallenges;
 }
 
 /** Loads a PEM certificate chain and key into a secure context, with a clear error when they are wrong. */

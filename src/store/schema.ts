@@ -439,6 +439,16 @@ export interface AuthSessionTable {
 }
 
 /** Subscribed mailbox names (RFC 9051 §6.3.7); a name may outlive its mailbox. */
+/** IMAP METADATA entries (RFC 5464); `mailbox_id` 0 is the server. `value` is base64, `size` its octets. */
+export interface MailMetadataTable {
+  account_id: number;
+  mailbox_id: number;
+  name: string;
+  value: string;
+  size: number;
+  updated_at: number;
+}
+
 export interface SubscriptionTable {
   account_id: number;
   name: string;
@@ -458,6 +468,51 @@ export interface MailCounterTable {
   value: number;
 }
 
+/** Per-account storage quota and usage in octets (migration 026). */
+export interface MailQuotaTable {
+  account_id: number;
+  /** NULL: no limit. */
+  storage_limit: number | null;
+  storage_used: Generated<number>;
+}
+
+/** A JMAP PushSubscription (RFC 8620 §7.2, migration 061). */
+export interface JmapPushSubscriptionTable {
+  id: Generated<number>;
+  account_id: number;
+  device_client_id: string;
+  url: string;
+  /** The client's P-256 public key and auth secret (base64url, RFC 8291 §3), or NULL: unencrypted. */
+  p256dh: string | null;
+  auth: string | null;
+  /** The code the server sent in the PushVerification. */
+  verification_code: string;
+  /** 1 once the client echoed the code back (then StateChanges are sent). */
+  verified: number;
+  expires: number;
+  /** JSON array of type names, or NULL for all. */
+  types: string | null;
+  created_at: number;
+}
+
+/** One push message waiting to be sent (migration 061); a node holds it while `lease_until` is ahead. */
+export interface JmapPushOutboxTable {
+  id: Generated<number>;
+  subscription_id: number;
+  payload: string;
+  attempts: Generated<number>;
+  next_at: number;
+  lease_until: Generated<number>;
+  created_at: number;
+}
+
+/** The server's VAPID key pair (RFC 8292 §3.2), base64url; one row, id 1. */
+export interface JmapVapidTable {
+  id: number;
+  public_key: string;
+  private_key: string;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -471,8 +526,10 @@ export interface Database {
   events: EventTable;
   message_text: MessageTextTable;
   mail_counters: MailCounterTable;
+  mail_quotas: MailQuotaTable;
   subscriptions: SubscriptionTable;
   keyword_names: KeywordNameTable;
+  mail_metadata: MailMetadataTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   calendar_tombstones: CalendarTombstoneTable;
@@ -491,6 +548,9 @@ export interface Database {
   submission_log: SubmissionLogTable;
   pop3_locks: Pop3LockTable;
   jmap_uploads: JmapUploadTable;
+  jmap_push_subscriptions: JmapPushSubscriptionTable;
+  jmap_push_outbox: JmapPushOutboxTable;
+  jmap_vapid: JmapVapidTable;
   jmap_identities: JmapIdentityTable;
   jmap_submissions: JmapSubmissionTable;
   jmap_vacation: JmapVacationTable;

@@ -37,7 +37,10 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     before(async () => {
       let url = '';
       if (dialect === 'postgres') ({ url, drop } = await tempPgDatabase());
-      t = await startTestServer({ domain: 'example.test', overrides: url ? { store: { url } } : {} });
+      t = await startTestServer({
+        domain: 'example.test',
+        overrides: { imap: { metadata_max_size: 100, metadata_max_entries: 20 }, ...(url ? { store: { url } } : {}) },
+      });
       await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
     });
     after(async () => {
@@ -641,6 +644,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     test('MULTIAPPEND (RFC 3502): several messages in one APPEND, all or none, APPENDUID with their UIDs', async () => {
       const c = await loggedIn(t);
       await cmd(c, 'c', 'CREATE Multi');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / MULTIAPPEND( |$)/);
       const [a, b, d] = ['Subject: one\r\n\r\n1\r\n', 'Subject: two\r\n\r\n2\r\n', 'Subject: three\r\n\r\n3\r\n'];
       // Synchronizing literals: the server asks for each one in turn.
       c.write(`m1 APPEND Multi (\\Seen) {${a.length}}\r\n`);
@@ -660,10 +664,205 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       // One bad message and none is stored.
       c.write(`m2 APPEND Multi {${a.length}+}\r\n${a} (\\Bogus) {${b.length}+}\r\n${b}\r\n`);
       assert.match((await c.until(/^m2 /)).at(-1)!, /^m2 NO \[CANNOT\]/);
+      // A zero-length message cancels the whole command (RFC 3502 §6.3.11).
+      c.write(`m3 APPEND Multi {${a.length}+}\r\n${a} {0}\r\n\r\n`);
+      assert.match((await c.until(/^m3 /)).at(-1)!, /^m3 NO /);
       assert.equal(
         (await cmd(c, 'st', 'STATUS Multi (MESSAGES UIDNEXT UIDVALIDITY)'))[0],
         `* STATUS Multi (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${validity})`,
       );
+      c.close();
+    });
+
+    test('REPLACE (RFC 8508): the new message is stored and the old one expunged together, or neither', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c1', 'CREATE Drafting');
+      await cmd(c, 'c2', 'CREATE Outbox');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / REPLACE( |$)/);
+      const v1 = 'Subject: draft 1\r\n\r\nfirst\r\n';
+      const v2 = 'Subject: draft 2\r\n\r\nsecond\r\n';
+      const v3 = 'Subject: draft 3\r\n\r\nthird\r\n';
+      c.write(`a APPEND Drafting (\\Draft) {${v1.length}+}\r\n${v1}\r\n`);
+      const validity = /APPENDUID (\d+) 1\]/.exec((await c.until(/^a /)).at(-1)!)?.[1];
+      assert.ok(validity);
+      await cmd(c, 's', 'SELECT Drafting');
+      // Into the selected mailbox: APPENDUID, the expunge, then the new message as EXISTS.
+      c.write(`r1 UID REPLACE 1 Drafting (\\Draft $Edited) {${v2.length}+}\r\n${v2}\r\n`);
+      const r1 = await c.until(/^r1 /);
+      assert.deepEqual(r1.slice(0, 2), [`* OK [APPENDUID ${validity} 2] Replacement message stored`, '* 1 EXPUNGE']);
+      assert.ok(r1.indexOf('* 1 EXISTS') > 1, r1.join('\n'));
+      assert.ok(
+        r1.some((l) => l.startsWith('* FLAGS (') && l.includes('$Edited')),
+        'the new keyword is announced',
+      );
+      assert.match(r1.at(-1)!, /^r1 OK UID REPLACE completed/);
+      assert.match(
+        (await cmd(c, 'f', 'FETCH 1 (UID FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])')).join('\n'),
+        /UID 2 FLAGS \([^)]*\\Draft[^)]*\$Edited[^)]*\)[\s\S]*draft 2/,
+      );
+      // Failures leave the old message in place: no such mailbox, bad flag, unknown UID, bad number.
+      c.write(`n1 REPLACE 1 Nowhere {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n1 /)).at(-1)!, /^n1 NO \[TRYCREATE\]/);
+      c.write(`n2 REPLACE 1 Outbox (\\Bogus) {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n2 /)).at(-1)!, /^n2 NO \[CANNOT\]/);
+      c.write(`n3 UID REPLACE 99 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n3 /)).at(-1)!, /^n3 NO \[NONEXISTENT\]/);
+      c.write(`n4 REPLACE 7 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      assert.match((await c.until(/^n4 /)).at(-1)!, /^n4 BAD /);
+      assert.equal((await cmd(c, 'st', 'STATUS Outbox (MESSAGES)'))[0], '* STATUS Outbox (MESSAGES 0)');
+      assert.equal((await cmd(c, 'ss', 'UID SEARCH ALL'))[0], '* SEARCH 2');
+      // Into another mailbox: the old message leaves this one.
+      c.write(`r2 REPLACE 1 Outbox {${v3.length}+}\r\n${v3}\r\n`);
+      const r2 = await c.until(/^r2 /);
+      assert.match(r2[0]!, /^\* OK \[APPENDUID \d+ 1\]/);
+      assert.equal(r2[1], '* 1 EXPUNGE');
+      assert.match(r2.at(-1)!, /^r2 OK REPLACE completed/);
+      assert.equal((await cmd(c, 'st2', 'STATUS Outbox (MESSAGES)'))[0], '* STATUS Outbox (MESSAGES 1)');
+      // A read-only mailbox cannot have messages replaced.
+      await cmd(c, 'e', 'EXAMINE Outbox');
+      c.write(`n5 REPLACE 1 Outbox {${v1.length}+}\r\n${v1}\r\n`);
+      assert.match((await c.until(/^n5 /)).at(-1)!, /^n5 NO \[CANNOT\]/);
+      c.close();
+    });
+
+    test('PARTIAL (RFC 9394): paged SEARCH, SORT and FETCH; NIL past the end; PARTIAL with ALL is BAD', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE Paged');
+      for (const [i, subject] of ['d', 'b', 'e', 'a', 'c'].entries()) {
+        const body = `Subject: ${subject}\r\n\r\n${i}\r\n`;
+        c.write(`a${i} APPEND Paged {${body.length}+}\r\n${body}\r\n`);
+        await c.until(new RegExp(`^a${i} OK`));
+      }
+      await cmd(c, 's', 'SELECT Paged');
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / PARTIAL( |$)/);
+      assert.equal((await cmd(c, 'p1', 'UID SEARCH RETURN (PARTIAL 1:2) ALL'))[0], '* ESEARCH (TAG "p1") UID PARTIAL (1:2 1:2)');
+      assert.equal((await cmd(c, 'p2', 'SEARCH RETURN (PARTIAL -1:-2 COUNT) ALL'))[0], '* ESEARCH (TAG "p2") COUNT 5 PARTIAL (-1:-2 4:5)');
+      assert.equal((await cmd(c, 'p3', 'SEARCH RETURN (PARTIAL 4:2) ALL'))[0], '* ESEARCH (TAG "p3") PARTIAL (2:4 2:4)');
+      assert.equal((await cmd(c, 'p4', 'SEARCH RETURN (PARTIAL 6:9) ALL'))[0], '* ESEARCH (TAG "p4") PARTIAL (6:9 NIL)');
+      assert.equal((await cmd(c, 'p5', 'SEARCH RETURN (PARTIAL -4:-9) ALL'))[0], '* ESEARCH (TAG "p5") PARTIAL (-4:-9 1:2)');
+      for (const [tag, bad] of [
+        ['b1', 'SEARCH RETURN (PARTIAL 1:2 ALL) ALL'],
+        ['b2', 'SEARCH RETURN (PARTIAL 0:2) ALL'],
+        ['b3', 'SEARCH RETURN (PARTIAL -1:2) ALL'],
+        ['b4', 'SEARCH RETURN (PARTIAL 1:4294967296) ALL'],
+        ['b5', 'UID FETCH 1:* (UID) (PARTIAL 1)'],
+      ] as const)
+        assert.match((await cmd(c, tag, bad)).at(-1)!, new RegExp(`^${tag} BAD `), bad);
+      // Sorted by subject (a b c d e are UIDs 4 2 5 1 3): positions of the sorted result.
+      assert.equal(
+        (await cmd(c, 's1', 'UID SORT RETURN (PARTIAL 1:3) (SUBJECT) UTF-8 ALL'))[0],
+        '* ESEARCH (TAG "s1") UID PARTIAL (1:3 4,2,5)',
+      );
+      assert.equal(
+        (await cmd(c, 's2', 'UID SORT RETURN (PARTIAL -1:-2) (SUBJECT) UTF-8 ALL'))[0],
+        '* ESEARCH (TAG "s2") UID PARTIAL (-1:-2 1,3)',
+      );
+      assert.deepEqual((await cmd(c, 'f1', 'UID FETCH 2:* (UID) (PARTIAL -1:-2)')).slice(0, -1), [
+        '* 4 FETCH (UID 4)',
+        '* 5 FETCH (UID 5)',
+      ]);
+      assert.deepEqual((await cmd(c, 'f2', 'FETCH 1:* (UID) (PARTIAL 2:3)')).slice(0, -1), ['* 2 FETCH (UID 2)', '* 3 FETCH (UID 3)']);
+      // SAVE with PARTIAL keeps the page (RFC 5182 §2.4 as RFC 9394 extends it).
+      await cmd(c, 'sv', 'UID SEARCH RETURN (SAVE PARTIAL -1:-1) ALL');
+      assert.deepEqual((await cmd(c, 'f3', 'UID FETCH $ (UID)')).slice(0, -1), ['* 5 FETCH (UID 5)']);
+      c.close();
+    });
+
+    test('UIDONLY (RFC 9586): sequence numbers are BAD [UIDREQUIRED], FETCH answers are UIDFETCH, expunges VANISHED', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE UidOnly');
+      for (const i of [1, 2, 3]) {
+        const body = `Subject: u${i}\r\n\r\nx\r\n`;
+        c.write(`a${i} APPEND UidOnly {${body.length}+}\r\n${body}\r\n`);
+        await c.until(new RegExp(`^a${i} OK`));
+      }
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / UIDONLY( |$)/);
+      assert.equal((await cmd(c, 'e', 'ENABLE UIDONLY IMAP4rev2'))[0], '* ENABLED UIDONLY IMAP4rev2');
+      await cmd(c, 's', 'SELECT UidOnly');
+      for (const [tag, text] of [
+        ['b1', 'FETCH 1 FLAGS'],
+        ['b2', 'STORE 1 +FLAGS (\\Seen)'],
+        ['b3', 'SEARCH ALL'],
+        ['b4', 'UID SEARCH 1:2'],
+        ['b5', 'COPY 1 INBOX'],
+        ['b6', 'MOVE 1 INBOX'],
+        ['b7', 'UID SORT (SUBJECT) UTF-8 NOT 1'],
+      ] as const)
+        assert.match((await cmd(c, tag, text)).at(-1)!, new RegExp(`^${tag} BAD \\[UIDREQUIRED\\]`), text);
+      assert.deepEqual((await cmd(c, 'f', 'UID FETCH 2:3 (FLAGS)')).slice(0, -1), ['* 2 UIDFETCH (FLAGS ())', '* 3 UIDFETCH (FLAGS ())']);
+      assert.deepEqual((await cmd(c, 'st', 'UID STORE 2 +FLAGS (\\Deleted)')).slice(0, -1), ['* 2 UIDFETCH (FLAGS (\\Deleted))']);
+      assert.equal((await cmd(c, 'q', 'UID SEARCH UID 2:*'))[0], '* ESEARCH (TAG "q") UID ALL 2:3');
+      // Another session's change arrives as UIDFETCH, an expunge as VANISHED.
+      const other = await loggedIn(t);
+      await cmd(other, 's', 'SELECT UidOnly');
+      await cmd(other, 'st', 'STORE 3 +FLAGS (\\Flagged)');
+      assert.ok((await cmd(c, 'n', 'NOOP')).includes('* 3 UIDFETCH (FLAGS (\\Flagged))'));
+      const ex = await cmd(c, 'x', 'EXPUNGE');
+      assert.deepEqual(ex.slice(0, -1), ['* VANISHED 2']);
+      const mv = await cmd(c, 'm', 'UID MOVE 1 INBOX');
+      assert.ok(mv.includes('* VANISHED 1'), mv.join('\n'));
+      assert.ok(!mv.some((l) => / EXPUNGE$/.test(l)));
+      other.close();
+      c.close();
+    });
+
+    test('METADATA (RFC 5464): server and mailbox entries, DEPTH, MAXSIZE, NIL removes, bounds, bytes kept', async () => {
+      const c = await loggedIn(t);
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / METADATA( |$)/);
+      assert.match((await cmd(c, 's1', 'SETMETADATA INBOX (/private/comment "My comment" /shared/comment "Shared")')).at(-1)!, /^s1 OK/);
+      assert.deepEqual(await cmd(c, 'g1', 'GETMETADATA INBOX (/PRIVATE/Comment /shared/comment /private/missing)'), [
+        '* METADATA INBOX (/private/comment "My comment" /shared/comment "Shared" /private/missing NIL)',
+        'g1 OK GETMETADATA completed',
+      ]);
+      // Server entries (mailbox ""), with DEPTH.
+      await cmd(c, 's2', 'SETMETADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/a/b "2" /private/vendor/fp/c "3")');
+      assert.equal(
+        (await cmd(c, 'g2', 'GETMETADATA (DEPTH 1) "" /private/vendor/fp'))[0],
+        '* METADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/c "3" /private/vendor/fp NIL)',
+      );
+      assert.equal(
+        (await cmd(c, 'g3', 'GETMETADATA (DEPTH infinity) "" /private/vendor/fp'))[0],
+        '* METADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/a/b "2" /private/vendor/fp/c "3" /private/vendor/fp NIL)',
+      );
+      // MAXSIZE leaves the long value out and says how long it is.
+      assert.deepEqual(await cmd(c, 'g4', 'GETMETADATA (MAXSIZE 6) INBOX (/private/comment /shared/comment)'), [
+        '* METADATA INBOX (/shared/comment "Shared")',
+        'g4 OK [METADATA LONGENTRIES 10] GETMETADATA completed',
+      ]);
+      // Any octets, NUL included, come back as stored (literal8).
+      c.write('s3 SETMETADATA INBOX (/private/bin ~{5+}\r\na\x00b\r\n)\r\n');
+      assert.match((await c.until(/^s3 /)).at(-1)!, /^s3 OK/);
+      assert.deepEqual(await cmd(c, 'g5', 'GETMETADATA INBOX /private/bin'), [
+        '* METADATA INBOX (/private/bin ~{5}',
+        'a\x00b',
+        ')',
+        'g5 OK GETMETADATA completed',
+      ]);
+      // NIL removes; entries go with their mailbox.
+      await cmd(c, 's4', 'SETMETADATA INBOX (/private/comment NIL)');
+      assert.equal((await cmd(c, 'g6', 'GETMETADATA INBOX /private/comment'))[0], '* METADATA INBOX (/private/comment NIL)');
+      await cmd(c, 'c1', 'CREATE Annotated');
+      await cmd(c, 's5', 'SETMETADATA Annotated (/private/comment "gone soon")');
+      await cmd(c, 'd1', 'DELETE Annotated');
+      await cmd(c, 'c2', 'CREATE Annotated');
+      assert.equal((await cmd(c, 'g7', 'GETMETADATA Annotated /private/comment'))[0], '* METADATA Annotated (/private/comment NIL)');
+      // Bad input and bounds (imap.metadata_max_size 100, metadata_max_entries 20 here).
+      for (const [tag, text] of [
+        ['b1', 'GETMETADATA INBOX /comment'],
+        ['b2', 'SETMETADATA INBOX (/private/a* "x")'],
+        ['b3', 'SETMETADATA INBOX (/private//a "x")'],
+        ['b4', 'GETMETADATA INBOX /private/a/'],
+        ['b5', 'GETMETADATA (DEPTH 2) INBOX /private/a'],
+      ] as const)
+        assert.match((await cmd(c, tag, text)).at(-1)!, new RegExp(`^${tag} BAD `), text);
+      assert.match((await cmd(c, 'n1', 'GETMETADATA Nowhere /private/comment')).at(-1)!, /^n1 NO \[NONEXISTENT\]/);
+      assert.match(
+        (await cmd(c, 'n2', `SETMETADATA INBOX (/private/big "${'x'.repeat(101)}")`)).at(-1)!,
+        /^n2 NO \[METADATA MAXSIZE 100\]/,
+      );
+      const many = Array.from({ length: 20 }, (_, i) => `/private/many/${i} "v"`).join(' ');
+      assert.match((await cmd(c, 'n3', `SETMETADATA INBOX (${many})`)).at(-1)!, /^n3 NO \[METADATA TOOMANY\]/);
+      assert.equal((await cmd(c, 'g8', 'GETMETADATA INBOX /private/many/0'))[0], '* METADATA INBOX (/private/many/0 NIL)', 'all or none');
       c.close();
     });
   });

@@ -1,6 +1,6 @@
 // IMAP with mutt (Debian), a client nobody here wrote, in batch mode: imap_authenticators
 // "oauthbearer" with imap_oauth_refresh_command returning a token from `fingerpost admin token
-// issue`; mutt reads INBOX and pipes the message out. mutt needs a terminal, so `script` gives it one.
+// issue`; mutt reads INBOX and pipes the message out, also with imap_deflate (COMPRESS=DEFLATE). mutt needs a terminal, so `script` gives it one.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,9 +15,9 @@ const ALICE = 'alice@example.test';
 const skip = commandSkip('mutt', 'mutt', ['-v']) || commandSkip('script', 'bsdutils', ['--version']);
 
 /** Runs mutt on a pseudo-terminal with pushed keys; resolves with its exit code and screen output. */
-function mutt(dir: string, folder: string, keys: string): Promise<{ code: number | null; screen: string }> {
+function mutt(dir: string, folder: string, keys: string, extra = ''): Promise<{ code: number | null; screen: string }> {
   return new Promise((resolve, reject) => {
-    const cmdline = `mutt -n -F ${dir}/muttrc -f ${folder} -e 'push "${keys}"'`;
+    const cmdline = `mutt -n -F ${dir}/muttrc ${extra} -f ${folder} -e 'push "${keys}"'`;
     const child = spawn('script', ['-qec', cmdline, '/dev/null'], {
       env: { ...process.env, TERM: 'xterm', HOME: dir },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -80,6 +80,23 @@ describe('IMAP with mutt', { skip }, () => {
     const message = await readFile(out, 'utf8');
     assert.match(message, /^From: Bob <bob@example\.test>/);
     assert.match(message, /Mutt body line\./);
+  });
+
+  test('imap_deflate: mutt turns on COMPRESS=DEFLATE (RFC 4978) and reads INBOX through it', async () => {
+    const out = path.join(dir, 'deflated');
+    const r = await mutt(
+      dir,
+      `imaps://localhost:${t.ports.imaps}/INBOX`,
+      `<pipe-entry>cat > ${out}<enter><quit>`,
+      `-d 2 -e 'set imap_deflate=yes'`,
+    );
+    assert.equal(r.code, 0);
+    const message = await readFile(out, 'utf8');
+    assert.match(message, /Mutt body line\./);
+    // mutt -d 2 writes the protocol exchange to ~/.muttdebug0.
+    const debug = await readFile(path.join(dir, '.muttdebug0'), 'utf8');
+    assert.match(debug, /COMPRESS DEFLATE/);
+    assert.match(debug, /OK DEFLATE active/);
   });
 
   test('a refresh command returning a bad token leaves mutt unauthenticated', async () => {

@@ -82,6 +82,8 @@ export async function startTestServer(
     /** Where the server's JSON log lines go (level info); default: nowhere unless FP_TEST_LOG is set. */
     logTo?: NodeJS.WritableStream;
     clock?: WaitClock;
+    /** The clock ACME renewals are timed by (src/main.ts `StartOptions`). */
+    renewalClock?: WaitClock;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'fp-test-')));
@@ -94,7 +96,14 @@ export async function startTestServer(
   const logger = options.logTo ? createLogger('info', options.logTo) : createLogger(process.env.FP_TEST_LOG ?? 'silent');
   const services = await openServices(config, { logger });
   const first = await ensureFirstStart(services, options.domain ?? 'example.test');
-  const server = await startServer(services, undefined, options.clock ? { clock: options.clock } : {});
+  const server = await startServer(services, undefined, {
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.renewalClock ? { renewalClock: options.renewalClock } : {}),
+  }).catch(async (err) => {
+    await services.close();
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   const caFile = server.tls.caFile ?? '';
   return {
     config,

@@ -5,7 +5,9 @@ import type { MailChange } from '../../mail/types.ts';
 import { activities } from '../../core/activity.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { SessionHandle } from '../../net/listener.ts';
+import { upgradeTls } from '../../net/upgrade-tls.ts';
 import { capabilities } from './capabilities.ts';
+import { DeflateLayer } from './deflate.ts';
 import { COMMANDS } from './commands/index.ts';
 import type { CommandContext, ImapDeps, Tagged } from './context.ts';
 import { announceKeywords, messageFlags } from './keyword-flags.ts';
@@ -14,6 +16,7 @@ import type { SessionState } from './state.ts';
 import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encoder.ts';
 import { parseCommand } from './wire/parser.ts';
 import { CommandReader, type Frame, type ReaderEvent } from './wire/reader.ts';
+import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
 import { formatSequenceSet } from './wire/sequence.ts';
 
 /** Pause reading when this much input waits unprocessed (pipelining clients), resume below it. */
@@ -49,6 +52,10 @@ export class ImapSession implements SessionHandle, CommandContext {
   #wake: (() => void) | null = null;
   #tokens: number;
   #refilledAt = Date.now();
+  /** COMPRESS=DEFLATE (RFC 4978), once active. */
+  #deflate: DeflateLayer | null = null;
+  /** Inflated bytes since the reader last completed a command or line: the decompression-bomb bound. */
+  #inflated = 0;
 
   constructor(conn: Connection, deps: ImapDeps) {
     this.#conn = conn;
@@ -98,7 +105,11 @@ export class ImapSession implements SessionHandle, CommandContext {
     if (this.#closing) return;
     this.#closing = true;
     this.#uncork();
-    this.#conn.end(line);
+    if (this.#deflate) {
+      this.#deflate.end(line, () => this.#conn.end());
+      // A peer that never reads must not keep the socket alive.
+      setTimeout(() => this.#conn.destroy(), 5000).unref();
+    } else this.#conn.end(line);
     this.#wakeUp();
   }
 
@@ -107,14 +118,53 @@ export class ImapSession implements SessionHandle, CommandContext {
     this.#registration?.unregister();
     this.#detach();
     this.#reader.discard();
+    if (this.#deflate && this.#closed) this.#deflate.destroy();
     this.#state = { kind: 'logout' };
   }
 
   #onData = (chunk: Buffer): void => {
+    if (this.#deflate) {
+      this.#deflate.input(chunk);
+      return;
+    }
     this.#reader.push(chunk);
     if (this.#reader.buffered > PAUSE_AT) this.#conn.socket.pause();
     this.#wakeUp();
   };
+
+  /** Inflated input (RFC 4978): bounded per command, so a small compressed input cannot become unbounded work. */
+  #onInflated = (chunk: Buffer): void => {
+    this.#inflated += chunk.length;
+    if (this.#inflated > this.#inflateBound) {
+      this.deps.logger.warn({ session: this.#id }, 'imap compressed input over the per-command bound');
+      this.#finish('* BYE [TOOBIG] Compressed input too large\r\n');
+      return;
+    }
+    this.#reader.push(chunk);
+    if (this.#reader.buffered > PAUSE_AT) this.#deflate?.pause();
+    this.#wakeUp();
+  };
+
+  /** The most a command can legitimately inflate to: the whole-command bound plus one command line. */
+  get #inflateBound(): number {
+    return this.deps.limits.appendLimit + COMMAND_SLACK + this.deps.limits.maxLine;
+  }
+
+  #inputPaused(): boolean {
+    return this.#deflate ? this.#deflate.paused : this.#conn.socket.isPaused();
+  }
+
+  #resumeInput(): void {
+    if (this.#deflate) this.#deflate.resume();
+    else this.#conn.socket.resume();
+  }
+
+  /** The reader's next event; each one ends a unit the inflate bound counts against. */
+  #readEvent(): ReaderEvent | null {
+    const ev = this.#reader.next();
+    if (ev) this.#inflated = 0;
+    return ev;
+  }
 
   #onClose = (): void => {
     this.#closed = true;
@@ -147,18 +197,19 @@ export class ImapSession implements SessionHandle, CommandContext {
   #uncork(): void {
     const s = this.#conn.socket;
     while (s.writableCorked) s.uncork();
+    this.#deflate?.flush();
   }
 
   /** The next reader event; flushes output while waiting for input. */
   async #nextEvent(): Promise<ReaderEvent | null> {
     for (;;) {
       if (this.#closing || this.#closed) return null;
-      const ev = this.#reader.next();
+      const ev = this.#readEvent();
       if (ev) {
-        if (this.#conn.socket.isPaused() && this.#reader.buffered < PAUSE_AT / 2) this.#conn.socket.resume();
+        if (this.#inputPaused() && this.#reader.buffered < PAUSE_AT / 2) this.#resumeInput();
         return ev;
       }
-      if (this.#conn.socket.isPaused()) this.#conn.socket.resume();
+      if (this.#inputPaused()) this.#resumeInput();
       this.#uncork();
       await this.#sleep();
     }
@@ -168,7 +219,8 @@ export class ImapSession implements SessionHandle, CommandContext {
     for (;;) {
       const ev = await this.#nextEvent();
       if (!ev) break;
-      if (!this.#conn.socket.writableCorked) this.#conn.socket.cork();
+      // Under COMPRESS the deflate stream gathers output; it is flushed where the socket would be uncorked.
+      if (!this.#conn.socket.writableCorked && !this.#deflate) this.#conn.socket.cork();
       if (ev.kind === 'continue') {
         this.send('+ Ready for literal data\r\n');
         this.#uncork();
@@ -191,7 +243,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       this.#badCommand(ev.tag, 'APPEND: Authenticate first', 'CLIENTBUG');
       return;
     }
-    if (ev.command === 'APPEND' && ev.reason === 'literal_too_big' && ev.tag) {
+    if ((ev.command === 'APPEND' || ev.command?.endsWith('REPLACE')) && ev.reason === 'literal_too_big' && ev.tag) {
       this.send(tagged(ev.tag, 'NO', 'Message too large', 'TOOBIG'));
       return;
     }
@@ -235,6 +287,8 @@ export class ImapSession implements SessionHandle, CommandContext {
             : 'Not allowed now';
       return this.#badCommand(cmd.tag, `${cmd.name}: ${why}`, 'CLIENTBUG');
     }
+    if (this.uidOnly && usesSequenceNumbers(cmd))
+      return this.#badCommand(cmd.tag, `${cmd.name}: message sequence numbers are not used once UIDONLY is enabled`, 'UIDREQUIRED');
     if (hasInvalidMailboxName(cmd, this.enc.utf8))
       return this.#badCommand(cmd.tag, 'The mailbox name is not valid modified UTF-7', 'CLIENTBUG');
     const condstoreBefore = this.#condstore;
@@ -271,6 +325,7 @@ export class ImapSession implements SessionHandle, CommandContext {
         already_exists: 'ALREADYEXISTS',
         invalid_argument: 'CANNOT',
         limit_exceeded: 'LIMIT',
+        over_quota: 'OVERQUOTA',
         unavailable: 'UNAVAILABLE',
       }[err.code as string];
       if (code) return { status: 'NO', text: (err as FingerpostError).message, code };
@@ -338,6 +393,10 @@ export class ImapSession implements SessionHandle, CommandContext {
     return this.#enabled.has('IMAP4REV2');
   }
 
+  get uidOnly(): boolean {
+    return this.#enabled.has('UIDONLY');
+  }
+
   capabilities(): string[] {
     return capabilities({
       secure: this.#conn.secure,
@@ -349,10 +408,49 @@ export class ImapSession implements SessionHandle, CommandContext {
   }
 
   send(data: string | Buffer): void {
-    if (!this.#closing) this.#conn.write(data);
+    if (this.#closing) return;
+    if (this.#deflate) this.#deflate.write(data);
+    else this.#conn.write(data);
+  }
+
+  get compressed(): boolean {
+    return this.#deflate !== null;
+  }
+
+  startCompression(taggedLine: string): void {
+    this.send(taggedLine);
+    this.#uncork();
+    // Bytes the client sent after COMPRESS are already compressed (RFC 4978 §3).
+    const rest = this.#reader.takeBuffered();
+    this.#deflate = new DeflateLayer(this.#conn.socket, {
+      onBytes: this.#onInflated,
+      onError: () => {
+        this.deps.logger.warn({ session: this.#id }, 'imap deflate stream failed');
+        this.#closing = true;
+        this.#conn.destroy();
+        this.#wakeUp();
+      },
+    });
+    if (rest.length) this.#deflate.input(rest);
+    this.#conn.socket.resume();
   }
 
   async drain(): Promise<void> {
+    if (this.#deflate) {
+      const out = this.#deflate.output;
+      if (!out.writableNeedDrain || this.#closing || this.#closed) return;
+      this.#deflate.flush();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          out.removeListener('drain', done);
+          this.#conn.socket.off('close', done);
+          resolve();
+        };
+        out.on('drain', done);
+        this.#conn.socket.on('close', done);
+      });
+      return;
+    }
     const s = this.#conn.socket;
     if (!s.writableNeedDrain || this.#closing || this.#closed) return;
     this.#uncork();
@@ -386,22 +484,24 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   async startTls(taggedLine: string): Promise<boolean> {
     // STARTTLS injection defence: anything pipelined after the command is dropped unread.
-    this.#reader.discard();
-    this.send(taggedLine);
-    this.#uncork();
-    this.#detach();
-    try {
-      await this.#conn.startTls(this.deps.tlsTimeoutMs);
-    } catch {
+    const secured = await upgradeTls(
+      this.#conn,
+      {
+        detach: () => this.#detach(),
+        discard: () => this.#reader.discard(),
+        attach: (socket) => {
+          socket.on('data', this.#onData);
+          socket.on('error', () => {});
+        },
+      },
+      taggedLine,
+      this.deps.tlsTimeoutMs,
+    );
+    if (!secured) {
       this.#closing = true;
-      this.#conn.destroy();
       this.#wakeUp();
-      return false;
     }
-    this.#reader.discard();
-    this.#conn.socket.on('data', this.#onData);
-    this.#conn.socket.on('error', () => {});
-    return true;
+    return secured;
   }
 
   signIn(result: AuthResult): void {
@@ -473,12 +573,13 @@ export class ImapSession implements SessionHandle, CommandContext {
     );
     let out = '';
     if (update.expunged.length) {
-      if (this.qresync) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
+      if (this.qresync || this.uidOnly) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
       else for (const seq of update.expungedSeqs) out += `* ${seq} EXPUNGE\r\n`;
     }
     if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n${this.rev2 ? '' : `* ${box.recent.size} RECENT\r\n`}`;
     for (const c of update.changed) {
-      out += `* ${c.seq} FETCH (UID ${c.uid} FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
+      const uid = this.uidOnly ? '' : `UID ${c.uid} `;
+      out += `${fetchOpen(this.uidOnly, c.seq, c.uid)}${uid}FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
     if (out) this.send(out);
   }
@@ -492,7 +593,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     try {
       for (;;) {
         if (this.#closing || this.#closed) return 'closed';
-        const ev = this.#reader.next();
+        const ev = this.#readEvent();
         if (ev) {
           if (ev.kind === 'line' && ev.line.toString('latin1').trim().toUpperCase() === 'DONE') return 'done';
           return 'bad';
@@ -502,7 +603,7 @@ export class ImapSession implements SessionHandle, CommandContext {
           this.#uncork();
           continue;
         }
-        if (this.#conn.socket.isPaused()) this.#conn.socket.resume();
+        if (this.#inputPaused()) this.#resumeInput();
         await this.#sleep();
       }
     } finally {

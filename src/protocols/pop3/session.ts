@@ -1,15 +1,18 @@
-import { SaslExchange, type SaslStep } from '../../auth/sasl/exchange.ts';
+import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthOutcome, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { Connection } from '../../net/connection.ts';
+import { driveSasl } from '../../net/drive-sasl.ts';
+import { upgradeTls } from '../../net/upgrade-tls.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { activities } from '../../core/activity.ts';
-import { InputBuffer } from '../smtp/input.ts';
+import { LineInput } from '../../net/line-input.ts';
 import type { MaildropLocks } from './lock.ts';
 import { type DropMessage, Maildrop } from './maildrop.ts';
-import { multiline, topOf } from './output.ts';
+import { MAX_SASL_LINE, parseCommand, type Pop3Command } from './wire/command.ts';
+import { multiline, topOf } from './wire/output.ts';
 
 export interface Pop3Options {
   readonly hostname: string;
@@ -20,10 +23,6 @@ export interface Pop3Options {
   readonly tlsTimeoutMs: number;
   readonly maxErrors?: number;
 }
-
-/** RFC 2449 §4: command lines are at most 255 octets. AUTH responses may be longer (RFC 5034 §4). */
-const MAX_COMMAND = 255;
-const MAX_SASL_LINE = 64 * 1024;
 
 type State =
   | { readonly kind: 'authorization'; readonly user?: string }
@@ -42,7 +41,7 @@ type State =
 export class Pop3Session implements SessionHandle {
   readonly #conn: Connection;
   readonly #o: Pop3Options;
-  readonly #input = new InputBuffer();
+  readonly #input = new LineInput();
   readonly #id = randomId('p');
   #state: State = { kind: 'authorization' };
   #registration: SessionRegistration | undefined;
@@ -135,12 +134,12 @@ export class Pop3Session implements SessionHandle {
       else this.#flush();
       const line = await this.#input.line(MAX_SASL_LINE);
       if (line.kind === 'closed') break;
-      if (line.kind === 'too_long') this.#err('Line too long');
-      else if (!/^auth /i.test(line.text) && Buffer.byteLength(line.text) > MAX_COMMAND - 2) this.#err('Line too long');
+      const command: Pop3Command = line.kind === 'too_long' ? line : parseCommand(line.text);
+      if (command.kind === 'too_long') this.#err('Line too long');
       else {
-        const done = activities.begin('pop3', line.text.split(' ', 1)[0]!.toUpperCase().slice(0, 16), this.#id);
+        const done = activities.begin('pop3', command.verb.slice(0, 16), this.#id);
         try {
-          await this.#command(line.text);
+          await this.#command(command);
         } finally {
           done();
         }
@@ -150,9 +149,7 @@ export class Pop3Session implements SessionHandle {
     this.#flush();
   }
 
-  async #command(line: string): Promise<void> {
-    const [word = '', ...args] = line.split(' ');
-    const cmd = word.toUpperCase();
+  async #command({ verb: cmd, args, rest }: Extract<Pop3Command, { kind: 'command' }>): Promise<void> {
     if (cmd === 'CAPA') return this.#capa();
     if (cmd === 'QUIT') return this.#quit();
     if (cmd === 'NOOP' && this.#state.kind === 'transaction') return this.#ok('');
@@ -161,9 +158,9 @@ export class Pop3Session implements SessionHandle {
         case 'STLS':
           return this.#stls();
         case 'USER':
-          return this.#user(args.join(' '));
+          return this.#user(rest);
         case 'PASS':
-          return this.#pass(line.slice(5));
+          return this.#pass(rest);
         case 'AUTH':
           return this.#auth(args);
         case 'APOP':
@@ -189,20 +186,12 @@ export class Pop3Session implements SessionHandle {
 
   async #stls(): Promise<void> {
     if (this.#conn.secure) return this.#err('TLS is already active');
-    this.#ok('Begin TLS negotiation');
-    this.#flush();
     // RFC 2595 §4 / STANDARDS §8.4: nothing pipelined in cleartext after STLS is executed.
-    this.#input.detach();
-    this.#input.discard();
-    try {
-      await this.#conn.startTls(this.#o.tlsTimeoutMs);
-    } catch {
+    if (!(await upgradeTls(this.#conn, this.#input, '+OK Begin TLS negotiation\r\n', this.#o.tlsTimeoutMs))) {
       this.#closing = true;
       this.#input.close();
-      this.#conn.destroy();
       return;
     }
-    this.#input.attach(this.#conn.socket);
     this.#state = { kind: 'authorization' };
   }
 
@@ -231,7 +220,7 @@ export class Pop3Session implements SessionHandle {
     await this.#login(outcome);
   }
 
-  async #auth(args: string[]): Promise<void> {
+  async #auth(args: readonly string[]): Promise<void> {
     const mechs = this.#mechanisms();
     if (!args.length) {
       // Listing mechanisms for a bare AUTH (RFC 1734 style) helps older clients.
@@ -239,33 +228,27 @@ export class Pop3Session implements SessionHandle {
       return;
     }
     if (!mechs.length) return this.#err(this.#conn.secure ? 'Authentication is not offered here' : '[AUTH] Use STLS first');
-    const exchange = new SaslExchange(args[0]!, mechs);
-    let step: SaslStep = exchange.begin(args[1]);
-    for (;;) {
-      if (step.kind === 'challenge') {
+    const end = await driveSasl(new SaslExchange(args[0]!, mechs), args[1], {
+      challenge: async (text) => {
         // RFC 5034 §4: "+ " then the base64 challenge ("+ " alone when empty).
-        this.#send(`+ ${step.text}\r\n`);
+        this.#send(`+ ${text}\r\n`);
         this.#flush();
-        const line = await this.#input.line(MAX_SASL_LINE);
-        if (line.kind === 'closed') return;
-        if (line.kind === 'too_long') return this.#err('Authentication line too long');
-        step = exchange.respond(line.text);
-        continue;
-      }
-      if (step.kind === 'failed') {
-        if (step.reason === 'unsupported_mechanism') return this.#err('Unsupported authentication mechanism');
-        if (step.reason === 'cancelled') return this.#err('Authentication cancelled');
+        return this.#input.line(MAX_SASL_LINE);
+      },
+      authenticate: (credentials) => this.#o.auth.authenticate(credentials, this.#context()),
+    });
+    switch (end.kind) {
+      case 'closed':
+        return;
+      case 'too_long':
+        return this.#err('Authentication line too long');
+      case 'failed':
+      case 'rejected':
+        if (end.reason === 'unsupported_mechanism') return this.#err('Unsupported authentication mechanism');
+        if (end.reason === 'cancelled') return this.#err('Authentication cancelled');
         return this.#err('[AUTH] Authentication failed');
-      }
-      const outcome = await this.#o.auth.authenticate(step.credentials, this.#context());
-      if (outcome.ok) return this.#login(outcome);
-      if (outcome.code === 'temporary' || outcome.code === 'rate_limited') return this.#login(outcome);
-      const next = exchange.reject(outcome.oauth);
-      if (next.kind === 'challenge') {
-        step = next;
-        continue;
-      }
-      return this.#login(outcome);
+      case 'verdict':
+        return this.#login(end.verdict);
     }
   }
 
@@ -314,7 +297,7 @@ export class Pop3Session implements SessionHandle {
     return msg;
   }
 
-  async #transaction(cmd: string, args: string[]): Promise<void> {
+  async #transaction(cmd: string, args: readonly string[]): Promise<void> {
     const state = this.#state;
     if (state.kind !== 'transaction') return;
     const live = () => state.drop.messages.map((m, i) => ({ n: i + 1, m })).filter(({ n }) => !state.deleted.has(n));

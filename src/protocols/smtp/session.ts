@@ -1,14 +1,16 @@
-import { SaslExchange, type SaslStep } from '../../auth/sasl/exchange.ts';
+import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { activities } from '../../core/activity.ts';
 import { systemClock, type WaitClock } from '../../core/clock.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Connection } from '../../net/connection.ts';
+import { driveSasl } from '../../net/drive-sasl.ts';
+import { upgradeTls } from '../../net/upgrade-tls.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { parseCommand, type Params, type SmtpCommand } from './command.ts';
 import { type FailureCounter, HarvestGuard } from './harvest-guard.ts';
-import { type BodySink, InputBuffer } from './input.ts';
+import { type BodySink, LineInput } from '../../net/line-input.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import { receivedHeader } from './received.ts';
 import { formatReply, REPLIES, type Reply, reply } from './reply.ts';
@@ -78,7 +80,7 @@ const ASCII = /^[\x00-\x7f]*$/;
 export class SmtpSession implements SessionHandle {
   readonly #conn: Connection;
   readonly #opts: SmtpOptions;
-  readonly #input = new InputBuffer();
+  readonly #input = new LineInput();
   readonly #id = randomId('s').slice(0, 17);
   #helo: { domain: string; esmtp: boolean } | undefined;
   #tx: Transaction | undefined;
@@ -269,21 +271,18 @@ export class SmtpSession implements SessionHandle {
 
   async #startTls(): Promise<Reply | undefined> {
     if (this.#conn.secure) return reply(503, '5.5.1', 'TLS is already active');
-    this.#send(reply(220, '2.0.0', 'Ready to start TLS'));
-    const socket = this.#conn.socket;
-    while (socket.writableCorked) socket.uncork();
     // RFC 3207 §4.2 / STANDARDS §8.3: nothing pipelined after STARTTLS in cleartext is executed.
-    this.#input.detach();
-    this.#input.discard();
-    try {
-      await this.#conn.startTls(this.#opts.tlsTimeoutMs);
-    } catch {
+    const secured = await upgradeTls(
+      this.#conn,
+      this.#input,
+      formatReply(reply(220, '2.0.0', 'Ready to start TLS')),
+      this.#opts.tlsTimeoutMs,
+    );
+    if (!secured) {
       this.#closing = true;
       this.#input.close();
-      this.#conn.destroy();
       return undefined;
     }
-    this.#input.attach(this.#conn.socket);
     // RFC 3207 §4.2: all knowledge from before the handshake is discarded.
     this.#helo = undefined;
     this.#dropTransaction();
@@ -296,38 +295,36 @@ export class SmtpSession implements SessionHandle {
     if (this.#tx) return REPLIES.badSequence('AUTH is not permitted during a mail transaction');
     const offered = this.#mechanisms();
     if (!offered.length) return this.#conn.secure ? reply(503, '5.5.1', 'Authentication is not offered here') : REPLIES.tlsRequired;
-    const exchange = new SaslExchange(mechanism, offered);
-    let step: SaslStep = exchange.begin(initial);
-    for (;;) {
-      if (step.kind === 'challenge') {
-        this.#send(reply(334, undefined, step.text));
+    const end = await driveSasl(new SaslExchange(mechanism, offered), initial, {
+      challenge: async (text) => {
+        this.#send(reply(334, undefined, text));
         const socket = this.#conn.socket;
         while (socket.writableCorked) socket.uncork();
-        const line = await this.#input.line(MAX_AUTH_LINE);
-        if (line.kind === 'closed') return undefined;
-        if (line.kind === 'too_long') return reply(500, '5.5.6', 'Authentication exchange line is too long');
-        step = exchange.respond(line.text);
-        continue;
-      }
-      if (step.kind === 'failed') return this.#saslFailure(step.reason);
-      const outcome = await this.#opts.auth.authenticate(step.credentials, this.#authContext());
-      if (outcome.ok) {
-        this.#auth = outcome;
-        this.#conn.signedIn();
-        this.#registration = this.#opts.auth.register(outcome, this.#authContext(), (reason) => this.#end(reason));
-        return reply(235, '2.7.0', 'Authentication successful');
-      }
-      if (outcome.code === 'temporary') return reply(454, '4.7.0', 'Temporary authentication failure');
-      if (outcome.code === 'rate_limited') return reply(454, '4.7.0', 'Too many failed attempts, try again later');
-      const next = exchange.reject(outcome.oauth);
-      if (next.kind === 'challenge') {
-        step = next;
-        continue;
-      }
-      if (outcome.code === 'policy') return reply(534, '5.7.9', outcome.publicReason);
-      if (outcome.code === 'authorization_failed') return reply(535, '5.7.8', 'Authentication credentials invalid or not permitted');
-      return reply(535, '5.7.8', 'Authentication credentials invalid');
+        return this.#input.line(MAX_AUTH_LINE);
+      },
+      authenticate: (credentials) => this.#opts.auth.authenticate(credentials, this.#authContext()),
+    });
+    switch (end.kind) {
+      case 'closed':
+        return undefined;
+      case 'too_long':
+        return reply(500, '5.5.6', 'Authentication exchange line is too long');
+      case 'failed':
+      case 'rejected':
+        return this.#saslFailure(end.reason);
     }
+    const outcome = end.verdict;
+    if (outcome.ok) {
+      this.#auth = outcome;
+      this.#conn.signedIn();
+      this.#registration = this.#opts.auth.register(outcome, this.#authContext(), (reason) => this.#end(reason));
+      return reply(235, '2.7.0', 'Authentication successful');
+    }
+    if (outcome.code === 'temporary') return reply(454, '4.7.0', 'Temporary authentication failure');
+    if (outcome.code === 'rate_limited') return reply(454, '4.7.0', 'Too many failed attempts, try again later');
+    if (outcome.code === 'policy') return reply(534, '5.7.9', outcome.publicReason);
+    if (outcome.code === 'authorization_failed') return reply(535, '5.7.8', 'Authentication credentials invalid or not permitted');
+    return reply(535, '5.7.8', 'Authentication credentials invalid');
   }
 
   #saslFailure(reason: string): Reply {

@@ -115,6 +115,20 @@ describe('IMAP command parser', () => {
     assert.equal(parse('a STATUS x (BOGUS)').ok, false);
   });
 
+  it('REPLACE and UID REPLACE (RFC 8508), COMPRESS (RFC 4978)', () => {
+    const r = ok('a UID REPLACE 4 Drafts (\\Draft) {2+}\r\nhi\r\n');
+    assert.deepEqual(
+      [r.name, r.uid, r.id, r.mailbox, r.message.flags, r.message.message.toString()],
+      ['REPLACE', true, 4, 'Drafts', ['\\Draft'], 'hi'],
+    );
+    assert.equal(ok('a replace 1 x {1+}\r\nx\r\n').uid, false);
+    assert.equal(parse('a REPLACE 0 x {1+}\r\nx\r\n').ok, false);
+    assert.equal(parse('a REPLACE 1 x').ok, false);
+    assert.equal(parse('a REPLACE 1 x {1+}\r\nx {1+}\r\ny\r\n').ok, false, 'one message only');
+    assert.deepEqual(ok('a compress deflate'), { tag: 'a', name: 'COMPRESS', mechanism: 'DEFLATE' });
+    assert.equal(parse('a COMPRESS').ok, false);
+  });
+
   it('APPEND with flags, date and (binary) literal; MULTIAPPEND (RFC 3502)', () => {
     type Appended = { messages: Array<{ flags: string[]; date: number | null; message: Buffer; binary: boolean }> };
     const [c] = (ok('A003 APPEND saved-messages (\\Seen $Label1) "17-Jul-1996 02:44:25 -0700" {10+}\r\nHello Joe!\r\n') as Appended)
@@ -280,6 +294,7 @@ describe('IMAP command parser', () => {
       name: 'SORT',
       uid: true,
       returns: null,
+      partial: null,
       criteria: [
         { key: 'DATE', reverse: true },
         { key: 'SUBJECT', reverse: false },
@@ -292,6 +307,7 @@ describe('IMAP command parser', () => {
       name: 'SORT',
       uid: false,
       returns: ['MIN', 'COUNT'],
+      partial: null,
       criteria: [{ key: 'ARRIVAL', reverse: false }],
       charset: 'UTF-8',
       search: {

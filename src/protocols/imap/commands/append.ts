@@ -1,6 +1,7 @@
-import { SIGNED_IN, userOf } from '../state.ts';
+import type { AppendItem } from '../../../mail/store.ts';
+import { appendItem, isRefusal } from '../append-item.ts';
 import { command, no, ok } from '../context.ts';
-import { flagToKeyword } from '../flags.ts';
+import { SIGNED_IN, userOf } from '../state.ts';
 import { formatOrderedSet } from '../wire/sequence.ts';
 
 /**
@@ -16,19 +17,11 @@ export const append = command({
     const name = ctx.mailboxFromWire(cmd.mailbox);
     const mailbox = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
     if (!mailbox) return no('No such mailbox', 'TRYCREATE');
-    const items = [];
+    const items: AppendItem[] = [];
     for (const m of cmd.messages) {
-      if (m.message.length === 0) return no('Empty message', 'CANNOT');
-      if (m.message.length > ctx.deps.limits.appendLimit) return no('Message too large', 'TOOBIG');
-      const keywords: string[] = [];
-      for (const flag of m.flags) {
-        if (flag.toLowerCase() === '\\recent') continue;
-        const k = flagToKeyword(flag);
-        if (!k.ok) return no(`Invalid flag: ${k.reason}`, 'CANNOT');
-        // Keywords go to the store as written: it compares them lower-case and remembers the spelling.
-        keywords.push(flag.startsWith('\\') ? k.keyword : flag);
-      }
-      items.push({ raw: m.message, keywords, ...(m.date !== null ? { receivedAt: m.date } : {}) });
+      const item = appendItem(m, ctx.deps.limits.appendLimit);
+      if (isRefusal(item)) return item;
+      items.push(item);
     }
     const results = await ctx.deps.mail.appendMany(user.accountId, mailbox.id, items);
     const uids = formatOrderedSet(results.map((r) => r.uid));

@@ -1,4 +1,5 @@
-import { SaslExchange, type SaslStep } from '../../../auth/sasl/exchange.ts';
+import { SaslExchange } from '../../../auth/sasl/exchange.ts';
+import { driveSasl } from '../../../net/drive-sasl.ts';
 import { NOT_AUTHENTICATED } from '../state.ts';
 import { bad, command, no, type Tagged } from '../context.ts';
 import { signInAnswer } from './sign-in.ts';
@@ -20,16 +21,19 @@ export const authenticate = command({
     const offered = ctx.deps.auth.policy(ctx.listener).mechanisms(true);
     const exchange = new SaslExchange(cmd.mechanism, offered);
     if (!exchange.mechanism) return no('Unsupported authentication mechanism', 'CANNOT');
-    let step: SaslStep = exchange.begin(cmd.initial ?? undefined);
-    for (;;) {
-      if (step.kind === 'challenge') {
-        const line = await ctx.continueAndReadLine(step.text);
-        if (line === null) return no('Connection closed');
-        step = exchange.respond(line.toString('latin1'));
-        continue;
-      }
-      if (step.kind === 'failed') {
-        switch (step.reason) {
+    const end = await driveSasl(exchange, cmd.initial ?? undefined, {
+      challenge: async (text) => {
+        const line = await ctx.continueAndReadLine(text);
+        return line === null ? { kind: 'closed' } : { kind: 'line', text: line.toString('latin1') };
+      },
+      authenticate: (credentials) => ctx.deps.auth.authenticate(credentials, ctx.authContext),
+    });
+    switch (end.kind) {
+      case 'closed':
+      case 'too_long':
+        return no('Connection closed');
+      case 'failed':
+        switch (end.reason) {
           case 'cancelled':
             return bad('Authentication cancelled');
           case 'invalid_base64':
@@ -42,16 +46,9 @@ export const authenticate = command({
             ctx.authFailed();
             return no('Authentication failed', 'AUTHENTICATIONFAILED');
         }
-      }
-      const outcome = await ctx.deps.auth.authenticate(step.credentials, ctx.authContext);
-      if (outcome.ok || outcome.code === 'temporary' || outcome.code === 'rate_limited') return signInAnswer(ctx, outcome);
-      const next = exchange.reject(outcome.oauth);
-      if (next.kind !== 'challenge') return signInAnswer(ctx, outcome);
-      // RFC 7628 §3.2.2: the error JSON goes out as a challenge; whatever the client answers, the command fails.
-      const line = await ctx.continueAndReadLine(next.text);
-      if (line === null) return no('Connection closed');
-      exchange.respond(line.toString('latin1'));
-      return signInAnswer(ctx, outcome);
+      default:
+        // RFC 7628 §3.2.2: after the error challenge, whatever the client answered, the command fails.
+        return signInAnswer(ctx, end.verdict);
     }
   },
 });

@@ -5,6 +5,8 @@ import type { MessageInfo } from '../message-cache.ts';
 import { messageFlags } from '../keyword-flags.ts';
 import { binaryBytes, sectionBytes } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
+import { partialSlice } from '../partial.ts';
+import { fetchOpen } from '../uid-only.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatDateTime } from '../wire/datetime.ts';
 import { str } from '../wire/encoder.ts';
@@ -29,8 +31,8 @@ class Response {
   #text: string;
   #first = true;
 
-  constructor(seq: number) {
-    this.#text = `* ${seq} FETCH (`;
+  constructor(open: string) {
+    this.#text = open;
   }
 
   item(text: string): void {
@@ -87,7 +89,8 @@ export const fetch = command({
     if (cmd.changedSince !== null || cmd.items.some((i) => i.kind === 'MODSEQ')) ctx.useCondstore();
     const items: FetchItem[] = [...cmd.items];
     // UID FETCH answers with UID (RFC 9051 §6.4.9); with QRESYNC every FETCH does (RFC 7162 §3.2.10).
-    if ((cmd.uid || ctx.qresync) && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+    // Under UIDONLY the UIDFETCH response names the UID itself (RFC 9586 §3.3): no UID item is added.
+    if (!ctx.uidOnly && (cmd.uid || ctx.qresync) && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
     if (cmd.changedSince !== null && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
 
     let seqs = targetSeqs(box, cmd.set, cmd.uid);
@@ -95,6 +98,8 @@ export const fetch = command({
       const since = cmd.changedSince;
       seqs = seqs.filter((s) => box.modseqAt(s) > since);
     }
+    // PARTIAL (RFC 9394 §3.2): only those positions of the messages the set (and CHANGEDSINCE) name.
+    if (cmd.partial) seqs = partialSlice(seqs, cmd.partial);
     if (cmd.vanished && cmd.changedSince !== null && cmd.set.kind === 'ranges') {
       const ranges = resolveRanges(cmd.set, box.maxUid);
       const changes = await ctx.deps.mail.mailboxChanges(box.id, cmd.changedSince);
@@ -197,7 +202,7 @@ function render(
   flagsChanged: boolean,
   savedAt: number | undefined,
 ): Array<string | Buffer> | Tagged {
-  const res = new Response(seq);
+  const res = new Response(fetchOpen(ctx.uidOnly, seq, box.uidAt(seq)));
   const utf8 = ctx.enc.utf8;
   let sentFlags = false;
   let sentUid = false;

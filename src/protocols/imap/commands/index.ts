@@ -4,12 +4,14 @@ import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
 import { capability } from './capability.ts';
 import { close } from './close.ts';
+import { compress } from './compress.ts';
 import { copy } from './copy.ts';
 import { create } from './create.ts';
 import { del } from './delete.ts';
 import { enable } from './enable.ts';
 import { expunge } from './expunge.ts';
 import { fetch } from './fetch.ts';
+import { getmetadata } from './getmetadata.ts';
 import { id } from './id.ts';
 import { idle } from './idle.ts';
 import { list } from './list.ts';
@@ -18,9 +20,12 @@ import { logout } from './logout.ts';
 import { lsub } from './lsub.ts';
 import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
+import { quota } from './quota.ts';
 import { rename } from './rename.ts';
+import { replace } from './replace.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
+import { setmetadata } from './setmetadata.ts';
 import { sort } from './sort.ts';
 import { starttls } from './starttls.ts';
 import { status } from './status.ts';
@@ -33,12 +38,14 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   authenticate,
   capability,
   close,
+  compress,
   copy,
   create,
   del,
   enable,
   expunge,
   fetch,
+  getmetadata,
   id,
   idle,
   list,
@@ -47,9 +54,12 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   lsub,
   namespace,
   noop,
+  quota,
   rename,
+  replace,
   search,
   select,
+  setmetadata,
   sort,
   starttls,
   status,

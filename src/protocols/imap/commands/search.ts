@@ -1,5 +1,6 @@
 import { SELECTED } from '../state.ts';
 import { command, no, ok, type Tagged } from '../context.ts';
+import { formatPartialRange, partialSlice } from '../partial.ts';
 import { runSearch } from '../search.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
@@ -8,7 +9,8 @@ const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
 /**
  * SEARCH and UID SEARCH (RFC 9051 §6.4.4): ESEARCH answers (RFC 4731) for RETURN and for IMAP4rev2
  * clients, `* SEARCH` for IMAP4rev1; SAVE keeps the result for `$` (RFC 9051 §6.4.4.1); a MODSEQ
- * key adds the highest MODSEQ of the matches (RFC 7162 §3.1.5).
+ * key adds the highest MODSEQ of the matches (RFC 7162 §3.1.5); PARTIAL pages through the result
+ * (RFC 9394 §3.1).
  */
 export const search = command({
   names: ['SEARCH'],
@@ -24,26 +26,28 @@ export const search = command({
     const returns = cmd.returns === null ? [] : [...cmd.returns];
     const esearch = cmd.returns !== null || ctx.rev2;
     const asked = returns.filter((r) => r !== 'SAVE');
-    if (returns.includes('SAVE')) {
-      const uids = result.seqs.map((s) => box.uidAt(s));
-      // RFC 5182 §2.4: with only MIN and/or MAX (no ALL, COUNT), only those are saved.
-      const onlyMinMax = asked.length > 0 && asked.every((r) => r === 'MIN' || r === 'MAX');
-      box.saved =
-        onlyMinMax && uids.length
-          ? [...new Set([...(asked.includes('MIN') ? [uids[0]!] : []), ...(asked.includes('MAX') ? [uids.at(-1)!] : [])])]
-          : uids;
-    }
-    // RFC 4731 §3.2: MODSEQ is the highest of the messages returned; with only MIN and/or MAX,
-    // of those one or two messages, else of every match (ALL, COUNT, plain SEARCH).
-    const onlyEnds = asked.length > 0 && asked.every((r) => r === 'MIN' || r === 'MAX');
+    // PARTIAL (RFC 9394 §3.1): those positions of the ascending result.
+    const partSeqs = cmd.partial ? partialSlice(result.seqs, cmd.partial) : null;
+    // RFC 5182 §2.4 / RFC 9394: with only MIN, MAX and PARTIAL (no ALL, COUNT) only the messages
+    // returned are saved, and MODSEQ (RFC 4731 §3.2) is the highest of those; else of every match.
+    const onlyReturned = asked.length > 0 && asked.every((r) => r === 'MIN' || r === 'MAX' || r === 'PARTIAL');
+    const returnedSeqs = onlyReturned
+      ? [
+          ...new Set([
+            ...(asked.includes('MIN') && result.seqs.length ? [result.seqs[0]!] : []),
+            ...(asked.includes('MAX') && result.seqs.length ? [result.seqs.at(-1)!] : []),
+            ...(partSeqs ?? []),
+          ]),
+        ].sort((a, b) => a - b)
+      : result.seqs;
+    if (returns.includes('SAVE')) box.saved = returnedSeqs.map((s) => box.uidAt(s));
     const modseq =
       result.highestModseq === null || !numbers.length
         ? null
-        : esearch && onlyEnds
-          ? Math.max(
-              asked.includes('MIN') ? box.modseqAt(result.seqs[0]!) : 0,
-              asked.includes('MAX') ? box.modseqAt(result.seqs.at(-1)!) : 0,
-            )
+        : esearch && onlyReturned
+          ? returnedSeqs.length
+            ? Math.max(...returnedSeqs.map((s) => box.modseqAt(s)))
+            : null
           : result.highestModseq;
     if (!esearch) {
       ctx.send(`* SEARCH${numbers.map((n) => ` ${n}`).join('')}${modseq !== null ? ` (MODSEQ ${modseq})` : ''}\r\n`);
@@ -54,6 +58,10 @@ export const search = command({
       if (want.includes('MAX') && numbers.length) line += ` MAX ${numbers.at(-1)}`;
       if (want.includes('COUNT')) line += ` COUNT ${numbers.length}`;
       if (want.includes('ALL') && numbers.length) line += ` ALL ${formatSequenceSet(numbers)}`;
+      if (cmd.partial && partSeqs) {
+        const part = cmd.uid ? partSeqs.map((s) => box.uidAt(s)) : partSeqs;
+        line += ` PARTIAL (${formatPartialRange(cmd.partial)} ${part.length ? formatSequenceSet(part) : 'NIL'})`;
+      }
       if (modseq !== null) line += ` MODSEQ ${modseq}`;
       ctx.send(`${line}\r\n`);
     }

@@ -1,5 +1,6 @@
 import { SELECTED } from '../state.ts';
 import { bad, command, no, ok, type Tagged } from '../context.ts';
+import { formatPartialRange, partialSlice } from '../partial.ts';
 import { runSearch } from '../search.ts';
 import { sortSeqs } from '../sort.ts';
 import { formatOrderedSet } from '../wire/sequence.ts';
@@ -36,6 +37,11 @@ export const sort = command({
     if (want.includes('MAX') && numbers.length) line += ` MAX ${numbers.at(-1)}`;
     if (want.includes('COUNT')) line += ` COUNT ${numbers.length}`;
     if (want.includes('ALL') && numbers.length) line += ` ALL ${formatOrderedSet(numbers)}`;
+    // PARTIAL (RFC 9394 §3.1, RFC 5267 §4.4): those positions of the sorted result, in sort order.
+    if (cmd.partial) {
+      const part = partialSlice(numbers, cmd.partial);
+      line += ` PARTIAL (${formatPartialRange(cmd.partial)} ${part.length ? formatOrderedSet(part) : 'NIL'})`;
+    }
     ctx.send(`${line}\r\n`);
     return ok(`${cmd.uid ? 'UID SORT' : 'SORT'} completed`);
   },

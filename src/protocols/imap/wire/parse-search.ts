@@ -1,7 +1,7 @@
 import { type Cursor, ParseError } from './cursor.ts';
 import { parseSearchDate } from './datetime.ts';
 import { readSequenceSet } from './sequence.ts';
-import type { DateCmp, SearchKey, SearchReturn } from './types.ts';
+import type { DateCmp, PartialRange, SearchKey, SearchReturn } from './types.ts';
 
 /** SEARCH program parsing (RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 7162 §3.1.5, RFC 5032). */
 
@@ -41,7 +41,7 @@ const DATE_KEYS: Readonly<Record<string, ['internaldate' | 'sentdate' | 'savedat
   SENTSINCE: ['sentdate', 'since'],
 };
 
-const RETURNS = new Set<SearchReturn>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE']);
+const RETURNS = new Set<SearchReturn>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'PARTIAL']);
 
 class KeyReader {
   readonly #c: Cursor;
@@ -187,27 +187,52 @@ export function readSearchKeys(c: Cursor): SearchKey {
 }
 
 /** `RETURN (opts)` of SEARCH (RFC 4731) and SORT (RFC 5267), after `RETURN SP`. */
-export function readReturnOptions(c: Cursor): SearchReturn[] {
-  return c.list(() => {
+/**
+ * `partial-range` (RFC 9394 §5): `a:b` or `-a:-b` with nz-numbers up to 2^32-1; the two ends may
+ * come in either order.
+ */
+export function readPartialRange(c: Cursor): PartialRange {
+  const text = c.run((ch) => ch === 0x2d || ch === 0x3a || (ch >= 0x30 && ch <= 0x39), 'a partial range');
+  const m = /^(-?)([1-9]\d{0,9}):(-?)([1-9]\d{0,9})$/.exec(text);
+  if (!m || m[1] !== m[3]) throw new ParseError('Invalid partial range');
+  const a = Number(m[2]);
+  const b = Number(m[4]);
+  if (a > 0xffffffff || b > 0xffffffff) throw new ParseError('Invalid partial range');
+  return { from: Math.min(a, b), to: Math.max(a, b), fromEnd: m[1] === '-' };
+}
+
+/** `(return-opt …)` of ESEARCH/ESORT (RFC 4731 §3.1, RFC 9394 PARTIAL); PARTIAL and ALL exclude each other. */
+export function readReturnOptions(c: Cursor): { returns: SearchReturn[]; partial: PartialRange | null } {
+  let partial: PartialRange | null = null;
+  const returns = c.list(() => {
     const r = c.atom().toUpperCase() as SearchReturn;
     if (!RETURNS.has(r)) throw new ParseError(`Unknown search return option ${r.slice(0, 20)}`);
+    if (r === 'PARTIAL') {
+      if (partial) throw new ParseError('PARTIAL given twice');
+      c.sp();
+      partial = readPartialRange(c);
+    }
     return r;
   }, true);
+  if (partial && returns.includes('ALL')) throw new ParseError('PARTIAL and ALL cannot be used together');
+  return { returns, partial };
 }
 
 /** `[RETURN (opts)] [CHARSET x] key *(SP key)` after `SEARCH SP`. */
 export function readSearchProgram(c: Cursor): {
   returns: SearchReturn[] | null;
+  partial: PartialRange | null;
   charset: string | null;
   criteria: SearchKey;
 } {
   let returns: SearchReturn[] | null = null;
+  let partial: PartialRange | null = null;
   let charset: string | null = null;
   const upcoming = c.rest().toUpperCase();
   if (upcoming.startsWith('RETURN ')) {
     c.atom();
     c.sp();
-    returns = readReturnOptions(c);
+    ({ returns, partial } = readReturnOptions(c));
     c.sp();
   }
   if (c.rest().toUpperCase().startsWith('CHARSET ')) {
@@ -216,5 +241,5 @@ export function readSearchProgram(c: Cursor): {
     charset = c.astring().toString('latin1');
     c.sp();
   }
-  return { returns, charset, criteria: readSearchKeys(c) };
+  return { returns, partial, charset, criteria: readSearchKeys(c) };
 }

@@ -1,7 +1,7 @@
 import { Cursor, ParseError } from './cursor.ts';
 import { parseDateTime } from './datetime.ts';
 import { readFetchItems } from './parse-fetch.ts';
-import { readReturnOptions, readSearchKeys, readSearchProgram } from './parse-search.ts';
+import { readPartialRange, readReturnOptions, readSearchKeys, readSearchProgram } from './parse-search.ts';
 import type { Frame } from './reader.ts';
 import { readSequenceSet, type SequenceSet } from './sequence.ts';
 import type {
@@ -10,6 +10,7 @@ import type {
   CommandBody,
   ListReturn,
   ListSelection,
+  PartialRange,
   QresyncParams,
   SearchReturn,
   SortCriterion,
@@ -39,6 +40,7 @@ const STATUS_ITEMS = new Set<StatusItem>([
   'HIGHESTMODSEQ',
   'APPENDLIMIT',
   'MAILBOXID',
+  'DELETED-STORAGE',
 ]);
 
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9). */
@@ -213,6 +215,64 @@ function readAppendMessage(c: Cursor): AppendMessage {
   return { flags, date, message, binary };
 }
 
+/** `REPLACE seq-number mailbox append-message` and its UID form (RFC 8508 §5). */
+function readReplace(c: Cursor, uid: boolean): CommandBody {
+  c.sp();
+  const id = c.nzNumber();
+  c.sp();
+  const mb = mailbox(c);
+  c.sp();
+  return { name: 'REPLACE', uid, id, mailbox: mb, message: readAppendMessage(c) };
+}
+
+/** Entries one GETMETADATA or SETMETADATA may name (RFC 5464 leaves the bound to the server). */
+const MAX_METADATA_ENTRIES = 100;
+
+/** `[SP "(" options ")"] SP mailbox SP (entry / "(" entry *(SP entry) ")")` (RFC 5464 §5). */
+function readGetMetadata(c: Cursor): CommandBody {
+  c.sp();
+  let maxSize: number | null = null;
+  let depth: 0 | 1 | 'infinity' = 0;
+  if (c.peek() === 0x28) {
+    c.list(() => {
+      const o = c.atom().toUpperCase();
+      c.sp();
+      if (o === 'MAXSIZE') maxSize = c.number();
+      else if (o === 'DEPTH') {
+        const d = c.atom().toUpperCase();
+        if (d === '0') depth = 0;
+        else if (d === '1') depth = 1;
+        else if (d === 'INFINITY') depth = 'infinity';
+        else throw new ParseError('DEPTH is 0, 1 or infinity');
+      } else throw new ParseError(`Unknown GETMETADATA option ${o.slice(0, 20)}`);
+      return o;
+    });
+    c.sp();
+  }
+  const mb = mailbox(c);
+  c.sp();
+  const entries = c.peek() === 0x28 ? c.list(() => c.astringText()) : [c.astringText()];
+  if (entries.length > MAX_METADATA_ENTRIES) throw new ParseError(`At most ${MAX_METADATA_ENTRIES} entries`);
+  return { name: 'GETMETADATA', mailbox: mb, entries, maxSize, depth };
+}
+
+/** `SP mailbox SP "(" entry SP value *(SP entry SP value) ")"`, value = nstring / literal8 (RFC 5464 §5). */
+function readSetMetadata(c: Cursor): CommandBody {
+  c.sp();
+  const mb = mailbox(c);
+  c.sp();
+  const entries: Array<{ name: string; value: Buffer | null }> = [];
+  c.list(() => {
+    if (entries.length >= MAX_METADATA_ENTRIES) throw new ParseError(`At most ${MAX_METADATA_ENTRIES} entries`);
+    const name = c.astringText();
+    c.sp();
+    const value = c.atLiteral() ? c.string(true) : c.nstring();
+    entries.push({ name, value });
+    return name;
+  });
+  return { name: 'SETMETADATA', mailbox: mb, entries };
+}
+
 function readFetch(c: Cursor, uid: boolean): CommandBody {
   c.sp();
   const set = readSequenceSet(c);
@@ -220,6 +280,7 @@ function readFetch(c: Cursor, uid: boolean): CommandBody {
   const items = readFetchItems(c);
   let changedSince: number | null = null;
   let vanished = false;
+  let partial: PartialRange | null = null;
   if (c.maybeSp()) {
     c.list(() => {
       const m = c.atom().toUpperCase();
@@ -227,13 +288,16 @@ function readFetch(c: Cursor, uid: boolean): CommandBody {
         c.sp();
         changedSince = c.modseq();
       } else if (m === 'VANISHED') vanished = true;
-      else throw new ParseError(`Unknown fetch modifier ${m.slice(0, 20)}`);
+      else if (m === 'PARTIAL' && partial === null) {
+        c.sp();
+        partial = readPartialRange(c);
+      } else throw new ParseError(`Unknown fetch modifier ${m.slice(0, 20)}`);
       return m;
     });
     // RFC 7162 §3.2.6: VANISHED needs CHANGEDSINCE and is only for UID FETCH.
     if (vanished && (changedSince === null || !uid)) throw new ParseError('VANISHED needs UID FETCH with CHANGEDSINCE');
   }
-  return { name: 'FETCH', uid, set, items, changedSince, vanished };
+  return { name: 'FETCH', uid, set, items, changedSince, vanished, partial };
 }
 
 function readStore(c: Cursor, uid: boolean): CommandBody {
@@ -311,10 +375,11 @@ const THREAD_ALGORITHMS = new Set<ThreadAlgorithm>(['ORDEREDSUBJECT', 'REFERENCE
 /** `[RETURN (opts)] (criteria) charset keys` after `SORT SP` (RFC 5256 §5, RFC 5267 §3.2). */
 function readSort(c: Cursor, uid: boolean): CommandBody {
   let returns: SearchReturn[] | null = null;
+  let partial: PartialRange | null = null;
   if (c.peek() !== 0x28) {
     if (c.atom().toUpperCase() !== 'RETURN') throw new ParseError('Expected sort criteria');
     c.sp();
-    returns = readReturnOptions(c);
+    ({ returns, partial } = readReturnOptions(c));
     c.sp();
   }
   const criteria: SortCriterion[] = c.list(() => {
@@ -331,7 +396,7 @@ function readSort(c: Cursor, uid: boolean): CommandBody {
   c.sp();
   const charset = c.astring().toString('latin1');
   c.sp();
-  return { name: 'SORT', uid, returns, criteria, charset, search: readSearchKeys(c) };
+  return { name: 'SORT', uid, returns, partial, criteria, charset, search: readSearchKeys(c) };
 }
 
 /** `algorithm charset keys` after `THREAD SP` (RFC 5256 §5). */
@@ -364,6 +429,13 @@ function readBody(c: Cursor, name: string): CommandBody {
       if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
       return { name, mechanism, initial };
     }
+    case 'GETMETADATA':
+      return readGetMetadata(c);
+    case 'SETMETADATA':
+      return readSetMetadata(c);
+    case 'COMPRESS':
+      c.sp();
+      return { name, mechanism: c.atom().toUpperCase() };
     case 'LOGIN': {
       c.sp();
       const username = c.astringText();
@@ -409,6 +481,24 @@ function readBody(c: Cursor, name: string): CommandBody {
       c.sp();
       return { name, mailbox: mb, items: statusItems(c) };
     }
+    case 'GETQUOTA':
+      c.sp();
+      return { name, root: c.astringText() };
+    case 'GETQUOTAROOT':
+      c.sp();
+      return { name, mailbox: mailbox(c) };
+    case 'SETQUOTA': {
+      // setquota = "SETQUOTA" SP quota-root-name SP setquota-list (RFC 9208 §6)
+      c.sp();
+      const root = c.astringText();
+      c.sp();
+      const limits = c.list((): readonly [string, number] => {
+        const resource = c.atom().toUpperCase();
+        c.sp();
+        return [resource, c.number(Number.MAX_SAFE_INTEGER)];
+      }, true);
+      return { name, root, limits };
+    }
     case 'APPEND':
       return readAppend(c);
     case 'SEARCH':
@@ -416,6 +506,8 @@ function readBody(c: Cursor, name: string): CommandBody {
       return { name, uid: false, ...readSearchProgram(c) };
     case 'FETCH':
       return readFetch(c, false);
+    case 'REPLACE':
+      return readReplace(c, false);
     case 'SORT':
       c.sp();
       return readSort(c, false);
@@ -437,6 +529,8 @@ function readBody(c: Cursor, name: string): CommandBody {
       switch (sub) {
         case 'FETCH':
           return readFetch(c, true);
+        case 'REPLACE':
+          return readReplace(c, true);
         case 'SORT':
           c.sp();
           return readSort(c, true);

@@ -112,6 +112,13 @@ export class CommandReader {
     this.#reset();
   }
 
+  /** Hands over the bytes received but not yet framed (COMPRESS: they are already compressed, RFC 4978 §3). */
+  takeBuffered(): Buffer {
+    const rest = this.#buf;
+    this.#buf = Buffer.alloc(0);
+    return rest;
+  }
+
   /** Bytes received but not yet consumed. */
   get buffered(): number {
     return this.#buf.length;
@@ -214,7 +221,8 @@ export class CommandReader {
       const sync = marker[3] !== '+';
       const binary = marker[1] === '~';
       const { tag, command } = peekTagAndCommand(this.#lines[0]!);
-      const isAppend = command === 'APPEND' && this.#appendAllowed;
+      // REPLACE carries a message like APPEND (RFC 8508 §3) and gets the same bound.
+      const isAppend = (command === 'APPEND' || command === 'REPLACE' || command === 'UID REPLACE') && this.#appendAllowed;
       const limit = isAppend ? this.#limits.maxAppendLiteral : this.#limits.maxLiteral;
       if (!sync && Number.isSafeInteger(size) && size > (this.#limits.maxNonSyncLiteral ?? Number.POSITIVE_INFINITY)) {
         // LITERAL- (RFC 7888 §5): the bytes are on their way; skip them and refuse the command.

@@ -55,7 +55,8 @@ export type StatusItem =
   | 'RECENT'
   | 'HIGHESTMODSEQ'
   | 'APPENDLIMIT'
-  | 'MAILBOXID';
+  | 'MAILBOXID'
+  | 'DELETED-STORAGE';
 
 export type DateCmp = 'before' | 'on' | 'since';
 
@@ -86,7 +87,17 @@ export type SearchKey =
   | { readonly op: 'older' | 'younger'; readonly seconds: number }
   | { readonly op: 'emailid' | 'threadid'; readonly id: string };
 
-export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE';
+export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL';
+
+/**
+ * A PARTIAL range (RFC 9394 §3.1): positions `from`..`to` (1-based, `from` <= `to`) counted from
+ * the first result, or from the last one when `fromEnd` (`-1:-100`).
+ */
+export interface PartialRange {
+  readonly from: number;
+  readonly to: number;
+  readonly fromEnd: boolean;
+}
 
 /** SORT keys (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO). */
 export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
@@ -134,6 +145,18 @@ type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' 
 export type CommandBody =
   | { readonly name: Simple }
   | { readonly name: 'UID EXPUNGE'; readonly set: SequenceSet }
+  /** GETMETADATA (RFC 5464 §4.2): `mailbox` '' is the server; entry names as sent. */
+  | {
+      readonly name: 'GETMETADATA';
+      readonly mailbox: string;
+      readonly entries: readonly string[];
+      readonly maxSize: number | null;
+      readonly depth: 0 | 1 | 'infinity';
+    }
+  /** SETMETADATA (RFC 5464 §4.3): a null value removes the entry. */
+  | { readonly name: 'SETMETADATA'; readonly mailbox: string; readonly entries: ReadonlyArray<{ name: string; value: Buffer | null }> }
+  /** COMPRESS (RFC 4978 §3): the mechanism, upper-case. */
+  | { readonly name: 'COMPRESS'; readonly mechanism: string }
   | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initial: string | null }
   | { readonly name: 'LOGIN'; readonly username: string; readonly password: string }
   | { readonly name: 'ENABLE'; readonly capabilities: readonly string[] }
@@ -158,6 +181,9 @@ export type CommandBody =
     }
   | { readonly name: 'LSUB'; readonly reference: string; readonly pattern: string }
   | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
+  | { readonly name: 'GETQUOTA'; readonly root: string }
+  | { readonly name: 'GETQUOTAROOT'; readonly mailbox: string }
+  | { readonly name: 'SETQUOTA'; readonly root: string; readonly limits: ReadonlyArray<readonly [string, number]> }
   | {
       readonly name: 'APPEND';
       readonly mailbox: string;
@@ -169,6 +195,8 @@ export type CommandBody =
       readonly uid: boolean;
       /** null: no RETURN clause (plain SEARCH); [] means RETURN () which is ALL. */
       readonly returns: readonly SearchReturn[] | null;
+      /** RETURN (PARTIAL range), RFC 9394. */
+      readonly partial: PartialRange | null;
       readonly charset: string | null;
       readonly criteria: SearchKey;
     }
@@ -179,6 +207,8 @@ export type CommandBody =
       readonly items: readonly FetchItem[];
       readonly changedSince: number | null;
       readonly vanished: boolean;
+      /** The PARTIAL fetch modifier (RFC 9394 §3.2): only these positions of the set. */
+      readonly partial: PartialRange | null;
     }
   | {
       readonly name: 'STORE';
@@ -189,12 +219,15 @@ export type CommandBody =
       readonly silent: boolean;
       readonly flags: readonly string[];
     }
+  /** REPLACE and UID REPLACE (RFC 8508 §3): `id` is a sequence number or a UID. */
+  | { readonly name: 'REPLACE'; readonly uid: boolean; readonly id: number; readonly mailbox: string; readonly message: AppendMessage }
   | { readonly name: 'COPY' | 'MOVE'; readonly uid: boolean; readonly set: SequenceSet; readonly mailbox: string }
   | {
       readonly name: 'SORT';
       readonly uid: boolean;
       /** ESORT (RFC 5267): null for a plain SORT answer. */
       readonly returns: readonly SearchReturn[] | null;
+      readonly partial: PartialRange | null;
       readonly criteria: readonly SortCriterion[];
       readonly charset: string;
       readonly search: SearchKey;
