@@ -61,7 +61,8 @@ function* walk(dir: string): Generator<string> {
 /**
  * Inside protocols/, one protocol never imports another (the line protocols share src/net/
  * instead). The exceptions: the HTTP protocols register on the HTTP server, and JMAP submission
- * counts against the same per-account sending limits as SMTP submission.
+ * counts against the same per-account sending limits as SMTP submission. CalDAV/CardDAV (dav/)
+ * registers on the HTTP server like the calendar routes.
  */
 const crossProtocol: Record<string, readonly string[]> = {
   jmap: ['http/', 'smtp/sending-limits.ts'],

@@ -77,6 +77,20 @@ export function autoconfigXml(services: DomainServices, address: string | undefi
     ...(services.documentationUrl ? [`    <documentation url="${xmlEscape(services.documentationUrl)}"/>`] : []),
     '  </emailProvider>',
   ];
+  // CalDAV and CardDAV on the same WebDAV tree (Thunderbird's addressBook and calendar elements).
+  const calendar = services.services.find((s): s is HttpService => s.protocol === 'calendar');
+  if (calendar)
+    for (const [tag, type] of [
+      ['addressBook', 'carddav'],
+      ['calendar', 'caldav'],
+    ] as const)
+      lines.push(
+        `  <${tag} type="${type}">`,
+        `    ${el('username', username)}`,
+        `    ${el('authentication', calendar.password ? 'http-basic' : 'OAuth2')}`,
+        `    ${el('serverURL', `${services.publicUrl}/dav/`)}`,
+        `  </${tag}>`,
+      );
   if (services.oauth) lines.push(...oauth2Element(services.oauth));
   lines.push('</clientConfig>', '');
   return lines.join('\n');

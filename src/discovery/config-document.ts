@@ -51,6 +51,8 @@ export type ConfigService =
       readonly auth: readonly string[];
       readonly resource: string;
       readonly freeBusyUrl?: string;
+      /** The CalDAV/CardDAV context path (RFC 6764 §4) on the calendar entry. */
+      readonly davUrl?: string;
     };
 
 /** Renders the document for `services`, personalised with `address` when given. */
@@ -64,6 +66,7 @@ export function configDocument(services: DomainServices, address: string | undef
           auth: s.schemes,
           resource: s.resource,
           ...(s.protocol === 'calendar' && address ? { freeBusyUrl: freeBusyUrl(services, address) } : {}),
+          ...(s.protocol === 'calendar' ? { davUrl: `${services.publicUrl}/dav/` } : {}),
         },
   );
   const o = services.oauth;

@@ -64,21 +64,28 @@ export function expectedRecords(config: Config, domain: string, dkim: readonly D
     match: 'exact',
   });
   const calendar = services.services.some((x) => x.protocol === 'calendar');
-  add({
-    name: `_caldavs._tcp.${domain}`,
-    type: 'SRV',
-    value: calendar ? `0 1 ${port} ${host}.` : '0 0 0 .',
-    why: 'calendar server over TLS (RFC 6764)',
-    match: 'exact',
-  });
-  if (calendar)
+  // CalDAV and CardDAV share one context path (RFC 6764 §4, §5): the WebDAV tree.
+  const davPath = `${new URL(config.publicUrl).pathname.replace(/\/$/, '')}/dav/`;
+  for (const [label, what] of [
+    ['_caldavs', 'CalDAV'],
+    ['_carddavs', 'CardDAV'],
+  ] as const) {
     add({
-      name: `_caldavs._tcp.${domain}`,
-      type: 'TXT',
-      value: `path=${new URL(`${config.publicUrl}/calendar`).pathname}`,
-      why: 'calendar base path (RFC 6764 §4)',
+      name: `${label}._tcp.${domain}`,
+      type: 'SRV',
+      value: calendar ? `0 1 ${port} ${host}.` : '0 0 0 .',
+      why: `${what} over TLS (RFC 6764 §3)`,
       match: 'exact',
     });
+    if (calendar)
+      add({
+        name: `${label}._tcp.${domain}`,
+        type: 'TXT',
+        value: `path=${davPath}`,
+        why: `${what} context path (RFC 6764 §4)`,
+        match: 'exact',
+      });
+  }
   for (const label of ['autoconfig', 'ua-auto-config', 'autodiscover']) {
     if (`${label}.${domain}` === host) continue;
     add({

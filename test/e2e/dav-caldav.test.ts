@@ -105,6 +105,9 @@ describe('CalDAV', { skip: curlSkip }, () => {
       assert.equal(r.status, 301);
       assert.equal(r.headers.location, '/dav/');
     }
+    const auto = await curl([url('/.well-known/autoconfig/mail/config-v1.1.xml?emailaddress=bob@example.test')]);
+    assert.match(auto.body, /<calendar type="caldav">[\s\S]*<serverURL>https:\/\/[^<]+\/dav\/<\/serverURL>/);
+    assert.match(auto.body, /<addressBook type="carddav">/);
     const anon = await curl(['-X', 'PROPFIND', '-H', 'Depth: 0', url('/dav/')]);
     assert.equal(anon.status, 401);
     assert.match(anon.headers['www-authenticate']!, /Basic realm=/);
