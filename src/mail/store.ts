@@ -123,6 +123,7 @@ export class MailStore {
   readonly #now: () => number;
   readonly #events = new EventEmitter();
   #publish: ((change: MailChange) => void) | undefined;
+  #junkSorted: ((accountId: number, messageIds: readonly number[], kind: 'spam' | 'ham') => void) | undefined;
   /** Server and mailbox annotations (IMAP METADATA, RFC 5464). */
   readonly metadata: MetadataStore;
   readonly #localListeners = new Set<(change: MailChange) => void>();
@@ -163,6 +164,32 @@ export class MailStore {
   /** Also hands every committed change to `publish` (other nodes learn of it through the events table). */
   publishChangesTo(publish: (change: MailChange) => void): void {
     this.#publish = publish;
+  }
+
+  /**
+   * Calls `listener` after messages were filed into the junk-role mailbox (`spam`) or out of it
+   * into another one that is not trash (`ham`): IMAP COPY/MOVE and JMAP `mailboxIds` alike, so a
+   * spam filter learns from what users sort (RFC 6154 `\\Junk`, RFC 8621 role `junk`).
+   */
+  onJunkSorted(listener: (accountId: number, messageIds: readonly number[], kind: 'spam' | 'ham') => void): void {
+    this.#junkSorted = listener;
+  }
+
+  /** What filing from mailbox roles `from` into `to` teaches a spam filter, if anything. */
+  #junkLesson(from: ReadonlySet<string>, to: ReadonlySet<string>): 'spam' | 'ham' | undefined {
+    if (to.has('junk') && !from.has('junk')) return 'spam';
+    if (from.has('junk') && !to.has('junk') && !to.has('trash') && to.size) return 'ham';
+    return undefined;
+  }
+
+  async #rolesOf(mailboxIds: readonly number[]): Promise<Map<number, string>> {
+    if (!mailboxIds.length) return new Map();
+    const rows = await this.#db.kysely
+      .selectFrom('mailboxes')
+      .select(['id', 'role'])
+      .where('id', 'in', [...mailboxIds])
+      .execute();
+    return new Map(rows.map((r) => [r.id, r.role ?? '']));
   }
 
   /** Announces a change made elsewhere (another node, seen through the events table). */
@@ -1178,6 +1205,24 @@ export class MailStore {
   }
 
   async #copyOrMove(accountId: number, fromMailboxId: number, uids: readonly number[], toMailboxId: number, move: boolean) {
+    const filed: number[] = [];
+    const result = await this.#copyOrMoveRows(accountId, fromMailboxId, uids, toMailboxId, move, filed);
+    if (this.#junkSorted && filed.length && fromMailboxId !== toMailboxId) {
+      const roles = await this.#rolesOf([fromMailboxId, toMailboxId]);
+      const lesson = this.#junkLesson(new Set([roles.get(fromMailboxId) ?? '']), new Set([roles.get(toMailboxId) ?? '']));
+      if (lesson) this.#junkSorted(accountId, filed, lesson);
+    }
+    return result;
+  }
+
+  async #copyOrMoveRows(
+    accountId: number,
+    fromMailboxId: number,
+    uids: readonly number[],
+    toMailboxId: number,
+    move: boolean,
+    filed: number[],
+  ) {
     return this.#write(
       accountId,
       async (trx, nextModseq) => {
@@ -1244,6 +1289,7 @@ export class MailStore {
             .insertInto('mailbox_messages')
             .values({ mailbox_id: toMailboxId, uid, message_id: messageId, modseq: m, saved_at: this.#now() })
             .execute();
+          filed.push(messageId);
           pairs.push([r.uid, uid]);
         }
         await trx.updateTable('mailboxes').set({ uidnext, highest_modseq: m }).where('id', '=', toMailboxId).execute();
@@ -1339,6 +1385,18 @@ export class MailStore {
    */
   async setMailboxes(accountId: number, messageId: number, mailboxIds: readonly number[]): Promise<void> {
     if (!mailboxIds.length) throw new FingerpostError('invalid_argument', 'a message must be in at least one mailbox');
+    const before = this.#junkSorted ? ((await this.mailboxIdsOf([messageId])).get(messageId) ?? []) : [];
+    await this.#setMailboxes(accountId, messageId, mailboxIds);
+    if (this.#junkSorted) {
+      const roles = await this.#rolesOf([...before, ...mailboxIds]);
+      const from = new Set(before.map((id) => roles.get(id) ?? ''));
+      const to = new Set(mailboxIds.filter((id) => !before.includes(id)).map((id) => roles.get(id) ?? ''));
+      const lesson = this.#junkLesson(from, to);
+      if (lesson) this.#junkSorted(accountId, [messageId], lesson);
+    }
+  }
+
+  async #setMailboxes(accountId: number, messageId: number, mailboxIds: readonly number[]): Promise<void> {
     const touched = new Set<number>();
     await this.#write(
       accountId,

@@ -8,7 +8,9 @@ import nodemailer from 'nodemailer';
 import { startTestDns, type TestDns } from '../helpers/dns-server.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { peerSkip } from '../helpers/peers.ts';
-import { hasRspamd, startRspamd, type TestRspamd } from '../helpers/rspamd.ts';
+import { hasRedis, hasRspamd, startRspamd, type TestRspamd } from '../helpers/rspamd.ts';
+import { ImapFlow } from 'imapflow';
+import { waitFor } from './smtp-helpers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
@@ -54,10 +56,19 @@ describe('rspamd on the MX listener', { skip: peerSkip('rspamd', hasRspamd, 'apt
   before(async () => {
     dns = await startTestDns();
     // add header from 0.9: one MISSING_DATE (1.0) is enough, a tidy message scores below
-    rspamd = await startRspamd({ dnsServer: dns.server, actions: { addHeader: 0.9, reject: 15 } });
+    rspamd = await startRspamd({ dnsServer: dns.server, actions: { addHeader: 0.9, reject: 15 }, bayes: hasRedis });
     t = await startTestServer({
       domain: 'example.test',
-      overrides: { inbound: { sender_auth: false, rspamd_url: rspamd.url, rspamd_timeout: '10s', rspamd_down: 'accept' } },
+      overrides: {
+        inbound: {
+          sender_auth: false,
+          rspamd_url: rspamd.url,
+          rspamd_controller_url: rspamd.controllerUrl,
+          rspamd_password: rspamd.password,
+          rspamd_timeout: '10s',
+          rspamd_down: 'accept',
+        },
+      },
     });
     await t.services.accounts.addUser({ address: 'bob@example.test', password: 'pw-bob-123456' });
     send = sender(t);
@@ -97,6 +108,39 @@ describe('rspamd on the MX listener', { skip: peerSkip('rspamd', hasRspamd, 'apt
     assert.match(raw, /^X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=/);
     assert.match(raw, /\r\nX-Spam-Action: add header\r\n/);
     assert.match(raw.replace(/\r\n\t/g, ' '), /\r\nX-Spam-Symbols: [^\r]*MISSING_DATE/);
+  });
+
+  test('moving a message into Junk over IMAP (imapflow) teaches rspamd spam, moving it out teaches ham', {
+    skip: peerSkip('redis-server', hasRedis, 'apt-get install redis-server'),
+  }, async () => {
+    const learned = async () => {
+      const res = await fetch(`${rspamd.controllerUrl}/stat`, { headers: { Password: rspamd.password } });
+      return ((await res.json()) as { learned: number }).learned;
+    };
+    const before = await learned();
+    assert.match((await send(message('pills', 'Buy cheap pills online now, best prices guaranteed, limited offer.'))).response, /^250 /);
+    const imap = new ImapFlow({
+      host: '127.0.0.1',
+      port: t.ports.imaps,
+      secure: true,
+      tls: { ca: t.ca, servername: 'localhost' },
+      auth: { user: 'bob@example.test', pass: 'pw-bob-123456' },
+      logger: false,
+    });
+    await imap.connect();
+    try {
+      await imap.mailboxOpen('INBOX');
+      const found = await imap.search({ subject: 'pills' }, { uid: true });
+      assert.equal(found ? found.length : 0, 1);
+      await imap.messageMove(found as number[], 'Junk', { uid: true });
+      await waitFor(async () => ((await learned()) >= before + 1 ? true : undefined), 'rspamd learning the spam');
+      await imap.mailboxOpen('Junk');
+      const inJunk = await imap.search({ subject: 'pills' }, { uid: true });
+      await imap.messageMove(inJunk as number[], 'INBOX', { uid: true });
+      await waitFor(async () => ((await learned()) >= before + 2 ? true : undefined), 'rspamd learning the ham');
+    } finally {
+      await imap.logout();
+    }
   });
 
   test('rspamd down with rspamd_down = accept: delivered, X-Spam-Status: Unknown', async () => {

@@ -23,9 +23,33 @@ export interface RspamdActions {
   readonly addHeader?: number;
 }
 
-export async function startRspamd(options: { dnsServer: string; actions?: RspamdActions }): Promise<TestRspamd> {
+export const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Starts rspamd; with `bayes`, also a Redis (Debian `redis-server`) on a loopback port for its
+ * Bayes classifier, so `/learnspam` and `/learnham` work.
+ */
+export async function startRspamd(options: { dnsServer: string; actions?: RspamdActions; bayes?: boolean }): Promise<TestRspamd> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-rspamd-'));
-  const [normal, controller] = (await freePorts(2)) as [number, number];
+  const [normal, controller, redisPort] = (await freePorts(3)) as [number, number, number];
+  let redis: ChildProcess | undefined;
+  if (options.bayes) {
+    redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+      stdio: 'ignore',
+    });
+  }
+  const classifier = options.bayes
+    ? `classifier "bayes" {
+  backend = "redis";
+  servers = "127.0.0.1:${redisPort}";
+  min_tokens = 1;
+  min_learns = 0;
+  autolearn = false;
+  statfile { symbol = "BAYES_HAM"; spam = false; }
+  statfile { symbol = "BAYES_SPAM"; spam = true; }
+}
+`
+    : '';
   const password = 'test-controller-secret';
   await writeFile(path.join(dir, 'tld.dat'), 'com\norg\nnet\ntest\nexample\n');
   const actions = options.actions ?? {};
@@ -39,6 +63,7 @@ actions {
   add_header = ${actions.addHeader ?? 6};
 }
 modules { path = "\${PLUGINSDIR}"; }
+${classifier}
 options {
   pidfile = "${dir}/rspamd.pid";
   url_tld = "${dir}/tld.dat";
@@ -60,13 +85,17 @@ worker "controller" { bind_socket = "127.0.0.1:${controller}"; count = 1; passwo
   const url = `http://127.0.0.1:${normal}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`rspamd exited (${child.exitCode}):\n${output.slice(-2000)}`);
+    if (child.exitCode !== null) {
+      redis?.kill('SIGKILL');
+      throw new Error(`rspamd exited (${child.exitCode}):\n${output.slice(-2000)}`);
+    }
     const pong = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(2000) })
       .then((r) => r.text())
       .catch(() => '');
     if (pong.trim() === 'pong') break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      redis?.kill('SIGKILL');
       throw new Error(`rspamd did not answer /ping within 60 s:\n${output.slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -82,6 +111,11 @@ worker "controller" { bind_socket = "127.0.0.1:${controller}"; count = 1; passwo
         child.kill('SIGTERM');
         await exited;
         clearTimeout(timer);
+      }
+      if (redis && redis.exitCode === null) {
+        const gone = new Promise((r) => redis!.once('exit', r));
+        redis.kill('SIGTERM');
+        await gone;
       }
       await rm(dir, { recursive: true, force: true });
     },

@@ -2,8 +2,8 @@ import { tryParseAddress } from '../../core/address.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
 import { isFingerpostError } from '../../core/errors.ts';
-import type { StorageQuota } from '../../mail/store.ts';
 import type { InboundChecks } from '../../mail/inbound/checks.ts';
+import type { StorageQuota } from '../../mail/store.ts';
 import { type Reply, reply } from './reply.ts';
 import type { SendingLimits } from './sending-limits.ts';
 import type { MailEnvelope, Recipient, SessionView, TransactionHandler } from './transaction.ts';
@@ -116,6 +116,13 @@ export class MailTransactions implements TransactionHandler {
     const remote = envelope.recipients.filter((r) => r.accountId === undefined).map((r) => r.address);
     const accounts = [...new Set(envelope.recipients.flatMap((r) => (r.accountId === undefined ? [] : [r.accountId])))];
     let message = received;
+    // Every local mailbox must have room before any copy is made, so the one reply is true for all.
+    if (this.#o.quota) {
+      for (const accountId of accounts) {
+        const over = overQuotaReply(await this.#o.quota(accountId), message.length);
+        if (over) return over;
+      }
+    }
     let junk = false;
     // MX mail from the internet is checked before the final reply, so a refusal is still a reply
     // the sender sees (RFC 7489 §6.7, RFC 7208 §8.4) and nothing answered 250 is dropped later.
@@ -132,13 +139,6 @@ export class MailTransactions implements TransactionHandler {
       if (d.kind === 'reject' || d.kind === 'tempfail') return reply(d.code, d.enhanced, d.text);
       message = outcome.message;
       junk = d.kind === 'junk';
-    }
-    // Every local mailbox must have room before any copy is made, so the one reply is true for all.
-    if (this.#o.quota) {
-      for (const accountId of accounts) {
-        const over = overQuotaReply(await this.#o.quota(accountId), message.length);
-        if (over) return over;
-      }
     }
     // Each copy is durable before the next starts; only then is 250 sent (RFC 5321 §6.1).
     try {

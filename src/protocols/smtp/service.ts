@@ -6,6 +6,7 @@ import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { SqlDirectory } from '../../directory/sql.ts';
 import { InboundChecks } from '../../mail/inbound/checks.ts';
+import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
 import { RspamdClient } from '../../mail/inbound/rspamd.ts';
 import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
@@ -88,7 +89,7 @@ function smarthostOf(config: Config): Smarthost | undefined {
 }
 
 /** The checks on MX mail from config `[inbound]`; undefined when none is on. */
-function inboundChecks(config: Config, logger: Logger): { checks: InboundChecks; close(): void } | undefined {
+function inboundChecks(config: Config, logger: Logger, mail: MailStore): { checks: InboundChecks; close(): void } | undefined {
   const c = config.inbound;
   if (!c.sender_auth && !c.rspamd_url && !c.allow_domains.length && !c.deny_domains.length) return undefined;
   const thread = c.sender_auth
@@ -98,6 +99,23 @@ function inboundChecks(config: Config, logger: Logger): { checks: InboundChecks;
         timeoutMs: c.check_timeout,
       })
     : undefined;
+  const rspamd = c.rspamd_url
+    ? new RspamdClient({
+        url: c.rspamd_url,
+        timeoutMs: c.rspamd_timeout,
+        password: c.rspamd_password,
+        controllerUrl: c.rspamd_controller_url,
+      })
+    : undefined;
+  if (rspamd) {
+    // Users' moves into and out of Junk (IMAP, JMAP) train rspamd's classifier.
+    const learner = new JunkLearner({
+      rspamd,
+      read: async (accountId, ids) => Promise.all((await mail.getMessages(accountId, ids)).map((m) => mail.readRaw(m))),
+      logger,
+    });
+    mail.onJunkSorted(learner.sorted);
+  }
   const checks = new InboundChecks({
     hostname: config.server.hostname,
     ...(thread ? { senderAuth: (input) => thread.check(input) } : {}),
@@ -109,16 +127,7 @@ function inboundChecks(config: Config, logger: Logger): { checks: InboundChecks;
       denyDomains: c.deny_domains,
       spamReject: c.spam_reject,
     },
-    ...(c.rspamd_url
-      ? {
-          rspamd: new RspamdClient({
-            url: c.rspamd_url,
-            timeoutMs: c.rspamd_timeout,
-            password: c.rspamd_password,
-            controllerUrl: c.rspamd_controller_url,
-          }),
-        }
-      : {}),
+    ...(rspamd ? { rspamd } : {}),
     rspamdDown: c.rspamd_down,
     logger,
   });
@@ -165,7 +174,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     maxRecipients: config.submission.max_recipients_per_hour,
     windowMs: 3_600_000,
   });
-  const inbound = inboundChecks(config, logger);
+  const inbound = inboundChecks(config, logger, deps.mail);
   const transactions = new MailTransactions({
     directory: deps.directory,
     deliverLocal: (accountId, message, role) => deps.mail.deliver(accountId, message, role ? { role } : {}),
