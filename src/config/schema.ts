@@ -93,6 +93,8 @@ const issuer = z
     mail_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:mail']),
     /** Scope strings that grant calendar access; a token needs one. Empty: no scope needed. */
     calendar_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:calendars']),
+    /** Scope strings that grant address book access (CardDAV); a token needs one. Empty: no scope needed. */
+    contacts_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:contacts']),
     /** Extra PEM CA certificates trusted for this issuer's HTTPS endpoints (private CAs). */
     ca_file: z.string().default(''),
   })
@@ -221,6 +223,14 @@ export const configSchema = z
          * instead: a non-synchronizing literal over 4096 octets is refused with BAD [TOOBIG].
          */
         literal_plus: z.boolean().default(true),
+        /** Largest METADATA value (RFC 5464), in octets; larger ones get NO [METADATA MAXSIZE n]. */
+        metadata_max_size: z
+          .number()
+          .int()
+          .min(1)
+          .default(64 * 1024),
+        /** Most METADATA entries one account keeps (server and mailboxes together): NO [METADATA TOOMANY] past it. */
+        metadata_max_entries: z.number().int().min(1).default(1000),
         /** Failed LOGIN/AUTHENTICATE attempts on one connection before the server says BYE. */
         max_auth_failures: z.number().int().min(1).default(3),
       })

@@ -168,8 +168,9 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const acme = options.tls.acme;
     const peeked = info.implicitTls && acme?.alpnPending() ? await answerAlpnChallenge(raw, acme, options.handshakeTimeoutMs) : undefined;
     if (peeked === 'answered') return;
-    // Bytes read ahead sit in the socket's buffer for the TLS socket: resuming would drop them.
-    const resume = () => peeked === undefined && raw.resume();
+    // Bytes read ahead (a ClientHello after the PROXY header, or peeked for tls-alpn-01) sit in the
+    // socket's buffer, where the TLS socket reads them first; resuming would drop them.
+    const resume = () => raw.readableLength === 0 && raw.resume();
     if ('https' in handler) {
       peers.set(raw, { remoteAddress, remotePort });
       httpSlots.set(raw, slot);

@@ -7,73 +7,26 @@
 // name that does not resolve fails with that name and what to check, and bad ACME config stops
 // start-up naming the key.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import https from 'node:https';
-import net from 'node:net';
+import type { X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import tls from 'node:tls';
 import { certificateNames } from '../../src/discovery/certificate-names.ts';
-import { ensureLocalTls } from '../../src/net/local-ca.ts';
 import { startDns, type TestDns } from '../unit/discovery/dns-server.ts';
 import { ManualClock } from '../helpers/clock.ts';
-import { commandSkip } from '../helpers/peers.ts';
+import { type Pebble, pebbleSkip, startPebble } from '../helpers/pebble.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { served } from '../helpers/tls-served.ts';
 
-const skip = commandSkip('pebble', 'pebble', ['-help']);
+const skip = pebbleSkip();
 const DAY = 86_400_000;
-
-function get(url: string, ca: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    https
-      .get(url, { ca }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
-
-/** The certificate served for `servername`, verified against `ca` (chain and name) by Node's TLS client. */
-function served(port: number, servername: string, ca: string): Promise<{ ok: true; cert: X509Certificate } | { ok: false; code: string }> {
-  return new Promise((resolve) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername, ca }, () => {
-      const cert = s.getPeerX509Certificate()!;
-      s.end();
-      resolve({ ok: true, cert });
-    });
-    s.on('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, code: err.code ?? err.message }));
-  });
-}
-
-async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`pebble exited: ${output()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`pebble did not listen: ${output()}`);
-}
 
 describe('ACME certificates from Pebble (RFC 8555, http-01 and tls-alpn-01)', { skip }, () => {
   let tmp: string;
   let dns: TestDns;
-  let pebble: ChildProcess;
-  let pebbleLog = '';
-  let pebbleCa: string;
+  let pebble: Pebble;
   let directory: string;
   let root: string;
   let intermediate: X509Certificate;
@@ -85,47 +38,17 @@ describe('ACME certificates from Pebble (RFC 8555, http-01 and tls-alpn-01)', { 
 
   before(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'fp-acme-'));
-    // Pebble's own HTTPS certificate, from a throwaway local CA that the servers are told to trust.
-    const pebbleTls = await ensureLocalTls(path.join(tmp, 'pebble'), []);
-    pebbleCa = pebbleTls.caCert;
     const a = new Map(
       [...certificateNames('alpha.test'), ...certificateNames('beta.test')].map((n) => [n, [{ type: 'A' as const, value: '127.0.0.1' }]]),
     );
     dns = await startDns(a);
-    const [listen, management, https1, http01, https2] = (await freePorts(5)) as [number, number, number, number, number];
+    const [https1, http01, https2] = (await freePorts(3)) as [number, number, number];
     ports = { https: https1, http01, alpnHttps: https2 };
-    const config = path.join(tmp, 'pebble.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        pebble: {
-          listenAddress: `127.0.0.1:${listen}`,
-          managementListenAddress: `127.0.0.1:${management}`,
-          certificate: pebbleTls.cert,
-          privateKey: pebbleTls.key,
-          // Where Pebble's validation connects for each name (resolved through `dns` to 127.0.0.1).
-          httpPort: http01,
-          tlsPort: https2,
-          ocspResponderURL: '',
-          externalAccountBindingRequired: false,
-        },
-      }),
-    );
-    pebble = spawn('pebble', ['-config', config, '-dnsserver', dns.address], {
-      // No random validation delays, no bad-nonce rejections, no reused authorizations (each order validates).
-      env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    pebble.stdout!.on('data', (d) => (pebbleLog = (pebbleLog + d).slice(-20_000)));
-    pebble.stderr!.on('data', (d) => (pebbleLog = (pebbleLog + d).slice(-20_000)));
-    await waitForPort(listen, pebble, () => pebbleLog);
-    await waitForPort(management, pebble, () => pebbleLog);
-    directory = `https://127.0.0.1:${listen}/dir`;
-    const ca = await readFile(pebbleCa, 'utf8');
-    root = (await get(`https://127.0.0.1:${management}/roots/0`, ca)).body;
-    intermediate = new X509Certificate((await get(`https://127.0.0.1:${management}/intermediates/0`, ca)).body);
+    // Where Pebble's validation connects for each name (resolved through `dns` to 127.0.0.1).
+    pebble = await startPebble(tmp, dns.address, { httpPort: http01, tlsPort: https2 });
+    ({ directory, root, intermediate } = pebble);
 
-    const acme = { directory, email: 'postmaster@alpha.test', ca_file: pebbleCa };
+    const acme = { directory, email: 'postmaster@alpha.test', ca_file: pebble.caFile };
     httpServer = await startTestServer({
       domain: 'alpha.test',
       overrides: {
@@ -144,7 +67,7 @@ describe('ACME certificates from Pebble (RFC 8555, http-01 and tls-alpn-01)', { 
   after(async () => {
     await httpServer?.close();
     await alpnServer?.close();
-    pebble?.kill();
+    await pebble?.close();
     await dns?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
@@ -153,7 +76,11 @@ describe('ACME certificates from Pebble (RFC 8555, http-01 and tls-alpn-01)', { 
     const serials = new Map<string, string>();
     for (const name of certificateNames(domain)) {
       const r = await served(port, name, root);
-      assert.equal(r.ok, true, `${name}: ${JSON.stringify(r)}; status ${JSON.stringify(server.server.acme?.certs.status())}\n${pebbleLog}`);
+      assert.equal(
+        r.ok,
+        true,
+        `${name}: ${JSON.stringify(r)}; status ${JSON.stringify(server.server.acme?.certs.status())}\n${pebble.log()}`,
+      );
       if (!r.ok) continue;
       assert.equal(r.cert.issuer, intermediate.subject, `${name} is issued by Pebble's intermediate`);
       assert.ok(r.cert.checkIssued(intermediate) && r.cert.verify(intermediate.publicKey), `${name} is signed by Pebble's intermediate`);
@@ -221,7 +148,7 @@ describe('ACME certificates from Pebble (RFC 8555, http-01 and tls-alpn-01)', { 
         /tls\.acme\.directory/.test(err.message) && /not trusted/.test(err.message) && /tls\.acme\.ca_file/.test(err.hint ?? ''),
     );
     await assert.rejects(
-      startTestServer({ overrides: { tls: { acme: { directory: `${directory}/nope`, ca_file: pebbleCa } } } }),
+      startTestServer({ overrides: { tls: { acme: { directory: `${directory}/nope`, ca_file: pebble.caFile } } } }),
       (err: Error) => /tls\.acme\.directory: .* is not an ACME directory/.test(err.message),
     );
     await assert.rejects(

@@ -131,6 +131,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
     senderPolicy: config.submission.sender_policy,
     limits,
+    quota: (accountId) => deps.mail.storageQuota(accountId),
     logger,
   });
   const spool = new SpoolDir(path.join(config.dataDir, 'spool'));
