@@ -60,14 +60,12 @@ function* walk(dir: string): Generator<string> {
 
 /**
  * Inside protocols/, one protocol never imports another (the line protocols share src/net/
- * instead). The exceptions: the HTTP protocols register on the HTTP server, and JMAP submission
- * counts against the same per-account sending limits as SMTP submission. CalDAV/CardDAV (dav/)
- * registers on the HTTP server like the calendar routes.
+ * instead). The exceptions: every HTTP protocol registers on the HTTP server (http/), and JMAP
+ * submission counts against the same per-account sending limits as SMTP submission.
  */
 const crossProtocol: Record<string, readonly string[]> = {
-  jmap: ['http/', 'smtp/sending-limits.ts'],
-  calendar: ['http/'],
-  dav: ['http/'],
+  '*': ['http/'],
+  jmap: ['smtp/sending-limits.ts'],
 };
 
 /** The protocol a file under src/protocols/ belongs to (its first folder there), or undefined. */
@@ -81,7 +79,7 @@ function crossAllowed(file: string, target: string): boolean {
   const to = protocolOf(target);
   if (!from || !to || from === to) return true;
   const rel = path.relative(path.join(root, 'protocols'), target).split(path.sep).join('/');
-  return (crossProtocol[from] ?? []).some((allowedPath) => rel.startsWith(allowedPath));
+  return [...(crossProtocol['*'] ?? []), ...(crossProtocol[from] ?? [])].some((allowedPath) => rel.startsWith(allowedPath));
 }
 
 const IMPORT_RE =

@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { randomId } from '../core/ids.ts';
 import { serverTlsOptions, type TlsMaterial } from './tls.ts';
@@ -14,7 +14,8 @@ export interface ListenerInfo {
 
 /**
  * One client connection as protocol handlers see it. The socket is replaced in place by STARTTLS;
- * the peer address is the one a PROXY header reported, when one was accepted.
+ * the peer address is the one a PROXY header reported, when one was accepted. Any duplex stream
+ * serves as the socket, so a session can be tested over an in-memory pair with no port.
  */
 export class Connection {
   readonly id = randomId('c');
@@ -24,13 +25,13 @@ export class Connection {
   /** The address the client connected to (the PROXY header's destination behind a proxy); may be empty. */
   readonly localAddress: string;
   readonly localPort: number;
-  socket: net.Socket;
+  socket: Duplex;
   #tls: TlsMaterial;
   #closed = false;
   readonly #onSignedIn: (() => void) | undefined;
 
   constructor(
-    socket: net.Socket,
+    socket: Duplex,
     listener: ListenerInfo,
     peer: { remoteAddress: string; remotePort: number; localAddress?: string; localPort: number },
     material: TlsMaterial,

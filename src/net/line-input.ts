@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -49,12 +49,12 @@ export class LineInput {
   #buf: Buffer = Buffer.alloc(0);
   #closed = false;
   #wake: (() => void) | undefined;
-  #socket: net.Socket | undefined;
+  #socket: Duplex | undefined;
   #onData = (chunk: Buffer) => this.push(chunk);
   #onEnd = () => this.close();
 
   /** Reads from `socket` (replacing any socket attached before, e.g. after STARTTLS). */
-  attach(socket: net.Socket): void {
+  attach(socket: Duplex): void {
     this.detach();
     this.#socket = socket;
     socket.on('data', this.#onData);

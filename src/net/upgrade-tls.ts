@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Connection } from './connection.ts';
 
 /** A session's input while its connection changes sockets. */
@@ -8,7 +8,7 @@ export interface UpgradingInput {
   /** Drops every byte received but not yet executed. */
   discard(): void;
   /** Reads from `socket` (the TLS socket) from now on. */
-  attach(socket: net.Socket): void;
+  attach(socket: Duplex): void;
 }
 
 /**

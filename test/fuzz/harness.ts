@@ -155,23 +155,29 @@ export function loopWatch(): { max(): number; stop(): void } {
 /** The stall bound the fuzz runs assert: generous, since a stall is seconds, not milliseconds. */
 export const STALL_BOUND_MS = 2000;
 
-/** A log sink for the server (JSON lines at level info and above) that keeps the errors it logged. */
-export function errorLog(): { stream: NodeJS.WritableStream; errors(): string[] } {
+/**
+ * A log sink for the server (JSON lines at level info and above) that keeps the errors it logged
+ * and the watchdog's stall reports (what was running when the loop was held, docs/operations.md).
+ */
+export function errorLog(): { stream: NodeJS.WritableStream; errors(): string[]; stalls(): string[] } {
   const stream = new PassThrough();
   const errors: string[] = [];
+  const stalls: string[] = [];
   let rest = '';
   stream.on('data', (d: Buffer) => {
     const lines = (rest + d.toString('utf8')).split('\n');
     rest = lines.pop() ?? '';
     for (const l of lines) {
       try {
-        if ((JSON.parse(l) as { level?: number }).level! >= 50) errors.push(l);
+        const entry = JSON.parse(l) as { level?: number; event?: string };
+        if (entry.level! >= 50) errors.push(l);
+        if (entry.event === 'event_loop_stall') stalls.push(l);
       } catch {
         errors.push(l);
       }
     }
   });
-  return { stream, errors: () => errors };
+  return { stream, errors: () => errors, stalls: () => stalls };
 }
 
 /** What a wait for an answer ended with. */

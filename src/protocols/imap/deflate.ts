@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 
 /**
@@ -10,13 +10,13 @@ import zlib from 'node:zlib';
  * whole. `onBytes` sees each inflated chunk; the session counts them against its per-command bound.
  */
 export class DeflateLayer {
-  readonly #socket: Socket;
+  readonly #socket: Duplex;
   readonly #inflate: zlib.InflateRaw;
   readonly #deflate: zlib.DeflateRaw;
   #paused = false;
   #ended = false;
 
-  constructor(socket: Socket, handlers: { onBytes(chunk: Buffer): void; onError(): void }) {
+  constructor(socket: Duplex, handlers: { onBytes(chunk: Buffer): void; onError(): void }) {
     this.#socket = socket;
     this.#inflate = zlib.createInflateRaw();
     this.#deflate = zlib.createDeflateRaw({ level: zlib.constants.Z_DEFAULT_COMPRESSION });

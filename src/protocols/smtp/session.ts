@@ -70,6 +70,22 @@ interface Transaction {
   tooBig: boolean;
 }
 
+/** The client's EHLO or HELO. */
+interface Helo {
+  readonly domain: string;
+  readonly esmtp: boolean;
+}
+
+/**
+ * Where a session stands (RFC 5321 §4.1.4, §3.3): before EHLO/HELO (at the start and after
+ * STARTTLS, RFC 3207 §4.2), ready for MAIL, or in a mail transaction. Authentication is kept apart:
+ * it holds across these states.
+ */
+type SmtpState =
+  | { readonly kind: 'greeting' }
+  | { readonly kind: 'ready'; readonly helo: Helo }
+  | { readonly kind: 'transaction'; readonly helo: Helo; readonly tx: Transaction };
+
 const ASCII = /^[\x00-\x7f]*$/;
 
 /**
@@ -82,8 +98,7 @@ export class SmtpSession implements SessionHandle {
   readonly #opts: SmtpOptions;
   readonly #input = new LineInput();
   readonly #id = randomId('s').slice(0, 17);
-  #helo: { domain: string; esmtp: boolean } | undefined;
-  #tx: Transaction | undefined;
+  #state: SmtpState = { kind: 'greeting' };
   #auth: AuthResult | undefined;
   #registration: SessionRegistration | undefined;
   #errors = 0;
@@ -168,8 +183,18 @@ export class SmtpSession implements SessionHandle {
 
   /** Ends the transaction (RSET, EHLO, STARTTLS, end of session), removing its spooled body. */
   #dropTransaction(): void {
-    void this.#tx?.spool?.discard();
-    this.#tx = undefined;
+    const state = this.#state;
+    if (state.kind !== 'transaction') return;
+    void state.tx.spool?.discard();
+    this.#state = { kind: 'ready', helo: state.helo };
+  }
+
+  get #helo(): Helo | undefined {
+    return this.#state.kind === 'greeting' ? undefined : this.#state.helo;
+  }
+
+  get #tx(): Transaction | undefined {
+    return this.#state.kind === 'transaction' ? this.#state.tx : undefined;
   }
 
   #send(r: Reply): void {
@@ -219,8 +244,8 @@ export class SmtpSession implements SessionHandle {
         return cmd.reply;
       case 'EHLO':
       case 'HELO':
-        this.#helo = { domain: cmd.domain, esmtp: cmd.verb === 'EHLO' };
         this.#dropTransaction();
+        this.#state = { kind: 'ready', helo: { domain: cmd.domain, esmtp: cmd.verb === 'EHLO' } };
         return cmd.verb === 'EHLO' ? this.#ehloReply() : reply(250, undefined, this.#opts.hostname);
       case 'NOOP':
         return REPLIES.ok;
@@ -284,8 +309,8 @@ export class SmtpSession implements SessionHandle {
       return undefined;
     }
     // RFC 3207 §4.2: all knowledge from before the handshake is discarded.
-    this.#helo = undefined;
     this.#dropTransaction();
+    this.#state = { kind: 'greeting' };
     return undefined;
   }
 
@@ -341,13 +366,14 @@ export class SmtpSession implements SessionHandle {
   }
 
   async #mail(address: string, params: Params): Promise<Reply> {
-    if (!this.#helo) return REPLIES.badSequence('Send EHLO first');
+    const helo = this.#helo;
+    if (!helo) return REPLIES.badSequence('Send EHLO first');
     if (this.#tx) return REPLIES.badSequence('Nested MAIL command');
     if (this.#tlsRequired()) return REPLIES.tlsRequired;
     let size: number | undefined;
     let smtputf8 = false;
     for (const [key, value] of params) {
-      if (!this.#helo.esmtp) return reply(555, '5.5.4', 'Parameters need EHLO');
+      if (!helo.esmtp) return reply(555, '5.5.4', 'Parameters need EHLO');
       if (key === 'SIZE') {
         if (value === true || !/^\d{1,15}$/.test(value)) return reply(501, '5.5.4', 'Bad SIZE parameter');
         size = Number(value);
@@ -364,7 +390,8 @@ export class SmtpSession implements SessionHandle {
     if (!smtputf8 && !ASCII.test(address)) return reply(553, '5.6.7', 'Non-ASCII address requires SMTPUTF8');
     const refusal = await this.#opts.transactions.mailFrom(this.#view(), address, size);
     if (refusal) return refusal;
-    this.#tx = { sender: address, smtputf8, recipients: [], chunked: false, spoolFailed: false, chunkBytes: 0, tooBig: false };
+    const tx: Transaction = { sender: address, smtputf8, recipients: [], chunked: false, spoolFailed: false, chunkBytes: 0, tooBig: false };
+    this.#state = { kind: 'transaction', helo, tx };
     return reply(250, '2.1.0', 'Sender ok');
   }
 
@@ -471,7 +498,7 @@ export class SmtpSession implements SessionHandle {
 
   /** The body is complete: deliver it, then remove its spool file whatever the outcome. */
   async #finishBody(tx: Transaction): Promise<Reply> {
-    this.#tx = undefined;
+    if (this.#state.kind === 'transaction' && this.#state.tx === tx) this.#state = { kind: 'ready', helo: this.#state.helo };
     const spool = tx.spool;
     try {
       if (tx.spoolFailed || !spool) return reply(452, '4.3.1', 'Insufficient system storage, try again later');
