@@ -15,12 +15,13 @@ const lower = {
   directory: ['core', 'store'],
   auth: ['core', 'config', 'store', 'directory', 'net'],
   mail: ['core', 'config', 'store', 'directory'],
-  calendar: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'net', 'discovery/client'],
+  contacts: ['core', 'config', 'store', 'directory'],
+  calendar: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'contacts', 'net', 'discovery/client'],
   discovery: ['core', 'config', 'store', 'directory', 'auth', 'net', 'discovery/client'],
   idp: ['core', 'config', 'store', 'directory', 'auth', 'net'],
-  protocols: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'calendar', 'net', 'discovery'],
-  admin: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'calendar', 'idp', 'net'],
-  main: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'calendar', 'discovery', 'idp', 'protocols', 'net', 'admin'],
+  protocols: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'contacts', 'calendar', 'net', 'discovery'],
+  admin: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'contacts', 'calendar', 'idp', 'net'],
+  main: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'contacts', 'calendar', 'discovery', 'idp', 'protocols', 'net', 'admin'],
   client: ['core', 'auth/sasl', 'discovery/client'],
   cli: ['*'],
 } as const satisfies Record<string, readonly string[]>;
@@ -57,6 +58,31 @@ function* walk(dir: string): Generator<string> {
   }
 }
 
+/**
+ * Inside protocols/, one protocol never imports another (the line protocols share src/net/
+ * instead). The exceptions: the HTTP protocols register on the HTTP server, and JMAP submission
+ * counts against the same per-account sending limits as SMTP submission.
+ */
+const crossProtocol: Record<string, readonly string[]> = {
+  jmap: ['http/', 'smtp/sending-limits.ts'],
+  calendar: ['http/'],
+  dav: ['http/'],
+};
+
+/** The protocol a file under src/protocols/ belongs to (its first folder there), or undefined. */
+function protocolOf(file: string): string | undefined {
+  const rel = path.relative(path.join(root, 'protocols'), file).split(path.sep);
+  return rel.length > 1 && rel[0] !== '..' ? rel[0] : undefined;
+}
+
+function crossAllowed(file: string, target: string): boolean {
+  const from = protocolOf(file);
+  const to = protocolOf(target);
+  if (!from || !to || from === to) return true;
+  const rel = path.relative(path.join(root, 'protocols'), target).split(path.sep).join('/');
+  return (crossProtocol[from] ?? []).some((allowedPath) => rel.startsWith(allowedPath));
+}
+
 const IMPORT_RE =
   /^\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|^\s*import\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
 const problems: string[] = [];
@@ -75,6 +101,10 @@ for (const file of walk(root)) {
     if (!target.startsWith(root)) continue;
     const to = areaOf(target);
     if (!allowed(from, to)) problems.push(`${path.relative(root, file)} imports ${spec}: ${from} may not depend on ${to}`);
+    else if (!crossAllowed(file, target))
+      problems.push(
+        `${path.relative(root, file)} imports ${spec}: protocols/${protocolOf(file)} may not depend on protocols/${protocolOf(target)}`,
+      );
   }
 }
 if (problems.length) {

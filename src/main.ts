@@ -29,6 +29,8 @@ import { type Listener, type ListenerObserver, type ProtocolHandler, startListen
 import { ensureLocalTls, localCaCertificates } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
+import { registerDavRoutes } from './protocols/dav/routes.ts';
+import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
 import { MaildropLocks } from './protocols/pop3/lock.ts';
 import { imapHandler } from './protocols/imap/handler.ts';
@@ -400,6 +402,8 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         commandsPerSecond: config.imap.commands_per_second,
         maxAuthFailures: config.imap.max_auth_failures,
         literalPlus: config.imap.literal_plus,
+        metadataMaxSize: config.imap.metadata_max_size,
+        metadataMaxEntries: config.imap.metadata_max_entries,
       },
     }),
     pop3: pop3Handler({
@@ -449,6 +453,15 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         logger,
       })
     : undefined;
+  // CalDAV (and the well-known redirects) on the same calendar store.
+  if (config.calendar.enabled)
+    registerDavRoutes(app, {
+      config,
+      calendar: services.calendar,
+      contacts: new ContactsStore(services.db),
+      http: services.auth.http,
+      logger: logger.child({ component: 'dav' }),
+    });
 
   try {
     if (config.http.enabled) {

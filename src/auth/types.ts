@@ -54,7 +54,7 @@ export interface AuthContext {
   /** The HTTP resource the token must be for (JMAP session URL, calendar URL), when `protocol` is `http`. */
   readonly resource?: string;
   /** Which access the request needs; default: `calendars` for the calendar resource, else `mail`. */
-  readonly scope?: 'mail' | 'calendars';
+  readonly scope?: 'mail' | 'calendars' | 'contacts';
   /**
    * A device the caller verified as having signed in to the claimed account before (the sign-in
    * page's signed device cookie): the failure limits let it through even from a banned address.

@@ -24,6 +24,11 @@ export interface ExpandOptions {
   readonly zone: string;
   /** Occurrences iterated per recurring component before giving up (counts those before the window). */
   readonly maxInstances: number;
+  /**
+   * Keep instances that leave the time free (transparent, cancelled) and those of no duration, as
+   * a CalDAV time-range test needs (RFC 4791 §9.9); they come back typed BUSY.
+   */
+  readonly keepFree?: boolean;
 }
 
 /** The instances of one object in a window, and whether a recurrence was cut off. */
@@ -317,6 +322,12 @@ function fastForward(master: ICAL.Component, first: number, reach: number, befor
 export function expandBusy(vcal: ICAL.Component, window: { start: number; end: number }, options: ExpandOptions): Expansion {
   const out: BusyInstance[] = [];
   const push = (start: number, end: number, type: FbType | null) => {
+    if (options.keepFree) {
+      // RFC 4791 §9.9: an instance of no duration overlaps when it starts inside the window.
+      if (start < window.end && (end > window.start || (end <= start && start >= window.start)))
+        out.push({ start, end: Math.max(start, end), type: type ?? 'BUSY' });
+      return;
+    }
     if (type && end > start && end > window.start && start < window.end) out.push({ start, end, type });
   };
   for (const fb of vcal.getAllSubcomponents('vfreebusy')) freebusyInstances(fb, window, out);

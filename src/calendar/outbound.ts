@@ -158,6 +158,22 @@ export class OutboundHttp {
     }
   }
 
+  /**
+   * POST with the same guard and no redirects (RFC 8030 §5 push messages, RFC 8620 §7.2 push
+   * subscriptions): the body goes to exactly the checked address; the answer's body is size-limited.
+   */
+  async post(url: string, request: { headers: Readonly<Record<string, string>>; body: Buffer; maxBytes: number; httpsOnly: boolean }) {
+    const target = this.#check(url, request.httpsOnly);
+    const res = await this.#once(
+      target,
+      { ...request.headers },
+      request.maxBytes,
+      AbortSignal.timeout(this.#options.timeoutMs),
+      request.body,
+    );
+    return { ...res, url };
+  }
+
   #check(raw: string, httpsOnly: boolean): URL {
     let u: URL;
     try {
@@ -197,17 +213,29 @@ export class OutboundHttp {
     };
   }
 
-  #once(u: URL, headers: Record<string, string>, maxBytes: number, signal: AbortSignal): Promise<Omit<OutboundResponse, 'url'>> {
+  #once(
+    u: URL,
+    headers: Record<string, string>,
+    maxBytes: number,
+    signal: AbortSignal,
+    body?: Buffer,
+  ): Promise<Omit<OutboundResponse, 'url'>> {
     const host = u.hostname.replace(/^\[|\]$/g, '');
     const fixed = this.#options.resolve.get(host.toLowerCase());
     const secure = u.protocol === 'https:';
     const port = fixed?.port ?? (u.port ? Number(u.port) : secure ? 443 : 80);
     const options: https.RequestOptions = {
-      method: 'GET',
+      method: body ? 'POST' : 'GET',
       host,
       port,
       path: `${u.pathname}${u.search}`,
-      headers: { 'user-agent': this.#options.userAgent, 'accept-encoding': 'identity', host: u.host, ...headers },
+      headers: {
+        'user-agent': this.#options.userAgent,
+        'accept-encoding': 'identity',
+        host: u.host,
+        ...headers,
+        ...(body ? { 'content-length': String(body.length) } : {}),
+      },
       agent: false,
       signal,
       lookup: this.#lookup(host) as never,
@@ -234,7 +262,7 @@ export class OutboundHttp {
         res.on('error', fail);
       });
       req.on('error', fail);
-      req.end();
+      req.end(body);
     });
   }
 }

@@ -7,7 +7,7 @@ import type { SqlDirectory } from '../directory/sql.ts';
 import { type BusyInstance, expandBusy, type FbType, indexObject } from './expand.ts';
 import { mergeBusy, type TimeRange } from './freebusy.ts';
 import { IcsError, parseIcs } from './ics.ts';
-import { type CalendarObjectData, loadObject, splitObjects } from './objects.ts';
+import { type CalendarObjectData, etagOf, loadObject, splitObjects } from './objects.ts';
 import type { FreeBusyResult } from './render.ts';
 import { type Asker, mayReadFreeBusy, NOBODY, parseSharingRule, type SharingRule } from './sharing.ts';
 import { InstanceCache, monthsOf } from './instance-cache.ts';
@@ -67,8 +67,19 @@ export class CalendarService {
   /** Expanded instances per object and month. */
   readonly #instances: InstanceCache;
 
-  constructor(deps: { store: CalendarStore; directory: SqlDirectory; settings: CalendarSettings; logger?: Logger; now?: () => number }) {
+  /** Whether an address is in an account's address books (the `contacts` sharing rule). */
+  readonly #inContacts: ((accountId: number, address: string) => Promise<boolean>) | undefined;
+
+  constructor(deps: {
+    store: CalendarStore;
+    directory: SqlDirectory;
+    settings: CalendarSettings;
+    logger?: Logger;
+    now?: () => number;
+    inContacts?: (accountId: number, address: string) => Promise<boolean>;
+  }) {
     this.store = deps.store;
+    this.#inContacts = deps.inContacts;
     this.settings = deps.settings;
     this.#directory = deps.directory;
     this.#logger = deps.logger;
@@ -138,6 +149,21 @@ export class CalendarService {
     const { objects, warnings } = this.prepare(text, calendar.timezone, { single: true });
     const result = await this.store.putObject(calendar, objectName, objects[0]!, cond);
     return { ...result, warnings };
+  }
+
+  /**
+   * Reads one calendar object resource (RFC 4791 §4.1) to be stored exactly as sent: the text is
+   * validated and indexed, and kept byte for byte (so GET returns it and its ETag is strong,
+   * RFC 4791 §5.3.4). Throws IcsError (with the line) for malformed text.
+   */
+  prepareExact(text: string, zone: string): { object: IndexedObject; warnings: string[] } {
+    this.#checkSize(text);
+    const parsed = parseIcs(text);
+    const { objects, warnings } = splitObjects(parsed, { single: true });
+    const rebuilt = objects[0]!;
+    const exact: CalendarObjectData =
+      parsed.calendars.length === 1 ? { ...rebuilt, ics: text, vcalendar: parsed.calendars[0]!, etag: etagOf(text) } : rebuilt;
+    return { object: this.#index([exact], zone)[0]!, warnings };
   }
 
   /** Replaces a subscribed calendar's contents with a feed's text (all or nothing). */
@@ -258,7 +284,11 @@ export class CalendarService {
     if (account.disabled) return false;
     if (asker.kind !== 'anonymous' && asker.address.toLowerCase() === account.address) return asker.kind === 'local';
     const { rule } = await this.effectiveRule(account);
-    return mayReadFreeBusy(rule, account.address, asker);
+    if (mayReadFreeBusy(rule, account.address, asker)) return true;
+    // "My contacts": an asker whose address is in one of the owner's address books.
+    if (rule.policy === 'contacts' && asker.kind !== 'anonymous' && this.#inContacts)
+      return this.#inContacts(account.id, asker.address.toLowerCase());
+    return false;
   }
 
   /** Sets the domain default rule (stored in the domain's settings). `undefined` clears it. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ContactsStore } from '../contacts/store.ts';
 import tls from 'node:tls';
 import type { Config } from '../config/config.ts';
 import { FingerpostError } from '../core/errors.ts';
@@ -23,11 +24,13 @@ export function calendarSettings(config: Config): CalendarSettings {
 
 /** The calendar service over the store (what `main.ts` and the admin CLI use). */
 export function createCalendarService(config: Config, db: Db, directory: SqlDirectory, logger?: Logger): CalendarService {
+  const contacts = new ContactsStore(db);
   return new CalendarService({
     store: new CalendarStore(db),
     directory,
     settings: calendarSettings(config),
     logger: logger?.child({ component: 'calendar' }),
+    inContacts: (accountId, address) => contacts.knows(accountId, address),
   });
 }
 

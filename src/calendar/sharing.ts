@@ -6,13 +6,13 @@ import { parseDomain, tryParseAddress } from '../core/address.ts';
  * account's own, else its domain's default, else nobody.
  */
 
-export const SHARING_POLICIES = ['nobody', 'list', 'domain', 'anyone'] as const;
+export const SHARING_POLICIES = ['nobody', 'list', 'contacts', 'domain', 'anyone'] as const;
 /** One of `SHARING_POLICIES`. */
 export type SharingPolicy = (typeof SHARING_POLICIES)[number];
 
 /**
- * A sharing rule. `list`: only the addresses and domains in `allow`; `domain`: the owner's own
- * domain plus `allow`; `anyone`: every asker, even anonymous; `nobody`: the owner alone.
+ * A sharing rule. `list`: only the addresses and domains in `allow`; `contacts`: the addresses in
+ * the owner's address books plus `allow` ("my contacts"); `domain`: the owner's own domain plus `allow`; `anyone`: every asker, even anonymous; `nobody`: the owner alone.
  */
 export interface SharingRule {
   readonly policy: SharingPolicy;
@@ -78,6 +78,8 @@ export function mayReadFreeBusy(rule: SharingRule, owner: string, asker: Asker):
       if (domainOf(who) === domainOf(owner)) return true;
       return listed(rule, who);
     case 'list':
+    case 'contacts':
+      // `contacts` also lets in the owner's address-book entries, which the caller looks up (CalendarService.mayRead).
       return listed(rule, who);
   }
 }

@@ -31,6 +31,20 @@ export interface Calendar {
   readonly modseq: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** A CSS color a client chose, or null. */
+  readonly color: string | null;
+  /** CALDAV:calendar-description (RFC 4791 §5.2.1), or null. */
+  readonly description: string | null;
+  /** The components the calendar accepts (RFC 4791 §5.2.3). */
+  readonly components: readonly string[];
+}
+
+/** What changed in a collection since a modseq (RFC 6578 §3.4): live names with their ETags, removed names. */
+export interface CollectionChanges {
+  readonly changed: ReadonlyArray<{ readonly name: string; readonly etag: string }>;
+  readonly removed: readonly string[];
+  /** The collection's modseq when read: the new sync token. */
+  readonly modseq: number;
 }
 
 /** A stored calendar object resource with its ETag and change counter. */
@@ -119,6 +133,11 @@ function toCalendar(r: Selectable<CalendarTable>): Calendar {
     modseq: r.modseq,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    color: r.color ?? null,
+    description: r.description ?? null,
+    components: String(r.components ?? 'VEVENT,VTODO,VJOURNAL')
+      .split(',')
+      .filter((c) => c !== ''),
   };
 }
 
@@ -224,10 +243,16 @@ export class CalendarStore {
       timezone?: string;
       includeInFreeBusy?: boolean;
       subscription?: { url: string; intervalMs: number } | null;
+      color?: string | null;
+      description?: string | null;
+      components?: readonly string[];
     },
   ): Promise<void> {
     const values: Partial<Record<keyof CalendarTable, unknown>> = { updated_at: this.#now() };
     if (patch.displayName !== undefined) values.display_name = patch.displayName;
+    if (patch.color !== undefined) values.color = patch.color;
+    if (patch.description !== undefined) values.description = patch.description;
+    if (patch.components !== undefined) values.components = patch.components.join(',');
     if (patch.timezone !== undefined) values.timezone = patch.timezone;
     if (patch.includeInFreeBusy !== undefined) values.include_in_freebusy = patch.includeInFreeBusy ? 1 : 0;
     if (patch.subscription === null)
@@ -358,8 +383,9 @@ export class CalendarStore {
       if (cond.ifMatch !== undefined && (!existing || !etagMatches(cond.ifMatch, existing.etag)))
         throw new PreconditionFailed('the resource changed or does not exist (If-Match)');
       if (!existing) return false;
-      await this.#bump(trx, calendar.id);
+      const modseq = await this.#bump(trx, calendar.id);
       await trx.deleteFrom('calendar_objects').where('id', '=', existing.id).execute();
+      await trx.insertInto('calendar_tombstones').values({ calendar_id: calendar.id, name, modseq, deleted_at: this.#now() }).execute();
       return true;
     });
   }
@@ -412,17 +438,97 @@ export class CalendarStore {
       }
       let removed = 0;
       if (options.replaceAll) {
-        const gone = existing.filter((e) => !keep.has(e.id)).map((e) => e.id);
+        const goneRows = existing.filter((e) => !keep.has(e.id));
+        const gone = goneRows.map((e) => e.id);
         for (let i = 0; i < gone.length; i += 500) {
           await trx
             .deleteFrom('calendar_objects')
             .where('id', 'in', gone.slice(i, i + 500))
+            .execute();
+          await trx
+            .insertInto('calendar_tombstones')
+            .values(goneRows.slice(i, i + 500).map((e) => ({ calendar_id: calendar.id, name: e.name, modseq, deleted_at: now })))
             .execute();
         }
         removed = gone.length;
       }
       return { created, updated, unchanged, removed };
     });
+  }
+
+  /**
+   * What changed in a calendar after `since` (RFC 6578 §3.4). `since` 0 lists every object and no
+   * removals (an initial sync).
+   */
+  async changesSince(calendarId: number, since: number): Promise<CollectionChanges> {
+    return transaction(this.#db, async (trx) => {
+      const cal = await trx.selectFrom('calendars').select('modseq').where('id', '=', calendarId).executeTakeFirstOrThrow();
+      const live = await trx
+        .selectFrom('calendar_objects')
+        .select(['name', 'etag'])
+        .where('calendar_id', '=', calendarId)
+        .where('modseq', '>', since)
+        .orderBy('name')
+        .execute();
+      let removed: string[] = [];
+      if (since > 0) {
+        const gone = await trx
+          .selectFrom('calendar_tombstones')
+          .select('name')
+          .distinct()
+          .where('calendar_id', '=', calendarId)
+          .where('modseq', '>', since)
+          .execute();
+        const names = gone.map((g) => g.name);
+        const still = new Set<string>();
+        for (let i = 0; i < names.length; i += 500) {
+          const rows = await trx
+            .selectFrom('calendar_objects')
+            .select('name')
+            .where('calendar_id', '=', calendarId)
+            .where('name', 'in', names.slice(i, i + 500))
+            .execute();
+          for (const r of rows) still.add(r.name);
+        }
+        removed = names.filter((n) => !still.has(n)).sort();
+      }
+      return { changed: live, removed, modseq: cal.modseq };
+    });
+  }
+
+  /** The stored objects of a calendar named in `names` (calendar-multiget, RFC 4791 §7.9). */
+  async objectsByName(calendarId: number, names: readonly string[]): Promise<StoredObject[]> {
+    const out: StoredObject[] = [];
+    for (let i = 0; i < names.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('calendar_objects')
+        .selectAll()
+        .where('calendar_id', '=', calendarId)
+        .where('name', 'in', names.slice(i, i + 500))
+        .execute();
+      out.push(...rows.map(toObject));
+    }
+    return out;
+  }
+
+  /**
+   * Objects of one calendar that may have an instance in [start, end) (every object without a
+   * range), `limit` at most: simple events by their period, recurring ones by their first start,
+   * and components the index does not place (to-dos, journals) always.
+   */
+  async queryCandidates(calendarId: number, range: { start: number; end: number } | undefined, limit: number): Promise<StoredObject[]> {
+    let q = this.#db.kysely.selectFrom('calendar_objects').selectAll().where('calendar_id', '=', calendarId);
+    if (range)
+      q = q.where((eb) =>
+        eb.or([
+          eb('component', 'not in', ['VEVENT', 'VFREEBUSY']),
+          eb.and([eb('expand', '=', 1), eb('start_at', '<', range.end)]),
+          eb.and([eb('start_at', '<', range.end), eb('end_at', '>', range.start)]),
+          eb.and([eb('start_at', '<', range.end), eb('start_at', '>=', range.start), eb('end_at', '=', eb.ref('start_at'))]),
+        ]),
+      );
+    const rows = await q.orderBy('name').limit(limit).execute();
+    return rows.map(toObject);
   }
 
   /** Objects of the account's free/busy calendars whose span overlaps [start, end) and may block time. */

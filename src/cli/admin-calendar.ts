@@ -263,7 +263,7 @@ export function registerAdminCalendar(admin: Command): void {
     );
   cmd(sharing, 'set', "set an account's rule")
     .argument('<address>')
-    .requiredOption('--policy <policy>', 'nobody | list | domain | anyone')
+    .requiredOption('--policy <policy>', 'nobody | list | contacts | domain | anyone')
     .option('--allow <list>', 'comma-separated addresses and domains (for list, and added to domain)')
     .action(
       action(async (address: string, opts: StoreOptions & { policy: string; allow?: string }) => {
@@ -288,7 +288,7 @@ export function registerAdminCalendar(admin: Command): void {
     );
   cmd(sharing, 'default', "show or set a domain's default rule")
     .argument('<domain>')
-    .option('--policy <policy>', 'nobody | list | domain | anyone')
+    .option('--policy <policy>', 'nobody | list | contacts | domain | anyone')
     .option('--allow <list>', 'comma-separated addresses and domains')
     .option('--clear', 'remove the default (nobody applies)')
     .action(

@@ -3,6 +3,7 @@ import { parseDuration } from '../config/duration.ts';
 import { FingerpostError } from '../core/errors.ts';
 import { APP_PASSWORD_PROTOCOLS } from '../directory/sql.ts';
 import type { Services } from '../main.ts';
+import { accountQuota, parseQuotaSize, setAccountQuota } from '../admin/quota.ts';
 import { registerAdminIdp } from './admin-idp.ts';
 import { registerAdminDkim } from './admin-dkim.ts';
 import { registerAdminQueue } from './admin-queue.ts';
@@ -140,6 +141,18 @@ export function registerAdmin(program: Command): void {
         ),
       );
   }
+
+  adminCommand(user, 'quota', 'show the storage quota, or set it: octets, K/M/G/T (powers of 1024), or none')
+    .argument('<address>')
+    .argument('[size]')
+    .action(
+      action(async (address: string, size: string | undefined, opts: StoreOptions) =>
+        withServices(opts, async (s) => {
+          const q = size === undefined ? await accountQuota(s, address) : await setAccountQuota(s, address, parseQuotaSize(size));
+          process.stdout.write(`${address}: ${q.used} octets used of ${q.limit ?? 'unlimited'}\n`);
+        }),
+      ),
+    );
 
   const alias = admin.command('alias').description('extra addresses that deliver to an account');
   adminCommand(alias, 'add', 'add an alias')

@@ -31,4 +31,5 @@ export function resourceIds(config: Pick<Config, 'server' | 'publicUrl'>): Resou
 export const SCOPES = {
   mail: 'urn:ietf:params:oauth:scope:mail',
   calendars: 'urn:ietf:params:oauth:scope:calendars',
+  contacts: 'urn:ietf:params:oauth:scope:contacts',
 } as const;

@@ -93,6 +93,8 @@ const issuer = z
     mail_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:mail']),
     /** Scope strings that grant calendar access; a token needs one. Empty: no scope needed. */
     calendar_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:calendars']),
+    /** Scope strings that grant address book access (CardDAV); a token needs one. Empty: no scope needed. */
+    contacts_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:contacts']),
     /** Extra PEM CA certificates trusted for this issuer's HTTPS endpoints (private CAs). */
     ca_file: z.string().default(''),
   })
@@ -221,6 +223,14 @@ export const configSchema = z
          * instead: a non-synchronizing literal over 4096 octets is refused with BAD [TOOBIG].
          */
         literal_plus: z.boolean().default(true),
+        /** Largest METADATA value (RFC 5464), in octets; larger ones get NO [METADATA MAXSIZE n]. */
+        metadata_max_size: z
+          .number()
+          .int()
+          .min(1)
+          .default(64 * 1024),
+        /** Most METADATA entries one account keeps (server and mailboxes together): NO [METADATA TOOMANY] past it. */
+        metadata_max_entries: z.number().int().min(1).default(1000),
         /** Failed LOGIN/AUTHENTICATE attempts on one connection before the server says BYE. */
         max_auth_failures: z.number().int().min(1).default(3),
       })
@@ -267,6 +277,46 @@ export const configSchema = z
           .int()
           .min(1024 * 1024)
           .default(128 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    /** Checks on inbound (MX) mail: sender authentication, rspamd, policy (docs/smtp.md). */
+    inbound: z
+      .object({
+        /** SPF, DKIM, ARC and DMARC on every MX message, reported in Authentication-Results (RFC 8601). */
+        sender_auth: z.boolean().default(true),
+        /** DNS servers (`ip` or `ip:port`) for the checks; empty: the system's resolvers. */
+        dns_servers: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+)(:\d{1,5})?$/, 'expected ip or ip:port')).default([]),
+        /** Time one DNS query may take, retries included (then `temperror`). */
+        dns_timeout: duration('5s'),
+        /** How long DNS answers are reused. */
+        dns_cache_ttl: duration('5m'),
+        /** DNS answers kept in the cache. */
+        dns_cache_entries: z.number().int().min(0).default(10_000),
+        /** Bound on all sender authentication of one message; past it every result is `temperror`. */
+        check_timeout: duration('20s'),
+        /** Add a Received-SPF field (RFC 7208 §9.1) besides Authentication-Results. */
+        received_spf: z.boolean().default(false),
+        /** DMARC fail with `p=reject`: `reject` (550 5.7.1 at the end of DATA) or `quarantine` (Junk). */
+        dmarc_reject: z.enum(['reject', 'quarantine']).default('reject'),
+        /** SPF `fail` that DMARC did not settle: `accept`, `junk` or `reject` (550 5.7.23). */
+        spf_fail: z.enum(['accept', 'junk', 'reject']).default('accept'),
+        /** Domains (and subdomains) whose authenticated mail (SPF, DKIM or DMARC pass) skips the junk and reject rules. */
+        allow_domains: z.array(z.string().min(1)).default([]),
+        /** Domains (and subdomains) refused as envelope sender or author with 550 5.7.1. */
+        deny_domains: z.array(z.string().min(1)).default([]),
+        /** rspamd's normal worker (`http://127.0.0.1:11333`); empty: no spam filter. */
+        rspamd_url: z.string().default(''),
+        /** rspamd's controller for learning from Junk moves (`http://127.0.0.1:11334`); empty: `rspamd_url`. */
+        rspamd_controller_url: z.string().default(''),
+        /** The controller password (`Password` header) for learning. */
+        rspamd_password: z.string().default(''),
+        /** Time one rspamd call may take. */
+        rspamd_timeout: duration('15s'),
+        /** rspamd down or timed out: `accept` (deliver, X-Spam-Status: Unknown) or `tempfail` (451 4.7.1). */
+        rspamd_down: z.enum(['accept', 'tempfail']).default('accept'),
+        /** rspamd action `reject`: `reject` (550 5.7.1) or `junk`. */
+        spam_reject: z.enum(['reject', 'junk']).default('reject'),
       })
       .strict()
       .prefault({}),

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'tls_failure'
   | 'auth_failed'
   | 'limit_exceeded'
+  /** The account's storage quota would be exceeded (RFC 9208 OVERQUOTA, RFC 9425 overQuota). */
+  | 'over_quota'
   | 'unavailable'
   | 'internal';
 

@@ -18,7 +18,7 @@ export interface AppPasswordInfo {
   readonly revokedAt: number | null;
 }
 
-export const APP_PASSWORD_PROTOCOLS = ['imap', 'pop3', 'smtp', 'http'] as const;
+export const APP_PASSWORD_PROTOCOLS = ['imap', 'pop3', 'smtp', 'http', 'caldav', 'carddav'] as const;
 
 /** SHA-256 of an app-password secret: the secrets are random and long, so a fast hash is enough. */
 export function hashAppSecret(secret: string): string {

@@ -95,6 +95,8 @@ export function describeScope(scope: string): string {
       return 'Read, send and organise your mail';
     case SCOPES.calendars:
       return 'See and change your calendars and free/busy time';
+    case SCOPES.contacts:
+      return 'See and change your address books';
     default:
       return scope;
   }

@@ -66,7 +66,7 @@ export function buildProvider(deps: ProviderDeps): Provider {
     findAccount: findAccountIn(deps.directory),
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     // The mail and calendars scopes are listed too, so clients may register them (RFC 7591 `scope`).
-    scopes: ['openid', 'offline_access', 'email', 'profile', SCOPES.mail, SCOPES.calendars],
+    scopes: ['openid', 'offline_access', 'email', 'profile', SCOPES.mail, SCOPES.calendars, SCOPES.contacts],
     responseTypes: ['code'],
     clientDefaults: {
       grant_types: ['authorization_code'],

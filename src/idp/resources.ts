@@ -10,7 +10,7 @@ export function defaultResourcesFor(scope: string | undefined, ids: ResourceIds)
   const scopes = new Set((scope ?? '').split(' ').filter(Boolean));
   const out: string[] = [];
   if (scopes.has(SCOPES.mail)) out.push(ids.imap, ids.pop3, ids.smtp, ids.jmap);
-  if (scopes.has(SCOPES.calendars)) out.push(ids.calendar);
+  if (scopes.has(SCOPES.calendars) || scopes.has(SCOPES.contacts)) out.push(ids.calendar);
   return out;
 }
 
@@ -23,7 +23,7 @@ export function knownResources(ids: ResourceIds): string[] {
  * The scopes a resource accepts on a token. Every service takes both, so one token can carry the
  * mail and calendars scopes to all of them; each service checks for the scope it needs.
  */
-export const RESOURCE_SCOPES = `${SCOPES.mail} ${SCOPES.calendars}`;
+export const RESOURCE_SCOPES = `${SCOPES.mail} ${SCOPES.calendars} ${SCOPES.contacts}`;
 
 /** A resource parameter as oidc-provider hands it over (absent, one, or repeated) as a list. */
 export function asList(value: unknown): string[] {

@@ -1,3 +1,4 @@
+import { MetadataStore } from './metadata.ts';
 import { EventEmitter } from 'node:events';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
@@ -19,6 +20,21 @@ import {
 import { nextUidValidity } from './uidvalidity.ts';
 
 type Trx = Transaction<Database> | Kysely<Database>;
+
+/** The object id of the one storage quota of an account in the change log (RFC 9425 Quota). */
+export const STORAGE_QUOTA_ID = 1;
+
+/** An account's storage quota in octets: `limit` null when none is set. */
+export interface StorageQuota {
+  readonly limit: number | null;
+  readonly used: number;
+}
+
+/** One logged change of an object kept beside the mail, for `MailStore.writeLogged`. */
+export interface LoggedChange {
+  readonly id: number;
+  readonly kind: 'created' | 'updated' | 'destroyed';
+}
 
 const DELIMITER = '/';
 /** Deepest mailbox hierarchy, for every protocol (JMAP announces it as `maxMailboxDepth`). */
@@ -107,9 +123,15 @@ export class MailStore {
   readonly #now: () => number;
   readonly #events = new EventEmitter();
   #publish: ((change: MailChange) => void) | undefined;
+  /** Server and mailbox annotations (IMAP METADATA, RFC 5464). */
+  readonly metadata: MetadataStore;
+  readonly #localListeners = new Set<(change: MailChange) => void>();
+  /** Transactions that logged a Quota change, so the announcement names the type. */
+  readonly #quotaTouched = new WeakSet<object>();
 
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
+    this.metadata = new MetadataStore(db, now);
     this.#blobs = blobs;
     this.#parser = parser;
     this.#now = now;
@@ -127,6 +149,15 @@ export class MailStore {
     const key = `a${accountId}`;
     this.#events.on(key, listener);
     return () => this.#events.off(key, listener);
+  }
+
+  /**
+   * Calls `listener` after every change committed by this process (not those of other nodes), for
+   * work that must happen once per change in a cluster, such as queueing push messages.
+   */
+  onLocalChange(listener: (change: MailChange) => void): () => void {
+    this.#localListeners.add(listener);
+    return () => this.#localListeners.delete(listener);
   }
 
   /** Also hands every committed change to `publish` (other nodes learn of it through the events table). */
@@ -148,6 +179,7 @@ export class MailStore {
     mailboxIds: Set<number>,
   ): Promise<{ value: T; modseq: number }> {
     let assigned = 0;
+    let quota = false;
     const value = await this.#db.kysely.transaction().execute(async (trx) => {
       const nextModseq = async () => {
         if (assigned) return assigned;
@@ -161,14 +193,121 @@ export class MailStore {
         assigned = row.modseq;
         return assigned;
       };
-      return fn(trx, nextModseq);
+      const value = await fn(trx, nextModseq);
+      quota = this.#quotaTouched.has(trx);
+      return value;
     });
     if (assigned) {
-      const change = { accountId, modseq: assigned, mailboxIds: [...mailboxIds], types };
+      const change = { accountId, modseq: assigned, mailboxIds: [...mailboxIds], types: quota ? [...types, 'Quota'] : types };
       this.announce(change);
       this.#publish?.(change);
+      for (const l of this.#localListeners) l(change);
     }
     return { value, modseq: assigned };
+  }
+
+  /**
+   * Runs a write to objects kept beside the mail (Identity, EmailSubmission, VacationResponse) in
+   * one transaction that bumps the account's MODSEQ and logs `changes` (RFC 8620 §5.2 states) when
+   * there are any; the change is announced here and published to other nodes like a mail change.
+   */
+  async writeLogged<T>(
+    accountId: number,
+    type: string,
+    fn: (trx: Transaction<Database>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
+  ): Promise<T> {
+    const { value } = await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const { value, changes } = await fn(trx);
+        if (!changes.length) return value;
+        const modseq = await nextModseq();
+        await trx
+          .insertInto('changes')
+          .values(changes.map((c) => ({ account_id: accountId, modseq, type, object_id: c.id, kind: c.kind })))
+          .execute();
+        return value;
+      },
+      [type],
+      new Set(),
+    );
+    return value;
+  }
+
+  // ---------------------------------------------------------------- storage quota
+
+  /**
+   * Adds `delta` octets to the account's storage use in the write's transaction (RFC 9208 §5.1
+   * STORAGE, RFC 9425 §4.1). Growing past a set limit throws `over_quota`, which rolls the whole
+   * write back; shrinking always succeeds. A set limit's Quota object gets a logged change.
+   */
+  async #addUsage(trx: Trx, accountId: number, modseq: number, delta: number): Promise<void> {
+    if (delta === 0) return;
+    const row = await trx
+      .insertInto('mail_quotas')
+      .values({ account_id: accountId, storage_limit: null, storage_used: Math.max(0, delta) })
+      .onConflict((oc) =>
+        oc.column('account_id').doUpdateSet((eb) => ({
+          storage_used: sql<number>`case when ${eb.ref('mail_quotas.storage_used')} + ${delta} < 0 then 0 else ${eb.ref('mail_quotas.storage_used')} + ${delta} end`,
+        })),
+      )
+      .returning(['storage_used', 'storage_limit'])
+      .executeTakeFirstOrThrow();
+    if (row.storage_limit === null) return;
+    if (delta > 0 && Number(row.storage_used) > Number(row.storage_limit))
+      throw new FingerpostError('over_quota', 'the account is over its storage quota', {
+        context: { used: Number(row.storage_used), limit: Number(row.storage_limit) },
+      });
+    await this.#logChange(trx, accountId, modseq, 'Quota', STORAGE_QUOTA_ID, 'updated');
+    this.#quotaTouched.add(trx);
+  }
+
+  /** The account's storage quota: the limit in octets (null: none) and the octets in use (RFC 9208 §5.1). */
+  async storageQuota(accountId: number): Promise<StorageQuota> {
+    const row = await this.#db.kysely
+      .selectFrom('mail_quotas')
+      .select(['storage_limit', 'storage_used'])
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return {
+      limit: row?.storage_limit === null || row?.storage_limit === undefined ? null : Number(row.storage_limit),
+      used: Number(row?.storage_used ?? 0),
+    };
+  }
+
+  /**
+   * Sets (or with null removes) the account's storage limit in octets; an administrator's act, not
+   * a user's (RFC 9208 §4.1.3). The Quota object is logged as created, updated or destroyed
+   * (RFC 9425 §5.2). Returns the change, for the caller to publish when it runs outside a node.
+   */
+  async setStorageLimit(accountId: number, limit: number | null): Promise<MailChange | undefined> {
+    if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0))
+      throw new FingerpostError('invalid_argument', 'a quota is a whole number of octets');
+    const { modseq } = await this.#write(
+      accountId,
+      async (trx, nextModseq) => {
+        const before = await trx.selectFrom('mail_quotas').select('storage_limit').where('account_id', '=', accountId).executeTakeFirst();
+        const had = before !== undefined && before.storage_limit !== null;
+        if (!had && limit === null) return;
+        if (had && Number(before.storage_limit) === limit) return;
+        const used = await trx
+          .selectFrom('messages')
+          .select((eb) => eb.fn.sum<number>('size').as('used'))
+          .where('account_id', '=', accountId)
+          .executeTakeFirst();
+        // The limit's owner re-reads the use from the messages, so a set limit starts exact.
+        await trx
+          .insertInto('mail_quotas')
+          .values({ account_id: accountId, storage_limit: limit, storage_used: Number(used?.used ?? 0) })
+          .onConflict((oc) => oc.column('account_id').doUpdateSet({ storage_limit: limit, storage_used: Number(used?.used ?? 0) }))
+          .execute();
+        const m = await nextModseq();
+        await this.#logChange(trx, accountId, m, 'Quota', STORAGE_QUOTA_ID, !had ? 'created' : limit === null ? 'destroyed' : 'updated');
+      },
+      ['Quota'],
+      new Set(),
+    );
+    return modseq ? { accountId, modseq, mailboxIds: [], types: ['Quota'] } : undefined;
   }
 
   async #logChange(
@@ -465,6 +604,8 @@ export class MailStore {
           members.map((r) => r.message_id),
         );
         await trx.deleteFrom('mailboxes').where('id', '=', mailbox.id).execute();
+        // Its METADATA entries go with it (RFC 5464 §3.2).
+        await trx.deleteFrom('mail_metadata').where('account_id', '=', accountId).where('mailbox_id', '=', mailbox.id).execute();
         await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'destroyed');
       },
       ['Mailbox', 'Email', 'Thread'],
@@ -562,9 +703,16 @@ export class MailStore {
   }
 
   /** Message counts for STATUS and JMAP Mailbox objects. */
-  async mailboxCounts(
-    mailboxId: number,
-  ): Promise<{ messages: number; unseen: number; deleted: number; size: number; threads: number; unreadThreads: number }> {
+  async mailboxCounts(mailboxId: number): Promise<{
+    messages: number;
+    unseen: number;
+    deleted: number;
+    /** Octets of the \Deleted messages: what EXPUNGE would free (RFC 9208 §4.2 DELETED-STORAGE). */
+    deletedSize: number;
+    size: number;
+    threads: number;
+    unreadThreads: number;
+  }> {
     const rows = await this.#db.kysely
       .selectFrom('mailbox_messages')
       .innerJoin('messages', 'messages.id', 'mailbox_messages.message_id')
@@ -573,6 +721,7 @@ export class MailStore {
       .execute();
     let unseen = 0;
     let deleted = 0;
+    let deletedSize = 0;
     let size = 0;
     const threads = new Set<number>();
     const unreadThreads = new Set<number>();
@@ -582,11 +731,14 @@ export class MailStore {
         unseen++;
         unreadThreads.add(r.thread_id);
       }
-      if (` ${r.keywords} `.includes(' $deleted ')) deleted++;
+      if (` ${r.keywords} `.includes(' $deleted ')) {
+        deleted++;
+        deletedSize += Number(r.size);
+      }
       size += r.size;
       threads.add(r.thread_id);
     }
-    return { messages: rows.length, unseen, deleted, size, threads: threads.size, unreadThreads: unreadThreads.size };
+    return { messages: rows.length, unseen, deleted, deletedSize, size, threads: threads.size, unreadThreads: unreadThreads.size };
   }
 
   // ---------------------------------------------------------------- messages
@@ -749,6 +901,12 @@ export class MailStore {
       await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
       results.push({ messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity });
     }
+    await this.#addUsage(
+      trx,
+      accountId,
+      m,
+      prepared.reduce((n, p) => n + p.raw.length, 0),
+    );
     return results;
   }
 
@@ -891,6 +1049,19 @@ export class MailStore {
     return out;
   }
 
+  /** The messages of an account stored as one of `blobIds` (content hashes), for RFC 9404 Blob/lookup. */
+  async messagesByBlob(accountId: number, blobIds: readonly string[]): Promise<Array<{ id: number; blobId: string; threadId: number }>> {
+    if (!blobIds.length) return [];
+    const rows = await this.#db.kysely
+      .selectFrom('messages')
+      .select(['id', 'blob_id', 'thread_id'])
+      .where('account_id', '=', accountId)
+      .where('blob_id', 'in', [...blobIds])
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ id: r.id, blobId: r.blob_id, threadId: r.thread_id }));
+  }
+
   /** The raw bytes of a message. */
   readRaw(message: Pick<StoredMessage, 'blobId'>): Promise<Buffer> {
     return this.#blobs.get(message.blobId);
@@ -1020,6 +1191,7 @@ export class MailStore {
         if (!rows.length) return { uidValidity: target.uidvalidity, pairs };
         const m = await nextModseq();
         let uidnext = target.uidnext;
+        let copied = 0;
         for (const r of rows) {
           const uid = uidnext++;
           let messageId = r.message_id;
@@ -1051,6 +1223,7 @@ export class MailStore {
               .returning('id')
               .executeTakeFirstOrThrow();
             messageId = inserted.id;
+            copied += source.size;
             const text = await trx
               .selectFrom('message_text')
               .select(['headers', 'body'])
@@ -1073,6 +1246,7 @@ export class MailStore {
         }
         await trx.updateTable('mailboxes').set({ uidnext, highest_modseq: m }).where('id', '=', toMailboxId).execute();
         if (move) await this.#touchMailbox(trx, fromMailboxId, m);
+        await this.#addUsage(trx, accountId, m, copied);
         return { uidValidity: target.uidvalidity, pairs };
       },
       ['Email', 'Thread', 'Mailbox'],
@@ -1138,7 +1312,8 @@ export class MailStore {
   }
 
   /** Destroys messages that are in no mailbox any more; logs an update for the others. */
-  async #afterMembershipLoss(trx: Trx, accountId: number, modseq: number, messageIds: readonly number[]): Promise<void> {
+  async #afterMembershipLoss(trx: Transaction<Database>, accountId: number, modseq: number, messageIds: readonly number[]): Promise<void> {
+    let freed = 0;
     for (const id of new Set(messageIds)) {
       const still = await trx.selectFrom('mailbox_messages').select('mailbox_id').where('message_id', '=', id).limit(1).executeTakeFirst();
       if (still) {
@@ -1147,11 +1322,13 @@ export class MailStore {
         await this.#logChange(trx, accountId, modseq, 'Email', id, 'updated');
         continue;
       }
-      const msg = await trx.selectFrom('messages').select('thread_id').where('id', '=', id).executeTakeFirst();
+      const msg = await trx.selectFrom('messages').select(['thread_id', 'size']).where('id', '=', id).executeTakeFirst();
       await trx.deleteFrom('messages').where('id', '=', id).execute();
+      if (msg) freed += Number(msg.size);
       await this.#logChange(trx, accountId, modseq, 'Email', id, 'destroyed');
       if (msg) await this.#logChange(trx, accountId, modseq, 'Thread', msg.thread_id, 'updated');
     }
+    await this.#addUsage(trx, accountId, modseq, -freed);
   }
 
   /**
@@ -1241,6 +1418,7 @@ export class MailStore {
   async destroyMessages(accountId: number, messageIds: readonly number[]): Promise<number[]> {
     const done: number[] = [];
     const touched = new Set<number>();
+    let freed = 0;
     await this.#write(
       accountId,
       async (trx, nextModseq) => {
@@ -1248,11 +1426,12 @@ export class MailStore {
         for (const id of messageIds) {
           const msg = await trx
             .selectFrom('messages')
-            .select(['id', 'thread_id'])
+            .select(['id', 'thread_id', 'size'])
             .where('id', '=', id)
             .where('account_id', '=', accountId)
             .executeTakeFirst();
           if (!msg) continue;
+          freed += Number(msg.size);
           m ||= await nextModseq();
           const members = await trx.selectFrom('mailbox_messages').select(['mailbox_id', 'uid']).where('message_id', '=', id).execute();
           for (const mm of members) {
@@ -1265,6 +1444,7 @@ export class MailStore {
           await this.#logChange(trx, accountId, m, 'Thread', msg.thread_id, 'updated');
           done.push(id);
         }
+        if (m) await this.#addUsage(trx, accountId, m, -freed);
       },
       ['Email', 'Mailbox', 'Thread'],
       touched,

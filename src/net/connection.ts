@@ -90,9 +90,9 @@ export class Connection {
   }
 
   /**
-   * Upgrades to TLS (RFC 3207 / RFC 9051 §6.2.1 / RFC 2595). The caller must already have dropped
-   * any bytes it buffered after the STARTTLS command (command-injection defence) and removed its
-   * data listeners; it re-attaches them to `this.socket` once this resolves.
+   * Upgrades to TLS (RFC 3207 / RFC 9051 §6.2.1 / RFC 2595): the handshake alone. Sessions call
+   * `upgradeTls` (net/upgrade-tls.ts), which first drops what was pipelined after the command (the
+   * command-injection defence) and detaches their input, and re-attaches it to `this.socket` after.
    */
   startTls(timeoutMs: number): Promise<void> {
     const plain = this.socket;

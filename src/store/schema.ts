@@ -145,10 +145,64 @@ export interface CalendarTable {
   last_refresh_at: number | null;
   last_error: string | null;
   source_etag: string | null;
-  /** Bumped on every change to the calendar or its objects (CalDAV CTag / sync token later). */
+  /** Bumped on every change to the calendar or its objects (the CalDAV CTag and sync token). */
   modseq: number;
   created_at: number;
   updated_at: number;
+  /** CSS color a client chose (Apple `calendar-color`), or null. */
+  color: string | null;
+  /** CALDAV:calendar-description, or null. */
+  description: string | null;
+  /** Comma-separated component names the calendar accepts (RFC 4791 §5.2.3). */
+  components: Generated<string>;
+}
+
+/** A calendar object removed at `modseq`, so sync-collection (RFC 6578) can report it. */
+export interface CalendarTombstoneTable {
+  id: Generated<number>;
+  calendar_id: number;
+  name: string;
+  modseq: number;
+  deleted_at: number;
+}
+
+/** A CardDAV address book of an account (RFC 6352 §5.2). */
+export interface AddressbookTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  display_name: string;
+  description: string | null;
+  /** Bumped on every change to the book or its cards (CTag and sync token). */
+  modseq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One address object resource: a vCard stored byte for byte (RFC 6352 §5.1). */
+export interface AddressObjectTable {
+  id: Generated<number>;
+  addressbook_id: number;
+  account_id: number;
+  name: string;
+  uid: string;
+  etag: string;
+  vcard: string;
+  size: number;
+  /** Lower-cased EMAIL values, one per line. */
+  emails: string;
+  modseq: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An address object removed at `modseq`. */
+export interface AddressTombstoneTable {
+  id: Generated<number>;
+  addressbook_id: number;
+  name: string;
+  modseq: number;
+  deleted_at: number;
 }
 
 /** One calendar object resource: every component sharing one UID, stored as iCalendar text. */
@@ -385,6 +439,16 @@ export interface AuthSessionTable {
 }
 
 /** Subscribed mailbox names (RFC 9051 §6.3.7); a name may outlive its mailbox. */
+/** IMAP METADATA entries (RFC 5464); `mailbox_id` 0 is the server. `value` is base64, `size` its octets. */
+export interface MailMetadataTable {
+  account_id: number;
+  mailbox_id: number;
+  name: string;
+  value: string;
+  size: number;
+  updated_at: number;
+}
+
 export interface SubscriptionTable {
   account_id: number;
   name: string;
@@ -404,6 +468,51 @@ export interface MailCounterTable {
   value: number;
 }
 
+/** Per-account storage quota and usage in octets (migration 026). */
+export interface MailQuotaTable {
+  account_id: number;
+  /** NULL: no limit. */
+  storage_limit: number | null;
+  storage_used: Generated<number>;
+}
+
+/** A JMAP PushSubscription (RFC 8620 §7.2, migration 061). */
+export interface JmapPushSubscriptionTable {
+  id: Generated<number>;
+  account_id: number;
+  device_client_id: string;
+  url: string;
+  /** The client's P-256 public key and auth secret (base64url, RFC 8291 §3), or NULL: unencrypted. */
+  p256dh: string | null;
+  auth: string | null;
+  /** The code the server sent in the PushVerification. */
+  verification_code: string;
+  /** 1 once the client echoed the code back (then StateChanges are sent). */
+  verified: number;
+  expires: number;
+  /** JSON array of type names, or NULL for all. */
+  types: string | null;
+  created_at: number;
+}
+
+/** One push message waiting to be sent (migration 061); a node holds it while `lease_until` is ahead. */
+export interface JmapPushOutboxTable {
+  id: Generated<number>;
+  subscription_id: number;
+  payload: string;
+  attempts: Generated<number>;
+  next_at: number;
+  lease_until: Generated<number>;
+  created_at: number;
+}
+
+/** The server's VAPID key pair (RFC 8292 §3.2), base64url; one row, id 1. */
+export interface JmapVapidTable {
+  id: number;
+  public_key: string;
+  private_key: string;
+}
+
 export interface Database {
   domains: DomainTable;
   accounts: AccountTable;
@@ -417,10 +526,16 @@ export interface Database {
   events: EventTable;
   message_text: MessageTextTable;
   mail_counters: MailCounterTable;
+  mail_quotas: MailQuotaTable;
   subscriptions: SubscriptionTable;
   keyword_names: KeywordNameTable;
+  mail_metadata: MailMetadataTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
+  calendar_tombstones: CalendarTombstoneTable;
+  addressbooks: AddressbookTable;
+  address_objects: AddressObjectTable;
+  address_tombstones: AddressTombstoneTable;
   freebusy_sharing: FreebusySharingTable;
   freebusy_replay: FreebusyReplayTable;
   idp_keys: IdpKeyTable;
@@ -433,6 +548,9 @@ export interface Database {
   submission_log: SubmissionLogTable;
   pop3_locks: Pop3LockTable;
   jmap_uploads: JmapUploadTable;
+  jmap_push_subscriptions: JmapPushSubscriptionTable;
+  jmap_push_outbox: JmapPushOutboxTable;
+  jmap_vapid: JmapVapidTable;
   jmap_identities: JmapIdentityTable;
   jmap_submissions: JmapSubmissionTable;
   jmap_vacation: JmapVacationTable;

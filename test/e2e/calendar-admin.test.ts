@@ -65,6 +65,6 @@ describe('fingerpost admin calendar', () => {
     assert.equal(clear.stdout, 'bob@example.test: domain (from domain)\n');
     const bad = await cli('sharing', 'set', 'bob@example.test', '--policy', 'everyone');
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /policy must be one of nobody, list, domain, anyone/);
+    assert.match(bad.stderr, /policy must be one of nobody, list, contacts, domain, anyone/);
   });
 });

@@ -37,7 +37,10 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     before(async () => {
       let url = '';
       if (dialect === 'postgres') ({ url, drop } = await tempPgDatabase());
-      t = await startTestServer({ domain: 'example.test', overrides: url ? { store: { url } } : {} });
+      t = await startTestServer({
+        domain: 'example.test',
+        overrides: { imap: { metadata_max_size: 100, metadata_max_entries: 20 }, ...(url ? { store: { url } } : {}) },
+      });
       await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
     });
     after(async () => {
@@ -762,6 +765,104 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       // SAVE with PARTIAL keeps the page (RFC 5182 §2.4 as RFC 9394 extends it).
       await cmd(c, 'sv', 'UID SEARCH RETURN (SAVE PARTIAL -1:-1) ALL');
       assert.deepEqual((await cmd(c, 'f3', 'UID FETCH $ (UID)')).slice(0, -1), ['* 5 FETCH (UID 5)']);
+      c.close();
+    });
+
+    test('UIDONLY (RFC 9586): sequence numbers are BAD [UIDREQUIRED], FETCH answers are UIDFETCH, expunges VANISHED', async () => {
+      const c = await loggedIn(t);
+      await cmd(c, 'c', 'CREATE UidOnly');
+      for (const i of [1, 2, 3]) {
+        const body = `Subject: u${i}\r\n\r\nx\r\n`;
+        c.write(`a${i} APPEND UidOnly {${body.length}+}\r\n${body}\r\n`);
+        await c.until(new RegExp(`^a${i} OK`));
+      }
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / UIDONLY( |$)/);
+      assert.equal((await cmd(c, 'e', 'ENABLE UIDONLY IMAP4rev2'))[0], '* ENABLED UIDONLY IMAP4rev2');
+      await cmd(c, 's', 'SELECT UidOnly');
+      for (const [tag, text] of [
+        ['b1', 'FETCH 1 FLAGS'],
+        ['b2', 'STORE 1 +FLAGS (\\Seen)'],
+        ['b3', 'SEARCH ALL'],
+        ['b4', 'UID SEARCH 1:2'],
+        ['b5', 'COPY 1 INBOX'],
+        ['b6', 'MOVE 1 INBOX'],
+        ['b7', 'UID SORT (SUBJECT) UTF-8 NOT 1'],
+      ] as const)
+        assert.match((await cmd(c, tag, text)).at(-1)!, new RegExp(`^${tag} BAD \\[UIDREQUIRED\\]`), text);
+      assert.deepEqual((await cmd(c, 'f', 'UID FETCH 2:3 (FLAGS)')).slice(0, -1), ['* 2 UIDFETCH (FLAGS ())', '* 3 UIDFETCH (FLAGS ())']);
+      assert.deepEqual((await cmd(c, 'st', 'UID STORE 2 +FLAGS (\\Deleted)')).slice(0, -1), ['* 2 UIDFETCH (FLAGS (\\Deleted))']);
+      assert.equal((await cmd(c, 'q', 'UID SEARCH UID 2:*'))[0], '* ESEARCH (TAG "q") UID ALL 2:3');
+      // Another session's change arrives as UIDFETCH, an expunge as VANISHED.
+      const other = await loggedIn(t);
+      await cmd(other, 's', 'SELECT UidOnly');
+      await cmd(other, 'st', 'STORE 3 +FLAGS (\\Flagged)');
+      assert.ok((await cmd(c, 'n', 'NOOP')).includes('* 3 UIDFETCH (FLAGS (\\Flagged))'));
+      const ex = await cmd(c, 'x', 'EXPUNGE');
+      assert.deepEqual(ex.slice(0, -1), ['* VANISHED 2']);
+      const mv = await cmd(c, 'm', 'UID MOVE 1 INBOX');
+      assert.ok(mv.includes('* VANISHED 1'), mv.join('\n'));
+      assert.ok(!mv.some((l) => / EXPUNGE$/.test(l)));
+      other.close();
+      c.close();
+    });
+
+    test('METADATA (RFC 5464): server and mailbox entries, DEPTH, MAXSIZE, NIL removes, bounds, bytes kept', async () => {
+      const c = await loggedIn(t);
+      assert.match((await cmd(c, 'caps', 'CAPABILITY'))[0]!, / METADATA( |$)/);
+      assert.match((await cmd(c, 's1', 'SETMETADATA INBOX (/private/comment "My comment" /shared/comment "Shared")')).at(-1)!, /^s1 OK/);
+      assert.deepEqual(await cmd(c, 'g1', 'GETMETADATA INBOX (/PRIVATE/Comment /shared/comment /private/missing)'), [
+        '* METADATA INBOX (/private/comment "My comment" /shared/comment "Shared" /private/missing NIL)',
+        'g1 OK GETMETADATA completed',
+      ]);
+      // Server entries (mailbox ""), with DEPTH.
+      await cmd(c, 's2', 'SETMETADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/a/b "2" /private/vendor/fp/c "3")');
+      assert.equal(
+        (await cmd(c, 'g2', 'GETMETADATA (DEPTH 1) "" /private/vendor/fp'))[0],
+        '* METADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/c "3" /private/vendor/fp NIL)',
+      );
+      assert.equal(
+        (await cmd(c, 'g3', 'GETMETADATA (DEPTH infinity) "" /private/vendor/fp'))[0],
+        '* METADATA "" (/private/vendor/fp/a "1" /private/vendor/fp/a/b "2" /private/vendor/fp/c "3" /private/vendor/fp NIL)',
+      );
+      // MAXSIZE leaves the long value out and says how long it is.
+      assert.deepEqual(await cmd(c, 'g4', 'GETMETADATA (MAXSIZE 6) INBOX (/private/comment /shared/comment)'), [
+        '* METADATA INBOX (/shared/comment "Shared")',
+        'g4 OK [METADATA LONGENTRIES 10] GETMETADATA completed',
+      ]);
+      // Any octets, NUL included, come back as stored (literal8).
+      c.write('s3 SETMETADATA INBOX (/private/bin ~{5+}\r\na\x00b\r\n)\r\n');
+      assert.match((await c.until(/^s3 /)).at(-1)!, /^s3 OK/);
+      assert.deepEqual(await cmd(c, 'g5', 'GETMETADATA INBOX /private/bin'), [
+        '* METADATA INBOX (/private/bin ~{5}',
+        'a\x00b',
+        ')',
+        'g5 OK GETMETADATA completed',
+      ]);
+      // NIL removes; entries go with their mailbox.
+      await cmd(c, 's4', 'SETMETADATA INBOX (/private/comment NIL)');
+      assert.equal((await cmd(c, 'g6', 'GETMETADATA INBOX /private/comment'))[0], '* METADATA INBOX (/private/comment NIL)');
+      await cmd(c, 'c1', 'CREATE Annotated');
+      await cmd(c, 's5', 'SETMETADATA Annotated (/private/comment "gone soon")');
+      await cmd(c, 'd1', 'DELETE Annotated');
+      await cmd(c, 'c2', 'CREATE Annotated');
+      assert.equal((await cmd(c, 'g7', 'GETMETADATA Annotated /private/comment'))[0], '* METADATA Annotated (/private/comment NIL)');
+      // Bad input and bounds (imap.metadata_max_size 100, metadata_max_entries 20 here).
+      for (const [tag, text] of [
+        ['b1', 'GETMETADATA INBOX /comment'],
+        ['b2', 'SETMETADATA INBOX (/private/a* "x")'],
+        ['b3', 'SETMETADATA INBOX (/private//a "x")'],
+        ['b4', 'GETMETADATA INBOX /private/a/'],
+        ['b5', 'GETMETADATA (DEPTH 2) INBOX /private/a'],
+      ] as const)
+        assert.match((await cmd(c, tag, text)).at(-1)!, new RegExp(`^${tag} BAD `), text);
+      assert.match((await cmd(c, 'n1', 'GETMETADATA Nowhere /private/comment')).at(-1)!, /^n1 NO \[NONEXISTENT\]/);
+      assert.match(
+        (await cmd(c, 'n2', `SETMETADATA INBOX (/private/big "${'x'.repeat(101)}")`)).at(-1)!,
+        /^n2 NO \[METADATA MAXSIZE 100\]/,
+      );
+      const many = Array.from({ length: 20 }, (_, i) => `/private/many/${i} "v"`).join(' ');
+      assert.match((await cmd(c, 'n3', `SETMETADATA INBOX (${many})`)).at(-1)!, /^n3 NO \[METADATA TOOMANY\]/);
+      assert.equal((await cmd(c, 'g8', 'GETMETADATA INBOX /private/many/0'))[0], '* METADATA INBOX (/private/many/0 NIL)', 'all or none');
       c.close();
     });
   });

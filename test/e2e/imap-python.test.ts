@@ -102,8 +102,8 @@ other.logout()
 m.logout()
 `;
 
-// Paging with PARTIAL (RFC 9394) as a script would: imaplib sends the command and keeps the
-// untagged ESEARCH answer.
+// Paging with PARTIAL (RFC 9394) and a mailbox annotation (RFC 5464) as a script would: imaplib
+// sends the commands (xatom for extensions) and keeps the untagged ESEARCH and METADATA answers.
 const PAGING = `
 import imaplib, os, ssl
 ctx = ssl.create_default_context(cafile=os.environ['CA'])
@@ -120,6 +120,10 @@ typ, data = m.uid('SEARCH', 'RETURN', '(PARTIAL 1:2)', 'ALL')
 print('first2', typ, m.response('ESEARCH')[1][0].decode())
 typ, data = m.uid('FETCH', '1:*', '(UID)', '(PARTIAL -1:-2)')
 print('fetch', ' | '.join(d.decode() for d in data))
+typ, data = m.xatom('SETMETADATA', 'Py/Pages', '(/private/comment "paged by python")')
+print('setmetadata', typ)
+typ, data = m.xatom('GETMETADATA', 'Py/Pages', '/private/comment')
+print('getmetadata', typ, m.response('METADATA')[1][0].decode())
 m.logout()
 `;
 
@@ -175,7 +179,7 @@ describe('IMAP with Python imaplib', { skip }, () => {
     assert.equal(out['uids'], '2 3');
   });
 
-  test('PARTIAL (RFC 9394): paged UID SEARCH and UID FETCH', async () => {
+  test('PARTIAL (RFC 9394): paged UID SEARCH and UID FETCH; METADATA (RFC 5464) through xatom', async () => {
     const r = await python(PAGING, { CA: t.caFile, PORT: String(t.ports.imaps), USER_NAME: ALICE, PASSWORD });
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
@@ -183,6 +187,8 @@ describe('IMAP with Python imaplib', { skip }, () => {
     assert.match(lines[1]!, /^last3 OK \(TAG "[^"]+"\) UID COUNT 7 PARTIAL \(-1:-3 5:7\)$/);
     assert.match(lines[2]!, /^first2 OK \(TAG "[^"]+"\) UID PARTIAL \(1:2 1:2\)$/);
     assert.equal(lines[3], 'fetch 6 (UID 6) | 7 (UID 7)');
+    assert.equal(lines[4], 'setmetadata OK');
+    assert.equal(lines[5], 'getmetadata OK Py/Pages (/private/comment "paged by python")');
   });
 
   test('the cleartext port advertises LOGINDISABLED and refuses LOGIN until STARTTLS', async () => {

@@ -46,7 +46,11 @@ describe('SMTP inbound (MX)', () => {
     const inbox = await inboxOf(t, 'bob@example.test');
     // bob and postmaster are the same account: one copy
     assert.equal(inbox.filter((m) => m.includes('Subject: inbound')).length, 1);
-    assert.match(inbox[0]!, /^Received: from mx\.remote\.test \(\[127\.0\.0\.1\]\)\r\n\tby localhost with ESMTP id \S+; /);
+    // our Authentication-Results (RFC 8601 §5: above the trace fields), then our Received
+    assert.match(
+      inbox[0]!,
+      /^Authentication-Results: localhost;[^\r\n]*(\r\n [^\r\n]*)*\r\nReceived: from mx\.remote\.test \(\[127\.0\.0\.1\]\)\r\n\tby localhost with ESMTP id \S+; /,
+    );
   });
 
   test('postmaster@ a domain without such an alias reaches an admin account (RFC 5321 §4.5.1)', async () => {

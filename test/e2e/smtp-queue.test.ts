@@ -324,7 +324,11 @@ describe('TLS to MX hosts: opportunistic by default, verified with queue.verify_
       async () => (await inboxOf(mx, 'pat@mx.test')).find((m) => m.includes('Subject: opportunistic')),
       'delivery over opportunistic TLS',
     );
-    assert.match(msg, /^Received: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby localhost with ESMTPS \(using TLSv1\.3/);
+    // the receiving MX put its Authentication-Results (RFC 8601) above its Received field
+    assert.match(
+      msg,
+      /^Authentication-Results: localhost;[^\r\n]*(\r\n [^\r\n]*)*\r\nReceived: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby localhost with ESMTPS \(using TLSv1\.3/,
+    );
 
     await submit(strict, 'pat@mx.test', 'verified only');
     const row = await until(async () => {

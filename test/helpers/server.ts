@@ -91,7 +91,9 @@ export async function startTestServer(
   const config = loadConfig({
     dataDir,
     env: {},
-    overrides: merge(merge({ log: { level: 'silent' } }, overrides), options.overrides ?? {}),
+    // MX checks ask a loopback port nothing serves (refused at once: temperror), never the
+    // machine's resolver; tests that need DNS answers start test/helpers/dns-server.ts.
+    overrides: merge(merge({ log: { level: 'silent' }, inbound: { dns_servers: ['127.0.0.1:9'] } }, overrides), options.overrides ?? {}),
   });
   const logger = options.logTo ? createLogger('info', options.logTo) : createLogger(process.env.FP_TEST_LOG ?? 'silent');
   const services = await openServices(config, { logger });

@@ -19,7 +19,7 @@ export interface HttpAuthRequest {
   /** The resource the request is for (`resourceIds(config).jmap`, the calendar URL, …). */
   readonly resource: string;
   /** Which access is needed; default: from the resource. */
-  readonly scope?: 'mail' | 'calendars';
+  readonly scope?: 'mail' | 'calendars' | 'contacts';
   /** Listener name for policy; `https` unless told. */
   readonly listener?: string;
 }
@@ -78,7 +78,10 @@ export class HttpAuthenticator {
   }
 
   /** The `WWW-Authenticate` lines for a 401 on `resource`, optionally with a Bearer error. */
-  challenges(resource: string, options: { scope?: 'mail' | 'calendars'; listener?: string; bearerError?: BearerError } = {}): string[] {
+  challenges(
+    resource: string,
+    options: { scope?: 'mail' | 'calendars' | 'contacts'; listener?: string; bearerError?: BearerError } = {},
+  ): string[] {
     const realm = this.#config.server.hostname;
     const out: string[] = [];
     for (const scheme of this.enabledSchemes(options.listener)) {
@@ -179,9 +182,9 @@ export class HttpAuthenticator {
     return { ok: false, status, headers: lines.length ? { 'www-authenticate': lines } : {}, detail, ...(failure ? { failure } : {}) };
   }
 
-  #scopeFor(resource: string, scope: 'mail' | 'calendars' | undefined): string {
+  #scopeFor(resource: string, scope: 'mail' | 'calendars' | 'contacts' | undefined): string {
     const kind = scope ?? (resource.startsWith(resourceIds(this.#config).calendar) ? 'calendars' : 'mail');
-    return kind === 'calendars' ? SCOPES.calendars : SCOPES.mail;
+    return SCOPES[kind];
   }
 }
 

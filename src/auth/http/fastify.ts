@@ -17,7 +17,7 @@ export function authOf(request: FastifyRequest): AuthResult | undefined {
 export interface RouteAuth {
   /** The resource (`resourceIds(config).jmap`, the calendar URL, …) or a function of the request. */
   readonly resource: string | ((request: FastifyRequest) => string);
-  readonly scope?: 'mail' | 'calendars';
+  readonly scope?: 'mail' | 'calendars' | 'contacts';
 }
 
 /** Writes a refusal as RFC 9457 problem JSON with its challenges (one header line each). */
@@ -77,7 +77,7 @@ export function registerProtectedResourceMetadata(
   const ids = resourceIds(config);
   const resources: Array<[string, string[]]> = [
     [ids.jmap, [SCOPES.mail, 'offline_access']],
-    [ids.calendar, [SCOPES.calendars, 'offline_access']],
+    [ids.calendar, [SCOPES.calendars, SCOPES.contacts, 'offline_access']],
   ];
   for (const [resource, scopes] of resources) {
     const metadata = resourceMetadataUrl(resource);

@@ -84,7 +84,7 @@ export class BearerVerifier {
 
     if (!viaUserinfo) {
       const kind = scopeKind(context, resourceIds(this.#deps.config).calendar);
-      const accepted = kind === 'calendars' ? issuer.options.calendar_scopes : issuer.options.mail_scopes;
+      const accepted = scopesOf(issuer.options, kind);
       const granted = tokenScopes(claims);
       if (accepted.length && !accepted.some((s) => granted.includes(s)))
         return authFailure('insufficient_scope', {
@@ -260,8 +260,8 @@ export class BearerVerifier {
     expired = false,
   ): AuthFailure {
     const kind = scopeKind(context, resourceIds(this.#deps.config).calendar);
-    const scopes = issuer ? (kind === 'calendars' ? issuer.options.calendar_scopes : issuer.options.mail_scopes) : [];
-    const scope = scopes[0] ?? (kind === 'calendars' ? SCOPES.calendars : SCOPES.mail);
+    const scopes = issuer ? scopesOf(issuer.options, kind) : [];
+    const scope = scopes[0] ?? SCOPES[kind];
     return authFailure('invalid_token', {
       tokenError,
       ...(expired ? { expired: true as const } : {}),
@@ -271,7 +271,15 @@ export class BearerVerifier {
 }
 
 /** `calendars` for the calendar resource (or when the route says so), else `mail`. */
-function scopeKind(context: AuthContext, calendarResource: string): 'mail' | 'calendars' {
+/** The scope strings an issuer's tokens need for one kind of access. */
+function scopesOf(
+  options: { mail_scopes: readonly string[]; calendar_scopes: readonly string[]; contacts_scopes: readonly string[] },
+  kind: 'mail' | 'calendars' | 'contacts',
+): readonly string[] {
+  return kind === 'calendars' ? options.calendar_scopes : kind === 'contacts' ? options.contacts_scopes : options.mail_scopes;
+}
+
+function scopeKind(context: AuthContext, calendarResource: string): 'mail' | 'calendars' | 'contacts' {
   if (context.scope) return context.scope;
   return context.protocol === 'http' && context.resource?.startsWith(calendarResource) ? 'calendars' : 'mail';
 }

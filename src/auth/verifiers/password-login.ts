@@ -54,7 +54,16 @@ export async function verifyPasswordLogin(
   const app = options.appPasswords === false ? undefined : await deps.directory.findAppPasswordBySecret(input.password);
   if (account && app && app.accountId === account.id) {
     if (app.revokedAt !== null || (app.expiresAt !== null && app.expiresAt <= now)) return authFailure('invalid_credentials');
-    if (!app.protocols.includes(appPasswordProtocol(context.protocol)))
+    // `caldav` / `carddav` app passwords cover only the HTTP requests that need that access.
+    const narrow =
+      context.protocol === 'http'
+        ? context.scope === 'calendars'
+          ? 'caldav'
+          : context.scope === 'contacts'
+            ? 'carddav'
+            : undefined
+        : undefined;
+    if (!app.protocols.includes(appPasswordProtocol(context.protocol)) && !(narrow && app.protocols.includes(narrow)))
       return authFailure('authorization_failed', { publicReason: `this app password is not valid for ${context.protocol}` });
     const outcome = authorize('app_password', {
       credentialId: String(app.id),

@@ -23,6 +23,9 @@ export interface ImapLimits {
   readonly maxAuthFailures: number;
   /** LITERAL+ (any non-synchronizing literal) or, when false, LITERAL- (at most 4096 octets), RFC 7888. */
   readonly literalPlus: boolean;
+  /** METADATA bounds (RFC 5464 §4.3): largest value, most entries per account. */
+  readonly metadataMaxSize: number;
+  readonly metadataMaxEntries: number;
 }
 
 export interface ImapDeps {
@@ -72,6 +75,8 @@ export interface CommandContext {
   useCondstore(): void;
   readonly qresync: boolean;
   readonly rev2: boolean;
+  /** UIDONLY is enabled (RFC 9586): UIDFETCH and VANISHED instead of FETCH and EXPUNGE. */
+  readonly uidOnly: boolean;
   /** The capability list for the current state and TLS. */
   capabilities(): string[];
   send(data: string | Buffer): void;

@@ -25,6 +25,7 @@ function mailboxArguments(cmd: Command): readonly string[] {
     case 'SUBSCRIBE':
     case 'UNSUBSCRIBE':
     case 'STATUS':
+    case 'GETQUOTAROOT':
     case 'APPEND':
     case 'COPY':
     case 'MOVE':

@@ -5,6 +5,7 @@ import type { MailChange } from '../../mail/types.ts';
 import { activities } from '../../core/activity.ts';
 import type { Connection } from '../../net/connection.ts';
 import type { SessionHandle } from '../../net/listener.ts';
+import { upgradeTls } from '../../net/upgrade-tls.ts';
 import { capabilities } from './capabilities.ts';
 import { DeflateLayer } from './deflate.ts';
 import { COMMANDS } from './commands/index.ts';
@@ -15,6 +16,7 @@ import type { SessionState } from './state.ts';
 import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encoder.ts';
 import { parseCommand } from './wire/parser.ts';
 import { CommandReader, type Frame, type ReaderEvent } from './wire/reader.ts';
+import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
 import { formatSequenceSet } from './wire/sequence.ts';
 
 /** Pause reading when this much input waits unprocessed (pipelining clients), resume below it. */
@@ -285,6 +287,8 @@ export class ImapSession implements SessionHandle, CommandContext {
             : 'Not allowed now';
       return this.#badCommand(cmd.tag, `${cmd.name}: ${why}`, 'CLIENTBUG');
     }
+    if (this.uidOnly && usesSequenceNumbers(cmd))
+      return this.#badCommand(cmd.tag, `${cmd.name}: message sequence numbers are not used once UIDONLY is enabled`, 'UIDREQUIRED');
     if (hasInvalidMailboxName(cmd, this.enc.utf8))
       return this.#badCommand(cmd.tag, 'The mailbox name is not valid modified UTF-7', 'CLIENTBUG');
     const condstoreBefore = this.#condstore;
@@ -321,6 +325,7 @@ export class ImapSession implements SessionHandle, CommandContext {
         already_exists: 'ALREADYEXISTS',
         invalid_argument: 'CANNOT',
         limit_exceeded: 'LIMIT',
+        over_quota: 'OVERQUOTA',
         unavailable: 'UNAVAILABLE',
       }[err.code as string];
       if (code) return { status: 'NO', text: (err as FingerpostError).message, code };
@@ -386,6 +391,10 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   get rev2(): boolean {
     return this.#enabled.has('IMAP4REV2');
+  }
+
+  get uidOnly(): boolean {
+    return this.#enabled.has('UIDONLY');
   }
 
   capabilities(): string[] {
@@ -475,22 +484,24 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   async startTls(taggedLine: string): Promise<boolean> {
     // STARTTLS injection defence: anything pipelined after the command is dropped unread.
-    this.#reader.discard();
-    this.send(taggedLine);
-    this.#uncork();
-    this.#detach();
-    try {
-      await this.#conn.startTls(this.deps.tlsTimeoutMs);
-    } catch {
+    const secured = await upgradeTls(
+      this.#conn,
+      {
+        detach: () => this.#detach(),
+        discard: () => this.#reader.discard(),
+        attach: (socket) => {
+          socket.on('data', this.#onData);
+          socket.on('error', () => {});
+        },
+      },
+      taggedLine,
+      this.deps.tlsTimeoutMs,
+    );
+    if (!secured) {
       this.#closing = true;
-      this.#conn.destroy();
       this.#wakeUp();
-      return false;
     }
-    this.#reader.discard();
-    this.#conn.socket.on('data', this.#onData);
-    this.#conn.socket.on('error', () => {});
-    return true;
+    return secured;
   }
 
   signIn(result: AuthResult): void {
@@ -562,12 +573,13 @@ export class ImapSession implements SessionHandle, CommandContext {
     );
     let out = '';
     if (update.expunged.length) {
-      if (this.qresync) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
+      if (this.qresync || this.uidOnly) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
       else for (const seq of update.expungedSeqs) out += `* ${seq} EXPUNGE\r\n`;
     }
     if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n${this.rev2 ? '' : `* ${box.recent.size} RECENT\r\n`}`;
     for (const c of update.changed) {
-      out += `* ${c.seq} FETCH (UID ${c.uid} FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
+      const uid = this.uidOnly ? '' : `UID ${c.uid} `;
+      out += `${fetchOpen(this.uidOnly, c.seq, c.uid)}${uid}FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
     if (out) this.send(out);
   }

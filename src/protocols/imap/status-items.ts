@@ -6,10 +6,10 @@ import type { StatusItem } from './wire/types.ts';
 /**
  * The `* STATUS name (…)` line for a mailbox (RFC 9051 §7.2.4), shared by STATUS and LIST-STATUS
  * (RFC 5819). RECENT counts messages no session has claimed yet (RFC 3501 §2.3.2); SIZE is RFC 8438;
- * HIGHESTMODSEQ RFC 7162.
+ * HIGHESTMODSEQ RFC 7162; DELETED-STORAGE RFC 9208 §4.2.
  */
 export async function statusLine(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[]): Promise<string> {
-  const needCounts = items.some((i) => i === 'MESSAGES' || i === 'UNSEEN' || i === 'DELETED' || i === 'SIZE');
+  const needCounts = items.some((i) => i === 'MESSAGES' || i === 'UNSEEN' || i === 'DELETED' || i === 'SIZE' || i === 'DELETED-STORAGE');
   const counts = needCounts ? await ctx.deps.mail.mailboxCounts(mailbox.id) : null;
   const parts: string[] = [];
   for (const item of new Set(items)) {
@@ -31,6 +31,10 @@ export async function statusLine(ctx: CommandContext, mailbox: Mailbox, items: r
         break;
       case 'SIZE':
         parts.push(`SIZE ${counts!.size}`);
+        break;
+      case 'DELETED-STORAGE':
+        // In the STORAGE resource's units of 1024 octets (RFC 9208 §4.2, §5.1).
+        parts.push(`DELETED-STORAGE ${Math.ceil(counts!.deletedSize / 1024)}`);
         break;
       case 'RECENT': {
         // Not yet claimed by any session, plus those this session holds (RFC 3501 §6.3.10).

@@ -1,13 +1,15 @@
 import type { Config } from '../../config/config.ts';
 import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT } from '../../mail/store.ts';
 
-/** Capability URIs this server implements (RFC 8620 §2, RFC 8621 §1.3, RFC 8887 §4). */
+/** Capability URIs this server implements (RFC 8620 §2, RFC 8621 §1.3, RFC 8887 §4, RFC 9425 §2, RFC 9404 §3). */
 export const CAPABILITIES = {
   core: 'urn:ietf:params:jmap:core',
   mail: 'urn:ietf:params:jmap:mail',
   submission: 'urn:ietf:params:jmap:submission',
   vacation: 'urn:ietf:params:jmap:vacationresponse',
   websocket: 'urn:ietf:params:jmap:websocket',
+  quota: 'urn:ietf:params:jmap:quota',
+  blob: 'urn:ietf:params:jmap:blob',
 } as const;
 
 /** The set `using` may name; anything else is `unknownCapability` (RFC 8620 §3.6.1). */
@@ -58,6 +60,19 @@ export const EMAIL_SORT_OPTIONS = [
 export const MAX_MAILBOX_NAME = MAX_MAILBOX_SEGMENT;
 export { MAX_MAILBOX_DEPTH };
 
+/** The most data sources one Blob/upload object may join (RFC 9404 §4.1 `maxDataSources`). */
+export const MAX_DATA_SOURCES = 64;
+
+/** The types Blob/lookup can name (RFC 9404 §4.3 `supportedTypeNames`). */
+export const BLOB_LOOKUP_TYPES = ['Mailbox', 'Thread', 'Email'] as const;
+
+/** Blob/get digests (RFC 9404 §4.2) by their IANA hash names, with node:crypto's names. */
+export const DIGEST_ALGORITHMS: ReadonlyMap<string, string> = new Map([
+  ['sha', 'sha1'],
+  ['sha-256', 'sha256'],
+  ['sha-512', 'sha512'],
+]);
+
 /** Per-account capability values (RFC 8621 §1.3.1, §1.3.2). */
 export function accountCapabilities(config: Config): Record<string, Record<string, unknown>> {
   return {
@@ -71,6 +86,13 @@ export function accountCapabilities(config: Config): Record<string, Record<strin
     },
     [CAPABILITIES.submission]: { maxDelayedSend: 0, submissionExtensions: {} },
     [CAPABILITIES.vacation]: {},
+    [CAPABILITIES.quota]: {},
+    [CAPABILITIES.blob]: {
+      maxSizeBlobSet: config.jmap.max_size_upload,
+      maxDataSources: MAX_DATA_SOURCES,
+      supportedTypeNames: [...BLOB_LOOKUP_TYPES],
+      supportedDigestAlgorithms: [...DIGEST_ALGORITHMS.keys()],
+    },
   };
 }
 
@@ -81,6 +103,8 @@ export function sessionCapabilities(limits: JmapLimits, websocketUrl: string | n
     [CAPABILITIES.mail]: {},
     [CAPABILITIES.submission]: {},
     [CAPABILITIES.vacation]: {},
+    [CAPABILITIES.quota]: {},
+    [CAPABILITIES.blob]: {},
     ...(websocketUrl ? { [CAPABILITIES.websocket]: { url: websocketUrl, supportsPush: true } } : {}),
   };
 }

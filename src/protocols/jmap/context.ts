@@ -117,4 +117,6 @@ const CAPABILITIES_BY_ACCOUNT: Readonly<Record<string, true>> = {
   [CAPABILITIES.mail]: true,
   [CAPABILITIES.submission]: true,
   [CAPABILITIES.vacation]: true,
+  [CAPABILITIES.quota]: true,
+  [CAPABILITIES.blob]: true,
 };

@@ -32,6 +32,8 @@ export type MethodErrorType =
   | 'unsupportedFilter'
   | 'tooManyChanges'
   | 'fromAccountNotFound'
+  /** Blob/lookup names a type it cannot look blobs up in (RFC 9404 §4.3). */
+  | 'unknownDataType'
   | 'fromAccountNotSupportedByMethod';
 
 /** Thrown by a method handler; the dispatcher turns it into `["error", {type, …}, callId]`. */

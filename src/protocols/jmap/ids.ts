@@ -4,7 +4,7 @@
  * different types never collide and are never purely numeric.
  */
 
-export type IdKind = 'account' | 'mailbox' | 'email' | 'thread' | 'identity' | 'submission';
+export type IdKind = 'account' | 'mailbox' | 'email' | 'thread' | 'identity' | 'submission' | 'quota' | 'push';
 
 const PREFIX: Record<IdKind, string> = {
   account: 'A',
@@ -13,6 +13,8 @@ const PREFIX: Record<IdKind, string> = {
   thread: 'T',
   identity: 'I',
   submission: 'S',
+  quota: 'Q',
+  push: 'P',
 };
 
 /** The JMAP id of row `n` of `kind`. */

@@ -1,3 +1,7 @@
+import { blobCopy } from './blob/copy.ts';
+import { blobGet } from './blob/get.ts';
+import { blobLookup } from './blob/lookup.ts';
+import { blobUpload } from './blob/upload-method.ts';
 import { coreEcho } from './core/echo.ts';
 import type { MethodTable } from './dispatch.ts';
 import { emailChanges } from './email/changes.ts';
@@ -13,6 +17,10 @@ import { emailSubmissionSet } from './email-submission/set.ts';
 import { identityChanges } from './identity/changes.ts';
 import { identityGet } from './identity/get.ts';
 import { identitySet } from './identity/set.ts';
+import { quotaChanges } from './quota/changes.ts';
+import { quotaGet } from './quota/get.ts';
+import { quotaQuery } from './quota/query.ts';
+import { quotaQueryChanges } from './quota/query-changes.ts';
 import { searchSnippetGet } from './search-snippet/get.ts';
 import { vacationResponseGet } from './vacation-response/get.ts';
 import { vacationResponseSet } from './vacation-response/set.ts';
@@ -30,6 +38,10 @@ import { threadGet } from './thread/get.ts';
 /** Every method this server implements, by name (RFC 8620 §4–§5, RFC 8621). */
 export const METHODS: MethodTable = {
   'Core/echo': coreEcho,
+  'Blob/copy': blobCopy,
+  'Blob/upload': blobUpload,
+  'Blob/get': blobGet,
+  'Blob/lookup': blobLookup,
   'Mailbox/get': mailboxGet,
   'Mailbox/changes': mailboxChanges,
   'Mailbox/query': mailboxQuery,
@@ -56,4 +68,8 @@ export const METHODS: MethodTable = {
   'EmailSubmission/set': emailSubmissionSet,
   'VacationResponse/get': vacationResponseGet,
   'VacationResponse/set': vacationResponseSet,
+  'Quota/get': quotaGet,
+  'Quota/changes': quotaChanges,
+  'Quota/query': quotaQuery,
+  'Quota/queryChanges': quotaQueryChanges,
 };

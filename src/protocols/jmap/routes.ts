@@ -19,7 +19,14 @@ import { processRequest } from './dispatch.ts';
 import { createSubmitter, type Enqueue } from './email-submission/submitter.ts';
 import { PROBLEM } from './errors.ts';
 import { fromId } from './ids.ts';
+import { createOutbound } from '../../calendar/setup.ts';
+import type { OutboundHttp } from '../../calendar/outbound.ts';
 import { METHODS } from './methods.ts';
+import type { MethodTable } from './dispatch.ts';
+import { PushDelivery } from './push-subscription/delivery.ts';
+import { pushSubscriptionGet } from './push-subscription/get.ts';
+import { pushSubscriptionSet } from './push-subscription/set.ts';
+import { vapidKeys } from './push-subscription/store.ts';
 import { limitCounter } from './metrics.ts';
 import { ConnectionCounter, serveEventSource } from './push/event-source.ts';
 import { attachWebSocket } from './push/websocket.ts';
@@ -109,6 +116,14 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     limitHit: limitCounter(deps.metrics),
   };
   responder = new VacationResponder(services);
+  // PushSubscription (RFC 8620 §7.2): Web Push through the calendar's SSRF-guarded outbound client.
+  let outbound: OutboundHttp | undefined;
+  const delivery = new PushDelivery(services, () => (outbound ??= createOutbound(config)));
+  const methods: MethodTable = {
+    ...METHODS,
+    'PushSubscription/get': pushSubscriptionGet,
+    'PushSubscription/set': pushSubscriptionSet((id) => delivery.enqueueVerification(id)),
+  };
   const urls = jmapUrls(config);
   const resource = urls.session;
   const apiFlight = new InFlight();
@@ -121,7 +136,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     auth: deps.auth,
     resource,
     path: new URL(urls.webSocket).pathname,
-    methods: METHODS,
+    methods,
     connections: pushConnections,
     sessionState: (caller) => sessionObject(config, limits, caller.account, true)['state'] as string,
   });
@@ -157,10 +172,12 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     });
     jmap.addHook('onReady', async () => {
       await responder?.start();
+      delivery.start();
     });
     jmap.addHook('onClose', async () => {
       pushConnections.endAll();
       responder?.stop();
+      delivery.stop();
     });
 
     jmap.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -185,7 +202,13 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     jmap.get('/jmap/session', async (request, reply) => {
       const caller = callerOf(request);
       reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-cache, no-store, must-revalidate');
-      return JSON.stringify(sessionObject(config, limits, caller.account, true));
+      const session = sessionObject(config, limits, caller.account, true);
+      // The key push services check VAPID signatures against (RFC 8292 §3.2), for the client's
+      // PushManager.subscribe({ applicationServerKey }).
+      (session['capabilities'] as Record<string, unknown>)['urn:ietf:params:jmap:webpush-vapid'] = {
+        applicationServerKey: (await vapidKeys(services)).publicKey,
+      };
+      return JSON.stringify(session);
     });
 
     jmap.post('/jmap/api', { bodyLimit: limits.maxSizeRequest }, async (request, reply) => {
@@ -198,7 +221,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
         return sendProblem(reply, status, type, detail, limit ? { limit } : {});
       }
       const session = sessionObject(config, limits, caller.account, true);
-      const response = await processRequest(parsed.request, services, caller, METHODS, session['state'] as string);
+      const response = await processRequest(parsed.request, services, caller, methods, session['state'] as string);
       reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
       return JSON.stringify(response);
     });

@@ -46,6 +46,8 @@ export function sessionObject(config: Config, limits: JmapLimits, account: Direc
       [CAPABILITIES.mail]: accountId,
       [CAPABILITIES.submission]: accountId,
       [CAPABILITIES.vacation]: accountId,
+      [CAPABILITIES.quota]: accountId,
+      [CAPABILITIES.blob]: accountId,
     },
     username: account.address,
     apiUrl: urls.api,

@@ -7,8 +7,17 @@ import { MethodError } from './errors.ts';
  * change; Mailbox also moves when a mailbox's counts change (its HIGHESTMODSEQ).
  */
 
-/** The JMAP data types whose states push announces (RFC 8620 §7.1, RFC 8621 §1.5). */
-export const PUSH_TYPES = ['Mailbox', 'Email', 'Thread', 'EmailDelivery', 'Identity', 'EmailSubmission', 'VacationResponse'] as const;
+/** The JMAP data types whose states push announces (RFC 8620 §7.1, RFC 8621 §1.5, RFC 9425 §3). */
+export const PUSH_TYPES = [
+  'Mailbox',
+  'Email',
+  'Thread',
+  'EmailDelivery',
+  'Identity',
+  'EmailSubmission',
+  'VacationResponse',
+  'Quota',
+] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
 
 /** The current state of `type` in an account. */

@@ -5,12 +5,14 @@ import type { Logger } from '../../core/log.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { Connection } from '../../net/connection.ts';
 import { driveSasl } from '../../net/drive-sasl.ts';
+import { upgradeTls } from '../../net/upgrade-tls.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { activities } from '../../core/activity.ts';
-import { InputBuffer } from '../smtp/input.ts';
+import { LineInput } from '../../net/line-input.ts';
 import type { MaildropLocks } from './lock.ts';
 import { type DropMessage, Maildrop } from './maildrop.ts';
-import { multiline, topOf } from './output.ts';
+import { MAX_SASL_LINE, parseCommand, type Pop3Command } from './wire/command.ts';
+import { multiline, topOf } from './wire/output.ts';
 
 export interface Pop3Options {
   readonly hostname: string;
@@ -21,10 +23,6 @@ export interface Pop3Options {
   readonly tlsTimeoutMs: number;
   readonly maxErrors?: number;
 }
-
-/** RFC 2449 §4: command lines are at most 255 octets. AUTH responses may be longer (RFC 5034 §4). */
-const MAX_COMMAND = 255;
-const MAX_SASL_LINE = 64 * 1024;
 
 type State =
   | { readonly kind: 'authorization'; readonly user?: string }
@@ -43,7 +41,7 @@ type State =
 export class Pop3Session implements SessionHandle {
   readonly #conn: Connection;
   readonly #o: Pop3Options;
-  readonly #input = new InputBuffer();
+  readonly #input = new LineInput();
   readonly #id = randomId('p');
   #state: State = { kind: 'authorization' };
   #registration: SessionRegistration | undefined;
@@ -136,12 +134,12 @@ export class Pop3Session implements SessionHandle {
       else this.#flush();
       const line = await this.#input.line(MAX_SASL_LINE);
       if (line.kind === 'closed') break;
-      if (line.kind === 'too_long') this.#err('Line too long');
-      else if (!/^auth /i.test(line.text) && Buffer.byteLength(line.text) > MAX_COMMAND - 2) this.#err('Line too long');
+      const command: Pop3Command = line.kind === 'too_long' ? line : parseCommand(line.text);
+      if (command.kind === 'too_long') this.#err('Line too long');
       else {
-        const done = activities.begin('pop3', line.text.split(' ', 1)[0]!.toUpperCase().slice(0, 16), this.#id);
+        const done = activities.begin('pop3', command.verb.slice(0, 16), this.#id);
         try {
-          await this.#command(line.text);
+          await this.#command(command);
         } finally {
           done();
         }
@@ -151,9 +149,7 @@ export class Pop3Session implements SessionHandle {
     this.#flush();
   }
 
-  async #command(line: string): Promise<void> {
-    const [word = '', ...args] = line.split(' ');
-    const cmd = word.toUpperCase();
+  async #command({ verb: cmd, args, rest }: Extract<Pop3Command, { kind: 'command' }>): Promise<void> {
     if (cmd === 'CAPA') return this.#capa();
     if (cmd === 'QUIT') return this.#quit();
     if (cmd === 'NOOP' && this.#state.kind === 'transaction') return this.#ok('');
@@ -162,9 +158,9 @@ export class Pop3Session implements SessionHandle {
         case 'STLS':
           return this.#stls();
         case 'USER':
-          return this.#user(args.join(' '));
+          return this.#user(rest);
         case 'PASS':
-          return this.#pass(line.slice(5));
+          return this.#pass(rest);
         case 'AUTH':
           return this.#auth(args);
         case 'APOP':
@@ -190,20 +186,12 @@ export class Pop3Session implements SessionHandle {
 
   async #stls(): Promise<void> {
     if (this.#conn.secure) return this.#err('TLS is already active');
-    this.#ok('Begin TLS negotiation');
-    this.#flush();
     // RFC 2595 §4 / STANDARDS §8.4: nothing pipelined in cleartext after STLS is executed.
-    this.#input.detach();
-    this.#input.discard();
-    try {
-      await this.#conn.startTls(this.#o.tlsTimeoutMs);
-    } catch {
+    if (!(await upgradeTls(this.#conn, this.#input, '+OK Begin TLS negotiation\r\n', this.#o.tlsTimeoutMs))) {
       this.#closing = true;
       this.#input.close();
-      this.#conn.destroy();
       return;
     }
-    this.#input.attach(this.#conn.socket);
     this.#state = { kind: 'authorization' };
   }
 
@@ -232,7 +220,7 @@ export class Pop3Session implements SessionHandle {
     await this.#login(outcome);
   }
 
-  async #auth(args: string[]): Promise<void> {
+  async #auth(args: readonly string[]): Promise<void> {
     const mechs = this.#mechanisms();
     if (!args.length) {
       // Listing mechanisms for a bare AUTH (RFC 1734 style) helps older clients.
@@ -309,7 +297,7 @@ export class Pop3Session implements SessionHandle {
     return msg;
   }
 
-  async #transaction(cmd: string, args: string[]): Promise<void> {
+  async #transaction(cmd: string, args: readonly string[]): Promise<void> {
     const state = this.#state;
     if (state.kind !== 'transaction') return;
     const live = () => state.drop.messages.map((m, i) => ({ n: i + 1, m })).filter(({ n }) => !state.deleted.has(n));

@@ -1,6 +1,9 @@
 import { tryParseAddress } from '../../core/address.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
+import { isFingerpostError } from '../../core/errors.ts';
+import type { StorageQuota } from '../../mail/store.ts';
+import type { InboundChecks } from '../../mail/inbound/checks.ts';
 import { type Reply, reply } from './reply.ts';
 import type { SendingLimits } from './sending-limits.ts';
 import type { MailEnvelope, Recipient, SessionView, TransactionHandler } from './transaction.ts';
@@ -10,8 +13,10 @@ export type SenderPolicy = 'own' | 'domain' | 'any';
 
 export interface MailTransactionOptions {
   readonly directory: Directory;
-  /** Durable delivery into an account's INBOX (blob fsync + commit) before it resolves. */
-  readonly deliverLocal: (accountId: number, message: Buffer) => Promise<unknown>;
+  /** Durable delivery into an account's INBOX, or its mailbox with `role` (blob fsync + commit), before it resolves. */
+  readonly deliverLocal: (accountId: number, message: Buffer, role?: 'junk') => Promise<unknown>;
+  /** Checks on unauthenticated MX mail before the final reply (src/mail/inbound/checks.ts). */
+  readonly inbound?: InboundChecks;
   /** Durable hand-over to the outbound queue; resolves with the queue id. */
   readonly enqueue: (input: {
     sender: string;
@@ -24,7 +29,21 @@ export interface MailTransactionOptions {
   readonly requireAuthForRelay: (listener: string) => boolean;
   readonly senderPolicy: SenderPolicy;
   readonly limits?: SendingLimits;
+  /** An account's storage quota in octets (limit null: none), so a full mailbox is refused in SMTP terms. */
+  readonly quota?: (accountId: number) => Promise<StorageQuota>;
   readonly logger: Logger;
+}
+
+/**
+ * The reply for a mailbox that cannot take `size` more octets (RFC 3463 X.2.2 mailbox full): 552
+ * 5.2.2 when the message is larger than the whole quota and could never fit, else 452 4.2.2, so
+ * the sender retries once the owner made room (RFC 5321 §4.5.3.1.10).
+ */
+export function overQuotaReply(quota: StorageQuota, size: number): Reply | undefined {
+  if (quota.limit === null || quota.used + size <= quota.limit) return undefined;
+  return size > quota.limit
+    ? reply(552, '5.2.2', 'Message larger than the mailbox quota')
+    : reply(452, '4.2.2', 'Mailbox full, try again later');
 }
 
 function domainOf(address: string): string {
@@ -83,6 +102,9 @@ export class MailTransactions implements TransactionHandler {
       const account = await this.#o.directory.findRecipient(parsed.normalized);
       if (!account) return { reply: reply(550, '5.1.1', 'No such user here'), unknown: true };
       if (account.disabled) return { reply: reply(550, '5.2.1', 'Mailbox disabled, not accepting messages') };
+      // A mailbox already at its quota takes nothing more: tell the sender now (RFC 5321 §4.5.3.1.10).
+      const full = this.#o.quota && overQuotaReply(await this.#o.quota(account.id), 1);
+      if (full) return { reply: full };
       return { recipient: { address: target, accountId: account.id } };
     }
     const relay = !!session.auth || !this.#o.requireAuthForRelay(session.listener);
@@ -90,11 +112,43 @@ export class MailTransactions implements TransactionHandler {
     return { recipient: { address: target } };
   }
 
-  async deliver(session: SessionView, envelope: MailEnvelope, message: Buffer): Promise<Reply> {
+  async deliver(session: SessionView, envelope: MailEnvelope, received: Buffer): Promise<Reply> {
     const remote = envelope.recipients.filter((r) => r.accountId === undefined).map((r) => r.address);
     const accounts = [...new Set(envelope.recipients.flatMap((r) => (r.accountId === undefined ? [] : [r.accountId])))];
+    let message = received;
+    let junk = false;
+    // MX mail from the internet is checked before the final reply, so a refusal is still a reply
+    // the sender sees (RFC 7489 §6.7, RFC 7208 §8.4) and nothing answered 250 is dropped later.
+    if (this.#o.inbound && session.protocol === 'smtp' && !session.auth) {
+      const outcome = await this.#o.inbound.run({
+        message,
+        sender: envelope.sender,
+        recipients: envelope.recipients.map((r) => r.address),
+        ip: session.remoteAddress,
+        helo: session.helo,
+        id: session.id,
+      });
+      const d = outcome.disposition;
+      if (d.kind === 'reject' || d.kind === 'tempfail') return reply(d.code, d.enhanced, d.text);
+      message = outcome.message;
+      junk = d.kind === 'junk';
+    }
+    // Every local mailbox must have room before any copy is made, so the one reply is true for all.
+    if (this.#o.quota) {
+      for (const accountId of accounts) {
+        const over = overQuotaReply(await this.#o.quota(accountId), message.length);
+        if (over) return over;
+      }
+    }
     // Each copy is durable before the next starts; only then is 250 sent (RFC 5321 §6.1).
-    for (const accountId of accounts) await this.#o.deliverLocal(accountId, message);
+    try {
+      for (const accountId of accounts)
+        await (junk ? this.#o.deliverLocal(accountId, message, 'junk') : this.#o.deliverLocal(accountId, message));
+    } catch (err) {
+      // Another write filled the mailbox since the check above.
+      if (isFingerpostError(err, 'over_quota')) return reply(452, '4.2.2', 'Mailbox full, try again later');
+      throw err;
+    }
     let queueId: number | undefined;
     if (remote.length) {
       queueId = await this.#o.enqueue({

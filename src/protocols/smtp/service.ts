@@ -5,6 +5,9 @@ import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { SqlDirectory } from '../../directory/sql.ts';
+import { InboundChecks } from '../../mail/inbound/checks.ts';
+import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
+import { RspamdClient } from '../../mail/inbound/rspamd.ts';
 import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
 import { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
@@ -84,6 +87,44 @@ function smarthostOf(config: Config): Smarthost | undefined {
   };
 }
 
+/** The checks on MX mail from config `[inbound]`; undefined when none is on. */
+function inboundChecks(config: Config, logger: Logger): { checks: InboundChecks; close(): void } | undefined {
+  const c = config.inbound;
+  if (!c.sender_auth && !c.rspamd_url && !c.allow_domains.length && !c.deny_domains.length) return undefined;
+  const thread = c.sender_auth
+    ? new SenderAuthThread({
+        authservId: config.server.hostname,
+        dns: { servers: c.dns_servers, timeoutMs: c.dns_timeout, ttlMs: c.dns_cache_ttl, maxEntries: c.dns_cache_entries },
+        timeoutMs: c.check_timeout,
+      })
+    : undefined;
+  const checks = new InboundChecks({
+    hostname: config.server.hostname,
+    ...(thread ? { senderAuth: (input) => thread.check(input) } : {}),
+    receivedSpf: c.received_spf,
+    policy: {
+      dmarcReject: c.dmarc_reject,
+      spfFail: c.spf_fail,
+      allowDomains: c.allow_domains,
+      denyDomains: c.deny_domains,
+      spamReject: c.spam_reject,
+    },
+    ...(c.rspamd_url
+      ? {
+          rspamd: new RspamdClient({
+            url: c.rspamd_url,
+            timeoutMs: c.rspamd_timeout,
+            password: c.rspamd_password,
+            controllerUrl: c.rspamd_controller_url,
+          }),
+        }
+      : {}),
+    rspamdDown: c.rspamd_down,
+    logger,
+  });
+  return { checks, close: () => thread?.close() };
+}
+
 /** Builds the SMTP handlers, queue and worker from config (the worker is started by `start`). */
 export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(): void } {
   const { config, logger } = deps;
@@ -124,13 +165,16 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     maxRecipients: config.submission.max_recipients_per_hour,
     windowMs: 3_600_000,
   });
+  const inbound = inboundChecks(config, logger);
   const transactions = new MailTransactions({
     directory: deps.directory,
-    deliverLocal: (accountId, message) => deps.mail.deliver(accountId, message),
+    deliverLocal: (accountId, message, role) => deps.mail.deliver(accountId, message, role ? { role } : {}),
+    ...(inbound ? { inbound: inbound.checks } : {}),
     enqueue,
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
     senderPolicy: config.submission.sender_policy,
     limits,
+    quota: (accountId) => deps.mail.storageQuota(accountId),
     logger,
   });
   const spool = new SpoolDir(path.join(config.dataDir, 'spool'));
@@ -164,6 +208,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
       );
     },
     stop: async () => {
+      inbound?.close();
       await worker?.stop();
     },
   };

@@ -6,10 +6,11 @@ import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Connection } from '../../net/connection.ts';
 import { driveSasl } from '../../net/drive-sasl.ts';
+import { upgradeTls } from '../../net/upgrade-tls.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { parseCommand, type Params, type SmtpCommand } from './command.ts';
 import { type FailureCounter, HarvestGuard } from './harvest-guard.ts';
-import { type BodySink, InputBuffer } from './input.ts';
+import { type BodySink, LineInput } from '../../net/line-input.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import { receivedHeader } from './received.ts';
 import { formatReply, REPLIES, type Reply, reply } from './reply.ts';
@@ -79,7 +80,7 @@ const ASCII = /^[\x00-\x7f]*$/;
 export class SmtpSession implements SessionHandle {
   readonly #conn: Connection;
   readonly #opts: SmtpOptions;
-  readonly #input = new InputBuffer();
+  readonly #input = new LineInput();
   readonly #id = randomId('s').slice(0, 17);
   #helo: { domain: string; esmtp: boolean } | undefined;
   #tx: Transaction | undefined;
@@ -270,21 +271,18 @@ export class SmtpSession implements SessionHandle {
 
   async #startTls(): Promise<Reply | undefined> {
     if (this.#conn.secure) return reply(503, '5.5.1', 'TLS is already active');
-    this.#send(reply(220, '2.0.0', 'Ready to start TLS'));
-    const socket = this.#conn.socket;
-    while (socket.writableCorked) socket.uncork();
     // RFC 3207 §4.2 / STANDARDS §8.3: nothing pipelined after STARTTLS in cleartext is executed.
-    this.#input.detach();
-    this.#input.discard();
-    try {
-      await this.#conn.startTls(this.#opts.tlsTimeoutMs);
-    } catch {
+    const secured = await upgradeTls(
+      this.#conn,
+      this.#input,
+      formatReply(reply(220, '2.0.0', 'Ready to start TLS')),
+      this.#opts.tlsTimeoutMs,
+    );
+    if (!secured) {
       this.#closing = true;
       this.#input.close();
-      this.#conn.destroy();
       return undefined;
     }
-    this.#input.attach(this.#conn.socket);
     // RFC 3207 §4.2: all knowledge from before the handshake is discarded.
     this.#helo = undefined;
     this.#dropTransaction();

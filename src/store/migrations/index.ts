@@ -8,10 +8,14 @@ import * as m022 from './022-subscriptions.ts';
 import * as m023 from './023-keyword-names.ts';
 import * as m024 from './024-recent.ts';
 import * as m025 from './025-saved-at.ts';
+import * as m026 from './026-quota.ts';
+import * as m027 from './027-metadata.ts';
 import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m050 from './050-calendar.ts';
+import * as m051 from './051-dav.ts';
 import * as m060 from './060-jmap.ts';
+import * as m061 from './061-push-subscriptions.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -42,10 +46,14 @@ const steps: Array<[string, Step]> = [
   ['023-keyword-names', m023],
   ['024-recent', m024],
   ['025-saved-at', m025],
+  ['026-quota', m026],
+  ['027-metadata', m027],
   ['030-idp', m030],
   ['040-smtp-queue', m040],
   ['050-calendar', m050],
+  ['051-dav', m051],
   ['060-jmap', m060],
+  ['061-push-subscriptions', m061],
 ];
 
 /** Kysely migration provider for the in-code migration list. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { multiline, topOf } from '../../../src/protocols/pop3/output.ts';
+import { multiline, topOf } from '../../../src/protocols/pop3/wire/output.ts';
 
 describe('POP3 multi-line responses (RFC 1939 §3, §7)', () => {
   it('byte-stuffs lines starting with a dot and terminates with CRLF.CRLF', () => {

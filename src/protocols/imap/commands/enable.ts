@@ -1,8 +1,8 @@
 import { SIGNED_IN } from '../state.ts';
 import { command, ok } from '../context.ts';
 
-/** Extensions a client may ENABLE (RFC 5161): CONDSTORE and QRESYNC (RFC 7162 §3.2.3), IMAP4rev2 (RFC 9051 §6.3.1). */
-const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC', 'IMAP4REV2']);
+/** Extensions a client may ENABLE (RFC 5161): CONDSTORE and QRESYNC (RFC 7162 §3.2.3), IMAP4rev2 (RFC 9051 §6.3.1), UIDONLY (RFC 9586). */
+const ENABLEABLE = new Set(['CONDSTORE', 'QRESYNC', 'IMAP4REV2', 'UIDONLY']);
 
 /** ENABLE (RFC 5161, RFC 9051 §6.3.1): answers `* ENABLED` with what it turned on; unknown names are ignored. */
 export const enable = command({

@@ -4,11 +4,11 @@ import type { SelectedMailbox } from '../selected.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
-/** Removes UIDs from the session's view and tells the client: EXPUNGE per message, or VANISHED with QRESYNC (RFC 7162 §3.2.10). */
+/** Removes UIDs from the session's view and tells the client: EXPUNGE per message, or VANISHED with QRESYNC (RFC 7162 §3.2.10) or UIDONLY (RFC 9586 §3.4). */
 export function reportExpunged(ctx: CommandContext, box: SelectedMailbox, uids: readonly number[]): void {
   if (!uids.length) return;
   const seqs = box.removeUids(uids);
-  if (ctx.qresync) ctx.send(`* VANISHED ${formatSequenceSet(uids)}\r\n`);
+  if (ctx.qresync || ctx.uidOnly) ctx.send(`* VANISHED ${formatSequenceSet(uids)}\r\n`);
   else ctx.send(seqs.map((s) => `* ${s} EXPUNGE\r\n`).join(''));
 }
 

@@ -6,6 +6,7 @@ import { messageFlags } from '../keyword-flags.ts';
 import { binaryBytes, sectionBytes } from '../sections.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { partialSlice } from '../partial.ts';
+import { fetchOpen } from '../uid-only.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatDateTime } from '../wire/datetime.ts';
 import { str } from '../wire/encoder.ts';
@@ -30,8 +31,8 @@ class Response {
   #text: string;
   #first = true;
 
-  constructor(seq: number) {
-    this.#text = `* ${seq} FETCH (`;
+  constructor(open: string) {
+    this.#text = open;
   }
 
   item(text: string): void {
@@ -88,7 +89,8 @@ export const fetch = command({
     if (cmd.changedSince !== null || cmd.items.some((i) => i.kind === 'MODSEQ')) ctx.useCondstore();
     const items: FetchItem[] = [...cmd.items];
     // UID FETCH answers with UID (RFC 9051 §6.4.9); with QRESYNC every FETCH does (RFC 7162 §3.2.10).
-    if ((cmd.uid || ctx.qresync) && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+    // Under UIDONLY the UIDFETCH response names the UID itself (RFC 9586 §3.3): no UID item is added.
+    if (!ctx.uidOnly && (cmd.uid || ctx.qresync) && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
     if (cmd.changedSince !== null && !items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
 
     let seqs = targetSeqs(box, cmd.set, cmd.uid);
@@ -200,7 +202,7 @@ function render(
   flagsChanged: boolean,
   savedAt: number | undefined,
 ): Array<string | Buffer> | Tagged {
-  const res = new Response(seq);
+  const res = new Response(fetchOpen(ctx.uidOnly, seq, box.uidAt(seq)));
   const utf8 = ctx.enc.utf8;
   let sentFlags = false;
   let sentUid = false;

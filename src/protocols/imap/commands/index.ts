@@ -11,6 +11,7 @@ import { del } from './delete.ts';
 import { enable } from './enable.ts';
 import { expunge } from './expunge.ts';
 import { fetch } from './fetch.ts';
+import { getmetadata } from './getmetadata.ts';
 import { id } from './id.ts';
 import { idle } from './idle.ts';
 import { list } from './list.ts';
@@ -19,10 +20,12 @@ import { logout } from './logout.ts';
 import { lsub } from './lsub.ts';
 import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
+import { quota } from './quota.ts';
 import { rename } from './rename.ts';
 import { replace } from './replace.ts';
 import { search } from './search.ts';
 import { select } from './select.ts';
+import { setmetadata } from './setmetadata.ts';
 import { sort } from './sort.ts';
 import { starttls } from './starttls.ts';
 import { status } from './status.ts';
@@ -42,6 +45,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   enable,
   expunge,
   fetch,
+  getmetadata,
   id,
   idle,
   list,
@@ -50,10 +54,12 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   lsub,
   namespace,
   noop,
+  quota,
   rename,
   replace,
   search,
   select,
+  setmetadata,
   sort,
   starttls,
   status,

@@ -1,3 +1,4 @@
+import { fetchOpen } from '../uid-only.ts';
 import { mailboxObjectId } from '../../../mail/object-ids.ts';
 import { SIGNED_IN, userOf } from '../state.ts';
 import { bad, type CommandContext, command, no, ok } from '../context.ts';
@@ -18,7 +19,8 @@ async function resync(ctx: CommandContext, box: SelectedMailbox, q: QresyncParam
   for (const e of changes.changed) {
     const seq = box.seqOf(e.uid);
     if (!seq) continue;
-    ctx.send(`* ${seq} FETCH (UID ${e.uid} FLAGS ${messageFlags(box, seq, !ctx.rev2)} MODSEQ (${box.modseqAt(seq)}))\r\n`);
+    const uid = ctx.uidOnly ? '' : `UID ${e.uid} `;
+    ctx.send(`${fetchOpen(ctx.uidOnly, seq, e.uid)}${uid}FLAGS ${messageFlags(box, seq, !ctx.rev2)} MODSEQ (${box.modseqAt(seq)}))\r\n`);
   }
 }
 

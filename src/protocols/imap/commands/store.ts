@@ -3,6 +3,7 @@ import { command, no, ok, type Tagged } from '../context.ts';
 import { flagToKeyword } from '../flags.ts';
 import { announceKeywords, messageFlags } from '../keyword-flags.ts';
 import { targetSeqs } from '../targets.ts';
+import { fetchOpen } from '../uid-only.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
 /**
@@ -46,10 +47,11 @@ export const store = command({
       const uid = box.uidAt(seq);
       if (failed.has(uid)) continue;
       // RFC 7162 §3.1: once CONDSTORE is in use, STORE's FETCH responses carry UID and MODSEQ.
-      const extra = `${cmd.uid || condstore ? ` UID ${uid}` : ''}${condstore ? ` MODSEQ (${box.modseqAt(seq)})` : ''}`;
-      if (!cmd.silent) out += `* ${seq} FETCH (FLAGS ${messageFlags(box, seq, !ctx.rev2)}${extra})\r\n`;
+      const extra = `${(cmd.uid || condstore) && !ctx.uidOnly ? ` UID ${uid}` : ''}${condstore ? ` MODSEQ (${box.modseqAt(seq)})` : ''}`;
+      const open = fetchOpen(ctx.uidOnly, seq, uid);
+      if (!cmd.silent) out += `${open}FLAGS ${messageFlags(box, seq, !ctx.rev2)}${extra})\r\n`;
       // RFC 7162 §3.1.3: even with .SILENT a CONDSTORE client learns the new MODSEQ.
-      else if (condstore && updated.has(uid)) out += `* ${seq} FETCH (${extra.trim()})\r\n`;
+      else if (condstore && updated.has(uid)) out += `${open}${extra.trim()})\r\n`;
     }
     if (out) ctx.send(out);
     if (r.failed.length) {

@@ -40,6 +40,7 @@ const STATUS_ITEMS = new Set<StatusItem>([
   'HIGHESTMODSEQ',
   'APPENDLIMIT',
   'MAILBOXID',
+  'DELETED-STORAGE',
 ]);
 
 /** tag = 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9). */
@@ -224,6 +225,54 @@ function readReplace(c: Cursor, uid: boolean): CommandBody {
   return { name: 'REPLACE', uid, id, mailbox: mb, message: readAppendMessage(c) };
 }
 
+/** Entries one GETMETADATA or SETMETADATA may name (RFC 5464 leaves the bound to the server). */
+const MAX_METADATA_ENTRIES = 100;
+
+/** `[SP "(" options ")"] SP mailbox SP (entry / "(" entry *(SP entry) ")")` (RFC 5464 §5). */
+function readGetMetadata(c: Cursor): CommandBody {
+  c.sp();
+  let maxSize: number | null = null;
+  let depth: 0 | 1 | 'infinity' = 0;
+  if (c.peek() === 0x28) {
+    c.list(() => {
+      const o = c.atom().toUpperCase();
+      c.sp();
+      if (o === 'MAXSIZE') maxSize = c.number();
+      else if (o === 'DEPTH') {
+        const d = c.atom().toUpperCase();
+        if (d === '0') depth = 0;
+        else if (d === '1') depth = 1;
+        else if (d === 'INFINITY') depth = 'infinity';
+        else throw new ParseError('DEPTH is 0, 1 or infinity');
+      } else throw new ParseError(`Unknown GETMETADATA option ${o.slice(0, 20)}`);
+      return o;
+    });
+    c.sp();
+  }
+  const mb = mailbox(c);
+  c.sp();
+  const entries = c.peek() === 0x28 ? c.list(() => c.astringText()) : [c.astringText()];
+  if (entries.length > MAX_METADATA_ENTRIES) throw new ParseError(`At most ${MAX_METADATA_ENTRIES} entries`);
+  return { name: 'GETMETADATA', mailbox: mb, entries, maxSize, depth };
+}
+
+/** `SP mailbox SP "(" entry SP value *(SP entry SP value) ")"`, value = nstring / literal8 (RFC 5464 §5). */
+function readSetMetadata(c: Cursor): CommandBody {
+  c.sp();
+  const mb = mailbox(c);
+  c.sp();
+  const entries: Array<{ name: string; value: Buffer | null }> = [];
+  c.list(() => {
+    if (entries.length >= MAX_METADATA_ENTRIES) throw new ParseError(`At most ${MAX_METADATA_ENTRIES} entries`);
+    const name = c.astringText();
+    c.sp();
+    const value = c.atLiteral() ? c.string(true) : c.nstring();
+    entries.push({ name, value });
+    return name;
+  });
+  return { name: 'SETMETADATA', mailbox: mb, entries };
+}
+
 function readFetch(c: Cursor, uid: boolean): CommandBody {
   c.sp();
   const set = readSequenceSet(c);
@@ -380,6 +429,10 @@ function readBody(c: Cursor, name: string): CommandBody {
       if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
       return { name, mechanism, initial };
     }
+    case 'GETMETADATA':
+      return readGetMetadata(c);
+    case 'SETMETADATA':
+      return readSetMetadata(c);
     case 'COMPRESS':
       c.sp();
       return { name, mechanism: c.atom().toUpperCase() };
@@ -427,6 +480,24 @@ function readBody(c: Cursor, name: string): CommandBody {
       const mb = mailbox(c);
       c.sp();
       return { name, mailbox: mb, items: statusItems(c) };
+    }
+    case 'GETQUOTA':
+      c.sp();
+      return { name, root: c.astringText() };
+    case 'GETQUOTAROOT':
+      c.sp();
+      return { name, mailbox: mailbox(c) };
+    case 'SETQUOTA': {
+      // setquota = "SETQUOTA" SP quota-root-name SP setquota-list (RFC 9208 §6)
+      c.sp();
+      const root = c.astringText();
+      c.sp();
+      const limits = c.list((): readonly [string, number] => {
+        const resource = c.atom().toUpperCase();
+        c.sp();
+        return [resource, c.number(Number.MAX_SAFE_INTEGER)];
+      }, true);
+      return { name, root, limits };
     }
     case 'APPEND':
       return readAppend(c);

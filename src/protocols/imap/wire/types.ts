@@ -55,7 +55,8 @@ export type StatusItem =
   | 'RECENT'
   | 'HIGHESTMODSEQ'
   | 'APPENDLIMIT'
-  | 'MAILBOXID';
+  | 'MAILBOXID'
+  | 'DELETED-STORAGE';
 
 export type DateCmp = 'before' | 'on' | 'since';
 
@@ -144,6 +145,16 @@ type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' 
 export type CommandBody =
   | { readonly name: Simple }
   | { readonly name: 'UID EXPUNGE'; readonly set: SequenceSet }
+  /** GETMETADATA (RFC 5464 §4.2): `mailbox` '' is the server; entry names as sent. */
+  | {
+      readonly name: 'GETMETADATA';
+      readonly mailbox: string;
+      readonly entries: readonly string[];
+      readonly maxSize: number | null;
+      readonly depth: 0 | 1 | 'infinity';
+    }
+  /** SETMETADATA (RFC 5464 §4.3): a null value removes the entry. */
+  | { readonly name: 'SETMETADATA'; readonly mailbox: string; readonly entries: ReadonlyArray<{ name: string; value: Buffer | null }> }
   /** COMPRESS (RFC 4978 §3): the mechanism, upper-case. */
   | { readonly name: 'COMPRESS'; readonly mechanism: string }
   | { readonly name: 'AUTHENTICATE'; readonly mechanism: string; readonly initial: string | null }
@@ -170,6 +181,9 @@ export type CommandBody =
     }
   | { readonly name: 'LSUB'; readonly reference: string; readonly pattern: string }
   | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
+  | { readonly name: 'GETQUOTA'; readonly root: string }
+  | { readonly name: 'GETQUOTAROOT'; readonly mailbox: string }
+  | { readonly name: 'SETQUOTA'; readonly root: string; readonly limits: ReadonlyArray<readonly [string, number]> }
   | {
       readonly name: 'APPEND';
       readonly mailbox: string;

@@ -88,7 +88,10 @@ async function create(ctx: MethodContext, accountId: number, input: JsonObject):
   return storeNew(ctx, accountId, raw, mailboxIds, keywords, receivedAt);
 }
 
-/** Appends a message to its first mailbox, then adds the others; returns the created-object answer. */
+/**
+ * Appends a message to its first mailbox, then adds the others; returns the created-object answer.
+ * A message the storage quota has no room for is the SetError `overQuota` (RFC 8620 §5.3).
+ */
 export async function storeNew(
   ctx: MethodContext,
   accountId: number,
@@ -98,7 +101,13 @@ export async function storeNew(
   receivedAt?: number,
 ): Promise<JsonObject> {
   const { mail } = ctx.services;
-  const appended = await mail.append(accountId, mailboxIds[0]!, raw, { keywords, ...(receivedAt !== undefined ? { receivedAt } : {}) });
+  const appended = await mail
+    .append(accountId, mailboxIds[0]!, raw, { keywords, ...(receivedAt !== undefined ? { receivedAt } : {}) })
+    .catch((err: unknown) => {
+      // RFC 8620 §5.3 / RFC 9425 §6: the account's quota has no room for this message.
+      if (isFingerpostError(err, 'over_quota')) throw setError('overQuota', 'the account is over its storage quota');
+      throw err;
+    });
   if (mailboxIds.length > 1) await mail.setMailboxes(accountId, appended.messageId, mailboxIds);
   const [stored] = await mail.getMessages(accountId, [appended.messageId]);
   return {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type DataResult, InputBuffer } from '../../../src/protocols/smtp/input.ts';
+import { type DataResult, LineInput } from '../../../src/net/line-input.ts';
 
 /** Reads a DATA body into memory (a test sink standing in for the spool file), keeping the pieces. */
-async function body(b: InputBuffer, max: number): Promise<DataResult & { body: Buffer; pieces: number }> {
+async function body(b: LineInput, max: number): Promise<DataResult & { body: Buffer; pieces: number }> {
   const pieces: Buffer[] = [];
   const r = await b.data(max, async (bytes) => {
     pieces.push(Buffer.from(bytes));
@@ -12,8 +12,8 @@ async function body(b: InputBuffer, max: number): Promise<DataResult & { body: B
 }
 
 /** Feeds `chunks` one by one (as a socket would) while `read` runs. */
-async function feed<T>(chunks: string[], read: (b: InputBuffer) => Promise<T>): Promise<T> {
-  const b = new InputBuffer();
+async function feed<T>(chunks: string[], read: (b: LineInput) => Promise<T>): Promise<T> {
+  const b = new LineInput();
   const result = read(b);
   for (const c of chunks) {
     await new Promise((r) => setImmediate(r));
@@ -48,7 +48,7 @@ describe('SMTP input: DATA (RFC 5321 §4.5.2)', () => {
   });
 
   it('an oversized body is consumed to the end and reported, not kept', async () => {
-    const b = new InputBuffer();
+    const b = new LineInput();
     const r = body(b, 100);
     b.push(Buffer.from(`${'x'.repeat(80)}\r\n`.repeat(10)));
     b.push(Buffer.from(`${'y'.repeat(20000)}\r\n.\r\nQUIT\r\n`));
@@ -59,7 +59,7 @@ describe('SMTP input: DATA (RFC 5321 §4.5.2)', () => {
   });
 
   it('hands the body on as it arrives: nothing waits in memory for the end marker', async () => {
-    const b = new InputBuffer();
+    const b = new LineInput();
     const got: string[] = [];
     const done = b.data(1_000_000, async (bytes) => {
       got.push(bytes.toString('latin1'));
@@ -84,7 +84,7 @@ describe('SMTP input: DATA (RFC 5321 §4.5.2)', () => {
   });
 
   it('one piece per batch of input, however many lines it holds (a 50 MB body of tiny lines)', async () => {
-    const b = new InputBuffer();
+    const b = new LineInput();
     const r = body(b, 50 * 1024 * 1024);
     const batch = Buffer.from('x\r\n'.repeat(64 * 1024));
     let batches = 0;
@@ -108,7 +108,7 @@ describe('SMTP input: DATA (RFC 5321 §4.5.2)', () => {
 
 describe('SMTP input: command lines and BDAT', () => {
   it('reads CRLF and bare-LF command lines; an overlong line is skipped to its end', async () => {
-    const b = new InputBuffer();
+    const b = new LineInput();
     b.push(Buffer.from(`EHLO a\r\nNOOP\n${'x'.repeat(3000)}\r\nQUIT\r\n`));
     assert.deepEqual(await b.line(1000), { kind: 'line', text: 'EHLO a' });
     assert.deepEqual(await b.line(1000), { kind: 'line', text: 'NOOP' });
@@ -134,7 +134,7 @@ describe('SMTP input: command lines and BDAT', () => {
   });
 
   it('discard() drops what was pipelined (STARTTLS injection defence)', async () => {
-    const b = new InputBuffer();
+    const b = new LineInput();
     b.push(Buffer.from('MAIL FROM:<evil@x>\r\n'));
     b.discard();
     assert.equal(b.pending, 0);

@@ -40,11 +40,12 @@ function nextLf(buf: Buffer, from: number): number {
 }
 
 /**
- * Buffered input of a line-based mail protocol (SMTP, POP3) that readers pull from: command lines
- * with a length limit, SMTP DATA up to `CRLF.CRLF`, and exact byte counts for BDAT (RFC 3030).
- * One reader at a time; the socket is paused while too much is buffered.
+ * The input side of the line transport SMTP and POP3 share, pulled by one reader at a time:
+ * command lines with a length limit (RFC 5321 §4.5.3.1.4, RFC 2449 §4), SMTP DATA up to `CRLF.CRLF`
+ * (RFC 5321 §4.5.2), and exact byte counts for BDAT (RFC 3030). The socket is paused while too much
+ * is buffered; `upgradeTls` (net/upgrade-tls.ts) moves it to the TLS socket.
  */
-export class InputBuffer {
+export class LineInput {
   #buf: Buffer = Buffer.alloc(0);
   #closed = false;
   #wake: (() => void) | undefined;

@@ -1,0 +1,105 @@
+import type { Db } from '../store/db.ts';
+
+/** Bounds on METADATA (RFC 5464 §4.3): the largest value and the most entries one account keeps. */
+export interface MetadataLimits {
+  readonly maxSize: number;
+  readonly maxEntries: number;
+}
+
+/** One entry: its lower-case name and value octets. */
+export interface MetadataEntry {
+  readonly name: string;
+  readonly value: Buffer;
+}
+
+/** Why a SETMETADATA was refused (RFC 5464 §4.3 response codes). */
+export type MetadataRefusal = { readonly code: 'MAXSIZE'; readonly max: number } | { readonly code: 'TOOMANY' };
+
+/**
+ * Server and mailbox annotations (IMAP METADATA, RFC 5464) of an account: `mailboxId` 0 names the
+ * server. Reads return entries exactly as stored; a write sets or removes several entries in one
+ * transaction, all or none, within the size and count bounds.
+ */
+export class MetadataStore {
+  readonly #db: Db;
+  readonly #now: () => number;
+
+  constructor(db: Db, now: () => number = Date.now) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  /**
+   * The entries named, and with `depth` 1 or infinity their children or all descendants
+   * (RFC 5464 §4.2.2), ordered by name.
+   */
+  async get(accountId: number, mailboxId: number, names: readonly string[], depth: 0 | 1 | 'infinity'): Promise<MetadataEntry[]> {
+    const rows = await this.#db.kysely
+      .selectFrom('mail_metadata')
+      .select(['name', 'value'])
+      .where('account_id', '=', accountId)
+      .where('mailbox_id', '=', mailboxId)
+      .orderBy('name')
+      .execute();
+    const wanted = (name: string) =>
+      names.some((n) => {
+        if (name === n) return true;
+        if (depth === 0 || !name.startsWith(`${n}/`)) return false;
+        return depth === 'infinity' || !name.slice(n.length + 1).includes('/');
+      });
+    return rows.filter((r) => wanted(r.name)).map((r) => ({ name: r.name, value: Buffer.from(r.value, 'base64') }));
+  }
+
+  /** Sets (value) or removes (null) entries in one transaction; null when done, else why not. */
+  async set(
+    accountId: number,
+    mailboxId: number,
+    entries: ReadonlyArray<{ name: string; value: Buffer | null }>,
+    limits: MetadataLimits,
+  ): Promise<MetadataRefusal | null> {
+    for (const e of entries) if (e.value && e.value.length > limits.maxSize) return { code: 'MAXSIZE', max: limits.maxSize };
+    const now = this.#now();
+    return this.#db.kysely
+      .transaction()
+      .execute(async (trx) => {
+        for (const e of entries) {
+          await trx
+            .deleteFrom('mail_metadata')
+            .where('account_id', '=', accountId)
+            .where('mailbox_id', '=', mailboxId)
+            .where('name', '=', e.name)
+            .execute();
+          if (e.value)
+            await trx
+              .insertInto('mail_metadata')
+              .values({
+                account_id: accountId,
+                mailbox_id: mailboxId,
+                name: e.name,
+                value: e.value.toString('base64'),
+                size: e.value.length,
+                updated_at: now,
+              })
+              .execute();
+        }
+        const count = await trx
+          .selectFrom('mail_metadata')
+          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .where('account_id', '=', accountId)
+          .executeTakeFirstOrThrow();
+        if (Number(count.n) > limits.maxEntries) throw new TooMany();
+        return null;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof TooMany) return { code: 'TOOMANY' } as const;
+        throw err;
+      });
+  }
+
+  /** Removes a deleted mailbox's entries (RFC 5464 §3.2: they go with the mailbox). */
+  async dropMailbox(accountId: number, mailboxId: number): Promise<void> {
+    await this.#db.kysely.deleteFrom('mail_metadata').where('account_id', '=', accountId).where('mailbox_id', '=', mailboxId).execute();
+  }
+}
+
+class TooMany extends Error {}

@@ -1,0 +1,210 @@
+import type { Calendar, StoredObject } from '../../calendar/store.ts';
+import type { Addressbook, StoredCard } from '../../contacts/store.ts';
+import { el, esc, href } from './multistatus.ts';
+import { clark, NS } from './names.ts';
+import { addressbookHomePath, calendarHomePath, calendarPath, DAV_ROOT, principalPath } from './paths.ts';
+import type { DavResource } from './resources.ts';
+
+/**
+ * The live properties of each kind of DAV resource (RFC 4918 §15, RFC 3744 §5.4, RFC 5397,
+ * RFC 4791 §5.2 and §6.2, RFC 6578 §4, the calendarserver getctag), rendered as XML fragments.
+ */
+
+/** Per-request facts properties need. */
+export interface PropContext {
+  /** The signed-in account's address (current-user-principal). */
+  readonly user: string;
+  /** Largest calendar object accepted (C:max-resource-size). */
+  readonly maxResourceSize: number;
+  /** Whether CardDAV is served (addressbook-home-set). */
+  readonly contacts: boolean;
+  /** The sync token of a collection at a modseq. */
+  syncToken(kind: 'calendar' | 'addressbook', id: number, modseq: number): string;
+}
+
+/** A property's rendered value, or undefined when the resource does not have it. */
+export type PropValue = string | undefined;
+
+type Producer = () => PropValue;
+
+const PRIV = (ns: string, name: string) => el(NS.dav, 'privilege', el(ns, name));
+const READ_ONLY = [PRIV(NS.dav, 'read'), PRIV(NS.dav, 'read-current-user-privilege-set'), PRIV(NS.caldav, 'read-free-busy')].join('');
+const READ_WRITE = [
+  PRIV(NS.dav, 'read'),
+  PRIV(NS.dav, 'write'),
+  PRIV(NS.dav, 'write-properties'),
+  PRIV(NS.dav, 'write-content'),
+  PRIV(NS.dav, 'bind'),
+  PRIV(NS.dav, 'unbind'),
+  PRIV(NS.dav, 'read-current-user-privilege-set'),
+  PRIV(NS.caldav, 'read-free-busy'),
+].join('');
+
+const reports = (...names: Array<[string, string]>) =>
+  names.map(([ns, n]) => el(NS.dav, 'supported-report', el(NS.dav, 'report', el(ns, n)))).join('');
+
+const CALENDAR_REPORTS = reports(
+  [NS.caldav, 'calendar-query'],
+  [NS.caldav, 'calendar-multiget'],
+  [NS.caldav, 'free-busy-query'],
+  [NS.dav, 'sync-collection'],
+);
+
+function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+function principalProps(address: string, displayName: string, ctx: PropContext): Record<string, Producer> {
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.dav, 'principal'),
+    [clark(NS.dav, 'displayname')]: () => esc(displayName || address),
+    [clark(NS.dav, 'principal-URL')]: () => href(principalPath(address)),
+    [clark(NS.caldav, 'calendar-home-set')]: () => href(calendarHomePath(address)),
+    [clark(NS.caldav, 'calendar-user-address-set')]: () => href(`mailto:${address}`) + href(principalPath(address)),
+    [clark(NS.caldav, 'calendar-user-type')]: () => 'INDIVIDUAL',
+    [clark(NS.carddav, 'addressbook-home-set')]: () => (ctx.contacts ? href(addressbookHomePath(address)) : undefined),
+    [clark(NS.dav, 'principal-collection-set')]: () => href(`${DAV_ROOT}principals/`),
+    [clark(NS.dav, 'supported-report-set')]: () => '',
+  };
+}
+
+function calendarProps(c: Calendar, ctx: PropContext): Record<string, Producer> {
+  const token = ctx.syncToken('calendar', c.id, c.modseq);
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.caldav, 'calendar'),
+    [clark(NS.dav, 'displayname')]: () => esc(c.displayName),
+    [clark(NS.caldav, 'calendar-description')]: () => (c.description === null ? undefined : esc(c.description)),
+    [clark(NS.apple, 'calendar-color')]: () => (c.color === null ? undefined : esc(c.color)),
+    [clark(NS.caldav, 'supported-calendar-component-set')]: () => c.components.map((n) => `<C:comp name="${esc(n)}"/>`).join(''),
+    [clark(NS.caldav, 'supported-calendar-data')]: () => '<C:calendar-data content-type="text/calendar" version="2.0"/>',
+    [clark(NS.caldav, 'max-resource-size')]: () => String(ctx.maxResourceSize),
+    [clark(NS.caldav, 'calendar-timezone-id')]: () => esc(c.timezone),
+    [clark(NS.cs, 'getctag')]: () => esc(token),
+    [clark(NS.dav, 'sync-token')]: () => esc(token),
+    [clark(NS.dav, 'supported-report-set')]: () => CALENDAR_REPORTS,
+    [clark(NS.dav, 'current-user-privilege-set')]: () => (c.subscription ? READ_ONLY : READ_WRITE),
+    [clark(NS.dav, 'getlastmodified')]: () => httpDate(c.updatedAt),
+  };
+}
+
+const BOOK_PRIVILEGES = [
+  PRIV(NS.dav, 'read'),
+  PRIV(NS.dav, 'write'),
+  PRIV(NS.dav, 'write-properties'),
+  PRIV(NS.dav, 'write-content'),
+  PRIV(NS.dav, 'bind'),
+  PRIV(NS.dav, 'unbind'),
+  PRIV(NS.dav, 'read-current-user-privilege-set'),
+].join('');
+
+const BOOK_REPORTS = reports([NS.carddav, 'addressbook-query'], [NS.carddav, 'addressbook-multiget'], [NS.dav, 'sync-collection']);
+
+function bookProps(b: Addressbook, ctx: PropContext): Record<string, Producer> {
+  const token = ctx.syncToken('addressbook', b.id, b.modseq);
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.carddav, 'addressbook'),
+    [clark(NS.dav, 'displayname')]: () => esc(b.displayName),
+    [clark(NS.carddav, 'addressbook-description')]: () => (b.description === null ? undefined : esc(b.description)),
+    [clark(NS.carddav, 'supported-address-data')]: () =>
+      '<CR:address-data-type content-type="text/vcard" version="3.0"/><CR:address-data-type content-type="text/vcard" version="4.0"/>',
+    [clark(NS.carddav, 'max-resource-size')]: () => String(ctx.maxResourceSize),
+    [clark(NS.cs, 'getctag')]: () => esc(token),
+    [clark(NS.dav, 'sync-token')]: () => esc(token),
+    [clark(NS.dav, 'supported-report-set')]: () => BOOK_REPORTS,
+    [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+    [clark(NS.dav, 'getlastmodified')]: () => httpDate(b.updatedAt),
+  };
+}
+
+/** The media type of a stored vCard (RFC 6350 §10.1), with its version when the text says it. */
+export function cardContentType(c: Pick<StoredCard, 'vcard'>): string {
+  const v = /\nVERSION:(\d\.\d)\r?\n/i.exec(c.vcard)?.[1];
+  return v ? `text/vcard; charset=utf-8; version=${v}` : 'text/vcard; charset=utf-8';
+}
+
+function cardProps(c: StoredCard): Record<string, Producer> {
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => '',
+    [clark(NS.dav, 'getetag')]: () => esc(c.etag),
+    [clark(NS.dav, 'getcontenttype')]: () => esc(cardContentType(c)),
+    [clark(NS.dav, 'getcontentlength')]: () => String(Buffer.byteLength(c.vcard)),
+    [clark(NS.dav, 'getlastmodified')]: () => httpDate(c.updatedAt),
+    [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+  };
+}
+
+/** The media type of a calendar object resource (RFC 4791 §5.3.4 names the component). */
+export function objectContentType(o: Pick<StoredObject, 'component'>): string {
+  return `text/calendar; charset=utf-8; component=${o.component}`;
+}
+
+function objectProps(o: StoredObject, readOnly: boolean): Record<string, Producer> {
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => '',
+    [clark(NS.dav, 'getetag')]: () => esc(o.etag),
+    [clark(NS.dav, 'getcontenttype')]: () => esc(objectContentType(o)),
+    [clark(NS.dav, 'getcontentlength')]: () => String(Buffer.byteLength(o.ics)),
+    [clark(NS.dav, 'getlastmodified')]: () => httpDate(o.updatedAt),
+    [clark(NS.dav, 'current-user-privilege-set')]: () => (readOnly ? READ_ONLY : READ_WRITE),
+  };
+}
+
+/**
+ * The live properties of a resource by Clark name. calendar-data is not among them: it is only
+ * returned when asked for by name (RFC 4791 §9.6), by the caller.
+ */
+export function liveProps(res: DavResource, ctx: PropContext): Record<string, Producer> {
+  const common: Record<string, Producer> = {
+    [clark(NS.dav, 'current-user-principal')]: () => href(principalPath(ctx.user)),
+    [clark(NS.dav, 'owner')]: () => ('account' in res ? href(principalPath(res.account.address)) : undefined),
+  };
+  switch (res.kind) {
+    case 'root':
+      return {
+        ...common,
+        [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection'),
+        [clark(NS.dav, 'displayname')]: () => 'Fingerpost',
+        [clark(NS.dav, 'principal-collection-set')]: () => href(`${DAV_ROOT}principals/`),
+      };
+    case 'principal':
+      return { ...common, ...principalProps(res.account.address, res.account.displayName, ctx) };
+    case 'calendar-home':
+      return {
+        ...common,
+        [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection'),
+        [clark(NS.dav, 'displayname')]: () => 'Calendars',
+        [clark(NS.dav, 'current-user-privilege-set')]: () => READ_WRITE,
+        [clark(NS.dav, 'supported-report-set')]: () => '',
+      };
+    case 'calendar':
+      return { ...common, ...calendarProps(res.calendar, ctx) };
+    case 'calendar-object':
+      return res.object ? { ...common, ...objectProps(res.object, res.calendar.subscription !== undefined) } : common;
+    case 'addressbook-home':
+      return {
+        ...common,
+        [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection'),
+        [clark(NS.dav, 'displayname')]: () => 'Address books',
+        [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+        [clark(NS.dav, 'supported-report-set')]: () => '',
+      };
+    case 'addressbook':
+      return { ...common, ...bookProps(res.book, ctx) };
+    case 'address-object':
+      return res.card ? { ...common, ...cardProps(res.card) } : common;
+    default:
+      return common;
+  }
+}
+
+/** The properties `allprop` returns (RFC 4918 §9.1; RFC 4791 §9.6 keeps calendar-data out). */
+export function allPropNames(res: DavResource, ctx: PropContext): string[] {
+  const props = liveProps(res, ctx);
+  const skip = new Set([clark(NS.dav, 'current-user-privilege-set'), clark(NS.dav, 'supported-report-set')]);
+  return Object.keys(props).filter((k) => !skip.has(k) && props[k]!() !== undefined);
+}
+
+/** The path of a calendar collection resource for hrefs. */
+export function calendarHref(address: string, c: Calendar): string {
+  return calendarPath(address, c.name);
+}

@@ -1,0 +1,85 @@
+import type { CalendarService } from '../../calendar/service.ts';
+import type { Calendar, StoredObject } from '../../calendar/store.ts';
+import type { Addressbook, ContactsStore, StoredCard } from '../../contacts/store.ts';
+import type { DirectoryAccount } from '../../directory/directory.ts';
+import type { DavPath } from './paths.ts';
+
+/**
+ * What a DAV path names for the signed-in user: the root, their principal, their calendar home,
+ * one of their calendars, or a member of one (existing or not yet). Another account's paths are
+ * not found (RFC 4791 §6.2: homes are per principal; sharing is not offered).
+ */
+export type DavResource =
+  | { readonly kind: 'root' }
+  | { readonly kind: 'principal'; readonly account: DirectoryAccount }
+  | { readonly kind: 'calendar-home'; readonly account: DirectoryAccount }
+  | { readonly kind: 'calendar'; readonly account: DirectoryAccount; readonly calendar: Calendar }
+  | {
+      readonly kind: 'calendar-object';
+      readonly account: DirectoryAccount;
+      readonly calendar: Calendar;
+      readonly name: string;
+      readonly object: StoredObject | undefined;
+    }
+  | { readonly kind: 'addressbook-home'; readonly account: DirectoryAccount }
+  | { readonly kind: 'addressbook'; readonly account: DirectoryAccount; readonly book: Addressbook }
+  | {
+      readonly kind: 'address-object';
+      readonly account: DirectoryAccount;
+      readonly book: Addressbook;
+      readonly name: string;
+      readonly card: StoredCard | undefined;
+    }
+  /** A path in a home that names no collection yet (MKCALENDAR / MKCOL target). */
+  | {
+      readonly kind: 'missing-collection';
+      readonly account: DirectoryAccount;
+      readonly area: 'calendars' | 'addressbooks';
+      readonly name: string;
+    }
+  | { readonly kind: 'other'; readonly account: DirectoryAccount; readonly path: DavPath };
+
+/** The name of the calendar made on first access to an empty calendar home. */
+export const FIRST_CALENDAR = 'default';
+
+/** Resolves a parsed path for `user`; undefined when it is not theirs or does not exist. */
+export async function resolveCalendarPath(
+  path: DavPath,
+  user: DirectoryAccount,
+  calendar: CalendarService,
+  contacts?: ContactsStore,
+): Promise<DavResource | undefined> {
+  if (path.area === 'root') return { kind: 'root' };
+  if (path.address.toLowerCase() !== user.address) return undefined;
+  const account = user;
+  if (path.area === 'principals') return { kind: 'principal', account };
+  if (path.area === 'addressbooks') {
+    if (!contacts) return { kind: 'other', account, path };
+    if (path.collection === undefined) {
+      await contacts.ensureDefault(account.id);
+      return { kind: 'addressbook-home', account };
+    }
+    const book = await contacts.getBook(account.id, path.collection);
+    if (!book)
+      return path.member === undefined ? { kind: 'missing-collection', account, area: 'addressbooks', name: path.collection } : undefined;
+    if (path.member === undefined) return { kind: 'addressbook', account, book };
+    return { kind: 'address-object', account, book, name: path.member, card: await contacts.getCard(book.id, path.member) };
+  }
+  if (path.collection === undefined) {
+    // The first visit of a calendar client finds one calendar to put events in.
+    if ((await calendar.store.listCalendars(account.id)).length === 0)
+      await calendar.store.ensureCalendar(account.id, FIRST_CALENDAR, calendar.settings.defaultTimezone);
+    return { kind: 'calendar-home', account };
+  }
+  const cal = await calendar.store.getCalendar(account.id, path.collection);
+  if (!cal)
+    return path.member === undefined ? { kind: 'missing-collection', account, area: 'calendars', name: path.collection } : undefined;
+  if (path.member === undefined) return { kind: 'calendar', account, calendar: cal };
+  return {
+    kind: 'calendar-object',
+    account,
+    calendar: cal,
+    name: path.member,
+    object: await calendar.store.getObject(cal.id, path.member),
+  };
+}

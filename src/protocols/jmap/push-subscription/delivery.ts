@@ -1,0 +1,222 @@
+import webpush from 'web-push';
+import type { OutboundHttp } from '../../../calendar/outbound.ts';
+import type { MailChange } from '../../../mail/types.ts';
+import type { JmapServices } from '../context.ts';
+import { toId } from '../ids.ts';
+import { currentStates, stateChange } from '../push/state-change.ts';
+import { PUSH_TYPES, type PushType } from '../state.ts';
+import { vapidKeys } from './store.ts';
+
+/** A node holds a claimed message this long; if it dies meanwhile, another node sends it. */
+const LEASE_MS = 60_000;
+/** Tries per message; then it is dropped (the client resyncs from states when it next connects). */
+const MAX_ATTEMPTS = 8;
+const BATCH = 20;
+
+/** The wait before try `attempt + 1`: 10 s doubling up to an hour. */
+export function backoffMs(attempt: number): number {
+  return Math.min(3600_000, 10_000 * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Sends JMAP push messages to PushSubscription URLs (RFC 8620 §7.2) as Web Push (RFC 8030):
+ * encrypted with the subscription's keys (RFC 8291, aes128gcm) and signed with the server's VAPID
+ * key (RFC 8292), through the SSRF-guarded outbound client, HTTPS only. Messages wait in a table
+ * that every node polls; a node claims a row by moving its lease forward in one conditional update,
+ * so each message is sent by exactly one node, and a failed send is retried with back-off.
+ */
+export class PushDelivery {
+  readonly #services: JmapServices;
+  readonly #outbound: () => OutboundHttp;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #again = false;
+  #stopped = false;
+  #stopWatching: (() => void) | undefined;
+
+  constructor(services: JmapServices, outbound: () => OutboundHttp, intervalMs = 5_000) {
+    this.#services = services;
+    this.#outbound = outbound;
+    this.#intervalMs = intervalMs;
+  }
+
+  /** Queues StateChanges for changes committed on this node, and starts sending. */
+  start(): void {
+    this.#stopWatching = this.#services.mail.onLocalChange((change) => {
+      this.#enqueueChange(change).catch((err: Error) => this.#services.logger.warn({ err: err.message }, 'cannot queue a push message'));
+    });
+    this.#schedule(0);
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#stopWatching?.();
+    clearTimeout(this.#timer);
+  }
+
+  /** Queues the PushVerification of a new subscription (RFC 8620 §7.2.2). */
+  async enqueueVerification(subscriptionId: number): Promise<void> {
+    const row = await this.#services.db.kysely
+      .selectFrom('jmap_push_subscriptions')
+      .select('verification_code')
+      .where('id', '=', subscriptionId)
+      .executeTakeFirstOrThrow();
+    const payload = {
+      '@type': 'PushVerification',
+      pushSubscriptionId: toId('push', subscriptionId),
+      verificationCode: row.verification_code,
+    };
+    await this.#enqueue([subscriptionId], JSON.stringify(payload));
+  }
+
+  async #enqueueChange(change: MailChange): Promise<void> {
+    const changed = PUSH_TYPES.filter(
+      (t) => change.types.includes(t) || (t === 'EmailDelivery' && change.types.includes('Email')),
+    ) as PushType[];
+    if (!changed.length) return;
+    const now = this.#services.now();
+    const subs = await this.#services.db.kysely
+      .selectFrom('jmap_push_subscriptions')
+      .select(['id', 'types'])
+      .where('account_id', '=', change.accountId)
+      .where('verified', '=', 1)
+      .where('expires', '>', now)
+      .execute();
+    if (!subs.length) return;
+    const states = await currentStates(this.#services, change.accountId, changed);
+    // EmailDelivery moves only when mail arrived; a change that did not move it does not name it.
+    if (states.EmailDelivery !== undefined && states.EmailDelivery !== String(change.modseq)) delete states.EmailDelivery;
+    for (const sub of subs) {
+      const wanted = sub.types === null ? null : new Set(JSON.parse(sub.types) as string[]);
+      const mine = Object.fromEntries(Object.entries(states).filter(([t]) => !wanted || wanted.has(t)));
+      if (Object.keys(mine).length) await this.#enqueue([sub.id], JSON.stringify(stateChange(change.accountId, mine)));
+    }
+  }
+
+  async #enqueue(subscriptionIds: readonly number[], payload: string): Promise<void> {
+    const now = this.#services.now();
+    await this.#services.db.kysely
+      .insertInto('jmap_push_outbox')
+      .values(subscriptionIds.map((id) => ({ subscription_id: id, payload, next_at: now, created_at: now })))
+      .execute();
+    this.#schedule(0);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.tick(), ms);
+    this.#timer.unref();
+  }
+
+  /** Sends what is due (also called by tests); concurrent calls make the running one go round again. */
+  async tick(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    try {
+      do {
+        this.#again = false;
+        while ((await this.#sendDue()) === BATCH && !this.#stopped);
+      } while (this.#again && !this.#stopped);
+    } catch (err) {
+      this.#services.logger.warn({ err: (err as Error).message }, 'push delivery failed');
+    } finally {
+      this.#running = false;
+    }
+    this.#schedule(this.#intervalMs);
+  }
+
+  /** Claims and sends up to BATCH due messages; returns how many were due. */
+  async #sendDue(): Promise<number> {
+    const k = this.#services.db.kysely;
+    const now = this.#services.now();
+    await k.deleteFrom('jmap_push_subscriptions').where('expires', '<=', now).execute();
+    const due = await k
+      .selectFrom('jmap_push_outbox')
+      .select('id')
+      .where('next_at', '<=', now)
+      .where('lease_until', '<=', now)
+      .orderBy('id')
+      .limit(BATCH)
+      .execute();
+    for (const { id } of due) {
+      // The claim: only one node's update finds the lease still expired.
+      const claimed = await k
+        .updateTable('jmap_push_outbox')
+        .set((eb) => ({ lease_until: now + LEASE_MS, attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', id)
+        .where('lease_until', '<=', now)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) continue;
+      await this.#sendOne(id, now);
+    }
+    return due.length;
+  }
+
+  async #sendOne(id: number, now: number): Promise<void> {
+    const k = this.#services.db.kysely;
+    const row = await k
+      .selectFrom('jmap_push_outbox')
+      .innerJoin('jmap_push_subscriptions', 'jmap_push_subscriptions.id', 'jmap_push_outbox.subscription_id')
+      .select([
+        'jmap_push_outbox.payload',
+        'jmap_push_outbox.attempts',
+        'jmap_push_outbox.subscription_id',
+        'jmap_push_subscriptions.url',
+        'jmap_push_subscriptions.p256dh',
+        'jmap_push_subscriptions.auth',
+      ])
+      .where('jmap_push_outbox.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return;
+    let status = 0;
+    try {
+      const { headers, body } = await this.#request(row.url, row.p256dh, row.auth, row.payload);
+      status = (await this.#outbound().post(row.url, { headers, body, maxBytes: 16 * 1024, httpsOnly: true })).status;
+    } catch (err) {
+      this.#services.logger.info({ err: (err as Error).message, subscription: row.subscription_id }, 'push message not delivered');
+    }
+    if (status >= 200 && status < 300) {
+      await k.deleteFrom('jmap_push_outbox').where('id', '=', id).execute();
+      return;
+    }
+    // RFC 8030 §7.3: 404 and 410 mean the push subscription is gone; so is ours.
+    if (status === 404 || status === 410) {
+      await k.deleteFrom('jmap_push_subscriptions').where('id', '=', row.subscription_id).execute();
+      return;
+    }
+    if (Number(row.attempts) >= MAX_ATTEMPTS) {
+      await k.deleteFrom('jmap_push_outbox').where('id', '=', id).execute();
+      return;
+    }
+    await k
+      .updateTable('jmap_push_outbox')
+      .set({ lease_until: 0, next_at: now + backoffMs(Number(row.attempts)) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** The Web Push request: aes128gcm-encrypted when the subscription has keys (RFC 8291), VAPID-signed (RFC 8292). */
+  async #request(url: string, p256dh: string | null, auth: string | null, payload: string) {
+    const vapid = await vapidKeys(this.#services);
+    const vapidDetails = { subject: this.#services.config.publicUrl, publicKey: vapid.publicKey, privateKey: vapid.privateKey };
+    if (p256dh && auth) {
+      const details = webpush.generateRequestDetails({ endpoint: url, keys: { p256dh, auth } }, payload, {
+        vapidDetails,
+        TTL: 86_400,
+        contentEncoding: 'aes128gcm',
+      });
+      const headers = Object.fromEntries(Object.entries(details.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+      return { headers, body: Buffer.from(details.body as Buffer) };
+    }
+    const v = webpush.getVapidHeaders(new URL(url).origin, vapidDetails.subject, vapid.publicKey, vapid.privateKey, 'aes128gcm');
+    return {
+      headers: { authorization: String(v.Authorization), ttl: '86400', 'content-type': 'application/json' },
+      body: Buffer.from(payload, 'utf8'),
+    };
+  }
+}

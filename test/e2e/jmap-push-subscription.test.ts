@@ -1,0 +1,226 @@
+// JMAP PushSubscription (RFC 8620 §7.2) delivered as Web Push to a receiver inside the test: an
+// HTTPS server on port 0 that checks the VAPID signature (RFC 8292) against the session's key and
+// really decrypts each message (RFC 8291 + RFC 8188 aes128gcm, with node:crypto ECDH and HKDF and
+// the subscription's own keys) before reading the PushVerification and StateChange JSON.
+import assert from 'node:assert/strict';
+import { createDecipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { importJWK, jwtVerify } from 'jose';
+import { resourceIds } from '../../src/config/resources.ts';
+import { caFetch } from '../helpers/https-fetch.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const ALICE = 'alice@example.test';
+const PASSWORD = 'push subscription test password';
+const USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
+
+// biome-ignore lint/suspicious/noExplicitAny: JMAP answers are checked field by field
+type Json = any;
+
+/** The user agent's side of RFC 8291: its ECDH key pair and auth secret. */
+const ua = createECDH('prime256v1');
+ua.generateKeys();
+const authSecret = randomBytes(16);
+
+/** Decrypts one aes128gcm Web Push body (RFC 8188 §2, RFC 8291 §3.4) with the user agent's keys. */
+function decrypt(body: Buffer): string {
+  const salt = body.subarray(0, 16);
+  const idlen = body[20]!;
+  const asPublic = body.subarray(21, 21 + idlen);
+  const ciphertext = body.subarray(21 + idlen);
+  const ecdhSecret = ua.computeSecret(asPublic);
+  const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), ua.getPublicKey(), asPublic]);
+  const ikm = Buffer.from(hkdfSync('sha256', ecdhSecret, authSecret, keyInfo, 32));
+  const cek = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
+  const nonce = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
+  const decipher = createDecipheriv('aes-128-gcm', cek, nonce);
+  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
+  const plain = Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - 16)), decipher.final()]);
+  // The last record ends with the delimiter 0x02, then padding zeros (RFC 8188 §2).
+  let end = plain.length - 1;
+  while (end >= 0 && plain[end] === 0) end--;
+  assert.equal(plain[end], 2, 'the last record delimiter');
+  return plain.subarray(0, end).toString('utf8');
+}
+
+describe('JMAP PushSubscription with Web Push', () => {
+  let t: TestServer;
+  let dataDir: string;
+  let receiver: https.Server;
+  let pushUrl = '';
+  let fetchCa: ReturnType<typeof caFetch>;
+  let applicationServerKey = '';
+  const received: Array<{ json: Json; headers: Record<string, unknown> }> = [];
+  const waiters: Array<() => void> = [];
+  const auth = `Basic ${Buffer.from(`${ALICE}:${PASSWORD}`).toString('base64')}`;
+
+  async function jmap(methodCalls: unknown[]): Promise<Json[]> {
+    const res = await fetchCa(`${t.baseUrl}/jmap/api`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ using: USING, methodCalls }),
+    });
+    assert.equal(res.status, 200);
+    return ((await res.json()) as Json).methodResponses;
+  }
+
+  async function nextMessage(count: number): Promise<Json> {
+    const deadline = Date.now() + 15_000;
+    while (received.length < count) {
+      if (Date.now() > deadline) throw new Error(`only ${received.length} push messages arrived`);
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, 500);
+        waiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+    return received[count - 1]!;
+  }
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-push-'));
+    t = await startTestServer({
+      dataDir,
+      overrides: { calendar: { allow_private_addresses: true, ca_file: path.join(dataDir, 'tls', 'ca.pem') } },
+    });
+    await t.services.accounts.addUser({ address: ALICE, password: PASSWORD });
+    fetchCa = caFetch(t.ca);
+    // The receiver uses the server's certificate for localhost, issued by the CA the outbound client trusts.
+    receiver = https.createServer(
+      { cert: await readFile(path.join(dataDir, 'tls', 'server.pem')), key: await readFile(path.join(dataDir, 'tls', 'server.key')) },
+      (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', async () => {
+          try {
+            const body = Buffer.concat(chunks);
+            assert.equal(req.method, 'POST');
+            assert.equal(req.headers['content-encoding'], 'aes128gcm');
+            const m = /^vapid t=([^,]+), k=(.+)$/.exec(String(req.headers.authorization));
+            assert.ok(m, `VAPID authorization: ${req.headers.authorization}`);
+            assert.equal(m[2], applicationServerKey, 'signed with the key the session announces');
+            const point = Buffer.from(m[2]!, 'base64url');
+            const key = await importJWK(
+              { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') },
+              'ES256',
+            );
+            const { payload } = await jwtVerify(m[1]!, key, { audience: new URL(pushUrl).origin });
+            assert.ok(payload.sub);
+            received.push({ json: JSON.parse(decrypt(body)), headers: req.headers });
+          } catch (err) {
+            received.push({ json: { error: String(err) }, headers: req.headers });
+          }
+          res.writeHead(201).end();
+          for (const w of waiters.splice(0)) w();
+        });
+      },
+    );
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    pushUrl = `https://localhost:${(receiver.address() as AddressInfo).port}/push/alice-phone`;
+    const session = (await (await fetchCa(resourceIds(t.config).jmap, { headers: { authorization: auth } })).json()) as Json;
+    applicationServerKey = session.capabilities['urn:ietf:params:jmap:webpush-vapid'].applicationServerKey;
+    assert.equal(Buffer.from(applicationServerKey, 'base64url').length, 65);
+  });
+  after(async () => {
+    receiver?.close();
+    await t?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses http URLs and bad keys, naming each property', async () => {
+    const [[, r]] = await jmap([
+      [
+        'PushSubscription/set',
+        {
+          create: {
+            plain: { deviceClientId: 'd1', url: 'http://localhost/push' },
+            keys: { deviceClientId: 'd2', url: pushUrl, keys: { p256dh: 'AAAA', auth: 'BBBB' }, types: ['Nope'] },
+          },
+        },
+        's',
+      ],
+    ]);
+    assert.deepEqual(r.notCreated.plain.properties, ['url']);
+    assert.deepEqual(r.notCreated.keys.properties.sort(), ['keys', 'types']);
+  });
+
+  it('create → encrypted PushVerification → verify → encrypted StateChange for the chosen types only', async () => {
+    const far = new Date(Date.now() + 30 * 24 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const [[, created]] = await jmap([
+      [
+        'PushSubscription/set',
+        {
+          create: {
+            p: {
+              deviceClientId: 'alice-phone',
+              url: pushUrl,
+              keys: { p256dh: ua.getPublicKey().toString('base64url'), auth: authSecret.toString('base64url') },
+              types: ['Email', 'Mailbox'],
+              expires: far,
+            },
+          },
+        },
+        's',
+      ],
+    ]);
+    const id = created.created.p.id;
+    assert.ok(Date.parse(created.created.p.expires) < Date.parse(far), 'the server shortened the lifetime and said so');
+    const verification = (await nextMessage(1)).json;
+    assert.equal(verification['@type'], 'PushVerification', JSON.stringify(verification));
+    assert.equal(verification.pushSubscriptionId, id);
+
+    const [[, wrong]] = await jmap([['PushSubscription/set', { update: { [id]: { verificationCode: 'guess' } } }, 'w']]);
+    assert.deepEqual(wrong.notUpdated[id].properties, ['verificationCode']);
+    const [[, ok], [, got]] = await jmap([
+      ['PushSubscription/set', { update: { [id]: { verificationCode: verification.verificationCode } } }, 'v'],
+      ['PushSubscription/get', { ids: null }, 'g'],
+    ]);
+    assert.ok(Object.hasOwn(ok.updated, id));
+    assert.equal(got.list[0].verificationCode, verification.verificationCode);
+    assert.equal(got.list[0].url, undefined, 'url is never returned');
+    assert.equal(got.list[0].keys, undefined, 'keys are never returned');
+
+    // An Identity change is not among the chosen types: nothing is sent for it.
+    await jmap([
+      [
+        'Identity/set',
+        { accountId: 'A' + (await t.services.directory.findByAddress(ALICE))!.id, create: { i: { name: 'x', email: ALICE } } },
+        'i',
+      ],
+    ]);
+    const accountId = `A${(await t.services.directory.findByAddress(ALICE))!.id}`;
+    const [[, inbox]] = await jmap([['Mailbox/query', { accountId, filter: { role: 'inbox' } }, 'q']]);
+    const [[, set]] = await jmap([
+      [
+        'Email/set',
+        {
+          accountId,
+          create: {
+            e: { mailboxIds: { [inbox.ids[0]]: true }, subject: 'push', textBody: [{ partId: 'b' }], bodyValues: { b: { value: 'x' } } },
+          },
+        },
+        's',
+      ],
+    ]);
+    const change = (await nextMessage(2)).json;
+    assert.equal(change['@type'], 'StateChange', JSON.stringify(change));
+    assert.deepEqual(Object.keys(change.changed[accountId]).sort(), ['Email', 'Mailbox']);
+    assert.equal(change.changed[accountId].Email, set.newState);
+    assert.equal(received.length, 2, 'the Identity change sent nothing');
+  });
+
+  it('destroy ends the subscription', async () => {
+    const [[, got]] = await jmap([['PushSubscription/get', { ids: null }, 'g']]);
+    const [[, destroyed]] = await jmap([['PushSubscription/set', { destroy: [got.list[0].id] }, 'd']]);
+    assert.deepEqual(destroyed.destroyed, [got.list[0].id]);
+    const [[, after]] = await jmap([['PushSubscription/get', { ids: null }, 'g']]);
+    assert.deepEqual(after.list, []);
+  });
+});
