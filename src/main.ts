@@ -348,7 +348,12 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     material.sni = await localCaCertificates(config.dataDir, config.tls.min_version, (name) =>
       coveredName(name, async (d) => (await services.directory.findDomain(d).catch(() => undefined)) !== undefined),
     );
-  const acme = await prepareAcme(services, material, options.renewalClock ?? systemClock);
+  // The renewal timer must not keep a stopping process alive: its sleeps are unref'd.
+  const renewalClock: WaitClock = options.renewalClock ?? {
+    now: () => systemClock.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+  };
+  const acme = await prepareAcme(services, material, renewalClock);
   const limiter = new ConnectionLimiter({
     total: config.limits.connections_total,
     perIp: config.limits.connections_per_ip,

@@ -58,7 +58,12 @@ export function registerServe(program: Command): void {
             `  ${l.info.name.padEnd(12)} ${scheme}://${config.server.hostname}:${l.info.port}${l.info.protocol === 'http' ? '/' : ''}`,
           );
         }
-        if (tls.caFile) lines.push(`  TLS: certificates from the local CA; clients should trust ${tls.caFile}`);
+        const acme = config.tls.acme;
+        if (acme.directory)
+          lines.push(
+            `  TLS: certificates from ${acme.directory} (ACME ${acme.challenge}${acme.challenge === 'http-01' ? ` on port ${server.acme?.httpPort}` : ''}); ${tls.caFile ? 'the local CA' : 'tls.cert'} answers until they arrive`,
+          );
+        else if (tls.caFile) lines.push(`  TLS: certificates from the local CA; clients should trust ${tls.caFile}`);
         if (config.http.enabled) {
           lines.push(`  JMAP:          ${config.publicUrl}/.well-known/jmap`);
           if (config.idp.enabled) lines.push(`  OpenID issuer: ${config.publicUrl}/oidc`);

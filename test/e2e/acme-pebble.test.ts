@@ -17,7 +17,8 @@ import { startDns, type TestDns } from '../unit/discovery/dns-server.ts';
 import { ManualClock } from '../helpers/clock.ts';
 import { type Pebble, pebbleSkip, startPebble } from '../helpers/pebble.ts';
 import { freePorts } from '../helpers/ports.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { spawnServe } from '../helpers/process.ts';
+import { portOverrides, runCli, startTestServer, type TestServer } from '../helpers/server.ts';
 import { served } from '../helpers/tls-served.ts';
 
 const skip = pebbleSkip();
@@ -139,6 +140,39 @@ describe('ACME certificates from Pebble (RFC 8555, http-01 and tls-alpn-01)', { 
     assert.equal(certs.status().find((s) => s.name === 'alpha.test')?.error, undefined);
     // Until a certificate arrives the local CA answers for it.
     assert.equal((await served(ports.https, 'nowhere.test', httpServer.ca)).ok, true);
+  });
+
+  it('fingerpost serve says where certificates come from, and refuses an untrusted directory naming the key', async () => {
+    const { ports: p } = await portOverrides();
+    const env = {
+      FINGERPOST_HTTP_PORT: String(p.https),
+      FINGERPOST_IMAP_PORT: String(p.imap),
+      FINGERPOST_IMAP_TLS_PORT: String(p.imaps),
+      FINGERPOST_POP3_PORT: String(p.pop3),
+      FINGERPOST_POP3_TLS_PORT: String(p.pop3s),
+      FINGERPOST_SMTP_PORT: String(p.smtp),
+      FINGERPOST_SUBMISSION_PORT: String(p.submission),
+      FINGERPOST_SUBMISSION_TLS_PORT: String(p.submissions),
+      FINGERPOST_LOG_LEVEL: 'warn',
+      FINGERPOST_TLS_ACME_DIRECTORY: directory,
+      FINGERPOST_TLS_ACME_CHALLENGE: 'tls-alpn-01',
+    };
+    const data = path.join(tmp, 'serve-data');
+    const refused = await runCli(['serve', '--data', data], { env });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /tls\.acme\.directory: the HTTPS certificate of .* is not trusted/);
+    assert.match(refused.stderr, /tls\.acme\.ca_file/);
+    const proc = await spawnServe(['--data', data], { ...env, FINGERPOST_TLS_ACME_CA_FILE: pebble.caFile });
+    try {
+      assert.match(
+        proc.stderr,
+        new RegExp(
+          `TLS: certificates from ${directory.replace(/[.]/g, '\\.')} \\(ACME tls-alpn-01\\); the local CA answers until they arrive`,
+        ),
+      );
+    } finally {
+      assert.equal(await proc.stop('SIGTERM'), 0);
+    }
   });
 
   it('bad ACME config stops start-up naming the key and the fix', async () => {

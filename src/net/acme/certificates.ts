@@ -105,7 +105,8 @@ export class AcmeCertificates {
         );
       }
     }
-    const agent = new https.Agent({ ca: extraCa ? [...tls.rootCertificates, extraCa] : undefined, keepAlive: true });
+    // No kept-alive sockets: they would hold the process open after shutdown.
+    const agent = new https.Agent({ ca: extraCa ? [...tls.rootCertificates, extraCa] : undefined, keepAlive: false });
     // acme-client sends every request through its one axios instance: the directory's CA goes there.
     acme.axios.defaults.httpsAgent = agent;
     await checkDirectory(options.directory, agent, options.logger);
@@ -216,6 +217,7 @@ export class AcmeCertificates {
     const existing = this.#pending.get(name);
     if (existing) return existing;
     const run = this.#queue.then(async () => {
+      if (this.#stopped) return;
       const held = this.#held.get(name);
       if (held && held.renewAt > this.#o.clock.now()) return;
       await this.#order(name, held !== undefined);
@@ -333,10 +335,12 @@ export class AcmeCertificates {
     void loop();
   }
 
-  /** Stops the renewal loop; an order in progress finishes. */
-  async stop(): Promise<void> {
+  /** Stops the renewal loop and drops queued orders; waits up to `graceMs` for the one in progress. */
+  async stop(graceMs = 5000): Promise<void> {
     this.#stopped = true;
-    await this.#queue;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#queue, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
   }
 }
 
