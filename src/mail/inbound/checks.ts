@@ -114,7 +114,7 @@ export class InboundChecks {
       disposition = { kind: 'tempfail', code: 451, enhanced: '4.7.1', text: 'Spam filter unavailable, try again later' };
     const drop = [
       ...(auth ? forgedAuthResults(input.message, [o.hostname]) : []),
-      ...(o.rspamd ? headerFields(input.message, (name) => /^x-spam-/i.test(name)) : []),
+      ...(o.rspamd ? headerFields(input.message, /x-spam-[!-9;-~]*/) : []),
     ].sort((a, b) => a[0] - b[0]);
     const prefix = (auth ? auth.header + (o.receivedSpf ? auth.receivedSpf : '') : '') + spamFields(spam, down);
     const message = prefix || drop.length ? rebuild(Buffer.from(prefix, 'utf8'), input.message, drop) : input.message;
