@@ -66,7 +66,8 @@ export function registerAdminIdp(admin: Command): void {
     );
   withStoreOptions(token.command('revoke'))
     .description('revoke a token by its jti; sessions using it end')
-    .argument('<jti>')
+    // A jti is base64url and may start with "-": it then goes after "--" (revoke -- -H8vv…).
+    .argument('<jti>', 'the token\'s jti claim (one starting with "-" goes after --)')
     .action(
       action(async (jti: string, opts: StoreOptions) =>
         withServices(opts, async (s) => {
@@ -166,7 +167,7 @@ export function registerAdminIdp(admin: Command): void {
     );
   withStoreOptions(client.command('remove'))
     .description('remove a client; sessions using its tokens end')
-    .argument('<client-id>')
+    .argument('<client-id>', 'a registered client\'s id (one starting with "-" goes after --)')
     .action(
       action(async (clientId: string, opts: StoreOptions) =>
         withServices(opts, async (s) => {

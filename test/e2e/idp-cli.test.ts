@@ -89,7 +89,7 @@ describe('fingerpost admin token|keys|client', { timeout: 300_000 }, () => {
     const token = issued.stdout.trim();
     assert.equal(token.split('\n').length, 1, 'stdout is the token alone');
     const jti = String(decodeJwt(token).jti);
-    const revoked = await runCli(['admin', 'token', 'revoke', jti, '--data', data], { env: loud });
+    const revoked = await runCli(['admin', 'token', 'revoke', '--data', data, '--', jti], { env: loud });
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.equal(revoked.stdout, `revoked ${jti}\n`);
     assert.match(revoked.stderr, /"event":"idp_revoked"/, 'the log line is on stderr');

@@ -153,7 +153,8 @@ describe('revocation at the embedded provider ends live sessions', { timeout: 30
     const token = await issueToken(server, USER, { resource: [ids.imap, ids.pop3, ids.smtp, ids.jmap], ttl: '10m' });
     const live = await openSessions(token);
     try {
-      const r = await runCli(['admin', 'token', 'revoke', String(decodeJwt(token).jti), '--data', server.dataDir], {
+      // A jti is base64url and may start with "-": after "--" it is never taken for an option.
+      const r = await runCli(['admin', 'token', 'revoke', '--data', server.dataDir, '--', String(decodeJwt(token).jti)], {
         env: { FINGERPOST_HTTP_PUBLIC_URL: server.config.publicUrl, FINGERPOST_LOG_LEVEL: 'silent' },
       });
       assert.equal(r.code, 0, r.stderr);
@@ -168,7 +169,7 @@ describe('revocation at the embedded provider ends live sessions', { timeout: 30
     const tokens = await codeFlowTokens(config);
     const live = await openSessions(tokens.access_token);
     try {
-      const r = await runCli(['admin', 'client', 'remove', config.clientMetadata().client_id, '--data', server.dataDir], {
+      const r = await runCli(['admin', 'client', 'remove', '--data', server.dataDir, '--', config.clientMetadata().client_id], {
         env: { FINGERPOST_HTTP_PUBLIC_URL: server.config.publicUrl, FINGERPOST_LOG_LEVEL: 'silent' },
       });
       assert.equal(r.code, 0, r.stderr);

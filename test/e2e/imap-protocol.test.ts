@@ -315,7 +315,7 @@ describe('IMAP protocol by hand', () => {
     await cmd(c, 's', 'SELECT INBOX');
     c.write('i IDLE\r\n');
     assert.equal(await c.line(), '+ idling');
-    const r = await runCli(['admin', 'token', 'revoke', jti, '--data', t.dataDir], {
+    const r = await runCli(['admin', 'token', 'revoke', '--data', t.dataDir, '--', jti], {
       env: { FINGERPOST_HTTP_PUBLIC_URL: t.config.publicUrl, FINGERPOST_SERVER_HOSTNAME: 'localhost', FINGERPOST_LOG_LEVEL: 'silent' },
     });
     assert.equal(r.code, 0, r.stderr);
