@@ -2,7 +2,7 @@
 // UID FETCH, and (every 5th round) APPEND + UID STORE \Deleted + UID EXPUNGE of their own message.
 // Prints the latency (p50, p95, max) of each command kind per concurrency level. By default against
 // an in-process Fingerpost on SQLite; with --host/--port/--user/--pass against any IMAPS server
-// (e.g. the private Dovecot of ../shared/bench/dovecot) so both can be run interleaved.
+// (e.g. a Dovecot on the same machine) so both can be run interleaved.
 //
 //   ./node_modules/.bin/node bench/imap-writers.ts [--clients 10,50] [--rounds 40] [--messages 1000]
 //   ./node_modules/.bin/node bench/imap-writers.ts --host 127.0.0.1 --port 10993 --user user1@example.test --pass bench-password-1

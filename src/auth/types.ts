@@ -1,7 +1,7 @@
 import type { DirectoryAccount } from '../directory/directory.ts';
 
 /**
- * The authentication core's contract (ARCHITECTURE.md "Core ideas" 1). Protocol adapters decode
+ * The authentication core's contract (docs/architecture.md). Protocol adapters decode
  * their wire input into `Credentials`, call `AuthCore.authenticate`, and write the `AuthResult` or
  * `AuthFailure` back in their own protocol. No adapter decides policy.
  */

@@ -7,7 +7,7 @@ import { FingerpostError } from '../core/errors.ts';
 
 /**
  * Outbound HTTP(S) for URLs this server learns from others (subscribed feeds, WebFinger answers,
- * issuer metadata, JWKS, remote free/busy), guarded against SSRF (STANDARDS §9.11): the address
+ * issuer metadata, JWKS, remote free/busy), guarded against SSRF: the address
  * is checked after DNS resolution and the connection goes to exactly that address, redirects are
  * limited and re-checked, bodies are size-limited and not decompressed, every request has a deadline.
  */

@@ -24,7 +24,7 @@ async function accountId(s: Services, address: string): Promise<number> {
 }
 
 /**
- * `fingerpost admin session list|revoke` (issue 3 step 6): the live sessions every running node
+ * `fingerpost admin session list|revoke`: the live sessions every running node
  * mirrors into the store, and revocations published on the events table that every node applies
  * within `auth.events_poll` with the protocol's own goodbye. Works while the server runs.
  */

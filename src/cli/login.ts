@@ -59,7 +59,7 @@ function readLine(prompt: string): Promise<string> {
 }
 
 /**
- * `fingerpost login EMAIL`: sign in once from the address alone (issue 9 item 1); and its
+ * `fingerpost login EMAIL`: sign in once from the address alone; and its
  * counterpart `fingerpost logout EMAIL` (revoke at the issuer, delete the stored tokens).
  */
 export function registerLogin(program: Command): void {

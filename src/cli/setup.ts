@@ -24,7 +24,7 @@ function defaultCommand(env: NodeJS.ProcessEnv = process.env): string {
   return `${shellWord(process.execPath)} ${shellWord(path.resolve(import.meta.dirname, '..', '..', 'bin', 'fingerpost.js'))}`;
 }
 
-/** `fingerpost setup EMAIL --for CLIENT`: prints a working configuration snippet (issue 9 item 5). */
+/** `fingerpost setup EMAIL --for CLIENT`: prints a working configuration snippet. */
 export function registerSetup(program: Command): void {
   program
     .command('setup')

@@ -19,7 +19,7 @@ interface TokenOptions {
 
 /**
  * `fingerpost token EMAIL`: prints only the access token on stdout, refreshing ahead of expiry
- * (issue 9 item 3); `--keepalive` refreshes for cron and warns before a refresh token expires.
+ * (RFC 6749 §6); `--keepalive` refreshes for cron and warns before a refresh token expires.
  */
 export function registerToken(program: Command): void {
   program

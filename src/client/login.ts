@@ -16,7 +16,7 @@ import { mergeTokenResponse } from './tokens.ts';
 import { CLIENT_VERSION } from './version.ts';
 
 /**
- * `fingerpost login EMAIL` (issue 9 item 1; STANDARDS §4.11): find the issuer from the address
+ * `fingerpost login EMAIL`: find the issuer from the address
  * (WebFinger, the configuration document, PACC/autoconfig, else a provider preset), read its
  * metadata, reuse or make a client registration, run one flow, and only when the grant succeeded
  * write the account file and remember the registration.
@@ -193,7 +193,7 @@ async function registration(req: LoginRequest, store: TokenStore, p: Plan, io: L
     connectTo: req.discovery.connectTo,
   });
   // Remembered at once: a sign-in that is abandoned or fails and is tried again reuses this client
-  // instead of registering another one each time (STANDARDS §4.3).
+  // instead of registering another one each time.
   await rememberRegistration(store.paths, reg);
   return { reg, fresh: true };
 }

@@ -5,7 +5,7 @@ import { clientConfiguration } from './oauth/issuer.ts';
 import type { TokenStore } from './store/token-store.ts';
 
 /**
- * `fingerpost logout EMAIL` (STANDARDS §4.11 step 9, RFC 7009 §2.1): revokes the refresh token at
+ * `fingerpost logout EMAIL` (RFC 7009 §2.1): revokes the refresh token at
  * the issuer (which also ends the access tokens of the grant at most issuers), then deletes the
  * account file and any secret kept in the keyring. When the issuer cannot be reached the sign-in
  * stays, because RFC 7009 §2.2.1 says to assume the token is still valid; `force` removes it anyway.

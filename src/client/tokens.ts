@@ -16,7 +16,7 @@ import {
 import type { TokenStore } from './store/token-store.ts';
 
 /**
- * Access tokens on demand (issue 9 item 3; STANDARDS §4.11 step 8): a cached token while it is
+ * Access tokens on demand: a cached token while it is
  * comfortably valid, else one refresh (RFC 6749 §6) under the account lock, the rotated refresh
  * token stored atomically before the new access token is handed out. Tokens are kept per RFC 8707
  * resource, because an issuer may bind each token to one audience (imap://…, smtp://…).

@@ -1,6 +1,6 @@
 /**
  * The closed set of error codes Fingerpost raises. A message never carries a secret, a token or a
- * password; structured context goes into `context` (ARCHITECTURE.md "Core ideas" 6).
+ * password; structured context goes into `context` (docs/architecture.md).
  */
 export type ErrorCode =
   | 'config_invalid'

@@ -6,7 +6,7 @@ export type { Logger };
 
 /**
  * Paths pino removes from every log line: credentials, SASL payloads, OAuth codes and verifiers
- * (ARCHITECTURE.md "Core ideas" 6, STANDARDS.md §9.12).
+ * (docs/architecture.md).
  */
 const SECRET_KEYS = [
   'password',

@@ -7,7 +7,7 @@ const ALLOWED_GRANTS = new Set(['authorization_code', 'refresh_token', 'urn:ietf
 
 /**
  * Metadata a self-registered client may not set: each makes the server fetch a URL the client
- * chose (SSRF, STANDARDS.md §9.11) or is only for confidential clients an administrator adds.
+ * chose (SSRF) or is only for confidential clients an administrator adds.
  */
 const FORBIDDEN = ['jwks_uri', 'jwks', 'sector_identifier_uri', 'request_uris', 'backchannel_logout_uri', 'client_secret'];
 

@@ -1,8 +1,7 @@
 import type { ParsedMessage } from './mime/types.ts';
 
 /**
- * The mail store's shapes, shared by IMAP, POP3, JMAP and SMTP delivery (ARCHITECTURE.md
- * "Core ideas" 4). Keywords are JMAP keywords (RFC 8621 §4.1.1), lower-case: the IMAP system
+ * The mail store's shapes, shared by IMAP, POP3, JMAP and SMTP delivery (docs/architecture.md). Keywords are JMAP keywords (RFC 8621 §4.1.1), lower-case: the IMAP system
  * flags are `$seen`, `$answered`, `$flagged`, `$draft` and `$deleted`.
  */
 

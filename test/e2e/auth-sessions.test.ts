@@ -1,4 +1,4 @@
-// Live sessions end when their credential goes away (issue 3 "Done when"): an IMAP session (imapflow
+// Live sessions end when their credential goes away: an IMAP session (imapflow
 // and a raw client), an SMTP submission session and a POP3 session are ended with the protocol's
 // own goodbye when the admin CLI — another process — revokes the app password, changes the
 // password, disables the account or revokes the session; a token session ends when the token expires.

@@ -1,4 +1,4 @@
-// Operations endpoints on the HTTPS listener (issue 2): GET /healthz for anyone, Prometheus
+// Operations endpoints on the HTTPS listener: GET /healthz for anyone, Prometheus
 // GET /metrics only for the addresses in http.metrics_from.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

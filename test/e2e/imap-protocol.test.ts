@@ -1,4 +1,4 @@
-// IMAP on the wire, by hand: capabilities before/after TLS (STANDARDS §8.1), STARTTLS injection
+// IMAP on the wire, by hand: capabilities before/after TLS, STARTTLS injection
 // defence, bad and oversized input (BAD/NO [TOOBIG], the session goes on), the RFC 7628 failure
 // exchange, auth-failure limits, IDLE pushes, revocation and token expiry ending a live session,
 // and the same flows on PostgreSQL.

@@ -49,7 +49,7 @@ function digest(s: string): Buffer {
 }
 
 /**
- * HTTP authentication for JMAP, calendars and web resources (issue 3 step 4): Basic (RFC 7617),
+ * HTTP authentication for JMAP, calendars and web resources: Basic (RFC 7617),
  * Bearer (RFC 6750 §2.1) and a trusted gateway header, tried in `auth.http_schemes` order. The
  * first scheme whose credentials are present decides. A 401 carries one challenge per enabled
  * scheme, one header line each (RFC 9110 §11.6.1); Bearer errors only when a token was sent;

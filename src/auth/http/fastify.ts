@@ -32,7 +32,7 @@ export function sendAuthRefusal(reply: FastifyReply, refusal: HttpAuthRefusal): 
 
 /**
  * Authenticates a fastify request; on failure it sends the 400/401/403/429/503 answer itself and
- * returns undefined (issue 3 step 4). For routes that decide per request whether to require auth.
+ * returns undefined. For routes that decide per request whether to require auth.
  */
 export async function authenticateRequest(
   authn: HttpAuthenticator,

@@ -47,7 +47,7 @@ interface CachedJwt {
 }
 
 /**
- * Verifies bearer tokens from any trusted issuer (issue 3 step 3): JWTs locally (signature,
+ * Verifies bearer tokens from any trusted issuer: JWTs locally (signature,
  * `iss`, `typ`, `exp`/`nbf` with `auth.leeway`), then `aud` against this protocol's resource
  * identifier (RFC 8707, RFC 9068 §4 step 4), revocation (`jti`/`sid`, RFC 7662 introspection when
  * configured), the protocol's scope, and the account claim. Opaque tokens go to introspection or

@@ -26,7 +26,7 @@ export interface PasswordLoginDeps {
 }
 
 /**
- * Verifies a user name and password, or an app password given as the password (issue 3 step 2).
+ * Verifies a user name and password, or an app password given as the password.
  * An unknown user costs one argon2 verification like a wrong password and gets the same answer
  * (RFC 9051 §11.7); disabled accounts and app passwords used on another protocol are only
  * reported once the secret was proven. An `authzid` other than the user itself is refused.

@@ -12,7 +12,7 @@ import type { CheckResult, Mechanism } from './result.ts';
 import { checkSmtp } from './smtp.ts';
 
 /**
- * `fingerpost check EMAIL` (issue 9 item 4): a real sign-in on every service the account knows —
+ * `fingerpost check EMAIL`: a real sign-in on every service the account knows —
  * IMAP, POP3, SMTP submission (implicit TLS and STARTTLS endpoints alike) and the JMAP session —
  * with a fresh token for each service's resource, one result per endpoint and mechanism.
  */

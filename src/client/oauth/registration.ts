@@ -7,7 +7,7 @@ import { translateOAuthError } from './errors.ts';
 import { type FetchedMetadata, type HttpOptions, requestOptions } from './issuer.ts';
 
 /**
- * Client registrations, remembered per issuer (RFC 7591 §3.2.1; STANDARDS §4.3: persist the
+ * Client registrations, remembered per issuer (RFC 7591 §3.2.1: persist the
  * client id per issuer, do not re-register on every login). Kept in `registrations.json`
  * (mode 0600: a confidential registration's secret lives there too).
  */

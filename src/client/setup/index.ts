@@ -6,7 +6,7 @@ import { mbsyncSnippet } from './mbsync.ts';
 import { msmtpSnippet } from './msmtp.ts';
 import { muttSnippet } from './mutt.ts';
 
-/** Mail clients `fingerpost setup --for` writes a snippet for (issue 9 item 5). */
+/** Mail clients `fingerpost setup --for` writes a snippet for. */
 export const SETUP_CLIENTS = ['mutt', 'neomutt', 'msmtp', 'mbsync', 'aerc'] as const;
 export type SetupClient = (typeof SETUP_CLIENTS)[number];
 

@@ -6,7 +6,7 @@ import { deriveKey, NativeScryptRecipient } from './age-scrypt.ts';
 import { firstLine, runCommand } from './run.ts';
 
 /**
- * The secret backends (issue 9 "Token store"): a passphrase (age), the user's own encrypt and
+ * The secret backends: a passphrase (age), the user's own encrypt and
  * decrypt commands (gpg, pass), the desktop keyring through `secret-tool` (libsecret), or — only
  * when asked for — the bare file (mode 0600). Each seals and opens the JSON secret of one account.
  */

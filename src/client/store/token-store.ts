@@ -18,7 +18,7 @@ import { accountPaths, type ClientPaths } from './paths.ts';
 import { temporaryFailure } from '../errors.ts';
 
 /**
- * The token store (issue 9 item 2): one account file per address under the XDG config directory,
+ * The token store: one account file per address under the XDG config directory,
  * mode 0600, written atomically; the secret part sealed by the account's backend; a per-account
  * lock for anything that reads, refreshes and writes back.
  */

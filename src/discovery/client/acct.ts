@@ -1,7 +1,7 @@
 /**
  * `acct:` URIs (RFC 7565 §7) and WebFinger query URLs (RFC 7033 §4.1), shared by the server (JRD
  * subjects) and the client (queries). Characters outside unreserved / sub-delims are
- * percent-encoded in the userpart; `+` is encoded in the query value (STANDARDS §9.4).
+ * percent-encoded in the userpart; `+` is encoded in the query value.
  */
 
 const USERPART_SAFE = /[A-Za-z0-9\-._~!$&'()*+,;=]/;

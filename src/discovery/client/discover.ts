@@ -15,7 +15,7 @@ import { EMBEDDED_HTTPS_PORT, isThisMachine } from './local.ts';
 import { linkHref, webfinger } from './webfinger.ts';
 
 /**
- * The whole chain a client runs from an email address (STANDARDS §6 order of trust):
+ * The whole chain a client runs from an email address, in order of trust (docs/discovery.md):
  * WebFinger → issuer metadata → the account configuration document, then PACC (only with a
  * matching DNS digest), Thunderbird autoconfig and RFC 6186 SRV as fallbacks. Every step is
  * recorded with its URL and outcome so a person can see what was learned from where.

@@ -6,7 +6,7 @@ import { BlockList, isIP } from 'node:net';
  * The HTTPS GET every discovery step uses (client side, also reused by the command-line client and
  * server-side lookups): HTTPS only (RFC 7033 §4.2), certificate checked against the URL's host,
  * bounded size and time, redirects followed only to https URLs, optional blocking of private
- * addresses after DNS resolution (STANDARDS §9.11), and explicit host overrides for tests and
+ * addresses after DNS resolution, and explicit host overrides for tests and
  * split-horizon setups (like curl's --connect-to).
  */
 

@@ -47,7 +47,7 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
 ];
 
 /**
- * The capability list (RFC 9051 §6.1.1, STANDARDS §8.1). On a cleartext connection only STARTTLS
+ * The capability list (RFC 9051 §6.1.1). On a cleartext connection only STARTTLS
  * and LOGINDISABLED: no AUTH= before TLS. After TLS and before login the SASL mechanisms the
  * listener's policy allows (and LOGINDISABLED when passwords are off); after login no AUTH=.
  */

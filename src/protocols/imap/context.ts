@@ -109,7 +109,7 @@ export interface CommandContext {
 /** The command type for the names `N` (an intersection, so shared-shape commands narrow too). */
 export type CommandOf<N extends CommandName> = Command & { readonly name: N };
 
-/** One command: its names, the states it runs in, and its handler (ARCHITECTURE.md "Core ideas" 2). */
+/** One command: its names, the states it runs in, and its handler (docs/architecture.md). */
 export interface CommandSpec<N extends CommandName = CommandName> {
   readonly names: readonly N[];
   readonly states: readonly StateKind[];

@@ -88,7 +88,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     this.#finish(reason === 'idle' ? '* BYE Autologout; idle for too long\r\n' : '* BYE [UNAVAILABLE] Server shutting down\r\n');
   }
 
-  /** The auth core ends the session: revoked, expired, credentials changed (STANDARDS §2.8). */
+  /** The auth core ends the session: revoked, expired, credentials changed. */
   #end(reason: EndReason): void {
     const text: Record<EndReason, string> = {
       revoked: 'Access was revoked',

@@ -186,7 +186,7 @@ export class Pop3Session implements SessionHandle {
 
   async #stls(): Promise<void> {
     if (this.#conn.secure) return this.#err('TLS is already active');
-    // RFC 2595 §4 / STANDARDS §8.4: nothing pipelined in cleartext after STLS is executed.
+    // RFC 2595 §4: nothing pipelined in cleartext after STLS is executed.
     if (!(await upgradeTls(this.#conn, this.#input, '+OK Begin TLS negotiation\r\n', this.#o.tlsTimeoutMs))) {
       this.#closing = true;
       this.#input.close();

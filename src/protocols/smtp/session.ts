@@ -296,7 +296,7 @@ export class SmtpSession implements SessionHandle {
 
   async #startTls(): Promise<Reply | undefined> {
     if (this.#conn.secure) return reply(503, '5.5.1', 'TLS is already active');
-    // RFC 3207 §4.2 / STANDARDS §8.3: nothing pipelined after STARTTLS in cleartext is executed.
+    // RFC 3207 §4.2: nothing pipelined after STARTTLS in cleartext is executed.
     const secured = await upgradeTls(
       this.#conn,
       this.#input,

@@ -1,4 +1,4 @@
-// Bearer tokens from configured and in-process issuers (issue 3 step 3): every verifier path as
+// Bearer tokens from configured and in-process issuers: every verifier path as
 // a table — rotation, wrong aud, expired, alg confusion, unknown issuer, introspection inactive.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// fingerpost setup snippets (issue 9 item 5): what each mail client reads, with tokens from
+// fingerpost setup snippets: what each mail client reads, with tokens from
 // `fingerpost token --service`, implicit TLS and STARTTLS endpoints, a private CA, odd addresses.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

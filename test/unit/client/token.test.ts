@@ -1,5 +1,5 @@
 // fingerpost token without a network: cached tokens while fresh, per-service keys, the three
-// output formats checked against STANDARDS §10 vectors, and sign-in needed (exit 2) when a refresh
+// output formats checked against fixed test vectors, and sign-in needed (exit 2) when a refresh
 // would be required but no refresh token exists.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

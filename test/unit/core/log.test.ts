@@ -1,4 +1,4 @@
-// The process logger redacts credentials wherever a caller puts them (STANDARDS.md §9.12), and
+// The process logger redacts credentials wherever a caller puts them, and
 // writes JSON lines for collectors or readable lines on a terminal (log.format).
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
