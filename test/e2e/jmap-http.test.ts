@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { parseWwwAuthenticate } from '../../src/auth/sasl/www-authenticate.ts';
 import { resourceIds } from '../../src/config/resources.ts';
+import { openEventStream, stateEvents } from '../helpers/event-stream.ts';
 import { caFetch } from '../helpers/https-fetch.ts';
 import { issueToken, signInWithForms } from '../helpers/idp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -22,55 +23,6 @@ const MAIL = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'];
 type Json = any;
 
 /** An EventSource stream read with node:https (the browser API cannot send Authorization). */
-interface Stream {
-  text: string;
-  readonly status: number;
-  readonly ended: Promise<void>;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  close(): void;
-}
-
-function openStream(url: string, ca: string, headers: Record<string, string>): Promise<Stream> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, headers }, (res) => {
-      const waiters: Array<() => void> = [];
-      const stream: Stream = {
-        text: '',
-        status: res.statusCode ?? 0,
-        ended: new Promise<void>((r) => res.on('end', r)),
-        async waitFor(pattern, timeoutMs = 10_000) {
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
-            const m = pattern.exec(stream.text);
-            if (m) return m;
-            if (Date.now() > deadline) throw new Error(`no ${pattern} in ${JSON.stringify(stream.text)}`);
-            await new Promise<void>((r) => {
-              const t = setTimeout(r, 200);
-              waiters.push(() => {
-                clearTimeout(t);
-                r();
-              });
-            });
-          }
-        },
-        close: () => req.destroy(),
-      };
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        stream.text += d;
-        for (const w of waiters.splice(0)) w();
-      });
-      resolve(stream);
-    });
-    req.on('error', reject);
-  });
-}
-
-/** The StateChange objects of `state` events in a stream, with their event ids. */
-function stateEvents(text: string): Array<{ id: string; data: Json }> {
-  return [...text.matchAll(/event: state\nid: ([^\n]+)\ndata: ([^\n]+)\n\n/g)].map((m) => ({ id: m[1]!, data: JSON.parse(m[2]!) }));
-}
-
 describe('JMAP over HTTPS', () => {
   let server: TestServer;
   let fetchCa: ReturnType<typeof caFetch>;
@@ -350,11 +302,11 @@ describe('JMAP over HTTPS', () => {
     const auth = basic(ALICE);
     const accountId = await accountOf(ALICE);
     const url = (q: string) => `${server.baseUrl}/jmap/eventsource?${q}`;
-    const live = await openStream(url('types=Email,Mailbox&closeafter=no&ping=1'), server.ca, { authorization: auth });
+    const live = await openEventStream(url('types=Email,Mailbox&closeafter=no&ping=1'), server.ca, { authorization: auth });
     assert.equal(live.status, 200);
     const ping = await live.waitFor(/event: ping\ndata: ([^\n]+)\n\n/);
     assert.deepEqual(JSON.parse(ping[1]!), { interval: 1 });
-    const once = await openStream(url('types=*&closeafter=state&ping=0'), server.ca, { authorization: auth });
+    const once = await openEventStream(url('types=*&closeafter=state&ping=0'), server.ca, { authorization: auth });
 
     const inbox = (await api(auth, { using: MAIL, methodCalls: [['Mailbox/query', { accountId, filter: { role: 'inbox' } }, 'q']] })).json
       .methodResponses[0][1].ids[0];
@@ -393,7 +345,7 @@ describe('JMAP over HTTPS', () => {
         ['Email/set', { accountId, update: { [created.json.methodResponses[0][1].created.e.id]: { 'keywords/$seen': true } } }, 'u'],
       ],
     });
-    const again = await openStream(url('types=Email,Mailbox&closeafter=state&ping=0'), server.ca, {
+    const again = await openEventStream(url('types=Email,Mailbox&closeafter=state&ping=0'), server.ca, {
       authorization: auth,
       'last-event-id': event!.id,
     });
@@ -402,7 +354,7 @@ describe('JMAP over HTTPS', () => {
     assert.equal(replay.length, 1);
     assert.notEqual(replay[0]!.data.changed[accountId].Email, newState);
 
-    const bad = await openStream(url('types=Nonsense&closeafter=no&ping=0'), server.ca, { authorization: auth });
+    const bad = await openEventStream(url('types=Nonsense&closeafter=no&ping=0'), server.ca, { authorization: auth });
     assert.equal(bad.status, 400);
     bad.close();
   });
@@ -414,7 +366,7 @@ describe('JMAP over HTTPS', () => {
       protocols: ['http'],
       expiresAt: null,
     });
-    const stream = await openStream(`${server.baseUrl}/jmap/eventsource?types=*&closeafter=no&ping=0`, server.ca, {
+    const stream = await openEventStream(`${server.baseUrl}/jmap/eventsource?types=*&closeafter=no&ping=0`, server.ca, {
       authorization: basic(BOB, secret),
     });
     assert.equal(stream.status, 200);
