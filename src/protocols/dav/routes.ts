@@ -296,29 +296,11 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
       case 'HEAD': {
         if (res.kind === 'address-object') {
           if (!res.card) throw new DavError(404, 'no such address object');
-          const c = res.card;
-          reply.header('etag', c.etag).header('cache-control', 'private, no-cache').header('content-type', cardContentType(c));
-          const inm = headerOf(request, 'if-none-match');
-          if (inm?.split(',').some((t) => t.trim() === c.etag || t.trim() === '*')) return reply.code(304).send();
-          if (request.method === 'HEAD')
-            return reply
-              .header('content-length', String(Buffer.byteLength(c.vcard)))
-              .code(200)
-              .send();
-          return reply.code(200).send(c.vcard);
+          return sendStored(request, reply, res.card.etag, cardContentType(res.card), res.card.vcard);
         }
         if (res.kind !== 'calendar-object') throw new DavError(405, 'GET is served for calendar objects; use PROPFIND on collections');
         if (!res.object) throw new DavError(404, 'no such calendar object');
-        const o = res.object;
-        reply.header('etag', o.etag).header('cache-control', 'private, no-cache').header('content-type', objectContentType(o));
-        const inm = headerOf(request, 'if-none-match');
-        if (inm?.split(',').some((t) => t.trim() === o.etag || t.trim() === '*')) return reply.code(304).send();
-        if (request.method === 'HEAD')
-          return reply
-            .header('content-length', String(Buffer.byteLength(o.ics)))
-            .code(200)
-            .send();
-        return reply.code(200).send(o.ics);
+        return sendStored(request, reply, res.object.etag, objectContentType(res.object), res.object.ics);
       }
       case 'PUT': {
         if (res.kind === 'address-object' && carddav) {
@@ -399,6 +381,22 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
     // Discovery from the bare server URL (RFC 6764 §6 step 3 falls back to the root).
     scope.route({ method: ['PROPFIND'], url: '/', handler });
   });
+}
+
+/**
+ * GET/HEAD of a stored object (RFC 4791 §5.3.4, RFC 6352 §6.3.2): the bytes as stored with their
+ * strong ETag, 304 when If-None-Match names it or `*` (RFC 9110 §13.1.2).
+ */
+function sendStored(request: FastifyRequest, reply: FastifyReply, etag: string, contentType: string, body: string): FastifyReply {
+  reply.header('etag', etag).header('cache-control', 'private, no-cache').header('content-type', contentType);
+  const inm = headerOf(request, 'if-none-match');
+  if (inm?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return reply.code(304).send();
+  if (request.method === 'HEAD')
+    return reply
+      .header('content-length', String(Buffer.byteLength(body)))
+      .code(200)
+      .send();
+  return reply.code(200).send(body);
 }
 
 function sendDavError(reply: FastifyReply, err: DavError): FastifyReply {
