@@ -38,7 +38,8 @@ import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { sweepBlobs } from './store/blob-gc.ts';
-import { FsBlobStore } from './store/blobs.ts';
+import { openBlobStore } from './store/open-blobs.ts';
+import type { BlobStore } from './store/blobs.ts';
 import { type Db, openDb, ping } from './store/db.ts';
 
 const BLOB_SWEEP_MS = 6 * 3_600_000;
@@ -49,7 +50,7 @@ export interface Services {
   readonly logger: Logger;
   readonly db: Db;
   readonly directory: SqlDirectory;
-  readonly blobs: FsBlobStore;
+  readonly blobs: BlobStore;
   readonly accounts: AccountAdmin;
   /** The authentication core every protocol and HTTP route calls (src/auth). */
   readonly auth: AuthService;
@@ -107,7 +108,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     busyTimeoutMs: config.store.busy_timeout,
   });
   const directory = new SqlDirectory(db);
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const blobs = await openBlobStore(config.store.blobs, config.dataDir, db);
   const auth = new AuthService({ config, directory, logger, db });
   const idp = new EmbeddedIdp({ config, db, directory, logger });
   // Large messages are parsed in a worker thread, off the event loop every protocol shares.

@@ -124,6 +124,8 @@ export const configSchema = z
         pool_size: z.number().int().min(1).max(200).default(10),
         /** Wait this long on a locked SQLite database before failing. */
         busy_timeout: duration('5s'),
+        /** Where message bodies and uploads live: files under DATA/blobs, or the database (shared by every node). */
+        blobs: z.enum(['files', 'database']).default('files'),
       })
       .strict()
       .prefault({}),

@@ -513,7 +513,24 @@ export interface JmapVapidTable {
   private_key: string;
 }
 
+/** A blob kept in the database (src/store/db-blobs.ts); its bytes are in `blob_chunks`. */
+export interface BlobTable {
+  id: string;
+  size: number;
+  /** Epoch ms of the last store of these bytes (the collector's grace window starts here). */
+  written_at: number;
+}
+
+/** One 1 MiB piece of a blob, in order of `seq` from 0. */
+export interface BlobChunkTable {
+  blob_id: string;
+  seq: number;
+  data: Uint8Array;
+}
+
 export interface Database {
+  blobs: BlobTable;
+  blob_chunks: BlobChunkTable;
   domains: DomainTable;
   accounts: AccountTable;
   aliases: AliasTable;

@@ -1,6 +1,7 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
 import * as m002 from './002-events-notify.ts';
+import * as m003 from './003-blobs.ts';
 import * as m010 from './010-auth-sessions.ts';
 import * as m020 from './020-mail-search.ts';
 import * as m021 from './021-uidvalidity.ts';
@@ -40,6 +41,7 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
 const steps: Array<[string, Step]> = [
   ['001-initial', m001],
   ['002-events-notify', m002],
+  ['003-blobs', m003],
   ['010-auth-sessions', m010],
   ['020-mail-search', m020],
   ['021-uidvalidity', m021],
