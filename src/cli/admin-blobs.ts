@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { FingerpostError } from '../core/errors.ts';
-import { type BlobMigrationProgress, migrateBlobs } from '../store/migrate-blobs.ts';
+import { migrateBlobs } from '../store/migrate-blobs.ts';
 import { type BlobStoreKind, blobStoreOf, otherBlobStoreKind } from '../store/open-blobs.ts';
 import { action, configFrom, type StoreOptions, withStoreOptions } from './common.ts';
+import { progressLine } from './progress.ts';
 import { openCliServices } from './services.ts';
 
 interface MigrateOptions extends StoreOptions {
@@ -13,23 +14,6 @@ interface MigrateOptions extends StoreOptions {
 function targetKind(value: string): BlobStoreKind {
   if (value === 'files' || value === 'database') return value;
   throw new FingerpostError('invalid_argument', `--to "${value}" is not a blob store`, { hint: 'use --to database or --to files' });
-}
-
-/** One progress line: rewritten in place on a terminal, every 10 % otherwise (a log file stays short). */
-function progressPrinter(): (p: BlobMigrationProgress) => void {
-  const tty = process.stderr.isTTY;
-  let lastTenth = -1;
-  return (p) => {
-    const line = `blobs: ${p.seen}/${p.total} looked at, ${p.copied} copied${p.removed ? `, ${p.removed} removed from the source` : ''}`;
-    if (tty) {
-      process.stderr.write(`\r${line}`);
-      if (p.seen === p.total) process.stderr.write('\n');
-      return;
-    }
-    const tenth = Math.floor((p.seen * 10) / Math.max(1, p.total));
-    if (tenth !== lastTenth) process.stderr.write(`${line}\n`);
-    lastTenth = tenth;
-  };
 }
 
 /** `fingerpost admin blobs migrate`: moves message bodies and uploads between the file and database stores. */
@@ -53,11 +37,21 @@ export function registerAdminBlobs(admin: Command): void {
             },
           );
         const services = await openCliServices(config);
+        const progress = progressLine();
         try {
           const result = await migrateBlobs(
             blobStoreOf(otherBlobStoreKind(to), config.dataDir, services.db),
             blobStoreOf(to, config.dataDir, services.db),
-            { removeSource: opts.removeSource, onProgress: progressPrinter() },
+            {
+              removeSource: opts.removeSource,
+              onProgress: (p) =>
+                progress(
+                  'blobs looked at',
+                  p.seen,
+                  p.total,
+                  `${p.copied} copied${p.removed ? `, ${p.removed} removed from the source` : ''}`,
+                ),
+            },
           );
           process.stdout.write(
             `${result.copied} blob(s) copied to ${to}, ${result.total - result.copied} already there` +
