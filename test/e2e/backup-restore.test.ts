@@ -21,7 +21,9 @@ type Login = { address: string; password: string };
 const ICS = `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//backup//EN\r\nBEGIN:VEVENT\r\nUID:backup-1@example.test\r\nDTSTAMP:20261201T090000Z\r\nDTSTART:20261210T090000Z\r\nDTEND:20261210T100000Z\r\nSUMMARY:kept across a restore\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
 
 function message(n: number, subject = 'kept'): Buffer {
-  return Buffer.from(`From: bob@example.test\r\nSubject: ${subject} ${n}\r\nMessage-ID: <${subject}-${n}@example.test>\r\n\r\n${'x'.repeat(n * 97)}\r\n`);
+  return Buffer.from(
+    `From: bob@example.test\r\nSubject: ${subject} ${n}\r\nMessage-ID: <${subject}-${n}@example.test>\r\n\r\n${'x'.repeat(n * 97)}\r\n`,
+  );
 }
 
 async function imap<T>(t: TestServer, login: Login, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
@@ -49,7 +51,13 @@ async function mailboxState(t: TestServer, login: Login, mailbox: string): Promi
     const messages = [];
     if (box.exists)
       for await (const m of c.fetch('1:*', { uid: true, flags: true, modseq: true, source: true, internalDate: true }))
-        messages.push({ uid: m.uid, flags: [...(m.flags ?? [])].sort(), modseq: String(m.modseq), date: m.internalDate, sha: sha(m.source!) });
+        messages.push({
+          uid: m.uid,
+          flags: [...(m.flags ?? [])].sort(),
+          modseq: String(m.modseq),
+          date: m.internalDate,
+          sha: sha(m.source!),
+        });
     return { uidValidity: String(box.uidValidity), uidNext: box.uidNext, messages };
   });
 }
@@ -93,7 +101,10 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         await c.messageDelete('3');
         await c.mailboxCreate('Busy');
       });
-      const app = await runCli(['admin', 'app-password', 'create', login.address, '--name', 'phone', '--protocols', 'imap', '--data', from], { env });
+      const app = await runCli(
+        ['admin', 'app-password', 'create', login.address, '--name', 'phone', '--protocols', 'imap', '--data', from],
+        { env },
+      );
       assert.equal(app.code, 0, app.stderr);
       const appPassword = /secret: (\S+)/.exec(app.stdout)![1]!;
       const icsFile = path.join(scratch, 'event.ics');
