@@ -1,5 +1,4 @@
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
 import { AuthService } from './auth/service.ts';
