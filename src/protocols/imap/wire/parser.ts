@@ -2,10 +2,10 @@ import { Cursor, ParseError } from './cursor.ts';
 import { parseDateTime } from './datetime.ts';
 import { readFetchItems } from './parse-fetch.ts';
 import { readPartialRange, readReturnOptions, readSearchKeys, readSearchProgram } from './parse-search.ts';
-import type { Frame } from './reader.ts';
 import { readSequenceSet, type SequenceSet } from './sequence.ts';
 import type {
   AppendMessage,
+  Frame,
   Command,
   CommandBody,
   ListReturn,
@@ -18,6 +18,15 @@ import type {
   StatusItem,
   ThreadAlgorithm,
 } from './types.ts';
+
+/** The tag and command name (`UID X` for UID commands) from the first line of a command, as far as they can be read (RFC 9051 §2.2.1). */
+export function peekTagAndCommand(line: Buffer): { tag: string | null; command: string | null } {
+  const text = line.toString('latin1', 0, Math.min(line.length, 200));
+  const m = /^([^\s(){%*"\\+\x00-\x1f\x7f]+)(?: (?:UID )?([A-Za-z]+))?/i.exec(text);
+  if (!m) return { tag: null, command: null };
+  const uid = /^[^ ]+ UID /i.test(text);
+  return { tag: m[1]!, command: m[2] ? (uid ? `UID ${m[2].toUpperCase()}` : m[2].toUpperCase()) : null };
+}
 
 /**
  * Turns a command frame into a typed `Command` (RFC 9051 §9 grammar plus the extensions in

@@ -1,3 +1,11 @@
+import type { Literal } from '../../../net/line-input.ts';
+
+/** A complete command as net/line-input.ts frames it: `lines[i]` is followed by `literals[i]`. */
+export interface Frame {
+  readonly lines: readonly Buffer[];
+  readonly literals: readonly Literal[];
+}
+
 import type { SequenceSet } from './sequence.ts';
 
 /**
