@@ -39,6 +39,8 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'SORT', rfc: 'RFC 5256', commands: ['SORT'] },
   { name: 'SORT=DISPLAY', rfc: 'RFC 5957', commands: ['SORT'] },
   { name: 'ESORT', rfc: 'RFC 5267', commands: ['SORT'] },
+  { name: 'CONTEXT=SEARCH', rfc: 'RFC 5267 §4', commands: ['SEARCH', 'CANCELUPDATE'] },
+  { name: 'CONTEXT=SORT', rfc: 'RFC 5267 §4', commands: ['SORT', 'CANCELUPDATE'] },
   { name: 'UIDONLY', rfc: 'RFC 9586', commands: ['ENABLE', 'FETCH', 'STORE', 'SEARCH', 'EXPUNGE'] },
   { name: 'METADATA', rfc: 'RFC 5464', commands: ['GETMETADATA', 'SETMETADATA'] },
   { name: 'PARTIAL', rfc: 'RFC 9394', commands: ['SEARCH', 'SORT', 'FETCH'] },

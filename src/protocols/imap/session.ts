@@ -17,6 +17,7 @@ import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encode
 import { parseCommand } from './wire/parser.ts';
 import { CommandReader, type Frame, type ReaderEvent } from './wire/reader.ts';
 import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
+import { refreshContexts, removeExpunged } from './search-contexts.ts';
 import { formatSequenceSet } from './wire/sequence.ts';
 
 /** Pause reading when this much input waits unprocessed (pipelining clients), resume below it. */
@@ -552,6 +553,9 @@ export class ImapSession implements SessionHandle, CommandContext {
     }
     const changes = await this.deps.mail.mailboxChanges(box.id, box.knownModseq);
     const knownUids = box.maxUid;
+    // Live results lose expunged messages before the EXPUNGE responses renumber them (RFC 5267 §4.3.4).
+    const leaving = changes.expunged.filter((uid) => box.seqOf(uid) > 0);
+    const removals = leaving.length && !expungeAllowed ? '' : removeExpunged(box, leaving);
     const update = box.apply(changes.changed, changes.expunged, mailbox.highestModseq, expungeAllowed);
     if (!update) {
       box.dirty = true;
@@ -571,7 +575,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       box,
       changes.changed.map((e) => e.keywords),
     );
-    let out = '';
+    let out = removals;
     if (update.expunged.length) {
       if (this.qresync || this.uidOnly) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
       else for (const seq of update.expungedSeqs) out += `* ${seq} EXPUNGE\r\n`;
@@ -581,6 +585,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       const uid = this.uidOnly ? '' : `UID ${c.uid} `;
       out += `${fetchOpen(this.uidOnly, c.seq, c.uid)}${uid}FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
+    if (box.contexts.size) out += await refreshContexts(this.deps, st.user.accountId, box);
     if (out) this.send(out);
   }
 

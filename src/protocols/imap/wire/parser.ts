@@ -429,6 +429,17 @@ function readBody(c: Cursor, name: string): CommandBody {
       if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
       return { name, mechanism, initial };
     }
+    case 'CANCELUPDATE': {
+      // "CANCELUPDATE" 1*(SP quoted) (RFC 5267 §6)
+      const tags: string[] = [];
+      while (c.maybeSp()) {
+        if (c.peek() !== 0x22) throw new ParseError('CANCELUPDATE takes quoted tags');
+        if (tags.length >= 100) throw new ParseError('Too many tags');
+        tags.push(c.string().toString('latin1'));
+      }
+      if (!tags.length) throw new ParseError('CANCELUPDATE needs a tag');
+      return { name, tags };
+    }
     case 'GETMETADATA':
       return readGetMetadata(c);
     case 'SETMETADATA':

@@ -87,7 +87,8 @@ export type SearchKey =
   | { readonly op: 'older' | 'younger'; readonly seconds: number }
   | { readonly op: 'emailid' | 'threadid'; readonly id: string };
 
-export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL';
+/** RETURN options (RFC 4731, RFC 5182 SAVE, RFC 9394 PARTIAL, RFC 5267 §4 UPDATE and CONTEXT). */
+export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL' | 'UPDATE' | 'CONTEXT';
 
 /**
  * A PARTIAL range (RFC 9394 §3.1): positions `from`..`to` (1-based, `from` <= `to`) counted from
@@ -145,6 +146,8 @@ type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' 
 export type CommandBody =
   | { readonly name: Simple }
   | { readonly name: 'UID EXPUNGE'; readonly set: SequenceSet }
+  /** CANCELUPDATE (RFC 5267 §4.3.5): the tags of the live results to stop. */
+  | { readonly name: 'CANCELUPDATE'; readonly tags: readonly string[] }
   /** GETMETADATA (RFC 5464 §4.2): `mailbox` '' is the server; entry names as sent. */
   | {
       readonly name: 'GETMETADATA';
