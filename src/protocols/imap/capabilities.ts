@@ -11,6 +11,7 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'LITERAL-', rfc: 'RFC 7888 §5', commands: ['APPEND'] },
   { name: 'ID', rfc: 'RFC 2971', commands: ['ID'] },
   { name: 'MULTIAPPEND', rfc: 'RFC 3502', commands: ['APPEND'] },
+  { name: 'CATENATE', rfc: 'RFC 4469', commands: ['APPEND', 'REPLACE'] },
   { name: 'COMPRESS=DEFLATE', rfc: 'RFC 4978', commands: ['COMPRESS'] },
   { name: 'ENABLE', rfc: 'RFC 5161', commands: ['ENABLE'] },
   { name: 'IDLE', rfc: 'RFC 2177', commands: ['IDLE'] },

@@ -132,13 +132,19 @@ export interface QresyncParams {
   readonly seqMatch: { readonly seqs: SequenceSet; readonly uids: SequenceSet } | null;
 }
 
+/** One part of a CATENATE (RFC 4469 §5): literal text, or an IMAP URL to a message or part. */
+export type CatPart = { readonly kind: 'TEXT'; readonly data: Buffer } | { readonly kind: 'URL'; readonly url: string };
+
 /** One message of an APPEND (RFC 9051 §6.3.12, RFC 3502 append-message). */
 export interface AppendMessage {
   readonly flags: readonly string[];
   /** INTERNALDATE as epoch ms, or null for now. */
   readonly date: number | null;
+  /** The message; empty when it is made by `catenate`. */
   readonly message: Buffer;
   readonly binary: boolean;
+  /** CATENATE (RFC 4469): the parts the message is made of, in order; null for a literal message. */
+  readonly catenate: readonly CatPart[] | null;
 }
 
 type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' | 'EXPUNGE';
