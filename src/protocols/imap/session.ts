@@ -18,6 +18,7 @@ import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encode
 import { parseCommand, peekTagAndCommand } from './wire/parser.ts';
 import type { Frame } from './wire/types.ts';
 import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
+import { refreshContexts, removeExpunged } from './search-contexts.ts';
 import { formatSequenceSet } from './wire/sequence.ts';
 
 /** Consecutive BAD commands before the server gives up on the client. */
@@ -523,6 +524,9 @@ export class ImapSession implements SessionHandle, CommandContext {
     }
     const changes = await this.deps.mail.mailboxChanges(box.id, box.knownModseq);
     const knownUids = box.maxUid;
+    // Live results lose expunged messages before the EXPUNGE responses renumber them (RFC 5267 §4.3.4).
+    const leaving = changes.expunged.filter((uid) => box.seqOf(uid) > 0);
+    const removals = leaving.length && !expungeAllowed ? '' : removeExpunged(box, leaving);
     const update = box.apply(changes.changed, changes.expunged, mailbox.highestModseq, expungeAllowed);
     if (!update) {
       box.dirty = true;
@@ -542,7 +546,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       box,
       changes.changed.map((e) => e.keywords),
     );
-    let out = '';
+    let out = removals;
     if (update.expunged.length) {
       if (this.qresync || this.uidOnly) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
       else for (const seq of update.expungedSeqs) out += `* ${seq} EXPUNGE\r\n`;
@@ -552,6 +556,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       const uid = this.uidOnly ? '' : `UID ${c.uid} `;
       out += `${fetchOpen(this.uidOnly, c.seq, c.uid)}${uid}FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
+    if (box.contexts.size) out += await refreshContexts(this.deps, st.user.accountId, box);
     if (out) this.send(out);
   }
 

@@ -5,6 +5,7 @@ import { readPartialRange, readReturnOptions, readSearchKeys, readSearchProgram 
 import { readSequenceSet, type SequenceSet } from './sequence.ts';
 import type {
   AppendMessage,
+  CatPart,
   Frame,
   Command,
   CommandBody,
@@ -218,10 +219,34 @@ function readAppendMessage(c: Cursor): AppendMessage {
     if (date === null) throw new ParseError('Invalid date-time');
     c.sp();
   }
+  if (/^CATENATE /i.test(c.rest())) {
+    c.atom();
+    c.sp();
+    return { flags, date, message: Buffer.alloc(0), binary: false, catenate: readCatParts(c) };
+  }
   const binary = c.isBinaryLiteral();
   if (!c.atLiteral()) throw new ParseError('APPEND needs the message as a literal');
   const message = c.string(true);
-  return { flags, date, message, binary };
+  return { flags, date, message, binary, catenate: null };
+}
+
+/** Parts one CATENATE may join (RFC 4469 leaves the bound to the server). */
+const MAX_CAT_PARTS = 100;
+
+/** `"(" cat-part *(SP cat-part) ")"`, cat-part = `TEXT SP literal` / `URL SP astring` (RFC 4469 §5, literal8 with BINARY). */
+function readCatParts(c: Cursor): CatPart[] {
+  const parts = c.list((): CatPart => {
+    const kind = c.atom().toUpperCase();
+    c.sp();
+    if (kind === 'TEXT') {
+      if (!c.atLiteral()) throw new ParseError('CATENATE TEXT needs a literal');
+      return { kind, data: c.string(true) };
+    }
+    if (kind === 'URL') return { kind, url: c.astring().toString('utf8') };
+    throw new ParseError('CATENATE parts are TEXT or URL');
+  });
+  if (parts.length > MAX_CAT_PARTS) throw new ParseError(`At most ${MAX_CAT_PARTS} CATENATE parts`);
+  return parts;
 }
 
 /** `REPLACE seq-number mailbox append-message` and its UID form (RFC 8508 §5). */
@@ -437,6 +462,17 @@ function readBody(c: Cursor, name: string): CommandBody {
       let initial: string | null = null;
       if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
       return { name, mechanism, initial };
+    }
+    case 'CANCELUPDATE': {
+      // "CANCELUPDATE" 1*(SP quoted) (RFC 5267 §6)
+      const tags: string[] = [];
+      while (c.maybeSp()) {
+        if (c.peek() !== 0x22) throw new ParseError('CANCELUPDATE takes quoted tags');
+        if (tags.length >= 100) throw new ParseError('Too many tags');
+        tags.push(c.string().toString('latin1'));
+      }
+      if (!tags.length) throw new ParseError('CANCELUPDATE needs a tag');
+      return { name, tags };
     }
     case 'GETMETADATA':
       return readGetMetadata(c);
