@@ -434,7 +434,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   const caPem = material.caFile ? readFileSync(material.caFile, 'utf8') : undefined;
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http, localCaPem: () => caPem });
   services.auth.registerHttpRoutes(app);
-  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue, metrics: registry });
+  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, submission: smtpService.outbound, metrics: registry });
   await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled

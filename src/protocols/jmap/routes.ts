@@ -8,15 +8,14 @@ import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { BlobStore } from '../../store/blobs.ts';
+import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { Db } from '../../store/db.ts';
 import { type HttpApp, sendProblem } from '../http/server.ts';
-import { SendingLimits } from '../smtp/sending-limits.ts';
 import { readBlob } from './blob/access.ts';
 import { storeUpload } from './blob/upload.ts';
 import { limitsFrom } from './capabilities.ts';
 import type { Caller, JmapServices } from './context.ts';
 import { processRequest } from './dispatch.ts';
-import { createSubmitter, type Enqueue } from './email-submission/submitter.ts';
 import { PROBLEM } from './errors.ts';
 import { fromId } from './ids.ts';
 import { createOutbound } from '../../calendar/setup.ts';
@@ -46,8 +45,8 @@ export interface JmapDeps {
   readonly auth: Pick<AuthCore, 'register'>;
   /** The auth core's HTTP strategies (Basic, Bearer, gateway) and challenges. */
   readonly httpAuth: HttpAuthenticator;
-  /** The outbound queue (SMTP's enqueue) for EmailSubmission to remote recipients; without it sending is refused. */
-  readonly enqueue?: Enqueue;
+  /** The mail submission use case SMTP submission uses (src/mail/submission/submission.ts). */
+  readonly submission: MailSubmission;
   readonly now?: () => number;
   /** The node's Prometheus registry: refusals by a limit are counted there. */
   readonly metrics?: Registry;
@@ -67,15 +66,6 @@ class InFlight {
     if (n <= 0) this.#n.delete(id);
     else this.#n.set(id, n);
   }
-}
-
-/** The per-account sending limits SMTP submission uses, so JMAP cannot be used to get around them. */
-function sendingLimits(deps: JmapDeps): SendingLimits {
-  return new SendingLimits(deps.db, {
-    maxMessages: deps.config.submission.max_messages_per_hour,
-    maxRecipients: deps.config.submission.max_recipients_per_hour,
-    windowMs: 3_600_000,
-  });
 }
 
 function callerOf(request: FastifyRequest): Caller {
@@ -108,9 +98,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     blobs: deps.blobs,
     directory: deps.directory,
     limits,
-    ...(deps.enqueue
-      ? { submit: createSubmitter({ directory: deps.directory, mail: deps.mail, enqueue: deps.enqueue, limits: sendingLimits(deps) }) }
-      : {}),
+    submission: deps.submission,
     vacationChanged: async (accountId) => responder?.changed(accountId),
     now: deps.now ?? Date.now,
     limitHit: limitCounter(deps.metrics),

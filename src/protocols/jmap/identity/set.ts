@@ -9,7 +9,7 @@ import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
 import { setArguments, setResponse } from '../standard.ts';
 import { checkIfInState, typeState } from '../state.ts';
-import { identityObject, listIdentities, maySendAs, primaryIdentityId } from './store.ts';
+import { identityObject, listIdentities, primaryIdentityId } from './store.ts';
 
 const SETTABLE = new Set(['name', 'email', 'replyTo', 'bcc', 'textSignature', 'htmlSignature']);
 const SERVER_SET = new Set(['id', 'mayDelete']);
@@ -72,7 +72,8 @@ async function run(ctx: MethodContext, accountId: number, create: JsonObject, up
     try {
       if (!isObject(input)) throw invalidProperties([]);
       const v = validate(input, null);
-      if (!(await maySendAs(services, accountId, v.email))) throw setError('forbiddenFrom', `this account may not send as ${v.email}`);
+      if (!(await services.submission.maySendAs(accountId, v.email)))
+        throw setError('forbiddenFrom', `this account may not send as ${v.email}`);
       const id = await writeLogged(services, accountId, 'Identity', async (trx) => {
         const row = await trx
           .insertInto('jmap_identities')

@@ -10,24 +10,6 @@ export type IdentityRow = Selectable<JmapIdentityTable>;
 
 export const IDENTITY_PROPERTIES = ['id', 'name', 'email', 'replyTo', 'bcc', 'textSignature', 'htmlSignature', 'mayDelete'] as const;
 
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
-
-/**
- * May the account send as `email` (RFC 8621 §6: `*@domain` wildcards allowed)? Follows
- * `submission.sender_policy` like SMTP submission: its own addresses and aliases, any address
- * in their domains, or anything.
- */
-export async function maySendAs(services: JmapServices, accountId: number, email: string): Promise<boolean> {
-  const policy = services.config.submission.sender_policy;
-  if (policy === 'any') return true;
-  const own = (await services.directory.addressesOf(accountId)).map((a) => a.toLowerCase());
-  const lower = email.toLowerCase();
-  if (lower.startsWith('*@')) return policy === 'domain' && own.some((a) => domainOf(a) === lower.slice(2));
-  return policy === 'own' ? own.includes(lower) : own.some((a) => domainOf(a) === domainOf(lower));
-}
-
 /** The account's identities; the first use creates one per address the account owns. */
 export async function listIdentities(services: JmapServices, accountId: number): Promise<IdentityRow[]> {
   const k = services.db.kysely;

@@ -142,8 +142,6 @@ export class VacationResponder {
     headers: readonly RawHeader[],
     v: Awaited<ReturnType<typeof loadVacation>>,
   ): Promise<void> {
-    const submit = this.#services.submit;
-    if (!submit) return;
     const text = v.textBody ?? (v.htmlBody ? null : 'I am away and will read your message when I am back.');
     const root = new MimeNode(text !== null && v.htmlBody ? 'multipart/alternative' : v.htmlBody ? 'text/html' : 'text/plain', {
       hostname: this.#services.config.server.hostname,
@@ -162,7 +160,7 @@ export class VacationResponder {
       root.createChild('text/plain').setContent(text);
       root.createChild('text/html').setContent(v.htmlBody);
     } else root.setContent(v.htmlBody ?? text ?? '');
-    const outcome = await submit({ accountId, sender: '', recipients: [to], message: await root.build() });
+    const outcome = await this.#services.submission.submit({ accountId, sender: '', recipients: [to], message: await root.build() });
     this.#services.logger.info({ account: accountId, ok: outcome.ok, header: headers.length }, 'vacation reply');
   }
 
