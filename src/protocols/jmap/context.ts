@@ -22,8 +22,6 @@ export interface JmapServices {
   readonly limits: JmapLimits;
   /** The mail submission use case SMTP submission uses too (sender policy, limits, local delivery, the queue). */
   readonly submission: MailSubmission;
-  /** Told after VacationResponse/set so the auto-responder starts or stops watching the account. */
-  readonly vacationChanged?: (accountId: number) => Promise<void>;
   readonly now: () => number;
   /** Counts a refusal by a limit (`/metrics`); absent in tests that do not count. */
   readonly limitHit?: (limit: string) => void;

@@ -30,7 +30,6 @@ import { limitCounter } from './metrics.ts';
 import { ConnectionCounter, serveEventSource } from './push/event-source.ts';
 import { attachWebSocket } from './push/websocket.ts';
 import { parseRequest } from './request.ts';
-import { VacationResponder } from './vacation-response/responder.ts';
 import { jmapUrls, sessionObject } from './session.ts';
 
 /** What the JMAP routes need from the node (wired in `main.ts`). */
@@ -89,7 +88,6 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
   const { config } = deps;
   if (!config.jmap.enabled) return;
   const limits = limitsFrom(config);
-  let responder: VacationResponder | undefined;
   const services: JmapServices = {
     config,
     logger: deps.logger.child({ component: 'jmap' }),
@@ -99,11 +97,9 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     directory: deps.directory,
     limits,
     submission: deps.submission,
-    vacationChanged: async (accountId) => responder?.changed(accountId),
     now: deps.now ?? Date.now,
     limitHit: limitCounter(deps.metrics),
   };
-  responder = new VacationResponder(services);
   // PushSubscription (RFC 8620 §7.2): Web Push through the calendar's SSRF-guarded outbound client.
   let outbound: OutboundHttp | undefined;
   const delivery = new PushDelivery(services, () => (outbound ??= createOutbound(config)));
@@ -159,12 +155,10 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       reply.raw.once('close', () => slot.flight.leave(id));
     });
     jmap.addHook('onReady', async () => {
-      await responder?.start();
       delivery.start();
     });
     jmap.addHook('onClose', async () => {
       pushConnections.endAll();
-      responder?.stop();
       delivery.stop();
     });
 

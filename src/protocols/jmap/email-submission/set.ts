@@ -1,7 +1,6 @@
 import type { SubmissionOutcome } from '../../../mail/submission/submission.ts';
 import { isObject, type JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
-import { writeLogged } from '../changelog.ts';
 import type { MethodContext } from '../context.ts';
 import { utcDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
@@ -138,24 +137,14 @@ async function createOne(ctx: MethodContext, accountId: number, input: JsonObjec
   for (const r of outcome.local) status[r] = { smtpReply: '250 2.0.0 Delivered', delivered: 'yes', displayed: 'unknown' };
   for (const r of outcome.remote) status[r] = { smtpReply: '250 2.0.0 Queued', delivered: 'queued', displayed: 'unknown' };
   const now = services.now();
-  const id = await writeLogged(services, accountId, 'EmailSubmission', async (trx) => {
-    const row = await trx
-      .insertInto('jmap_submissions')
-      .values({
-        account_id: accountId,
-        identity_id: identity.id,
-        email_id: message.id,
-        thread_id: message.threadId,
-        envelope: JSON.stringify({ mailFrom, rcptTo }),
-        send_at: now,
-        undo_status: 'final',
-        delivery_status: JSON.stringify(status),
-        queue_id: outcome.queueId ?? null,
-        created_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { value: row.id, changes: [{ id: row.id, kind: 'created' }] };
+  const id = await services.mail.submissions.add(accountId, {
+    identityId: identity.id,
+    emailId: message.id,
+    threadId: message.threadId,
+    envelope: { mailFrom, rcptTo },
+    sendAt: now,
+    deliveryStatus: status,
+    queueId: outcome.queueId,
   });
   services.logger.info(
     { account: accountId, submission: id, local: outcome.local.length, remote: outcome.remote.length, queueId: outcome.queueId },
@@ -254,10 +243,7 @@ export const emailSubmissionSet: MethodDefinition = {
         notDestroyed[id] = { type: 'notFound' };
         continue;
       }
-      await writeLogged(ctx.services, accountId, 'EmailSubmission', async (trx) => {
-        await trx.deleteFrom('jmap_submissions').where('id', '=', n).execute();
-        return { value: undefined, changes: [{ id: n, kind: 'destroyed' }] };
-      });
+      await ctx.services.mail.submissions.destroy(accountId, n);
       destroyed.push(id);
     }
     const newState = await typeState(ctx.services, accountId, 'EmailSubmission');
