@@ -1,4 +1,5 @@
 import { Identities } from './identities.ts';
+import { EmailQueries } from './query/email-query.ts';
 import type { LoggedChange, LoggedWrite } from './logged-write.ts';
 import { MetadataStore } from './metadata.ts';
 import { SubmissionRecords } from './submission/records.ts';
@@ -124,6 +125,8 @@ export class MailStore {
   #junkSorted: ((accountId: number, messageIds: readonly number[], kind: 'spam' | 'ham') => void) | undefined;
   /** Server and mailbox annotations (IMAP METADATA, RFC 5464). */
   readonly metadata: MetadataStore;
+  /** Email queries: filters, sorts and thread collapsing (RFC 8621 §4.4). */
+  readonly emailQueries: EmailQueries;
   /** Sending identities (RFC 8621 §6). */
   readonly identities: Identities;
   /** What each account sent (RFC 8621 §7). */
@@ -139,6 +142,7 @@ export class MailStore {
     this.metadata = new MetadataStore(db, now);
     const write: LoggedWrite = (accountId, type, fn) => this.writeLogged(accountId, type, fn);
     this.identities = new Identities(db, write, now);
+    this.emailQueries = new EmailQueries(db, this);
     this.submissions = new SubmissionRecords(db, write);
     this.vacation = new VacationSettings(db, write, now);
     this.#blobs = blobs;
