@@ -35,6 +35,7 @@ import { MaildropLocks } from './protocols/pop3/lock.ts';
 import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
+import { VacationResponder } from './mail/vacation/responder.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { sweepBlobs } from './store/blob-gc.ts';
 import { openBlobStore } from './store/open-blobs.ts';
@@ -434,7 +435,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   const caPem = material.caFile ? readFileSync(material.caFile, 'utf8') : undefined;
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http, localCaPem: () => caPem });
   services.auth.registerHttpRoutes(app);
-  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue, metrics: registry });
+  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, submission: smtpService.outbound, metrics: registry });
   await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled
@@ -511,6 +512,17 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     throw err;
   }
   smtpService.start();
+  // Automatic replies (RFC 8621 §8) follow delivery by any protocol, with or without JMAP.
+  const vacation = new VacationResponder({
+    mail: services.mail,
+    settings: services.mail.vacation,
+    submission: smtpService.outbound,
+    directory: services.directory,
+    hostname: config.server.hostname,
+    logger: logger.child({ component: 'vacation' }),
+    now: Date.now,
+  });
+  await vacation.start();
   // Blobs nothing refers to any more (expunged mail, sent queue entries, expired uploads) go here.
   const blobSweep = setInterval(() => {
     sweepBlobs(services.db, services.blobs).then(
@@ -539,6 +551,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         watchdog.stop();
         clearInterval(blobSweep);
         stopMailSharing?.();
+        vacation.stop();
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);
         await services.auth.stop();
         await services.close();
