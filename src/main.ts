@@ -29,6 +29,7 @@ import { ensureLocalTls, localCaCertificates } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { registerDavRoutes } from './protocols/dav/routes.ts';
+import { Scheduler } from './calendar/scheduling/scheduler.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
 import { MaildropLocks } from './protocols/pop3/lock.ts';
@@ -462,6 +463,14 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
       contacts: new ContactsStore(services.db),
       http: services.auth.http,
       logger: logger.child({ component: 'dav' }),
+      // Invitations to other domains leave as iMIP mail through the outbound queue (RFC 6047).
+      scheduler: new Scheduler({
+        calendar: services.calendar,
+        directory: services.directory,
+        enqueue: smtpService.enqueue,
+        logger: logger.child({ component: 'scheduling' }),
+      }),
+      ...(calendarHttp ? { availability: calendarHttp.availability } : {}),
     });
 
   try {

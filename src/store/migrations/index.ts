@@ -16,6 +16,7 @@ import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m050 from './050-calendar.ts';
 import * as m051 from './051-dav.ts';
+import * as m052 from './052-scheduling.ts';
 import * as m060 from './060-jmap.ts';
 import * as m061 from './061-push-subscriptions.ts';
 
@@ -56,6 +57,7 @@ const steps: Array<[string, Step]> = [
   ['040-smtp-queue', m040],
   ['050-calendar', m050],
   ['051-dav', m051],
+  ['052-scheduling', m052],
   ['060-jmap', m060],
   ['061-push-subscriptions', m061],
 ];
