@@ -11,6 +11,7 @@ import { systemClock, type WaitClock } from './core/clock.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { LoopWatchdog } from './core/watchdog.ts';
+import type { AccountDirectory } from './directory/directory.ts';
 import { SqlDirectory } from './directory/sql.ts';
 import { EmbeddedIdp } from './idp/idp.ts';
 import { shareMailChanges } from './mail/cluster.ts';
@@ -48,7 +49,7 @@ export interface Services {
   readonly config: Config;
   readonly logger: Logger;
   readonly db: Db;
-  readonly directory: SqlDirectory;
+  readonly directory: AccountDirectory;
   readonly blobs: FsBlobStore;
   readonly accounts: AccountAdmin;
   /** The authentication core every protocol and HTTP route calls (src/auth). */

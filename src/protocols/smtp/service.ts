@@ -4,7 +4,7 @@ import type { Config } from '../../config/config.ts';
 import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { SqlDirectory } from '../../directory/sql.ts';
+import type { Directory } from '../../directory/directory.ts';
 import { InboundChecks } from '../../mail/inbound/checks.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
@@ -32,7 +32,7 @@ export interface SmtpServiceDeps {
   readonly logger: Logger;
   readonly db: Db;
   readonly blobs: BlobStore;
-  readonly directory: SqlDirectory;
+  readonly directory: Directory;
   readonly mail: MailStore;
   readonly auth: AuthCore;
   /** The auth core's failure limits (src/auth/limits), shared with every protocol. */
