@@ -254,6 +254,15 @@ export class SqlDirectory implements AccountDirectory {
     return (await this.getAccount(account.id))!;
   }
 
+  /** Changes the name and admin role an outside source (LDAP) gives an account kept here as its shadow. */
+  async updateAccount(id: number, change: { displayName: string; isAdmin: boolean }): Promise<void> {
+    await this.#db.kysely
+      .updateTable('accounts')
+      .set({ display_name: change.displayName, is_admin: change.isAdmin ? 1 : 0 })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async addAlias(alias: string, target: string): Promise<void> {
     const addr = parseAddress(alias);
     await this.#requireDomain(addr.domain);

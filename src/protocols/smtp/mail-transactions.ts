@@ -99,7 +99,14 @@ export class MailTransactions implements TransactionHandler {
     }
     const local = await this.#o.directory.findDomain(parsed.domain);
     if (local) {
-      const account = await this.#o.directory.findRecipient(parsed.normalized);
+      let account: Awaited<ReturnType<Directory['findRecipient']>>;
+      try {
+        account = await this.#o.directory.findRecipient(parsed.normalized);
+      } catch (err) {
+        // The account source (LDAP) cannot answer: the sender retries later (RFC 3463 §3.5 X.4.3).
+        if (isFingerpostError(err, 'unavailable')) return { reply: reply(451, '4.4.3', 'Directory server unavailable, try again later') };
+        throw err;
+      }
       if (!account) return { reply: reply(550, '5.1.1', 'No such user here'), unknown: true };
       if (account.disabled) return { reply: reply(550, '5.2.1', 'Mailbox disabled, not accepting messages') };
       // A mailbox already at its quota takes nothing more: tell the sender now (RFC 5321 §4.5.3.1.10).
