@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../config/duration.ts';
 import { FingerpostError } from '../core/errors.ts';
-import { APP_PASSWORD_PROTOCOLS } from '../directory/sql.ts';
+import { APP_PASSWORD_PROTOCOLS } from '../directory/directory.ts';
 import type { Services } from '../main.ts';
 import { accountQuota, parseQuotaSize, setAccountQuota } from '../admin/quota.ts';
 import { registerAdminBlobs } from './admin-blobs.ts';

@@ -6,7 +6,7 @@ import { createFederation, createOutbound } from '../../calendar/setup.ts';
 import { SubscriptionRefresher } from '../../calendar/subscriptions.ts';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
-import type { SqlDirectory } from '../../directory/sql.ts';
+import type { CalendarDirectory } from '../../calendar/service.ts';
 import type { HttpApp } from '../http/server.ts';
 import { registerCalendarRoutes } from './routes.ts';
 
@@ -23,7 +23,7 @@ export function startCalendarHttp(
   deps: {
     config: Config;
     calendar: CalendarService;
-    directory: SqlDirectory;
+    directory: CalendarDirectory;
     http: HttpAuthenticator;
     signer?: AssertionSigner;
     /** Whether `signer` is the issuer a domain's WebFinger names (see AvailabilityDeps.speaksFor). */
