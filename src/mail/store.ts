@@ -1,4 +1,5 @@
 import { MetadataStore } from './metadata.ts';
+import { SharingStore } from './sharing/grants.ts';
 import { EventEmitter } from 'node:events';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
@@ -126,6 +127,8 @@ export class MailStore {
   #junkSorted: ((accountId: number, messageIds: readonly number[], kind: 'spam' | 'ham') => void) | undefined;
   /** Server and mailbox annotations (IMAP METADATA, RFC 5464). */
   readonly metadata: MetadataStore;
+  /** Mailboxes shared between accounts of a domain (IMAP ACL, RFC 4314; JMAP Sharing, RFC 9670). */
+  readonly sharing: SharingStore;
   readonly #localListeners = new Set<(change: MailChange) => void>();
   /** Transactions that logged a Quota change, so the announcement names the type. */
   readonly #quotaTouched = new WeakSet<object>();
@@ -133,6 +136,7 @@ export class MailStore {
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
     this.metadata = new MetadataStore(db, now);
+    this.sharing = new SharingStore(db, this, now);
     this.#blobs = blobs;
     this.#parser = parser;
     this.#now = now;

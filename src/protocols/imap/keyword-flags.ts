@@ -27,7 +27,7 @@ export async function announceKeywords(ctx: CommandContext, box: SelectedMailbox
     }
   }
   if (!fresh || ctx.state.kind !== 'selected') return;
-  box.names = await ctx.deps.mail.keywordNames(ctx.state.user.accountId);
+  box.names = await ctx.deps.mail.keywordNames(box.accountId);
   ctx.send(flagsResponses(box));
 }
 
