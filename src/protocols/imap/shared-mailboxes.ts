@@ -75,3 +75,9 @@ export function namespaceLevels(shared: readonly Mailbox[]): Set<string> {
   for (const m of shared) for (const a of ancestors(m.name)) out.add(a);
   return out;
 }
+
+/** LIST order with the shared namespace last and by name, so each level comes before what is under it. */
+export function sharedLast(names: readonly string[]): string[] {
+  const shared = names.filter(inSharedNamespace).sort();
+  return [...names.filter((n) => !inSharedNamespace(n)), ...shared];
+}

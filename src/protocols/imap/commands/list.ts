@@ -4,7 +4,7 @@ import { compileListPattern, LIST_STEP_LIMIT, LIST_STEPS_PER_TURN } from '../lis
 import { ancestors, DELIMITER, listAttributes, listOrder, parentNames, specialUse } from '../mailboxes.ts';
 import { Pace } from '../pace.ts';
 import { statusLine } from '../status-items.ts';
-import { namespaceLevels, sharedMailboxes } from '../shared-mailboxes.ts';
+import { namespaceLevels, sharedLast, sharedMailboxes } from '../shared-mailboxes.ts';
 
 /**
  * LIST (RFC 9051 §6.3.9) with LIST-EXTENDED (RFC 5258): the SUBSCRIBED selection lists subscribed
@@ -69,7 +69,7 @@ export const list = command({
     }
     const criteria = [...(sel.subscribed ? ['"SUBSCRIBED"'] : []), ...(sel.specialUse ? ['"SPECIAL-USE"'] : [])].join(' ');
 
-    for (const name of listOrder(candidates, all)) {
+    for (const name of sharedLast(listOrder(candidates, all))) {
       if (pace.due()) await pace.turn();
       if (pace.exhausted) return no('The mailbox patterns are too expensive', 'LIMIT');
       if (!matches(name)) continue;
