@@ -2,6 +2,7 @@ import { Identities } from './identities.ts';
 import { EmailQueries } from './query/email-query.ts';
 import type { LoggedChange, LoggedWrite } from './logged-write.ts';
 import { MetadataStore } from './metadata.ts';
+import { SharingStore } from './sharing/grants.ts';
 import { SubmissionRecords } from './submission/records.ts';
 import { VacationSettings } from './vacation/settings.ts';
 import { EventEmitter } from 'node:events';
@@ -133,6 +134,8 @@ export class MailStore {
   readonly submissions: SubmissionRecords;
   /** Automatic reply settings (RFC 8621 §8). */
   readonly vacation: VacationSettings;
+  /** Mailboxes shared between accounts of a domain (IMAP ACL, RFC 4314; JMAP Sharing, RFC 9670). */
+  readonly sharing: SharingStore;
   readonly #localListeners = new Set<(change: MailChange) => void>();
   /** Transactions that logged a Quota change, so the announcement names the type. */
   readonly #quotaTouched = new WeakSet<object>();
@@ -145,6 +148,7 @@ export class MailStore {
     this.emailQueries = new EmailQueries(db, this);
     this.submissions = new SubmissionRecords(db, write);
     this.vacation = new VacationSettings(db, write, now);
+    this.sharing = new SharingStore(db, this, now);
     this.#blobs = blobs;
     this.#parser = parser;
     this.#now = now;

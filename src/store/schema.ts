@@ -453,6 +453,31 @@ export interface MailMetadataTable {
   updated_at: number;
 }
 
+/** One mailbox shared with one account: its IMAP ACL rights (RFC 4314 §2.1), letters in `lrswipkxtea` order. */
+export interface MailAclTable {
+  mailbox_id: number;
+  grantee_id: number;
+  owner_id: number;
+  rights: string;
+  updated_at: number;
+}
+
+/** A ShareNotification (RFC 9670 §5): rights the account was given or lost; rights as JSON text or null. */
+export interface ShareNotificationTable {
+  id: Generated<number>;
+  account_id: number;
+  created_at: number;
+  changed_by_id: number;
+  changed_by_name: string;
+  changed_by_email: string;
+  object_type: string;
+  object_account_id: number;
+  object_id: number;
+  old_rights: string | null;
+  new_rights: string | null;
+  name: string;
+}
+
 export interface SubscriptionTable {
   account_id: number;
   name: string;
@@ -551,6 +576,8 @@ export interface Database {
   subscriptions: SubscriptionTable;
   keyword_names: KeywordNameTable;
   mail_metadata: MailMetadataTable;
+  mail_acl: MailAclTable;
+  share_notifications: ShareNotificationTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   calendar_tombstones: CalendarTombstoneTable;

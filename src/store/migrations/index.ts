@@ -12,6 +12,7 @@ import * as m025 from './025-saved-at.ts';
 import * as m026 from './026-quota.ts';
 import * as m027 from './027-metadata.ts';
 import * as m028 from './028-changes-index.ts';
+import * as m029 from './029-sharing.ts';
 import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m050 from './050-calendar.ts';
@@ -53,6 +54,7 @@ const steps: Array<[string, Step]> = [
   ['026-quota', m026],
   ['027-metadata', m027],
   ['028-changes-index', m028],
+  ['029-sharing', m029],
   ['030-idp', m030],
   ['040-smtp-queue', m040],
   ['050-calendar', m050],
