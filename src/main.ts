@@ -33,6 +33,7 @@ import { registerDavRoutes } from './protocols/dav/routes.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
 import { MaildropLocks } from './protocols/pop3/lock.ts';
+import { SieveScripts } from './mail/sieve/scripts.ts';
 import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
@@ -59,6 +60,8 @@ export interface Services {
   readonly idp: EmbeddedIdp;
   /** Calendars, free/busy and sharing rules (src/calendar). */
   readonly calendar: CalendarService;
+  /** Each account's Sieve scripts: run at delivery, managed over ManageSieve (src/mail/sieve). */
+  readonly sieveScripts: SieveScripts;
   close(): Promise<void>;
 }
 
@@ -126,6 +129,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     mail: new MailStore(db, blobs, analyzer),
     idp,
     calendar: createCalendarService(config, db, directory, logger),
+    sieveScripts: new SieveScripts(db, { maxScripts: config.sieve.max_scripts, maxBytes: config.sieve.max_script_size }),
     close: () => {
       analyzer.close();
       return db.close();

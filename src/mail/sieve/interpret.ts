@@ -224,10 +224,12 @@ class Run {
     const asked = daysArg && daysArg !== true && daysArg.kind === 'number' ? daysArg.value : limits.default;
     const subject = node.tags.has('subject') ? this.#string(node.tags.get('subject')) : undefined;
     const from = node.tags.has('from') ? this.#string(node.tags.get('from')) : undefined;
+    // RFC 5230 §4.2: without :handle, replies with the same reason, subject, from and mime are the
+    // same; they are compared as written, so a subject built from ${...} still names one reply.
+    const raw = (a: Argument | true | undefined) => (a && a !== true && a.kind === 'strings' ? (a.values[0] ?? '') : '');
     const handle = node.tags.has('handle')
       ? this.#string(node.tags.get('handle'))
-      : // RFC 5230 §4.2: without :handle, replies with the same reason, subject, from and mime are the same.
-        JSON.stringify([reason, subject ?? '', from ?? '', node.tags.has('mime')]);
+      : JSON.stringify([raw(node.args[0]), raw(node.tags.get('subject')), raw(node.tags.get('from')), node.tags.has('mime')]);
     this.#act(
       {
         kind: 'vacation',

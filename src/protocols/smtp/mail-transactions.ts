@@ -3,6 +3,7 @@ import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
 import { isFingerpostError } from '../../core/errors.ts';
 import type { InboundChecks } from '../../mail/inbound/checks.ts';
+import type { DeliveryContext, DeliveryOutcome } from '../../mail/sieve/deliver.ts';
 import type { StorageQuota } from '../../mail/store.ts';
 import { type Reply, reply } from './reply.ts';
 import type { SendingLimits } from './sending-limits.ts';
@@ -13,8 +14,11 @@ export type SenderPolicy = 'own' | 'domain' | 'any';
 
 export interface MailTransactionOptions {
   readonly directory: Directory;
-  /** Durable delivery into an account's INBOX, or its mailbox with `role` (blob fsync + commit), before it resolves. */
-  readonly deliverLocal: (accountId: number, message: Buffer, role?: 'junk') => Promise<unknown>;
+  /**
+   * Durable delivery into an account (blob fsync + commit) before it resolves: through its active
+   * Sieve script (src/mail/sieve/deliver.ts), else into INBOX, or Junk when `junk`.
+   */
+  readonly deliverLocal: (accountId: number, message: Buffer, context: DeliveryContext) => Promise<DeliveryOutcome>;
   /** Checks on unauthenticated MX mail before the final reply (src/mail/inbound/checks.ts). */
   readonly inbound?: InboundChecks;
   /** Durable hand-over to the outbound queue; resolves with the queue id. */
@@ -44,6 +48,15 @@ export function overQuotaReply(quota: StorageQuota, size: number): Reply | undef
   return size > quota.limit
     ? reply(552, '5.2.2', 'Message larger than the mailbox quota')
     : reply(452, '4.2.2', 'Mailbox full, try again later');
+}
+
+/** A Sieve reject reason as one printable line of an SMTP reply (RFC 5429 §2.1: the reason goes to the sender). */
+function refusalText(reason: string): string {
+  const line = reason
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .trim()
+    .slice(0, 200);
+  return line || "Message rejected by the recipient's filter";
 }
 
 function domainOf(address: string): string {
@@ -124,6 +137,7 @@ export class MailTransactions implements TransactionHandler {
       }
     }
     let junk = false;
+    let spam: DeliveryContext['spam'];
     // MX mail from the internet is checked before the final reply, so a refusal is still a reply
     // the sender sees (RFC 7489 §6.7, RFC 7208 §8.4) and nothing answered 250 is dropped later.
     if (this.#o.inbound && session.protocol === 'smtp' && !session.auth) {
@@ -139,11 +153,17 @@ export class MailTransactions implements TransactionHandler {
       if (d.kind === 'reject' || d.kind === 'tempfail') return reply(d.code, d.enhanced, d.text);
       message = outcome.message;
       junk = d.kind === 'junk';
+      if (outcome.spam) spam = { score: outcome.spam.score, required: outcome.spam.required };
     }
+    // A Sieve reject can be the reply itself only when it speaks for every recipient (RFC 5429 §2.1).
+    const canRefuse = envelope.recipients.length === 1 && accounts.length === 1;
     // Each copy is durable before the next starts; only then is 250 sent (RFC 5321 §6.1).
     try {
-      for (const accountId of accounts)
-        await (junk ? this.#o.deliverLocal(accountId, message, 'junk') : this.#o.deliverLocal(accountId, message));
+      for (const accountId of accounts) {
+        const recipient = envelope.recipients.find((r) => r.accountId === accountId)?.address ?? '';
+        const done = await this.#o.deliverLocal(accountId, message, { sender: envelope.sender, recipient, junk, spam, canRefuse });
+        if (done.refused) return reply(550, '5.7.1', refusalText(done.reason));
+      }
     } catch (err) {
       // Another write filled the mailbox since the check above.
       if (isFingerpostError(err, 'over_quota')) return reply(452, '4.2.2', 'Mailbox full, try again later');
