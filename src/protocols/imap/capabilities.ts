@@ -15,6 +15,7 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'COMPRESS=DEFLATE', rfc: 'RFC 4978', commands: ['COMPRESS'] },
   { name: 'ENABLE', rfc: 'RFC 5161', commands: ['ENABLE'] },
   { name: 'IDLE', rfc: 'RFC 2177', commands: ['IDLE'] },
+  { name: 'NOTIFY', rfc: 'RFC 5465', commands: ['NOTIFY'] },
   { name: 'NAMESPACE', rfc: 'RFC 2342', commands: ['NAMESPACE'] },
   { name: 'QUOTA', rfc: 'RFC 9208', commands: ['GETQUOTA', 'GETQUOTAROOT', 'SETQUOTA', 'APPEND', 'COPY'] },
   { name: 'QUOTA=RES-STORAGE', rfc: 'RFC 9208 §5.1', commands: ['GETQUOTA', 'GETQUOTAROOT', 'STATUS'] },

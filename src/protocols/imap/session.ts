@@ -18,7 +18,8 @@ import { parseCommand } from './wire/parser.ts';
 import { CommandReader, type Frame, type ReaderEvent } from './wire/reader.ts';
 import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
 import { refreshContexts, removeExpunged } from './search-contexts.ts';
-import { formatSequenceSet } from './wire/sequence.ts';
+import { formatSequenceSet, parseSequenceSetText } from './wire/sequence.ts';
+import type { Notifier } from './notify.ts';
 
 /** Pause reading when this much input waits unprocessed (pipelining clients), resume below it. */
 const PAUSE_AT = 1 << 20;
@@ -57,6 +58,12 @@ export class ImapSession implements SessionHandle, CommandContext {
   #deflate: DeflateLayer | null = null;
   /** Inflated bytes since the reader last completed a command or line: the decompression-bomb bound. */
   #inflated = 0;
+  /** NOTIFY rules (RFC 5465), once set. */
+  #notifier: Notifier | null = null;
+  /** The selected mailbox changed and NOTIFY asks for its updates without waiting for a command. */
+  #pushSelected = false;
+  /** A continuation was sent and the literal is still coming: no unsolicited data now. */
+  #awaitingLiteral = false;
 
   constructor(conn: Connection, deps: ImapDeps) {
     this.#conn = conn;
@@ -211,6 +218,11 @@ export class ImapSession implements SessionHandle, CommandContext {
         return ev;
       }
       if (this.#inputPaused()) this.#resumeInput();
+      // NOTIFY (RFC 5465 §3): between commands, with no command half read, events go out at once.
+      if (this.#notifyDue() && !this.#awaitingLiteral && this.#reader.buffered === 0) {
+        await this.#notifyNow();
+        continue;
+      }
       this.#uncork();
       await this.#sleep();
     }
@@ -222,6 +234,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       if (!ev) break;
       // Under COMPRESS the deflate stream gathers output; it is flushed where the socket would be uncorked.
       if (!this.#conn.socket.writableCorked && !this.#deflate) this.#conn.socket.cork();
+      this.#awaitingLiteral = ev.kind === 'continue';
       if (ev.kind === 'continue') {
         this.send('+ Ready for literal data\r\n');
         this.#uncork();
@@ -307,6 +320,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     if (this.#state.kind === 'selected' && cmd.name !== 'LOGOUT') {
       try {
         await this.sendUpdates(spec.expungeAfter ? spec.expungeAfter(cmd as never) : true);
+        if (this.#notifier?.pending) await this.#deliverNotifications();
       } catch (err) {
         this.deps.logger.warn({ err: (err as Error).message, session: this.#id }, 'imap update failed');
       }
@@ -516,12 +530,70 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   #onChange(change: MailChange): void {
     const st = this.#state;
+    if (this.#notifier) {
+      this.#notifier.pending = true;
+      this.#wakeUp();
+    }
     if (st.kind !== 'selected') return;
     // Keyword changes reach every mailbox holding the message, so any Email change may matter.
     if (change.mailboxIds.includes(st.mailbox.id) || change.types.includes('Email')) {
       st.mailbox.dirty = true;
+      if (this.#notifier?.selected) this.#pushSelected = true;
       this.#wakeUp();
     }
+  }
+
+  setNotifier(notifier: Notifier | null): void {
+    this.#notifier = notifier;
+    this.#pushSelected = false;
+  }
+
+  #notifyDue(): boolean {
+    return this.#notifier !== null && (this.#notifier.pending || this.#pushSelected);
+  }
+
+  /**
+   * NOTIFY deliveries while no command runs (RFC 5465 §3): the selected mailbox's updates (with
+   * SELECTED at once, with SELECTED-DELAYED expunges wait for a command that allows them, RFC 5465
+   * §6), MessageNew's fetch attributes for new messages, then the other mailboxes' events.
+   */
+  async #notifyNow(): Promise<void> {
+    const st = this.#state;
+    const rule = this.#notifier?.selected;
+    try {
+      if (this.#pushSelected && st.kind === 'selected' && rule) {
+        this.#pushSelected = false;
+        const known = st.mailbox.maxUid;
+        await this.sendUpdates(rule.kind === 'SELECTED');
+        if (rule.fetch && st.mailbox.maxUid > known) {
+          const fetch = COMMANDS.get('FETCH')!;
+          const set = parseSequenceSetText(`${known + 1}:*`);
+          await fetch.run(this, {
+            name: 'FETCH',
+            tag: '*',
+            uid: true,
+            set,
+            items: rule.fetch,
+            changedSince: null,
+            vanished: false,
+            partial: null,
+          } as never);
+        }
+      }
+      this.#pushSelected = false;
+      if (this.#notifier?.pending) await this.#deliverNotifications();
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, session: this.#id }, 'imap notify failed');
+    }
+    this.#uncork();
+  }
+
+  /** Other mailboxes' events, subscriptions and names (RFC 5465 §5). */
+  async #deliverNotifications(): Promise<void> {
+    const user = this.#state.kind === 'authenticated' || this.#state.kind === 'selected' ? this.#state.user : null;
+    if (!this.#notifier || !user) return;
+    const out = await this.#notifier.deliver(this, user.accountId);
+    if (out) this.send(out);
   }
 
   authFailed(): void {
@@ -606,6 +678,10 @@ export class ImapSession implements SessionHandle, CommandContext {
         if (this.#state.kind === 'selected' && this.#state.mailbox.dirty) {
           await this.sendUpdates(true);
           this.#uncork();
+          continue;
+        }
+        if (this.#notifier?.pending) {
+          await this.#notifyNow();
           continue;
         }
         if (this.#inputPaused()) this.#resumeInput();

@@ -21,6 +21,7 @@ import { logout } from './logout.ts';
 import { lsub } from './lsub.ts';
 import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
+import { notify } from './notify.ts';
 import { quota } from './quota.ts';
 import { rename } from './rename.ts';
 import { replace } from './replace.ts';
@@ -56,6 +57,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   lsub,
   namespace,
   noop,
+  notify,
   quota,
   rename,
   replace,
