@@ -32,7 +32,7 @@ import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { registerDavRoutes } from './protocols/dav/routes.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
-import { MaildropLocks } from './protocols/pop3/lock.ts';
+import { MaildropLocks } from './mail/maildrop-lock.ts';
 import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';

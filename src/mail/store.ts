@@ -1,4 +1,6 @@
+import { ChangeLog } from './change-log.ts';
 import { Identities } from './identities.ts';
+import { MessageIndex } from './message-index.ts';
 import { EmailQueries } from './query/email-query.ts';
 import type { LoggedChange, LoggedWrite } from './logged-write.ts';
 import { MetadataStore } from './metadata.ts';
@@ -125,6 +127,10 @@ export class MailStore {
   #junkSorted: ((accountId: number, messageIds: readonly number[], kind: 'spam' | 'ham') => void) | undefined;
   /** Server and mailbox annotations (IMAP METADATA, RFC 5464). */
   readonly metadata: MetadataStore;
+  /** The account change log read as JMAP states and changes (RFC 8620 §5.1–§5.2). */
+  readonly changeLog: ChangeLog;
+  /** Message and thread ids without loading messages. */
+  readonly index: MessageIndex;
   /** Email queries: filters, sorts and thread collapsing (RFC 8621 §4.4). */
   readonly emailQueries: EmailQueries;
   /** Sending identities (RFC 8621 §6). */
@@ -141,6 +147,8 @@ export class MailStore {
     this.#db = db;
     this.metadata = new MetadataStore(db, now);
     const write: LoggedWrite = (accountId, type, fn) => this.writeLogged(accountId, type, fn);
+    this.changeLog = new ChangeLog(db);
+    this.index = new MessageIndex(db);
     this.identities = new Identities(db, write, now);
     this.emailQueries = new EmailQueries(db, this);
     this.submissions = new SubmissionRecords(db, write);
@@ -1526,66 +1534,14 @@ export class MailStore {
 
   // ---------------------------------------------------------------- JMAP state and changes
 
-  /** The state of one JMAP type: the MODSEQ of its latest change (0 when nothing changed yet). */
-  async typeState(accountId: number, type: string): Promise<number> {
-    const row = await this.#db.kysely
-      .selectFrom('changes')
-      .select((eb) => eb.fn.max('modseq').as('state'))
-      .where('account_id', '=', accountId)
-      .where('type', '=', type)
-      .executeTakeFirst();
-    return Number(row?.state ?? 0);
+  /** The state of one JMAP type: the MODSEQ of its latest change (src/mail/change-log.ts). */
+  typeState(accountId: number, type: string): Promise<number> {
+    return this.changeLog.typeState(accountId, type);
   }
 
-  /**
-   * Objects of `type` created, updated or destroyed after `sinceState` (RFC 8620 §5.2). An object
-   * created and destroyed in the window is omitted; one created then updated is only "created".
-   * `maxChanges` bounds the answer at a MODSEQ boundary.
-   */
-  async changesSince(accountId: number, type: string, sinceState: number, maxChanges = 5000): Promise<ObjectChanges> {
-    const rows = await this.#db.kysely
-      .selectFrom('changes')
-      .select(['modseq', 'object_id', 'kind'])
-      .where('account_id', '=', accountId)
-      .where('type', '=', type)
-      .where('modseq', '>', sinceState)
-      .orderBy('modseq')
-      .orderBy('id')
-      .limit(maxChanges + 1)
-      .execute();
-    let hasMore = false;
-    let slice = rows;
-    if (rows.length > maxChanges) {
-      hasMore = true;
-      const cut = rows[maxChanges - 1]!.modseq;
-      slice = rows.filter((r) => r.modseq <= cut);
-      if (slice.length === rows.length || slice.length === 0) slice = rows.slice(0, maxChanges);
-    }
-    const state = new Map<number, { created: boolean; destroyed: boolean }>();
-    for (const r of slice) {
-      const s = state.get(r.object_id) ?? { created: false, destroyed: false };
-      if (r.kind === 'created') s.created = true;
-      if (r.kind === 'destroyed') s.destroyed = true;
-      state.set(r.object_id, s);
-    }
-    const created: number[] = [];
-    const updated: number[] = [];
-    const destroyed: number[] = [];
-    for (const [id, s] of state) {
-      if (s.created && s.destroyed) continue;
-      if (s.destroyed) destroyed.push(id);
-      else if (s.created) created.push(id);
-      else updated.push(id);
-    }
-    const newState = slice.length ? slice.at(-1)!.modseq : sinceState;
-    return {
-      oldState: sinceState,
-      newState: hasMore ? newState : Math.max(newState, await this.typeState(accountId, type)),
-      created,
-      updated,
-      destroyed,
-      hasMoreChanges: hasMore,
-    };
+  /** Objects of `type` changed after `sinceState` (RFC 8620 §5.2; src/mail/change-log.ts). */
+  changesSince(accountId: number, type: string, sinceState: number, maxChanges = 5000): Promise<ObjectChanges> {
+    return this.changeLog.changesSince(accountId, type, sinceState, maxChanges);
   }
 
   /** Message ids of a thread in received order (JMAP Thread/get). */

@@ -9,7 +9,7 @@ import { upgradeTls } from '../../net/upgrade-tls.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { activities } from '../../core/activity.ts';
 import { LineInput } from '../../net/line-input.ts';
-import type { MaildropLocks } from './lock.ts';
+import type { MaildropLocks } from '../../mail/maildrop-lock.ts';
 import { type DropMessage, Maildrop } from './maildrop.ts';
 import { MAX_SASL_LINE, parseCommand, type Pop3Command } from './wire/command.ts';
 import { multiline, topOf } from './wire/output.ts';
