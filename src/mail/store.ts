@@ -1004,6 +1004,17 @@ export class MailStore {
     }));
   }
 
+  /** The message a mailbox holds under `uid` (an IMAP URL, RFC 5092), or undefined. */
+  async messageIdAt(mailboxId: number, uid: number): Promise<number | undefined> {
+    const row = await this.#db.kysely
+      .selectFrom('mailbox_messages')
+      .select('message_id')
+      .where('mailbox_id', '=', mailboxId)
+      .where('uid', '=', uid)
+      .executeTakeFirst();
+    return row?.message_id;
+  }
+
   /** When messages (by UID) were saved into a mailbox (IMAP SAVEDATE, RFC 8514); unknown ones are absent. */
   async savedDates(mailboxId: number, uids: readonly number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();

@@ -1,3 +1,4 @@
+import { isFingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
 import type { InboundChecks } from '../../mail/inbound/checks.ts';
@@ -76,7 +77,14 @@ export class MailTransactions implements TransactionHandler {
       target = `postmaster@${first.name}`;
     }
     const { submission } = this.#o;
-    const verdict = await submission.recipient(target);
+    let verdict: Awaited<ReturnType<typeof submission.recipient>>;
+    try {
+      verdict = await submission.recipient(target);
+    } catch (err) {
+      // The account source (LDAP) cannot answer: the sender retries later (RFC 3463 §3.5 X.4.3).
+      if (isFingerpostError(err, 'unavailable')) return { reply: reply(451, '4.4.3', 'Directory server unavailable, try again later') };
+      throw err;
+    }
     if (verdict.kind === 'invalid') return { reply: reply(501, '5.1.3', 'Bad recipient address syntax') };
     if (session.auth) {
       const over = limitReply(await submission.limitReached(session.auth.account.id, envelope.recipients.length + 1));

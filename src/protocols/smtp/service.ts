@@ -4,7 +4,7 @@ import type { Config } from '../../config/config.ts';
 import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { SqlDirectory } from '../../directory/sql.ts';
+import type { Directory } from '../../directory/directory.ts';
 import { InboundChecks } from '../../mail/inbound/checks.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
@@ -33,7 +33,7 @@ export interface SmtpServiceDeps {
   readonly logger: Logger;
   readonly db: Db;
   readonly blobs: BlobStore;
-  readonly directory: SqlDirectory;
+  readonly directory: Directory;
   readonly mail: MailStore;
   readonly auth: AuthCore;
   /** The auth core's failure limits (src/auth/limits), shared with every protocol. */
@@ -51,6 +51,8 @@ export interface SmtpService {
   readonly worker: QueueWorker | undefined;
   /** The mail submission use case over this node's queue, shared with JMAP EmailSubmission and automatic replies. */
   readonly outbound: MailSubmission;
+  /** The queue's durable enqueue, DKIM-signing for a local From domain (iMIP invitations use it, RFC 6047). */
+  readonly enqueue: Enqueue;
   stop(): Promise<void>;
 }
 
@@ -206,6 +208,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     queue,
     worker,
     outbound,
+    enqueue,
     start: () => {
       worker?.start();
       spool.sweep().then(

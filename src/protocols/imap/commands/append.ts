@@ -1,5 +1,6 @@
 import type { AppendItem } from '../../../mail/store.ts';
 import { appendItem, isRefusal } from '../append-item.ts';
+import { catenated } from '../catenate.ts';
 import { command, no, ok } from '../context.ts';
 import { SIGNED_IN, userOf } from '../state.ts';
 import { formatOrderedSet } from '../wire/sequence.ts';
@@ -7,7 +8,8 @@ import { formatOrderedSet } from '../wire/sequence.ts';
 /**
  * APPEND (RFC 9051 §6.3.12) with MULTIAPPEND (RFC 3502: several messages, all or none), UIDPLUS
  * APPENDUID with the UIDs in order (RFC 4315), LITERAL+ and literal8 data (RFC 3516); each
- * message's size is checked against APPENDLIMIT (RFC 7889) before its literal is read.
+ * message's size is checked against APPENDLIMIT (RFC 7889) before its literal is read; CATENATE
+ * (RFC 4469) builds a message from text and URLs first.
  */
 export const append = command({
   names: ['APPEND'],
@@ -18,7 +20,9 @@ export const append = command({
     const mailbox = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
     if (!mailbox) return no('No such mailbox', 'TRYCREATE');
     const items: AppendItem[] = [];
-    for (const m of cmd.messages) {
+    for (const sent of cmd.messages) {
+      const m = await catenated(ctx, sent);
+      if (isRefusal(m)) return m;
       const item = appendItem(m, ctx.deps.limits.appendLimit);
       if (isRefusal(item)) return item;
       items.push(item);

@@ -2,6 +2,7 @@ import type { CommandSpec } from '../context.ts';
 import type { CommandName } from '../wire/types.ts';
 import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
+import { cancelupdate } from './cancelupdate.ts';
 import { capability } from './capability.ts';
 import { close } from './close.ts';
 import { compress } from './compress.ts';
@@ -36,6 +37,7 @@ import { thread } from './thread.ts';
 const ALL: ReadonlyArray<CommandSpec<never>> = [
   append,
   authenticate,
+  cancelupdate,
   capability,
   close,
   compress,

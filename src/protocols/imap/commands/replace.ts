@@ -1,4 +1,5 @@
 import { appendItem, isRefusal } from '../append-item.ts';
+import { catenated } from '../catenate.ts';
 import { bad, command, no, ok, type Tagged } from '../context.ts';
 import { SELECTED } from '../state.ts';
 import { reportExpunged } from './expunge.ts';
@@ -23,7 +24,9 @@ export const replace = command({
     const name = ctx.mailboxFromWire(cmd.mailbox);
     const target = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
     if (!target) return no('No such mailbox', 'TRYCREATE');
-    const item = appendItem(cmd.message, ctx.deps.limits.appendLimit);
+    const message = await catenated(ctx, cmd.message);
+    if (isRefusal(message)) return message;
+    const item = appendItem(message, ctx.deps.limits.appendLimit);
     if (isRefusal(item)) return item;
     const uid = box.uidAt(seq);
     const r = await ctx.deps.mail.replace(user.accountId, box.id, uid, target.id, item);
