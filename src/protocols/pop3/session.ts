@@ -2,7 +2,7 @@ import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthOutcome, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { Pop3MailView } from '../../mail/views.ts';
 import type { Connection } from '../../net/connection.ts';
 import { driveSasl } from '../../net/drive-sasl.ts';
 import { upgradeTls } from '../../net/upgrade-tls.ts';
@@ -17,7 +17,7 @@ import { multiline, topOf } from './wire/output.ts';
 export interface Pop3Options {
   readonly hostname: string;
   readonly auth: AuthCore;
-  readonly mail: MailStore;
+  readonly mail: Pop3MailView;
   readonly locks: MaildropLocks;
   readonly logger: Logger;
   readonly tlsTimeoutMs: number;
