@@ -38,7 +38,7 @@ import { registerDavRoutes } from './protocols/dav/routes.ts';
 import { Scheduler } from './calendar/scheduling/scheduler.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
-import { MaildropLocks } from './protocols/pop3/lock.ts';
+import { MaildropLocks } from './mail/maildrop-lock.ts';
 import { SieveScripts } from './mail/sieve/scripts.ts';
 import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';

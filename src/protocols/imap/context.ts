@@ -1,6 +1,6 @@
 import type { AuthContext, AuthCore, AuthResult } from '../../auth/types.ts';
 import type { Logger } from '../../core/log.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { ImapMailView } from '../../mail/views.ts';
 import type { MessageCache } from './message-cache.ts';
 import type { Notifier } from './notify.ts';
 import type { EntrySnapshots } from './snapshots.ts';
@@ -32,7 +32,7 @@ export interface ImapLimits {
 export interface ImapDeps {
   readonly hostname: string;
   readonly auth: AuthCore;
-  readonly mail: MailStore;
+  readonly mail: ImapMailView;
   readonly cache: MessageCache;
   readonly snapshots: EntrySnapshots;
   readonly sortFields: SortFieldCache;

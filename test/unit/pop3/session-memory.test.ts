@@ -12,7 +12,7 @@ import { createLogger } from '../../../src/core/log.ts';
 import { ensureFirstStart, openServices, type Services } from '../../../src/main.ts';
 import { ensureLocalTls } from '../../../src/net/local-ca.ts';
 import { loadTls, type TlsMaterial } from '../../../src/net/tls.ts';
-import { MaildropLocks } from '../../../src/protocols/pop3/lock.ts';
+import { MaildropLocks } from '../../../src/mail/maildrop-lock.ts';
 import { Pop3Session } from '../../../src/protocols/pop3/session.ts';
 import { memoryConnection, StreamLines } from '../../helpers/memory-connection.ts';
 
