@@ -267,6 +267,19 @@ describe('scheduling between two servers', { skip: caldavSkip ?? commandSkip('cu
     const asBob = await curl(one, 'bob@one.test', 'POST', '/dav/calendars/bob@one.test/outbox/', { 'content-type': 'text/calendar' }, fb);
     assert.equal(asBob.status, 403);
     assert.match(asBob.body, /organizer-allowed/);
+    // Every attendee is scheduled, so an event may list at most calendar.max_attendees (50 by default).
+    const crowd = Array.from({ length: 51 }, (_, i) => `ATTENDEE:mailto:guest${i}@two.test`).join('\r\n');
+    const big = await curl(
+      one,
+      'alice@one.test',
+      'PUT',
+      '/dav/calendars/alice@one.test/default/crowd.ics',
+      { 'content-type': 'text/calendar' },
+      INVITE.replace(UID, 'crowd-1').replace('ATTENDEE;CN=Alice', `${crowd}\r\nATTENDEE;CN=Alice`),
+    );
+    assert.equal(big.status, 403);
+    assert.match(big.body, /max-attendees-per-instance/);
+    assert.equal((await curl(one, 'alice@one.test', 'GET', '/dav/calendars/alice@one.test/default/crowd.ics')).status, 404);
   });
 
   it("the organizer removes the event: bob's copy is cancelled, carol gets a cancellation", async () => {

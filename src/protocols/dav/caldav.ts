@@ -1,4 +1,5 @@
 import { IcsError } from '../../calendar/ics.ts';
+import { schedulingInfo } from '../../calendar/scheduling/itip.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import { type Calendar, checkCalendarName, checkObjectName, PreconditionFailed, type StoredObject } from '../../calendar/store.ts';
 import { isKnownZone } from '../../calendar/zones.ts';
@@ -135,12 +136,19 @@ export class CalDav {
   readonly #base: string;
   readonly #now: () => number;
   readonly #maxResults: number;
+  readonly #maxAttendees: number;
 
-  constructor(options: { service: CalendarService; publicUrl: string; now?: () => number; maxResults?: number }) {
+  constructor(options: { service: CalendarService; publicUrl: string; now?: () => number; maxResults?: number; maxAttendees?: number }) {
     this.#service = options.service;
     this.#base = options.publicUrl;
     this.#now = options.now ?? Date.now;
     this.#maxResults = options.maxResults ?? 10_000;
+    this.#maxAttendees = options.maxAttendees ?? 50;
+  }
+
+  /** Most ATTENDEEs one event may list (CALDAV:max-attendees-per-instance, RFC 4791 §5.2.9): each is scheduled. */
+  get maxAttendees(): number {
+    return this.#maxAttendees;
   }
 
   get service(): CalendarService {
@@ -241,6 +249,12 @@ export class CalDav {
       if (isFingerpostError(err, 'invalid_argument')) throw new DavError(400, err.message, { ns: NS.caldav, name: 'valid-calendar-data' });
       throw err;
     }
+    const attendees = schedulingInfo(prepared.object.vcalendar)?.attendees.length ?? 0;
+    if (attendees > this.#maxAttendees)
+      throw new DavError(403, `at most ${this.#maxAttendees} attendees per event (calendar.max_attendees)`, {
+        ns: NS.caldav,
+        name: 'max-attendees-per-instance',
+      });
     if (!calendar.components.includes(prepared.object.component))
       throw new DavError(403, `this calendar does not take ${prepared.object.component}`, {
         ns: NS.caldav,
