@@ -8,7 +8,7 @@ import {
 } from '../../contacts/query.ts';
 import {
   type Addressbook,
-  CardPreconditionFailed,
+  PreconditionFailed,
   type ContactsStore,
   checkBookName,
   checkCardName,
@@ -185,7 +185,7 @@ export class CardDav {
     try {
       return await this.#store.putCard(book, name, text, parsed, cond);
     } catch (err) {
-      if (err instanceof CardPreconditionFailed) throw new DavError(412, err.message);
+      if (err instanceof PreconditionFailed) throw new DavError(412, err.message);
       if (isFingerpostError(err, 'already_exists')) {
         const clash = String((err.context as { href?: string } | undefined)?.href ?? '');
         throw new DavError(403, err.message, {
@@ -202,7 +202,7 @@ export class CardDav {
     try {
       if (!(await this.#store.deleteCard(book, name, { ifMatch }))) throw new DavError(404, 'no such address object');
     } catch (err) {
-      if (err instanceof CardPreconditionFailed) throw new DavError(412, err.message);
+      if (err instanceof PreconditionFailed) throw new DavError(412, err.message);
       throw err;
     }
   }
@@ -277,7 +277,12 @@ export class CardDav {
       const since = tokenModseq(child(body, NS.dav, 'sync-token')?.text ?? '', 'addressbook', book.id, book.modseq);
       const changes = await this.#store.changesSince(book.id, since);
       const sel = selection(body);
-      const out = (await this.#store.cardsByName(book.id, changes.changed)).map((c) => respond(c, sel));
+      const out = (
+        await this.#store.cardsByName(
+          book.id,
+          changes.changed.map((c) => c.name),
+        )
+      ).map((c) => respond(c, sel));
       for (const name of changes.removed) out.push(statusResponse(memberPath(path, name), 404));
       return xml(multistatus(out, this.token(book.id, changes.modseq)));
     }
