@@ -1,12 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
 import {
-  addTombstone,
   bumpModseq,
   CALENDAR_TABLES,
   type CollectionChanges,
   changesSince,
   checkConditions,
+  deleteResource,
   isUniqueViolation,
   PreconditionFailed,
 } from '../store/collections.ts';
@@ -441,20 +441,7 @@ export class CalendarStore {
   }
 
   async deleteObject(calendar: Calendar, name: string, cond: WriteCondition = {}): Promise<boolean> {
-    return transaction(this.#db, async (trx) => {
-      const existing = await trx
-        .selectFrom('calendar_objects')
-        .select(['id', 'etag'])
-        .where('calendar_id', '=', calendar.id)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      checkConditions(existing?.etag, { ifMatch: cond.ifMatch });
-      if (!existing) return false;
-      const modseq = await this.#bump(trx, calendar.id);
-      await trx.deleteFrom('calendar_objects').where('id', '=', existing.id).execute();
-      await addTombstone(trx, CALENDAR_TABLES, calendar.id, name, modseq, this.#now());
-      return true;
-    });
+    return transaction(this.#db, (trx) => deleteResource(trx, CALENDAR_TABLES, calendar.id, name, cond.ifMatch, this.#now()));
   }
 
   /**

@@ -2,11 +2,11 @@ import { type Selectable, sql } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
 import {
   ADDRESSBOOK_TABLES,
-  addTombstone,
   bumpModseq,
   type CollectionChanges,
   changesSince,
   checkConditions,
+  deleteResource,
   isUniqueViolation,
   PreconditionFailed,
 } from '../store/collections.ts';
@@ -263,20 +263,7 @@ export class ContactsStore {
   }
 
   async deleteCard(book: Addressbook, name: string, cond: { ifMatch?: string } = {}): Promise<boolean> {
-    return transaction(this.#db, async (trx) => {
-      const existing = await trx
-        .selectFrom('address_objects')
-        .select(['id', 'etag'])
-        .where('addressbook_id', '=', book.id)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      checkConditions(existing?.etag, { ifMatch: cond.ifMatch });
-      if (!existing) return false;
-      const modseq = await this.#bump(trx, book.id);
-      await trx.deleteFrom('address_objects').where('id', '=', existing.id).execute();
-      await addTombstone(trx, ADDRESSBOOK_TABLES, book.id, name, modseq, this.#now());
-      return true;
-    });
+    return transaction(this.#db, (trx) => deleteResource(trx, ADDRESSBOOK_TABLES, book.id, name, cond.ifMatch, this.#now()));
   }
 
   #bump(trx: Parameters<Parameters<typeof transaction>[1]>[0], bookId: number): Promise<number> {

@@ -78,7 +78,7 @@ export async function bumpModseq(trx: Kysely<Database>, t: CollectionTables, id:
 }
 
 /** Records a removed resource so that sync-collection reports it (RFC 6578 §3.5.2). */
-export async function addTombstone(
+async function addTombstone(
   trx: Kysely<Database>,
   t: CollectionTables,
   id: number,
@@ -131,4 +131,31 @@ export async function changesSince(trx: Kysely<Database>, t: CollectionTables, i
     removed = names.filter((n) => !still.has(n)).sort();
   }
   return { changed: live, removed, modseq: Number(collection.modseq) };
+}
+
+/**
+ * Removes resource `name` of collection `id` under If-Match inside `trx`: bumps the modseq and
+ * leaves a tombstone. False when there is no such resource (and no If-Match).
+ */
+export async function deleteResource(
+  trx: Kysely<Database>,
+  t: CollectionTables,
+  id: number,
+  name: string,
+  ifMatch: string | undefined,
+  now: number,
+): Promise<boolean> {
+  const db = untyped(trx);
+  const existing = await db
+    .selectFrom(t.resources)
+    .select(['id', 'etag'])
+    .where(t.key, '=', id)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  checkConditions(existing ? String(existing.etag) : undefined, { ifMatch });
+  if (!existing) return false;
+  const modseq = await bumpModseq(trx, t, id, now);
+  await db.deleteFrom(t.resources).where('id', '=', existing.id).execute();
+  await addTombstone(trx, t, id, name, modseq, now);
+  return true;
 }
