@@ -9,6 +9,7 @@ import {
   deleteResource,
   isUniqueViolation,
   PreconditionFailed,
+  resourcesByName,
 } from '../store/collections.ts';
 import { type Db, transaction } from '../store/db.ts';
 import type { CalendarObjectTable, CalendarTable, Database } from '../store/schema.ts';
@@ -520,17 +521,8 @@ export class CalendarStore {
 
   /** The stored objects of a calendar named in `names` (calendar-multiget, RFC 4791 §7.9). */
   async objectsByName(calendarId: number, names: readonly string[]): Promise<StoredObject[]> {
-    const out: StoredObject[] = [];
-    for (let i = 0; i < names.length; i += 500) {
-      const rows = await this.#db.kysely
-        .selectFrom('calendar_objects')
-        .selectAll()
-        .where('calendar_id', '=', calendarId)
-        .where('name', 'in', names.slice(i, i + 500))
-        .execute();
-      out.push(...rows.map(toObject));
-    }
-    return out;
+    const rows = await resourcesByName<Selectable<CalendarObjectTable>>(this.#db.kysely, CALENDAR_TABLES, calendarId, names);
+    return rows.map(toObject);
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   deleteResource,
   isUniqueViolation,
   PreconditionFailed,
+  resourcesByName,
 } from '../store/collections.ts';
 import { type Db, transaction } from '../store/db.ts';
 import type { AddressbookTable, AddressObjectTable } from '../store/schema.ts';
@@ -195,17 +196,8 @@ export class ContactsStore {
   }
 
   async cardsByName(bookId: number, names: readonly string[]): Promise<StoredCard[]> {
-    const out: StoredCard[] = [];
-    for (let i = 0; i < names.length; i += 500) {
-      const rows = await this.#db.kysely
-        .selectFrom('address_objects')
-        .selectAll()
-        .where('addressbook_id', '=', bookId)
-        .where('name', 'in', names.slice(i, i + 500))
-        .execute();
-      out.push(...rows.map(toCard));
-    }
-    return out;
+    const rows = await resourcesByName<Selectable<AddressObjectTable>>(this.#db.kysely, ADDRESSBOOK_TABLES, bookId, names);
+    return rows.map(toCard);
   }
 
   /**
