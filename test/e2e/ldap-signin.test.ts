@@ -2,9 +2,10 @@
 // (test/helpers/slapd.ts) and a whole node: imapflow with the LDAP password and with a token from
 // the embedded provider, whose sign-in page binds against LDAP; Python's imaplib; curl with an app
 // password (IMAP) and a bearer token (JMAP); nodemailer submitting and delivering to an LDAP alias.
-// Then LDAP goes away: new sign-ins get the protocols' temporary errors, the open session keeps
+// An account disabled in LDAP loses its open session. Then LDAP goes away: new sign-ins get the protocols' temporary errors, the open session keeps
 // working, and sign-ins work again once slapd is back, without a restart.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
@@ -60,6 +61,8 @@ describe('LDAP accounts with real clients', {
               status_attribute: 'accountStatus',
               admin_group_dn: `cn=mailadmins,ou=groups,${slapd.suffix}`,
               timeout: '2s',
+              // Every lookup asks LDAP, so a change there is seen at once (the unit tests cover the cache).
+              cache_ttl: 0,
               // Tried again at once after a failure: the recovery below needs no wait.
               retry_after: 0,
             },
@@ -174,6 +177,28 @@ describe('LDAP accounts with real clients', {
     }
 
     await assert.rejects(signInWithForms(t.ca, new URL(`${issuer}/auth?x=1`), { email: ALICE, password: 'wrong-password' }));
+  });
+
+  test('an account disabled in LDAP loses its open IMAP session and cannot sign in again until enabled', async () => {
+    const c = imap({ user: BOB, pass: 'bob-password-1' });
+    await c.connect();
+    const closed = once(c, 'close');
+    slapd.modify(`dn: uid=bob,ou=people,${slapd.suffix}\nchangetype: modify\nreplace: accountStatus\naccountStatus: disabled\n`);
+    try {
+      await t.services.auth.recheckAccounts();
+      await closed;
+      const again = imap({ user: BOB, pass: 'bob-password-1' });
+      const err = (await again.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { serverResponseCode?: string } | undefined;
+      assert.equal(err?.serverResponseCode, 'AUTHORIZATIONFAILED');
+    } finally {
+      slapd.modify(`dn: uid=bob,ou=people,${slapd.suffix}\nchangetype: modify\nreplace: accountStatus\naccountStatus: active\n`);
+    }
+    const back = imap({ user: BOB, pass: 'bob-password-1' });
+    await back.connect();
+    await back.logout();
   });
 
   test('LDAP down: IMAP NO [UNAVAILABLE], SMTP 454, HTTP 503 for new sign-ins; the open session keeps working; back without a restart', async () => {
