@@ -1,5 +1,4 @@
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
 import { AuthService } from './auth/service.ts';
@@ -36,15 +35,19 @@ import { ensureLocalTls, localCaCertificates } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { registerDavRoutes } from './protocols/dav/routes.ts';
+import { Scheduler } from './calendar/scheduling/scheduler.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
 import { MaildropLocks } from './protocols/pop3/lock.ts';
+import { SieveScripts } from './mail/sieve/scripts.ts';
 import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
+import { VacationResponder } from './mail/vacation/responder.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { sweepBlobs } from './store/blob-gc.ts';
-import { FsBlobStore } from './store/blobs.ts';
+import { openBlobStore } from './store/open-blobs.ts';
+import type { BlobStore } from './store/blobs.ts';
 import { type Db, openDb, ping } from './store/db.ts';
 
 const BLOB_SWEEP_MS = 6 * 3_600_000;
@@ -55,7 +58,7 @@ export interface Services {
   readonly logger: Logger;
   readonly db: Db;
   readonly directory: AccountDirectory;
-  readonly blobs: FsBlobStore;
+  readonly blobs: BlobStore;
   readonly accounts: AccountAdmin;
   /** The authentication core every protocol and HTTP route calls (src/auth). */
   readonly auth: AuthService;
@@ -65,6 +68,8 @@ export interface Services {
   readonly idp: EmbeddedIdp;
   /** Calendars, free/busy and sharing rules (src/calendar). */
   readonly calendar: CalendarService;
+  /** Each account's Sieve scripts: run at delivery, managed over ManageSieve (src/mail/sieve). */
+  readonly sieveScripts: SieveScripts;
   close(): Promise<void>;
 }
 
@@ -175,7 +180,8 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     poolSize: config.store.pool_size,
     busyTimeoutMs: config.store.busy_timeout,
   });
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const blobs = await openBlobStore(config.store.blobs, config.dataDir, db);
+  // Large messages are parsed in a worker thread, off the event loop every protocol shares.
   const analyzer = new MessageAnalyzer();
   const mail = new MailStore(db, blobs, analyzer);
   const directory = await openDirectory(config, db, mail);
@@ -195,6 +201,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     mail,
     idp,
     calendar: createCalendarService(config, db, directory, logger),
+    sieveScripts: new SieveScripts(db, { maxScripts: config.sieve.max_scripts, maxBytes: config.sieve.max_script_size }),
     close: async () => {
       analyzer.close();
       await directory.close?.();
@@ -504,7 +511,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   const caPem = material.caFile ? readFileSync(material.caFile, 'utf8') : undefined;
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http, localCaPem: () => caPem });
   services.auth.registerHttpRoutes(app);
-  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue, metrics: registry });
+  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, submission: smtpService.outbound, metrics: registry });
   await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled
@@ -531,6 +538,14 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
       contacts: new ContactsStore(services.db),
       http: services.auth.http,
       logger: logger.child({ component: 'dav' }),
+      // Invitations to other domains leave as iMIP mail through the outbound queue (RFC 6047).
+      scheduler: new Scheduler({
+        calendar: services.calendar,
+        directory: services.directory,
+        enqueue: smtpService.enqueue,
+        logger: logger.child({ component: 'scheduling' }),
+      }),
+      ...(calendarHttp ? { availability: calendarHttp.availability } : {}),
     });
 
   try {
@@ -581,6 +596,17 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     throw err;
   }
   smtpService.start();
+  // Automatic replies (RFC 8621 §8) follow delivery by any protocol, with or without JMAP.
+  const vacation = new VacationResponder({
+    mail: services.mail,
+    settings: services.mail.vacation,
+    submission: smtpService.outbound,
+    directory: services.directory,
+    hostname: config.server.hostname,
+    logger: logger.child({ component: 'vacation' }),
+    now: Date.now,
+  });
+  await vacation.start();
   // Blobs nothing refers to any more (expunged mail, sent queue entries, expired uploads) go here.
   const blobSweep = setInterval(() => {
     sweepBlobs(services.db, services.blobs).then(
@@ -609,6 +635,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         watchdog.stop();
         clearInterval(blobSweep);
         stopMailSharing?.();
+        vacation.stop();
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);
         await services.auth.stop();
         await services.close();

@@ -1,5 +1,6 @@
 import type { HttpAuthenticator } from '../../auth/http/authenticator.ts';
 import type { AssertionSigner } from '../../calendar/federation/assertion.ts';
+import type { AvailabilityService } from '../../calendar/federation/availability.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import { createFederation, createOutbound } from '../../calendar/setup.ts';
 import { SubscriptionRefresher } from '../../calendar/subscriptions.ts';
@@ -14,7 +15,8 @@ const SUBSCRIPTION_POLL_MS = 30_000;
 
 /**
  * Puts calendars on a running node: the HTTP routes, federation (verifying other domains'
- * assertions, asking them with `signer`'s), and the feed refresher. Returns how to stop the refresher.
+ * assertions, asking them with `signer`'s), and the feed refresher. Returns how to stop the refresher
+ * and the asking side of federation (which CalDAV's outbox uses too).
  */
 export function startCalendarHttp(
   app: HttpApp,
@@ -28,7 +30,7 @@ export function startCalendarHttp(
     speaksFor?: (domain: string) => boolean;
     logger: Logger;
   },
-): { stop(): Promise<void> } {
+): { stop(): Promise<void>; availability: AvailabilityService } {
   const outbound = createOutbound(deps.config);
   const logger = deps.logger.child({ component: 'calendar' });
   const federation = createFederation(deps.config, {
@@ -49,5 +51,5 @@ export function startCalendarHttp(
     logger,
   });
   const stop = new SubscriptionRefresher({ service: deps.calendar, outbound, logger }).start(SUBSCRIPTION_POLL_MS);
-  return { stop };
+  return { stop, availability: federation.availability };
 }

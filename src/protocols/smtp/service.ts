@@ -9,11 +9,15 @@ import { InboundChecks } from '../../mail/inbound/checks.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
 import { RspamdClient } from '../../mail/inbound/rspamd.ts';
+import { SieveDelivery } from '../../mail/sieve/deliver.ts';
+import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
 import { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
 import { type Smarthost, QueueWorker } from '../../mail/queue/worker.ts';
 import type { MailStore } from '../../mail/store.ts';
+import { SendingLimits } from '../../mail/submission/sending-limits.ts';
+import { type Enqueue, MailSubmission } from '../../mail/submission/submission.ts';
 import type { ProtocolHandler } from '../../net/listener.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
@@ -24,7 +28,6 @@ import type { FailureCounter } from './harvest-guard.ts';
 import { MailTransactions } from './mail-transactions.ts';
 import { MemoryBudget } from './memory-budget.ts';
 import { SmtpMetrics } from './metrics.ts';
-import { SendingLimits } from './sending-limits.ts';
 import { SpoolDir } from './spool.ts';
 
 export interface SmtpServiceDeps {
@@ -35,6 +38,8 @@ export interface SmtpServiceDeps {
   readonly directory: Directory;
   readonly mail: MailStore;
   readonly auth: AuthCore;
+  /** Each account's Sieve scripts (src/mail/sieve/scripts.ts); the active one runs at delivery. */
+  readonly sieveScripts: SieveScripts;
   /** The auth core's failure limits (src/auth/limits), shared with every protocol. */
   readonly failures?: FailureCounter;
   /** The node's Prometheus registry. */
@@ -48,14 +53,10 @@ export interface SmtpService {
   readonly submission: ProtocolHandler;
   readonly queue: OutboundQueue;
   readonly worker: QueueWorker | undefined;
-  /** Queues a message for remote recipients, DKIM-signed when its From domain has a key. */
-  enqueue(input: {
-    sender: string;
-    recipients: readonly string[];
-    message: Buffer;
-    accountId?: number;
-    smtputf8?: boolean;
-  }): Promise<number>;
+  /** The mail submission use case over this node's queue, shared with JMAP EmailSubmission and automatic replies. */
+  readonly outbound: MailSubmission;
+  /** The queue's durable enqueue, DKIM-signing for a local From domain (iMIP invitations use it, RFC 6047). */
+  readonly enqueue: Enqueue;
   stop(): Promise<void>;
 }
 
@@ -139,7 +140,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
   const { config, logger } = deps;
   const queue = new OutboundQueue(deps.db, deps.blobs, { maxAgeMs: config.queue.max_age });
   const dkim = new DkimKeys(deps.db);
-  const enqueue: SmtpService['enqueue'] = async (input) => {
+  const enqueue: Enqueue = async (input) => {
     const domain = fromDomain(input.message) ?? input.sender.slice(input.sender.lastIndexOf('@') + 1);
     const local = domain ? await deps.directory.findDomain(domain) : undefined;
     const message = local ? await dkim.sign(input.message, local.name) : input.message;
@@ -169,21 +170,57 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
         logger,
       })
     : undefined;
-  const limits = new SendingLimits(deps.db, {
-    maxMessages: config.submission.max_messages_per_hour,
-    maxRecipients: config.submission.max_recipients_per_hour,
-    windowMs: 3_600_000,
+  const outbound = new MailSubmission({
+    directory: deps.directory,
+    mail: deps.mail,
+    enqueue,
+    senderPolicy: config.submission.sender_policy,
+    limits: new SendingLimits(deps.db, {
+      maxMessages: config.submission.max_messages_per_hour,
+      maxRecipients: config.submission.max_recipients_per_hour,
+      windowMs: 3_600_000,
+    }),
   });
   const inbound = inboundChecks(config, logger, deps.mail);
+  const sieve = new SieveDelivery({
+    db: deps.db,
+    scripts: deps.sieveScripts,
+    mail: deps.mail,
+    addressesOf: (accountId) => deps.directory.addressesOf(accountId),
+    // What a filter sends (redirect, vacation, reject notices): local recipients straight to their
+    // INBOX (no second filter run, so two scripts cannot bounce a message between them), others queued.
+    send: async (input) => {
+      const remote: string[] = [];
+      for (const to of input.recipients) {
+        const account = (await deps.directory.findDomain(to.slice(to.lastIndexOf('@') + 1)))
+          ? await deps.directory.findRecipient(to.toLowerCase())
+          : undefined;
+        if (account) await deps.mail.deliver(account.id, input.message);
+        else remote.push(to);
+      }
+      if (remote.length) await enqueue({ sender: input.sender, recipients: remote, message: input.message });
+    },
+    hostname: config.server.hostname,
+    enabled: config.sieve.enabled,
+    parse: { maxBytes: config.sieve.max_script_size, maxDepth: config.sieve.max_nesting },
+    run: {
+      maxActions: config.sieve.max_actions,
+      maxRedirects: config.sieve.max_redirects,
+      steps: config.sieve.max_cpu_steps,
+      vacationDays: {
+        min: config.sieve.vacation_min_days,
+        max: config.sieve.vacation_max_days,
+        default: config.sieve.vacation_default_days,
+      },
+    },
+    logger,
+  });
   const transactions = new MailTransactions({
     directory: deps.directory,
-    deliverLocal: (accountId, message, role) => deps.mail.deliver(accountId, message, role ? { role } : {}),
+    submission: outbound,
+    deliverLocal: (accountId, message, context) => sieve.deliver(accountId, message, context),
     ...(inbound ? { inbound: inbound.checks } : {}),
-    enqueue,
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
-    senderPolicy: config.submission.sender_policy,
-    limits,
-    quota: (accountId) => deps.mail.storageQuota(accountId),
     logger,
   });
   const spool = new SpoolDir(path.join(config.dataDir, 'spool'));
@@ -208,6 +245,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     submission: smtpHandler(options),
     queue,
     worker,
+    outbound,
     enqueue,
     start: () => {
       worker?.start();
