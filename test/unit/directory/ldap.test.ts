@@ -250,6 +250,19 @@ describe('LDAP directory (slapd)', { skip: slapdSkip() }, () => {
     assert.equal(!r.ok && r.code, 'temporary', 'the local CA is not trusted without ca_file');
   });
 
+  test('a pooled connection the server closed is replaced, not reopened unbound (StartTLS and LDAPS)', async () => {
+    for (const over of [{ urls: [slapd.url], startTls: true }, {}]) {
+      await open(over);
+      assert.equal((await signIn('alice@example.org', 'alice-password-1')).ok, true);
+      await slapd.stop();
+      await slapd.start();
+      clock.sleep(60_001);
+      const bob = await directory.findByAddress('bob@example.org');
+      assert.equal(bob?.address, 'bob@example.org', 'found with the service account, not as anonymous (who may read nothing)');
+      assert.equal(bob?.disabled, false);
+    }
+  });
+
   test('fails over to the next server when the first refuses connections', async () => {
     const [dead] = (await freePorts(1)) as [number];
     await open({ urls: [`ldaps://localhost:${dead}`, slapd.ldapsUrl] });
