@@ -42,33 +42,29 @@ describe('LDAP accounts with real clients', {
   let slapd: TestSlapd;
   let t: TestServer;
 
+  const ldapSource = () => ({
+    name: 'corp',
+    domains: ['example.org'],
+    urls: [slapd.ldapsUrl],
+    ca_file: slapd.caFile,
+    bind_dn: slapd.bindDn,
+    bind_password: slapd.bindPassword,
+    base_dn: `ou=people,${slapd.suffix}`,
+    quota_attribute: 'mailQuota',
+    status_attribute: 'accountStatus',
+    admin_group_dn: `cn=mailadmins,ou=groups,${slapd.suffix}`,
+    timeout: '2s',
+    // Every lookup asks LDAP, so a change there is seen at once (the unit tests cover the cache).
+    cache_ttl: 0,
+    // Tried again at once after a failure: the recovery below needs no wait.
+    retry_after: 0,
+  });
+
   before(async () => {
     slapd = await startSlapd();
     t = await startTestServer({
       domain: 'example.test',
-      overrides: {
-        directory: {
-          ldap: [
-            {
-              name: 'corp',
-              domains: ['example.org'],
-              urls: [slapd.ldapsUrl],
-              ca_file: slapd.caFile,
-              bind_dn: slapd.bindDn,
-              bind_password: slapd.bindPassword,
-              base_dn: `ou=people,${slapd.suffix}`,
-              quota_attribute: 'mailQuota',
-              status_attribute: 'accountStatus',
-              admin_group_dn: `cn=mailadmins,ou=groups,${slapd.suffix}`,
-              timeout: '2s',
-              // Every lookup asks LDAP, so a change there is seen at once (the unit tests cover the cache).
-              cache_ttl: 0,
-              // Tried again at once after a failure: the recovery below needs no wait.
-              retry_after: 0,
-            },
-          ],
-        },
-      },
+      overrides: { directory: { ldap: [ldapSource()] } },
     });
   });
   after(async () => {
@@ -76,12 +72,12 @@ describe('LDAP accounts with real clients', {
     await slapd?.close();
   });
 
-  const imap = (auth: { user: string; pass?: string; accessToken?: string }) =>
+  const imap = (auth: { user: string; pass?: string; accessToken?: string }, server = t) =>
     new ImapFlow({
       host: '127.0.0.1',
-      port: t.ports.imaps,
+      port: server.ports.imaps,
       secure: true,
-      tls: { ca: t.ca, servername: 'localhost' },
+      tls: { ca: server.ca, servername: 'localhost' },
       auth,
       logger: false,
     });
@@ -199,6 +195,50 @@ describe('LDAP accounts with real clients', {
     const back = imap({ user: BOB, pass: 'bob-password-1' });
     await back.connect();
     await back.logout();
+  });
+
+  test('OAuth-only IMAP and JMAP with passwords kept for submission: LDAP accounts follow the listener policy', async () => {
+    const oauthOnly = await startTestServer({
+      domain: 'example.test',
+      overrides: { directory: { ldap: [ldapSource()] }, imap: { auth_plain: false }, auth: { http_schemes: ['bearer'] } },
+    });
+    try {
+      const refused = imap({ user: ALICE, pass: 'alice-password-1' }, oauthOnly);
+      await assert.rejects(refused.connect(), 'no password mechanism on IMAP');
+      const ids = resourceIds(oauthOnly.config);
+      const { token } = await oauthOnly.services.idp.issueAdminToken({
+        address: ALICE,
+        resources: [ids.imap],
+        scopes: ['urn:ietf:params:oauth:scope:mail'],
+        ttlMs: 600_000,
+      });
+      const c = imap({ user: ALICE, accessToken: token }, oauthOnly);
+      await c.connect();
+      await c.logout();
+      const basic = await runAsync('curl', [
+        '--silent',
+        '--output',
+        '/dev/null',
+        '--write-out',
+        '%{http_code}',
+        '--cacert',
+        oauthOnly.caFile,
+        '--user',
+        `${ALICE}:alice-password-1`,
+        ids.jmap,
+      ]);
+      assert.equal(basic.stdout, '401', 'JMAP takes bearer tokens only');
+      const submission = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: oauthOnly.ports.submissions,
+        secure: true,
+        tls: { ca: oauthOnly.ca, servername: 'localhost' },
+        auth: { user: ALICE, pass: 'alice-password-1', method: 'PLAIN' },
+      });
+      assert.equal(await submission.verify(), true, 'submission still takes the LDAP password');
+    } finally {
+      await oauthOnly.close();
+    }
   });
 
   test('LDAP down: IMAP NO [UNAVAILABLE], SMTP 454, HTTP 503 for new sign-ins; the open session keeps working; back without a restart', async () => {
