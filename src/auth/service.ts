@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
+import { isFingerpostError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import type { Db } from '../store/db.ts';
@@ -249,7 +250,10 @@ export class AuthService implements AuthCore {
       try {
         outcome = await this.#authenticate(credentials, context);
       } catch (err) {
-        this.#log.error({ err: (err as Error).message, listener: context.listener }, 'authentication failed unexpectedly');
+        // An account source that cannot be reached (LDAP down) is expected now and then; anything else is a bug.
+        if (isFingerpostError(err, 'unavailable'))
+          this.#log.warn({ err: (err as Error).message, listener: context.listener }, 'the account directory cannot be reached');
+        else this.#log.error({ err: (err as Error).message, listener: context.listener }, 'authentication failed unexpectedly');
         outcome = authFailure('temporary');
       }
       if (outcome.ok) this.limits.success(attempt);

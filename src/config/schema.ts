@@ -81,6 +81,8 @@ const issuer = z
     domains: z.array(z.string()).default([]),
     /** Require `typ: at+jwt` (RFC 9068). Off for issuers that mint plain JWTs (Entra ID v1, Google). */
     require_at_jwt: z.boolean().default(true),
+    /** Require the RFC 9068 §2.2 claims `sub`, `client_id`, `iat` and `jti`. Off for issuers that leave some out. */
+    require_rfc9068_claims: z.boolean().default(true),
     /** RFC 7662 introspection; empty to validate JWTs locally only. */
     introspection_endpoint: z.string().default(''),
     client_id: z.string().default(''),
