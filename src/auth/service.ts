@@ -10,6 +10,7 @@ import { HttpAuthenticator } from './http/authenticator.ts';
 import { registerProtectedResourceMetadata } from './http/fastify.ts';
 import { type InProcessIssuer, IssuerRegistry } from './issuers/registry.ts';
 import { FailureLimits } from './limits/failures.ts';
+import { recheckAccounts } from './account-recheck.ts';
 import { AuthMetrics } from './metrics.ts';
 import { listenerPolicy } from './policy.ts';
 import { RevocationList } from './revocations.ts';
@@ -148,6 +149,7 @@ export class AuthService implements AuthCore {
     this.#mirror = new SessionMirror(this.#db, this.node, this.#now);
     for (const s of this.sessions.list()) this.#mirror.started(s);
     const recheck = this.config.auth.issuers.filter((i) => i.introspection_endpoint).map((i) => i.introspection_cache);
+    const ldapTtls = this.config.directory.ldap.map((l) => l.cache_ttl);
     this.#sync = new SessionSync({
       db: this.#db,
       sessions: this.sessions,
@@ -158,6 +160,9 @@ export class AuthService implements AuthCore {
       logger: this.#log,
       pollMs: this.config.auth.events_poll,
       recheckMs: Math.max(5_000, Math.min(60_000, ...recheck)),
+      ...(ldapTtls.length
+        ? { accountRecheckMs: Math.max(1_000, Math.min(...ldapTtls)), recheckAccounts: () => this.recheckAccounts() }
+        : {}),
     });
     await this.#sync.start();
   }
@@ -178,6 +183,14 @@ export class AuthService implements AuthCore {
   /** Re-introspects the tokens of live sessions now (a timer does it while serving); returns how many ended. */
   recheckTokens(): Promise<number> {
     return this.#recheck.sweep();
+  }
+
+  /**
+   * Re-reads the account of every live session from the directory now and ends those of accounts
+   * gone or disabled (a timer does it every `directory.ldap.cache_ttl` while serving); returns how many ended.
+   */
+  recheckAccounts(): Promise<number> {
+    return recheckAccounts(this.sessions, this.#directory);
   }
 
   /** Writes pending session starts and stops to the store now. */

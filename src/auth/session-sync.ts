@@ -22,6 +22,9 @@ export interface SessionSyncDeps {
   /** How often live tokens are re-introspected. */
   readonly recheckMs: number;
   readonly heartbeatMs?: number;
+  /** With an outside directory (LDAP): how often live sessions' accounts are asked for again. */
+  readonly accountRecheckMs?: number;
+  readonly recheckAccounts?: () => Promise<number>;
 }
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined);
@@ -62,6 +65,8 @@ export class SessionSync {
     every(pollMs, () => mirror.flush(), 'cannot record live sessions');
     every(this.#d.heartbeatMs ?? 30_000, () => mirror.heartbeat(), 'cannot refresh live sessions');
     every(this.#d.recheckMs, () => this.#d.recheck.sweep(), 'cannot re-check live tokens');
+    const accounts = this.#d.recheckAccounts;
+    if (accounts && this.#d.accountRecheckMs) every(this.#d.accountRecheckMs, accounts, 'cannot re-check the accounts of live sessions');
   }
 
   /** Stops polling and removes this node's session rows. */

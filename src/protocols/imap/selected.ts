@@ -1,6 +1,7 @@
 import type { Mailbox, MailboxEntry } from '../../mail/types.ts';
 import { ALL_RIGHTS } from '../../mail/sharing/rights.ts';
 import { internKeywords, type KeywordNames } from './flags.ts';
+import type { SearchContext } from './search-contexts.ts';
 
 /**
  * The selected mailbox as one session sees it (RFC 9051 §2.3.1): the sequence-number ↔ UID map
@@ -79,6 +80,8 @@ export class SelectedMailbox {
   names: KeywordNames = new Map();
   /** UIDs that are \Recent in this session (IMAP4rev1, RFC 3501 §2.3.2): it was the first to see them. */
   readonly recent = new Set<number>();
+  /** Live SEARCH/SORT results by command tag (RFC 5267 §4.3); they end with the selection. */
+  readonly contexts = new Map<string, SearchContext>();
 
   /** Marks the UIDs of the view in [from, to) as \Recent for this session. */
   addRecent(from: number, to: number): void {

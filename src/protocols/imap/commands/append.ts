@@ -1,6 +1,7 @@
 import type { AppendItem } from '../../../mail/store.ts';
 import { permittedKeywords, refuseWithout } from '../acl-checks.ts';
 import { appendItem, isRefusal } from '../append-item.ts';
+import { catenated } from '../catenate.ts';
 import { resolveMailbox } from '../shared-mailboxes.ts';
 import { command, no, ok } from '../context.ts';
 import { SIGNED_IN, userOf } from '../state.ts';
@@ -9,8 +10,8 @@ import { formatOrderedSet } from '../wire/sequence.ts';
 /**
  * APPEND (RFC 9051 §6.3.12) with MULTIAPPEND (RFC 3502: several messages, all or none), UIDPLUS
  * APPENDUID with the UIDs in order (RFC 4315), LITERAL+ and literal8 data (RFC 3516); each
- * message's size is checked against APPENDLIMIT (RFC 7889) before its literal is read. Needs the
- * `i` right (RFC 4314 §4).
+ * message's size is checked against APPENDLIMIT (RFC 7889) before its literal is read; CATENATE
+ * (RFC 4469) builds a message from text and URLs first. Needs the `i` right (RFC 4314 §4).
  */
 export const append = command({
   names: ['APPEND'],
@@ -24,7 +25,9 @@ export const append = command({
     if (refused) return refused;
     const mailbox = visible.mailbox;
     const items: AppendItem[] = [];
-    for (const m of cmd.messages) {
+    for (const sent of cmd.messages) {
+      const m = await catenated(ctx, sent);
+      if (isRefusal(m)) return m;
       const item = appendItem(m, ctx.deps.limits.appendLimit);
       if (isRefusal(item)) return item;
       // Flags the rights do not allow setting are dropped (RFC 4314 §4 APPEND).

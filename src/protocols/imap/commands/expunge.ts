@@ -1,5 +1,6 @@
 import { SELECTED } from '../state.ts';
 import { type CommandContext, command, no, ok } from '../context.ts';
+import { removeExpunged } from '../search-contexts.ts';
 import type { SelectedMailbox } from '../selected.ts';
 import { refuseWithout } from '../acl-checks.ts';
 import { targetSeqs } from '../targets.ts';
@@ -8,6 +9,9 @@ import { formatSequenceSet } from '../wire/sequence.ts';
 /** Removes UIDs from the session's view and tells the client: EXPUNGE per message, or VANISHED with QRESYNC (RFC 7162 §3.2.10) or UIDONLY (RFC 9586 §3.4). */
 export function reportExpunged(ctx: CommandContext, box: SelectedMailbox, uids: readonly number[]): void {
   if (!uids.length) return;
+  // Live results lose the messages first, while their sequence numbers hold (RFC 5267 §4.3.4).
+  const removals = removeExpunged(box, uids);
+  if (removals) ctx.send(removals);
   const seqs = box.removeUids(uids);
   if (ctx.qresync || ctx.uidOnly) ctx.send(`* VANISHED ${formatSequenceSet(uids)}\r\n`);
   else ctx.send(seqs.map((s) => `* ${s} EXPUNGE\r\n`).join(''));

@@ -3,6 +3,7 @@ import type { CommandName } from '../wire/types.ts';
 import { acl } from './acl.ts';
 import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
+import { cancelupdate } from './cancelupdate.ts';
 import { capability } from './capability.ts';
 import { close } from './close.ts';
 import { compress } from './compress.ts';
@@ -38,6 +39,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   acl,
   append,
   authenticate,
+  cancelupdate,
   capability,
   close,
   compress,

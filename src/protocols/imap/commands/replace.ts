@@ -1,5 +1,6 @@
 import { refuseWithout } from '../acl-checks.ts';
 import { appendItem, isRefusal } from '../append-item.ts';
+import { catenated } from '../catenate.ts';
 import { resolveMailbox } from '../shared-mailboxes.ts';
 import { bad, command, no, ok, type Tagged } from '../context.ts';
 import { SELECTED } from '../state.ts';
@@ -30,7 +31,9 @@ export const replace = command({
     const refused = refuseWithout(visible.rights, 'i', verb) ?? refuseWithout(box.rights, 'te', verb);
     if (refused) return refused;
     const target = visible.mailbox;
-    const item = appendItem(cmd.message, ctx.deps.limits.appendLimit);
+    const message = await catenated(ctx, cmd.message);
+    if (isRefusal(message)) return message;
+    const item = appendItem(message, ctx.deps.limits.appendLimit);
     if (isRefusal(item)) return item;
     const uid = box.uidAt(seq);
     const r = await ctx.deps.mail.replace(box.accountId, box.id, uid, target.id, item);
