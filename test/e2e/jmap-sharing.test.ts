@@ -240,6 +240,33 @@ describe('JMAP Sharing on the IMAP ACL grants', () => {
     assert.equal(flagged.notUpdated[q.ids[0]].type, 'forbidden', 'maySetKeywords is still false');
   });
 
+  it("Email/copy brings a shared Email into bob's own account; an unshared one is notFound", async () => {
+    const own = `A${ids[BOB]}`;
+    const [[, inbox], [, q]] = await jmap(BOB, [
+      ['Mailbox/query', { accountId: own, filter: { role: 'inbox' } }, 'i'],
+      ['Email/query', { accountId: alice(), sort: [{ property: 'subject' }] }, 'q'],
+    ]);
+    const [[, copied], [, got]] = await jmap(BOB, [
+      [
+        'Email/copy',
+        {
+          fromAccountId: alice(),
+          accountId: own,
+          create: {
+            c: { id: q.ids[1], mailboxIds: { [inbox.ids[0]]: true } },
+            x: { id: aliceInboxEmail, mailboxIds: { [inbox.ids[0]]: true } },
+          },
+        },
+        'c',
+      ],
+      ['Email/get', { accountId: own, ids: ['#c'], properties: ['subject'] }, 'g'],
+    ]);
+    assert.equal(copied.fromAccountId, alice());
+    assert.ok(copied.created?.c?.id, JSON.stringify(copied));
+    assert.equal(copied.notCreated.x.type, 'notFound', "alice's INBOX Email is not readable for bob");
+    assert.equal(got.list[0].subject, 'team two');
+  });
+
   it('bob destroys his ShareNotification; taking the share away removes the account', async () => {
     const own = `A${ids[BOB]}`;
     const [[, before]] = await jmap(BOB, [['ShareNotification/get', { accountId: own, ids: null, properties: ['id'] }, 'n']]);

@@ -12,12 +12,16 @@ export interface SharedAccess {
   readonly rights: ReadonlyMap<number, string>;
 }
 
-/** The caller's access when `args.accountId` names an account that shared mailboxes with them. */
-async function sharedAccess(args: Args, ctx: MethodContext): Promise<SharedAccess | undefined> {
-  const n = fromId('account', args.raw['accountId']);
+/** The caller's access to account `n` when it shared mailboxes with them, else undefined. */
+export async function sharedAccessTo(ctx: MethodContext, n: number | undefined): Promise<SharedAccess | undefined> {
   if (n === undefined || n === ctx.caller.account.id) return undefined;
   const rights = await ctx.services.mail.sharing.sharedMailboxes(ctx.caller.account.id, n);
   return rights.size ? { ownerId: n, rights } : undefined;
+}
+
+/** The caller's access when `args.accountId` names an account that shared mailboxes with them. */
+function sharedAccess(args: Args, ctx: MethodContext): Promise<SharedAccess | undefined> {
+  return sharedAccessTo(ctx, fromId('account', args.raw['accountId']));
 }
 
 /**
@@ -44,7 +48,7 @@ function mailboxesWith(access: SharedAccess, needed: string): Set<number> {
 }
 
 /** The message ids among `ids` held by at least one mailbox the caller may read. */
-async function readable(ctx: MethodContext, access: SharedAccess, ids: readonly number[]): Promise<Set<number>> {
+export async function readable(ctx: MethodContext, access: SharedAccess, ids: readonly number[]): Promise<Set<number>> {
   const boxes = await ctx.services.mail.mailboxIdsOf(ids);
   const read = mailboxesWith(access, 'lr');
   return new Set(ids.filter((id) => (boxes.get(id) ?? []).some((b) => read.has(b))));
