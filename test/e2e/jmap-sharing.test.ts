@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { resourceIds } from '../../src/config/resources.ts';
+import { openEventStream } from '../helpers/event-stream.ts';
 import { caFetch } from '../helpers/https-fetch.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from '../helpers/wire.ts';
@@ -265,6 +266,19 @@ describe('JMAP Sharing on the IMAP ACL grants', () => {
     assert.ok(copied.created?.c?.id, JSON.stringify(copied));
     assert.equal(copied.notCreated.x.type, 'notFound', "alice's INBOX Email is not readable for bob");
     assert.equal(got.list[0].subject, 'team two');
+  });
+
+  it("alice's change reaches bob's EventSource as a StateChange of her account", async () => {
+    const stream = await openEventStream(`${t.baseUrl}/jmap/eventsource?types=Email&closeafter=no&ping=0`, t.ca, {
+      authorization: auth(BOB),
+    });
+    try {
+      assert.equal(stream.status, 200);
+      await imap(ALICE, [`APPEND Team ${literal('team three')}`]);
+      await stream.waitFor(new RegExp(`"changed":\\{"${alice()}":\\{"Email":"\\d+"\\}\\}`), 10_000);
+    } finally {
+      stream.close();
+    }
   });
 
   it('bob destroys his ShareNotification; taking the share away removes the account', async () => {
