@@ -46,8 +46,8 @@ export type Pop3MailView = Pick<MailStore, 'expunge' | 'getMailbox' | 'getMessag
 
 /**
  * What JMAP (RFC 8620, RFC 8621, RFC 9425) sees of the mail store: mailboxes, Emails and Threads
- * by id, their states and changes, queries, Identities, EmailSubmissions, VacationResponse, quota
- * and change notifications for push.
+ * by id, their states and changes, queries, Identities, EmailSubmissions, VacationResponse, quota,
+ * sharing (RFC 9670) and change notifications for push.
  */
 export type JmapMailView = Pick<
   MailStore,
@@ -70,9 +70,11 @@ export type JmapMailView = Pick<
   | 'messagesByBlob'
   | 'onLocalChange'
   | 'readRaw'
+  | 'listEntries'
   | 'renameMailbox'
   | 'setKeywords'
   | 'setMailboxes'
+  | 'sharing'
   | 'storageQuota'
   | 'submissions'
   | 'threadMessages'

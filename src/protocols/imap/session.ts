@@ -661,7 +661,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       const uid = this.uidOnly ? '' : `UID ${c.uid} `;
       out += `${fetchOpen(this.uidOnly, c.seq, c.uid)}${uid}FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
-    if (box.contexts.size) out += await refreshContexts(this.deps, st.user.accountId, box);
+    if (box.contexts.size) out += await refreshContexts(this.deps, box.accountId, box);
     if (out) this.send(out);
   }
 

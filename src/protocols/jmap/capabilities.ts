@@ -10,6 +10,8 @@ export const CAPABILITIES = {
   websocket: 'urn:ietf:params:jmap:websocket',
   quota: 'urn:ietf:params:jmap:quota',
   blob: 'urn:ietf:params:jmap:blob',
+  principals: 'urn:ietf:params:jmap:principals',
+  principalsOwner: 'urn:ietf:params:jmap:principals:owner',
 } as const;
 
 /** The set `using` may name; anything else is `unknownCapability` (RFC 8620 §3.6.1). */
@@ -105,6 +107,8 @@ export function sessionCapabilities(limits: JmapLimits, websocketUrl: string | n
     [CAPABILITIES.vacation]: {},
     [CAPABILITIES.quota]: {},
     [CAPABILITIES.blob]: {},
+    [CAPABILITIES.principals]: {},
+    [CAPABILITIES.principalsOwner]: {},
     ...(websocketUrl ? { [CAPABILITIES.websocket]: { url: websocketUrl, supportsPush: true } } : {}),
   };
 }

@@ -17,6 +17,7 @@ export const PUSH_TYPES = [
   'EmailSubmission',
   'VacationResponse',
   'Quota',
+  'ShareNotification',
 ] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
 
