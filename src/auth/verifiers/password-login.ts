@@ -12,9 +12,12 @@ export interface PasswordDirectory {
   touchAppPassword(id: number): Promise<void>;
 }
 
-/** The app-password protocol that covers a connection: `smtp` also covers submission. */
+/**
+ * The app-password protocol that covers a connection: `smtp` also covers submission, and `imap`
+ * covers ManageSieve (RFC 5804), the mail client's filter editor.
+ */
 export function appPasswordProtocol(protocol: AuthProtocol): string {
-  return protocol === 'submission' ? 'smtp' : protocol;
+  return protocol === 'submission' ? 'smtp' : protocol === 'managesieve' ? 'imap' : protocol;
 }
 
 export interface PasswordLoginDeps {
