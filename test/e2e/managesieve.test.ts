@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
+import { resourceIds } from '../../src/config/resources.ts';
+import { issueToken } from '../helpers/idp.ts';
 import { commandSkip, peerSkip } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from '../helpers/wire.ts';
@@ -157,6 +159,33 @@ for k, v in out: print(k, repr(v))
       // sievelib reads the literal line by line and drops the last line end (sieve-connect above compares bytes).
       get: "'keep;'",
     });
+  });
+
+  test('OAUTHBEARER and XOAUTH2 with tokens of the embedded provider; a token for another service is refused', async () => {
+    const ids = resourceIds(t.config);
+    const token = await issueToken(t, 'jon@example.test', { resource: ids.imap });
+    const smtpOnly = await issueToken(t, 'jon@example.test', { resource: ids.smtp });
+    const attempt = async (mech: string, ir: string) => {
+      const c = await starttls(await LineClient.connect(t.ports.managesieve).then(async (p) => (await responseOf(p), p)), t.ca);
+      c.write(`AUTHENTICATE "${mech}" "${ir}"\r\n`);
+      let last = (await c.until(/^(OK|NO|BYE)\b|^"/)).at(-1)!;
+      // RFC 7628 §3.2.3: a refused token gets an error challenge; the client answers with a dummy.
+      if (last.startsWith('"')) {
+        c.write('"AQ=="\r\n');
+        last = (await responseOf(c)).at(-1)!;
+      }
+      if (/^OK/.test(last)) {
+        c.write('LISTSCRIPTS\r\n');
+        assert.match((await responseOf(c)).at(-1)!, /^OK/);
+      }
+      c.close();
+      return last;
+    };
+    const bearer = (tok: string) => Buffer.from(`n,a=jon@example.test,\x01auth=Bearer ${tok}\x01\x01`).toString('base64');
+    const xoauth2 = (tok: string) => Buffer.from(`user=jon@example.test\x01auth=Bearer ${tok}\x01\x01`).toString('base64');
+    assert.match(await attempt('OAUTHBEARER', bearer(token)), /^OK "Logged in"/);
+    assert.match(await attempt('XOAUTH2', xoauth2(token)), /^OK "Logged in"/);
+    assert.match(await attempt('OAUTHBEARER', bearer(smtpOnly)), /^NO "Authentication failed"/);
   });
 
   test('raw: nothing to sign in with before STARTTLS; bad input gets NO and the session goes on', async () => {

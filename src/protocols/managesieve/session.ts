@@ -1,3 +1,4 @@
+import { connectionContext } from '../../auth/connection-context.ts';
 import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthOutcome, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { isFingerpostError } from '../../core/errors.ts';
@@ -91,14 +92,7 @@ export class ManageSieveSession implements SessionHandle {
   }
 
   #context(): AuthContext {
-    return {
-      protocol: 'managesieve',
-      listener: this.#conn.listener.name,
-      remote: this.#conn.remoteAddress,
-      tls: this.#conn.secure,
-      localPort: this.#conn.localPort,
-      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
-    };
+    return connectionContext(this.#conn, 'managesieve');
   }
 
   #mechanisms(): readonly string[] {
