@@ -10,7 +10,7 @@ import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { AccountAdmin } from '../src/admin/accounts.ts';
 import { AuthService } from '../src/auth/service.ts';
 import type { AuthContext, Credentials } from '../src/auth/types.ts';
-import { hashPassword, verifyPassword } from '../src/auth/verifiers/password.ts';
+import { hashPassword, verifyPassword } from '../src/directory/password-hash.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { resourceIds, SCOPES } from '../src/config/resources.ts';
 import { createLogger } from '../src/core/log.ts';

@@ -60,12 +60,11 @@ function* walk(dir: string): Generator<string> {
 
 /**
  * Inside protocols/, one protocol never imports another (the line protocols share src/net/
- * instead). The exceptions: every HTTP protocol registers on the HTTP server (http/), and JMAP
- * submission counts against the same per-account sending limits as SMTP submission.
+ * instead; what they share of mail, such as submission, lives in src/mail/). The one exception:
+ * every HTTP protocol registers on the HTTP server (http/).
  */
 const crossProtocol: Record<string, readonly string[]> = {
   '*': ['http/'],
-  jmap: ['smtp/sending-limits.ts'],
 };
 
 /** The protocol a file under src/protocols/ belongs to (its first folder there), or undefined. */

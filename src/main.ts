@@ -1,5 +1,4 @@
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { AccountAdmin } from './admin/accounts.ts';
 import { AuthService } from './auth/service.ts';
@@ -11,9 +10,15 @@ import { systemClock, type WaitClock } from './core/clock.ts';
 import { FingerpostError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { LoopWatchdog } from './core/watchdog.ts';
+import type { AccountDirectory, DirectoryAccount } from './directory/directory.ts';
+import { LdapDirectory } from './directory/ldap/ldap.ts';
+import type { LdapOptions } from './directory/ldap/options.ts';
+import { RoutedDirectory } from './directory/routed.ts';
 import { SqlDirectory } from './directory/sql.ts';
 import { EmbeddedIdp } from './idp/idp.ts';
-import { shareMailChanges } from './mail/cluster.ts';
+import { MAIL_CHANGED, shareMailChanges } from './mail/cluster.ts';
+import { provisionMailboxes } from './mail/provision.ts';
+import { publishEvent } from './store/events.ts';
 import { MessageAnalyzer } from './mail/mime/analyzer.ts';
 import { MailStore } from './mail/store.ts';
 import { certificateNames, coveredName } from './discovery/certificate-names.ts';
@@ -30,6 +35,7 @@ import { ensureLocalTls, localCaCertificates } from './net/local-ca.ts';
 import { loadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { registerDavRoutes } from './protocols/dav/routes.ts';
+import { Scheduler } from './calendar/scheduling/scheduler.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
 import { MaildropLocks } from './protocols/pop3/lock.ts';
@@ -38,9 +44,11 @@ import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
 import { manageSieveHandler } from './protocols/managesieve/handler.ts';
+import { VacationResponder } from './mail/vacation/responder.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { sweepBlobs } from './store/blob-gc.ts';
-import { FsBlobStore } from './store/blobs.ts';
+import { openBlobStore } from './store/open-blobs.ts';
+import type { BlobStore } from './store/blobs.ts';
 import { type Db, openDb, ping } from './store/db.ts';
 
 const BLOB_SWEEP_MS = 6 * 3_600_000;
@@ -50,8 +58,8 @@ export interface Services {
   readonly config: Config;
   readonly logger: Logger;
   readonly db: Db;
-  readonly directory: SqlDirectory;
-  readonly blobs: FsBlobStore;
+  readonly directory: AccountDirectory;
+  readonly blobs: BlobStore;
   readonly accounts: AccountAdmin;
   /** The authentication core every protocol and HTTP route calls (src/auth). */
   readonly auth: AuthService;
@@ -100,6 +108,69 @@ function applyRevocations(auth: AuthService, idp: EmbeddedIdp): void {
   });
 }
 
+/** An LDAP source's options from its config; an unreadable `ca_file` stops start-up naming the key. */
+function ldapOptions(c: Config['directory']['ldap'][number], name: string, key: string): LdapOptions {
+  let ca: string | undefined;
+  if (c.ca_file) {
+    try {
+      ca = readFileSync(c.ca_file, 'utf8');
+    } catch (err) {
+      throw new FingerpostError(
+        'config_invalid',
+        `config key ${key}.ca_file: cannot read ${c.ca_file} (${(err as NodeJS.ErrnoException).code})`,
+        {
+          hint: 'give the path of a PEM file with the CA certificates of the LDAP servers',
+        },
+      );
+    }
+  }
+  return {
+    name: c.name || name,
+    domains: c.domains.map((d) => d.toLowerCase()),
+    urls: c.urls,
+    startTls: c.start_tls,
+    ...(ca ? { ca } : {}),
+    bindDn: c.bind_dn,
+    bindPassword: c.bind_password,
+    baseDn: c.base_dn,
+    userFilter: c.user_filter,
+    mailAttribute: c.mail_attribute,
+    aliasAttributes: c.alias_attributes,
+    nameAttribute: c.name_attribute,
+    quotaAttribute: c.quota_attribute,
+    statusAttribute: c.status_attribute,
+    disabledValues: c.disabled_values,
+    adminGroupDn: c.admin_group_dn,
+    groupMemberAttribute: c.group_member_attribute,
+    poolSize: c.pool_size,
+    timeoutMs: c.timeout,
+    retryMs: c.retry_after,
+    cacheTtlMs: c.cache_ttl,
+    cacheSize: c.cache_size,
+  };
+}
+
+/**
+ * The directory: SQL alone, or with `directory.ldap` sources routed by domain. An LDAP account's
+ * first sign-in (or delivery) creates its mailboxes; its quota follows the LDAP attribute.
+ */
+async function openDirectory(config: Config, db: Db, mail: MailStore): Promise<AccountDirectory & { close?(): Promise<void> }> {
+  const sql = new SqlDirectory(db);
+  if (config.directory.ldap.length === 0) return sql;
+  const onSync = async (account: DirectoryAccount, created: boolean) => {
+    if (created) await provisionMailboxes(db.kysely, account.id);
+    if (account.quota === undefined) return;
+    const change = await mail.setStorageLimit(account.id, account.quota);
+    if (change) await publishEvent(db, MAIL_CHANGED, { ...change, node: 'directory' });
+  };
+  const sources = config.directory.ldap.map(
+    (source, i) => new LdapDirectory({ options: ldapOptions(source, `ldap${i}`, `directory.ldap[${i}]`), sql, db, onSync }),
+  );
+  const routed = new RoutedDirectory(sql, sources);
+  await routed.ensureDomains();
+  return routed;
+}
+
 /** Opens the data directory and database (running migrations) and wires the directory. No listeners. */
 export async function openServices(config: Config, options: { logger?: Logger } = {}): Promise<Services> {
   ensureWritableDir(config.dataDir);
@@ -110,12 +181,13 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     poolSize: config.store.pool_size,
     busyTimeoutMs: config.store.busy_timeout,
   });
-  const directory = new SqlDirectory(db);
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
-  const auth = new AuthService({ config, directory, logger, db });
-  const idp = new EmbeddedIdp({ config, db, directory, logger });
+  const blobs = await openBlobStore(config.store.blobs, config.dataDir, db);
   // Large messages are parsed in a worker thread, off the event loop every protocol shares.
   const analyzer = new MessageAnalyzer();
+  const mail = new MailStore(db, blobs, analyzer);
+  const directory = await openDirectory(config, db, mail);
+  const auth = new AuthService({ config, directory, logger, db });
+  const idp = new EmbeddedIdp({ config, db, directory, logger });
   // The embedded provider is a trusted issuer whose keys are handed over in-process (no HTTP).
   if (config.idp.enabled) auth.trustEmbeddedIssuer({ issuer: idp.issuer, jwks: () => idp.publicJwks() });
   applyRevocations(auth, idp);
@@ -127,12 +199,13 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     blobs,
     accounts: new AccountAdmin(db, directory),
     auth,
-    mail: new MailStore(db, blobs, analyzer),
+    mail,
     idp,
     calendar: createCalendarService(config, db, directory, logger),
     sieveScripts: new SieveScripts(db, { maxScripts: config.sieve.max_scripts, maxBytes: config.sieve.max_script_size }),
-    close: () => {
+    close: async () => {
       analyzer.close();
+      await directory.close?.();
       return db.close();
     },
   };
@@ -455,7 +528,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   const caPem = material.caFile ? readFileSync(material.caFile, 'utf8') : undefined;
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http, localCaPem: () => caPem });
   services.auth.registerHttpRoutes(app);
-  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, enqueue: smtpService.enqueue, metrics: registry });
+  registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, submission: smtpService.outbound, metrics: registry });
   await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled
@@ -482,6 +555,14 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
       contacts: new ContactsStore(services.db),
       http: services.auth.http,
       logger: logger.child({ component: 'dav' }),
+      // Invitations to other domains leave as iMIP mail through the outbound queue (RFC 6047).
+      scheduler: new Scheduler({
+        calendar: services.calendar,
+        directory: services.directory,
+        enqueue: smtpService.enqueue,
+        logger: logger.child({ component: 'scheduling' }),
+      }),
+      ...(calendarHttp ? { availability: calendarHttp.availability } : {}),
     });
 
   try {
@@ -532,6 +613,17 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     throw err;
   }
   smtpService.start();
+  // Automatic replies (RFC 8621 §8) follow delivery by any protocol, with or without JMAP.
+  const vacation = new VacationResponder({
+    mail: services.mail,
+    settings: services.mail.vacation,
+    submission: smtpService.outbound,
+    directory: services.directory,
+    hostname: config.server.hostname,
+    logger: logger.child({ component: 'vacation' }),
+    now: Date.now,
+  });
+  await vacation.start();
   // Blobs nothing refers to any more (expunged mail, sent queue entries, expired uploads) go here.
   const blobSweep = setInterval(() => {
     sweepBlobs(services.db, services.blobs).then(
@@ -560,6 +652,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         watchdog.stop();
         clearInterval(blobSweep);
         stopMailSharing?.();
+        vacation.stop();
         await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);
         await services.auth.stop();
         await services.close();

@@ -1,8 +1,7 @@
-import { hashPassword } from '../auth/verifiers/password.ts';
+import { hashPassword } from '../directory/password-hash.ts';
 import { parseAddress } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
-import type { DirectoryAccount, DirectoryDomain } from '../directory/directory.ts';
-import type { AppPasswordInfo, SqlDirectory } from '../directory/sql.ts';
+import type { AccountDirectory, AppPasswordInfo, DirectoryAccount, DirectoryDomain } from '../directory/directory.ts';
 import { provisionMailboxes } from '../mail/provision.ts';
 import type { Db } from '../store/db.ts';
 import { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED, publishEvent } from '../store/events.ts';
@@ -19,9 +18,9 @@ const MIN_PASSWORD = 8;
  */
 export class AccountAdmin {
   readonly #db: Db;
-  readonly #directory: SqlDirectory;
+  readonly #directory: AccountDirectory;
 
-  constructor(db: Db, directory: SqlDirectory) {
+  constructor(db: Db, directory: AccountDirectory) {
     this.#db = db;
     this.#directory = directory;
   }

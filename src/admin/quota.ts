@@ -1,5 +1,5 @@
 import { FingerpostError } from '../core/errors.ts';
-import type { SqlDirectory } from '../directory/sql.ts';
+import type { Directory } from '../directory/directory.ts';
 import { MAIL_CHANGED } from '../mail/cluster.ts';
 import type { MailStore, StorageQuota } from '../mail/store.ts';
 import type { Db } from '../store/db.ts';
@@ -22,7 +22,7 @@ export function parseQuotaSize(text: string): number | null {
  * and publishes the change on the events bus so live IMAP/JMAP clients of every node learn of it.
  */
 export async function setAccountQuota(
-  deps: { readonly db: Db; readonly directory: SqlDirectory; readonly mail: MailStore },
+  deps: { readonly db: Db; readonly directory: Directory; readonly mail: MailStore },
   address: string,
   limit: number | null,
 ): Promise<StorageQuota> {
@@ -35,7 +35,7 @@ export async function setAccountQuota(
 
 /** An account's storage quota by address. */
 export async function accountQuota(
-  deps: { readonly directory: SqlDirectory; readonly mail: MailStore },
+  deps: { readonly directory: Directory; readonly mail: MailStore },
   address: string,
 ): Promise<StorageQuota> {
   const account = await deps.directory.findByAddress(address);

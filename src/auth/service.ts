@@ -10,6 +10,8 @@ import { HttpAuthenticator } from './http/authenticator.ts';
 import { registerProtectedResourceMetadata } from './http/fastify.ts';
 import { type InProcessIssuer, IssuerRegistry } from './issuers/registry.ts';
 import { FailureLimits } from './limits/failures.ts';
+import { publishEvent, SOURCE_BANNED } from '../store/events.ts';
+import { recheckAccounts } from './account-recheck.ts';
 import { AuthMetrics } from './metrics.ts';
 import { listenerPolicy } from './policy.ts';
 import { RevocationList } from './revocations.ts';
@@ -148,16 +150,21 @@ export class AuthService implements AuthCore {
     this.#mirror = new SessionMirror(this.#db, this.node, this.#now);
     for (const s of this.sessions.list()) this.#mirror.started(s);
     const recheck = this.config.auth.issuers.filter((i) => i.introspection_endpoint).map((i) => i.introspection_cache);
+    const ldapTtls = this.config.directory.ldap.map((l) => l.cache_ttl);
     this.#sync = new SessionSync({
       db: this.#db,
       sessions: this.sessions,
       mirror: this.#mirror,
       revocations: this.revocations,
       recheck: this.#recheck,
+      limits: this.limits,
       directory: this.#directory,
       logger: this.#log,
       pollMs: this.config.auth.events_poll,
       recheckMs: Math.max(5_000, Math.min(60_000, ...recheck)),
+      ...(ldapTtls.length
+        ? { accountRecheckMs: Math.max(1_000, Math.min(...ldapTtls)), recheckAccounts: () => this.recheckAccounts() }
+        : {}),
     });
     await this.#sync.start();
   }
@@ -178,6 +185,14 @@ export class AuthService implements AuthCore {
   /** Re-introspects the tokens of live sessions now (a timer does it while serving); returns how many ended. */
   recheckTokens(): Promise<number> {
     return this.#recheck.sweep();
+  }
+
+  /**
+   * Re-reads the account of every live session from the directory now and ends those of accounts
+   * gone or disabled (a timer does it every `directory.ldap.cache_ttl` while serving); returns how many ended.
+   */
+  recheckAccounts(): Promise<number> {
+    return recheckAccounts(this.sessions, this.#directory);
   }
 
   /** Writes pending session starts and stops to the store now. */
@@ -242,6 +257,11 @@ export class AuthService implements AuthCore {
         const { delayMs, banned, accountUnderAttack } = this.limits.failure(attempt);
         if (banned) {
           this.metrics.bans.inc({ reason: banned });
+          // Every node refuses the source from now on, not only the one it happened to reach.
+          if (this.#db)
+            await publishEvent(this.#db, SOURCE_BANNED, { ip: context.remote, until: this.#now() + this.config.auth.limits.ban }).catch(
+              (err: Error) => this.#log.warn({ err: err.message }, 'could not share a client ban with the other nodes'),
+            );
           this.#log.warn(
             { event: 'auth_ban', remote: context.remote, reason: banned, minutes: Math.round(this.config.auth.limits.ban / 60_000) },
             'client banned',

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import type ICAL from 'ical.js';
 import { FingerpostError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { DirectoryAccount } from '../directory/directory.ts';
-import type { SqlDirectory } from '../directory/sql.ts';
+import type { Directory, DirectoryAccount, WritableDirectory } from '../directory/directory.ts';
 import { type BusyInstance, expandBusy, type FbType, indexObject } from './expand.ts';
 import { mergeBusy, type TimeRange } from './freebusy.ts';
 import { IcsError, parseIcs } from './ics.ts';
@@ -52,6 +51,9 @@ function domainRule(settings: Readonly<Record<string, unknown>>): SharingRule | 
   }
 }
 
+/** What calendars need from the directory: lookups, and writing a domain's free/busy rule. */
+export type CalendarDirectory = Directory & Pick<WritableDirectory, 'updateDomainSettings'>;
+
 /**
  * The calendar use cases shared by the admin CLI, HTTP and federation: writing iCalendar in,
  * computing an account's free/busy, and deciding who may see it.
@@ -59,7 +61,7 @@ function domainRule(settings: Readonly<Record<string, unknown>>): SharingRule | 
 export class CalendarService {
   readonly store: CalendarStore;
   readonly settings: CalendarSettings;
-  readonly #directory: SqlDirectory;
+  readonly #directory: CalendarDirectory;
   readonly #logger: Logger | undefined;
   readonly #now: () => number;
   /** Parsed recurring objects by id; an entry is valid while its etag matches. */
@@ -72,7 +74,7 @@ export class CalendarService {
 
   constructor(deps: {
     store: CalendarStore;
-    directory: SqlDirectory;
+    directory: CalendarDirectory;
     settings: CalendarSettings;
     logger?: Logger;
     now?: () => number;

@@ -6,7 +6,7 @@ import { FingerpostError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { HttpOptions } from '../discovery/client/http.ts';
 import { webfinger } from '../discovery/client/webfinger.ts';
-import type { SqlDirectory } from '../directory/sql.ts';
+import type { CalendarDirectory } from './service.ts';
 import type { Db } from '../store/db.ts';
 import type { AssertionSigner } from './federation/assertion.ts';
 import { AvailabilityService } from './federation/availability.ts';
@@ -23,7 +23,7 @@ export function calendarSettings(config: Config): CalendarSettings {
 }
 
 /** The calendar service over the store (what `main.ts` and the admin CLI use). */
-export function createCalendarService(config: Config, db: Db, directory: SqlDirectory, logger?: Logger): CalendarService {
+export function createCalendarService(config: Config, db: Db, directory: CalendarDirectory, logger?: Logger): CalendarService {
   const contacts = new ContactsStore(db);
   return new CalendarService({
     store: new CalendarStore(db),
@@ -78,7 +78,7 @@ export function createFederation(
   config: Config,
   deps: {
     calendar: CalendarService;
-    directory: SqlDirectory;
+    directory: CalendarDirectory;
     outbound: OutboundHttp;
     signer?: AssertionSigner;
     speaksFor?: (domain: string) => boolean;

@@ -37,6 +37,8 @@ export interface Calendar {
   readonly description: string | null;
   /** The components the calendar accepts (RFC 4791 §5.2.3). */
   readonly components: readonly string[];
+  /** `inbox`: the account's scheduling inbox (RFC 6638 §2.2); `calendar` otherwise. */
+  readonly kind: 'calendar' | 'inbox';
 }
 
 /** What changed in a collection since a modseq (RFC 6578 §3.4): live names with their ETags, removed names. */
@@ -58,6 +60,8 @@ export interface StoredObject {
   readonly ics: string;
   readonly modseq: number;
   readonly updatedAt: number;
+  /** Schedule-Tag (RFC 6638 §3.2.10) of a scheduling object resource, else null. */
+  readonly scheduleTag: string | null;
 }
 
 /** A row the free/busy computation considers: simple ones carry their period, others need expanding. */
@@ -78,15 +82,24 @@ export type IndexedObject = CalendarObjectData & { readonly index: ObjectIndex }
 export interface WriteCondition {
   readonly ifMatch?: string;
   readonly ifNoneMatch?: string;
+  /** If-Schedule-Tag-Match (RFC 6638 §8.3). */
+  readonly ifScheduleTagMatch?: string;
 }
+
+/** The store name of the scheduling inbox; it and `outbox` are reserved (RFC 6638 §2.1, §2.2). */
+export const INBOX = 'inbox';
+const RESERVED_NAMES = new Set([INBOX, 'outbox']);
 
 const CALENDAR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const OBJECT_NAME = /^[A-Za-z0-9@._+=~-]{1,200}\.ics$/;
 
 /** Validates a calendar name (one URL path segment). */
 export function checkCalendarName(name: string): string {
-  if (!CALENDAR_NAME.test(name))
-    throw new FingerpostError('invalid_argument', `"${name.slice(0, 80)}" is not a calendar name (letters, digits, . _ -; at most 64)`);
+  if (!CALENDAR_NAME.test(name) || RESERVED_NAMES.has(name.toLowerCase()))
+    throw new FingerpostError(
+      'invalid_argument',
+      `"${name.slice(0, 80)}" is not a calendar name (letters, digits, . _ -; at most 64; not inbox or outbox)`,
+    );
   return name;
 }
 
@@ -138,6 +151,7 @@ function toCalendar(r: Selectable<CalendarTable>): Calendar {
     components: String(r.components ?? 'VEVENT,VTODO,VJOURNAL')
       .split(',')
       .filter((c) => c !== ''),
+    kind: r.kind === 'inbox' ? 'inbox' : 'calendar',
   };
 }
 
@@ -152,6 +166,7 @@ function toObject(r: Selectable<CalendarObjectTable>): StoredObject {
     ics: r.ics,
     modseq: r.modseq,
     updatedAt: r.updated_at,
+    scheduleTag: r.schedule_tag ?? null,
   };
 }
 
@@ -174,18 +189,83 @@ export class CalendarStore {
   }
 
   async listCalendars(accountId: number): Promise<Calendar[]> {
-    const rows = await this.#db.kysely.selectFrom('calendars').selectAll().where('account_id', '=', accountId).orderBy('name').execute();
+    const rows = await this.#db.kysely
+      .selectFrom('calendars')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('kind', '=', 'calendar')
+      .orderBy('name')
+      .execute();
     return rows.map(toCalendar);
   }
 
+  /** A calendar (never the scheduling inbox) by name. */
   async getCalendar(accountId: number, name: string): Promise<Calendar | undefined> {
     const row = await this.#db.kysely
       .selectFrom('calendars')
       .selectAll()
       .where('account_id', '=', accountId)
       .where('name', '=', name)
+      .where('kind', '=', 'calendar')
       .executeTakeFirst();
     return row ? toCalendar(row) : undefined;
+  }
+
+  /** The account's scheduling inbox (RFC 6638 §2.2), made on first use; never part of free/busy. */
+  async ensureInbox(accountId: number, timezone: string): Promise<Calendar> {
+    const find = () =>
+      this.#db.kysely
+        .selectFrom('calendars')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('kind', '=', 'inbox')
+        .executeTakeFirst();
+    const found = await find();
+    if (found) return toCalendar(found);
+    const now = this.#now();
+    try {
+      await this.#db.kysely
+        .insertInto('calendars')
+        .values({
+          account_id: accountId,
+          name: INBOX,
+          display_name: 'Inbox',
+          timezone,
+          include_in_freebusy: 0,
+          kind: 'inbox',
+          components: 'VEVENT,VTODO,VJOURNAL,VFREEBUSY',
+          modseq: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+    const made = await find();
+    if (!made) throw new FingerpostError('already_exists', `a calendar named ${INBOX} holds the place of the scheduling inbox; rename it`);
+    return toCalendar(made);
+  }
+
+  /**
+   * The account's scheduling object resource with `uid` in any of its calendars (not the inbox):
+   * where an organizer's update or an attendee's reply is applied (RFC 6638 §3.2.4, §4.1).
+   */
+  async findByUid(accountId: number, uid: string): Promise<{ calendar: Calendar; object: StoredObject } | undefined> {
+    const row = await this.#db.kysely
+      .selectFrom('calendar_objects as o')
+      .innerJoin('calendars as c', 'c.id', 'o.calendar_id')
+      .select(['o.id', 'o.calendar_id'])
+      .where('o.account_id', '=', accountId)
+      .where('o.uid', '=', uid)
+      .where('c.kind', '=', 'calendar')
+      .where('c.source_url', 'is', null)
+      .orderBy('o.id')
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const calendar = await this.getCalendarById(row.calendar_id);
+    const object = await this.#db.kysely.selectFrom('calendar_objects').selectAll().where('id', '=', row.id).executeTakeFirst();
+    return calendar && object ? { calendar, object: toObject(object) } : undefined;
   }
 
   async getCalendarById(id: number): Promise<Calendar | undefined> {
@@ -286,7 +366,7 @@ export class CalendarStore {
     return row.modseq;
   }
 
-  #row(calendar: Calendar, name: string, obj: IndexedObject, modseq: number, now: number) {
+  #row(calendar: Calendar, name: string, obj: IndexedObject, modseq: number, now: number, scheduleTag: string | null = null) {
     return {
       calendar_id: calendar.id,
       account_id: calendar.accountId,
@@ -303,24 +383,27 @@ export class CalendarStore {
       modseq,
       created_at: now,
       updated_at: now,
+      schedule_tag: scheduleTag,
     };
   }
 
   /**
-   * Stores one object at `name` (HTTP PUT). Honours If-Match / If-None-Match (`PreconditionFailed`)
-   * and refuses a UID that another resource of the calendar already holds (RFC 4791 §5.3.2.1).
+   * Stores one object at `name` (HTTP PUT). Honours If-Match / If-None-Match / If-Schedule-Tag-Match
+   * (`PreconditionFailed`) and refuses a UID that another resource of the calendar already holds
+   * (RFC 4791 §5.3.2.1). `scheduleTag`: the new Schedule-Tag, null for none, undefined to keep it.
    */
   async putObject(
     calendar: Calendar,
     name: string,
     obj: IndexedObject,
     cond: WriteCondition = {},
+    scheduleTag?: string | null,
   ): Promise<{ created: boolean; etag: string }> {
     checkObjectName(name);
     return transaction(this.#db, async (trx) => {
       const existing = await trx
         .selectFrom('calendar_objects')
-        .select(['id', 'etag'])
+        .select(['id', 'etag', 'schedule_tag'])
         .where('calendar_id', '=', calendar.id)
         .where('name', '=', name)
         .executeTakeFirst();
@@ -328,6 +411,8 @@ export class CalendarStore {
         throw new PreconditionFailed('the resource exists (If-None-Match)');
       if (cond.ifMatch !== undefined && (!existing || !etagMatches(cond.ifMatch, existing.etag)))
         throw new PreconditionFailed('the resource changed or does not exist (If-Match)');
+      if (cond.ifScheduleTagMatch !== undefined && (!existing || existing.schedule_tag !== cond.ifScheduleTagMatch.trim()))
+        throw new PreconditionFailed('the organizer changed the event meanwhile (If-Schedule-Tag-Match)');
       const clash = await trx
         .selectFrom('calendar_objects')
         .select('name')
@@ -341,7 +426,7 @@ export class CalendarStore {
         });
       const modseq = await this.#bump(trx, calendar.id);
       const now = this.#now();
-      const row = this.#row(calendar, name, obj, modseq, now);
+      const row = this.#row(calendar, name, obj, modseq, now, scheduleTag === undefined ? (existing?.schedule_tag ?? null) : scheduleTag);
       if (existing) {
         const { created_at: _c, ...update } = row;
         await trx.updateTable('calendar_objects').set(update).where('id', '=', existing.id).execute();

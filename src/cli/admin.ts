@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { parseDuration } from '../config/duration.ts';
 import { FingerpostError } from '../core/errors.ts';
-import { APP_PASSWORD_PROTOCOLS } from '../directory/sql.ts';
+import { APP_PASSWORD_PROTOCOLS } from '../directory/directory.ts';
 import type { Services } from '../main.ts';
 import { accountQuota, parseQuotaSize, setAccountQuota } from '../admin/quota.ts';
+import { registerAdminBlobs } from './admin-blobs.ts';
 import { registerAdminIdp } from './admin-idp.ts';
 import { registerAdminDkim } from './admin-dkim.ts';
 import { registerAdminQueue } from './admin-queue.ts';
@@ -36,6 +37,7 @@ export function registerAdmin(program: Command): void {
   registerAdminSession(admin);
   registerAdminDkim(admin);
   registerAdminIdp(admin);
+  registerAdminBlobs(admin);
 
   const domain = admin.command('domain').description('domains served here');
   adminCommand(domain, 'add', 'serve a new domain')

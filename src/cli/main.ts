@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   check: async () => (await import('./check.ts')).registerCheck,
   setup: async () => (await import('./setup.ts')).registerSetup,
   agent: async () => (await import('./agent.ts')).registerAgent,
+  backup: async () => (await import('./backup.ts')).registerBackup,
+  restore: async () => (await import('./backup.ts')).registerBackup,
 };
 
 /** The program with the subcommand `name` registered, or every subcommand when `name` is not one. */

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { FilterParser } from 'ldapts';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 
@@ -100,6 +101,75 @@ const issuer = z
   })
   .strict();
 
+/** True when ldapts parses `text` as one RFC 4515 filter. */
+function parsesAsFilter(text: string): boolean {
+  try {
+    FilterParser.parseString(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const attributeName = z.string().regex(/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)+)$/, 'expected an LDAP attribute name such as mail');
+const optionalAttribute = z.union([z.literal(''), attributeName]).default('');
+
+/** One LDAP account source (docs/identity-providers/ldap.md); its domains are read from it, not from SQL. */
+const ldapSource = z
+  .object({
+    /** A name for logs and errors; default `ldapN`. */
+    name: z.string().default(''),
+    /** Mail domains whose accounts come from this directory. */
+    domains: z.array(z.string().min(1)).min(1, 'expected at least one domain'),
+    /** Servers, tried in this order: ldaps://host[:port], or ldap://host[:port] with start_tls. */
+    urls: z
+      .array(z.string().regex(/^ldaps?:\/\/[^/?#\s]+\/?$/, 'expected ldaps://host[:port] or ldap://host[:port]'))
+      .min(1, 'expected at least one server URL'),
+    /** Upgrade ldap:// connections with StartTLS (RFC 4511 §4.14); passwords never cross in clear. */
+    start_tls: z.boolean().default(false),
+    /** Extra PEM CA certificates trusted for the servers (a private CA). */
+    ca_file: z.string().default(''),
+    /** The service account that searches; empty: anonymous searches. */
+    bind_dn: z.string().default(''),
+    bind_password: z.string().default(''),
+    /** Where accounts are searched (subtree), e.g. ou=people,dc=example,dc=org. */
+    base_dn: z.string().min(1, 'expected the DN accounts are searched under'),
+    user_filter: z
+      .string()
+      .default('(objectClass=inetOrgPerson)')
+      .refine(parsesAsFilter, 'expected an LDAP filter such as (objectClass=inetOrgPerson)'),
+    mail_attribute: attributeName.default('mail'),
+    /** Attributes with further addresses of the account (aliases). */
+    alias_attributes: z.array(attributeName).default(['mailAlternateAddress']),
+    name_attribute: attributeName.default('cn'),
+    /** Attribute with the storage quota in octets; empty: quotas are set with `fingerpost admin quota`. */
+    quota_attribute: optionalAttribute,
+    /** Attribute whose value (one of `disabled_values`, any case) disables the account; empty: none. */
+    status_attribute: optionalAttribute,
+    disabled_values: z.array(z.string()).default(['disabled', 'inactive', 'locked']),
+    /** Group whose members (by `group_member_attribute` = the account's DN) are administrators; empty: none. */
+    admin_group_dn: z.string().default(''),
+    group_member_attribute: attributeName.default('member'),
+    /** Connections kept per server for searches. */
+    pool_size: z.number().int().min(1).max(64).default(4),
+    /** Longest wait for a connection, bind or search before the server counts as down. */
+    timeout: duration('3s'),
+    /** How long a server that failed is skipped before it is tried again. */
+    retry_after: duration('10s'),
+    /** How long what LDAP said about an address is reused: changes in LDAP are seen within it. */
+    cache_ttl: duration('60s'),
+    cache_size: z.number().int().min(1).default(10_000),
+  })
+  .strict()
+  .superRefine((source, ctx) => {
+    if (!source.start_tls && source.urls.some((u) => u.startsWith('ldap://')))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['urls'],
+        message: 'an ldap:// server would see passwords in clear: use ldaps:// or set start_tls = true',
+      });
+  });
+
 export const configSchema = z
   .object({
     server: z
@@ -124,6 +194,8 @@ export const configSchema = z
         pool_size: z.number().int().min(1).max(200).default(10),
         /** Wait this long on a locked SQLite database before failing. */
         busy_timeout: duration('5s'),
+        /** Where message bodies and uploads live: files under DATA/blobs, or the database (shared by every node). */
+        blobs: z.enum(['files', 'database']).default('files'),
       })
       .strict()
       .prefault({}),
@@ -471,6 +543,23 @@ export const configSchema = z
             message: 'the gateway scheme needs auth.gateway.from (proxy addresses) and a secret of at least 16 characters',
           });
         }
+      })
+      .prefault({}),
+    /** Account sources besides the SQL store: LDAP for some domains (docs/identity-providers/ldap.md). */
+    directory: z
+      .object({
+        ldap: z.array(ldapSource).default([]),
+      })
+      .strict()
+      .superRefine((directory, ctx) => {
+        const seen = new Set<string>();
+        directory.ldap.forEach((source, i) => {
+          for (const d of source.domains) {
+            if (seen.has(d.toLowerCase()))
+              ctx.addIssue({ code: 'custom', path: ['ldap', i, 'domains'], message: `domain ${d} is given to two LDAP sources` });
+            seen.add(d.toLowerCase());
+          }
+        });
       })
       .prefault({}),
     limits: z

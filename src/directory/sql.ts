@@ -4,21 +4,14 @@ import { FingerpostError } from '../core/errors.ts';
 import type { Db } from '../store/db.ts';
 import { type Selectable, sql } from 'kysely';
 import type { AccountTable, AppPasswordTable } from '../store/schema.ts';
-import type { Directory, DirectoryAccount, DirectoryDomain } from './directory.ts';
-
-/** An app password as listed (never the secret). */
-export interface AppPasswordInfo {
-  readonly id: number;
-  readonly accountId: number;
-  readonly name: string;
-  readonly protocols: readonly string[];
-  readonly createdAt: number;
-  readonly lastUsedAt: number | null;
-  readonly expiresAt: number | null;
-  readonly revokedAt: number | null;
-}
-
-export const APP_PASSWORD_PROTOCOLS = ['imap', 'pop3', 'smtp', 'http', 'caldav', 'carddav'] as const;
+import {
+  type AccountDirectory,
+  APP_PASSWORD_PROTOCOLS,
+  type AppPasswordInfo,
+  type DirectoryAccount,
+  type DirectoryDomain,
+} from './directory.ts';
+import { verifyPassword } from './password-hash.ts';
 
 /** SHA-256 of an app-password secret: the secrets are random and long, so a fast hash is enough. */
 export function hashAppSecret(secret: string): string {
@@ -62,7 +55,7 @@ function toAppPassword(row: Selectable<AppPasswordTable>): AppPasswordInfo {
 }
 
 /** The default directory: domains, accounts, aliases and app passwords in the SQL store. */
-export class SqlDirectory implements Directory {
+export class SqlDirectory implements AccountDirectory {
   readonly #db: Db;
   readonly #now: () => number;
 
@@ -131,6 +124,11 @@ export class SqlDirectory implements Directory {
       .orderBy('address')
       .execute();
     return [account.address, ...aliases.map((a) => a.address)];
+  }
+
+  /** argon2 against the stored hash; an unknown account or one without a hash still spends one verification. */
+  verifyPassword(account: DirectoryAccount | undefined, password: string): Promise<boolean> {
+    return verifyPassword(account?.passwordHash ?? null, password).then((ok) => ok && account !== undefined);
   }
 
   // ---- administration ----
@@ -256,6 +254,15 @@ export class SqlDirectory implements Directory {
     return (await this.getAccount(account.id))!;
   }
 
+  /** Changes the name and admin role an outside source (LDAP) gives an account kept here as its shadow. */
+  async updateAccount(id: number, change: { displayName: string; isAdmin: boolean }): Promise<void> {
+    await this.#db.kysely
+      .updateTable('accounts')
+      .set({ display_name: change.displayName, is_admin: change.isAdmin ? 1 : 0 })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async addAlias(alias: string, target: string): Promise<void> {
     const addr = parseAddress(alias);
     await this.#requireDomain(addr.domain);
@@ -322,7 +329,6 @@ export class SqlDirectory implements Directory {
     return rows.map((r) => toAppPassword(r));
   }
 
-  /** Finds a live app password by its secret; the caller checks the account and protocol. */
   async findAppPasswordBySecret(secret: string): Promise<AppPasswordInfo | undefined> {
     const row = await this.#db.kysely
       .selectFrom('app_passwords')

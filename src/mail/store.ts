@@ -1,4 +1,10 @@
+import { Identities } from './identities.ts';
+import { EmailQueries } from './query/email-query.ts';
+import type { LoggedChange, LoggedWrite } from './logged-write.ts';
 import { MetadataStore } from './metadata.ts';
+import { SharingStore } from './sharing/grants.ts';
+import { SubmissionRecords } from './submission/records.ts';
+import { VacationSettings } from './vacation/settings.ts';
 import { EventEmitter } from 'node:events';
 import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
@@ -28,12 +34,6 @@ export const STORAGE_QUOTA_ID = 1;
 export interface StorageQuota {
   readonly limit: number | null;
   readonly used: number;
-}
-
-/** One logged change of an object kept beside the mail, for `MailStore.writeLogged`. */
-export interface LoggedChange {
-  readonly id: number;
-  readonly kind: 'created' | 'updated' | 'destroyed';
 }
 
 const DELIMITER = '/';
@@ -126,6 +126,16 @@ export class MailStore {
   #junkSorted: ((accountId: number, messageIds: readonly number[], kind: 'spam' | 'ham') => void) | undefined;
   /** Server and mailbox annotations (IMAP METADATA, RFC 5464). */
   readonly metadata: MetadataStore;
+  /** Email queries: filters, sorts and thread collapsing (RFC 8621 §4.4). */
+  readonly emailQueries: EmailQueries;
+  /** Sending identities (RFC 8621 §6). */
+  readonly identities: Identities;
+  /** What each account sent (RFC 8621 §7). */
+  readonly submissions: SubmissionRecords;
+  /** Automatic reply settings (RFC 8621 §8). */
+  readonly vacation: VacationSettings;
+  /** Mailboxes shared between accounts of a domain (IMAP ACL, RFC 4314; JMAP Sharing, RFC 9670). */
+  readonly sharing: SharingStore;
   readonly #localListeners = new Set<(change: MailChange) => void>();
   /** Transactions that logged a Quota change, so the announcement names the type. */
   readonly #quotaTouched = new WeakSet<object>();
@@ -133,6 +143,12 @@ export class MailStore {
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
     this.metadata = new MetadataStore(db, now);
+    const write: LoggedWrite = (accountId, type, fn) => this.writeLogged(accountId, type, fn);
+    this.identities = new Identities(db, write, now);
+    this.emailQueries = new EmailQueries(db, this);
+    this.submissions = new SubmissionRecords(db, write);
+    this.vacation = new VacationSettings(db, write, now);
+    this.sharing = new SharingStore(db, this, now);
     this.#blobs = blobs;
     this.#parser = parser;
     this.#now = now;
@@ -982,6 +998,17 @@ export class MailStore {
       size: r.size,
       receivedAt: r.received_at,
     }));
+  }
+
+  /** The message a mailbox holds under `uid` (an IMAP URL, RFC 5092), or undefined. */
+  async messageIdAt(mailboxId: number, uid: number): Promise<number | undefined> {
+    const row = await this.#db.kysely
+      .selectFrom('mailbox_messages')
+      .select('message_id')
+      .where('mailbox_id', '=', mailboxId)
+      .where('uid', '=', uid)
+      .executeTakeFirst();
+    return row?.message_id;
   }
 
   /** When messages (by UID) were saved into a mailbox (IMAP SAVEDATE, RFC 8514); unknown ones are absent. */

@@ -1,16 +1,57 @@
-import type { Duplex } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 /** Pause the socket when this much unread input is buffered (a client pipelining without reading). */
 const HIGH_WATER = 256 * 1024;
+/** Bytes kept from each end of an over-long line: the start names the command, the end may announce a literal. */
+const KEEP_HEAD = 256;
+const KEEP_TAIL = 34;
+/** A literal announced at the end of a line (RFC 9051 §4.3, RFC 7888 `{n+}`, RFC 3516 `~{n}`). */
+const LITERAL_AT_END = /(~?)\{(\d{1,20})(\+?)\}$/;
 
 /** One command line, or why there is none. */
 export type LineResult =
   | { readonly kind: 'line'; readonly text: string }
   /** The line exceeded the limit; its bytes up to the next LF were discarded. */
   | { readonly kind: 'too_long' }
+  | { readonly kind: 'closed' };
+
+/** One line as bytes, or why there is none. */
+export type RawLineResult =
+  | { readonly kind: 'line'; readonly bytes: Buffer }
+  /** Over the limit and discarded up to its LF; its first and last bytes (line break removed) are kept. */
+  | { readonly kind: 'too_long'; readonly head: Buffer; readonly tail: Buffer }
+  | { readonly kind: 'closed' };
+
+/** A literal's bytes (RFC 9051 §4.3); `binary` for `~{n}` (RFC 3516 literal8), which may contain NUL. */
+export interface Literal {
+  readonly data: Buffer;
+  readonly binary: boolean;
+}
+
+/** The bounds on one command with literals. */
+export interface LiteralLimits {
+  /** Longest line, in bytes (without literals). */
+  readonly maxLine: number;
+  /** Largest command: its lines plus its literals. */
+  readonly maxCommand: number;
+  /** Largest non-synchronizing literal: 4096 under LITERAL- (RFC 7888 §5); absent means unbounded (LITERAL+). */
+  readonly maxNonSync?: number;
+  /** The largest literal the command whose first line is `first` may carry. */
+  literalLimit(first: Buffer): number;
+}
+
+/** One command with its literals: `lines[i]` is followed by `literals[i]`; the last line has none. */
+export type CommandResult =
+  | { readonly kind: 'command'; readonly lines: readonly Buffer[]; readonly literals: readonly Literal[] }
+  /**
+   * A framing error on the command starting with `first` (or its first bytes). A refused
+   * synchronizing literal ends the command (the client waits for `+`); the bytes of a refused
+   * non-synchronizing one and the rest of its command are skipped by the next read.
+   */
+  | { readonly kind: 'error'; readonly reason: 'line_too_long' | 'literal_too_big' | 'nonsync_too_big'; readonly first: Buffer }
   | { readonly kind: 'closed' };
 
 /** Where a message body goes as it arrives (a spool file): resolves once the bytes are taken. */
@@ -39,22 +80,50 @@ function nextLf(buf: Buffer, from: number): number {
   return stop < buf.length ? buf.indexOf(LF, stop) : -1;
 }
 
+/** The last `KEEP_TAIL` bytes of `before` followed by `more`. */
+function keepTail(before: Buffer, more: Buffer): Buffer {
+  return Buffer.from(Buffer.concat([before, more.subarray(Math.max(0, more.length - KEEP_TAIL))]).subarray(-KEEP_TAIL));
+}
+
+/** `line` without its CRLF or bare LF. */
+function stripEol(line: Buffer): Buffer {
+  let end = line.length;
+  if (end > 0 && line[end - 1] === LF) end--;
+  if (end > 0 && line[end - 1] === CR) end--;
+  return line.subarray(0, end);
+}
+
+/** The literal announced at the end of `line`, if any. */
+function literalAtEnd(line: Buffer): { size: number; sync: boolean; binary: boolean } | null {
+  const m = LITERAL_AT_END.exec(line.toString('latin1', Math.max(0, line.length - 30)));
+  return m ? { size: Number(m[2]), sync: m[3] !== '+', binary: m[1] === '~' } : null;
+}
+
 /**
- * The input side of the line transport SMTP and POP3 share, pulled by one reader at a time:
+ * The input side of the line transport SMTP, POP3 and IMAP share, pulled by one reader at a time:
  * command lines with a length limit (RFC 5321 §4.5.3.1.4, RFC 2449 §4), SMTP DATA up to `CRLF.CRLF`
- * (RFC 5321 §4.5.2), and exact byte counts for BDAT (RFC 3030). The socket is paused while too much
- * is buffered; `upgradeTls` (net/upgrade-tls.ts) moves it to the TLS socket.
+ * (RFC 5321 §4.5.2), exact byte counts for BDAT (RFC 3030), and IMAP commands with their literals
+ * (RFC 9051 §4.3, RFC 7888, RFC 3516). The source is paused while too much is buffered;
+ * `upgradeTls` (net/upgrade-tls.ts) moves the input to the TLS socket.
  */
 export class LineInput {
   #buf: Buffer = Buffer.alloc(0);
   #closed = false;
   #wake: (() => void) | undefined;
-  #socket: Duplex | undefined;
+  #socket: Readable | undefined;
   #onData = (chunk: Buffer) => this.push(chunk);
   #onEnd = () => this.close();
+  readonly #onWait: (() => void) | undefined;
+  /** Bytes of a refused non-synchronizing literal still to skip, then the rest of its command. */
+  #owed: number | null = null;
+
+  /** `onWait` runs whenever a read has to wait for the client: the moment to flush buffered replies. */
+  constructor(options: { onWait?: () => void } = {}) {
+    this.#onWait = options.onWait;
+  }
 
   /** Reads from `socket` (replacing any socket attached before, e.g. after STARTTLS). */
-  attach(socket: Duplex): void {
+  attach(socket: Readable): void {
     this.detach();
     this.#socket = socket;
     socket.on('data', this.#onData);
@@ -85,6 +154,14 @@ export class LineInput {
   /** Drops everything buffered: after STARTTLS/STLS nothing sent in cleartext may be executed. */
   discard(): void {
     this.#buf = Buffer.alloc(0);
+    this.#owed = null;
+  }
+
+  /** Hands over the bytes received but not yet read (COMPRESS: they are already compressed, RFC 4978 §3). */
+  takeBuffered(): Buffer {
+    const rest = this.#buf;
+    this.#buf = Buffer.alloc(0);
+    return rest;
   }
 
   /** Bytes received but not yet read: zero means the client is waiting for our replies. */
@@ -111,6 +188,7 @@ export class LineInput {
 
   #wait(): Promise<void> {
     if (this.#socket?.isPaused()) this.#socket.resume();
+    this.#onWait?.();
     return new Promise((resolve) => {
       this.#wake = resolve;
     });
@@ -121,21 +199,97 @@ export class LineInput {
    * decoded as UTF-8. Lines longer than `maxBytes` are consumed and reported as `too_long`.
    */
   async line(maxBytes: number): Promise<LineResult> {
-    let skipping = false;
+    const r = await this.rawLine(maxBytes);
+    return r.kind === 'line' ? { kind: 'line', text: r.bytes.toString('utf8') } : { kind: r.kind };
+  }
+
+  /**
+   * The next line as bytes, without its terminator. A line whose LF comes after `maxBytes` is
+   * consumed and reported as `too_long`; it is never held whole in memory.
+   */
+  async rawLine(maxBytes: number): Promise<RawLineResult> {
+    let head: Buffer | null = null;
+    let tail: Buffer = Buffer.alloc(0);
     for (;;) {
       const lf = this.#buf.indexOf(LF);
       if (lf >= 0) {
         const raw = this.#take(lf + 1);
-        if (skipping || lf > maxBytes) return { kind: 'too_long' };
-        const end = lf > 0 && raw[lf - 1] === CR ? lf - 1 : lf;
-        return { kind: 'line', text: raw.subarray(0, end).toString('utf8') };
+        if (head === null && lf <= maxBytes) return { kind: 'line', bytes: stripEol(raw) };
+        head ??= Buffer.from(stripEol(raw).subarray(0, KEEP_HEAD));
+        return { kind: 'too_long', head, tail: stripEol(keepTail(tail, raw)) };
       }
       if (this.#buf.length > maxBytes + 1) {
-        skipping = true;
-        this.#take(this.#buf.length);
+        const dropped = this.#take(this.#buf.length);
+        head ??= Buffer.from(dropped.subarray(0, KEEP_HEAD));
+        tail = keepTail(tail, dropped);
       }
       if (this.#closed) return { kind: 'closed' };
       await this.#wait();
+    }
+  }
+
+  /**
+   * One IMAP command with its literals (RFC 9051 §4.3). `onContinue` is called when the client
+   * waits for a continuation request before sending a synchronizing literal. An oversized
+   * synchronizing literal is refused before the client sends it; the bytes of an oversized
+   * non-synchronizing one (RFC 7888) are skipped so they never run as commands. A line over the
+   * limit is skipped to its end, with any non-synchronizing literal it announces.
+   */
+  async command(limits: LiteralLimits, onContinue: () => void): Promise<CommandResult> {
+    const maxLine = limits.maxLine + 2;
+    if (this.#owed !== null) {
+      const owed = this.#owed;
+      this.#owed = null;
+      if ((await this.#skipRest(owed, maxLine)) === 'closed') return { kind: 'closed' };
+    }
+    const lines: Buffer[] = [];
+    const literals: Literal[] = [];
+    let size = 0;
+    for (;;) {
+      const r = await this.rawLine(maxLine);
+      if (r.kind === 'closed') return r;
+      if (r.kind === 'too_long') {
+        const first = lines[0] ?? r.head;
+        const marker = literalAtEnd(r.tail);
+        if (marker && !marker.sync && (await this.#skipRest(marker.size, maxLine)) === 'closed') return { kind: 'closed' };
+        return { kind: 'error', reason: 'line_too_long', first };
+      }
+      const line = Buffer.from(r.bytes);
+      lines.push(line);
+      size += line.length;
+      const marker = literalAtEnd(line);
+      if (!marker) return { kind: 'command', lines, literals };
+      const first = lines[0]!;
+      const n = marker.size;
+      const safe = Number.isSafeInteger(n);
+      if (!marker.sync && safe && n > (limits.maxNonSync ?? Number.POSITIVE_INFINITY)) {
+        this.#owed = n;
+        return { kind: 'error', reason: 'nonsync_too_big', first };
+      }
+      if (!safe || n > limits.literalLimit(first) || size + n > limits.maxCommand) {
+        if (!marker.sync) this.#owed = safe ? n : 0;
+        return { kind: 'error', reason: 'literal_too_big', first };
+      }
+      size += n;
+      if (marker.sync) onContinue();
+      const pieces: Buffer[] = [];
+      const whole = await this.bytes(n, async (piece) => {
+        pieces.push(piece);
+      });
+      if (!whole) return { kind: 'closed' };
+      literals.push({ data: Buffer.concat(pieces), binary: marker.binary });
+    }
+  }
+
+  /** Skips `n` literal bytes and the lines after them, up to one that announces no further non-synchronizing literal. */
+  async #skipRest(n: number, maxLine: number): Promise<'skipped' | 'closed'> {
+    for (let owed = n; ; ) {
+      if (!(await this.bytes(owed))) return 'closed';
+      const r = await this.rawLine(maxLine);
+      if (r.kind === 'closed') return 'closed';
+      const marker = literalAtEnd(r.kind === 'line' ? r.bytes : r.tail);
+      if (!marker || marker.sync) return 'skipped';
+      owed = marker.size;
     }
   }
 

@@ -155,6 +155,8 @@ export interface CalendarTable {
   description: string | null;
   /** Comma-separated component names the calendar accepts (RFC 4791 §5.2.3). */
   components: Generated<string>;
+  /** `calendar`, or `inbox`: the scheduling inbox (RFC 6638 §2.2). */
+  kind: Generated<string>;
 }
 
 /** A calendar object removed at `modseq`, so sync-collection (RFC 6578) can report it. */
@@ -228,6 +230,8 @@ export interface CalendarObjectTable {
   modseq: number;
   created_at: number;
   updated_at: number;
+  /** Schedule-Tag of a scheduling object resource (RFC 6638 §3.2.10), else null. */
+  schedule_tag: string | null;
 }
 
 /** Who may see an account's free/busy; no row means the domain default. */
@@ -468,6 +472,31 @@ export interface MailMetadataTable {
   updated_at: number;
 }
 
+/** One mailbox shared with one account: its IMAP ACL rights (RFC 4314 §2.1), letters in `lrswipkxtea` order. */
+export interface MailAclTable {
+  mailbox_id: number;
+  grantee_id: number;
+  owner_id: number;
+  rights: string;
+  updated_at: number;
+}
+
+/** A ShareNotification (RFC 9670 §5): rights the account was given or lost; rights as JSON text or null. */
+export interface ShareNotificationTable {
+  id: Generated<number>;
+  account_id: number;
+  created_at: number;
+  changed_by_id: number;
+  changed_by_name: string;
+  changed_by_email: string;
+  object_type: string;
+  object_account_id: number;
+  object_id: number;
+  old_rights: string | null;
+  new_rights: string | null;
+  name: string;
+}
+
 export interface SubscriptionTable {
   account_id: number;
   name: string;
@@ -532,7 +561,24 @@ export interface JmapVapidTable {
   private_key: string;
 }
 
+/** A blob kept in the database (src/store/db-blobs.ts); its bytes are in `blob_chunks`. */
+export interface BlobTable {
+  id: string;
+  size: number;
+  /** Epoch ms of the last store of these bytes (the collector's grace window starts here). */
+  written_at: number;
+}
+
+/** One 1 MiB piece of a blob, in order of `seq` from 0. */
+export interface BlobChunkTable {
+  blob_id: string;
+  seq: number;
+  data: Uint8Array;
+}
+
 export interface Database {
+  blobs: BlobTable;
+  blob_chunks: BlobChunkTable;
   domains: DomainTable;
   accounts: AccountTable;
   aliases: AliasTable;
@@ -549,6 +595,8 @@ export interface Database {
   subscriptions: SubscriptionTable;
   keyword_names: KeywordNameTable;
   mail_metadata: MailMetadataTable;
+  mail_acl: MailAclTable;
+  share_notifications: ShareNotificationTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   calendar_tombstones: CalendarTombstoneTable;

@@ -1,8 +1,9 @@
-// Two nodes on one PostgreSQL: JMAP changes to objects kept beside the mail (Identity,
-// VacationResponse) made through node A reach EventSource clients of node B (RFC 8620 §7.3), and
-// node B reports the same state (RFC 8620 §5.1) as node A.
+// Two nodes on one PostgreSQL: JMAP changes of every type (Mailbox, Email, Thread, Identity,
+// EmailSubmission, VacationResponse, Quota) made through node A reach EventSource clients of
+// node B (RFC 8620 §7.3), and node B reports the same state (RFC 8620 §5.1) as node A.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setAccountQuota } from '../../src/admin/quota.ts';
 import { resourceIds } from '../../src/config/resources.ts';
 import { openEventStream, stateEvents } from '../helpers/event-stream.ts';
 import { caFetch } from '../helpers/https-fetch.ts';
@@ -18,6 +19,7 @@ const USING = [
   'urn:ietf:params:jmap:mail',
   'urn:ietf:params:jmap:submission',
   'urn:ietf:params:jmap:vacationresponse',
+  'urn:ietf:params:jmap:quota',
 ];
 const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
@@ -83,5 +85,65 @@ describe('JMAP on two nodes of one PostgreSQL', { skip }, () => {
     assert.deepEqual(Object.keys(set.updated ?? {}), ['singleton'], JSON.stringify(set));
     await stream.waitFor(new RegExp(`"VacationResponse":"${set.newState}"`), 15_000).finally(() => stream.close());
     assert.equal(stateEvents(stream.text).at(-1)?.data.changed[accountId].VacationResponse, set.newState);
+  });
+
+  it('every JMAP type changed through node A reaches node B with the state node A reports', async () => {
+    // A storage limit makes the account's Quota object exist, so mail written below changes it.
+    await setAccountQuota(a.services, USER, 50_000_000);
+    const stream = await openEventStream(`${b.baseUrl}/jmap/eventsource?types=*&closeafter=no&ping=0`, b.ca, { authorization: auth });
+    assert.equal(stream.status, 200);
+    try {
+      const [[, mailbox]] = await api(a, [['Mailbox/set', { accountId, create: { m: { name: 'Cluster' } } }, 'm']]);
+      const box = mailbox.created?.m?.id;
+      assert.ok(box, JSON.stringify(mailbox));
+      const [[, identities]] = await api(a, [['Identity/get', { accountId }, 'i']]);
+      const [[, renamed]] = await api(a, [
+        ['Identity/set', { accountId, update: { [identities.list[0].id]: { name: 'Dora, renamed on A' } } }, 'r'],
+      ]);
+      assert.ok(renamed.updated, JSON.stringify(renamed));
+      const draft = {
+        mailboxIds: { [box]: true },
+        keywords: { $draft: true },
+        from: [{ email: USER }],
+        to: [{ email: USER }],
+        subject: 'from node A',
+        bodyValues: { t: { value: 'hello from node A' } },
+        textBody: [{ partId: 't', type: 'text/plain' }],
+      };
+      const [[, email]] = await api(a, [['Email/set', { accountId, create: { e: draft } }, 'e']]);
+      const emailId = email.created?.e?.id;
+      assert.ok(emailId, JSON.stringify(email));
+      const [[, sent]] = await api(a, [
+        ['EmailSubmission/set', { accountId, create: { s: { identityId: identities.list[0].id, emailId } } }, 's'],
+      ]);
+      assert.ok(sent.created?.s?.id, JSON.stringify(sent));
+      await api(a, [['VacationResponse/set', { accountId, update: { singleton: { isEnabled: false, subject: 'cluster' } } }, 'v']]);
+      const states = await api(a, [
+        ['Mailbox/get', { accountId, ids: [] }, '1'],
+        ['Email/get', { accountId, ids: [] }, '2'],
+        ['Thread/get', { accountId, ids: [] }, '3'],
+        ['Identity/get', { accountId, ids: [] }, '4'],
+        ['EmailSubmission/get', { accountId, ids: [] }, '5'],
+        ['VacationResponse/get', { accountId, ids: [] }, '6'],
+        ['Quota/get', { accountId, ids: [] }, '7'],
+      ]);
+      const onA = new Map<string, string>(states.map(([name, r]: [string, Json]) => [name.split('/')[0], r.state]));
+      assert.equal(onA.size, 7, JSON.stringify(states));
+      for (const [type, state] of onA) {
+        await stream.waitFor(new RegExp(`"${type}":"${state}"`), 15_000);
+      }
+      const latest = new Map<string, string>();
+      for (const e of stateEvents(stream.text))
+        for (const [t, v] of Object.entries(e.data.changed[accountId] ?? {})) latest.set(t, v as string);
+      for (const [type, state] of onA) assert.equal(latest.get(type), state, `node B's last ${type} state is node A's`);
+      const onB = await api(b, [
+        ['Mailbox/get', { accountId, ids: [] }, '1'],
+        ['Quota/get', { accountId, ids: [] }, '2'],
+      ]);
+      assert.equal(onB[0][1].state, onA.get('Mailbox'));
+      assert.equal(onB[1][1].state, onA.get('Quota'));
+    } finally {
+      stream.close();
+    }
   });
 });

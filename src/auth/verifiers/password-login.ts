@@ -1,16 +1,11 @@
-import type { DirectoryAccount } from '../../directory/directory.ts';
-import type { AppPasswordInfo } from '../../directory/sql.ts';
+import type { AppPasswordStore, Directory } from '../../directory/directory.ts';
 import { authFailure } from '../failures.ts';
 import type { AuthContext, AuthOutcome, AuthProtocol } from '../types.ts';
-import { type VerifiedPasswordCache, verifyPassword } from './password.ts';
+import type { VerifiedPasswordCache } from './password.ts';
 
-/** What password verification needs from the directory (SqlDirectory provides it). */
-export interface PasswordDirectory {
-  findByAddress(address: string): Promise<DirectoryAccount | undefined>;
-  getAccount(id: number): Promise<DirectoryAccount | undefined>;
-  findAppPasswordBySecret(secret: string): Promise<AppPasswordInfo | undefined>;
-  touchAppPassword(id: number): Promise<void>;
-}
+/** What password verification needs: the directory's read side and the app passwords of our store. */
+export type PasswordDirectory = Pick<Directory, 'findByAddress' | 'getAccount' | 'verifyPassword'> &
+  Pick<AppPasswordStore, 'findAppPasswordBySecret' | 'touchAppPassword'>;
 
 /**
  * The app-password protocol that covers a connection: `smtp` also covers submission, and `imap`
@@ -76,7 +71,7 @@ export async function verifyPasswordLogin(
     return outcome;
   }
 
-  if (!(await verifyPassword(account?.passwordHash ?? null, input.password)) || !account) return authFailure('invalid_credentials');
+  if (!(await deps.directory.verifyPassword(account, input.password)) || !account) return authFailure('invalid_credentials');
   deps.cache.remember(account.id, input.password, account.credentialsChangedAt, now);
   return authorize('password');
 }

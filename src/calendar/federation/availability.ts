@@ -1,8 +1,7 @@
 import { tryParseAddress } from '../../core/address.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { DirectoryAccount } from '../../directory/directory.ts';
-import type { SqlDirectory } from '../../directory/sql.ts';
+import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
 import type { FbType } from '../expand.ts';
 import { type BusyPeriod, freeGaps, mergeBusy, type TimeRange } from '../freebusy.ts';
 import { OutboundError, type OutboundHttp } from '../outbound.ts';
@@ -51,7 +50,7 @@ export interface Availability {
 /** What the asking side works with. */
 export interface AvailabilityDeps {
   readonly calendar: CalendarService;
-  readonly directory: SqlDirectory;
+  readonly directory: Directory;
   readonly issuers: RemoteIssuers;
   readonly outbound: OutboundHttp;
   /** Absent: this server cannot prove its users' identity, so remote attendees stay unknown. */

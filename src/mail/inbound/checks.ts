@@ -113,8 +113,8 @@ export class InboundChecks {
     if (down && o.rspamdDown === 'tempfail' && disposition.kind !== 'reject')
       disposition = { kind: 'tempfail', code: 451, enhanced: '4.7.1', text: 'Spam filter unavailable, try again later' };
     const drop = [
-      ...(auth ? forgedAuthResults(input.message, [o.hostname]) : []),
-      ...(o.rspamd ? headerFields(input.message, /x-spam-[!-9;-~]*/) : []),
+      ...(auth ? await forgedAuthResults(input.message, [o.hostname]) : []),
+      ...(o.rspamd ? await headerFields(input.message, /x-spam-[!-9;-~]*/) : []),
     ].sort((a, b) => a[0] - b[0]);
     const prefix = (auth ? auth.header + (o.receivedSpf ? auth.receivedSpf : '') : '') + spamFields(spam, down);
     const message = prefix || drop.length ? rebuild(Buffer.from(prefix, 'utf8'), input.message, drop) : input.message;

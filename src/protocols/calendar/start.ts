@@ -1,11 +1,12 @@
 import type { HttpAuthenticator } from '../../auth/http/authenticator.ts';
 import type { AssertionSigner } from '../../calendar/federation/assertion.ts';
+import type { AvailabilityService } from '../../calendar/federation/availability.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import { createFederation, createOutbound } from '../../calendar/setup.ts';
 import { SubscriptionRefresher } from '../../calendar/subscriptions.ts';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
-import type { SqlDirectory } from '../../directory/sql.ts';
+import type { CalendarDirectory } from '../../calendar/service.ts';
 import type { HttpApp } from '../http/server.ts';
 import { registerCalendarRoutes } from './routes.ts';
 
@@ -14,21 +15,22 @@ const SUBSCRIPTION_POLL_MS = 30_000;
 
 /**
  * Puts calendars on a running node: the HTTP routes, federation (verifying other domains'
- * assertions, asking them with `signer`'s), and the feed refresher. Returns how to stop the refresher.
+ * assertions, asking them with `signer`'s), and the feed refresher. Returns how to stop the refresher
+ * and the asking side of federation (which CalDAV's outbox uses too).
  */
 export function startCalendarHttp(
   app: HttpApp,
   deps: {
     config: Config;
     calendar: CalendarService;
-    directory: SqlDirectory;
+    directory: CalendarDirectory;
     http: HttpAuthenticator;
     signer?: AssertionSigner;
     /** Whether `signer` is the issuer a domain's WebFinger names (see AvailabilityDeps.speaksFor). */
     speaksFor?: (domain: string) => boolean;
     logger: Logger;
   },
-): { stop(): Promise<void> } {
+): { stop(): Promise<void>; availability: AvailabilityService } {
   const outbound = createOutbound(deps.config);
   const logger = deps.logger.child({ component: 'calendar' });
   const federation = createFederation(deps.config, {
@@ -49,5 +51,5 @@ export function startCalendarHttp(
     logger,
   });
   const stop = new SubscriptionRefresher({ service: deps.calendar, outbound, logger }).start(SUBSCRIPTION_POLL_MS);
-  return { stop };
+  return { stop, availability: federation.availability };
 }

@@ -203,10 +203,12 @@ export class CalDav {
     name: string,
     contentType: string,
     body: Buffer,
-    cond: { ifMatch?: string; ifNoneMatch?: string },
+    cond: { ifMatch?: string; ifNoneMatch?: string; ifScheduleTagMatch?: string },
   ): Promise<{ created: boolean; etag: string }> {
     if (calendar.subscription)
       throw new DavError(403, 'this calendar mirrors an external feed and is read-only', { ns: NS.dav, name: 'need-privileges' });
+    if (calendar.kind === 'inbox')
+      throw new DavError(403, 'the scheduling inbox only takes deliveries (RFC 6638 §2.2)', { ns: NS.dav, name: 'need-privileges' });
     try {
       checkObjectName(name);
     } catch (err) {

@@ -45,6 +45,8 @@ export const calendarHomePath = (address: string) => `${DAV_ROOT}calendars/${seg
 export const calendarPath = (address: string, name: string) => `${calendarHomePath(address)}${segment(name)}/`;
 export const addressbookHomePath = (address: string) => `${DAV_ROOT}addressbooks/${segment(address)}/`;
 export const addressbookPath = (address: string, name: string) => `${addressbookHomePath(address)}${segment(name)}/`;
+export const inboxPath = (address: string) => `${calendarHomePath(address)}inbox/`;
+export const outboxPath = (address: string) => `${calendarHomePath(address)}outbox/`;
 export const memberPath = (collection: string, name: string) => `${collection}${segment(name)}`;
 
 /** The path part of an href from a request body: an absolute URL's path or the path itself. */

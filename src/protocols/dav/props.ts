@@ -2,7 +2,7 @@ import type { Calendar, StoredObject } from '../../calendar/store.ts';
 import type { Addressbook, StoredCard } from '../../contacts/store.ts';
 import { el, esc, href } from './multistatus.ts';
 import { clark, NS } from './names.ts';
-import { addressbookHomePath, calendarHomePath, calendarPath, DAV_ROOT, principalPath } from './paths.ts';
+import { addressbookHomePath, calendarHomePath, calendarPath, DAV_ROOT, inboxPath, outboxPath, principalPath } from './paths.ts';
 import type { DavResource } from './resources.ts';
 
 /**
@@ -62,8 +62,34 @@ function principalProps(address: string, displayName: string, ctx: PropContext):
     [clark(NS.caldav, 'calendar-home-set')]: () => href(calendarHomePath(address)),
     [clark(NS.caldav, 'calendar-user-address-set')]: () => href(`mailto:${address}`) + href(principalPath(address)),
     [clark(NS.caldav, 'calendar-user-type')]: () => 'INDIVIDUAL',
+    [clark(NS.caldav, 'schedule-inbox-URL')]: () => href(inboxPath(address)),
+    [clark(NS.caldav, 'schedule-outbox-URL')]: () => href(outboxPath(address)),
     [clark(NS.carddav, 'addressbook-home-set')]: () => (ctx.contacts ? href(addressbookHomePath(address)) : undefined),
     [clark(NS.dav, 'principal-collection-set')]: () => href(`${DAV_ROOT}principals/`),
+    [clark(NS.dav, 'supported-report-set')]: () => '',
+  };
+}
+
+/** The scheduling privileges (RFC 6638 §6.1): the inbox takes deliveries, the outbox sends and asks free/busy. */
+const INBOX_PRIVILEGES = READ_WRITE + PRIV(NS.caldav, 'schedule-deliver');
+const OUTBOX_PRIVILEGES = [PRIV(NS.dav, 'read'), PRIV(NS.dav, 'read-current-user-privilege-set'), PRIV(NS.caldav, 'schedule-send')].join(
+  '',
+);
+
+function inboxProps(c: Calendar, ctx: PropContext, address: string): Record<string, Producer> {
+  return {
+    ...calendarProps(c, ctx),
+    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.caldav, 'schedule-inbox'),
+    [clark(NS.caldav, 'schedule-default-calendar-URL')]: () => href(calendarPath(address, 'default')),
+    [clark(NS.dav, 'current-user-privilege-set')]: () => INBOX_PRIVILEGES,
+  };
+}
+
+function outboxProps(): Record<string, Producer> {
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.caldav, 'schedule-outbox'),
+    [clark(NS.dav, 'displayname')]: () => 'Outbox',
+    [clark(NS.dav, 'current-user-privilege-set')]: () => OUTBOX_PRIVILEGES,
     [clark(NS.dav, 'supported-report-set')]: () => '',
   };
 }
@@ -146,6 +172,7 @@ function objectProps(o: StoredObject, readOnly: boolean): Record<string, Produce
     [clark(NS.dav, 'getcontentlength')]: () => String(Buffer.byteLength(o.ics)),
     [clark(NS.dav, 'getlastmodified')]: () => httpDate(o.updatedAt),
     [clark(NS.dav, 'current-user-privilege-set')]: () => (readOnly ? READ_ONLY : READ_WRITE),
+    [clark(NS.caldav, 'schedule-tag')]: () => (o.scheduleTag === null ? undefined : esc(o.scheduleTag)),
   };
 }
 
@@ -177,7 +204,12 @@ export function liveProps(res: DavResource, ctx: PropContext): Record<string, Pr
         [clark(NS.dav, 'supported-report-set')]: () => '',
       };
     case 'calendar':
-      return { ...common, ...calendarProps(res.calendar, ctx) };
+      return {
+        ...common,
+        ...(res.calendar.kind === 'inbox' ? inboxProps(res.calendar, ctx, res.account.address) : calendarProps(res.calendar, ctx)),
+      };
+    case 'schedule-outbox':
+      return { ...common, ...outboxProps() };
     case 'calendar-object':
       return res.object ? { ...common, ...objectProps(res.object, res.calendar.subscription !== undefined) } : common;
     case 'addressbook-home':

@@ -1,5 +1,5 @@
 import type { CalendarService } from '../../calendar/service.ts';
-import type { Calendar, StoredObject } from '../../calendar/store.ts';
+import { type Calendar, INBOX, type StoredObject } from '../../calendar/store.ts';
 import type { Addressbook, ContactsStore, StoredCard } from '../../contacts/store.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
 import type { DavPath } from './paths.ts';
@@ -13,7 +13,10 @@ export type DavResource =
   | { readonly kind: 'root' }
   | { readonly kind: 'principal'; readonly account: DirectoryAccount }
   | { readonly kind: 'calendar-home'; readonly account: DirectoryAccount }
+  /** A calendar, or the scheduling inbox (`calendar.kind` is `inbox`, RFC 6638 §2.2). */
   | { readonly kind: 'calendar'; readonly account: DirectoryAccount; readonly calendar: Calendar }
+  /** The scheduling outbox (RFC 6638 §2.1): nothing stored, free/busy asked by POST. */
+  | { readonly kind: 'schedule-outbox'; readonly account: DirectoryAccount }
   | {
       readonly kind: 'calendar-object';
       readonly account: DirectoryAccount;
@@ -38,6 +41,9 @@ export type DavResource =
       readonly name: string;
     }
   | { readonly kind: 'other'; readonly account: DirectoryAccount; readonly path: DavPath };
+
+/** The path segment of the scheduling outbox in a calendar home (RFC 6638 §2.1). */
+export const OUTBOX = 'outbox';
 
 /** The name of the calendar made on first access to an empty calendar home. */
 export const FIRST_CALENDAR = 'default';
@@ -71,7 +77,11 @@ export async function resolveCalendarPath(
       await calendar.store.ensureCalendar(account.id, FIRST_CALENDAR, calendar.settings.defaultTimezone);
     return { kind: 'calendar-home', account };
   }
-  const cal = await calendar.store.getCalendar(account.id, path.collection);
+  if (path.collection === OUTBOX) return path.member === undefined ? { kind: 'schedule-outbox', account } : undefined;
+  const cal =
+    path.collection === INBOX
+      ? await calendar.store.ensureInbox(account.id, calendar.settings.defaultTimezone)
+      : await calendar.store.getCalendar(account.id, path.collection);
   if (!cal)
     return path.member === undefined ? { kind: 'missing-collection', account, area: 'calendars', name: path.collection } : undefined;
   if (path.member === undefined) return { kind: 'calendar', account, calendar: cal };

@@ -1,7 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpAuthenticator } from '../../auth/http/authenticator.ts';
 import { authenticateRequest } from '../../auth/http/fastify.ts';
+import type { AvailabilityService } from '../../calendar/federation/availability.ts';
+import type { Scheduler } from '../../calendar/scheduling/scheduler.ts';
 import type { CalendarService } from '../../calendar/service.ts';
+import { isFingerpostError } from '../../core/errors.ts';
 import type { Config } from '../../config/config.ts';
 import { resourceIds } from '../../config/resources.ts';
 import type { ContactsStore } from '../../contacts/store.ts';
@@ -11,6 +14,7 @@ import type { HttpApp } from '../http/server.ts';
 import { addressData, CardDav } from './carddav.ts';
 import { CalDav, calendarData, type PropSelection, propertyUpdates, selection } from './caldav.ts';
 import { DavError } from './errors.ts';
+import { readFreeBusyRequest, scheduleFreeBusy } from './schedule-outbox.ts';
 import { multistatus, type PropResult, propResponse } from './multistatus.ts';
 import { clark, NS } from './names.ts';
 import {
@@ -20,6 +24,7 @@ import {
   calendarPath,
   DAV_ROOT,
   memberPath,
+  outboxPath,
   parseDavPath,
   principalPath,
 } from './paths.ts';
@@ -41,12 +46,17 @@ export interface DavDeps {
   readonly logger: Logger;
   /** Address books; CardDAV is served when present. */
   readonly contacts?: ContactsStore;
+  /** Implicit scheduling (RFC 6638 §3.2) on PUT and DELETE of events with attendees; absent: none. */
+  readonly scheduler?: Scheduler;
+  /** Free/busy of attendees here and on other domains for outbox POSTs (RFC 6638 §5); absent: 403. */
+  readonly availability?: AvailabilityService;
+  readonly now?: () => number;
 }
 
-const METHODS = ['OPTIONS', 'GET', 'HEAD', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'] as const;
+const METHODS = ['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'] as const;
 const BODY_METHODS = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'];
-/** RFC 4918 §10.1 compliance classes, RFC 3744 (access-control), RFC 4791 §5.1, RFC 5689 §3. */
-const DAV_CLASSES = '1, 3, access-control, calendar-access, addressbook, extended-mkcol';
+/** RFC 4918 §10.1 compliance classes, RFC 3744 (access-control), RFC 4791 §5.1, RFC 5689 §3, RFC 6638 §2. */
+const DAV_CLASSES = '1, 3, access-control, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol';
 const XML = 'application/xml; charset=utf-8';
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {
@@ -131,10 +141,14 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
   async function members(res: DavResource, path: string): Promise<Array<{ path: string; res: DavResource }>> {
     if (res.kind === 'calendar-home') {
       const list = await deps.calendar.store.listCalendars(res.account.id);
-      return list.map((c) => ({
-        path: calendarPath(res.account.address, c.name),
-        res: { kind: 'calendar', account: res.account, calendar: c },
-      }));
+      const inbox = await deps.calendar.store.ensureInbox(res.account.id, deps.calendar.settings.defaultTimezone);
+      return [
+        ...[...list, inbox].map((c) => ({
+          path: calendarPath(res.account.address, c.name),
+          res: { kind: 'calendar', account: res.account, calendar: c } as const,
+        })),
+        { path: outboxPath(res.account.address), res: { kind: 'schedule-outbox', account: res.account } as const },
+      ];
     }
     if (res.kind === 'calendar') {
       const objects = await deps.calendar.store.queryCandidates(res.calendar.id, undefined, 100_000);
@@ -166,6 +180,8 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         return principalPath(res.account.address);
       case 'calendar-home':
         return calendarHomePath(res.account.address);
+      case 'schedule-outbox':
+        return outboxPath(res.account.address);
       case 'calendar':
         return calendarPath(res.account.address, res.calendar.name);
       case 'calendar-object':
@@ -300,6 +316,7 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         }
         if (res.kind !== 'calendar-object') throw new DavError(405, 'GET is served for calendar objects; use PROPFIND on collections');
         if (!res.object) throw new DavError(404, 'no such calendar object');
+        if (res.object.scheduleTag) reply.header('schedule-tag', res.object.scheduleTag);
         return sendStored(request, reply, res.object.etag, objectContentType(res.object), res.object.ics);
       }
       case 'PUT': {
@@ -317,18 +334,47 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         const r = await caldav.put(res.account, res.calendar, res.name, headerOf(request, 'content-type') ?? '', bodyOf(request), {
           ifMatch: headerOf(request, 'if-match'),
           ifNoneMatch: headerOf(request, 'if-none-match'),
+          ifScheduleTagMatch: headerOf(request, 'if-schedule-tag-match'),
         });
+        const stored = deps.scheduler ? await deps.calendar.store.getObject(res.calendar.id, res.name) : undefined;
+        if (deps.scheduler && stored) {
+          const outcome = await deps.scheduler.afterWrite(res.account, res.calendar, res.name, res.object, stored);
+          if (outcome.scheduleTag) reply.header('schedule-tag', outcome.scheduleTag);
+          // RFC 4791 §5.3.4: no ETag when the stored object differs from what was sent (SCHEDULE-STATUS was added).
+          if (outcome.rewritten) return reply.code(r.created ? 201 : 204).send();
+        }
         return reply
           .code(r.created ? 201 : 204)
           .header('etag', r.etag)
           .send();
       }
+      case 'POST': {
+        if (res.kind !== 'schedule-outbox') throw new DavError(405, 'POST is served on the scheduling outbox');
+        if (!deps.availability) throw new DavError(403, 'free/busy requests are not served here', { ns: NS.caldav, name: 'schedule-send' });
+        const fb = readFreeBusyRequest(res.account, headerOf(request, 'content-type') ?? '', bodyOf(request), {
+          maxBytes: deps.calendar.settings.maxIcsBytes,
+          maxRangeMs: deps.calendar.settings.maxRangeMs,
+        });
+        let text: string;
+        try {
+          text = await scheduleFreeBusy(res.account, fb, deps.availability, (deps.now ?? Date.now)());
+        } catch (err) {
+          if (isFingerpostError(err, 'invalid_argument'))
+            throw new DavError(403, err.message, { ns: NS.caldav, name: 'recipient-limit-exceeded' });
+          throw err;
+        }
+        return reply.code(200).header('content-type', XML).header('cache-control', 'no-store').send(text);
+      }
       case 'DELETE': {
         if (res.kind === 'calendar-object') {
           await caldav.deleteObject(res.calendar, res.name, headerOf(request, 'if-match'));
+          // RFC 6638 §3.2.5; nothing is scheduled for messages removed from the inbox.
+          if (deps.scheduler && res.object && res.calendar.kind === 'calendar')
+            await deps.scheduler.afterDelete(res.account, res.object, headerOf(request, 'schedule-reply')?.trim().toUpperCase() !== 'F');
           return reply.code(204).send();
         }
         if (res.kind === 'calendar') {
+          if (res.calendar.kind === 'inbox') throw new DavError(403, 'the scheduling inbox cannot be deleted');
           await deps.calendar.store.removeCalendar(res.account.id, res.calendar.name);
           log.info({ account: res.account.address, calendar: res.calendar.name }, 'calendar removed over DAV');
           return reply.code(204).send();

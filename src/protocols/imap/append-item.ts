@@ -22,6 +22,6 @@ export function appendItem(m: AppendMessage, appendLimit: number): AppendItem | 
 }
 
 /** Whether `appendItem` refused the message. */
-export function isRefusal(x: AppendItem | Tagged): x is Tagged {
+export function isRefusal<T extends object>(x: T | Tagged): x is Tagged {
   return 'status' in x;
 }

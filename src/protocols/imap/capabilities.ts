@@ -1,4 +1,5 @@
 import type { ListenerPolicy } from '../../auth/types.ts';
+import { RIGHTS_CAPABILITY } from '../../mail/sharing/rights.ts';
 import type { CommandName } from './wire/types.ts';
 
 /**
@@ -11,10 +12,13 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'LITERAL-', rfc: 'RFC 7888 §5', commands: ['APPEND'] },
   { name: 'ID', rfc: 'RFC 2971', commands: ['ID'] },
   { name: 'MULTIAPPEND', rfc: 'RFC 3502', commands: ['APPEND'] },
+  { name: 'CATENATE', rfc: 'RFC 4469', commands: ['APPEND', 'REPLACE'] },
   { name: 'COMPRESS=DEFLATE', rfc: 'RFC 4978', commands: ['COMPRESS'] },
   { name: 'ENABLE', rfc: 'RFC 5161', commands: ['ENABLE'] },
   { name: 'IDLE', rfc: 'RFC 2177', commands: ['IDLE'] },
   { name: 'NAMESPACE', rfc: 'RFC 2342', commands: ['NAMESPACE'] },
+  { name: 'ACL', rfc: 'RFC 4314', commands: ['SETACL', 'DELETEACL', 'GETACL', 'LISTRIGHTS', 'MYRIGHTS'] },
+  { name: `RIGHTS=${RIGHTS_CAPABILITY}`, rfc: 'RFC 4314 §2.1', commands: ['SETACL', 'LISTRIGHTS', 'MYRIGHTS'] },
   { name: 'QUOTA', rfc: 'RFC 9208', commands: ['GETQUOTA', 'GETQUOTAROOT', 'SETQUOTA', 'APPEND', 'COPY'] },
   { name: 'QUOTA=RES-STORAGE', rfc: 'RFC 9208 §5.1', commands: ['GETQUOTA', 'GETQUOTAROOT', 'STATUS'] },
   { name: 'UNSELECT', rfc: 'RFC 3691', commands: ['UNSELECT'] },
@@ -39,6 +43,8 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'SORT', rfc: 'RFC 5256', commands: ['SORT'] },
   { name: 'SORT=DISPLAY', rfc: 'RFC 5957', commands: ['SORT'] },
   { name: 'ESORT', rfc: 'RFC 5267', commands: ['SORT'] },
+  { name: 'CONTEXT=SEARCH', rfc: 'RFC 5267 §4', commands: ['SEARCH', 'CANCELUPDATE'] },
+  { name: 'CONTEXT=SORT', rfc: 'RFC 5267 §4', commands: ['SORT', 'CANCELUPDATE'] },
   { name: 'UIDONLY', rfc: 'RFC 9586', commands: ['ENABLE', 'FETCH', 'STORE', 'SEARCH', 'EXPUNGE'] },
   { name: 'METADATA', rfc: 'RFC 5464', commands: ['GETMETADATA', 'SETMETADATA'] },
   { name: 'PARTIAL', rfc: 'RFC 9394', commands: ['SEARCH', 'SORT', 'FETCH'] },

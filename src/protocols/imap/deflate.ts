@@ -1,57 +1,44 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import zlib from 'node:zlib';
 
 /**
  * The COMPRESS=DEFLATE layer of one IMAP connection (RFC 4978 §3-§4): raw DEFLATE (RFC 1951) in
- * both directions. Input is inflated as a stream whose output the session takes at its own pace
- * (pausing stops the inflater, which stops the socket), so a small compressed input can never
- * become more buffered memory than the reader's own bound plus one inflate window. Output is
- * deflated and sync-flushed whenever the session flushes, so every response reaches the client
- * whole. `onBytes` sees each inflated chunk; the session counts them against its per-command bound.
+ * both directions. The socket's bytes are inflated into `inflated`, a stream the session's input
+ * (net/line-input.ts) reads at its own pace: pausing it stops the inflater, which stops the
+ * socket, so a small compressed input can never become more buffered memory than the input's own
+ * bound plus one inflate window. Output is deflated and sync-flushed whenever the session
+ * flushes, so every response reaches the client whole.
  */
 export class DeflateLayer {
   readonly #socket: Duplex;
   readonly #inflate: zlib.InflateRaw;
   readonly #deflate: zlib.DeflateRaw;
-  #paused = false;
   #ended = false;
+  #onSocketData = (chunk: Buffer) => this.input(chunk);
 
-  constructor(socket: Duplex, handlers: { onBytes(chunk: Buffer): void; onError(): void }) {
+  constructor(socket: Duplex, handlers: { onError(): void }) {
     this.#socket = socket;
     this.#inflate = zlib.createInflateRaw();
     this.#deflate = zlib.createDeflateRaw({ level: zlib.constants.Z_DEFAULT_COMPRESSION });
-    this.#inflate.on('data', (chunk: Buffer) => handlers.onBytes(chunk));
     this.#inflate.on('error', () => handlers.onError());
     this.#deflate.on('error', () => handlers.onError());
     // The socket stays ours to end: the session closes it once the last deflated bytes are out.
     this.#deflate.pipe(socket, { end: false });
+    socket.on('data', this.#onSocketData);
   }
 
-  /** Compressed bytes from the socket. */
+  /** The client's bytes, inflated. */
+  get inflated(): Readable {
+    return this.#inflate;
+  }
+
+  /** Compressed bytes from the client (those the socket delivers, and any received before COMPRESS took effect). */
   input(chunk: Buffer): void {
     if (this.#ended) return;
     if (!this.#inflate.write(chunk)) {
       this.#socket.pause();
-      this.#inflate.once('drain', () => {
-        if (!this.#paused) this.#socket.resume();
-      });
+      this.#inflate.once('drain', () => this.#socket.resume());
     }
-  }
-
-  /** Stops delivering inflated bytes (the session has enough buffered). */
-  pause(): void {
-    this.#paused = true;
-    this.#inflate.pause();
-  }
-
-  resume(): void {
-    this.#paused = false;
-    this.#inflate.resume();
-    if (!this.#inflate.writableNeedDrain) this.#socket.resume();
-  }
-
-  get paused(): boolean {
-    return this.#paused;
   }
 
   /** The writable side the session waits on for back-pressure. */
@@ -72,6 +59,7 @@ export class DeflateLayer {
   end(data: string | undefined, done: () => void): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#socket.off('data', this.#onSocketData);
     this.#inflate.destroy();
     let called = false;
     const once = () => {
@@ -88,6 +76,7 @@ export class DeflateLayer {
 
   destroy(): void {
     this.#ended = true;
+    this.#socket.off('data', this.#onSocketData);
     this.#inflate.destroy();
     this.#deflate.destroy();
   }

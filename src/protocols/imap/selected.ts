@@ -1,5 +1,7 @@
 import type { Mailbox, MailboxEntry } from '../../mail/types.ts';
+import { ALL_RIGHTS } from '../../mail/sharing/rights.ts';
 import { internKeywords, type KeywordNames } from './flags.ts';
+import type { SearchContext } from './search-contexts.ts';
 
 /**
  * The selected mailbox as one session sees it (RFC 9051 §2.3.1): the sequence-number ↔ UID map
@@ -58,6 +60,10 @@ type NumberList = number[] | Uint32Array | Float64Array;
 
 export class SelectedMailbox {
   readonly id: number;
+  /** The owning account: the session's own, or another's for a shared mailbox (RFC 4314). */
+  readonly accountId: number;
+  /** The session user's rights on the mailbox (RFC 4314 §2.1); every right on their own, re-read on changes to a shared one. */
+  rights: string;
   readonly name: string;
   readonly uidValidity: number;
   readonly readOnly: boolean;
@@ -74,6 +80,8 @@ export class SelectedMailbox {
   names: KeywordNames = new Map();
   /** UIDs that are \Recent in this session (IMAP4rev1, RFC 3501 §2.3.2): it was the first to see them. */
   readonly recent = new Set<number>();
+  /** Live SEARCH/SORT results by command tag (RFC 5267 §4.3); they end with the selection. */
+  readonly contexts = new Map<string, SearchContext>();
 
   /** Marks the UIDs of the view in [from, to) as \Recent for this session. */
   addRecent(from: number, to: number): void {
@@ -86,8 +94,16 @@ export class SelectedMailbox {
   #keywords: Array<readonly string[]> | ReadonlyArray<readonly string[]>;
   #shared: boolean;
 
-  constructor(mailbox: Mailbox, entries: readonly MailboxEntry[] | PackedEntries, readOnly: boolean, knownModseq: number) {
+  constructor(
+    mailbox: Mailbox,
+    entries: readonly MailboxEntry[] | PackedEntries,
+    readOnly: boolean,
+    knownModseq: number,
+    rights: string = ALL_RIGHTS,
+  ) {
     this.id = mailbox.id;
+    this.accountId = mailbox.accountId;
+    this.rights = rights;
     this.name = mailbox.name;
     this.uidValidity = mailbox.uidValidity;
     this.uidNext = mailbox.uidNext;

@@ -5,6 +5,7 @@ import { randomId } from '../../core/ids.ts';
 import type { MailChange } from '../../mail/types.ts';
 import { activities } from '../../core/activity.ts';
 import type { Connection } from '../../net/connection.ts';
+import { type CommandResult, LineInput, type LiteralLimits } from '../../net/line-input.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { upgradeTls } from '../../net/upgrade-tls.ts';
 import { capabilities } from './capabilities.ts';
@@ -15,13 +16,12 @@ import { announceKeywords, messageFlags } from './keyword-flags.ts';
 import { hasInvalidMailboxName, nameFromWire } from './mailboxes.ts';
 import type { SessionState } from './state.ts';
 import { type EncodeOptions, mailboxName, safeText, tagged } from './wire/encoder.ts';
-import { parseCommand } from './wire/parser.ts';
-import { CommandReader, type Frame, type ReaderEvent } from './wire/reader.ts';
+import { parseCommand, peekTagAndCommand } from './wire/parser.ts';
+import type { Frame } from './wire/types.ts';
 import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
+import { refreshContexts, removeExpunged } from './search-contexts.ts';
 import { formatSequenceSet } from './wire/sequence.ts';
 
-/** Pause reading when this much input waits unprocessed (pipelining clients), resume below it. */
-const PAUSE_AT = 1 << 20;
 /** Consecutive BAD commands before the server gives up on the client. */
 const MAX_BAD = 20;
 /** The largest non-synchronizing literal under LITERAL- (RFC 7888 §5). */
@@ -38,37 +38,47 @@ const COMMAND_SLACK = 1 << 20;
 export class ImapSession implements SessionHandle, CommandContext {
   readonly deps: ImapDeps;
   readonly #conn: Connection;
-  readonly #reader: CommandReader;
+  readonly #input = new LineInput({ onWait: () => this.#uncork() });
+  readonly #limits: LiteralLimits;
+  /** Until the client has signed in, APPEND literals get the small literal bound like every other command. */
+  #appendAllowed = false;
   readonly #id = randomId('i');
   #state: SessionState = { kind: 'notAuthenticated' };
   readonly #enabled = new Set<string>();
   #condstore = false;
   #registration: SessionRegistration | undefined;
   #unwatch: (() => void) | undefined;
+  #unwatchOwner: (() => void) | undefined;
+  #watchedOwner: number | null = null;
   #closing = false;
   #closed = false;
   #authFailures = 0;
   #bad = 0;
   #logoutRequested = false;
+  /** Wakes IDLE for a mailbox change or the end of the session. */
   #wake: (() => void) | null = null;
   #tokens: number;
   #refilledAt = Date.now();
   /** COMPRESS=DEFLATE (RFC 4978), once active. */
   #deflate: DeflateLayer | null = null;
-  /** Inflated bytes since the reader last completed a command or line: the decompression-bomb bound. */
+  /** Inflated bytes since the input last completed a command or line: the decompression-bomb bound. */
   #inflated = 0;
 
   constructor(conn: Connection, deps: ImapDeps) {
     this.#conn = conn;
     this.deps = deps;
     this.#tokens = deps.limits.commandsPerSecond * 2;
-    this.#reader = new CommandReader({
+    this.#limits = {
       maxLine: deps.limits.maxLine,
-      maxLiteral: deps.limits.maxLiteral,
-      maxAppendLiteral: deps.limits.appendLimit,
       maxCommand: deps.limits.appendLimit + COMMAND_SLACK,
-      ...(deps.limits.literalPlus ? {} : { maxNonSyncLiteral: LITERAL_MINUS_MAX }),
-    });
+      ...(deps.limits.literalPlus ? {} : { maxNonSync: LITERAL_MINUS_MAX }),
+      literalLimit: (first) => {
+        // REPLACE carries a message like APPEND (RFC 8508 §3) and gets the same bound.
+        const { command } = peekTagAndCommand(first);
+        const carriesMessage = command === 'APPEND' || command === 'REPLACE' || command === 'UID REPLACE';
+        return carriesMessage && this.#appendAllowed ? deps.limits.appendLimit : deps.limits.maxLiteral;
+      },
+    };
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -111,27 +121,21 @@ export class ImapSession implements SessionHandle, CommandContext {
       // A peer that never reads must not keep the socket alive.
       setTimeout(() => this.#conn.destroy(), 5000).unref();
     } else this.#conn.end(line);
+    // Nothing more is read: a pending read ends now, buffered commands never run.
+    this.#input.discard();
+    this.#input.close();
     this.#wakeUp();
   }
 
   #cleanup(): void {
     this.#unwatch?.();
+    this.#unwatchOwner?.();
     this.#registration?.unregister();
-    this.#detach();
-    this.#reader.discard();
+    this.#input.detach();
+    this.#input.discard();
     if (this.#deflate && this.#closed) this.#deflate.destroy();
     this.#state = { kind: 'logout' };
   }
-
-  #onData = (chunk: Buffer): void => {
-    if (this.#deflate) {
-      this.#deflate.input(chunk);
-      return;
-    }
-    this.#reader.push(chunk);
-    if (this.#reader.buffered > PAUSE_AT) this.#conn.socket.pause();
-    this.#wakeUp();
-  };
 
   /** Inflated input (RFC 4978): bounded per command, so a small compressed input cannot become unbounded work. */
   #onInflated = (chunk: Buffer): void => {
@@ -139,11 +143,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     if (this.#inflated > this.#inflateBound) {
       this.deps.logger.warn({ session: this.#id }, 'imap compressed input over the per-command bound');
       this.#finish('* BYE [TOOBIG] Compressed input too large\r\n');
-      return;
     }
-    this.#reader.push(chunk);
-    if (this.#reader.buffered > PAUSE_AT) this.#deflate?.pause();
-    this.#wakeUp();
   };
 
   /** The most a command can legitimately inflate to: the whole-command bound plus one command line. */
@@ -151,20 +151,21 @@ export class ImapSession implements SessionHandle, CommandContext {
     return this.deps.limits.appendLimit + COMMAND_SLACK + this.deps.limits.maxLine;
   }
 
-  #inputPaused(): boolean {
-    return this.#deflate ? this.#deflate.paused : this.#conn.socket.isPaused();
+  /** The next command with its literals; each one ends a unit the inflate bound counts against. */
+  async #readCommand(): Promise<CommandResult> {
+    const r = await this.#input.command(this.#limits, () => {
+      this.send('+ Ready for literal data\r\n');
+      this.#uncork();
+    });
+    this.#inflated = 0;
+    return r;
   }
 
-  #resumeInput(): void {
-    if (this.#deflate) this.#deflate.resume();
-    else this.#conn.socket.resume();
-  }
-
-  /** The reader's next event; each one ends a unit the inflate bound counts against. */
-  #readEvent(): ReaderEvent | null {
-    const ev = this.#reader.next();
-    if (ev) this.#inflated = 0;
-    return ev;
+  /** A raw line (an AUTHENTICATE response, IDLE's DONE), bounded like a command line. */
+  async #readLine(): Promise<Awaited<ReturnType<LineInput['rawLine']>>> {
+    const r = await this.#input.rawLine(this.deps.limits.maxLine + 2);
+    this.#inflated = 0;
+    return r;
   }
 
   #onClose = (): void => {
@@ -174,13 +175,9 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   #attach(): void {
     const s = this.#conn.socket;
-    s.on('data', this.#onData);
+    this.#input.attach(s);
     s.on('close', this.#onClose);
     s.on('error', () => {});
-  }
-
-  #detach(): void {
-    this.#conn.socket.off('data', this.#onData);
   }
 
   #wakeUp(): void {
@@ -201,54 +198,37 @@ export class ImapSession implements SessionHandle, CommandContext {
     this.#deflate?.flush();
   }
 
-  /** The next reader event; flushes output while waiting for input. */
-  async #nextEvent(): Promise<ReaderEvent | null> {
-    for (;;) {
-      if (this.#closing || this.#closed) return null;
-      const ev = this.#readEvent();
-      if (ev) {
-        if (this.#inputPaused() && this.#reader.buffered < PAUSE_AT / 2) this.#resumeInput();
-        return ev;
-      }
-      if (this.#inputPaused()) this.#resumeInput();
-      this.#uncork();
-      await this.#sleep();
-    }
-  }
-
   async #loop(): Promise<void> {
     for (;;) {
-      const ev = await this.#nextEvent();
-      if (!ev) break;
+      if (this.#closing || this.#closed) break;
+      const ev = await this.#readCommand();
+      if (ev.kind === 'closed' || this.#closing || this.#closed) break;
       // Under COMPRESS the deflate stream gathers output; it is flushed where the socket would be uncorked.
       if (!this.#conn.socket.writableCorked && !this.#deflate) this.#conn.socket.cork();
-      if (ev.kind === 'continue') {
-        this.send('+ Ready for literal data\r\n');
-        this.#uncork();
-      } else if (ev.kind === 'error') this.#framingError(ev);
-      else if (ev.kind === 'line') this.#badCommand(null, 'Unexpected continuation line');
-      else await this.#command(ev.frame);
+      if (ev.kind === 'error') this.#framingError(ev);
+      else await this.#command(ev);
       if (this.#authFailures >= this.deps.limits.maxAuthFailures) this.#finish('* BYE Too many authentication failures\r\n');
       else if (this.#bad >= MAX_BAD) this.#finish('* BYE Too many invalid commands\r\n');
     }
     this.#uncork();
   }
 
-  #framingError(ev: Extract<ReaderEvent, { kind: 'error' }>): void {
+  #framingError(ev: Extract<CommandResult, { kind: 'error' }>): void {
+    const { tag, command } = peekTagAndCommand(ev.first);
     if (ev.reason === 'nonsync_too_big') {
-      this.#badCommand(ev.tag, 'Non-synchronizing literals are limited to 4096 octets (LITERAL-)', 'TOOBIG');
+      this.#badCommand(tag, 'Non-synchronizing literals are limited to 4096 octets (LITERAL-)', 'TOOBIG');
       return;
     }
     const text = ev.reason === 'line_too_long' ? 'Command line too long' : 'Literal too large';
-    if (ev.command === 'APPEND' && this.#state.kind === 'notAuthenticated') {
-      this.#badCommand(ev.tag, 'APPEND: Authenticate first', 'CLIENTBUG');
+    if (command === 'APPEND' && this.#state.kind === 'notAuthenticated') {
+      this.#badCommand(tag, 'APPEND: Authenticate first', 'CLIENTBUG');
       return;
     }
-    if ((ev.command === 'APPEND' || ev.command?.endsWith('REPLACE')) && ev.reason === 'literal_too_big' && ev.tag) {
-      this.send(tagged(ev.tag, 'NO', 'Message too large', 'TOOBIG'));
+    if ((command === 'APPEND' || command?.endsWith('REPLACE')) && ev.reason === 'literal_too_big' && tag) {
+      this.send(tagged(tag, 'NO', 'Message too large', 'TOOBIG'));
       return;
     }
-    this.#badCommand(ev.tag, text, 'TOOBIG');
+    this.#badCommand(tag, text, 'TOOBIG');
   }
 
   #badCommand(tag: string | null, text: string, code = 'PARSE'): void {
@@ -343,6 +323,12 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   setState(next: SessionState): void {
     this.#state = next;
+    // A shared mailbox's changes are announced on its owner's account (RFC 4314): watch it while selected.
+    const owner = next.kind === 'selected' && next.mailbox.accountId !== next.user.accountId ? next.mailbox.accountId : null;
+    if (owner === this.#watchedOwner) return;
+    this.#unwatchOwner?.();
+    this.#unwatchOwner = owner === null ? undefined : this.deps.mail.watch(owner, (change) => this.#onChange(change));
+    this.#watchedOwner = owner;
   }
 
   get secure(): boolean {
@@ -415,9 +401,9 @@ export class ImapSession implements SessionHandle, CommandContext {
     this.send(taggedLine);
     this.#uncork();
     // Bytes the client sent after COMPRESS are already compressed (RFC 4978 §3).
-    const rest = this.#reader.takeBuffered();
+    this.#input.detach();
+    const rest = this.#input.takeBuffered();
     this.#deflate = new DeflateLayer(this.#conn.socket, {
-      onBytes: this.#onInflated,
       onError: () => {
         this.deps.logger.warn({ session: this.#id }, 'imap deflate stream failed');
         this.#closing = true;
@@ -425,6 +411,8 @@ export class ImapSession implements SessionHandle, CommandContext {
         this.#wakeUp();
       },
     });
+    this.#deflate.inflated.on('data', this.#onInflated);
+    this.#input.attach(this.#deflate.inflated);
     if (rest.length) this.#deflate.input(rest);
     this.#conn.socket.resume();
   }
@@ -463,17 +451,10 @@ export class ImapSession implements SessionHandle, CommandContext {
   async continueAndReadLine(text: string): Promise<Buffer | null> {
     this.send(`+ ${text}\r\n`);
     this.#uncork();
-    this.#reader.setLineMode(true);
-    try {
-      for (;;) {
-        const ev = await this.#nextEvent();
-        if (!ev) return null;
-        if (ev.kind === 'line') return ev.line;
-        if (ev.kind === 'error') return Buffer.from('*');
-      }
-    } finally {
-      this.#reader.setLineMode(false);
-    }
+    const r = await this.#readLine();
+    if (r.kind === 'closed' || this.#closing || this.#closed) return null;
+    // An over-long response cancels the exchange (RFC 9051 §6.2.2).
+    return r.kind === 'line' ? Buffer.from(r.bytes) : Buffer.from('*');
   }
 
   async startTls(taggedLine: string): Promise<boolean> {
@@ -481,10 +462,10 @@ export class ImapSession implements SessionHandle, CommandContext {
     const secured = await upgradeTls(
       this.#conn,
       {
-        detach: () => this.#detach(),
-        discard: () => this.#reader.discard(),
+        detach: () => this.#input.detach(),
+        discard: () => this.#input.discard(),
         attach: (socket) => {
-          socket.on('data', this.#onData);
+          this.#input.attach(socket);
           socket.on('error', () => {});
         },
       },
@@ -502,7 +483,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     const user = { auth: result, accountId: result.account.id, address: result.account.address };
     this.#state = { kind: 'authenticated', user };
     this.#conn.signedIn();
-    this.#reader.allowAppend(true);
+    this.#appendAllowed = true;
     this.#registration = this.deps.auth.register(result, this.authContext, (reason) => this.#end(reason));
     this.#unwatch = this.deps.mail.watch(user.accountId, (change) => this.#onChange(change));
   }
@@ -511,7 +492,9 @@ export class ImapSession implements SessionHandle, CommandContext {
     const st = this.#state;
     if (st.kind !== 'selected') return;
     // Keyword changes reach every mailbox holding the message, so any Email change may matter.
-    if (change.mailboxIds.includes(st.mailbox.id) || change.types.includes('Email')) {
+    // A shared mailbox's rights change as a Mailbox change of its owner.
+    const shared = st.mailbox.accountId !== st.user.accountId;
+    if (change.mailboxIds.includes(st.mailbox.id) || change.types.includes('Email') || (shared && change.types.includes('Mailbox'))) {
       st.mailbox.dirty = true;
       this.#wakeUp();
     }
@@ -539,13 +522,23 @@ export class ImapSession implements SessionHandle, CommandContext {
     const box = st.mailbox;
     box.dirty = false;
     // Read the mailbox's MODSEQ before the changes: everything up to it is committed and visible.
-    const mailbox = await this.deps.mail.getMailboxById(st.user.accountId, box.id);
+    const mailbox = await this.deps.mail.getMailboxById(box.accountId, box.id);
     if (!mailbox) {
       this.#finish('* BYE The selected mailbox no longer exists\r\n');
       return;
     }
+    if (box.accountId !== st.user.accountId) {
+      box.rights = await this.deps.mail.sharing.rightsOf(st.user.accountId, mailbox);
+      if (!box.rights.includes('r')) {
+        this.#finish('* BYE The right to read the selected mailbox was taken away\r\n');
+        return;
+      }
+    }
     const changes = await this.deps.mail.mailboxChanges(box.id, box.knownModseq);
     const knownUids = box.maxUid;
+    // Live results lose expunged messages before the EXPUNGE responses renumber them (RFC 5267 §4.3.4).
+    const leaving = changes.expunged.filter((uid) => box.seqOf(uid) > 0);
+    const removals = leaving.length && !expungeAllowed ? '' : removeExpunged(box, leaving);
     const update = box.apply(changes.changed, changes.expunged, mailbox.highestModseq, expungeAllowed);
     if (!update) {
       box.dirty = true;
@@ -565,7 +558,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       box,
       changes.changed.map((e) => e.keywords),
     );
-    let out = '';
+    let out = removals;
     if (update.expunged.length) {
       if (this.qresync || this.uidOnly) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
       else for (const seq of update.expungedSeqs) out += `* ${seq} EXPUNGE\r\n`;
@@ -575,6 +568,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       const uid = this.uidOnly ? '' : `UID ${c.uid} `;
       out += `${fetchOpen(this.uidOnly, c.seq, c.uid)}${uid}FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
+    if (box.contexts.size) out += await refreshContexts(this.deps, st.user.accountId, box);
     if (out) this.send(out);
   }
 
@@ -583,25 +577,19 @@ export class ImapSession implements SessionHandle, CommandContext {
     if (this.#state.kind === 'selected') this.#state.mailbox.dirty = true;
     this.send('+ idling\r\n');
     this.#uncork();
-    this.#reader.setLineMode(true);
-    try {
-      for (;;) {
-        if (this.#closing || this.#closed) return 'closed';
-        const ev = this.#readEvent();
-        if (ev) {
-          if (ev.kind === 'line' && ev.line.toString('latin1').trim().toUpperCase() === 'DONE') return 'done';
-          return 'bad';
-        }
-        if (this.#state.kind === 'selected' && this.#state.mailbox.dirty) {
-          await this.sendUpdates(true);
-          this.#uncork();
-          continue;
-        }
-        if (this.#inputPaused()) this.#resumeInput();
-        await this.#sleep();
+    // One read stays pending for the whole IDLE; mailbox changes and the end of the session wake the loop.
+    const line = this.#readLine();
+    for (;;) {
+      if (this.#closing || this.#closed) return 'closed';
+      if (this.#state.kind === 'selected' && this.#state.mailbox.dirty) {
+        await this.sendUpdates(true);
+        this.#uncork();
+        continue;
       }
-    } finally {
-      this.#reader.setLineMode(false);
+      const r = await Promise.race([line, this.#sleep().then(() => null)]);
+      if (r === null) continue;
+      if (r.kind === 'closed') return 'closed';
+      return r.kind === 'line' && r.bytes.toString('latin1').trim().toUpperCase() === 'DONE' ? 'done' : 'bad';
     }
   }
 }

@@ -3,38 +3,13 @@ import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
 import type { MailStore } from '../../mail/store.ts';
+import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
 import type { Args, JsonObject } from './args.ts';
 import { CAPABILITIES, type JmapLimits } from './capabilities.ts';
 import { MethodError } from './errors.ts';
 import { fromId, toId } from './ids.ts';
-
-/** A message handed to the outbound side: local recipients are delivered, remote ones queued. */
-export interface SubmissionInput {
-  readonly accountId: number;
-  /** Envelope MAIL FROM. */
-  readonly sender: string;
-  /** Envelope RCPT TO, deduplicated. */
-  readonly recipients: readonly string[];
-  readonly message: Buffer;
-}
-
-/** How a submission went: accepted (durably), or refused before anything was sent. */
-export type SubmissionOutcome =
-  | { readonly ok: true; readonly queueId?: number; readonly local: readonly string[]; readonly remote: readonly string[] }
-  | {
-      readonly ok: false;
-      readonly type: 'invalidRecipients' | 'rateLimit' | 'forbiddenToSend' | 'noRecipients';
-      readonly description: string;
-      readonly invalidRecipients?: readonly string[];
-    };
-
-/**
- * Sends a message the way SMTP submission does (RFC 6409): durable before it resolves; local
- * recipients go straight into their store, remote ones into the outbound queue.
- */
-export type Submitter = (input: SubmissionInput) => Promise<SubmissionOutcome>;
 
 /** What JMAP needs from the node: storage, the mail store, the directory and the outbound path. */
 export interface JmapServices {
@@ -45,10 +20,8 @@ export interface JmapServices {
   readonly blobs: BlobStore;
   readonly directory: Directory;
   readonly limits: JmapLimits;
-  /** Absent when this node has no outbound path; EmailSubmission/set then answers `forbidden`. */
-  readonly submit?: Submitter;
-  /** Told after VacationResponse/set so the auto-responder starts or stops watching the account. */
-  readonly vacationChanged?: (accountId: number) => Promise<void>;
+  /** The mail submission use case SMTP submission uses too (sender policy, limits, local delivery, the queue). */
+  readonly submission: MailSubmission;
   readonly now: () => number;
   /** Counts a refusal by a limit (`/metrics`); absent in tests that do not count. */
   readonly limitHit?: (limit: string) => void;

@@ -8,15 +8,14 @@ import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { BlobStore } from '../../store/blobs.ts';
+import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { Db } from '../../store/db.ts';
 import { type HttpApp, sendProblem } from '../http/server.ts';
-import { SendingLimits } from '../smtp/sending-limits.ts';
 import { readBlob } from './blob/access.ts';
 import { storeUpload } from './blob/upload.ts';
 import { limitsFrom } from './capabilities.ts';
 import type { Caller, JmapServices } from './context.ts';
 import { processRequest } from './dispatch.ts';
-import { createSubmitter, type Enqueue } from './email-submission/submitter.ts';
 import { PROBLEM } from './errors.ts';
 import { fromId } from './ids.ts';
 import { createOutbound } from '../../calendar/setup.ts';
@@ -31,7 +30,6 @@ import { limitCounter } from './metrics.ts';
 import { ConnectionCounter, serveEventSource } from './push/event-source.ts';
 import { attachWebSocket } from './push/websocket.ts';
 import { parseRequest } from './request.ts';
-import { VacationResponder } from './vacation-response/responder.ts';
 import { jmapUrls, sessionObject } from './session.ts';
 
 /** What the JMAP routes need from the node (wired in `main.ts`). */
@@ -46,8 +44,8 @@ export interface JmapDeps {
   readonly auth: Pick<AuthCore, 'register'>;
   /** The auth core's HTTP strategies (Basic, Bearer, gateway) and challenges. */
   readonly httpAuth: HttpAuthenticator;
-  /** The outbound queue (SMTP's enqueue) for EmailSubmission to remote recipients; without it sending is refused. */
-  readonly enqueue?: Enqueue;
+  /** The mail submission use case SMTP submission uses (src/mail/submission/submission.ts). */
+  readonly submission: MailSubmission;
   readonly now?: () => number;
   /** The node's Prometheus registry: refusals by a limit are counted there. */
   readonly metrics?: Registry;
@@ -67,15 +65,6 @@ class InFlight {
     if (n <= 0) this.#n.delete(id);
     else this.#n.set(id, n);
   }
-}
-
-/** The per-account sending limits SMTP submission uses, so JMAP cannot be used to get around them. */
-function sendingLimits(deps: JmapDeps): SendingLimits {
-  return new SendingLimits(deps.db, {
-    maxMessages: deps.config.submission.max_messages_per_hour,
-    maxRecipients: deps.config.submission.max_recipients_per_hour,
-    windowMs: 3_600_000,
-  });
 }
 
 function callerOf(request: FastifyRequest): Caller {
@@ -99,7 +88,6 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
   const { config } = deps;
   if (!config.jmap.enabled) return;
   const limits = limitsFrom(config);
-  let responder: VacationResponder | undefined;
   const services: JmapServices = {
     config,
     logger: deps.logger.child({ component: 'jmap' }),
@@ -108,14 +96,10 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     blobs: deps.blobs,
     directory: deps.directory,
     limits,
-    ...(deps.enqueue
-      ? { submit: createSubmitter({ directory: deps.directory, mail: deps.mail, enqueue: deps.enqueue, limits: sendingLimits(deps) }) }
-      : {}),
-    vacationChanged: async (accountId) => responder?.changed(accountId),
+    submission: deps.submission,
     now: deps.now ?? Date.now,
     limitHit: limitCounter(deps.metrics),
   };
-  responder = new VacationResponder(services);
   // PushSubscription (RFC 8620 §7.2): Web Push through the calendar's SSRF-guarded outbound client.
   let outbound: OutboundHttp | undefined;
   const delivery = new PushDelivery(services, () => (outbound ??= createOutbound(config)));
@@ -171,12 +155,10 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       reply.raw.once('close', () => slot.flight.leave(id));
     });
     jmap.addHook('onReady', async () => {
-      await responder?.start();
       delivery.start();
     });
     jmap.addHook('onClose', async () => {
       pushConnections.endAll();
-      responder?.stop();
       delivery.stop();
     });
 

@@ -1,19 +1,17 @@
-import { tryParseAddress } from '../../core/address.ts';
+import { isFingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
-import { isFingerpostError } from '../../core/errors.ts';
 import type { InboundChecks } from '../../mail/inbound/checks.ts';
+import type { LimitReached } from '../../mail/submission/sending-limits.ts';
+import type { MailSubmission, Room } from '../../mail/submission/submission.ts';
 import type { DeliveryContext, DeliveryOutcome } from '../../mail/sieve/deliver.ts';
-import type { StorageQuota } from '../../mail/store.ts';
 import { type Reply, reply } from './reply.ts';
-import type { SendingLimits } from './sending-limits.ts';
 import type { MailEnvelope, Recipient, SessionView, TransactionHandler } from './transaction.ts';
 
-/** Which envelope senders an authenticated account may use on submission. */
-export type SenderPolicy = 'own' | 'domain' | 'any';
-
 export interface MailTransactionOptions {
-  readonly directory: Directory;
+  readonly directory: Pick<Directory, 'listDomains'>;
+  /** The mail submission use case: sender policy, sending limits, recipients, quota, hand-over. */
+  readonly submission: MailSubmission;
   /**
    * Durable delivery into an account (blob fsync + commit) before it resolves: through its active
    * Sieve script (src/mail/sieve/deliver.ts), else into INBOX, or Junk when `junk`.
@@ -21,33 +19,27 @@ export interface MailTransactionOptions {
   readonly deliverLocal: (accountId: number, message: Buffer, context: DeliveryContext) => Promise<DeliveryOutcome>;
   /** Checks on unauthenticated MX mail before the final reply (src/mail/inbound/checks.ts). */
   readonly inbound?: InboundChecks;
-  /** Durable hand-over to the outbound queue; resolves with the queue id. */
-  readonly enqueue: (input: {
-    sender: string;
-    recipients: readonly string[];
-    message: Buffer;
-    accountId?: number;
-    smtputf8: boolean;
-  }) => Promise<number>;
   /** Does this listener let unauthenticated clients relay (policy `requireAuthForRelay` inverted)? */
   readonly requireAuthForRelay: (listener: string) => boolean;
-  readonly senderPolicy: SenderPolicy;
-  readonly limits?: SendingLimits;
-  /** An account's storage quota in octets (limit null: none), so a full mailbox is refused in SMTP terms. */
-  readonly quota?: (accountId: number) => Promise<StorageQuota>;
   readonly logger: Logger;
 }
 
 /**
- * The reply for a mailbox that cannot take `size` more octets (RFC 3463 X.2.2 mailbox full): 552
- * 5.2.2 when the message is larger than the whole quota and could never fit, else 452 4.2.2, so
- * the sender retries once the owner made room (RFC 5321 §4.5.3.1.10).
+ * The reply for a mailbox without room (RFC 3463 X.2.2 mailbox full): 552 5.2.2 when the message
+ * is larger than the whole quota and could never fit, else 452 4.2.2, so the sender retries once
+ * the owner made room (RFC 5321 §4.5.3.1.10).
  */
-export function overQuotaReply(quota: StorageQuota, size: number): Reply | undefined {
-  if (quota.limit === null || quota.used + size <= quota.limit) return undefined;
-  return size > quota.limit
+function roomReply(room: Room): Reply | undefined {
+  if (room === 'fits') return undefined;
+  return room === 'never'
     ? reply(552, '5.2.2', 'Message larger than the mailbox quota')
     : reply(452, '4.2.2', 'Mailbox full, try again later');
+}
+
+/** Over a sending limit: `450 4.7.1`, try later (RFC 3463 X.7.1 delivery not authorized). */
+function limitReply(limit: LimitReached | undefined): Reply | undefined {
+  if (!limit) return undefined;
+  return reply(450, '4.7.1', `Sending limit reached (${limit} per hour), try again later`);
 }
 
 /** A Sieve reject reason as one printable line of an SMTP reply (RFC 5429 §2.1: the reason goes to the sender). */
@@ -59,14 +51,11 @@ function refusalText(reason: string): string {
   return line || "Message rejected by the recipient's filter";
 }
 
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
-
 /**
- * Inbound (MX) and submission rules (RFC 5321 §3.6, RFC 6409 §4–5): local domains and aliases
- * are delivered to their account's INBOX; other domains only for authenticated senders (relay),
- * via the queue; on submission the sender must be one of the account's addresses.
+ * Inbound (MX) and submission rules (RFC 5321 §3.6, RFC 6409 §4–5) in SMTP terms, over the mail
+ * submission use case (src/mail/submission/submission.ts): local domains and aliases are
+ * delivered to their account's INBOX; other domains only for authenticated senders (relay), via
+ * the queue; on submission the sender must be one the account may use.
  */
 export class MailTransactions implements TransactionHandler {
   readonly #o: MailTransactionOptions;
@@ -81,14 +70,12 @@ export class MailTransactions implements TransactionHandler {
       return reply(530, '5.7.0', 'Authentication required');
     }
     if (!auth) return undefined;
-    if (this.#o.senderPolicy !== 'any') {
+    const { submission } = this.#o;
+    if (!(await submission.maySendAs(auth.account.id, sender))) {
       if (!sender) return reply(553, '5.7.1', 'The null sender is not allowed for authenticated users');
-      const owned = (await this.#o.directory.addressesOf(auth.account.id)).map((a) => a.toLowerCase());
-      const lower = sender.toLowerCase();
-      const ok = this.#o.senderPolicy === 'own' ? owned.includes(lower) : owned.some((a) => domainOf(a) === domainOf(lower));
-      if (!ok) return reply(553, '5.7.1', `Sender address not owned by ${auth.account.address}`);
+      return reply(553, '5.7.1', `Sender address not owned by ${auth.account.address}`);
     }
-    return (await this.#o.limits?.check(auth.account.id, 0)) ?? undefined;
+    return limitReply(await submission.limitReached(auth.account.id, 0));
   }
 
   async rcptTo(
@@ -104,21 +91,27 @@ export class MailTransactions implements TransactionHandler {
       if (!first) return { reply: reply(550, '5.1.1', 'No such user here'), unknown: true };
       target = `postmaster@${first.name}`;
     }
-    const parsed = tryParseAddress(target);
-    if (!parsed) return { reply: reply(501, '5.1.3', 'Bad recipient address syntax') };
-    if (session.auth && this.#o.limits) {
-      const over = await this.#o.limits.check(session.auth.account.id, envelope.recipients.length + 1);
+    const { submission } = this.#o;
+    let verdict: Awaited<ReturnType<typeof submission.recipient>>;
+    try {
+      verdict = await submission.recipient(target);
+    } catch (err) {
+      // The account source (LDAP) cannot answer: the sender retries later (RFC 3463 §3.5 X.4.3).
+      if (isFingerpostError(err, 'unavailable')) return { reply: reply(451, '4.4.3', 'Directory server unavailable, try again later') };
+      throw err;
+    }
+    if (verdict.kind === 'invalid') return { reply: reply(501, '5.1.3', 'Bad recipient address syntax') };
+    if (session.auth) {
+      const over = limitReply(await submission.limitReached(session.auth.account.id, envelope.recipients.length + 1));
       if (over) return { reply: over };
     }
-    const local = await this.#o.directory.findDomain(parsed.domain);
-    if (local) {
-      const account = await this.#o.directory.findRecipient(parsed.normalized);
-      if (!account) return { reply: reply(550, '5.1.1', 'No such user here'), unknown: true };
-      if (account.disabled) return { reply: reply(550, '5.2.1', 'Mailbox disabled, not accepting messages') };
+    if (verdict.kind === 'unknown') return { reply: reply(550, '5.1.1', 'No such user here'), unknown: true };
+    if (verdict.kind === 'disabled') return { reply: reply(550, '5.2.1', 'Mailbox disabled, not accepting messages') };
+    if (verdict.kind === 'local') {
       // A mailbox already at its quota takes nothing more: tell the sender now (RFC 5321 §4.5.3.1.10).
-      const full = this.#o.quota && overQuotaReply(await this.#o.quota(account.id), 1);
+      const full = roomReply(await submission.room(verdict.accountId, 1));
       if (full) return { reply: full };
-      return { recipient: { address: target, accountId: account.id } };
+      return { recipient: { address: target, accountId: verdict.accountId } };
     }
     const relay = !!session.auth || !this.#o.requireAuthForRelay(session.listener);
     if (!relay) return { reply: reply(554, '5.7.1', 'Relay access denied') };
@@ -130,11 +123,9 @@ export class MailTransactions implements TransactionHandler {
     const accounts = [...new Set(envelope.recipients.flatMap((r) => (r.accountId === undefined ? [] : [r.accountId])))];
     let message = received;
     // Every local mailbox must have room before any copy is made, so the one reply is true for all.
-    if (this.#o.quota) {
-      for (const accountId of accounts) {
-        const over = overQuotaReply(await this.#o.quota(accountId), message.length);
-        if (over) return over;
-      }
+    for (const accountId of accounts) {
+      const over = roomReply(await this.#o.submission.room(accountId, message.length));
+      if (over) return over;
     }
     let junk = false;
     let spam: DeliveryContext['spam'];
@@ -158,28 +149,23 @@ export class MailTransactions implements TransactionHandler {
     // A Sieve reject can be the reply itself only when it speaks for every recipient (RFC 5429 §2.1).
     const canRefuse = envelope.recipients.length === 1 && accounts.length === 1;
     // Each copy is durable before the next starts; only then is 250 sent (RFC 5321 §6.1).
-    try {
-      for (const accountId of accounts) {
+    const done = await this.#o.submission.handOver({
+      sender: envelope.sender,
+      accounts,
+      remote,
+      message,
+      recipientCount: envelope.recipients.length,
+      smtputf8: envelope.smtputf8,
+      ...(session.auth ? { accountId: session.auth.account.id } : {}),
+      deliverLocal: (accountId, copy) => {
         const recipient = envelope.recipients.find((r) => r.accountId === accountId)?.address ?? '';
-        const done = await this.#o.deliverLocal(accountId, message, { sender: envelope.sender, recipient, junk, spam, canRefuse });
-        if (done.refused) return reply(550, '5.7.1', refusalText(done.reason));
-      }
-    } catch (err) {
-      // Another write filled the mailbox since the check above.
-      if (isFingerpostError(err, 'over_quota')) return reply(452, '4.2.2', 'Mailbox full, try again later');
-      throw err;
-    }
-    let queueId: number | undefined;
-    if (remote.length) {
-      queueId = await this.#o.enqueue({
-        sender: envelope.sender,
-        recipients: remote,
-        message,
-        smtputf8: envelope.smtputf8,
-        ...(session.auth ? { accountId: session.auth.account.id } : {}),
-      });
-    }
-    if (session.auth && this.#o.limits) await this.#o.limits.record(session.auth.account.id, envelope.recipients.length);
+        return this.#o.deliverLocal(accountId, copy, { sender: envelope.sender, recipient, junk, spam, canRefuse });
+      },
+    });
+    // Another write filled the mailbox since the check above.
+    if ('full' in done) return reply(452, '4.2.2', 'Mailbox full, try again later');
+    if ('refused' in done) return reply(550, '5.7.1', refusalText(done.refused));
+    const queueId = done.queueId;
     this.#o.logger.info(
       { session: session.id, listener: session.listener, local: accounts.length, remote: remote.length, size: message.length, queueId },
       'message accepted',

@@ -4,7 +4,7 @@ import type { Config } from '../../config/config.ts';
 import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import type { SqlDirectory } from '../../directory/sql.ts';
+import type { Directory } from '../../directory/directory.ts';
 import { InboundChecks } from '../../mail/inbound/checks.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
@@ -16,6 +16,8 @@ import { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
 import { type Smarthost, QueueWorker } from '../../mail/queue/worker.ts';
 import type { MailStore } from '../../mail/store.ts';
+import { SendingLimits } from '../../mail/submission/sending-limits.ts';
+import { type Enqueue, MailSubmission } from '../../mail/submission/submission.ts';
 import type { ProtocolHandler } from '../../net/listener.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
@@ -26,7 +28,6 @@ import type { FailureCounter } from './harvest-guard.ts';
 import { MailTransactions } from './mail-transactions.ts';
 import { MemoryBudget } from './memory-budget.ts';
 import { SmtpMetrics } from './metrics.ts';
-import { SendingLimits } from './sending-limits.ts';
 import { SpoolDir } from './spool.ts';
 
 export interface SmtpServiceDeps {
@@ -34,7 +35,7 @@ export interface SmtpServiceDeps {
   readonly logger: Logger;
   readonly db: Db;
   readonly blobs: BlobStore;
-  readonly directory: SqlDirectory;
+  readonly directory: Directory;
   readonly mail: MailStore;
   readonly auth: AuthCore;
   /** Each account's Sieve scripts (src/mail/sieve/scripts.ts); the active one runs at delivery. */
@@ -52,14 +53,10 @@ export interface SmtpService {
   readonly submission: ProtocolHandler;
   readonly queue: OutboundQueue;
   readonly worker: QueueWorker | undefined;
-  /** Queues a message for remote recipients, DKIM-signed when its From domain has a key. */
-  enqueue(input: {
-    sender: string;
-    recipients: readonly string[];
-    message: Buffer;
-    accountId?: number;
-    smtputf8?: boolean;
-  }): Promise<number>;
+  /** The mail submission use case over this node's queue, shared with JMAP EmailSubmission and automatic replies. */
+  readonly outbound: MailSubmission;
+  /** The queue's durable enqueue, DKIM-signing for a local From domain (iMIP invitations use it, RFC 6047). */
+  readonly enqueue: Enqueue;
   stop(): Promise<void>;
 }
 
@@ -143,7 +140,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
   const { config, logger } = deps;
   const queue = new OutboundQueue(deps.db, deps.blobs, { maxAgeMs: config.queue.max_age });
   const dkim = new DkimKeys(deps.db);
-  const enqueue: SmtpService['enqueue'] = async (input) => {
+  const enqueue: Enqueue = async (input) => {
     const domain = fromDomain(input.message) ?? input.sender.slice(input.sender.lastIndexOf('@') + 1);
     const local = domain ? await deps.directory.findDomain(domain) : undefined;
     const message = local ? await dkim.sign(input.message, local.name) : input.message;
@@ -173,10 +170,16 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
         logger,
       })
     : undefined;
-  const limits = new SendingLimits(deps.db, {
-    maxMessages: config.submission.max_messages_per_hour,
-    maxRecipients: config.submission.max_recipients_per_hour,
-    windowMs: 3_600_000,
+  const outbound = new MailSubmission({
+    directory: deps.directory,
+    mail: deps.mail,
+    enqueue,
+    senderPolicy: config.submission.sender_policy,
+    limits: new SendingLimits(deps.db, {
+      maxMessages: config.submission.max_messages_per_hour,
+      maxRecipients: config.submission.max_recipients_per_hour,
+      windowMs: 3_600_000,
+    }),
   });
   const inbound = inboundChecks(config, logger, deps.mail);
   const sieve = new SieveDelivery({
@@ -214,13 +217,10 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
   });
   const transactions = new MailTransactions({
     directory: deps.directory,
+    submission: outbound,
     deliverLocal: (accountId, message, context) => sieve.deliver(accountId, message, context),
     ...(inbound ? { inbound: inbound.checks } : {}),
-    enqueue,
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
-    senderPolicy: config.submission.sender_policy,
-    limits,
-    quota: (accountId) => deps.mail.storageQuota(accountId),
     logger,
   });
   const spool = new SpoolDir(path.join(config.dataDir, 'spool'));
@@ -245,6 +245,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     submission: smtpHandler(options),
     queue,
     worker,
+    outbound,
     enqueue,
     start: () => {
       worker?.start();

@@ -1,6 +1,7 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import * as m001 from './001-initial.ts';
 import * as m002 from './002-events-notify.ts';
+import * as m003 from './003-blobs.ts';
 import * as m010 from './010-auth-sessions.ts';
 import * as m020 from './020-mail-search.ts';
 import * as m021 from './021-uidvalidity.ts';
@@ -11,11 +12,13 @@ import * as m025 from './025-saved-at.ts';
 import * as m026 from './026-quota.ts';
 import * as m027 from './027-metadata.ts';
 import * as m028 from './028-changes-index.ts';
+import * as m029 from './029-sharing.ts';
 import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m041 from './041-sieve.ts';
 import * as m050 from './050-calendar.ts';
 import * as m051 from './051-dav.ts';
+import * as m052 from './052-scheduling.ts';
 import * as m060 from './060-jmap.ts';
 import * as m061 from './061-push-subscriptions.ts';
 
@@ -41,6 +44,7 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
 const steps: Array<[string, Step]> = [
   ['001-initial', m001],
   ['002-events-notify', m002],
+  ['003-blobs', m003],
   ['010-auth-sessions', m010],
   ['020-mail-search', m020],
   ['021-uidvalidity', m021],
@@ -51,11 +55,13 @@ const steps: Array<[string, Step]> = [
   ['026-quota', m026],
   ['027-metadata', m027],
   ['028-changes-index', m028],
+  ['029-sharing', m029],
   ['030-idp', m030],
   ['040-smtp-queue', m040],
   ['041-sieve', m041],
   ['050-calendar', m050],
   ['051-dav', m051],
+  ['052-scheduling', m052],
   ['060-jmap', m060],
   ['061-push-subscriptions', m061],
 ];

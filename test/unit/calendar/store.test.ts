@@ -6,6 +6,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccountAdmin } from '../../../src/admin/accounts.ts';
 import { IcsError } from '../../../src/calendar/ics.ts';
+import { loadObject } from '../../../src/calendar/objects.ts';
+import { Scheduler } from '../../../src/calendar/scheduling/scheduler.ts';
 import { CalendarService } from '../../../src/calendar/service.ts';
 import { CalendarStore, PreconditionFailed } from '../../../src/calendar/store.ts';
 import type { DirectoryAccount } from '../../../src/directory/directory.ts';
@@ -161,6 +163,97 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const [a, b] = await Promise.all([service.store.claimDueSubscriptions(10), service.store.claimDueSubscriptions(10)]);
       assert.equal(a!.filter((x) => x.id === c.id).length + b!.filter((x) => x.id === c.id).length, 1);
       assert.deepEqual(await service.store.claimDueSubscriptions(10), []);
+    });
+
+    it('scheduling: the inbox stays out of calendars and free/busy; inbox and outbox are reserved names', async () => {
+      const inbox = await service.store.ensureInbox(carol.id, 'UTC');
+      assert.equal(inbox.kind, 'inbox');
+      assert.equal((await service.store.ensureInbox(carol.id, 'UTC')).id, inbox.id);
+      assert.ok(!(await service.store.listCalendars(carol.id)).some((c) => c.id === inbox.id));
+      assert.equal(await service.store.getCalendar(carol.id, 'inbox'), undefined);
+      const { object } = service.prepareExact(cal(ev('in-1', 'DTSTART:20261105T090000Z', 'DTEND:20261105T100000Z')), 'UTC');
+      await service.store.putObject(inbox, 'in-1.ics', object);
+      assert.deepEqual((await service.freeBusy(carol, nov)).busy, []);
+      assert.equal(await service.store.findByUid(carol.id, 'in-1'), undefined);
+      for (const name of ['inbox', 'Outbox'])
+        await assert.rejects(service.store.createCalendar(carol.id, { name, timezone: 'UTC' }), /not inbox or outbox/);
+    });
+
+    it('Schedule-Tag: kept unless set, checked by If-Schedule-Tag-Match', async () => {
+      const c = await service.store.ensureCalendar(carol.id, 'default', 'UTC');
+      const one = service.prepareExact(cal(ev('st', 'DTSTART:20261106T090000Z', 'DTEND:20261106T100000Z')), 'UTC').object;
+      await service.store.putObject(c, 'st.ics', one, {}, '"t1"');
+      const two = service.prepareExact(cal(ev('st', 'DTSTART:20261106T090000Z', 'DTEND:20261106T110000Z')), 'UTC').object;
+      await service.store.putObject(c, 'st.ics', two, { ifScheduleTagMatch: '"t1"' });
+      assert.equal((await service.store.getObject(c.id, 'st.ics'))?.scheduleTag, '"t1"');
+      await assert.rejects(service.store.putObject(c, 'st.ics', one, { ifScheduleTagMatch: '"t0"' }), PreconditionFailed);
+      assert.equal((await service.store.findByUid(carol.id, 'st'))?.object.name, 'st.ics');
+    });
+
+    it('implicit scheduling between two accounts: REQUEST into the inbox and a copy, REPLY back, CANCEL', async () => {
+      const scheduler = new Scheduler({ calendar: service, directory });
+      const organizer = await service.store.ensureCalendar(bob.id, 'default', 'UTC');
+      const invite = (status = 'CONFIRMED') =>
+        cal(
+          ev(
+            'meet-1',
+            'DTSTART:20261109T090000Z',
+            'DTEND:20261109T100000Z',
+            'SUMMARY:Review',
+            `STATUS:${status}`,
+            'ORGANIZER:mailto:bob@two.example',
+            'ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@two.example',
+            'ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:carol@two.example',
+            'ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:nobody@two.example',
+            'ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:dan@elsewhere.example',
+          ),
+        );
+      const put = async (account: DirectoryAccount, c: typeof organizer, name: string, text: string) => {
+        const previous = await service.store.getObject(c.id, name);
+        await service.store.putObject(c, name, service.prepareExact(text, 'UTC').object);
+        return scheduler.afterWrite(account, c, name, previous, (await service.store.getObject(c.id, name))!);
+      };
+      const first = await put(bob, organizer, 'meet-1.ics', invite());
+      assert.equal(first.rewritten, true);
+      const stored = (await service.store.getObject(organizer.id, 'meet-1.ics'))!.ics.replace(/\r\n[ \t]/g, '');
+      // local: delivered; unknown local: invalid user; remote without a mail queue: unavailable
+      assert.match(stored, /SCHEDULE-STATUS=1\.2:mailto:carol@two\.example/);
+      assert.match(stored, /SCHEDULE-STATUS=3\.7:mailto:nobody@two\.example/);
+      assert.match(stored, /SCHEDULE-STATUS=5\.1:mailto:dan@elsewhere\.example/);
+      // The same object again (DTSTAMP and answers aside) sends nothing and keeps the tag.
+      const again = await put(bob, organizer, 'meet-1.ics', stored);
+      assert.deepEqual(again, { scheduleTag: first.scheduleTag, rewritten: false });
+
+      const inbox = await service.store.ensureInbox(carol.id, 'UTC');
+      const delivered = (await service.store.listObjects(inbox.id)).filter((o) => o.uid === 'meet-1');
+      assert.equal(delivered.length, 1);
+      assert.match((await service.store.getObject(inbox.id, delivered[0]!.name))!.ics, /METHOD:REQUEST/);
+      const copy = (await service.store.findByUid(carol.id, 'meet-1'))!;
+      assert.equal(copy.calendar.name, 'default');
+      assert.ok(copy.object.scheduleTag);
+      assert.doesNotMatch(copy.object.ics, /METHOD|SCHEDULE-STATUS/);
+      // carol's busy time now includes the meeting.
+      assert.ok((await service.freeBusy(carol, nov)).busy.some((p) => p.start === Date.UTC(2026, 10, 9, 9)));
+
+      // carol accepts: the REPLY updates bob's copy, and her Schedule-Tag stays.
+      const accepted = copy.object.ics.replace('PARTSTAT=NEEDS-ACTION:mailto:carol', 'PARTSTAT=ACCEPTED:mailto:carol');
+      const carolOutcome = await put(carol, copy.calendar, copy.object.name, accepted);
+      assert.deepEqual(carolOutcome, { scheduleTag: copy.object.scheduleTag, rewritten: false });
+      const replied = (await service.store.getObject(organizer.id, 'meet-1.ics'))!.ics.replace(/\r\n[ \t]/g, '');
+      assert.match(replied, /ATTENDEE;PARTSTAT=ACCEPTED;SCHEDULE-STATUS=2\.0:mailto:carol@two\.example/);
+
+      // A REPLY from someone the object does not name changes nothing.
+      const stranger = (await directory.findByAddress('carol@two.example'))!;
+      await scheduler.send({ ...stranger, address: 'eve@two.example' }, 'REPLY', loadObject(accepted.replace(/carol@/g, 'eve@')), [
+        'bob@two.example',
+      ]);
+      assert.doesNotMatch((await service.store.getObject(organizer.id, 'meet-1.ics'))!.ics, /eve@/);
+
+      // bob removes the event: carol's copy is cancelled and stops counting as busy.
+      await scheduler.afterDelete(bob, (await service.store.getObject(organizer.id, 'meet-1.ics'))!);
+      const cancelled = (await service.store.findByUid(carol.id, 'meet-1'))!;
+      assert.match(cancelled.object.ics, /STATUS:CANCELLED/);
+      assert.ok(!(await service.freeBusy(carol, nov)).busy.some((p) => p.start === Date.UTC(2026, 10, 9, 9)));
     });
   });
 }

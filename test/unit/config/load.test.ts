@@ -150,6 +150,26 @@ describe('config loading', () => {
     assert.throws(() => idle('29m'), /config key limits\.idle_timeout = "29m" .*at least 30 minutes.*RFC 9051 §5\.4/);
   });
 
+  it('checks LDAP sources at start-up: TLS for passwords, filters that parse, one source per domain', () => {
+    const source = { domains: ['example.org'], urls: ['ldaps://ldap.example.org'], base_dn: 'ou=people,dc=example,dc=org' };
+    const load = (ldap: Array<Record<string, unknown>>) =>
+      loadConfig({ dataDir: '/tmp/fp-x', env: {}, overrides: { directory: { ldap } } });
+    const ok = load([source]).directory.ldap[0]!;
+    assert.equal(ok.cache_ttl, 60_000);
+    assert.equal(ok.user_filter, '(objectClass=inetOrgPerson)');
+    assert.equal(load([{ ...source, urls: ['ldap://ldap.example.org:389'], start_tls: true }]).directory.ldap[0]!.start_tls, true);
+    assert.throws(
+      () => load([{ ...source, urls: ['ldap://ldap.example.org'] }]),
+      /directory\.ldap\.0\.urls.*passwords in clear.*start_tls = true/,
+    );
+    assert.throws(
+      () => load([{ ...source, user_filter: '(objectClass=person' }]),
+      /directory\.ldap\.0\.user_filter.*expected an LDAP filter/,
+    );
+    assert.throws(() => load([{ ...source, mail_attribute: 'mail)(x' }]), /directory\.ldap\.0\.mail_attribute/);
+    assert.throws(() => load([source, { ...source, domains: ['Example.org'] }]), /domain Example\.org is given to two LDAP sources/);
+  });
+
   it('checks every address list at start-up (a typo is exit 2 with the key, not a crash later)', () => {
     const load = (overrides: Record<string, unknown>) => loadConfig({ dataDir: '/tmp/fp-x', env: {}, overrides });
     const ok = load({

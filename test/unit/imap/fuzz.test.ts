@@ -1,9 +1,9 @@
-// A bounded, seeded fuzz run of the IMAP reader and parser: mutated real commands, split at random
+// A bounded, seeded fuzz run of IMAP framing (net/line-input.ts) and the parser: mutated real commands, split at random
 // points, never throw; every framed command parses to a command or a BAD.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCommand } from '../../../src/protocols/imap/wire/parser.ts';
-import { CommandReader } from '../../../src/protocols/imap/wire/reader.ts';
+import { LineInput } from '../../../src/net/line-input.ts';
+import { parseCommand, peekTagAndCommand } from '../../../src/protocols/imap/wire/parser.ts';
 import { prng } from '../mime/corpus.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 9051);
@@ -44,34 +44,45 @@ function mutate(s: string, rnd: () => number): string {
 }
 
 describe('IMAP parser fuzz', () => {
-  it(`${ROUNDS} mutated commands (seed ${SEED}) never throw`, () => {
+  it(`${ROUNDS} mutated commands (seed ${SEED}) never throw`, async () => {
     const rnd = prng(SEED);
-    const limits = { maxLine: 2000, maxLiteral: 64, maxAppendLiteral: 256, maxCommand: 4096 };
     let commands = 0;
     let parsed = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const input = Buffer.from(`${mutate(SEEDS[round % SEEDS.length]!, rnd)}\r\nz NOOP\r\n`, 'latin1');
-      const reader = new CommandReader(limits);
-      reader.allowAppend(round % 2 === 0);
+      const signedIn = round % 2 === 0;
+      const limits = {
+        maxLine: 2000,
+        maxCommand: 4096,
+        literalLimit: (first: Buffer) => (signedIn && peekTagAndCommand(first).command === 'APPEND' ? 256 : 64),
+      };
+      const li = new LineInput();
       let sawNoop = false;
+      const reading = (async () => {
+        for (;;) {
+          const e = await li.command(limits, () => {});
+          if (e.kind === 'closed') return;
+          if (e.kind !== 'command') continue;
+          commands++;
+          const r = parseCommand(e);
+          if (r.ok) parsed++;
+          if (r.ok && r.command.tag === 'z' && r.command.name === 'NOOP') sawNoop = true;
+        }
+      })();
       try {
         let pos = 0;
         while (pos < input.length) {
           const step = 1 + Math.floor(rnd() * 40);
-          reader.push(input.subarray(pos, pos + step));
+          li.push(input.subarray(pos, pos + step));
           pos += step;
-          for (let e = reader.next(); e; e = reader.next()) {
-            if (e.kind !== 'command') continue;
-            commands++;
-            const r = parseCommand(e.frame);
-            if (r.ok) parsed++;
-            if (r.ok && r.command.tag === 'z' && r.command.name === 'NOOP') sawNoop = true;
-          }
+          await new Promise((r) => setImmediate(r));
         }
+        li.close();
+        await reading;
       } catch (err) {
         throw new Error(`round ${round} (seed ${SEED}) input ${JSON.stringify(input.toString('latin1'))}: ${(err as Error).stack}`);
       }
-      // A trailing command is still read unless a literal swallowed it: the reader always resynchronises.
+      // A trailing command is still read unless a literal swallowed it: the input always resynchronises.
       if (!sawNoop) assert.ok(/\{\d+\+?\}/.test(input.toString('latin1')), `round ${round}: lost the NOOP without a literal`);
     }
     assert.ok(commands > ROUNDS);

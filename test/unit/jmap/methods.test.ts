@@ -18,7 +18,7 @@ import { storeUpload } from '../../../src/protocols/jmap/blob/upload.ts';
 import { limitsFrom } from '../../../src/protocols/jmap/capabilities.ts';
 import type { JmapServices } from '../../../src/protocols/jmap/context.ts';
 import { processRequest } from '../../../src/protocols/jmap/dispatch.ts';
-import { createSubmitter } from '../../../src/protocols/jmap/email-submission/submitter.ts';
+import { MailSubmission } from '../../../src/mail/submission/submission.ts';
 import { METHODS } from '../../../src/protocols/jmap/methods.ts';
 import { FsBlobStore } from '../../../src/store/blobs.ts';
 import { type Db, openDb } from '../../../src/store/db.ts';
@@ -119,7 +119,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         blobs,
         directory,
         limits: limitsFrom(config),
-        submit: createSubmitter({ directory, mail, enqueue: (input) => queue.enqueue(input) }),
+        submission: new MailSubmission({
+          directory,
+          mail,
+          enqueue: (input) => queue.enqueue(input),
+          senderPolicy: config.submission.sender_policy,
+        }),
         now: Date.now,
       };
       A = `A${bob.id}`;

@@ -2,8 +2,8 @@
 // built on it, and the bounds on what one text condition may ask for.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MethodError } from '../../../src/protocols/jmap/errors.ts';
-import { MAX_TEXT_QUERY, matchesAll, parseTextQuery, prefilterLiteral } from '../../../src/protocols/jmap/email/text-match.ts';
+import { FingerpostError } from '../../../src/core/errors.ts';
+import { MAX_TEXT_QUERY, matchesAll, parseTextQuery, prefilterLiteral } from '../../../src/mail/query/text-match.ts';
 import { highlight } from '../../../src/protocols/jmap/search-snippet/get.ts';
 
 const matches = (text: string, query: string) => matchesAll(text, parseTextQuery(query));
@@ -42,8 +42,8 @@ describe('text filter matching (RFC 8621 §4.4.1)', () => {
   });
 
   it('bounds the length and the number of terms; no terms match everything', () => {
-    assert.throws(() => parseTextQuery('x'.repeat(MAX_TEXT_QUERY + 1)), MethodError);
-    assert.throws(() => parseTextQuery(Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ')), MethodError);
+    assert.throws(() => parseTextQuery('x'.repeat(MAX_TEXT_QUERY + 1)), FingerpostError);
+    assert.throws(() => parseTextQuery(Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ')), FingerpostError);
     assert.equal(matches('anything', '   '), true);
     assert.equal(prefilterLiteral(parseTextQuery('a "quick brown" fox')), 'quick');
   });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccountAdmin, APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED } from '../../../src/admin/accounts.ts';
-import { verifyPassword } from '../../../src/auth/verifiers/password.ts';
+import { verifyPassword } from '../../../src/directory/password-hash.ts';
 import { isFingerpostError } from '../../../src/core/errors.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
 import { BLOB_GRACE_MS, releaseBlob, sweepBlobs } from '../../../src/store/blob-gc.ts';

@@ -1,12 +1,17 @@
 import { SELECTED } from '../state.ts';
 import { type CommandContext, command, no, ok } from '../context.ts';
+import { removeExpunged } from '../search-contexts.ts';
 import type { SelectedMailbox } from '../selected.ts';
+import { refuseWithout } from '../acl-checks.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
 /** Removes UIDs from the session's view and tells the client: EXPUNGE per message, or VANISHED with QRESYNC (RFC 7162 §3.2.10) or UIDONLY (RFC 9586 §3.4). */
 export function reportExpunged(ctx: CommandContext, box: SelectedMailbox, uids: readonly number[]): void {
   if (!uids.length) return;
+  // Live results lose the messages first, while their sequence numbers hold (RFC 5267 §4.3.4).
+  const removals = removeExpunged(box, uids);
+  if (removals) ctx.send(removals);
   const seqs = box.removeUids(uids);
   if (ctx.qresync || ctx.uidOnly) ctx.send(`* VANISHED ${formatSequenceSet(uids)}\r\n`);
   else ctx.send(seqs.map((s) => `* ${s} EXPUNGE\r\n`).join(''));
@@ -18,11 +23,13 @@ export const expunge = command({
   states: SELECTED,
   async run(ctx, cmd) {
     if (ctx.state.kind !== 'selected') return ok('EXPUNGE completed');
-    const { user, mailbox: box } = ctx.state;
+    const box = ctx.state.mailbox;
     if (box.readOnly) return no('The mailbox is read-only', 'CANNOT');
+    const refused = refuseWithout(box.rights, 'e', 'EXPUNGE');
+    if (refused) return refused;
     const uids = cmd.name === 'UID EXPUNGE' ? targetSeqs(box, cmd.set, true).map((s) => box.uidAt(s)) : undefined;
     if (uids && uids.length === 0) return ok('EXPUNGE completed');
-    const removed = await ctx.deps.mail.expunge(user.accountId, box.id, { onlyDeleted: true, ...(uids ? { uids } : {}) });
+    const removed = await ctx.deps.mail.expunge(box.accountId, box.id, { onlyDeleted: true, ...(uids ? { uids } : {}) });
     reportExpunged(ctx, box, removed);
     return ok('EXPUNGE completed');
   },

@@ -1,7 +1,9 @@
 import type { CommandSpec } from '../context.ts';
 import type { CommandName } from '../wire/types.ts';
+import { acl } from './acl.ts';
 import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
+import { cancelupdate } from './cancelupdate.ts';
 import { capability } from './capability.ts';
 import { close } from './close.ts';
 import { compress } from './compress.ts';
@@ -34,8 +36,10 @@ import { subscribe } from './subscribe.ts';
 import { thread } from './thread.ts';
 
 const ALL: ReadonlyArray<CommandSpec<never>> = [
+  acl,
   append,
   authenticate,
+  cancelupdate,
   capability,
   close,
   compress,

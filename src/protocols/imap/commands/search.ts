@@ -2,6 +2,7 @@ import { SELECTED } from '../state.ts';
 import { command, no, ok, type Tagged } from '../context.ts';
 import { formatPartialRange, partialSlice } from '../partial.ts';
 import { runSearch } from '../search.ts';
+import { esearchHead, startContext } from '../search-contexts.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
 const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
@@ -10,7 +11,7 @@ const CHARSETS = new Set(['UTF-8', 'US-ASCII']);
  * SEARCH and UID SEARCH (RFC 9051 §6.4.4): ESEARCH answers (RFC 4731) for RETURN and for IMAP4rev2
  * clients, `* SEARCH` for IMAP4rev1; SAVE keeps the result for `$` (RFC 9051 §6.4.4.1); a MODSEQ
  * key adds the highest MODSEQ of the matches (RFC 7162 §3.1.5); PARTIAL pages through the result
- * (RFC 9394 §3.1).
+ * (RFC 9394 §3.1); UPDATE keeps the result live (RFC 5267 §4.3, CONTEXT=SEARCH).
  */
 export const search = command({
   names: ['SEARCH'],
@@ -18,14 +19,15 @@ export const search = command({
   expungeAfter: (cmd) => cmd.uid,
   async run(ctx, cmd): Promise<Tagged> {
     if (ctx.state.kind !== 'selected') return no('No mailbox selected');
-    const { user, mailbox: box } = ctx.state;
+    const box = ctx.state.mailbox;
     if (cmd.charset !== null && !CHARSETS.has(cmd.charset.toUpperCase())) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
-    const result = await runSearch(ctx.deps, user.accountId, box, cmd.criteria);
+    const result = await runSearch(ctx.deps, box.accountId, box, cmd.criteria);
     if (result.highestModseq !== null) ctx.useCondstore();
     const numbers = cmd.uid ? result.seqs.map((s) => box.uidAt(s)) : result.seqs;
     const returns = cmd.returns === null ? [] : [...cmd.returns];
     const esearch = cmd.returns !== null || ctx.rev2;
-    const asked = returns.filter((r) => r !== 'SAVE');
+    // UPDATE and CONTEXT (RFC 5267 §4) ask for no result data of their own.
+    const asked = returns.filter((r) => r !== 'SAVE' && r !== 'UPDATE' && r !== 'CONTEXT');
     // PARTIAL (RFC 9394 §3.1): those positions of the ascending result.
     const partSeqs = cmd.partial ? partialSlice(result.seqs, cmd.partial) : null;
     // RFC 5182 §2.4 / RFC 9394: with only MIN, MAX and PARTIAL (no ALL, COUNT) only the messages
@@ -51,9 +53,9 @@ export const search = command({
           : result.highestModseq;
     if (!esearch) {
       ctx.send(`* SEARCH${numbers.map((n) => ` ${n}`).join('')}${modseq !== null ? ` (MODSEQ ${modseq})` : ''}\r\n`);
-    } else if (!(returns.length > 0 && asked.length === 0)) {
+    } else if (!(asked.length === 0 && returns.includes('SAVE'))) {
       const want = asked.length ? asked : ['ALL'];
-      let line = `* ESEARCH (TAG "${cmd.tag.replace(/["\\]/g, '')}")${cmd.uid ? ' UID' : ''}`;
+      let line = esearchHead(cmd.tag, cmd.uid);
       if (want.includes('MIN') && numbers.length) line += ` MIN ${numbers[0]}`;
       if (want.includes('MAX') && numbers.length) line += ` MAX ${numbers.at(-1)}`;
       if (want.includes('COUNT')) line += ` COUNT ${numbers.length}`;
@@ -65,6 +67,10 @@ export const search = command({
       if (modseq !== null) line += ` MODSEQ ${modseq}`;
       ctx.send(`${line}\r\n`);
     }
-    return ok(`${cmd.uid ? 'UID SEARCH' : 'SEARCH'} completed`);
+    // UPDATE (RFC 5267 §4.3): the result stays live; ADDTO/REMOVEFROM follow as the mailbox changes.
+    const refused = returns.includes('UPDATE')
+      ? startContext(box, { tag: cmd.tag, uid: cmd.uid, criteria: cmd.criteria, sort: null, uids: result.seqs.map((s) => box.uidAt(s)) })
+      : undefined;
+    return ok(`${cmd.uid ? 'UID SEARCH' : 'SEARCH'} completed`, refused);
   },
 });

@@ -1,4 +1,4 @@
-import type { Frame } from './reader.ts';
+import type { Frame } from './types.ts';
 
 /**
  * Reads RFC 9051 §9 grammar elements (atom, quoted, literal, astring, nstring, number, lists) out

@@ -47,16 +47,22 @@ function readPartial(c: Cursor): Partial | null {
   return { start, length };
 }
 
+/** A section-spec without its header field list: `1.2`, `HEADER`, `1.TEXT`, `2.MIME` (RFC 9051 §9). */
+export function sectionSpec(text: string): Pick<Section, 'part' | 'text'> {
+  const spec = text.toUpperCase();
+  const m = /^((?:[1-9]\d*)(?:\.[1-9]\d*)*)?(?:(?:^|\.)(HEADER\.FIELDS\.NOT|HEADER\.FIELDS|HEADER|TEXT|MIME))?$/.exec(spec);
+  if (!m || spec === '') throw new ParseError('Invalid section');
+  const part = parsePartNumbers(m[1] ?? '');
+  const kind = (m[2] ?? null) as Section['text'];
+  if (kind === 'MIME' && part.length === 0) throw new ParseError('MIME needs a part number');
+  return { part, text: kind };
+}
+
 /** section = "[" [section-spec] "]" (RFC 9051 §9). */
 function readSection(c: Cursor): Section {
   c.expect(0x5b, '"["');
   if (c.accept(0x5d)) return { part: [], text: null, fields: [] };
-  const spec = c.run(isSectionChar, 'a section').toUpperCase();
-  const m = /^((?:[1-9]\d*)(?:\.[1-9]\d*)*)?(?:(?:^|\.)(HEADER\.FIELDS\.NOT|HEADER\.FIELDS|HEADER|TEXT|MIME))?$/.exec(spec);
-  if (!m || spec === '') throw new ParseError('Invalid section');
-  const part = parsePartNumbers(m[1] ?? '');
-  const text = (m[2] ?? null) as Section['text'];
-  if (text === 'MIME' && part.length === 0) throw new ParseError('MIME needs a part number');
+  const { part, text } = sectionSpec(c.run(isSectionChar, 'a section'));
   let fields: string[] = [];
   if (text === 'HEADER.FIELDS' || text === 'HEADER.FIELDS.NOT') {
     c.sp();

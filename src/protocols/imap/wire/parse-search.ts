@@ -41,7 +41,7 @@ const DATE_KEYS: Readonly<Record<string, ['internaldate' | 'sentdate' | 'savedat
   SENTSINCE: ['sentdate', 'since'],
 };
 
-const RETURNS = new Set<SearchReturn>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'PARTIAL']);
+const RETURNS = new Set<SearchReturn>(['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'PARTIAL', 'UPDATE', 'CONTEXT']);
 
 class KeyReader {
   readonly #c: Cursor;

@@ -2,10 +2,11 @@ import { Cursor, ParseError } from './cursor.ts';
 import { parseDateTime } from './datetime.ts';
 import { readFetchItems } from './parse-fetch.ts';
 import { readPartialRange, readReturnOptions, readSearchKeys, readSearchProgram } from './parse-search.ts';
-import type { Frame } from './reader.ts';
 import { readSequenceSet, type SequenceSet } from './sequence.ts';
 import type {
   AppendMessage,
+  CatPart,
+  Frame,
   Command,
   CommandBody,
   ListReturn,
@@ -18,6 +19,15 @@ import type {
   StatusItem,
   ThreadAlgorithm,
 } from './types.ts';
+
+/** The tag and command name (`UID X` for UID commands) from the first line of a command, as far as they can be read (RFC 9051 §2.2.1). */
+export function peekTagAndCommand(line: Buffer): { tag: string | null; command: string | null } {
+  const text = line.toString('latin1', 0, Math.min(line.length, 200));
+  const m = /^([^\s(){%*"\\+\x00-\x1f\x7f]+)(?: (?:UID )?([A-Za-z]+))?/i.exec(text);
+  if (!m) return { tag: null, command: null };
+  const uid = /^[^ ]+ UID /i.test(text);
+  return { tag: m[1]!, command: m[2] ? (uid ? `UID ${m[2].toUpperCase()}` : m[2].toUpperCase()) : null };
+}
 
 /**
  * Turns a command frame into a typed `Command` (RFC 9051 §9 grammar plus the extensions in
@@ -209,10 +219,34 @@ function readAppendMessage(c: Cursor): AppendMessage {
     if (date === null) throw new ParseError('Invalid date-time');
     c.sp();
   }
+  if (/^CATENATE /i.test(c.rest())) {
+    c.atom();
+    c.sp();
+    return { flags, date, message: Buffer.alloc(0), binary: false, catenate: readCatParts(c) };
+  }
   const binary = c.isBinaryLiteral();
   if (!c.atLiteral()) throw new ParseError('APPEND needs the message as a literal');
   const message = c.string(true);
-  return { flags, date, message, binary };
+  return { flags, date, message, binary, catenate: null };
+}
+
+/** Parts one CATENATE may join (RFC 4469 leaves the bound to the server). */
+const MAX_CAT_PARTS = 100;
+
+/** `"(" cat-part *(SP cat-part) ")"`, cat-part = `TEXT SP literal` / `URL SP astring` (RFC 4469 §5, literal8 with BINARY). */
+function readCatParts(c: Cursor): CatPart[] {
+  const parts = c.list((): CatPart => {
+    const kind = c.atom().toUpperCase();
+    c.sp();
+    if (kind === 'TEXT') {
+      if (!c.atLiteral()) throw new ParseError('CATENATE TEXT needs a literal');
+      return { kind, data: c.string(true) };
+    }
+    if (kind === 'URL') return { kind, url: c.astring().toString('utf8') };
+    throw new ParseError('CATENATE parts are TEXT or URL');
+  });
+  if (parts.length > MAX_CAT_PARTS) throw new ParseError(`At most ${MAX_CAT_PARTS} CATENATE parts`);
+  return parts;
 }
 
 /** `REPLACE seq-number mailbox append-message` and its UID form (RFC 8508 §5). */
@@ -429,6 +463,17 @@ function readBody(c: Cursor, name: string): CommandBody {
       if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
       return { name, mechanism, initial };
     }
+    case 'CANCELUPDATE': {
+      // "CANCELUPDATE" 1*(SP quoted) (RFC 5267 §6)
+      const tags: string[] = [];
+      while (c.maybeSp()) {
+        if (c.peek() !== 0x22) throw new ParseError('CANCELUPDATE takes quoted tags');
+        if (tags.length >= 100) throw new ParseError('Too many tags');
+        tags.push(c.string().toString('latin1'));
+      }
+      if (!tags.length) throw new ParseError('CANCELUPDATE needs a tag');
+      return { name, tags };
+    }
     case 'GETMETADATA':
       return readGetMetadata(c);
     case 'SETMETADATA':
@@ -485,8 +530,22 @@ function readBody(c: Cursor, name: string): CommandBody {
       c.sp();
       return { name, root: c.astringText() };
     case 'GETQUOTAROOT':
+    case 'GETACL':
+    case 'MYRIGHTS':
       c.sp();
       return { name, mailbox: mailbox(c) };
+    case 'SETACL':
+    case 'DELETEACL':
+    case 'LISTRIGHTS': {
+      // RFC 4314 §3: mailbox SP identifier [SP mod-rights], each an astring.
+      c.sp();
+      const mb = mailbox(c);
+      c.sp();
+      const identifier = c.astringText();
+      if (name !== 'SETACL') return { name, mailbox: mb, identifier };
+      c.sp();
+      return { name, mailbox: mb, identifier, rights: c.astringText() };
+    }
     case 'SETQUOTA': {
       // setquota = "SETQUOTA" SP quota-root-name SP setquota-list (RFC 9208 §6)
       c.sp();

@@ -1,3 +1,11 @@
+import type { Literal } from '../../../net/line-input.ts';
+
+/** A complete command as net/line-input.ts frames it: `lines[i]` is followed by `literals[i]`. */
+export interface Frame {
+  readonly lines: readonly Buffer[];
+  readonly literals: readonly Literal[];
+}
+
 import type { SequenceSet } from './sequence.ts';
 
 /**
@@ -87,7 +95,8 @@ export type SearchKey =
   | { readonly op: 'older' | 'younger'; readonly seconds: number }
   | { readonly op: 'emailid' | 'threadid'; readonly id: string };
 
-export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL';
+/** RETURN options (RFC 4731, RFC 5182 SAVE, RFC 9394 PARTIAL, RFC 5267 §4 UPDATE and CONTEXT). */
+export type SearchReturn = 'MIN' | 'MAX' | 'ALL' | 'COUNT' | 'SAVE' | 'PARTIAL' | 'UPDATE' | 'CONTEXT';
 
 /**
  * A PARTIAL range (RFC 9394 §3.1): positions `from`..`to` (1-based, `from` <= `to`) counted from
@@ -131,13 +140,19 @@ export interface QresyncParams {
   readonly seqMatch: { readonly seqs: SequenceSet; readonly uids: SequenceSet } | null;
 }
 
+/** One part of a CATENATE (RFC 4469 §5): literal text, or an IMAP URL to a message or part. */
+export type CatPart = { readonly kind: 'TEXT'; readonly data: Buffer } | { readonly kind: 'URL'; readonly url: string };
+
 /** One message of an APPEND (RFC 9051 §6.3.12, RFC 3502 append-message). */
 export interface AppendMessage {
   readonly flags: readonly string[];
   /** INTERNALDATE as epoch ms, or null for now. */
   readonly date: number | null;
+  /** The message; empty when it is made by `catenate`. */
   readonly message: Buffer;
   readonly binary: boolean;
+  /** CATENATE (RFC 4469): the parts the message is made of, in order; null for a literal message. */
+  readonly catenate: readonly CatPart[] | null;
 }
 
 type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' | 'UNSELECT' | 'IDLE' | 'NAMESPACE' | 'EXPUNGE';
@@ -145,6 +160,8 @@ type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' 
 export type CommandBody =
   | { readonly name: Simple }
   | { readonly name: 'UID EXPUNGE'; readonly set: SequenceSet }
+  /** CANCELUPDATE (RFC 5267 §4.3.5): the tags of the live results to stop. */
+  | { readonly name: 'CANCELUPDATE'; readonly tags: readonly string[] }
   /** GETMETADATA (RFC 5464 §4.2): `mailbox` '' is the server; entry names as sent. */
   | {
       readonly name: 'GETMETADATA';
@@ -183,6 +200,12 @@ export type CommandBody =
   | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
   | { readonly name: 'GETQUOTA'; readonly root: string }
   | { readonly name: 'GETQUOTAROOT'; readonly mailbox: string }
+  /** SETACL (RFC 4314 §3.1): `rights` as sent, with its leading `+` or `-` if any. */
+  | { readonly name: 'SETACL'; readonly mailbox: string; readonly identifier: string; readonly rights: string }
+  /** DELETEACL and LISTRIGHTS (RFC 4314 §3.2, §3.4). */
+  | { readonly name: 'DELETEACL' | 'LISTRIGHTS'; readonly mailbox: string; readonly identifier: string }
+  /** GETACL and MYRIGHTS (RFC 4314 §3.3, §3.5). */
+  | { readonly name: 'GETACL' | 'MYRIGHTS'; readonly mailbox: string }
   | { readonly name: 'SETQUOTA'; readonly root: string; readonly limits: ReadonlyArray<readonly [string, number]> }
   | {
       readonly name: 'APPEND';

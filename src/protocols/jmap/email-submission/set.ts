@@ -1,6 +1,6 @@
+import type { SubmissionOutcome } from '../../../mail/submission/submission.ts';
 import { isObject, type JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
-import { writeLogged } from '../changelog.ts';
 import type { MethodContext } from '../context.ts';
 import { utcDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
@@ -20,7 +20,7 @@ import { applyPatch } from '../patch.ts';
 import { changedFixedProperties } from '../server-set.ts';
 import { setArguments, setResponse } from '../standard.ts';
 import { checkIfInState, typeState } from '../state.ts';
-import { listIdentities, maySendAs } from '../identity/store.ts';
+import { listIdentities } from '../identity/store.ts';
 import { type DeliveryStatus, listSubmissions, submissionObject } from './store.ts';
 
 /** Recipients one submission may have (SMTP's `smtp.max_recipients` applies too). */
@@ -63,7 +63,6 @@ function emailLike(list: ReturnType<typeof addressesOf>): string[] {
 
 async function createOne(ctx: MethodContext, accountId: number, input: JsonObject): Promise<JsonObject> {
   const { services } = ctx;
-  if (!services.submit) throw setError('forbiddenToSend', 'this server has no outbound path configured');
   // Every invalid property at once (RFC 8620 §5.3).
   const problems = new PropertyProblems();
   for (const key of Object.keys(input)) {
@@ -122,47 +121,54 @@ async function createOne(ctx: MethodContext, accountId: number, input: JsonObjec
   }
   if (message.size > services.config.smtp.max_message_bytes)
     throw setError('tooLarge', 'the Email is too large', { maxSize: services.config.smtp.max_message_bytes });
-  if (!mailFrom.email || !(await maySendAs(services, accountId, mailFrom.email)))
+  if (!mailFrom.email || !(await services.submission.maySendAs(accountId, mailFrom.email)))
     throw setError('forbiddenMailFrom', `this account may not use ${mailFrom.email || '<>'} as sender`);
 
   // RFC 8621 §7.5: the Bcc header never leaves with the message.
   const outgoing = stripHeader(raw, message.meta.root.bodyStart, 'bcc');
-  const outcome = await services.submit({ accountId, sender: mailFrom.email, recipients: rcptTo.map((r) => r.email), message: outgoing });
-  if (!outcome.ok) {
-    throw setError(
-      outcome.type,
-      outcome.description,
-      outcome.invalidRecipients ? { invalidRecipients: [...outcome.invalidRecipients] } : {},
-    );
-  }
+  const outcome = await services.submission.submit({
+    accountId,
+    sender: mailFrom.email,
+    recipients: rcptTo.map((r) => r.email),
+    message: outgoing,
+  });
+  if (!outcome.ok) throw refusal(outcome);
   const status: Record<string, DeliveryStatus> = {};
   for (const r of outcome.local) status[r] = { smtpReply: '250 2.0.0 Delivered', delivered: 'yes', displayed: 'unknown' };
   for (const r of outcome.remote) status[r] = { smtpReply: '250 2.0.0 Queued', delivered: 'queued', displayed: 'unknown' };
   const now = services.now();
-  const id = await writeLogged(services, accountId, 'EmailSubmission', async (trx) => {
-    const row = await trx
-      .insertInto('jmap_submissions')
-      .values({
-        account_id: accountId,
-        identity_id: identity.id,
-        email_id: message.id,
-        thread_id: message.threadId,
-        envelope: JSON.stringify({ mailFrom, rcptTo }),
-        send_at: now,
-        undo_status: 'final',
-        delivery_status: JSON.stringify(status),
-        queue_id: outcome.queueId ?? null,
-        created_at: now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { value: row.id, changes: [{ id: row.id, kind: 'created' }] };
+  const id = await services.mail.submissions.add(accountId, {
+    identityId: identity.id,
+    emailId: message.id,
+    threadId: message.threadId,
+    envelope: { mailFrom, rcptTo },
+    sendAt: now,
+    deliveryStatus: status,
+    queueId: outcome.queueId,
   });
   services.logger.info(
     { account: accountId, submission: id, local: outcome.local.length, remote: outcome.remote.length, queueId: outcome.queueId },
     'JMAP submission sent',
   );
   return { id: toId('submission', id), threadId: toId('thread', message.threadId), sendAt: utcDate(now), undoStatus: 'final' };
+}
+
+/**
+ * The SetError of a refused submission (RFC 8621 §7.5). A full local mailbox is `forbiddenToSend`
+ * ("not permitted to send right now"): nothing was sent, so there is no EmailSubmission whose
+ * deliveryStatus could say `delivered: "no"`, and the client may retry.
+ */
+function refusal(outcome: Extract<SubmissionOutcome, { ok: false }>): SetErrorException {
+  switch (outcome.reason) {
+    case 'invalidRecipients':
+      return setError('invalidRecipients', outcome.description, { invalidRecipients: [...(outcome.recipients ?? [])] });
+    case 'limitReached':
+      return setError('rateLimit', outcome.description);
+    case 'mailboxFull':
+      return setError('forbiddenToSend', outcome.description);
+    case 'noRecipients':
+      return setError('noRecipients', outcome.description);
+  }
 }
 
 function setErrorOf(err: unknown): SetError {
@@ -237,10 +243,7 @@ export const emailSubmissionSet: MethodDefinition = {
         notDestroyed[id] = { type: 'notFound' };
         continue;
       }
-      await writeLogged(ctx.services, accountId, 'EmailSubmission', async (trx) => {
-        await trx.deleteFrom('jmap_submissions').where('id', '=', n).execute();
-        return { value: undefined, changes: [{ id: n, kind: 'destroyed' }] };
-      });
+      await ctx.services.mail.submissions.destroy(accountId, n);
       destroyed.push(id);
     }
     const newState = await typeState(ctx.services, accountId, 'EmailSubmission');

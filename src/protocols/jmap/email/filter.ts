@@ -3,31 +3,11 @@ import { parseDate } from '../dates.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { type Filter, parseFilter } from '../filter.ts';
 import { fromId } from '../ids.ts';
-import { parseTextQuery } from './text-match.ts';
+import { FingerpostError } from '../../../core/errors.ts';
+import type { EmailCondition } from '../../../mail/query/email-condition.ts';
+import { parseTextQuery } from '../../../mail/query/text-match.ts';
 
-/** One Email FilterCondition (RFC 8621 §4.4.1), with ids and dates already decoded. */
-export interface EmailCondition {
-  inMailbox?: number;
-  inMailboxOtherThan?: number[];
-  before?: number;
-  after?: number;
-  minSize?: number;
-  maxSize?: number;
-  allInThreadHaveKeyword?: string;
-  someInThreadHaveKeyword?: string;
-  noneInThreadHaveKeyword?: string;
-  hasKeyword?: string;
-  notKeyword?: string;
-  hasAttachment?: boolean;
-  text?: string;
-  from?: string;
-  to?: string;
-  cc?: string;
-  bcc?: string;
-  subject?: string;
-  body?: string;
-  header?: [string] | [string, string];
-}
+export type { EmailCondition };
 
 const KEYWORD_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -45,7 +25,12 @@ function mailboxId(name: string, value: unknown): number {
 
 function text(name: string, value: unknown): string {
   if (typeof value !== 'string') throw invalidArguments(`${name} must be a string`);
-  parseTextQuery(value); // bounds its length and terms before any work is done
+  try {
+    parseTextQuery(value); // bounds its length and terms before any work is done
+  } catch (err) {
+    if (err instanceof FingerpostError) throw invalidArguments(err.message);
+    throw err;
+  }
   return value;
 }
 

@@ -7,7 +7,7 @@ import { queryChangesResponse } from '../query-changes.ts';
 import { parseState, typeState } from '../state.ts';
 import type { EmailCondition } from './filter.ts';
 import { parseEmailQuery } from './query.ts';
-import { type EmailQuery, queryEmails } from './search.ts';
+import type { EmailQuery } from '../../../mail/query/email-query.ts';
 
 /** Most changes one Email/queryChanges computes before answering `cannotCalculateChanges`. */
 const MAX_TRACKED = 50_000;
@@ -58,7 +58,7 @@ export const emailQueryChanges: MethodDefinition = {
         for (const id of await ctx.services.mail.threadMessages(accountId, t)) changed.add(toId('email', id));
       }
     }
-    const { ids } = await queryEmails(ctx.services, accountId, q, null, false);
+    const { ids } = await ctx.services.mail.emailQueries.run(accountId, q, null, false);
     return queryChangesResponse({
       accountId: ctx.accountId,
       oldState: since,

@@ -8,7 +8,7 @@ import { toId } from '../ids.ts';
 import { applyWindow, queryWindow } from '../standard.ts';
 import { stateString, typeState } from '../state.ts';
 import { parseEmailFilter } from './filter.ts';
-import { type EmailQuery, queryEmails } from './search.ts';
+import type { EmailQuery } from '../../../mail/query/email-query.ts';
 
 const SORTS = new Set<string>(EMAIL_SORT_OPTIONS);
 const KEYWORD_SORTS = new Set(['hasKeyword', 'allInThreadHaveKeyword', 'someInThreadHaveKeyword']);
@@ -37,7 +37,7 @@ export const emailQuery: MethodDefinition = {
     const state = await typeState(ctx.services, accountId, 'Email');
     const limit = Math.min(window.limit ?? MAX_QUERY_LIMIT, MAX_QUERY_LIMIT);
     const page = window.anchor === undefined && window.position >= 0 ? { start: window.position, limit } : null;
-    const r = await queryEmails(ctx.services, accountId, q, page, window.calculateTotal);
+    const r = await ctx.services.mail.emailQueries.run(accountId, q, page, window.calculateTotal);
     const result = r.complete
       ? applyWindow(
           r.ids.map((id) => toId('email', id)),

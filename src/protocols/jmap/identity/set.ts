@@ -1,6 +1,6 @@
 import { isObject, type JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
-import { writeLogged } from '../changelog.ts';
+import type { NamedAddress } from '../../../mail/identities.ts';
 import type { MethodContext } from '../context.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidProperties, PropertyProblems, type SetError, SetErrorException, setError } from '../errors.ts';
@@ -9,13 +9,13 @@ import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
 import { setArguments, setResponse } from '../standard.ts';
 import { checkIfInState, typeState } from '../state.ts';
-import { identityObject, listIdentities, maySendAs, primaryIdentityId } from './store.ts';
+import { identityObject, listIdentities, primaryIdentityId } from './store.ts';
 
 const SETTABLE = new Set(['name', 'email', 'replyTo', 'bcc', 'textSignature', 'htmlSignature']);
 const SERVER_SET = new Set(['id', 'mayDelete']);
 const MAX_TEXT = 64 * 1024;
 
-function addressList(value: JsonValue | undefined, property: string): string | null {
+function addressList(value: JsonValue | undefined, property: string): NamedAddress[] | null {
   if (value === undefined || value === null) return null;
   if (
     !Array.isArray(value) ||
@@ -26,7 +26,10 @@ function addressList(value: JsonValue | undefined, property: string): string | n
   ) {
     throw invalidProperties([property], 'expected EmailAddress[]');
   }
-  return JSON.stringify(value.map((a) => ({ name: (a as JsonObject)['name'] ?? null, email: (a as JsonObject)['email'] })));
+  return value.map((a) => ({
+    name: ((a as JsonObject)['name'] as string | null | undefined) ?? null,
+    email: (a as JsonObject)['email'] as string,
+  }));
 }
 
 function text(value: JsonValue | undefined, property: string): string {
@@ -72,24 +75,9 @@ async function run(ctx: MethodContext, accountId: number, create: JsonObject, up
     try {
       if (!isObject(input)) throw invalidProperties([]);
       const v = validate(input, null);
-      if (!(await maySendAs(services, accountId, v.email))) throw setError('forbiddenFrom', `this account may not send as ${v.email}`);
-      const id = await writeLogged(services, accountId, 'Identity', async (trx) => {
-        const row = await trx
-          .insertInto('jmap_identities')
-          .values({
-            account_id: accountId,
-            name: v.name,
-            email: v.email,
-            reply_to: v.replyTo,
-            bcc: v.bcc,
-            text_signature: v.textSignature,
-            html_signature: v.htmlSignature,
-            created_at: services.now(),
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        return { value: row.id, changes: [{ id: row.id, kind: 'created' }] };
-      });
+      if (!(await services.submission.maySendAs(accountId, v.email)))
+        throw setError('forbiddenFrom', `this account may not send as ${v.email}`);
+      const id = await services.mail.identities.create(accountId, v);
       // Only the first identity with the account's own address is the undeletable primary one.
       const primary = primaryBefore ?? (v.email.toLowerCase() === address.toLowerCase() ? id : undefined);
       created[cid] = { id: toId('identity', id), mayDelete: id !== primary };
@@ -111,14 +99,7 @@ async function run(ctx: MethodContext, accountId: number, create: JsonObject, up
       if (!row || !isObject(patch)) throw setError('notFound');
       const current = identityObject(row, primary);
       const v = validate(applyPatch(current, patch), current);
-      await writeLogged(services, accountId, 'Identity', async (trx) => {
-        await trx
-          .updateTable('jmap_identities')
-          .set({ name: v.name, reply_to: v.replyTo, bcc: v.bcc, text_signature: v.textSignature, html_signature: v.htmlSignature })
-          .where('id', '=', row.id)
-          .execute();
-        return { value: undefined, changes: [{ id: row.id, kind: 'updated' }] };
-      });
+      await services.mail.identities.update(accountId, row.id, v);
       updated[id] = null;
     } catch (err) {
       notUpdated[id] = toSetError(err);
@@ -133,10 +114,7 @@ async function run(ctx: MethodContext, accountId: number, create: JsonObject, up
       const row = n === undefined ? undefined : rows.get(n);
       if (!row) throw setError('notFound');
       if (!identityObject(row, primary)['mayDelete']) throw setError('forbidden', 'the primary identity cannot be destroyed');
-      await writeLogged(services, accountId, 'Identity', async (trx) => {
-        await trx.deleteFrom('jmap_identities').where('id', '=', row.id).execute();
-        return { value: undefined, changes: [{ id: row.id, kind: 'destroyed' }] };
-      });
+      await services.mail.identities.destroy(accountId, row.id);
       destroyed.push(id);
     } catch (err) {
       notDestroyed[id] = toSetError(err);

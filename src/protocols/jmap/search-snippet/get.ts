@@ -7,7 +7,7 @@ import type { Filter } from '../filter.ts';
 import { fromId } from '../ids.ts';
 import type { EmailCondition } from '../email/filter.ts';
 import { parseEmailFilter } from '../email/filter.ts';
-import { matchRanges, parseTextQuery, type TextTerm } from '../email/text-match.ts';
+import { matchRanges, parseTextQuery, type TextTerm } from '../../../mail/query/text-match.ts';
 
 /** The readable text of a message (text parts, HTML stripped), bounded. */
 function readableText(raw: Buffer, root: MimePart): string {

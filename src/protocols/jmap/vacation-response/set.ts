@@ -1,6 +1,5 @@
 import { isObject, type JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
-import { writeLogged } from '../changelog.ts';
 import { parseDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidProperties, PropertyProblems, type SetError, SetErrorException } from '../errors.ts';
@@ -53,28 +52,17 @@ export const vacationResponseSet: MethodDefinition = {
         const bad = Object.keys(next).filter((k) => !Object.hasOwn(current, k) || (k === 'id' && next[k] !== SINGLETON));
         if (bad.length) problems.add(bad);
         if (typeof next['isEnabled'] !== 'boolean') problems.add(['isEnabled']);
-        const row = {
-          is_enabled: next['isEnabled'] ? 1 : 0,
-          from_date: problems.check(() => optionalDate(next['fromDate'], 'fromDate'), null),
-          to_date: problems.check(() => optionalDate(next['toDate'], 'toDate'), null),
+        const vacation = {
+          isEnabled: next['isEnabled'] === true,
+          fromDate: problems.check(() => optionalDate(next['fromDate'], 'fromDate'), null),
+          toDate: problems.check(() => optionalDate(next['toDate'], 'toDate'), null),
           subject: problems.check(() => optionalText(next['subject'], 'subject'), null),
-          text_body: problems.check(() => optionalText(next['textBody'], 'textBody'), null),
-          html_body: problems.check(() => optionalText(next['htmlBody'], 'htmlBody'), null),
-          updated_at: ctx.services.now(),
+          textBody: problems.check(() => optionalText(next['textBody'], 'textBody'), null),
+          htmlBody: problems.check(() => optionalText(next['htmlBody'], 'htmlBody'), null),
         };
         problems.throwIfAny();
-        await writeLogged(ctx.services, accountId, 'VacationResponse', async (trx) => {
-          const r = await trx.updateTable('jmap_vacation').set(row).where('account_id', '=', accountId).executeTakeFirst();
-          if (!Number(r.numUpdatedRows))
-            await trx
-              .insertInto('jmap_vacation')
-              .values({ account_id: accountId, ...row })
-              .execute();
-          // A new vacation period replies to everyone again (RFC 3834 §2).
-          await trx.deleteFrom('jmap_vacation_replies').where('account_id', '=', accountId).execute();
-          return { value: undefined, changes: [{ id: 0, kind: 'updated' }] };
-        });
-        await ctx.services.vacationChanged?.(accountId);
+        // A new vacation period replies to everyone again (RFC 3834 §2).
+        await ctx.services.mail.vacation.save(accountId, vacation);
         updated[id] = null;
       } catch (err) {
         if (!(err instanceof SetErrorException)) throw err;

@@ -1,5 +1,4 @@
 import type { Db } from '../../store/db.ts';
-import { type Reply, reply } from './reply.ts';
 
 export interface SendingLimitOptions {
   /** Messages one account may submit per window (0: unlimited). */
@@ -9,9 +8,12 @@ export interface SendingLimitOptions {
   readonly windowMs: number;
 }
 
+/** Which per-account limit a submission would exceed. */
+export type LimitReached = 'messages' | 'recipients';
+
 /**
- * Per-account sending limits on submission, counted in the store so every node sees the same
- * totals. Over the limit, MAIL gets `450 4.7.1` (try later, RFC 3463 X.7.1 delivery not authorized).
+ * Per-account sending limits on submission (RFC 6409 §8: the operator's limits on what an
+ * authenticated client sends), counted in the store so every node sees the same totals.
  */
 export class SendingLimits {
   readonly #db: Db;
@@ -32,16 +34,12 @@ export class SendingLimits {
     return { messages: Number(row?.messages ?? 0), recipients: Number(row?.recipients ?? 0) };
   }
 
-  /** A refusal when the account is over a limit (or would be with `recipients` more), else undefined. */
-  async check(accountId: number, recipients: number, now = Date.now()): Promise<Reply | undefined> {
+  /** The limit the account is over (or would be with `recipients` more), else undefined. */
+  async check(accountId: number, recipients: number, now = Date.now()): Promise<LimitReached | undefined> {
     if (!this.#o.maxMessages && !this.#o.maxRecipients) return undefined;
     const used = await this.#usage(accountId, now);
-    if (this.#o.maxMessages && used.messages >= this.#o.maxMessages) {
-      return reply(450, '4.7.1', 'Sending limit reached (messages per hour), try again later');
-    }
-    if (this.#o.maxRecipients && used.recipients + recipients > this.#o.maxRecipients) {
-      return reply(450, '4.7.1', 'Sending limit reached (recipients per hour), try again later');
-    }
+    if (this.#o.maxMessages && used.messages >= this.#o.maxMessages) return 'messages';
+    if (this.#o.maxRecipients && used.recipients + recipients > this.#o.maxRecipients) return 'recipients';
     return undefined;
   }
 

@@ -1,4 +1,4 @@
-import { invalidArguments } from '../errors.ts';
+import { FingerpostError } from '../../core/errors.ts';
 
 /**
  * Text matching for Email/query's text conditions and SearchSnippet highlights (RFC 8621 §4.4.1):
@@ -42,9 +42,10 @@ function termOf(words: readonly string[], phrase: boolean): TextTerm {
   return { words, phrase, pattern: new RegExp(`${start}${body}${end}`, 'giu') };
 }
 
-/** Splits a text condition into tokens and quoted phrases; too long or too many is `invalidArguments`. */
+/** Splits a text condition into tokens and quoted phrases; too long or too many throws `invalid_argument`. */
 export function parseTextQuery(value: string): TextTerm[] {
-  if (value.length > MAX_TEXT_QUERY) throw invalidArguments(`a text filter may hold at most ${MAX_TEXT_QUERY} characters`);
+  if (value.length > MAX_TEXT_QUERY)
+    throw new FingerpostError('invalid_argument', `a text filter may hold at most ${MAX_TEXT_QUERY} characters`);
   const terms: TextTerm[] = [];
   let i = 0;
   while (i < value.length) {
@@ -70,7 +71,8 @@ export function parseTextQuery(value: string): TextTerm[] {
     while (i < value.length && !/\s/u.test(value[i]!)) token += value[i++];
     terms.push(termOf([token.toLowerCase()], false));
   }
-  if (terms.length > MAX_TEXT_TERMS) throw invalidArguments(`a text filter may hold at most ${MAX_TEXT_TERMS} words and phrases`);
+  if (terms.length > MAX_TEXT_TERMS)
+    throw new FingerpostError('invalid_argument', `a text filter may hold at most ${MAX_TEXT_TERMS} words and phrases`);
   return terms;
 }
 

@@ -1,15 +1,21 @@
 import { type RawBuilder, sql } from 'kysely';
-import type { JmapServices } from '../context.ts';
-import { type Comparator, compareStrings, type Filter, matchFilter } from '../filter.ts';
-import type { EmailCondition } from './filter.ts';
+import type { Db } from '../../store/db.ts';
+import { baseSubject } from '../base-subject.ts';
+import type { EmailCondition } from './email-condition.ts';
+import { type Comparator, compareStrings, type Filter, matchFilter } from './filter.ts';
 import { matchesAll, parseTextQuery, prefilterLiteral } from './text-match.ts';
 
-/**
- * The Email/query engine (RFC 8621 §4.4). Filters and sorts that map onto columns run as one SQL
- * query with ORDER BY/LIMIT (thread collapsing with a window function); everything else
- * (address and header text, subject and address sorts, anchors) is evaluated in memory over the
- * account's summary rows, with text conditions answered by the store's search text.
- */
+/** The store's search text of messages (src/mail/store.ts `textMatches`, `searchText`). */
+export interface SearchTextSource {
+  textMatches(accountId: number, needle: string, where: 'headers' | 'body' | 'both'): Promise<Set<number>>;
+  searchText(messageIds: readonly number[]): Promise<Map<number, { headers: string; body: string }>>;
+}
+
+/** What the query engine reads: the database and the store's search text. */
+interface Deps {
+  readonly db: Db;
+  readonly text: SearchTextSource;
+}
 
 export interface EmailQuery {
   readonly filter: Filter<EmailCondition> | null;
@@ -86,7 +92,7 @@ function sortExpr(c: Comparator, dialect: string): RawBuilder<unknown> {
 }
 
 async function sqlQuery(
-  services: JmapServices,
+  services: Deps,
   accountId: number,
   q: EmailQuery,
   page: Page | null,
@@ -161,19 +167,6 @@ function keywordSet(text: string): Set<string> {
   return new Set(text ? text.split(' ') : []);
 }
 
-/** RFC 5256 §2.1 base subject: reply/forward prefixes, `[blob]`s and `(fwd)` trailers removed. */
-export function baseSubject(subject: string): string {
-  let s = subject.replace(/\s+/g, ' ').trim();
-  for (let i = 0; i < 20; i++) {
-    const before = s;
-    s = s.replace(/\s*\(fwd\)$/i, '').trim();
-    s = s.replace(/^(?:\[[^\][]*\]\s*)*(?:re|fwd?)\s*(?:\[[^\][]*\])?\s*:\s*/i, '').trim();
-    s = s.replace(/^\[fwd:\s*(.*)\]$/i, '$1').trim();
-    if (s === before) break;
-  }
-  return s;
-}
-
 /** Header fields the `text` condition looks in besides the body (RFC 8621 §4.4.1). */
 const TEXT_HEADERS = ['from', 'to', 'cc', 'bcc', 'subject'];
 /** Messages whose search text is read at once while text conditions are checked (bodies may be 1 MB each). */
@@ -194,22 +187,22 @@ function headerValues(headers: string, names: readonly string[]): string[] {
  * match contains) narrows the candidates, whose search text is then read in batches.
  */
 async function matching(
-  services: JmapServices,
+  services: Deps,
   accountId: number,
   literal: string,
   where: 'headers' | 'body' | 'both',
   test: (text: { headers: string; body: string }) => boolean,
 ): Promise<Set<number>> {
-  const candidates = [...(await services.mail.textMatches(accountId, literal, where))];
+  const candidates = [...(await services.text.textMatches(accountId, literal, where))];
   const out = new Set<number>();
   for (let i = 0; i < candidates.length; i += TEXT_BATCH) {
-    for (const [id, text] of await services.mail.searchText(candidates.slice(i, i + TEXT_BATCH))) if (test(text)) out.add(id);
+    for (const [id, text] of await services.text.searchText(candidates.slice(i, i + TEXT_BATCH))) if (test(text)) out.add(id);
   }
   return out;
 }
 
 /** Evaluates the text conditions (word and phrase matching, email/text-match.ts) to sets of ids. */
-async function textFacts(services: JmapServices, accountId: number, conds: readonly EmailCondition[]): Promise<Map<string, Set<number>>> {
+async function textFacts(services: Deps, accountId: number, conds: readonly EmailCondition[]): Promise<Map<string, Set<number>>> {
   const out = new Map<string, Set<number>>();
   const once = async (key: string, compute: () => Promise<Set<number>>) => {
     if (!out.has(key)) out.set(key, await compute());
@@ -296,7 +289,7 @@ function comparator(sort: readonly Comparator[], facts: Facts): (a: Row, b: Row)
           r = compareStrings(firstAddress(a.to_addr), firstAddress(b.to_addr), c.collation);
           break;
         case 'subject':
-          r = compareStrings(baseSubject(a.subject), baseSubject(b.subject), c.collation);
+          r = compareStrings(baseSubject(a.subject).base, baseSubject(b.subject).base, c.collation);
           break;
         case 'hasKeyword':
           r = Number(keywordSet(a.keywords).has(c.keyword ?? '')) - Number(keywordSet(b.keywords).has(c.keyword ?? ''));
@@ -314,7 +307,7 @@ function comparator(sort: readonly Comparator[], facts: Facts): (a: Row, b: Row)
   };
 }
 
-async function memoryQuery(services: JmapServices, accountId: number, q: EmailQuery): Promise<number[]> {
+async function memoryQuery(services: Deps, accountId: number, q: EmailQuery): Promise<number[]> {
   const { kysely, dialect } = services.db;
   const conds = conditions(q.filter);
   const needBoxes = conds.some((c) => c.inMailbox !== undefined || c.inMailboxOtherThan !== undefined);
@@ -361,20 +354,34 @@ async function memoryQuery(services: JmapServices, accountId: number, q: EmailQu
 }
 
 /**
- * Runs a query. With a `page`, only that slice is computed when SQL can do it; the answer says
- * whether `ids` is the page or the complete list. `total` is filled when asked for.
+ * The Email query engine (RFC 8621 §4.4). Filters and sorts that map onto columns run as one SQL
+ * query with ORDER BY/LIMIT (thread collapsing with a window function); everything else
+ * (address and header text, subject and address sorts, anchors) is evaluated in memory over the
+ * account's summary rows, with text conditions answered by the store's search text.
  */
-export async function queryEmails(
-  services: JmapServices,
-  accountId: number,
-  q: EmailQuery,
-  page: Page | null,
-  withTotal: boolean,
-): Promise<{ ids: number[]; complete: boolean; total?: number }> {
-  if (page && sqlEligible(q)) {
-    const r = await sqlQuery(services, accountId, q, page, withTotal);
-    return { ids: r.ids, complete: false, ...(r.total !== undefined ? { total: r.total } : {}) };
+export class EmailQueries {
+  readonly #deps: Deps;
+
+  constructor(db: Db, text: SearchTextSource) {
+    this.#deps = { db, text };
   }
-  const ids = sqlEligible(q) ? (await sqlQuery(services, accountId, q, null, false)).ids : await memoryQuery(services, accountId, q);
-  return { ids, complete: true, total: ids.length };
+
+  /**
+   * Runs a query. With a `page`, only that slice is computed when SQL can do it; the answer says
+   * whether `ids` is the page or the complete list. `total` is filled when asked for.
+   */
+  async run(
+    accountId: number,
+    q: EmailQuery,
+    page: Page | null,
+    withTotal: boolean,
+  ): Promise<{ ids: number[]; complete: boolean; total?: number }> {
+    const deps = this.#deps;
+    if (page && sqlEligible(q)) {
+      const r = await sqlQuery(deps, accountId, q, page, withTotal);
+      return { ids: r.ids, complete: false, ...(r.total !== undefined ? { total: r.total } : {}) };
+    }
+    const ids = sqlEligible(q) ? (await sqlQuery(deps, accountId, q, null, false)).ids : await memoryQuery(deps, accountId, q);
+    return { ids, complete: true, total: ids.length };
+  }
 }
