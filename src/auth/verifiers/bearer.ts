@@ -239,6 +239,9 @@ export class BearerVerifier {
       case 'smtp':
       case 'submission':
         return [ids.smtp];
+      case 'managesieve':
+        // A mail client manages its filters with the token it reads mail with.
+        return [ids.sieve, ids.imap];
       case 'http':
         return context.resource ? [context.resource] : [ids.jmap, ids.calendar];
     }

@@ -1,3 +1,4 @@
+import { connectionContext } from '../../auth/connection-context.ts';
 import type { AuthContext, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { type FingerpostError, isFingerpostError } from '../../core/errors.ts';
 import { randomId } from '../../core/ids.ts';
@@ -366,14 +367,7 @@ export class ImapSession implements SessionHandle, CommandContext {
   }
 
   get authContext(): AuthContext {
-    return {
-      protocol: 'imap',
-      listener: this.#conn.listener.name,
-      remote: this.#conn.remoteAddress,
-      tls: this.#conn.secure,
-      localPort: this.#conn.localPort,
-      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
-    };
+    return connectionContext(this.#conn, 'imap');
   }
 
   get enc(): EncodeOptions {

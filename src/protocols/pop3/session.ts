@@ -1,3 +1,4 @@
+import { connectionContext } from '../../auth/connection-context.ts';
 import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthOutcome, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { randomId } from '../../core/ids.ts';
@@ -103,14 +104,7 @@ export class Pop3Session implements SessionHandle {
   }
 
   #context(): AuthContext {
-    return {
-      protocol: 'pop3',
-      listener: this.#conn.listener.name,
-      remote: this.#conn.remoteAddress,
-      tls: this.#conn.secure,
-      localPort: this.#conn.localPort,
-      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
-    };
+    return connectionContext(this.#conn, 'pop3');
   }
 
   #mechanisms(): readonly string[] {

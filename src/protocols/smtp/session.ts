@@ -1,3 +1,4 @@
+import { connectionContext } from '../../auth/connection-context.ts';
 import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { activities } from '../../core/activity.ts';
@@ -136,14 +137,7 @@ export class SmtpSession implements SessionHandle {
   }
 
   #authContext(): AuthContext {
-    return {
-      protocol: this.#protocol,
-      listener: this.#conn.listener.name,
-      remote: this.#conn.remoteAddress,
-      tls: this.#conn.secure,
-      localPort: this.#conn.localPort,
-      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
-    };
+    return connectionContext(this.#conn, this.#protocol);
   }
 
   /** Starts the session: greeting, then commands until QUIT or the connection ends. */
