@@ -72,7 +72,7 @@ export const runToken = clientAction(async (email: string | undefined, options: 
     { address: parseAddress(email).normalized, service: options.service, minValiditySeconds: minValid },
     { store },
   );
-  process.stdout.write(`${formatToken(issued, options.format, options.service)}\n`);
+  process.stdout.write(`${await formatToken(issued, options.format, options.service)}\n`);
 });
 
 /**
