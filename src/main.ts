@@ -39,6 +39,7 @@ import { Scheduler } from './calendar/scheduling/scheduler.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
 import { MaildropLocks } from './mail/maildrop-lock.ts';
+import { SieveScripts } from './mail/sieve/scripts.ts';
 import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
@@ -67,6 +68,8 @@ export interface Services {
   readonly idp: EmbeddedIdp;
   /** Calendars, free/busy and sharing rules (src/calendar). */
   readonly calendar: CalendarService;
+  /** Each account's Sieve scripts: run at delivery, managed over ManageSieve (src/mail/sieve). */
+  readonly sieveScripts: SieveScripts;
   close(): Promise<void>;
 }
 
@@ -198,6 +201,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     mail,
     idp,
     calendar: createCalendarService(config, db, directory, logger),
+    sieveScripts: new SieveScripts(db, { maxScripts: config.sieve.max_scripts, maxBytes: config.sieve.max_script_size }),
     close: async () => {
       analyzer.close();
       await directory.close?.();

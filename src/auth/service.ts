@@ -10,6 +10,7 @@ import { HttpAuthenticator } from './http/authenticator.ts';
 import { registerProtectedResourceMetadata } from './http/fastify.ts';
 import { type InProcessIssuer, IssuerRegistry } from './issuers/registry.ts';
 import { FailureLimits } from './limits/failures.ts';
+import { publishEvent, SOURCE_BANNED } from '../store/events.ts';
 import { recheckAccounts } from './account-recheck.ts';
 import { AuthMetrics } from './metrics.ts';
 import { listenerPolicy } from './policy.ts';
@@ -156,6 +157,7 @@ export class AuthService implements AuthCore {
       mirror: this.#mirror,
       revocations: this.revocations,
       recheck: this.#recheck,
+      limits: this.limits,
       directory: this.#directory,
       logger: this.#log,
       pollMs: this.config.auth.events_poll,
@@ -255,6 +257,11 @@ export class AuthService implements AuthCore {
         const { delayMs, banned, accountUnderAttack } = this.limits.failure(attempt);
         if (banned) {
           this.metrics.bans.inc({ reason: banned });
+          // Every node refuses the source from now on, not only the one it happened to reach.
+          if (this.#db)
+            await publishEvent(this.#db, SOURCE_BANNED, { ip: context.remote, until: this.#now() + this.config.auth.limits.ban }).catch(
+              (err: Error) => this.#log.warn({ err: err.message }, 'could not share a client ban with the other nodes'),
+            );
           this.#log.warn(
             { event: 'auth_ban', remote: context.remote, reason: banned, minutes: Math.round(this.config.auth.limits.ban / 60_000) },
             'client banned',

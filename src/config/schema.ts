@@ -392,6 +392,56 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Sieve filtering at delivery (RFC 5228) and its limits (docs/sieve.md). */
+    sieve: z
+      .object({
+        /** Run each account's active Sieve script when mail is delivered to it. */
+        enabled: z.boolean().default(true),
+        /** Largest script, in octets (ManageSieve QUOTA/MAXSIZE, RFC 5804 §2.3). */
+        max_script_size: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 * 1024)
+          .default(64 * 1024),
+        /** Scripts one account may keep (QUOTA/MAXSCRIPTS). */
+        max_scripts: z.number().int().min(1).max(1000).default(16),
+        /** Blocks and tests nested inside one another. */
+        max_nesting: z.number().int().min(4).max(256).default(32),
+        /** Explicit actions (fileinto, redirect, keep, vacation, …) one run may take. */
+        max_actions: z.number().int().min(1).max(1000).default(32),
+        /** Redirects one run may make (RFC 5228 §4.2 asks for a limit). */
+        max_redirects: z.number().int().min(0).max(100).default(4),
+        /** Work one run may do (character comparisons and commands); past it the message is kept. */
+        max_cpu_steps: z.number().int().min(10_000).default(2_000_000),
+        /** Bounds on vacation's `:days` (RFC 5230 §4.1) and its default. */
+        vacation_min_days: z.number().int().min(1).default(1),
+        vacation_max_days: z.number().int().min(1).default(30),
+        vacation_default_days: z.number().int().min(1).default(7),
+      })
+      .strict()
+      .refine((s) => s.vacation_min_days <= s.vacation_default_days && s.vacation_default_days <= s.vacation_max_days, {
+        message: 'sieve.vacation_default_days must lie between sieve.vacation_min_days and sieve.vacation_max_days',
+        path: ['vacation_default_days'],
+      })
+      .prefault({}),
+    /** ManageSieve (RFC 5804): script upload and activation; STARTTLS on `port`, implicit TLS on `tls_port`. */
+    managesieve: z
+      .object({
+        ...listenerCommon,
+        port: port(4190),
+        /** A second listener speaking TLS from the first byte (set `tls_enabled`). */
+        tls_enabled: z.boolean().default(false),
+        tls_port: port(5190),
+        /** Largest literal (a script upload included), in octets. */
+        max_literal: z
+          .number()
+          .int()
+          .min(1024)
+          .default(1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
     /** The outbound queue: delivery of mail for remote domains. */
     queue: z
       .object({

@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'limit_exceeded'
   /** The account's storage quota would be exceeded (RFC 9208 OVERQUOTA, RFC 9425 overQuota). */
   | 'over_quota'
+  /** The account lacks a right on a shared object (RFC 4314 NOPERM, RFC 8620 forbidden). */
+  | 'forbidden'
   | 'unavailable'
   | 'internal';
 

@@ -8,6 +8,7 @@ import { MessageIndex } from './message-index.ts';
 import { EmailQueries } from './query/email-query.ts';
 import type { LoggedChange, LoggedWrite } from './logged-write.ts';
 import { MetadataStore } from './metadata.ts';
+import { SharingStore } from './sharing/grants.ts';
 import { SubmissionRecords } from './submission/records.ts';
 import { VacationSettings } from './vacation/settings.ts';
 import { type Selectable, sql, type Transaction } from 'kysely';
@@ -96,6 +97,8 @@ export class MailStore {
   readonly submissions: SubmissionRecords;
   /** Automatic reply settings (RFC 8621 §8). */
   readonly vacation: VacationSettings;
+  /** Mailboxes shared between accounts of a domain (IMAP ACL, RFC 4314; JMAP Sharing, RFC 9670). */
+  readonly sharing: SharingStore;
 
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
@@ -110,6 +113,7 @@ export class MailStore {
     this.emailQueries = new EmailQueries(db, this);
     this.submissions = new SubmissionRecords(db, write);
     this.vacation = new VacationSettings(db, write, now);
+    this.sharing = new SharingStore(db, this, now);
     this.#blobs = blobs;
     this.#parser = parser;
     this.#now = now;

@@ -419,6 +419,25 @@ export interface JmapVacationReplyTable {
   sent_at: number;
 }
 
+/** A Sieve script of an account (RFC 5804 §1.1); at most one per account has `active` 1. */
+export interface SieveScriptTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  content: string;
+  size: number;
+  active: number;
+  updated_at: number;
+}
+
+/** Who got a Sieve vacation reply and when, per handle (RFC 5230 §4.2). */
+export interface SieveVacationReplyTable {
+  account_id: number;
+  handle: string;
+  sender: string;
+  sent_at: number;
+}
+
 /** A live authenticated session as a node mirrors it (auth/session-store.ts). */
 export interface AuthSessionTable {
   id: string;
@@ -451,6 +470,31 @@ export interface MailMetadataTable {
   value: string;
   size: number;
   updated_at: number;
+}
+
+/** One mailbox shared with one account: its IMAP ACL rights (RFC 4314 §2.1), letters in `lrswipkxtea` order. */
+export interface MailAclTable {
+  mailbox_id: number;
+  grantee_id: number;
+  owner_id: number;
+  rights: string;
+  updated_at: number;
+}
+
+/** A ShareNotification (RFC 9670 §5): rights the account was given or lost; rights as JSON text or null. */
+export interface ShareNotificationTable {
+  id: Generated<number>;
+  account_id: number;
+  created_at: number;
+  changed_by_id: number;
+  changed_by_name: string;
+  changed_by_email: string;
+  object_type: string;
+  object_account_id: number;
+  object_id: number;
+  old_rights: string | null;
+  new_rights: string | null;
+  name: string;
 }
 
 export interface SubscriptionTable {
@@ -551,6 +595,8 @@ export interface Database {
   subscriptions: SubscriptionTable;
   keyword_names: KeywordNameTable;
   mail_metadata: MailMetadataTable;
+  mail_acl: MailAclTable;
+  share_notifications: ShareNotificationTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;
   calendar_tombstones: CalendarTombstoneTable;
@@ -577,4 +623,6 @@ export interface Database {
   jmap_vacation: JmapVacationTable;
   jmap_vacation_replies: JmapVacationReplyTable;
   auth_sessions: AuthSessionTable;
+  sieve_scripts: SieveScriptTable;
+  sieve_vacation_replies: SieveVacationReplyTable;
 }

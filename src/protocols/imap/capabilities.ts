@@ -1,4 +1,5 @@
 import type { ListenerPolicy } from '../../auth/types.ts';
+import { RIGHTS_CAPABILITY } from '../../mail/sharing/rights.ts';
 import type { CommandName } from './wire/types.ts';
 
 /**
@@ -16,6 +17,8 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'ENABLE', rfc: 'RFC 5161', commands: ['ENABLE'] },
   { name: 'IDLE', rfc: 'RFC 2177', commands: ['IDLE'] },
   { name: 'NAMESPACE', rfc: 'RFC 2342', commands: ['NAMESPACE'] },
+  { name: 'ACL', rfc: 'RFC 4314', commands: ['SETACL', 'DELETEACL', 'GETACL', 'LISTRIGHTS', 'MYRIGHTS'] },
+  { name: `RIGHTS=${RIGHTS_CAPABILITY}`, rfc: 'RFC 4314 §2.1', commands: ['SETACL', 'LISTRIGHTS', 'MYRIGHTS'] },
   { name: 'QUOTA', rfc: 'RFC 9208', commands: ['GETQUOTA', 'GETQUOTAROOT', 'SETQUOTA', 'APPEND', 'COPY'] },
   { name: 'QUOTA=RES-STORAGE', rfc: 'RFC 9208 §5.1', commands: ['GETQUOTA', 'GETQUOTAROOT', 'STATUS'] },
   { name: 'UNSELECT', rfc: 'RFC 3691', commands: ['UNSELECT'] },

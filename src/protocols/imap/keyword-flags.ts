@@ -1,5 +1,6 @@
 import type { CommandContext } from './context.ts';
-import { flagList, isSystemKeyword, keywordsToFlags, SYSTEM_FLAGS } from './flags.ts';
+import { rightForKeyword } from './acl-checks.ts';
+import { flagList, flagToKeyword, isSystemKeyword, keywordsToFlags, SYSTEM_FLAGS } from './flags.ts';
 import type { SelectedMailbox } from './selected.ts';
 
 /**
@@ -9,11 +10,20 @@ import type { SelectedMailbox } from './selected.ts';
  * announced again before any FETCH shows it.
  */
 
-/** `* FLAGS (…)` and `* OK [PERMANENTFLAGS (…)]` for the keywords the session knows. */
+/**
+ * `* FLAGS (…)` and `* OK [PERMANENTFLAGS (…)]` for the keywords the session knows; PERMANENTFLAGS
+ * holds only the flags the user's rights let them change (RFC 4314 §4: s, t, w).
+ */
 export function flagsResponses(box: SelectedMailbox): string {
   const keywords = [...box.shownKeywords].sort();
-  const flags = [...SYSTEM_FLAGS, ...keywordsToFlags(keywords, box.names)].join(' ');
-  return `* FLAGS (${flags})\r\n${box.readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n' : `* OK [PERMANENTFLAGS (${flags} \\*)] Flags permitted\r\n`}`;
+  const all = [...SYSTEM_FLAGS, ...keywordsToFlags(keywords, box.names)];
+  const flags = all.join(' ');
+  const settable = all.filter((f) => {
+    const k = flagToKeyword(f);
+    return box.rights.includes(k.ok ? rightForKeyword(k.keyword) : 'w');
+  });
+  const permanent = [...settable, ...(box.rights.includes('w') ? ['\\*'] : [])].join(' ');
+  return `* FLAGS (${flags})\r\n${box.readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n' : `* OK [PERMANENTFLAGS (${permanent})] Flags permitted\r\n`}`;
 }
 
 /** Announces keywords in `lists` the client has not been told about yet; call before sending FETCH lines. */
@@ -27,7 +37,7 @@ export async function announceKeywords(ctx: CommandContext, box: SelectedMailbox
     }
   }
   if (!fresh || ctx.state.kind !== 'selected') return;
-  box.names = await ctx.deps.mail.keywordNames(ctx.state.user.accountId);
+  box.names = await ctx.deps.mail.keywordNames(box.accountId);
   ctx.send(flagsResponses(box));
 }
 

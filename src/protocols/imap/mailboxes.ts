@@ -26,6 +26,11 @@ function mailboxArguments(cmd: Command): readonly string[] {
     case 'UNSUBSCRIBE':
     case 'STATUS':
     case 'GETQUOTAROOT':
+    case 'SETACL':
+    case 'DELETEACL':
+    case 'GETACL':
+    case 'LISTRIGHTS':
+    case 'MYRIGHTS':
     case 'APPEND':
     case 'COPY':
     case 'MOVE':

@@ -1,4 +1,5 @@
 import type { Mailbox, MailboxEntry } from '../../mail/types.ts';
+import { ALL_RIGHTS } from '../../mail/sharing/rights.ts';
 import { internKeywords, type KeywordNames } from './flags.ts';
 import type { SearchContext } from './search-contexts.ts';
 
@@ -59,6 +60,10 @@ type NumberList = number[] | Uint32Array | Float64Array;
 
 export class SelectedMailbox {
   readonly id: number;
+  /** The owning account: the session's own, or another's for a shared mailbox (RFC 4314). */
+  readonly accountId: number;
+  /** The session user's rights on the mailbox (RFC 4314 §2.1); every right on their own, re-read on changes to a shared one. */
+  rights: string;
   readonly name: string;
   readonly uidValidity: number;
   readonly readOnly: boolean;
@@ -89,8 +94,16 @@ export class SelectedMailbox {
   #keywords: Array<readonly string[]> | ReadonlyArray<readonly string[]>;
   #shared: boolean;
 
-  constructor(mailbox: Mailbox, entries: readonly MailboxEntry[] | PackedEntries, readOnly: boolean, knownModseq: number) {
+  constructor(
+    mailbox: Mailbox,
+    entries: readonly MailboxEntry[] | PackedEntries,
+    readOnly: boolean,
+    knownModseq: number,
+    rights: string = ALL_RIGHTS,
+  ) {
     this.id = mailbox.id;
+    this.accountId = mailbox.accountId;
+    this.rights = rights;
     this.name = mailbox.name;
     this.uidValidity = mailbox.uidValidity;
     this.uidNext = mailbox.uidNext;

@@ -47,6 +47,8 @@ export class ImapSession implements SessionHandle, CommandContext {
   #condstore = false;
   #registration: SessionRegistration | undefined;
   #unwatch: (() => void) | undefined;
+  #unwatchOwner: (() => void) | undefined;
+  #watchedOwner: number | null = null;
   #closing = false;
   #closed = false;
   #authFailures = 0;
@@ -126,6 +128,7 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   #cleanup(): void {
     this.#unwatch?.();
+    this.#unwatchOwner?.();
     this.#registration?.unregister();
     this.#input.detach();
     this.#input.discard();
@@ -319,6 +322,12 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   setState(next: SessionState): void {
     this.#state = next;
+    // A shared mailbox's changes are announced on its owner's account (RFC 4314): watch it while selected.
+    const owner = next.kind === 'selected' && next.mailbox.accountId !== next.user.accountId ? next.mailbox.accountId : null;
+    if (owner === this.#watchedOwner) return;
+    this.#unwatchOwner?.();
+    this.#unwatchOwner = owner === null ? undefined : this.deps.mail.watch(owner, (change) => this.#onChange(change));
+    this.#watchedOwner = owner;
   }
 
   get secure(): boolean {
@@ -489,7 +498,9 @@ export class ImapSession implements SessionHandle, CommandContext {
     const st = this.#state;
     if (st.kind !== 'selected') return;
     // Keyword changes reach every mailbox holding the message, so any Email change may matter.
-    if (change.mailboxIds.includes(st.mailbox.id) || change.types.includes('Email')) {
+    // A shared mailbox's rights change as a Mailbox change of its owner.
+    const shared = st.mailbox.accountId !== st.user.accountId;
+    if (change.mailboxIds.includes(st.mailbox.id) || change.types.includes('Email') || (shared && change.types.includes('Mailbox'))) {
       st.mailbox.dirty = true;
       this.#wakeUp();
     }
@@ -517,10 +528,17 @@ export class ImapSession implements SessionHandle, CommandContext {
     const box = st.mailbox;
     box.dirty = false;
     // Read the mailbox's MODSEQ before the changes: everything up to it is committed and visible.
-    const mailbox = await this.deps.mail.getMailboxById(st.user.accountId, box.id);
+    const mailbox = await this.deps.mail.getMailboxById(box.accountId, box.id);
     if (!mailbox) {
       this.#finish('* BYE The selected mailbox no longer exists\r\n');
       return;
+    }
+    if (box.accountId !== st.user.accountId) {
+      box.rights = await this.deps.mail.sharing.rightsOf(st.user.accountId, mailbox);
+      if (!box.rights.includes('r')) {
+        this.#finish('* BYE The right to read the selected mailbox was taken away\r\n');
+        return;
+      }
     }
     const changes = await this.deps.mail.mailboxChanges(box.id, box.knownModseq);
     const knownUids = box.maxUid;

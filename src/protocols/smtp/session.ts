@@ -536,7 +536,7 @@ export class SmtpSession implements SessionHandle {
       let message = loaded;
       if (this.#protocol === 'submission') {
         const body = loaded.subarray(trace.length);
-        const completed = completeSubmission(body, this.#opts.hostname, now);
+        const completed = await completeSubmission(body, this.#opts.hostname, now);
         if (completed !== body) message = Buffer.concat([trace, completed]);
       }
       return await this.#opts.transactions.deliver(view, this.#envelope(tx), message);

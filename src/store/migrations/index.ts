@@ -12,8 +12,10 @@ import * as m025 from './025-saved-at.ts';
 import * as m026 from './026-quota.ts';
 import * as m027 from './027-metadata.ts';
 import * as m028 from './028-changes-index.ts';
+import * as m029 from './029-sharing.ts';
 import * as m030 from './030-idp.ts';
 import * as m040 from './040-smtp-queue.ts';
+import * as m041 from './041-sieve.ts';
 import * as m050 from './050-calendar.ts';
 import * as m051 from './051-dav.ts';
 import * as m052 from './052-scheduling.ts';
@@ -53,8 +55,10 @@ const steps: Array<[string, Step]> = [
   ['026-quota', m026],
   ['027-metadata', m027],
   ['028-changes-index', m028],
+  ['029-sharing', m029],
   ['030-idp', m030],
   ['040-smtp-queue', m040],
+  ['041-sieve', m041],
   ['050-calendar', m050],
   ['051-dav', m051],
   ['052-scheduling', m052],

@@ -12,7 +12,9 @@ export const close = command({
     if (ctx.state.kind !== 'selected') return ok(`${cmd.name} completed`);
     const { user, mailbox } = ctx.state;
     ctx.setState({ kind: 'authenticated', user });
-    if (cmd.name === 'CLOSE' && !mailbox.readOnly) await ctx.deps.mail.expunge(user.accountId, mailbox.id, { onlyDeleted: true });
+    // Without the e right CLOSE leaves the mailbox as it is (RFC 4314 §4).
+    if (cmd.name === 'CLOSE' && !mailbox.readOnly && mailbox.rights.includes('e'))
+      await ctx.deps.mail.expunge(mailbox.accountId, mailbox.id, { onlyDeleted: true });
     return ok(`${cmd.name} completed`);
   },
 });

@@ -2,6 +2,7 @@ import { SELECTED } from '../state.ts';
 import { type CommandContext, command, no, ok } from '../context.ts';
 import { removeExpunged } from '../search-contexts.ts';
 import type { SelectedMailbox } from '../selected.ts';
+import { refuseWithout } from '../acl-checks.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
@@ -22,11 +23,13 @@ export const expunge = command({
   states: SELECTED,
   async run(ctx, cmd) {
     if (ctx.state.kind !== 'selected') return ok('EXPUNGE completed');
-    const { user, mailbox: box } = ctx.state;
+    const box = ctx.state.mailbox;
     if (box.readOnly) return no('The mailbox is read-only', 'CANNOT');
+    const refused = refuseWithout(box.rights, 'e', 'EXPUNGE');
+    if (refused) return refused;
     const uids = cmd.name === 'UID EXPUNGE' ? targetSeqs(box, cmd.set, true).map((s) => box.uidAt(s)) : undefined;
     if (uids && uids.length === 0) return ok('EXPUNGE completed');
-    const removed = await ctx.deps.mail.expunge(user.accountId, box.id, { onlyDeleted: true, ...(uids ? { uids } : {}) });
+    const removed = await ctx.deps.mail.expunge(box.accountId, box.id, { onlyDeleted: true, ...(uids ? { uids } : {}) });
     reportExpunged(ctx, box, removed);
     return ok('EXPUNGE completed');
   },

@@ -84,7 +84,7 @@ export const fetch = command({
   expungeAfter: (cmd) => cmd.uid,
   async run(ctx, cmd): Promise<Tagged> {
     if (ctx.state.kind !== 'selected') return no('No mailbox selected');
-    const { user, mailbox: box } = ctx.state;
+    const box = ctx.state.mailbox;
     if (cmd.vanished && !ctx.qresync) return bad('VANISHED needs ENABLE QRESYNC', 'CLIENTBUG');
     if (cmd.changedSince !== null || cmd.items.some((i) => i.kind === 'MODSEQ')) ctx.useCondstore();
     const items: FetchItem[] = [...cmd.items];
@@ -108,7 +108,8 @@ export const fetch = command({
     }
 
     const flagsChanged = new Set<number>();
-    if (!box.readOnly && items.some(setsSeen)) await markSeen(ctx, box, user.accountId, seqs, flagsChanged);
+    // Without the s right a body fetch reads without setting \Seen (RFC 4314 §4).
+    if (!box.readOnly && box.rights.includes('s') && items.some(setsSeen)) await markSeen(ctx, box, box.accountId, seqs, flagsChanged);
 
     const needInfo = items.some((i) => INFO_ITEMS.has(i.kind) || RAW_ITEMS.has(i.kind));
     const needRaw = items.some((i) => RAW_ITEMS.has(i.kind));
@@ -124,7 +125,7 @@ export const fetch = command({
         : null;
       const infos = needInfo
         ? await ctx.deps.cache.load(
-            user.accountId,
+            box.accountId,
             batch.map((s) => box.messageIdAt(s)),
           )
         : null;

@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../context.ts';
 import type { CommandName } from '../wire/types.ts';
+import { acl } from './acl.ts';
 import { append } from './append.ts';
 import { authenticate } from './authenticate.ts';
 import { cancelupdate } from './cancelupdate.ts';
@@ -35,6 +36,7 @@ import { subscribe } from './subscribe.ts';
 import { thread } from './thread.ts';
 
 const ALL: ReadonlyArray<CommandSpec<never>> = [
+  acl,
   append,
   authenticate,
   cancelupdate,

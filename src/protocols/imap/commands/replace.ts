@@ -1,5 +1,7 @@
+import { refuseWithout } from '../acl-checks.ts';
 import { appendItem, isRefusal } from '../append-item.ts';
 import { catenated } from '../catenate.ts';
+import { resolveMailbox } from '../shared-mailboxes.ts';
 import { bad, command, no, ok, type Tagged } from '../context.ts';
 import { SELECTED } from '../state.ts';
 import { reportExpunged } from './expunge.ts';
@@ -22,14 +24,19 @@ export const replace = command({
     const seq = cmd.uid ? box.seqOf(cmd.id) : cmd.id <= box.exists ? cmd.id : 0;
     if (!seq) return cmd.uid ? no('No message with that UID', 'NONEXISTENT') : bad('No message with that sequence number');
     const name = ctx.mailboxFromWire(cmd.mailbox);
-    const target = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
-    if (!target) return no('No such mailbox', 'TRYCREATE');
+    const visible = name === null ? undefined : await resolveMailbox(ctx.deps, user, name);
+    if (!visible) return no('No such mailbox', 'TRYCREATE');
+    // One store transaction holds both halves: the target must be in the selected mailbox's account.
+    if (visible.mailbox.accountId !== box.accountId) return no('REPLACE into another account is not supported', 'CANNOT');
+    const refused = refuseWithout(visible.rights, 'i', verb) ?? refuseWithout(box.rights, 'te', verb);
+    if (refused) return refused;
+    const target = visible.mailbox;
     const message = await catenated(ctx, cmd.message);
     if (isRefusal(message)) return message;
     const item = appendItem(message, ctx.deps.limits.appendLimit);
     if (isRefusal(item)) return item;
     const uid = box.uidAt(seq);
-    const r = await ctx.deps.mail.replace(user.accountId, box.id, uid, target.id, item);
+    const r = await ctx.deps.mail.replace(box.accountId, box.id, uid, target.id, item);
     ctx.send(`* OK [APPENDUID ${r.uidValidity} ${r.uid}] Replacement message stored\r\n`);
     reportExpunged(ctx, box, [uid]);
     return ok(`${verb} completed`);

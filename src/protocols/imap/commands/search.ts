@@ -19,9 +19,9 @@ export const search = command({
   expungeAfter: (cmd) => cmd.uid,
   async run(ctx, cmd): Promise<Tagged> {
     if (ctx.state.kind !== 'selected') return no('No mailbox selected');
-    const { user, mailbox: box } = ctx.state;
+    const box = ctx.state.mailbox;
     if (cmd.charset !== null && !CHARSETS.has(cmd.charset.toUpperCase())) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
-    const result = await runSearch(ctx.deps, user.accountId, box, cmd.criteria);
+    const result = await runSearch(ctx.deps, box.accountId, box, cmd.criteria);
     if (result.highestModseq !== null) ctx.useCondstore();
     const numbers = cmd.uid ? result.seqs.map((s) => box.uidAt(s)) : result.seqs;
     const returns = cmd.returns === null ? [] : [...cmd.returns];

@@ -6,6 +6,8 @@ import { isSystemKeyword } from '../flags.ts';
 import { flagsResponses, messageFlags } from '../keyword-flags.ts';
 import { DELIMITER, listAttributes, parentNames } from '../mailboxes.ts';
 import { SelectedMailbox } from '../selected.ts';
+import { readOnlyFor, refuseWithout } from '../acl-checks.ts';
+import { resolveMailbox } from '../shared-mailboxes.ts';
 import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
 import type { QresyncParams } from '../wire/types.ts';
 
@@ -39,16 +41,19 @@ export const select = command({
     }
     if (cmd.qresync && !ctx.qresync) return bad('ENABLE QRESYNC first', 'CLIENTBUG');
     const name = ctx.mailboxFromWire(cmd.mailbox);
-    const mailbox = name === null ? undefined : await ctx.deps.mail.getMailbox(user.accountId, name);
-    if (!mailbox) return no('No such mailbox', 'NONEXISTENT');
+    const visible = name === null ? undefined : await resolveMailbox(ctx.deps, user, name);
+    if (!visible) return no('No such mailbox', 'NONEXISTENT');
+    const refused = refuseWithout(visible.rights, 'r', cmd.name);
+    if (refused) return refused;
+    const mailbox = visible.mailbox;
     if (cmd.condstore || cmd.qresync) ctx.useCondstore();
     const entries = await ctx.deps.snapshots.entries(mailbox);
-    const readOnly = cmd.name === 'EXAMINE';
-    const box = new SelectedMailbox(mailbox, entries, readOnly, mailbox.highestModseq);
+    const readOnly = cmd.name === 'EXAMINE' || readOnlyFor(visible.rights);
+    const box = new SelectedMailbox(mailbox, entries, readOnly, mailbox.highestModseq, visible.rights);
     ctx.setState({ kind: 'selected', user, mailbox: box });
 
     for (const kw of new Set(entries.keywords)) for (const k of kw) if (!isSystemKeyword(k)) box.shownKeywords.add(k);
-    if (box.shownKeywords.size) box.names = await ctx.deps.mail.keywordNames(user.accountId);
+    if (box.shownKeywords.size) box.names = await ctx.deps.mail.keywordNames(mailbox.accountId);
     ctx.send(flagsResponses(box));
     ctx.send(`* ${box.exists} EXISTS\r\n`);
     if (!ctx.rev2) {
@@ -67,7 +72,8 @@ export const select = command({
     ctx.send(`* OK [HIGHESTMODSEQ ${mailbox.highestModseq}] Highest\r\n`);
     ctx.send(`* OK [MAILBOXID (${mailboxObjectId(mailbox.id)})] Ok\r\n`);
     if (ctx.rev2) {
-      const attrs = listAttributes(mailbox, parentNames(await ctx.deps.mail.listMailboxes(user.accountId)), {
+      const siblings = mailbox.accountId === user.accountId ? await ctx.deps.mail.listMailboxes(user.accountId) : [];
+      const attrs = listAttributes(mailbox, parentNames(siblings), {
         subscribed: false,
         specialUse: true,
       });

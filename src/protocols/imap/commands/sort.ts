@@ -20,11 +20,11 @@ export const sort = command({
   expungeAfter: (cmd) => cmd.uid,
   async run(ctx, cmd): Promise<Tagged> {
     if (ctx.state.kind !== 'selected') return no('No mailbox selected');
-    const { user, mailbox: box } = ctx.state;
+    const box = ctx.state.mailbox;
     if (!CHARSETS.has(cmd.charset.toUpperCase())) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
-    const found = await runSearch(ctx.deps, user.accountId, box, cmd.search);
+    const found = await runSearch(ctx.deps, box.accountId, box, cmd.search);
     if (found.highestModseq !== null) ctx.useCondstore();
-    const seqs = await sortSeqs(ctx.deps.sortFields, user.accountId, box, found.seqs, cmd.criteria);
+    const seqs = await sortSeqs(ctx.deps.sortFields, box.accountId, box, found.seqs, cmd.criteria);
     const numbers = cmd.uid ? seqs.map((s) => box.uidAt(s)) : seqs;
     if (cmd.returns === null) {
       ctx.send(`* SORT${numbers.map((n) => ` ${n}`).join('')}\r\n`);

@@ -1,6 +1,7 @@
 import { SELECTED } from '../state.ts';
 import { command, no, ok, type Tagged } from '../context.ts';
 import { flagToKeyword } from '../flags.ts';
+import { refuseWithout, rightForKeyword } from '../acl-checks.ts';
 import { announceKeywords, messageFlags } from '../keyword-flags.ts';
 import { targetSeqs } from '../targets.ts';
 import { fetchOpen } from '../uid-only.ts';
@@ -17,7 +18,7 @@ export const store = command({
   expungeAfter: (cmd) => cmd.uid,
   async run(ctx, cmd): Promise<Tagged> {
     if (ctx.state.kind !== 'selected') return no('No mailbox selected');
-    const { user, mailbox: box } = ctx.state;
+    const box = ctx.state.mailbox;
     if (box.readOnly) return no('The mailbox is read-only', 'CANNOT');
     if (cmd.unchangedSince !== null) ctx.useCondstore();
     const keywords: string[] = [];
@@ -27,10 +28,14 @@ export const store = command({
       // Keywords go to the store as written: it compares them lower-case and remembers the spelling.
       keywords.push(flag.startsWith('\\') ? k.keyword : flag);
     }
+    // RFC 4314 §4: s for \Seen, t for \Deleted, w for the rest; FLAGS replaces them all.
+    const touched = cmd.mode === 'set' ? ['$seen', '$deleted', 'other'] : keywords;
+    const refused = refuseWithout(box.rights, [...new Set(touched.map(rightForKeyword))].join(''), 'STORE');
+    if (refused) return refused;
     const seqs = targetSeqs(box, cmd.set, cmd.uid);
     const uids = seqs.map((s) => box.uidAt(s));
     if (!uids.length) return ok('STORE completed');
-    const r = await ctx.deps.mail.storeKeywords(user.accountId, box.id, uids, cmd.mode, keywords, {
+    const r = await ctx.deps.mail.storeKeywords(box.accountId, box.id, uids, cmd.mode, keywords, {
       ...(cmd.unchangedSince !== null ? { unchangedSince: cmd.unchangedSince } : {}),
     });
     for (const u of r.updated) box.noteStored(u.uid, u.keywords, u.modseq);

@@ -1,5 +1,6 @@
 import { SIGNED_IN, userOf } from '../state.ts';
 import { command, no, ok } from '../context.ts';
+import { resolveMailbox } from '../shared-mailboxes.ts';
 
 /**
  * SUBSCRIBE / UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8): the subscription list holds names. SUBSCRIBE
@@ -13,7 +14,7 @@ export const subscribe = command({
     const user = userOf(ctx.state)!;
     const name = ctx.mailboxFromWire(cmd.mailbox);
     if (name === null) return no('No such mailbox', 'NONEXISTENT');
-    const mailbox = await ctx.deps.mail.getMailbox(user.accountId, name);
+    const mailbox = (await resolveMailbox(ctx.deps, user, name))?.mailbox;
     if (cmd.name === 'SUBSCRIBE') {
       if (!mailbox) return no('No such mailbox', 'NONEXISTENT');
       await ctx.deps.mail.setSubscribed(user.accountId, mailbox.name, true);

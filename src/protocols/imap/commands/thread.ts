@@ -18,11 +18,11 @@ export const thread = command({
   expungeAfter: (cmd) => cmd.uid,
   async run(ctx, cmd): Promise<Tagged> {
     if (ctx.state.kind !== 'selected') return no('No mailbox selected');
-    const { user, mailbox: box } = ctx.state;
+    const box = ctx.state.mailbox;
     if (!CHARSETS.has(cmd.charset.toUpperCase())) return no('Unsupported charset', 'BADCHARSET (UTF-8 US-ASCII)');
-    const found = await runSearch(ctx.deps, user.accountId, box, cmd.search);
+    const found = await runSearch(ctx.deps, box.accountId, box, cmd.search);
     if (found.highestModseq !== null) ctx.useCondstore();
-    const fields = await fieldsOf(ctx.deps.sortFields, user.accountId, box, found.seqs);
+    const fields = await fieldsOf(ctx.deps.sortFields, box.accountId, box, found.seqs);
     const messages: ThreadMessage[] = [];
     for (const [seq, f] of fields) {
       messages.push({

@@ -530,8 +530,22 @@ function readBody(c: Cursor, name: string): CommandBody {
       c.sp();
       return { name, root: c.astringText() };
     case 'GETQUOTAROOT':
+    case 'GETACL':
+    case 'MYRIGHTS':
       c.sp();
       return { name, mailbox: mailbox(c) };
+    case 'SETACL':
+    case 'DELETEACL':
+    case 'LISTRIGHTS': {
+      // RFC 4314 §3: mailbox SP identifier [SP mod-rights], each an astring.
+      c.sp();
+      const mb = mailbox(c);
+      c.sp();
+      const identifier = c.astringText();
+      if (name !== 'SETACL') return { name, mailbox: mb, identifier };
+      c.sp();
+      return { name, mailbox: mb, identifier, rights: c.astringText() };
+    }
     case 'SETQUOTA': {
       // setquota = "SETQUOTA" SP quota-root-name SP setquota-list (RFC 9208 §6)
       c.sp();

@@ -200,6 +200,12 @@ export type CommandBody =
   | { readonly name: 'STATUS'; readonly mailbox: string; readonly items: readonly StatusItem[] }
   | { readonly name: 'GETQUOTA'; readonly root: string }
   | { readonly name: 'GETQUOTAROOT'; readonly mailbox: string }
+  /** SETACL (RFC 4314 §3.1): `rights` as sent, with its leading `+` or `-` if any. */
+  | { readonly name: 'SETACL'; readonly mailbox: string; readonly identifier: string; readonly rights: string }
+  /** DELETEACL and LISTRIGHTS (RFC 4314 §3.2, §3.4). */
+  | { readonly name: 'DELETEACL' | 'LISTRIGHTS'; readonly mailbox: string; readonly identifier: string }
+  /** GETACL and MYRIGHTS (RFC 4314 §3.3, §3.5). */
+  | { readonly name: 'GETACL' | 'MYRIGHTS'; readonly mailbox: string }
   | { readonly name: 'SETQUOTA'; readonly root: string; readonly limits: ReadonlyArray<readonly [string, number]> }
   | {
       readonly name: 'APPEND';
