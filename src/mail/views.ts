@@ -78,6 +78,7 @@ export type JmapMailView = Pick<
   | 'threadMessages'
   | 'typeState'
   | 'updateMailbox'
+  | 'uploads'
   | 'vacation'
   | 'watch'
 >;
