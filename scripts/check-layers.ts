@@ -91,11 +91,9 @@ const STORAGE_IMPORTS = [/^kysely$/, /\/store\/db\.ts$/, /\/store\/schema\.ts$/]
 const storageExceptions = new Set([
   // SMTP's composition of the outbound queue, DKIM keys and sending limits hands them the Db.
   'protocols/smtp/service.ts',
-  // JMAP's own state beside the mail: blob uploads (RFC 8620 §6.1) and PushSubscriptions (RFC 8620 §7.2).
+  // JMAP's PushSubscriptions (RFC 8620 §7.2) and the Db its routes hand them.
   'protocols/jmap/context.ts',
   'protocols/jmap/routes.ts',
-  'protocols/jmap/blob/access.ts',
-  'protocols/jmap/blob/upload.ts',
   'protocols/jmap/push-subscription/delivery.ts',
   'protocols/jmap/push-subscription/set.ts',
   'protocols/jmap/push-subscription/store.ts',

@@ -37,16 +37,7 @@ export class ChangeLog {
    * `maxChanges` bounds the answer at a MODSEQ boundary.
    */
   async changesSince(accountId: number, type: string, sinceState: number, maxChanges = 5000): Promise<ObjectChanges> {
-    const rows = await this.#db.kysely
-      .selectFrom('changes')
-      .select(['modseq', 'object_id', 'kind'])
-      .where('account_id', '=', accountId)
-      .where('type', '=', type)
-      .where('modseq', '>', sinceState)
-      .orderBy('modseq')
-      .orderBy('id')
-      .limit(maxChanges + 1)
-      .execute();
+    const rows = await this.entriesSince(accountId, type, sinceState, maxChanges + 1);
     let hasMore = false;
     let slice = rows;
     if (rows.length > maxChanges) {
@@ -57,10 +48,10 @@ export class ChangeLog {
     }
     const state = new Map<number, { created: boolean; destroyed: boolean }>();
     for (const r of slice) {
-      const s = state.get(r.object_id) ?? { created: false, destroyed: false };
+      const s = state.get(r.id) ?? { created: false, destroyed: false };
       if (r.kind === 'created') s.created = true;
       if (r.kind === 'destroyed') s.destroyed = true;
-      state.set(r.object_id, s);
+      state.set(r.id, s);
     }
     const created: number[] = [];
     const updated: number[] = [];
@@ -82,17 +73,18 @@ export class ChangeLog {
     };
   }
 
-  /** Every logged change of `type` after `since`, oldest first. */
-  async entriesSince(accountId: number, type: string, since: number): Promise<LoggedEntry[]> {
-    const rows = await this.#db.kysely
+  /** The logged changes of `type` after `since`, oldest first (at most `limit` when given). */
+  async entriesSince(accountId: number, type: string, since: number, limit?: number): Promise<LoggedEntry[]> {
+    let q = this.#db.kysely
       .selectFrom('changes')
       .select(['modseq', 'object_id', 'kind'])
       .where('account_id', '=', accountId)
       .where('type', '=', type)
       .where('modseq', '>', since)
       .orderBy('modseq')
-      .orderBy('id')
-      .execute();
+      .orderBy('id');
+    if (limit !== undefined) q = q.limit(limit);
+    const rows = await q.execute();
     return rows.map((r) => ({ modseq: r.modseq, id: r.object_id, kind: r.kind }));
   }
 

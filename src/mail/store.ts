@@ -10,6 +10,7 @@ import type { LoggedChange, LoggedWrite } from './logged-write.ts';
 import { MetadataStore } from './metadata.ts';
 import { SharingStore } from './sharing/grants.ts';
 import { SubmissionRecords } from './submission/records.ts';
+import { Uploads } from './uploads.ts';
 import { VacationSettings } from './vacation/settings.ts';
 import { type Selectable, sql, type Transaction } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
@@ -97,6 +98,8 @@ export class MailStore {
   readonly submissions: SubmissionRecords;
   /** Automatic reply settings (RFC 8621 §8). */
   readonly vacation: VacationSettings;
+  /** Blobs accounts uploaded (RFC 8620 §6.1) and which blobs an account may read. */
+  readonly uploads: Uploads;
   /** Mailboxes shared between accounts of a domain (IMAP ACL, RFC 4314; JMAP Sharing, RFC 9670). */
   readonly sharing: SharingStore;
 
@@ -113,6 +116,7 @@ export class MailStore {
     this.emailQueries = new EmailQueries(db, this);
     this.submissions = new SubmissionRecords(db, write);
     this.vacation = new VacationSettings(db, write, now);
+    this.uploads = new Uploads(db, blobs, now);
     this.sharing = new SharingStore(db, this, now);
     this.#blobs = blobs;
     this.#parser = parser;

@@ -80,6 +80,7 @@ export type JmapMailView = Pick<
   | 'threadMessages'
   | 'typeState'
   | 'updateMailbox'
+  | 'uploads'
   | 'vacation'
   | 'watch'
 >;

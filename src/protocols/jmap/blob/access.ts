@@ -1,7 +1,7 @@
 import { isFingerpostError } from '../../../core/errors.ts';
 import { mimeParser } from '../../../mail/mime/parse.ts';
 import { partAt } from '../../../mail/mime/structure.ts';
-import type { MimePart, ParsedMessage } from '../../../mail/mime/types.ts';
+import type { MimePart } from '../../../mail/mime/types.ts';
 import type { JmapServices } from '../context.ts';
 import { decodedBody } from '../email/body.ts';
 import { parseBlobId } from '../ids.ts';
@@ -13,41 +13,11 @@ export interface ReadableBlob {
   readonly type: string;
 }
 
-/**
- * Where an account may find a blob (RFC 8620 §6): a message of its own, or one of its own
- * uploads that has not expired. Blob ids are content hashes, so this check (not the id) is what
- * keeps one account from reading another's data.
- */
-export async function blobSource(
-  services: JmapServices,
-  accountId: number,
-  sha: string,
-): Promise<{ kind: 'message'; meta: ParsedMessage } | { kind: 'upload'; type: string } | undefined> {
-  const message = await services.db.kysely
-    .selectFrom('messages')
-    .select('meta')
-    .where('account_id', '=', accountId)
-    .where('blob_id', '=', sha)
-    .limit(1)
-    .executeTakeFirst();
-  if (message) return { kind: 'message', meta: JSON.parse(message.meta) as ParsedMessage };
-  const upload = await services.db.kysely
-    .selectFrom('jmap_uploads')
-    .select('type')
-    .where('account_id', '=', accountId)
-    .where('blob_id', '=', sha)
-    .where('created_at', '>', services.now() - services.config.jmap.upload_ttl)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return upload ? { kind: 'upload', type: upload.type } : undefined;
-}
-
 /** Reads a blob (whole, or one MIME part transfer-decoded) if the account may see it. */
 export async function readBlob(services: JmapServices, accountId: number, blobId: string): Promise<ReadableBlob | undefined> {
   const ref = parseBlobId(blobId);
   if (!ref) return undefined;
-  const source = await blobSource(services, accountId, ref.sha);
+  const source = await services.mail.uploads.source(accountId, ref.sha, services.config.jmap.upload_ttl);
   if (!source) return undefined;
   let raw: Buffer;
   try {

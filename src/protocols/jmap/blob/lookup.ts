@@ -3,7 +3,6 @@ import { BLOB_LOOKUP_TYPES, CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { parseBlobId, toId } from '../ids.ts';
-import { blobSource } from './access.ts';
 
 /**
  * Blob/lookup (RFC 9404 §4.3): which Emails (a message or one of its parts is the blob), and so
@@ -28,7 +27,7 @@ export const blobLookup: MethodDefinition = {
     for (const raw of ids) {
       const id = ctx.resolveId(raw) ?? raw;
       const ref = parseBlobId(id);
-      if (!ref || !(await blobSource(ctx.services, accountId, ref.sha))) {
+      if (!ref || !(await ctx.services.mail.uploads.source(accountId, ref.sha, ctx.services.config.jmap.upload_ttl))) {
         notFound.push(id);
         continue;
       }
