@@ -131,9 +131,11 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         Object.keys(live).map((k) => nameOf(k, 200, '')),
       );
     const names = sel.kind === 'allprop' ? allPropNames(res, ctx).map(splitClark) : sel.names;
-    const results: PropResult[] = names.map(({ ns, name }) => {
+    const results: PropResult[] = names.map(({ ns, name, element }: { ns: string; name: string; element?: XmlElement }) => {
       const producer = live[clark(ns, name)];
-      const value = producer ? producer() : (calendarData(res, ns, name) ?? addressData(res, ns, name));
+      const value = producer
+        ? producer()
+        : (calendarData(res, ns, name, element, deps.calendar.settings.maxInstances) ?? addressData(res, ns, name));
       return value === undefined ? { ns, name, status: 404 } : { ns, name, status: 200, value };
     });
     return propResponse(path, results);
