@@ -236,4 +236,55 @@ describe('CalDAV', { skip: curlSkip }, () => {
     assert.match(r.body, /<C:calendar-data>BEGIN:VCALENDAR/);
     assert.match(r.body, /none\.ics<\/D:href><D:status>HTTP\/1.1 404/);
   });
+
+  it('calendar-data with expand returns the instances in the range in UTC, overrides in place (RFC 4791 §9.6.5)', async () => {
+    const weekly = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//test//EN',
+      'BEGIN:VEVENT',
+      'UID:expand-weekly',
+      'DTSTAMP:20260101T000000Z',
+      'DTSTART;TZID=Europe/Berlin:20261102T090000',
+      'DTEND;TZID=Europe/Berlin:20261102T093000',
+      'RRULE:FREQ=WEEKLY;COUNT=10',
+      'SUMMARY:Standup',
+      'END:VEVENT',
+      'BEGIN:VEVENT',
+      'UID:expand-weekly',
+      'DTSTAMP:20260101T000000Z',
+      'RECURRENCE-ID;TZID=Europe/Berlin:20261109T090000',
+      'DTSTART;TZID=Europe/Berlin:20261109T100000',
+      'DTEND;TZID=Europe/Berlin:20261109T103000',
+      'SUMMARY:Standup (moved)',
+      'END:VEVENT',
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
+    await curl([...as('bob@example.test'), '-X', 'PROPFIND', '-H', 'Depth: 1', url(home)]);
+    const put = await curl(
+      [...as('bob@example.test'), '-X', 'PUT', '-H', 'content-type: text/calendar', url(`${home}default/expand-weekly.ics`)],
+      weekly,
+    );
+    assert.equal(put.status, 201, put.body);
+    const report = (start: string, end: string) =>
+      curl(
+        [...as('bob@example.test'), '-X', 'REPORT', '-H', 'Depth: 1', url(`${home}default/`)],
+        `<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><c:calendar-data><c:expand start="${start}" end="${end}"/></c:calendar-data></d:prop><d:href>${home}default/expand-weekly.ics</d:href></c:calendar-multiget>`,
+      );
+    const r = await report('20261101T000000Z', '20261116T000000Z');
+    assert.equal(r.status, 207);
+    const data = (/<C:calendar-data>([\s\S]*?)<\/C:calendar-data>/.exec(r.body)?.[1] ?? '').replace(/\r\n[ \t]/g, '');
+    assert.deepEqual(
+      [...data.matchAll(/DTSTART:(\S+)/g)].map((m) => m[1]),
+      ['20261102T080000Z', '20261109T090000Z'],
+    );
+    assert.deepEqual(
+      [...data.matchAll(/RECURRENCE-ID:(\S+)/g)].map((m) => m[1]),
+      ['20261102T080000Z', '20261109T080000Z'],
+    );
+    assert.match(data, /SUMMARY:Standup \(moved\)/);
+    assert.doesNotMatch(data, /RRULE|TZID|VTIMEZONE/);
+    assert.equal((await report('20261116T000000Z', 'soon')).status, 400);
+  });
 });

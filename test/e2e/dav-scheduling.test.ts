@@ -51,7 +51,7 @@ const INVITE = [
   '',
 ].join('\r\n');
 
-describe('scheduling between two servers', { skip: caldavSkip ?? commandSkip('curl', 'curl') }, () => {
+describe('scheduling between two servers', { skip: caldavSkip || commandSkip('curl', 'curl') }, () => {
   let tmp: string;
   let bundle: string;
   let one: TestServer;

@@ -113,7 +113,7 @@ export class Scheduler {
       return { scheduleTag, rewritten: true };
     }
     const mine = partstatOf(now, account.address);
-    if (mine && (!before || partstatOf(before, account.address) !== mine))
+    if (mine && mine !== 'NEEDS-ACTION' && (!before || partstatOf(before, account.address) !== mine))
       await this.send(account, 'REPLY', replyMessage(now, account.address), [info.organizer]);
     return keep;
   }

@@ -2,6 +2,8 @@ import { IcsError } from '../../calendar/ics.ts';
 import { schedulingInfo } from '../../calendar/scheduling/itip.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import { type Calendar, checkCalendarName, checkObjectName, PreconditionFailed, type StoredObject } from '../../calendar/store.ts';
+import { expandedObject } from '../../calendar/expand-data.ts';
+import { parseInstant } from '../../calendar/range.ts';
 import { isKnownZone } from '../../calendar/zones.ts';
 import { isFingerpostError } from '../../core/errors.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
@@ -25,7 +27,7 @@ import { child, childrenOf, type XmlElement } from './xml.ts';
 
 /** A property selection: names, every live property, or only the names. */
 export type PropSelection =
-  | { readonly kind: 'prop'; readonly names: ReadonlyArray<{ ns: string; name: string }> }
+  | { readonly kind: 'prop'; readonly names: ReadonlyArray<{ ns: string; name: string; element?: XmlElement }> }
   | { readonly kind: 'allprop' }
   | { readonly kind: 'propname' };
 
@@ -38,7 +40,7 @@ export interface ResponseWriter {
 /** The properties a body's `<D:prop>` names, or allprop/propname. */
 export function selection(body: XmlElement | undefined): PropSelection {
   const prop = child(body, NS.dav, 'prop');
-  if (prop) return { kind: 'prop', names: prop.children.map((c) => ({ ns: c.ns, name: c.name })) };
+  if (prop) return { kind: 'prop', names: prop.children.map((c) => ({ ns: c.ns, name: c.name, element: c })) };
   if (child(body, NS.dav, 'propname')) return { kind: 'propname' };
   return { kind: 'allprop' };
 }
@@ -328,10 +330,27 @@ export class CalDav {
   }
 }
 
-/** Renders a requested property of a calendar object that is not a live property: calendar-data. */
-export function calendarData(res: DavResource, ns: string, name: string): string | undefined {
+/**
+ * Renders a requested property of a calendar object that is not a live property: calendar-data,
+ * as stored, or expanded into instances when the request's element holds `<C:expand>` (RFC 4791 §9.6.5).
+ */
+export function calendarData(res: DavResource, ns: string, name: string, element?: XmlElement, maxInstances = 5000): string | undefined {
   if (res.kind !== 'calendar-object' || !res.object || ns !== NS.caldav || name !== 'calendar-data') return undefined;
-  return esc(res.object.ics);
+  const expand = child(element, NS.caldav, 'expand');
+  if (!expand) return esc(res.object.ics);
+  const start = parseInstant(String(expand.attrs.start ?? ''));
+  const end = parseInstant(String(expand.attrs.end ?? ''));
+  if (start === undefined || end === undefined || end <= start)
+    throw new DavError(400, 'expand needs start and end in UTC (YYYYMMDDTHHMMSSZ), start before end', {
+      ns: NS.caldav,
+      name: 'valid-filter',
+    });
+  try {
+    return esc(expandedObject(res.object.ics, { start, end }, maxInstances, res.calendar.timezone));
+  } catch {
+    // An object ical.js cannot expand is returned as stored (the client can still expand it).
+    return esc(res.object.ics);
+  }
 }
 
 /** The content type of a GET of an object. */

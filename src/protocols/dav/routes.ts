@@ -131,9 +131,11 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         Object.keys(live).map((k) => nameOf(k, 200, '')),
       );
     const names = sel.kind === 'allprop' ? allPropNames(res, ctx).map(splitClark) : sel.names;
-    const results: PropResult[] = names.map(({ ns, name }) => {
+    const results: PropResult[] = names.map(({ ns, name, element }: { ns: string; name: string; element?: XmlElement }) => {
       const producer = live[clark(ns, name)];
-      const value = producer ? producer() : (calendarData(res, ns, name) ?? addressData(res, ns, name));
+      const value = producer
+        ? producer()
+        : (calendarData(res, ns, name, element, deps.calendar.settings.maxInstances) ?? addressData(res, ns, name));
       return value === undefined ? { ns, name, status: 404 } : { ns, name, status: 200, value };
     });
     return propResponse(path, results);
@@ -339,10 +341,14 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         });
         const stored = deps.scheduler ? await deps.calendar.store.getObject(res.calendar.id, res.name) : undefined;
         if (deps.scheduler && stored) {
-          const outcome = await deps.scheduler.afterWrite(res.account, res.calendar, res.name, res.object, stored);
-          if (outcome.scheduleTag) reply.header('schedule-tag', outcome.scheduleTag);
+          // The object is stored: a failure to schedule is logged, never turned into a failed PUT.
+          const outcome = await deps.scheduler.afterWrite(res.account, res.calendar, res.name, res.object, stored).catch((err: Error) => {
+            log.warn({ account: res.account.address, err: err.message }, 'implicit scheduling failed');
+            return undefined;
+          });
+          if (outcome?.scheduleTag) reply.header('schedule-tag', outcome.scheduleTag);
           // RFC 4791 §5.3.4: no ETag when the stored object differs from what was sent (SCHEDULE-STATUS was added).
-          if (outcome.rewritten) return reply.code(r.created ? 201 : 204).send();
+          if (outcome?.rewritten) return reply.code(r.created ? 201 : 204).send();
         }
         return reply
           .code(r.created ? 201 : 204)
@@ -371,7 +377,9 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           await caldav.deleteObject(res.calendar, res.name, headerOf(request, 'if-match'));
           // RFC 6638 §3.2.5; nothing is scheduled for messages removed from the inbox.
           if (deps.scheduler && res.object && res.calendar.kind === 'calendar')
-            await deps.scheduler.afterDelete(res.account, res.object, headerOf(request, 'schedule-reply')?.trim().toUpperCase() !== 'F');
+            await deps.scheduler
+              .afterDelete(res.account, res.object, headerOf(request, 'schedule-reply')?.trim().toUpperCase() !== 'F')
+              .catch((err: Error) => log.warn({ account: res.account.address, err: err.message }, 'implicit scheduling failed'));
           return reply.code(204).send();
         }
         if (res.kind === 'calendar') {
