@@ -81,6 +81,8 @@ const issuer = z
     domains: z.array(z.string()).default([]),
     /** Require `typ: at+jwt` (RFC 9068). Off for issuers that mint plain JWTs (Entra ID v1, Google). */
     require_at_jwt: z.boolean().default(true),
+    /** Require the RFC 9068 §2.2 claims `sub`, `client_id`, `iat` and `jti`. Off for issuers that leave some out. */
+    require_rfc9068_claims: z.boolean().default(true),
     /** RFC 7662 introspection; empty to validate JWTs locally only. */
     introspection_endpoint: z.string().default(''),
     client_id: z.string().default(''),
@@ -392,6 +394,56 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Sieve filtering at delivery (RFC 5228) and its limits (docs/sieve.md). */
+    sieve: z
+      .object({
+        /** Run each account's active Sieve script when mail is delivered to it. */
+        enabled: z.boolean().default(true),
+        /** Largest script, in octets (ManageSieve QUOTA/MAXSIZE, RFC 5804 §2.3). */
+        max_script_size: z
+          .number()
+          .int()
+          .min(1024)
+          .max(1024 * 1024)
+          .default(64 * 1024),
+        /** Scripts one account may keep (QUOTA/MAXSCRIPTS). */
+        max_scripts: z.number().int().min(1).max(1000).default(16),
+        /** Blocks and tests nested inside one another. */
+        max_nesting: z.number().int().min(4).max(256).default(32),
+        /** Explicit actions (fileinto, redirect, keep, vacation, …) one run may take. */
+        max_actions: z.number().int().min(1).max(1000).default(32),
+        /** Redirects one run may make (RFC 5228 §4.2 asks for a limit). */
+        max_redirects: z.number().int().min(0).max(100).default(4),
+        /** Work one run may do (character comparisons and commands); past it the message is kept. */
+        max_cpu_steps: z.number().int().min(10_000).default(2_000_000),
+        /** Bounds on vacation's `:days` (RFC 5230 §4.1) and its default. */
+        vacation_min_days: z.number().int().min(1).default(1),
+        vacation_max_days: z.number().int().min(1).default(30),
+        vacation_default_days: z.number().int().min(1).default(7),
+      })
+      .strict()
+      .refine((s) => s.vacation_min_days <= s.vacation_default_days && s.vacation_default_days <= s.vacation_max_days, {
+        message: 'sieve.vacation_default_days must lie between sieve.vacation_min_days and sieve.vacation_max_days',
+        path: ['vacation_default_days'],
+      })
+      .prefault({}),
+    /** ManageSieve (RFC 5804): script upload and activation; STARTTLS on `port`, implicit TLS on `tls_port`. */
+    managesieve: z
+      .object({
+        ...listenerCommon,
+        port: port(4190),
+        /** A second listener speaking TLS from the first byte (set `tls_enabled`). */
+        tls_enabled: z.boolean().default(false),
+        tls_port: port(5190),
+        /** Largest literal (a script upload included), in octets. */
+        max_literal: z
+          .number()
+          .int()
+          .min(1024)
+          .default(1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
     /** The outbound queue: delivery of mail for remote domains. */
     queue: z
       .object({
@@ -671,6 +723,16 @@ export const configSchema = z
         upload_quota: z.number().int().min(1024).default(500_000_000),
         /** EventSource push connections one account may hold open. */
         max_push_connections: z.number().int().min(1).default(10),
+        /** PushSubscriptions one account may register (RFC 8620 §7.2). */
+        push_max_subscriptions: z.number().int().min(1).max(1000).default(32),
+        /** Longest a PushSubscription lives; a later `expires` is shortened to this (RFC 8620 §7.2). */
+        push_max_lifetime: duration('7d').refine((ms) => ms >= 3_600_000, 'expected at least 1h'),
+        /** Wait before the first retry of a failed Web Push send; it doubles after each failure. */
+        push_retry_initial: duration('10s').refine((ms) => ms >= 1000, 'expected at least 1s'),
+        /** Longest wait between retries of one Web Push message. */
+        push_retry_max: duration('1h').refine((ms) => ms >= 1000, 'expected at least 1s'),
+        /** Tries per Web Push message before it is dropped (the client resyncs from states). */
+        push_max_attempts: z.number().int().min(1).max(100).default(8),
       })
       .strict()
       .prefault({}),

@@ -85,14 +85,14 @@ export interface Listener {
 
 /** The config key of a listener's port: `http.port` and `smtp.port` have no `tls_port` twin (docs/configuration.md). */
 function portKey(info: Omit<ListenerInfo, 'port'>): string {
-  const dual = info.protocol === 'imap' || info.protocol === 'pop3' || info.protocol === 'submission';
+  const dual = info.protocol === 'imap' || info.protocol === 'pop3' || info.protocol === 'submission' || info.protocol === 'managesieve';
   return `${info.protocol}.${dual && info.implicitTls ? 'tls_port' : 'port'}`;
 }
 
 function readProxyHeader(
   socket: net.Socket,
   timeoutMs: number,
-): Promise<{ remoteAddress?: string; remotePort?: number; localAddress?: string; rest: Buffer }> {
+): Promise<{ remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => done(new Error('PROXY header timed out')), timeoutMs);
@@ -105,10 +105,14 @@ function readProxyHeader(
         remoteAddress: parsed.address?.remoteAddress,
         remotePort: parsed.address?.remotePort,
         localAddress: parsed.address?.localAddress,
+        localPort: parsed.address?.localPort,
         rest: buf.subarray(parsed.consumed),
       });
     };
-    const done = (err?: Error, value?: { remoteAddress?: string; remotePort?: number; localAddress?: string; rest: Buffer }) => {
+    const done = (
+      err?: Error,
+      value?: { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number; rest: Buffer },
+    ) => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.pause();
@@ -135,8 +139,10 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     const tcpPeer = normalizeIp(raw.remoteAddress ?? '');
     let remoteAddress = tcpPeer;
     let remotePort = raw.remotePort ?? 0;
-    // The address the client connected to: ours, or the proxy's when a PROXY header says so.
+    // The address and port the client connected to: ours, or the proxy's when a PROXY header says
+    // so (RFC 7628 §3.1: an OAUTHBEARER `port` names the port the client dialled, the proxy's).
     let localAddress = normalizeIp(raw.localAddress ?? '');
+    let localPort = raw.localPort ?? options.port;
     let socket: net.Socket = raw;
     if (options.proxy.enabled) {
       if (!proxyAllowed(tcpPeer)) throw new Error(`PROXY header expected but ${tcpPeer} is not in proxy_from`);
@@ -145,6 +151,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       if (header.remoteAddress) remoteAddress = normalizeIp(header.remoteAddress);
       if (header.remotePort !== undefined) remotePort = header.remotePort;
       if (header.localAddress) localAddress = normalizeIp(header.localAddress);
+      if (header.localPort !== undefined) localPort = header.localPort;
       if (header.rest.length) raw.unshift(header.rest);
     }
     let session: SessionHandle | undefined;
@@ -208,7 +215,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       slot.promote();
       raw.setTimeout(options.idleTimeoutMs, onTimeout);
     };
-    const peer = { remoteAddress, remotePort, localAddress, localPort: raw.localPort ?? options.port };
+    const peer = { remoteAddress, remotePort, localAddress, localPort };
     const conn = new Connection(socket, info, peer, options.tls, signedIn);
     session = handler.accept(conn);
     const accepted = session;

@@ -419,6 +419,25 @@ export interface JmapVacationReplyTable {
   sent_at: number;
 }
 
+/** A Sieve script of an account (RFC 5804 §1.1); at most one per account has `active` 1. */
+export interface SieveScriptTable {
+  id: Generated<number>;
+  account_id: number;
+  name: string;
+  content: string;
+  size: number;
+  active: number;
+  updated_at: number;
+}
+
+/** Who got a Sieve vacation reply and when, per handle (RFC 5230 §4.2). */
+export interface SieveVacationReplyTable {
+  account_id: number;
+  handle: string;
+  sender: string;
+  sent_at: number;
+}
+
 /** A live authenticated session as a node mirrors it (auth/session-store.ts). */
 export interface AuthSessionTable {
   id: string;
@@ -604,4 +623,6 @@ export interface Database {
   jmap_vacation: JmapVacationTable;
   jmap_vacation_replies: JmapVacationReplyTable;
   auth_sessions: AuthSessionTable;
+  sieve_scripts: SieveScriptTable;
+  sieve_vacation_replies: SieveVacationReplyTable;
 }

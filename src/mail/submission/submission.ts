@@ -1,5 +1,5 @@
 import { tryParseAddress } from '../../core/address.ts';
-import { isFingerpostError } from '../../core/errors.ts';
+import { FingerpostError, isFingerpostError } from '../../core/errors.ts';
 import type { Directory } from '../../directory/directory.ts';
 import type { StorageQuota } from '../store.ts';
 import type { LimitReached, SendingLimits } from './sending-limits.ts';
@@ -126,10 +126,23 @@ export class MailSubmission {
     readonly accountId?: number;
     readonly role?: 'junk';
     readonly smtputf8?: boolean;
-  }): Promise<{ readonly queueId?: number } | { readonly full: number }> {
+    /**
+     * Delivery into one local account in place of the plain one (MX mail through the account's
+     * Sieve script, src/mail/sieve/deliver.ts); a refusal (Sieve reject) stops the hand-over.
+     */
+    readonly deliverLocal?: (
+      accountId: number,
+      message: Buffer,
+    ) => Promise<{ readonly refused: false } | { readonly refused: true; readonly reason: string }>;
+  }): Promise<{ readonly queueId?: number } | { readonly full: number } | { readonly refused: string }> {
     for (const accountId of input.accounts) {
       try {
-        await this.#d.mail.deliver(accountId, input.message, input.role ? { role: input.role } : {});
+        if (input.deliverLocal) {
+          const done = await input.deliverLocal(accountId, input.message);
+          if (done.refused) return { refused: done.reason };
+        } else {
+          await this.#d.mail.deliver(accountId, input.message, input.role ? { role: input.role } : {});
+        }
       } catch (err) {
         if (isFingerpostError(err, 'over_quota')) return { full: accountId };
         throw err;
@@ -183,6 +196,7 @@ export class MailSubmission {
     });
     // Another write filled this mailbox since the check above (copies already made stay, as in SMTP).
     if ('full' in done) return mailboxFull([...local].filter(([, id]) => id === done.full).map(([a]) => a));
+    if ('refused' in done) throw new FingerpostError('internal', 'a plain submission was refused by a filter it does not run');
     return { ok: true, ...done, local: [...local.keys()], remote };
   }
 }

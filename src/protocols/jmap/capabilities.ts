@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config.ts';
-import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT } from '../../mail/store.ts';
+import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT } from '../../mail/names.ts';
 
 /** Capability URIs this server implements (RFC 8620 §2, RFC 8621 §1.3, RFC 8887 §4, RFC 9425 §2, RFC 9404 §3). */
 export const CAPABILITIES = {

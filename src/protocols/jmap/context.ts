@@ -2,7 +2,7 @@ import type { AuthResult } from '../../auth/types.ts';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { JmapMailView } from '../../mail/views.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
@@ -16,7 +16,7 @@ export interface JmapServices {
   readonly config: Config;
   readonly logger: Logger;
   readonly db: Db;
-  readonly mail: MailStore;
+  readonly mail: JmapMailView;
   readonly blobs: BlobStore;
   readonly directory: Directory;
   readonly limits: JmapLimits;

@@ -6,7 +6,7 @@ import type { AuthCore } from '../../auth/types.ts';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { JmapMailView } from '../../mail/views.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { Db } from '../../store/db.ts';
@@ -39,7 +39,7 @@ export interface JmapDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly db: Db;
-  readonly mail: MailStore;
+  readonly mail: JmapMailView;
   readonly blobs: BlobStore;
   readonly directory: Directory;
   /** The auth core: EventSource streams register with its session registry. */

@@ -4,6 +4,7 @@ import type { Directory } from '../../directory/directory.ts';
 import type { InboundChecks } from '../../mail/inbound/checks.ts';
 import type { LimitReached } from '../../mail/submission/sending-limits.ts';
 import type { MailSubmission, Room } from '../../mail/submission/submission.ts';
+import type { DeliveryContext, DeliveryOutcome } from '../../mail/sieve/deliver.ts';
 import { type Reply, reply } from './reply.ts';
 import type { MailEnvelope, Recipient, SessionView, TransactionHandler } from './transaction.ts';
 
@@ -11,6 +12,11 @@ export interface MailTransactionOptions {
   readonly directory: Pick<Directory, 'listDomains'>;
   /** The mail submission use case: sender policy, sending limits, recipients, quota, hand-over. */
   readonly submission: MailSubmission;
+  /**
+   * Durable delivery into an account (blob fsync + commit) before it resolves: through its active
+   * Sieve script (src/mail/sieve/deliver.ts), else into INBOX, or Junk when `junk`.
+   */
+  readonly deliverLocal: (accountId: number, message: Buffer, context: DeliveryContext) => Promise<DeliveryOutcome>;
   /** Checks on unauthenticated MX mail before the final reply (src/mail/inbound/checks.ts). */
   readonly inbound?: InboundChecks;
   /** Does this listener let unauthenticated clients relay (policy `requireAuthForRelay` inverted)? */
@@ -34,6 +40,15 @@ function roomReply(room: Room): Reply | undefined {
 function limitReply(limit: LimitReached | undefined): Reply | undefined {
   if (!limit) return undefined;
   return reply(450, '4.7.1', `Sending limit reached (${limit} per hour), try again later`);
+}
+
+/** A Sieve reject reason as one printable line of an SMTP reply (RFC 5429 §2.1: the reason goes to the sender). */
+function refusalText(reason: string): string {
+  const line = reason
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .trim()
+    .slice(0, 200);
+  return line || "Message rejected by the recipient's filter";
 }
 
 /**
@@ -113,6 +128,7 @@ export class MailTransactions implements TransactionHandler {
       if (over) return over;
     }
     let junk = false;
+    let spam: DeliveryContext['spam'];
     // MX mail from the internet is checked before the final reply, so a refusal is still a reply
     // the sender sees (RFC 7489 §6.7, RFC 7208 §8.4) and nothing answered 250 is dropped later.
     if (this.#o.inbound && session.protocol === 'smtp' && !session.auth) {
@@ -128,7 +144,10 @@ export class MailTransactions implements TransactionHandler {
       if (d.kind === 'reject' || d.kind === 'tempfail') return reply(d.code, d.enhanced, d.text);
       message = outcome.message;
       junk = d.kind === 'junk';
+      if (outcome.spam) spam = { score: outcome.spam.score, required: outcome.spam.required };
     }
+    // A Sieve reject can be the reply itself only when it speaks for every recipient (RFC 5429 §2.1).
+    const canRefuse = envelope.recipients.length === 1 && accounts.length === 1;
     // Each copy is durable before the next starts; only then is 250 sent (RFC 5321 §6.1).
     const done = await this.#o.submission.handOver({
       sender: envelope.sender,
@@ -137,11 +156,15 @@ export class MailTransactions implements TransactionHandler {
       message,
       recipientCount: envelope.recipients.length,
       smtputf8: envelope.smtputf8,
-      ...(junk ? { role: 'junk' as const } : {}),
       ...(session.auth ? { accountId: session.auth.account.id } : {}),
+      deliverLocal: (accountId, copy) => {
+        const recipient = envelope.recipients.find((r) => r.accountId === accountId)?.address ?? '';
+        return this.#o.deliverLocal(accountId, copy, { sender: envelope.sender, recipient, junk, spam, canRefuse });
+      },
     });
     // Another write filled the mailbox since the check above.
     if ('full' in done) return reply(452, '4.2.2', 'Mailbox full, try again later');
+    if ('refused' in done) return reply(550, '5.7.1', refusalText(done.refused));
     const queueId = done.queueId;
     this.#o.logger.info(
       { session: session.id, listener: session.listener, local: accounts.length, remote: remote.length, size: message.length, queueId },

@@ -9,6 +9,8 @@ import { InboundChecks } from '../../mail/inbound/checks.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
 import { RspamdClient } from '../../mail/inbound/rspamd.ts';
+import { SieveDelivery } from '../../mail/sieve/deliver.ts';
+import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
 import { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
@@ -36,6 +38,8 @@ export interface SmtpServiceDeps {
   readonly directory: Directory;
   readonly mail: MailStore;
   readonly auth: AuthCore;
+  /** Each account's Sieve scripts (src/mail/sieve/scripts.ts); the active one runs at delivery. */
+  readonly sieveScripts: SieveScripts;
   /** The auth core's failure limits (src/auth/limits), shared with every protocol. */
   readonly failures?: FailureCounter;
   /** The node's Prometheus registry. */
@@ -178,9 +182,43 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     }),
   });
   const inbound = inboundChecks(config, logger, deps.mail);
+  const sieve = new SieveDelivery({
+    db: deps.db,
+    scripts: deps.sieveScripts,
+    mail: deps.mail,
+    addressesOf: (accountId) => deps.directory.addressesOf(accountId),
+    // What a filter sends (redirect, vacation, reject notices): local recipients straight to their
+    // INBOX (no second filter run, so two scripts cannot bounce a message between them), others queued.
+    send: async (input) => {
+      const remote: string[] = [];
+      for (const to of input.recipients) {
+        const account = (await deps.directory.findDomain(to.slice(to.lastIndexOf('@') + 1)))
+          ? await deps.directory.findRecipient(to.toLowerCase())
+          : undefined;
+        if (account) await deps.mail.deliver(account.id, input.message);
+        else remote.push(to);
+      }
+      if (remote.length) await enqueue({ sender: input.sender, recipients: remote, message: input.message });
+    },
+    hostname: config.server.hostname,
+    enabled: config.sieve.enabled,
+    parse: { maxBytes: config.sieve.max_script_size, maxDepth: config.sieve.max_nesting },
+    run: {
+      maxActions: config.sieve.max_actions,
+      maxRedirects: config.sieve.max_redirects,
+      steps: config.sieve.max_cpu_steps,
+      vacationDays: {
+        min: config.sieve.vacation_min_days,
+        max: config.sieve.vacation_max_days,
+        default: config.sieve.vacation_default_days,
+      },
+    },
+    logger,
+  });
   const transactions = new MailTransactions({
     directory: deps.directory,
     submission: outbound,
+    deliverLocal: (accountId, message, context) => sieve.deliver(accountId, message, context),
     ...(inbound ? { inbound: inbound.checks } : {}),
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
     logger,

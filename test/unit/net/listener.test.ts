@@ -178,6 +178,21 @@ describe('listener layer', () => {
     b.close();
   });
 
+  it("takes the address and port the client dialled from a PROXY header (the proxy's, not ours)", async () => {
+    const { port, seen } = await listen({ proxy: true });
+    const a = await LineClient.connect(port);
+    a.write('PROXY TCP4 192.0.2.1 192.0.2.99 40000 993\r\n');
+    assert.equal(await a.line(), 'HELLO 192.0.2.1 secure=false');
+    assert.equal(seen.at(-1)?.localAddress, '192.0.2.99');
+    assert.equal(seen.at(-1)?.localPort, 993);
+    a.close();
+    const direct = await listen();
+    const b = await LineClient.connect(direct.port);
+    await b.line();
+    assert.equal(direct.seen.at(-1)?.localPort, direct.port, 'without PROXY: the port of this listener');
+    b.close();
+  });
+
   it('counts IPv6 clients by their /64: other addresses of one prefix share its per-address limit', async () => {
     const { port } = await listen({ proxy: true, perIp: 1 });
     const a = await LineClient.connect(port);
