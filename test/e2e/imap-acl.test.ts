@@ -2,10 +2,10 @@
 // under Other Users (RFC 2342) and can do exactly what each right allows, with NO [NOPERM] for
 // the rest; a right taken away ends bob's access at once, also in a session that has it selected.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { commandSkip } from '../helpers/peers.ts';
+import { python } from '../helpers/python.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from '../helpers/wire.ts';
 
@@ -29,18 +29,6 @@ async function signIn(t: TestServer, user: string) {
   const login = await cmd(`LOGIN ${user} "${PASSWORD}"`);
   assert.match(login.at(-1)!, /^TAG OK/);
   return { c, cmd, last: async (text: string) => (await cmd(text)).at(-1)! };
-}
-
-function python(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 function message(subject: string): string {

@@ -1,26 +1,14 @@
 // IMAP with Python's imaplib, a client nobody here wrote: AUTHENTICATE PLAIN over implicit TLS,
 // and LOGINDISABLED on the cleartext port until STARTTLS.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { commandSkip } from '../helpers/peers.ts';
+import { python } from '../helpers/python.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ALICE = 'alice@example.test';
 const PASSWORD = 'alice-password-1';
 const skip = commandSkip('python3', 'python3');
-
-function python(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const IMPLICIT = `
 import imaplib, os, ssl

@@ -202,6 +202,16 @@ describe('JMAP Sharing on the IMAP ACL grants', () => {
     );
     assert.deepEqual(got.list[0].mailboxIds, { [team]: true });
     assert.deepEqual(hidden.notFound, [aliceInboxEmail], "alice's INBOX is not shared");
+    const [[, blobs]] = await jmap(BOB, [['Email/get', { accountId: alice(), ids: found.ids, properties: ['blobId'] }, 'b']]);
+    const [[, privateBlob]] = await jmap(ALICE, [
+      ['Email/get', { accountId: alice(), ids: [aliceInboxEmail], properties: ['blobId'] }, 'p'],
+    ]);
+    const download = (blobId: string) =>
+      fetchCa(`${t.baseUrl}/jmap/download/${alice()}/${blobId}/m.eml?accept=message/rfc822`, { headers: { authorization: auth(BOB) } });
+    const shared = await download(blobs.list[0].blobId);
+    assert.equal(shared.status, 200);
+    assert.match(await shared.text(), /Subject: team/);
+    assert.notEqual((await download(privateBlob.list[0].blobId)).status, 200, "a blob of alice's INBOX is not downloadable by bob");
   });
 
   it('without maySetSeen, mayRemoveItems or mayAddItems bob is refused with forbidden', async () => {

@@ -32,6 +32,7 @@ import { attachWebSocket } from './push/websocket.ts';
 import { parseRequest } from './request.ts';
 import { jmapUrls, sessionObject } from './session.ts';
 import { sharedAccounts } from './sharing/accounts.ts';
+import { sharedDownloadOwner } from './sharing/shared-download.ts';
 
 /** What the JMAP routes need from the node (wired in `main.ts`). */
 export interface JmapDeps {
@@ -233,8 +234,9 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       '/jmap/download/:accountId/:blobId/:name',
       async (request, reply) => {
         const caller = callerOf(request);
-        if (!ownAccount(reply, caller, request.params.accountId)) return reply;
-        const blob = await readBlob(services, caller.account.id, request.params.blobId);
+        const owner = await sharedDownloadOwner(services, caller.account.id, request.params.accountId, request.params.blobId);
+        if (owner === undefined && !ownAccount(reply, caller, request.params.accountId)) return reply;
+        const blob = await readBlob(services, owner ?? caller.account.id, request.params.blobId);
         if (!blob) return sendProblem(reply, 404, 'about:blank', 'no such blob');
         const accept = request.query.accept;
         const type = accept && /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i.test(accept) ? accept : blob.type;
