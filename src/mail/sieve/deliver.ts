@@ -99,6 +99,7 @@ export class SieveDelivery {
         spam: ctx.spam,
         mailboxes,
         limits: this.#o.run,
+        now: this.#now(),
       }).actions;
     } catch (err) {
       const reason = (err as Error).message;

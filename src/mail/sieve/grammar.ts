@@ -20,6 +20,7 @@ export const EXTENSIONS = [
   'subaddress', // RFC 5233
   'spamtest', // RFC 5235
   'spamtestplus', // RFC 5235 §3.2
+  'date', // RFC 5260 §4
 ] as const;
 
 export type ArgKind = 'string' | 'strings' | 'number';
@@ -142,6 +143,18 @@ export const TESTS: Readonly<Record<string, Spec>> = {
       text: { group: 'transform' },
     },
     positional: ['strings'],
+    tests: 'none',
+  },
+  date: {
+    ext: 'date',
+    tags: { ...COMPARATOR, ...MATCH, zone: { value: 'string', group: 'zone' }, originalzone: { group: 'zone' } },
+    positional: ['string', 'string', 'strings'],
+    tests: 'none',
+  },
+  currentdate: {
+    ext: 'date',
+    tags: { ...COMPARATOR, ...MATCH, zone: { value: 'string' } },
+    positional: ['string', 'strings'],
     tests: 'none',
   },
   spamtest: { ext: 'spamtest', tags: { ...COMPARATOR, ...MATCH, percent: { ext: 'spamtestplus' } }, positional: ['string'], tests: 'none' },

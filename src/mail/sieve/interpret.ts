@@ -1,7 +1,9 @@
 import { tryParseAddress } from '../../core/address.ts';
+import { parseMailDate } from '../mime/date.ts';
 import type { SieveAction } from './actions.ts';
 import type { Argument } from './ast.ts';
 import { Budget } from './budget.ts';
+import { datePart, headerZone, zoneOffset } from './date-parts.ts';
 import { SieveError } from './errors.ts';
 import { matchValue, order, relation } from './match.ts';
 import type { SieveAddress, SieveMessage } from './message.ts';
@@ -28,6 +30,8 @@ export interface RunInput {
   /** Names of the account's mailboxes, for mailboxexists (RFC 5490 §3.1), compared as given. */
   readonly mailboxes: ReadonlySet<string>;
   readonly limits: RunLimits;
+  /** The time of delivery, for currentdate (RFC 5260 §5); default now. */
+  readonly now?: number;
 }
 
 export interface RunResult {
@@ -372,11 +376,42 @@ class Run {
         this.#budget.spend(texts.reduce((n, t) => n + t.length, 0));
         return this.#match(node, texts, this.#strings(node.args[0]));
       }
+      case 'date':
+      case 'currentdate':
+        return this.#date(node);
       case 'spamtest':
         return this.#match(node, [this.#spamValue(node.tags.has('percent'))], [this.#string(node.args[0])]);
       default:
         throw new SieveError(`unknown test "${node.name}"`, node.line);
     }
+  }
+
+  /**
+   * date and currentdate (RFC 5260 §4–5): the first Date-like header (or the delivery time) as one
+   * date-part, in `:zone`, the header's own zone with `:originalzone`, else UTC (this server's
+   * zone). A missing or unreadable date makes the test false.
+   */
+  #date(node: Node): boolean {
+    const current = node.name === 'currentdate';
+    const [partArg, keysArg] = current ? [node.args[0], node.args[1]] : [node.args[1], node.args[2]];
+    let ms: number;
+    let offset = 0;
+    if (current) ms = this.#in.now ?? Date.now();
+    else {
+      const value = this.#in.message.headers(this.#string(node.args[0]))[0];
+      const parsed = value === undefined ? null : parseMailDate(value);
+      if (parsed === null || value === undefined) return false;
+      ms = parsed;
+      if (node.tags.has('originalzone')) offset = headerZone(value);
+    }
+    if (node.tags.has('zone')) {
+      const zone = zoneOffset(this.#string(node.tags.get('zone')));
+      if (zone === undefined) throw new SieveError('a :zone is written +hhmm or -hhmm', node.line);
+      offset = zone;
+    }
+    const value = datePart(ms, offset, this.#string(partArg));
+    if (value === undefined) throw new SieveError(`unknown date-part "${this.#string(partArg).slice(0, 20)}"`, node.line);
+    return this.#match(node, [value], this.#strings(keysArg));
   }
 
   /**

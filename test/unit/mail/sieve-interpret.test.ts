@@ -24,7 +24,14 @@ function message(headers: Record<string, string>, body = 'Hello there.\r\n'): Si
 function run(
   script: string,
   msg: SieveMessage,
-  extra: { from?: string; to?: string; spam?: { score: number; required: number }; mailboxes?: string[]; limits?: Partial<RunLimits> } = {},
+  extra: {
+    from?: string;
+    to?: string;
+    spam?: { score: number; required: number };
+    mailboxes?: string[];
+    limits?: Partial<RunLimits>;
+    now?: number;
+  } = {},
 ): SieveAction[] {
   return [
     ...runScript(compile(script, LIMITS), {
@@ -33,6 +40,7 @@ function run(
       spam: extra.spam,
       mailboxes: new Set(extra.mailboxes ?? ['INBOX']),
       limits: { ...RUN, ...extra.limits },
+      ...(extra.now === undefined ? {} : { now: extra.now }),
     }).actions,
   ];
 }
@@ -195,6 +203,29 @@ describe('Sieve interpreter (RFC 5228)', () => {
     assert.deepEqual(targets(run('require "body"; if body :raw :contains "w=61tches" { discard; }', m)), ['discard']);
     assert.deepEqual(targets(run('require "body"; if body :content "text" :contains "secret-token" { discard; }', m)), ['keep']);
     assert.deepEqual(targets(run('require "body"; if body :content "application" :contains "secret-token" { discard; }', m)), ['discard']);
+  });
+
+  it('date and currentdate from the RFC 5260 §6 examples', () => {
+    const office = `require ["date", "relational", "fileinto"];
+      if allof(header :is "from" "boss@example.com",
+               date :value "ge" :originalzone "date" "hour" "09",
+               date :value "lt" :originalzone "date" "hour" "17")
+      { fileinto "urgent"; }`;
+    const at = (date: string) => message({ From: 'boss@example.com', Date: date });
+    assert.deepEqual(targets(run(office, at('Mon, 7 Dec 2026 10:30:00 -0500'))), ['fileinto:urgent'], "10:30 in the sender's zone");
+    assert.deepEqual(targets(run(office, at('Mon, 7 Dec 2026 18:30:00 +0100'))), ['keep']);
+    assert.deepEqual(targets(run(office, at('not a date'))), ['keep']);
+    const away = `require ["date", "relational", "vacation"];
+      if allof(currentdate :value "ge" "date" "2007-06-30",
+               currentdate :value "le" "date" "2007-07-07")
+      { vacation :days 7 "I'm away during the first week in July."; }`;
+    assert.deepEqual(targets(run(away, message({ To: 'me@example.com' }), { now: Date.UTC(2007, 6, 3, 12) })), ['vacation', 'keep']);
+    assert.deepEqual(targets(run(away, message({}), { now: Date.UTC(2007, 6, 8, 12) })), ['keep']);
+    const zoned = 'require ["date", "fileinto"]; if currentdate :zone "+0930" "iso8601" "2026-12-07T23:30:00+09:30" { fileinto "z"; }';
+    assert.deepEqual(targets(run(zoned, message({}), { now: Date.UTC(2026, 11, 7, 14, 0, 0) })), ['fileinto:z']);
+    const weekday = 'require "date"; if currentdate "weekday" "1" { discard; }';
+    assert.deepEqual(targets(run(weekday, message({}), { now: Date.UTC(2026, 11, 7) })), ['discard'], '7 December 2026 is a Monday');
+    assert.throws(() => run('require "date"; if currentdate "fortnight" "1" { discard; }', message({})), /unknown date-part/);
   });
 
   it('spamtest over the rspamd score (RFC 5235)', () => {
