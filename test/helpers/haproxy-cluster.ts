@@ -239,7 +239,8 @@ export class HaproxyCluster {
   /** Starts node `i` (0-based) with `fingerpost serve`; the first start creates the domain. */
   async start(i: number): Promise<void> {
     const node = this.nodes[i]!;
-    node.proc = await spawnServe(['--data', node.dataDir, '--domain', 'example.test'], {});
+    // A start takes seconds on a loaded machine (migrations check, TLS, the IdP's keys).
+    node.proc = await spawnServe(['--data', node.dataDir, '--domain', 'example.test'], {}, 120_000);
     if (node.proc.child.exitCode !== null) throw new Error(`${node.name} exited: ${node.proc.stderr}`);
   }
 
