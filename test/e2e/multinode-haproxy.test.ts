@@ -3,13 +3,16 @@
 // one HAProxy (Debian's, started by the test with its own haproxy.cfg, docs/operations.md):
 // IMAPS, submission and SMTP in TCP mode with PROXY v2 (`send-proxy-v2`); HTTPS in HTTP mode —
 // HAProxy terminates TLS with the shared certificate and re-encrypts to each node with PROXY v2,
-// so JMAP EventSource and the provider's endpoints are balanced per request. Health checks are
-// GET /healthz on every node, every 200 ms, one failure marks a node down.
+// so JMAP EventSource and the provider's endpoints are balanced per request (HTTP mode works: it
+// streams the EventSource). One health check per node, the IMAP greeting on its STARTTLS port
+// behind a PROXY header every 200 ms (one failure marks it down), tracked by every server line:
+// a TLS handshake per check does not fit in the 200 ms HAProxy gives a check to connect here.
 // Real clients only: nodemailer (SMTP), imapflow (IMAP, IDLE, APPEND), node:https (EventSource).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
+import { decodeJwt } from 'jose';
 import nodemailer from 'nodemailer';
 import { openEventStream } from '../helpers/event-stream.ts';
 import { HaproxyCluster } from '../helpers/haproxy-cluster.ts';
@@ -26,9 +29,9 @@ const USER = 'nora@example.test';
 const PASSWORD = 'multinode test password';
 const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
-const _sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 /** The body of an RFC 5322 message: what no server may change (it may add header fields). */
-const _bodyOf = (raw: Buffer) => raw.subarray(raw.indexOf('\r\n\r\n') + 4);
+const bodyOf = (raw: Buffer) => raw.subarray(raw.indexOf('\r\n\r\n') + 4);
 
 /** `promise`, or a rejection naming `what` after `ms` (a stuck peer fails the test instead of hanging it). */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -121,10 +124,206 @@ describe('three nodes on one PostgreSQL behind HAProxy', { skip, timeout: 600_00
       assert.equal(await within(exists, 15_000, 'EXISTS in IDLE on node 2'), before + 1, 'node 2 announced the new message in IDLE');
       await stream.waitFor(/event: state/, 15_000);
       const found = await idle.search({ header: { 'message-id': '<idle-push@load.example.test>' } });
-      assert.ok(found && found.length === 1, 'the message is found by its Message-ID on node 2');
+      assert.ok(Array.isArray(found));
+      assert.equal(found.length, 1);
     } finally {
       stream.close();
       await idle.logout().catch(() => {});
     }
   });
+
+  it('a token revoked on node 3 ends the IMAP sessions that used it on nodes 1 and 2', async () => {
+    const [p1, p2] = cluster.fronts.pinned as [Pinned, Pinned];
+    const issued = await runCli(
+      ['admin', 'token', 'issue', USER, '--resource', 'imap://localhost', '--ttl', '10m', '--data', cluster.nodes[0]!.dataDir],
+      {
+        env: cluster.cliEnv,
+      },
+    );
+    assert.equal(issued.code, 0, issued.stderr);
+    const token = issued.stdout.trim().split('\n').at(-1)!;
+    const sessions = [imap(p1.imaps, { user: USER, accessToken: token }), imap(p2.imaps, { user: USER, accessToken: token })];
+    const bystander = imap(p1.imaps);
+    try {
+      await Promise.all([...sessions, bystander].map((c) => c.connect()));
+      const ended = sessions.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
+      // The CLI on node 3's data directory (its fingerpost.toml names the shared database).
+      const revoked = await runCli(['admin', 'token', 'revoke', '--data', cluster.nodes[2]!.dataDir, '--', String(decodeJwt(token).jti)], {
+        env: cluster.cliEnv,
+      });
+      assert.equal(revoked.code, 0, revoked.stderr);
+      await within(Promise.all(ended), 20_000, 'the sessions of the revoked token closing on nodes 1 and 2');
+      await bystander.noop();
+      assert.ok(bystander.usable, 'a password session on node 1 stays');
+      const again = imap(p2.imaps, { user: USER, accessToken: token });
+      await assert.rejects(again.connect(), 'the revoked token is refused on node 2');
+      again.close();
+    } finally {
+      for (const c of [...sessions, bystander]) c.close();
+    }
+  });
+
+  it('`kill -9` of node 2 under SMTP and IMAP APPEND load through HAProxy loses no acknowledged message', async (t) => {
+    const setup = imap(cluster.fronts.imaps);
+    await setup.connect();
+    await setup.mailboxCreate('Load');
+    await setup.logout();
+    const load = new Load(cluster, imap);
+    const running = load.run(3);
+    try {
+      await until(() => load.everyWorkerAcked(3), 90_000, 'every client acknowledged three operations');
+      const victim = cluster.nodes[1]!;
+      const exited = new Promise((r) => victim.proc!.child.once('exit', r));
+      victim.proc!.child.kill('SIGKILL');
+      await exited;
+      const before = load.ackedPerWorker();
+      await until(() => load.everyWorkerAcked(3, before), 120_000, 'every client acknowledged three more after the kill');
+    } finally {
+      load.stop();
+      await running;
+    }
+    assert.ok(load.imapReconnects >= 1, 'the IMAP client on node 2 reconnected through HAProxy');
+    const stored = await storedHashes(imap(cluster.fronts.imaps));
+    const missing = load.acked.filter((a) => !stored.get(a.mailbox)?.get(a.id)?.includes(a.hash));
+    assert.deepEqual(missing, [], `${load.acked.length} acknowledged, ${missing.length} missing or changed`);
+    t.diagnostic(
+      `${load.acked.length} acknowledged and stored; ${load.failures.length} unanswered or refused; ${load.imapReconnects} IMAP reconnects`,
+    );
+    // Node 2 comes back for the tests after this one.
+    await cluster.start(1);
+    await cluster.waitHealthy(['n2']);
+  });
 });
+
+interface Acked {
+  readonly id: string;
+  readonly mailbox: 'INBOX' | 'Load';
+  /** SHA-256 of the body (SMTP: servers add trace fields) or of the whole message (APPEND). */
+  readonly hash: string;
+}
+
+/**
+ * Clients that keep sending through HAProxy's shared fronts until stopped: nodemailer over
+ * submissions (pooled: one connection kept per client) and imapflow APPENDs to `Load`. An
+ * acknowledged operation (250, or a tagged OK with APPENDUID) is recorded; any other outcome is
+ * counted, and a client whose connection failed opens a new one (through HAProxy again).
+ */
+class Load {
+  readonly acked: Acked[] = [];
+  readonly failures: string[] = [];
+  imapReconnects = 0;
+  #stopped = false;
+  #perWorker = new Map<string, number>();
+  readonly #cluster: HaproxyCluster;
+  readonly #imap: (port: number) => ImapFlow;
+
+  constructor(cluster: HaproxyCluster, imap: (port: number) => ImapFlow) {
+    this.#cluster = cluster;
+    this.#imap = imap;
+  }
+
+  run(workers: number): Promise<void> {
+    const all: Promise<void>[] = [];
+    for (let w = 0; w < workers; w++) all.push(this.#smtp(`s${w}`), this.#append(`a${w}`));
+    return Promise.all(all).then(() => {});
+  }
+
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  ackedPerWorker(): Map<string, number> {
+    return new Map(this.#perWorker);
+  }
+
+  everyWorkerAcked(n: number, since = new Map<string, number>()): boolean {
+    return this.#perWorker.size > 0 && [...this.#perWorker].every(([w, count]) => count - (since.get(w) ?? 0) >= n);
+  }
+
+  #ack(worker: string, a: Acked): void {
+    this.acked.push(a);
+    this.#perWorker.set(worker, (this.#perWorker.get(worker) ?? 0) + 1);
+  }
+
+  async #smtp(worker: string): Promise<void> {
+    this.#perWorker.set(worker, 0);
+    const transport = nodemailer.createTransport({
+      pool: true,
+      maxConnections: 1,
+      host: 'localhost',
+      port: this.#cluster.fronts.submissions,
+      secure: true,
+      tls: { ca: this.#cluster.ca },
+      auth: { user: USER, pass: PASSWORD },
+    });
+    try {
+      for (let i = 0; !this.#stopped; i++) {
+        const id = `${worker}-${i}-${randomBytes(4).toString('hex')}`;
+        const raw = message(id, randomBytes(1500).toString('base64'));
+        try {
+          const sent = await transport.sendMail({ envelope: { from: USER, to: [USER] }, raw });
+          if (/^250/.test(sent.response)) this.#ack(worker, { id, mailbox: 'INBOX', hash: sha256(bodyOf(raw)) });
+          else this.failures.push(`${worker}: ${sent.response}`);
+        } catch (err) {
+          this.failures.push(`${worker}: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      transport.close();
+    }
+  }
+
+  async #append(worker: string): Promise<void> {
+    this.#perWorker.set(worker, 0);
+    let client: ImapFlow | undefined;
+    try {
+      for (let i = 0; !this.#stopped; i++) {
+        const id = `${worker}-${i}-${randomBytes(4).toString('hex')}`;
+        const raw = message(id, randomBytes(1500).toString('base64'));
+        try {
+          if (!client?.usable) {
+            if (client) this.imapReconnects++;
+            client?.close();
+            client = this.#imap(this.#cluster.fronts.imaps);
+            client.on('error', () => {});
+            await client.connect();
+          }
+          const done = await client.append('Load', raw);
+          if (done && (done.uid ?? 0) > 0) this.#ack(worker, { id, mailbox: 'Load', hash: sha256(raw) });
+          else this.failures.push(`${worker}: APPEND without APPENDUID`);
+        } catch (err) {
+          this.failures.push(`${worker}: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      await client?.logout().catch(() => client?.close());
+    }
+  }
+}
+
+/** Every message of INBOX and Load by Message-ID: the SHA-256 of its body (INBOX) or whole source (Load). */
+async function storedHashes(client: ImapFlow): Promise<Map<string, Map<string, string[]>>> {
+  await client.connect();
+  const out = new Map<string, Map<string, string[]>>();
+  try {
+    for (const mailbox of ['INBOX', 'Load'] as const) {
+      const byId = new Map<string, string[]>();
+      const lock = await client.getMailboxLock(mailbox);
+      try {
+        for await (const m of client.fetch('1:*', { source: true, envelope: true })) {
+          const id = (m.envelope?.messageId ?? '').replace(/^<|@load\.example\.test>$/g, '');
+          const hash = sha256(mailbox === 'INBOX' ? bodyOf(m.source!) : m.source!);
+          byId.set(id, [...(byId.get(id) ?? []), hash]);
+        }
+      } finally {
+        lock.release();
+      }
+      out.set(mailbox, byId);
+    }
+  } finally {
+    await client.logout();
+  }
+  return out;
+}

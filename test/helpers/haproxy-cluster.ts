@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -239,7 +240,8 @@ export class HaproxyCluster {
   /** Starts node `i` (0-based) with `fingerpost serve`; the first start creates the domain. */
   async start(i: number): Promise<void> {
     const node = this.nodes[i]!;
-    node.proc = await spawnServe(['--data', node.dataDir, '--domain', 'example.test'], {});
+    // A start takes seconds on a loaded machine (migrations check, TLS, the IdP's keys).
+    node.proc = await spawnServe(['--data', node.dataDir, '--domain', 'example.test'], {}, 120_000);
     if (node.proc.child.exitCode !== null) throw new Error(`${node.name} exited: ${node.proc.stderr}`);
   }
 
@@ -256,7 +258,7 @@ export class HaproxyCluster {
     return this.#haproxyLog;
   }
 
-  /** Waits until HAProxy's shared HTTPS front reaches /healthz through each of `names` (its pinned front). */
+  /** Waits until each node of `names` answers /healthz through its own HTTPS front (HAProxy counts it up). */
   async waitHealthy(names: readonly string[], timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (const name of names) {
@@ -281,8 +283,7 @@ export class HaproxyCluster {
   }
 }
 
-async function fetchStatus(url: string, ca: string): Promise<number> {
-  const https = await import('node:https');
+function fetchStatus(url: string, ca: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = https.get(url, { ca }, (res) => {
       res.resume();

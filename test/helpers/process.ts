@@ -32,7 +32,11 @@ export async function spawnServe(args: string[], env: Record<string, string>, ti
   child.stdout!.on('data', (d) => (proc.stdout += d));
   child.stderr!.on('data', (d) => (proc.stderr += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start in ${timeoutMs} ms:\n${proc.stderr}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // No server left behind to keep the test process alive.
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start in ${timeoutMs} ms:\n${proc.stderr}`));
+    }, timeoutMs);
     const check = () => {
       if (proc.stderr.includes('Fingerpost is running')) {
         clearTimeout(timer);
