@@ -166,7 +166,13 @@ for k, v in out: print(k, repr(v))
     const token = await issueToken(t, 'jon@example.test', { resource: ids.imap });
     const smtpOnly = await issueToken(t, 'jon@example.test', { resource: ids.smtp });
     const attempt = async (mech: string, ir: string) => {
-      const c = await starttls(await LineClient.connect(t.ports.managesieve).then(async (p) => (await responseOf(p), p)), t.ca);
+      const c = await starttls(
+        await LineClient.connect(t.ports.managesieve).then(async (p) => {
+          await responseOf(p);
+          return p;
+        }),
+        t.ca,
+      );
       c.write(`AUTHENTICATE "${mech}" "${ir}"\r\n`);
       let last = (await c.until(/^(OK|NO|BYE)\b|^"/)).at(-1)!;
       // RFC 7628 §3.2.3: a refused token gets an error challenge; the client answers with a dummy.

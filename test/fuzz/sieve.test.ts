@@ -20,6 +20,7 @@ const fixtures = path.join(import.meta.dirname, '..', 'unit', 'mail', 'sieve-fix
 const SCRIPTS = [
   readFileSync(path.join(fixtures, 'rfc5228-section9.sieve'), 'utf8'),
   readFileSync(path.join(fixtures, 'rfc5230-vacation.sieve'), 'utf8'),
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Sieve variable reference (RFC 5229), not a template
   'require ["variables", "fileinto"]; if header :matches "List-Id" "*<*.*>" { fileinto "l/${2}"; }',
   'require ["imap4flags", "relational", "comparator-i;ascii-numeric"]; if header :count "ge" :comparator "i;ascii-numeric" "received" "2" { addflag "$x"; }',
   'require "body"; if body :content "text" :contains ["a", "b"] { discard; } else { keep; }',
