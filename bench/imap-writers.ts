@@ -1,11 +1,12 @@
 // Concurrent writers on one mailbox: N clients each SELECT the same INBOX and loop UID STORE,
 // UID FETCH, and (every 5th round) APPEND + UID STORE \Deleted + UID EXPUNGE of their own message.
-// Prints the latency (p50, p95, max) of each command kind per concurrency level. By default against
-// an in-process Fingerpost on SQLite; with --host/--port/--user/--pass against any IMAPS server
-// (e.g. a Dovecot on the same machine) so both can be run interleaved.
+// Prints the latency (p50, p95, max) of each command kind per concurrency level against an
+// in-process Fingerpost on SQLite; with --port/--user/--pass also against another IMAPS server
+// (e.g. a Dovecot on the same machine), interleaved: each repetition runs Fingerpost, then the
+// other, at every concurrency level, and the table gives both and the ratio of medians.
 //
 //   ./node_modules/.bin/node bench/imap-writers.ts [--clients 10,50] [--rounds 40] [--messages 1000]
-//   ./node_modules/.bin/node bench/imap-writers.ts --host 127.0.0.1 --port 10993 --user user1@example.test --pass bench-password-1
+//   ./node_modules/.bin/node bench/imap-writers.ts --port 14393 --user user1@example.test --pass bench-password-1 --reps 3
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { startTestServer } from '../test/helpers/server.ts';
@@ -17,8 +18,9 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '1000' },
     host: { type: 'string' },
     port: { type: 'string' },
-    user: { type: 'string', default: 'bench@example.test' },
+    user: { type: 'string', default: 'user1@example.test' },
     pass: { type: 'string', default: 'bench-password-1' },
+    reps: { type: 'string', default: '1' },
     mailbox: { type: 'string', default: 'INBOX' },
   },
 });
@@ -88,12 +90,19 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : 0;
 };
 
-let host = args.host ?? '127.0.0.1';
-let port = Number(args.port ?? 0);
+interface Target {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly pass: string;
+}
+const FP_USER = 'bench@example.test';
 let stop = async () => {};
-if (!args.port) {
+const targets: Target[] = [];
+{
   const t = await startTestServer({ domain: 'example.test', overrides: { imap: { commands_per_second: 100_000 } } });
-  const { account } = await t.services.accounts.addUser({ address: args.user, password: args.pass });
+  const { account } = await t.services.accounts.addUser({ address: FP_USER, password: args.pass });
   const inbox = await t.services.mail.getMailbox(account.id, 'INBOX');
   log(`seeding ${args.messages} messages`);
   for (let i = 0; i < Number(args.messages); i += 100)
@@ -104,17 +113,17 @@ if (!args.port) {
         raw: Buffer.from(`From: u${k}@example.test\r\nSubject: seed ${i + k}\r\nMessage-ID: <s${i + k}@bench>\r\n\r\nbody\r\n`),
       })),
     );
-  host = '127.0.0.1';
-  port = t.ports.imaps;
+  targets.push({ name: 'fingerpost', host: '127.0.0.1', port: t.ports.imaps, user: FP_USER, pass: args.pass });
   stop = () => t.close();
 }
+if (args.port) targets.push({ name: 'other', host: args.host ?? '127.0.0.1', port: Number(args.port), user: args.user, pass: args.pass });
 
 const MSG = 'From: w@example.test\r\nSubject: writer\r\n\r\nshort body\r\n';
 
-async function client(seed: number, lat: Record<string, number[]>): Promise<void> {
-  const c = await Client.connect(host, port);
+async function client(target: Target, seed: number, lat: Record<string, number[]>): Promise<void> {
+  const c = await Client.connect(target.host, target.port);
   await c.greeting();
-  await c.run(`LOGIN ${args.user} ${args.pass}`);
+  await c.run(`LOGIN ${target.user} ${target.pass}`);
   const sel = await c.run(`SELECT ${args.mailbox}`);
   const maxUid = Number(/UIDNEXT (\d+)/.exec(sel)?.[1] ?? 2) - 1;
   let x = seed;
@@ -145,21 +154,41 @@ async function client(seed: number, lat: Record<string, number[]>): Promise<void
   c.close();
 }
 
-const rows: string[] = [];
-for (const n of args.clients.split(',').map(Number)) {
-  const lat: Record<string, number[]> = {};
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: n }, (_, i) => client(i + 1, lat)));
-  const wall = performance.now() - t0;
-  const total = Object.values(lat).reduce((a, l) => a + l.length, 0);
-  for (const kind of ['STORE', 'FETCH', 'APPEND', 'EXPUNGE'])
-    rows.push(
-      `| ${n} | ${kind} | ${lat[kind]?.length ?? 0} | ${pct(lat[kind] ?? [], 50).toFixed(1)} | ${pct(lat[kind] ?? [], 95).toFixed(1)} | ${Math.max(0, ...(lat[kind] ?? [])).toFixed(1)} |`,
-    );
-  rows.push(`| ${n} | all | ${total} commands in ${(wall / 1000).toFixed(1)} s | ${((total / wall) * 1000).toFixed(0)}/s | | |`);
-  log(`${n} clients done`);
+const KINDS = ['STORE', 'FETCH', 'APPEND', 'EXPUNGE'];
+const levels = args.clients.split(',').map(Number);
+/** Latencies per target, level and command kind, over all repetitions; commands per second per run. */
+const lat = targets.map(() => levels.map(() => ({}) as Record<string, number[]>));
+const rates = targets.map(() => levels.map(() => [] as number[]));
+for (let rep = 0; rep < Number(args.reps); rep++)
+  for (const [li, n] of levels.entries())
+    for (const [ti, target] of targets.entries()) {
+      const l = lat[ti]![li]!;
+      const before = Object.values(l).reduce((a, x) => a + x.length, 0);
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: n }, (_, i) => client(target, i + 1 + rep * 1000, l)));
+      const done = Object.values(l).reduce((a, x) => a + x.length, 0) - before;
+      rates[ti]![li]!.push((done / (performance.now() - t0)) * 1000);
+      log(`rep ${rep + 1}: ${target.name}, ${n} clients done`);
+    }
+const median = (xs: number[]) => pct(xs, 50);
+for (const [ti, target] of targets.entries()) {
+  console.log(`\n${target.name} (${target.name === 'fingerpost' ? 'in-process, SQLite' : `${target.host}:${target.port}`})\n`);
+  console.log('| clients | command | count | p50 ms | p95 ms | max ms |\n|---|---|---:|---:|---:|---:|');
+  for (const [li, n] of levels.entries()) {
+    const l = lat[ti]![li]!;
+    for (const kind of KINDS)
+      console.log(
+        `| ${n} | ${kind} | ${l[kind]?.length ?? 0} | ${pct(l[kind] ?? [], 50).toFixed(1)} | ${pct(l[kind] ?? [], 95).toFixed(1)} | ${Math.max(0, ...(l[kind] ?? [])).toFixed(1)} |`,
+      );
+    console.log(`| ${n} | all (commands/s, median run) | | ${median(rates[ti]![li]!).toFixed(0)} | | |`);
+  }
 }
-console.log(`target: ${args.port ? `${host}:${port}` : 'in-process Fingerpost (SQLite)'}`);
-console.log('| clients | command | count | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|---|');
-console.log(rows.join('\n'));
+if (targets.length > 1) {
+  console.log('\nratio Fingerpost / other (p50 latency; below 1 is faster), and commands/s ratio\n');
+  console.log('| clients | STORE | FETCH | APPEND | EXPUNGE | commands/s |\n|---|---:|---:|---:|---:|---:|');
+  for (const [li, n] of levels.entries()) {
+    const r = (kind: string) => (pct(lat[0]![li]![kind] ?? [], 50) / Math.max(0.01, pct(lat[1]![li]![kind] ?? [], 50))).toFixed(2);
+    console.log(`| ${n} | ${KINDS.map(r).join(' | ')} | ${(median(rates[0]![li]!) / median(rates[1]![li]!)).toFixed(2)} |`);
+  }
+}
 await stop();

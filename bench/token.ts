@@ -6,8 +6,11 @@
 //   2. the same through the launcher started by the system `node` (it re-executes Node 24),
 //   3. no agent, passphrase from FINGERPOST_PASSPHRASE (scrypt on every call).
 // Target for 1: <= 100 ms median on a quiet machine.
+// With --baseline DIR (a checkout of another commit, e.g. `git worktree add /tmp/old <commit>`
+// plus its node_modules), case 1 also runs that checkout's launcher, the two taking turns, and
+// the ratio this/baseline of the medians is printed (the ratio stays meaningful on a busy machine).
 //
-//   ./node_modules/.bin/node bench/token.ts [--runs 30]
+//   ./node_modules/.bin/node bench/token.ts [--runs 30] [--baseline DIR]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,7 +21,7 @@ import { ACCOUNT_FORMAT, type AccountFile } from '../src/client/store/account.ts
 import { clientPaths } from '../src/client/store/paths.ts';
 import { TokenStore } from '../src/client/store/token-store.ts';
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
+const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '30' }, baseline: { type: 'string' } } });
 const RUNS = Math.max(3, Number(args.runs) || 30);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const LAUNCHER = path.join(ROOT, 'bin', 'fingerpost.js');
@@ -88,40 +91,69 @@ function once(file: string, argv: string[], e: NodeJS.ProcessEnv): Promise<{ wal
   });
 }
 
-async function measure(label: string, file: string, argv: string[], e: NodeJS.ProcessEnv, runs = RUNS): Promise<void> {
-  await once(file, argv, e); // warm the file and compile caches
-  const walls: number[] = [];
-  const cpus: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const r = await once(file, argv, e);
-    walls.push(r.wall);
-    if (r.cpu !== undefined) cpus.push(r.cpu);
-  }
-  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+
+function report(label: string, walls: number[], cpus: number[]): void {
   const cpu = cpus.length ? `   cpu median ${q(cpus, 0.5).toFixed(0).padStart(4)} ms` : '';
   console.log(
-    `${label.padEnd(58)} median ${q(walls, 0.5).toFixed(0).padStart(5)} ms   p90 ${q(walls, 0.9).toFixed(0).padStart(5)} ms${cpu}   (${runs} runs)`,
+    `${label.padEnd(58)} median ${q(walls, 0.5).toFixed(0).padStart(5)} ms   p90 ${q(walls, 0.9).toFixed(0).padStart(5)} ms${cpu}   (${walls.length} runs)`,
   );
+}
+
+/** Runs each command `runs` times, taking turns (A B A B …), after one warm-up run each. */
+async function measure(cases: { label: string; file: string; argv: string[]; env: NodeJS.ProcessEnv }[], runs = RUNS): Promise<void> {
+  for (const c of cases) await once(c.file, c.argv, c.env); // warm the file and compile caches
+  const walls = cases.map(() => [] as number[]);
+  const cpus = cases.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++)
+    for (const [k, c] of cases.entries()) {
+      const r = await once(c.file, c.argv, c.env);
+      walls[k]!.push(r.wall);
+      if (r.cpu !== undefined) cpus[k]!.push(r.cpu);
+    }
+  for (const [k, c] of cases.entries()) report(c.label, walls[k]!, cpus[k]!);
+  if (cases.length === 2) {
+    const ratio = (xs: number[][]) => (xs[0]!.length && xs[1]!.length ? (q(xs[0]!, 0.5) / q(xs[1]!, 0.5)).toFixed(2) : '-');
+    console.log(`${'this / baseline'.padEnd(58)} wall ${ratio(walls)}   cpu ${ratio(cpus)}`);
+  }
 }
 
 const tokenArgs = ['token', ADDRESS, '--service', 'imap'];
 const load = os.loadavg()[0]!.toFixed(2);
 console.log(`fingerpost token, ${os.cpus().length} CPUs, load average ${load} (the target assumes a quiet machine)`);
 try {
-  await measure('agent holds the key, Node 24 + bin/fingerpost.js', process.execPath, [LAUNCHER, ...tokenArgs], env);
+  await measure([
+    { label: 'agent holds the key, Node 24 + bin/fingerpost.js', file: process.execPath, argv: [LAUNCHER, ...tokenArgs], env },
+    ...(args.baseline
+      ? [
+          {
+            label: `  the same, baseline ${args.baseline}`,
+            file: process.execPath,
+            argv: [path.join(path.resolve(args.baseline), 'bin', 'fingerpost.js'), ...tokenArgs],
+            env,
+          },
+        ]
+      : []),
+  ]);
   const systemNode = spawnSync('/bin/sh', ['-c', 'command -v node'], { encoding: 'utf8' }).stdout.trim();
   if (systemNode && systemNode !== process.execPath)
-    await measure(
-      `agent holds the key, launcher on the system node (${process.version === spawnSync(systemNode, ['--version'], { encoding: 'utf8' }).stdout.trim() ? 'same' : 're-exec'})`,
-      systemNode,
-      [LAUNCHER, ...tokenArgs],
-      env,
-    );
+    await measure([
+      {
+        label: `agent holds the key, launcher on the system node (${process.version === spawnSync(systemNode, ['--version'], { encoding: 'utf8' }).stdout.trim() ? 'same' : 're-exec'})`,
+        file: systemNode,
+        argv: [LAUNCHER, ...tokenArgs],
+        env,
+      },
+    ]);
   await measure(
-    'no agent, FINGERPOST_PASSPHRASE (scrypt N=2^18 every call)',
-    process.execPath,
-    [LAUNCHER, ...tokenArgs],
-    { ...env, FINGERPOST_AGENT: 'off', FINGERPOST_PASSPHRASE: PASSPHRASE },
+    [
+      {
+        label: 'no agent, FINGERPOST_PASSPHRASE (scrypt N=2^18 every call)',
+        file: process.execPath,
+        argv: [LAUNCHER, ...tokenArgs],
+        env: { ...env, FINGERPOST_AGENT: 'off', FINGERPOST_PASSPHRASE: PASSPHRASE },
+      },
+    ],
     Math.min(RUNS, 10),
   );
 } finally {

@@ -4,7 +4,6 @@
 // main.ts loads only the module of the subcommand it runs; V8's compile cache (in
 // $XDG_CACHE_HOME/fingerpost/compile-cache) spares `fingerpost token`, which mail clients run on
 // every connection, most of its start-up. NODE_DISABLE_COMPILE_CACHE=1 turns the cache off.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 import os from 'node:os';
@@ -34,6 +33,7 @@ if (major >= 24) {
     process.stderr.write(`fingerpost needs Node.js 24 or newer (this is ${process.version}); run "npm ci" in ${root} first\n`);
     process.exit(1);
   }
+  const { spawnSync } = await import('node:child_process');
   const r = spawnSync(local, [self, ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -81,6 +81,30 @@ function crossAllowed(file: string, target: string): boolean {
   return [...(crossProtocol['*'] ?? []), ...(crossProtocol[from] ?? [])].some((allowedPath) => rel.startsWith(allowedPath));
 }
 
+/**
+ * Protocols see mail, and every other kind of state, through the use cases and stores of the
+ * areas below them: under src/protocols/ no SQL (the `kysely` package), no store internals
+ * (`store/db.ts`, `store/schema.ts`) and no query builder of a Db handed over (`.kysely`). The
+ * files listed still reach storage themselves; the list only shrinks (a stale entry is an error).
+ */
+const STORAGE_IMPORTS = [/^kysely$/, /\/store\/db\.ts$/, /\/store\/schema\.ts$/];
+const storageExceptions = new Set([
+  // SMTP's composition of the outbound queue, DKIM keys and sending limits hands them the Db.
+  'protocols/smtp/service.ts',
+  // JMAP's own state beside the mail: blob uploads (RFC 8620 §6.1) and PushSubscriptions (RFC 8620 §7.2).
+  'protocols/jmap/context.ts',
+  'protocols/jmap/routes.ts',
+  'protocols/jmap/blob/access.ts',
+  'protocols/jmap/blob/upload.ts',
+  'protocols/jmap/push-subscription/delivery.ts',
+  'protocols/jmap/push-subscription/set.ts',
+  'protocols/jmap/push-subscription/store.ts',
+]);
+const usedExceptions = new Set<string>();
+
+const ANY_IMPORT_RE =
+  /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+
 const IMPORT_RE =
   /^\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]|^\s*import\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
 const problems: string[] = [];
@@ -93,6 +117,20 @@ for (const file of walk(root)) {
     continue;
   }
   const text = readFileSync(file, 'utf8');
+  const rel = path.relative(root, file).split(path.sep).join('/');
+  if (rel.startsWith('protocols/')) {
+    for (const m of text.matchAll(ANY_IMPORT_RE)) {
+      const spec = m[1] ?? m[2] ?? m[3]!;
+      if (!STORAGE_IMPORTS.some((re) => re.test(spec))) continue;
+      if (storageExceptions.has(rel)) usedExceptions.add(rel);
+      else problems.push(`${rel} imports ${spec}: protocols reach storage only through src/mail and the other areas' stores`);
+    }
+    // A Db handed over at run time counts too: its query builder is the same back door.
+    if (/\.kysely\b/.test(text)) {
+      if (storageExceptions.has(rel)) usedExceptions.add(rel);
+      else problems.push(`${rel} runs SQL (.kysely): protocols reach storage only through src/mail and the other areas' stores`);
+    }
+  }
   for (const m of text.matchAll(IMPORT_RE)) {
     const spec = m[1] ?? m[2] ?? m[3]!;
     const target = path.resolve(path.dirname(file), spec);
@@ -105,6 +143,8 @@ for (const file of walk(root)) {
       );
   }
 }
+for (const rel of storageExceptions)
+  if (!usedExceptions.has(rel)) problems.push(`${rel} is listed as a storage exception but no longer needs it: remove it from the list`);
 if (problems.length) {
   process.stderr.write(`dependency direction violated (${problems.length}):\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
   process.exit(1);

@@ -38,11 +38,12 @@ import { registerDavRoutes } from './protocols/dav/routes.ts';
 import { Scheduler } from './calendar/scheduling/scheduler.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
-import { MaildropLocks } from './protocols/pop3/lock.ts';
+import { MaildropLocks } from './mail/maildrop-lock.ts';
 import { SieveScripts } from './mail/sieve/scripts.ts';
 import { imapHandler } from './protocols/imap/handler.ts';
 import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
+import { manageSieveHandler } from './protocols/managesieve/handler.ts';
 import { VacationResponder } from './mail/vacation/responder.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { sweepBlobs } from './store/blob-gc.ts';
@@ -341,7 +342,7 @@ interface MailListenerSpec {
   readonly name: string;
   readonly protocol: Exclude<ListenerInfo['protocol'], 'http'>;
   readonly implicitTls: boolean;
-  readonly section: 'imap' | 'pop3' | 'submission' | 'smtp';
+  readonly section: 'imap' | 'pop3' | 'submission' | 'smtp' | 'managesieve';
   readonly port: number;
 }
 
@@ -357,6 +358,12 @@ function mailListeners(config: Config): MailListenerSpec[] {
   dual('pop3', 'pop3', 'pop3s');
   if (config.smtp.enabled) out.push({ name: 'smtp', protocol: 'smtp', implicitTls: false, section: 'smtp', port: config.smtp.port });
   dual('submission', 'submission', 'submissions');
+  const ms = config.managesieve;
+  if (ms.enabled) {
+    out.push({ name: 'managesieve', protocol: 'managesieve', implicitTls: false, section: 'managesieve', port: ms.port });
+    if (ms.tls_enabled)
+      out.push({ name: 'managesieves', protocol: 'managesieve', implicitTls: true, section: 'managesieve', port: ms.tls_port });
+  }
   return out;
 }
 
@@ -482,6 +489,16 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         metadataMaxSize: config.imap.metadata_max_size,
         metadataMaxEntries: config.imap.metadata_max_entries,
       },
+    }),
+    managesieve: manageSieveHandler({
+      hostname: config.server.hostname,
+      auth: services.auth,
+      scripts: services.sieveScripts,
+      logger,
+      tlsTimeoutMs: config.limits.handshake_timeout,
+      wire: { maxLine: 8192, maxLiteral: config.managesieve.max_literal },
+      parse: { maxBytes: config.sieve.max_script_size, maxDepth: config.sieve.max_nesting },
+      maxRedirects: config.sieve.max_redirects,
     }),
     pop3: pop3Handler({
       hostname: config.server.hostname,

@@ -2,7 +2,7 @@ import type { Config } from '../config/config.ts';
 import type { AuthProtocol, ListenerPolicy } from './types.ts';
 
 /** The config section that governs a listener (net/ names: `imaps` is `imap` over implicit TLS). */
-export function listenerSection(listener: string): 'imap' | 'pop3' | 'smtp' | 'submission' | 'http' | undefined {
+export function listenerSection(listener: string): 'imap' | 'pop3' | 'smtp' | 'submission' | 'managesieve' | 'http' | undefined {
   switch (listener) {
     case 'imap':
     case 'imaps':
@@ -15,6 +15,9 @@ export function listenerSection(listener: string): 'imap' | 'pop3' | 'smtp' | 's
     case 'submission':
     case 'submissions':
       return 'submission';
+    case 'managesieve':
+    case 'managesieves':
+      return 'managesieve';
     case 'https':
     case 'http':
       return 'http';

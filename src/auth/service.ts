@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/config.ts';
+import { isFingerpostError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import type { Logger } from '../core/log.ts';
 import type { Db } from '../store/db.ts';
@@ -10,6 +11,7 @@ import { HttpAuthenticator } from './http/authenticator.ts';
 import { registerProtectedResourceMetadata } from './http/fastify.ts';
 import { type InProcessIssuer, IssuerRegistry } from './issuers/registry.ts';
 import { FailureLimits } from './limits/failures.ts';
+import { publishEvent, SOURCE_BANNED } from '../store/events.ts';
 import { recheckAccounts } from './account-recheck.ts';
 import { AuthMetrics } from './metrics.ts';
 import { listenerPolicy } from './policy.ts';
@@ -156,6 +158,7 @@ export class AuthService implements AuthCore {
       mirror: this.#mirror,
       revocations: this.revocations,
       recheck: this.#recheck,
+      limits: this.limits,
       directory: this.#directory,
       logger: this.#log,
       pollMs: this.config.auth.events_poll,
@@ -247,7 +250,10 @@ export class AuthService implements AuthCore {
       try {
         outcome = await this.#authenticate(credentials, context);
       } catch (err) {
-        this.#log.error({ err: (err as Error).message, listener: context.listener }, 'authentication failed unexpectedly');
+        // An account source that cannot be reached (LDAP down) is expected now and then; anything else is a bug.
+        if (isFingerpostError(err, 'unavailable'))
+          this.#log.warn({ err: (err as Error).message, listener: context.listener }, 'the account directory cannot be reached');
+        else this.#log.error({ err: (err as Error).message, listener: context.listener }, 'authentication failed unexpectedly');
         outcome = authFailure('temporary');
       }
       if (outcome.ok) this.limits.success(attempt);
@@ -255,6 +261,11 @@ export class AuthService implements AuthCore {
         const { delayMs, banned, accountUnderAttack } = this.limits.failure(attempt);
         if (banned) {
           this.metrics.bans.inc({ reason: banned });
+          // Every node refuses the source from now on, not only the one it happened to reach.
+          if (this.#db)
+            await publishEvent(this.#db, SOURCE_BANNED, { ip: context.remote, until: this.#now() + this.config.auth.limits.ban }).catch(
+              (err: Error) => this.#log.warn({ err: err.message }, 'could not share a client ban with the other nodes'),
+            );
           this.#log.warn(
             { event: 'auth_ban', remote: context.remote, reason: banned, minutes: Math.round(this.config.auth.limits.ban / 60_000) },
             'client banned',

@@ -1,14 +1,15 @@
 import type { Logger } from '../core/log.ts';
 import type { DirectoryAccount } from '../directory/directory.ts';
 import type { Db } from '../store/db.ts';
-import { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED, pollEvents, type StoredEvent } from '../store/events.ts';
+import { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED, pollEvents, SOURCE_BANNED, type StoredEvent } from '../store/events.ts';
+import type { FailureLimits } from './limits/failures.ts';
 import type { RevocationList } from './revocations.ts';
 import { SESSION_REVOKED, type SessionMirror } from './session-store.ts';
 import type { SessionRegistry } from './sessions.ts';
 import type { TokenRecheck } from './token-recheck.ts';
 
 /** Event kinds this module reacts to (defined in store/events.ts, re-exported for callers). */
-export { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED };
+export { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED, SOURCE_BANNED };
 
 export interface SessionSyncDeps {
   readonly db: Db;
@@ -16,6 +17,8 @@ export interface SessionSyncDeps {
   readonly mirror: SessionMirror;
   readonly revocations: RevocationList;
   readonly recheck: TokenRecheck;
+  /** This node's failure limits, which take the bans other nodes publish. */
+  readonly limits?: Pick<FailureLimits, 'applyBan'>;
   readonly directory: { getAccount(id: number): Promise<DirectoryAccount | undefined> };
   readonly logger: Logger;
   readonly pollMs: number;
@@ -31,9 +34,10 @@ const num = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) ? 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 
 /**
- * Connects this node's live sessions to the rest of the deployment (issue 3 step 6): polls the
- * shared events table for password changes, disabled or removed accounts, revoked app passwords
- * and admin revocations and ends the matching sessions; mirrors sessions into the store for
+ * Connects this node's live sessions to the rest of the deployment: polls the shared events
+ * table for password changes, disabled or removed accounts, revoked app passwords and admin
+ * revocations and ends the matching sessions; takes the client bans other nodes decided; mirrors
+ * sessions into the store for
  * `fingerpost admin session list`; re-introspects live tokens.
  */
 export class SessionSync {
@@ -105,6 +109,12 @@ export class SessionSync {
           this.#d.revocations.revokeJti(issuer, jti, num(p.until) ?? Date.now() + 86_400_000);
           return sessions.end({ issuer, credentialId: jti }, 'revoked');
         }
+        return 0;
+      }
+      case SOURCE_BANNED: {
+        const ip = str(p.ip);
+        const until = num(p.until);
+        if (ip && until !== undefined) this.#d.limits?.applyBan(ip, until);
         return 0;
       }
       default:

@@ -7,7 +7,7 @@ import type { DirectoryAccount } from '../directory/directory.ts';
  */
 
 /** Where a credential is presented. `http` covers JMAP, calendars and web pages. */
-export type AuthProtocol = 'imap' | 'pop3' | 'smtp' | 'submission' | 'http';
+export type AuthProtocol = 'imap' | 'pop3' | 'smtp' | 'submission' | 'managesieve' | 'http';
 
 /** What an adapter decoded from the wire. */
 export type Credentials =

@@ -1,5 +1,16 @@
 import type { Kysely, Selectable } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
+import {
+  bumpModseq,
+  CALENDAR_TABLES,
+  type CollectionChanges,
+  changesSince,
+  checkConditions,
+  deleteResource,
+  isUniqueViolation,
+  PreconditionFailed,
+  resourcesByName,
+} from '../store/collections.ts';
 import { type Db, transaction } from '../store/db.ts';
 import type { CalendarObjectTable, CalendarTable, Database } from '../store/schema.ts';
 import type { ObjectIndex } from './expand.ts';
@@ -41,13 +52,8 @@ export interface Calendar {
   readonly kind: 'calendar' | 'inbox';
 }
 
-/** What changed in a collection since a modseq (RFC 6578 §3.4): live names with their ETags, removed names. */
-export interface CollectionChanges {
-  readonly changed: ReadonlyArray<{ readonly name: string; readonly etag: string }>;
-  readonly removed: readonly string[];
-  /** The collection's modseq when read: the new sync token. */
-  readonly modseq: number;
-}
+export type { CollectionChanges };
+export { PreconditionFailed };
 
 /** A stored calendar object resource with its ETag and change counter. */
 export interface StoredObject {
@@ -118,11 +124,6 @@ export function objectNameFor(uid: string, hash: (s: string) => string): string 
   return /^[A-Za-z0-9@._+=~-]{1,120}$/.test(uid) ? `${uid}.ics` : `${hash(uid).slice(0, 32)}.ics`;
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === '23505' || /UNIQUE constraint failed/i.test(String(e.message));
-}
-
 function toCalendar(r: Selectable<CalendarTable>): Calendar {
   return {
     id: r.id,
@@ -168,14 +169,6 @@ function toObject(r: Selectable<CalendarObjectTable>): StoredObject {
     updatedAt: r.updated_at,
     scheduleTag: r.schedule_tag ?? null,
   };
-}
-
-function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  return header
-    .split(',')
-    .map((t) => t.trim().replace(/^W\//, ''))
-    .includes(etag);
 }
 
 /** The calendar tables in SQL (SQLite and PostgreSQL alike). */
@@ -356,14 +349,8 @@ export class CalendarStore {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async #bump(trx: Kysely<Database>, calendarId: number): Promise<number> {
-    await trx
-      .updateTable('calendars')
-      .set((eb) => ({ modseq: eb('modseq', '+', 1), updated_at: this.#now() }))
-      .where('id', '=', calendarId)
-      .execute();
-    const row = await trx.selectFrom('calendars').select('modseq').where('id', '=', calendarId).executeTakeFirstOrThrow();
-    return row.modseq;
+  #bump(trx: Kysely<Database>, calendarId: number): Promise<number> {
+    return bumpModseq(trx, CALENDAR_TABLES, calendarId, this.#now());
   }
 
   #row(calendar: Calendar, name: string, obj: IndexedObject, modseq: number, now: number, scheduleTag: string | null = null) {
@@ -407,10 +394,7 @@ export class CalendarStore {
         .where('calendar_id', '=', calendar.id)
         .where('name', '=', name)
         .executeTakeFirst();
-      if (cond.ifNoneMatch !== undefined && existing && etagMatches(cond.ifNoneMatch, existing.etag))
-        throw new PreconditionFailed('the resource exists (If-None-Match)');
-      if (cond.ifMatch !== undefined && (!existing || !etagMatches(cond.ifMatch, existing.etag)))
-        throw new PreconditionFailed('the resource changed or does not exist (If-Match)');
+      checkConditions(existing?.etag, cond);
       if (cond.ifScheduleTagMatch !== undefined && (!existing || existing.schedule_tag !== cond.ifScheduleTagMatch.trim()))
         throw new PreconditionFailed('the organizer changed the event meanwhile (If-Schedule-Tag-Match)');
       const clash = await trx
@@ -458,21 +442,7 @@ export class CalendarStore {
   }
 
   async deleteObject(calendar: Calendar, name: string, cond: WriteCondition = {}): Promise<boolean> {
-    return transaction(this.#db, async (trx) => {
-      const existing = await trx
-        .selectFrom('calendar_objects')
-        .select(['id', 'etag'])
-        .where('calendar_id', '=', calendar.id)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (cond.ifMatch !== undefined && (!existing || !etagMatches(cond.ifMatch, existing.etag)))
-        throw new PreconditionFailed('the resource changed or does not exist (If-Match)');
-      if (!existing) return false;
-      const modseq = await this.#bump(trx, calendar.id);
-      await trx.deleteFrom('calendar_objects').where('id', '=', existing.id).execute();
-      await trx.insertInto('calendar_tombstones').values({ calendar_id: calendar.id, name, modseq, deleted_at: this.#now() }).execute();
-      return true;
-    });
+    return transaction(this.#db, (trx) => deleteResource(trx, CALENDAR_TABLES, calendar.id, name, cond.ifMatch, this.#now()));
   }
 
   /**
@@ -546,54 +516,13 @@ export class CalendarStore {
    * removals (an initial sync).
    */
   async changesSince(calendarId: number, since: number): Promise<CollectionChanges> {
-    return transaction(this.#db, async (trx) => {
-      const cal = await trx.selectFrom('calendars').select('modseq').where('id', '=', calendarId).executeTakeFirstOrThrow();
-      const live = await trx
-        .selectFrom('calendar_objects')
-        .select(['name', 'etag'])
-        .where('calendar_id', '=', calendarId)
-        .where('modseq', '>', since)
-        .orderBy('name')
-        .execute();
-      let removed: string[] = [];
-      if (since > 0) {
-        const gone = await trx
-          .selectFrom('calendar_tombstones')
-          .select('name')
-          .distinct()
-          .where('calendar_id', '=', calendarId)
-          .where('modseq', '>', since)
-          .execute();
-        const names = gone.map((g) => g.name);
-        const still = new Set<string>();
-        for (let i = 0; i < names.length; i += 500) {
-          const rows = await trx
-            .selectFrom('calendar_objects')
-            .select('name')
-            .where('calendar_id', '=', calendarId)
-            .where('name', 'in', names.slice(i, i + 500))
-            .execute();
-          for (const r of rows) still.add(r.name);
-        }
-        removed = names.filter((n) => !still.has(n)).sort();
-      }
-      return { changed: live, removed, modseq: cal.modseq };
-    });
+    return transaction(this.#db, (trx) => changesSince(trx, CALENDAR_TABLES, calendarId, since));
   }
 
   /** The stored objects of a calendar named in `names` (calendar-multiget, RFC 4791 §7.9). */
   async objectsByName(calendarId: number, names: readonly string[]): Promise<StoredObject[]> {
-    const out: StoredObject[] = [];
-    for (let i = 0; i < names.length; i += 500) {
-      const rows = await this.#db.kysely
-        .selectFrom('calendar_objects')
-        .selectAll()
-        .where('calendar_id', '=', calendarId)
-        .where('name', 'in', names.slice(i, i + 500))
-        .execute();
-      out.push(...rows.map(toObject));
-    }
-    return out;
+    const rows = await resourcesByName<Selectable<CalendarObjectTable>>(this.#db.kysely, CALENDAR_TABLES, calendarId, names);
+    return rows.map(toObject);
   }
 
   /**
@@ -729,13 +658,5 @@ export class CalendarStore {
 
   async pruneAssertions(): Promise<void> {
     await this.#db.kysely.deleteFrom('freebusy_replay').where('expires_at', '<', this.#now()).execute();
-  }
-}
-
-/** A conditional write whose precondition did not hold (HTTP 412). */
-export class PreconditionFailed extends FingerpostError {
-  constructor(message: string) {
-    super('invalid_argument', message);
-    this.name = 'PreconditionFailed';
   }
 }

@@ -6,6 +6,7 @@ import type { Services } from '../main.ts';
 import { accountQuota, parseQuotaSize, setAccountQuota } from '../admin/quota.ts';
 import { registerAdminBlobs } from './admin-blobs.ts';
 import { registerAdminIdp } from './admin-idp.ts';
+import { registerAdminImport } from './admin-import.ts';
 import { registerAdminDkim } from './admin-dkim.ts';
 import { registerAdminQueue } from './admin-queue.ts';
 import { registerAdminSession } from './admin-session.ts';
@@ -38,6 +39,7 @@ export function registerAdmin(program: Command): void {
   registerAdminDkim(admin);
   registerAdminIdp(admin);
   registerAdminBlobs(admin);
+  registerAdminImport(admin);
 
   const domain = admin.command('domain').description('domains served here');
   adminCommand(domain, 'add', 'serve a new domain')

@@ -1,9 +1,10 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 
 /**
  * The `fingerpost` command. Each subcommand's module is imported only when that subcommand runs:
  * `fingerpost token`, which mail clients run on every connection, loads the client helper and
- * nothing of the server (`serve`, `admin` load theirs). `--help` and unknown names load them all.
+ * nothing of the server (`serve`, `admin` load theirs), and a well-formed call does not even load
+ * the command-line library (cli/token-run.ts). `--help` and unknown names load them all.
  */
 type Register = (program: Command) => void;
 
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 
 /** The program with the subcommand `name` registered, or every subcommand when `name` is not one. */
 export async function buildProgram(name?: string): Promise<Command> {
+  const { Command } = await import('commander');
   const program = new Command('fingerpost')
     .description('Fingerpost: mail and calendar server where an email address is all a person needs')
     .showHelpAfterError('(run with --help for usage)')
@@ -43,13 +45,15 @@ export async function buildProgram(name?: string): Promise<Command> {
 }
 
 const name = process.argv[2];
-const program = await buildProgram(name);
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  const code = (err as { exitCode?: number; code?: string }).exitCode;
-  const kind = (err as { code?: string }).code ?? '';
-  if (kind === 'commander.helpDisplayed' || kind === 'commander.version' || kind === 'commander.help') process.exitCode = 0;
-  // `token` keeps exit 2 for "sign in again" (src/client/errors.ts): a usage error there is 1.
-  else process.exitCode = code === 0 ? 0 : name === 'token' ? 1 : 2;
+if (!(name === 'token' && (await (await import('./token-run.ts')).tokenFastPath(process.argv.slice(3))))) {
+  const program = await buildProgram(name);
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    const code = (err as { exitCode?: number; code?: string }).exitCode;
+    const kind = (err as { code?: string }).code ?? '';
+    if (kind === 'commander.helpDisplayed' || kind === 'commander.version' || kind === 'commander.help') process.exitCode = 0;
+    // `token` keeps exit 2 for "sign in again" (src/client/errors.ts): a usage error there is 1.
+    else process.exitCode = code === 0 ? 0 : name === 'token' ? 1 : 2;
+  }
 }

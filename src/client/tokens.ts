@@ -2,7 +2,6 @@ import type * as oidc from 'openid-client';
 import type { Clock } from '../core/clock.ts';
 import { systemClock } from '../core/clock.ts';
 import { localProblem, signInNeeded } from './errors.ts';
-import { accountHttp } from './network.ts';
 import type { HttpOptions } from './oauth/issuer.ts';
 import {
   type AccessToken,
@@ -94,6 +93,7 @@ export async function accessToken(req: TokenRequest, options: TokenServiceOption
     const current = await store.load(req.address);
     const secret = await store.openSecret(current);
     if (!req.force && isFresh(secret.tokens[key], clock.now(), req.minValiditySeconds)) return issued(current, secret, false);
+    const { accountHttp } = await import('./network.ts');
     const next = await refresh(current, secret, key, clock, { ...accountHttp(current), ...options.http });
     await store.save(current, next);
     return issued(current, next, true);

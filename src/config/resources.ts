@@ -9,6 +9,8 @@ export interface ResourceIds {
   readonly pop3: string;
   /** Used for both inbound SMTP and submission. */
   readonly smtp: string;
+  /** ManageSieve (RFC 5804 §3: the `sieve://` URL scheme). */
+  readonly sieve: string;
   /** The JMAP session URL (RFC 8620 §2), target of `/.well-known/jmap`. */
   readonly jmap: string;
   /** The calendar base URL (free/busy, .ics objects). */
@@ -22,6 +24,7 @@ export function resourceIds(config: Pick<Config, 'server' | 'publicUrl'>): Resou
     imap: `imap://${host}`,
     pop3: `pop3://${host}`,
     smtp: `smtp://${host}`,
+    sieve: `sieve://${host}`,
     jmap: `${config.publicUrl}/jmap/session`,
     calendar: `${config.publicUrl}/calendar`,
   };

@@ -81,6 +81,8 @@ const issuer = z
     domains: z.array(z.string()).default([]),
     /** Require `typ: at+jwt` (RFC 9068). Off for issuers that mint plain JWTs (Entra ID v1, Google). */
     require_at_jwt: z.boolean().default(true),
+    /** Require the RFC 9068 §2.2 claims `sub`, `client_id`, `iat` and `jti`. Off for issuers that leave some out. */
+    require_rfc9068_claims: z.boolean().default(true),
     /** RFC 7662 introspection; empty to validate JWTs locally only. */
     introspection_endpoint: z.string().default(''),
     client_id: z.string().default(''),
@@ -721,6 +723,16 @@ export const configSchema = z
         upload_quota: z.number().int().min(1024).default(500_000_000),
         /** EventSource push connections one account may hold open. */
         max_push_connections: z.number().int().min(1).default(10),
+        /** PushSubscriptions one account may register (RFC 8620 §7.2). */
+        push_max_subscriptions: z.number().int().min(1).max(1000).default(32),
+        /** Longest a PushSubscription lives; a later `expires` is shortened to this (RFC 8620 §7.2). */
+        push_max_lifetime: duration('7d').refine((ms) => ms >= 3_600_000, 'expected at least 1h'),
+        /** Wait before the first retry of a failed Web Push send; it doubles after each failure. */
+        push_retry_initial: duration('10s').refine((ms) => ms >= 1000, 'expected at least 1s'),
+        /** Longest wait between retries of one Web Push message. */
+        push_retry_max: duration('1h').refine((ms) => ms >= 1000, 'expected at least 1s'),
+        /** Tries per Web Push message before it is dropped (the client resyncs from states). */
+        push_max_attempts: z.number().int().min(1).max(100).default(8),
       })
       .strict()
       .prefault({}),

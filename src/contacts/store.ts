@@ -1,5 +1,16 @@
 import { type Selectable, sql } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
+import {
+  ADDRESSBOOK_TABLES,
+  bumpModseq,
+  type CollectionChanges,
+  changesSince,
+  checkConditions,
+  deleteResource,
+  isUniqueViolation,
+  PreconditionFailed,
+  resourcesByName,
+} from '../store/collections.ts';
 import { type Db, transaction } from '../store/db.ts';
 import type { AddressbookTable, AddressObjectTable } from '../store/schema.ts';
 import type { ParsedVcard } from './vcard.ts';
@@ -53,13 +64,7 @@ export function checkCardName(name: string): string {
   return name;
 }
 
-/** A conditional write whose precondition did not hold (HTTP 412). */
-export class CardPreconditionFailed extends FingerpostError {
-  constructor(message: string) {
-    super('invalid_argument', message);
-    this.name = 'CardPreconditionFailed';
-  }
-}
+export { PreconditionFailed };
 
 function toBook(r: Selectable<AddressbookTable>): Addressbook {
   return {
@@ -84,19 +89,6 @@ function toCard(r: Selectable<AddressObjectTable>): StoredCard {
     modseq: r.modseq,
     updatedAt: r.updated_at,
   };
-}
-
-function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  return header
-    .split(',')
-    .map((t) => t.trim().replace(/^W\//, ''))
-    .includes(etag);
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === '23505' || /UNIQUE constraint failed/i.test(String(e.message));
 }
 
 /** The contacts tables. */
@@ -204,17 +196,8 @@ export class ContactsStore {
   }
 
   async cardsByName(bookId: number, names: readonly string[]): Promise<StoredCard[]> {
-    const out: StoredCard[] = [];
-    for (let i = 0; i < names.length; i += 500) {
-      const rows = await this.#db.kysely
-        .selectFrom('address_objects')
-        .selectAll()
-        .where('addressbook_id', '=', bookId)
-        .where('name', 'in', names.slice(i, i + 500))
-        .execute();
-      out.push(...rows.map(toCard));
-    }
-    return out;
+    const rows = await resourcesByName<Selectable<AddressObjectTable>>(this.#db.kysely, ADDRESSBOOK_TABLES, bookId, names);
+    return rows.map(toCard);
   }
 
   /**
@@ -236,10 +219,7 @@ export class ContactsStore {
         .where('addressbook_id', '=', book.id)
         .where('name', '=', name)
         .executeTakeFirst();
-      if (cond.ifNoneMatch !== undefined && existing && etagMatches(cond.ifNoneMatch, existing.etag))
-        throw new CardPreconditionFailed('the resource exists (If-None-Match)');
-      if (cond.ifMatch !== undefined && (!existing || !etagMatches(cond.ifMatch, existing.etag)))
-        throw new CardPreconditionFailed('the resource changed or does not exist (If-Match)');
+      checkConditions(existing?.etag, cond);
       const clash = await trx
         .selectFrom('address_objects')
         .select('name')
@@ -275,63 +255,16 @@ export class ContactsStore {
   }
 
   async deleteCard(book: Addressbook, name: string, cond: { ifMatch?: string } = {}): Promise<boolean> {
-    return transaction(this.#db, async (trx) => {
-      const existing = await trx
-        .selectFrom('address_objects')
-        .select(['id', 'etag'])
-        .where('addressbook_id', '=', book.id)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (cond.ifMatch !== undefined && (!existing || !etagMatches(cond.ifMatch, existing.etag)))
-        throw new CardPreconditionFailed('the resource changed or does not exist (If-Match)');
-      if (!existing) return false;
-      const modseq = await this.#bump(trx, book.id);
-      await trx.deleteFrom('address_objects').where('id', '=', existing.id).execute();
-      await trx.insertInto('address_tombstones').values({ addressbook_id: book.id, name, modseq, deleted_at: this.#now() }).execute();
-      return true;
-    });
+    return transaction(this.#db, (trx) => deleteResource(trx, ADDRESSBOOK_TABLES, book.id, name, cond.ifMatch, this.#now()));
   }
 
-  async #bump(trx: Parameters<Parameters<typeof transaction>[1]>[0], bookId: number): Promise<number> {
-    await trx
-      .updateTable('addressbooks')
-      .set((eb) => ({ modseq: eb('modseq', '+', 1), updated_at: this.#now() }))
-      .where('id', '=', bookId)
-      .execute();
-    const row = await trx.selectFrom('addressbooks').select('modseq').where('id', '=', bookId).executeTakeFirstOrThrow();
-    return row.modseq;
+  #bump(trx: Parameters<Parameters<typeof transaction>[1]>[0], bookId: number): Promise<number> {
+    return bumpModseq(trx, ADDRESSBOOK_TABLES, bookId, this.#now());
   }
 
   /** What changed in a book after `since` (RFC 6578 §3.4); 0 lists every card. */
-  async changesSince(bookId: number, since: number): Promise<{ changed: string[]; removed: string[]; modseq: number }> {
-    return transaction(this.#db, async (trx) => {
-      const book = await trx.selectFrom('addressbooks').select('modseq').where('id', '=', bookId).executeTakeFirstOrThrow();
-      const live = await trx
-        .selectFrom('address_objects')
-        .select('name')
-        .where('addressbook_id', '=', bookId)
-        .where('modseq', '>', since)
-        .orderBy('name')
-        .execute();
-      let removed: string[] = [];
-      if (since > 0) {
-        const gone = await trx
-          .selectFrom('address_tombstones')
-          .select('name')
-          .distinct()
-          .where('addressbook_id', '=', bookId)
-          .where('modseq', '>', since)
-          .execute();
-        const liveNames = new Set(
-          (await trx.selectFrom('address_objects').select('name').where('addressbook_id', '=', bookId).execute()).map((r) => r.name),
-        );
-        removed = gone
-          .map((g) => g.name)
-          .filter((n) => !liveNames.has(n))
-          .sort();
-      }
-      return { changed: live.map((l) => l.name), removed, modseq: book.modseq };
-    });
+  async changesSince(bookId: number, since: number): Promise<CollectionChanges> {
+    return transaction(this.#db, (trx) => changesSince(trx, ADDRESSBOOK_TABLES, bookId, since));
   }
 
   /** Whether any address book of the account lists `address` as an EMAIL (the "my contacts" rule). */

@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../store/collections.ts';
 import { createHash } from 'node:crypto';
 import { type Address, parseAddress, parseDomain } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
@@ -16,11 +17,6 @@ import { verifyPassword } from './password-hash.ts';
 /** SHA-256 of an app-password secret: the secrets are random and long, so a fast hash is enough. */
 export function hashAppSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; errcode?: number; message?: string };
-  return e.code === '23505' || /UNIQUE constraint failed/i.test(String(e.message));
 }
 
 type AccountRow = Selectable<AccountTable> & { domain_name: string };

@@ -1,10 +1,12 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import type { DomainServices, TcpService } from './services.ts';
+import { type DomainServices, httpService, type TcpService } from './services.ts';
 import { el } from './xml.ts';
 
 /**
  * Apple configuration profile with one `com.apple.mail.managed` payload (IMAP + SMTP, password
- * authentication: the payload has no OAuth fields) and, when the server's certificates come from
+ * authentication: the payload has no OAuth fields), `com.apple.caldav.account` and
+ * `com.apple.carddav.account` payloads for calendars and contacts (RFC 4791, RFC 6352; their
+ * principal URL) when passwords work there, and, when the server's certificates come from
  * its local CA, a `com.apple.security.root` payload with that CA so iOS and macOS trust them
  * (Apple "Configuration Profile Reference": Certificates). Served unsigned, without any password
  * in it. UUIDs are derived from the domain, address and CA so a re-download replaces the profile.
@@ -48,6 +50,36 @@ function caPayload(id: string, caPem: string): string[] {
     str('fingerpost-ca.cer'),
     key('PayloadContent'),
     el('data', ca.raw.toString('base64')),
+  ];
+}
+
+/** A CalDAV or CardDAV account payload (Apple "Configuration Profile Reference": CalDAV, CardDAV). */
+function davPayload(kind: 'CalDAV' | 'CardDAV', id: string, services: DomainServices, address: string): string[] {
+  const url = new URL(services.publicUrl);
+  const prefix = kind;
+  return [
+    key('PayloadType'),
+    str(`com.apple.${kind.toLowerCase()}.account`),
+    key('PayloadVersion'),
+    int(1),
+    key('PayloadIdentifier'),
+    str(`${id}.${kind.toLowerCase()}`),
+    key('PayloadUUID'),
+    str(stableUuid(`${kind.toLowerCase()}:${address}`)),
+    key('PayloadDisplayName'),
+    str(`${services.providerName} ${kind === 'CalDAV' ? 'calendars' : 'contacts'}`),
+    key(`${prefix}AccountDescription`),
+    str(`${services.providerName} (${address})`),
+    key(`${prefix}HostName`),
+    str(url.hostname),
+    key(`${prefix}Port`),
+    int(url.port ? Number(url.port) : 443),
+    key(`${prefix}UseSSL`),
+    bool(true),
+    key(`${prefix}PrincipalURL`),
+    str(`${services.publicUrl}/dav/principals/${encodeURIComponent(address).replace(/%40/g, '@')}/`),
+    key(`${prefix}Username`),
+    str(address),
   ];
 }
 
@@ -118,13 +150,23 @@ export function mobileconfig(services: DomainServices, address: string, caPem?: 
     key('PayloadDisplayName'),
     str(services.providerName),
     key('PayloadDescription'),
-    str(`Mail settings for ${address} (enter your password or an app password when asked)`),
+    str(`Mail, calendar and contacts settings for ${address} (enter your password or an app password when asked)`),
     key('PayloadContent'),
     '<array>',
     '<dict>',
     ...payload,
     '</dict>',
     ...(caPem ? ['<dict>', ...caPayload(id, caPem), '</dict>'] : []),
+    ...(httpService(services, 'calendar')?.password
+      ? [
+          '<dict>',
+          ...davPayload('CalDAV', id, services, address),
+          '</dict>',
+          '<dict>',
+          ...davPayload('CardDAV', id, services, address),
+          '</dict>',
+        ]
+      : []),
     '</array>',
     '</dict>',
     '</plist>',

@@ -18,6 +18,11 @@ export function paccBody(services: DomainServices): string {
   const protocols: Record<string, Record<string, string | number>> = {};
   const jmap = httpService(services, 'jmap');
   if (jmap) protocols.jmap = { url: jmap.url };
+  // CalDAV and CardDAV share the WebDAV tree (RFC 6764 §4 context path).
+  if (httpService(services, 'calendar')) {
+    protocols.caldav = { url: `${services.publicUrl}/dav/` };
+    protocols.carddav = { url: `${services.publicUrl}/dav/` };
+  }
   for (const [name, protocol] of [
     ['imap', 'imap'],
     ['pop3', 'pop3'],

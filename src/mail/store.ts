@@ -1,12 +1,17 @@
+import { ChangeLog } from './change-log.ts';
+import { checkMailboxShape, DELIMITER, keywordsFromText, keywordsToText, normalizeMailboxName, validKeyword } from './names.ts';
+import { SearchText } from './search-text.ts';
+import { type StorageQuota, StorageQuotas } from './storage-quota.ts';
+import { type Trx, UnitOfWork } from './unit-of-work.ts';
 import { Identities } from './identities.ts';
+import { MessageIndex } from './message-index.ts';
 import { EmailQueries } from './query/email-query.ts';
 import type { LoggedChange, LoggedWrite } from './logged-write.ts';
 import { MetadataStore } from './metadata.ts';
 import { SharingStore } from './sharing/grants.ts';
 import { SubmissionRecords } from './submission/records.ts';
 import { VacationSettings } from './vacation/settings.ts';
-import { EventEmitter } from 'node:events';
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { type Selectable, sql, type Transaction } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
 import type { BlobStore } from '../store/blobs.ts';
 import type { Db } from '../store/db.ts';
@@ -25,41 +30,8 @@ import {
 } from './types.ts';
 import { nextUidValidity } from './uidvalidity.ts';
 
-type Trx = Transaction<Database> | Kysely<Database>;
-
-/** The object id of the one storage quota of an account in the change log (RFC 9425 Quota). */
-export const STORAGE_QUOTA_ID = 1;
-
-/** An account's storage quota in octets: `limit` null when none is set. */
-export interface StorageQuota {
-  readonly limit: number | null;
-  readonly used: number;
-}
-
-const DELIMITER = '/';
-/** Deepest mailbox hierarchy, for every protocol (JMAP announces it as `maxMailboxDepth`). */
-export const MAX_MAILBOX_DEPTH = 20;
-/** Longest single level of a mailbox name in UTF-8 octets (JMAP's `maxSizeMailboxName`). */
-export const MAX_MAILBOX_SEGMENT = 490;
-
-/** Refuses names JMAP clients were promised never to see: too deep, or a level too long. */
-function checkMailboxShape(name: string): void {
-  const segments = name.split(DELIMITER);
-  if (segments.length > MAX_MAILBOX_DEPTH) {
-    throw new FingerpostError('invalid_argument', `mailboxes nest at most ${MAX_MAILBOX_DEPTH} levels deep`);
-  }
-  if (segments.some((s) => Buffer.byteLength(s) > MAX_MAILBOX_SEGMENT)) {
-    throw new FingerpostError('invalid_argument', `a mailbox name level is at most ${MAX_MAILBOX_SEGMENT} bytes`);
-  }
-}
-
-/** Mailbox names are compared as given, except INBOX, which is case-insensitive (RFC 9051 §5.1). */
-export function normalizeMailboxName(name: string): string {
-  const trimmed = name.replace(/\/+$/, '');
-  if (/^inbox$/i.test(trimmed)) return 'INBOX';
-  if (/^inbox\//i.test(trimmed)) return `INBOX${trimmed.slice(5)}`;
-  return trimmed;
-}
+export { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT, normalizeMailboxName, keywordsToText } from './names.ts';
+export { STORAGE_QUOTA_ID, type StorageQuota } from './storage-quota.ts';
 
 type MailboxRow = Selectable<MailboxTable> & { readonly is_subscribed: unknown };
 
@@ -78,20 +50,6 @@ function toMailbox(row: MailboxRow): Mailbox {
     sortOrder: row.sort_order,
     createdAt: row.created_at,
   };
-}
-
-/** Keywords as stored: a space-separated, sorted, lower-case set. */
-export function keywordsToText(keywords: Iterable<string>): string {
-  return [...new Set([...keywords].map((k) => k.toLowerCase()))].sort().join(' ');
-}
-
-function keywordsFromText(text: string): string[] {
-  return text ? text.split(' ') : [];
-}
-
-function validKeyword(k: string): boolean {
-  // RFC 8621 §4.1.1: 1-255 chars, %x21-%x7e except ( ) { ] % * " \
-  return /^[\x21-\x7e]{1,255}$/.test(k) && !/[(){\]%*"\\]/.test(k);
 }
 
 /**
@@ -121,11 +79,16 @@ export class MailStore {
   readonly #blobs: BlobStore;
   readonly #parser: MessageParser;
   readonly #now: () => number;
-  readonly #events = new EventEmitter();
-  #publish: ((change: MailChange) => void) | undefined;
+  readonly #uow: UnitOfWork;
+  readonly #quotas: StorageQuotas;
+  readonly #text: SearchText;
   #junkSorted: ((accountId: number, messageIds: readonly number[], kind: 'spam' | 'ham') => void) | undefined;
   /** Server and mailbox annotations (IMAP METADATA, RFC 5464). */
   readonly metadata: MetadataStore;
+  /** The account change log read as JMAP states and changes (RFC 8620 §5.1–§5.2). */
+  readonly changeLog: ChangeLog;
+  /** Message and thread ids without loading messages. */
+  readonly index: MessageIndex;
   /** Email queries: filters, sorts and thread collapsing (RFC 8621 §4.4). */
   readonly emailQueries: EmailQueries;
   /** Sending identities (RFC 8621 §6). */
@@ -136,14 +99,16 @@ export class MailStore {
   readonly vacation: VacationSettings;
   /** Mailboxes shared between accounts of a domain (IMAP ACL, RFC 4314; JMAP Sharing, RFC 9670). */
   readonly sharing: SharingStore;
-  readonly #localListeners = new Set<(change: MailChange) => void>();
-  /** Transactions that logged a Quota change, so the announcement names the type. */
-  readonly #quotaTouched = new WeakSet<object>();
 
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
+    this.#uow = new UnitOfWork(db);
+    this.#quotas = new StorageQuotas(db, this.#uow);
+    this.#text = new SearchText(db);
     this.metadata = new MetadataStore(db, now);
-    const write: LoggedWrite = (accountId, type, fn) => this.writeLogged(accountId, type, fn);
+    const write: LoggedWrite = (accountId, type, fn) => this.#uow.writeLogged(accountId, type, fn);
+    this.changeLog = new ChangeLog(db);
+    this.index = new MessageIndex(db);
     this.identities = new Identities(db, write, now);
     this.emailQueries = new EmailQueries(db, this);
     this.submissions = new SubmissionRecords(db, write);
@@ -152,34 +117,41 @@ export class MailStore {
     this.#blobs = blobs;
     this.#parser = parser;
     this.#now = now;
-    this.#events.setMaxListeners(0);
   }
 
   get blobs(): BlobStore {
     return this.#blobs;
   }
 
-  // ---------------------------------------------------------------- notifications
+  // ---------------------------------------------------------------- notifications (src/mail/unit-of-work.ts)
 
   /** Calls `listener` after every committed change to the account; returns an unsubscribe function. */
   watch(accountId: number, listener: (change: MailChange) => void): () => void {
-    const key = `a${accountId}`;
-    this.#events.on(key, listener);
-    return () => this.#events.off(key, listener);
+    return this.#uow.watch(accountId, listener);
   }
 
-  /**
-   * Calls `listener` after every change committed by this process (not those of other nodes), for
-   * work that must happen once per change in a cluster, such as queueing push messages.
-   */
+  /** Calls `listener` after every change committed by this process, not those of other nodes. */
   onLocalChange(listener: (change: MailChange) => void): () => void {
-    this.#localListeners.add(listener);
-    return () => this.#localListeners.delete(listener);
+    return this.#uow.onLocalChange(listener);
   }
 
   /** Also hands every committed change to `publish` (other nodes learn of it through the events table). */
   publishChangesTo(publish: (change: MailChange) => void): void {
-    this.#publish = publish;
+    this.#uow.publishChangesTo(publish);
+  }
+
+  /** Announces a change made elsewhere (another node, seen through the events table). */
+  announce(change: MailChange): void {
+    this.#uow.announce(change);
+  }
+
+  /** Runs a write to objects kept beside the mail through the one unit of work (src/mail/unit-of-work.ts). */
+  writeLogged<T>(
+    accountId: number,
+    type: string,
+    fn: (trx: Transaction<Database>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
+  ): Promise<T> {
+    return this.#uow.writeLogged(accountId, type, fn);
   }
 
   /**
@@ -208,160 +180,16 @@ export class MailStore {
     return new Map(rows.map((r) => [r.id, r.role ?? '']));
   }
 
-  /** Announces a change made elsewhere (another node, seen through the events table). */
-  announce(change: MailChange): void {
-    this.#events.emit(`a${change.accountId}`, change);
-  }
-
-  // ---------------------------------------------------------------- transactions and MODSEQ
-
-  async #write<T>(
-    accountId: number,
-    fn: (trx: Transaction<Database>, modseq: () => Promise<number>) => Promise<T>,
-    types: string[],
-    mailboxIds: Set<number>,
-  ): Promise<{ value: T; modseq: number }> {
-    let assigned = 0;
-    let quota = false;
-    const value = await this.#db.kysely.transaction().execute(async (trx) => {
-      const nextModseq = async () => {
-        if (assigned) return assigned;
-        const row = await trx
-          .updateTable('accounts')
-          .set((eb) => ({ modseq: eb('modseq', '+', 1) }))
-          .where('id', '=', accountId)
-          .returning('modseq')
-          .executeTakeFirst();
-        if (!row) throw new FingerpostError('not_found', `account ${accountId} does not exist`);
-        assigned = row.modseq;
-        return assigned;
-      };
-      const value = await fn(trx, nextModseq);
-      quota = this.#quotaTouched.has(trx);
-      return value;
-    });
-    if (assigned) {
-      const change = { accountId, modseq: assigned, mailboxIds: [...mailboxIds], types: quota ? [...types, 'Quota'] : types };
-      this.announce(change);
-      this.#publish?.(change);
-      for (const l of this.#localListeners) l(change);
-    }
-    return { value, modseq: assigned };
-  }
-
-  /**
-   * Runs a write to objects kept beside the mail (Identity, EmailSubmission, VacationResponse) in
-   * one transaction that bumps the account's MODSEQ and logs `changes` (RFC 8620 §5.2 states) when
-   * there are any; the change is announced here and published to other nodes like a mail change.
-   */
-  async writeLogged<T>(
-    accountId: number,
-    type: string,
-    fn: (trx: Transaction<Database>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
-  ): Promise<T> {
-    const { value } = await this.#write(
-      accountId,
-      async (trx, nextModseq) => {
-        const { value, changes } = await fn(trx);
-        if (!changes.length) return value;
-        const modseq = await nextModseq();
-        await trx
-          .insertInto('changes')
-          .values(changes.map((c) => ({ account_id: accountId, modseq, type, object_id: c.id, kind: c.kind })))
-          .execute();
-        return value;
-      },
-      [type],
-      new Set(),
-    );
-    return value;
-  }
-
-  // ---------------------------------------------------------------- storage quota
-
-  /**
-   * Adds `delta` octets to the account's storage use in the write's transaction (RFC 9208 §5.1
-   * STORAGE, RFC 9425 §4.1). Growing past a set limit throws `over_quota`, which rolls the whole
-   * write back; shrinking always succeeds. A set limit's Quota object gets a logged change.
-   */
-  async #addUsage(trx: Trx, accountId: number, modseq: number, delta: number): Promise<void> {
-    if (delta === 0) return;
-    const row = await trx
-      .insertInto('mail_quotas')
-      .values({ account_id: accountId, storage_limit: null, storage_used: Math.max(0, delta) })
-      .onConflict((oc) =>
-        oc.column('account_id').doUpdateSet((eb) => ({
-          storage_used: sql<number>`case when ${eb.ref('mail_quotas.storage_used')} + ${delta} < 0 then 0 else ${eb.ref('mail_quotas.storage_used')} + ${delta} end`,
-        })),
-      )
-      .returning(['storage_used', 'storage_limit'])
-      .executeTakeFirstOrThrow();
-    if (row.storage_limit === null) return;
-    if (delta > 0 && Number(row.storage_used) > Number(row.storage_limit))
-      throw new FingerpostError('over_quota', 'the account is over its storage quota', {
-        context: { used: Number(row.storage_used), limit: Number(row.storage_limit) },
-      });
-    await this.#logChange(trx, accountId, modseq, 'Quota', STORAGE_QUOTA_ID, 'updated');
-    this.#quotaTouched.add(trx);
-  }
+  // ---------------------------------------------------------------- storage quota (src/mail/storage-quota.ts)
 
   /** The account's storage quota: the limit in octets (null: none) and the octets in use (RFC 9208 §5.1). */
-  async storageQuota(accountId: number): Promise<StorageQuota> {
-    const row = await this.#db.kysely
-      .selectFrom('mail_quotas')
-      .select(['storage_limit', 'storage_used'])
-      .where('account_id', '=', accountId)
-      .executeTakeFirst();
-    return {
-      limit: row?.storage_limit === null || row?.storage_limit === undefined ? null : Number(row.storage_limit),
-      used: Number(row?.storage_used ?? 0),
-    };
+  storageQuota(accountId: number): Promise<StorageQuota> {
+    return this.#quotas.get(accountId);
   }
 
-  /**
-   * Sets (or with null removes) the account's storage limit in octets; an administrator's act, not
-   * a user's (RFC 9208 §4.1.3). The Quota object is logged as created, updated or destroyed
-   * (RFC 9425 §5.2). Returns the change, for the caller to publish when it runs outside a node.
-   */
-  async setStorageLimit(accountId: number, limit: number | null): Promise<MailChange | undefined> {
-    if (limit !== null && (!Number.isSafeInteger(limit) || limit < 0))
-      throw new FingerpostError('invalid_argument', 'a quota is a whole number of octets');
-    const { modseq } = await this.#write(
-      accountId,
-      async (trx, nextModseq) => {
-        const before = await trx.selectFrom('mail_quotas').select('storage_limit').where('account_id', '=', accountId).executeTakeFirst();
-        const had = before !== undefined && before.storage_limit !== null;
-        if (!had && limit === null) return;
-        if (had && Number(before.storage_limit) === limit) return;
-        const used = await trx
-          .selectFrom('messages')
-          .select((eb) => eb.fn.sum<number>('size').as('used'))
-          .where('account_id', '=', accountId)
-          .executeTakeFirst();
-        // The limit's owner re-reads the use from the messages, so a set limit starts exact.
-        await trx
-          .insertInto('mail_quotas')
-          .values({ account_id: accountId, storage_limit: limit, storage_used: Number(used?.used ?? 0) })
-          .onConflict((oc) => oc.column('account_id').doUpdateSet({ storage_limit: limit, storage_used: Number(used?.used ?? 0) }))
-          .execute();
-        const m = await nextModseq();
-        await this.#logChange(trx, accountId, m, 'Quota', STORAGE_QUOTA_ID, !had ? 'created' : limit === null ? 'destroyed' : 'updated');
-      },
-      ['Quota'],
-      new Set(),
-    );
-    return modseq ? { accountId, modseq, mailboxIds: [], types: ['Quota'] } : undefined;
-  }
-
-  async #logChange(
-    trx: Trx,
-    accountId: number,
-    modseq: number,
-    type: string,
-    objectId: number,
-    kind: 'created' | 'updated' | 'destroyed',
-  ): Promise<void> {
-    await trx.insertInto('changes').values({ account_id: accountId, modseq, type, object_id: objectId, kind }).execute();
+  /** Sets (or with null removes) the account's storage limit in octets; returns the change to publish. */
+  setStorageLimit(accountId: number, limit: number | null): Promise<MailChange | undefined> {
+    return this.#quotas.setLimit(accountId, limit);
   }
 
   async #touchMailbox(trx: Trx, mailboxId: number, modseq: number): Promise<void> {
@@ -487,7 +315,7 @@ export class MailStore {
     checkMailboxShape(name);
     const now = this.#now();
     const created = new Set<number>();
-    const { value } = await this.#write(
+    const { value } = await this.#uow.run(
       accountId,
       async (trx, modseq) => {
         if (
@@ -536,7 +364,7 @@ export class MailStore {
             .returning('id')
             .executeTakeFirstOrThrow();
           created.add(last.id);
-          await this.#logChange(trx, accountId, m, 'Mailbox', last.id, 'created');
+          await this.#uow.logChange(trx, accountId, m, 'Mailbox', last.id, 'created');
         }
         // CREATE does not subscribe (RFC 9051 §6.3.4); JMAP's isSubscribed sets the name's state.
         if (options.subscribed !== undefined) await this.#subscribe(trx, accountId, name, options.subscribed);
@@ -567,7 +395,7 @@ export class MailStore {
       return;
     }
     const touched = new Set<number>();
-    await this.#write(
+    await this.#uow.run(
       accountId,
       async (trx, modseq) => {
         const rows = await trx.selectFrom('mailboxes').selectAll().where('account_id', '=', accountId).execute();
@@ -590,7 +418,7 @@ export class MailStore {
             .execute();
           // The subscription moves with the mailbox, so JMAP's isSubscribed of this mailbox holds.
           if (await this.#subscribe(trx, accountId, row.name, false)) await this.#subscribe(trx, accountId, newName, true);
-          await this.#logChange(trx, accountId, m, 'Mailbox', row.id, 'updated');
+          await this.#uow.logChange(trx, accountId, m, 'Mailbox', row.id, 'updated');
           touched.add(row.id);
         }
         // Create missing parents of the new name.
@@ -614,7 +442,7 @@ export class MailStore {
             })
             .returning('id')
             .executeTakeFirstOrThrow();
-          await this.#logChange(trx, accountId, m, 'Mailbox', created.id, 'created');
+          await this.#uow.logChange(trx, accountId, m, 'Mailbox', created.id, 'created');
         }
       },
       ['Mailbox'],
@@ -634,7 +462,7 @@ export class MailStore {
     const names = await this.#db.kysely.selectFrom('mailboxes').select('name').where('account_id', '=', accountId).execute();
     const child = names.some((r) => r.name.startsWith(`${target}${DELIMITER}`));
     if (child) throw new FingerpostError('invalid_argument', `mailbox ${target} has child mailboxes; delete them first`);
-    await this.#write(
+    await this.#uow.run(
       accountId,
       async (trx, modseq) => {
         const m = await modseq();
@@ -649,7 +477,7 @@ export class MailStore {
         await trx.deleteFrom('mailboxes').where('id', '=', mailbox.id).execute();
         // Its METADATA entries go with it (RFC 5464 §3.2).
         await trx.deleteFrom('mail_metadata').where('account_id', '=', accountId).where('mailbox_id', '=', mailbox.id).execute();
-        await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'destroyed');
+        await this.#uow.logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'destroyed');
       },
       ['Mailbox', 'Email', 'Thread'],
       new Set([mailbox.id]),
@@ -663,7 +491,7 @@ export class MailStore {
    */
   async setSubscribed(accountId: number, rawName: string, subscribed: boolean): Promise<boolean> {
     const name = normalizeMailboxName(rawName);
-    const { value } = await this.#write(
+    const { value } = await this.#uow.run(
       accountId,
       async (trx, modseq) => {
         if (!(await this.#subscribe(trx, accountId, name, subscribed))) return false;
@@ -676,7 +504,7 @@ export class MailStore {
         if (mailbox) {
           const m = await modseq();
           await trx.updateTable('mailboxes').set({ modseq: m }).where('id', '=', mailbox.id).execute();
-          await this.#logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'updated');
+          await this.#uow.logChange(trx, accountId, m, 'Mailbox', mailbox.id, 'updated');
         }
         return true;
       },
@@ -692,7 +520,7 @@ export class MailStore {
     id: number,
     patch: { role?: string | null; sortOrder?: number; subscribed?: boolean },
   ): Promise<void> {
-    await this.#write(
+    await this.#uow.run(
       accountId,
       async (trx, modseq) => {
         const m = await modseq();
@@ -708,7 +536,7 @@ export class MailStore {
           .executeTakeFirst();
         if (!row) throw new FingerpostError('not_found', `mailbox ${id} does not exist`);
         if (patch.subscribed !== undefined) await this.#subscribe(trx, accountId, row.name, patch.subscribed);
-        await this.#logChange(trx, accountId, m, 'Mailbox', id, 'updated');
+        await this.#uow.logChange(trx, accountId, m, 'Mailbox', id, 'updated');
       },
       ['Mailbox'],
       new Set(),
@@ -812,7 +640,7 @@ export class MailStore {
     if (!items.length) return [];
     const prepared = await this.#prepare(items);
     const now = this.#now();
-    const { value } = await this.#write(
+    const { value } = await this.#uow.run(
       accountId,
       async (trx, modseq) => this.#insertPrepared(trx, accountId, mailboxId, await modseq(), prepared, now),
       ['Email', 'Thread', 'Mailbox'],
@@ -835,7 +663,7 @@ export class MailStore {
   ): Promise<{ messageId: number; uid: number; modseq: number; uidValidity: number }> {
     const prepared = await this.#prepare([item]);
     const now = this.#now();
-    const { value } = await this.#write(
+    const { value } = await this.#uow.run(
       accountId,
       async (trx, modseq) => {
         const m = await modseq();
@@ -942,11 +770,11 @@ export class MailStore {
           body: p.text.body.toLowerCase(),
         })
         .execute();
-      await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
-      await this.#logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
+      await this.#uow.logChange(trx, accountId, m, 'Email', messageId, 'created');
+      await this.#uow.logChange(trx, accountId, m, 'Thread', thread, threadId === undefined ? 'created' : 'updated');
       results.push({ messageId, uid, modseq: m, uidValidity: mailbox.uidvalidity });
     }
-    await this.#addUsage(
+    await this.#quotas.addUsage(
       trx,
       accountId,
       m,
@@ -1141,7 +969,7 @@ export class MailStore {
     if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
     const failed: number[] = [];
     const updated: MailboxEntry[] = [];
-    const { modseq } = await this.#write(
+    const { modseq } = await this.#uow.run(
       accountId,
       async (trx, nextModseq) => {
         const rows = await this.#entriesByUid(trx, mailboxId, uids);
@@ -1161,7 +989,7 @@ export class MailStore {
           m ||= await nextModseq();
           await trx.updateTable('messages').set({ keywords: text, modseq: m }).where('id', '=', r.message_id).execute();
           await trx.updateTable('mailbox_messages').set({ modseq: m }).where('message_id', '=', r.message_id).execute();
-          await this.#logChange(trx, accountId, m, 'Email', r.message_id, 'updated');
+          await this.#uow.logChange(trx, accountId, m, 'Email', r.message_id, 'updated');
           updated.push({
             uid: r.uid,
             messageId: r.message_id,
@@ -1250,7 +1078,7 @@ export class MailStore {
     move: boolean,
     filed: number[],
   ) {
-    return this.#write(
+    return this.#uow.run(
       accountId,
       async (trx, nextModseq) => {
         const target = await trx
@@ -1285,7 +1113,7 @@ export class MailStore {
             if (already) {
               uidnext--;
               pairs.push([r.uid, already.uid]);
-              await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
+              await this.#uow.logChange(trx, accountId, m, 'Email', messageId, 'updated');
               continue;
             }
           } else {
@@ -1308,10 +1136,10 @@ export class MailStore {
                 .insertInto('message_text')
                 .values({ message_id: messageId, account_id: accountId, ...text })
                 .execute();
-            await this.#logChange(trx, accountId, m, 'Email', messageId, 'created');
-            await this.#logChange(trx, accountId, m, 'Thread', copy.thread_id, 'updated');
+            await this.#uow.logChange(trx, accountId, m, 'Email', messageId, 'created');
+            await this.#uow.logChange(trx, accountId, m, 'Thread', copy.thread_id, 'updated');
           }
-          if (move) await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
+          if (move) await this.#uow.logChange(trx, accountId, m, 'Email', messageId, 'updated');
           await trx
             .insertInto('mailbox_messages')
             .values({ mailbox_id: toMailboxId, uid, message_id: messageId, modseq: m, saved_at: this.#now() })
@@ -1321,7 +1149,7 @@ export class MailStore {
         }
         await trx.updateTable('mailboxes').set({ uidnext, highest_modseq: m }).where('id', '=', toMailboxId).execute();
         if (move) await this.#touchMailbox(trx, fromMailboxId, m);
-        await this.#addUsage(trx, accountId, m, copied);
+        await this.#quotas.addUsage(trx, accountId, m, copied);
         return { uidValidity: target.uidvalidity, pairs };
       },
       ['Email', 'Thread', 'Mailbox'],
@@ -1340,7 +1168,7 @@ export class MailStore {
     options: { uids?: readonly number[]; onlyDeleted?: boolean } = {},
   ): Promise<number[]> {
     const removed: number[] = [];
-    await this.#write(
+    await this.#uow.run(
       accountId,
       async (trx, nextModseq) => {
         const rows = options.uids
@@ -1394,16 +1222,16 @@ export class MailStore {
       if (still) {
         await trx.updateTable('messages').set({ modseq }).where('id', '=', id).execute();
         await trx.updateTable('mailbox_messages').set({ modseq }).where('message_id', '=', id).execute();
-        await this.#logChange(trx, accountId, modseq, 'Email', id, 'updated');
+        await this.#uow.logChange(trx, accountId, modseq, 'Email', id, 'updated');
         continue;
       }
       const msg = await trx.selectFrom('messages').select(['thread_id', 'size']).where('id', '=', id).executeTakeFirst();
       await trx.deleteFrom('messages').where('id', '=', id).execute();
       if (msg) freed += Number(msg.size);
-      await this.#logChange(trx, accountId, modseq, 'Email', id, 'destroyed');
-      if (msg) await this.#logChange(trx, accountId, modseq, 'Thread', msg.thread_id, 'updated');
+      await this.#uow.logChange(trx, accountId, modseq, 'Email', id, 'destroyed');
+      if (msg) await this.#uow.logChange(trx, accountId, modseq, 'Thread', msg.thread_id, 'updated');
     }
-    await this.#addUsage(trx, accountId, modseq, -freed);
+    await this.#quotas.addUsage(trx, accountId, modseq, -freed);
   }
 
   /**
@@ -1425,7 +1253,7 @@ export class MailStore {
 
   async #setMailboxes(accountId: number, messageId: number, mailboxIds: readonly number[]): Promise<void> {
     const touched = new Set<number>();
-    await this.#write(
+    await this.#uow.run(
       accountId,
       async (trx, nextModseq) => {
         const current = await trx
@@ -1462,7 +1290,7 @@ export class MailStore {
         }
         await trx.updateTable('messages').set({ modseq: m }).where('id', '=', messageId).execute();
         await trx.updateTable('mailbox_messages').set({ modseq: m }).where('message_id', '=', messageId).execute();
-        await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
+        await this.#uow.logChange(trx, accountId, m, 'Email', messageId, 'updated');
       },
       ['Email', 'Mailbox', 'Thread'],
       touched,
@@ -1474,7 +1302,7 @@ export class MailStore {
     const text = keywordsToText(keywords);
     if (keywords.some((k) => !validKeyword(k.toLowerCase()))) throw new FingerpostError('invalid_argument', 'invalid keyword');
     const touched = new Set<number>();
-    await this.#write(
+    await this.#uow.run(
       accountId,
       async (trx, nextModseq) => {
         const row = await trx
@@ -1494,7 +1322,7 @@ export class MailStore {
           await this.#touchMailbox(trx, b.mailbox_id, m);
           touched.add(b.mailbox_id);
         }
-        await this.#logChange(trx, accountId, m, 'Email', messageId, 'updated');
+        await this.#uow.logChange(trx, accountId, m, 'Email', messageId, 'updated');
       },
       ['Email', 'Mailbox'],
       touched,
@@ -1506,7 +1334,7 @@ export class MailStore {
     const done: number[] = [];
     const touched = new Set<number>();
     let freed = 0;
-    await this.#write(
+    await this.#uow.run(
       accountId,
       async (trx, nextModseq) => {
         let m = 0;
@@ -1527,11 +1355,11 @@ export class MailStore {
             touched.add(mm.mailbox_id);
           }
           await trx.deleteFrom('messages').where('id', '=', id).execute();
-          await this.#logChange(trx, accountId, m, 'Email', id, 'destroyed');
-          await this.#logChange(trx, accountId, m, 'Thread', msg.thread_id, 'updated');
+          await this.#uow.logChange(trx, accountId, m, 'Email', id, 'destroyed');
+          await this.#uow.logChange(trx, accountId, m, 'Thread', msg.thread_id, 'updated');
           done.push(id);
         }
-        if (m) await this.#addUsage(trx, accountId, m, -freed);
+        if (m) await this.#quotas.addUsage(trx, accountId, m, -freed);
       },
       ['Email', 'Mailbox', 'Thread'],
       touched,
@@ -1541,66 +1369,14 @@ export class MailStore {
 
   // ---------------------------------------------------------------- JMAP state and changes
 
-  /** The state of one JMAP type: the MODSEQ of its latest change (0 when nothing changed yet). */
-  async typeState(accountId: number, type: string): Promise<number> {
-    const row = await this.#db.kysely
-      .selectFrom('changes')
-      .select((eb) => eb.fn.max('modseq').as('state'))
-      .where('account_id', '=', accountId)
-      .where('type', '=', type)
-      .executeTakeFirst();
-    return Number(row?.state ?? 0);
+  /** The state of one JMAP type: the MODSEQ of its latest change (src/mail/change-log.ts). */
+  typeState(accountId: number, type: string): Promise<number> {
+    return this.changeLog.typeState(accountId, type);
   }
 
-  /**
-   * Objects of `type` created, updated or destroyed after `sinceState` (RFC 8620 §5.2). An object
-   * created and destroyed in the window is omitted; one created then updated is only "created".
-   * `maxChanges` bounds the answer at a MODSEQ boundary.
-   */
-  async changesSince(accountId: number, type: string, sinceState: number, maxChanges = 5000): Promise<ObjectChanges> {
-    const rows = await this.#db.kysely
-      .selectFrom('changes')
-      .select(['modseq', 'object_id', 'kind'])
-      .where('account_id', '=', accountId)
-      .where('type', '=', type)
-      .where('modseq', '>', sinceState)
-      .orderBy('modseq')
-      .orderBy('id')
-      .limit(maxChanges + 1)
-      .execute();
-    let hasMore = false;
-    let slice = rows;
-    if (rows.length > maxChanges) {
-      hasMore = true;
-      const cut = rows[maxChanges - 1]!.modseq;
-      slice = rows.filter((r) => r.modseq <= cut);
-      if (slice.length === rows.length || slice.length === 0) slice = rows.slice(0, maxChanges);
-    }
-    const state = new Map<number, { created: boolean; destroyed: boolean }>();
-    for (const r of slice) {
-      const s = state.get(r.object_id) ?? { created: false, destroyed: false };
-      if (r.kind === 'created') s.created = true;
-      if (r.kind === 'destroyed') s.destroyed = true;
-      state.set(r.object_id, s);
-    }
-    const created: number[] = [];
-    const updated: number[] = [];
-    const destroyed: number[] = [];
-    for (const [id, s] of state) {
-      if (s.created && s.destroyed) continue;
-      if (s.destroyed) destroyed.push(id);
-      else if (s.created) created.push(id);
-      else updated.push(id);
-    }
-    const newState = slice.length ? slice.at(-1)!.modseq : sinceState;
-    return {
-      oldState: sinceState,
-      newState: hasMore ? newState : Math.max(newState, await this.typeState(accountId, type)),
-      created,
-      updated,
-      destroyed,
-      hasMoreChanges: hasMore,
-    };
+  /** Objects of `type` changed after `sinceState` (RFC 8620 §5.2; src/mail/change-log.ts). */
+  changesSince(accountId: number, type: string, sinceState: number, maxChanges = 5000): Promise<ObjectChanges> {
+    return this.changeLog.changesSince(accountId, type, sinceState, maxChanges);
   }
 
   /** Message ids of a thread in received order (JMAP Thread/get). */
@@ -1617,49 +1393,18 @@ export class MailStore {
   }
 
   /** The decoded, lower-cased header text of messages (IMAP SEARCH by header), without their bodies. */
-  async headerTexts(messageIds: readonly number[]): Promise<Map<number, string>> {
-    const out = new Map<number, string>();
-    for (let i = 0; i < messageIds.length; i += 500) {
-      const rows = await this.#db.kysely
-        .selectFrom('message_text')
-        .select(['message_id', 'headers'])
-        .where('message_id', 'in', messageIds.slice(i, i + 500) as number[])
-        .execute();
-      for (const r of rows) out.set(r.message_id, r.headers);
-    }
-    return out;
+  headerTexts(messageIds: readonly number[]): Promise<Map<number, string>> {
+    return this.#text.headerTexts(messageIds);
   }
 
   /** Searchable text of messages (decoded headers and body). */
-  async searchText(messageIds: readonly number[]): Promise<Map<number, { headers: string; body: string }>> {
-    const out = new Map<number, { headers: string; body: string }>();
-    for (let i = 0; i < messageIds.length; i += 500) {
-      const rows = await this.#db.kysely
-        .selectFrom('message_text')
-        .select(['message_id', 'headers', 'body'])
-        .where('message_id', 'in', messageIds.slice(i, i + 500) as number[])
-        .execute();
-      for (const r of rows) out.set(r.message_id, { headers: r.headers, body: r.body });
-    }
-    return out;
+  searchText(messageIds: readonly number[]): Promise<Map<number, { headers: string; body: string }>> {
+    return this.#text.texts(messageIds);
   }
 
-  /**
-   * Ids of the account's messages whose headers or body contain `needle`, case-insensitively
-   * (RFC 9051 §6.4.4 substring semantics). The stored text is already lower-cased.
-   */
-  async textMatches(accountId: number, needle: string, where: 'headers' | 'body' | 'both'): Promise<Set<number>> {
-    const n = needle.toLowerCase();
-    const find = this.#db.dialect === 'sqlite' ? 'instr' : 'strpos';
-    const contains = (column: 'headers' | 'body') => sql<boolean>`${sql.raw(find)}(${sql.ref(column)}, ${n}) > 0`;
-    const q = this.#db.kysely
-      .selectFrom('message_text')
-      .select('message_id')
-      .where('account_id', '=', accountId)
-      .where((eb) =>
-        where === 'headers' ? contains('headers') : where === 'body' ? contains('body') : eb.or([contains('headers'), contains('body')]),
-      );
-    return new Set((await q.execute()).map((r) => r.message_id));
+  /** Ids of the account's messages whose headers or body contain `needle`, case-insensitively (RFC 9051 §6.4.4). */
+  textMatches(accountId: number, needle: string, where: 'headers' | 'body' | 'both'): Promise<Set<number>> {
+    return this.#text.textMatches(accountId, needle, where);
   }
 
   /** Drops change-log and expunge records older than `beforeModseq` for an account (housekeeping). */

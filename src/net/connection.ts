@@ -7,7 +7,7 @@ import { serverTlsOptions, type TlsMaterial } from './tls.ts';
 export interface ListenerInfo {
   /** e.g. `imap`, `imaps`, `submission`, `submissions`, `smtp`, `pop3`, `pop3s`. */
   readonly name: string;
-  readonly protocol: 'imap' | 'pop3' | 'smtp' | 'submission' | 'http';
+  readonly protocol: 'imap' | 'pop3' | 'smtp' | 'submission' | 'managesieve' | 'http';
   readonly implicitTls: boolean;
   readonly port: number;
 }

@@ -107,7 +107,10 @@ function literalAtEnd(line: Buffer): { size: number; sync: boolean; binary: bool
  * `upgradeTls` (net/upgrade-tls.ts) moves the input to the TLS socket.
  */
 export class LineInput {
-  #buf: Buffer = Buffer.alloc(0);
+  /** Input not yet read: `#head`, then the chunks received since, joined only when a reader looks. */
+  #head: Buffer = Buffer.alloc(0);
+  #tail: Buffer[] = [];
+  #tailBytes = 0;
   #closed = false;
   #wake: (() => void) | undefined;
   #socket: Readable | undefined;
@@ -140,9 +143,27 @@ export class LineInput {
     this.#socket = undefined;
   }
 
+  /** Unread input as one buffer. Chunks are joined once per read, not once per chunk (TLS delivers many per turn). */
+  get #buf(): Buffer {
+    if (this.#tail.length) {
+      const parts = this.#head.length ? [this.#head, ...this.#tail] : this.#tail;
+      this.#head = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      this.#tail = [];
+      this.#tailBytes = 0;
+    }
+    return this.#head;
+  }
+
+  set #buf(rest: Buffer) {
+    this.#head = rest;
+    this.#tail = [];
+    this.#tailBytes = 0;
+  }
+
   push(chunk: Buffer): void {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
-    if (this.#buf.length > HIGH_WATER) this.#socket?.pause();
+    this.#tail.push(chunk);
+    this.#tailBytes += chunk.length;
+    if (this.#head.length + this.#tailBytes > HIGH_WATER) this.#socket?.pause();
     this.#notify();
   }
 
@@ -166,7 +187,7 @@ export class LineInput {
 
   /** Bytes received but not yet read: zero means the client is waiting for our replies. */
   get pending(): number {
-    return this.#buf.length;
+    return this.#head.length + this.#tailBytes;
   }
 
   get closed(): boolean {
@@ -179,11 +200,30 @@ export class LineInput {
     w?.();
   }
 
+  /** The first `n` bytes of the unread input (`n` no more than there is). */
   #take(n: number): Buffer {
-    const out = this.#buf.subarray(0, n);
-    this.#buf = this.#buf.subarray(n);
-    if (this.#buf.length < HIGH_WATER / 2 && this.#socket?.isPaused()) this.#socket.resume();
+    const buf = this.#buf;
+    this.#head = buf.subarray(n);
+    const out = buf.subarray(0, n);
+    this.#resumeIfLow();
     return out;
+  }
+
+  /** Up to `max` bytes as they were received (no joining of chunks), or null when nothing is buffered. */
+  #takeUpTo(max: number): Buffer | null {
+    if (!this.#head.length && this.#tail.length) {
+      this.#head = this.#tail.shift()!;
+      this.#tailBytes -= this.#head.length;
+    }
+    if (!this.#head.length) return null;
+    const out = this.#head.subarray(0, max);
+    this.#head = this.#head.subarray(out.length);
+    this.#resumeIfLow();
+    return out;
+  }
+
+  #resumeIfLow(): void {
+    if (this.#head.length + this.#tailBytes < HIGH_WATER / 2 && this.#socket?.isPaused()) this.#socket.resume();
   }
 
   #wait(): Promise<void> {
@@ -272,12 +312,14 @@ export class LineInput {
       }
       size += n;
       if (marker.sync) onContinue();
-      const pieces: Buffer[] = [];
+      // Filled as the bytes arrive: no copy of the whole literal at its end.
+      const data = Buffer.allocUnsafe(n);
+      let filled = 0;
       const whole = await this.bytes(n, async (piece) => {
-        pieces.push(piece);
+        filled += piece.copy(data, filled);
       });
       if (!whole) return { kind: 'closed' };
-      literals.push({ data: Buffer.concat(pieces), binary: marker.binary });
+      literals.push({ data, binary: marker.binary });
     }
   }
 
@@ -361,8 +403,8 @@ export class LineInput {
   async bytes(n: number, sink?: BodySink): Promise<boolean> {
     let left = n;
     while (left > 0) {
-      if (this.#buf.length) {
-        const piece = this.#take(Math.min(left, this.#buf.length));
+      const piece = this.#takeUpTo(left);
+      if (piece) {
         left -= piece.length;
         if (sink) await sink(piece);
         continue;

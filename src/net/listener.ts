@@ -85,7 +85,7 @@ export interface Listener {
 
 /** The config key of a listener's port: `http.port` and `smtp.port` have no `tls_port` twin (docs/configuration.md). */
 function portKey(info: Omit<ListenerInfo, 'port'>): string {
-  const dual = info.protocol === 'imap' || info.protocol === 'pop3' || info.protocol === 'submission';
+  const dual = info.protocol === 'imap' || info.protocol === 'pop3' || info.protocol === 'submission' || info.protocol === 'managesieve';
   return `${info.protocol}.${dual && info.implicitTls ? 'tls_port' : 'port'}`;
 }
 

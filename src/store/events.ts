@@ -6,6 +6,9 @@ export const CREDENTIALS_CHANGED = 'credentials_changed';
 /** Published when an app password is revoked: sessions that signed in with it end. */
 export const APP_PASSWORD_REVOKED = 'app_password_revoked';
 
+/** Published when a node bans a client address: every node refuses it until the ban ends. */
+export const SOURCE_BANNED = 'source_banned';
+
 /** A cross-process event (revocations, new mail) as stored in the `events` table. */
 export interface StoredEvent {
   readonly id: number;

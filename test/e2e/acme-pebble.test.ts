@@ -153,6 +153,7 @@ describe('ACME certificates from Pebble (RFC 8555, http-01 and tls-alpn-01)', { 
       FINGERPOST_SMTP_PORT: String(p.smtp),
       FINGERPOST_SUBMISSION_PORT: String(p.submission),
       FINGERPOST_SUBMISSION_TLS_PORT: String(p.submissions),
+      FINGERPOST_MANAGESIEVE_PORT: String(p.managesieve),
       FINGERPOST_LOG_LEVEL: 'warn',
       FINGERPOST_TLS_ACME_DIRECTORY: directory,
       FINGERPOST_TLS_ACME_CHALLENGE: 'tls-alpn-01',

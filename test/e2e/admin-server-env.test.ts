@@ -32,6 +32,7 @@ describe('admin commands and the server configuration from FINGERPOST_* variable
         `[pop3]\nport = ${ports.pop3}\ntls_port = ${ports.pop3s}\nbind = "127.0.0.1"`,
         `[smtp]\nport = ${ports.smtp}\nbind = "127.0.0.1"`,
         `[submission]\nport = ${ports.submission}\ntls_port = ${ports.submissions}\nbind = "127.0.0.1"`,
+        `[managesieve]\nport = ${ports.managesieve}\nbind = "127.0.0.1"`,
         '[log]\nlevel = "warn"',
       ].join('\n'),
     );

@@ -20,6 +20,7 @@ import { clientPaths } from '../../src/client/store/paths.ts';
 import { TokenStore } from '../../src/client/store/token-store.ts';
 import { resourceIds, SCOPES } from '../../src/config/resources.ts';
 import { ensureLocalTls } from '../../src/net/local-ca.ts';
+import { icsEvent } from '../helpers/curl-http.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { runCli, startTestServer, type TestServer } from '../helpers/server.ts';
@@ -28,21 +29,7 @@ const exec = promisify(execFile);
 const PASSWORD = 'correct horse battery staple';
 const DAY = { start: '2026-11-02T00:00:00Z', end: '2026-11-03T00:00:00Z' };
 
-function event(uid: string, start: string, end: string): string {
-  return [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//test//EN',
-    'BEGIN:VEVENT',
-    `UID:${uid}`,
-    'DTSTAMP:20260101T000000Z',
-    `DTSTART:${start}`,
-    `DTEND:${end}`,
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
-}
+const event = (uid: string, start: string, end: string) => icsEvent(uid, `DTSTART:${start}`, `DTEND:${end}`);
 
 describe('free/busy federation between two servers', { skip: commandSkip('curl', 'curl') }, () => {
   let tmp: string;

@@ -3,12 +3,11 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import ICAL from 'ical.js';
 import { resourceIds, SCOPES } from '../../src/config/resources.ts';
+import { type CurlReply, curlHttp, icsEvent } from '../helpers/curl-http.ts';
 import { commandSkip, peerSkip } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -24,50 +23,14 @@ const pyIcalSkip = peerSkip(
 
 const PASSWORD = 'correct horse battery staple';
 
-function event(uid: string, ...lines: string[]): string {
-  return [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//test//EN',
-    'BEGIN:VEVENT',
-    `UID:${uid}`,
-    'DTSTAMP:20260101T000000Z',
-    ...lines,
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
-}
-
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+const event = icsEvent;
 
 describe('calendar HTTP endpoints', { skip: curlSkip }, () => {
   let srv: TestServer;
   let dir: string;
 
   /** curl with the test CA; returns status, headers and body. */
-  async function curl(args: string[], body?: string): Promise<Reply> {
-    const extra: string[] = [];
-    if (body !== undefined) {
-      const file = path.join(dir, `body-${Math.random().toString(36).slice(2)}`);
-      await writeFile(file, body);
-      extra.push('--data-binary', `@${file}`);
-    }
-    const { stdout } = await exec('curl', ['-sS', '--cacert', srv.caFile, '-D', '-', ...extra, ...args], { maxBuffer: 10 << 20 });
-    const split = stdout.indexOf('\r\n\r\n');
-    const head = stdout.slice(0, split).split('\r\n');
-    const headers: Record<string, string> = {};
-    for (const h of head.slice(1)) {
-      const i = h.indexOf(':');
-      const k = h.slice(0, i).toLowerCase();
-      headers[k] = headers[k] ? `${headers[k]}\n${h.slice(i + 1).trim()}` : h.slice(i + 1).trim();
-    }
-    return { status: Number(head[0]!.split(' ')[1]), headers, body: stdout.slice(split + 4) };
-  }
+  const curl = (args: string[], body?: string): Promise<CurlReply> => curlHttp(srv.caFile, dir, args, body);
   const as = (user: string) => ['-u', `${user}:${PASSWORD}`];
   const url = (p: string) => `${srv.baseUrl}${p}`;
   const fb = (who: string, query = 'start=2026-11-02T00:00:00Z&end=20261103T000000Z') => url(`/freebusy/${who}?${query}`);

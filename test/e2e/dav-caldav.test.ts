@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { type CurlReply, curlHttp } from '../helpers/curl-http.ts';
 import { commandSkip, peerSkip } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -23,38 +24,12 @@ const caldavSkip = peerSkip(
 );
 const PASSWORD = 'correct horse battery staple';
 
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
 describe('CalDAV', { skip: curlSkip }, () => {
   let srv: TestServer;
   let dataDir: string;
   let dir: string;
 
-  async function curl(args: string[], body?: string | Buffer): Promise<Reply> {
-    const extra: string[] = [];
-    if (body !== undefined) {
-      const file = path.join(dir, `body-${Math.random().toString(36).slice(2)}`);
-      await writeFile(file, body);
-      extra.push('--data-binary', `@${file}`);
-    }
-    const { stdout } = await exec('curl', ['-sS', '--cacert', srv.caFile, '-D', '-', ...extra, ...args], {
-      maxBuffer: 10 << 20,
-      encoding: 'latin1',
-    });
-    const split = stdout.indexOf('\r\n\r\n');
-    const head = stdout.slice(0, split).split('\r\n');
-    const headers: Record<string, string> = {};
-    for (const h of head.slice(1)) {
-      const i = h.indexOf(':');
-      const k = h.slice(0, i).toLowerCase();
-      headers[k] = headers[k] ? `${headers[k]}\n${h.slice(i + 1).trim()}` : h.slice(i + 1).trim();
-    }
-    return { status: Number(head[0]!.split(' ')[1]), headers, body: Buffer.from(stdout.slice(split + 4), 'latin1').toString('utf8') };
-  }
+  const curl = (args: string[], body?: string | Buffer): Promise<CurlReply> => curlHttp(srv.caFile, dir, args, body);
   const as = (user: string) => ['-u', `${user}:${PASSWORD}`];
   const url = (p: string) => `${srv.baseUrl}${p}`;
   const home = '/dav/calendars/bob@example.test/';

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ensureLocalTls } from '../../src/net/local-ca.ts';
+import { curlHttp, icsEvent } from '../helpers/curl-http.ts';
 import { commandSkip, peerSkip } from '../helpers/peers.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -29,21 +30,7 @@ const caldavSkip = peerSkip(
 const PASSWORD = 'correct horse battery staple';
 const UID = 'planning-7f3a@one.test';
 
-function busyEvent(uid: string, start: string, end: string): string {
-  return [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//test//EN',
-    'BEGIN:VEVENT',
-    `UID:${uid}`,
-    'DTSTAMP:20260101T000000Z',
-    `DTSTART:${start}`,
-    `DTEND:${end}`,
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
-}
+const busyEvent = (uid: string, start: string, end: string) => icsEvent(uid, `DTSTART:${start}`, `DTEND:${end}`);
 
 const INVITE = [
   'BEGIN:VCALENDAR',
@@ -64,12 +51,6 @@ const INVITE = [
   '',
 ].join('\r\n');
 
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
 describe('scheduling between two servers', { skip: caldavSkip ?? commandSkip('curl', 'curl') }, () => {
   let tmp: string;
   let bundle: string;
@@ -88,28 +69,20 @@ describe('scheduling between two servers', { skip: caldavSkip ?? commandSkip('cu
     return JSON.parse(stdout.trim().split('\n').at(-1)!);
   };
 
-  async function curl(
-    server: TestServer,
-    user: string,
-    method: string,
-    p: string,
-    headers: Record<string, string> = {},
-    body?: string,
-  ): Promise<Reply> {
-    const args = ['-sS', '--cacert', bundle, '-D', '-', '-X', method, '-u', `${user}:${PASSWORD}`];
-    for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-    if (body !== undefined) {
-      const file = path.join(tmp, `body-${Math.random().toString(36).slice(2)}`);
-      await writeFile(file, body);
-      args.push('--data-binary', `@${file}`);
-    }
-    const { stdout } = await exec('curl', [...args, `https://localhost:${httpsOf(server)}${p}`]);
-    const split = stdout.indexOf('\r\n\r\n');
-    const head = stdout.slice(0, split).split('\r\n');
-    const out: Record<string, string> = {};
-    for (const h of head.slice(1)) out[h.slice(0, h.indexOf(':')).toLowerCase()] = h.slice(h.indexOf(':') + 1).trim();
-    return { status: Number(head[0]!.split(' ')[1]), headers: out, body: stdout.slice(split + 4) };
-  }
+  const curl = (server: TestServer, user: string, method: string, p: string, headers: Record<string, string> = {}, body?: string) =>
+    curlHttp(
+      bundle,
+      tmp,
+      [
+        '-X',
+        method,
+        '-u',
+        `${user}:${PASSWORD}`,
+        ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+        `https://localhost:${httpsOf(server)}${p}`,
+      ],
+      body,
+    );
 
   const freebusy = (...attendees: string[]) =>
     py(one, 'alice@one.test', 'freebusy', '2026-11-02T00:00:00+00:00', '2026-11-03T00:00:00+00:00', ...attendees);
@@ -267,6 +240,19 @@ describe('scheduling between two servers', { skip: caldavSkip ?? commandSkip('cu
     const asBob = await curl(one, 'bob@one.test', 'POST', '/dav/calendars/bob@one.test/outbox/', { 'content-type': 'text/calendar' }, fb);
     assert.equal(asBob.status, 403);
     assert.match(asBob.body, /organizer-allowed/);
+    // Every attendee is scheduled, so an event may list at most calendar.max_attendees (50 by default).
+    const crowd = Array.from({ length: 51 }, (_, i) => `ATTENDEE:mailto:guest${i}@two.test`).join('\r\n');
+    const big = await curl(
+      one,
+      'alice@one.test',
+      'PUT',
+      '/dav/calendars/alice@one.test/default/crowd.ics',
+      { 'content-type': 'text/calendar' },
+      INVITE.replace(UID, 'crowd-1').replace('ATTENDEE;CN=Alice', `${crowd}\r\nATTENDEE;CN=Alice`),
+    );
+    assert.equal(big.status, 403);
+    assert.match(big.body, /max-attendees-per-instance/);
+    assert.equal((await curl(one, 'alice@one.test', 'GET', '/dav/calendars/alice@one.test/default/crowd.ics')).status, 404);
   });
 
   it("the organizer removes the event: bob's copy is cancelled, carol gets a cancellation", async () => {

@@ -2,7 +2,10 @@
 // under Other Users (RFC 2342) and can do exactly what each right allows, with NO [NOPERM] for
 // the rest; a right taken away ends bob's access at once, also in a session that has it selected.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import { commandSkip } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from '../helpers/wire.ts';
 
@@ -26,6 +29,18 @@ async function signIn(t: TestServer, user: string) {
   const login = await cmd(`LOGIN ${user} "${PASSWORD}"`);
   assert.match(login.at(-1)!, /^TAG OK/);
   return { c, cmd, last: async (text: string) => (await cmd(text)).at(-1)! };
+}
+
+function python(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 function message(subject: string): string {
@@ -165,5 +180,103 @@ describe('IMAP ACL and the Other Users namespace', () => {
     bob = await signIn(t, BOB);
     assert.match(await bob.last(`SELECT ${TEAM}`), /^TAG NO \[NONEXISTENT\]/);
     assert.deepEqual(await bob.cmd('LIST "" "Other Users/*"'), ['TAG OK LIST completed']);
+  });
+});
+
+// Python's imaplib has getacl/setacl/deleteacl/myrights; imapflow has no ACL commands but finds
+// the shared namespace through NAMESPACE and opens, reads and flags the shared mailbox.
+describe('ACL with imaplib and imapflow', () => {
+  let t: TestServer;
+  const skip = commandSkip('python3', 'python3');
+
+  before(async () => {
+    t = await startTestServer();
+    for (const address of [ALICE, BOB]) await t.services.accounts.addUser({ address, password: PASSWORD });
+  });
+  after(() => t.close());
+
+  it('imaplib: alice shares with setacl, bob sees myrights, alice reads getacl and deletes it', { skip }, async () => {
+    const script = `
+import imaplib, os, ssl
+ctx = ssl.create_default_context(cafile=os.environ['CA'])
+def connect(user):
+    m = imaplib.IMAP4_SSL('localhost', int(os.environ['PORT']), ssl_context=ctx)
+    m.login(user, os.environ['PASSWORD'])
+    return m
+a = connect('${ALICE}')
+b = connect('${BOB}')
+a.create('Py')
+a.append('Py', None, None, b'Subject: py shared\\r\\n\\r\\nhello\\r\\n')
+print('setacl', a.setacl('Py', '${BOB}', 'lrs')[0])
+print('getacl', a.getacl('Py')[1][0].decode())
+print('namespace', b.namespace()[1][0].decode())
+print('myrights', b.myrights('"Other Users/${ALICE}/Py"')[1][0].decode())
+typ, data = b.select('"Other Users/${ALICE}/Py"')
+print('select', typ, data[0].decode())
+typ, data = b.fetch('1', '(BODY[HEADER.FIELDS (SUBJECT)])')
+print('fetch', data[0][1].decode().strip())
+print('seen by alice', a.status('Py', '(UNSEEN)')[1][0].decode())
+typ, data = b.store('1', '+FLAGS', '(\\\\Flagged)')
+print('store', typ, data[0].decode())
+typ, data = b.getacl('"Other Users/${ALICE}/Py"')
+print('getacl by bob', typ, data[0].decode())
+print('deleteacl', a.deleteacl('Py', '${BOB}')[0])
+b = connect('${BOB}')
+typ, data = b.myrights('"Other Users/${ALICE}/Py"')
+print('myrights after', typ, data[0].decode())
+a.logout()
+`;
+    const r = await python(script, { CA: t.caFile, PORT: String(t.ports.imaps), PASSWORD });
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout;
+    assert.match(out, /^setacl OK$/m);
+    assert.match(out, new RegExp(`^getacl Py ${ALICE} lrswipkxteacd ${BOB} lrs$`, 'm'));
+    assert.match(out, /^namespace \(\("" "\/"\)\) \(\("Other Users\/" "\/"\)\) NIL$/m);
+    assert.match(out, new RegExp(`^myrights "Other Users/${ALICE}/Py" lrs$`, 'm'));
+    assert.match(out, /^select OK 1$/m);
+    assert.match(out, /^fetch Subject: py shared$/m);
+    assert.match(out, /^seen by alice "?Py"? \(UNSEEN 0\)$/m, 'bob read it, and \\Seen is one flag for both');
+    assert.match(out, /^store NO \[NOPERM\] STORE needs the w right$/m);
+    assert.match(out, /^getacl by bob NO \[NOPERM\]/m);
+    assert.match(out, /^deleteacl OK$/m);
+    assert.match(out, /^myrights after NO \[NONEXISTENT\]/m);
+  });
+
+  it('imapflow: finds the shared mailbox under the Other Users namespace and works in it', async () => {
+    const raw = await signIn(t, ALICE);
+    try {
+      assert.match(await raw.last('CREATE Flow'), /^TAG OK/);
+      assert.match(await raw.last(`APPEND Flow ${message('flow')}`), /^TAG OK/);
+      assert.match(await raw.last(`SETACL Flow ${BOB} lrsw`), /^TAG OK/);
+    } finally {
+      raw.c.socket.destroy();
+    }
+    const c = new ImapFlow({
+      host: '127.0.0.1',
+      port: t.ports.imaps,
+      secure: true,
+      tls: { ca: t.ca, servername: 'localhost' },
+      auth: { user: BOB, pass: PASSWORD },
+      logger: false,
+    });
+    await c.connect();
+    try {
+      const listed = await c.list();
+      const shared = listed.find((m) => m.path === `Other Users/${ALICE}/Flow`);
+      assert.ok(shared, JSON.stringify(listed.map((m) => m.path)));
+      const box = await c.mailboxOpen(shared.path);
+      assert.equal(box.exists, 1);
+      const msg = await c.fetchOne('1', { envelope: true, flags: true });
+      assert.ok(msg);
+      assert.equal(msg.envelope?.subject, 'flow');
+      assert.ok(await c.messageFlagsAdd('1', ['$Shared']));
+      const after = await c.fetchOne('1', { flags: true });
+      // biome-ignore lint/complexity/useOptionalChain: fetchOne answers false for no message
+      assert.ok(after && after.flags?.has('$Shared'), 'bob set a keyword with the w right');
+      const appended = await c.append(shared.path, 'Subject: no\r\n\r\nno\r\n').catch((e: unknown) => e);
+      assert.equal((appended as { serverResponseCode?: string }).serverResponseCode, 'NOPERM', String(appended));
+    } finally {
+      await c.logout();
+    }
   });
 });

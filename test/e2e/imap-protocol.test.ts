@@ -215,7 +215,7 @@ describe('IMAP protocol by hand', () => {
   test('extensions by hand: ID, NAMESPACE, LIST-EXTENDED/STATUS, mailbox names, ESEARCH/SAVE, COPYUID, BINARY, UID EXPUNGE, EXAMINE', async () => {
     const c = await loggedIn(t);
     assert.equal((await cmd(c, 'i', 'ID ("name" "hand")'))[0], '* ID ("name" "Fingerpost" "vendor" "Fingerpost")');
-    assert.equal((await cmd(c, 'n', 'NAMESPACE'))[0], '* NAMESPACE (("" "/")) NIL NIL');
+    assert.equal((await cmd(c, 'n', 'NAMESPACE'))[0], '* NAMESPACE (("" "/")) (("Other Users/" "/")) NIL');
     // IMAP4rev1 mailbox names are modified UTF-7 (RFC 3501 §5.1.3).
     assert.match((await cmd(c, 'c', 'CREATE "Entw&APw-rfe/2026"')).at(-1)!, /^c OK/);
     const listed = await cmd(c, 'l', 'LIST (SPECIAL-USE) "" "*" RETURN (STATUS (MESSAGES UIDNEXT) SUBSCRIBED)');

@@ -26,6 +26,7 @@ function portEnv(ports: Awaited<ReturnType<typeof portOverrides>>['ports']): Rec
     FINGERPOST_SMTP_PORT: String(ports.smtp),
     FINGERPOST_SUBMISSION_PORT: String(ports.submission),
     FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+    FINGERPOST_MANAGESIEVE_PORT: String(ports.managesieve),
     FINGERPOST_LOG_LEVEL: 'warn',
   };
 }

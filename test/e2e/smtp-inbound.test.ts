@@ -210,6 +210,7 @@ describe('durability', () => {
       FINGERPOST_SMTP_PORT: String(ports.smtp),
       FINGERPOST_SUBMISSION_PORT: String(ports.submission),
       FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+      FINGERPOST_MANAGESIEVE_PORT: String(ports.managesieve),
       FINGERPOST_LOG_LEVEL: 'warn',
     };
     assert.equal((await runCli(['admin', 'domain', 'add', 'example.test', '--data', dataDir])).code, 0);

@@ -22,11 +22,13 @@ export interface Ports {
   smtp: number;
   submission: number;
   submissions: number;
+  managesieve: number;
 }
 
 /** Config overrides that put every listener on a free loopback port. */
 export async function portOverrides(): Promise<{ ports: Ports; overrides: Record<string, unknown> }> {
-  const [https, imap, imaps, pop3, pop3s, smtp, submission, submissions] = (await freePorts(8)) as [
+  const [https, imap, imaps, pop3, pop3s, smtp, submission, submissions, managesieve] = (await freePorts(9)) as [
+    number,
     number,
     number,
     number,
@@ -36,7 +38,7 @@ export async function portOverrides(): Promise<{ ports: Ports; overrides: Record
     number,
     number,
   ];
-  const ports = { https, imap, imaps, pop3, pop3s, smtp, submission, submissions };
+  const ports = { https, imap, imaps, pop3, pop3s, smtp, submission, submissions, managesieve };
   const bind = '127.0.0.1';
   return {
     ports,
@@ -46,6 +48,7 @@ export async function portOverrides(): Promise<{ ports: Ports; overrides: Record
       pop3: { port: pop3, tls_port: pop3s, bind },
       smtp: { port: smtp, bind },
       submission: { port: submission, tls_port: submissions, bind },
+      managesieve: { port: managesieve, bind },
     },
   };
 }

@@ -214,6 +214,19 @@ export class FailureLimits {
   }
 
   /**
+   * A ban another node decided (its failure counts are its own; the ban is shared through the
+   * events table, src/auth/session-sync.ts): this node refuses the source until `until` too.
+   * Exempt sources stay exempt; a later ban end is kept.
+   */
+  applyBan(ip: string, until: number): void {
+    if (this.#exempt(ip)) return;
+    const now = this.#now();
+    if (until <= now) return;
+    const source = this.#sources.touch(sourceKey(ip), () => ({ failures: [], accounts: new Map(), bannedUntil: 0 }), now);
+    source.bannedUntil = Math.max(source.bannedUntil, until);
+  }
+
+  /**
    * A success (short form `success(ip, account)`): the source becomes known for the account and
    * its failures on it are forgotten, as are the device's. The source's own counters and the
    * account's stay: one good sign-in must neither lift a ban nor end an attack on the account.

@@ -139,7 +139,8 @@ export class BearerVerifier {
     }
     if (!entry) {
       const iss = unverifiedIssuer(token);
-      const issuer = iss !== undefined ? this.#deps.issuers.get(iss) : undefined;
+      if (!iss.ok) return this.#fail(context, this.#deps.issuers.forDomain(undefined), iss.tokenError);
+      const issuer = this.#deps.issuers.get(iss.iss);
       if (!issuer) return this.#fail(context, this.#deps.issuers.forDomain(undefined), 'The token issuer is not trusted here');
       const result = await verifyJwt(token, issuer, Math.floor(leeway / 1000), now);
       if (!result.ok) {
@@ -201,7 +202,11 @@ export class BearerVerifier {
       }
     }
     if (unreachable) return this.#temporary(unreachable);
-    return this.#fail(context, this.#deps.issuers.forDomain(undefined), 'The access token is not valid here');
+    // Without an issuer that checks opaque tokens, say what is wrong with this one.
+    const why = all.some((i) => i.options.introspection_endpoint || i.options.userinfo)
+      ? 'The access token is not valid here'
+      : 'The access token is not a JWT (RFC 7519 §3: three base64url parts separated by dots)';
+    return this.#fail(context, this.#deps.issuers.forDomain(undefined), why);
   }
 
   /**
@@ -234,6 +239,9 @@ export class BearerVerifier {
       case 'smtp':
       case 'submission':
         return [ids.smtp];
+      case 'managesieve':
+        // A mail client manages its filters with the token it reads mail with.
+        return [ids.sieve, ids.imap];
       case 'http':
         return context.resource ? [context.resource] : [ids.jmap, ids.calendar];
     }

@@ -25,15 +25,38 @@ export function looksLikeJwt(token: string): boolean {
   return JWS_COMPACT.test(token);
 }
 
-/** The `iss` of a JWT before verification (only to pick the issuer's keys), or undefined. */
-export function unverifiedIssuer(token: string): string | undefined {
-  try {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
-    return payload && typeof payload === 'object' && typeof payload.iss === 'string' ? payload.iss : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * What a token in JWS compact form says before verification: its `iss` (only to pick the
+ * issuer's keys), or why it is not a JWT at all (RFC 7519 §7.2 steps 2-10: each part base64url
+ * JSON, the payload an object), so the refusal names the real fault.
+ */
+export function unverifiedIssuer(token: string): { ok: true; iss: string } | { ok: false; tokenError: string } {
+  const parts = token.split('.');
+  const json = (part: string | undefined): unknown => {
+    try {
+      return JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+  const header = json(parts[0]);
+  if (!header || typeof header !== 'object' || Array.isArray(header))
+    return { ok: false, tokenError: 'The access token is not a JWT (its header is not base64url JSON)' };
+  const payload = json(parts[1]);
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload))
+    return { ok: false, tokenError: 'The access token is not a JWT (its payload is not a base64url JSON object)' };
+  const iss = (payload as { iss?: unknown }).iss;
+  if (typeof iss !== 'string' || !iss) return { ok: false, tokenError: 'The access token has no iss claim (RFC 9068 §2.2 requires one)' };
+  return { ok: true, iss };
 }
+
+/** The claims RFC 9068 §2.2 requires besides `iss`, `exp` and `aud` (checked elsewhere). */
+const RFC9068_CLAIMS = [
+  ['sub', 'string'],
+  ['client_id', 'string'],
+  ['iat', 'number'],
+  ['jti', 'string'],
+] as const;
 
 function isAtJwt(typ: unknown): boolean {
   if (typeof typ !== 'string') return false;
@@ -44,7 +67,8 @@ function isAtJwt(typ: unknown): boolean {
 /**
  * Verifies a JWT access token's signature with the issuer's keys and checks `iss`, `exp` (required,
  * RFC 9068 §2.2), `nbf` and `iat` (neither after now + `leewaySec`) and, when the issuer requires
- * it, `typ: at+jwt` (RFC 9068 §4 steps 1, 3, 5, 6). Only the issuer's allow-listed asymmetric
+ * it, `typ: at+jwt` and the claims `sub`, `client_id`, `iat`, `jti` (RFC 9068 §2.2, §4 steps 1, 3,
+ * 5, 6). Only the issuer's allow-listed asymmetric
  * algorithms are accepted (never `none`, never HMAC). The audience is checked by the caller.
  */
 export async function verifyJwt(token: string, issuer: TrustedIssuer, leewaySec: number, now: number): Promise<VerifiedJwt | RefusedJwt> {
@@ -58,6 +82,13 @@ export async function verifyJwt(token: string, issuer: TrustedIssuer, leewaySec:
     });
     if (issuer.options.require_at_jwt && !isAtJwt(protectedHeader.typ))
       return { ok: false, tokenError: 'The token is not a JWT access token (typ at+jwt)' };
+    if (issuer.options.require_rfc9068_claims) {
+      for (const [claim, type] of RFC9068_CLAIMS) {
+        const value = payload[claim];
+        if (typeof value !== type || value === '')
+          return { ok: false, tokenError: `The access token has no ${claim} claim (RFC 9068 §2.2 requires one)` };
+      }
+    }
     // jose checks `iat` only with maxTokenAge: a token "issued" in the future is not valid yet.
     if (typeof payload.iat === 'number' && payload.iat > Math.floor(now / 1000) + leewaySec)
       return { ok: false, tokenError: 'The access token is issued in the future' };

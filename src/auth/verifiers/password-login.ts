@@ -7,9 +7,12 @@ import type { VerifiedPasswordCache } from './password.ts';
 export type PasswordDirectory = Pick<Directory, 'findByAddress' | 'getAccount' | 'verifyPassword'> &
   Pick<AppPasswordStore, 'findAppPasswordBySecret' | 'touchAppPassword'>;
 
-/** The app-password protocol that covers a connection: `smtp` also covers submission. */
+/**
+ * The app-password protocol that covers a connection: `smtp` also covers submission, and `imap`
+ * covers ManageSieve (RFC 5804), the mail client's filter editor.
+ */
 export function appPasswordProtocol(protocol: AuthProtocol): string {
-  return protocol === 'submission' ? 'smtp' : protocol;
+  return protocol === 'submission' ? 'smtp' : protocol === 'managesieve' ? 'imap' : protocol;
 }
 
 export interface PasswordLoginDeps {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { agentDisabled, agentSocketPath, agentTtlSeconds } from './socket-path.ts';
@@ -44,6 +43,7 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /** Starts an agent in the background (detached; it exits by itself when it holds nothing). */
 function spawnAgent(socket: string, env: NodeJS.ProcessEnv): void {
+  const { spawn } = process.getBuiltinModule('node:child_process');
   const child = spawn(process.execPath, [path.join(import.meta.dirname, 'server.ts'), socket], {
     detached: true,
     stdio: 'ignore',

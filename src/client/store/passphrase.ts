@@ -1,5 +1,4 @@
 import { openSync } from 'node:fs';
-import tty from 'node:tty';
 import { localProblem } from '../errors.ts';
 import { firstLine, runCommand } from './run.ts';
 
@@ -51,6 +50,7 @@ export function promptTty(question: string): Promise<string> {
       localProblem('no terminal to ask for the passphrase', 'set FINGERPOST_PASSPHRASE or use --passphrase-command (age store)'),
     );
   }
+  const tty = process.getBuiltinModule('node:tty');
   const input = new tty.ReadStream(fd);
   const output = new tty.WriteStream(fd);
   output.write(question);

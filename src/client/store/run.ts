@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-
 /** What a helper command (gpg, pass, secret-tool) returned. */
 export interface RunResult {
   readonly code: number | null;
@@ -17,6 +15,8 @@ export function runCommand(
   args: readonly string[],
   options: { input?: Uint8Array | string; env?: NodeJS.ProcessEnv; shell?: boolean; timeoutMs?: number } = {},
 ): Promise<RunResult> {
+  // Loaded on first use: a `fingerpost token` answered by the agent never starts a helper.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve, reject) => {
     const child = options.shell
       ? spawn('/bin/sh', ['-c', command], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] })

@@ -61,7 +61,8 @@ export class LdapDirectory implements Directory {
     const key = address.toLowerCase();
     if (!this.serves(key.slice(key.lastIndexOf('@') + 1))) return undefined;
     const { person, fresh } = await this.#lookup(key);
-    if (!person) return undefined;
+    // An entry whose own address is in a domain this source does not serve is no account here.
+    if (!person || !this.serves(person.mail.slice(person.mail.lastIndexOf('@') + 1))) return undefined;
     return this.#shadow(person, fresh);
   }
 

@@ -1,3 +1,5 @@
+import net from 'node:net';
+import tls from 'node:tls';
 import { Client, type Entry, InvalidCredentialsError, ResultCodeError, type SearchOptions } from 'ldapts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { LdapOptions } from './options.ts';
@@ -17,11 +19,16 @@ type PoolOptions = Pick<
   'name' | 'urls' | 'startTls' | 'ca' | 'bindDn' | 'bindPassword' | 'poolSize' | 'timeoutMs' | 'retryMs'
 >;
 
+interface Pooled {
+  readonly client: Client;
+  alive(): boolean;
+}
+
 interface Server {
   readonly url: string;
   readonly host: string;
   /** Service-bound connections for searches, used round-robin (LDAP multiplexes requests). */
-  readonly clients: Array<Promise<Client> | undefined>;
+  readonly clients: Array<Promise<Pooled> | undefined>;
   next: number;
   /** Until when (epoch ms) this server is skipped after a failure. */
   downUntil: number;
@@ -61,7 +68,7 @@ export class LdapPool {
   async verify(dn: string, password: string): Promise<boolean> {
     if (!password || !dn) return false;
     return this.#onAnyServer(async (server) => {
-      const client = await this.#connect(server);
+      const { client } = await this.#connect(server);
       try {
         await client.bind(dn, password);
         return true;
@@ -109,43 +116,66 @@ export class LdapPool {
     return Promise.race([work, late]).finally(() => clearTimeout(timer));
   }
 
-  #pooled(server: Server): Promise<Client> {
+  async #pooled(server: Server): Promise<Client> {
     const i = server.next++ % this.#o.poolSize;
-    let client = server.clients[i];
-    if (!client) {
-      client = this.#connect(server).then(async (c) => {
-        if (this.#o.bindDn) await c.bind(this.#o.bindDn, this.#o.bindPassword);
-        return c;
-      });
-      server.clients[i] = client;
-      // A connection that failed to open or bind is opened again on next use.
-      client.catch(() => {
-        if (server.clients[i] === client) server.clients[i] = undefined;
-      });
+    const slot = server.clients[i];
+    if (slot) {
+      const pooled = await slot;
+      // A connection the server closed (idle timeout) would be reopened by ldapts unbound, and after
+      // StartTLS in clear: a new one takes its place instead.
+      if (pooled.alive()) return pooled.client;
+      if (server.clients[i] === slot) server.clients[i] = undefined;
+      pooled.client.unbind().catch(() => {});
     }
-    return client.then((c) => {
-      if (c.isConnected) return c;
-      // The server closed an idle connection: open a new one in its place.
-      server.clients[i] = undefined;
-      return this.#pooled(server);
+    const fresh = this.#connect(server).then(async (pooled) => {
+      if (this.#o.bindDn) await pooled.client.bind(this.#o.bindDn, this.#o.bindPassword);
+      return pooled;
     });
+    server.clients[i] = fresh;
+    // A connection that failed to open or bind is opened again on next use.
+    fresh.catch(() => {
+      if (server.clients[i] === fresh) server.clients[i] = undefined;
+    });
+    return (await fresh).client;
   }
 
-  async #connect(server: Server): Promise<Client> {
+  /**
+   * A new connection, TLS from the start (ldaps://) or after StartTLS. `alive` turns false once its
+   * TLS socket closes (ldapts does not notice that after StartTLS), and a StartTLS connection is
+   * never reopened in clear.
+   */
+  async #connect(server: Server): Promise<Pooled> {
     const tlsOptions = { ...(this.#o.ca ? { ca: this.#o.ca } : {}), servername: server.host, rejectUnauthorized: true };
+    const startTls = this.#o.startTls && server.url.startsWith('ldap:');
+    let upgraded = false;
+    let closed = false;
     const client = new Client({
       url: server.url,
       timeout: this.#o.timeoutMs,
       connectTimeout: this.#o.timeoutMs,
       ...(server.url.startsWith('ldaps:') ? { tlsOptions } : {}),
+      createSecureConnection: ((...args: unknown[]) => {
+        const socket = (tls.connect as (...a: unknown[]) => tls.TLSSocket)(...args);
+        socket.once('close', () => {
+          closed = true;
+        });
+        return socket;
+      }) as typeof tls.connect,
+      createConnection: ((port: number, host: string) => {
+        if (upgraded) throw new Error('the StartTLS connection was closed');
+        return net.connect(port, host);
+      }) as typeof net.connect,
     });
-    if (this.#o.startTls && server.url.startsWith('ldap:')) await client.startTLS(tlsOptions);
-    return client;
+    if (startTls) {
+      await client.startTLS(tlsOptions);
+      upgraded = true;
+    }
+    return { client, alive: () => !closed };
   }
 
   async #drop(server: Server): Promise<void> {
     const clients = server.clients.splice(0);
-    for (const c of clients) await c?.then((client) => client.unbind()).catch(() => {});
+    for (const c of clients) await c?.then((pooled) => pooled.client.unbind()).catch(() => {});
   }
 }
 

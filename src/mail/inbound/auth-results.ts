@@ -1,5 +1,4 @@
-/** Byte ranges `[start, end)` of whole header fields (the field with its folded lines and CRLF). */
-type Range = readonly [number, number];
+import { headerFields, type Range } from '../mime/header-fields.ts';
 
 /** Skips CFWS (RFC 5322 §3.2.2: whitespace and nested comments) from `i`. */
 function skipCfws(s: string, i: number): number {
@@ -31,106 +30,40 @@ export function authservIdOf(value: string): string {
   return (m?.[0] ?? '').toLowerCase();
 }
 
-/** Bytes of the header section looked at per turn of the event loop. */
-const WINDOW = 256 * 1024;
-/** Bytes of a field's value handed to `match`: an authserv-id comes first (RFC 8601 §2.2). */
-const VALUE_PREFIX = 4096;
-const CR = 0x0d;
-const LF = 0x0a;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * The Authentication-Results fields whose authserv-id is one of `ids`, or unreadable: a receiver
  * removes them before adding its own, since only it may speak for its id (RFC 8601 §5). Other
  * ids stay.
  */
-export function forgedAuthResults(message: Uint8Array, ids: readonly string[]): Promise<Range[]> {
+export async function forgedAuthResults(message: Uint8Array, ids: readonly string[]): Promise<Range[]> {
   const want = new Set(ids.map((id) => id.toLowerCase()));
-  return headerFields(message, /authentication-results/, (value) => {
+  const found = await headerFields(message, /authentication-results/, (value) => {
     const id = authservIdOf(value);
     return id === '' || want.has(id);
   });
+  return found.ranges;
 }
 
-/**
- * The byte ranges of the header fields (RFC 5322 §2.2) whose whole name matches `name` (case
- * ignored, names up to 256 KiB) and whose value (its first 4 KiB) passes `match`. The header
- * section is read in windows of 256 KiB, each a native regular-expression search, with a turn of
- * the event loop between them: a header section of millions of lines costs time in proportion
- * but never holds the loop. Adjacent ranges are merged.
- */
-export async function headerFields(message: Uint8Array, name: RegExp, match: (value: string) => boolean = () => true): Promise<Range[]> {
-  const buf = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-  // A field starts a line; a line starting with white space continues the previous field (RFC 5322 §2.2.3).
-  const fieldStart = new RegExp(`(?:^|(?<=\r\n))(?:${name.source})[ \t]*:`, 'gi');
-  const fieldEnd = /\r\n(?![ \t])/g;
-  const out: [number, number][] = [];
-  // The header section ends after the line before the first empty line; a message starting with one has none.
-  let end = buf[0] === CR && buf[1] === LF ? 0 : buf.length;
-  /** The field being read across windows: where it starts and where its value does. */
-  let open: { start: number; value: number } | null = null;
-  const close = (stop: number) => {
-    const { start, value } = open!;
-    open = null;
-    if (!match(buf.toString('latin1', value, Math.min(stop, value + VALUE_PREFIX)))) return;
-    const last = out.at(-1);
-    if (last && last[1] === start) last[1] = stop;
-    else out.push([start, stop]);
-  };
-  for (let from = 0; from < end; ) {
-    if (from > 0) await nextTurn();
-    // Windows end after an LF where one is near, so a field name rarely straddles two.
-    let to = Math.min(end, from + WINDOW);
-    if (to < end) {
-      const lf = buf.subarray(from, to).lastIndexOf(LF);
-      if (lf >= 0) to = from + lf + 1;
-    }
-    const lo = Math.max(0, from - 3);
-    const blank = buf.subarray(lo, to).indexOf('\r\n\r\n', 0, 'latin1');
-    if (blank >= 0) {
-      end = Math.min(end, lo + blank + 2);
-      to = Math.min(to, end);
-    }
-    // Two bytes before the window let the look-behind see whether it starts a line.
-    const base = Math.max(0, from - 2);
-    const text = buf.toString('latin1', base, to);
-    let at = from - base;
-    for (;;) {
-      if (open) {
-        fieldEnd.lastIndex = Math.max(at - 2, 0);
-        const e = fieldEnd.exec(text);
-        // A CRLF at the very end of the window is judged with the next window's first byte.
-        if (!e || (e.index + 2 === text.length && to < end)) break;
-        close(base + e.index + 2);
-        at = e.index + 2;
-      }
-      fieldStart.lastIndex = at;
-      const m = fieldStart.exec(text);
-      if (!m) break;
-      open = { start: base + m.index, value: base + m.index + m[0].length };
-      at = m.index + m[0].length;
-    }
-    from = to;
-  }
-  if (open) close(end);
-  return out;
-}
+/** Bytes copied per turn of the event loop: a fresh 50 MB buffer is mostly page faults. */
+const COPY_STEP = 2 * 1024 * 1024;
 
 /**
  * `prefix` (our trace and result fields), then `message` without the byte ranges `drop`, in one
- * buffer on shared memory (the MIME analyzer's worker reads it without a copy).
+ * buffer on shared memory (the MIME analyzer's worker reads it without a copy). Copied in 2 MiB
+ * steps with a turn of the event loop between them.
  */
-export function rebuild(prefix: Buffer, message: Uint8Array, drop: readonly Range[]): Buffer {
+export async function rebuild(prefix: Buffer, message: Uint8Array, drop: readonly Range[]): Promise<Buffer> {
   const removed = drop.reduce((n, [a, b]) => n + (b - a), 0);
   const out = Buffer.from(new SharedArrayBuffer(prefix.length + message.length - removed));
   let at = prefix.copy(out, 0);
-  let from = 0;
   const src = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-  for (const [a, b] of drop) {
-    at += src.copy(out, at, from, a);
+  let from = 0;
+  for (const [a, b] of [...drop, [src.length, src.length] as const]) {
+    for (let i = from; i < a; i += COPY_STEP) {
+      if (at > COPY_STEP) await new Promise<void>((resolve) => setImmediate(resolve));
+      at += src.copy(out, at, i, Math.min(a, i + COPY_STEP));
+    }
     from = b;
   }
-  src.copy(out, at, from);
   return out;
 }

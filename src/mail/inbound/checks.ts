@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/log.ts';
-import { forgedAuthResults, headerFields, rebuild } from './auth-results.ts';
+import { headerFields } from '../mime/header-fields.ts';
+import { forgedAuthResults, rebuild } from './auth-results.ts';
 import { type Disposition, decide, type InboundPolicy, type SpamVerdict } from './policy.ts';
 import { type RspamdClient, RspamdUnavailable } from './rspamd.ts';
 import type { SenderAuthInput, SenderAuthResult } from './sender-auth.ts';
@@ -114,10 +115,10 @@ export class InboundChecks {
       disposition = { kind: 'tempfail', code: 451, enhanced: '4.7.1', text: 'Spam filter unavailable, try again later' };
     const drop = [
       ...(auth ? await forgedAuthResults(input.message, [o.hostname]) : []),
-      ...(o.rspamd ? await headerFields(input.message, /x-spam-[!-9;-~]*/) : []),
+      ...(o.rspamd ? (await headerFields(input.message, /x-spam-[!-9;-~]*/)).ranges : []),
     ].sort((a, b) => a[0] - b[0]);
     const prefix = (auth ? auth.header + (o.receivedSpf ? auth.receivedSpf : '') : '') + spamFields(spam, down);
-    const message = prefix || drop.length ? rebuild(Buffer.from(prefix, 'utf8'), input.message, drop) : input.message;
+    const message = prefix || drop.length ? await rebuild(Buffer.from(prefix, 'utf8'), input.message, drop) : input.message;
     o.logger.info(
       {
         session: input.id,

@@ -11,7 +11,7 @@ const BATCH = 50;
  * `messages` are the source's messages in the order wanted; returns the new ids and UIDs in order.
  */
 export async function copyToAccount(
-  mail: MailStore,
+  mail: Pick<MailStore, 'readRaw' | 'appendMany'>,
   messages: readonly StoredMessage[],
   to: { readonly accountId: number; readonly mailboxId: number },
   keep: (keywords: readonly string[]) => string[],

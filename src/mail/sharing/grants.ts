@@ -2,7 +2,8 @@ import { FingerpostError } from '../../core/errors.ts';
 import type { Db } from '../../store/db.ts';
 import type { MailStore } from '../store.ts';
 import type { Mailbox } from '../types.ts';
-import { ALL_RIGHTS, type MailboxRights, jmapRights } from './rights.ts';
+import { ShareNotifications } from './notifications.ts';
+import { ALL_RIGHTS, jmapRights } from './rights.ts';
 
 /** An account as sharing names it: the IMAP ACL identifier is its address (RFC 4314 §2). */
 export interface ShareAccount {
@@ -36,11 +37,14 @@ export class SharingStore {
   readonly #db: Db;
   readonly #mail: MailStore;
   readonly #now: () => number;
+  /** What grantees are told of changes to their rights (RFC 9670 §5). */
+  readonly notifications: ShareNotifications;
 
   constructor(db: Db, mail: MailStore, now: () => number = Date.now) {
     this.#db = db;
     this.#mail = mail;
     this.#now = now;
+    this.notifications = new ShareNotifications(db, (accountId, type, fn) => mail.writeLogged(accountId, type, fn));
   }
 
   #accounts() {
@@ -204,11 +208,6 @@ export class SharingStore {
       return { value: undefined, changes: [{ id: row.id, kind: 'created' as const }] };
     });
   }
-}
-
-/** The JMAP rights of a stored rights-object column, or null. */
-export function storedRights(text: string | null): MailboxRights | null {
-  return text === null ? null : (JSON.parse(text) as MailboxRights);
 }
 
 function toAccount(r: { id: number; address: string; display_name: string; domain_id: number }): ShareAccount {

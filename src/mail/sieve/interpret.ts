@@ -306,6 +306,9 @@ class Run {
   #test(node: Node): boolean {
     this.#budget.spend(1);
     const msg = this.#in.message;
+    // Each header name looked up scans the header section once.
+    if (node.name === 'header' || node.name === 'address' || node.name === 'exists')
+      this.#budget.spend(msg.fieldCount * this.#strings(node.args[0]).length);
     switch (node.name) {
       case 'true':
         return true;

@@ -1,6 +1,6 @@
 import { parseAddressList } from '../mime/address.ts';
 import { decodeEncodedWords } from '../mime/encoded-word.ts';
-import type { HeaderField } from '../mime/headers.ts';
+import { type HeaderField, parseHeaderBlock } from '../mime/headers.ts';
 import { parseStructure } from '../mime/structure.ts';
 import { partText } from '../mime/text.ts';
 import type { MimePart } from '../mime/types.ts';
@@ -22,20 +22,29 @@ function leaves(part: MimePart, out: MimePart[] = []): MimePart[] {
 }
 
 /**
- * The parts of a message that Sieve tests read, parsed once per delivery: header values with
- * encoded-words decoded (RFC 5228 §2.7.2), addresses, size, and body text for the body test
- * (RFC 5173 §5: `:raw`, `:content` types, `:text`).
+ * The parts of a message that Sieve tests read: header values with encoded-words decoded
+ * (RFC 5228 §2.7.2), addresses, size, and body text for the body test (RFC 5173 §5: `:raw`,
+ * `:content` types, `:text`). Only the header is parsed up front; the MIME tree only when a
+ * script asks for the body.
  */
 export class SieveMessage {
   readonly raw: Buffer;
   readonly #fields: readonly HeaderField[];
-  readonly #root: MimePart;
+  #root: MimePart | undefined;
 
   constructor(raw: Buffer) {
     this.raw = raw;
-    const { root, fields } = parseStructure(raw);
-    this.#root = root;
-    this.#fields = fields;
+    this.#fields = parseHeaderBlock(raw, 0, raw.length).fields;
+  }
+
+  get #tree(): MimePart {
+    this.#root ??= parseStructure(this.raw).root;
+    return this.#root;
+  }
+
+  /** Header fields a header test looks through (the cost of one lookup, for the run's budget). */
+  get fieldCount(): number {
+    return this.#fields.length;
   }
 
   get size(): number {
@@ -63,8 +72,9 @@ export class SieveMessage {
    * `content` the decoded leaves whose media type is one of `types` ("text" = any text/*, "" = all).
    */
   body(transform: { kind: 'raw' } | { kind: 'text' } | { kind: 'content'; types: readonly string[] }): string[] {
+    const root = this.#tree;
     if (transform.kind === 'raw')
-      return [this.raw.subarray(this.#root.bodyStart, Math.min(this.raw.length, this.#root.bodyStart + MAX_BODY_TEXT)).toString('utf8')];
+      return [this.raw.subarray(root.bodyStart, Math.min(this.raw.length, root.bodyStart + MAX_BODY_TEXT)).toString('utf8')];
     const wanted = (p: MimePart) => {
       if (transform.kind === 'text') return p.type === 'text';
       const full = `${p.type}/${p.subtype}`;
@@ -75,7 +85,7 @@ export class SieveMessage {
     };
     const out: string[] = [];
     let left = MAX_BODY_TEXT;
-    for (const p of leaves(this.#root)) {
+    for (const p of leaves(root)) {
       if (left <= 0) break;
       if (!wanted(p)) continue;
       const text = partText(this.raw, p, left);

@@ -1,4 +1,5 @@
 import { IcsError } from '../../calendar/ics.ts';
+import { schedulingInfo } from '../../calendar/scheduling/itip.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import { type Calendar, checkCalendarName, checkObjectName, PreconditionFailed, type StoredObject } from '../../calendar/store.ts';
 import { isKnownZone } from '../../calendar/zones.ts';
@@ -6,9 +7,10 @@ import { isFingerpostError } from '../../core/errors.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
 import { calendarQuery, freeBusyQuery } from './caldav-report.ts';
 import { DavError } from './errors.ts';
-import { el, esc, multistatus, type PropResult, propResponse, statusResponse } from './multistatus.ts';
+import { multigetMembers, patchResults, writeRefusal } from './members.ts';
+import { esc, multistatus, type PropResult, propResponse, statusResponse } from './multistatus.ts';
 import { clark, NS } from './names.ts';
-import { calendarPath, hrefPath, memberPath, parseDavPath } from './paths.ts';
+import { calendarPath, memberPath } from './paths.ts';
 import { type PropContext, objectContentType } from './props.ts';
 import type { DavResource } from './resources.ts';
 import { syncToken, tokenModseq } from './sync.ts';
@@ -108,14 +110,7 @@ function readPatch(updates: ReadonlyArray<{ prop: XmlElement; remove: boolean }>
   ok: boolean;
 } {
   const patch: CalendarPatch = {};
-  const statuses = updates.map((u) => ({ u, status: patchProperty(patch, u.prop, u.remove) }));
-  const ok = statuses.every((s) => s.status === 200);
-  const results = statuses.map(({ u, status }) => ({
-    ns: u.prop.ns,
-    name: u.prop.name,
-    status: ok ? 200 : status === 200 ? 424 : status,
-    value: '',
-  }));
+  const { results, ok } = patchResults(updates.map((u) => ({ prop: u.prop, status: patchProperty(patch, u.prop, u.remove) })));
   return { patch, results, ok };
 }
 
@@ -135,12 +130,19 @@ export class CalDav {
   readonly #base: string;
   readonly #now: () => number;
   readonly #maxResults: number;
+  readonly #maxAttendees: number;
 
-  constructor(options: { service: CalendarService; publicUrl: string; now?: () => number; maxResults?: number }) {
+  constructor(options: { service: CalendarService; publicUrl: string; now?: () => number; maxResults?: number; maxAttendees?: number }) {
     this.#service = options.service;
     this.#base = options.publicUrl;
     this.#now = options.now ?? Date.now;
     this.#maxResults = options.maxResults ?? 10_000;
+    this.#maxAttendees = options.maxAttendees ?? 50;
+  }
+
+  /** Most ATTENDEEs one event may list (CALDAV:max-attendees-per-instance, RFC 4791 §5.2.9): each is scheduled. */
+  get maxAttendees(): number {
+    return this.#maxAttendees;
   }
 
   get service(): CalendarService {
@@ -241,6 +243,12 @@ export class CalDav {
       if (isFingerpostError(err, 'invalid_argument')) throw new DavError(400, err.message, { ns: NS.caldav, name: 'valid-calendar-data' });
       throw err;
     }
+    const attendees = schedulingInfo(prepared.object.vcalendar)?.attendees.length ?? 0;
+    if (attendees > this.#maxAttendees)
+      throw new DavError(403, `at most ${this.#maxAttendees} attendees per event (calendar.max_attendees)`, {
+        ns: NS.caldav,
+        name: 'max-attendees-per-instance',
+      });
     if (!calendar.components.includes(prepared.object.component))
       throw new DavError(403, `this calendar does not take ${prepared.object.component}`, {
         ns: NS.caldav,
@@ -249,16 +257,7 @@ export class CalDav {
     try {
       return await this.#service.store.putObject(calendar, name, prepared.object, cond);
     } catch (err) {
-      if (err instanceof PreconditionFailed) throw new DavError(412, err.message);
-      if (isFingerpostError(err, 'already_exists')) {
-        const clash = String((err.context as { href?: string } | undefined)?.href ?? '');
-        throw new DavError(403, err.message, {
-          ns: NS.caldav,
-          name: 'no-uid-conflict',
-          content: clash ? el(NS.dav, 'href', esc(memberPath(calendarPath(account.address, calendar.name), clash))) : undefined,
-        });
-      }
-      throw err;
+      writeRefusal(err, NS.caldav, calendarPath(account.address, calendar.name));
     }
   }
 
@@ -297,21 +296,8 @@ export class CalDav {
     if (body.ns === NS.caldav && body.name === 'calendar-multiget') {
       const sel = selection(body);
       const hrefs = childrenOf(body, NS.dav, 'href').map((h) => h.text);
-      if (hrefs.length > this.#maxResults) throw new DavError(403, `at most ${this.#maxResults} hrefs per multiget`);
-      const names = new Map<string, string>();
-      const out: string[] = [];
-      for (const h of hrefs) {
-        const p = hrefPath(h, origin);
-        const parsed = p ? parseDavPath(p) : undefined;
-        if (
-          parsed?.area === 'calendars' &&
-          parsed.address.toLowerCase() === account.address &&
-          parsed.collection === calendar.name &&
-          parsed.member !== undefined
-        )
-          names.set(parsed.member, h.trim());
-        else out.push(statusResponse(h.trim(), 404));
-      }
+      const target = { area: 'calendars', address: account.address, collection: calendar.name } as const;
+      const { names, outside: out } = multigetMembers(hrefs, origin, target, this.#maxResults);
       const found = new Map((await this.#service.store.objectsByName(calendar.id, [...names.keys()])).map((o) => [o.name, o]));
       for (const [name, h] of names) {
         const o = found.get(name);

@@ -8,7 +8,7 @@ import {
 } from '../../contacts/query.ts';
 import {
   type Addressbook,
-  CardPreconditionFailed,
+  PreconditionFailed,
   type ContactsStore,
   checkBookName,
   checkCardName,
@@ -19,9 +19,10 @@ import { isFingerpostError } from '../../core/errors.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
 import { type PropSelection, type ResponseWriter, selection } from './caldav.ts';
 import { DavError } from './errors.ts';
+import { multigetMembers, patchResults, writeRefusal } from './members.ts';
 import { el, esc, multistatus, type PropResult, propResponse, statusResponse } from './multistatus.ts';
 import { clark, NS } from './names.ts';
-import { addressbookPath, hrefPath, memberPath, parseDavPath } from './paths.ts';
+import { addressbookPath, memberPath } from './paths.ts';
 import type { DavResource } from './resources.ts';
 import { syncToken, tokenModseq } from './sync.ts';
 import { child, childrenOf, type XmlElement } from './xml.ts';
@@ -53,17 +54,7 @@ function bookPatch(updates: ReadonlyArray<{ prop: XmlElement; remove: boolean }>
     } else if (key === clark(NS.dav, 'resourcetype')) status = 200;
     return { u, status };
   });
-  const ok = statuses.every((s) => s.status === 200);
-  return {
-    patch,
-    ok,
-    results: statuses.map(({ u, status }) => ({
-      ns: u.prop.ns,
-      name: u.prop.name,
-      status: ok ? 200 : status === 200 ? 424 : status,
-      value: '',
-    })),
-  };
+  return { patch, ...patchResults(statuses.map(({ u, status }) => ({ prop: u.prop, status }))) };
 }
 
 function textMatch(e: XmlElement): CardTextMatch {
@@ -185,16 +176,7 @@ export class CardDav {
     try {
       return await this.#store.putCard(book, name, text, parsed, cond);
     } catch (err) {
-      if (err instanceof CardPreconditionFailed) throw new DavError(412, err.message);
-      if (isFingerpostError(err, 'already_exists')) {
-        const clash = String((err.context as { href?: string } | undefined)?.href ?? '');
-        throw new DavError(403, err.message, {
-          ns: NS.carddav,
-          name: 'no-uid-conflict',
-          content: clash ? el(NS.dav, 'href', esc(memberPath(addressbookPath(account.address, book.name), clash))) : undefined,
-        });
-      }
-      throw err;
+      writeRefusal(err, NS.carddav, addressbookPath(account.address, book.name));
     }
   }
 
@@ -202,7 +184,7 @@ export class CardDav {
     try {
       if (!(await this.#store.deleteCard(book, name, { ifMatch }))) throw new DavError(404, 'no such address object');
     } catch (err) {
-      if (err instanceof CardPreconditionFailed) throw new DavError(412, err.message);
+      if (err instanceof PreconditionFailed) throw new DavError(412, err.message);
       throw err;
     }
   }
@@ -250,22 +232,9 @@ export class CardDav {
     }
     if (body.ns === NS.carddav && body.name === 'addressbook-multiget') {
       const sel = selection(body);
-      const hrefs = childrenOf(body, NS.dav, 'href').map((h) => h.text.trim());
-      if (hrefs.length > this.#maxResults) throw new DavError(403, `at most ${this.#maxResults} hrefs per multiget`);
-      const names = new Map<string, string>();
-      const out: string[] = [];
-      for (const h of hrefs) {
-        const p = hrefPath(h, origin);
-        const parsed = p ? parseDavPath(p) : undefined;
-        if (
-          parsed?.area === 'addressbooks' &&
-          parsed.address.toLowerCase() === account.address &&
-          parsed.collection === book.name &&
-          parsed.member
-        )
-          names.set(parsed.member, h);
-        else out.push(statusResponse(h, 404));
-      }
+      const hrefs = childrenOf(body, NS.dav, 'href').map((h) => h.text);
+      const target = { area: 'addressbooks', address: account.address, collection: book.name } as const;
+      const { names, outside: out } = multigetMembers(hrefs, origin, target, this.#maxResults);
       const found = new Map((await this.#store.cardsByName(book.id, [...names.keys()])).map((c) => [c.name, c]));
       for (const [name, h] of names) {
         const c = found.get(name);
@@ -277,7 +246,12 @@ export class CardDav {
       const since = tokenModseq(child(body, NS.dav, 'sync-token')?.text ?? '', 'addressbook', book.id, book.modseq);
       const changes = await this.#store.changesSince(book.id, since);
       const sel = selection(body);
-      const out = (await this.#store.cardsByName(book.id, changes.changed)).map((c) => respond(c, sel));
+      const out = (
+        await this.#store.cardsByName(
+          book.id,
+          changes.changed.map((c) => c.name),
+        )
+      ).map((c) => respond(c, sel));
       for (const name of changes.removed) out.push(statusResponse(memberPath(path, name), 404));
       return xml(multistatus(out, this.token(book.id, changes.modseq)));
     }

@@ -1,3 +1,4 @@
+import { DEFAULT_CALENDAR } from '../../calendar/service.ts';
 import type { Calendar, StoredObject } from '../../calendar/store.ts';
 import type { Addressbook, StoredCard } from '../../contacts/store.ts';
 import { el, esc, href } from './multistatus.ts';
@@ -16,6 +17,8 @@ export interface PropContext {
   readonly user: string;
   /** Largest calendar object accepted (C:max-resource-size). */
   readonly maxResourceSize: number;
+  /** Most attendees per event (C:max-attendees-per-instance). */
+  readonly maxAttendees?: number;
   /** Whether CardDAV is served (addressbook-home-set). */
   readonly contacts: boolean;
   /** The sync token of a collection at a modseq. */
@@ -80,7 +83,8 @@ function inboxProps(c: Calendar, ctx: PropContext, address: string): Record<stri
   return {
     ...calendarProps(c, ctx),
     [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.caldav, 'schedule-inbox'),
-    [clark(NS.caldav, 'schedule-default-calendar-URL')]: () => href(calendarPath(address, 'default')),
+    [clark(NS.caldav, 'schedule-default-calendar-URL')]: () => href(calendarPath(address, DEFAULT_CALENDAR)),
+    [clark(NS.caldav, 'schedule-calendar-transp')]: () => undefined,
     [clark(NS.dav, 'current-user-privilege-set')]: () => INBOX_PRIVILEGES,
   };
 }
@@ -104,7 +108,10 @@ function calendarProps(c: Calendar, ctx: PropContext): Record<string, Producer> 
     [clark(NS.caldav, 'supported-calendar-component-set')]: () => c.components.map((n) => `<C:comp name="${esc(n)}"/>`).join(''),
     [clark(NS.caldav, 'supported-calendar-data')]: () => '<C:calendar-data content-type="text/calendar" version="2.0"/>',
     [clark(NS.caldav, 'max-resource-size')]: () => String(ctx.maxResourceSize),
+    [clark(NS.caldav, 'max-attendees-per-instance')]: () => (ctx.maxAttendees === undefined ? undefined : String(ctx.maxAttendees)),
     [clark(NS.caldav, 'calendar-timezone-id')]: () => esc(c.timezone),
+    // RFC 6638 §9.1: whether the calendar's events count for free/busy.
+    [clark(NS.caldav, 'schedule-calendar-transp')]: () => el(NS.caldav, c.includeInFreeBusy ? 'opaque' : 'transparent'),
     [clark(NS.cs, 'getctag')]: () => esc(token),
     [clark(NS.dav, 'sync-token')]: () => esc(token),
     [clark(NS.dav, 'supported-report-set')]: () => CALENDAR_REPORTS,

@@ -97,7 +97,7 @@ function expect(body: XmlElement | undefined, ns: string, name: string): XmlElem
 export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
   const { config } = deps;
   const resource = resourceIds(config).calendar;
-  const caldav = new CalDav({ service: deps.calendar, publicUrl: config.publicUrl });
+  const caldav = new CalDav({ service: deps.calendar, publicUrl: config.publicUrl, maxAttendees: config.calendar.max_attendees });
   const carddav = deps.contacts
     ? new CardDav({ store: deps.contacts, publicUrl: config.publicUrl, maxBytes: Math.min(deps.calendar.settings.maxIcsBytes, 1 << 20) })
     : undefined;
@@ -117,6 +117,7 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
   const propContext = (user: DirectoryAccount): PropContext => ({
     user: user.address,
     maxResourceSize: deps.calendar.settings.maxIcsBytes,
+    maxAttendees: caldav.maxAttendees,
     contacts: carddav !== undefined,
     syncToken: (kind, id, modseq) => (kind === 'addressbook' && carddav ? carddav.token(id, modseq) : caldav.token(id, modseq)),
   });

@@ -16,6 +16,7 @@ export const EXTENSIONS: ReadonlyArray<{ readonly name: string; readonly rfc: st
   { name: 'COMPRESS=DEFLATE', rfc: 'RFC 4978', commands: ['COMPRESS'] },
   { name: 'ENABLE', rfc: 'RFC 5161', commands: ['ENABLE'] },
   { name: 'IDLE', rfc: 'RFC 2177', commands: ['IDLE'] },
+  { name: 'NOTIFY', rfc: 'RFC 5465', commands: ['NOTIFY'] },
   { name: 'NAMESPACE', rfc: 'RFC 2342', commands: ['NAMESPACE'] },
   { name: 'ACL', rfc: 'RFC 4314', commands: ['SETACL', 'DELETEACL', 'GETACL', 'LISTRIGHTS', 'MYRIGHTS'] },
   { name: `RIGHTS=${RIGHTS_CAPABILITY}`, rfc: 'RFC 4314 §2.1', commands: ['SETACL', 'LISTRIGHTS', 'MYRIGHTS'] },

@@ -1,7 +1,8 @@
 import type { AuthContext, AuthCore, AuthResult } from '../../auth/types.ts';
 import type { Logger } from '../../core/log.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { ImapMailView } from '../../mail/views.ts';
 import type { MessageCache } from './message-cache.ts';
+import type { Notifier } from './notify.ts';
 import type { EntrySnapshots } from './snapshots.ts';
 import type { SortFieldCache } from './sort-fields.ts';
 import type { SessionState, StateKind } from './state.ts';
@@ -31,7 +32,7 @@ export interface ImapLimits {
 export interface ImapDeps {
   readonly hostname: string;
   readonly auth: AuthCore;
-  readonly mail: MailStore;
+  readonly mail: ImapMailView;
   readonly cache: MessageCache;
   readonly snapshots: EntrySnapshots;
   readonly sortFields: SortFieldCache;
@@ -102,6 +103,8 @@ export interface CommandContext {
   mailboxToWire(name: string): string;
   /** Reports changes to the selected mailbox (EXISTS, EXPUNGE/VANISHED, FETCH FLAGS). */
   sendUpdates(expungeAllowed: boolean): Promise<void>;
+  /** Replaces the NOTIFY rules (RFC 5465 §3); null is NOTIFY NONE. */
+  setNotifier(notifier: Notifier | null): void;
   /** Runs IDLE (RFC 2177) until DONE; false when the client sent something else. */
   idle(): Promise<'done' | 'bad' | 'closed'>;
 }

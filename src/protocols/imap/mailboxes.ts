@@ -41,6 +41,8 @@ function mailboxArguments(cmd: Command): readonly string[] {
       return [cmd.reference, ...cmd.patterns];
     case 'LSUB':
       return [cmd.reference, cmd.pattern];
+    case 'NOTIFY':
+      return (cmd.set?.groups ?? []).flatMap((g) => ('mailboxes' in g.filter ? g.filter.mailboxes : []));
     default:
       return [];
   }

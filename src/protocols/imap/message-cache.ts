@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { MailStore } from '../../mail/store.ts';
+import type { ImapMailView } from '../../mail/views.ts';
 import type { ParsedMessage } from '../../mail/mime/types.ts';
 import { encodeBodyStructure, encodeEnvelope } from './wire/structure.ts';
 
@@ -23,11 +23,11 @@ export interface MessageInfo {
 }
 
 export class MessageCache {
-  readonly #store: MailStore;
+  readonly #store: ImapMailView;
   readonly #max: number;
   readonly #entries = new Map<number, MessageInfo>();
 
-  constructor(store: MailStore, maxEntries = 10_000) {
+  constructor(store: ImapMailView, maxEntries = 10_000) {
     this.#store = store;
     this.#max = maxEntries;
   }

@@ -1,4 +1,4 @@
-import type { MailStore } from '../../mail/store.ts';
+import type { ImapMailView } from '../../mail/views.ts';
 import type { MessageCache } from './message-cache.ts';
 import { runSearch } from './search.ts';
 import type { SelectedMailbox } from './selected.ts';
@@ -29,7 +29,7 @@ export const MAX_CONTEXTS = 8;
 
 /** What re-running a context needs. */
 export interface ContextDeps {
-  readonly mail: MailStore;
+  readonly mail: ImapMailView;
   readonly cache: MessageCache;
   readonly sortFields: SortFieldCache;
 }

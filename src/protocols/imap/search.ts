@@ -1,7 +1,7 @@
 import { mailDateDay } from '../../mail/mime/date.ts';
 import { emailObjectId, threadObjectId } from '../../mail/object-ids.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { MailStore } from '../../mail/store.ts';
+import type { ImapMailView } from '../../mail/views.ts';
 import { flagToKeyword } from './flags.ts';
 import type { MessageCache, MessageInfo } from './message-cache.ts';
 import { Pace } from './pace.ts';
@@ -89,7 +89,7 @@ function headerLineMatches(headers: string, field: string, needle: string): bool
 const TEXT_BATCH = 250;
 
 /** The lower-cased header text of messages, in batches (the store may be synchronous). */
-async function headerTexts(store: MailStore, ids: readonly number[]): Promise<Map<number, string>> {
+async function headerTexts(store: ImapMailView, ids: readonly number[]): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   for (let i = 0; i < ids.length; i += TEXT_BATCH) {
     for (const [id, text] of await store.headerTexts(ids.slice(i, i + TEXT_BATCH))) out.set(id, text);
@@ -99,7 +99,7 @@ async function headerTexts(store: MailStore, ids: readonly number[]): Promise<Ma
 }
 
 /** When each message of the view was saved into the mailbox, by UID, in batches (RFC 8514). */
-async function savedDates(store: MailStore, box: SelectedMailbox): Promise<Map<number, number>> {
+async function savedDates(store: ImapMailView, box: SelectedMailbox): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   for (let from = 1; from <= box.exists; from += TEXT_BATCH) {
     const uids: number[] = [];
@@ -130,7 +130,7 @@ function fieldHasWords(headers: string, field: string, words: readonly string[])
  * needle can match, so only those are parsed.
  */
 async function textMatches(
-  deps: { readonly mail: MailStore; readonly cache: MessageCache },
+  deps: { readonly mail: ImapMailView; readonly cache: MessageCache },
   accountId: number,
   ids: readonly number[],
   keys: Needs['texts'],
@@ -174,7 +174,7 @@ export interface SearchResult {
 
 /** Runs a search; `now` is for OLDER/YOUNGER (RFC 5032). */
 export async function runSearch(
-  deps: { readonly mail: MailStore; readonly cache: MessageCache },
+  deps: { readonly mail: ImapMailView; readonly cache: MessageCache },
   accountId: number,
   box: SelectedMailbox,
   criteria: SearchKey,

@@ -1,3 +1,4 @@
+import { connectionContext } from '../../auth/connection-context.ts';
 import type { AuthContext, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { type FingerpostError, isFingerpostError } from '../../core/errors.ts';
 import { randomId } from '../../core/ids.ts';
@@ -19,7 +20,8 @@ import { parseCommand, peekTagAndCommand } from './wire/parser.ts';
 import type { Frame } from './wire/types.ts';
 import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
 import { refreshContexts, removeExpunged } from './search-contexts.ts';
-import { formatSequenceSet } from './wire/sequence.ts';
+import { formatSequenceSet, parseSequenceSetText } from './wire/sequence.ts';
+import type { Notifier } from './notify.ts';
 
 /** Consecutive BAD commands before the server gives up on the client. */
 const MAX_BAD = 20;
@@ -62,6 +64,12 @@ export class ImapSession implements SessionHandle, CommandContext {
   #deflate: DeflateLayer | null = null;
   /** Inflated bytes since the input last completed a command or line: the decompression-bomb bound. */
   #inflated = 0;
+  /** NOTIFY rules (RFC 5465), once set. */
+  #notifier: Notifier | null = null;
+  /** The selected mailbox changed and NOTIFY asks for its updates without waiting for a command. */
+  #pushSelected = false;
+  /** A continuation was sent and the literal is still coming: no unsolicited data now. */
+  #awaitingLiteral = false;
 
   constructor(conn: Connection, deps: ImapDeps) {
     this.#conn = conn;
@@ -153,6 +161,7 @@ export class ImapSession implements SessionHandle, CommandContext {
   /** The next command with its literals; each one ends a unit the inflate bound counts against. */
   async #readCommand(): Promise<CommandResult> {
     const r = await this.#input.command(this.#limits, () => {
+      this.#awaitingLiteral = true;
       this.send('+ Ready for literal data\r\n');
       this.#uncork();
     });
@@ -197,10 +206,28 @@ export class ImapSession implements SessionHandle, CommandContext {
     this.#deflate?.flush();
   }
 
+  /**
+   * The next command. While none is half read, NOTIFY events go out as they happen (RFC 5465 §3):
+   * the pending read stays the same one, woken by mailbox changes.
+   */
+  async #nextCommand(): Promise<CommandResult> {
+    const next = this.#readCommand();
+    for (;;) {
+      if (this.#notifyDue() && !this.#awaitingLiteral && this.#input.pending === 0 && !this.#closing && !this.#closed) {
+        await this.#notifyNow();
+        continue;
+      }
+      if (!this.#notifier || this.#closing || this.#closed) return next;
+      const r = await Promise.race([next, this.#sleep().then(() => null)]);
+      if (r !== null) return r;
+    }
+  }
+
   async #loop(): Promise<void> {
     for (;;) {
       if (this.#closing || this.#closed) break;
-      const ev = await this.#readCommand();
+      const ev = await this.#nextCommand();
+      this.#awaitingLiteral = false;
       if (ev.kind === 'closed' || this.#closing || this.#closed) break;
       // Under COMPRESS the deflate stream gathers output; it is flushed where the socket would be uncorked.
       if (!this.#conn.socket.writableCorked && !this.#deflate) this.#conn.socket.cork();
@@ -286,6 +313,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     if (this.#state.kind === 'selected' && cmd.name !== 'LOGOUT') {
       try {
         await this.sendUpdates(spec.expungeAfter ? spec.expungeAfter(cmd as never) : true);
+        if (this.#notifier?.pending) await this.#deliverNotifications();
       } catch (err) {
         this.deps.logger.warn({ err: (err as Error).message, session: this.#id }, 'imap update failed');
       }
@@ -339,14 +367,7 @@ export class ImapSession implements SessionHandle, CommandContext {
   }
 
   get authContext(): AuthContext {
-    return {
-      protocol: 'imap',
-      listener: this.#conn.listener.name,
-      remote: this.#conn.remoteAddress,
-      tls: this.#conn.secure,
-      localPort: this.#conn.localPort,
-      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
-    };
+    return connectionContext(this.#conn, 'imap');
   }
 
   get enc(): EncodeOptions {
@@ -496,14 +517,74 @@ export class ImapSession implements SessionHandle, CommandContext {
 
   #onChange(change: MailChange): void {
     const st = this.#state;
+    if (this.#notifier) {
+      this.#notifier.pending = true;
+      this.#wakeUp();
+    }
     if (st.kind !== 'selected') return;
     // Keyword changes reach every mailbox holding the message, so any Email change may matter.
     // A shared mailbox's rights change as a Mailbox change of its owner.
     const shared = st.mailbox.accountId !== st.user.accountId;
     if (change.mailboxIds.includes(st.mailbox.id) || change.types.includes('Email') || (shared && change.types.includes('Mailbox'))) {
       st.mailbox.dirty = true;
+      if (this.#notifier?.selected) this.#pushSelected = true;
       this.#wakeUp();
     }
+  }
+
+  setNotifier(notifier: Notifier | null): void {
+    this.#notifier = notifier;
+    this.#pushSelected = false;
+  }
+
+  #notifyDue(): boolean {
+    return this.#notifier !== null && (this.#notifier.pending || this.#pushSelected);
+  }
+
+  /**
+   * NOTIFY deliveries while no command runs (RFC 5465 §3): the selected mailbox's updates (with
+   * SELECTED at once, with SELECTED-DELAYED expunges wait for a command that allows them, RFC 5465
+   * §6), MessageNew's fetch attributes for new messages, then the other mailboxes' events.
+   */
+  async #notifyNow(): Promise<void> {
+    const st = this.#state;
+    const rule = this.#notifier?.selected;
+    try {
+      if (this.#pushSelected && st.kind === 'selected' && rule) {
+        this.#pushSelected = false;
+        const known = st.mailbox.maxUid;
+        await this.sendUpdates(rule.kind === 'SELECTED');
+        if (rule.fetch && st.mailbox.maxUid > known) {
+          const fetch = COMMANDS.get('FETCH')!;
+          const set = parseSequenceSetText(`${known + 1}:*`);
+          await fetch.run(this, {
+            name: 'FETCH',
+            tag: '*',
+            uid: true,
+            set,
+            items: rule.fetch,
+            changedSince: null,
+            vanished: false,
+            partial: null,
+          } as never);
+        }
+      }
+      this.#pushSelected = false;
+      if (this.#notifier?.pending) await this.#deliverNotifications();
+    } catch (err) {
+      // Dropped, not retried: a failing delivery must not spin the loop that waits for commands.
+      if (this.#notifier) this.#notifier.pending = false;
+      this.deps.logger.warn({ err: (err as Error).message, session: this.#id }, 'imap notify failed');
+    }
+    this.#uncork();
+  }
+
+  /** Other mailboxes' events, subscriptions and names (RFC 5465 §5). */
+  async #deliverNotifications(): Promise<void> {
+    const user = this.#state.kind === 'authenticated' || this.#state.kind === 'selected' ? this.#state.user : null;
+    if (!this.#notifier || !user) return;
+    const out = await this.#notifier.deliver(this, user.accountId);
+    if (out) this.send(out);
   }
 
   authFailed(): void {
@@ -574,7 +655,7 @@ export class ImapSession implements SessionHandle, CommandContext {
       const uid = this.uidOnly ? '' : `UID ${c.uid} `;
       out += `${fetchOpen(this.uidOnly, c.seq, c.uid)}${uid}FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;
     }
-    if (box.contexts.size) out += await refreshContexts(this.deps, st.user.accountId, box);
+    if (box.contexts.size) out += await refreshContexts(this.deps, box.accountId, box);
     if (out) this.send(out);
   }
 
@@ -590,6 +671,10 @@ export class ImapSession implements SessionHandle, CommandContext {
       if (this.#state.kind === 'selected' && this.#state.mailbox.dirty) {
         await this.sendUpdates(true);
         this.#uncork();
+        continue;
+      }
+      if (this.#notifier?.pending) {
+        await this.#notifyNow();
         continue;
       }
       const r = await Promise.race([line, this.#sleep().then(() => null)]);

@@ -1,4 +1,4 @@
-import type { MailStore } from '../../mail/store.ts';
+import type { ImapMailView } from '../../mail/views.ts';
 import type { Mailbox } from '../../mail/types.ts';
 import { type PackedEntries, packEntries } from './selected.ts';
 
@@ -9,11 +9,11 @@ import { type PackedEntries, packEntries } from './selected.ts';
  * key; a session that selects from it resynchronises from that MODSEQ like any other.
  */
 export class EntrySnapshots {
-  readonly #store: MailStore;
+  readonly #store: ImapMailView;
   readonly #max: number;
   readonly #map = new Map<number, { readonly modseq: number; readonly entries: Promise<PackedEntries> }>();
 
-  constructor(store: MailStore, maxMailboxes = 1000) {
+  constructor(store: ImapMailView, maxMailboxes = 1000) {
     this.#store = store;
     this.#max = maxMailboxes;
   }

@@ -3,7 +3,7 @@ import { baseSubject } from '../../mail/base-subject.ts';
 import { casemapKey } from '../../mail/collation.ts';
 import { decodeEncodedWords } from '../../mail/mime/encoded-word.ts';
 import type { EnvelopeAddress, ParsedMessage } from '../../mail/mime/types.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { ImapMailView } from '../../mail/views.ts';
 
 /**
  * What SORT (RFC 5256, RFC 5957) and THREAD (RFC 5256 §3) need of a message, computed once from
@@ -67,11 +67,11 @@ export function sortFieldsOf(m: { readonly size: number; readonly receivedAt: nu
 
 /** A bounded cache (oldest evicted first) of sort fields by message id; messages never change. */
 export class SortFieldCache {
-  readonly #store: MailStore;
+  readonly #store: ImapMailView;
   readonly #max: number;
   readonly #entries = new Map<number, SortFields>();
 
-  constructor(store: MailStore, maxEntries = 200_000) {
+  constructor(store: ImapMailView, maxEntries = 200_000) {
     this.#store = store;
     this.#max = maxEntries;
   }

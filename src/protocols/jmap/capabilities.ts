@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config.ts';
-import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT } from '../../mail/store.ts';
+import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT } from '../../mail/names.ts';
 
 /** Capability URIs this server implements (RFC 8620 §2, RFC 8621 §1.3, RFC 8887 §4, RFC 9425 §2, RFC 9404 §3). */
 export const CAPABILITIES = {
@@ -10,6 +10,8 @@ export const CAPABILITIES = {
   websocket: 'urn:ietf:params:jmap:websocket',
   quota: 'urn:ietf:params:jmap:quota',
   blob: 'urn:ietf:params:jmap:blob',
+  principals: 'urn:ietf:params:jmap:principals',
+  principalsOwner: 'urn:ietf:params:jmap:principals:owner',
 } as const;
 
 /** The set `using` may name; anything else is `unknownCapability` (RFC 8620 §3.6.1). */
@@ -105,6 +107,8 @@ export function sessionCapabilities(limits: JmapLimits, websocketUrl: string | n
     [CAPABILITIES.vacation]: {},
     [CAPABILITIES.quota]: {},
     [CAPABILITIES.blob]: {},
+    [CAPABILITIES.principals]: {},
+    [CAPABILITIES.principalsOwner]: {},
     ...(websocketUrl ? { [CAPABILITIES.websocket]: { url: websocketUrl, supportsPush: true } } : {}),
   };
 }

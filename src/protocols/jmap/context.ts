@@ -2,7 +2,7 @@ import type { AuthResult } from '../../auth/types.ts';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { JmapMailView } from '../../mail/views.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
@@ -16,7 +16,7 @@ export interface JmapServices {
   readonly config: Config;
   readonly logger: Logger;
   readonly db: Db;
-  readonly mail: MailStore;
+  readonly mail: JmapMailView;
   readonly blobs: BlobStore;
   readonly directory: Directory;
   readonly limits: JmapLimits;
@@ -55,19 +55,37 @@ export class MethodContext {
     this.createdIds = createdIds;
   }
 
-  /** The JMAP account id of the caller's own account. */
+  /** A shared account (RFC 9670 §1.4) the running method was let into; see `asShared`. */
+  #sharedTarget: number | undefined;
+
+  /** The JMAP account id the running method works on: the caller's own, or a shared one. */
   get accountId(): string {
-    return toId('account', this.caller.account.id);
+    return toId('account', this.#sharedTarget ?? this.caller.account.id);
   }
 
   /**
-   * Checks `accountId` (RFC 8620 §3.6.2): only the caller's own account exists for them
-   * (`accountNotFound` otherwise), and it must support `capability`. Returns the store account id.
+   * Runs `fn` with another account shared with the caller allowed as `accountId` (RFC 9670
+   * §1.4); the caller of this checked the rights it needs (src/protocols/jmap/sharing/).
+   */
+  async asShared<T>(ownerId: number, fn: () => Promise<T>): Promise<T> {
+    this.#sharedTarget = ownerId;
+    try {
+      return await fn();
+    } finally {
+      this.#sharedTarget = undefined;
+    }
+  }
+
+  /**
+   * Checks `accountId` (RFC 8620 §3.6.2): the caller's own account, or within `asShared` that
+   * shared account (`accountNotFound` otherwise), which must support `capability`. Returns the
+   * store account id.
    */
   account(args: Args, capability: string = CAPABILITIES.mail): number {
     const id = args.requiredId('accountId');
     const n = fromId('account', id);
-    if (n === undefined || n !== this.caller.account.id) throw new MethodError('accountNotFound');
+    if (n === undefined || (n !== this.caller.account.id && n !== this.#sharedTarget)) throw new MethodError('accountNotFound');
+    if (n === this.#sharedTarget && capability !== CAPABILITIES.mail) throw new MethodError('accountNotSupportedByMethod');
     if (!Object.hasOwn(CAPABILITIES_BY_ACCOUNT, capability)) throw new MethodError('accountNotSupportedByMethod');
     return n;
   }
@@ -92,4 +110,6 @@ const CAPABILITIES_BY_ACCOUNT: Readonly<Record<string, true>> = {
   [CAPABILITIES.vacation]: true,
   [CAPABILITIES.quota]: true,
   [CAPABILITIES.blob]: true,
+  [CAPABILITIES.principals]: true,
+  [CAPABILITIES.principalsOwner]: true,
 };

@@ -4,7 +4,17 @@
  * different types never collide and are never purely numeric.
  */
 
-export type IdKind = 'account' | 'mailbox' | 'email' | 'thread' | 'identity' | 'submission' | 'quota' | 'push';
+export type IdKind =
+  | 'account'
+  | 'mailbox'
+  | 'email'
+  | 'thread'
+  | 'identity'
+  | 'submission'
+  | 'quota'
+  | 'push'
+  | 'principal'
+  | 'shareNotification';
 
 const PREFIX: Record<IdKind, string> = {
   account: 'A',
@@ -15,6 +25,8 @@ const PREFIX: Record<IdKind, string> = {
   submission: 'S',
   quota: 'Q',
   push: 'P',
+  principal: 'U',
+  shareNotification: 'N',
 };
 
 /** The JMAP id of row `n` of `kind`. */

@@ -25,6 +25,15 @@ import { searchSnippetGet } from './search-snippet/get.ts';
 import { vacationResponseGet } from './vacation-response/get.ts';
 import { vacationResponseSet } from './vacation-response/set.ts';
 import { emailGet } from './email/get.ts';
+import { principalChanges, principalGet, principalQuery } from './principal/methods.ts';
+import {
+  shareNotificationChanges,
+  shareNotificationGet,
+  shareNotificationQuery,
+  shareNotificationSet,
+} from './share-notification/methods.ts';
+import { sharedEmailSet } from './sharing/shared-email-set.ts';
+import { sharedEmailChanges, sharedEmailGet, sharedEmailQuery, sharedMailboxChanges, sharedMailboxGet } from './sharing/shared-mail.ts';
 import { emailQuery } from './email/query.ts';
 import { emailQueryChanges } from './email/query-changes.ts';
 import { mailboxChanges } from './mailbox/changes.ts';
@@ -35,25 +44,28 @@ import { mailboxSet } from './mailbox/set.ts';
 import { threadChanges } from './thread/changes.ts';
 import { threadGet } from './thread/get.ts';
 
-/** Every method this server implements, by name (RFC 8620 §4–§5, RFC 8621). */
+/**
+ * Every method this server implements, by name (RFC 8620 §4–§5, RFC 8621, RFC 9670); the mail
+ * methods that work on shared accounts are wrapped by src/protocols/jmap/sharing/.
+ */
 export const METHODS: MethodTable = {
   'Core/echo': coreEcho,
   'Blob/copy': blobCopy,
   'Blob/upload': blobUpload,
   'Blob/get': blobGet,
   'Blob/lookup': blobLookup,
-  'Mailbox/get': mailboxGet,
-  'Mailbox/changes': mailboxChanges,
+  'Mailbox/get': sharedMailboxGet(mailboxGet),
+  'Mailbox/changes': sharedMailboxChanges(mailboxChanges),
   'Mailbox/query': mailboxQuery,
   'Mailbox/queryChanges': mailboxQueryChanges,
   'Mailbox/set': mailboxSet,
   'Thread/get': threadGet,
   'Thread/changes': threadChanges,
-  'Email/get': emailGet,
-  'Email/changes': emailChanges,
-  'Email/query': emailQuery,
-  'Email/queryChanges': emailQueryChanges,
-  'Email/set': emailSet,
+  'Email/get': sharedEmailGet(emailGet),
+  'Email/changes': sharedEmailChanges(emailChanges),
+  'Email/query': sharedEmailQuery(emailQuery),
+  'Email/queryChanges': sharedEmailQuery(emailQueryChanges),
+  'Email/set': sharedEmailSet(emailSet),
   'Email/import': emailImport,
   'Email/parse': emailParse,
   'Email/copy': emailCopy,
@@ -72,4 +84,11 @@ export const METHODS: MethodTable = {
   'Quota/changes': quotaChanges,
   'Quota/query': quotaQuery,
   'Quota/queryChanges': quotaQueryChanges,
+  'Principal/get': principalGet,
+  'Principal/changes': principalChanges,
+  'Principal/query': principalQuery,
+  'ShareNotification/get': shareNotificationGet,
+  'ShareNotification/changes': shareNotificationChanges,
+  'ShareNotification/set': shareNotificationSet,
+  'ShareNotification/query': shareNotificationQuery,
 };

@@ -6,7 +6,7 @@ import type { AuthCore } from '../../auth/types.ts';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { JmapMailView } from '../../mail/views.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { Db } from '../../store/db.ts';
@@ -31,13 +31,14 @@ import { ConnectionCounter, serveEventSource } from './push/event-source.ts';
 import { attachWebSocket } from './push/websocket.ts';
 import { parseRequest } from './request.ts';
 import { jmapUrls, sessionObject } from './session.ts';
+import { sharedAccounts } from './sharing/accounts.ts';
 
 /** What the JMAP routes need from the node (wired in `main.ts`). */
 export interface JmapDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly db: Db;
-  readonly mail: MailStore;
+  readonly mail: JmapMailView;
   readonly blobs: BlobStore;
   readonly directory: Directory;
   /** The auth core: EventSource streams register with its session registry. */
@@ -122,7 +123,8 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     path: new URL(urls.webSocket).pathname,
     methods,
     connections: pushConnections,
-    sessionState: (caller) => sessionObject(config, limits, caller.account, true)['state'] as string,
+    sessionState: async (caller) =>
+      sessionObject(config, limits, caller.account, true, await sharedAccounts(services, caller.account.id))['state'] as string,
   });
 
   // RFC 8620 §2.2: the well-known URI redirects to the session resource (§8.3: a path we control).
@@ -184,7 +186,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     jmap.get('/jmap/session', async (request, reply) => {
       const caller = callerOf(request);
       reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-cache, no-store, must-revalidate');
-      const session = sessionObject(config, limits, caller.account, true);
+      const session = sessionObject(config, limits, caller.account, true, await sharedAccounts(services, caller.account.id));
       // The key push services check VAPID signatures against (RFC 8292 §3.2), for the client's
       // PushManager.subscribe({ applicationServerKey }).
       (session['capabilities'] as Record<string, unknown>)['urn:ietf:params:jmap:webpush-vapid'] = {
@@ -202,7 +204,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
         if (limit) services.limitHit?.(limit);
         return sendProblem(reply, status, type, detail, limit ? { limit } : {});
       }
-      const session = sessionObject(config, limits, caller.account, true);
+      const session = sessionObject(config, limits, caller.account, true, await sharedAccounts(services, caller.account.id));
       const response = await processRequest(parsed.request, services, caller, methods, session['state'] as string);
       reply.header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
       return JSON.stringify(response);

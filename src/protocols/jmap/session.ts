@@ -5,6 +5,7 @@ import type { DirectoryAccount } from '../../directory/directory.ts';
 import type { JsonObject } from './args.ts';
 import { accountCapabilities, CAPABILITIES, type JmapLimits, sessionCapabilities } from './capabilities.ts';
 import { toId } from './ids.ts';
+import { principalCapabilities, type SharedAccount, sharedAccountEntry } from './sharing/accounts.ts';
 
 /** The URLs of the JMAP resources, all under the public URL (RFC 8620 §2). */
 export interface JmapUrls {
@@ -31,16 +32,24 @@ export function jmapUrls(config: Config): JmapUrls {
 
 /**
  * The Session object for an account (RFC 8620 §2): capabilities with the core limits, the
- * caller's one account with its capabilities, primary accounts, URLs and a `state` that changes
- * whenever anything else in it does.
+ * caller's account and the accounts that shared mailboxes with them (RFC 9670 §1.4) with their
+ * capabilities, primary accounts, URLs and a `state` that changes whenever anything else in it does.
  */
-export function sessionObject(config: Config, limits: JmapLimits, account: DirectoryAccount, webSocket: boolean): JsonObject {
+export function sessionObject(
+  config: Config,
+  limits: JmapLimits,
+  account: DirectoryAccount,
+  webSocket: boolean,
+  shared: readonly SharedAccount[] = [],
+): JsonObject {
   const urls = jmapUrls(config);
   const accountId = toId('account', account.id);
+  const own = { ...accountCapabilities(config), ...principalCapabilities(account.id, true) };
   const body = {
     capabilities: sessionCapabilities(limits, webSocket ? urls.webSocket : null),
     accounts: {
-      [accountId]: { name: account.address, isPersonal: true, isReadOnly: false, accountCapabilities: accountCapabilities(config) },
+      [accountId]: { name: account.address, isPersonal: true, isReadOnly: false, accountCapabilities: own },
+      ...Object.fromEntries(shared.map((s) => [toId('account', s.owner.id), sharedAccountEntry(config, s)])),
     },
     primaryAccounts: {
       [CAPABILITIES.mail]: accountId,
@@ -48,6 +57,7 @@ export function sessionObject(config: Config, limits: JmapLimits, account: Direc
       [CAPABILITIES.vacation]: accountId,
       [CAPABILITIES.quota]: accountId,
       [CAPABILITIES.blob]: accountId,
+      [CAPABILITIES.principals]: accountId,
     },
     username: account.address,
     apiUrl: urls.api,

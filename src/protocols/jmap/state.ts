@@ -17,6 +17,7 @@ export const PUSH_TYPES = [
   'EmailSubmission',
   'VacationResponse',
   'Quota',
+  'ShareNotification',
 ] as const;
 export type PushType = (typeof PUSH_TYPES)[number];
 
@@ -27,14 +28,7 @@ export async function typeState(services: JmapServices, accountId: number, type:
     return Math.max(logged, ...boxes.map((b) => b.highestModseq));
   }
   if (type === 'EmailDelivery') {
-    const row = await services.db.kysely
-      .selectFrom('changes')
-      .select((eb) => eb.fn.max('modseq').as('state'))
-      .where('account_id', '=', accountId)
-      .where('type', '=', 'Email')
-      .where('kind', '=', 'created')
-      .executeTakeFirst();
-    return Number(row?.state ?? 0);
+    return services.mail.changeLog.lastCreated(accountId, 'Email');
   }
   return services.mail.typeState(accountId, type);
 }

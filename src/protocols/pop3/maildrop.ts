@@ -1,4 +1,4 @@
-import type { MailStore } from '../../mail/store.ts';
+import type { Pop3MailView } from '../../mail/views.ts';
 
 /** One message of the maildrop as POP3 numbers it (RFC 1939 §5: 1-based, fixed for the session). */
 export interface DropMessage {
@@ -11,19 +11,19 @@ export interface DropMessage {
 
 /** A snapshot of an account's INBOX taken at login, read and expunged through the mail store. */
 export class Maildrop {
-  readonly #store: MailStore;
+  readonly #store: Pop3MailView;
   readonly accountId: number;
   readonly mailboxId: number;
   readonly messages: readonly DropMessage[];
 
-  constructor(store: MailStore, accountId: number, mailboxId: number, messages: DropMessage[]) {
+  constructor(store: Pop3MailView, accountId: number, mailboxId: number, messages: DropMessage[]) {
     this.#store = store;
     this.accountId = accountId;
     this.mailboxId = mailboxId;
     this.messages = messages;
   }
 
-  static async open(store: MailStore, accountId: number): Promise<Maildrop | undefined> {
+  static async open(store: Pop3MailView, accountId: number): Promise<Maildrop | undefined> {
     const inbox = (await store.mailboxByRole(accountId, 'inbox')) ?? (await store.getMailbox(accountId, 'INBOX'));
     if (!inbox) return undefined;
     const entries = await store.listEntries(inbox.id);

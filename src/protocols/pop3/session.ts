@@ -1,15 +1,16 @@
+import { connectionContext } from '../../auth/connection-context.ts';
 import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthOutcome, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { randomId } from '../../core/ids.ts';
 import type { Logger } from '../../core/log.ts';
-import type { MailStore } from '../../mail/store.ts';
+import type { Pop3MailView } from '../../mail/views.ts';
 import type { Connection } from '../../net/connection.ts';
 import { driveSasl } from '../../net/drive-sasl.ts';
 import { upgradeTls } from '../../net/upgrade-tls.ts';
 import type { SessionHandle } from '../../net/listener.ts';
 import { activities } from '../../core/activity.ts';
 import { LineInput } from '../../net/line-input.ts';
-import type { MaildropLocks } from './lock.ts';
+import type { MaildropLocks } from '../../mail/maildrop-lock.ts';
 import { type DropMessage, Maildrop } from './maildrop.ts';
 import { MAX_SASL_LINE, parseCommand, type Pop3Command } from './wire/command.ts';
 import { multiline, topOf } from './wire/output.ts';
@@ -17,7 +18,7 @@ import { multiline, topOf } from './wire/output.ts';
 export interface Pop3Options {
   readonly hostname: string;
   readonly auth: AuthCore;
-  readonly mail: MailStore;
+  readonly mail: Pop3MailView;
   readonly locks: MaildropLocks;
   readonly logger: Logger;
   readonly tlsTimeoutMs: number;
@@ -103,14 +104,7 @@ export class Pop3Session implements SessionHandle {
   }
 
   #context(): AuthContext {
-    return {
-      protocol: 'pop3',
-      listener: this.#conn.listener.name,
-      remote: this.#conn.remoteAddress,
-      tls: this.#conn.secure,
-      localPort: this.#conn.localPort,
-      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
-    };
+    return connectionContext(this.#conn, 'pop3');
   }
 
   #mechanisms(): readonly string[] {

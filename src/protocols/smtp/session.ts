@@ -1,3 +1,4 @@
+import { connectionContext } from '../../auth/connection-context.ts';
 import { SaslExchange } from '../../auth/sasl/exchange.ts';
 import type { AuthContext, AuthCore, AuthResult, EndReason, SessionRegistration } from '../../auth/types.ts';
 import { activities } from '../../core/activity.ts';
@@ -136,14 +137,7 @@ export class SmtpSession implements SessionHandle {
   }
 
   #authContext(): AuthContext {
-    return {
-      protocol: this.#protocol,
-      listener: this.#conn.listener.name,
-      remote: this.#conn.remoteAddress,
-      tls: this.#conn.secure,
-      localPort: this.#conn.localPort,
-      ...(this.#conn.localAddress ? { localAddress: this.#conn.localAddress } : {}),
-    };
+    return connectionContext(this.#conn, this.#protocol);
   }
 
   /** Starts the session: greeting, then commands until QUIT or the connection ends. */
@@ -536,7 +530,7 @@ export class SmtpSession implements SessionHandle {
       let message = loaded;
       if (this.#protocol === 'submission') {
         const body = loaded.subarray(trace.length);
-        const completed = completeSubmission(body, this.#opts.hostname, now);
+        const completed = await completeSubmission(body, this.#opts.hostname, now);
         if (completed !== body) message = Buffer.concat([trace, completed]);
       }
       return await this.#opts.transactions.deliver(view, this.#envelope(tx), message);

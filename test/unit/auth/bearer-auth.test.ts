@@ -237,7 +237,38 @@ describe('bearer tokens', () => {
       IMAP,
       { code: 'invalid_token', status: 'invalid_token', scope: SCOPES.mail },
     ],
-    ['garbage', async () => bearer('not.a.jwt!'), IMAP, { code: 'invalid_token', tokenError: 'The access token is not valid here' }],
+    [
+      'garbage (no issuer checks opaque tokens)',
+      async () => bearer('not.a.jwt!'),
+      IMAP,
+      { code: 'invalid_token', tokenError: 'The access token is not a JWT (RFC 7519 §3: three base64url parts separated by dots)' },
+    ],
+    [
+      'three dotted parts that are not base64url JSON',
+      async () => bearer('not.a.jwt'),
+      IMAP,
+      { code: 'invalid_token', tokenError: 'The access token is not a JWT (its header is not base64url JSON)' },
+    ],
+    [
+      'a JSON header over a payload that is not JSON',
+      async () => bearer(`${base64url.encode('{"alg":"ES256"}')}.${base64url.encode('[1]')}.c2ln`),
+      IMAP,
+      { code: 'invalid_token', tokenError: 'The access token is not a JWT (its payload is not a base64url JSON object)' },
+    ],
+    [
+      'a JWT without iss',
+      async () => bearer(await idp.sign({ ...good, iss: undefined })),
+      IMAP,
+      { code: 'invalid_token', tokenError: 'The access token has no iss claim (RFC 9068 §2.2 requires one)' },
+    ],
+    ...(['sub', 'client_id', 'iat', 'jti'] as const).map(
+      (claim): [string, () => Promise<Credentials>, AuthContext, Record<string, string>] => [
+        `a token without ${claim} (RFC 9068 §2.2)`,
+        async () => bearer(await idp.sign({ ...good, [claim]: undefined })),
+        IMAP,
+        { code: 'invalid_token', tokenError: `The access token has no ${claim} claim (RFC 9068 §2.2 requires one)` },
+      ],
+    ),
   ];
   for (const [name, make, context, expected] of cases) {
     it(`refuses ${name}`, async () => {
@@ -245,6 +276,18 @@ describe('bearer tokens', () => {
       for (const [k, v] of Object.entries(expected)) assert.equal(got[k as keyof typeof got], v, `${k} of ${JSON.stringify(got)}`);
     });
   }
+
+  it('require_rfc9068_claims = false accepts tokens without sub, client_id, iat and jti (providers that leave them out)', async () => {
+    const relaxed = new AuthService({
+      config: f.config({ server: { hostname: HOST }, auth: { issuers: [{ issuer: idp.issuer, require_rfc9068_claims: false }] } }),
+      directory: f.directory,
+      logger: f.logger,
+    });
+    const token = await idp.sign({ ...good, sub: undefined, client_id: undefined, iat: undefined, jti: undefined });
+    const o = await relaxed.authenticate(bearer(token), IMAP);
+    assert.ok(o.ok, JSON.stringify(failure(o)));
+    assert.equal(failure(await auth.authenticate(bearer(token), IMAP)).code, 'invalid_token', 'the strict default refuses it');
+  });
 
   it('names the issuer configuration in the challenge', async () => {
     const got = failure(await auth.authenticate(bearer(await idp.sign({ ...good, aud: 'x' })), IMAP));

@@ -74,11 +74,19 @@ export class IssuerFixture {
     return key;
   }
 
-  /** Signs claims with the current key (defaults: this issuer, an hour, at+jwt). */
+  /** Signs claims with the current key (defaults: this issuer, an hour, at+jwt, the RFC 9068 §2.2 claims). */
   async sign(claims: JWTPayload, options: { typ?: string; key?: Key; header?: Record<string, unknown> } = {}): Promise<string> {
     const key = options.key ?? this.keys.at(-1)!;
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ iss: this.issuer, iat: now, exp: now + 3600, jti: randomBytes(8).toString('hex'), ...claims })
+    return new SignJWT({
+      iss: this.issuer,
+      sub: 'subject-1',
+      client_id: 'test-client',
+      iat: now,
+      exp: now + 3600,
+      jti: randomBytes(8).toString('hex'),
+      ...claims,
+    })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: options.typ ?? 'at+jwt', ...options.header })
       .sign(key.privateKey);
   }

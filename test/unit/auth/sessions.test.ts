@@ -1,5 +1,5 @@
-// The live-session registry, its store mirror and the events that end sessions (issue 3 step 6),
-// on SQLite and PostgreSQL.
+// The live-session registry, its store mirror, the events that end sessions and the client bans
+// every node shares, on SQLite and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -8,7 +8,7 @@ import {
 } from '../../../src/admin/accounts.ts';
 import { AuthService } from '../../../src/auth/service.ts';
 import { listStoredSessions, publishSessionRevocation, SessionMirror } from '../../../src/auth/session-store.ts';
-import { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED } from '../../../src/auth/session-sync.ts';
+import { APP_PASSWORD_REVOKED, CREDENTIALS_CHANGED, SOURCE_BANNED } from '../../../src/auth/session-sync.ts';
 import { SessionRegistry } from '../../../src/auth/sessions.ts';
 import type { AuthContext, AuthResult, EndReason } from '../../../src/auth/types.ts';
 import type { DirectoryAccount } from '../../../src/directory/directory.ts';
@@ -226,6 +226,31 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const payload of [{}, { accountId: 'x' }, { sessionId: 3 }, { appPasswordId: null }])
         for (const kind of [CREDENTIALS_CHANGED, APP_PASSWORD_REVOKED, 'session_revoked', 'new_mail'])
           assert.equal(await auth.sync!.handle({ id: 0, kind, payload, createdAt: 0 }), 0);
+    });
+
+    it('a client banned on one node is refused by every node, before any failure there', async () => {
+      const limits = { ip_failures: 3, delay_after: 100, exempt: [] };
+      const nodeA = new AuthService({ config: f.config({ auth: { limits } }), directory: f.directory, logger: f.logger, db: f.db });
+      const nodeB = new AuthService({ config: f.config({ auth: { limits } }), directory: f.directory, logger: f.logger, db: f.db });
+      const from = await latestEventId(f.db);
+      const attacker: AuthContext = { ...CTX, remote: '2001:db8:7:7::1' };
+      const wrong = { kind: 'password', username: 'alice@example.test', password: 'wrong', mechanism: 'PLAIN' } as const;
+      const right = { ...wrong, password: 'correct horse' };
+      assert.equal((await nodeB.authenticate(right, attacker)).ok, true, 'node B lets the address in before the ban');
+      for (let i = 0; i < 3; i++) assert.equal((await nodeA.authenticate(wrong, attacker)).ok, false);
+      const refusedA = await nodeA.authenticate(right, attacker);
+      assert.equal(refusedA.ok, false);
+      assert.equal(!refusedA.ok && refusedA.code, 'rate_limited', 'node A banned the address');
+      const bans = (await eventsAfter(f.db, from)).filter((e) => e.kind === SOURCE_BANNED);
+      assert.equal(bans.length, 1, 'the ban is published once');
+      assert.equal(bans[0]!.payload.ip, '2001:db8:7:7::1');
+      // Node B applies the events as its poller would (src/store/events.ts pollEvents).
+      await nodeB.start();
+      for (const e of await eventsAfter(f.db, from)) await nodeB.sync!.handle(e);
+      const refusedB = await nodeB.authenticate(right, { ...attacker, remote: '2001:db8:7:7::99' });
+      assert.equal(!refusedB.ok && refusedB.code, 'rate_limited', 'node B refuses the same /64 without a failure of its own');
+      assert.equal((await nodeB.authenticate(right, { ...attacker, remote: '2001:db8:8::1' })).ok, true, 'other networks are not affected');
+      await nodeB.stop();
     });
 
     it('the poller applies events published by another process', async () => {

@@ -15,9 +15,23 @@ import { account, type Home, tempHome } from './fixture.ts';
 const LAUNCHER = path.resolve(import.meta.dirname, '../../../bin/fingerpost.js');
 const ALICE = 'alice@example.test';
 
-function fingerpost(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Preloaded by the child: at exit it names, on stderr, whether commander and which heavy built-ins were loaded. */
+const LOAD_PROBE = `data:text/javascript,${encodeURIComponent(`
+import module from 'node:module';
+let commander = false;
+module.registerHooks({ load(url, context, next) { if (url.includes('/node_modules/commander/')) commander = true; return next(url, context); } });
+process.on('exit', () => {
+  const builtins = process.moduleLoadList.filter((m) => /^NativeModule (tls|child_process|tty)$/.test(m)).map((m) => m.slice(13));
+  process.stderr.write('LOADED ' + JSON.stringify({ commander, builtins }) + '\\n');
+});`)}`;
+
+function fingerpost(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [LAUNCHER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [...nodeArgs, LAUNCHER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d) => (stdout += d));
@@ -43,6 +57,26 @@ describe('fingerpost token/setup/check on bad input', () => {
   it('prints the cached token and nothing else', async () => {
     const r = await fingerpost(['token', ALICE, '--service', 'imap'], home.env);
     assert.deepEqual(r, { code: 0, stdout: 'cached-token\n', stderr: '' });
+  });
+
+  it('a well-formed call loads neither the command-line library nor tls/child_process/tty; a malformed one gets the full parser', async () => {
+    const probe = ['--import', LOAD_PROBE];
+    const loaded = (stderr: string) => JSON.parse(/^LOADED (.*)$/m.exec(stderr)![1]!) as { commander: boolean; builtins: string[] };
+    for (const args of [
+      ['token', ALICE, '--service', 'imap'],
+      ['token', '--format=json', ALICE],
+    ]) {
+      const r = await fingerpost(args, home.env, probe);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(loaded(r.stderr), { commander: false, builtins: [] }, args.join(' '));
+    }
+    const bad = await fingerpost(['token', ALICE, '--service', 'gopher'], home.env, probe);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Allowed choices are imap, pop3, smtp, jmap, calendar/);
+    assert.equal(loaded(bad.stderr).commander, true);
+    const help = await fingerpost(['token', '--help'], home.env);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--min-valid <seconds>/);
   });
 
   it('a wrong passphrase: exit 1, a clear message, the file unchanged', async () => {

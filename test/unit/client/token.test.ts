@@ -102,11 +102,11 @@ describe('token output formats', () => {
     refreshExpiresAt: undefined,
   };
 
-  it('prints the bare token, the OAUTHBEARER and XOAUTH2 initial responses, or JSON', () => {
-    assert.equal(formatToken(issued, 'token'), 'vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==');
-    const ob = Buffer.from(formatToken(issued, 'oauthbearer'), 'base64').toString('latin1');
+  it('prints the bare token, the OAUTHBEARER and XOAUTH2 initial responses, or JSON', async () => {
+    assert.equal(await formatToken(issued, 'token'), 'vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==');
+    const ob = Buffer.from(await formatToken(issued, 'oauthbearer'), 'base64').toString('latin1');
     assert.equal(ob, 'n,a=alice@example.com,\x01auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01');
-    const withHost = Buffer.from(formatToken(issued, 'oauthbearer', 'imap'), 'base64').toString('latin1');
+    const withHost = Buffer.from(await formatToken(issued, 'oauthbearer', 'imap'), 'base64').toString('latin1');
     assert.match(withHost, /\x01host=mail\.example\.test\x01port=993\x01auth=Bearer /);
     const google = {
       ...issued,
@@ -114,10 +114,10 @@ describe('token output formats', () => {
       token: { ...issued.token, token: 'ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg' },
     };
     assert.equal(
-      formatToken(google, 'xoauth2'),
+      await formatToken(google, 'xoauth2'),
       'dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==',
     );
-    const json = JSON.parse(formatToken(issued, 'json')) as Record<string, unknown>;
+    const json = JSON.parse(await formatToken(issued, 'json')) as Record<string, unknown>;
     assert.equal(json.access_token, issued.token.token);
     assert.equal(json.token_type, 'Bearer');
     assert.equal(json.resource, 'imap://mail.example.test');

@@ -18,6 +18,7 @@ import { FakeClock } from '../../helpers/clock.ts';
 import { freePorts } from '../../helpers/ports.ts';
 import { slapdSkip, startSlapd, type TestSlapd } from '../../helpers/slapd.ts';
 import { type AuthFixture, authFixture } from '../auth/fixture.ts';
+import { IssuerFixture } from '../auth/issuer-fixture.ts';
 
 const CTX: AuthContext = { protocol: 'imap', listener: 'imaps', remote: '192.0.2.10', tls: true };
 
@@ -161,6 +162,27 @@ describe('LDAP directory (slapd)', { skip: slapdSkip() }, () => {
     assert.equal(!smtp.ok && smtp.code, 'authorization_failed', 'the app password is for IMAP only');
   });
 
+  test("an external issuer's token names an LDAP account by its email claim; a token for a removed address names nobody", async () => {
+    const issuer = await new IssuerFixture().start();
+    try {
+      const withIssuer = new AuthService({
+        config: fx.config({ server: { hostname: 'mail.example.test' }, auth: { issuers: [{ issuer: issuer.issuer }] } }),
+        directory,
+        logger: fx.logger,
+      });
+      const token = (email: string) => issuer.sign({ email, aud: 'imap://mail.example.test', scope: 'urn:ietf:params:oauth:scope:mail' });
+      const ok = await withIssuer.authenticate(
+        { kind: 'bearer', token: await token('a.liddell@example.org'), mechanism: 'OAUTHBEARER' },
+        CTX,
+      );
+      assert.equal(ok.ok && ok.account.address, 'alice@example.org', 'the alias in the claim finds the entry');
+      const none = await withIssuer.authenticate({ kind: 'bearer', token: await token('zed@example.org'), mechanism: 'OAUTHBEARER' }, CTX);
+      assert.equal(!none.ok && none.tokenError, 'The access token names no account here');
+    } finally {
+      await issuer.close();
+    }
+  });
+
   test('changes in LDAP are seen once the cache time has passed; removed entries disable the account, its mail kept until purged', async () => {
     const bob = await directory.findByAddress('bob@example.org');
     assert.ok(bob);
@@ -226,6 +248,19 @@ describe('LDAP directory (slapd)', { skip: slapdSkip() }, () => {
     await open({ ca: '' });
     const r = await signIn('alice@example.org', 'alice-password-1');
     assert.equal(!r.ok && r.code, 'temporary', 'the local CA is not trusted without ca_file');
+  });
+
+  test('a pooled connection the server closed is replaced, not reopened unbound (StartTLS and LDAPS)', async () => {
+    for (const over of [{ urls: [slapd.url], startTls: true }, {}]) {
+      await open(over);
+      assert.equal((await signIn('alice@example.org', 'alice-password-1')).ok, true);
+      await slapd.stop();
+      await slapd.start();
+      clock.sleep(60_001);
+      const bob = await directory.findByAddress('bob@example.org');
+      assert.equal(bob?.address, 'bob@example.org', 'found with the service account, not as anonymous (who may read nothing)');
+      assert.equal(bob?.disabled, false);
+    }
   });
 
   test('fails over to the next server when the first refuses connections', async () => {

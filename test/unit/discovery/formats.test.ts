@@ -137,6 +137,8 @@ describe('PACC', () => {
     assert.equal(doc.authentication['oauth-public'].issuer, 'https://mail.example.net/oidc');
     assert.equal(doc.authentication.password, true);
     assert.equal(doc.info.provider.name, 'Example Mail');
+    assert.deepEqual(doc.protocols.caldav, { url: 'https://mail.example.net/dav/' });
+    assert.deepEqual(doc.protocols.carddav, { url: 'https://mail.example.net/dav/' });
   });
   it('names non-standard ports and is byte-stable', () => {
     const c = config({ imap: { tls_port: 1993 } });
@@ -250,6 +252,16 @@ describe('Apple .mobileconfig', () => {
     assert.equal('IncomingPassword' in mail, false);
     assert.match(mail.PayloadUUID, /^[0-9A-F]{8}-[0-9A-F]{4}-5[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$/);
     assert.notEqual(mail.PayloadUUID, doc.PayloadUUID);
+    const [caldav, carddav] = doc.PayloadContent.slice(1);
+    assert.equal(caldav.PayloadType, 'com.apple.caldav.account');
+    assert.equal(caldav.CalDAVHostName, 'mail.example.net');
+    assert.equal(caldav.CalDAVPort, 443);
+    assert.equal(caldav.CalDAVUseSSL, true);
+    assert.equal(caldav.CalDAVPrincipalURL, 'https://mail.example.net/dav/principals/alice@example.com/');
+    assert.equal(caldav.CalDAVUsername, 'alice@example.com');
+    assert.equal(carddav.PayloadType, 'com.apple.carddav.account');
+    assert.equal(carddav.CardDAVPrincipalURL, 'https://mail.example.net/dav/principals/alice@example.com/');
+    assert.equal('CalDAVPassword' in caldav, false);
   });
   it('carries the local CA as a root certificate payload when the server uses it', { skip }, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-mobileconfig-'));

@@ -4,19 +4,12 @@
 // through net/upgrade-tls.ts drops what was pipelined after it (RFC 9051 §6.2.1); then LOGIN,
 // APPEND with a synchronizing literal, FETCH, IDLE and LOGOUT over the TLS layered on the pair.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../../src/config/load.ts';
 import { createLogger } from '../../../src/core/log.ts';
-import { ensureFirstStart, openServices, type Services } from '../../../src/main.ts';
-import { ensureLocalTls } from '../../../src/net/local-ca.ts';
-import { loadTls, type TlsMaterial } from '../../../src/net/tls.ts';
 import { imapHandler } from '../../../src/protocols/imap/handler.ts';
 import { MessageCache } from '../../../src/protocols/imap/message-cache.ts';
 import { memoryConnection, StreamLines } from '../../helpers/memory-connection.ts';
+import { type MemoryServer, memoryServer, startTlsOver } from '../../helpers/memory-server.ts';
 
 const ALICE = 'alice@example.test';
 const PASSWORD = 'alice-memory-password';
@@ -25,33 +18,20 @@ const MAX_LINE = 8192;
 const MAX_LITERAL = 4096;
 
 describe('IMAP session over an in-memory duplex', () => {
-  let dir: string;
-  let services: Services;
-  let material: TlsMaterial;
-  let ca: string;
+  let server: MemoryServer;
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'fp-imap-mem-'));
-    const config = loadConfig({ dataDir: dir, env: {}, overrides: { log: { level: 'silent' } } });
-    services = await openServices(config, { logger: createLogger('silent') });
-    await ensureFirstStart(services, 'example.test');
-    await services.accounts.addUser({ address: ALICE, password: PASSWORD });
-    const files = await ensureLocalTls(dir, ['localhost']);
-    material = loadTls(files.cert, files.key, 'TLSv1.2', files.caCert);
-    ca = await readFile(files.caCert, 'utf8');
+    server = await memoryServer(ALICE, PASSWORD);
   });
-  after(async () => {
-    await services?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => server?.close());
 
   function start() {
-    const { conn, peer } = memoryConnection(LISTENER, material);
+    const { conn, peer } = memoryConnection(LISTENER, server.material);
     const handler = imapHandler({
       hostname: 'mail.example.test',
-      auth: services.auth,
-      mail: services.mail,
-      cache: new MessageCache(services.mail),
+      auth: server.services.auth,
+      mail: server.services.mail,
+      cache: new MessageCache(server.services.mail),
       logger: createLogger('silent'),
       tlsTimeoutMs: 10_000,
       limits: {
@@ -100,12 +80,7 @@ describe('IMAP session over an in-memory duplex', () => {
     // The injected LOGIN arrives with STARTTLS, in cleartext: it must never run.
     peer.write(`s1 STARTTLS\r\ns2 LOGIN ${ALICE} ${PASSWORD}\r\n`);
     assert.match((await lines.next())!, /^s1 OK /);
-    lines.stop();
-    const secure = tls.connect({ socket: peer, ca, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
+    const secure = await startTlsOver(peer, lines, server.ca);
     const t = new StreamLines(secure);
     secure.write('t1 SELECT INBOX\r\nt2 CAPABILITY\r\n');
     assert.match((await t.next())!, /^t1 BAD \[CLIENTBUG\] SELECT: Authenticate first/, 'not signed in by the injected LOGIN');
@@ -128,7 +103,10 @@ describe('IMAP session over an in-memory duplex', () => {
     assert.match((await t.next())!, /^t7 BAD /);
     secure.write('t8 IDLE\r\n');
     assert.match((await t.next())!, /^\+ idling/);
-    await services.mail.deliver((await services.directory.findByAddress(ALICE))!.id, Buffer.from('Subject: second\r\n\r\nx\r\n'));
+    await server.services.mail.deliver(
+      (await server.services.directory.findByAddress(ALICE))!.id,
+      Buffer.from('Subject: second\r\n\r\nx\r\n'),
+    );
     assert.equal(await t.next(), '* 2 EXISTS', 'IDLE reports the new message');
     assert.equal(await t.next(), '* 2 RECENT');
     secure.write('DONE\r\nt9 LOGOUT\r\n');
@@ -143,12 +121,7 @@ describe('IMAP session over an in-memory duplex', () => {
     await lines.next();
     peer.write('s1 STARTTLS\r\n');
     await lines.next();
-    lines.stop();
-    const secure = tls.connect({ socket: peer, ca, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
+    const secure = await startTlsOver(peer, lines, server.ca);
     const t = new StreamLines(secure);
     secure.write('a1 AUTHENTICATE PLAIN\r\n');
     assert.match((await t.next())!, /^\+ ?$/);

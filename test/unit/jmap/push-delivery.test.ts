@@ -71,7 +71,10 @@ it('two nodes send each message once; back-off on a fake clock; 410 ends the sub
         mail: new MailStore(db, new FsBlobStore(path.join(dir, 'blobs')), mimeParser),
         logger: createLogger('silent'),
         now: () => now,
-        config: { publicUrl: 'https://mail.example.test' },
+        config: {
+          publicUrl: 'https://mail.example.test',
+          jmap: { push_max_attempts: 8, push_retry_initial: 10_000, push_retry_max: 3_600_000 },
+        },
       } as unknown as JmapServices,
       () => outbound,
     );

@@ -3,7 +3,8 @@
 // loopback DNS server.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { authservIdOf, forgedAuthResults, headerFields, rebuild } from '../../../src/mail/inbound/auth-results.ts';
+import { authservIdOf, forgedAuthResults, rebuild } from '../../../src/mail/inbound/auth-results.ts';
+import { headerFields } from '../../../src/mail/mime/header-fields.ts';
 import { CachingResolver } from '../../../src/mail/inbound/dns-cache.ts';
 import { decide, type InboundPolicy } from '../../../src/mail/inbound/policy.ts';
 import { type SenderAuthResult, verifiableHeader } from '../../../src/mail/inbound/sender-auth.ts';
@@ -28,7 +29,7 @@ describe('forged Authentication-Results', () => {
     );
     const drop = await forgedAuthResults(msg, ['mx.example.org']);
     assert.equal(drop.length, 2);
-    const out = rebuild(Buffer.from('Authentication-Results: mx.example.org; none\r\n'), msg, drop).toString();
+    const out = (await rebuild(Buffer.from('Authentication-Results: mx.example.org; none\r\n'), msg, drop)).toString();
     assert.equal(
       out,
       'Authentication-Results: mx.example.org; none\r\n' +
@@ -40,7 +41,7 @@ describe('forged Authentication-Results', () => {
 
   test('X-Spam-* fields are found by name, adjacent ones as one range; a header-only message works', async () => {
     const msg = Buffer.from('X-Spam-Flag: NO\r\nSubject: x\r\nX-Spam-Status: No\r\nX-Spam-Score: 1\r\n');
-    assert.deepEqual(await headerFields(msg, /x-spam-[!-9;-~]*/), [
+    assert.deepEqual((await headerFields(msg, /x-spam-[!-9;-~]*/)).ranges, [
       [0, 17],
       [29, 65],
     ]);
@@ -72,9 +73,30 @@ describe('forged Authentication-Results', () => {
     const long = `X-Long: ${'l'.repeat(3 * window)}\r\n`;
     const last = 'X-Spam-Flag: YES\r\n';
     const msg = Buffer.from(`${long}${last}`);
-    assert.deepEqual(await headerFields(msg, /x-spam-[!-9;-~]*/), [[long.length, long.length + last.length]]);
+    assert.deepEqual((await headerFields(msg, /x-spam-[!-9;-~]*/)).ranges, [[long.length, long.length + last.length]]);
     const split = Buffer.from(`${'X-A: b\r\n'.repeat(window / 8)}\r\nX-Spam-Flag: YES\r\n`);
-    assert.deepEqual(await headerFields(split, /x-spam-[!-9;-~]*/), [], 'a field after the empty line is body');
+    assert.deepEqual((await headerFields(split, /x-spam-[!-9;-~]*/)).ranges, [], 'a field after the empty line is body');
+  });
+
+  test('rebuild copies a large message in steps, dropping ranges that straddle them', async () => {
+    const step = 2 * 1024 * 1024;
+    const msg = Buffer.alloc(5 * step + 123);
+    for (let i = 0; i < msg.length; i++) msg[i] = (i * 7) & 0xff;
+    const drop = [
+      [10, 20],
+      [step - 5, step + 5],
+      [3 * step, 4 * step + 1],
+    ] as const;
+    const out = await rebuild(Buffer.from('P: x\r\n'), msg, drop);
+    const expected = Buffer.concat([
+      Buffer.from('P: x\r\n'),
+      msg.subarray(0, 10),
+      msg.subarray(20, step - 5),
+      msg.subarray(step + 5, 3 * step),
+      msg.subarray(4 * step + 1),
+    ]);
+    assert.ok(out.equals(expected));
+    assert.ok(out.buffer instanceof SharedArrayBuffer);
   });
 
   test('a header section of millions of lines never holds the event loop for long', async () => {

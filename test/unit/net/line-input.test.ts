@@ -133,6 +133,20 @@ describe('SMTP input: command lines and BDAT', () => {
     assert.equal(Buffer.concat(chunk).toString(), 'abc\r\n.\r\n');
   });
 
+  it('chunks received in one turn are handed on as they came, never joined for a byte count', async () => {
+    const b = new LineInput();
+    const chunks = Array.from({ length: 200 }, (_, i) => Buffer.alloc(1000, i));
+    for (const c of chunks) b.push(c);
+    assert.equal(b.pending, 200_000);
+    const pieces: Buffer[] = [];
+    assert.equal(await b.bytes(150_500, async (p) => void pieces.push(p)), true);
+    assert.equal(pieces.length, 151, 'one piece per chunk received');
+    assert.ok(Buffer.concat(pieces).equals(Buffer.concat(chunks).subarray(0, 150_500)));
+    b.push(Buffer.from('\r\nNOOP\r\n'));
+    assert.equal((await b.line(100_000)).kind, 'line', 'the rest of the last chunk and the next one read as a line');
+    assert.deepEqual(await b.line(100), { kind: 'line', text: 'NOOP' });
+  });
+
   it('discard() drops what was pipelined (STARTTLS injection defence)', async () => {
     const b = new LineInput();
     b.push(Buffer.from('MAIL FROM:<evil@x>\r\n'));

@@ -2,52 +2,32 @@
 // store, the client on the other end of the pair. STLS through net/upgrade-tls.ts drops what was
 // pipelined after it (RFC 2595 §4), then USER/PASS signs in over the TLS layered on the pair.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../../src/config/load.ts';
 import { createLogger } from '../../../src/core/log.ts';
-import { ensureFirstStart, openServices, type Services } from '../../../src/main.ts';
-import { ensureLocalTls } from '../../../src/net/local-ca.ts';
-import { loadTls, type TlsMaterial } from '../../../src/net/tls.ts';
-import { MaildropLocks } from '../../../src/protocols/pop3/lock.ts';
+import { MaildropLocks } from '../../../src/mail/maildrop-lock.ts';
 import { Pop3Session } from '../../../src/protocols/pop3/session.ts';
 import { memoryConnection, StreamLines } from '../../helpers/memory-connection.ts';
+import { type MemoryServer, memoryServer, startTlsOver } from '../../helpers/memory-server.ts';
 
 const ALICE = 'alice@example.test';
 const PASSWORD = 'alice-memory-password';
 const LISTENER = { name: 'pop3', protocol: 'pop3', implicitTls: false, port: 110 } as const;
 
 describe('POP3 session over an in-memory duplex', () => {
-  let dir: string;
-  let services: Services;
-  let material: TlsMaterial;
-  let ca: string;
+  let server: MemoryServer;
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'fp-pop3-mem-'));
-    const config = loadConfig({ dataDir: dir, env: {}, overrides: { log: { level: 'silent' } } });
-    services = await openServices(config, { logger: createLogger('silent') });
-    await ensureFirstStart(services, 'example.test');
-    await services.accounts.addUser({ address: ALICE, password: PASSWORD });
-    const files = await ensureLocalTls(dir, ['localhost']);
-    material = loadTls(files.cert, files.key, 'TLSv1.2', files.caCert);
-    ca = await readFile(files.caCert, 'utf8');
+    server = await memoryServer(ALICE, PASSWORD);
   });
-  after(async () => {
-    await services?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => server?.close());
 
   function start() {
-    const { conn, peer } = memoryConnection(LISTENER, material);
+    const { conn, peer } = memoryConnection(LISTENER, server.material);
     const session = new Pop3Session(conn, {
       hostname: 'mail.example.test',
-      auth: services.auth,
-      mail: services.mail,
-      locks: new MaildropLocks(services.db),
+      auth: server.services.auth,
+      mail: server.services.mail,
+      locks: new MaildropLocks(server.services.db),
       logger: createLogger('silent'),
       tlsTimeoutMs: 10_000,
     });
@@ -73,12 +53,7 @@ describe('POP3 session over an in-memory duplex', () => {
     // The injected USER/PASS arrive with STLS, in cleartext: they must never run.
     peer.write(`STLS\r\nUSER ${ALICE}\r\nPASS ${PASSWORD}\r\n`);
     assert.equal(await lines.next(), '+OK Begin TLS negotiation');
-    lines.stop();
-    const secure = tls.connect({ socket: peer, ca, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
+    const secure = await startTlsOver(peer, lines, server.ca);
     const tlsLines = new StreamLines(secure);
     // Not signed in by the injected lines: PASS without USER fails, CAPA still offers USER.
     secure.write(`PASS ${PASSWORD}\r\nCAPA\r\n`);

@@ -50,14 +50,27 @@ describe('replies (RFC 5321 §4.2, RFC 2034)', () => {
 });
 
 describe('submission completes Date and Message-ID (RFC 6409 §8)', () => {
-  it('adds what is missing at the end of the header, keeps the rest byte for byte', () => {
-    const out = completeSubmission(Buffer.from('Subject: x\r\n\r\nbody\r\n'), 'mail.example', Date.UTC(2026, 0, 1)).toString();
+  it('adds what is missing at the end of the header, keeps the rest byte for byte', async () => {
+    const out = (await completeSubmission(Buffer.from('Subject: x\r\n\r\nbody\r\n'), 'mail.example', Date.UTC(2026, 0, 1))).toString();
     assert.match(
       out,
       /^Subject: x\r\nDate: Thu, 1 Jan 2026 00:00:00 \+0000\r\nMessage-ID: <[A-Za-z0-9_-]+@mail\.example>\r\n\r\nbody\r\n$/,
     );
     const full = Buffer.from('Date: x\r\nmessage-id: <a@b>\r\n\r\nbody\r\n');
-    assert.equal(completeSubmission(full, 'mail.example', 0), full);
-    assert.match(completeSubmission(Buffer.from('Subject: only header'), 'h', 0).toString(), /^Subject: only header\r\nDate: /);
+    assert.equal(await completeSubmission(full, 'mail.example', 0), full);
+    assert.match((await completeSubmission(Buffer.from('Subject: only header'), 'h', 0)).toString(), /^Subject: only header\r\nDate: /);
+    // A field named like Date but longer is not Date; one after the empty line is body.
+    const lookalike = (await completeSubmission(Buffer.from('Dates: x\r\nMessage-ID: <a@b>\r\n\r\nDate: y\r\n'), 'h', 0)).toString();
+    assert.match(lookalike, /^Dates: x\r\nMessage-ID: <a@b>\r\nDate: [^\r]+\r\n\r\nDate: y\r\n$/);
+  });
+
+  it('a header section of millions of lines is completed in windows, the loop turning between them', async () => {
+    const message = Buffer.from(`${'x\r\n'.repeat(3_000_000)}Message-ID: <a@b>\r\n`);
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const out = await completeSubmission(message, 'h', 0);
+    clearInterval(ticker);
+    assert.equal(out.length, message.length + 'Date: Thu, 1 Jan 1970 00:00:00 +0000\r\n'.length);
+    assert.ok(turns >= 10, `timers ran ${turns} times`);
   });
 });

@@ -4,18 +4,10 @@
 // delivery to a local mailbox; submission: AUTH refused in cleartext, STARTTLS through
 // net/upgrade-tls.ts dropping what was pipelined after it (RFC 3207 §4.2), AUTH PLAIN over TLS.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../../src/config/load.ts';
-import { createLogger } from '../../../src/core/log.ts';
-import { ensureFirstStart, openServices, type Services } from '../../../src/main.ts';
-import { ensureLocalTls } from '../../../src/net/local-ca.ts';
-import { loadTls, type TlsMaterial } from '../../../src/net/tls.ts';
 import { createSmtpService } from '../../../src/protocols/smtp/service.ts';
 import { memoryConnection, StreamLines } from '../../helpers/memory-connection.ts';
+import { type MemoryServer, memoryServer, startTlsOver } from '../../helpers/memory-server.ts';
 
 const ALICE = 'alice@example.test';
 const PASSWORD = 'alice-memory-password';
@@ -23,32 +15,21 @@ const MX = { name: 'smtp', protocol: 'smtp', implicitTls: false, port: 25 } as c
 const SUBMISSION = { name: 'submission', protocol: 'submission', implicitTls: false, port: 587 } as const;
 
 describe('SMTP session over an in-memory duplex', () => {
-  let dir: string;
-  let services: Services;
+  let server: MemoryServer;
   let smtp: ReturnType<typeof createSmtpService>;
-  let material: TlsMaterial;
-  let ca: string;
 
   before(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'fp-smtp-mem-'));
     // No sender authentication: its DNS lookups would leave the machine.
-    const config = loadConfig({ dataDir: dir, env: {}, overrides: { log: { level: 'silent' }, inbound: { sender_auth: false } } });
-    services = await openServices(config, { logger: createLogger('silent') });
-    await ensureFirstStart(services, 'example.test');
-    await services.accounts.addUser({ address: ALICE, password: PASSWORD });
-    const files = await ensureLocalTls(dir, ['localhost']);
-    material = loadTls(files.cert, files.key, 'TLSv1.2', files.caCert);
-    ca = await readFile(files.caCert, 'utf8');
-    smtp = createSmtpService({ ...services, failures: services.auth.limits });
+    server = await memoryServer(ALICE, PASSWORD, { inbound: { sender_auth: false } });
+    smtp = createSmtpService({ ...server.services, failures: server.services.auth.limits });
   });
   after(async () => {
     await smtp?.stop();
-    await services?.close();
-    await rm(dir, { recursive: true, force: true });
+    await server?.close();
   });
 
   function start(listener: typeof MX | typeof SUBMISSION) {
-    const { conn, peer } = memoryConnection(listener, material);
+    const { conn, peer } = memoryConnection(listener, server.material);
     (listener === MX ? smtp.smtp : smtp.submission).accept(conn);
     return { peer, lines: new StreamLines(peer) };
   }
@@ -83,12 +64,12 @@ describe('SMTP session over an in-memory duplex', () => {
     assert.match((await lines.next())!, /^250 /);
     assert.match((await lines.next())!, /^221 /);
     assert.equal(await lines.next(), undefined, 'the server closed the connection');
-    const account = (await services.directory.findByAddress(ALICE))!;
-    const inbox = (await services.mail.listMailboxes(account.id)).find((m) => m.role === 'inbox')!;
-    const [entry] = await services.mail.mailboxChanges(inbox.id, 0).then((c) => c.changed);
+    const account = (await server.services.directory.findByAddress(ALICE))!;
+    const inbox = (await server.services.mail.listMailboxes(account.id)).find((m) => m.role === 'inbox')!;
+    const [entry] = await server.services.mail.mailboxChanges(inbox.id, 0).then((c) => c.changed);
     assert.ok(entry, 'delivered to the inbox');
-    const [message] = await services.mail.getMessages(account.id, [entry.messageId]);
-    const raw = (await services.mail.readRaw(message!)).toString('latin1');
+    const [message] = await server.services.mail.getMessages(account.id, [entry.messageId]);
+    const raw = (await server.services.mail.readRaw(message!)).toString('latin1');
     assert.match(raw, /Subject: over the pair\r\n\r\n\.dot-stuffed line\r\n$/);
   });
 
@@ -101,12 +82,7 @@ describe('SMTP session over an in-memory duplex', () => {
     // The injected MAIL arrives with STARTTLS, in cleartext: it must never run.
     peer.write('STARTTLS\r\nMAIL FROM:<alice@example.test>\r\n');
     assert.match((await lines.next())!, /^220 2\.0\.0 Ready to start TLS/);
-    lines.stop();
-    const secure = tls.connect({ socket: peer, ca, servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', resolve);
-      secure.once('error', reject);
-    });
+    const secure = await startTlsOver(peer, lines, server.ca);
     const t = new StreamLines(secure);
     secure.write('RCPT TO:<alice@example.test>\r\nEHLO client.test\r\n');
     assert.match((await t.next())!, /^503 /, 'no transaction was started by the injected MAIL');

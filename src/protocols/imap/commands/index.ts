@@ -22,6 +22,7 @@ import { logout } from './logout.ts';
 import { lsub } from './lsub.ts';
 import { namespace } from './namespace.ts';
 import { noop } from './noop.ts';
+import { notify } from './notify.ts';
 import { quota } from './quota.ts';
 import { rename } from './rename.ts';
 import { replace } from './replace.ts';
@@ -58,6 +59,7 @@ const ALL: ReadonlyArray<CommandSpec<never>> = [
   lsub,
   namespace,
   noop,
+  notify,
   quota,
   rename,
   replace,

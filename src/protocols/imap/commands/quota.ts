@@ -1,4 +1,4 @@
-import type { StorageQuota } from '../../../mail/store.ts';
+import type { StorageQuota } from '../../../mail/storage-quota.ts';
 import type { CommandContext } from '../context.ts';
 import { command, no, ok } from '../context.ts';
 import { SIGNED_IN, userOf } from '../state.ts';

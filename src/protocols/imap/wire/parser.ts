@@ -6,7 +6,10 @@ import { readSequenceSet, type SequenceSet } from './sequence.ts';
 import type {
   AppendMessage,
   CatPart,
+  FetchItem,
   Frame,
+  NotifyFilter,
+  NotifyGroup,
   Command,
   CommandBody,
   ListReturn,
@@ -228,6 +231,61 @@ function readAppendMessage(c: Cursor): AppendMessage {
   if (!c.atLiteral()) throw new ParseError('APPEND needs the message as a literal');
   const message = c.string(true);
   return { flags, date, message, binary, catenate: null };
+}
+
+/** Event groups one NOTIFY may set, and mailboxes one filter may name. */
+const MAX_NOTIFY_GROUPS = 32;
+const MAX_NOTIFY_MAILBOXES = 100;
+const NOTIFY_FILTERS = new Set(['SELECTED', 'SELECTED-DELAYED', 'INBOXES', 'PERSONAL', 'SUBSCRIBED', 'SUBTREE', 'MAILBOXES']);
+
+/** `NOTIFY SP (("SET" [SP "STATUS"] SP event-group *(SP event-group)) / "NONE")` (RFC 5465 §8). */
+function readNotify(c: Cursor): CommandBody {
+  c.sp();
+  const word = c.atom().toUpperCase();
+  if (word === 'NONE') return { name: 'NOTIFY', set: null };
+  if (word !== 'SET') throw new ParseError('Expected SET or NONE');
+  c.sp();
+  let status = false;
+  if (/^STATUS /i.test(c.rest())) {
+    c.atom();
+    c.sp();
+    status = true;
+  }
+  const groups: NotifyGroup[] = [readNotifyGroup(c)];
+  while (c.maybeSp()) {
+    if (groups.length >= MAX_NOTIFY_GROUPS) throw new ParseError(`At most ${MAX_NOTIFY_GROUPS} event groups`);
+    groups.push(readNotifyGroup(c));
+  }
+  return { name: 'NOTIFY', set: { status, groups } };
+}
+
+/** `"(" filter-mailboxes SP events ")"`, events = `"(" event *(SP event) ")"` / `"NONE"`. */
+function readNotifyGroup(c: Cursor): NotifyGroup {
+  c.expect(0x28, '"("');
+  const kind = c.atom().toUpperCase();
+  if (!NOTIFY_FILTERS.has(kind)) throw new ParseError(`Unknown mailbox filter ${kind.slice(0, 20)}`);
+  let filter: NotifyFilter;
+  if (kind === 'SUBTREE' || kind === 'MAILBOXES') {
+    c.sp();
+    const mailboxes = c.peek() === 0x28 ? c.list(() => mailbox(c)) : [mailbox(c)];
+    if (mailboxes.length > MAX_NOTIFY_MAILBOXES) throw new ParseError(`At most ${MAX_NOTIFY_MAILBOXES} mailboxes in a filter`);
+    filter = { kind, mailboxes };
+  } else filter = { kind: kind as 'SELECTED' };
+  c.sp();
+  let fetch: FetchItem[] | null = null;
+  let events: string[] = [];
+  if (c.peek() === 0x28) {
+    events = c.list(() => {
+      const event = c.atom();
+      if (event.toUpperCase() === 'MESSAGENEW' && c.rest().startsWith(' (')) {
+        c.sp();
+        fetch = readFetchItems(c);
+      }
+      return event;
+    });
+  } else if (c.atom().toUpperCase() !== 'NONE') throw new ParseError('Expected events or NONE');
+  c.expect(0x29, '")"');
+  return { filter, events, fetch };
 }
 
 /** Parts one CATENATE may join (RFC 4469 leaves the bound to the server). */
@@ -463,6 +521,8 @@ function readBody(c: Cursor, name: string): CommandBody {
       if (c.maybeSp()) initial = c.run((ch) => ch > 0x20 && ch < 0x7f, 'an initial response');
       return { name, mechanism, initial };
     }
+    case 'NOTIFY':
+      return readNotify(c);
     case 'CANCELUPDATE': {
       // "CANCELUPDATE" 1*(SP quoted) (RFC 5267 §6)
       const tags: string[] = [];

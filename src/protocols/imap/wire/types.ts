@@ -140,6 +140,18 @@ export interface QresyncParams {
   readonly seqMatch: { readonly seqs: SequenceSet; readonly uids: SequenceSet } | null;
 }
 
+/** A NOTIFY mailbox filter (RFC 5465 §6); mailbox names as sent. */
+export type NotifyFilter =
+  | { readonly kind: 'SELECTED' | 'SELECTED-DELAYED' | 'INBOXES' | 'PERSONAL' | 'SUBSCRIBED' }
+  | { readonly kind: 'SUBTREE' | 'MAILBOXES'; readonly mailboxes: readonly string[] };
+
+/** One NOTIFY event group (RFC 5465 §3): a filter, its events as sent, and MessageNew's fetch attributes. */
+export interface NotifyGroup {
+  readonly filter: NotifyFilter;
+  readonly events: readonly string[];
+  readonly fetch: readonly FetchItem[] | null;
+}
+
 /** One part of a CATENATE (RFC 4469 §5): literal text, or an IMAP URL to a message or part. */
 export type CatPart = { readonly kind: 'TEXT'; readonly data: Buffer } | { readonly kind: 'URL'; readonly url: string };
 
@@ -160,6 +172,8 @@ type Simple = 'CAPABILITY' | 'NOOP' | 'LOGOUT' | 'STARTTLS' | 'CHECK' | 'CLOSE' 
 export type CommandBody =
   | { readonly name: Simple }
   | { readonly name: 'UID EXPUNGE'; readonly set: SequenceSet }
+  /** NOTIFY SET [STATUS] groups, or NOTIFY NONE as null (RFC 5465 §3). */
+  | { readonly name: 'NOTIFY'; readonly set: { readonly status: boolean; readonly groups: readonly NotifyGroup[] } | null }
   /** CANCELUPDATE (RFC 5267 §4.3.5): the tags of the live results to stop. */
   | { readonly name: 'CANCELUPDATE'; readonly tags: readonly string[] }
   /** GETMETADATA (RFC 5464 §4.2): `mailbox` '' is the server; entry names as sent. */

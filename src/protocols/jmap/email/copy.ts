@@ -3,21 +3,25 @@ import { CAPABILITIES } from '../capabilities.ts';
 import { parseDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, invalidProperties, MethodError, type SetError, SetErrorException, setError } from '../errors.ts';
-import { fromId } from '../ids.ts';
+import { fromId, toId } from '../ids.ts';
+import { readable, sharedAccessTo } from '../sharing/shared-mail.ts';
 import { checkIfInState, stateString, typeState } from '../state.ts';
 import { parseKeywords, parseMailboxIds, runEmailSet, storeNew } from './set.ts';
 
 /**
  * Email/copy (RFC 8621 §4.7, RFC 8620 §5.4): copies Emails from `fromAccountId` as new Emails
  * with their own mailboxes, keywords and received date; `onSuccessDestroyOriginal` then runs an
- * implicit Email/set destroy in the source account, answered right after.
+ * implicit Email/set destroy in the source account, answered right after. The source may be an
+ * account that shared mailboxes with the caller: only Emails the caller may read are copied.
  */
 export const emailCopy: MethodDefinition = {
   capability: CAPABILITIES.mail,
   async run(args, ctx) {
     const accountId = ctx.account(args);
     const from = fromId('account', args.requiredId('fromAccountId'));
-    if (from !== ctx.caller.account.id) throw new MethodError('fromAccountNotFound');
+    // The source may be an account that shared mailboxes with the caller (RFC 9670 §1.4): its readable Emails.
+    const shared = await sharedAccessTo(ctx, from);
+    if (from === undefined || (from !== ctx.caller.account.id && !shared)) throw new MethodError('fromAccountNotFound');
     const create = args.object('create');
     if (!create) throw invalidArguments('create is required');
     if (Object.keys(create).length > ctx.services.limits.maxObjectsInSet)
@@ -37,7 +41,8 @@ export const emailCopy: MethodDefinition = {
         if (!isObject(spec) || typeof spec['id'] !== 'string') throw invalidProperties(['id']);
         const source = fromId('email', ctx.resolveId(spec['id']));
         const [message] = source === undefined ? [] : await ctx.services.mail.getMessages(from, [source]);
-        if (!message) throw setError('notFound', `no Email ${spec['id']} in the source account`);
+        if (!message || (shared && !(await readable(ctx, shared, [message.id])).has(message.id)))
+          throw setError('notFound', `no Email ${spec['id']} in the source account`);
         const mailboxIds = await parseMailboxIds(ctx, accountId, spec['mailboxIds']);
         const keywords = spec['keywords'] === undefined ? [...message.keywords] : parseKeywords(spec['keywords']);
         let receivedAt = message.receivedAt;
@@ -57,14 +62,19 @@ export const emailCopy: MethodDefinition = {
       }
     }
     const response = {
-      fromAccountId: ctx.accountId,
+      fromAccountId: toId('account', from),
       accountId: ctx.accountId,
       oldState: stateString(oldState),
       newState: stateString(await typeState(ctx.services, accountId, 'Email')),
       created: Object.keys(created).length ? created : null,
       notCreated: Object.keys(notCreated).length ? (notCreated as unknown as JsonObject) : null,
     };
-    if (args.boolean('onSuccessDestroyOriginal', false) && copiedFrom.length) {
+    if (args.boolean('onSuccessDestroyOriginal', false) && copiedFrom.length && shared) {
+      ctx.extra.push([
+        'error',
+        { type: 'forbidden', description: 'originals in a shared account are not destroyed by Email/copy; use Email/set there' },
+      ]);
+    } else if (args.boolean('onSuccessDestroyOriginal', false) && copiedFrom.length) {
       try {
         ctx.extra.push([
           'Email/set',

@@ -56,16 +56,10 @@ export const emailGet: MethodDefinition = {
     let ids = getIds(args, ctx);
     const state = await typeState(ctx.services, accountId, 'Email');
     if (ids === null) {
-      const rows = await ctx.services.db.kysely
-        .selectFrom('messages')
-        .select('id')
-        .where('account_id', '=', accountId)
-        .orderBy('id')
-        .limit(ctx.services.limits.maxObjectsInGet + 1)
-        .execute();
-      if (rows.length > ctx.services.limits.maxObjectsInGet)
+      const all = await ctx.services.mail.index.messageIds(accountId, ctx.services.limits.maxObjectsInGet + 1);
+      if (all.length > ctx.services.limits.maxObjectsInGet)
         throw new MethodError('requestTooLarge', 'too many Emails for ids: null; query first', { limit: 'maxObjectsInGet' });
-      ids = rows.map((r) => toId('email', r.id));
+      ids = all.map((id) => toId('email', id));
     }
     const numeric = ids.flatMap((id) => fromId('email', id) ?? []);
     const objects = await loadEmails(ctx, accountId, numeric, req);

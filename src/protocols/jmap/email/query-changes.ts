@@ -43,16 +43,7 @@ export const emailQueryChanges: MethodDefinition = {
       // Another Email of the thread changing can move this one in or out of the result.
       const logged = await ctx.services.mail.changesSince(accountId, 'Thread', since, MAX_TRACKED);
       const threads = new Set([...logged.created, ...logged.updated]);
-      const touchedEmails = [...changes.created, ...changes.updated];
-      for (let i = 0; i < touchedEmails.length; i += 500) {
-        const rows = await ctx.services.db.kysely
-          .selectFrom('messages')
-          .select('thread_id')
-          .where('account_id', '=', accountId)
-          .where('id', 'in', touchedEmails.slice(i, i + 500))
-          .execute();
-        for (const r of rows) threads.add(r.thread_id);
-      }
+      for (const t of await ctx.services.mail.index.threadsOf(accountId, [...changes.created, ...changes.updated])) threads.add(t);
       if (threads.size > MAX_TRACKED) throw new MethodError('cannotCalculateChanges', 'too many changes since that state');
       for (const t of threads) {
         for (const id of await ctx.services.mail.threadMessages(accountId, t)) changed.add(toId('email', id));

@@ -22,20 +22,11 @@ export interface MailboxChanges {
  * `max` cuts at a MODSEQ boundary so the returned `newState` is exact.
  */
 export async function mailboxChangesSince(services: JmapServices, accountId: number, since: number, max: number): Promise<MailboxChanges> {
-  const [logRows, boxes] = await Promise.all([
-    services.db.kysely
-      .selectFrom('changes')
-      .select(['modseq', 'object_id', 'kind'])
-      .where('account_id', '=', accountId)
-      .where('type', '=', 'Mailbox')
-      .where('modseq', '>', since)
-      .orderBy('modseq')
-      .orderBy('id')
-      .execute(),
+  const [logged, boxes] = await Promise.all([
+    services.mail.changeLog.entriesSince(accountId, 'Mailbox', since),
     services.mail.listMailboxes(accountId),
   ]);
-  type Row = { modseq: number; id: number; kind: string };
-  const rows: Row[] = logRows.map((r) => ({ modseq: r.modseq, id: r.object_id, kind: r.kind }));
+  const rows = [...logged];
   for (const b of boxes) if (b.highestModseq > since) rows.push({ modseq: b.highestModseq, id: b.id, kind: 'counts' });
   rows.sort((a, b) => a.modseq - b.modseq);
   let slice = rows;

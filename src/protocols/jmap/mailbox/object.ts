@@ -2,6 +2,7 @@ import type { Mailbox } from '../../../mail/types.ts';
 import type { JsonObject } from '../args.ts';
 import type { JmapServices } from '../context.ts';
 import { toId } from '../ids.ts';
+import { shareWithValue } from '../sharing/share-with.ts';
 
 /** Mailbox properties (RFC 8621 §2). */
 export const MAILBOX_PROPERTIES = [
@@ -16,6 +17,7 @@ export const MAILBOX_PROPERTIES = [
   'unreadThreads',
   'myRights',
   'isSubscribed',
+  'shareWith',
 ] as const;
 
 export const COUNT_PROPERTIES = ['totalEmails', 'unreadEmails', 'totalThreads', 'unreadThreads'] as const;
@@ -79,6 +81,7 @@ export async function mailboxObjects(
   withCounts: boolean | ReadonlySet<string>,
 ): Promise<Map<string, JsonObject>> {
   const boxes = await services.mail.listMailboxes(accountId);
+  const grants = await services.mail.sharing.grantsOfOwner(accountId);
   const byName = new Map(boxes.map((b) => [b.name, b]));
   const out = new Map<string, JsonObject>();
   for (const b of boxes) {
@@ -92,6 +95,7 @@ export async function mailboxObjects(
       sortOrder: b.sortOrder,
       myRights: rights(b),
       isSubscribed: b.subscribed,
+      shareWith: shareWithValue(grants.get(b.id)),
     };
     if (withCounts === true || (withCounts !== false && withCounts.has(toId('mailbox', b.id)))) {
       const c = await services.mail.mailboxCounts(b.id);

@@ -4,6 +4,7 @@ import { isObject, type JsonObject } from '../args.ts';
 import { CAPABILITIES, MAX_MAILBOX_DEPTH, MAX_MAILBOX_NAME } from '../capabilities.ts';
 import type { MethodContext } from '../context.ts';
 import type { MethodDefinition } from '../dispatch.ts';
+import { applyShareWith, splitShareWith } from '../sharing/share-with.ts';
 import { invalidProperties, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
 import { applyPatch } from '../patch.ts';
@@ -12,7 +13,7 @@ import { setArguments, setResponse } from '../standard.ts';
 import { checkIfInState, typeState } from '../state.ts';
 import { COUNT_PROPERTIES, fullName, mailboxObjects, ROLES } from './object.ts';
 
-const SERVER_SET = new Set(['id', 'myRights', ...COUNT_PROPERTIES]);
+const SERVER_SET = new Set(['id', 'myRights', 'shareWith', ...COUNT_PROPERTIES]);
 const SETTABLE = new Set(['name', 'parentId', 'role', 'sortOrder', 'isSubscribed']);
 
 interface MailboxInput {
@@ -112,12 +113,15 @@ async function update(ctx: MethodContext, accountId: number, id: string, patch: 
   if (!box) throw setError('notFound');
   const boxes = await ctx.services.mail.listMailboxes(accountId);
   // The whole object, server-set properties included, so a client may send it back (RFC 8620 §5.3).
+  // shareWith is the owner's to set (RFC 9670 §4); the rest of the patch is the mailbox's own.
+  const { rest, share } = splitShareWith(patch);
+  if (share) await applyShareWith(ctx, box, share);
   const current = (await mailboxObjects(ctx.services, accountId, new Set([id]))).get(id)!;
-  const next = applyPatch(current, patch);
+  const next = applyPatch(current, rest);
   const m = validate(
     next,
     ctx,
-    changedFixedProperties(current, patch, (p) => SERVER_SET.has(p)),
+    changedFixedProperties(current, rest, (p) => SERVER_SET.has(p)),
   );
   if (m.name !== current['name'] || m.parentId !== current['parentId']) {
     if (box.name === 'INBOX') throw setError('forbidden', 'INBOX cannot be renamed or moved');
@@ -151,7 +155,7 @@ async function destroy(ctx: MethodContext, accountId: number, id: string, remove
   await ctx.services.mail.deleteMailbox(accountId, box.name);
 }
 
-/** Mailbox/set (RFC 8621 §2.5): create, update (rename, move, role, order, subscription), destroy. */
+/** Mailbox/set (RFC 8621 §2.5): create, update (rename, move, role, order, subscription, shareWith), destroy. */
 export const mailboxSet: MethodDefinition = {
   capability: CAPABILITIES.mail,
   async run(args, ctx) {

@@ -9,13 +9,11 @@ import { vapidKeys } from './store.ts';
 
 /** A node holds a claimed message this long; if it dies meanwhile, another node sends it. */
 const LEASE_MS = 60_000;
-/** Tries per message; then it is dropped (the client resyncs from states when it next connects). */
-const MAX_ATTEMPTS = 8;
 const BATCH = 20;
 
-/** The wait before try `attempt + 1`: 10 s doubling up to an hour. */
-export function backoffMs(attempt: number): number {
-  return Math.min(3600_000, 10_000 * 2 ** Math.max(0, attempt - 1));
+/** The wait before try `attempt + 1`: `initialMs` (`jmap.push_retry_initial`) doubling up to `maxMs` (`jmap.push_retry_max`). */
+export function backoffMs(attempt: number, initialMs = 10_000, maxMs = 3_600_000): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
 }
 
 /**
@@ -196,13 +194,15 @@ export class PushDelivery {
       await k.deleteFrom('jmap_push_subscriptions').where('id', '=', row.subscription_id).execute();
       return;
     }
-    if (Number(row.attempts) >= MAX_ATTEMPTS) {
+    // Tries per message (`jmap.push_max_attempts`); then it is dropped and the client resyncs from states.
+    const jmap = this.#services.config.jmap;
+    if (Number(row.attempts) >= jmap.push_max_attempts) {
       await k.deleteFrom('jmap_push_outbox').where('id', '=', id).execute();
       return;
     }
     await k
       .updateTable('jmap_push_outbox')
-      .set({ lease_until: 0, next_at: now + backoffMs(Number(row.attempts)) })
+      .set({ lease_until: 0, next_at: now + backoffMs(Number(row.attempts), jmap.push_retry_initial, jmap.push_retry_max) })
       .where('id', '=', id)
       .execute();
   }

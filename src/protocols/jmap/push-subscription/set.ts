@@ -7,7 +7,7 @@ import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError, PropertyProblems, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
 import { PUSH_TYPES } from '../state.ts';
-import { listPushSubscriptions, MAX_LIFETIME_MS, MAX_PER_ACCOUNT, newVerificationCode } from './store.ts';
+import { listPushSubscriptions, newVerificationCode } from './store.ts';
 
 const CREATE_PROPERTIES = new Set(['deviceClientId', 'url', 'keys', 'verificationCode', 'expires', 'types']);
 const UPDATE_PROPERTIES = new Set(['verificationCode', 'expires', 'types']);
@@ -18,14 +18,16 @@ export type VerificationSender = (subscriptionId: number) => Promise<void>;
 
 function parseExpires(ctx: MethodContext, value: unknown, problems: PropertyProblems): number {
   const now = ctx.services.now();
-  if (value === undefined || value === null) return now + MAX_LIFETIME_MS;
+  // Subscriptions live at most `jmap.push_max_lifetime`; a later `expires` is shortened (RFC 8620 §7.2).
+  const lifetime = ctx.services.config.jmap.push_max_lifetime;
+  if (value === undefined || value === null) return now + lifetime;
   const ms = parseDate(value, true);
   if (ms === undefined || ms <= now) {
     problems.add(['expires'], 'expires must be a UTCDate in the future');
     return 0;
   }
   // The server may shorten the lifetime; the client learns the real value from the answer.
-  return Math.min(ms, now + MAX_LIFETIME_MS);
+  return Math.min(ms, now + lifetime);
 }
 
 function parseTypes(value: unknown, problems: PropertyProblems): string | null {
@@ -118,8 +120,8 @@ export function pushSubscriptionSet(sendVerification: VerificationSender): Metho
             .select((eb) => eb.fn.countAll<number>().as('n'))
             .where('account_id', '=', accountId)
             .executeTakeFirst();
-          if (Number(count?.n ?? 0) >= MAX_PER_ACCOUNT)
-            throw setError('forbidden', `at most ${MAX_PER_ACCOUNT} push subscriptions per account`);
+          const max = ctx.services.config.jmap.push_max_subscriptions;
+          if (Number(count?.n ?? 0) >= max) throw setError('forbidden', `at most ${max} push subscriptions per account`);
           const row = await k
             .insertInto('jmap_push_subscriptions')
             .values({

@@ -9,11 +9,6 @@ import { toId } from '../ids.ts';
 
 export type PushRow = Selectable<JmapPushSubscriptionTable>;
 
-/** Subscriptions live at most this long; a later `expires` is shortened to it (RFC 8620 §7.2). */
-export const MAX_LIFETIME_MS = 7 * 24 * 3600_000;
-/** At most this many subscriptions per account. */
-export const MAX_PER_ACCOUNT = 32;
-
 /** The PushSubscription object as /get shows it: never the url or keys (RFC 8620 §7.2). */
 export function pushObject(row: PushRow): JsonObject {
   return {

@@ -5,6 +5,7 @@ import type { Caller, JmapServices } from '../context.ts';
 import { PROBLEM } from '../errors.ts';
 import { changedTypes, currentStates, decodeEventId, encodeEventId, parseTypes, stateChange, type TypeStates } from './state-change.ts';
 import { PushWatcher } from './watcher.ts';
+import { watchSharedAccounts } from '../sharing/shared-push.ts';
 
 /** Longest ping interval honoured; RFC 8620 §7.3 asks servers to allow at least 300 s. */
 const MAX_PING_S = 3600;
@@ -90,12 +91,14 @@ export async function serveEventSource(
     if (closeAfter === 'state') finish();
   });
   const untrack = deps.connections.track(() => finish());
+  let unwatchShared = () => {};
   function finish() {
     if (closed) return;
     closed = true;
     untrack();
     clearInterval(pingTimer);
     watcher.stop();
+    unwatchShared();
     registration.unregister();
     deps.connections.close(accountId);
     res.end();
@@ -103,6 +106,11 @@ export async function serveEventSource(
   res.on('close', finish);
   res.on('error', finish);
   watcher.start();
+  // Accounts shared with the caller push their own StateChanges, without an event id (RFC 9670 §1.4).
+  unwatchShared = await watchSharedAccounts(services, accountId, types, (change) => {
+    if (!closed) res.write(`event: state\ndata: ${JSON.stringify(change)}\n\n`);
+  });
+  if (closed) unwatchShared();
   if (ping > 0) {
     pingTimer = setInterval(() => {
       if (!closed) res.write(`event: ping\ndata: ${JSON.stringify({ interval: ping })}\n\n`);

@@ -30,7 +30,7 @@ export interface WebSocketDeps {
   readonly path: string;
   readonly methods: MethodTable;
   readonly connections: ConnectionCounter;
-  readonly sessionState: (caller: Caller) => string;
+  readonly sessionState: (caller: Caller) => Promise<string>;
 }
 
 function refuse(
@@ -204,7 +204,7 @@ class JmapSocket {
           this.#deps.services,
           this.#caller,
           this.#deps.methods,
-          this.#deps.sessionState(this.#caller),
+          await this.#deps.sessionState(this.#caller),
         );
         return this.#send({
           '@type': 'Response',

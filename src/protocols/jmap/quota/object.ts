@@ -1,5 +1,5 @@
-import type { StorageQuota } from '../../../mail/store.ts';
-import { STORAGE_QUOTA_ID } from '../../../mail/store.ts';
+import type { StorageQuota } from '../../../mail/storage-quota.ts';
+import { STORAGE_QUOTA_ID } from '../../../mail/storage-quota.ts';
 import type { JsonObject } from '../args.ts';
 import { toId } from '../ids.ts';
 

@@ -13,17 +13,7 @@ export const threadChanges: MethodDefinition = {
     const { since, max } = await changesArguments(args, ctx, accountId, 'Thread');
     const c = await ctx.services.mail.changesSince(accountId, 'Thread', since, max);
     const candidates = [...c.created, ...c.updated];
-    const alive = new Set<number>();
-    for (let i = 0; i < candidates.length; i += 500) {
-      const rows = await ctx.services.db.kysely
-        .selectFrom('messages')
-        .select('thread_id')
-        .distinct()
-        .where('account_id', '=', accountId)
-        .where('thread_id', 'in', candidates.slice(i, i + 500))
-        .execute();
-      for (const r of rows) alive.add(r.thread_id);
-    }
+    const alive = await ctx.services.mail.index.liveThreads(accountId, candidates);
     const destroyed = [...c.destroyed, ...c.updated.filter((id) => !alive.has(id))];
     return changesResponse(ctx, 'thread', since, {
       newState: c.newState,

@@ -21,18 +21,7 @@ export const threadGet: MethodDefinition = {
     const list: JsonObject[] = [];
     const notFound: string[] = [];
     const wanted = ids.flatMap((id) => fromId('thread', id) ?? []);
-    const members = new Map<number, number[]>();
-    for (let i = 0; i < wanted.length; i += 500) {
-      const rows = await ctx.services.db.kysely
-        .selectFrom('messages')
-        .select(['id', 'thread_id'])
-        .where('account_id', '=', accountId)
-        .where('thread_id', 'in', wanted.slice(i, i + 500))
-        .orderBy('received_at')
-        .orderBy('id')
-        .execute();
-      for (const r of rows) members.set(r.thread_id, [...(members.get(r.thread_id) ?? []), r.id]);
-    }
+    const members = await ctx.services.mail.index.threadMembers(accountId, wanted);
     for (const id of ids) {
       const n = fromId('thread', id);
       const emails = n === undefined ? undefined : members.get(n);

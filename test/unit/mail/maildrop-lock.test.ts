@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccountAdmin } from '../../../src/admin/accounts.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
-import { MaildropLocks } from '../../../src/protocols/pop3/lock.ts';
+import { MaildropLocks } from '../../../src/mail/maildrop-lock.ts';
 import { type Db, openDb } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
 import { tempPgDatabase } from '../../helpers/pg.ts';

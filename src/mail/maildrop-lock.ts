@@ -1,4 +1,4 @@
-import type { Db } from '../../store/db.ts';
+import type { Db } from '../store/db.ts';
 
 /**
  * The exclusive-access lock on a maildrop (RFC 1939 §8: one POP3 session per maildrop), kept in
