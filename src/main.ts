@@ -32,7 +32,7 @@ import type { ListenerInfo } from './net/connection.ts';
 import { ConnectionLimiter } from './net/limits.ts';
 import { type Listener, type ListenerObserver, type ProtocolHandler, startListener } from './net/listener.ts';
 import { ensureLocalTls, localCaCertificates } from './net/local-ca.ts';
-import { loadTls, type TlsMaterial } from './net/tls.ts';
+import { loadTls, reloadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { registerDavRoutes } from './protocols/dav/routes.ts';
 import { Scheduler } from './calendar/scheduling/scheduler.ts';
@@ -334,6 +334,12 @@ export interface RunningServer {
   /** The ACME certificates (when tls.acme.directory is set) and the http-01 responder's port. */
   readonly acme?: { readonly certs: AcmeCertificates; readonly httpPort: number | undefined };
   readonly metrics: Registry;
+  /**
+   * Loads `tls.cert`/`tls.key` (or the local CA's files) again for every listener (SIGHUP): new
+   * connections get the new certificate, open sessions go on. Throws, keeping the old one, when
+   * the files do not load.
+   */
+  reloadCertificates(): void;
   /** Drains connections (protocol goodbyes), stops HTTP, closes the store. */
   close(): Promise<void>;
 }
@@ -644,6 +650,12 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     tls: material,
     ...(acme ? { acme: { certs: acme.certs, httpPort: acmeResponder?.port } } : {}),
     metrics: registry,
+    reloadCertificates() {
+      reloadTls(material);
+      // The HTTPS server keeps its own default context for clients that send no SNI.
+      httpsServer?.setSecureContext({ cert: material.cert, key: material.key, minVersion: material.minVersion });
+      logger.info({ cert: material.certFile }, 'TLS certificate reloaded');
+    },
     close() {
       closing ??= (async () => {
         await acme?.certs.stop();

@@ -28,7 +28,7 @@ export function issuerLines(issuers: readonly Pick<TrustedIssuer, 'issuer' | 'so
   });
 }
 
-/** `fingerpost serve`: first-start setup, every listener, graceful drain on SIGTERM/SIGINT. */
+/** `fingerpost serve`: first-start setup, every listener, graceful drain on SIGTERM/SIGINT, certificate reload on SIGHUP. */
 export function registerServe(program: Command): void {
   withStoreOptions(program.command('serve'))
     .description('run the server (first start creates the data directory, a local CA and an admin account)')
@@ -97,6 +97,15 @@ export function registerServe(program: Command): void {
           };
           process.once('SIGTERM', () => stop('SIGTERM'));
           process.once('SIGINT', () => stop('SIGINT'));
+          // SIGHUP (systemctl reload, a certificate renewal hook) reloads the certificate; without
+          // this handler Node would end the process. Other configuration changes need a restart.
+          process.on('SIGHUP', () => {
+            try {
+              server.reloadCertificates();
+            } catch (err) {
+              services.logger.error({ err: (err as Error).message }, 'TLS certificate reload failed; the previous certificate stays in use');
+            }
+          });
         });
         services.logger.flush?.();
       }),

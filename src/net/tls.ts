@@ -44,6 +44,18 @@ export function loadTls(certFile: string, keyFile: string, minVersion: tls.Secur
   }
 }
 
+/**
+ * Reads the certificate and key files again and swaps them into `material` (SIGHUP, after a
+ * renewal by another tool): connections made from now on get them, open ones keep theirs. Files
+ * that do not load throw, and the certificate in use stays.
+ */
+export function reloadTls(material: TlsMaterial): void {
+  const fresh = loadTls(material.certFile, material.keyFile, material.minVersion, material.caFile);
+  material.cert = fresh.cert;
+  material.key = fresh.key;
+  material.context = fresh.context;
+}
+
 /** Server options for `tls.createServer` / `new TLSSocket` using the current context. */
 export function serverTlsOptions(material: TlsMaterial): tls.TlsOptions {
   // cert/key make the default context for clients that send no SNI (IP literals); SNI gets `context`.

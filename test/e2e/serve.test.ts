@@ -5,8 +5,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
 import { issuerLines } from '../../src/cli/serve.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { spawnServe } from '../helpers/process.ts';
@@ -244,5 +246,105 @@ describe('start-up failures are one clear line and a non-zero exit', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the data directory .* is not writable \(ENOTDIR\)\n {2}fix: choose another directory/);
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('fingerpost serve reloads its certificate on SIGHUP', () => {
+  /** A self-signed certificate for localhost and 127.0.0.1, as PEM files. */
+  async function certificate(dir: string, name: string): Promise<{ cert: string; key: string }> {
+    const cert = path.join(dir, `${name}-cert.pem`);
+    const key = path.join(dir, `${name}-key.pem`);
+    await exec('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    return { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
+  }
+
+  /** The SHA-256 fingerprint of the certificate a listener presents (with SNI localhost, or none). */
+  function presented(port: number, sni: boolean): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(sni ? { servername: 'localhost' } : {}) }, () => {
+        resolve(s.getPeerCertificate().fingerprint256);
+        s.destroy();
+      });
+      s.on('error', reject);
+    });
+  }
+
+  it('new connections get the new certificate, an open IMAP session goes on, and files that do not load keep the old one', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'fp-sighup-'));
+    const data = path.join(dir, 'data');
+    const a = await certificate(dir, 'first');
+    const b = await certificate(dir, 'second');
+    const certFile = path.join(dir, 'cert.pem');
+    const keyFile = path.join(dir, 'key.pem');
+    await writeFile(certFile, a.cert);
+    await writeFile(keyFile, a.key);
+    const { ports } = await portOverrides();
+    const proc = await spawnServe(['--data', data, '--domain', 'example.test'], {
+      ...portEnv(ports),
+      FINGERPOST_TLS_CERT: certFile,
+      FINGERPOST_TLS_KEY: keyFile,
+    });
+    try {
+      for (let i = 0; i < 200 && !/password: \S+\n/.test(proc.stderr); i++) await new Promise((r) => setTimeout(r, 50));
+      const password = /password: (\S+)/.exec(proc.stderr)![1]!;
+      const first = await presented(ports.imaps, true);
+      const session = new ImapFlow({
+        host: '127.0.0.1',
+        port: ports.imaps,
+        secure: true,
+        tls: { ca: a.cert, servername: 'localhost' },
+        auth: { user: 'admin@example.test', pass: password },
+        logger: false,
+      });
+      session.on('error', () => {});
+      await session.connect();
+
+      await writeFile(certFile, b.cert);
+      await writeFile(keyFile, b.key);
+      proc.child.kill('SIGHUP');
+      let now = first;
+      for (let i = 0; i < 200 && now === first; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        now = await presented(ports.imaps, true);
+      }
+      assert.notEqual(now, first, 'IMAPS presents the new certificate');
+      assert.equal(await presented(ports.https, false), now, 'HTTPS without SNI too');
+      assert.equal(await presented(ports.https, true), now, 'HTTPS with SNI too');
+      assert.equal(await presented(ports.submissions, true), now, 'and submission');
+      await session.noop();
+      assert.equal(session.usable, true, 'the session opened before the reload goes on');
+      const status = await session.status('INBOX', { messages: true });
+      assert.equal(status && status.messages, 0);
+
+      await writeFile(certFile, 'not a certificate');
+      proc.child.kill('SIGHUP');
+      const logged = () => proc.stdout + proc.stderr;
+      for (let i = 0; i < 200 && !logged().includes('TLS certificate reload failed'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(logged(), /TLS certificate reload failed; the previous certificate stays in use/);
+      assert.equal(await presented(ports.imaps, true), now, 'the certificate in use stays');
+      assert.equal(proc.child.exitCode, null, 'the server still runs');
+      await session.logout();
+    } finally {
+      await proc.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
