@@ -103,7 +103,10 @@ export function registerServe(program: Command): void {
             try {
               server.reloadCertificates();
             } catch (err) {
-              services.logger.error({ err: (err as Error).message }, 'TLS certificate reload failed; the previous certificate stays in use');
+              services.logger.error(
+                { err: (err as Error).message },
+                'TLS certificate reload failed; the previous certificate stays in use',
+              );
             }
           });
         });

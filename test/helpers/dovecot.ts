@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePorts } from './ports.ts';
+import { selfSignedCertificate } from './self-signed.ts';
 
 /** A private Dovecot IMAP server on loopback (Debian `dovecot-imapd`), for tests that need another server's store. */
 export interface TestDovecot {
@@ -27,29 +28,7 @@ export async function startDovecot(): Promise<TestDovecot> {
   const password = 'dovecot source password';
   const maildir = path.join(work, 'mail', 'user1', 'Maildir');
   for (const sub of ['cur', 'new', 'tmp']) await mkdir(path.join(maildir, sub), { recursive: true });
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      path.join(work, 'key.pem'),
-      '-out',
-      path.join(work, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
+  const certificate = selfSignedCertificate(work);
   await writeFile(path.join(work, 'passwd'), `${user}:{PLAIN}${password}::::::\n`);
   const conf = `base_dir = ${work}/run
 state_dir = ${work}/state
@@ -58,8 +37,8 @@ listen = 127.0.0.1
 protocols = imap
 log_path = ${work}/dovecot.log
 ssl = required
-ssl_cert = <${work}/cert.pem
-ssl_key = <${work}/key.pem
+ssl_cert = <${certificate.certFile}
+ssl_key = <${certificate.keyFile}
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
 default_internal_user = dovecot
@@ -112,7 +91,7 @@ service imap-login {
     user,
     password,
     maildir,
-    caFile: path.join(work, 'cert.pem'),
+    caFile: certificate.certFile,
     fixOwnership,
     async close() {
       child.kill('SIGTERM');

@@ -1,14 +1,6 @@
 import { ImapFlow } from 'imapflow';
+import { systemFlagKeyword } from '../../mail/system-flags.ts';
 import type { ImportFolder, ImportSource } from './source.ts';
-
-/** IMAP system flags as store keywords (RFC 9051 §2.3.2, RFC 8621 §4.1.1); `\Recent` is not kept. */
-const SYSTEM: Readonly<Record<string, string>> = {
-  '\\seen': '$seen',
-  '\\answered': '$answered',
-  '\\flagged': '$flagged',
-  '\\draft': '$draft',
-  '\\deleted': '$deleted',
-};
 
 export interface ImapSourceOptions {
   readonly host: string;
@@ -65,11 +57,11 @@ export function imapSource(o: ImapSourceOptions): ImportSource {
                 { uid: true },
               )) {
                 if (m.uid < from || !m.source) continue;
+                // System flags become store keywords; \Recent and unknown \ flags are not kept.
                 const keywords = [...(m.flags ?? [])].flatMap((f) => {
-                  const lower = f.toLowerCase();
-                  if (lower === '\\recent') return [];
-                  if (lower.startsWith('\\')) return SYSTEM[lower] ? [SYSTEM[lower]!] : [];
-                  return [f];
+                  if (!f.startsWith('\\')) return [f];
+                  const k = systemFlagKeyword(f);
+                  return k ? [k] : [];
                 });
                 const date = m.internalDate ? new Date(m.internalDate).getTime() : undefined;
                 yield {
