@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { constants, createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
+import { access, copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FingerpostError } from '../core/errors.ts';
 
@@ -69,6 +69,14 @@ export async function copyTree(from: string, to: string, files: readonly string[
     await copyFile(path.join(from, rel), target, constants.COPYFILE_FICLONE);
     onEach(++done);
   }
+}
+
+/** True when the path exists. */
+export async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** True when `dir` does not exist or is empty. */

@@ -1,12 +1,14 @@
 import { DatabaseSync } from 'node:sqlite';
-import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import { FingerpostError } from '../core/errors.ts';
+import { BLOB_REFERENCES } from '../store/blob-gc.ts';
 import {
   type BackupManifest,
   type BackupProgress,
   copyTree,
+  exists,
   fileSha256,
   filesUnder,
   isEmptyDir,
@@ -18,20 +20,6 @@ import {
 
 /** Files of the data directory a backup keeps besides the database and blobs: TLS keys and the config. */
 const KEPT = ['tls', 'fingerpost.toml'] as const;
-
-/** Blob ids the snapshot's rows point at (messages, queue, uploads), for the completeness check. */
-const REFERENCES = [
-  ['messages', 'blob_id'],
-  ['queue_messages', 'blob_id'],
-  ['jmap_uploads', 'blob_id'],
-] as const;
-
-async function exists(p: string): Promise<boolean> {
-  return access(p).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** A consistent copy of a live SQLite database (one read transaction; WAL lets the server write on). */
 function snapshotSqlite(source: string, target: string, busyTimeoutMs: number): void {
@@ -49,7 +37,7 @@ function missingBlobs(snapshot: string, copied: ReadonlySet<string>): string[] {
   try {
     const missing: string[] = [];
     const inDb = db.prepare('select 1 from blobs where id = ?');
-    for (const [table, column] of REFERENCES) {
+    for (const [table, column] of BLOB_REFERENCES) {
       for (const row of db.prepare(`select distinct ${column} as id from ${table}`).iterate()) {
         const id = String((row as { id: unknown }).id);
         if (!copied.has(id) && !inDb.get(id)) missing.push(id);

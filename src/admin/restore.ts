@@ -1,4 +1,4 @@
-import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config/config.ts';
@@ -7,6 +7,7 @@ import {
   type BackupManifest,
   type BackupProgress,
   copyTree,
+  exists,
   fileSha256,
   filesUnder,
   MANIFEST,
@@ -28,13 +29,6 @@ async function readManifest(source: string): Promise<BackupManifest> {
   if (manifest.format !== 'fingerpost-backup' || manifest.version !== 1)
     throw new FingerpostError('invalid_argument', `${source}/${MANIFEST} is not a version 1 Fingerpost backup manifest`);
   return manifest;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return access(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** True when the PostgreSQL database holds no table yet (a restore never overwrites a store in use). */

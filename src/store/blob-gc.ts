@@ -2,7 +2,7 @@ import type { BlobStore } from './blobs.ts';
 import type { Db } from './db.ts';
 
 /** Every table column that points at a blob. A blob is deleted only when none of them does. */
-const REFERENCES = [
+export const BLOB_REFERENCES = [
   ['messages', 'blob_id'],
   ['queue_messages', 'blob_id'],
   ['jmap_uploads', 'blob_id'],
@@ -16,7 +16,7 @@ export const BLOB_GRACE_MS = 15 * 60_000;
 
 /** True when any table still refers to the blob. */
 export async function isBlobReferenced(db: Db, id: string): Promise<boolean> {
-  for (const [table, column] of REFERENCES) {
+  for (const [table, column] of BLOB_REFERENCES) {
     const row = await db.kysely.selectFrom(table).select(column).where(column, '=', id).limit(1).executeTakeFirst();
     if (row) return true;
   }
