@@ -38,8 +38,8 @@ type Step = { up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void> };
 
 /**
  * Every migration; the name is what the migration table records. Number ranges per area keep
- * parallel work apart: 001-009 foundation, 010-019 auth, 020-029 mail, 030-039 idp,
- * 040-049 smtp/queue, 050-059 calendar, 060-069 jmap, 070-079 discovery.
+ * parallel work apart: 001-009 foundation, 010-019 auth, 020-029 and 080-089 mail, 030-039 idp,
+ * 040-049 smtp/queue, 050-059 calendar, 060-069 jmap, 070-079 discovery, 090-099 account web.
  */
 const steps: Array<[string, Step]> = [
   ['001-initial', m001],
