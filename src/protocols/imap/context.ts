@@ -4,7 +4,7 @@ import type { ImapMailView } from '../../mail/views.ts';
 import type { MessageCache } from './message-cache.ts';
 import type { Notifier } from './notify.ts';
 import type { EntrySnapshots } from './snapshots.ts';
-import type { SortFieldCache } from './sort-fields.ts';
+import type { SortThread } from './sort-thread.ts';
 import type { SessionState, StateKind } from './state.ts';
 import type { EncodeOptions } from './wire/encoder.ts';
 import type { Command, CommandName } from './wire/types.ts';
@@ -35,7 +35,7 @@ export interface ImapDeps {
   readonly mail: ImapMailView;
   readonly cache: MessageCache;
   readonly snapshots: EntrySnapshots;
-  readonly sortFields: SortFieldCache;
+  readonly sortFields: SortThread;
   readonly logger: Logger;
   readonly limits: ImapLimits;
   readonly tlsTimeoutMs: number;

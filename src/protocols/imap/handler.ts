@@ -2,11 +2,11 @@ import type { ProtocolHandler } from '../../net/listener.ts';
 import type { ImapDeps } from './context.ts';
 import { ImapSession } from './session.ts';
 import { EntrySnapshots } from './snapshots.ts';
-import { SortFieldCache } from './sort-fields.ts';
+import { SortThread } from './sort-thread.ts';
 
 /** The listener-side entry point for IMAP (RFC 9051) on the STARTTLS and implicit-TLS ports. */
 export function imapHandler(options: Omit<ImapDeps, 'snapshots' | 'sortFields'>): ProtocolHandler {
-  const deps: ImapDeps = { ...options, snapshots: new EntrySnapshots(options.mail), sortFields: new SortFieldCache(options.mail) };
+  const deps: ImapDeps = { ...options, snapshots: new EntrySnapshots(options.mail), sortFields: new SortThread(options.mail) };
   return {
     accept(conn) {
       const session = new ImapSession(conn, deps);

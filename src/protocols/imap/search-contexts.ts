@@ -3,7 +3,7 @@ import type { MessageCache } from './message-cache.ts';
 import { runSearch } from './search.ts';
 import type { SelectedMailbox } from './selected.ts';
 import { sortSeqs } from './sort.ts';
-import type { SortFieldCache } from './sort-fields.ts';
+import type { SortThread } from './sort-thread.ts';
 import { formatSequenceSet } from './wire/sequence.ts';
 import type { SearchKey, SortCriterion } from './wire/types.ts';
 
@@ -31,7 +31,7 @@ export const MAX_CONTEXTS = 8;
 export interface ContextDeps {
   readonly mail: ImapMailView;
   readonly cache: MessageCache;
-  readonly sortFields: SortFieldCache;
+  readonly sortFields: SortThread;
 }
 
 /** The correlator that starts every response about a context (RFC 4731 §3.1, RFC 5267 §4.3.2). */

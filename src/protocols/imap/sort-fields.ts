@@ -1,14 +1,12 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { baseSubject } from '../../mail/base-subject.ts';
 import { casemapKey } from '../../mail/collation.ts';
 import { decodeEncodedWords } from '../../mail/mime/encoded-word.ts';
 import type { EnvelopeAddress, ParsedMessage } from '../../mail/mime/types.ts';
-import type { ImapMailView } from '../../mail/views.ts';
 
 /**
  * What SORT (RFC 5256, RFC 5957) and THREAD (RFC 5256 §3) need of a message, computed once from
- * its parsed structure and kept in a process-wide cache of its own: a few hundred bytes a message,
- * so a 100,000-message mailbox sorts again without re-reading its messages' structure.
+ * its parsed structure and kept in the sort thread's cache (sort-thread.ts): a few hundred bytes a
+ * message, so a 100,000-message mailbox sorts again without re-reading its messages' structure.
  */
 export interface SortFields {
   readonly size: number;
@@ -29,9 +27,6 @@ export interface SortFields {
   /** References ids, else the first In-Reply-To id (RFC 5256 §3). */
   readonly references: readonly string[];
 }
-
-/** Messages loaded from the store per batch, with a turn of the event loop between batches. */
-const BATCH = 250;
 
 function firstAddress(list: readonly EnvelopeAddress[]): EnvelopeAddress | undefined {
   return list.find((a) => a.host !== null && a.mailbox !== null);
@@ -63,37 +58,4 @@ export function sortFieldsOf(m: { readonly size: number; readonly receivedAt: nu
     messageId: m.meta.messageId,
     references: (m.meta.references.length ? m.meta.references : m.meta.inReplyTo.slice(0, 1)).slice(-100),
   };
-}
-
-/** A bounded cache (oldest evicted first) of sort fields by message id; messages never change. */
-export class SortFieldCache {
-  readonly #store: ImapMailView;
-  readonly #max: number;
-  readonly #entries = new Map<number, SortFields>();
-
-  constructor(store: ImapMailView, maxEntries = 200_000) {
-    this.#store = store;
-    this.#max = maxEntries;
-  }
-
-  /** The sort fields of messages (store ids) of one account; ids the store does not know are absent. */
-  async load(accountId: number, ids: readonly number[]): Promise<Map<number, SortFields>> {
-    const out = new Map<number, SortFields>();
-    const missing: number[] = [];
-    for (const id of ids) {
-      const hit = this.#entries.get(id);
-      if (hit) out.set(id, hit);
-      else missing.push(id);
-    }
-    for (let i = 0; i < missing.length; i += BATCH) {
-      for (const m of await this.#store.getMessages(accountId, missing.slice(i, i + BATCH))) {
-        const fields = sortFieldsOf(m);
-        this.#entries.set(m.id, fields);
-        out.set(m.id, fields);
-      }
-      while (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
-      await nextTurn();
-    }
-    return out;
-  }
 }

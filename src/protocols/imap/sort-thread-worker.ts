@@ -1,0 +1,98 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { formatThreads, type ThreadMessage, threadOrderedSubject, threadReferences } from '../../mail/threading.ts';
+import { sortOrder } from './sort.ts';
+import type { SortFields } from './sort-fields.ts';
+import type { SortReply, SortRequest } from './sort-thread.ts';
+
+/**
+ * The sort thread's worker (sort-thread.ts): keeps the sort-field cache and runs SORT's ordering
+ * (RFC 5256 §3, RFC 5957) and THREAD's algorithms (RFC 5256 §3) for the event loop. Each job pins
+ * the fields it uses, so the cache's evictions never change a running job's result.
+ */
+
+const max: number = (workerData as { maxEntries?: number } | undefined)?.maxEntries ?? 200_000;
+const cache = new Map<number, SortFields>();
+const pinned = new Map<number, Map<number, SortFields>>();
+const port = parentPort!;
+
+function reply(r: SortReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(r, transfer);
+}
+
+function fieldsOf(job: number, ids: Float64Array): Array<SortFields | null> {
+  const mine = pinned.get(job);
+  // A job this worker never pinned (its predecessor died meanwhile) must fail, not come out empty.
+  if (!mine) throw new Error(`job ${job} was not prepared`);
+  pinned.delete(job);
+  return Array.from(ids, (id) => mine.get(id) ?? null);
+}
+
+async function handle(msg: SortRequest): Promise<void> {
+  switch (msg.kind) {
+    case 'pin': {
+      const mine = new Map<number, SortFields>();
+      const missing: number[] = [];
+      for (const id of msg.ids) {
+        const hit = cache.get(id);
+        if (!hit) {
+          missing.push(id);
+          continue;
+        }
+        // Most recently used last: a mailbox sorted again and again stays cached.
+        cache.delete(id);
+        cache.set(id, hit);
+        mine.set(id, hit);
+      }
+      pinned.set(msg.job, mine);
+      const out = Float64Array.from(missing);
+      reply({ job: msg.job, missing: out }, [out.buffer as ArrayBuffer]);
+      return;
+    }
+    case 'put': {
+      const mine = pinned.get(msg.job);
+      for (const [id, f] of msg.entries) {
+        cache.delete(id);
+        cache.set(id, f);
+        mine?.set(id, f);
+      }
+      while (cache.size > max) cache.delete(cache.keys().next().value!);
+      return;
+    }
+    case 'drop':
+      pinned.delete(msg.job);
+      return;
+    case 'sort': {
+      const order = sortOrder(fieldsOf(msg.job, msg.ids), msg.orders, msg.criteria);
+      reply({ job: msg.job, order }, [order.buffer as ArrayBuffer]);
+      return;
+    }
+    case 'thread': {
+      const fields = fieldsOf(msg.job, msg.ids);
+      const messages: ThreadMessage[] = [];
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i];
+        if (!f) continue;
+        messages.push({
+          id: msg.numbers[i]!,
+          order: msg.orders[i]!,
+          messageId: f.messageId,
+          references: f.references,
+          sentAt: f.sentAt,
+          baseSubject: f.baseSubject,
+          subjectKey: f.subjectKey,
+          replyOrForward: f.replyOrForward,
+        });
+      }
+      const roots = msg.algorithm === 'REFERENCES' ? await threadReferences(messages) : await threadOrderedSubject(messages);
+      reply({ job: msg.job, data: formatThreads(roots) });
+      return;
+    }
+  }
+}
+
+port.on('message', (msg: SortRequest) => {
+  handle(msg).catch((err: unknown) => {
+    pinned.delete(msg.job);
+    reply({ job: msg.job, error: err instanceof Error ? err.message : String(err) });
+  });
+});

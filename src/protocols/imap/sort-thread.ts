@@ -1,0 +1,151 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { FingerpostError } from '../../core/errors.ts';
+import type { ImapMailView } from '../../mail/views.ts';
+import { type SortFields, sortFieldsOf } from './sort-fields.ts';
+import type { SortCriterion, ThreadAlgorithm } from './wire/types.ts';
+
+/** What the event loop asks of the sort thread's worker (sort-thread-worker.ts). */
+export type SortRequest =
+  | { readonly kind: 'pin'; readonly job: number; readonly ids: Float64Array }
+  | { readonly kind: 'put'; readonly job: number; readonly entries: ReadonlyArray<readonly [number, SortFields]> }
+  | { readonly kind: 'drop'; readonly job: number }
+  | {
+      readonly kind: 'sort';
+      readonly job: number;
+      readonly ids: Float64Array;
+      readonly orders: Float64Array;
+      readonly criteria: readonly SortCriterion[];
+    }
+  | {
+      readonly kind: 'thread';
+      readonly job: number;
+      readonly ids: Float64Array;
+      readonly numbers: Float64Array;
+      readonly orders: Float64Array;
+      readonly algorithm: ThreadAlgorithm;
+    };
+
+/** The worker's answers: the ids it has no fields for, a sort order, THREAD data, or a failure. */
+export type SortReply =
+  | { readonly job: number; readonly missing: Float64Array }
+  | { readonly job: number; readonly order: Int32Array }
+  | { readonly job: number; readonly data: string }
+  | { readonly job: number; readonly error: string };
+
+/** Messages read from the store per batch, with a turn of the event loop between batches. */
+const BATCH = 250;
+
+interface Waiting {
+  readonly resolve: (r: SortReply) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/**
+ * SORT (RFC 5256 §3, RFC 5957) and THREAD (RFC 5256 §3) in one worker thread, so ordering and
+ * threading 100,000 messages never hold the event loop every session shares. The worker keeps the
+ * sort fields of recently sorted messages (at most `maxEntries`, least recently used evicted); the
+ * event loop reads the fields it lacks from the store in small batches and hands them over. The
+ * worker starts on first use and keeps the process alive only while a command waits on it.
+ */
+export class SortThread {
+  readonly #store: Pick<ImapMailView, 'getMessages'>;
+  readonly #max: number;
+  readonly #waiting = new Map<number, Waiting>();
+  #worker: Worker | undefined;
+  #nextJob = 1;
+
+  constructor(store: Pick<ImapMailView, 'getMessages'>, maxEntries = 200_000) {
+    this.#store = store;
+    this.#max = maxEntries;
+  }
+
+  /** Positions into `ids` of the messages still in the store, in SORT order (`orders`: sequence numbers, the tie-break). */
+  async sort(accountId: number, ids: Float64Array, orders: Float64Array, criteria: readonly SortCriterion[]): Promise<Int32Array> {
+    const job = await this.#prepare(accountId, ids);
+    const r = await this.#ask(job, { kind: 'sort', job, ids, orders, criteria });
+    if (!('order' in r)) throw new FingerpostError('internal', 'sort thread gave no order');
+    return r.order;
+  }
+
+  /** The `* THREAD` data (RFC 5256 §4) of the messages `ids`, shown as `numbers`, ordered by `orders` on equal dates. */
+  async thread(
+    accountId: number,
+    ids: Float64Array,
+    numbers: Float64Array,
+    orders: Float64Array,
+    algorithm: ThreadAlgorithm,
+  ): Promise<string> {
+    const job = await this.#prepare(accountId, ids);
+    const r = await this.#ask(job, { kind: 'thread', job, ids, numbers, orders, algorithm });
+    if (!('data' in r)) throw new FingerpostError('internal', 'sort thread gave no threads');
+    return r.data;
+  }
+
+  /** Ends the worker; commands waiting on it fail, the next one starts a new worker. */
+  close(): void {
+    if (this.#worker) this.#fail(this.#worker, 'the server is shutting down');
+  }
+
+  /** Pins the fields the worker has for `ids` and gives it the ones it lacks; returns the job number. */
+  async #prepare(accountId: number, ids: Float64Array): Promise<number> {
+    const job = this.#nextJob++;
+    const r = await this.#ask(job, { kind: 'pin', job, ids });
+    if (!('missing' in r)) throw new FingerpostError('internal', 'sort thread did not pin');
+    try {
+      for (let i = 0; i < r.missing.length; i += BATCH) {
+        const batch = Array.from(r.missing.subarray(i, i + BATCH));
+        const entries = (await this.#store.getMessages(accountId, batch)).map((m) => [m.id, sortFieldsOf(m)] as const);
+        this.#post({ kind: 'put', job, entries });
+        if (i + BATCH < r.missing.length) await nextTurn();
+      }
+    } catch (err) {
+      this.#post({ kind: 'drop', job });
+      throw err;
+    }
+    return job;
+  }
+
+  #post(msg: SortRequest): Worker {
+    this.#worker ??= this.#start();
+    this.#worker.postMessage(msg);
+    return this.#worker;
+  }
+
+  #ask(job: number, msg: SortRequest): Promise<SortReply> {
+    return new Promise<SortReply>((resolve, reject) => {
+      this.#waiting.set(job, { resolve, reject });
+      // Referenced while a command waits on it (an answer is due), never while idle.
+      this.#post(msg).ref();
+    }).then((r) => {
+      if ('error' in r) throw new FingerpostError('internal', `sort thread failed: ${r.error}`);
+      return r;
+    });
+  }
+
+  #start(): Worker {
+    const worker = new Worker(new URL('./sort-thread-worker.ts', import.meta.url), { workerData: { maxEntries: this.#max } });
+    worker.unref();
+    worker.on('message', (r: SortReply) => {
+      const w = this.#waiting.get(r.job);
+      if (!w) return;
+      this.#waiting.delete(r.job);
+      if (!this.#waiting.size) worker.unref();
+      w.resolve(r);
+    });
+    worker.on('error', (err) => this.#fail(worker, err.message));
+    worker.on('exit', (code) => this.#fail(worker, `sort worker exited (${code})`));
+    return worker;
+  }
+
+  /** The worker died: what waits on it fails; the next command starts a new one (with an empty cache). */
+  #fail(worker: Worker, why: string): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    void worker.terminate();
+    for (const [job, w] of this.#waiting) {
+      this.#waiting.delete(job);
+      w.reject(new FingerpostError('internal', `sort thread failed: ${why}`));
+    }
+  }
+}
