@@ -9,14 +9,12 @@
 //
 //   ./node_modules/.bin/node bench/imap-sort.ts [--messages 100000] [--runs 3]
 //   ./node_modules/.bin/node bench/imap-sort.ts --maildir DIR/.Big --target-port 14393 --target-ca cert.pem
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { mimeParser } from '../src/mail/mime/parse.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 import { LineClient } from '../test/helpers/wire.ts';
+import { seedMailbox } from '../test/helpers/seed-mailbox.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,70 +37,11 @@ const log = (line: string) => process.stderr.write(`bench/imap-sort: ${line}\n`)
 const t = await startTestServer({ domain: 'example.test', overrides: { imap: { commands_per_second: 100_000 } } });
 const { account } = await t.services.accounts.addUser({ address: USER, password: PASSWORD });
 const box = await t.services.mail.createMailbox(account.id, 'Big');
-const db = t.services.db.kysely;
 
 log(`seeding ${N} messages`);
-if (args.maildir) for (const d of ['cur', 'new', 'tmp']) mkdirSync(path.join(args.maildir, d), { recursive: true });
 const started = performance.now();
 const blobId = await t.services.mail.blobs.put(Buffer.from('Subject: shared\r\n\r\nbody\r\n'));
-const subjects = Array.from({ length: 2000 }, (_, i) => `Topic ${i} ${randomBytes(3).toString('hex')}`);
-let seed = 1;
-const rnd = () => {
-  seed = (seed * 48271) % 2147483647;
-  return seed / 2147483647;
-};
-for (let start = 0; start < N; start += 1000) {
-  await db.transaction().execute(async (trx) => {
-    const rows = [];
-    for (let i = start; i < Math.min(N, start + 1000); i++) {
-      const reply = i > 10 && rnd() < 0.6;
-      const parent = reply ? Math.floor(rnd() * i) : -1;
-      const subject = `${reply ? 'Re: ' : ''}${subjects[Math.floor(rnd() * subjects.length)]}`;
-      const raw = Buffer.from(
-        [
-          `From: User ${i % 97} <u${i % 97}@example.test>`,
-          `To: list${i % 13}@example.test`,
-          `Date: ${new Date(Date.UTC(2026, 0, 1) + Math.floor(rnd() * 300 * 86_400_000)).toUTCString()}`,
-          `Subject: ${subject}`,
-          `Message-ID: <m${i}@bench>`,
-          ...(reply ? [`References: <m${parent}@bench>`] : []),
-          '',
-          'body',
-          '',
-        ].join('\r\n'),
-      );
-      if (args.maildir)
-        writeFileSync(path.join(args.maildir, 'cur', `${1767225600 + i * 60}.M${i}P1.bench,S=${raw.length}:2,${i % 3 ? 'S' : ''}`), raw);
-      const parsed = mimeParser.parse(raw);
-      rows.push({
-        account_id: account.id,
-        blob_id: blobId,
-        size: raw.length,
-        received_at: Date.UTC(2026, 0, 1) + i * 60_000,
-        thread_id: 0,
-        message_id_header: parsed.messageId,
-        subject: parsed.subject,
-        sent_at: parsed.sentAt,
-        from_addr: '',
-        to_addr: '',
-        keywords: i % 3 ? '$seen' : '',
-        meta: JSON.stringify(parsed),
-        modseq: 2,
-        created_at: Date.now(),
-      });
-    }
-    const ids = await trx.insertInto('messages').values(rows).returning('id').execute();
-    await trx
-      .insertInto('mailbox_messages')
-      .values(ids.map((r, k) => ({ mailbox_id: box.id, uid: start + k + 1, message_id: r.id, modseq: 2, saved_at: Date.now() })))
-      .execute();
-  });
-}
-await db
-  .updateTable('mailboxes')
-  .set({ uidnext: N + 1, highest_modseq: 2, first_recent_uid: N + 1 })
-  .where('id', '=', box.id)
-  .execute();
+await seedMailbox(t.services.db.kysely, account.id, box.id, N, { blobId, ...(args.maildir ? { maildir: args.maildir } : {}) });
 log(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
 interface Target {

@@ -6,11 +6,15 @@
 //
 //   ./node_modules/.bin/node bench/loop-delay.ts [--mb 45] [--append-mb 49] [--parallel 8] [--only mx,append,parallel]
 //       [--shape headerless|plain]
+//   ./node_modules/.bin/node bench/loop-delay.ts --only sort [--messages 100000]
 //
 // Scenarios: `idle` (baseline), `mx` (one message of MB megabytes on the MX port), `append` (an
 // IMAP APPEND of the same shape, signed in), `parallel` (PARALLEL such MX messages at once:
 // memory). Shapes: `headerless` (`x` lines without a colon: no header ever ends, the worst we
-// know), `plain` (a short header and 76-character text lines).
+// know), `plain` (a short header and 76-character text lines). `sort`: a mailbox of MESSAGES
+// generated messages (test/helpers/seed-mailbox.ts, written into the server's SQLite file while it runs)
+// and one signed-in client running, one after another, the SORT and THREAD commands a webmail
+// sends over all of it (each a scenario), plus SELECT after a change and header SEARCH.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
       parallel: { type: 'string', default: '8' },
       only: { type: 'string', default: 'mx,append,parallel' },
       shape: { type: 'string', default: 'headerless' },
+      messages: { type: 'string', default: '100000' },
     },
   });
   const MB = 1024 * 1024;
@@ -209,6 +214,38 @@ async function main(): Promise<void> {
     return answer.trim().slice(0, 3);
   };
 
+  /** A signed-in IMAP session on a raw TLS socket: `run(text)` sends one command and resolves with its tagged status. */
+  const imapSession = async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: ports.imaps, ca, servername: 'localhost' });
+    socket.setEncoding('latin1');
+    let buf = '';
+    const waiters: Array<() => void> = [];
+    socket.on('data', (d: string) => {
+      buf += d;
+      for (const w of waiters.splice(0)) w();
+    });
+    let n = 0;
+    const until = async (re: RegExp) => {
+      for (;;) {
+        const m = re.exec(buf);
+        if (m) {
+          buf = buf.slice(m.index + m[0].length);
+          return m[0];
+        }
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    };
+    await until(/^\* OK.*\r\n/m);
+    const run = async (text: string) => {
+      const tag = `t${n++}`;
+      socket.write(`${tag} ${text}\r\n`);
+      const answer = await until(new RegExp(`^${tag} (OK|NO|BAD).*\r\n`, 'm'));
+      return answer.slice(tag.length + 1, tag.length + 3);
+    };
+    await run(`LOGIN bench@example.test ${PASSWORD}`);
+    return { run, close: () => socket.destroy() };
+  };
+
   const append = async (body: Buffer) => {
     const socket = tls.connect({ host: '127.0.0.1', port: ports.imaps, ca, servername: 'localhost' });
     socket.setEncoding('latin1');
@@ -261,6 +298,55 @@ async function main(): Promise<void> {
         const answers = await Promise.all(Array.from({ length: n }, () => mx(body)));
         return [...new Set(answers)].join(',');
       });
+    }
+    if (scenarios.has('sort')) {
+      const n = Number(args.messages);
+      const imap = await imapSession();
+      await imap.run('CREATE Big');
+      await imap.run('APPEND INBOX {31}\r\nSubject: seed\r\n\r\nseed message\r\n');
+      const { openDb } = await import('../src/store/db.ts');
+      const { seedMailbox } = await import('../test/helpers/seed-mailbox.ts');
+      const db = await openDb({ url: '', sqlitePath: path.join(dataDir, 'fingerpost.db') });
+      const account = await db.kysely
+        .selectFrom('accounts')
+        .select('id')
+        .where('address', '=', 'bench@example.test')
+        .executeTakeFirstOrThrow();
+      const big = await db.kysely
+        .selectFrom('mailboxes')
+        .select('id')
+        .where('account_id', '=', account.id)
+        .where('name', '=', 'Big')
+        .executeTakeFirstOrThrow();
+      const { blob_id: blobId } = await db.kysely
+        .selectFrom('messages')
+        .select('blob_id')
+        .where('account_id', '=', account.id)
+        .executeTakeFirstOrThrow();
+      const t0 = performance.now();
+      await seedMailbox(db.kysely, account.id, big.id, n, { blobId });
+      await db.close();
+      console.log(`seeded ${n} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const label = `${n.toLocaleString('en')} messages`;
+      await measure(`IMAP SELECT Big, first, ${label}`, () => imap.run('SELECT Big'));
+      // A change by another session, then this one selects again (the snapshot is stale).
+      const other = await imapSession();
+      await other.run('SELECT Big');
+      await other.run('UID STORE 5 +FLAGS (\\Flagged)');
+      await imap.run('UNSELECT');
+      await measure(`IMAP SELECT Big after a change, ${label}`, () => imap.run('SELECT Big'));
+      other.close();
+      for (const command of [
+        'UID SEARCH HEADER Subject "topic 7"',
+        'UID SEARCH FROM "u7@"',
+        'UID SORT (DATE) UTF-8 ALL',
+        'UID SORT (SUBJECT REVERSE DATE) UTF-8 ALL',
+        'UID SORT (FROM) UTF-8 ALL',
+        'UID THREAD REFERENCES UTF-8 ALL',
+        'UID THREAD ORDEREDSUBJECT UTF-8 ALL',
+      ])
+        await measure(`IMAP ${command}, ${label}`, () => imap.run(command));
+      imap.close();
     }
     const head = [
       'scenario',

@@ -814,14 +814,21 @@ export class MailStore {
   }
 
   /** Every message of a mailbox in UID order, with flags and sizes (no bodies). */
-  async listEntries(mailboxId: number): Promise<MailboxEntry[]> {
-    const rows = await this.#db.kysely
+  listEntries(mailboxId: number): Promise<MailboxEntry[]> {
+    return this.listEntriesAfter(mailboxId, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Up to `limit` messages of a mailbox with a UID above `afterUid`, in UID order: a large mailbox read in steps. */
+  async listEntriesAfter(mailboxId: number, afterUid: number, limit: number): Promise<MailboxEntry[]> {
+    let q = this.#db.kysely
       .selectFrom('mailbox_messages as mm')
       .innerJoin('messages as m', 'm.id', 'mm.message_id')
       .select(['mm.uid', 'mm.message_id', 'mm.modseq', 'm.keywords', 'm.size', 'm.received_at'])
       .where('mm.mailbox_id', '=', mailboxId)
-      .orderBy('mm.uid')
-      .execute();
+      .orderBy('mm.uid');
+    if (afterUid > 0) q = q.where('mm.uid', '>', afterUid);
+    if (limit < Number.MAX_SAFE_INTEGER) q = q.limit(limit);
+    const rows = await q.execute();
     return rows.map((r) => ({
       uid: r.uid,
       messageId: r.message_id,

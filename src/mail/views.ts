@@ -20,6 +20,7 @@ export type ImapMailView = Pick<
   | 'headerTexts'
   | 'keywordNames'
   | 'listEntries'
+  | 'listEntriesAfter'
   | 'listMailboxes'
   | 'listSubscriptions'
   | 'mailboxByRole'

@@ -1,12 +1,19 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Mailbox, MailboxEntry } from '../../mail/types.ts';
 import type { ImapMailView } from '../../mail/views.ts';
-import type { Mailbox } from '../../mail/types.ts';
+import { internKeywords } from './flags.ts';
 import { type PackedEntries, packEntries } from './selected.ts';
+
+/** Entries read per query when a mailbox is read whole, with a turn of the event loop between reads. */
+const PAGE = 2000;
 
 /**
  * The entries (UID, flags, MODSEQ) of a mailbox as of its HIGHESTMODSEQ, shared by every SELECT of
  * that mailbox until something in it changes (every change raises HIGHESTMODSEQ, RFC 7162
  * §3.1.1). The mailbox row is read before the entries, so a snapshot is never older than its
- * key; a session that selects from it resynchronises from that MODSEQ like any other.
+ * key; a session that selects from it resynchronises from that MODSEQ like any other. After a
+ * change the next snapshot is the last one plus what changed since its MODSEQ (the CONDSTORE
+ * change query, RFC 7162 §3.1.4); a mailbox is read whole only the first time, in pages.
  */
 export class EntrySnapshots {
   readonly #store: ImapMailView;
@@ -22,7 +29,13 @@ export class EntrySnapshots {
   entries(mailbox: Mailbox): Promise<PackedEntries> {
     const hit = this.#map.get(mailbox.id);
     if (hit && hit.modseq === mailbox.highestModseq) return hit.entries;
-    const entries = this.#store.listEntries(mailbox.id).then(packEntries);
+    const entries =
+      hit && hit.modseq < mailbox.highestModseq
+        ? hit.entries.then(
+            (last) => this.#since(mailbox.id, last, hit.modseq),
+            () => this.#read(mailbox.id),
+          )
+        : this.#read(mailbox.id);
     this.#map.delete(mailbox.id);
     this.#map.set(mailbox.id, { modseq: mailbox.highestModseq, entries });
     entries.catch(() => this.#map.delete(mailbox.id));
@@ -31,5 +44,67 @@ export class EntrySnapshots {
       if (!oldest.done) this.#map.delete(oldest.value);
     }
     return entries;
+  }
+
+  /** The whole mailbox, a page at a time. */
+  async #read(mailboxId: number): Promise<PackedEntries> {
+    const all: MailboxEntry[] = [];
+    for (let after = 0; ; ) {
+      const page = await this.#store.listEntriesAfter(mailboxId, after, PAGE);
+      for (const e of page) all.push(e);
+      if (page.length < PAGE) break;
+      after = page.at(-1)!.uid;
+      await nextTurn();
+    }
+    await nextTurn();
+    return packEntries(all);
+  }
+
+  /** `last` (as of `modseq`) with what changed since: expunged UIDs out, changed entries replaced, new ones appended. */
+  async #since(mailboxId: number, last: PackedEntries, modseq: number): Promise<PackedEntries> {
+    const changes = await this.#store.mailboxChanges(mailboxId, modseq);
+    const gone = new Set(changes.expunged);
+    const lastMax = last.uids.length ? last.uids[last.uids.length - 1]! : 0;
+    const replaced = new Map<number, MailboxEntry>();
+    const added: MailboxEntry[] = [];
+    for (const e of changes.changed) {
+      if (gone.has(e.uid)) continue;
+      if (e.uid > lastMax) added.push(e);
+      else replaced.set(e.uid, e);
+    }
+    const n = last.uids.length + added.length;
+    const out = {
+      uids: new Uint32Array(n),
+      messageIds: new Float64Array(n),
+      modseqs: new Float64Array(n),
+      keywords: [] as Array<readonly string[]>,
+    };
+    let k = 0;
+    for (let i = 0; i < last.uids.length; i++) {
+      const uid = last.uids[i]!;
+      if (gone.has(uid)) continue;
+      const e = replaced.get(uid);
+      if (e) replaced.delete(uid);
+      out.uids[k] = uid;
+      out.messageIds[k] = e ? e.messageId : last.messageIds[i]!;
+      out.modseqs[k] = e ? e.modseq : last.modseqs[i]!;
+      out.keywords.push(e ? internKeywords(e.keywords) : last.keywords[i]!);
+      k++;
+    }
+    // A changed entry below the last UID that the last snapshot did not hold: read the mailbox whole.
+    if (replaced.size) return this.#read(mailboxId);
+    for (const e of added) {
+      out.uids[k] = e.uid;
+      out.messageIds[k] = e.messageId;
+      out.modseqs[k] = e.modseq;
+      out.keywords.push(internKeywords(e.keywords));
+      k++;
+    }
+    return {
+      uids: out.uids.subarray(0, k),
+      messageIds: out.messageIds.subarray(0, k),
+      modseqs: out.modseqs.subarray(0, k),
+      keywords: out.keywords,
+    };
   }
 }
