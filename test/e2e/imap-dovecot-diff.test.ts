@@ -503,6 +503,53 @@ describe('IMAP against Dovecot 2.3: the same scripts, the same meaningful answer
     assert.deepEqual(r.fingerpost.selected, ['* 2 RECENT']);
   });
 
+  test('a Roundcube-style session: UID SORT, ESORT, UID THREAD REFERENCES/ORDEREDSUBJECT, header FETCH of a page (RFC 5256, RFC 5267)', async () => {
+    const thread = [
+      { id: 'root', subject: 'Plans', date: 'Mon, 02 Mar 2026 09:00:00 +0000', from: 'Zed <zed@a.test>' },
+      { id: 'r1', subject: 'Re: Plans', date: 'Mon, 02 Mar 2026 10:00:00 +0000', from: 'amy@b.test', refs: '<root@t>' },
+      { id: 'other', subject: 'Lunch', date: 'Sun, 01 Mar 2026 12:00:00 +0100', from: '"Bea" <bea@c.test>' },
+      { id: 'r2', subject: 'Re: Re: Plans', date: 'Mon, 02 Mar 2026 11:00:00 +0000', from: 'zed@a.test', refs: '<root@t> <r1@t>' },
+      { id: 'lunch2', subject: 'RE: lunch', date: 'Tue, 03 Mar 2026 08:00:00 -0500', from: 'cy@d.test', refs: '<other@t>' },
+      { id: 'r3', subject: 'Re: Plans', date: 'Wed, 04 Mar 2026 09:00:00 +0000', from: 'amy@b.test', refs: '<root@t>' },
+      { id: 'lost', subject: 'Fwd: Plans', date: 'Thu, 05 Mar 2026 09:00:00 +0000', from: 'dan@e.test', refs: '<gone@t>' },
+    ];
+    const r = await both(peers, async (p) => {
+      const s = await Session.open(p);
+      await s.ok('CREATE Rc');
+      for (const m of thread) {
+        const refs = m.refs ? `References: ${m.refs}\r\nIn-Reply-To: ${m.refs.split(' ').at(-1)}\r\n` : '';
+        const text = `From: ${m.from}\r\nTo: you@x.test\r\nSubject: ${m.subject}\r\nDate: ${m.date}\r\nMessage-ID: <${m.id}@t>\r\n${refs}\r\n${m.id}\r\n`;
+        await s.ok(`APPEND Rc {${Buffer.byteLength(text)}+}\r\n${text}`);
+      }
+      // What Roundcube's IMAP layer sends for a threaded, sorted message list.
+      await s.ok('SELECT Rc');
+      await s.ok('UID STORE 7 +FLAGS.SILENT (\\Deleted)');
+      const first = (lines: string[], prefix: string) => lines.find((l) => l.startsWith(prefix)) ?? '';
+      const out = {
+        sortDate: first(await s.ok('UID SORT (REVERSE DATE) US-ASCII ALL UNDELETED'), '* SORT'),
+        sortArrival: first(await s.ok('UID SORT (ARRIVAL) US-ASCII ALL'), '* SORT'),
+        sortFrom: first(await s.ok('UID SORT (FROM) UTF-8 ALL UNDELETED'), '* SORT'),
+        sortSubject: first(await s.ok('UID SORT (SUBJECT DATE) UTF-8 ALL UNDELETED'), '* SORT'),
+        esort: first(await s.ok('UID SORT RETURN (ALL COUNT) (REVERSE DATE) US-ASCII ALL UNDELETED'), '* ESEARCH')
+          .replace(/\(TAG "[^"]+"\) /, '')
+          .split(' ')
+          .sort()
+          .join(' '),
+        references: first(await s.ok('UID THREAD REFERENCES UTF-8 ALL UNDELETED'), '* THREAD'),
+        referencesAll: first(await s.ok('UID THREAD REFERENCES UTF-8 ALL'), '* THREAD'),
+        ordered: first(await s.ok('UID THREAD ORDEREDSUBJECT UTF-8 ALL UNDELETED'), '* THREAD'),
+        unseen: first(await s.ok('SEARCH RETURN (COUNT) UNSEEN'), '* ESEARCH').replace(/\(TAG "[^"]+"\) /, ''),
+        page: (await s.ok('UID FETCH 4,6 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (DATE FROM SUBJECT)])'))
+          .filter((l) => /^(Subject|From|Date):/.test(l))
+          .sort(),
+      };
+      s.close();
+      return out;
+    });
+    assert.equal(r.fingerpost.references, '* THREAD (3 5)(1 (2 4)(6))');
+    assert.deepEqual(r.fingerpost, r.dovecot);
+  });
+
   test('10. MOVE into the selected mailbox gives new UIDs like COPY + EXPUNGE (RFC 6851 §3.3)', async () => {
     const r = await both(peers, async (p) => {
       const s = await Session.open(p);
