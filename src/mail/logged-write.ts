@@ -14,6 +14,6 @@ export interface LoggedChange {
  */
 export type LoggedWrite = <T>(
   accountId: number,
-  type: 'Identity' | 'EmailSubmission' | 'VacationResponse' | 'ShareNotification' | 'Mailbox',
+  type: 'Identity' | 'EmailSubmission' | 'VacationResponse' | 'ShareNotification' | 'Mailbox' | 'Metadata',
   fn: (trx: Transaction<Database>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
 ) => Promise<T>;

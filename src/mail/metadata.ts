@@ -1,4 +1,7 @@
+import type { Transaction } from 'kysely';
 import type { Db } from '../store/db.ts';
+import type { Database } from '../store/schema.ts';
+import type { LoggedWrite } from './logged-write.ts';
 
 /** Bounds on METADATA (RFC 5464 §4.3): the largest value and the most entries one account keeps. */
 export interface MetadataLimits {
@@ -15,18 +18,41 @@ export interface MetadataEntry {
 /** Why a SETMETADATA was refused (RFC 5464 §4.3 response codes). */
 export type MetadataRefusal = { readonly code: 'MAXSIZE'; readonly max: number } | { readonly code: 'TOOMANY' };
 
+/** One stored entry of an account with where it belongs (0: the server) and its value as stored. */
+export interface StoredMetadata {
+  readonly mailboxId: number;
+  readonly name: string;
+  readonly value: string;
+}
+
 /**
  * Server and mailbox annotations (IMAP METADATA, RFC 5464) of an account: `mailboxId` 0 names the
  * server. Reads return entries exactly as stored; a write sets or removes several entries in one
- * transaction, all or none, within the size and count bounds.
+ * transaction, all or none, within the size and count bounds, and is logged as a `Metadata`
+ * change so sessions (NOTIFY MailboxMetadataChange/ServerMetadataChange, RFC 5465 §5.9, §5.10)
+ * learn of it on every node.
  */
 export class MetadataStore {
   readonly #db: Db;
   readonly #now: () => number;
+  readonly #write: LoggedWrite | undefined;
 
-  constructor(db: Db, now: () => number = Date.now) {
+  constructor(db: Db, now: () => number = Date.now, write?: LoggedWrite) {
     this.#db = db;
     this.#now = now;
+    this.#write = write;
+  }
+
+  /** Every entry of an account, server and mailboxes, by mailbox and name. */
+  async all(accountId: number): Promise<StoredMetadata[]> {
+    const rows = await this.#db.kysely
+      .selectFrom('mail_metadata')
+      .select(['mailbox_id', 'name', 'value'])
+      .where('account_id', '=', accountId)
+      .orderBy('mailbox_id')
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => ({ mailboxId: r.mailbox_id, name: r.name, value: r.value }));
   }
 
   /**
@@ -59,41 +85,48 @@ export class MetadataStore {
   ): Promise<MetadataRefusal | null> {
     for (const e of entries) if (e.value && e.value.length > limits.maxSize) return { code: 'MAXSIZE', max: limits.maxSize };
     const now = this.#now();
-    return this.#db.kysely
-      .transaction()
-      .execute(async (trx) => {
-        for (const e of entries) {
-          await trx
-            .deleteFrom('mail_metadata')
-            .where('account_id', '=', accountId)
-            .where('mailbox_id', '=', mailboxId)
-            .where('name', '=', e.name)
-            .execute();
-          if (e.value)
-            await trx
-              .insertInto('mail_metadata')
-              .values({
-                account_id: accountId,
-                mailbox_id: mailboxId,
-                name: e.name,
-                value: e.value.toString('base64'),
-                size: e.value.length,
-                updated_at: now,
-              })
-              .execute();
-        }
-        const count = await trx
-          .selectFrom('mail_metadata')
-          .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    const work = async (trx: Transaction<Database>) => {
+      for (const e of entries) {
+        await trx
+          .deleteFrom('mail_metadata')
           .where('account_id', '=', accountId)
-          .executeTakeFirstOrThrow();
-        if (Number(count.n) > limits.maxEntries) throw new TooMany();
-        return null;
-      })
-      .catch((err: unknown) => {
-        if (err instanceof TooMany) return { code: 'TOOMANY' } as const;
-        throw err;
-      });
+          .where('mailbox_id', '=', mailboxId)
+          .where('name', '=', e.name)
+          .execute();
+        if (e.value)
+          await trx
+            .insertInto('mail_metadata')
+            .values({
+              account_id: accountId,
+              mailbox_id: mailboxId,
+              name: e.name,
+              value: e.value.toString('base64'),
+              size: e.value.length,
+              updated_at: now,
+            })
+            .execute();
+      }
+      const count = await trx
+        .selectFrom('mail_metadata')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('account_id', '=', accountId)
+        .executeTakeFirstOrThrow();
+      if (Number(count.n) > limits.maxEntries) throw new TooMany();
+    };
+    const write = this.#write;
+    const done = write
+      ? write(accountId, 'Metadata', async (trx) => {
+          await work(trx);
+          return { value: null, changes: entries.length ? [{ id: mailboxId, kind: 'updated' as const }] : [] };
+        })
+      : this.#db.kysely.transaction().execute(async (trx) => {
+          await work(trx);
+          return null;
+        });
+    return done.catch((err: unknown) => {
+      if (err instanceof TooMany) return { code: 'TOOMANY' } as const;
+      throw err;
+    });
   }
 
   /** Removes a deleted mailbox's entries (RFC 5464 §3.2: they go with the mailbox). */

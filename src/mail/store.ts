@@ -108,8 +108,8 @@ export class MailStore {
     this.#uow = new UnitOfWork(db);
     this.#quotas = new StorageQuotas(db, this.#uow);
     this.#text = new SearchText(db);
-    this.metadata = new MetadataStore(db, now);
     const write: LoggedWrite = (accountId, type, fn) => this.#uow.writeLogged(accountId, type, fn);
+    this.metadata = new MetadataStore(db, now, write);
     this.changeLog = new ChangeLog(db);
     this.index = new MessageIndex(db);
     this.identities = new Identities(db, write, now);

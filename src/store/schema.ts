@@ -481,6 +481,15 @@ export interface MailAclTable {
   updated_at: number;
 }
 
+/** An ACL entry for `anyone`, `-anyone` or `-<address>` on a mailbox (RFC 4314 §2; migration 085). */
+export interface MailAclIdentifierTable {
+  mailbox_id: number;
+  owner_id: number;
+  identifier: string;
+  rights: string;
+  updated_at: number;
+}
+
 /** A ShareNotification (RFC 9670 §5): rights the account was given or lost; rights as JSON text or null. */
 export interface ShareNotificationTable {
   id: Generated<number>;
@@ -596,6 +605,7 @@ export interface Database {
   keyword_names: KeywordNameTable;
   mail_metadata: MailMetadataTable;
   mail_acl: MailAclTable;
+  mail_acl_identifiers: MailAclIdentifierTable;
   share_notifications: ShareNotificationTable;
   calendars: CalendarTable;
   calendar_objects: CalendarObjectTable;

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
+import { resourceIds } from '../../src/config/resources.ts';
+import { caFetch } from '../helpers/https-fetch.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { python } from '../helpers/python.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -83,8 +85,9 @@ describe('IMAP ACL and the Other Users namespace', () => {
 
   it('bad SETACL input gets BAD or NO and changes nothing', async () => {
     assert.match(await alice.last(`SETACL Team ${BOB} lrz`), /^TAG BAD/);
-    assert.match(await alice.last('SETACL Team anyone lr'), /^TAG NO \[CANNOT\]/);
-    assert.match(await alice.last(`SETACL Team -${BOB} lr`), /^TAG NO \[CANNOT\]/);
+    assert.match(await alice.last(`SETACL Team -${CAROL} lr`), /^TAG NO \[CANNOT\]/);
+    assert.match(await alice.last(`SETACL Team -${ALICE} lr`), /^TAG NO \[CANNOT\]/);
+    assert.match(await alice.last('SETACL Team -anyone lrz'), /^TAG BAD/);
     assert.match(await alice.last(`SETACL Team ${CAROL} lr`), /^TAG NO \[CANNOT\] rights can be given to accounts of the same domain only/);
     assert.match(await alice.last('SETACL Team nobody@example.test lr'), /^TAG NO \[CANNOT\]/);
     assert.match(await alice.last(`SETACL Team ${ALICE} l`), /^TAG NO \[CANNOT\]/);
@@ -168,6 +171,77 @@ describe('IMAP ACL and the Other Users namespace', () => {
     bob = await signIn(t, BOB);
     assert.match(await bob.last(`SELECT ${TEAM}`), /^TAG NO \[NONEXISTENT\]/);
     assert.deepEqual(await bob.cmd('LIST "" "Other Users/*"'), ['TAG OK LIST completed']);
+  });
+
+  it('anyone gives every account of the domain rights, negative rights take them away (RFC 4314 §2); JMAP myRights agrees', async () => {
+    const carol = await signIn(t, CAROL);
+    // What bob's JMAP session shows for alice's Team: the same rights, from the same store.
+    const fetchCa = caFetch(t.ca);
+    const auth = `Basic ${Buffer.from(`${BOB}:${PASSWORD}`).toString('base64')}`;
+    const jmapRights = async () => {
+      const session = (await (await fetchCa(resourceIds(t.config).jmap, { headers: { authorization: auth } })).json()) as {
+        accounts: Record<string, { name: string }>;
+      };
+      const account = Object.entries(session.accounts).find(([, a]) => a.name === ALICE)?.[0];
+      if (!account) return undefined;
+      const res = await fetchCa(`${t.baseUrl}/jmap/api`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          using: ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'],
+          methodCalls: [['Mailbox/get', { accountId: account, properties: ['name', 'myRights'] }, '0']],
+        }),
+      });
+      const list = (
+        (await res.json()) as { methodResponses: [string, { list: Array<{ name: string; myRights: Record<string, boolean> }> }][] }
+      ).methodResponses[0]![1].list;
+      return list.find((m) => m.name === 'Team')?.myRights;
+    };
+    try {
+      assert.equal(await jmapRights(), undefined, 'nothing is shared with bob yet');
+      assert.match(await alice.last('SETACL Team anyone lr'), /^TAG OK/);
+      assert.deepEqual((await alice.cmd('GETACL Team'))[0], `* ACL Team ${ALICE} lrswipkxteacd anyone lr`);
+      assert.deepEqual((await bob.cmd(`MYRIGHTS ${TEAM}`))[0], `* MYRIGHTS ${TEAM} lr`);
+      assert.match((await bob.cmd('LIST "" "Other Users/*"')).join('\n'), /"Other Users\/alice@example.test\/Team"/);
+      assert.match(await bob.last(`SELECT ${TEAM}`), /^TAG OK \[READ-ONLY\]/);
+      assert.match(await bob.last('UNSELECT'), /^TAG OK/);
+      assert.equal((await jmapRights())?.mayReadItems, true);
+      // anyone is the owner's domain: carol of other.test gets nothing.
+      assert.match(await carol.last(`MYRIGHTS ${TEAM}`), /^TAG NO \[NONEXISTENT\]/);
+      // bob's own grant adds to anyone's; -bob takes rights away from both.
+      assert.match(await alice.last(`SETACL Team ${BOB} sw`), /^TAG OK/);
+      assert.deepEqual((await bob.cmd(`MYRIGHTS ${TEAM}`))[0], `* MYRIGHTS ${TEAM} lrsw`);
+      assert.match(await alice.last(`SETACL Team -${BOB} wr`), /^TAG OK/);
+      assert.deepEqual((await alice.cmd('GETACL Team'))[0], `* ACL Team ${ALICE} lrswipkxteacd ${BOB} sw -${BOB} rw anyone lr`);
+      assert.deepEqual((await bob.cmd(`MYRIGHTS ${TEAM}`))[0], `* MYRIGHTS ${TEAM} ls`);
+      assert.deepEqual(await jmapRights(), {
+        mayReadItems: false,
+        mayAddItems: false,
+        mayRemoveItems: false,
+        maySetSeen: true,
+        maySetKeywords: false,
+        mayCreateChild: false,
+        mayRename: false,
+        mayDelete: false,
+        maySubmit: false,
+      });
+      // Without r the mailbox cannot be opened; +/- edit the negative entry like any other.
+      assert.match(await bob.last(`SELECT ${TEAM}`), /^TAG NO \[NOPERM\]/);
+      assert.match(await alice.last(`SETACL Team -${BOB} -r`), /^TAG OK/);
+      assert.deepEqual((await bob.cmd(`MYRIGHTS ${TEAM}`))[0], `* MYRIGHTS ${TEAM} lrs`);
+      // -anyone applies to every account but the owner.
+      assert.match(await alice.last('SETACL Team -anyone l'), /^TAG OK/);
+      assert.deepEqual((await bob.cmd(`MYRIGHTS ${TEAM}`))[0], `* MYRIGHTS ${TEAM} rs`);
+      assert.deepEqual(await bob.cmd('LIST "" "Other Users/*"'), ['TAG OK LIST completed'], 'without l it is not listed');
+      assert.deepEqual((await alice.cmd('MYRIGHTS Team'))[0], '* MYRIGHTS Team lrswipkxteacd');
+      assert.deepEqual((await alice.cmd('LISTRIGHTS Team anyone'))[0], '* LISTRIGHTS Team anyone "" l r s w i p k x t e a c d');
+      for (const id of ['-anyone', `-${BOB}`, 'anyone', BOB]) assert.match(await alice.last(`DELETEACL Team ${id}`), /^TAG OK/);
+      assert.deepEqual((await alice.cmd('GETACL Team'))[0], `* ACL Team ${ALICE} lrswipkxteacd`);
+      assert.match(await bob.last(`MYRIGHTS ${TEAM}`), /^TAG NO \[NONEXISTENT\]/);
+      assert.equal(await jmapRights(), undefined);
+    } finally {
+      carol.c.socket.destroy();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 // IMAP with mutt (Debian), a client nobody here wrote, in batch mode: imap_authenticators
 // "oauthbearer" with imap_oauth_refresh_command returning a token from `fingerpost admin token
-// issue`; mutt reads INBOX and pipes the message out, also with imap_deflate (COMPRESS=DEFLATE). mutt needs a terminal, so `script` gives it one.
+// issue`; mutt reads INBOX and pipes the message out, also with imap_deflate (COMPRESS=DEFLATE),
+// and shows a thread tree with sort=threads. mutt needs a terminal, so `script` gives it one.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -36,10 +37,12 @@ function mutt(dir: string, folder: string, keys: string, extra = ''): Promise<{ 
 describe('IMAP with mutt', { skip }, () => {
   let t: TestServer;
   let dir: string;
+  let aliceId = 0;
 
   before(async () => {
     t = await startTestServer({ domain: 'example.test' });
     const a = await t.services.accounts.addUser({ address: ALICE, password: 'alice-password-1' });
+    aliceId = a.account.id;
     await t.services.mail.deliver(
       a.account.id,
       Buffer.from(
@@ -97,6 +100,41 @@ describe('IMAP with mutt', { skip }, () => {
     const debug = await readFile(path.join(dir, '.muttdebug0'), 'utf8');
     assert.match(debug, /COMPRESS DEFLATE/);
     assert.match(debug, /OK DEFLATE active/);
+  });
+
+  test('sort=threads: mutt shows the thread tree of a mailbox the server could THREAD (RFC 5256)', async () => {
+    // mutt 2.x threads on the client from the References/In-Reply-To it FETCHes and sends no
+    // THREAD command even when THREAD=REFERENCES is offered; the tree must come out the same.
+    const account = { id: aliceId };
+    const box = await t.services.mail.createMailbox(account.id, 'Threads');
+    const messages = [
+      ['root', 'Plans', '', 'Mon, 02 Nov 2026 09:00:00 +0000'],
+      ['reply', 'Re: Plans', '<root@t>', 'Mon, 02 Nov 2026 10:00:00 +0000'],
+      ['other', 'Lunch', '', 'Mon, 02 Nov 2026 11:00:00 +0000'],
+      ['deeper', 'Re: Plans', '<root@t> <reply@t>', 'Mon, 02 Nov 2026 12:00:00 +0000'],
+    ];
+    for (const [id, subject, refs, date] of messages)
+      await t.services.mail.append(
+        account.id,
+        box.id,
+        Buffer.from(
+          `From: bob@example.test\r\nSubject: ${subject}\r\nDate: ${date}\r\nMessage-ID: <${id}@t>\r\n${refs ? `References: ${refs}\r\nIn-Reply-To: ${refs.split(' ').at(-1)}\r\n` : ''}\r\n${id}\r\n`,
+        ),
+      );
+    const r = await mutt(
+      dir,
+      `imaps://localhost:${t.ports.imaps}/Threads`,
+      '<quit>',
+      `-d 2 -e 'set sort=threads' -e 'set ascii_chars=yes' -e 'set index_format="%4C %s"'`,
+    );
+    assert.equal(r.code, 0);
+    const plain = r.screen.replace(/\x1b(\[[0-9;?]*[A-Za-z]|\([A-Z0-9]|[=>])/g, ' ');
+    // (mutt leaves out a reply's subject when it is its parent's.)
+    assert.match(plain, /\b1 Plans\s+2 `->\s+3 {3}`->\s+4 Lunch/);
+    const debug = await readFile(path.join(dir, '.muttdebug0'), 'utf8');
+    assert.match(debug, /THREAD=REFERENCES/, 'the server offered THREAD');
+    assert.match(debug, /REFERENCES/i);
+    assert.doesNotMatch(debug, /> a\d+ (UID )?THREAD /, 'mutt threads by itself');
   });
 
   test('a refresh command returning a bad token leaves mutt unauthenticated', async () => {

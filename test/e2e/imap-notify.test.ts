@@ -144,7 +144,7 @@ describe('IMAP NOTIFY', () => {
       assert.match((await cmd(a, tag, text)).at(-1)!, new RegExp(`^${tag} BAD `), text);
     assert.equal(
       (await cmd(a, 'e9', 'NOTIFY SET (PERSONAL (AnnotationChange))')).at(-1),
-      'e9 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] Event not supported',
+      'e9 NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)] Event not supported',
     );
     assert.equal((await cmd(a, 'e10', 'NOTIFY NONE')).at(-1), 'e10 OK NOTIFY completed');
     await cmd(b, 'b17', 'CREATE Quiet');
@@ -154,6 +154,29 @@ describe('IMAP NOTIFY', () => {
       lines.filter((l) => l.startsWith('* LIST') || l.startsWith('* STATUS')),
       [],
     );
+  });
+
+  test('MailboxMetadataChange and ServerMetadataChange: another session’s SETMETADATA goes out as METADATA naming the entries (RFC 5465 §5.9, §5.10)', async () => {
+    const caps = (await cmd(a, 'm0', 'CAPABILITY'))[0]!.split(' ');
+    assert.ok(caps.includes('METADATA') && caps.includes('NOTIFY'));
+    assert.equal(
+      (await cmd(a, 'm1', 'NOTIFY SET (MAILBOXES Work (MailboxMetadataChange)) (PERSONAL (ServerMetadataChange))')).at(-1),
+      'm1 OK NOTIFY completed',
+    );
+    assert.match((await cmd(b, 'b20', 'SETMETADATA Work (/private/comment "work things" /shared/colour "blue")')).at(-1)!, /^b20 OK/);
+    assert.deepEqual(await a.until(/^\* METADATA /), ['* METADATA Work /private/comment /shared/colour']);
+    assert.match((await cmd(b, 'b21', 'SETMETADATA "" (/private/vendor/x "1")')).at(-1)!, /^b21 OK/);
+    assert.deepEqual(await a.until(/^\* METADATA /), ['* METADATA "" /private/vendor/x']);
+    // Removing an entry is a change too; INBOX is outside the MAILBOXES filter, so it is not told.
+    assert.match((await cmd(b, 'b22', 'SETMETADATA INBOX (/private/comment "inbox")')).at(-1)!, /^b22 OK/);
+    assert.match((await cmd(b, 'b23', 'SETMETADATA Work (/shared/colour NIL)')).at(-1)!, /^b23 OK/);
+    assert.deepEqual(await a.until(/^\* METADATA /), ['* METADATA Work /shared/colour']);
+    // This session's own change is reported like any other.
+    const own = await cmd(a, 'm2', 'SETMETADATA Work (/private/comment NIL)');
+    const noop = own.some((l) => l === '* METADATA Work /private/comment') ? own : [...own, ...(await cmd(a, 'm3', 'NOOP'))];
+    assert.ok(noop.includes('* METADATA Work /private/comment'), noop.join('\n'));
+    assert.ok(!noop.some((l) => l.startsWith('* METADATA INBOX')));
+    assert.equal((await cmd(a, 'm4', 'NOTIFY NONE')).at(-1), 'm4 OK NOTIFY completed');
   });
 
   test('Python imaplib: NOTIFY SET STATUS, then another connection’s APPEND seen at the next NOOP', {

@@ -3,6 +3,7 @@ import type { Db } from '../../store/db.ts';
 import type { MailStore } from '../store.ts';
 import type { Mailbox } from '../types.ts';
 import { ShareNotifications } from './notifications.ts';
+import { ANYONE, effectiveRights, type IdentifierEntry, negativeOf } from './identifiers.ts';
 import { ALL_RIGHTS, jmapRights } from './rights.ts';
 
 /** An account as sharing names it: the IMAP ACL identifier is its address (RFC 4314 §2). */
@@ -69,7 +70,11 @@ export class SharingStore {
     return rows.map(toAccount);
   }
 
-  /** `accountId`'s rights on `mailbox`: every right for its owner, the grant's for others, else none. */
+  /**
+   * `accountId`'s rights on `mailbox` (RFC 4314 §2): every right for its owner; for another account
+   * of the owner's domain its grant and `anyone`'s, less the negative rights of `-anyone` and of
+   * `-<its address>`; none for anyone else.
+   */
   async rightsOf(accountId: number, mailbox: Pick<Mailbox, 'id' | 'accountId'>): Promise<string> {
     if (mailbox.accountId === accountId) return ALL_RIGHTS;
     const row = await this.#db.kysely
@@ -78,7 +83,21 @@ export class SharingStore {
       .where('mailbox_id', '=', mailbox.id)
       .where('grantee_id', '=', accountId)
       .executeTakeFirst();
-    return row?.rights ?? '';
+    const entries = await this.identifierEntriesOn(mailbox.id);
+    if (entries.length === 0) return row?.rights ?? '';
+    const [me, owner] = [await this.account(accountId), await this.account(mailbox.accountId)];
+    if (!me || !owner || me.domainId !== owner.domainId) return row?.rights ?? '';
+    return effectiveRights(row?.rights ?? '', me.address, entries);
+  }
+
+  /** The `anyone` and negative entries on a mailbox (RFC 4314 §2), by identifier. */
+  async identifierEntriesOn(mailboxId: number): Promise<IdentifierEntry[]> {
+    return this.#db.kysely
+      .selectFrom('mail_acl_identifiers')
+      .select(['identifier', 'rights'])
+      .where('mailbox_id', '=', mailboxId)
+      .orderBy('identifier')
+      .execute();
   }
 
   /** The grants on a mailbox, by grantee address (the owner's implicit rights are not among them). */
@@ -111,26 +130,29 @@ export class SharingStore {
     return out;
   }
 
-  /** The owners who shared at least one mailbox with `granteeId` (JMAP `accounts`, RFC 9670 §1.4). */
+  /**
+   * The owners who shared at least one mailbox with `granteeId` (JMAP `accounts`, RFC 9670 §1.4):
+   * by a grant, or by `anyone` in the grantee's domain; with the grantee's rights on each.
+   */
   async ownersSharingWith(granteeId: number): Promise<Array<{ owner: ShareAccount; rights: string[] }>> {
-    const rows = await this.#db.kysely
-      .selectFrom('mail_acl')
-      .innerJoin('accounts', 'accounts.id', 'mail_acl.owner_id')
-      .select(['accounts.id', 'accounts.address', 'accounts.display_name', 'accounts.domain_id', 'mail_acl.rights'])
-      .where('mail_acl.grantee_id', '=', granteeId)
-      .where('accounts.disabled', '=', 0)
-      .orderBy('accounts.address')
+    const me = await this.account(granteeId);
+    if (!me) return [];
+    const direct = this.#db.kysely.selectFrom('mail_acl').select('owner_id').where('grantee_id', '=', granteeId);
+    const anyone = this.#db.kysely.selectFrom('mail_acl_identifiers').select('owner_id').where('identifier', '=', ANYONE);
+    const owners = await this.#accounts()
+      .where((eb) => eb.or([eb('id', 'in', direct), eb.and([eb('id', 'in', anyone), eb('domain_id', '=', me.domainId)])]))
+      .where('id', '!=', granteeId)
+      .orderBy('address')
       .execute();
-    const out = new Map<number, { owner: ShareAccount; rights: string[] }>();
-    for (const r of rows) {
-      const entry = out.get(r.id) ?? { owner: toAccount(r), rights: [] };
-      entry.rights.push(r.rights);
-      out.set(r.id, entry);
+    const out: Array<{ owner: ShareAccount; rights: string[] }> = [];
+    for (const row of owners) {
+      const rights = [...(await this.sharedMailboxes(granteeId, row.id)).values()];
+      if (rights.length > 0) out.push({ owner: toAccount(row), rights });
     }
-    return [...out.values()];
+    return out;
   }
 
-  /** The mailboxes of `ownerId` that `granteeId` holds any right on, with those rights. */
+  /** The mailboxes of `ownerId` that `granteeId` holds any right on, with those rights (RFC 4314 §2). */
   async sharedMailboxes(granteeId: number, ownerId: number): Promise<Map<number, string>> {
     const rows = await this.#db.kysely
       .selectFrom('mail_acl')
@@ -138,7 +160,23 @@ export class SharingStore {
       .where('grantee_id', '=', granteeId)
       .where('owner_id', '=', ownerId)
       .execute();
-    return new Map(rows.filter((r) => r.rights !== '').map((r) => [r.mailbox_id, r.rights]));
+    const direct = new Map(rows.map((r) => [r.mailbox_id, r.rights]));
+    const special = await this.#db.kysely
+      .selectFrom('mail_acl_identifiers')
+      .select(['mailbox_id', 'identifier', 'rights'])
+      .where('owner_id', '=', ownerId)
+      .execute();
+    const [me, owner] = special.length > 0 ? [await this.account(granteeId), await this.account(ownerId)] : [undefined, undefined];
+    const entries = new Map<number, IdentifierEntry[]>();
+    if (me && owner && me.domainId === owner.domainId && me.id !== owner.id)
+      for (const e of special) entries.set(e.mailbox_id, [...(entries.get(e.mailbox_id) ?? []), e]);
+    const out = new Map<number, string>();
+    for (const id of new Set([...direct.keys(), ...entries.keys()])) {
+      const list = entries.get(id);
+      const rights = list && me ? effectiveRights(direct.get(id) ?? '', me.address, list) : (direct.get(id) ?? '');
+      if (rights !== '') out.set(id, rights);
+    }
+    return out;
   }
 
   /** Every mailbox of another account shared with `granteeId`, owners by address, mailboxes by name. */
@@ -206,6 +244,46 @@ export class SharingStore {
         .returning('id')
         .executeTakeFirstOrThrow();
       return { value: undefined, changes: [{ id: row.id, kind: 'created' as const }] };
+    });
+  }
+
+  /**
+   * Sets (or with '' removes) the rights of `anyone`, `-anyone` or `-<address>` on `mailbox`, as
+   * `actor` (RFC 4314 §3.1, §3.2), who needs the `a` right. Logged as a Mailbox update in the
+   * owner's account, so every session watching it re-reads its rights.
+   */
+  async setIdentifierRights(actor: ShareAccount, mailbox: Mailbox, identifier: string, rights: string): Promise<void> {
+    if (!(await this.rightsOf(actor.id, mailbox)).includes('a'))
+      throw new FingerpostError('forbidden', 'the a right is needed to change rights');
+    const negated = negativeOf(identifier);
+    if (identifier !== ANYONE && negated === null) throw new FingerpostError('invalid_argument', 'not an identifier');
+    const owner = await this.account(mailbox.accountId);
+    if (!owner) throw new FingerpostError('not_found', 'no such mailbox');
+    if (negated !== null && negated !== ANYONE) {
+      const grantee = await this.accountByAddress(negated);
+      if (!grantee || grantee.domainId !== owner.domainId)
+        throw new FingerpostError('invalid_argument', 'rights can be given to accounts of the same domain only');
+      if (grantee.id === owner.id) throw new FingerpostError('invalid_argument', "the owner's rights cannot be changed");
+    }
+    const key = negated !== null && negated !== ANYONE ? `-${negated.toLowerCase()}` : identifier;
+    const now = this.#now();
+    await this.#mail.writeLogged(owner.id, 'Mailbox', async (trx) => {
+      const before = await trx
+        .selectFrom('mail_acl_identifiers')
+        .select('rights')
+        .where('mailbox_id', '=', mailbox.id)
+        .where('identifier', '=', key)
+        .executeTakeFirst();
+      if ((before?.rights ?? '') === rights) return { value: undefined, changes: [] };
+      if (rights === '')
+        await trx.deleteFrom('mail_acl_identifiers').where('mailbox_id', '=', mailbox.id).where('identifier', '=', key).execute();
+      else
+        await trx
+          .insertInto('mail_acl_identifiers')
+          .values({ mailbox_id: mailbox.id, owner_id: owner.id, identifier: key, rights, updated_at: now })
+          .onConflict((oc) => oc.columns(['mailbox_id', 'identifier']).doUpdateSet({ rights, updated_at: now }))
+          .execute();
+      return { value: undefined, changes: [{ id: mailbox.id, kind: 'updated' as const }] };
     });
   }
 }

@@ -9,11 +9,20 @@ import type { FetchItem, NotifyGroup } from './wire/types.ts';
  * mailboxes and subscriptions with that picture and returns `LIST` lines for MailboxName and
  * SubscriptionChange (RFC 5465 §5.4, §5.5) and `STATUS` lines for message events in mailboxes
  * other than the selected one (RFC 5465 §5.2, §5.3); the selected mailbox gets the usual
- * EXISTS/EXPUNGE/FETCH pushed by the session.
+ * EXISTS/EXPUNGE/FETCH pushed by the session. Changed METADATA entries go out as unsolicited
+ * `METADATA` responses naming them (RFC 5465 §5.9, §5.10; RFC 5464 §4.4.2).
  */
 
 /** The events this server can report (RFC 5465 §5); others are NO [BADEVENT]. */
-export const SUPPORTED_EVENTS = ['MessageNew', 'MessageExpunge', 'FlagChange', 'MailboxName', 'SubscriptionChange'] as const;
+export const SUPPORTED_EVENTS = [
+  'MessageNew',
+  'MessageExpunge',
+  'FlagChange',
+  'MailboxName',
+  'SubscriptionChange',
+  'MailboxMetadataChange',
+  'ServerMetadataChange',
+] as const;
 export type NotifyEvent = (typeof SUPPORTED_EVENTS)[number];
 
 /** An event group with mailbox names decoded to store names. */
@@ -39,6 +48,8 @@ export class Notifier {
   pending = false;
   #boxes = new Map<number, Known>();
   #subscriptions = new Set<string>();
+  /** The account's METADATA entries as last seen, `mailboxId name` → stored value; null when no rule wants them. */
+  #metadata: Map<string, string> | null = null;
 
   constructor(rules: readonly NotifyRule[]) {
     this.rules = rules;
@@ -75,6 +86,46 @@ export class Notifier {
     return this.#ruleFor(name, role, subscribed)?.events.has(event) ?? false;
   }
 
+  /** True when some group asks for METADATA events of either kind. */
+  get #watchesMetadata(): boolean {
+    return this.rules.some((r) => r.events.has('MailboxMetadataChange') || r.events.has('ServerMetadataChange'));
+  }
+
+  async #metadataNow(ctx: CommandContext, accountId: number): Promise<Map<string, string>> {
+    const entries = await ctx.deps.mail.metadata.all(accountId);
+    return new Map(entries.map((e) => [`${e.mailboxId} ${e.name}`, e.value]));
+  }
+
+  /**
+   * `* METADATA` lines for entries set, changed or removed since the last look (RFC 5464 §4.4.2):
+   * the server's for ServerMetadataChange in any group (it belongs to no mailbox), a mailbox's for
+   * the group whose filter takes it in with MailboxMetadataChange (RFC 5465 §5.9, §5.10).
+   */
+  async #metadataChanges(ctx: CommandContext, accountId: number, boxes: readonly Mailbox[], subs: ReadonlySet<string>): Promise<string> {
+    if (!this.#metadata) return '';
+    const now = await this.#metadataNow(ctx, accountId);
+    const changed = new Map<number, string[]>();
+    for (const key of new Set([...this.#metadata.keys(), ...now.keys()])) {
+      if (this.#metadata.get(key) === now.get(key)) continue;
+      const at = key.indexOf(' ');
+      const id = Number(key.slice(0, at));
+      changed.set(id, [...(changed.get(id) ?? []), key.slice(at + 1)]);
+    }
+    this.#metadata = now;
+    let out = '';
+    for (const [id, names] of changed) {
+      const entries = names.sort().join(' ');
+      if (id === 0) {
+        if (this.rules.some((r) => r.events.has('ServerMetadataChange'))) out += `* METADATA "" ${entries}\r\n`;
+        continue;
+      }
+      const box = boxes.find((b) => b.id === id);
+      if (box && this.#wants('MailboxMetadataChange', box.name, box.role, subs))
+        out += `* METADATA ${ctx.mailboxToWire(box.name)} ${entries}\r\n`;
+    }
+    return out;
+  }
+
   /**
    * Takes the account's current picture. With `status` (NOTIFY SET STATUS, RFC 5465 §3) returns a
    * STATUS line for every mailbox with message events, the selected one excepted.
@@ -82,6 +133,7 @@ export class Notifier {
   async start(ctx: CommandContext, accountId: number, status: boolean): Promise<string> {
     const [boxes, subs] = await Promise.all([ctx.deps.mail.listMailboxes(accountId), ctx.deps.mail.listSubscriptions(accountId)]);
     this.#subscriptions = new Set(subs);
+    if (this.#watchesMetadata) this.#metadata = await this.#metadataNow(ctx, accountId);
     let out = '';
     for (const b of boxes) {
       const known: Known = { name: b.name, highestModseq: b.highestModseq, status: null };
@@ -142,7 +194,7 @@ export class Notifier {
       const moved = before === null || (rule.events.has('FlagChange') ? before !== status : countsPart(before) !== countsPart(status));
       if (moved) out += `* STATUS ${ctx.mailboxToWire(b.name)} (${status})\r\n`;
     }
-    return out;
+    return out + (await this.#metadataChanges(ctx, accountId, boxes, subs));
   }
 }
 

@@ -1,6 +1,7 @@
 // The IMAP server's pure parts: the selected-mailbox view and its updates, sequence-set targets,
 // body sections and BINARY decoding, flags, and capabilities before/after TLS.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { ListenerPolicy } from '../../../src/auth/types.ts';
 import { parseMessage } from '../../../src/mail/mime/parse.ts';
@@ -228,6 +229,16 @@ describe('capabilities (STANDARDS §8.1)', () => {
       }
     }
     assert.equal(new Set(EXTENSIONS.map((e) => e.name)).size, EXTENSIONS.length, 'each extension once');
+  });
+
+  it('docs/imap.md has a row for every extension, with its RFC', () => {
+    const doc = readFileSync(new URL('../../../docs/imap.md', import.meta.url), 'utf8');
+    const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
+    for (const ext of EXTENSIONS) {
+      const row = rows.find((r) => r.split('|')[1]!.includes(`\`${ext.name}\``));
+      assert.ok(row, `${ext.name} has no row in docs/imap.md`);
+      assert.ok(row.split('|')[2]!.includes(ext.rfc.split(' §')[0]!), `${ext.name}'s row names ${ext.rfc}`);
+    }
   });
 });
 

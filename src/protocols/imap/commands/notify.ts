@@ -3,8 +3,8 @@ import { Notifier, type NotifyEvent, type NotifyRule, SUPPORTED_EVENTS } from '.
 import { SIGNED_IN, userOf } from '../state.ts';
 
 const BY_NAME = new Map<string, NotifyEvent>(SUPPORTED_EVENTS.map((e) => [e.toUpperCase(), e]));
-/** Events RFC 5465 §5 defines that this server does not report (no ANNOTATE, no METADATA or QUOTA events). */
-const KNOWN_UNSUPPORTED = new Set(['ANNOTATIONCHANGE', 'MAILBOXMETADATACHANGE', 'SERVERMETADATACHANGE', 'QUOTACHANGE']);
+/** Events RFC 5465 §5 defines that this server does not report (no ANNOTATE, RFC 5257). */
+const KNOWN_UNSUPPORTED = new Set(['ANNOTATIONCHANGE', 'QUOTACHANGE']);
 
 /**
  * NOTIFY SET / NONE (RFC 5465 §3): replaces the session's notification rules. MessageNew and
