@@ -69,6 +69,7 @@ export type JmapMailView = Pick<
   | 'mailboxIdsOf'
   | 'messagesByBlob'
   | 'onLocalChange'
+  | 'pushSubscriptions'
   | 'readRaw'
   | 'listEntries'
   | 'renameMailbox'

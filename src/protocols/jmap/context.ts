@@ -5,7 +5,6 @@ import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
 import type { JmapMailView } from '../../mail/views.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { BlobStore } from '../../store/blobs.ts';
-import type { Db } from '../../store/db.ts';
 import type { Args, JsonObject } from './args.ts';
 import { CAPABILITIES, type JmapLimits } from './capabilities.ts';
 import { MethodError } from './errors.ts';
@@ -15,7 +14,6 @@ import { fromId, toId } from './ids.ts';
 export interface JmapServices {
   readonly config: Config;
   readonly logger: Logger;
-  readonly db: Db;
   readonly mail: JmapMailView;
   readonly blobs: BlobStore;
   readonly directory: Directory;

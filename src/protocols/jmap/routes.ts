@@ -9,7 +9,6 @@ import type { Directory } from '../../directory/directory.ts';
 import type { JmapMailView } from '../../mail/views.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
-import type { Db } from '../../store/db.ts';
 import { type HttpApp, sendProblem } from '../http/server.ts';
 import { readBlob } from './blob/access.ts';
 import { storeUpload } from './blob/upload.ts';
@@ -38,7 +37,6 @@ import { sharedDownloadOwner } from './sharing/shared-download.ts';
 export interface JmapDeps {
   readonly config: Config;
   readonly logger: Logger;
-  readonly db: Db;
   readonly mail: JmapMailView;
   readonly blobs: BlobStore;
   readonly directory: Directory;
@@ -93,7 +91,6 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
   const services: JmapServices = {
     config,
     logger: deps.logger.child({ component: 'jmap' }),
-    db: deps.db,
     mail: deps.mail,
     blobs: deps.blobs,
     directory: deps.directory,
