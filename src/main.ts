@@ -45,6 +45,7 @@ import { MessageCache } from './protocols/imap/message-cache.ts';
 import { pop3Handler } from './protocols/pop3/handler.ts';
 import { manageSieveHandler } from './protocols/managesieve/handler.ts';
 import { VacationResponder } from './mail/vacation/responder.ts';
+import { OutboundStorage } from './mail/outbound-storage.ts';
 import { createSmtpService } from './protocols/smtp/service.ts';
 import { sweepBlobs } from './store/blob-gc.ts';
 import { openBlobStore } from './store/open-blobs.ts';
@@ -471,6 +472,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
 
   const smtpService = createSmtpService({
     ...services,
+    outboundStorage: new OutboundStorage(services.db, services.blobs),
     failures: services.auth.limits,
     registry,
     ...(options.clock ? { clock: options.clock } : {}),

@@ -30,6 +30,7 @@ import {
   SYSTEM_KEYWORDS,
 } from './types.ts';
 import { nextUidValidity } from './uidvalidity.ts';
+import { PushSubscriptions } from './push-subscriptions.ts';
 
 export { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT, normalizeMailboxName, keywordsToText } from './names.ts';
 export { STORAGE_QUOTA_ID, type StorageQuota } from './storage-quota.ts';
@@ -102,6 +103,8 @@ export class MailStore {
   readonly uploads: Uploads;
   /** Mailboxes shared between accounts of a domain (IMAP ACL, RFC 4314; JMAP Sharing, RFC 9670). */
   readonly sharing: SharingStore;
+  /** JMAP PushSubscriptions (RFC 8620 §7.2), their outbox and the server's VAPID key (RFC 8292). */
+  readonly pushSubscriptions: PushSubscriptions;
 
   constructor(db: Db, blobs: BlobStore, parser: MessageParser, now: () => number = Date.now) {
     this.#db = db;
@@ -118,6 +121,7 @@ export class MailStore {
     this.vacation = new VacationSettings(db, write, now);
     this.uploads = new Uploads(db, blobs, now);
     this.sharing = new SharingStore(db, this, now);
+    this.pushSubscriptions = new PushSubscriptions(db);
     this.#blobs = blobs;
     this.#parser = parser;
     this.#now = now;

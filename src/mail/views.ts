@@ -70,6 +70,7 @@ export type JmapMailView = Pick<
   | 'mailboxIdsOf'
   | 'messagesByBlob'
   | 'onLocalChange'
+  | 'pushSubscriptions'
   | 'readRaw'
   | 'listEntries'
   | 'renameMailbox'

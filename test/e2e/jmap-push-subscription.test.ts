@@ -36,10 +36,10 @@ describe('JMAP PushSubscription with Web Push', () => {
   const waiters: Array<() => void> = [];
   const auth = `Basic ${Buffer.from(`${ALICE}:${PASSWORD}`).toString('base64')}`;
 
-  async function jmap(methodCalls: unknown[]): Promise<Json[]> {
+  async function jmap(methodCalls: unknown[], authorization = auth): Promise<Json[]> {
     const res = await fetchCa(`${t.baseUrl}/jmap/api`, {
       method: 'POST',
-      headers: { authorization: auth, 'content-type': 'application/json' },
+      headers: { authorization, 'content-type': 'application/json' },
       body: JSON.stringify({ using: USING, methodCalls }),
     });
     assert.equal(res.status, 200);
@@ -199,5 +199,46 @@ describe('JMAP PushSubscription with Web Push', () => {
     assert.deepEqual(destroyed.destroyed, [got.list[0].id]);
     const [[, after]] = await jmap([['PushSubscription/get', { ids: null }, 'g']]);
     assert.deepEqual(after.list, []);
+  });
+
+  it("a grantee's subscription announces changes of the account shared with them (RFC 9670)", async () => {
+    const BOB = 'bob@example.test';
+    const bobAuth = `Basic ${Buffer.from(`${BOB}:${PASSWORD}`).toString('base64')}`;
+    const bob = (await t.services.accounts.addUser({ address: BOB, password: PASSWORD })).account.id;
+    const alice = `A${(await t.services.directory.findByAddress(ALICE))!.id}`;
+    const [[, inbox]] = await jmap([['Mailbox/query', { accountId: alice, filter: { role: 'inbox' } }, 'q']]);
+    const [[, shared]] = await jmap([
+      ['Mailbox/set', { accountId: alice, update: { [inbox.ids[0]]: { [`shareWith/U${bob}`]: { mayReadItems: true } } } }, 's'],
+    ]);
+    assert.ok(shared.updated, JSON.stringify(shared));
+    const start = received.length;
+    const [[, created]] = await jmap(
+      [['PushSubscription/set', { create: { p: { deviceClientId: 'bob-phone', url: pushUrl, keys: ua.keys, types: ['Email'] } } }, 's']],
+      bobAuth,
+    );
+    const id = created.created.p.id;
+    const verification = (await nextMessage(start + 1)).json;
+    assert.equal(verification.pushSubscriptionId, id);
+    await jmap([['PushSubscription/set', { update: { [id]: { verificationCode: verification.verificationCode } } }, 'v']], bobAuth);
+    const [[, set]] = await jmap([
+      [
+        'Email/set',
+        {
+          accountId: alice,
+          create: {
+            e: {
+              mailboxIds: { [inbox.ids[0]]: true },
+              subject: 'for bob too',
+              textBody: [{ partId: 'b' }],
+              bodyValues: { b: { value: 'x' } },
+            },
+          },
+        },
+        's',
+      ],
+    ]);
+    const change = (await nextMessage(start + 2)).json;
+    assert.equal(change['@type'], 'StateChange', JSON.stringify(change));
+    assert.deepEqual(change.changed, { [alice]: { Email: set.newState } }, "bob hears of alice's account, Email only");
   });
 });

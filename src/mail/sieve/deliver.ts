@@ -31,6 +31,11 @@ export interface SieveDeliveryOptions {
   readonly run: RunLimits;
   readonly logger: Logger;
   readonly now?: () => number;
+  /**
+   * Whether the account's JMAP VacationResponse (RFC 8621 §8) is on now: then it alone answers,
+   * and a vacation action sends nothing, so a sender never gets two automatic replies.
+   */
+  readonly vacationResponseOn?: (accountId: number) => Promise<boolean>;
 }
 
 /** What delivery to one recipient needs besides the message. */
@@ -208,6 +213,7 @@ export class SieveDelivery {
     const own = [...(await this.#o.addressesOf(accountId)), ...action.addresses];
     const to = vacationTarget(message, ctx.sender, own);
     if (!to) return 'not sent (not a direct personal message)';
+    if (await this.#o.vacationResponseOn?.(accountId)) return 'not sent (the VacationResponse answers)';
     const now = this.#now();
     if (!(await claimVacation(this.#o.db, accountId, action.handle, ctx.sender, action.days, now))) return 'not sent (already answered)';
     const reply = vacationReply(action, message, { to: ctx.sender, from: to, hostname: this.#o.hostname, now });

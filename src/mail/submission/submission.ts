@@ -2,6 +2,7 @@ import { tryParseAddress } from '../../core/address.ts';
 import { FingerpostError, isFingerpostError } from '../../core/errors.ts';
 import type { Directory } from '../../directory/directory.ts';
 import type { StorageQuota } from '../store.ts';
+import type { DeliveryContext, DeliveryOutcome } from '../sieve/deliver.ts';
 import type { LimitReached, SendingLimits } from './sending-limits.ts';
 
 /** Which envelope senders an authenticated account may use on submission (`submission.sender_policy`). */
@@ -55,6 +56,12 @@ export interface MailSubmissionDeps {
   readonly enqueue: Enqueue;
   readonly senderPolicy: SenderPolicy;
   readonly limits?: SendingLimits;
+  /**
+   * Delivery into one local account of a whole-message submission (JMAP EmailSubmission,
+   * RFC 8621 §7.5): through the account's Sieve script (src/mail/sieve/deliver.ts), as SMTP
+   * delivery does; without it, straight into the INBOX.
+   */
+  readonly deliverLocal?: (accountId: number, message: Buffer, context: DeliveryContext) => Promise<DeliveryOutcome>;
 }
 
 function domainOf(address: string): string {
@@ -193,11 +200,28 @@ export class MailSubmission {
       recipientCount: input.recipients.length,
       accountId: input.accountId,
       smtputf8,
+      ...(this.#d.deliverLocal ? { deliverLocal: this.#filtered(input.sender, local, this.#d.deliverLocal) } : {}),
     });
     // Another write filled this mailbox since the check above (copies already made stay, as in SMTP).
     if ('full' in done) return mailboxFull([...local].filter(([, id]) => id === done.full).map(([a]) => a));
-    if ('refused' in done) throw new FingerpostError('internal', 'a plain submission was refused by a filter it does not run');
+    if ('refused' in done) throw new FingerpostError('internal', 'a submission was refused by a filter that cannot refuse it');
     return { ok: true, ...done, local: [...local.keys()], remote };
+  }
+
+  /**
+   * Local delivery of an accepted submission through `deliver` (the recipient's Sieve script):
+   * the message is already accepted, so a reject becomes a notice to the sender (RFC 5429 §2.2.1),
+   * never a refusal of the submission.
+   */
+  #filtered(
+    sender: string,
+    local: ReadonlyMap<string, number>,
+    deliver: NonNullable<MailSubmissionDeps['deliverLocal']>,
+  ): (accountId: number, message: Buffer) => Promise<DeliveryOutcome> {
+    return (accountId, message) => {
+      const recipient = [...local].find(([, id]) => id === accountId)?.[0] ?? '';
+      return deliver(accountId, message, { sender, recipient, junk: false, canRefuse: false });
+    };
   }
 }
 

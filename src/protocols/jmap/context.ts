@@ -5,17 +5,16 @@ import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
 import type { JmapMailView } from '../../mail/views.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { BlobStore } from '../../store/blobs.ts';
-import type { Db } from '../../store/db.ts';
 import type { Args, JsonObject } from './args.ts';
 import { CAPABILITIES, type JmapLimits } from './capabilities.ts';
 import { MethodError } from './errors.ts';
 import { fromId, toId } from './ids.ts';
+import type { SharedAccess } from './sharing/shared-mail.ts';
 
 /** What JMAP needs from the node: storage, the mail store, the directory and the outbound path. */
 export interface JmapServices {
   readonly config: Config;
   readonly logger: Logger;
-  readonly db: Db;
   readonly mail: JmapMailView;
   readonly blobs: BlobStore;
   readonly directory: Directory;
@@ -57,6 +56,12 @@ export class MethodContext {
 
   /** A shared account (RFC 9670 §1.4) the running method was let into; see `asShared`. */
   #sharedTarget: number | undefined;
+  #sharedAccess: SharedAccess | undefined;
+
+  /** The caller's rights in the shared account the running method works on (RFC 9670 §1.4), if any. */
+  get shared(): SharedAccess | undefined {
+    return this.#sharedAccess;
+  }
 
   /** The JMAP account id the running method works on: the caller's own, or a shared one. */
   get accountId(): string {
@@ -65,14 +70,17 @@ export class MethodContext {
 
   /**
    * Runs `fn` with another account shared with the caller allowed as `accountId` (RFC 9670
-   * §1.4); the caller of this checked the rights it needs (src/protocols/jmap/sharing/).
+   * §1.4), its rights in `shared`; the caller of this checked the rights it needs
+   * (src/protocols/jmap/sharing/).
    */
-  async asShared<T>(ownerId: number, fn: () => Promise<T>): Promise<T> {
-    this.#sharedTarget = ownerId;
+  async asShared<T>(access: SharedAccess, fn: () => Promise<T>): Promise<T> {
+    this.#sharedTarget = access.ownerId;
+    this.#sharedAccess = access;
     try {
       return await fn();
     } finally {
       this.#sharedTarget = undefined;
+      this.#sharedAccess = undefined;
     }
   }
 
@@ -85,7 +93,7 @@ export class MethodContext {
     const id = args.requiredId('accountId');
     const n = fromId('account', id);
     if (n === undefined || (n !== this.caller.account.id && n !== this.#sharedTarget)) throw new MethodError('accountNotFound');
-    if (n === this.#sharedTarget && capability !== CAPABILITIES.mail) throw new MethodError('accountNotSupportedByMethod');
+    if (n === this.#sharedTarget && !SHARED_CAPABILITIES.has(capability)) throw new MethodError('accountNotSupportedByMethod');
     if (!Object.hasOwn(CAPABILITIES_BY_ACCOUNT, capability)) throw new MethodError('accountNotSupportedByMethod');
     return n;
   }
@@ -101,6 +109,9 @@ export class MethodContext {
     this.createdIds.set(creationId, id);
   }
 }
+
+/** What a shared account supports (RFC 9670 §1.4): its mail, and blobs to read and import them. */
+const SHARED_CAPABILITIES: ReadonlySet<string> = new Set([CAPABILITIES.core, CAPABILITIES.mail, CAPABILITIES.blob]);
 
 /** Capabilities every account on this server supports. */
 const CAPABILITIES_BY_ACCOUNT: Readonly<Record<string, true>> = {

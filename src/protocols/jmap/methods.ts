@@ -33,6 +33,7 @@ import {
   shareNotificationSet,
 } from './share-notification/methods.ts';
 import { sharedEmailSet } from './sharing/shared-email-set.ts';
+import { sharedAs, sharedMailboxSet, sharedSearchSnippets, sharedThreadChanges, sharedThreadGet } from './sharing/shared-methods.ts';
 import { sharedEmailChanges, sharedEmailGet, sharedEmailQuery, sharedMailboxChanges, sharedMailboxGet } from './sharing/shared-mail.ts';
 import { emailQuery } from './email/query.ts';
 import { emailQueryChanges } from './email/query-changes.ts';
@@ -50,26 +51,26 @@ import { threadGet } from './thread/get.ts';
  */
 export const METHODS: MethodTable = {
   'Core/echo': coreEcho,
-  'Blob/copy': blobCopy,
-  'Blob/upload': blobUpload,
-  'Blob/get': blobGet,
+  'Blob/copy': sharedAs(blobCopy),
+  'Blob/upload': sharedAs(blobUpload),
+  'Blob/get': sharedAs(blobGet),
   'Blob/lookup': blobLookup,
   'Mailbox/get': sharedMailboxGet(mailboxGet),
   'Mailbox/changes': sharedMailboxChanges(mailboxChanges),
-  'Mailbox/query': mailboxQuery,
-  'Mailbox/queryChanges': mailboxQueryChanges,
-  'Mailbox/set': mailboxSet,
-  'Thread/get': threadGet,
-  'Thread/changes': threadChanges,
+  'Mailbox/query': sharedAs(mailboxQuery),
+  'Mailbox/queryChanges': sharedAs(mailboxQueryChanges),
+  'Mailbox/set': sharedMailboxSet(mailboxSet),
+  'Thread/get': sharedThreadGet(threadGet),
+  'Thread/changes': sharedThreadChanges(threadChanges),
   'Email/get': sharedEmailGet(emailGet),
   'Email/changes': sharedEmailChanges(emailChanges),
   'Email/query': sharedEmailQuery(emailQuery),
   'Email/queryChanges': sharedEmailQuery(emailQueryChanges),
   'Email/set': sharedEmailSet(emailSet),
-  'Email/import': emailImport,
+  'Email/import': sharedAs(emailImport),
   'Email/parse': emailParse,
-  'Email/copy': emailCopy,
-  'SearchSnippet/get': searchSnippetGet,
+  'Email/copy': sharedAs(emailCopy),
+  'SearchSnippet/get': sharedSearchSnippets(searchSnippetGet),
   'Identity/get': identityGet,
   'Identity/changes': identityChanges,
   'Identity/set': identitySet,

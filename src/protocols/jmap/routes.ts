@@ -9,7 +9,6 @@ import type { Directory } from '../../directory/directory.ts';
 import type { JmapMailView } from '../../mail/views.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
-import type { Db } from '../../store/db.ts';
 import { type HttpApp, sendProblem } from '../http/server.ts';
 import { readBlob } from './blob/access.ts';
 import { storeUpload } from './blob/upload.ts';
@@ -32,13 +31,12 @@ import { attachWebSocket } from './push/websocket.ts';
 import { parseRequest } from './request.ts';
 import { jmapUrls, sessionObject } from './session.ts';
 import { sharedAccounts } from './sharing/accounts.ts';
-import { sharedDownloadOwner } from './sharing/shared-download.ts';
+import { sharedDownloadOwner, sharedRights } from './sharing/shared-download.ts';
 
 /** What the JMAP routes need from the node (wired in `main.ts`). */
 export interface JmapDeps {
   readonly config: Config;
   readonly logger: Logger;
-  readonly db: Db;
   readonly mail: JmapMailView;
   readonly blobs: BlobStore;
   readonly directory: Directory;
@@ -93,7 +91,6 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
   const services: JmapServices = {
     config,
     logger: deps.logger.child({ component: 'jmap' }),
-    db: deps.db,
     mail: deps.mail,
     blobs: deps.blobs,
     directory: deps.directory,
@@ -223,7 +220,11 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
 
     jmap.post<{ Params: { accountId: string } }>('/jmap/upload/:accountId', { bodyLimit: limits.maxSizeUpload }, async (request, reply) => {
       const caller = callerOf(request);
-      if (!ownAccount(reply, caller, request.params.accountId)) return reply;
+      // Into an account shared with the caller (RFC 9670 §1.4): with mayAddItems somewhere, as the caller's own blob.
+      const shared = await sharedRights(services, caller.account.id, request.params.accountId);
+      if (shared && ![...shared.values()].some((r) => r.includes('i')))
+        return sendProblem(reply, 403, 'about:blank', 'uploading here needs mayAddItems on a shared mailbox');
+      if (!shared && !ownAccount(reply, caller, request.params.accountId)) return reply;
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const result = await storeUpload(services, caller.account.id, body, request.headers['content-type']);
       reply.code(201).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store');
@@ -235,7 +236,9 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       async (request, reply) => {
         const caller = callerOf(request);
         const owner = await sharedDownloadOwner(services, caller.account.id, request.params.accountId, request.params.blobId);
-        if (owner === undefined && !ownAccount(reply, caller, request.params.accountId)) return reply;
+        // The caller's own uploads are theirs in a shared account too.
+        const shared = owner === undefined && (await sharedRights(services, caller.account.id, request.params.accountId));
+        if (owner === undefined && !shared && !ownAccount(reply, caller, request.params.accountId)) return reply;
         const blob = await readBlob(services, owner ?? caller.account.id, request.params.blobId);
         if (!blob) return sendProblem(reply, 404, 'about:blank', 'no such blob');
         const accept = request.query.accept;

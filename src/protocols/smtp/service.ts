@@ -9,18 +9,16 @@ import { InboundChecks } from '../../mail/inbound/checks.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
 import { RspamdClient } from '../../mail/inbound/rspamd.ts';
-import { SieveDelivery } from '../../mail/sieve/deliver.ts';
 import type { SieveScripts } from '../../mail/sieve/scripts.ts';
-import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
-import { OutboundQueue } from '../../mail/queue/queue.ts';
+import { fromDomain } from '../../mail/queue/dkim.ts';
+import type { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
 import { type Smarthost, QueueWorker } from '../../mail/queue/worker.ts';
 import type { MailStore } from '../../mail/store.ts';
-import { SendingLimits } from '../../mail/submission/sending-limits.ts';
+import type { OutboundStorage } from '../../mail/outbound-storage.ts';
+import { isActive } from '../../mail/vacation/settings.ts';
 import { type Enqueue, MailSubmission } from '../../mail/submission/submission.ts';
 import type { ProtocolHandler } from '../../net/listener.ts';
-import type { BlobStore } from '../../store/blobs.ts';
-import type { Db } from '../../store/db.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { smtpHandler } from './handler.ts';
@@ -33,8 +31,8 @@ import { SpoolDir } from './spool.ts';
 export interface SmtpServiceDeps {
   readonly config: Config;
   readonly logger: Logger;
-  readonly db: Db;
-  readonly blobs: BlobStore;
+  /** The queue, DKIM keys, sending limits and Sieve delivery over the node's database. */
+  readonly outboundStorage: OutboundStorage;
   readonly directory: Directory;
   readonly mail: MailStore;
   readonly auth: AuthCore;
@@ -138,8 +136,8 @@ function inboundChecks(config: Config, logger: Logger, mail: MailStore): { check
 /** Builds the SMTP handlers, queue and worker from config (the worker is started by `start`). */
 export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(): void } {
   const { config, logger } = deps;
-  const queue = new OutboundQueue(deps.db, deps.blobs, { maxAgeMs: config.queue.max_age });
-  const dkim = new DkimKeys(deps.db);
+  const queue = deps.outboundStorage.queue({ maxAgeMs: config.queue.max_age });
+  const dkim = deps.outboundStorage.dkim();
   const enqueue: Enqueue = async (input) => {
     const domain = fromDomain(input.message) ?? input.sender.slice(input.sender.lastIndexOf('@') + 1);
     const local = domain ? await deps.directory.findDomain(domain) : undefined;
@@ -170,20 +168,9 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
         logger,
       })
     : undefined;
-  const outbound = new MailSubmission({
-    directory: deps.directory,
-    mail: deps.mail,
-    enqueue,
-    senderPolicy: config.submission.sender_policy,
-    limits: new SendingLimits(deps.db, {
-      maxMessages: config.submission.max_messages_per_hour,
-      maxRecipients: config.submission.max_recipients_per_hour,
-      windowMs: 3_600_000,
-    }),
-  });
   const inbound = inboundChecks(config, logger, deps.mail);
-  const sieve = new SieveDelivery({
-    db: deps.db,
+  const sieve = deps.outboundStorage.sieveDelivery({
+    vacationResponseOn: async (accountId) => isActive(await deps.mail.vacation.load(accountId), Date.now()),
     scripts: deps.sieveScripts,
     mail: deps.mail,
     addressesOf: (accountId) => deps.directory.addressesOf(accountId),
@@ -214,6 +201,19 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
       },
     },
     logger,
+  });
+  const outbound = new MailSubmission({
+    directory: deps.directory,
+    mail: deps.mail,
+    enqueue,
+    senderPolicy: config.submission.sender_policy,
+    // Local recipients of a JMAP submission go through their Sieve script, as on SMTP.
+    deliverLocal: (accountId, message, context) => sieve.deliver(accountId, message, context),
+    limits: deps.outboundStorage.sendingLimits({
+      maxMessages: config.submission.max_messages_per_hour,
+      maxRecipients: config.submission.max_recipients_per_hour,
+      windowMs: 3_600_000,
+    }),
   });
   const transactions = new MailTransactions({
     directory: deps.directory,

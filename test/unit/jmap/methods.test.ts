@@ -116,7 +116,6 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       services = {
         config,
         logger: createLogger(process.env.FP_TEST_LOG ?? 'silent'),
-        db,
         mail,
         blobs,
         directory,

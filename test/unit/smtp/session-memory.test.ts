@@ -5,6 +5,7 @@
 // net/upgrade-tls.ts dropping what was pipelined after it (RFC 3207 §4.2), AUTH PLAIN over TLS.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { OutboundStorage } from '../../../src/mail/outbound-storage.ts';
 import { createSmtpService } from '../../../src/protocols/smtp/service.ts';
 import { memoryConnection, StreamLines } from '../../helpers/memory-connection.ts';
 import { type MemoryServer, memoryServer, startTlsOver } from '../../helpers/memory-server.ts';
@@ -21,7 +22,11 @@ describe('SMTP session over an in-memory duplex', () => {
   before(async () => {
     // No sender authentication: its DNS lookups would leave the machine.
     server = await memoryServer(ALICE, PASSWORD, { inbound: { sender_auth: false } });
-    smtp = createSmtpService({ ...server.services, failures: server.services.auth.limits });
+    smtp = createSmtpService({
+      ...server.services,
+      outboundStorage: new OutboundStorage(server.services.db, server.services.blobs),
+      failures: server.services.auth.limits,
+    });
   });
   after(async () => {
     await smtp?.stop();

@@ -4,7 +4,7 @@ import { CAPABILITIES, DIGEST_ALGORITHMS } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { getIds } from '../standard.ts';
-import { readBlob } from './access.ts';
+import { readBlobIn } from '../sharing/shared-blobs.ts';
 
 const DEFAULT_PROPERTIES = ['data', 'size'];
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -45,7 +45,7 @@ export const blobGet: MethodDefinition = {
     const notFound: string[] = [];
     let total = 0;
     for (const id of ids) {
-      const blob = await readBlob(ctx.services, accountId, id);
+      const blob = await readBlobIn(ctx, accountId, id);
       if (!blob) {
         notFound.push(id);
         continue;

@@ -3,7 +3,7 @@ import { CAPABILITIES, MAX_DATA_SOURCES } from '../capabilities.ts';
 import type { MethodContext } from '../context.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidProperties, MethodError, type SetError, SetErrorException, setError } from '../errors.ts';
-import { readBlob } from './access.ts';
+import { readBlobIn, uploadAccount } from '../sharing/shared-blobs.ts';
 import { storeUpload } from './upload.ts';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -24,7 +24,7 @@ async function dataSource(ctx: MethodContext, accountId: number, source: unknown
   }
   if (typeof source['blobId'] === 'string' && keys.every((k) => k === 'blobId' || k === 'offset' || k === 'length')) {
     const id = ctx.resolveId(source['blobId']) ?? source['blobId'];
-    const blob = await readBlob(ctx.services, accountId, id);
+    const blob = await readBlobIn(ctx, accountId, id);
     if (!blob) throw setError('blobNotFound', `blob ${id.slice(0, 100)} not found`, { notFound: [id] });
     const offset = source['offset'] ?? 0;
     const length = source['length'] ?? blob.bytes.length - (typeof offset === 'number' ? offset : 0);
@@ -45,6 +45,7 @@ export const blobUpload: MethodDefinition = {
   capability: CAPABILITIES.blob,
   async run(args, ctx) {
     const accountId = ctx.account(args, CAPABILITIES.blob);
+    const uploader = await uploadAccount(ctx, accountId);
     const create = args.object('create') ?? {};
     const max = ctx.services.config.jmap.max_size_upload;
     if (Object.keys(create).length > ctx.services.limits.maxObjectsInSet)
@@ -72,7 +73,7 @@ export const blobUpload: MethodDefinition = {
           if (size > max) throw setError('tooLarge', `the blob would be larger than ${max} octets`, { maxSize: max });
           parts.push(bytes);
         }
-        const stored = await storeUpload(ctx.services, accountId, Buffer.concat(parts, size), type ?? undefined);
+        const stored = await storeUpload(ctx.services, uploader, Buffer.concat(parts, size), type ?? undefined);
         created[cid] = { id: stored.blobId, type: stored.type, size: stored.size };
         ctx.created(cid, stored.blobId);
       } catch (err) {

@@ -1,3 +1,4 @@
+import { formatMailDate } from '../../../mail/mime/date.ts';
 import type { SubmissionOutcome } from '../../../mail/submission/submission.ts';
 import { isObject, type JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
@@ -125,7 +126,9 @@ async function createOne(ctx: MethodContext, accountId: number, input: JsonObjec
     throw setError('forbiddenMailFrom', `this account may not use ${mailFrom.email || '<>'} as sender`);
 
   // RFC 8621 §7.5: the Bcc header never leaves with the message.
-  const outgoing = stripHeader(raw, message.meta.root.bodyStart, 'bcc');
+  // RFC 5321 §4.4: the trace of this hand-over, as SMTP submission adds one (no `for`: no Bcc leaks).
+  const received = `Received: by ${services.config.server.hostname} with HTTPSA (JMAP EmailSubmission);\r\n\t${formatMailDate(services.now())}\r\n`;
+  const outgoing = Buffer.concat([Buffer.from(received), stripHeader(raw, message.meta.root.bodyStart, 'bcc')]);
   const outcome = await services.submission.submit({
     accountId,
     sender: mailFrom.email,

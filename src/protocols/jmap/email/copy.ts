@@ -4,6 +4,7 @@ import { parseDate } from '../dates.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, invalidProperties, MethodError, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
+import { checkCreate } from '../sharing/shared-email-set.ts';
 import { readable, sharedAccessTo } from '../sharing/shared-mail.ts';
 import { checkIfInState, stateString, typeState } from '../state.ts';
 import { parseKeywords, parseMailboxIds, runEmailSet, storeNew } from './set.ts';
@@ -12,7 +13,8 @@ import { parseKeywords, parseMailboxIds, runEmailSet, storeNew } from './set.ts'
  * Email/copy (RFC 8621 §4.7, RFC 8620 §5.4): copies Emails from `fromAccountId` as new Emails
  * with their own mailboxes, keywords and received date; `onSuccessDestroyOriginal` then runs an
  * implicit Email/set destroy in the source account, answered right after. The source may be an
- * account that shared mailboxes with the caller: only Emails the caller may read are copied.
+ * account that shared mailboxes with the caller: only Emails the caller may read are copied; so
+ * may the target, within the grant's rights.
  */
 export const emailCopy: MethodDefinition = {
   capability: CAPABILITIES.mail,
@@ -51,6 +53,11 @@ export const emailCopy: MethodDefinition = {
           if (parsed === undefined) throw invalidProperties(['receivedAt']);
           receivedAt = parsed;
         }
+        // Into a shared account (RFC 9670 §1.4): mayAddItems on each mailbox, and the keywords' rights.
+        const why =
+          ctx.shared &&
+          checkCreate(ctx.shared, { mailboxIds: spec['mailboxIds'] ?? null, keywords: Object.fromEntries(keywords.map((k) => [k, true])) });
+        if (why) throw setError('forbidden', why);
         const raw = await ctx.services.mail.readRaw(message);
         const result = await storeNew(ctx, accountId, raw, mailboxIds, keywords, receivedAt);
         created[cid] = result;

@@ -1,5 +1,6 @@
 import { isObject, type JsonObject } from '../args.ts';
-import { readBlob } from '../blob/access.ts';
+import { readBlobIn } from '../sharing/shared-blobs.ts';
+import { checkCreate } from '../sharing/shared-email-set.ts';
 import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import {
@@ -42,9 +43,12 @@ export const emailImport: MethodDefinition = {
         const blobId = spec['blobId'];
         const { mailboxIds, keywords, receivedAt } = await parseEmailMeta(ctx, accountId, spec, problems);
         // RFC 8621 §4.8: a blobId that is missing, of the wrong type or not found is invalidProperties.
-        const blob = typeof blobId === 'string' ? await readBlob(ctx.services, accountId, ctx.resolveId(blobId) ?? blobId) : undefined;
+        const blob = typeof blobId === 'string' ? await readBlobIn(ctx, accountId, ctx.resolveId(blobId) ?? blobId) : undefined;
         if (!blob) problems.add(['blobId'], typeof blobId === 'string' ? `blob ${blobId.slice(0, 100)} not found` : 'expected a blob id');
         problems.throwIfAny();
+        // In a shared account (RFC 9670 §1.4): mayAddItems on each mailbox, and the keywords' rights.
+        const why = ctx.shared && checkCreate(ctx.shared, spec);
+        if (why) throw setError('forbidden', why);
         if (!blob || blob.bytes.length === 0) throw setError('invalidEmail', 'the blob is empty');
         const result = await storeNew(ctx, accountId, blob.bytes, mailboxIds, keywords, receivedAt);
         created[cid] = result;

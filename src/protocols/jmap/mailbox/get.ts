@@ -16,7 +16,7 @@ export const mailboxGet: MethodDefinition = {
     const properties = getProperties(args, KNOWN, MAILBOX_PROPERTIES);
     const state = await typeState(ctx.services, accountId, 'Mailbox');
     const withCounts = properties.some((p) => (COUNT_PROPERTIES as readonly string[]).includes(p));
-    const all = await mailboxObjects(ctx.services, accountId, withCounts && (ids === null ? true : new Set(ids)));
+    const all = await mailboxObjects(ctx.services, accountId, withCounts && (ids === null ? true : new Set(ids)), ctx.shared);
     const list: JsonObject[] = [];
     const notFound: string[] = [];
     for (const id of ids ?? all.keys()) {

@@ -2,7 +2,9 @@ import type { Mailbox } from '../../../mail/types.ts';
 import type { JsonObject } from '../args.ts';
 import type { JmapServices } from '../context.ts';
 import { toId } from '../ids.ts';
+import { hasRights, jmapRights } from '../../../mail/sharing/rights.ts';
 import { shareWithValue } from '../sharing/share-with.ts';
+import type { SharedAccess } from '../sharing/shared-mail.ts';
 
 /** Mailbox properties (RFC 8621 §2). */
 export const MAILBOX_PROPERTIES = [
@@ -73,15 +75,20 @@ function rights(mailbox: Mailbox): JsonObject {
 
 /**
  * The JMAP Mailbox objects of an account (RFC 8621 §2), with counts only for the ids in
- * `withCounts` (true: all), since they cost a pass over the mailbox's messages.
+ * `withCounts` (true: all), since they cost a pass over the mailbox's messages. In an account
+ * shared with the caller (`shared`, RFC 9670 §1.4): only the mailboxes the grant lets them see
+ * (`l`), `myRights` from the grant, a parent they cannot see shown as null, no `shareWith`.
  */
 export async function mailboxObjects(
   services: JmapServices,
   accountId: number,
   withCounts: boolean | ReadonlySet<string>,
+  shared?: SharedAccess,
 ): Promise<Map<string, JsonObject>> {
-  const boxes = await services.mail.listMailboxes(accountId);
-  const grants = await services.mail.sharing.grantsOfOwner(accountId);
+  const all = await services.mail.listMailboxes(accountId);
+  const visible = (b: Mailbox) => !shared || hasRights(shared.rights.get(b.id) ?? '', 'l');
+  const boxes = all.filter(visible);
+  const grants = shared ? new Map() : await services.mail.sharing.grantsOfOwner(accountId);
   const byName = new Map(boxes.map((b) => [b.name, b]));
   const out = new Map<string, JsonObject>();
   for (const b of boxes) {
@@ -93,9 +100,9 @@ export async function mailboxObjects(
       parentId: parentBox ? toId('mailbox', parentBox.id) : null,
       role: b.role,
       sortOrder: b.sortOrder,
-      myRights: rights(b),
+      myRights: shared ? (jmapRights(shared.rights.get(b.id) ?? '') as unknown as JsonObject) : rights(b),
       isSubscribed: b.subscribed,
-      shareWith: shareWithValue(grants.get(b.id)),
+      shareWith: shared ? null : shareWithValue(grants.get(b.id)),
     };
     if (withCounts === true || (withCounts !== false && withCounts.has(toId('mailbox', b.id)))) {
       const c = await services.mail.mailboxCounts(b.id);

@@ -17,7 +17,7 @@ export const mailboxQueryChanges: MethodDefinition = {
     const current = await typeState(ctx.services, accountId, 'Mailbox');
     const since = parseState(args.requiredString('sinceQueryState'), current);
     const changes = await mailboxChangesSince(ctx.services, accountId, since, Number.MAX_SAFE_INTEGER);
-    const all = await mailboxObjects(ctx.services, accountId, false);
+    const all = await mailboxObjects(ctx.services, accountId, false, ctx.shared);
     return queryChangesResponse({
       accountId: ctx.accountId,
       oldState: since,

@@ -118,7 +118,7 @@ export const mailboxQuery: MethodDefinition = {
     const q = parseMailboxQuery(args);
     const window = queryWindow(args);
     const state = await typeState(ctx.services, accountId, 'Mailbox');
-    const all = await mailboxObjects(ctx.services, accountId, false);
+    const all = await mailboxObjects(ctx.services, accountId, false, ctx.shared);
     const ids = runMailboxQuery(all, q);
     return windowedQueryResponse(ctx, state, ids, window, 10_000);
   },

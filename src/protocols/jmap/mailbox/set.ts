@@ -116,7 +116,8 @@ async function update(ctx: MethodContext, accountId: number, id: string, patch: 
   // shareWith is the owner's to set (RFC 9670 §4); the rest of the patch is the mailbox's own.
   const { rest, share } = splitShareWith(patch);
   if (share) await applyShareWith(ctx, box, share);
-  const current = (await mailboxObjects(ctx.services, accountId, new Set([id]))).get(id)!;
+  const current = (await mailboxObjects(ctx.services, accountId, new Set([id]), ctx.shared)).get(id);
+  if (!current) throw setError('notFound');
   const next = applyPatch(current, rest);
   const m = validate(
     next,

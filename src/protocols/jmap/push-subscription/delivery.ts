@@ -5,6 +5,7 @@ import type { JmapServices } from '../context.ts';
 import { toId } from '../ids.ts';
 import { currentStates, stateChange } from '../push/state-change.ts';
 import { PUSH_TYPES, type PushType } from '../state.ts';
+import { SHARED_TYPES } from '../sharing/shared-push.ts';
 import { vapidKeys } from './store.ts';
 
 /** A node holds a claimed message this long; if it dies meanwhile, another node sends it. */
@@ -55,49 +56,51 @@ export class PushDelivery {
 
   /** Queues the PushVerification of a new subscription (RFC 8620 §7.2.2). */
   async enqueueVerification(subscriptionId: number): Promise<void> {
-    const row = await this.#services.db.kysely
-      .selectFrom('jmap_push_subscriptions')
-      .select('verification_code')
-      .where('id', '=', subscriptionId)
-      .executeTakeFirstOrThrow();
     const payload = {
       '@type': 'PushVerification',
       pushSubscriptionId: toId('push', subscriptionId),
-      verificationCode: row.verification_code,
+      verificationCode: await this.#services.mail.pushSubscriptions.verificationCode(subscriptionId),
     };
     await this.#enqueue([subscriptionId], JSON.stringify(payload));
   }
 
+  /**
+   * One StateChange per subscription that wants a changed type: the owner's subscriptions, and
+   * those of the accounts the owner shared mailboxes with, for the types a shared account has
+   * (RFC 9670 §1.4), naming the owner's account.
+   */
   async #enqueueChange(change: MailChange): Promise<void> {
     const changed = PUSH_TYPES.filter(
       (t) => change.types.includes(t) || (t === 'EmailDelivery' && change.types.includes('Email')),
     ) as PushType[];
     if (!changed.length) return;
     const now = this.#services.now();
-    const subs = await this.#services.db.kysely
-      .selectFrom('jmap_push_subscriptions')
-      .select(['id', 'types'])
-      .where('account_id', '=', change.accountId)
-      .where('verified', '=', 1)
-      .where('expires', '>', now)
-      .execute();
+    const grantees = changed.some((t) => SHARED_TYPES.has(t)) ? await this.#grantees(change.accountId) : [];
+    const subs = await this.#services.mail.pushSubscriptions.active([change.accountId, ...grantees], now);
     if (!subs.length) return;
     const states = await currentStates(this.#services, change.accountId, changed);
     // EmailDelivery moves only when mail arrived; a change that did not move it does not name it.
     if (states.EmailDelivery !== undefined && states.EmailDelivery !== String(change.modseq)) delete states.EmailDelivery;
     for (const sub of subs) {
       const wanted = sub.types === null ? null : new Set(JSON.parse(sub.types) as string[]);
-      const mine = Object.fromEntries(Object.entries(states).filter(([t]) => !wanted || wanted.has(t)));
+      const own = sub.account_id === change.accountId;
+      const mine = Object.fromEntries(
+        Object.entries(states).filter(([t]) => (!wanted || wanted.has(t)) && (own || SHARED_TYPES.has(t as PushType))),
+      );
       if (Object.keys(mine).length) await this.#enqueue([sub.id], JSON.stringify(stateChange(change.accountId, mine)));
     }
   }
 
+  /** The accounts `ownerId` shared at least one mailbox with. */
+  async #grantees(ownerId: number): Promise<number[]> {
+    const ids = new Set<number>();
+    for (const grants of (await this.#services.mail.sharing.grantsOfOwner(ownerId)).values())
+      for (const g of grants) if (g.rights) ids.add(g.grantee.id);
+    return [...ids];
+  }
+
   async #enqueue(subscriptionIds: readonly number[], payload: string): Promise<void> {
-    const now = this.#services.now();
-    await this.#services.db.kysely
-      .insertInto('jmap_push_outbox')
-      .values(subscriptionIds.map((id) => ({ subscription_id: id, payload, next_at: now, created_at: now })))
-      .execute();
+    await this.#services.mail.pushSubscriptions.enqueue(subscriptionIds, payload, this.#services.now());
     this.#schedule(0);
   }
 
@@ -137,74 +140,32 @@ export class PushDelivery {
 
   /** Claims and sends up to BATCH due messages; returns how many were due. */
   async #sendDue(): Promise<number> {
-    const k = this.#services.db.kysely;
+    const store = this.#services.mail.pushSubscriptions;
     const now = this.#services.now();
-    await k.deleteFrom('jmap_push_subscriptions').where('expires', '<=', now).execute();
-    const due = await k
-      .selectFrom('jmap_push_outbox')
-      .select('id')
-      .where('next_at', '<=', now)
-      .where('lease_until', '<=', now)
-      .orderBy('id')
-      .limit(BATCH)
-      .execute();
-    for (const { id } of due) {
-      // The claim: only one node's update finds the lease still expired.
-      const claimed = await k
-        .updateTable('jmap_push_outbox')
-        .set((eb) => ({ lease_until: now + LEASE_MS, attempts: eb('attempts', '+', 1) }))
-        .where('id', '=', id)
-        .where('lease_until', '<=', now)
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) !== 1) continue;
-      await this.#sendOne(id, now);
-    }
+    const due = await store.due(now, BATCH);
+    // The claim: only one node's update finds the lease still expired.
+    for (const id of due) if (await store.claim(id, now, now + LEASE_MS)) await this.#sendOne(id, now);
     return due.length;
   }
 
   async #sendOne(id: number, now: number): Promise<void> {
-    const k = this.#services.db.kysely;
-    const row = await k
-      .selectFrom('jmap_push_outbox')
-      .innerJoin('jmap_push_subscriptions', 'jmap_push_subscriptions.id', 'jmap_push_outbox.subscription_id')
-      .select([
-        'jmap_push_outbox.payload',
-        'jmap_push_outbox.attempts',
-        'jmap_push_outbox.subscription_id',
-        'jmap_push_subscriptions.url',
-        'jmap_push_subscriptions.p256dh',
-        'jmap_push_subscriptions.auth',
-      ])
-      .where('jmap_push_outbox.id', '=', id)
-      .executeTakeFirst();
+    const store = this.#services.mail.pushSubscriptions;
+    const row = await store.outboxItem(id);
     if (!row) return;
     let status = 0;
     try {
       const { headers, body } = await this.#request(row.url, row.p256dh, row.auth, row.payload);
       status = (await this.#outbound().post(row.url, { headers, body, maxBytes: 16 * 1024, httpsOnly: true })).status;
     } catch (err) {
-      this.#services.logger.info({ err: (err as Error).message, subscription: row.subscription_id }, 'push message not delivered');
+      this.#services.logger.info({ err: (err as Error).message, subscription: row.subscriptionId }, 'push message not delivered');
     }
-    if (status >= 200 && status < 300) {
-      await k.deleteFrom('jmap_push_outbox').where('id', '=', id).execute();
-      return;
-    }
+    if (status >= 200 && status < 300) return store.sent(id);
     // RFC 8030 §7.3: 404 and 410 mean the push subscription is gone; so is ours.
-    if (status === 404 || status === 410) {
-      await k.deleteFrom('jmap_push_subscriptions').where('id', '=', row.subscription_id).execute();
-      return;
-    }
+    if (status === 404 || status === 410) return store.destroy(row.subscriptionId);
     // Tries per message (`jmap.push_max_attempts`); then it is dropped and the client resyncs from states.
     const jmap = this.#services.config.jmap;
-    if (Number(row.attempts) >= jmap.push_max_attempts) {
-      await k.deleteFrom('jmap_push_outbox').where('id', '=', id).execute();
-      return;
-    }
-    await k
-      .updateTable('jmap_push_outbox')
-      .set({ lease_until: 0, next_at: now + backoffMs(Number(row.attempts), jmap.push_retry_initial, jmap.push_retry_max) })
-      .where('id', '=', id)
-      .execute();
+    if (row.attempts >= jmap.push_max_attempts) return store.sent(id);
+    await store.retryAt(id, now + backoffMs(row.attempts, jmap.push_retry_initial, jmap.push_retry_max));
   }
 
   /** The Web Push request: aes128gcm-encrypted when the subscription has keys (RFC 8291), VAPID-signed (RFC 8292). */

@@ -2,7 +2,7 @@ import type { JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { getIds, getProperties, pick } from '../standard.ts';
-import { listPushSubscriptions, pushObject } from './store.ts';
+import { pushObject } from './store.ts';
 
 const PROPERTIES = ['id', 'deviceClientId', 'verificationCode', 'expires', 'types'] as const;
 const KNOWN = new Set<string>(PROPERTIES);
@@ -16,7 +16,7 @@ export const pushSubscriptionGet: MethodDefinition = {
   async run(args, ctx) {
     const ids = getIds(args, ctx);
     const properties = getProperties(args, KNOWN, PROPERTIES);
-    const rows = await listPushSubscriptions(ctx.services, ctx.caller.account.id);
+    const rows = await ctx.services.mail.pushSubscriptions.list(ctx.caller.account.id);
     const byId = new Map(rows.map((r) => [pushObject(r)['id'] as string, r]));
     const list: JsonObject[] = [];
     const notFound: string[] = [];

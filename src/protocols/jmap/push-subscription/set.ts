@@ -7,7 +7,7 @@ import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError, PropertyProblems, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
 import { PUSH_TYPES } from '../state.ts';
-import { listPushSubscriptions, newVerificationCode } from './store.ts';
+import { newVerificationCode } from './store.ts';
 
 const CREATE_PROPERTIES = new Set(['deviceClientId', 'url', 'keys', 'verificationCode', 'expires', 'types']);
 const UPDATE_PROPERTIES = new Set(['verificationCode', 'expires', 'types']);
@@ -90,7 +90,7 @@ export function pushSubscriptionSet(sendVerification: VerificationSender): Metho
   return {
     capability: CAPABILITIES.core,
     async run(args, ctx) {
-      const k = ctx.services.db.kysely;
+      const subs = ctx.services.mail.pushSubscriptions;
       const accountId = ctx.caller.account.id;
       if (args.has('accountId') || args.has('ifInState')) throw invalidArguments('PushSubscription/set takes no accountId or ifInState');
       const create = args.object('create') ?? {};
@@ -115,39 +115,27 @@ export function pushSubscriptionSet(sendVerification: VerificationSender): Metho
           const expires = parseExpires(ctx, spec['expires'], problems);
           const types = parseTypes(spec['types'], problems);
           problems.throwIfAny();
-          const count = await k
-            .selectFrom('jmap_push_subscriptions')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .where('account_id', '=', accountId)
-            .executeTakeFirst();
           const max = ctx.services.config.jmap.push_max_subscriptions;
-          if (Number(count?.n ?? 0) >= max) throw setError('forbidden', `at most ${max} push subscriptions per account`);
-          const row = await k
-            .insertInto('jmap_push_subscriptions')
-            .values({
-              account_id: accountId,
-              device_client_id: deviceClientId as string,
-              url,
-              p256dh: keys?.p256dh ?? null,
-              auth: keys?.auth ?? null,
-              verification_code: newVerificationCode(),
-              verified: 0,
-              expires,
-              types,
-              created_at: ctx.services.now(),
-            })
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          const id = toId('push', row.id);
+          if ((await subs.count(accountId)) >= max) throw setError('forbidden', `at most ${max} push subscriptions per account`);
+          const rowId = await subs.create(accountId, {
+            deviceClientId: deviceClientId as string,
+            url,
+            keys,
+            verificationCode: newVerificationCode(),
+            expires,
+            types,
+            createdAt: ctx.services.now(),
+          });
+          const id = toId('push', rowId);
           created[cid] = { id, expires: utcDate(expires) };
           ctx.created(cid, id);
-          await sendVerification(row.id);
+          await sendVerification(rowId);
         } catch (err) {
           if (!(err instanceof SetErrorException)) throw err;
           notCreated[cid] = err.error;
         }
       }
-      const mine = new Map((await listPushSubscriptions(ctx.services, accountId)).map((r) => [r.id, r]));
+      const mine = new Map((await subs.list(accountId)).map((r) => [r.id, r]));
       const updated: JsonObject = {};
       const notUpdated: Record<string, SetError> = {};
       for (const [rawId, patch] of Object.entries(update)) {
@@ -171,7 +159,7 @@ export function pushSubscriptionSet(sendVerification: VerificationSender): Metho
             else set.types = parseTypes(value, problems);
           }
           problems.throwIfAny();
-          if (Object.keys(set).length) await k.updateTable('jmap_push_subscriptions').set(set).where('id', '=', row.id).execute();
+          await subs.update(row.id, set);
           const out: JsonObject = {};
           if (set.expires !== undefined && patch['expires'] !== undefined && parseDate(patch['expires'], true) !== set.expires)
             out['expires'] = utcDate(set.expires);
@@ -190,7 +178,7 @@ export function pushSubscriptionSet(sendVerification: VerificationSender): Metho
           notDestroyed[id] = { type: 'notFound' };
           continue;
         }
-        await k.deleteFrom('jmap_push_subscriptions').where('id', '=', n).execute();
+        await subs.destroy(n);
         destroyed.push(id);
       }
       const map = (o: Record<string, unknown>) => (Object.keys(o).length ? (o as JsonObject) : null);

@@ -16,6 +16,7 @@ import { PUSH_TYPES, type PushType } from '../state.ts';
 import type { ConnectionCounter } from './event-source.ts';
 import { currentStates, decodeEventId, encodeEventId, stateChange } from './state-change.ts';
 import { PushWatcher } from './watcher.ts';
+import { watchSharedAccounts } from '../sharing/shared-push.ts';
 import { closeFrame, encodeFrame, FrameParser, OPCODE } from './websocket-frames.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -134,6 +135,8 @@ class JmapSocket {
   readonly #parser: FrameParser;
   #queue: Promise<void> = Promise.resolve();
   #watcher: PushWatcher | undefined;
+  /** Stops the StateChanges of accounts shared with the caller (RFC 9670 §1.4). */
+  #unwatchShared: (() => void) | undefined;
   #closed = false;
   #released = false;
   readonly #unregister: () => void;
@@ -217,6 +220,8 @@ class JmapSocket {
       case 'WebSocketPushDisable':
         this.#watcher?.stop();
         this.#watcher = undefined;
+        this.#unwatchShared?.();
+        this.#unwatchShared = undefined;
         return;
       default:
         return this.#requestError(PROBLEM.notRequest, '@type must be Request, WebSocketPushEnable or WebSocketPushDisable', requestId);
@@ -240,6 +245,13 @@ class JmapSocket {
     });
     this.#watcher.start();
     if (since) this.#watcher.check();
+    // Accounts shared with the caller push their own StateChanges, without a pushState (RFC 9670 §1.4).
+    this.#unwatchShared?.();
+    const unwatch = await watchSharedAccounts(services, accountId, types, (change) => {
+      if (!this.#closed) this.#send(change);
+    });
+    if (this.#closed) unwatch();
+    else this.#unwatchShared = unwatch;
   }
 
   /** Sends a close frame and ends the connection. */
@@ -255,6 +267,8 @@ class JmapSocket {
     this.#closed = true;
     this.#watcher?.stop();
     this.#watcher = undefined;
+    this.#unwatchShared?.();
+    this.#unwatchShared = undefined;
     if (this.#released) return;
     this.#released = true;
     this.#unregister();

@@ -30,7 +30,7 @@ export function principalCapabilities(accountId: number, own: boolean): Record<s
 
 /**
  * A shared account as the Session lists it (RFC 8620 §2, RFC 9670 §1.4): not personal, only the
- * mail capability (no creating top-level mailboxes) and the owner's principal; read-only when
+ * mail capability (no creating top-level mailboxes), blobs and the owner's principal; read-only when
  * no mailbox grants a right that changes anything.
  */
 export function sharedAccountEntry(config: Config, shared: SharedAccount): JsonObject {
@@ -39,6 +39,10 @@ export function sharedAccountEntry(config: Config, shared: SharedAccount): JsonO
     name: shared.owner.address,
     isPersonal: false,
     isReadOnly: !shared.rights.some((r) => /[switekx]/.test(r)),
-    accountCapabilities: { [CAPABILITIES.mail]: mail, ...principalCapabilities(shared.owner.id, false) },
+    accountCapabilities: {
+      [CAPABILITIES.mail]: mail,
+      [CAPABILITIES.blob]: accountCapabilities(config)[CAPABILITIES.blob] as JsonObject,
+      ...principalCapabilities(shared.owner.id, false),
+    },
   };
 }

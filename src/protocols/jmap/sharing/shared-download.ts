@@ -23,3 +23,15 @@ export async function sharedDownloadOwner(
   const readable = [...boxes.values()].some((ids) => ids.some((b) => hasRights(rights.get(b) ?? '', 'lr')));
   return readable ? owner : undefined;
 }
+
+/**
+ * The caller's rights per mailbox in `accountId` when it is another account that shared mailboxes
+ * with them (RFC 9670 §1.4), else undefined: uploads there (RFC 8620 §6.1) need `i` somewhere and
+ * are the caller's own blobs (src/protocols/jmap/sharing/shared-blobs.ts).
+ */
+export async function sharedRights(services: JmapServices, callerId: number, accountId: string): Promise<Map<number, string> | undefined> {
+  const owner = fromId('account', accountId);
+  if (owner === undefined || owner === callerId) return undefined;
+  const rights = await services.mail.sharing.sharedMailboxes(callerId, owner);
+  return rights.size ? rights : undefined;
+}

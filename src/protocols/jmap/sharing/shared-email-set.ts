@@ -19,7 +19,7 @@ function boxIds(value: unknown): number[] {
 type Check = string | null;
 
 /** A create needs `i` on every mailbox and the rights for its keywords there (RFC 8621 §2 mayAddItems). */
-function checkCreate(access: SharedAccess, spec: JsonObject): Check {
+export function checkCreate(access: SharedAccess, spec: JsonObject): Check {
   const boxes = boxIds(spec['mailboxIds']);
   const keywords = Object.keys((spec['keywords'] as JsonObject | undefined) ?? {});
   for (const b of boxes) {

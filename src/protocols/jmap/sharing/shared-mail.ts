@@ -37,13 +37,13 @@ export function onShared(
     async run(args, ctx) {
       const access = await sharedAccess(args, ctx);
       if (!access) return def.run(args, ctx);
-      return ctx.asShared(access.ownerId, () => shared(args, ctx, access));
+      return ctx.asShared(access, () => shared(args, ctx, access));
     },
   };
 }
 
 /** Mailboxes the caller may see (`l`) or read (`r`; RFC 8621 §2 mayReadItems is `lr`). */
-function mailboxesWith(access: SharedAccess, needed: string): Set<number> {
+export function mailboxesWith(access: SharedAccess, needed: string): Set<number> {
   return new Set([...access.rights].filter(([, r]) => hasRights(r, needed)).map(([id]) => id));
 }
 
@@ -55,7 +55,7 @@ export async function readable(ctx: MethodContext, access: SharedAccess, ids: re
 }
 
 /** A /changes answer with what the caller cannot see moved to `destroyed` (it may have left a shared mailbox). */
-async function changesSeen(answer: JsonObject, visible: (ids: string[]) => Promise<Set<string>>): Promise<JsonObject> {
+export async function changesSeen(answer: JsonObject, visible: (ids: string[]) => Promise<Set<string>>): Promise<JsonObject> {
   const created = answer['created'] as string[];
   const updated = answer['updated'] as string[];
   const seen = await visible([...created, ...updated]);

@@ -5,7 +5,7 @@ import type { PushType } from '../state.ts';
 import { sharedAccounts } from './accounts.ts';
 
 /** The types a shared account has (RFC 9670 §1.4: mail only here). */
-const SHARED_TYPES: ReadonlySet<PushType> = new Set(['Mailbox', 'Email', 'Thread']);
+export const SHARED_TYPES: ReadonlySet<PushType> = new Set(['Mailbox', 'Email', 'Thread']);
 
 /**
  * Watches the accounts that shared mailboxes with `accountId` when the push connection opened, so

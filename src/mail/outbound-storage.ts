@@ -1,0 +1,42 @@
+import type { Db } from '../store/db.ts';
+import type { BlobStore } from '../store/blobs.ts';
+import { DkimKeys } from './queue/dkim.ts';
+import { OutboundQueue } from './queue/queue.ts';
+import { SieveDelivery, type SieveDeliveryOptions } from './sieve/deliver.ts';
+import { type SendingLimitOptions, SendingLimits } from './submission/sending-limits.ts';
+
+/**
+ * The stores outbound and filtered mail keep in the node's database, built here so the SMTP
+ * protocol composes them without reaching storage itself: the queue (RFC 5321 §4.5.4.1), DKIM
+ * keys (RFC 6376), per-account sending limits and Sieve delivery with its vacation claims
+ * (RFC 5230 §4.2).
+ */
+export class OutboundStorage {
+  readonly #db: Db;
+  readonly #blobs: BlobStore;
+
+  constructor(db: Db, blobs: BlobStore) {
+    this.#db = db;
+    this.#blobs = blobs;
+  }
+
+  /** The durable outbound queue; messages older than `maxAgeMs` bounce. */
+  queue(options: { maxAgeMs: number; now?: () => number }): OutboundQueue {
+    return new OutboundQueue(this.#db, this.#blobs, options);
+  }
+
+  /** The domains' DKIM signing keys. */
+  dkim(): DkimKeys {
+    return new DkimKeys(this.#db);
+  }
+
+  /** Per-account sending limits over a sliding window. */
+  sendingLimits(options: SendingLimitOptions): SendingLimits {
+    return new SendingLimits(this.#db, options);
+  }
+
+  /** Delivery into accounts through their active Sieve scripts (src/mail/sieve/deliver.ts). */
+  sieveDelivery(options: Omit<SieveDeliveryOptions, 'db'>): SieveDelivery {
+    return new SieveDelivery({ ...options, db: this.#db });
+  }
+}
