@@ -1,5 +1,6 @@
 import { IcsError } from '../../calendar/ics.ts';
 import { schedulingInfo } from '../../calendar/scheduling/itip.ts';
+import { readOnlyCalendar } from '../../calendar/shares.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import { type Calendar, checkCalendarName, checkObjectName, PreconditionFailed, type StoredObject } from '../../calendar/store.ts';
 import { expandedObject } from '../../calendar/expand-data.ts';
@@ -209,8 +210,7 @@ export class CalDav {
     body: Buffer,
     cond: { ifMatch?: string; ifNoneMatch?: string; ifScheduleTagMatch?: string },
   ): Promise<{ created: boolean; etag: string }> {
-    if (calendar.subscription)
-      throw new DavError(403, 'this calendar mirrors an external feed and is read-only', { ns: NS.dav, name: 'need-privileges' });
+    readOnly(calendar);
     if (calendar.kind === 'inbox')
       throw new DavError(403, 'the scheduling inbox only takes deliveries (RFC 6638 §2.2)', { ns: NS.dav, name: 'need-privileges' });
     try {
@@ -265,8 +265,7 @@ export class CalDav {
 
   /** DELETE of an object resource (with If-Match). */
   async deleteObject(calendar: Calendar, name: string, ifMatch: string | undefined): Promise<void> {
-    if (calendar.subscription)
-      throw new DavError(403, 'this calendar mirrors an external feed and is read-only', { ns: NS.dav, name: 'need-privileges' });
+    readOnly(calendar);
     try {
       const gone = await this.#service.store.deleteObject(calendar, name, { ifMatch });
       if (!gone) throw new DavError(404, 'no such calendar object');
@@ -357,3 +356,11 @@ export function calendarData(res: DavResource, ns: string, name: string, element
 export { objectContentType };
 
 export type { PropContext };
+
+/** 403 need-privileges (RFC 3744 §7.1.1) for a write to a calendar the user may only read. */
+function readOnly(calendar: Calendar): void {
+  if (calendar.subscription)
+    throw new DavError(403, 'this calendar mirrors an external feed and is read-only', { ns: NS.dav, name: 'need-privileges' });
+  if (readOnlyCalendar(calendar))
+    throw new DavError(403, 'this calendar is shared with you read-only', { ns: NS.dav, name: 'need-privileges' });
+}
