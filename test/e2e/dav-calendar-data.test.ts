@@ -69,7 +69,7 @@ const FREEBUSY = [
 const report = (calendarData: string, filter = '<C:comp-filter name="VCALENDAR"/>') =>
   `<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/>${calendarData}</D:prop><C:filter>${filter}</C:filter></C:calendar-query>`;
 
-const unescape = (s: string) =>
+const xmlText = (s: string) =>
   s
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -93,7 +93,7 @@ describe('calendar-data narrowing (RFC 4791 §9.6)', { skip: commandSkip('curl',
     assert.equal(r.status, 207, r.body);
     const out: Record<string, string> = {};
     for (const m of r.body.matchAll(/<D:href>[^<]*\/([^/<]+)<\/D:href>.*?<C:calendar-data[^>]*>([\s\S]*?)<\/C:calendar-data>/g))
-      out[m[1]!] = unescape(m[2]!);
+      out[m[1]!] = xmlText(m[2]!);
     return out;
   };
 
