@@ -35,6 +35,7 @@ import { ensureLocalTls, localCaCertificates } from './net/local-ca.ts';
 import { loadTls, reloadTls, type TlsMaterial } from './net/tls.ts';
 import { startCalendarHttp } from './protocols/calendar/start.ts';
 import { registerDavRoutes } from './protocols/dav/routes.ts';
+import { incomingImip } from './calendar/scheduling/incoming.ts';
 import { Scheduler } from './calendar/scheduling/scheduler.ts';
 import { ContactsStore } from './contacts/store.ts';
 import { createHttpApp } from './protocols/http/server.ts';
@@ -470,9 +471,20 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
     onError,
   };
 
+  // Invitations to other domains leave as iMIP mail through the outbound queue, and iMIP mail the
+  // MX delivers is applied to the recipient's calendar (RFC 6047).
+  const scheduler = new Scheduler({
+    calendar: services.calendar,
+    directory: services.directory,
+    enqueue: (input) => smtpService.enqueue(input),
+    logger: logger.child({ component: 'scheduling' }),
+  });
   const smtpService = createSmtpService({
     ...services,
     outboundStorage: new OutboundStorage(services.db, services.blobs),
+    ...(config.calendar.enabled
+      ? { calendarMail: incomingImip({ scheduler, directory: services.directory, logger: logger.child({ component: 'scheduling' }) }) }
+      : {}),
     failures: services.auth.limits,
     registry,
     ...(options.clock ? { clock: options.clock } : {}),
@@ -563,13 +575,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
       contacts: new ContactsStore(services.db),
       http: services.auth.http,
       logger: logger.child({ component: 'dav' }),
-      // Invitations to other domains leave as iMIP mail through the outbound queue (RFC 6047).
-      scheduler: new Scheduler({
-        calendar: services.calendar,
-        directory: services.directory,
-        enqueue: smtpService.enqueue,
-        logger: logger.child({ component: 'scheduling' }),
-      }),
+      scheduler,
       ...(calendarHttp ? { availability: calendarHttp.availability } : {}),
     });
 

@@ -1,3 +1,4 @@
+import { CalendarShares } from './shares.ts';
 import type { Kysely, Selectable } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
 import {
@@ -50,6 +51,11 @@ export interface Calendar {
   readonly components: readonly string[];
   /** `inbox`: the account's scheduling inbox (RFC 6638 §2.2); `calendar` otherwise. */
   readonly kind: 'calendar' | 'inbox';
+  /**
+   * Set when another account shared this calendar with the one looking (src/calendar/shares.ts):
+   * `name` is then the segment in the sharee's home, `ownerName` the owner's.
+   */
+  readonly shared?: { readonly owner: string; readonly ownerName: string; readonly access: 'read' | 'read-write' };
 }
 
 export type { CollectionChanges };
@@ -124,7 +130,8 @@ export function objectNameFor(uid: string, hash: (s: string) => string): string 
   return /^[A-Za-z0-9@._+=~-]{1,120}$/.test(uid) ? `${uid}.ics` : `${hash(uid).slice(0, 32)}.ics`;
 }
 
-function toCalendar(r: Selectable<CalendarTable>): Calendar {
+/** A calendar row as the store's type. */
+export function toCalendar(r: Selectable<CalendarTable>): Calendar {
   return {
     id: r.id,
     accountId: r.account_id,
@@ -176,9 +183,13 @@ export class CalendarStore {
   readonly #db: Db;
   readonly #now: () => number;
 
+  /** Calendars shared with other accounts of the domain. */
+  readonly shares: CalendarShares;
+
   constructor(db: Db, now: () => number = Date.now) {
     this.#db = db;
     this.#now = now;
+    this.shares = new CalendarShares(db, now);
   }
 
   async listCalendars(accountId: number): Promise<Calendar[]> {

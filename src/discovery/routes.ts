@@ -202,7 +202,13 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
       });
       for (const s of services.services) {
         if (s.protocol === 'jmap') out.push({ rel: REL.jmap, type: 'application/json', href: s.url });
-        if (s.protocol === 'calendar') out.push({ rel: REL.freebusy, type: 'text/calendar', href: freeBusyUrl(config, address) });
+        if (s.protocol === 'calendar') {
+          out.push({ rel: REL.freebusy, type: 'text/calendar', href: freeBusyUrl(config, address) });
+          // The DAV homes (RFC 4791 §6.2.1, RFC 6352 §7.1.1) the address's calendar and contacts live in.
+          const who = encodeURIComponent(address).replace(/%40/g, '@');
+          out.push({ rel: REL.caldav, href: `${config.publicUrl}/dav/calendars/${who}/` });
+          out.push({ rel: REL.carddav, href: `${config.publicUrl}/dav/addressbooks/${who}/` });
+        }
       }
       return out;
     }

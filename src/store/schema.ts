@@ -129,6 +129,14 @@ export interface MessageTextTable {
   body: string;
 }
 
+/** A calendar shared with another account of the owner's domain (`access`: `read` or `read-write`). */
+export interface CalendarShareTable {
+  calendar_id: number;
+  sharee_id: number;
+  access: string;
+  created_at: number;
+}
+
 /** A calendar of an account; `source_url` set means it mirrors an external ICS feed. */
 export interface CalendarTable {
   id: Generated<number>;
@@ -608,6 +616,7 @@ export interface Database {
   mail_acl_identifiers: MailAclIdentifierTable;
   share_notifications: ShareNotificationTable;
   calendars: CalendarTable;
+  calendar_shares: CalendarShareTable;
   calendar_objects: CalendarObjectTable;
   calendar_tombstones: CalendarTombstoneTable;
   addressbooks: AddressbookTable;

@@ -91,6 +91,18 @@ describe('discovery over HTTPS (privacy mode, the default)', () => {
       rels['https://fingerpost.dev/rel/mail-config'],
       `${server.config.publicUrl}/discovery/config?emailaddress=alice%40example.test`,
     );
+    // The DAV homes: a CalDAV/CardDAV client signed in as alice finds her collections there.
+    assert.equal(rels['https://fingerpost.dev/rel/caldav'], `${server.config.publicUrl}/dav/calendars/alice@example.test/`);
+    assert.equal(rels['https://fingerpost.dev/rel/carddav'], `${server.config.publicUrl}/dav/addressbooks/alice@example.test/`);
+    const basic = `Basic ${Buffer.from('alice@example.test:correct horse battery').toString('base64')}`;
+    for (const rel of ['caldav', 'carddav']) {
+      const home = await request(server, new URL(rels[`https://fingerpost.dev/rel/${rel}`]).pathname, {
+        method: 'PROPFIND',
+        headers: { depth: '1', authorization: basic },
+      });
+      assert.equal(home.status, 207, rel);
+      assert.match(home.body, rel === 'caldav' ? /<C:calendar\/>/ : /<CR:addressbook\/>/);
+    }
   });
 
   it('accepts mailto: and keeps + in the local part (%2B and raw)', async () => {

@@ -190,6 +190,14 @@ export class Scheduler {
   }
 
   /**
+   * A message that arrived by mail (iMIP, RFC 6047) from `from`, whose sender the caller has
+   * authenticated, applied like local delivery (RFC 6638 §4.1).
+   */
+  receive(from: string, to: DirectoryAccount, method: ItipMethod, message: ICAL.Component): Promise<void> {
+    return this.#deliverLocal(from, to, method, message);
+  }
+
+  /**
    * Local delivery (RFC 6638 §4.1): the message into the recipient's inbox (replacing an older one
    * for the same UID), then applied to the recipient's own copy: only the organizer the copy names
    * may update or cancel it, and only one of its attendees may answer.

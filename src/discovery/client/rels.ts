@@ -6,6 +6,10 @@ export const RELS = {
   freebusy: 'http://ietf.org/icalendar/freebusy',
   /** The account configuration document; project-defined. */
   mailConfig: 'https://fingerpost.dev/rel/mail-config',
+  /** The user's CalDAV calendar home (RFC 4791 §6.2.1); project-defined. */
+  caldav: 'https://fingerpost.dev/rel/caldav',
+  /** The user's CardDAV address-book home (RFC 6352 §7.1.1); project-defined. */
+  carddav: 'https://fingerpost.dev/rel/carddav',
   /** The JMAP session resource (RFC 8620 §2); project-defined. */
   jmap: 'https://fingerpost.dev/rel/jmap-session',
 } as const;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../core/log.ts';
 import type { Db } from '../../store/db.ts';
 import { formatMailDate } from '../mime/date.ts';
+import type { SenderAuthResult } from '../inbound/sender-auth.ts';
 import type { MailStore } from '../store.ts';
 import type { SieveAction } from './actions.ts';
 import { type RunLimits, runScript } from './interpret.ts';
@@ -36,6 +37,11 @@ export interface SieveDeliveryOptions {
    * and a vacation action sends nothing, so a sender never gets two automatic replies.
    */
   readonly vacationResponseOn?: (accountId: number) => Promise<boolean>;
+  /**
+   * Runs after a message from the MX is delivered (not refused, not Junk): calendar mail (iMIP,
+   * RFC 6047) is applied to the account's calendar; it never throws.
+   */
+  readonly calendarMail?: (accountId: number, raw: Buffer, auth: SenderAuthResult | undefined) => Promise<void>;
 }
 
 /** What delivery to one recipient needs besides the message. */
@@ -48,6 +54,8 @@ export interface DeliveryContext {
   readonly spam?: { readonly score: number; readonly required: number } | undefined;
   /** The caller can refuse the message in its protocol (one recipient on SMTP): ereject/reject answer 550 there. */
   readonly canRefuse: boolean;
+  /** What the MX's sender authentication found (absent for submission and local mail). */
+  readonly auth?: SenderAuthResult | undefined;
 }
 
 /** The outcome: delivered (possibly nowhere, after discard), or refused with a reason for the protocol reply. */
@@ -86,6 +94,12 @@ export class SieveDelivery {
   }
 
   async deliver(accountId: number, raw: Buffer, ctx: DeliveryContext): Promise<DeliveryOutcome> {
+    const outcome = await this.#filter(accountId, raw, ctx);
+    if (!outcome.refused && ctx.auth && !ctx.junk && this.#o.calendarMail) await this.#o.calendarMail(accountId, raw, ctx.auth);
+    return outcome;
+  }
+
+  async #filter(accountId: number, raw: Buffer, ctx: DeliveryContext): Promise<DeliveryOutcome> {
     const script = this.#o.enabled ? await this.#o.scripts.active(accountId) : undefined;
     if (!script) {
       await this.#keep(accountId, raw, ctx.junk);

@@ -1,9 +1,13 @@
 import { IcsError } from '../../calendar/ics.ts';
 import { schedulingInfo } from '../../calendar/scheduling/itip.ts';
+import { readOnlyCalendar } from '../../calendar/shares.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import { type Calendar, checkCalendarName, checkObjectName, PreconditionFailed, type StoredObject } from '../../calendar/store.ts';
 import { expandedObject } from '../../calendar/expand-data.ts';
+import { type CompSelection, limitFreebusySet, limitRecurrenceSet, selectComponent } from '../../calendar/limit-data.ts';
+import { loadObject } from '../../calendar/objects.ts';
 import { parseInstant } from '../../calendar/range.ts';
+import { icsText } from '../../calendar/scheduling/itip.ts';
 import { isKnownZone } from '../../calendar/zones.ts';
 import { isFingerpostError } from '../../core/errors.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
@@ -209,8 +213,7 @@ export class CalDav {
     body: Buffer,
     cond: { ifMatch?: string; ifNoneMatch?: string; ifScheduleTagMatch?: string },
   ): Promise<{ created: boolean; etag: string }> {
-    if (calendar.subscription)
-      throw new DavError(403, 'this calendar mirrors an external feed and is read-only', { ns: NS.dav, name: 'need-privileges' });
+    readOnly(calendar);
     if (calendar.kind === 'inbox')
       throw new DavError(403, 'the scheduling inbox only takes deliveries (RFC 6638 §2.2)', { ns: NS.dav, name: 'need-privileges' });
     try {
@@ -265,8 +268,7 @@ export class CalDav {
 
   /** DELETE of an object resource (with If-Match). */
   async deleteObject(calendar: Calendar, name: string, ifMatch: string | undefined): Promise<void> {
-    if (calendar.subscription)
-      throw new DavError(403, 'this calendar mirrors an external feed and is read-only', { ns: NS.dav, name: 'need-privileges' });
+    readOnly(calendar);
     try {
       const gone = await this.#service.store.deleteObject(calendar, name, { ifMatch });
       if (!gone) throw new DavError(404, 'no such calendar object');
@@ -337,23 +339,61 @@ export class CalDav {
 export function calendarData(res: DavResource, ns: string, name: string, element?: XmlElement, maxInstances = 5000): string | undefined {
   if (res.kind !== 'calendar-object' || !res.object || ns !== NS.caldav || name !== 'calendar-data') return undefined;
   const expand = child(element, NS.caldav, 'expand');
-  if (!expand) return esc(res.object.ics);
-  const start = parseInstant(String(expand.attrs.start ?? ''));
-  const end = parseInstant(String(expand.attrs.end ?? ''));
+  const recurrence = child(element, NS.caldav, 'limit-recurrence-set');
+  const freebusy = child(element, NS.caldav, 'limit-freebusy-set');
+  const comp = child(element, NS.caldav, 'comp');
+  // RFC 4791 §9.6: without any narrowing the object is returned as stored, byte for byte.
+  if (!expand && !recurrence && !freebusy && !comp) return esc(res.object.ics);
+  let text = res.object.ics;
+  if (expand) {
+    try {
+      text = expandedObject(text, rangeOf(expand, 'expand'), maxInstances, res.calendar.timezone);
+    } catch (err) {
+      if (err instanceof DavError) throw err;
+      // An object ical.js cannot expand is returned as stored (the client can still expand it).
+    }
+  }
+  if (!recurrence && !freebusy && !comp) return esc(text);
+  const vcal = loadObject(text);
+  if (recurrence && !expand) limitRecurrenceSet(vcal, rangeOf(recurrence, 'limit-recurrence-set'), res.calendar.timezone);
+  if (freebusy) limitFreebusySet(vcal, rangeOf(freebusy, 'limit-freebusy-set'));
+  if (comp) selectComponent(vcal, compSelection(comp, 0));
+  return esc(icsText(vcal));
+}
+
+/** The start and end attributes of an expand or limit element (RFC 4791 §9.6.5-§9.6.7). */
+function rangeOf(el: XmlElement, what: string): { start: number; end: number } {
+  const start = parseInstant(String(el.attrs.start ?? ''));
+  const end = parseInstant(String(el.attrs.end ?? ''));
   if (start === undefined || end === undefined || end <= start)
-    throw new DavError(400, 'expand needs start and end in UTC (YYYYMMDDTHHMMSSZ), start before end', {
+    throw new DavError(400, `${what} needs start and end in UTC (YYYYMMDDTHHMMSSZ), start before end`, {
       ns: NS.caldav,
       name: 'valid-filter',
     });
-  try {
-    return esc(expandedObject(res.object.ics, { start, end }, maxInstances, res.calendar.timezone));
-  } catch {
-    // An object ical.js cannot expand is returned as stored (the client can still expand it).
-    return esc(res.object.ics);
-  }
+  return { start, end };
+}
+
+/** A C:comp element as a selection (RFC 4791 §9.6.1), at most 4 levels deep. */
+function compSelection(el: XmlElement, depth: number): CompSelection {
+  const name = String(el.attrs.name ?? '');
+  if (!name || depth > 4)
+    throw new DavError(400, 'C:comp needs a name (and at most 4 levels)', { ns: NS.caldav, name: 'valid-calendar-data' });
+  const props = child(el, NS.caldav, 'allprop')
+    ? undefined
+    : childrenOf(el, NS.caldav, 'prop').map((p) => ({ name: String(p.attrs.name ?? ''), novalue: p.attrs.novalue === 'yes' }));
+  const comps = child(el, NS.caldav, 'allcomp') ? undefined : childrenOf(el, NS.caldav, 'comp').map((c) => compSelection(c, depth + 1));
+  return { name, props, comps };
 }
 
 /** The content type of a GET of an object. */
 export { objectContentType };
 
 export type { PropContext };
+
+/** 403 need-privileges (RFC 3744 §7.1.1) for a write to a calendar the user may only read. */
+function readOnly(calendar: Calendar): void {
+  if (calendar.subscription)
+    throw new DavError(403, 'this calendar mirrors an external feed and is read-only', { ns: NS.dav, name: 'need-privileges' });
+  if (readOnlyCalendar(calendar))
+    throw new DavError(403, 'this calendar is shared with you read-only', { ns: NS.dav, name: 'need-privileges' });
+}

@@ -1,4 +1,5 @@
 import { DEFAULT_CALENDAR } from '../../calendar/service.ts';
+import { readOnlyCalendar, type Share } from '../../calendar/shares.ts';
 import type { Calendar, StoredObject } from '../../calendar/store.ts';
 import type { Addressbook, StoredCard } from '../../contacts/store.ts';
 import { el, esc, href } from './multistatus.ts';
@@ -98,10 +99,36 @@ function outboxProps(): Record<string, Producer> {
   };
 }
 
-function calendarProps(c: Calendar, ctx: PropContext): Record<string, Producer> {
+/** CS:invite (calendarserver sharing): each sharee, accepted, with its access. */
+function inviteValue(invites: readonly Share[]): string {
+  return invites
+    .map((i) =>
+      el(
+        NS.cs,
+        'user',
+        href(`mailto:${i.address}`) +
+          (i.displayName ? el(NS.cs, 'common-name', esc(i.displayName)) : '') +
+          el(NS.cs, 'invite-accepted') +
+          el(NS.cs, 'access', el(NS.cs, i.access)),
+      ),
+    )
+    .join('');
+}
+
+function calendarProps(c: Calendar, ctx: PropContext, invites?: readonly Share[]): Record<string, Producer> {
   const token = ctx.syncToken('calendar', c.id, c.modseq);
+  const sharing = c.shared ? el(NS.cs, 'shared') : invites?.length ? el(NS.cs, 'shared-owner') : '';
   return {
-    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.caldav, 'calendar'),
+    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.caldav, 'calendar') + sharing,
+    [clark(NS.cs, 'invite')]: () =>
+      c.shared
+        ? el(NS.cs, 'organizer', href(`mailto:${c.shared.owner}`)) +
+          el(NS.cs, 'user', href(`mailto:${ctx.user}`) + el(NS.cs, 'invite-accepted') + el(NS.cs, 'access', el(NS.cs, c.shared.access)))
+        : invites
+          ? inviteValue(invites)
+          : undefined,
+    [clark(NS.cs, 'allowed-sharing-modes')]: () => (c.shared || c.subscription ? '' : el(NS.cs, 'can-be-shared')),
+    [clark(NS.cs, 'shared-url')]: () => (c.shared ? href(calendarPath(c.shared.owner, c.shared.ownerName)) : undefined),
     [clark(NS.dav, 'displayname')]: () => esc(c.displayName),
     [clark(NS.caldav, 'calendar-description')]: () => (c.description === null ? undefined : esc(c.description)),
     [clark(NS.apple, 'calendar-color')]: () => (c.color === null ? undefined : esc(c.color)),
@@ -115,7 +142,7 @@ function calendarProps(c: Calendar, ctx: PropContext): Record<string, Producer> 
     [clark(NS.cs, 'getctag')]: () => esc(token),
     [clark(NS.dav, 'sync-token')]: () => esc(token),
     [clark(NS.dav, 'supported-report-set')]: () => CALENDAR_REPORTS,
-    [clark(NS.dav, 'current-user-privilege-set')]: () => (c.subscription ? READ_ONLY : READ_WRITE),
+    [clark(NS.dav, 'current-user-privilege-set')]: () => (readOnlyCalendar(c) ? READ_ONLY : READ_WRITE),
     [clark(NS.dav, 'getlastmodified')]: () => httpDate(c.updatedAt),
   };
 }
@@ -183,6 +210,12 @@ function objectProps(o: StoredObject, readOnly: boolean): Record<string, Produce
   };
 }
 
+/** A shared calendar is owned by the account that shared it (RFC 3744 §5.1). */
+function sharedOwner(c: Calendar): Record<string, Producer> {
+  const owner = c.shared?.owner;
+  return owner ? { [clark(NS.dav, 'owner')]: () => href(principalPath(owner)) } : {};
+}
+
 /**
  * The live properties of a resource by Clark name. calendar-data is not among them: it is only
  * returned when asked for by name (RFC 4791 §9.6), by the caller.
@@ -213,12 +246,15 @@ export function liveProps(res: DavResource, ctx: PropContext): Record<string, Pr
     case 'calendar':
       return {
         ...common,
-        ...(res.calendar.kind === 'inbox' ? inboxProps(res.calendar, ctx, res.account.address) : calendarProps(res.calendar, ctx)),
+        ...(res.calendar.kind === 'inbox'
+          ? inboxProps(res.calendar, ctx, res.account.address)
+          : calendarProps(res.calendar, ctx, res.invites)),
+        ...sharedOwner(res.calendar),
       };
     case 'schedule-outbox':
       return { ...common, ...outboxProps() };
     case 'calendar-object':
-      return res.object ? { ...common, ...objectProps(res.object, res.calendar.subscription !== undefined) } : common;
+      return res.object ? { ...common, ...objectProps(res.object, readOnlyCalendar(res.calendar)), ...sharedOwner(res.calendar) } : common;
     case 'addressbook-home':
       return {
         ...common,

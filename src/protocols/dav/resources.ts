@@ -1,20 +1,25 @@
 import type { CalendarService } from '../../calendar/service.ts';
 import { type Calendar, INBOX, type StoredObject } from '../../calendar/store.ts';
 import type { Addressbook, ContactsStore, StoredCard } from '../../contacts/store.ts';
+import type { Share } from '../../calendar/shares.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
 import type { DavPath } from './paths.ts';
 
 /**
  * What a DAV path names for the signed-in user: the root, their principal, their calendar home,
- * one of their calendars, or a member of one (existing or not yet). Another account's paths are
- * not found (RFC 4791 §6.2: homes are per principal; sharing is not offered).
+ * one of their calendars (their own, or one shared with them: src/calendar/shares.ts), or a
+ * member of one (existing or not yet). Another account's paths are not found (RFC 4791 §6.2:
+ * homes are per principal).
  */
 export type DavResource =
   | { readonly kind: 'root' }
   | { readonly kind: 'principal'; readonly account: DirectoryAccount }
   | { readonly kind: 'calendar-home'; readonly account: DirectoryAccount }
-  /** A calendar, or the scheduling inbox (`calendar.kind` is `inbox`, RFC 6638 §2.2). */
-  | { readonly kind: 'calendar'; readonly account: DirectoryAccount; readonly calendar: Calendar }
+  /**
+   * A calendar, or the scheduling inbox (`calendar.kind` is `inbox`, RFC 6638 §2.2); `invites`
+   * lists whom the owner shared it with (CS:invite).
+   */
+  | { readonly kind: 'calendar'; readonly account: DirectoryAccount; readonly calendar: Calendar; readonly invites?: readonly Share[] }
   /** The scheduling outbox (RFC 6638 §2.1): nothing stored, free/busy asked by POST. */
   | { readonly kind: 'schedule-outbox'; readonly account: DirectoryAccount }
   | {
@@ -81,10 +86,16 @@ export async function resolveCalendarPath(
   const cal =
     path.collection === INBOX
       ? await calendar.store.ensureInbox(account.id, calendar.settings.defaultTimezone)
-      : await calendar.store.getCalendar(account.id, path.collection);
+      : ((await calendar.store.getCalendar(account.id, path.collection)) ?? (await sharedCalendar(calendar, account, path.collection)));
   if (!cal)
     return path.member === undefined ? { kind: 'missing-collection', account, area: 'calendars', name: path.collection } : undefined;
-  if (path.member === undefined) return { kind: 'calendar', account, calendar: cal };
+  if (path.member === undefined)
+    return {
+      kind: 'calendar',
+      account,
+      calendar: cal,
+      ...(cal.kind === 'calendar' && !cal.shared ? { invites: await calendar.store.shares.list(cal.id) } : {}),
+    };
   return {
     kind: 'calendar-object',
     account,
@@ -92,4 +103,10 @@ export async function resolveCalendarPath(
     name: path.member,
     object: await calendar.store.getObject(cal.id, path.member),
   };
+}
+
+/** A calendar shared with `account` under `shared-<id>` in its home, or undefined. */
+async function sharedCalendar(calendar: CalendarService, account: DirectoryAccount, name: string): Promise<Calendar | undefined> {
+  const m = /^shared-(\d{1,15})$/.exec(name);
+  return m ? (await calendar.store.shares.sharedWith(account.id, Number(m[1])))[0] : undefined;
 }

@@ -14,6 +14,7 @@ import type { HttpApp } from '../http/server.ts';
 import { addressData, CardDav } from './carddav.ts';
 import { CalDav, calendarData, type PropSelection, propertyUpdates, selection } from './caldav.ts';
 import { DavError } from './errors.ts';
+import { applyShareRequest } from './sharing.ts';
 import { readFreeBusyRequest, scheduleFreeBusy } from './schedule-outbox.ts';
 import { multistatus, type PropResult, propResponse } from './multistatus.ts';
 import { clark, NS } from './names.ts';
@@ -55,8 +56,8 @@ export interface DavDeps {
 
 const METHODS = ['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'] as const;
 const BODY_METHODS = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'MKCALENDAR', 'REPORT'];
-/** RFC 4918 §10.1 compliance classes, RFC 3744 (access-control), RFC 4791 §5.1, RFC 5689 §3, RFC 6638 §2. */
-const DAV_CLASSES = '1, 3, access-control, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol';
+/** RFC 4918 §10.1 compliance classes, RFC 3744 (access-control), RFC 4791 §5.1, RFC 5689 §3, RFC 6638 §2, calendarserver sharing. */
+const DAV_CLASSES = '1, 3, access-control, calendar-access, calendar-auto-schedule, addressbook, extended-mkcol, calendarserver-sharing';
 const XML = 'application/xml; charset=utf-8';
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {
@@ -143,12 +144,15 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
 
   async function members(res: DavResource, path: string): Promise<Array<{ path: string; res: DavResource }>> {
     if (res.kind === 'calendar-home') {
-      const list = await deps.calendar.store.listCalendars(res.account.id);
-      const inbox = await deps.calendar.store.ensureInbox(res.account.id, deps.calendar.settings.defaultTimezone);
+      const store = deps.calendar.store;
+      const list = await store.listCalendars(res.account.id);
+      const inbox = await store.ensureInbox(res.account.id, deps.calendar.settings.defaultTimezone);
+      const shared = await store.shares.sharedWith(res.account.id);
+      const invites = await Promise.all(list.map((c) => store.shares.list(c.id)));
       return [
-        ...[...list, inbox].map((c) => ({
+        ...[...list, inbox, ...shared].map((c, i) => ({
           path: calendarPath(res.account.address, c.name),
-          res: { kind: 'calendar', account: res.account, calendar: c } as const,
+          res: { kind: 'calendar', account: res.account, calendar: c, ...(i < list.length ? { invites: invites[i] } : {}) } as const,
         })),
         { path: outboxPath(res.account.address), res: { kind: 'schedule-outbox', account: res.account } as const },
       ];
@@ -250,8 +254,8 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
             .header('content-type', XML)
             .send(multistatus([propResponse(self, results)]));
         }
-        if (res.calendar.subscription)
-          throw new DavError(403, 'this calendar mirrors an external feed', { ns: NS.dav, name: 'need-privileges' });
+        if (res.calendar.subscription || res.calendar.shared)
+          throw new DavError(403, 'only the owner changes this calendar’s properties', { ns: NS.dav, name: 'need-privileges' });
         return reply
           .code(207)
           .header('content-type', XML)
@@ -339,10 +343,12 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           ifNoneMatch: headerOf(request, 'if-none-match'),
           ifScheduleTagMatch: headerOf(request, 'if-schedule-tag-match'),
         });
-        const stored = deps.scheduler ? await deps.calendar.store.getObject(res.calendar.id, res.name) : undefined;
-        if (deps.scheduler && stored) {
+        // Events written into a calendar shared with the user are not scheduled in the user's name.
+        const scheduler = res.calendar.shared ? undefined : deps.scheduler;
+        const stored = scheduler ? await deps.calendar.store.getObject(res.calendar.id, res.name) : undefined;
+        if (scheduler && stored) {
           // The object is stored: a failure to schedule is logged, never turned into a failed PUT.
-          const outcome = await deps.scheduler.afterWrite(res.account, res.calendar, res.name, res.object, stored).catch((err: Error) => {
+          const outcome = await scheduler.afterWrite(res.account, res.calendar, res.name, res.object, stored).catch((err: Error) => {
             log.warn({ account: res.account.address, err: err.message }, 'implicit scheduling failed');
             return undefined;
           });
@@ -356,7 +362,14 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           .send();
       }
       case 'POST': {
-        if (res.kind !== 'schedule-outbox') throw new DavError(405, 'POST is served on the scheduling outbox');
+        if (res.kind === 'calendar') {
+          const body = xmlBody(request);
+          if (!body) throw new DavError(400, 'POST to a calendar needs a CS:share body');
+          await applyShareRequest(deps.calendar.store.shares, res.calendar, body);
+          log.info({ account: res.account.address, calendar: res.calendar.name }, 'calendar sharing changed over DAV');
+          return reply.code(200).header('cache-control', 'no-store').send();
+        }
+        if (res.kind !== 'schedule-outbox') throw new DavError(405, 'POST is served on the scheduling outbox and on calendars (CS:share)');
         if (!deps.availability) throw new DavError(403, 'free/busy requests are not served here', { ns: NS.caldav, name: 'schedule-send' });
         const fb = readFreeBusyRequest(res.account, headerOf(request, 'content-type') ?? '', bodyOf(request), {
           maxBytes: deps.calendar.settings.maxIcsBytes,
@@ -376,7 +389,7 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         if (res.kind === 'calendar-object') {
           await caldav.deleteObject(res.calendar, res.name, headerOf(request, 'if-match'));
           // RFC 6638 §3.2.5; nothing is scheduled for messages removed from the inbox.
-          if (deps.scheduler && res.object && res.calendar.kind === 'calendar')
+          if (deps.scheduler && res.object && res.calendar.kind === 'calendar' && !res.calendar.shared)
             await deps.scheduler
               .afterDelete(res.account, res.object, headerOf(request, 'schedule-reply')?.trim().toUpperCase() !== 'F')
               .catch((err: Error) => log.warn({ account: res.account.address, err: err.message }, 'implicit scheduling failed'));
@@ -384,6 +397,11 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         }
         if (res.kind === 'calendar') {
           if (res.calendar.kind === 'inbox') throw new DavError(403, 'the scheduling inbox cannot be deleted');
+          // A sharee removing a shared calendar from its home leaves the share, not the owner's calendar.
+          if (res.calendar.shared) {
+            await deps.calendar.store.shares.unshare(res.calendar.id, res.account.id);
+            return reply.code(204).send();
+          }
           await deps.calendar.store.removeCalendar(res.account.id, res.calendar.name);
           log.info({ account: res.account.address, calendar: res.calendar.name }, 'calendar removed over DAV');
           return reply.code(204).send();

@@ -129,6 +129,7 @@ export class MailTransactions implements TransactionHandler {
     }
     let junk = false;
     let spam: DeliveryContext['spam'];
+    let auth: DeliveryContext['auth'];
     // MX mail from the internet is checked before the final reply, so a refusal is still a reply
     // the sender sees (RFC 7489 §6.7, RFC 7208 §8.4) and nothing answered 250 is dropped later.
     if (this.#o.inbound && session.protocol === 'smtp' && !session.auth) {
@@ -144,6 +145,7 @@ export class MailTransactions implements TransactionHandler {
       if (d.kind === 'reject' || d.kind === 'tempfail') return reply(d.code, d.enhanced, d.text);
       message = outcome.message;
       junk = d.kind === 'junk';
+      auth = outcome.auth;
       if (outcome.spam) spam = { score: outcome.spam.score, required: outcome.spam.required };
     }
     // A Sieve reject can be the reply itself only when it speaks for every recipient (RFC 5429 §2.1).
@@ -159,7 +161,7 @@ export class MailTransactions implements TransactionHandler {
       ...(session.auth ? { accountId: session.auth.account.id } : {}),
       deliverLocal: (accountId, copy) => {
         const recipient = envelope.recipients.find((r) => r.accountId === accountId)?.address ?? '';
-        return this.#o.deliverLocal(accountId, copy, { sender: envelope.sender, recipient, junk, spam, canRefuse });
+        return this.#o.deliverLocal(accountId, copy, { sender: envelope.sender, recipient, junk, spam, canRefuse, auth });
       },
     });
     // Another write filled the mailbox since the check above.

@@ -9,6 +9,7 @@ import { InboundChecks } from '../../mail/inbound/checks.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
 import { RspamdClient } from '../../mail/inbound/rspamd.ts';
+import type { SieveDeliveryOptions } from '../../mail/sieve/deliver.ts';
 import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import { fromDomain } from '../../mail/queue/dkim.ts';
 import type { OutboundQueue } from '../../mail/queue/queue.ts';
@@ -43,6 +44,8 @@ export interface SmtpServiceDeps {
   /** The node's Prometheus registry. */
   readonly registry?: Registry;
   readonly clock?: WaitClock;
+  /** Applies calendar mail (iMIP, RFC 6047) after MX delivery (src/calendar/scheduling/incoming.ts). */
+  readonly calendarMail?: SieveDeliveryOptions['calendarMail'];
 }
 
 /** The SMTP side of a node: MX and submission handlers, the outbound queue and its worker. */
@@ -201,6 +204,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
       },
     },
     logger,
+    ...(deps.calendarMail ? { calendarMail: deps.calendarMail } : {}),
   });
   const outbound = new MailSubmission({
     directory: deps.directory,
