@@ -391,6 +391,20 @@ export const configSchema = z
         rspamd_down: z.enum(['accept', 'tempfail']).default('accept'),
         /** rspamd action `reject`: `reject` (550 5.7.1) or `junk`. */
         spam_reject: z.enum(['reject', 'junk']).default('reject'),
+        /** DNS blocklist zones (RFC 5782) the client address is looked up in at MAIL FROM; listed: 554 5.7.1. */
+        dnsbl_zones: z.array(z.string().regex(HOST_NAME, 'expected a DNS zone such as zen.spamhaus.org')).default([]),
+        /** Client addresses (CIDR or exact) never looked up in the blocklists nor greylisted. */
+        client_allow: addressList([]),
+        /** Greylist unknown (client network, sender, recipient) triplets with 451 4.7.1 (RFC 6647). */
+        greylist: z.boolean().default(false),
+        /** How long a new triplet is refused before a retry is accepted. */
+        greylist_delay: duration('5m'),
+        /** How long a refused triplet waits for its retry before it is forgotten. */
+        greylist_retry_window: duration('24h'),
+        /** How long a passed triplet is accepted without delay after its last message (RFC 6647 §4.2: weeks). */
+        greylist_pass_ttl: duration('35d'),
+        /** Sender domains (and subdomains) never greylisted. */
+        greylist_allow_domains: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),

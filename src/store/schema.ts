@@ -330,6 +330,18 @@ export interface QueueRecipientTable {
   updated_at: number;
 }
 
+/** A greylisting triplet (RFC 6647 §4.2), shared by every node. */
+export interface GreylistTable {
+  client: string;
+  sender: string;
+  recipient: string;
+  first_seen: number;
+  last_seen: number;
+  /** When a retry after the delay was accepted; null while it is still delayed. */
+  passed_at: number | null;
+  attempts: number;
+}
+
 /** A DKIM signing key of a local domain (RFC 6376). */
 export interface DkimKeyTable {
   id: Generated<number>;
@@ -612,6 +624,7 @@ export interface Database {
   queue_messages: QueueMessageTable;
   queue_recipients: QueueRecipientTable;
   dkim_keys: DkimKeyTable;
+  greylist: GreylistTable;
   submission_log: SubmissionLogTable;
   pop3_locks: Pop3LockTable;
   jmap_uploads: JmapUploadTable;

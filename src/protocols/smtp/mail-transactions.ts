@@ -1,6 +1,7 @@
 import { isFingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
+import type { InboundBaseline } from './baseline.ts';
 import type { InboundChecks } from '../../mail/inbound/checks.ts';
 import type { LimitReached } from '../../mail/submission/sending-limits.ts';
 import type { MailSubmission, Room } from '../../mail/submission/submission.ts';
@@ -19,6 +20,8 @@ export interface MailTransactionOptions {
   readonly deliverLocal: (accountId: number, message: Buffer, context: DeliveryContext) => Promise<DeliveryOutcome>;
   /** Checks on unauthenticated MX mail before the final reply (src/mail/inbound/checks.ts). */
   readonly inbound?: InboundChecks;
+  /** DNS blocklists at MAIL FROM and greylisting at RCPT TO for unauthenticated MX clients. */
+  readonly baseline?: InboundBaseline;
   /** Does this listener let unauthenticated clients relay (policy `requireAuthForRelay` inverted)? */
   readonly requireAuthForRelay: (listener: string) => boolean;
   readonly logger: Logger;
@@ -69,7 +72,11 @@ export class MailTransactions implements TransactionHandler {
     if (session.protocol === 'submission' && !auth && this.#o.requireAuthForRelay(session.listener)) {
       return reply(530, '5.7.0', 'Authentication required');
     }
-    if (!auth) return undefined;
+    if (!auth) {
+      if (session.protocol !== 'smtp' || !this.#o.baseline) return undefined;
+      const refused = await this.#o.baseline.atMail(session.remoteAddress, session.id);
+      return refused && reply(refused.code, refused.enhanced, refused.text);
+    }
     const { submission } = this.#o;
     if (!(await submission.maySendAs(auth.account.id, sender))) {
       if (!sender) return reply(553, '5.7.1', 'The null sender is not allowed for authenticated users');
@@ -111,6 +118,10 @@ export class MailTransactions implements TransactionHandler {
       // A mailbox already at its quota takes nothing more: tell the sender now (RFC 5321 §4.5.3.1.10).
       const full = roomReply(await submission.room(verdict.accountId, 1));
       if (full) return { reply: full };
+      if (!session.auth && session.protocol === 'smtp' && this.#o.baseline) {
+        const refused = await this.#o.baseline.atRcpt(session.remoteAddress, envelope.sender, target, session.id);
+        if (refused) return { reply: reply(refused.code, refused.enhanced, refused.text) };
+      }
       return { recipient: { address: target, accountId: verdict.accountId } };
     }
     const relay = !!session.auth || !this.#o.requireAuthForRelay(session.listener);

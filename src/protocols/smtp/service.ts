@@ -5,7 +5,11 @@ import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
+import { InboundBaseline } from './baseline.ts';
 import { InboundChecks } from '../../mail/inbound/checks.ts';
+import { CachingResolver } from '../../mail/inbound/dns-cache.ts';
+import { DnsblChecker } from '../../mail/inbound/dnsbl.ts';
+import { Greylist } from '../../mail/inbound/greylist.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
 import { RspamdClient } from '../../mail/inbound/rspamd.ts';
@@ -135,6 +139,36 @@ function inboundChecks(config: Config, logger: Logger, mail: MailStore): { check
   return { checks, close: () => thread?.close() };
 }
 
+/** DNS blocklists and greylisting from config `[inbound]`; undefined when both are off. */
+function inboundBaseline(config: Config, db: Db, logger: Logger, metrics: SmtpMetrics | undefined, clock: WaitClock | undefined) {
+  const c = config.inbound;
+  if (!c.dnsbl_zones.length && !c.greylist) return undefined;
+  const resolver = new CachingResolver({
+    servers: c.dns_servers,
+    timeoutMs: c.dns_timeout,
+    ttlMs: c.dns_cache_ttl,
+    maxEntries: c.dns_cache_entries,
+    ...(clock ? { clock } : {}),
+  });
+  return new InboundBaseline({
+    ...(c.dnsbl_zones.length ? { dnsbl: new DnsblChecker(c.dnsbl_zones, resolver.resolve) } : {}),
+    ...(c.greylist
+      ? {
+          greylist: new Greylist(db, {
+            delayMs: c.greylist_delay,
+            retryWindowMs: c.greylist_retry_window,
+            passTtlMs: c.greylist_pass_ttl,
+            ...(clock ? { clock } : {}),
+          }),
+        }
+      : {}),
+    clientAllow: c.client_allow,
+    greylistAllowDomains: c.greylist_allow_domains,
+    ...(metrics ? { metrics } : {}),
+    logger,
+  });
+}
+
 /** Builds the SMTP handlers, queue and worker from config (the worker is started by `start`). */
 export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(): void } {
   const { config, logger } = deps;
@@ -182,6 +216,8 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     }),
   });
   const inbound = inboundChecks(config, logger, deps.mail);
+  const metrics = deps.registry ? new SmtpMetrics(deps.registry) : undefined;
+  const baseline = inboundBaseline(config, deps.db, logger, metrics, deps.clock);
   const sieve = new SieveDelivery({
     db: deps.db,
     scripts: deps.sieveScripts,
@@ -220,6 +256,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     submission: outbound,
     deliverLocal: (accountId, message, context) => sieve.deliver(accountId, message, context),
     ...(inbound ? { inbound: inbound.checks } : {}),
+    ...(baseline ? { baseline } : {}),
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
     logger,
   });
@@ -237,7 +274,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     maxUnknownRecipients: config.smtp.max_unknown_recipients,
     unknownRecipientDelayMs: config.smtp.unknown_recipient_delay,
     ...(deps.failures ? { failures: deps.failures } : {}),
-    ...(deps.registry ? { metrics: new SmtpMetrics(deps.registry) } : {}),
+    ...(metrics ? { metrics } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   };
   return {
