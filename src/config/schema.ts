@@ -405,6 +405,8 @@ export const configSchema = z
         greylist_pass_ttl: duration('35d'),
         /** Sender domains (and subdomains) never greylisted. */
         greylist_allow_domains: z.array(z.string().min(1)).default([]),
+        /** Local addresses that receive DMARC aggregate reports (our `rua=mailto:`): reports are read and kept (RFC 7489 §7.2). */
+        dmarc_report_addresses: z.array(z.string().includes('@', { message: 'expected an address such as dmarc@example.com' })).default([]),
       })
       .strict()
       .prefault({}),

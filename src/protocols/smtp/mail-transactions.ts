@@ -3,6 +3,7 @@ import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
 import type { InboundBaseline } from './baseline.ts';
 import type { InboundChecks } from '../../mail/inbound/checks.ts';
+import type { DmarcReports } from '../../mail/inbound/dmarc-reports.ts';
 import type { LimitReached } from '../../mail/submission/sending-limits.ts';
 import type { MailSubmission, Room } from '../../mail/submission/submission.ts';
 import type { DeliveryContext, DeliveryOutcome } from '../../mail/sieve/deliver.ts';
@@ -22,6 +23,8 @@ export interface MailTransactionOptions {
   readonly inbound?: InboundChecks;
   /** DNS blocklists at MAIL FROM and greylisting at RCPT TO for unauthenticated MX clients. */
   readonly baseline?: InboundBaseline;
+  /** DMARC aggregate reports (RFC 7489 §7.2) read from messages to these local addresses, after delivery. */
+  readonly dmarcReports?: { readonly addresses: readonly string[]; readonly store: Pick<DmarcReports, 'collect'> };
   /** Does this listener let unauthenticated clients relay (policy `requireAuthForRelay` inverted)? */
   readonly requireAuthForRelay: (listener: string) => boolean;
   readonly logger: Logger;
@@ -177,10 +180,25 @@ export class MailTransactions implements TransactionHandler {
     if ('full' in done) return reply(452, '4.2.2', 'Mailbox full, try again later');
     if ('refused' in done) return reply(550, '5.7.1', refusalText(done.refused));
     const queueId = done.queueId;
+    await this.#collectReports(session, envelope, message);
     this.#o.logger.info(
       { session: session.id, listener: session.listener, local: accounts.length, remote: remote.length, size: message.length, queueId },
       'message accepted',
     );
     return reply(250, '2.0.0', `Ok: queued as ${session.id}${queueId === undefined ? '' : `-${queueId}`}`);
+  }
+
+  /** The message is delivered (and stays in the mailbox); reports in it are read now, errors only logged. */
+  async #collectReports(session: SessionView, envelope: MailEnvelope, message: Buffer): Promise<void> {
+    const reports = this.#o.dmarcReports;
+    if (!reports?.addresses.length) return;
+    const wanted = new Set(reports.addresses.map((a) => a.toLowerCase()));
+    if (!envelope.recipients.some((r) => wanted.has(r.address.toLowerCase()))) return;
+    try {
+      const outcome = await reports.store.collect(message);
+      this.#o.logger.info({ session: session.id, ...outcome }, 'DMARC aggregate report');
+    } catch (err) {
+      this.#o.logger.warn({ session: session.id, err: (err as Error).message }, 'DMARC aggregate report not stored');
+    }
   }
 }

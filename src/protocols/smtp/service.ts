@@ -8,6 +8,7 @@ import type { Directory } from '../../directory/directory.ts';
 import { InboundBaseline } from './baseline.ts';
 import { InboundChecks } from '../../mail/inbound/checks.ts';
 import { CachingResolver } from '../../mail/inbound/dns-cache.ts';
+import { DmarcReports } from '../../mail/inbound/dmarc-reports.ts';
 import { DnsblChecker } from '../../mail/inbound/dnsbl.ts';
 import { Greylist } from '../../mail/inbound/greylist.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
@@ -257,6 +258,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     deliverLocal: (accountId, message, context) => sieve.deliver(accountId, message, context),
     ...(inbound ? { inbound: inbound.checks } : {}),
     ...(baseline ? { baseline } : {}),
+    dmarcReports: { addresses: config.inbound.dmarc_report_addresses, store: new DmarcReports(deps.db, deps.clock) },
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
     logger,
   });
