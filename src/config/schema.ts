@@ -486,6 +486,12 @@ export const configSchema = z
         smarthost_ca: z.string().default(''),
         /** Verify MX hosts' certificates; off means opportunistic STARTTLS (RFC 7435), as most MTAs do. */
         verify_mx_tls: z.boolean().default(false),
+        /** Enforce remote domains' MTA-STS policies (RFC 8461): only their listed MX hosts, STARTTLS with verified certificates. */
+        mta_sts: z.boolean().default(true),
+        /** DNS servers (`ip` or `ip:port`) for MX and MTA-STS lookups; empty: the system's resolvers. */
+        dns_servers: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+)(:\d{1,5})?$/, 'expected ip or ip:port')).default([]),
+        /** PEM CA file trusted besides the system CAs for MX certificates and MTA-STS policy hosts (private CAs). */
+        tls_ca: z.string().default(''),
         /** Deliveries in parallel per node. */
         concurrency: z.number().int().min(1).max(100).default(8),
         /** Connection and greeting timeout per remote host. */

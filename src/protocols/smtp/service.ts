@@ -17,6 +17,7 @@ import { RspamdClient } from '../../mail/inbound/rspamd.ts';
 import { SieveDelivery } from '../../mail/sieve/deliver.ts';
 import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import { DkimKeys, fromDomain } from '../../mail/queue/dkim.ts';
+import { MtaStsPolicies } from '../../mail/queue/mta-sts.ts';
 import { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
 import { type Smarthost, QueueWorker } from '../../mail/queue/worker.ts';
@@ -27,6 +28,7 @@ import type { ProtocolHandler } from '../../net/listener.ts';
 import type { BlobStore } from '../../store/blobs.ts';
 import type { Db } from '../../store/db.ts';
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import path from 'node:path';
 import { smtpHandler } from './handler.ts';
 import type { FailureCounter } from './harvest-guard.ts';
@@ -65,13 +67,13 @@ export interface SmtpService {
   stop(): Promise<void>;
 }
 
-function readCa(file: string): string {
+function readCa(file: string, key = 'queue.smarthost_ca'): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
     throw new FingerpostError(
       'config_invalid',
-      `config key queue.smarthost_ca: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      `config key ${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       {
         hint: 'point it at a PEM CA certificate file, or leave it empty to use the system CAs',
       },
@@ -188,8 +190,24 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     else if (!domain) await queue.enqueue({ sender: '', recipients: [sender], message: report });
     else logger.warn({ to: sender }, 'bounce for an unknown local address dropped');
   };
+  const q = config.queue;
+  const queueDns = new CachingResolver({ servers: q.dns_servers, timeoutMs: q.connect_timeout, ttlMs: 300_000, maxEntries: 10_000 });
+  const extraCa = q.tls_ca ? readCa(q.tls_ca, 'queue.tls_ca') : undefined;
   const worker = config.queue.enabled
     ? new QueueWorker({
+        ...(q.dns_servers.length
+          ? { resolveMx: (domain: string) => queueDns.resolve(domain, 'MX') as Promise<{ exchange: string; priority: number }[]> }
+          : {}),
+        ...(q.mta_sts
+          ? {
+              mtaSts: new MtaStsPolicies({
+                resolve: queueDns.resolve,
+                timeoutMs: q.connect_timeout,
+                ...(extraCa ? { ca: extraCa } : {}),
+              }),
+            }
+          : {}),
+        ...(extraCa ? { mxCa: [...rootCertificates, extraCa] } : {}),
         queue,
         hostname: config.server.hostname,
         routes: parseRoutes(config.queue.routes, config.queue.remote_port),
