@@ -8,6 +8,7 @@ import { registerAdminBlobs } from './admin-blobs.ts';
 import { registerAdminIdp } from './admin-idp.ts';
 import { registerAdminImport } from './admin-import.ts';
 import { registerAdminDkim } from './admin-dkim.ts';
+import { registerAdminDmarc } from './admin-dmarc.ts';
 import { registerAdminQueue } from './admin-queue.ts';
 import { registerAdminSession } from './admin-session.ts';
 import { registerAdminCalendar } from './admin-calendar.ts';
@@ -37,6 +38,7 @@ export function registerAdmin(program: Command): void {
   registerAdminQueue(admin);
   registerAdminSession(admin);
   registerAdminDkim(admin);
+  registerAdminDmarc(admin);
   registerAdminIdp(admin);
   registerAdminBlobs(admin);
   registerAdminImport(admin);

@@ -391,6 +391,22 @@ export const configSchema = z
         rspamd_down: z.enum(['accept', 'tempfail']).default('accept'),
         /** rspamd action `reject`: `reject` (550 5.7.1) or `junk`. */
         spam_reject: z.enum(['reject', 'junk']).default('reject'),
+        /** DNS blocklist zones (RFC 5782) the client address is looked up in at MAIL FROM; listed: 554 5.7.1. */
+        dnsbl_zones: z.array(z.string().regex(HOST_NAME, 'expected a DNS zone such as zen.spamhaus.org')).default([]),
+        /** Client addresses (CIDR or exact) never looked up in the blocklists nor greylisted. */
+        client_allow: addressList([]),
+        /** Greylist unknown (client network, sender, recipient) triplets with 451 4.7.1 (RFC 6647). */
+        greylist: z.boolean().default(false),
+        /** How long a new triplet is refused before a retry is accepted. */
+        greylist_delay: duration('5m'),
+        /** How long a refused triplet waits for its retry before it is forgotten. */
+        greylist_retry_window: duration('24h'),
+        /** How long a passed triplet is accepted without delay after its last message (RFC 6647 §4.2: weeks). */
+        greylist_pass_ttl: duration('35d'),
+        /** Sender domains (and subdomains) never greylisted. */
+        greylist_allow_domains: z.array(z.string().min(1)).default([]),
+        /** Local addresses that receive DMARC aggregate reports (our `rua=mailto:`): reports are read and kept (RFC 7489 §7.2). */
+        dmarc_report_addresses: z.array(z.string().includes('@', { message: 'expected an address such as dmarc@example.com' })).default([]),
       })
       .strict()
       .prefault({}),
@@ -470,6 +486,12 @@ export const configSchema = z
         smarthost_ca: z.string().default(''),
         /** Verify MX hosts' certificates; off means opportunistic STARTTLS (RFC 7435), as most MTAs do. */
         verify_mx_tls: z.boolean().default(false),
+        /** Enforce remote domains' MTA-STS policies (RFC 8461): only their listed MX hosts, STARTTLS with verified certificates. */
+        mta_sts: z.boolean().default(true),
+        /** DNS servers (`ip` or `ip:port`) for MX and MTA-STS lookups; empty: the system's resolvers. */
+        dns_servers: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+)(:\d{1,5})?$/, 'expected ip or ip:port')).default([]),
+        /** PEM CA file trusted besides the system CAs for MX certificates and MTA-STS policy hosts (private CAs). */
+        tls_ca: z.string().default(''),
         /** Deliveries in parallel per node. */
         concurrency: z.number().int().min(1).max(100).default(8),
         /** Connection and greeting timeout per remote host. */

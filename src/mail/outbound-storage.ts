@@ -1,5 +1,8 @@
 import type { Db } from '../store/db.ts';
 import type { BlobStore } from '../store/blobs.ts';
+import type { Clock } from '../core/clock.ts';
+import { DmarcReports } from './inbound/dmarc-reports.ts';
+import { Greylist, type GreylistOptions } from './inbound/greylist.ts';
 import { DkimKeys } from './queue/dkim.ts';
 import { OutboundQueue } from './queue/queue.ts';
 import { SieveDelivery, type SieveDeliveryOptions } from './sieve/deliver.ts';
@@ -8,8 +11,8 @@ import { type SendingLimitOptions, SendingLimits } from './submission/sending-li
 /**
  * The stores outbound and filtered mail keep in the node's database, built here so the SMTP
  * protocol composes them without reaching storage itself: the queue (RFC 5321 §4.5.4.1), DKIM
- * keys (RFC 6376), per-account sending limits and Sieve delivery with its vacation claims
- * (RFC 5230 §4.2).
+ * keys (RFC 6376), per-account sending limits, Sieve delivery with its vacation claims
+ * (RFC 5230 §4.2), and the MX's greylisting triplets (RFC 6647) and DMARC reports (RFC 7489 §7.2).
  */
 export class OutboundStorage {
   readonly #db: Db;
@@ -38,5 +41,15 @@ export class OutboundStorage {
   /** Delivery into accounts through their active Sieve scripts (src/mail/sieve/deliver.ts). */
   sieveDelivery(options: Omit<SieveDeliveryOptions, 'db'>): SieveDelivery {
     return new SieveDelivery({ ...options, db: this.#db });
+  }
+
+  /** Greylisting triplets shared by every node (RFC 6647). */
+  greylist(options: GreylistOptions): Greylist {
+    return new Greylist(this.#db, options);
+  }
+
+  /** DMARC aggregate reports received for our domains (RFC 7489 §7.2). */
+  dmarcReports(clock?: Clock): DmarcReports {
+    return new DmarcReports(this.#db, clock);
   }
 }

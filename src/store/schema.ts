@@ -338,6 +338,36 @@ export interface QueueRecipientTable {
   updated_at: number;
 }
 
+/** A greylisting triplet (RFC 6647 §4.2), shared by every node. */
+export interface GreylistTable {
+  client: string;
+  sender: string;
+  recipient: string;
+  first_seen: number;
+  last_seen: number;
+  /** When a retry after the delay was accepted; null while it is still delayed. */
+  passed_at: number | null;
+  attempts: number;
+}
+
+/** A DMARC aggregate report received for one of our domains (RFC 7489 §7.2). */
+export interface DmarcReportTable {
+  id: Generated<number>;
+  org_name: string;
+  email: string;
+  report_id: string;
+  domain: string;
+  policy: string;
+  begin_at: number;
+  end_at: number;
+  /** Messages the report covers, and how many of them failed DMARC. */
+  messages: number;
+  failed: number;
+  /** The report's rows (src/mail/inbound/dmarc-report.ts DmarcReportRecord[]) as JSON. */
+  records: string;
+  received_at: number;
+}
+
 /** A DKIM signing key of a local domain (RFC 6376). */
 export interface DkimKeyTable {
   id: Generated<number>;
@@ -631,6 +661,8 @@ export interface Database {
   queue_messages: QueueMessageTable;
   queue_recipients: QueueRecipientTable;
   dkim_keys: DkimKeyTable;
+  greylist: GreylistTable;
+  dmarc_reports: DmarcReportTable;
   submission_log: SubmissionLogTable;
   pop3_locks: Pop3LockTable;
   jmap_uploads: JmapUploadTable;

@@ -29,7 +29,8 @@ export interface SpamVerdict {
   readonly symbols: readonly string[];
 }
 
-function inList(domain: string, list: readonly string[]): boolean {
+/** Is `domain` one of the list's domains or a subdomain of one (`.example.com` and `example.com` alike)? */
+export function inList(domain: string, list: readonly string[]): boolean {
   const d = domain.toLowerCase().replace(/\.$/, '');
   if (!d) return false;
   return list.some((entry) => {

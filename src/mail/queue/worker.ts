@@ -3,8 +3,10 @@ import type { Logger } from '../../core/log.ts';
 import { retryDelay } from './backoff.ts';
 import { deliverToHop, type HopOptions } from './deliver.ts';
 import { buildBounce, type FailedRecipient } from './dsn.ts';
+import type { MtaStsPolicies } from './mta-sts.ts';
 import type { ClaimedBatch, OutboundQueue } from './queue.ts';
 import { type Hop, type MxResolver, resolveRoute } from './routes.ts';
+import { mxMatches } from './mta-sts.ts';
 import type { RecipientOutcome } from './status.ts';
 
 /** A relay all outbound mail goes through instead of MX lookups. */
@@ -32,6 +34,10 @@ export interface QueueWorkerOptions {
   readonly timeoutMs: number;
   /** Verify certificates of MX hosts (off: opportunistic TLS, RFC 7435). */
   readonly verifyMxTls: boolean;
+  /** Remote MTA-STS policies (RFC 8461), enforced for MX deliveries (not smarthosts or static routes). */
+  readonly mtaSts?: MtaStsPolicies;
+  /** CAs for MX certificates verified under MTA-STS or `verifyMxTls` (system CAs plus extras); absent: the system's. */
+  readonly mxCa?: readonly string[];
   /** Hands a bounce to the sender (local delivery, or the queue with the null sender). */
   readonly bounce: (sender: string, report: Buffer) => Promise<void>;
   readonly logger: Logger;
@@ -144,9 +150,28 @@ export class QueueWorker {
     const route = await resolveRoute(domain, { routes: o.routes, port: o.port, ...(o.resolveMx ? { resolveMx: o.resolveMx } : {}) });
     if (route.kind === 'permanent') return { outcome: { kind: 'failed', error: route.error, status: route.status } };
     if (route.kind === 'temporary') return { outcome: { kind: 'deferred', error: route.error } };
-    return {
-      hops: route.hops.map((h) => ({ ...common, host: h.host, port: h.port, tls: 'opportunistic' as const, verify: o.verifyMxTls })),
-    };
+    const ca = o.mxCa ? { ca: [...o.mxCa] } : {};
+    const hops = route.hops.map((h) => ({
+      ...common,
+      ...ca,
+      host: h.host,
+      port: h.port,
+      tls: 'opportunistic' as const,
+      verify: o.verifyMxTls,
+    }));
+    const routed = o.routes.has(domain.toLowerCase()) || o.routes.has('*');
+    const policy = o.mtaSts && !routed ? await o.mtaSts.policy(domain) : undefined;
+    if (!policy || policy.mode === 'none') return { hops };
+    const matching = hops.filter((h) => policy.mx.some((p) => mxMatches(p, h.host)));
+    if (policy.mode === 'testing') {
+      // RFC 8461 §5: testing policies are reported, never enforced.
+      if (matching.length < hops.length) o.logger.info({ domain, policy: policy.id }, 'MTA-STS (testing): an MX host is not in the policy');
+      return { hops };
+    }
+    // RFC 8461 §4.2, §5: enforce means only listed MX hosts, STARTTLS required, certificates verified.
+    if (!matching.length)
+      return { outcome: { kind: 'deferred', error: `MTA-STS policy ${policy.id} of ${domain} (enforce) lists none of its MX hosts` } };
+    return { hops: matching.map((h) => ({ ...h, tls: 'starttls' as const, verify: true })) };
   }
 
   async #attempt(batch: ClaimedBatch): Promise<void> {

@@ -1,7 +1,9 @@
 import { isFingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
+import type { InboundBaseline } from './baseline.ts';
 import type { InboundChecks } from '../../mail/inbound/checks.ts';
+import type { DmarcReports } from '../../mail/inbound/dmarc-reports.ts';
 import type { LimitReached } from '../../mail/submission/sending-limits.ts';
 import type { MailSubmission, Room } from '../../mail/submission/submission.ts';
 import type { DeliveryContext, DeliveryOutcome } from '../../mail/sieve/deliver.ts';
@@ -19,6 +21,10 @@ export interface MailTransactionOptions {
   readonly deliverLocal: (accountId: number, message: Buffer, context: DeliveryContext) => Promise<DeliveryOutcome>;
   /** Checks on unauthenticated MX mail before the final reply (src/mail/inbound/checks.ts). */
   readonly inbound?: InboundChecks;
+  /** DNS blocklists at MAIL FROM and greylisting at RCPT TO for unauthenticated MX clients. */
+  readonly baseline?: InboundBaseline;
+  /** DMARC aggregate reports (RFC 7489 §7.2) read from messages to these local addresses, after delivery. */
+  readonly dmarcReports?: { readonly addresses: readonly string[]; readonly store: Pick<DmarcReports, 'collect'> };
   /** Does this listener let unauthenticated clients relay (policy `requireAuthForRelay` inverted)? */
   readonly requireAuthForRelay: (listener: string) => boolean;
   readonly logger: Logger;
@@ -69,7 +75,11 @@ export class MailTransactions implements TransactionHandler {
     if (session.protocol === 'submission' && !auth && this.#o.requireAuthForRelay(session.listener)) {
       return reply(530, '5.7.0', 'Authentication required');
     }
-    if (!auth) return undefined;
+    if (!auth) {
+      if (session.protocol !== 'smtp' || !this.#o.baseline) return undefined;
+      const refused = await this.#o.baseline.atMail(session.remoteAddress, session.id);
+      return refused && reply(refused.code, refused.enhanced, refused.text);
+    }
     const { submission } = this.#o;
     if (!(await submission.maySendAs(auth.account.id, sender))) {
       if (!sender) return reply(553, '5.7.1', 'The null sender is not allowed for authenticated users');
@@ -111,6 +121,10 @@ export class MailTransactions implements TransactionHandler {
       // A mailbox already at its quota takes nothing more: tell the sender now (RFC 5321 §4.5.3.1.10).
       const full = roomReply(await submission.room(verdict.accountId, 1));
       if (full) return { reply: full };
+      if (!session.auth && session.protocol === 'smtp' && this.#o.baseline) {
+        const refused = await this.#o.baseline.atRcpt(session.remoteAddress, envelope.sender, target, session.id);
+        if (refused) return { reply: reply(refused.code, refused.enhanced, refused.text) };
+      }
       return { recipient: { address: target, accountId: verdict.accountId } };
     }
     const relay = !!session.auth || !this.#o.requireAuthForRelay(session.listener);
@@ -168,10 +182,25 @@ export class MailTransactions implements TransactionHandler {
     if ('full' in done) return reply(452, '4.2.2', 'Mailbox full, try again later');
     if ('refused' in done) return reply(550, '5.7.1', refusalText(done.refused));
     const queueId = done.queueId;
+    await this.#collectReports(session, envelope, message);
     this.#o.logger.info(
       { session: session.id, listener: session.listener, local: accounts.length, remote: remote.length, size: message.length, queueId },
       'message accepted',
     );
     return reply(250, '2.0.0', `Ok: queued as ${session.id}${queueId === undefined ? '' : `-${queueId}`}`);
+  }
+
+  /** The message is delivered (and stays in the mailbox); reports in it are read now, errors only logged. */
+  async #collectReports(session: SessionView, envelope: MailEnvelope, message: Buffer): Promise<void> {
+    const reports = this.#o.dmarcReports;
+    if (!reports?.addresses.length) return;
+    const wanted = new Set(reports.addresses.map((a) => a.toLowerCase()));
+    if (!envelope.recipients.some((r) => wanted.has(r.address.toLowerCase()))) return;
+    try {
+      const outcome = await reports.store.collect(message);
+      this.#o.logger.info({ session: session.id, ...outcome }, 'DMARC aggregate report');
+    } catch (err) {
+      this.#o.logger.warn({ session: session.id, err: (err as Error).message }, 'DMARC aggregate report not stored');
+    }
   }
 }

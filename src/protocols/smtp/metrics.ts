@@ -1,8 +1,14 @@
 import { Counter, type Registry } from 'prom-client';
+import type { BaselineMetrics } from './baseline.ts';
 import type { SmtpSessionMetrics } from './session.ts';
 
-/** Prometheus counters of the SMTP listeners: unknown recipients, the limits they trip, deliveries that waited for memory. */
-export class SmtpMetrics implements SmtpSessionMetrics {
+/**
+ * Prometheus counters of the SMTP listeners: unknown recipients, the limits they trip, deliveries
+ * that waited for memory, DNS blocklist lookups (RFC 5782) and greylisting verdicts (RFC 6647).
+ */
+export class SmtpMetrics implements SmtpSessionMetrics, BaselineMetrics {
+  readonly #dnsbl: Counter<'result' | 'zone'>;
+  readonly #greylist: Counter<'result'>;
   readonly #unknown: Counter<'listener'>;
   readonly #limits: Counter<'listener' | 'limit'>;
   readonly #waits: Counter<'listener'>;
@@ -26,6 +32,26 @@ export class SmtpMetrics implements SmtpSessionMetrics {
       labelNames: ['listener'] as const,
       registers: [registry],
     });
+    this.#dnsbl = new Counter({
+      name: 'fingerpost_smtp_dnsbl_total',
+      help: 'MX clients looked up in inbound.dnsbl_zones at MAIL FROM: listed (refused 554, with the zone), clean, error (no zone answered), allowed (inbound.client_allow)',
+      labelNames: ['result', 'zone'] as const,
+      registers: [registry],
+    });
+    this.#greylist = new Counter({
+      name: 'fingerpost_smtp_greylist_total',
+      help: 'Greylisting verdicts at RCPT TO: delayed (451 4.7.1), passed, allowed (an allow list skipped it)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    });
+  }
+
+  dnsbl(result: 'listed' | 'clean' | 'error' | 'allowed', zone = ''): void {
+    this.#dnsbl.inc({ result, zone });
+  }
+
+  greylist(result: 'delayed' | 'passed' | 'allowed'): void {
+    this.#greylist.inc({ result });
   }
 
   deliveryWaited(listener: string): void {

@@ -5,13 +5,17 @@ import type { WaitClock } from '../../core/clock.ts';
 import { FingerpostError } from '../../core/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory } from '../../directory/directory.ts';
+import { InboundBaseline } from './baseline.ts';
 import { InboundChecks } from '../../mail/inbound/checks.ts';
+import { CachingResolver } from '../../mail/inbound/dns-cache.ts';
+import { DnsblChecker } from '../../mail/inbound/dnsbl.ts';
 import { JunkLearner } from '../../mail/inbound/junk-learner.ts';
 import { SenderAuthThread } from '../../mail/inbound/sender-auth-thread.ts';
 import { RspamdClient } from '../../mail/inbound/rspamd.ts';
 import type { SieveDeliveryOptions } from '../../mail/sieve/deliver.ts';
 import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import { fromDomain } from '../../mail/queue/dkim.ts';
+import { MtaStsPolicies } from '../../mail/queue/mta-sts.ts';
 import type { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
 import { type Smarthost, QueueWorker } from '../../mail/queue/worker.ts';
@@ -21,6 +25,7 @@ import { isActive } from '../../mail/vacation/settings.ts';
 import { type Enqueue, MailSubmission } from '../../mail/submission/submission.ts';
 import type { ProtocolHandler } from '../../net/listener.ts';
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import path from 'node:path';
 import { smtpHandler } from './handler.ts';
 import type { FailureCounter } from './harvest-guard.ts';
@@ -61,13 +66,13 @@ export interface SmtpService {
   stop(): Promise<void>;
 }
 
-function readCa(file: string): string {
+function readCa(file: string, key = 'queue.smarthost_ca'): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
     throw new FingerpostError(
       'config_invalid',
-      `config key queue.smarthost_ca: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      `config key ${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       {
         hint: 'point it at a PEM CA certificate file, or leave it empty to use the system CAs',
       },
@@ -136,6 +141,42 @@ function inboundChecks(config: Config, logger: Logger, mail: MailStore): { check
   return { checks, close: () => thread?.close() };
 }
 
+/** DNS blocklists and greylisting from config `[inbound]`; undefined when both are off. */
+function inboundBaseline(
+  config: Config,
+  storage: OutboundStorage,
+  logger: Logger,
+  metrics: SmtpMetrics | undefined,
+  clock: WaitClock | undefined,
+) {
+  const c = config.inbound;
+  if (!c.dnsbl_zones.length && !c.greylist) return undefined;
+  const resolver = new CachingResolver({
+    servers: c.dns_servers,
+    timeoutMs: c.dns_timeout,
+    ttlMs: c.dns_cache_ttl,
+    maxEntries: c.dns_cache_entries,
+    ...(clock ? { clock } : {}),
+  });
+  return new InboundBaseline({
+    ...(c.dnsbl_zones.length ? { dnsbl: new DnsblChecker(c.dnsbl_zones, resolver.resolve) } : {}),
+    ...(c.greylist
+      ? {
+          greylist: storage.greylist({
+            delayMs: c.greylist_delay,
+            retryWindowMs: c.greylist_retry_window,
+            passTtlMs: c.greylist_pass_ttl,
+            ...(clock ? { clock } : {}),
+          }),
+        }
+      : {}),
+    clientAllow: c.client_allow,
+    greylistAllowDomains: c.greylist_allow_domains,
+    ...(metrics ? { metrics } : {}),
+    logger,
+  });
+}
+
 /** Builds the SMTP handlers, queue and worker from config (the worker is started by `start`). */
 export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(): void } {
   const { config, logger } = deps;
@@ -154,8 +195,24 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     else if (!domain) await queue.enqueue({ sender: '', recipients: [sender], message: report });
     else logger.warn({ to: sender }, 'bounce for an unknown local address dropped');
   };
+  const q = config.queue;
+  const queueDns = new CachingResolver({ servers: q.dns_servers, timeoutMs: q.connect_timeout, ttlMs: 300_000, maxEntries: 10_000 });
+  const extraCa = q.tls_ca ? readCa(q.tls_ca, 'queue.tls_ca') : undefined;
   const worker = config.queue.enabled
     ? new QueueWorker({
+        ...(q.dns_servers.length
+          ? { resolveMx: (domain: string) => queueDns.resolve(domain, 'MX') as Promise<{ exchange: string; priority: number }[]> }
+          : {}),
+        ...(q.mta_sts
+          ? {
+              mtaSts: new MtaStsPolicies({
+                resolve: queueDns.resolve,
+                timeoutMs: q.connect_timeout,
+                ...(extraCa ? { ca: extraCa } : {}),
+              }),
+            }
+          : {}),
+        ...(extraCa ? { mxCa: [...rootCertificates, extraCa] } : {}),
         queue,
         hostname: config.server.hostname,
         routes: parseRoutes(config.queue.routes, config.queue.remote_port),
@@ -172,6 +229,8 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
       })
     : undefined;
   const inbound = inboundChecks(config, logger, deps.mail);
+  const metrics = deps.registry ? new SmtpMetrics(deps.registry) : undefined;
+  const baseline = inboundBaseline(config, deps.outboundStorage, logger, metrics, deps.clock);
   const sieve = deps.outboundStorage.sieveDelivery({
     vacationResponseOn: async (accountId) => isActive(await deps.mail.vacation.load(accountId), Date.now()),
     scripts: deps.sieveScripts,
@@ -224,6 +283,8 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     submission: outbound,
     deliverLocal: (accountId, message, context) => sieve.deliver(accountId, message, context),
     ...(inbound ? { inbound: inbound.checks } : {}),
+    ...(baseline ? { baseline } : {}),
+    dmarcReports: { addresses: config.inbound.dmarc_report_addresses, store: deps.outboundStorage.dmarcReports(deps.clock) },
     requireAuthForRelay: (listener) => deps.auth.policy(listener).requireAuthForRelay,
     logger,
   });
@@ -241,7 +302,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     maxUnknownRecipients: config.smtp.max_unknown_recipients,
     unknownRecipientDelayMs: config.smtp.unknown_recipient_delay,
     ...(deps.failures ? { failures: deps.failures } : {}),
-    ...(deps.registry ? { metrics: new SmtpMetrics(deps.registry) } : {}),
+    ...(metrics ? { metrics } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   };
   return {
