@@ -33,7 +33,7 @@ function protocolsOf(form: Form): string[] {
   return APP_PASSWORD_PROTOCOLS.filter((p) => given.includes(p));
 }
 
-function appPasswordRows(list: readonly AppPasswordInfo[], csrf: string, lastUsed: ReadonlyMap<number, string>): string {
+function appPasswordRows(list: readonly AppPasswordInfo[], csrf: string): string {
   const live = list.filter((p) => p.revokedAt === null);
   if (!live.length) return '<p class="note">You have no app passwords.</p>';
   const rows = live.map(
@@ -41,7 +41,7 @@ function appPasswordRows(list: readonly AppPasswordInfo[], csrf: string, lastUse
 <td>${html(p.name)}</td>
 <td>${p.protocols.map((x) => html(PROTOCOL_WORDS[x] ?? x)).join(', ')}</td>
 <td>${when(p.createdAt)}</td>
-<td>${p.lastUsedAt ? `${when(p.lastUsedAt)}${lastUsed.get(p.id) ? `<br><span class="note">from ${html(lastUsed.get(p.id)!)}</span>` : ''}` : 'Never'}</td>
+<td>${p.lastUsedAt ? `${when(p.lastUsedAt)}${p.lastUsedAddress ? `<br><span class="note">from ${html(p.lastUsedAddress)}${p.lastUsedProtocol ? ` (${html(p.lastUsedProtocol.toUpperCase())})` : ''}</span>` : ''}` : 'Never'}</td>
 <td>${p.expiresAt ? when(p.expiresAt) : 'Never'}</td>
 <td><form method="post" action="/account/app-passwords/${p.id}/revoke">${csrfField(csrf)}<button class="danger small" type="submit" aria-label="Revoke ${html(p.name)}">Revoke</button></form></td>
 </tr>`,
@@ -86,12 +86,6 @@ function shownOnce(name: string, secret: string): string {
  */
 export function registerAccountRoutes(scope: FastifyInstance, deps: WebDeps, web: WebSessions): void {
   const name = deps.config.server.name;
-  const lastUsedFrom = async (accountId: number) => {
-    const m = new Map<number, string>();
-    for (const s of await deps.sessions.list(accountId))
-      if (s.method === 'app_password' && s.credentialId) m.set(Number(s.credentialId), `${s.remote} (${s.protocol}, now)`);
-    return m;
-  };
 
   const create = async (signed: Signed, form: Form): Promise<{ secret: string; name: string } | { error: string }> => {
     const label = (form.name ?? '').trim();
@@ -170,7 +164,7 @@ ${cards}
         `<h1>App passwords</h1>
 <p class="lead">An app password lets one app sign in without your own password, only for the services you pick. Revoking it signs that app out at once.</p>
 ${top}
-${appPasswordRows(list, s.viewer.csrf, await lastUsedFrom(s.account.id))}
+${appPasswordRows(list, s.viewer.csrf)}
 <h2>New app password</h2>
 ${createForm(s.viewer.csrf, '/account/app-passwords', ['imap', 'smtp'])}`,
       ),

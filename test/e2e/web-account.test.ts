@@ -148,7 +148,7 @@ describe('account page and admin console in headless Chromium', { skip }, () => 
     await page.screenshot({ path: path.join(SHOTS, 'account-sessions.png'), fullPage: true });
 
     await page.goto(`${server.baseUrl}/account/app-passwords`);
-    assert.match((await page.textContent('tbody')) ?? '', /from 127\.0\.0\.1/);
+    assert.match((await page.textContent('tbody')) ?? '', /from 127\.0\.0\.1 \(IMAP\)/);
     await page.screenshot({ path: path.join(SHOTS, 'account-app-passwords.png'), fullPage: true });
     await Promise.all([page.waitForURL(/done=revoked/), page.click('button[aria-label="Revoke Laptop imaplib"]')]);
     assert.match((await page.textContent('main')) ?? '', /revoked/);

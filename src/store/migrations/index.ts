@@ -21,6 +21,7 @@ import * as m051 from './051-dav.ts';
 import * as m052 from './052-scheduling.ts';
 import * as m060 from './060-jmap.ts';
 import * as m061 from './061-push-subscriptions.ts';
+import * as m090 from './090-app-password-use.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -64,6 +65,7 @@ const steps: Array<[string, Step]> = [
   ['052-scheduling', m052],
   ['060-jmap', m060],
   ['061-push-subscriptions', m061],
+  ['090-app-password-use', m090],
 ];
 
 /** Kysely migration provider for the in-code migration list. */
