@@ -51,7 +51,7 @@ ul.cards a{display:block;border:1px solid #d6dae3;border-radius:8px;padding:.7re
 ul.cards a:hover{border-color:#2454d6}
 .qr svg{width:12rem;height:12rem}
 .row{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center}
-footer{text-align:center;font-size:.8rem;color:#6a7385;margin:1rem 0}
+footer{text-align:center;font-size:.8rem;color:#4f5768;margin:1rem 0}
 @media (max-width:30rem){main{margin:.6rem;padding:1rem}dl.settings{grid-template-columns:1fr}}
 `;
 

@@ -34,6 +34,18 @@ async function until(check: () => Promise<boolean>, what: string, limitMs = 15_0
   }
 }
 
+const AXE = await readFile(path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** An axe-core scan of the page (run through DevTools, outside the page's CSP): serious and critical violations. */
+async function axeProblems(page: Page): Promise<string[]> {
+  const result = (await page.evaluate(`${AXE}\n;axe.run(document, { resultTypes: ['violations'] })`)) as {
+    violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }>;
+  };
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${page.url()}: ${v.id} (${v.impact}) at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+}
+
 /** Python imaplib over implicit TLS: logs in, then NOOPs until the server ends the connection. */
 const IMAPLIB = `
 import imaplib, ssl, sys, time
@@ -230,6 +242,38 @@ describe('account page and admin console in headless Chromium', { skip }, () => 
     await Promise.all([page.waitForURL(/done=dkim/), page.click('form[action="/admin/domains/example.test/dkim"] button')]);
     assert.match((await page.textContent('main')) ?? '', /signing with selector/);
     await page.screenshot({ path: path.join(SHOTS, 'admin-domains.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+  });
+
+  it('has no serious accessibility violations (axe-core) on any page, desktop and 320 px', async () => {
+    const { page, errors } = await signIn(server.admin.address, server.admin.password);
+    const pages = [
+      '/account',
+      '/account/app-passwords',
+      '/account/sessions',
+      '/account/devices',
+      '/account/devices/apple',
+      '/account/devices/terminal',
+      '/account/security',
+      '/account/filters',
+      '/admin',
+      '/admin/domains',
+      '/admin/accounts',
+      '/admin/sessions',
+      '/admin/queue',
+    ];
+    const problems: string[] = [];
+    for (const width of [1100, 320]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const p of pages) {
+        const res = await page.goto(`${server.baseUrl}${p}`);
+        assert.equal(res?.status(), 200, p);
+        problems.push(...(await axeProblems(page)));
+      }
+    }
+    await page.goto(`${server.baseUrl}/account/filters`);
+    await page.screenshot({ path: path.join(SHOTS, 'account-filters.png'), fullPage: true });
+    assert.deepEqual(problems, []);
     assert.deepEqual(errors, []);
   });
 });
