@@ -1,5 +1,5 @@
 // Dependency-direction check for the layout in docs/architecture.md:
-//   cli → main → admin → protocols|idp|discovery|calendar → auth|mail → directory → store|config|net → core
+//   cli → main → web → admin → protocols|idp|discovery|calendar → auth|mail → directory → store|config|net → core
 // Each area may import only the areas listed for it. `client/` (the command-line client) may use
 // the pure SASL codecs and discovery's client side, never anything server-side.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -21,7 +21,24 @@ const lower = {
   idp: ['core', 'config', 'store', 'directory', 'auth', 'net'],
   protocols: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'contacts', 'calendar', 'net', 'discovery'],
   admin: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'contacts', 'calendar', 'idp', 'net'],
-  main: ['core', 'config', 'store', 'directory', 'auth', 'mail', 'contacts', 'calendar', 'discovery', 'idp', 'protocols', 'net', 'admin'],
+  // The account page and admin console: HTML over the admin use cases, never SQL of their own.
+  web: ['core', 'config', 'directory', 'auth', 'mail', 'contacts', 'calendar', 'discovery', 'idp', 'net', 'admin'],
+  main: [
+    'core',
+    'config',
+    'store',
+    'directory',
+    'auth',
+    'mail',
+    'contacts',
+    'calendar',
+    'discovery',
+    'idp',
+    'protocols',
+    'net',
+    'admin',
+    'web',
+  ],
   client: ['core', 'auth/sasl', 'discovery/client'],
   cli: ['*'],
 } as const satisfies Record<string, readonly string[]>;

@@ -1,6 +1,13 @@
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
 import { AccountAdmin } from './admin/accounts.ts';
+import { accountQuota, setAccountQuota } from './admin/quota.ts';
+import { SessionAdmin } from './admin/sessions.ts';
+import { idpSecret } from './idp/secrets.ts';
+import { DkimKeys } from './mail/queue/dkim.ts';
+import { OutboundQueue } from './mail/queue/queue.ts';
+import { registerWeb } from './web/mount.ts';
 import { AuthService } from './auth/service.ts';
 import { jwkSigner, newestPublished } from './calendar/federation/assertion.ts';
 import type { CalendarService } from './calendar/service.ts';
@@ -54,6 +61,29 @@ import type { BlobStore } from './store/blobs.ts';
 import { type Db, openDb, ping } from './store/db.ts';
 
 const BLOB_SWEEP_MS = 6 * 3_600_000;
+
+/** The account page and admin console (src/web) on the HTTPS app, over the admin CLI's use cases. */
+async function mountAccountWeb(app: FastifyInstance, services: Services, localCaPem: () => string | undefined): Promise<void> {
+  const { config, db } = services;
+  const quotaDeps = { db, directory: services.directory, mail: services.mail };
+  await registerWeb(
+    app,
+    {
+      config,
+      logger: services.logger.child({ component: 'web' }),
+      directory: services.directory,
+      accounts: services.accounts,
+      sessions: new SessionAdmin(db),
+      idp: services.idp,
+      sieve: services.sieveScripts,
+      queue: new OutboundQueue(db, services.blobs, { maxAgeMs: config.queue.max_age }),
+      dkim: new DkimKeys(db),
+      quota: { get: (a) => accountQuota(quotaDeps, a), set: (a, limit) => setAccountQuota(quotaDeps, a, limit) },
+      localCaPem,
+    },
+    { cookie: await idpSecret(db, 'web-cookie'), client: await idpSecret(db, 'web-client') },
+  );
+}
 
 /** Everything a running node or an admin command shares: config, storage, directory, logging. */
 export interface Services {
@@ -550,6 +580,7 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   services.auth.registerHttpRoutes(app);
   registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, submission: smtpService.outbound, metrics: registry });
   await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });
+  if (config.idp.enabled) await mountAccountWeb(app, services, () => caPem);
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled
     ? startCalendarHttp(app, {

@@ -75,7 +75,7 @@ export class AuthService implements AuthCore {
   readonly #now: () => number;
   readonly #passwordCache = new VerifiedPasswordCache();
   readonly #policies = new Map<string, ListenerPolicy>();
-  readonly #touched = new Map<number, number>();
+  readonly #touched = new Map<number, { at: number; remote: string }>();
 
   constructor(deps: AuthServiceDeps) {
     this.config = deps.config;
@@ -307,7 +307,7 @@ export class AuthService implements AuthCore {
         if (form && context.protocol !== 'http') return authFailure('policy');
         if (!policy.plain && !form) return authFailure('policy', { publicReason: 'password sign-in is disabled here' });
         return verifyPasswordLogin(
-          { directory: this.#directory, cache: this.#passwordCache, now: this.#now, touch: (id) => this.#touch(id) },
+          { directory: this.#directory, cache: this.#passwordCache, now: this.#now, touch: (id, use) => this.#touch(id, use) },
           credentials,
           context,
           { appPasswords: !form },
@@ -329,12 +329,16 @@ export class AuthService implements AuthCore {
     }
   }
 
-  #touch(id: number): void {
+  #touch(id: number, use: { remote: string; protocol: string }): void {
     const now = this.#now();
-    if ((this.#touched.get(id) ?? 0) > now - TOUCH_INTERVAL_MS) return;
+    const last = this.#touched.get(id);
+    // A use from another address is recorded at once; the same address once per interval.
+    if (last && last.at > now - TOUCH_INTERVAL_MS && last.remote === use.remote) return;
     if (this.#touched.size > 10_000) this.#touched.clear();
-    this.#touched.set(id, now);
-    this.#directory.touchAppPassword(id).catch((err: Error) => this.#log.warn({ err: err.message }, 'could not record app-password use'));
+    this.#touched.set(id, { at: now, remote: use.remote });
+    this.#directory
+      .touchAppPassword(id, use)
+      .catch((err: Error) => this.#log.warn({ err: err.message }, 'could not record app-password use'));
   }
 
   /** One audit line per attempt: who, how, from where, the result code; never the secret. */

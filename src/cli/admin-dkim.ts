@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseDomain } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
-import { DkimKeys, zoneLine } from '../mail/queue/dkim.ts';
+import { DkimKeys, defaultSelector, zoneLine } from '../mail/queue/dkim.ts';
 import type { openServices } from '../main.ts';
 import { action, configFrom, printTable, type StoreOptions, withStoreOptions } from './common.ts';
 import { openCliServices } from './services.ts';
@@ -19,11 +19,6 @@ async function withKeys(
 }
 
 /** A selector that sorts by creation month, e.g. `fp202611`, so rotations get new names. */
-function defaultSelector(): string {
-  const d = new Date();
-  return `fp${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
-}
-
 /** `fingerpost admin dkim create|list|remove`: DKIM signing keys per domain (RFC 6376). */
 export function registerAdminDkim(admin: Command): void {
   const dkim = admin.command('dkim').description('DKIM keys that sign outbound mail per domain');

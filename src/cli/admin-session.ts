@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listStoredSessions, publishSessionRevocation } from '../auth/session-store.ts';
+import { SessionAdmin } from '../admin/sessions.ts';
 import { parseAddress } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
 import type { Services } from '../main.ts';
@@ -36,7 +36,7 @@ export function registerAdminSession(admin: Command): void {
     .action(
       action(async (opts: StoreOptions & { account?: string; json?: boolean }) =>
         withServices(opts, async (s) => {
-          const sessions = await listStoredSessions(s.db, opts.account ? { accountId: await accountId(s, opts.account) } : {});
+          const sessions = await new SessionAdmin(s.db).list(opts.account ? await accountId(s, opts.account) : undefined);
           if (opts.json) {
             for (const x of sessions) process.stdout.write(`${JSON.stringify(x)}\n`);
             return;
@@ -68,17 +68,13 @@ export function registerAdminSession(admin: Command): void {
             throw new FingerpostError('invalid_argument', 'give either a session id or --account', {
               hint: 'fingerpost admin session revoke s… | fingerpost admin session revoke --account user@example.test',
             });
+          const admin = new SessionAdmin(s.db);
           if (opts.account) {
-            const aid = await accountId(s, opts.account);
-            const live = await listStoredSessions(s.db, { accountId: aid });
-            await publishSessionRevocation(s.db, { accountId: aid });
-            process.stdout.write(`ending ${live.length} live session(s) of ${opts.account.toLowerCase()}\n`);
+            const n = await admin.revokeAccount(await accountId(s, opts.account));
+            process.stdout.write(`ending ${n} live session(s) of ${opts.account.toLowerCase()}\n`);
             return;
           }
-          const live = (await listStoredSessions(s.db)).find((x) => x.id === id);
-          if (!live)
-            throw new FingerpostError('not_found', `no live session ${id}`, { hint: 'list them with: fingerpost admin session list' });
-          await publishSessionRevocation(s.db, { sessionId: live.id });
+          const live = await admin.revoke(id!);
           process.stdout.write(`ending session ${live.id} (${live.address}, ${live.protocol} from ${live.remote})\n`);
         }),
       ),

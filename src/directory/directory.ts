@@ -75,8 +75,17 @@ export interface AppPasswordInfo {
   readonly protocols: readonly string[];
   readonly createdAt: number;
   readonly lastUsedAt: number | null;
+  /** Client address and protocol of the latest use; null before the first (or before migration 090). */
+  readonly lastUsedAddress: string | null;
+  readonly lastUsedProtocol: string | null;
   readonly expiresAt: number | null;
   readonly revokedAt: number | null;
+}
+
+/** Where an app password was used: the client address and the protocol. */
+export interface AppPasswordUse {
+  readonly remote: string;
+  readonly protocol: string;
 }
 
 export const APP_PASSWORD_PROTOCOLS = ['imap', 'pop3', 'smtp', 'http', 'caldav', 'carddav'] as const;
@@ -93,7 +102,8 @@ export interface AppPasswordStore {
   listAppPasswords(address: string): Promise<AppPasswordInfo[]>;
   /** Finds a live app password by its secret; the caller checks the account and protocol. */
   findAppPasswordBySecret(secret: string): Promise<AppPasswordInfo | undefined>;
-  touchAppPassword(id: number): Promise<void>;
+  /** Records a use: the time, and where from when `use` is given. */
+  touchAppPassword(id: number, use?: AppPasswordUse): Promise<void>;
   revokeAppPassword(address: string, idOrName: string): Promise<AppPasswordInfo>;
 }
 

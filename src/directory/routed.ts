@@ -1,6 +1,6 @@
 import { parseAddress } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
-import type { AccountDirectory, AppPasswordInfo, Directory, DirectoryAccount, DirectoryDomain } from './directory.ts';
+import type { AccountDirectory, AppPasswordInfo, AppPasswordUse, Directory, DirectoryAccount, DirectoryDomain } from './directory.ts';
 import type { LdapDirectory } from './ldap/ldap.ts';
 import type { SqlDirectory } from './sql.ts';
 
@@ -162,8 +162,8 @@ export class RoutedDirectory implements AccountDirectory {
     return this.#sql.findAppPasswordBySecret(secret);
   }
 
-  touchAppPassword(id: number): Promise<void> {
-    return this.#sql.touchAppPassword(id);
+  touchAppPassword(id: number, use?: AppPasswordUse): Promise<void> {
+    return this.#sql.touchAppPassword(id, use);
   }
 
   revokeAppPassword(address: string, idOrName: string): Promise<AppPasswordInfo> {

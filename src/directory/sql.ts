@@ -9,6 +9,7 @@ import {
   type AccountDirectory,
   APP_PASSWORD_PROTOCOLS,
   type AppPasswordInfo,
+  type AppPasswordUse,
   type DirectoryAccount,
   type DirectoryDomain,
 } from './directory.ts';
@@ -45,6 +46,8 @@ function toAppPassword(row: Selectable<AppPasswordTable>): AppPasswordInfo {
     protocols: row.protocols.split(',').filter(Boolean),
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
+    lastUsedAddress: row.last_used_address ?? null,
+    lastUsedProtocol: row.last_used_protocol ?? null,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
   };
@@ -334,8 +337,15 @@ export class SqlDirectory implements AccountDirectory {
     return row ? toAppPassword(row) : undefined;
   }
 
-  async touchAppPassword(id: number): Promise<void> {
-    await this.#db.kysely.updateTable('app_passwords').set({ last_used_at: this.#now() }).where('id', '=', id).execute();
+  async touchAppPassword(id: number, use?: AppPasswordUse): Promise<void> {
+    await this.#db.kysely
+      .updateTable('app_passwords')
+      .set({
+        last_used_at: this.#now(),
+        ...(use ? { last_used_address: use.remote.slice(0, 100), last_used_protocol: use.protocol.slice(0, 20) } : {}),
+      })
+      .where('id', '=', id)
+      .execute();
   }
 
   async revokeAppPassword(address: string, idOrName: string): Promise<AppPasswordInfo> {

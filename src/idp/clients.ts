@@ -16,6 +16,8 @@ export interface ClientInput {
   readonly public?: boolean;
   readonly grantTypes?: readonly string[];
   readonly scope?: string;
+  /** A confidential client's secret chosen by the caller (a first-party client of this server); generated when absent. */
+  readonly secret?: string;
 }
 
 export interface ClientInfo {
@@ -55,7 +57,7 @@ export class IdpClients {
         `client id ${JSON.stringify(clientId)} must be 3-100 characters of A-Z a-z 0-9 . _ ~ -`,
       );
     if (await this.#adapter.find(clientId)) throw new FingerpostError('already_exists', `client ${clientId} exists`);
-    const secret = input.public ? undefined : randomSecret(32);
+    const secret = input.public ? undefined : (input.secret ?? randomSecret(32));
     const grants = input.grantTypes?.length ? [...input.grantTypes] : ['authorization_code', 'refresh_token'];
     const metadata: AdapterPayload = {
       client_id: clientId,

@@ -13,6 +13,7 @@ import { SqlAdapter } from './adapter.ts';
 import { registerBackchannelLogout } from './backchannel-receiver.ts';
 import { type AdminToken, type AdminTokenRequest, issueAdminToken } from './admin-token.ts';
 import { IdpClients } from './clients.ts';
+import { deleteGrant, type GrantInfo, listGrants } from './grants.ts';
 import { CsrfTokens } from './csrf.ts';
 import { DeviceCookies } from './device-cookie.ts';
 import { providerHook } from './http-mount.ts';
@@ -99,6 +100,22 @@ export class EmbeddedIdp {
     const set = await this.tokens.revokeToken(jti);
     await this.#notify(set, 'token_revoked');
     return set;
+  }
+
+  /** The OAuth grants an account gave clients here (the account page's "devices"). */
+  grantsOf(account: string): Promise<GrantInfo[]> {
+    return listGrants(this.#deps.db, account);
+  }
+
+  /**
+   * Revokes one of an account's grants: its refresh tokens stop working at once and the live
+   * sessions of its access tokens end (RFC 7009 §2.1). False when the account has no such grant.
+   */
+  async revokeGrant(account: string, grantId: string): Promise<boolean> {
+    if (!(await this.grantsOf(account)).some((g) => g.id === grantId)) return false;
+    await deleteGrant(this.#deps.db, grantId);
+    await this.#notify(await this.tokens.revokeGrant(grantId), 'grant_revoked');
+    return true;
   }
 
   /** Removes a client and ends the sessions of every token it was issued. */

@@ -43,6 +43,9 @@ export interface AppPasswordTable {
   protocols: string;
   created_at: number;
   last_used_at: number | null;
+  /** Client address and protocol of the latest use (migration 090). */
+  last_used_address: string | null;
+  last_used_protocol: string | null;
   expires_at: number | null;
   revoked_at: number | null;
 }

@@ -20,7 +20,7 @@ export interface PasswordLoginDeps {
   readonly cache: VerifiedPasswordCache;
   readonly now: () => number;
   /** Records app-password use (throttled by the caller's policy). */
-  readonly touch: (id: number) => void;
+  readonly touch: (id: number, use: { remote: string; protocol: string }) => void;
 }
 
 /**
@@ -67,7 +67,7 @@ export async function verifyPasswordLogin(
       credentialId: String(app.id),
       ...(app.expiresAt !== null ? { expiresAt: app.expiresAt } : {}),
     });
-    if (outcome.ok) deps.touch(app.id);
+    if (outcome.ok) deps.touch(app.id, { remote: context.remote, protocol: context.protocol });
     return outcome;
   }
 

@@ -21,6 +21,12 @@ function txtValue(publicKeyDer: string): string {
   return `v=DKIM1; k=rsa; p=${publicKeyDer}`;
 }
 
+/** The selector a new key gets unless one is given: `fp` and the year and month (RFC 6376 §3.1). */
+export function defaultSelector(now = Date.now()): string {
+  const d = new Date(now);
+  return `fp${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
 /** The DNS record for a stored key, split into 255-octet strings as TXT requires (RFC 1035 §3.3.14). */
 export function zoneLine(info: Pick<DkimKeyInfo, 'dnsName' | 'dnsValue'>): string {
   const chunks = info.dnsValue.match(/.{1,255}/g) ?? [];

@@ -25,6 +25,7 @@ import * as m053 from './053-calendar-shares.ts';
 import * as m060 from './060-jmap.ts';
 import * as m061 from './061-push-subscriptions.ts';
 import * as m085 from './085-acl-identifiers.ts';
+import * as m090 from './090-app-password-use.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -72,6 +73,7 @@ const steps: Array<[string, Step]> = [
   ['060-jmap', m060],
   ['061-push-subscriptions', m061],
   ['085-acl-identifiers', m085],
+  ['090-app-password-use', m090],
 ];
 
 /** Kysely migration provider for the in-code migration list. */
