@@ -124,7 +124,10 @@ describe('serve --workers 2 on SQLite', { skip: commandSkip('ps', 'procps', ['--
       await until(() => idler.idling || undefined, 10_000, 'IDLE');
       const appended = await writer.append('INBOX', Buffer.from(`From: ${USER}\r\nSubject: across\r\n\r\nfrom the other worker\r\n`));
       assert.ok(appended && (appended.uid ?? 0) > 0);
-      const count = await Promise.race([exists, new Promise<never>((_, no) => setTimeout(() => no(new Error('no EXISTS in IDLE')), 15_000))]);
+      const count = await Promise.race([
+        exists,
+        new Promise<never>((_, no) => setTimeout(() => no(new Error('no EXISTS in IDLE')), 15_000)),
+      ]);
       assert.equal(count, before + 1, 'the other worker pushed EXISTS during IDLE');
     } finally {
       await Promise.all([idler.logout().catch(() => {}), writer.logout().catch(() => {})]);
@@ -132,7 +135,9 @@ describe('serve --workers 2 on SQLite', { skip: commandSkip('ps', 'procps', ['--
   });
 
   it('a token revoked from the admin CLI ends its sessions on both workers', async () => {
-    const issued = await runCli(['admin', 'token', 'issue', USER, '--resource', 'imap://localhost', '--ttl', '10m', '--data', dataDir], { env });
+    const issued = await runCli(['admin', 'token', 'issue', USER, '--resource', 'imap://localhost', '--ttl', '10m', '--data', dataDir], {
+      env,
+    });
     assert.equal(issued.code, 0, issued.stderr);
     const token = issued.stdout.trim().split('\n').at(-1)!;
     const pair = await onTwoWorkers({ user: USER, accessToken: token });
