@@ -6,6 +6,11 @@
 //
 //   ./node_modules/.bin/node bench/imap.ts [--work /tmp/fp-imap-bench] [--reps 3] [--seconds 8] [--warmup 2]
 //       [--conc 1,8,32] [--mechs PLAIN,OAUTHBEARER] [--fetch '1:*,none'] [--idle 5000] [--no-dovecot] [--no-matrix]
+//       [--workers 1,2] [--quiet-wait 60]
+//
+// `--workers 1,2` runs one Fingerpost per count (`serve --workers N`, each on a copy of the same
+// data directory and its own ports) as targets of the same interleaved matrix: the summary gives
+// each against the first target (Dovecot, or the first worker count with --no-dovecot).
 //
 // Needs root and `apt-get install dovecot-imapd dovecot-pop3d dovecot-submissiond` for the Dovecot
 // target (../shared/bench/dovecot/README.md). Both servers get the same TLS certificate, the same
@@ -39,6 +44,8 @@ const { values: args } = parseArgs({
     idle: { type: 'string', default: '5000' },
     'no-dovecot': { type: 'boolean', default: false },
     'no-matrix': { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
+    'quiet-wait': { type: 'string', default: '60' },
   },
 });
 const WORK = path.resolve(args.work!);
@@ -119,11 +126,25 @@ level = "warn"
   }
 }
 
-/** Starts `fingerpost serve` on the prepared data directory; resolves with its pid once it listens. */
-async function startFingerpost(): Promise<{ pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--data', FP], {
+/** A copy of the prepared data directory for another target, on ports shifted by `shift`. */
+async function copyFingerpost(shift: number): Promise<{ dir: string; imaps: number }> {
+  const dir = `${FP}-${shift}`;
+  await rm(dir, { recursive: true, force: true });
+  await run('cp', ['-a', FP, dir]);
+  const toml = (await readFile(path.join(FP, 'fingerpost.toml'), 'utf8'))
+    .replace(`port = ${PORTS.https}`, `port = ${PORTS.https + shift}`)
+    .replace(`port = ${PORTS.imap}`, `port = ${PORTS.imap + shift}`)
+    .replace(`tls_port = ${PORTS.imaps}`, `tls_port = ${PORTS.imaps + shift}`);
+  await writeFile(path.join(dir, 'fingerpost.toml'), toml);
+  return { dir, imaps: PORTS.imaps + shift };
+}
+
+/** Starts `fingerpost serve` (with `workers` processes) on a prepared data directory; resolves with its pid once it listens. */
+async function startFingerpost(dir = FP, workers = 1): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const cli = [path.join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--data', dir, '--workers', String(workers)];
+  const child = spawn(process.execPath, cli, {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, FINGERPOST_CONFIG: path.join(FP, 'fingerpost.toml') },
+    env: { ...process.env, FINGERPOST_CONFIG: path.join(dir, 'fingerpost.toml') },
   });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -161,16 +182,29 @@ function node(script: string, argv: string[]): Promise<void> {
 const useDovecot = !args['no-dovecot'];
 const pidfile = useDovecot ? await startDovecot() : null;
 let fingerpost: Awaited<ReturnType<typeof startFingerpost>> | undefined;
+const others: Array<Awaited<ReturnType<typeof startFingerpost>>> = [];
+const workerCounts = args.workers!.split(',').map(Number);
 try {
   await prepareFingerpost();
-  fingerpost = await startFingerpost();
-  log(`fingerpost pid ${fingerpost.pid}, imaps 127.0.0.1:${PORTS.imaps}`);
+  const copies = await Promise.all(workerCounts.slice(1).map((_, i) => copyFingerpost(100 * (i + 1))));
+  fingerpost = await startFingerpost(FP, workerCounts[0]);
+  log(`fingerpost pid ${fingerpost.pid}, imaps 127.0.0.1:${PORTS.imaps}, ${workerCounts[0]} worker(s)`);
+  const extra: string[] = [];
+  for (const [i, copy] of copies.entries()) {
+    const n = workerCounts[i + 1]!;
+    const started = await startFingerpost(copy.dir, n);
+    others.push(started);
+    log(`fingerpost pid ${started.pid}, imaps 127.0.0.1:${copy.imaps}, ${n} workers`);
+    extra.push('--target', `name=fingerpost-w${n},port=${copy.imaps},pid=${started.pid}`);
+  }
   if (!args['no-matrix']) {
     const out = path.join(WORK, 'results', new Date().toISOString().replace(/[:.]/g, '-'));
+    const first = workerCounts.length > 1 ? `fingerpost-w${workerCounts[0]}` : 'fingerpost';
     const targets = [
       ...(pidfile ? ['--target', `name=dovecot,port=10993,pidfile=${pidfile}`] : []),
       '--target',
-      `name=fingerpost,port=${PORTS.imaps},pid=${fingerpost.pid}`,
+      `name=${first},port=${PORTS.imaps},pid=${fingerpost.pid}`,
+      ...extra,
     ];
     await node(path.join(SHARED, 'bench-matrix.mjs'), [
       '--out',
@@ -190,6 +224,8 @@ try {
       args.warmup!,
       '--keyfile',
       path.join(WORK, 'keys', 'jwt-es256.key'),
+      '--quiet-wait',
+      args['quiet-wait']!,
     ]);
     log(`matrix written to ${out}/summary.md`);
   }
@@ -214,6 +250,7 @@ try {
     }
   }
 } finally {
+  await Promise.all(others.map((o) => o.stop()));
   await fingerpost?.stop();
   if (useDovecot) await stopDovecot();
 }

@@ -372,6 +372,11 @@ export interface RunningServer {
    * the files do not load.
    */
   reloadCertificates(): void;
+  /**
+   * Applies the keys of `next` that can change while running (src/cli/reload.ts LIVE_KEYS): log
+   * level, connection limits, the drain timeout, the trusted issuers. Other keys are left as started.
+   */
+  reconfigure(next: Config): void;
   /** Drains connections (protocol goodbyes), stops HTTP, closes the store. */
   close(): Promise<void>;
 }
@@ -458,6 +463,8 @@ export interface StartOptions {
   readonly clock?: WaitClock;
   /** The clock ACME renewals are timed by (tests move it forward to make a renewal due). */
   readonly renewalClock?: WaitClock;
+  /** Other processes on this machine serve from the same store (`serve --workers N`): mail changes cross them too. */
+  readonly sharedStore?: boolean;
 }
 
 /** Starts every configured listener (HTTPS and the mail protocols) on the shared services. */
@@ -681,9 +688,13 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   await services.auth.start();
   // Several nodes on one PostgreSQL: IDLE and push here also hear of mail changed on the others.
   const stopMailSharing =
-    services.db.dialect === 'postgres' ? await shareMailChanges(services.db, services.mail, logger, config.auth.events_poll) : undefined;
+    services.db.dialect === 'postgres' || options.sharedStore
+      ? await shareMailChanges(services.db, services.mail, logger, config.auth.events_poll)
+      : undefined;
 
   let closing: Promise<void> | undefined;
+  let drainMs = config.limits.drain_timeout;
+  let configuredIssuers = config.auth.issuers;
   return {
     listeners,
     tls: material,
@@ -695,6 +706,19 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
       httpsServer?.setSecureContext({ cert: material.cert, key: material.key, minVersion: material.minVersion });
       logger.info({ cert: material.certFile }, 'TLS certificate reloaded');
     },
+    reconfigure(next) {
+      logger.level = next.log.level;
+      limiter.configure({
+        total: next.limits.connections_total,
+        perIp: next.limits.connections_per_ip,
+        preloginShare: next.limits.prelogin_share,
+      });
+      drainMs = next.limits.drain_timeout;
+      // Issuers no longer listed stop being trusted for new sign-ins; changed ones are re-read.
+      for (const old of configuredIssuers) services.auth.issuers.remove(old.issuer);
+      for (const issuer of next.auth.issuers) services.auth.issuers.addConfigured(issuer);
+      configuredIssuers = next.auth.issuers;
+    },
     close() {
       closing ??= (async () => {
         await acme?.certs.stop();
@@ -704,7 +728,9 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         clearInterval(blobSweep);
         stopMailSharing?.();
         vacation.stop();
-        await Promise.all([app.close(), ...listeners.map((l) => l.close()), smtpService.stop(), calendarHttp?.stop()]);
+        // Listeners first: sessions finish their commands and say goodbye while the store is still open.
+        await Promise.all([app.close(), ...listeners.map((l) => l.close(drainMs)), calendarHttp?.stop()]);
+        await smtpService.stop();
         await services.auth.stop();
         await services.close();
       })();

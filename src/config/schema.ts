@@ -602,6 +602,8 @@ export const configSchema = z
         ),
         /** Time allowed for the TLS handshake and the PROXY header. */
         handshake_timeout: duration('20s'),
+        /** On SIGTERM: how long commands and SMTP transactions in flight may take to finish before connections are cut. */
+        drain_timeout: duration('30s'),
       })
       .strict()
       .prefault({}),

@@ -37,15 +37,22 @@ interface Entry {
  * connect and never sign in can neither lock new clients out nor starve signed-in ones.
  */
 export class ConnectionLimiter {
-  readonly #total: number;
-  readonly #perIp: number;
-  readonly #preloginMax: number;
+  #total: number;
+  #perIp: number;
+  #preloginMax: number;
   readonly #byKey = new Map<string, number>();
   /** Connections not signed in yet, oldest first (a Set keeps insertion order). */
   readonly #prelogin = new Set<Entry>();
   #open = 0;
 
   constructor(limits: ConnectionLimits) {
+    this.#total = limits.total;
+    this.#perIp = limits.perIp;
+    this.#preloginMax = Math.max(1, Math.floor(limits.total * (limits.preloginShare ?? 1)));
+  }
+
+  /** New limits for the connections that come next (a configuration reload); open ones keep their slots. */
+  configure(limits: ConnectionLimits): void {
     this.#total = limits.total;
     this.#perIp = limits.perIp;
     this.#preloginMax = Math.max(1, Math.floor(limits.total * (limits.preloginShare ?? 1)));

@@ -17,12 +17,29 @@ export interface StoredEvent {
   readonly createdAt: number;
 }
 
+/**
+ * A wake-up between processes that share one store without LISTEN/NOTIFY (SQLite under
+ * `serve --workers N`, src/store/events-relay.ts): `notify` after a publish, `subscribe` to poll at once.
+ */
+export interface EventRelay {
+  notify(): void;
+  subscribe(wake: () => void): () => void;
+}
+
+let relay: EventRelay | undefined;
+
+/** Installs (or removes) this process's relay; pollers started afterwards use it when the store cannot NOTIFY. */
+export function setEventRelay(r: EventRelay | undefined): void {
+  relay = r;
+}
+
 /** Appends an event every node (and this one) will see on its next poll. */
 export async function publishEvent(db: Db, kind: string, payload: Record<string, unknown>, now = Date.now()): Promise<void> {
   await db.kysely
     .insertInto('events')
     .values({ kind, payload: JSON.stringify(payload), created_at: now })
     .execute();
+  if (!db.listen) relay?.notify();
 }
 
 /** The id of the newest event, so a starting node only sees what happens after it starts. */
@@ -75,11 +92,13 @@ class EventPoller {
     const entry = { ...subscriber, since };
     if (this.#subscribers.size === 0) {
       this.#last = since;
-      this.#unlisten = this.#db.listen?.(
-        EVENTS_CHANNEL,
-        () => this.#wake(),
-        (err) => this.#failed(err),
-      );
+      this.#unlisten = this.#db.listen
+        ? this.#db.listen(
+            EVENTS_CHANNEL,
+            () => this.#wake(),
+            (err) => this.#failed(err),
+          )
+        : relay?.subscribe(() => this.#wake());
     }
     this.#subscribers.add(entry);
     if (intervalMs < this.#intervalMs) {

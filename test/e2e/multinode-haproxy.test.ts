@@ -193,6 +193,39 @@ describe('three nodes on one PostgreSQL behind HAProxy', { skip, timeout: 600_00
     await cluster.start(1);
     await cluster.waitHealthy(['n2']);
   });
+
+  it('a rolling restart of all three nodes under SMTP, APPEND and FETCH load: each drains and exits 0, nothing acknowledged is lost', async (t) => {
+    const load = new Load(cluster, imap);
+    const running = load.run(3);
+    const exits: Array<number | null> = [];
+    try {
+      await until(() => load.everyWorkerAcked(2), 90_000, 'every client acknowledged two operations');
+      for (const [i, node] of cluster.nodes.entries()) {
+        // SIGTERM: the node stops accepting (HAProxy's check marks it down, a refused connection is
+        // redispatched), lets commands in flight finish, says BYE / 421 and exits.
+        exits.push(await node.proc!.stop('SIGTERM', 60_000));
+        const down = load.ackedPerWorker();
+        await until(() => load.everyWorkerAcked(1, down), 120_000, `every client went on while ${node.name} was down`);
+        await cluster.start(i);
+        await cluster.waitHealthy([node.name]);
+      }
+      const back = load.ackedPerWorker();
+      await until(() => load.everyWorkerAcked(2, back), 120_000, 'every client acknowledged two more after the restarts');
+    } finally {
+      load.stop();
+      await running;
+    }
+    assert.deepEqual(exits, [0, 0, 0], 'each node drained and exited 0');
+    const stored = await storedHashes(imap(cluster.fronts.imaps));
+    const missing = load.acked.filter((a) => !stored.get(a.mailbox)?.get(a.id)?.includes(a.hash));
+    assert.deepEqual(missing, [], `${load.acked.length} acknowledged, ${missing.length} missing or changed`);
+    assert.deepEqual(load.mismatched, [], 'every FETCH after an APPEND returned the appended message');
+    assert.ok(load.fetched > 0, 'FETCHes ran');
+    t.diagnostic(
+      `${load.acked.length} acknowledged and stored, ${load.fetched} fetched back; ${load.failures.length} attempts retried ` +
+        `(${load.failures.slice(0, 5).join(' | ')}); ${load.imapReconnects} IMAP reconnects`,
+    );
+  });
 });
 
 interface Acked {
@@ -204,13 +237,17 @@ interface Acked {
 
 /**
  * Clients that keep sending through HAProxy's shared fronts until stopped: nodemailer over
- * submissions (pooled: one connection kept per client) and imapflow APPENDs to `Load`. An
+ * submissions (pooled: one connection kept per client) and imapflow APPENDs to `Load`, each
+ * FETCHed back by its UID. An
  * acknowledged operation (250, or a tagged OK with APPENDUID) is recorded; any other outcome is
  * counted, and a client whose connection failed opens a new one (through HAProxy again).
  */
 class Load {
   readonly acked: Acked[] = [];
   readonly failures: string[] = [];
+  /** APPENDed messages whose FETCH by UID returned other bytes. */
+  readonly mismatched: string[] = [];
+  fetched = 0;
   imapReconnects = 0;
   #stopped = false;
   #perWorker = new Map<string, number>();
@@ -291,7 +328,20 @@ class Load {
           }
           const done = await client.append('Load', raw);
           if (done && (done.uid ?? 0) > 0) this.#ack(worker, { id, mailbox: 'Load', hash: sha256(raw) });
-          else this.failures.push(`${worker}: APPEND without APPENDUID`);
+          else {
+            this.failures.push(`${worker}: APPEND without APPENDUID`);
+            continue;
+          }
+          // Read back what was just stored, as a client syncing its own copy does.
+          const lock = await client.getMailboxLock('Load');
+          try {
+            const got = await client.fetchOne(String(done.uid), { source: true }, { uid: true });
+            if (got && got.source !== undefined && sha256(got.source) === sha256(raw)) this.fetched++;
+            else if (client.usable) this.mismatched.push(id);
+            else this.failures.push(`${worker}: connection closed before the FETCH of ${id}`);
+          } finally {
+            lock.release();
+          }
         } catch (err) {
           this.failures.push(`${worker}: ${(err as Error).message}`);
           await new Promise((r) => setTimeout(r, 100));

@@ -52,6 +52,10 @@ export class ImapSession implements SessionHandle, CommandContext {
   #unwatchOwner: (() => void) | undefined;
   #watchedOwner: number | null = null;
   #closing = false;
+  /** A command is running (not waiting in IDLE): a shutdown waits for its answer. */
+  #busy = false;
+  /** Shutdown was asked while a command was in flight: BYE after its answer. */
+  #draining = false;
   #closed = false;
   #authFailures = 0;
   #bad = 0;
@@ -101,8 +105,15 @@ export class ImapSession implements SessionHandle, CommandContext {
       .finally(() => this.#cleanup());
   }
 
-  /** The listener asks for a goodbye: idle timeout or shutdown (RFC 9051 §7.1.5). */
+  /**
+   * The listener asks for a goodbye: idle timeout or shutdown (RFC 9051 §7.1.5). A shutdown lets
+   * the command being run or read finish and answer first; BYE follows its tagged response.
+   */
   close(reason: 'shutdown' | 'idle'): void {
+    if (reason === 'shutdown' && (this.#busy || this.#input.pending > 0)) {
+      this.#draining = true;
+      return;
+    }
     this.#finish(reason === 'idle' ? '* BYE Autologout; idle for too long\r\n' : '* BYE [UNAVAILABLE] Server shutting down\r\n');
   }
 
@@ -231,8 +242,11 @@ export class ImapSession implements SessionHandle, CommandContext {
       if (ev.kind === 'closed' || this.#closing || this.#closed) break;
       // Under COMPRESS the deflate stream gathers output; it is flushed where the socket would be uncorked.
       if (!this.#conn.socket.writableCorked && !this.#deflate) this.#conn.socket.cork();
+      this.#busy = true;
       if (ev.kind === 'error') this.#framingError(ev);
       else await this.#command(ev);
+      this.#busy = false;
+      if (this.#draining) this.#finish('* BYE [UNAVAILABLE] Server shutting down\r\n');
       if (this.#authFailures >= this.deps.limits.maxAuthFailures) this.#finish('* BYE Too many authentication failures\r\n');
       else if (this.#bad >= MAX_BAD) this.#finish('* BYE Too many invalid commands\r\n');
     }
@@ -664,6 +678,9 @@ export class ImapSession implements SessionHandle, CommandContext {
     if (this.#state.kind === 'selected') this.#state.mailbox.dirty = true;
     this.send('+ idling\r\n');
     this.#uncork();
+    // An idling client is between commands: a shutdown says BYE at once.
+    this.#busy = false;
+    if (this.#draining) this.#finish('* BYE [UNAVAILABLE] Server shutting down\r\n');
     // One read stays pending for the whole IDLE; mailbox changes and the end of the session wake the loop.
     const line = this.#readLine();
     for (;;) {

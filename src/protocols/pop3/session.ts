@@ -48,6 +48,8 @@ export class Pop3Session implements SessionHandle {
   #registration: SessionRegistration | undefined;
   #lockTimer: NodeJS.Timeout | undefined;
   #closing = false;
+  #busy = false;
+  #draining = false;
   #errors = 0;
 
   constructor(conn: Connection, options: Pop3Options) {
@@ -65,7 +67,12 @@ export class Pop3Session implements SessionHandle {
       .finally(() => this.#cleanup());
   }
 
+  /** Idle timeout or shutdown; a shutdown lets the command in flight answer first (RFC 2449 §8.1.2 SYS/TEMP). */
   close(reason: 'shutdown' | 'idle'): void {
+    if (reason === 'shutdown' && (this.#busy || this.#input.pending > 0)) {
+      this.#draining = true;
+      return;
+    }
     this.#finish(reason === 'idle' ? '-ERR Autologout; idle for too long' : '-ERR [SYS/TEMP] Server shutting down');
   }
 
@@ -132,12 +139,15 @@ export class Pop3Session implements SessionHandle {
       if (command.kind === 'too_long') this.#err('Line too long');
       else {
         const done = activities.begin('pop3', command.verb.slice(0, 16), this.#id);
+        this.#busy = true;
         try {
           await this.#command(command);
         } finally {
+          this.#busy = false;
           done();
         }
       }
+      if (this.#draining) this.#finish('-ERR [SYS/TEMP] Server shutting down');
       if (this.#errors >= maxErrors) this.#finish('-ERR Too many errors, closing connection');
     }
     this.#flush();

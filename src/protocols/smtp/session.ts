@@ -104,6 +104,10 @@ export class SmtpSession implements SessionHandle {
   #registration: SessionRegistration | undefined;
   #errors = 0;
   #closing = false;
+  /** A command is running: a shutdown waits for its reply. */
+  #busy = false;
+  /** Shutdown was asked mid-command or mid-transaction: 421 at the next boundary. */
+  #draining = false;
   readonly #harvest: HarvestGuard;
   /** Messages accepted so far: each gets its own trace id (`<session>.<n>`). */
   #messages = 0;
@@ -151,7 +155,15 @@ export class SmtpSession implements SessionHandle {
       .finally(() => this.#cleanup());
   }
 
+  /**
+   * Idle timeout or shutdown (RFC 5321 §3.8). A shutdown lets the command in flight and an open
+   * mail transaction finish (its DATA answered), then says 421 at the next command boundary.
+   */
   close(reason: 'shutdown' | 'idle'): void {
+    if (reason === 'shutdown' && (this.#busy || this.#state.kind === 'transaction' || this.#input.pending > 0)) {
+      this.#draining = true;
+      return;
+    }
     if (reason === 'idle') this.#finish(reply(421, '4.4.2', `${this.#opts.hostname} Timeout, closing connection`));
     else this.#finish(reply(421, '4.3.2', `${this.#opts.hostname} Service shutting down`));
   }
@@ -214,9 +226,11 @@ export class SmtpSession implements SessionHandle {
         else {
           const cmd = parseCommand(line.text);
           const done = activities.begin(this.#protocol, cmd.verb, this.#id);
+          this.#busy = true;
           try {
             r = await this.#dispatch(cmd);
           } finally {
+            this.#busy = false;
             done();
           }
         }
@@ -226,6 +240,8 @@ export class SmtpSession implements SessionHandle {
         this.#send(r);
       }
       if (this.#errors >= maxErrors && !this.#closing) this.#finish(REPLIES.tooManyErrors);
+      if (this.#draining && this.#state.kind !== 'transaction' && !this.#closing)
+        this.#finish(reply(421, '4.3.2', `${this.#opts.hostname} Service shutting down`));
     }
     const socket = this.#conn.socket;
     while (socket.writableCorked) socket.uncork();

@@ -1,0 +1,185 @@
+// `fingerpost serve --workers 2` on SQLite, as an admin runs it: two worker processes share the
+// listeners (node:cluster) and the store (SQLite in WAL mode). Real clients (imapflow) and the
+// real admin CLI: an IDLE served by one worker sees an APPEND made through the other, a token
+// revoked from the CLI ends its sessions on both, a worker killed with SIGKILL costs only its
+// own connections and is replaced, and SIGTERM drains both and exits 0.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ImapFlow } from 'imapflow';
+import { decodeJwt } from 'jose';
+import { commandSkip } from '../helpers/peers.ts';
+import { type ServeProcess, spawnServe } from '../helpers/process.ts';
+import { portOverrides, runCli } from '../helpers/server.ts';
+
+const exec = promisify(execFile);
+const USER = 'wanda@example.test';
+const PASSWORD = 'two workers test password';
+
+async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The worker processes: the children of the primary. */
+async function workerPids(primary: number): Promise<number[]> {
+  const { stdout } = await exec('ps', ['-o', 'pid=', '--ppid', String(primary)]).catch(() => ({ stdout: '' }));
+  return stdout
+    .split('\n')
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0);
+}
+
+describe('serve --workers 2 on SQLite', { skip: commandSkip('ps', 'procps', ['--version']), timeout: 300_000 }, () => {
+  let dataDir: string;
+  let proc: ServeProcess;
+  let imaps = 0;
+  let ca = '';
+  let env: Record<string, string>;
+
+  const imap = (auth: { user: string; pass?: string; accessToken?: string } = { user: USER, pass: PASSWORD }) =>
+    new ImapFlow({ host: 'localhost', port: imaps, secure: true, tls: { ca }, auth, logger: false, maxIdleTime: 0 });
+
+  /** The node (worker) holding each live session of USER, by the session mirror the CLI reads. */
+  async function sessionNodes(): Promise<string[]> {
+    const r = await runCli(['admin', 'session', 'list', '--json', '--account', USER, '--data', dataDir], { env });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { node: string }).node);
+  }
+
+  /** Connects clients until two of them are held by different workers; closes the rest. */
+  async function onTwoWorkers(auth?: { user: string; pass?: string; accessToken?: string }): Promise<[ImapFlow, ImapFlow]> {
+    const before = new Set(await sessionNodes());
+    const clients: ImapFlow[] = [];
+    for (let i = 0; i < 6; i++) {
+      const c = imap(auth);
+      c.on('error', () => {});
+      await c.connect();
+      clients.push(c);
+      if (clients.length < 2) continue;
+      const nodes = await until(
+        async () => {
+          const n = await sessionNodes();
+          return n.length >= before.size + clients.length ? n : undefined;
+        },
+        20_000,
+        'sessions mirrored to the store',
+      );
+      if (new Set(nodes).size >= 2) break;
+    }
+    assert.ok(new Set(await sessionNodes()).size >= 2, 'round-robin hands connections to both workers');
+    // Two sessions on different workers: the first client and the last one connected.
+    for (const c of clients.slice(1, -1)) await c.logout();
+    return [clients[0]!, clients.at(-1)!];
+  }
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-workers-'));
+    const { ports } = await portOverrides();
+    imaps = ports.imaps;
+    env = {
+      FINGERPOST_HTTP_PORT: String(ports.https),
+      FINGERPOST_IMAP_PORT: String(ports.imap),
+      FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
+      FINGERPOST_POP3_PORT: String(ports.pop3),
+      FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
+      FINGERPOST_SMTP_PORT: String(ports.smtp),
+      FINGERPOST_SUBMISSION_PORT: String(ports.submission),
+      FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+      FINGERPOST_MANAGESIEVE_ENABLED: 'false',
+      FINGERPOST_LOG_LEVEL: 'warn',
+    };
+    proc = await spawnServe(['--data', dataDir, '--domain', 'example.test', '--workers', '2'], env, 120_000);
+    assert.match(proc.stderr, /Workers: +2 processes/);
+    ca = await readFile(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
+    const added = await runCli(['admin', 'user', 'add', USER, '--password-stdin', '--data', dataDir], { input: `${PASSWORD}\n`, env });
+    assert.equal(added.code, 0, added.stderr);
+  });
+
+  after(async () => {
+    await proc?.stop('SIGKILL');
+    for (const pid of proc?.child.pid ? await workerPids(proc.child.pid) : []) process.kill(pid, 'SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('an IDLE on one worker hears of an APPEND made through the other', async () => {
+    const [idler, writer] = await onTwoWorkers();
+    try {
+      const before = (await idler.mailboxOpen('INBOX')).exists;
+      const exists = new Promise<number>((resolve) => idler.on('exists', (e: { count: number }) => resolve(e.count)));
+      void idler.idle();
+      await until(() => idler.idling || undefined, 10_000, 'IDLE');
+      const appended = await writer.append('INBOX', Buffer.from(`From: ${USER}\r\nSubject: across\r\n\r\nfrom the other worker\r\n`));
+      assert.ok(appended && (appended.uid ?? 0) > 0);
+      const count = await Promise.race([
+        exists,
+        new Promise<never>((_, no) => setTimeout(() => no(new Error('no EXISTS in IDLE')), 15_000)),
+      ]);
+      assert.equal(count, before + 1, 'the other worker pushed EXISTS during IDLE');
+    } finally {
+      await Promise.all([idler.logout().catch(() => {}), writer.logout().catch(() => {})]);
+    }
+  });
+
+  it('a token revoked from the admin CLI ends its sessions on both workers', async () => {
+    const issued = await runCli(['admin', 'token', 'issue', USER, '--resource', 'imap://localhost', '--ttl', '10m', '--data', dataDir], {
+      env,
+    });
+    assert.equal(issued.code, 0, issued.stderr);
+    const token = issued.stdout.trim().split('\n').at(-1)!;
+    const pair = await onTwoWorkers({ user: USER, accessToken: token });
+    const ended = pair.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
+    const revoked = await runCli(['admin', 'token', 'revoke', '--data', dataDir, '--', String(decodeJwt(token).jti)], { env });
+    assert.equal(revoked.code, 0, revoked.stderr);
+    await Promise.race([Promise.all(ended), new Promise<never>((_, no) => setTimeout(() => no(new Error('sessions stayed')), 20_000))]);
+  });
+
+  it('a worker killed with SIGKILL costs only its own connections; the primary starts another', async () => {
+    const [a, b] = await onTwoWorkers();
+    const primary = proc.child.pid!;
+    const pids = await workerPids(primary);
+    assert.equal(pids.length, 2);
+    const closed = new Set<ImapFlow>();
+    for (const c of [a, b]) c.once('close', () => closed.add(c));
+    process.kill(pids[0]!, 'SIGKILL');
+    await until(() => closed.size > 0 || undefined, 10_000, 'the killed worker’s connection closing');
+    const survivor = [a, b].find((c) => !closed.has(c))!;
+    assert.ok(survivor, 'the other worker’s connection stays open');
+    await survivor.noop();
+    assert.ok(survivor.usable);
+    const replaced = await until(
+      async () => {
+        const now = await workerPids(primary);
+        return now.length === 2 && !now.includes(pids[0]!) ? now : undefined;
+      },
+      60_000,
+      'a replacement worker',
+    );
+    assert.equal(replaced.length, 2);
+    assert.equal(proc.child.exitCode, null, 'the primary runs on');
+    await survivor.logout();
+    // Both workers serve again: connections land on each of them.
+    const [c, d] = await onTwoWorkers();
+    await Promise.all([c.logout(), d.logout()]);
+  });
+
+  it('SIGTERM drains both workers and the primary exits 0', async () => {
+    const primary = proc.child.pid!;
+    const pids = await workerPids(primary);
+    assert.equal(await proc.stop('SIGTERM', 60_000), 0);
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'the worker is gone');
+  });
+});
