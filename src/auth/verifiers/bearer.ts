@@ -11,7 +11,7 @@ import type { IssuerRegistry, TrustedIssuer } from '../issuers/registry.ts';
 import type { RevocationList } from '../revocations.ts';
 import type { AuthContext, AuthFailure, AuthOutcome, Credentials } from '../types.ts';
 import type { IntrospectionClient } from './introspection.ts';
-import { looksLikeJwt, unverifiedIssuer, verifyJwt } from './jwt.ts';
+import { decodeJwt, looksLikeJwt, verifyJwt } from './jwt.ts';
 import { userinfoClaims } from './userinfo.ts';
 
 type BearerCredentials = Extract<Credentials, { kind: 'bearer' }>;
@@ -69,12 +69,13 @@ export class BearerVerifier {
   }
 
   async verify(credentials: BearerCredentials, context: AuthContext): Promise<AuthOutcome> {
-    const hint = this.#deps.issuers.forDomain(domainOf(credentials.username));
-    if (!credentials.token) return this.#fail(context, hint, 'No access token was sent');
+    // The issuer named in a challenge is only looked up when there is one to send.
+    const hint = () => this.#deps.issuers.forDomain(domainOf(credentials.username));
+    if (!credentials.token) return this.#fail(context, hint(), 'No access token was sent');
     if (credentials.host !== undefined && !this.#ourHost(credentials.host, context))
-      return this.#fail(context, hint, 'The host does not name this server', 'invalid_request');
+      return this.#fail(context, hint(), 'The host does not name this server', 'invalid_request');
     if (credentials.port !== undefined && credentials.port !== context.localPort && credentials.port !== STANDARD_PORTS[context.listener])
-      return this.#fail(context, hint, 'The port does not match this service', 'invalid_request');
+      return this.#fail(context, hint(), 'The port does not match this service', 'invalid_request');
 
     const checked = looksLikeJwt(credentials.token)
       ? await this.#jwt(credentials.token, context)
@@ -138,11 +139,11 @@ export class BearerVerifier {
       entry = undefined;
     }
     if (!entry) {
-      const iss = unverifiedIssuer(token);
-      if (!iss.ok) return this.#fail(context, this.#deps.issuers.forDomain(undefined), iss.tokenError);
-      const issuer = this.#deps.issuers.get(iss.iss);
+      const decoded = decodeJwt(token);
+      if (!decoded.ok) return this.#fail(context, this.#deps.issuers.forDomain(undefined), decoded.tokenError);
+      const issuer = this.#deps.issuers.get(decoded.iss);
       if (!issuer) return this.#fail(context, this.#deps.issuers.forDomain(undefined), 'The token issuer is not trusted here');
-      const result = await verifyJwt(token, issuer, Math.floor(leeway / 1000), now);
+      const result = await verifyJwt(decoded, issuer, Math.floor(leeway / 1000), now);
       if (!result.ok) {
         if (result.temporary)
           return authFailure('temporary', { tokenError: result.tokenError, oauth: { status: 'temporarily_unavailable' } });
@@ -150,11 +151,11 @@ export class BearerVerifier {
       }
       entry = {
         issuer,
-        claims: result.claims as Claims,
-        exp: (result.claims.exp ?? 0) * 1000,
+        claims: result.claims,
+        exp: (result.claims.exp as number) * 1000,
         nbf: typeof result.claims.nbf === 'number' ? result.claims.nbf * 1000 : 0,
       };
-      this.#remember(key, entry, now);
+      this.#remember(key, entry);
     }
     const { issuer, claims } = entry;
     const expected = this.#audiences(issuer, context);
@@ -247,11 +248,13 @@ export class BearerVerifier {
     }
   }
 
-  #remember(key: string, entry: CachedJwt, now: number): void {
-    if (this.#verified.size >= this.#maxCached) {
-      for (const [k, v] of this.#verified) if (v.exp <= now) this.#verified.delete(k);
-      if (this.#verified.size >= this.#maxCached) this.#verified.delete(this.#verified.keys().next().value!);
-    }
+  /**
+   * Keeps a verified token, dropping the oldest entries when full: constant work per token (a
+   * scan for expired entries on every insert would cost the whole cache each time once full).
+   * Expired entries met on lookup are dropped there.
+   */
+  #remember(key: string, entry: CachedJwt): void {
+    while (this.#verified.size >= this.#maxCached) this.#verified.delete(this.#verified.keys().next().value!);
     this.#verified.set(key, entry);
   }
 

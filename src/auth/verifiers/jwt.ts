@@ -1,11 +1,14 @@
-import { errors, type JWTPayload, jwtVerify } from 'jose';
+import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { errors } from 'jose';
 import { IssuerFetchError } from '../issuers/fetch.ts';
 import type { TrustedIssuer } from '../issuers/registry.ts';
+
+type Claims = Readonly<Record<string, unknown>>;
 
 /** A token whose signature, issuer, type and lifetime were checked. */
 export interface VerifiedJwt {
   readonly ok: true;
-  readonly claims: JWTPayload;
+  readonly claims: Claims;
 }
 
 /** Why a JWT was refused: `tokenError` is RFC 6750 `error_description`-style text, safe to show. */
@@ -18,6 +21,18 @@ export interface RefusedJwt {
   readonly expired?: true;
 }
 
+/** A JWS compact token split and decoded, not yet verified (RFC 7515 §7.1, RFC 7519 §7.2). */
+export interface DecodedJwt {
+  readonly ok: true;
+  readonly header: Claims;
+  readonly payload: Claims;
+  /** The claimed issuer: only used to pick the issuer's keys. */
+  readonly iss: string;
+  /** `BASE64URL(header) || '.' || BASE64URL(payload)`, the bytes the signature covers. */
+  readonly signingInput: string;
+  readonly signature: string;
+}
+
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** True when the token has the JWS compact shape (RFC 7515 §7.1); anything else is opaque. */
@@ -25,29 +40,30 @@ export function looksLikeJwt(token: string): boolean {
   return JWS_COMPACT.test(token);
 }
 
+function jsonObject(part: string): Claims | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Claims) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * What a token in JWS compact form says before verification: its `iss` (only to pick the
- * issuer's keys), or why it is not a JWT at all (RFC 7519 §7.2 steps 2-10: each part base64url
- * JSON, the payload an object), so the refusal names the real fault.
+ * Splits a token in JWS compact form and decodes its header and payload once (RFC 7519 §7.2
+ * steps 2-10: each part base64url JSON, both objects), or says why it is not a JWT at all, so the
+ * refusal names the real fault. The `iss` it reports is unverified.
  */
-export function unverifiedIssuer(token: string): { ok: true; iss: string } | { ok: false; tokenError: string } {
-  const parts = token.split('.');
-  const json = (part: string | undefined): unknown => {
-    try {
-      return JSON.parse(Buffer.from(part ?? '', 'base64url').toString('utf8'));
-    } catch {
-      return undefined;
-    }
-  };
-  const header = json(parts[0]);
-  if (!header || typeof header !== 'object' || Array.isArray(header))
-    return { ok: false, tokenError: 'The access token is not a JWT (its header is not base64url JSON)' };
-  const payload = json(parts[1]);
-  if (!payload || typeof payload !== 'object' || Array.isArray(payload))
-    return { ok: false, tokenError: 'The access token is not a JWT (its payload is not a base64url JSON object)' };
-  const iss = (payload as { iss?: unknown }).iss;
+export function decodeJwt(token: string): DecodedJwt | { ok: false; tokenError: string } {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  const header = first > 0 ? jsonObject(token.slice(0, first)) : undefined;
+  if (!header) return { ok: false, tokenError: 'The access token is not a JWT (its header is not base64url JSON)' };
+  const payload = second > first ? jsonObject(token.slice(first + 1, second)) : undefined;
+  if (!payload) return { ok: false, tokenError: 'The access token is not a JWT (its payload is not a base64url JSON object)' };
+  const iss = payload.iss;
   if (typeof iss !== 'string' || !iss) return { ok: false, tokenError: 'The access token has no iss claim (RFC 9068 §2.2 requires one)' };
-  return { ok: true, iss };
+  return { ok: true, header, payload, iss, signingInput: token.slice(0, second), signature: token.slice(second + 1) };
 }
 
 /** The claims RFC 9068 §2.2 requires besides `iss`, `exp` and `aud` (checked elsewhere). */
@@ -64,55 +80,92 @@ function isAtJwt(typ: unknown): boolean {
   return t === 'at+jwt' || t === 'application/at+jwt';
 }
 
-/**
- * Verifies a JWT access token's signature with the issuer's keys and checks `iss`, `exp` (required,
- * RFC 9068 §2.2), `nbf` and `iat` (neither after now + `leewaySec`) and, when the issuer requires
- * it, `typ: at+jwt` and the claims `sub`, `client_id`, `iat`, `jti` (RFC 9068 §2.2, §4 steps 1, 3,
- * 5, 6). Only the issuer's allow-listed asymmetric
- * algorithms are accepted (never `none`, never HMAC). The audience is checked by the caller.
- */
-export async function verifyJwt(token: string, issuer: TrustedIssuer, leewaySec: number, now: number): Promise<VerifiedJwt | RefusedJwt> {
+/** How node:crypto checks each JWS algorithm (RFC 7518 §3.3-3.5, RFC 8037 §3.1). */
+const SIGNATURE: Readonly<Record<string, { hash: string | null; padding?: number; saltLength?: number; p1363?: true }>> = {
+  RS256: { hash: 'sha256' },
+  RS384: { hash: 'sha384' },
+  RS512: { hash: 'sha512' },
+  PS256: { hash: 'sha256', padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+  PS384: { hash: 'sha384', padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 },
+  PS512: { hash: 'sha512', padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 },
+  ES256: { hash: 'sha256', p1363: true },
+  ES384: { hash: 'sha384', p1363: true },
+  ES512: { hash: 'sha512', p1363: true },
+  EdDSA: { hash: null },
+};
+
+function signatureValid(alg: string, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+  const s = SIGNATURE[alg]!;
   try {
-    const { payload, protectedHeader } = await jwtVerify(token, issuer.keys.getKey, {
-      issuer: issuer.issuer,
-      algorithms: [...issuer.options.algorithms],
-      clockTolerance: leewaySec,
-      currentDate: new Date(now),
-      requiredClaims: ['exp'],
-    });
-    if (issuer.options.require_at_jwt && !isAtJwt(protectedHeader.typ))
-      return { ok: false, tokenError: 'The token is not a JWT access token (typ at+jwt)' };
-    if (issuer.options.require_rfc9068_claims) {
-      for (const [claim, type] of RFC9068_CLAIMS) {
-        const value = payload[claim];
-        if (typeof value !== type || value === '')
-          return { ok: false, tokenError: `The access token has no ${claim} claim (RFC 9068 §2.2 requires one)` };
-      }
-    }
-    // jose checks `iat` only with maxTokenAge: a token "issued" in the future is not valid yet.
-    if (typeof payload.iat === 'number' && payload.iat > Math.floor(now / 1000) + leewaySec)
-      return { ok: false, tokenError: 'The access token is issued in the future' };
-    return { ok: true, claims: payload };
+    return cryptoVerify(
+      s.hash,
+      data,
+      {
+        key,
+        ...(s.p1363 ? { dsaEncoding: 'ieee-p1363' as const } : {}),
+        ...(s.padding !== undefined ? { padding: s.padding, saltLength: s.saltLength! } : {}),
+      },
+      signature,
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** A NumericDate claim (RFC 7519 §2) that is present must be a number. */
+function badDate(payload: Claims, claim: 'exp' | 'nbf' | 'iat'): boolean {
+  return payload[claim] !== undefined && typeof payload[claim] !== 'number';
+}
+
+/**
+ * Verifies a decoded JWT access token: only the issuer's allow-listed asymmetric algorithms
+ * (never `none`, never HMAC) and no `crit` extensions (RFC 7515 §4.1.11); the signature with the
+ * issuer's key (node:crypto, key imported once per key-set load); then `iss`, `exp` (required,
+ * RFC 9068 §2.2), `nbf` and `iat` (neither after now + `leewaySec`) and, when the issuer requires
+ * it, `typ: at+jwt` and the claims `sub`, `client_id`, `iat`, `jti` (RFC 9068 §2.2, §4 steps 1,
+ * 3, 5, 6). The audience is checked by the caller.
+ */
+export async function verifyJwt(jwt: DecodedJwt, issuer: TrustedIssuer, leewaySec: number, now: number): Promise<VerifiedJwt | RefusedJwt> {
+  const { header, payload } = jwt;
+  const alg = header.alg;
+  if (header.crit !== undefined) return { ok: false, tokenError: 'The token names critical header parameters this server does not support' };
+  if (typeof alg !== 'string' || !SIGNATURE[alg] || !issuer.options.algorithms.includes(alg as never))
+    return { ok: false, tokenError: 'The token signature algorithm is not allowed' };
+  const kid = header.kid;
+  if (kid !== undefined && typeof kid !== 'string') return { ok: false, tokenError: 'The access token is malformed' };
+  let keys: KeyObject[];
+  try {
+    keys = await issuer.keys.verificationKeys(alg, kid);
   } catch (err) {
     return refusal(err);
   }
+  const data = Buffer.from(jwt.signingInput);
+  const signature = Buffer.from(jwt.signature, 'base64url');
+  if (!keys.some((key) => signatureValid(alg, key, data, signature))) return { ok: false, tokenError: 'The token signature is invalid' };
+
+  if (payload.exp === undefined) return { ok: false, tokenError: 'The access token has no exp claim (RFC 9068 §2.2 requires one)' };
+  if (payload.iss !== issuer.issuer) return { ok: false, tokenError: 'The token issuer is not trusted here' };
+  const nowSec = Math.floor(now / 1000);
+  if (badDate(payload, 'iat')) return { ok: false, tokenError: 'The access token has an invalid iat claim' };
+  if (badDate(payload, 'nbf')) return { ok: false, tokenError: 'The access token has an invalid nbf claim' };
+  if (typeof payload.nbf === 'number' && payload.nbf > nowSec + leewaySec) return { ok: false, tokenError: 'The access token is not valid yet' };
+  if (badDate(payload, 'exp')) return { ok: false, tokenError: 'The access token has an invalid exp claim' };
+  if ((payload.exp as number) <= nowSec - leewaySec) return { ok: false, tokenError: 'The access token expired', expired: true };
+  if (issuer.options.require_at_jwt && !isAtJwt(header.typ)) return { ok: false, tokenError: 'The token is not a JWT access token (typ at+jwt)' };
+  if (issuer.options.require_rfc9068_claims) {
+    for (const [claim, type] of RFC9068_CLAIMS) {
+      const value = payload[claim];
+      if (typeof value !== type || value === '')
+        return { ok: false, tokenError: `The access token has no ${claim} claim (RFC 9068 §2.2 requires one)` };
+    }
+  }
+  if (typeof payload.iat === 'number' && payload.iat > nowSec + leewaySec) return { ok: false, tokenError: 'The access token is issued in the future' };
+  return { ok: true, claims: payload };
 }
 
 function refusal(err: unknown): RefusedJwt {
   if (err instanceof IssuerFetchError) return { ok: false, tokenError: 'The token issuer cannot be reached', temporary: true };
-  if (err instanceof errors.JWTExpired) return { ok: false, tokenError: 'The access token expired', expired: true };
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.reason === 'missing' && err.claim === 'exp')
-      return { ok: false, tokenError: 'The access token has no exp claim (RFC 9068 §2.2 requires one)' };
-    if (err.reason === 'missing') return { ok: false, tokenError: `The access token has no ${err.claim} claim` };
-    if (err.reason !== 'check_failed') return { ok: false, tokenError: `The access token has an invalid ${err.claim} claim` };
-    if (err.claim === 'nbf') return { ok: false, tokenError: 'The access token is not valid yet' };
-    if (err.claim === 'iss') return { ok: false, tokenError: 'The token issuer is not trusted here' };
-    return { ok: false, tokenError: `The access token has an invalid ${err.claim} claim` };
-  }
-  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)
-    return { ok: false, tokenError: 'The token signature algorithm is not allowed' };
   if (err instanceof errors.JWKSNoMatchingKey) return { ok: false, tokenError: 'The token was signed with an unknown key' };
-  if (err instanceof errors.JWSSignatureVerificationFailed) return { ok: false, tokenError: 'The token signature is invalid' };
-  return { ok: false, tokenError: 'The access token is malformed' };
+  // Any other failure to load keys (a JWKS that is not JSON, a file that cannot be read) is the issuer's.
+  return { ok: false, tokenError: 'The token issuer cannot be reached', temporary: true };
 }
