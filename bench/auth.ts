@@ -120,7 +120,9 @@ for (let round = 0; round < ROUNDS; round++) {
   bare.push(await freshRate(bareVerify));
   core.push(await freshRate(viaAuth));
   jose.push(await freshRate(joseVerify));
-  process.stdout.write(`  round ${round + 1}: bare ${bare.at(-1)!.toFixed(0)}/s, auth core ${core.at(-1)!.toFixed(0)}/s, jose ${jose.at(-1)!.toFixed(0)}/s\n`);
+  process.stdout.write(
+    `  round ${round + 1}: bare ${bare.at(-1)!.toFixed(0)}/s, auth core ${core.at(-1)!.toFixed(0)}/s, jose ${jose.at(-1)!.toFixed(0)}/s\n`,
+  );
 }
 report('JWT ES256, bare node:crypto verify (signature only)', median(bare));
 report('JWT ES256, jose jwtVerify alone (WebCrypto)', median(jose));

@@ -128,7 +128,8 @@ function badDate(payload: Claims, claim: 'exp' | 'nbf' | 'iat'): boolean {
 export async function verifyJwt(jwt: DecodedJwt, issuer: TrustedIssuer, leewaySec: number, now: number): Promise<VerifiedJwt | RefusedJwt> {
   const { header, payload } = jwt;
   const alg = header.alg;
-  if (header.crit !== undefined) return { ok: false, tokenError: 'The token names critical header parameters this server does not support' };
+  if (header.crit !== undefined)
+    return { ok: false, tokenError: 'The token names critical header parameters this server does not support' };
   if (typeof alg !== 'string' || !SIGNATURE[alg] || !issuer.options.algorithms.includes(alg as never))
     return { ok: false, tokenError: 'The token signature algorithm is not allowed' };
   const kid = header.kid;
@@ -148,10 +149,12 @@ export async function verifyJwt(jwt: DecodedJwt, issuer: TrustedIssuer, leewaySe
   const nowSec = Math.floor(now / 1000);
   if (badDate(payload, 'iat')) return { ok: false, tokenError: 'The access token has an invalid iat claim' };
   if (badDate(payload, 'nbf')) return { ok: false, tokenError: 'The access token has an invalid nbf claim' };
-  if (typeof payload.nbf === 'number' && payload.nbf > nowSec + leewaySec) return { ok: false, tokenError: 'The access token is not valid yet' };
+  if (typeof payload.nbf === 'number' && payload.nbf > nowSec + leewaySec)
+    return { ok: false, tokenError: 'The access token is not valid yet' };
   if (badDate(payload, 'exp')) return { ok: false, tokenError: 'The access token has an invalid exp claim' };
   if ((payload.exp as number) <= nowSec - leewaySec) return { ok: false, tokenError: 'The access token expired', expired: true };
-  if (issuer.options.require_at_jwt && !isAtJwt(header.typ)) return { ok: false, tokenError: 'The token is not a JWT access token (typ at+jwt)' };
+  if (issuer.options.require_at_jwt && !isAtJwt(header.typ))
+    return { ok: false, tokenError: 'The token is not a JWT access token (typ at+jwt)' };
   if (issuer.options.require_rfc9068_claims) {
     for (const [claim, type] of RFC9068_CLAIMS) {
       const value = payload[claim];
@@ -159,7 +162,8 @@ export async function verifyJwt(jwt: DecodedJwt, issuer: TrustedIssuer, leewaySe
         return { ok: false, tokenError: `The access token has no ${claim} claim (RFC 9068 §2.2 requires one)` };
     }
   }
-  if (typeof payload.iat === 'number' && payload.iat > nowSec + leewaySec) return { ok: false, tokenError: 'The access token is issued in the future' };
+  if (typeof payload.iat === 'number' && payload.iat > nowSec + leewaySec)
+    return { ok: false, tokenError: 'The access token is issued in the future' };
   return { ok: true, claims: payload };
 }
 
