@@ -72,7 +72,7 @@ async function connect(port: number, ca: string, user: string, pass: string, hos
   const c = await LineClient.connect(port, { tls: true, ca, host });
   await c.line();
   c.write(`l LOGIN ${user} ${pass}\r\n`);
-  await c.until(/^l OK/);
+  await c.until(/^l OK/, 120_000);
   return c;
 }
 
