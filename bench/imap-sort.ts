@@ -71,7 +71,7 @@ interface Target {
 async function connect(port: number, ca: string, user: string, pass: string, host = '127.0.0.1'): Promise<LineClient> {
   const c = await LineClient.connect(port, { tls: true, ca, host });
   await c.line();
-  c.write(`l LOGIN ${user} ${pass}\r\n`);
+  c.write(`l LOGIN ${user} "${pass}"\r\n`);
   await c.until(/^l OK/, 120_000);
   return c;
 }
