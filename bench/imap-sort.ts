@@ -9,11 +9,14 @@
 //
 //   ./node_modules/.bin/node bench/imap-sort.ts [--messages 100000] [--runs 3]
 //   ./node_modules/.bin/node bench/imap-sort.ts --maildir DIR/.Big --target-port 14393 --target-ca cert.pem
+//   ./node_modules/.bin/node bench/imap-sort.ts --dovecot   (starts a private Dovecot, test/helpers/dovecot.ts)
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startTestServer } from '../test/helpers/server.ts';
 import { LineClient } from '../test/helpers/wire.ts';
+import { startDovecot, type TestDovecot } from '../test/helpers/dovecot.ts';
 import { seedMailbox } from '../test/helpers/seed-mailbox.ts';
 
 const { values: args } = parseArgs({
@@ -21,6 +24,7 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '100000' },
     runs: { type: 'string', default: '3' },
     maildir: { type: 'string' },
+    dovecot: { type: 'boolean', default: false },
     'target-host': { type: 'string', default: '127.0.0.1' },
     'target-port': { type: 'string' },
     'target-ca': { type: 'string' },
@@ -28,12 +32,25 @@ const { values: args } = parseArgs({
     'target-pass': { type: 'string', default: 'bench-password-1' },
   },
 });
+let dovecot: TestDovecot | undefined;
 const N = Number(args.messages);
 const RUNS = Number(args.runs);
 const USER = 'bench@example.test';
 const PASSWORD = 'bench-password-1';
 const log = (line: string) => process.stderr.write(`bench/imap-sort: ${line}\n`);
 
+if (args.dovecot) {
+  const d = await startDovecot();
+  process.on('exit', () => void d.close());
+  Object.assign(args, {
+    maildir: path.join(d.maildir, '.Big'),
+    'target-port': String(d.imapsPort),
+    'target-ca': d.caFile,
+    'target-user': d.user,
+    'target-pass': d.password,
+  });
+  dovecot = d;
+}
 const t = await startTestServer({ domain: 'example.test', overrides: { imap: { commands_per_second: 100_000 } } });
 const { account } = await t.services.accounts.addUser({ address: USER, password: PASSWORD });
 const box = await t.services.mail.createMailbox(account.id, 'Big');
@@ -42,6 +59,7 @@ log(`seeding ${N} messages`);
 const started = performance.now();
 const blobId = await t.services.mail.blobs.put(Buffer.from('Subject: shared\r\n\r\nbody\r\n'));
 await seedMailbox(t.services.db.kysely, account.id, box.id, N, { blobId, ...(args.maildir ? { maildir: args.maildir } : {}) });
+dovecot?.fixOwnership();
 log(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
 interface Target {
@@ -53,8 +71,8 @@ interface Target {
 async function connect(port: number, ca: string, user: string, pass: string, host = '127.0.0.1'): Promise<LineClient> {
   const c = await LineClient.connect(port, { tls: true, ca, host });
   await c.line();
-  c.write(`l LOGIN ${user} ${pass}\r\n`);
-  await c.until(/^l OK/);
+  c.write(`l LOGIN ${user} "${pass}"\r\n`);
+  await c.until(/^l OK/, 120_000);
   return c;
 }
 
@@ -116,6 +134,8 @@ async function measure(
 const COMMANDS = [
   'SELECT Big',
   'UID SEARCH SUBJECT "Topic 7"',
+  'UID SEARCH HEADER Subject "Topic 7"',
+  'UID SEARCH FROM "u7@"',
   'UID SORT (DATE) UTF-8 ALL',
   'UID SORT (SUBJECT REVERSE DATE) UTF-8 ALL',
   'UID SORT (FROM) UTF-8 ALL',
@@ -130,7 +150,11 @@ for (const text of COMMANDS) {
   const runs: Figures[][] = targets.map(() => []);
   for (let r = 0; r < RUNS; r++)
     for (const [k, tg] of targets.entries()) {
-      if (text.startsWith('SELECT')) await cmdOf(tg.worker, 'u', 'UNSELECT').catch(() => {});
+      // SELECT after a change: another flag set first, so neither server has the mailbox as it was.
+      if (text.startsWith('SELECT')) {
+        await cmdOf(tg.worker, 'c', `UID STORE ${r + 1} +FLAGS (\\Flagged)`).catch(() => {});
+        await cmdOf(tg.worker, 'u', 'UNSELECT').catch(() => {});
+      }
       runs[k]!.push(await measure(tg, text));
       log(`${tg.name} ${text}: ${runs[k]!.at(-1)!.ms.toFixed(0)} ms`);
     }
@@ -172,3 +196,4 @@ for (const tg of targets) {
   tg.watcher.close();
 }
 await t.close();
+await dovecot?.close();

@@ -12,15 +12,21 @@ export class SearchText {
     this.#db = db;
   }
 
-  /** The decoded, lower-cased header text of messages (IMAP SEARCH by header), without their bodies. */
-  async headerTexts(messageIds: readonly number[]): Promise<Map<number, string>> {
+  /**
+   * The decoded, lower-cased header text of messages (IMAP SEARCH by header), without their bodies;
+   * with `words` (lower-case), only of the messages whose header text holds every one of them, so
+   * the database leaves out what cannot match.
+   */
+  async headerTexts(messageIds: readonly number[], words: readonly string[] = []): Promise<Map<number, string>> {
     const out = new Map<number, string>();
+    const find = this.#db.dialect === 'sqlite' ? 'instr' : 'strpos';
     for (let i = 0; i < messageIds.length; i += 500) {
-      const rows = await this.#db.kysely
+      let q = this.#db.kysely
         .selectFrom('message_text')
         .select(['message_id', 'headers'])
-        .where('message_id', 'in', messageIds.slice(i, i + 500) as number[])
-        .execute();
+        .where('message_id', 'in', messageIds.slice(i, i + 500) as number[]);
+      for (const w of words) q = q.where(sql<boolean>`${sql.raw(find)}(headers, ${w}) > 0`);
+      const rows = await q.execute();
       for (const r of rows) out.set(r.message_id, r.headers);
     }
     return out;

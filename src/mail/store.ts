@@ -934,6 +934,26 @@ export class MailStore {
     return ids.flatMap((id) => out.get(id) ?? []);
   }
 
+  /**
+   * Size, arrival and the parsed structure as stored (JSON text, not parsed here) of an account's
+   * messages; missing ones skipped. For work that parses it elsewhere (IMAP SORT's worker thread).
+   */
+  async messageMeta(
+    accountId: number,
+    ids: readonly number[],
+  ): Promise<Array<{ id: number; size: number; receivedAt: number; meta: string }>> {
+    const out: Array<{ id: number; size: number; receivedAt: number; meta: string }> = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#db.kysely
+        .selectFrom('messages')
+        .select(['id', 'account_id', 'size', 'received_at', 'meta'])
+        .where('id', 'in', ids.slice(i, i + 500) as number[])
+        .execute();
+      for (const r of rows) if (r.account_id === accountId) out.push({ id: r.id, size: r.size, receivedAt: r.received_at, meta: r.meta });
+    }
+    return out;
+  }
+
   /** Mailboxes each message belongs to (JMAP `mailboxIds`). */
   async mailboxIdsOf(messageIds: readonly number[]): Promise<Map<number, number[]>> {
     const out = new Map<number, number[]>();
@@ -1408,8 +1428,8 @@ export class MailStore {
   }
 
   /** The decoded, lower-cased header text of messages (IMAP SEARCH by header), without their bodies. */
-  headerTexts(messageIds: readonly number[]): Promise<Map<number, string>> {
-    return this.#text.headerTexts(messageIds);
+  headerTexts(messageIds: readonly number[], words?: readonly string[]): Promise<Map<number, string>> {
+    return this.#text.headerTexts(messageIds, words);
   }
 
   /** Searchable text of messages (decoded headers and body). */

@@ -27,6 +27,7 @@ export type ImapMailView = Pick<
   | 'mailboxChanges'
   | 'mailboxCounts'
   | 'messageIdAt'
+  | 'messageMeta'
   | 'metadata'
   | 'move'
   | 'readRaw'

@@ -85,14 +85,18 @@ function headerLineMatches(headers: string, field: string, needle: string): bool
   return false;
 }
 
-/** Messages loaded per batch of header text, with a turn of the event loop between batches. */
-const TEXT_BATCH = 250;
+/** Messages whose header text is checked per query, with a turn of the event loop between batches. */
+const TEXT_BATCH = 500;
 
-/** The lower-cased header text of messages, in batches (the store may be synchronous). */
-async function headerTexts(store: ImapMailView, ids: readonly number[]): Promise<Map<number, string>> {
+/**
+ * The lower-cased header text of the messages whose headers hold every one of `words`: the store
+ * leaves the others out, so a header search never holds a mailbox's header text at once (nor
+ * any body), and reads in batches (the store may be synchronous).
+ */
+async function headerCandidates(store: ImapMailView, ids: readonly number[], words: readonly string[]): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   for (let i = 0; i < ids.length; i += TEXT_BATCH) {
-    for (const [id, text] of await store.headerTexts(ids.slice(i, i + TEXT_BATCH))) out.set(id, text);
+    for (const [id, text] of await store.headerTexts(ids.slice(i, i + TEXT_BATCH), words)) out.set(id, text);
     if (i + TEXT_BATCH < ids.length) await nextTurn();
   }
   return out;
@@ -137,19 +141,18 @@ async function textMatches(
 ): Promise<Map<SearchKey, Set<number>>> {
   const store = deps.mail;
   const out = new Map<SearchKey, Set<number>>();
-  let texts: Map<number, string> | undefined;
   for (const key of keys) {
     const needle = key.value.toLowerCase();
     if (key.op === 'body') out.set(key, await store.textMatches(accountId, needle, 'body'));
     else if (key.op === 'text') out.set(key, await store.textMatches(accountId, needle, 'both'));
     else if (key.op === 'header') {
-      texts ??= await headerTexts(store, ids);
+      const texts = await headerCandidates(store, ids, needle ? [`${key.field}:`, needle] : [`${key.field}:`]);
       const hits = new Set<number>();
       for (const [id, t] of texts) if (headerLineMatches(t, key.field, needle)) hits.add(id);
       out.set(key, hits);
     } else {
-      texts ??= await headerTexts(store, ids);
       const words = needle.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+      const texts = await headerCandidates(store, ids, [`${key.field}:`, ...words]);
       const candidates: number[] = [];
       for (const [id, t] of texts) if (fieldHasWords(t, key.field, words)) candidates.push(id);
       const infos = await deps.cache.loadPaced(accountId, candidates);

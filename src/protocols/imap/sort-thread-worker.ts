@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { formatThreads, type ThreadMessage, threadOrderedSubject, threadReferences } from '../../mail/threading.ts';
 import { sortOrder } from './sort.ts';
-import type { SortFields } from './sort-fields.ts';
+import type { ParsedMessage } from '../../mail/mime/types.ts';
+import { type SortFields, sortFieldsOf } from './sort-fields.ts';
 import type { SortReply, SortRequest } from './sort-thread.ts';
 
 /**
@@ -50,10 +51,11 @@ async function handle(msg: SortRequest): Promise<void> {
     }
     case 'put': {
       const mine = pinned.get(msg.job);
-      for (const [id, f] of msg.entries) {
-        cache.delete(id);
-        cache.set(id, f);
-        mine?.set(id, f);
+      for (const r of msg.rows) {
+        const f = sortFieldsOf({ size: r.size, receivedAt: r.receivedAt, meta: JSON.parse(r.meta) as ParsedMessage });
+        cache.delete(r.id);
+        cache.set(r.id, f);
+        mine?.set(r.id, f);
       }
       while (cache.size > max) cache.delete(cache.keys().next().value!);
       return;

@@ -2,13 +2,16 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { FingerpostError } from '../../core/errors.ts';
 import type { ImapMailView } from '../../mail/views.ts';
-import { type SortFields, sortFieldsOf } from './sort-fields.ts';
 import type { SortCriterion, ThreadAlgorithm } from './wire/types.ts';
 
 /** What the event loop asks of the sort thread's worker (sort-thread-worker.ts). */
 export type SortRequest =
   | { readonly kind: 'pin'; readonly job: number; readonly ids: Float64Array }
-  | { readonly kind: 'put'; readonly job: number; readonly entries: ReadonlyArray<readonly [number, SortFields]> }
+  | {
+      readonly kind: 'put';
+      readonly job: number;
+      readonly rows: ReadonlyArray<{ id: number; size: number; receivedAt: number; meta: string }>;
+    }
   | { readonly kind: 'drop'; readonly job: number }
   | {
       readonly kind: 'sort';
@@ -45,17 +48,17 @@ interface Waiting {
  * SORT (RFC 5256 §3, RFC 5957) and THREAD (RFC 5256 §3) in one worker thread, so ordering and
  * threading 100,000 messages never hold the event loop every session shares. The worker keeps the
  * sort fields of recently sorted messages (at most `maxEntries`, least recently used evicted); the
- * event loop reads the fields it lacks from the store in small batches and hands them over. The
+ * event loop reads the stored structure of the messages it lacks in small batches and hands it over. The
  * worker starts on first use and keeps the process alive only while a command waits on it.
  */
 export class SortThread {
-  readonly #store: Pick<ImapMailView, 'getMessages'>;
+  readonly #store: Pick<ImapMailView, 'messageMeta'>;
   readonly #max: number;
   readonly #waiting = new Map<number, Waiting>();
   #worker: Worker | undefined;
   #nextJob = 1;
 
-  constructor(store: Pick<ImapMailView, 'getMessages'>, maxEntries = 200_000) {
+  constructor(store: Pick<ImapMailView, 'messageMeta'>, maxEntries = 200_000) {
     this.#store = store;
     this.#max = maxEntries;
   }
@@ -95,8 +98,8 @@ export class SortThread {
     try {
       for (let i = 0; i < r.missing.length; i += BATCH) {
         const batch = Array.from(r.missing.subarray(i, i + BATCH));
-        const entries = (await this.#store.getMessages(accountId, batch)).map((m) => [m.id, sortFieldsOf(m)] as const);
-        this.#post({ kind: 'put', job, entries });
+        // The stored structure goes over as JSON text: the worker parses it, not the event loop.
+        this.#post({ kind: 'put', job, rows: await this.#store.messageMeta(accountId, batch) });
         if (i + BATCH < r.missing.length) await nextTurn();
       }
     } catch (err) {
