@@ -112,6 +112,17 @@ export class MetadataStore {
         .where('account_id', '=', accountId)
         .executeTakeFirstOrThrow();
       if (Number(count.n) > limits.maxEntries) throw new TooMany();
+      // A mailbox's annotations are part of its state for QRESYNC: its HIGHESTMODSEQ moves (RFC
+      // 7162 §3.2), to the MODSEQ the logged write is about to take (at least one past the account's).
+      if (mailboxId !== 0 && entries.length > 0) {
+        const account = await trx.selectFrom('accounts').select('modseq').where('id', '=', accountId).executeTakeFirstOrThrow();
+        await trx
+          .updateTable('mailboxes')
+          .set({ highest_modseq: Number(account.modseq) + 1 })
+          .where('id', '=', mailboxId)
+          .where('highest_modseq', '<', Number(account.modseq) + 1)
+          .execute();
+      }
     };
     const write = this.#write;
     const done = write

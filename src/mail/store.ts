@@ -270,6 +270,17 @@ export class MailStore {
     return rows.map((r) => r.name);
   }
 
+  /** True when `name` is subscribed, inside a write. */
+  async #isSubscribed(trx: Trx, accountId: number, name: string): Promise<boolean> {
+    const row = await trx
+      .selectFrom('subscriptions')
+      .select('name')
+      .where('account_id', '=', accountId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Subscribes or unsubscribes one name inside a write (no change log: the caller logs the mailbox). */
   async #subscribe(trx: Trx, accountId: number, name: string, subscribed: boolean): Promise<boolean> {
     if (subscribed) {
@@ -424,8 +435,10 @@ export class MailStore {
             .set({ name: newName, modseq: m, uidvalidity: await nextUidValidity(trx, this.#now()) })
             .where('id', '=', row.id)
             .execute();
-          // The subscription moves with the mailbox, so JMAP's isSubscribed of this mailbox holds.
-          if (await this.#subscribe(trx, accountId, row.name, false)) await this.#subscribe(trx, accountId, newName, true);
+          // The new name is subscribed when the old one was, so JMAP's isSubscribed of this mailbox
+          // holds; the old name stays subscribed, as the server never drops a name from the list
+          // by itself (RFC 3501 §6.3.6 SUBSCRIBE, RFC 9051 §6.3.7).
+          if (await this.#isSubscribed(trx, accountId, row.name)) await this.#subscribe(trx, accountId, newName, true);
           await this.#uow.logChange(trx, accountId, m, 'Mailbox', row.id, 'updated');
           touched.add(row.id);
         }

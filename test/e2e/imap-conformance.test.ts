@@ -200,10 +200,13 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       assert.deepEqual(await list('l10', 'LIST (SUBSCRIBED) "" "Fruit/*"'), ['* LIST (\\HasNoChildren \\Subscribed) "/" Fruit/Banana']);
       assert.match((await cmd(c, 'u2', 'UNSUBSCRIBE Fruit/Peach')).at(-1)!, /^u2 NO \[NONEXISTENT\]/);
       assert.match((await cmd(c, 's3', 'SUBSCRIBE Nowhere')).at(-1)!, /^s3 NO \[NONEXISTENT\]/);
-      // RENAME takes the subscriptions of the subtree along.
+      // RENAME subscribes the new names of the subtree's subscribed mailboxes, and the old names
+      // stay on the list (the server never drops a name by itself, RFC 9051 §6.3.7; so does Dovecot).
       assert.match((await cmd(c, 'r1', 'RENAME Fruit Food')).at(-1)!, /^r1 OK/);
       assert.deepEqual(await list('l11', 'LSUB "" "Food/*"'), ['* LSUB () "/" Food/Banana']);
-      assert.deepEqual(await list('l12', 'LSUB "" "Fruit/*"'), []);
+      assert.deepEqual(await list('l12', 'LSUB "" "Fruit/*"'), ['* LSUB () "/" Fruit/Banana']);
+      assert.deepEqual(await list('l12b', 'LIST (SUBSCRIBED) "" "Fruit/*"'), ['* LIST (\\NonExistent \\Subscribed) "/" Fruit/Banana']);
+      assert.match((await cmd(c, 'u3', 'UNSUBSCRIBE Fruit/Banana')).at(-1)!, /^u3 OK/);
 
       // JMAP reads the same list (RFC 8621 §2 isSubscribed) and writes it.
       const fetchCa = caFetch(t.ca);

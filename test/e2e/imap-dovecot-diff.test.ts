@@ -294,11 +294,25 @@ describe('IMAP against Dovecot 2.3: the same scripts, the same meaningful answer
         subscribeMissing: (await s.run('SUBSCRIBE Nowhere5')).at(-1)!.split(' ')[1],
         plainListGone: listed(await s.ok('LIST "" "Gone5"'), names),
         statusSubscribedGone: (await s.run('STATUS Gone5 (MESSAGES)')).at(-1)!.split(' ')[1],
+        // RENAME leaves the old name subscribed (the server never drops a name by itself).
+        renamedOld: await (async () => {
+          await s.ok('SUBSCRIBE Plain5');
+          await s.ok('RENAME Plain5 Moved5');
+          return listed(await s.ok('LIST (SUBSCRIBED) "" "Plain5"'), names);
+        })(),
       };
+      const movedSubscribed = listed(await s.ok('LIST (SUBSCRIBED) "" "Moved5"'), ['Moved5']);
       s.close();
-      return out;
+      return { ...out, movedSubscribed };
     });
-    assert.deepEqual(r.fingerpost, r.dovecot);
+    // Dovecot does not subscribe the new name; Fingerpost does, so that JMAP's isSubscribed of the
+    // renamed mailbox holds (docs/imap.md).
+    const { movedSubscribed: fpMoved, ...fp } = r.fingerpost;
+    const { movedSubscribed: dcMoved, ...dc } = r.dovecot;
+    assert.deepEqual(fp, dc);
+    assert.deepEqual(fpMoved, ['Moved5: \\subscribed']);
+    assert.deepEqual(dcMoved, []);
+    assert.deepEqual(fp.renamedOld, ['Plain5: \\nonexistent \\subscribed']);
     assert.ok(r.fingerpost.listSubscribed.includes('Gone5: \\nonexistent \\subscribed'));
     assert.ok(r.fingerpost.lsubTop.includes('Sub5: \\noselect'));
   });

@@ -163,8 +163,12 @@ describe('IMAP NOTIFY', () => {
       (await cmd(a, 'm1', 'NOTIFY SET (MAILBOXES Work (MailboxMetadataChange)) (PERSONAL (ServerMetadataChange))')).at(-1),
       'm1 OK NOTIFY completed',
     );
+    const highest = async (tag: string) => Number(/HIGHESTMODSEQ (\d+)/.exec((await cmd(b, tag, 'STATUS Work (HIGHESTMODSEQ)'))[0]!)![1]);
+    const before = await highest('b19');
     assert.match((await cmd(b, 'b20', 'SETMETADATA Work (/private/comment "work things" /shared/colour "blue")')).at(-1)!, /^b20 OK/);
     assert.deepEqual(await a.until(/^\* METADATA /), ['* METADATA Work /private/comment /shared/colour']);
+    // A mailbox annotation changed is a change of the mailbox for QRESYNC (RFC 7162 §3.2).
+    assert.ok((await highest('b19b')) > before);
     assert.match((await cmd(b, 'b21', 'SETMETADATA "" (/private/vendor/x "1")')).at(-1)!, /^b21 OK/);
     assert.deepEqual(await a.until(/^\* METADATA /), ['* METADATA "" /private/vendor/x']);
     // Removing an entry is a change too; INBOX is outside the MAILBOXES filter, so it is not told.

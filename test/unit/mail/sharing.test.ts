@@ -12,6 +12,7 @@ import { isFingerpostError } from '../../../src/core/errors.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
 import { mimeParser } from '../../../src/mail/mime/parse.ts';
 import type { ShareAccount } from '../../../src/mail/sharing/grants.ts';
+import { effectiveRights, negativeOf } from '../../../src/mail/sharing/identifiers.ts';
 import { ALL_RIGHTS, parseRights, rightsFromJmap, showRights } from '../../../src/mail/sharing/rights.ts';
 import { MailStore } from '../../../src/mail/store.ts';
 import type { MailChange } from '../../../src/mail/types.ts';
@@ -40,6 +41,23 @@ describe('rights letters (RFC 4314 §2.1)', () => {
     assert.equal(rightsFromJmap({ mayFly: true }), null);
     assert.equal(rightsFromJmap({ mayReadItems: 1 }), null);
     assert.equal(rightsFromJmap([]), null);
+  });
+
+  it('anyone and negative entries (RFC 4314 §2): own and anyone rights, less -anyone and -address', () => {
+    const entries = [
+      { identifier: 'anyone', rights: 'lrs' },
+      { identifier: '-anyone', rights: 's' },
+      { identifier: '-bob@example.test', rights: 'r' },
+    ];
+    assert.equal(effectiveRights('w', 'Bob@Example.test', entries), 'lw');
+    assert.equal(effectiveRights('', 'carol@example.test', entries), 'lr');
+    assert.equal(effectiveRights('sw', 'carol@example.test', [{ identifier: '-anyone', rights: 'w' }]), 's');
+    assert.equal(effectiveRights('lr', 'dan@example.test', []), 'lr');
+    assert.equal(negativeOf('-anyone'), 'anyone');
+    assert.equal(negativeOf('-ANYONE'), 'anyone');
+    assert.equal(negativeOf('-bob@example.test'), 'bob@example.test');
+    assert.equal(negativeOf('bob@example.test'), null);
+    assert.equal(negativeOf('-'), null);
   });
 });
 
