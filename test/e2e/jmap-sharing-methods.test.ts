@@ -259,6 +259,13 @@ describe('JMAP methods on a shared account', () => {
     ]);
     assert.ok(copy.created?.ok?.id, JSON.stringify(copy));
     assert.equal(copy.notCreated.no.type, 'forbidden');
+    const source = await fetchCa(`${t.baseUrl}/jmap/download/${bobAccount()}/${mine.created.m.blobId}/m.eml`, {
+      headers: { authorization: auth(BOB) },
+    });
+    const copied = await fetchCa(`${t.baseUrl}/jmap/download/${alice()}/${copy.created.ok.blobId}/m.eml`, {
+      headers: { authorization: auth(ALICE) },
+    });
+    assert.equal(sha(Buffer.from(await copied.arrayBuffer())), sha(Buffer.from(await source.arrayBuffer())), 'Email/copy copies the bytes');
     assert.deepEqual(changes.created, [copy.created.ok.id], JSON.stringify(changes));
     assert.deepEqual(
       qc.added.map((a: Json) => a.id),
