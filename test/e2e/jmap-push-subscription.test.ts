@@ -163,6 +163,12 @@ describe('JMAP PushSubscription with Web Push', () => {
     assert.equal(got.list[0].verificationCode, verification.verificationCode);
     assert.equal(got.list[0].url, undefined, 'url is never returned');
     assert.equal(got.list[0].keys, undefined, 'keys are never returned');
+    // RFC 8620 §5.3: the whole object back is an update; a changed immutable value is named.
+    const [[, whole]] = await jmap([['PushSubscription/set', { update: { [id]: { ...got.list[0], deviceClientId: 'other' } } }, 'w']]);
+    assert.equal(whole.notUpdated[id].type, 'invalidProperties', JSON.stringify(whole));
+    assert.deepEqual(whole.notUpdated[id].properties, ['deviceClientId']);
+    const [[, back]] = await jmap([['PushSubscription/set', { update: { [id]: got.list[0] } }, 'b']]);
+    assert.ok(Object.hasOwn(back.updated ?? {}, id), JSON.stringify(back));
 
     // An Identity change is not among the chosen types: nothing is sent for it.
     await jmap([

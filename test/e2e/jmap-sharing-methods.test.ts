@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { resourceIds } from '../../src/config/resources.ts';
 import { caFetch } from '../helpers/https-fetch.ts';
+import { jmapApi } from '../helpers/jmap-api.ts';
 import { issueToken } from '../helpers/idp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -29,6 +30,7 @@ const sha = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('h
 describe('JMAP methods on a shared account', () => {
   let t: TestServer;
   let fetchCa: ReturnType<typeof caFetch>;
+  let jmap: ReturnType<typeof jmapApi>;
   const ids: Record<string, string> = {};
   const box: Record<string, string> = {};
   const mail: Record<string, string> = {};
@@ -36,15 +38,6 @@ describe('JMAP methods on a shared account', () => {
   const alice = () => `A${ids[ALICE]}`;
   const bobAccount = () => `A${ids[BOB]}`;
 
-  async function jmap(user: string, methodCalls: unknown[]): Promise<Json[]> {
-    const res = await fetchCa(`${t.baseUrl}/jmap/api`, {
-      method: 'POST',
-      headers: { authorization: auth(user), 'content-type': 'application/json' },
-      body: JSON.stringify({ using: USING, methodCalls }),
-    });
-    assert.equal(res.status, 200);
-    return ((await res.json()) as Json).methodResponses;
-  }
   const email = (mailbox: string, subject: string, body: string) => ({
     mailboxIds: { [mailbox]: true },
     from: [{ email: ALICE }],
@@ -56,6 +49,7 @@ describe('JMAP methods on a shared account', () => {
   before(async () => {
     t = await startTestServer();
     fetchCa = caFetch(t.ca);
+    jmap = jmapApi(fetchCa, () => t.baseUrl, PASSWORD, USING);
     tls.setDefaultCACertificates([...tls.getCACertificates('default'), t.ca]);
     for (const address of [ALICE, BOB])
       ids[address] = String((await t.services.accounts.addUser({ address, password: PASSWORD })).account.id);
@@ -259,6 +253,13 @@ describe('JMAP methods on a shared account', () => {
     ]);
     assert.ok(copy.created?.ok?.id, JSON.stringify(copy));
     assert.equal(copy.notCreated.no.type, 'forbidden');
+    const source = await fetchCa(`${t.baseUrl}/jmap/download/${bobAccount()}/${mine.created.m.blobId}/m.eml`, {
+      headers: { authorization: auth(BOB) },
+    });
+    const copied = await fetchCa(`${t.baseUrl}/jmap/download/${alice()}/${copy.created.ok.blobId}/m.eml`, {
+      headers: { authorization: auth(ALICE) },
+    });
+    assert.equal(sha(Buffer.from(await copied.arrayBuffer())), sha(Buffer.from(await source.arrayBuffer())), 'Email/copy copies the bytes');
     assert.deepEqual(changes.created, [copy.created.ok.id], JSON.stringify(changes));
     assert.deepEqual(
       qc.added.map((a: Json) => a.id),

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { caFetch } from '../helpers/https-fetch.ts';
+import { jmapApi } from '../helpers/jmap-api.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ALICE = 'alice@example.test';
@@ -28,18 +29,8 @@ type Json = any;
 describe('JMAP submission to a local user runs the Sieve script', () => {
   let t: TestServer;
   let fetchCa: ReturnType<typeof caFetch>;
+  let jmap: ReturnType<typeof jmapApi>;
   const ids: Record<string, string> = {};
-  const auth = (user: string) => `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}`;
-
-  async function jmap(user: string, methodCalls: unknown[]): Promise<Json[]> {
-    const res = await fetchCa(`${t.baseUrl}/jmap/api`, {
-      method: 'POST',
-      headers: { authorization: auth(user), 'content-type': 'application/json' },
-      body: JSON.stringify({ using: USING, methodCalls }),
-    });
-    assert.equal(res.status, 200);
-    return ((await res.json()) as Json).methodResponses;
-  }
 
   /** Sends a message from `from` to bob through Email/set + EmailSubmission/set. */
   async function send(from: string, subject: string): Promise<void> {
@@ -97,6 +88,7 @@ describe('JMAP submission to a local user runs the Sieve script', () => {
   before(async () => {
     t = await startTestServer();
     fetchCa = caFetch(t.ca);
+    jmap = jmapApi(fetchCa, () => t.baseUrl, PASSWORD, USING);
     for (const address of [ALICE, BOB, CAROL])
       ids[address] = `A${(await t.services.accounts.addUser({ address, password: PASSWORD })).account.id}`;
     const bob = Number(ids[BOB]!.slice(1));

@@ -1,6 +1,6 @@
 import { isFingerpostError } from '../../../core/errors.ts';
 import { isObject, type JsonObject } from '../args.ts';
-import { readBlob } from '../blob/access.ts';
+import { readBlobIn } from '../sharing/shared-blobs.ts';
 import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodContext } from '../context.ts';
 import { parseDate } from '../dates.ts';
@@ -78,7 +78,7 @@ async function create(ctx: MethodContext, accountId: number, input: JsonObject):
   const { mailboxIds, keywords, receivedAt } = await parseEmailMeta(ctx, accountId, input, problems);
   const raw = await composeEmail(input, {
     hostname: ctx.services.config.server.hostname,
-    readBlob: (blobId) => readBlob(ctx.services, accountId, blobId),
+    readBlob: (blobId) => readBlobIn(ctx, accountId, blobId),
     now: ctx.services.now(),
     problems,
   });

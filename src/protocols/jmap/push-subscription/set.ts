@@ -7,10 +7,12 @@ import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError, PropertyProblems, type SetError, SetErrorException, setError } from '../errors.ts';
 import { fromId, toId } from '../ids.ts';
 import { PUSH_TYPES } from '../state.ts';
-import { newVerificationCode } from './store.ts';
+import { changedFixedProperties } from '../server-set.ts';
+import { newVerificationCode, pushObject } from './store.ts';
 
 const CREATE_PROPERTIES = new Set(['deviceClientId', 'url', 'keys', 'verificationCode', 'expires', 'types']);
 const UPDATE_PROPERTIES = new Set(['verificationCode', 'expires', 'types']);
+const FIXED_PROPERTIES = new Set(['id', 'deviceClientId']);
 const B64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 
 /** Told of a new subscription so its PushVerification is queued (RFC 8620 §7.2.2). */
@@ -147,11 +149,17 @@ export function pushSubscriptionSet(sendVerification: VerificationSender): Metho
           if (!isObject(patch)) throw setError('invalidProperties', 'a patch is an object');
           const problems = new PropertyProblems();
           const set: { verified?: number; expires?: number; types?: string | null } = {};
+          // The whole object as /get gave it may come back (RFC 8620 §5.3): `id` and
+          // `deviceClientId` unchanged, `verificationCode` still null before verification.
+          const current = pushObject(row);
+          for (const key of changedFixedProperties(current, patch, (p) => FIXED_PROPERTIES.has(p))) problems.add([key], 'immutable');
           for (const [key, value] of Object.entries(patch)) {
+            if (FIXED_PROPERTIES.has(key)) continue;
             if (!UPDATE_PROPERTIES.has(key)) {
               problems.add([key], 'not settable');
               continue;
             }
+            if (key === 'verificationCode' && value === null && current['verificationCode'] === null) continue;
             if (key === 'verificationCode') {
               if (typeof value !== 'string' || !sameCode(value, row.verification_code)) problems.add([key], 'not the code that was sent');
               else set.verified = 1;
