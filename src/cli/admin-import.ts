@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { type DavImportReport, importCalendarFiles, importContactFiles } from '../admin/import/dav.ts';
 import { imapSource } from '../admin/import/imap.ts';
 import { maildirSource } from '../admin/import/maildir.ts';
 import { mboxSource } from '../admin/import/mbox.ts';
@@ -9,6 +10,8 @@ import type { ImportSource } from '../admin/import/source.ts';
 import { FingerpostError } from '../core/errors.ts';
 import { action, configFrom, readStdinLine, type StoreOptions, withStoreOptions } from './common.ts';
 import { progressLine } from './progress.ts';
+import { ContactsStore, DEFAULT_ADDRESSBOOK } from '../contacts/store.ts';
+import type { DirectoryAccount } from '../directory/directory.ts';
 import { openCliServices } from './services.ts';
 
 interface ImapOptions extends StoreOptions {
@@ -47,8 +50,31 @@ async function run(address: string, opts: StoreOptions, source: () => Promise<Im
   }
 }
 
+/** Calendar or contact files into an account (src/admin/import/dav.ts), with the report printed. */
+async function runDav(
+  address: string,
+  opts: StoreOptions,
+  what: (services: Awaited<ReturnType<typeof openCliServices>>, account: DirectoryAccount) => Promise<DavImportReport>,
+): Promise<void> {
+  const services = await openCliServices(configFrom(opts));
+  try {
+    const account = await services.directory.findByAddress(address.toLowerCase());
+    if (!account)
+      throw new FingerpostError('not_found', `no account ${address}`, { hint: `create it first: fingerpost admin user add ${address}` });
+    const r = await what(services, account);
+    process.stdout.write(`imported ${r.exact + r.split} object(s): ${r.exact} byte for byte, ${r.split} split from multi-UID files\n`);
+    if (r.skipped.length) {
+      process.stdout.write(`skipped ${r.skipped.length}:\n`);
+      for (const s of r.skipped) process.stdout.write(`  ${s.file}: ${s.reason}\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await services.close();
+  }
+}
+
 /**
- * `fingerpost admin import maildir|mbox|imap`: mail from another server into an account, with
+ * `fingerpost admin import maildir|mbox|imap|ics|vcf`: mail from another server into an account, with
  * folders, flags, keywords and arrival dates; resumable (run it again after a stop) and with a
  * report of what was skipped (docs/operations.md).
  */
@@ -62,6 +88,24 @@ export function registerAdminImport(admin: Command): void {
     .argument('<address>', 'the account to import into')
     .argument('<path>', 'an mbox file or a directory of them')
     .action(action(async (address: string, file: string, opts: StoreOptions) => run(address, opts, async () => mboxSource(file))));
+  withStoreOptions(imp.command('ics').description('import an .ics file or a directory of them (a vdir, Radicale storage) into a calendar'))
+    .argument('<address>', 'the account to import into')
+    .argument('<path>', 'an .ics file or a directory of .ics files (one object each is kept byte for byte)')
+    .option('--calendar <name>', 'the calendar (made when missing)', 'default')
+    .action(
+      action(async (address: string, source: string, opts: StoreOptions & { calendar: string }) =>
+        runDav(address, opts, (s, account) => importCalendarFiles(s.calendar, account, opts.calendar, source)),
+      ),
+    );
+  withStoreOptions(imp.command('vcf').description('import a .vcf file or a directory of them into an address book'))
+    .argument('<address>', 'the account to import into')
+    .argument('<path>', 'a .vcf file (one or many cards) or a directory of .vcf files; every card is kept byte for byte')
+    .option('--addressbook <name>', 'the address book (made when missing)', DEFAULT_ADDRESSBOOK)
+    .action(
+      action(async (address: string, source: string, opts: StoreOptions & { addressbook: string }) =>
+        runDav(address, opts, (s, account) => importContactFiles(new ContactsStore(s.db), account, opts.addressbook, source)),
+      ),
+    );
   withStoreOptions(
     imp.command('imap').description('import every folder of an account on a live IMAP server; the password is read from stdin'),
   )

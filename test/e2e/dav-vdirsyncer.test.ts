@@ -1,6 +1,7 @@
 // vdirsyncer (CalDAV and CardDAV storages) against a running node: discovery from the bare URL,
 // two-way sync of a calendar and an address book (uploads, downloads, deletions both ways), a
-// conflict resolved by the configured side, and khal reading the synced calendar.
+// conflict resolved by the configured side, khal reading the synced calendar, and khard (Debian)
+// listing the synced address book and adding a contact that vdirsyncer uploads.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 const exec = promisify(execFile);
 const vdirSkip = commandSkip('vdirsyncer', 'vdirsyncer');
 const khalSkip = commandSkip('khal', 'khal');
+const khardSkip = commandSkip('khard', 'khard', ['--version']);
 const PASSWORD = 'correct horse battery staple';
 
 const event = (uid: string, day: string, summary: string) =>
@@ -114,5 +116,25 @@ describe('vdirsyncer and khal', { skip: vdirSkip }, () => {
     });
     assert.match(stdout, /Server edit/);
     assert.match(stdout, /From the phone/);
+  });
+
+  it('khard lists the synced contacts, and a contact it adds reaches the server', { skip: khardSkip }, async () => {
+    const khardConf = path.join(dir, 'khard.conf');
+    await writeFile(khardConf, `[addressbooks]\n[[eve]]\npath = ${dir}/vd-card/contacts/\n\n[general]\ndefault_action = list\n`);
+    const khard = (...args: string[]) =>
+      exec('khard', ['-c', khardConf, ...args], { timeout: 60_000, env: { ...process.env, XDG_CONFIG_HOME: dir } });
+    assert.match((await khard('list')).stdout, /Kept Person/);
+    const yaml = path.join(dir, 'new-contact.yaml');
+    await writeFile(yaml, 'First name : Nora\nLast name : Newcard\nEmail :\n    work : nora@example.org\n');
+    await khard('new', '-a', 'eve', '-i', yaml);
+    await vdir('sync');
+    const eve = (await srv.services.directory.findByAddress('eve@example.test'))!;
+    const contacts = new ContactsStore(srv.services.db);
+    const book = (await contacts.getBook(eve.id, 'contacts'))!;
+    const cards = await contacts.cards(book.id);
+    assert.ok(
+      cards.some((c) => c.vcard.includes('nora@example.org')),
+      cards.map((c) => c.vcard).join('\n'),
+    );
   });
 });
