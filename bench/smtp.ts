@@ -5,6 +5,8 @@
 //
 //   ./node_modules/.bin/node bench/smtp.ts [--messages 800] [--concurrency 8] [--size 10240]
 //   ./node_modules/.bin/node bench/smtp.ts --target host:port --rcpt user@domain   (inbound only, any SMTP server)
+//   ./node_modules/.bin/node bench/smtp.ts --peer host:port --rounds 3   (inbound only: Fingerpost and the peer,
+//       e.g. Postfix delivering to a virtual maildir for example.test, rounds interleaved, ratio of medians)
 //   ./node_modules/.bin/node bench/smtp.ts --submission-target host:port --user U --password P \
 //       --ca cert.pem [--token-key es256.pem --token-kid k1]   (STARTTLS submission, e.g. Dovecot's)
 import { createPrivateKey, randomUUID } from 'node:crypto';
@@ -21,6 +23,10 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     size: { type: 'string', default: '10240' },
     target: { type: 'string' },
+    peer: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    /** Keep sender authentication on (it asks the system's resolvers); off by default for a plain comparison. */
+    'sender-auth': { type: 'boolean', default: false },
     'submission-target': { type: 'string' },
     user: { type: 'string' },
     password: { type: 'string' },
@@ -170,7 +176,7 @@ const jwks = path.join(dataDir, 'jwks.json');
 await writeFile(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'b1', alg: 'ES256' }] }));
 await writeFile(
   path.join(dataDir, 'fingerpost.toml'),
-  `[log]\nlevel = "warn"\n[[auth.issuers]]\nissuer = "https://idp.bench.test"\njwks_file = "${jwks}"\n[submission]\nmax_messages_per_hour = 0\nmax_recipients_per_hour = 0\n[queue]\nenabled = false\n`,
+  `[log]\nlevel = "warn"\n[[auth.issuers]]\nissuer = "https://idp.bench.test"\njwks_file = "${jwks}"\n[submission]\nmax_messages_per_hour = 0\nmax_recipients_per_hour = 0\n[queue]\nenabled = false\n[inbound]\nsender_auth = ${args['sender-auth'] ? 'true' : 'false'}\n`,
 );
 const env = {
   FINGERPOST_HTTP_PORT: String(ports.https),
@@ -190,7 +196,20 @@ if (server.child.exitCode !== null) throw new Error(`serve failed:\n${server.std
 try {
   const ca = await readFile(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
   console.log(`Fingerpost, ${MESSAGES} messages of ${SIZE} bytes, concurrency ${CONCURRENCY}, ${os.cpus().length} CPUs`);
-  await inbound('127.0.0.1', ports.smtp, '(Fingerpost, plain, reused connections)');
+  if (args.peer) {
+    const [host, port] = args.peer.split(':');
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let r = 0; r < Number(args.rounds); r++) {
+      ours.push(await inbound('127.0.0.1', ports.smtp, `(Fingerpost, round ${r + 1})`));
+      theirs.push(await inbound(host!, Number(port), `(${args.peer}, round ${r + 1})`));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    console.log(
+      `inbound MX median: Fingerpost ${median(ours).toFixed(1)} msg/s, peer ${median(theirs).toFixed(1)} msg/s, ratio ${(median(ours) / median(theirs)).toFixed(2)}`,
+    );
+    process.exitCode = 0;
+  } else await inbound('127.0.0.1', ports.smtp, '(Fingerpost, plain, reused connections)');
   const token = await new SignJWT({ scope: 'urn:ietf:params:oauth:scope:mail', email: 'bench@example.test' })
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'b1' })
     .setIssuer('https://idp.bench.test')
@@ -200,8 +219,10 @@ try {
     .setExpirationTime('1h')
     .sign(privateKey);
   const account = { host: '127.0.0.1', ca, user: 'bench@example.test', password: PASSWORD, token };
-  await submission('(implicit TLS)', { ...account, port: ports.submissions, secure: true });
-  await submission('(STARTTLS)', { ...account, port: ports.submission, secure: false });
+  if (!args.peer) {
+    await submission('(implicit TLS)', { ...account, port: ports.submissions, secure: true });
+    await submission('(STARTTLS)', { ...account, port: ports.submission, secure: false });
+  }
 } finally {
   await server.stop();
   await rm(dataDir, { recursive: true, force: true });

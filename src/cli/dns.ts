@@ -18,7 +18,7 @@ export async function domainFacts(opts: StoreOptions, name: string): Promise<{ s
         hint: `add it first: fingerpost admin domain add ${domain}`,
       });
     }
-    const dkim = (await new DkimKeys(services.db).list(domain)).filter((k) => k.active);
+    const dkim = (await new DkimKeys(services.db).list(domain)).filter((k) => k.state !== 'retired');
     return { services, domain, dkim };
   } catch (err) {
     await services.close();

@@ -381,6 +381,8 @@ export interface DkimKeyTable {
   public_key: string;
   active: number;
   created_at: number;
+  /** A rotated-in key signs from this time on (src/mail/queue/dkim.ts); null for keys made active at once. */
+  activate_at: Generated<number | null>;
 }
 
 /** Messages submitted per account, for sending limits. */

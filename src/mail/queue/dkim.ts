@@ -8,7 +8,11 @@ export interface DkimKeyInfo {
   readonly domain: string;
   readonly selector: string;
   readonly algorithm: string;
+  /** Signs outbound mail now. */
   readonly active: boolean;
+  /** `active`; `pending`: rotated in, signs from `activateAt`; `retired`: replaced, kept for verification. */
+  readonly state: 'active' | 'pending' | 'retired';
+  readonly activateAt: number | undefined;
   readonly createdAt: number;
   /** The TXT record to publish at `selector._domainkey.domain` (RFC 6376 §3.6.1). */
   readonly dnsName: string;
@@ -33,10 +37,33 @@ export function zoneLine(info: Pick<DkimKeyInfo, 'dnsName' | 'dnsValue'>): strin
   return `${info.dnsName}. IN TXT ( ${chunks.map((c) => `"${c}"`).join(' ')} )`;
 }
 
+interface KeyRow {
+  readonly domain: string;
+  readonly active: number;
+  readonly activate_at: number | null;
+  readonly created_at: number;
+}
+
+/**
+ * The key each domain signs with at `now`: of the keys made active and the rotated-in keys whose
+ * time has come, the one that became active last.
+ */
+function signingKeys<R extends KeyRow>(rows: readonly R[], now: number): Map<string, R> {
+  const out = new Map<string, R>();
+  const since = (r: KeyRow) => (r.activate_at === null ? Number(r.created_at) : Number(r.activate_at));
+  for (const r of rows) {
+    const eligible = r.activate_at === null ? r.active === 1 : Number(r.activate_at) <= now;
+    if (!eligible) continue;
+    const best = out.get(r.domain);
+    if (!best || since(r) >= since(best)) out.set(r.domain, r);
+  }
+  return out;
+}
+
 /** DKIM keys per domain (RFC 6376) kept in the store, shared by every node. */
 export class DkimKeys {
   readonly #db: Db;
-  #cache: { at: number; keys: Map<string, { selector: string; privateKey: string }> } | undefined;
+  #cache: { at: number; until: number; keys: Map<string, { selector: string; privateKey: string }> } | undefined;
 
   constructor(db: Db) {
     this.#db = db;
@@ -45,6 +72,49 @@ export class DkimKeys {
   /** Generates an RSA-2048 key (RFC 8301 §3.2) for `domain` and makes it the active one. */
   async create(domain: string, selector: string, now = Date.now()): Promise<DkimKeyInfo> {
     const d = domain.toLowerCase();
+    const { priv, pub } = await this.#newKey(d, selector);
+    await this.#db.kysely.transaction().execute(async (trx) => {
+      await trx.updateTable('dkim_keys').set({ active: 0 }).where('domain', '=', d).execute();
+      await trx
+        .insertInto('dkim_keys')
+        .values({ domain: d, selector, algorithm: 'rsa-sha256', private_key: priv, public_key: pub, active: 1, created_at: now })
+        .execute();
+    });
+    this.#cache = undefined;
+    return (await this.list(d)).find((k) => k.selector === selector)!;
+  }
+
+  /**
+   * Rotation (RFC 6376 §3.1, §3.6.1): a new key under a new selector that signs only from
+   * `activateAt`, so its TXT record can be published and cached by resolvers first; the current
+   * key signs until then and stays listed (`retired`) for verification of mail already sent.
+   */
+  async rotate(domain: string, selector: string, activateAt: number, now = Date.now()): Promise<DkimKeyInfo> {
+    const d = domain.toLowerCase();
+    const current = (await this.list(d)).find((k) => k.active);
+    if (!current)
+      throw new FingerpostError('not_found', `domain ${d} has no DKIM key to rotate`, {
+        hint: `create one: fingerpost admin dkim create ${d}`,
+      });
+    const { priv, pub } = await this.#newKey(d, selector);
+    await this.#db.kysely
+      .insertInto('dkim_keys')
+      .values({
+        domain: d,
+        selector,
+        algorithm: 'rsa-sha256',
+        private_key: priv,
+        public_key: pub,
+        active: 0,
+        created_at: now,
+        activate_at: activateAt,
+      })
+      .execute();
+    this.#cache = undefined;
+    return (await this.list(d, now)).find((k) => k.selector === selector)!;
+  }
+
+  async #newKey(d: string, selector: string): Promise<{ priv: string; pub: string }> {
     if (!SELECTOR.test(selector)) throw new FingerpostError('invalid_argument', `"${selector}" is not a valid DKIM selector`);
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const priv = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
@@ -59,33 +129,21 @@ export class DkimKeys {
       throw new FingerpostError('already_exists', `domain ${d} already has a DKIM key with selector ${selector}`, {
         hint: 'choose another --selector (keys rotate by selector)',
       });
-    await this.#db.kysely.transaction().execute(async (trx) => {
-      await trx.updateTable('dkim_keys').set({ active: 0 }).where('domain', '=', d).execute();
-      await trx
-        .insertInto('dkim_keys')
-        .values({ domain: d, selector, algorithm: 'rsa-sha256', private_key: priv, public_key: pub, active: 1, created_at: now })
-        .execute();
-    });
-    this.#cache = undefined;
-    return {
-      domain: d,
-      selector,
-      algorithm: 'rsa-sha256',
-      active: true,
-      createdAt: now,
-      dnsName: `${selector}._domainkey.${d}`,
-      dnsValue: txtValue(pub),
-    };
+    return { priv, pub };
   }
 
-  async list(domain?: string): Promise<DkimKeyInfo[]> {
+  async list(domain?: string, now = Date.now()): Promise<DkimKeyInfo[]> {
     let q = this.#db.kysely.selectFrom('dkim_keys').selectAll().orderBy('domain').orderBy('created_at');
     if (domain) q = q.where('domain', '=', domain.toLowerCase());
-    return (await q.execute()).map((r) => ({
+    const rows = await q.execute();
+    const signing = signingKeys(rows, now);
+    return rows.map((r) => ({
       domain: r.domain,
       selector: r.selector,
       algorithm: r.algorithm,
-      active: r.active === 1,
+      active: signing.get(r.domain) === r,
+      state: signing.get(r.domain) === r ? 'active' : r.activate_at !== null && Number(r.activate_at) > now ? 'pending' : 'retired',
+      activateAt: r.activate_at === null ? undefined : Number(r.activate_at),
       createdAt: r.created_at,
       dnsName: `${r.selector}._domainkey.${r.domain}`,
       dnsValue: txtValue(r.public_key),
@@ -104,13 +162,19 @@ export class DkimKeys {
 
   async #active(domain: string): Promise<{ selector: string; privateKey: string } | undefined> {
     const now = Date.now();
-    if (!this.#cache || now - this.#cache.at > 60_000) {
+    if (!this.#cache || now >= this.#cache.until) {
       const rows = await this.#db.kysely
         .selectFrom('dkim_keys')
-        .select(['domain', 'selector', 'private_key'])
-        .where('active', '=', 1)
+        .select(['domain', 'selector', 'private_key', 'active', 'activate_at', 'created_at'])
+        .where((eb) => eb.or([eb('active', '=', 1), eb('activate_at', 'is not', null)]))
         .execute();
-      this.#cache = { at: now, keys: new Map(rows.map((r) => [r.domain, { selector: r.selector, privateKey: r.private_key }])) };
+      const signing = signingKeys(rows, now);
+      this.#cache = {
+        at: now,
+        // A pending key's switch time bounds how long this answer may be reused.
+        until: Math.min(now + 60_000, ...rows.map((r) => Number(r.activate_at ?? Infinity)).filter((t) => t > now)),
+        keys: new Map([...signing].map(([d, r]) => [d, { selector: r.selector, privateKey: r.private_key }])),
+      };
     }
     return this.#cache.keys.get(domain.toLowerCase());
   }
