@@ -225,6 +225,33 @@ describe('account page and admin console in headless Chromium', { skip }, () => 
     assert.deepEqual(errors, []);
   });
 
+  it('sets the free/busy sharing rule and saves a Sieve script', async () => {
+    const { page, errors } = await signIn(OTHER, 'erin account password');
+    await page.goto(`${server.baseUrl}/account/sharing`);
+    await page.check('input[name=policy][value=list]');
+    await page.fill('#allow', 'boss@partner.example\nfriends.example');
+    await Promise.all([page.waitForURL(/done=saved/), page.click('button.primary')]);
+    const erin = await server.services.directory.findByAddress(OTHER);
+    const { rule, source } = await server.services.calendar.effectiveRule(erin!);
+    assert.deepEqual({ ...rule, allow: [...rule.allow] }, { policy: 'list', allow: ['boss@partner.example', 'friends.example'] });
+    assert.equal(source, 'account');
+    await page.screenshot({ path: path.join(SHOTS, 'account-sharing.png'), fullPage: true });
+    await page.goto(`${server.baseUrl}/account/filters`);
+    await page.fill('#script', 'require ["fileinto"];\nif header :contains "subject" "[list]" { fileinto "Lists"; }\n');
+    await Promise.all([page.waitForURL(/done=saved/), page.click('button.primary')]);
+    const active = await server.services.sieveScripts.active(erin!.id);
+    assert.match(active?.content ?? '', /fileinto "Lists"/);
+    await page.fill('#script', 'if nonsense {');
+    await page.click('button.primary');
+    assert.match((await page.textContent('.error')) ?? '', /error/);
+    assert.match((await server.services.sieveScripts.active(erin!.id))?.content ?? '', /fileinto "Lists"/, 'a broken script is not saved');
+    // The refused script is answered 400, which Chromium reports on the console; nothing else may be.
+    assert.deepEqual(
+      errors.filter((e) => !/status of 400 .*\/account\/filters$/.test(e)),
+      [],
+    );
+  });
+
   it('lets an admin create an account and set a quota in the console', async () => {
     const { page, errors } = await signIn(server.admin.address, server.admin.password);
     await page.goto(`${server.baseUrl}/admin`);
@@ -256,6 +283,7 @@ describe('account page and admin console in headless Chromium', { skip }, () => 
       '/account/devices/terminal',
       '/account/security',
       '/account/filters',
+      '/account/sharing',
       '/admin',
       '/admin/domains',
       '/admin/accounts',
