@@ -5,25 +5,19 @@
 // user and admin guides.
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = commandSkip(CHROMIUM, 'chromium') || commandSkip('python3', 'python3');
 const SHOTS = path.join(ROOT, 'docs', 'images');
 const USER = 'dana@example.test';
 const PASSWORD = 'dana account password';
 const OTHER = 'erin@example.test';
-
-async function spkiPin(certFile: string): Promise<string> {
-  const der = new X509Certificate(await readFile(certFile, 'utf8')).publicKey.export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('base64');
-}
 
 /** Waits until `check` holds, re-checking after each event-loop turn of `stepMs` (no fixed sleep). */
 async function until(check: () => Promise<boolean>, what: string, limitMs = 15_000, stepMs = 100): Promise<void> {
@@ -72,18 +66,7 @@ describe('account page and admin console in headless Chromium', { skip }, () => 
     server = await startTestServer({ overrides: { auth: { events_poll: '200ms' } } });
     await server.services.accounts.addUser({ address: USER, password: PASSWORD, displayName: 'Dana' });
     await server.services.accounts.addUser({ address: OTHER, password: 'erin account password' });
-    const pin = await spkiPin(path.join(server.dataDir, 'tls', 'server.pem'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        `--ignore-certificate-errors-spki-list=${pin}`,
-      ],
-    });
+    browser = await launchChromium(server.dataDir);
     await mkdir(SHOTS, { recursive: true });
   });
 
