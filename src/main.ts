@@ -76,6 +76,7 @@ async function mountAccountWeb(app: FastifyInstance, services: Services, localCa
       sessions: new SessionAdmin(db),
       idp: services.idp,
       sieve: services.sieveScripts,
+      calendar: services.calendar,
       queue: new OutboundQueue(db, services.blobs, { maxAgeMs: config.queue.max_age }),
       dkim: new DkimKeys(db),
       quota: { get: (a) => accountQuota(quotaDeps, a), set: (a, limit) => setAccountQuota(quotaDeps, a, limit) },

@@ -126,6 +126,7 @@ export function registerAccountRoutes(scope: FastifyInstance, deps: WebDeps, web
       ['/account/app-passwords', 'App passwords', `${passwords.filter((p) => p.revokedAt === null).length} active`],
       ['/account/sessions', 'Devices and sessions', `${live.length} live connection(s), ${grants.length} app(s) allowed`],
       ['/account/security', 'Security', 'Change your password.'],
+      ['/account/sharing', 'Calendar sharing', 'Who may see when you are busy.'],
       ['/account/filters', 'Filters', 'Sort incoming mail with Sieve rules.'],
     ]
       .map(

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountAdmin } from '../admin/accounts.ts';
 import type { SessionAdmin } from '../admin/sessions.ts';
+import type { CalendarService } from '../calendar/service.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../core/log.ts';
 import type { Directory, DirectoryAccount } from '../directory/directory.ts';
@@ -21,6 +22,8 @@ export interface WebDeps {
   readonly sessions: SessionAdmin;
   readonly idp: EmbeddedIdp;
   readonly sieve: SieveScripts;
+  /** Calendars: the free/busy sharing rule (src/calendar/service.ts). */
+  readonly calendar: CalendarService;
   readonly queue: OutboundQueue;
   readonly dkim: DkimKeys;
   /** Storage quota of an account by address (src/admin/quota.ts). */

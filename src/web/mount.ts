@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { formParser, refuse, signedIn, type WebDeps } from './context.ts';
 import { registerFilterRoutes } from './filter-routes.ts';
+import { registerSharingRoutes } from './sharing-routes.ts';
 import { html, ICON, ICON_PATH, page, STYLE, STYLE_PATH, sendHtml } from './page.ts';
 import { LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie, WebSessions } from './session.ts';
 import { ACCOUNT_CLIENT_ID, ensureAccountClient, type LoginState, RelyingParty, SignInError } from './sign-in.ts';
@@ -44,6 +45,9 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
     leewaySec: Math.round(deps.config.auth.leeway / 1000),
   });
   const name = deps.config.server.name;
+  /** A page for someone not (or no longer) signed in: a title and a few lines. */
+  const notice = (reply: FastifyReply, status: number, title: string, body: string) =>
+    sendHtml(reply, status, page(name, title, '/account/error', undefined, `<h1>${html(title)}</h1>\n${body}`));
 
   app.register(async (scope) => {
     formParser(scope);
@@ -79,16 +83,11 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
         const text = err instanceof SignInError ? err.message : 'Signing in failed.';
         if (!(err instanceof SignInError)) deps.logger.warn({ err: (err as Error).message }, 'account page sign-in failed');
         reply.header('set-cookie', setCookie(LOGIN_COOKIE, '', 0, 'Lax'));
-        return sendHtml(
+        return notice(
           reply,
           400,
-          page(
-            name,
-            'Sign-in failed',
-            '/account/error',
-            undefined,
-            `<h1>Sign-in failed</h1>\n<p class="error" role="alert">${html(text)}</p>\n<p><a href="/account/sign-in">Try again</a></p>`,
-          ),
+          'Sign-in failed',
+          `<p class="error" role="alert">${html(text)}</p>\n<p><a href="/account/sign-in">Try again</a></p>`,
         );
       }
       const account = await deps.directory.findByAddress(sub);
@@ -107,21 +106,17 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
       const s = await signedIn(deps, web, request, reply);
       if (!s) return reply;
       reply.header('set-cookie', setCookie(SESSION_COOKIE, '', 0, 'Strict'));
-      return sendHtml(
+      return notice(
         reply,
         200,
-        page(
-          name,
-          'Signed out',
-          '/account/error',
-          undefined,
-          `<h1>Signed out</h1>\n<p class="lead">You left the account page. Your apps stay signed in.</p>\n<p><a href="/account/sign-in">Sign in again</a> · <a href="${html(deps.idp.issuer)}/session/end">Also sign out of ${html(name)} in this browser</a></p>`,
-        ),
+        'Signed out',
+        `<p class="lead">You left the account page. Your apps stay signed in.</p>\n<p><a href="/account/sign-in">Sign in again</a> · <a href="${html(deps.idp.issuer)}/session/end">Also sign out of ${html(name)} in this browser</a></p>`,
       );
     });
 
     registerAccountRoutes(scope, deps, web);
     registerFilterRoutes(scope, deps, web);
+    registerSharingRoutes(scope, deps, web);
     registerAdminRoutes(scope, deps, web);
   });
 }

@@ -102,6 +102,7 @@ const ACCOUNT_NAV: ReadonlyArray<readonly [string, string]> = [
   ['/account/app-passwords', 'App passwords'],
   ['/account/sessions', 'Devices and sessions'],
   ['/account/security', 'Security'],
+  ['/account/sharing', 'Calendar sharing'],
   ['/account/filters', 'Filters'],
 ];
 

@@ -2,14 +2,14 @@
 // a user, the `fingerpost` CLI run as a child with its own XDG directory, and headless Chromium
 // playing the person on the embedded provider's pages.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium as launchPinned } from '../helpers/chromium.ts';
 import { NODE, ROOT, startTestServer, type TestServer } from '../helpers/server.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
 export const PASSWORD = 'client helper password';
 /** The launcher users run (`fingerpost` on PATH): it starts `token` without the server code. */
 export const LAUNCHER = path.join(ROOT, 'bin', 'fingerpost.js');
@@ -109,30 +109,9 @@ export function spawnCli(args: string[], env: Record<string, string>, input?: st
   return c;
 }
 
-/** SPKI pin of the server certificate, so Chromium trusts exactly that certificate. */
-async function spkiPin(certFile: string): Promise<string> {
-  const pem = await readFile(certFile, 'utf8');
-  const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('base64');
-}
-
 /** Headless Chromium trusting the test server's certificate. */
-export async function launchChromium(server: TestServer): Promise<Browser> {
-  const pin = await spkiPin(path.join(server.dataDir, 'tls', 'server.pem'));
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--ignore-certificate-errors-spki-list=${pin}`,
-    ],
-  });
+export function launchChromium(server: TestServer): Promise<Browser> {
+  return launchPinned(server.dataDir);
 }
 
 /** On the provider's pages: signs in as `user` and allows the consent. */

@@ -2,33 +2,24 @@
 // `chromium`) driven by playwright-core signs a user in for a natively registered mail client
 // with PKCE and a loopback redirect; screenshots are kept under test-artifacts/.
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
-import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { SCOPES } from '../../src/config/resources.ts';
 import { caFetch } from '../helpers/https-fetch.ts';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = commandSkip(CHROMIUM, 'chromium');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const USER = 'carol@example.test';
 const PASSWORD = 'browser sign-in password';
-
-/** SPKI pin of the server certificate, so Chromium trusts exactly that certificate and nothing else. */
-async function spkiPin(certFile: string): Promise<string> {
-  const pem = await readFile(certFile, 'utf8');
-  const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('base64');
-}
 
 describe('sign-in and consent pages in headless Chromium', { skip }, () => {
   let server: TestServer;
@@ -48,21 +39,7 @@ describe('sign-in and consent pages in headless Chromium', { skip }, () => {
       { [oidc.customFetch]: fetch },
     );
     config[oidc.customFetch] = fetch;
-    const pin = await spkiPin(path.join(server.dataDir, 'tls', 'server.pem'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--ignore-certificate-errors-spki-list=${pin}`,
-      ],
-    });
+    browser = await launchChromium(server.dataDir);
     await mkdir(ARTIFACTS, { recursive: true });
   });
 

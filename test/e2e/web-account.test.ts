@@ -5,25 +5,19 @@
 // user and admin guides.
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = commandSkip(CHROMIUM, 'chromium') || commandSkip('python3', 'python3');
 const SHOTS = path.join(ROOT, 'docs', 'images');
 const USER = 'dana@example.test';
 const PASSWORD = 'dana account password';
 const OTHER = 'erin@example.test';
-
-async function spkiPin(certFile: string): Promise<string> {
-  const der = new X509Certificate(await readFile(certFile, 'utf8')).publicKey.export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('base64');
-}
 
 /** Waits until `check` holds, re-checking after each event-loop turn of `stepMs` (no fixed sleep). */
 async function until(check: () => Promise<boolean>, what: string, limitMs = 15_000, stepMs = 100): Promise<void> {
@@ -72,18 +66,7 @@ describe('account page and admin console in headless Chromium', { skip }, () => 
     server = await startTestServer({ overrides: { auth: { events_poll: '200ms' } } });
     await server.services.accounts.addUser({ address: USER, password: PASSWORD, displayName: 'Dana' });
     await server.services.accounts.addUser({ address: OTHER, password: 'erin account password' });
-    const pin = await spkiPin(path.join(server.dataDir, 'tls', 'server.pem'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        `--ignore-certificate-errors-spki-list=${pin}`,
-      ],
-    });
+    browser = await launchChromium(server.dataDir);
     await mkdir(SHOTS, { recursive: true });
   });
 
@@ -225,6 +208,33 @@ describe('account page and admin console in headless Chromium', { skip }, () => 
     assert.deepEqual(errors, []);
   });
 
+  it('sets the free/busy sharing rule and saves a Sieve script', async () => {
+    const { page, errors } = await signIn(OTHER, 'erin account password');
+    await page.goto(`${server.baseUrl}/account/sharing`);
+    await page.check('input[name=policy][value=list]');
+    await page.fill('#allow', 'boss@partner.example\nfriends.example');
+    await Promise.all([page.waitForURL(/done=saved/), page.click('button.primary')]);
+    const erin = await server.services.directory.findByAddress(OTHER);
+    const { rule, source } = await server.services.calendar.effectiveRule(erin!);
+    assert.deepEqual({ ...rule, allow: [...rule.allow] }, { policy: 'list', allow: ['boss@partner.example', 'friends.example'] });
+    assert.equal(source, 'account');
+    await page.screenshot({ path: path.join(SHOTS, 'account-sharing.png'), fullPage: true });
+    await page.goto(`${server.baseUrl}/account/filters`);
+    await page.fill('#script', 'require ["fileinto"];\nif header :contains "subject" "[list]" { fileinto "Lists"; }\n');
+    await Promise.all([page.waitForURL(/done=saved/), page.click('button.primary')]);
+    const active = await server.services.sieveScripts.active(erin!.id);
+    assert.match(active?.content ?? '', /fileinto "Lists"/);
+    await page.fill('#script', 'if nonsense {');
+    await page.click('button.primary');
+    assert.match((await page.textContent('.error')) ?? '', /error/);
+    assert.match((await server.services.sieveScripts.active(erin!.id))?.content ?? '', /fileinto "Lists"/, 'a broken script is not saved');
+    // The refused script is answered 400, which Chromium reports on the console; nothing else may be.
+    assert.deepEqual(
+      errors.filter((e) => !/status of 400 .*\/account\/filters$/.test(e)),
+      [],
+    );
+  });
+
   it('lets an admin create an account and set a quota in the console', async () => {
     const { page, errors } = await signIn(server.admin.address, server.admin.password);
     await page.goto(`${server.baseUrl}/admin`);
@@ -256,6 +266,7 @@ describe('account page and admin console in headless Chromium', { skip }, () => 
       '/account/devices/terminal',
       '/account/security',
       '/account/filters',
+      '/account/sharing',
       '/admin',
       '/admin/domains',
       '/admin/accounts',

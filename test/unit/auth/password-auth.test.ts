@@ -127,7 +127,10 @@ describe('password and app-password authentication', () => {
       // touch is fire-and-forget; give it a moment
       for (let i = 0; i < 50 && !(await f.accounts.listAppPasswords('alice@example.test')).find((p) => p.id === info.id)?.lastUsedAt; i++)
         await new Promise((r) => setTimeout(r, 10));
-      assert.ok((await f.accounts.listAppPasswords('alice@example.test')).find((p) => p.id === info.id)?.lastUsedAt);
+      const used = (await f.accounts.listAppPasswords('alice@example.test')).find((p) => p.id === info.id);
+      assert.ok(used?.lastUsedAt);
+      assert.equal(used.lastUsedAddress, IMAPS.remote, 'where it was used from');
+      assert.equal(used.lastUsedProtocol, 'imap');
       const smtp = await auth.authenticate(pw('alice@example.test', secret), { ...IMAPS, protocol: 'submission', listener: 'submissions' });
       assert.equal(code(smtp), 'authorization_failed');
     });
