@@ -16,6 +16,7 @@
 // target (../shared/bench/dovecot/README.md). Both servers get the same TLS certificate, the same
 // JWT key (trusted by Fingerpost as an issuer through a local JWKS file) and the same messages.
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,7 +27,8 @@ import { openServices } from '../src/main.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SHARED = path.resolve(ROOT, '..', 'shared', 'bench');
+// ../shared beside the repository, or beside the folder of worktrees (a worktree in wt/NAME).
+const SHARED = [path.resolve(ROOT, '..', 'shared', 'bench'), path.resolve(ROOT, '..', '..', 'shared', 'bench')].find((d) => existsSync(d))!;
 const USER = 'user1@example.test';
 const PASSWORD = 'bench-password-1';
 // Away from the ports the shared README suggests, so nobody else's load lands on this server.
@@ -91,6 +93,8 @@ enabled = false
 [smtp]
 enabled = false
 [submission]
+enabled = false
+[managesieve]
 enabled = false
 [limits]
 connections_total = 20000
