@@ -153,7 +153,7 @@ async function startFingerpost(dir = FP, workers = 1): Promise<{ pid: number; st
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fingerpost did not start:\n${err}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`fingerpost did not start:\n${err}`)), 240_000);
     child.stderr!.on('data', () => {
       if (err.includes('Fingerpost is running')) {
         clearTimeout(timer);

@@ -113,7 +113,7 @@ describe('serve --workers 2 on SQLite', { skip: commandSkip('ps', 'procps', ['--
       FINGERPOST_MANAGESIEVE_ENABLED: 'false',
       FINGERPOST_LOG_LEVEL: 'warn',
     };
-    proc = await spawnServe(['--data', dataDir, '--domain', 'example.test', '--workers', '2'], env, 120_000);
+    proc = await spawnServe(['--data', dataDir, '--domain', 'example.test', '--workers', '2'], env, 240_000);
     assert.match(proc.stderr, /Workers: +2 processes/);
     ca = await readFile(path.join(dataDir, 'tls', 'ca.pem'), 'utf8');
     const added = await runCli(['admin', 'user', 'add', USER, '--password-stdin', '--data', dataDir], { input: `${PASSWORD}\n`, env });
