@@ -16,6 +16,7 @@
 // target (../shared/bench/dovecot/README.md). Both servers get the same TLS certificate, the same
 // JWT key (trusted by Fingerpost as an issuer through a local JWKS file) and the same messages.
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,7 +27,8 @@ import { openServices } from '../src/main.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SHARED = path.resolve(ROOT, '..', 'shared', 'bench');
+// ../shared beside the repository, or beside the folder of worktrees (a worktree in wt/NAME).
+const SHARED = [path.resolve(ROOT, '..', 'shared', 'bench'), path.resolve(ROOT, '..', '..', 'shared', 'bench')].find((d) => existsSync(d))!;
 const USER = 'user1@example.test';
 const PASSWORD = 'bench-password-1';
 // Away from the ports the shared README suggests, so nobody else's load lands on this server.
@@ -92,6 +94,8 @@ enabled = false
 enabled = false
 [submission]
 enabled = false
+[managesieve]
+enabled = false
 [limits]
 connections_total = 20000
 connections_per_ip = 20000
@@ -149,7 +153,7 @@ async function startFingerpost(dir = FP, workers = 1): Promise<{ pid: number; st
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fingerpost did not start:\n${err}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`fingerpost did not start:\n${err}`)), 240_000);
     child.stderr!.on('data', () => {
       if (err.includes('Fingerpost is running')) {
         clearTimeout(timer);

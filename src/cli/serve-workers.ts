@@ -54,7 +54,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
       const lived = Date.now() - (started.get(worker) ?? 0);
       started.delete(worker);
       if (stopping) {
-        if (code !== 0) process.exitCode = 1;
+        // A worker still starting has no handler yet and ends by the signal itself: nothing to drain.
+        if (code !== 0 && signal !== 'SIGTERM') process.exitCode = 1;
         return finishIfDone();
       }
       if (!up) {
@@ -65,7 +66,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
         void o.onFailedStart().finally(finishIfDone);
         return;
       }
-      o.logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting another');
+      o.logger.warn({ pid: worker.process.pid, exitCode: code, signal }, 'worker exited; starting another');
       if (lived < QUICK_EXIT_MS) setTimeout(() => stopping || fork(), RESTART_PAUSE_MS);
       else fork();
     });

@@ -117,7 +117,8 @@ describe('deploy/', () => {
     const dockerfile = await readFile(path.join(DEPLOY, 'Dockerfile'), 'utf8');
     const exposed = /^EXPOSE (.+)$/m.exec(dockerfile)![1]!.split(/\s+/).map(Number);
     const { loadConfig } = await import('../../src/config/load.ts');
-    const c = loadConfig({ file: undefined, dataDir: dir, env: {} });
+    // An empty data directory: the defaults, not the fingerpost.toml an earlier test wrote.
+    const c = loadConfig({ file: undefined, dataDir: path.join(dir, 'empty'), env: {} });
     const defaults = [
       c.http.port,
       c.imap.port,
