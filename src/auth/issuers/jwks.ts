@@ -1,5 +1,12 @@
 import { createPublicKey, type JsonWebKey as NodeJwk, type KeyObject } from 'node:crypto';
-import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWK as JSONWebKey, type JWSHeaderParameters } from 'jose';
+import {
+  createLocalJWKSet,
+  errors,
+  type FlattenedJWSInput,
+  type JSONWebKeySet,
+  type JWK as JSONWebKey,
+  type JWSHeaderParameters,
+} from 'jose';
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 type ResolvedKey = Awaited<ReturnType<KeyResolver>>;
