@@ -10,7 +10,9 @@
 // plus its node_modules), case 1 also runs that checkout's launcher, the two taking turns, and
 // the ratio this/baseline of the medians is printed (the ratio stays meaningful on a busy machine).
 //
-// --profile-dir DIR writes a V8 CPU profile of each call of case 1 there; --only-agent runs case 1 only.
+// --profile-dir DIR writes a V8 CPU profile of each call of case 1 there; --only-agent runs case 1 only;
+// --setup-only prints the environment of a signed-in account with its agent running and leaves both
+// (for farm-bench; `fingerpost agent stop` with that environment ends the agent).
 //
 //   ./node_modules/.bin/node bench/token.ts [--runs 30] [--baseline DIR] [--profile-dir DIR] [--only-agent]
 import { spawn, spawnSync } from 'node:child_process';
@@ -29,6 +31,7 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'profile-dir': { type: 'string' },
     'only-agent': { type: 'boolean' },
+    'setup-only': { type: 'boolean' },
   },
 });
 const RUNS = Math.max(3, Number(args.runs) || 30);
@@ -128,6 +131,10 @@ async function measure(cases: { label: string; file: string; argv: string[]; env
 }
 
 const tokenArgs = ['token', ADDRESS, '--service', 'imap'];
+if (args['setup-only']) {
+  console.log(Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' '));
+  process.exit(0);
+}
 const load = os.loadavg()[0]!.toFixed(2);
 console.log(`fingerpost token, ${os.cpus().length} CPUs, load average ${load} (the target assumes a quiet machine)`);
 try {
