@@ -132,7 +132,11 @@ async function measure(cases: { label: string; file: string; argv: string[]; env
 
 const tokenArgs = ['token', ADDRESS, '--service', 'imap'];
 if (args['setup-only']) {
-  console.log(Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' '));
+  console.log(
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+  );
   process.exit(0);
 }
 const load = os.loadavg()[0]!.toFixed(2);
