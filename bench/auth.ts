@@ -2,10 +2,12 @@
 // with and without the verified-password cache, through AuthService.authenticate (policy, limits,
 // directory lookup on SQLite, audit at level info to /dev/null) and for the bare verifiers. The
 // fresh-token case is interleaved with a bare node:crypto ES256 verify of the same kind of token
-// and with jose's jwtVerify alone; the ratio printed is the median over `--rounds`.
+// (two call forms: the ieee-p1363 option, and DER with the KeyObject, the faster) and with jose's
+// jwtVerify alone; the ratios printed are medians over `--rounds`.
 //   ./node_modules/.bin/node bench/auth.ts [--seconds 3] [--concurrency 8] [--rounds 3]
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, createPrivateKey } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { AccountAdmin } from '../src/admin/accounts.ts';
 import { AuthService } from '../src/auth/service.ts';
+import { ecdsaDer } from '../src/auth/verifiers/jwt.ts';
 import type { AuthContext, Credentials } from '../src/auth/types.ts';
 import { hashPassword, verifyPassword } from '../src/directory/password-hash.ts';
 import { loadConfig } from '../src/config/load.ts';
@@ -26,6 +29,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
+    /** Writes a V8 CPU profile of the auth-core fresh-token runs only (not the signing) to this file. */
+    profile: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -33,9 +38,9 @@ const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
 
 /** Runs `op` with `concurrency` callers for `seconds`; returns operations per second. */
-async function rate(op: (i: number) => Promise<unknown>, concurrency: number): Promise<number> {
+async function rate(op: (i: number) => Promise<unknown>, concurrency: number, seconds = SECONDS): Promise<number> {
   let n = 0;
-  const until = performance.now() + SECONDS * 1000;
+  const until = performance.now() + seconds * 1000;
   const worker = async () => {
     while (performance.now() < until) await op(n++);
   };
@@ -87,16 +92,30 @@ const report = (name: string, perSecond: number) => {
 process.stdout.write(`auth bench: ${SECONDS}s per case, concurrency ${CONCURRENCY}, node ${process.version}, ${os.cpus().length} CPUs\n`);
 
 // Fresh tokens: signed beforehand so only verification is timed; each case gets its own tokens.
+// The cases alternate in 250 ms slices so a busy machine's swings hit them alike.
+const SLICE = 0.25;
 const perCase = Math.ceil(SECONDS * 16_000);
 const batch = () => Array.from({ length: perCase }, (_, i) => sign(i));
-const freshRate = async (verify: (token: string) => Promise<unknown> | unknown): Promise<number> => {
-  const tokens = batch();
-  let next = 0;
-  const r = await rate(async () => {
-    await verify(tokens[next++ % tokens.length]!);
-  }, CONCURRENCY);
-  if (next > tokens.length) process.stdout.write(`  (note: ${next} verifications reused ${tokens.length} tokens)\n`);
-  return r;
+const interleaved = async (
+  cases: Array<{ verify: (token: string) => Promise<unknown> | unknown; wrap?: (run: () => Promise<number>) => Promise<number> }>,
+): Promise<number[]> => {
+  const state = cases.map((c) => ({ ...c, tokens: batch(), next: 0, ops: 0 }));
+  for (let slice = 0; slice < SECONDS / SLICE; slice++) {
+    for (const c of state) {
+      const run = () =>
+        rate(
+          async () => {
+            await c.verify(c.tokens[c.next++ % c.tokens.length]!);
+          },
+          CONCURRENCY,
+          SLICE,
+        );
+      c.ops += (await (c.wrap ?? ((r) => r()))(run)) * SLICE;
+    }
+  }
+  for (const c of state)
+    if (c.next > c.tokens.length) process.stdout.write(`  (note: ${c.next} verifications reused ${c.tokens.length} tokens)\n`);
+  return state.map((c) => c.ops / SECONDS);
 };
 const bareVerify = (token: string) => {
   const dot = token.lastIndexOf('.');
@@ -108,29 +127,62 @@ const bareVerify = (token: string) => {
   );
   if (!ok) throw new Error('bare verify failed');
 };
+// The fastest bare form: the signature as DER with the KeyObject itself (no dsaEncoding option).
+const bareVerifyDer = (token: string) => {
+  const dot = token.lastIndexOf('.');
+  const der = ecdsaDer(Buffer.from(token.slice(dot + 1), 'base64url'), 32)!;
+  if (!cryptoVerify('sha256', Buffer.from(token.slice(0, dot)), nodePublic, der)) throw new Error('bare verify failed');
+};
 const joseKeys = createLocalJWKSet({ keys: [jwk] });
 const joseVerify = (token: string) => jwtVerify(token, joseKeys, { issuer: ISSUER, audience: aud, algorithms: ['ES256'] });
 const viaAuth = (token: string) => must(auth.authenticate(bearer(token), ctx));
+const profiler = values.profile ? new Session() : undefined;
+profiler?.connect();
+await profiler?.post('Profiler.enable');
+const profiles: unknown[] = [];
+const profiled = async (run: () => Promise<number>): Promise<number> => {
+  if (!profiler) return run();
+  await profiler.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await profiler.post('Profiler.stop');
+    profiles.push(profile);
+  }
+};
 await viaAuth(sign(-2)); // warm-up: loads the issuer's keys
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const bare: number[] = [];
+const bareDer: number[] = [];
 const core: number[] = [];
 const jose: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  bare.push(await freshRate(bareVerify));
-  core.push(await freshRate(viaAuth));
-  jose.push(await freshRate(joseVerify));
+  const [b, d, c, j] = await interleaved([
+    { verify: bareVerify },
+    { verify: bareVerifyDer },
+    { verify: viaAuth, wrap: profiled },
+    { verify: joseVerify },
+  ]);
+  bare.push(b!);
+  bareDer.push(d!);
+  core.push(c!);
+  jose.push(j!);
   process.stdout.write(
-    `  round ${round + 1}: bare ${bare.at(-1)!.toFixed(0)}/s, auth core ${core.at(-1)!.toFixed(0)}/s, jose ${jose.at(-1)!.toFixed(0)}/s\n`,
+    `  round ${round + 1}: bare ${bare.at(-1)!.toFixed(0)}/s, bare DER ${bareDer.at(-1)!.toFixed(0)}/s, auth core ${core.at(-1)!.toFixed(0)}/s, jose ${jose.at(-1)!.toFixed(0)}/s\n`,
   );
 }
+if (values.profile) writeFileSync(values.profile, JSON.stringify(profiles.at(-1)));
 report('JWT ES256, bare node:crypto verify (signature only)', median(bare));
+report('JWT ES256, bare node:crypto verify, DER + KeyObject', median(bareDer));
 report('JWT ES256, jose jwtVerify alone (WebCrypto)', median(jose));
 report('JWT ES256, fresh token each time (authenticate)', median(core));
-const ratios = core.map((c, i) => c / bare[i]!);
-process.stdout.write(
-  `RATIO auth core / bare verify: ${median(ratios).toFixed(2)}x (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')}); jose / bare ${(median(jose) / median(bare)).toFixed(2)}x\n`,
-);
+const ratioLine = (name: string, over: number[]) => {
+  const ratios = core.map((c, i) => c / over[i]!);
+  return `RATIO auth core / ${name}: ${median(ratios).toFixed(2)}x (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})\n`;
+};
+process.stdout.write(ratioLine('bare verify (ieee-p1363 option)', bare));
+process.stdout.write(ratioLine('bare verify (DER + KeyObject)', bareDer));
+process.stdout.write(`RATIO jose alone / bare verify: ${(median(jose) / median(bare)).toFixed(2)}x\n`);
 
 const repeated = sign(-1);
 report('JWT ES256, the same token again (authenticate)', await rate(() => must(auth.authenticate(bearer(repeated), ctx)), CONCURRENCY));

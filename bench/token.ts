@@ -10,7 +10,11 @@
 // plus its node_modules), case 1 also runs that checkout's launcher, the two taking turns, and
 // the ratio this/baseline of the medians is printed (the ratio stays meaningful on a busy machine).
 //
-//   ./node_modules/.bin/node bench/token.ts [--runs 30] [--baseline DIR]
+// --profile-dir DIR writes a V8 CPU profile of each call of case 1 there; --only-agent runs case 1 only;
+// --setup-only prints the environment of a signed-in account with its agent running and leaves both
+// (for farm-bench; `fingerpost agent stop` with that environment ends the agent).
+//
+//   ./node_modules/.bin/node bench/token.ts [--runs 30] [--baseline DIR] [--profile-dir DIR] [--only-agent]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,7 +25,15 @@ import { ACCOUNT_FORMAT, type AccountFile } from '../src/client/store/account.ts
 import { clientPaths } from '../src/client/store/paths.ts';
 import { TokenStore } from '../src/client/store/token-store.ts';
 
-const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '30' }, baseline: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '30' },
+    baseline: { type: 'string' },
+    'profile-dir': { type: 'string' },
+    'only-agent': { type: 'boolean' },
+    'setup-only': { type: 'boolean' },
+  },
+});
 const RUNS = Math.max(3, Number(args.runs) || 30);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const LAUNCHER = path.join(ROOT, 'bin', 'fingerpost.js');
@@ -119,11 +131,24 @@ async function measure(cases: { label: string; file: string; argv: string[]; env
 }
 
 const tokenArgs = ['token', ADDRESS, '--service', 'imap'];
+if (args['setup-only']) {
+  console.log(
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+  );
+  process.exit(0);
+}
 const load = os.loadavg()[0]!.toFixed(2);
 console.log(`fingerpost token, ${os.cpus().length} CPUs, load average ${load} (the target assumes a quiet machine)`);
 try {
   await measure([
-    { label: 'agent holds the key, Node 24 + bin/fingerpost.js', file: process.execPath, argv: [LAUNCHER, ...tokenArgs], env },
+    {
+      label: 'agent holds the key, Node 24 + bin/fingerpost.js',
+      file: process.execPath,
+      argv: [LAUNCHER, ...tokenArgs],
+      env: args['profile-dir'] ? { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(args['profile-dir'])}` } : env,
+    },
     ...(args.baseline
       ? [
           {
@@ -135,6 +160,7 @@ try {
         ]
       : []),
   ]);
+  if (args['only-agent']) process.exit(0);
   const systemNode = spawnSync('/bin/sh', ['-c', 'command -v node'], { encoding: 'utf8' }).stdout.trim();
   if (systemNode && systemNode !== process.execPath)
     await measure([

@@ -2,9 +2,10 @@
 // real `fingerpost serve` child (privacy mode, the default), next to a bare Node HTTPS server in
 // another child answering a constant JSON of the same size with the same certificate: the
 // practical ceiling on this machine. Keep-alive connections, concurrency 32, the same load loop
-// (node:https with a keep-alive agent) for both.
+// (node:https with a keep-alive agent) for both, interleaved in one-second slices so a busy
+// machine's swings hit both alike. `--profile-dir` writes the server's V8 CPU profile there.
 //
-//   ./node_modules/.bin/node bench/webfinger.ts [--seconds 10] [--concurrency 32] [--privacy off]
+//   ./node_modules/.bin/node bench/webfinger.ts [--seconds 10] [--concurrency 32] [--privacy off] [--profile-dir DIR]
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '32' },
     privacy: { type: 'string', default: 'on' },
+    'profile-dir': { type: 'string' },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -33,8 +35,8 @@ interface Result {
   p99: number;
 }
 
-/** Runs CONCURRENCY request loops on one keep-alive agent for SECONDS; counts 200s, records latencies. */
-async function load(port: number, ca: string, pathAndQuery: string): Promise<Result> {
+/** A keep-alive client for one server: its agent and one request. */
+function client(port: number, ca: string, pathAndQuery: string) {
   const agent = new https.Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca, servername: 'localhost' });
   const one = () =>
     new Promise<number>((resolve) => {
@@ -44,34 +46,34 @@ async function load(port: number, ca: string, pathAndQuery: string): Promise<Res
       });
       req.on('error', () => resolve(0));
     });
-  // warm-up: open the connections and let the JIT settle
-  const warmUntil = Date.now() + 1500;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < warmUntil) await one();
-    }),
-  );
-  const latencies: number[] = [];
-  let requests = 0;
-  let errors = 0;
+  return { agent, one, result: { requests: 0, errors: 0, seconds: 0, p50: 0, p99: 0 } as Result, latencies: [] as number[] };
+}
+type Client = ReturnType<typeof client>;
+
+/** Runs CONCURRENCY request loops for `seconds`, adding 200s and latencies to the client's result. */
+async function load(c: Client, seconds: number, record = true): Promise<void> {
   const start = process.hrtime.bigint();
-  const until = Date.now() + SECONDS * 1000;
+  const until = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (Date.now() < until) {
         const t = process.hrtime.bigint();
-        const status = await one();
-        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-        if (status === 200) requests++;
-        else errors++;
+        const status = await c.one();
+        if (!record) continue;
+        c.latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+        if (status === 200) c.result.requests++;
+        else c.result.errors++;
       }
     }),
   );
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-  return { requests, errors, seconds, p50: q(0.5), p99: q(0.99) };
+  if (record) c.result.seconds += Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function finish(c: Client): Result {
+  c.agent.destroy();
+  c.latencies.sort((a, b) => a - b);
+  const q = (p: number) => c.latencies[Math.min(c.latencies.length - 1, Math.floor(p * c.latencies.length))] ?? 0;
+  return { ...c.result, p50: q(0.5), p99: q(0.99) };
 }
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-bench-wf-'));
@@ -92,7 +94,11 @@ await writeFile(
     '',
   ].join('\n'),
 );
-const server = await spawnServe(['--data', dataDir, '--domain', 'example.test'], {});
+const profileDir = args['profile-dir'];
+const server = await spawnServe(
+  ['--data', dataDir, '--domain', 'example.test'],
+  profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(profileDir)}` } : {},
+);
 let bare: ReturnType<typeof spawn> | undefined;
 try {
   if (args.privacy === 'off') {
@@ -120,8 +126,17 @@ try {
   bare = spawn(process.execPath, ['-e', bareCode], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => bare!.stdout!.once('data', () => resolve()));
 
-  const fp = await load(ports.https, ca, query);
-  const ceiling = await load(barePort!, ca, query);
+  const fpClient = client(ports.https, ca, query);
+  const bareClient = client(barePort!, ca, query);
+  // warm-up: open the connections and let the JIT settle
+  await load(fpClient, 1.5, false);
+  await load(bareClient, 1.5, false);
+  for (let slice = 0; slice < SECONDS; slice++) {
+    await load(fpClient, 1);
+    await load(bareClient, 1);
+  }
+  const fp = finish(fpClient);
+  const ceiling = finish(bareClient);
   const rps = (r: Result) => r.requests / r.seconds;
   const line = (name: string, r: Result) =>
     `${name.padEnd(26)} ${rps(r).toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   errors ${r.errors}`;

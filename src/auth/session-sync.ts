@@ -20,6 +20,8 @@ export interface SessionSyncDeps {
   /** This node's failure limits, which take the bans other nodes publish. */
   readonly limits?: Pick<FailureLimits, 'applyBan'>;
   readonly directory: { getAccount(id: number): Promise<DirectoryAccount | undefined> };
+  /** Cached account lookups to forget when an account changes. */
+  readonly accounts?: { forget(accountId: number): void };
   readonly logger: Logger;
   readonly pollMs: number;
   /** How often live tokens are re-introspected. */
@@ -89,6 +91,7 @@ export class SessionSync {
       case CREDENTIALS_CHANGED: {
         const accountId = num(p.accountId);
         if (accountId === undefined) return 0;
+        this.#d.accounts?.forget(accountId);
         const account = await this.#d.directory.getAccount(accountId);
         if (!account || account.disabled) return sessions.end({ accountId }, 'account_disabled');
         // A new password ends what the old one opened; app passwords and tokens are separate credentials.

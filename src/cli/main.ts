@@ -4,7 +4,8 @@ import type { Command } from 'commander';
  * The `fingerpost` command. Each subcommand's module is imported only when that subcommand runs:
  * `fingerpost token`, which mail clients run on every connection, loads the client helper and
  * nothing of the server (`serve`, `admin` load theirs), and a well-formed call does not even load
- * the command-line library (cli/token-run.ts). `--help` and unknown names load them all.
+ * the command-line library (cli/token-run.ts); a token the agent holds is printed with nothing
+ * but a socket loaded (cli/token-agent.ts). `--help` and unknown names load them all.
  */
 type Register = (program: Command) => void;
 
@@ -45,7 +46,11 @@ export async function buildProgram(name?: string): Promise<Command> {
 }
 
 const name = process.argv[2];
-if (!(name === 'token' && (await (await import('./token-run.ts')).tokenFastPath(process.argv.slice(3))))) {
+const tokenDone =
+  name === 'token' &&
+  ((await (await import('./token-agent.ts')).tokenViaAgent(process.argv.slice(3))) ||
+    (await (await import('./token-run.ts')).tokenFastPath(process.argv.slice(3))));
+if (!tokenDone) {
   const program = await buildProgram(name);
   try {
     await program.parseAsync(process.argv);

@@ -73,6 +73,11 @@ export const runToken = clientAction(async (email: string | undefined, options: 
     { store },
   );
   process.stdout.write(`${await formatToken(issued, options.format, options.service)}\n`);
+  // The next plain call is then answered by the agent (cli/token-agent.ts) while this one is fresh.
+  if (options.format === 'token' && minValid === undefined) {
+    const { offerTokenToAgent } = await import('../client/agent/token-cache.ts');
+    await offerTokenToAgent(issued.account.address, options.service, issued.token);
+  }
 });
 
 /**

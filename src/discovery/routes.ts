@@ -15,6 +15,7 @@ import { paccBody } from './pacc.ts';
 import { parseQuery, single } from './query.ts';
 import { PerIpLimiter } from './rate-limit.ts';
 import { type DomainServices, domainServices, freeBusyUrl } from './services.ts';
+import { RenderedCache } from './rendered-cache.ts';
 import { filterRels, type Jrd, type JrdLink, parseResource, REL } from './webfinger.ts';
 
 /**
@@ -68,6 +69,8 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
   const publicCache = `public, max-age=${Math.floor(config.discovery.cache_max_age / 1000)}`;
   const servedCache = new Map<string, { served: boolean; until: number }>();
   const servicesCache = new Map<string, DomainServices>();
+  /** WebFinger answers by subject, aliases and `rel` filter: the same bytes every time. */
+  const jrdCache = new RenderedCache();
   /** The service list of a served domain: a pure function of the frozen config, so computed once. */
   const servicesOf = (domain: string): DomainServices => {
     let s = servicesCache.get(domain);
@@ -182,14 +185,17 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
         subjectAddress = account.address;
         aliases = [`mailto:${account.address}`];
       }
-      const jrd: Jrd = {
-        subject: acctUri(subjectAddress.slice(0, subjectAddress.lastIndexOf('@')), address.domain),
-        ...(aliases ? { aliases } : {}),
-        links: links(servicesOf(address.domain), subjectAddress),
-      };
       const rels = query.get('rel') ?? [];
-      cors(reply).header('content-type', JRD_TYPE).header('cache-control', publicCache);
-      return JSON.stringify(filterRels(jrd, rels));
+      const body = jrdCache.get(JSON.stringify([address.domain, subjectAddress, aliases ? 1 : 0, rels]), () => {
+        const jrd: Jrd = {
+          subject: acctUri(subjectAddress.slice(0, subjectAddress.lastIndexOf('@')), address.domain),
+          ...(aliases ? { aliases } : {}),
+          links: links(servicesOf(address.domain), subjectAddress),
+        };
+        return JSON.stringify(filterRels(jrd, rels));
+      });
+      reply.headers({ 'access-control-allow-origin': '*', 'content-type': JRD_TYPE, 'cache-control': publicCache });
+      return body;
     });
 
     function links(services: DomainServices, address: string): JrdLink[] {

@@ -80,33 +80,59 @@ function isAtJwt(typ: unknown): boolean {
   return t === 'at+jwt' || t === 'application/at+jwt';
 }
 
-/** How node:crypto checks each JWS algorithm (RFC 7518 §3.3-3.5, RFC 8037 §3.1). */
-const SIGNATURE: Readonly<Record<string, { hash: string | null; padding?: number; saltLength?: number; p1363?: true }>> = {
+/**
+ * How node:crypto checks each JWS algorithm (RFC 7518 §3.3-3.5, RFC 8037 §3.1). `ecSize` is the
+ * octet length of r and s in an ECDSA signature (RFC 7518 §3.4).
+ */
+const SIGNATURE: Readonly<Record<string, { hash: string | null; padding?: number; saltLength?: number; ecSize?: number }>> = {
   RS256: { hash: 'sha256' },
   RS384: { hash: 'sha384' },
   RS512: { hash: 'sha512' },
   PS256: { hash: 'sha256', padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
   PS384: { hash: 'sha384', padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 },
   PS512: { hash: 'sha512', padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 },
-  ES256: { hash: 'sha256', p1363: true },
-  ES384: { hash: 'sha384', p1363: true },
-  ES512: { hash: 'sha512', p1363: true },
+  ES256: { hash: 'sha256', ecSize: 32 },
+  ES384: { hash: 'sha384', ecSize: 48 },
+  ES512: { hash: 'sha512', ecSize: 66 },
   EdDSA: { hash: null },
 };
+
+/** One unsigned big-endian integer as a DER INTEGER (X.690 §8.3): minimal, positive. */
+function derInteger(bytes: Buffer): Buffer {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  const body = bytes.subarray(i);
+  const pad = body[0]! & 0x80 ? 1 : 0;
+  const out = Buffer.alloc(2 + pad + body.length);
+  out[0] = 0x02;
+  out[1] = pad + body.length;
+  body.copy(out, 2 + pad);
+  return out;
+}
+
+/**
+ * The JWS form of an ECDSA signature (RFC 7518 §3.4: r || s, each `size` octets) as the DER
+ * `ECDSA-Sig-Value` (RFC 3279 §2.2.3) node:crypto takes with a bare KeyObject, which skips the
+ * per-call key handling of the `dsaEncoding` option. Undefined when the length is wrong.
+ */
+export function ecdsaDer(signature: Buffer, size: number): Buffer | undefined {
+  if (signature.length !== 2 * size) return undefined;
+  const r = derInteger(signature.subarray(0, size));
+  const s = derInteger(signature.subarray(size));
+  const len = r.length + s.length;
+  const head = len < 0x80 ? Buffer.from([0x30, len]) : Buffer.from([0x30, 0x81, len]);
+  return Buffer.concat([head, r, s], head.length + len);
+}
 
 function signatureValid(alg: string, key: KeyObject, data: Buffer, signature: Buffer): boolean {
   const s = SIGNATURE[alg]!;
   try {
-    return cryptoVerify(
-      s.hash,
-      data,
-      {
-        key,
-        ...(s.p1363 ? { dsaEncoding: 'ieee-p1363' as const } : {}),
-        ...(s.padding !== undefined ? { padding: s.padding, saltLength: s.saltLength! } : {}),
-      },
-      signature,
-    );
+    if (s.ecSize) {
+      const der = ecdsaDer(signature, s.ecSize);
+      return der !== undefined && cryptoVerify(s.hash, data, key, der);
+    }
+    if (s.padding !== undefined) return cryptoVerify(s.hash, data, { key, padding: s.padding, saltLength: s.saltLength! }, signature);
+    return cryptoVerify(s.hash, data, key, signature);
   } catch {
     return false;
   }

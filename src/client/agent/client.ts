@@ -15,7 +15,12 @@ export interface AgentClient {
   hold(passphrase: string, salt: Uint8Array, logN: number, key: Buffer): Promise<void>;
 }
 
-function request(socket: string, message: Record<string, unknown>, timeoutMs = 5_000): Promise<Record<string, unknown> | undefined> {
+/** One request to the agent on `socket`; undefined when none answers (or after `timeoutMs`). */
+export function agentRequest(
+  socket: string,
+  message: Record<string, unknown>,
+  timeoutMs = 5_000,
+): Promise<Record<string, unknown> | undefined> {
   return new Promise((resolve) => {
     const c = net.connect(socket);
     let buf = '';
@@ -63,12 +68,12 @@ export function agentFor(accountFile: string, env: NodeJS.ProcessEnv = process.e
   const socket = agentSocketPath(env);
   return {
     async key(salt, logN) {
-      const r = await request(socket, { op: 'key', account: accountFile, salt: b64(salt), logN });
+      const r = await agentRequest(socket, { op: 'key', account: accountFile, salt: b64(salt), logN });
       return typeof r?.key === 'string' ? Buffer.from(r.key, 'base64') : undefined;
     },
     async hold(passphrase, salt, logN, key) {
       const unlock = { op: 'unlock', account: accountFile, passphrase, ttl: agentTtlSeconds(env) };
-      let r = await request(socket, unlock);
+      let r = await agentRequest(socket, unlock);
       if (!r) {
         try {
           spawnAgent(socket, env);
@@ -77,27 +82,27 @@ export function agentFor(accountFile: string, env: NodeJS.ProcessEnv = process.e
         }
         for (let i = 0; i < 40 && !r; i++) {
           await new Promise((res) => setTimeout(res, 50));
-          r = await request(socket, unlock);
+          r = await agentRequest(socket, unlock);
         }
         if (!r) return;
       }
-      await request(socket, { op: 'remember', account: accountFile, salt: b64(salt), logN, key: key.toString('base64') });
+      await agentRequest(socket, { op: 'remember', account: accountFile, salt: b64(salt), logN, key: key.toString('base64') });
     },
   };
 }
 
 /** `fingerpost agent status`: the accounts held and the seconds left; undefined when no agent runs. */
 export async function agentStatus(env: NodeJS.ProcessEnv = process.env): Promise<{ account: string; expiresIn: number }[] | undefined> {
-  const r = await request(agentSocketPath(env), { op: 'status' });
+  const r = await agentRequest(agentSocketPath(env), { op: 'status' });
   return Array.isArray(r?.accounts) ? (r.accounts as { account: string; expiresIn: number }[]) : undefined;
 }
 
 /** Makes the agent forget one account (or all); true when an agent answered. */
 export async function agentForget(env: NodeJS.ProcessEnv = process.env, address?: string): Promise<boolean> {
-  return (await request(agentSocketPath(env), { op: 'forget', ...(address ? { account: address } : {}) })) !== undefined;
+  return (await agentRequest(agentSocketPath(env), { op: 'forget', ...(address ? { account: address } : {}) })) !== undefined;
 }
 
 /** Stops the agent; true when one answered. */
 export async function agentStop(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  return (await request(agentSocketPath(env), { op: 'stop' })) !== undefined;
+  return (await agentRequest(agentSocketPath(env), { op: 'stop' })) !== undefined;
 }

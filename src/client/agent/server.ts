@@ -17,7 +17,17 @@ interface Held {
   expiresAt: number;
   /** `salt(base64):logN` → derived key; a few per account (each reseal makes a new salt). */
   keys: Map<string, Buffer>;
+  /**
+   * Access tokens last printed by `fingerpost token`, per service, each tied to the account
+   * file's version (`stamp`: inode, size, mtime) it came from: any save, new sign-in or logout
+   * changes the file and so misses here.
+   */
+  tokens: Map<string, { token: string; expiresAt: number; obtainedAt: number; stamp: string }>;
 }
+
+/** Tokens kept per account (one per service) and their longest accepted length. */
+const MAX_TOKENS = 16;
+const MAX_TOKEN_LENGTH = 16_384;
 
 const MAX_LINE = 64 * 1024;
 const MAX_ACCOUNTS = 256;
@@ -43,6 +53,7 @@ export async function startAgent(socket: string, options: AgentOptions = {}): Pr
     const h = held.get(account);
     if (!h) return;
     for (const k of h.keys.values()) k.fill(0);
+    h.tokens.clear();
     held.delete(account);
   };
   const sweep = () => {
@@ -79,8 +90,37 @@ export async function startAgent(socket: string, options: AgentOptions = {}): Pr
         const prior = held.get(account);
         const keys = prior && prior.passphrase === req.passphrase ? prior.keys : new Map<string, Buffer>();
         if (prior && prior.keys !== keys) forget(account);
-        held.set(account, { passphrase: req.passphrase, expiresAt: now() + ttl * 1000, keys });
+        held.set(account, { passphrase: req.passphrase, expiresAt: now() + ttl * 1000, keys, tokens: prior?.tokens ?? new Map() });
         schedule();
+        return { ok: true };
+      }
+      case 'token': {
+        // The rule of client/tokens.ts isFresh with no --min-valid: min(5 min, half the lifetime) left.
+        const t = account ? held.get(account)?.tokens.get(String(req.service ?? '')) : undefined;
+        if (!t || typeof req.stamp !== 'string' || t.stamp !== req.stamp) return {};
+        const margin = Math.min(5 * 60_000, Math.max(0, (t.expiresAt - t.obtainedAt) / 2));
+        return t.expiresAt - now() > margin ? { token: t.token } : {};
+      }
+      case 'token-put': {
+        const h = account ? held.get(account) : undefined;
+        if (!h) return { locked: true };
+        const { token, stamp } = req;
+        const expiresAt = Number(req.expiresAt);
+        const obtainedAt = Number(req.obtainedAt);
+        if (
+          typeof token !== 'string' ||
+          !token ||
+          token.length > MAX_TOKEN_LENGTH ||
+          /[\s]/.test(token) ||
+          typeof stamp !== 'string' ||
+          stamp.length > 100 ||
+          !Number.isFinite(expiresAt) ||
+          !Number.isFinite(obtainedAt)
+        )
+          return { error: 'bad request' };
+        const service = String(req.service ?? '').slice(0, 32);
+        if (!h.tokens.has(service) && h.tokens.size >= MAX_TOKENS) h.tokens.clear();
+        h.tokens.set(service, { token, expiresAt, obtainedAt, stamp });
         return { ok: true };
       }
       case 'key':

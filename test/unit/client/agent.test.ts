@@ -3,7 +3,7 @@
 // real agent process: the passphrase is asked once, later stores (as later `fingerpost token`
 // processes) open and reseal the file without asking.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +11,8 @@ import { agentStatus, agentStop } from '../../../src/client/agent/client.ts';
 import { startAgent } from '../../../src/client/agent/server.ts';
 import { agentSocketPath, agentTtlSeconds, ensurePrivateDir } from '../../../src/client/agent/socket-path.ts';
 import { deriveKey } from '../../../src/client/store/age-scrypt.ts';
-import { clientPaths } from '../../../src/client/store/paths.ts';
+import { accountPaths, clientPaths } from '../../../src/client/store/paths.ts';
+import { offerTokenToAgent, tokenFromAgent } from '../../../src/client/agent/token-cache.ts';
 import { TokenStore } from '../../../src/client/store/token-store.ts';
 import { account } from './fixture.ts';
 
@@ -129,6 +130,76 @@ describe('token agent', () => {
       new TokenStore({ paths: clientPaths(storeEnv), env: { ...storeEnv, FINGERPOST_AGENT: 'off' }, prompt: never }).openSecret(resealed),
       /asked again/,
     );
+  });
+  it('keeps a printed access token for the account file version it came from, fresh by the default margin', async () => {
+    let now = 5_000_000;
+    const runtime = path.join(dir, 'tokens');
+    const socket = agentSocketPath({ XDG_RUNTIME_DIR: runtime });
+    const stop = await startAgent(socket, { now: () => now });
+    try {
+      const direct = await talk(socket);
+      const put = {
+        op: 'token-put',
+        account: 'a',
+        service: 'imap',
+        stamp: 'v1',
+        token: 'tok-1',
+        expiresAt: now + 3_600_000,
+        obtainedAt: now,
+      };
+      assert.deepEqual(await direct({ op: 'unlock', account: 'a', passphrase: 'pw', ttl: 7200 }), { ok: true });
+      // A second account keeps the agent running after `a` is forgotten.
+      assert.deepEqual(await direct({ op: 'unlock', account: 'keep', passphrase: 'pw', ttl: 7200 }), { ok: true });
+      assert.deepEqual(await direct({ ...put, account: 'z' }), { locked: true }, 'only for an account it holds');
+      assert.deepEqual(await direct({ ...put, token: 'two words' }), { error: 'bad request' });
+      assert.deepEqual(await direct(put), { ok: true });
+      assert.deepEqual(await direct({ op: 'token', account: 'a', service: 'imap', stamp: 'v1' }), { token: 'tok-1' });
+      assert.deepEqual(await direct({ op: 'token', account: 'a', service: 'imap', stamp: 'v2' }), {}, 'the file changed');
+      assert.deepEqual(await direct({ op: 'token', account: 'a', service: 'smtp', stamp: 'v1' }), {}, 'another service');
+      assert.deepEqual(await direct({ op: 'token', account: 'b', service: 'imap', stamp: 'v1' }), {});
+      now += 3_600_000 - 5 * 60_000; // 5 minutes left: refresh time, the agent no longer answers
+      assert.deepEqual(await direct({ op: 'token', account: 'a', service: 'imap', stamp: 'v1' }), {});
+      now -= 1_000;
+      assert.deepEqual(await direct({ op: 'token', account: 'a', service: 'imap', stamp: 'v1' }), { token: 'tok-1' });
+      await direct({ op: 'forget', account: 'a' });
+      assert.deepEqual(await direct({ op: 'token', account: 'a', service: 'imap', stamp: 'v1' }), {});
+    } finally {
+      await stop();
+    }
+  });
+
+  it('token-cache: the agent answers only while the account file is unchanged', async () => {
+    const runtime = path.join(dir, 'cache-run');
+    const e: NodeJS.ProcessEnv = { HOME: dir, XDG_RUNTIME_DIR: runtime, XDG_CONFIG_HOME: path.join(dir, 'cfg') };
+    const stop = await startAgent(agentSocketPath(e));
+    try {
+      const file = accountPaths(clientPaths(e), 'alice@example.test').file;
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, '{"v":1}');
+      const direct = await talk(agentSocketPath(e));
+      await direct({ op: 'unlock', account: file, passphrase: 'pw', ttl: 600 });
+      assert.equal(await tokenFromAgent('alice@example.test', 'imap', e), undefined);
+      await offerTokenToAgent(
+        'alice@example.test',
+        'imap',
+        { token: 'tok-a', expiresAt: Date.now() + 3_600_000, obtainedAt: Date.now() },
+        e,
+      );
+      assert.equal(await tokenFromAgent('alice@example.test', 'imap', e), 'tok-a');
+      await writeFile(file, '{"v":2, "resealed": true}');
+      assert.equal(await tokenFromAgent('alice@example.test', 'imap', e), undefined, 'a saved file is a new version');
+      await offerTokenToAgent(
+        'alice@example.test',
+        'imap',
+        { token: 'tok-b', expiresAt: Date.now() + 3_600_000, obtainedAt: Date.now() },
+        e,
+      );
+      await rm(file);
+      assert.equal(await tokenFromAgent('alice@example.test', 'imap', e), undefined, 'after logout nothing');
+      assert.equal(await tokenFromAgent('alice@example.test', 'imap', { ...e, FINGERPOST_AGENT: 'off' }), undefined);
+    } finally {
+      await stop();
+    }
   });
 });
 
