@@ -298,6 +298,8 @@ describe('IMAP protocol by hand', () => {
     await watcher.line();
     await cmd(other, 'x', 'EXPUNGE');
     assert.equal(await watcher.line(), `* ${count + 1} EXPUNGE`);
+    // It took the watcher's \Recent message, so its count moved (RFC 3501 §7.3.2).
+    assert.match((await watcher.line())!, /^\* \d+ RECENT$/);
     watcher.write('DONE\r\n');
     assert.match((await watcher.line())!, /^i OK/);
     watcher.close();

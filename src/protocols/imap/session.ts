@@ -640,6 +640,7 @@ export class ImapSession implements SessionHandle, CommandContext {
     // Live results lose expunged messages before the EXPUNGE responses renumber them (RFC 5267 §4.3.4).
     const leaving = changes.expunged.filter((uid) => box.seqOf(uid) > 0);
     const removals = leaving.length && !expungeAllowed ? '' : removeExpunged(box, leaving);
+    const recentBefore = box.recent.size;
     const update = box.apply(changes.changed, changes.expunged, mailbox.highestModseq, expungeAllowed);
     if (!update) {
       box.dirty = true;
@@ -664,7 +665,12 @@ export class ImapSession implements SessionHandle, CommandContext {
       if (this.qresync || this.uidOnly) out += `* VANISHED ${formatSequenceSet(update.expunged)}\r\n`;
       else for (const seq of update.expungedSeqs) out += `* ${seq} EXPUNGE\r\n`;
     }
-    if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n${this.rev2 ? '' : `* ${box.recent.size} RECENT\r\n`}`;
+    // RECENT after every EXISTS, and after expunges that took \Recent messages (RFC 3501 §7.3.2).
+    const recentMoved = update.exists === null && box.recent.size !== recentBefore;
+    if (update.exists !== null || recentMoved) {
+      if (update.exists !== null) out += `* ${update.exists} EXISTS\r\n`;
+      if (!this.rev2) out += `* ${box.recent.size} RECENT\r\n`;
+    }
     for (const c of update.changed) {
       const uid = this.uidOnly ? '' : `UID ${c.uid} `;
       out += `${fetchOpen(this.uidOnly, c.seq, c.uid)}${uid}FLAGS ${messageFlags(box, c.seq, !this.rev2)}${this.#condstore ? ` MODSEQ (${c.modseq})` : ''})\r\n`;

@@ -6,7 +6,10 @@ import { refuseWithout } from '../acl-checks.ts';
 import { targetSeqs } from '../targets.ts';
 import { formatSequenceSet } from '../wire/sequence.ts';
 
-/** Removes UIDs from the session's view and tells the client: EXPUNGE per message, or VANISHED with QRESYNC (RFC 7162 §3.2.10) or UIDONLY (RFC 9586 §3.4). */
+/**
+ * Removes UIDs from the session's view and tells the client: EXPUNGE per message, or VANISHED with
+ * QRESYNC (RFC 7162 §3.2.10) or UIDONLY (RFC 9586 §3.4).
+ */
 export function reportExpunged(ctx: CommandContext, box: SelectedMailbox, uids: readonly number[]): void {
   if (!uids.length) return;
   // Live results lose the messages first, while their sequence numbers hold (RFC 5267 §4.3.4).
@@ -30,7 +33,10 @@ export const expunge = command({
     const uids = cmd.name === 'UID EXPUNGE' ? targetSeqs(box, cmd.set, true).map((s) => box.uidAt(s)) : undefined;
     if (uids && uids.length === 0) return ok('EXPUNGE completed');
     const removed = await ctx.deps.mail.expunge(box.accountId, box.id, { onlyDeleted: true, ...(uids ? { uids } : {}) });
+    const recent = box.recent.size;
     reportExpunged(ctx, box, removed);
+    // The mailbox shrank: an IMAP4rev1 client hears the new \Recent count when it moved (RFC 3501 §7.3.2).
+    if (!ctx.rev2 && box.recent.size !== recent) ctx.send(`* ${box.recent.size} RECENT\r\n`);
     return ok('EXPUNGE completed');
   },
 });
