@@ -8,13 +8,15 @@
 //   ./node_modules/.bin/node bench/dav.ts [--events 2000] [--rounds 7] [--single 200]
 //
 // Fingerpost runs in a child process (this script with --serve) so the client does not share its loop.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { waitForPort } from '../test/helpers/pebble.ts';
+import { freePorts } from '../test/helpers/ports.ts';
+import { selfSignedCertificate } from '../test/helpers/self-signed.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,29 +80,6 @@ const SYNC =
   '<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:"><d:sync-token/><d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>';
 const PROPFIND = '<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/><d:getcontenttype/></d:prop></d:propfind>';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const c = net.connect(port, '127.0.0.1', () => {
-        c.end();
-        resolve(true);
-      });
-      c.on('error', () => resolve(false));
-    });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -111,32 +90,10 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     // Radicale over TLS with a self-signed certificate and a plain htpasswd file.
-    const cert = path.join(tmp, 'cert.pem');
-    const key = path.join(tmp, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { certFile: cert, keyFile: key } = selfSignedCertificate(tmp);
     writeFileSync(path.join(tmp, 'users'), `b:${PASSWORD}\n`);
     mkdirSync(path.join(tmp, 'collections'));
-    const rport = await freePort();
+    const [rport] = (await freePorts(1)) as [number];
     writeFileSync(
       path.join(tmp, 'radicale.conf'),
       [
@@ -165,7 +122,7 @@ async function main(): Promise<void> {
     children.push(fp);
     const line = await new Promise<string>((resolve) => createInterface({ input: fp.stdout! }).once('line', resolve));
     const info = JSON.parse(line) as { base: string; ca: string };
-    await waitPort(rport);
+    await waitForPort(rport, radicale, () => 'see its log above');
 
     const fpUrl = new URL(info.base);
     const targets: Target[] = [
