@@ -1,11 +1,13 @@
 // The account page and admin console in headless Chromium (Debian `chromium`, driven by
 // playwright-core): sign in through the embedded provider, create an app password, sign in with
 // it from Python imaplib, see "last used" and the live IMAP session, revoke it and watch the IMAP
-// connection end; CSRF, CSP, cookie and admin-role checks. Screenshots go to docs/images/ for the
-// user and admin guides.
+// connection end; CSRF, CSP, cookie and admin-role checks. With FINGERPOST_SCREENSHOTS=1 the
+// screenshots of the user and admin guides are written to docs/images/; otherwise to a temporary
+// folder, so a test run leaves the checkout as it was.
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -14,7 +16,10 @@ import { commandSkip } from '../helpers/peers.ts';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const skip = commandSkip(CHROMIUM, 'chromium') || commandSkip('python3', 'python3');
-const SHOTS = path.join(ROOT, 'docs', 'images');
+const SHOTS =
+  process.env.FINGERPOST_SCREENSHOTS === '1'
+    ? path.join(ROOT, 'docs', 'images')
+    : await mkdtemp(path.join(os.tmpdir(), 'fingerpost-shots-'));
 const USER = 'dana@example.test';
 const PASSWORD = 'dana account password';
 const OTHER = 'erin@example.test';
