@@ -225,6 +225,23 @@ describe('JMAP methods on a shared account', () => {
     assert.equal(none.status, 404);
   });
 
+  it('Email/parse and Blob/lookup name only what the grant lets bob read', async () => {
+    const [[, got]] = await jmap(BOB, [['Email/get', { accountId: alice(), ids: [mail['team']], properties: ['blobId'] }, 'g']]);
+    const teamBlob = got.list[0].blobId as string;
+    const [[, parsed], [, looked]] = await jmap(BOB, [
+      ['Email/parse', { accountId: alice(), blobIds: [teamBlob, mail['secretBlob']], properties: ['subject'] }, 'p'],
+      ['Blob/lookup', { accountId: alice(), typeNames: ['Email', 'Mailbox'], ids: [teamBlob, mail['secretBlob']] }, 'l'],
+    ]);
+    assert.equal(parsed.parsed[teamBlob]?.subject, 'quarterly numbers', JSON.stringify(parsed));
+    assert.deepEqual(parsed.notFound, [mail['secretBlob']], "a blob of alice's INBOX is not parsable by bob");
+    assert.deepEqual(
+      looked.list,
+      [{ id: teamBlob, matchedIds: { Email: [mail['team']], Mailbox: [box['team']] } }],
+      JSON.stringify(looked),
+    );
+    assert.deepEqual(looked.notFound, [mail['secretBlob']]);
+  });
+
   it('Email/copy into Work is allowed, into Team forbidden; Email/changes and /queryChanges see it', async () => {
     const [[, inbox]] = await jmap(BOB, [['Mailbox/query', { accountId: bobAccount(), filter: { role: 'inbox' } }, 'i']]);
     const [[, mine]] = await jmap(BOB, [

@@ -3,11 +3,14 @@ import { BLOB_LOOKUP_TYPES, CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { parseBlobId, toId } from '../ids.ts';
+import { mailboxesWith, readable } from '../sharing/shared-mail.ts';
+import { accessTo, readSharedBlob } from '../sharing/shared-blobs.ts';
 
 /**
  * Blob/lookup (RFC 9404 §4.3): which Emails (a message or one of its parts is the blob), and so
  * which Threads and Mailboxes, refer to each blob. A blob the account cannot read is `notFound`;
- * an upload nothing refers to yet matches nothing.
+ * an upload nothing refers to yet matches nothing. On a shared account (RFC 9670 §1.4) only the
+ * Emails and mailboxes the grant lets the caller read are named.
  */
 export const blobLookup: MethodDefinition = {
   capability: CAPABILITIES.blob,
@@ -22,17 +25,39 @@ export const blobLookup: MethodDefinition = {
     if (!ids) throw invalidArguments('ids is required');
     if (ids.length > ctx.services.limits.maxObjectsInGet)
       throw new MethodError('requestTooLarge', `at most ${ctx.services.limits.maxObjectsInGet} ids`, { limit: 'maxObjectsInGet' });
+    const access = await accessTo(ctx, accountId);
     const list: JsonObject[] = [];
     const notFound: string[] = [];
     for (const raw of ids) {
       const id = ctx.resolveId(raw) ?? raw;
       const ref = parseBlobId(id);
-      if (!ref || !(await ctx.services.mail.uploads.source(accountId, ref.sha, ctx.services.config.jmap.upload_ttl))) {
+      const known = ref
+        ? access
+          ? (await readSharedBlob(ctx, access, id)) !== undefined
+          : (await ctx.services.mail.uploads.source(accountId, ref.sha, ctx.services.config.jmap.upload_ttl)) !== undefined
+        : false;
+      if (!ref || !known) {
         notFound.push(id);
         continue;
       }
-      const messages = await ctx.services.mail.messagesByBlob(accountId, [ref.sha]);
+      let messages = await ctx.services.mail.messagesByBlob(accountId, [ref.sha]);
+      if (access) {
+        const ok = await readable(
+          ctx,
+          access,
+          messages.map((m) => m.id),
+        );
+        messages = messages.filter((m) => ok.has(m.id));
+      }
       const boxes = await ctx.services.mail.mailboxIdsOf(messages.map((m) => m.id));
+      if (access) {
+        const read = mailboxesWith(access, 'lr');
+        for (const [m, list] of boxes)
+          boxes.set(
+            m,
+            list.filter((b) => read.has(b)),
+          );
+      }
       const matched: Record<string, string[]> = {};
       for (const t of typeNames) {
         if (t === 'Email') matched[t] = messages.map((m) => toId('email', m.id));

@@ -1,11 +1,11 @@
 import { mimeParser } from '../../../mail/mime/parse.ts';
 import type { StoredMessage } from '../../../mail/types.ts';
 import { Args, type JsonObject } from '../args.ts';
-import { readBlob } from '../blob/access.ts';
 import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { parseBlobId } from '../ids.ts';
+import { readBlobIn } from '../sharing/shared-blobs.ts';
 import { partBlobIds } from './body.ts';
 import { emailRequest } from './get.ts';
 import { DEFAULT_PARSE_PROPERTIES, emailObject } from './object.ts';
@@ -13,7 +13,10 @@ import { DEFAULT_PARSE_PROPERTIES, emailObject } from './object.ts';
 /** Properties that only exist for stored Emails: Email/parse answers null for them (RFC 8621 §4.9). */
 const STORED_ONLY = ['id', 'mailboxIds', 'keywords', 'receivedAt', 'threadId'];
 
-/** Email/parse (RFC 8621 §4.9): Email objects for message blobs (uploads or attached messages). */
+/**
+ * Email/parse (RFC 8621 §4.9): Email objects for message blobs (uploads or attached messages); on
+ * a shared account (RFC 9670 §1.4) the blobs the grant lets the caller read.
+ */
 export const emailParse: MethodDefinition = {
   capability: CAPABILITIES.mail,
   async run(args, ctx) {
@@ -27,7 +30,7 @@ export const emailParse: MethodDefinition = {
     const notParsable: string[] = [];
     const notFound: string[] = [];
     for (const blobId of blobIds) {
-      const blob = await readBlob(ctx.services, accountId, blobId);
+      const blob = await readBlobIn(ctx, accountId, blobId);
       const ref = parseBlobId(blobId);
       if (!blob || !ref) {
         notFound.push(blobId);
