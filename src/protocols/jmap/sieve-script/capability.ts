@@ -5,7 +5,7 @@ import { EXTENSIONS } from '../../../mail/sieve/grammar.ts';
 export const MAX_SCRIPT_NAME_OCTETS = 512;
 
 /**
- * The account value of `urn:ietf:params:jmap:sieve` (RFC 9661 §2): the `[sieve]` limits the
+ * The account value of `urn:ietf:params:jmap:sieve` (RFC 9661 §1.2.1): the `[sieve]` limits the
  * store enforces, the extensions the compiler accepts, no enotify methods or external lists.
  */
 export function sieveAccountCapability(config: Config): Record<string, unknown> {

@@ -29,7 +29,7 @@ export const sieveScriptGet: MethodDefinition = {
 };
 
 /**
- * SieveScript/changes (RFC 9661 §2.4): the state is a digest, not a log, so any state other
+ * SieveScript/changes (RFC 8620 §5.2 for RFC 9661 §2): the state is a digest, not a log, so any state other
  * than the current one is `cannotCalculateChanges` and the client fetches the scripts again.
  */
 export const sieveScriptChanges: MethodDefinition = {
@@ -43,7 +43,7 @@ export const sieveScriptChanges: MethodDefinition = {
   },
 };
 
-/** A SieveScript FilterCondition (RFC 9661 §2.6.1). */
+/** A SieveScript FilterCondition (RFC 9661 §2.5). */
 interface ScriptCondition {
   name?: string;
   isActive?: boolean;
@@ -64,7 +64,7 @@ function parseCondition(c: JsonObject): ScriptCondition {
 }
 
 /**
- * SieveScript/query (RFC 9661 §2.6): filter on `name` (substring, case-insensitive) and
+ * SieveScript/query (RFC 9661 §2.5): filter on `name` (substring, case-insensitive) and
  * `isActive`; sort on `name` or `isActive`. The state is the /get state, so the query state changes with it.
  */
 export const sieveScriptQuery: MethodDefinition = {

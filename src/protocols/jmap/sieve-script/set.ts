@@ -23,7 +23,7 @@ function toSetError(err: unknown): SetError {
   throw err;
 }
 
-/** Reads and compiles the script a `blobId` names; refusals are SetErrors (RFC 9661 §2.5). */
+/** Reads and compiles the script a `blobId` names; refusals are SetErrors (RFC 9661 §2.4). */
 async function scriptContent(ctx: MethodContext, accountId: number, blobId: unknown): Promise<string> {
   if (typeof blobId !== 'string') throw invalidProperties(['blobId'], 'expected a blob id');
   const bytes = await scriptSource(ctx, accountId, blobId);
@@ -66,7 +66,7 @@ function byId(scripts: readonly StoredScript[], id: string): StoredScript | unde
 }
 
 /**
- * SieveScript/set (RFC 9661 §2.5): creates scripts from uploaded blobs, renames them or replaces
+ * SieveScript/set (RFC 9661 §2.4): creates scripts from uploaded blobs, renames them or replaces
  * their content, destroys inactive ones (`scriptIsActive` otherwise); every script is compiled
  * first (`invalidSieve`). After all of it succeeded, `onSuccessActivateScript` /
  * `onSuccessDeactivateScript` change the active script (RFC 5804 §2.8 SETACTIVE).
@@ -143,13 +143,13 @@ export const sieveScriptSet: MethodDefinition = {
       }
     }
 
-    // RFC 9661 §2.5: the active script changes only when every creation, update and destruction succeeded.
+    // RFC 9661 §2.4: the active script changes only when every creation, update and destruction succeeded.
     const allOk = !Object.keys(notCreated).length && !Object.keys(notUpdated).length && !Object.keys(notDestroyed).length;
     if (allOk && (deactivate || typeof activate === 'string')) {
       const scripts = await loadScripts(store, accountId);
       const wasActive = scripts.find((s) => s.active);
       const target = typeof activate === 'string' ? byId(scripts, ctx.resolveId(activate) ?? activate) : undefined;
-      // An unknown id is ignored (RFC 9661 §2.5) unless deactivation was asked for too.
+      // An unknown id is ignored (RFC 9661 §2.4) unless deactivation was asked for too.
       if (target || deactivate) {
         await store.setActive(accountId, target?.name ?? '');
         const report = (s: StoredScript, isActive: boolean) => {
@@ -169,7 +169,7 @@ export const sieveScriptSet: MethodDefinition = {
 };
 
 /**
- * SieveScript/validate (RFC 9661 §2.7): compiles the script a blob holds without storing it;
+ * SieveScript/validate (RFC 9661 §2.6): compiles the script a blob holds without storing it;
  * `error` is null, or the SetError (`invalidSieve` with the compiler's message, `tooLarge`, `blobNotFound`).
  */
 export const sieveScriptValidate: MethodDefinition = {

@@ -50,7 +50,7 @@ export function scriptsState(scripts: readonly StoredScript[]): string {
   return `V${h.digest('base64url').slice(0, 22)}`;
 }
 
-/** A script of `accountId` whose bytes are blob `blobId` (RFC 9661 §2.1: its content is downloadable). */
+/** A script of `accountId` whose bytes are blob `blobId` (RFC 9661 §2.2: its content is a downloadable blob). */
 export async function sieveScriptBlob(services: JmapServices, accountId: number, blobId: string): Promise<ReadableBlob | undefined> {
   const ref = parseBlobId(blobId);
   if (!ref || ref.part.length || !services.sieve) return undefined;
@@ -67,7 +67,7 @@ export async function scriptSource(ctx: MethodContext, accountId: number, blobId
 
 /**
  * Compiles script bytes as delivery will run them; a refusal is the SetError `invalidSieve`
- * (RFC 9661 §2.2) with the compiler's message, or `tooLarge` over `[sieve] max_script_size`.
+ * (RFC 9661 §2.4, §2.6) with the compiler's message, or `tooLarge` over `[sieve] max_script_size`.
  */
 export function checkScript(services: JmapServices, bytes: Buffer): { content: string } | { error: SetError } {
   const { sieve } = services.config;
