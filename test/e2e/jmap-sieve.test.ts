@@ -172,6 +172,26 @@ describe('JMAP Sieve', () => {
     assert.deepEqual(get[1].notFound, [scriptId]);
   });
 
+  it('names a script created without a name, and refuses bytes that are not UTF-8', async () => {
+    const keep = await upload('keep;\n');
+    const latin1 = await fetchCa(session.uploadUrl.replace('{accountId}', accountId), {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/octet-stream' },
+      body: Buffer.from('# caf\xe9\nkeep;\n', 'latin1') as unknown as string,
+    });
+    const [r] = await jmap([
+      [
+        'SieveScript/set',
+        { accountId, create: { n: { name: null, blobId: keep }, l: { name: 'latin1', blobId: ((await latin1.json()) as Json).blobId } } },
+        'a',
+      ],
+    ]);
+    assert.match(r[1].created.n.name, /^script-\d+$/);
+    assert.equal(r[1].notCreated.l.type, 'invalidSieve');
+    const [gone] = await jmap([['SieveScript/set', { accountId, destroy: [r[1].created.n.id] }, 'a']]);
+    assert.deepEqual(gone[1].destroyed, [r[1].created.n.id]);
+  });
+
   it('answers overQuota past maxNumberScripts and tooLarge past maxSizeScript', async () => {
     const keep = await upload('keep;\n');
     const big = await upload(`# ${'x'.repeat(t.config.sieve.max_script_size)}\nkeep;\n`);
