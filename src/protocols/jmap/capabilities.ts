@@ -1,5 +1,6 @@
 import type { Config } from '../../config/config.ts';
 import { MAX_MAILBOX_DEPTH, MAX_MAILBOX_SEGMENT } from '../../mail/names.ts';
+import { sieveAccountCapability } from './sieve-script/capability.ts';
 
 /** Capability URIs this server implements (RFC 8620 §2, RFC 8621 §1.3, RFC 8887 §4, RFC 9425 §2, RFC 9404 §3). */
 export const CAPABILITIES = {
@@ -12,6 +13,7 @@ export const CAPABILITIES = {
   blob: 'urn:ietf:params:jmap:blob',
   principals: 'urn:ietf:params:jmap:principals',
   principalsOwner: 'urn:ietf:params:jmap:principals:owner',
+  sieve: 'urn:ietf:params:jmap:sieve',
 } as const;
 
 /** The set `using` may name; anything else is `unknownCapability` (RFC 8620 §3.6.1). */
@@ -95,6 +97,7 @@ export function accountCapabilities(config: Config): Record<string, Record<strin
       supportedTypeNames: [...BLOB_LOOKUP_TYPES],
       supportedDigestAlgorithms: [...DIGEST_ALGORITHMS.keys()],
     },
+    [CAPABILITIES.sieve]: sieveAccountCapability(config),
   };
 }
 
@@ -109,6 +112,7 @@ export function sessionCapabilities(limits: JmapLimits, websocketUrl: string | n
     [CAPABILITIES.blob]: {},
     [CAPABILITIES.principals]: {},
     [CAPABILITIES.principalsOwner]: {},
+    [CAPABILITIES.sieve]: {},
     ...(websocketUrl ? { [CAPABILITIES.websocket]: { url: websocketUrl, supportsPush: true } } : {}),
   };
 }

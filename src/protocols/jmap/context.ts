@@ -2,6 +2,7 @@ import type { AuthResult } from '../../auth/types.ts';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../core/log.ts';
 import type { Directory, DirectoryAccount } from '../../directory/directory.ts';
+import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import type { JmapMailView } from '../../mail/views.ts';
 import type { MailSubmission } from '../../mail/submission/submission.ts';
 import type { BlobStore } from '../../store/blobs.ts';
@@ -22,6 +23,8 @@ export interface JmapServices {
   /** The mail submission use case SMTP submission uses too (sender policy, limits, local delivery, the queue). */
   readonly submission: MailSubmission;
   readonly now: () => number;
+  /** Each account's Sieve scripts (src/mail/sieve/scripts.ts), managed by SieveScript/* (RFC 9661). */
+  readonly sieve?: SieveScripts;
   /** Counts a refusal by a limit (`/metrics`); absent in tests that do not count. */
   readonly limitHit?: (limit: string) => void;
 }
@@ -123,4 +126,5 @@ const CAPABILITIES_BY_ACCOUNT: Readonly<Record<string, true>> = {
   [CAPABILITIES.blob]: true,
   [CAPABILITIES.principals]: true,
   [CAPABILITIES.principalsOwner]: true,
+  [CAPABILITIES.sieve]: true,
 };

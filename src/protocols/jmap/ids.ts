@@ -14,7 +14,8 @@ export type IdKind =
   | 'quota'
   | 'push'
   | 'principal'
-  | 'shareNotification';
+  | 'shareNotification'
+  | 'sieveScript';
 
 const PREFIX: Record<IdKind, string> = {
   account: 'A',
@@ -27,6 +28,7 @@ const PREFIX: Record<IdKind, string> = {
   push: 'P',
   principal: 'U',
   shareNotification: 'N',
+  sieveScript: 'V',
 };
 
 /** The JMAP id of row `n` of `kind`. */

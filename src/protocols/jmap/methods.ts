@@ -42,6 +42,8 @@ import { mailboxGet } from './mailbox/get.ts';
 import { mailboxQuery } from './mailbox/query.ts';
 import { mailboxQueryChanges } from './mailbox/query-changes.ts';
 import { mailboxSet } from './mailbox/set.ts';
+import { sieveScriptChanges, sieveScriptGet, sieveScriptQuery } from './sieve-script/read.ts';
+import { sieveScriptSet, sieveScriptValidate } from './sieve-script/set.ts';
 import { threadChanges } from './thread/changes.ts';
 import { threadGet } from './thread/get.ts';
 
@@ -92,4 +94,9 @@ export const METHODS: MethodTable = {
   'ShareNotification/changes': shareNotificationChanges,
   'ShareNotification/set': shareNotificationSet,
   'ShareNotification/query': shareNotificationQuery,
+  'SieveScript/get': sieveScriptGet,
+  'SieveScript/changes': sieveScriptChanges,
+  'SieveScript/query': sieveScriptQuery,
+  'SieveScript/set': sieveScriptSet,
+  'SieveScript/validate': sieveScriptValidate,
 };

@@ -31,6 +31,8 @@ import { attachWebSocket } from './push/websocket.ts';
 import { parseRequest } from './request.ts';
 import { jmapUrls, sessionObject } from './session.ts';
 import { sharedAccounts } from './sharing/accounts.ts';
+import type { SieveScripts } from '../../mail/sieve/scripts.ts';
+import { sieveScriptBlob } from './sieve-script/store.ts';
 import { sharedDownloadOwner, sharedRights } from './sharing/shared-download.ts';
 
 /** What the JMAP routes need from the node (wired in `main.ts`). */
@@ -49,6 +51,8 @@ export interface JmapDeps {
   readonly now?: () => number;
   /** The node's Prometheus registry: refusals by a limit are counted there. */
   readonly metrics?: Registry;
+  /** Each account's Sieve scripts, for SieveScript/* (RFC 9661). */
+  readonly sieveScripts?: SieveScripts;
 }
 
 /** In-flight requests per account, for `maxConcurrentRequests` / `maxConcurrentUpload`. */
@@ -98,6 +102,7 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     submission: deps.submission,
     now: deps.now ?? Date.now,
     limitHit: limitCounter(deps.metrics),
+    ...(deps.sieveScripts ? { sieve: deps.sieveScripts } : {}),
   };
   // PushSubscription (RFC 8620 §7.2): Web Push through the calendar's SSRF-guarded outbound client.
   let outbound: OutboundHttp | undefined;
@@ -239,7 +244,9 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
         // The caller's own uploads are theirs in a shared account too.
         const shared = owner === undefined && (await sharedRights(services, caller.account.id, request.params.accountId));
         if (owner === undefined && !shared && !ownAccount(reply, caller, request.params.accountId)) return reply;
-        const blob = await readBlob(services, owner ?? caller.account.id, request.params.blobId);
+        const blob =
+          (await readBlob(services, owner ?? caller.account.id, request.params.blobId)) ??
+          (owner === undefined ? await sieveScriptBlob(services, caller.account.id, request.params.blobId) : undefined);
         if (!blob) return sendProblem(reply, 404, 'about:blank', 'no such blob');
         const accept = request.query.accept;
         const type = accept && /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i.test(accept) ? accept : blob.type;

@@ -58,6 +58,7 @@ export function sessionObject(
       [CAPABILITIES.quota]: accountId,
       [CAPABILITIES.blob]: accountId,
       [CAPABILITIES.principals]: accountId,
+      [CAPABILITIES.sieve]: accountId,
     },
     username: account.address,
     apiUrl: urls.api,
