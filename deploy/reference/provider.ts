@@ -12,6 +12,7 @@
 //     --resource imap://mail.example --gateway-resource https://gateway.example
 //
 // Prints one JSON line {"issuer","port"} once it listens.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -78,7 +79,7 @@ async function ldapSignIn(username: string, password: string): Promise<string | 
 }
 
 const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-const jwk = { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: 'reference-1' };
+const jwk = { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: randomUUID() };
 const [clientId, clientSecret] = need('client').split(':') as [string, string];
 const resources = new Set(a.resource);
 const gatewayResource = a['gateway-resource'];
