@@ -4,9 +4,10 @@
 // whose passwords are LDAP binds and whose token subjects are the entries' mail addresses;
 // Fingerpost with accounts from that LDAP, the embedded provider off, that issuer trusted and
 // passwords off everywhere; nginx as the HTTP gateway (auth_request to the provider, then the
-// trusted header). Real clients: imapflow (XOAUTH2), nodemailer (XOAUTH2), fetch with a bearer.
+// trusted header). Real clients: imapflow (XOAUTH2), nodemailer (XOAUTH2), curl (POP3 OAUTHBEARER),
+// fetch with a bearer.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,7 @@ import { freePorts } from '../helpers/ports.ts';
 import { NODE, ROOT, startTestServer, type TestServer } from '../helpers/server.ts';
 import { slapdSkip, startSlapd, type TestSlapd } from '../helpers/slapd.ts';
 
-const skip = slapdSkip() || commandSkip('nginx', 'nginx-core', ['-v']);
+const skip = slapdSkip() || commandSkip('nginx', 'nginx-core', ['-v']) || commandSkip('curl', 'curl');
 const PROVIDER = path.join(ROOT, 'deploy', 'reference', 'provider.ts');
 const ALICE = 'alice@example.org';
 const RP = { id: 'fingerpost-rp', secret: 'rp-secret-1' };
@@ -219,6 +220,18 @@ http {
     });
     assert.deepEqual(sent.accepted, ['bob@example.org']);
     await assert.rejects(submit({ user: ALICE, pass: 'alice-password-1' }).verify());
+  });
+
+  it('curl reads POP3 with OAUTHBEARER; with the password it is denied', async () => {
+    const t = await accessToken(resourceIds(fp.config).pop3);
+    const curl = (auth: string[]) =>
+      new Promise<number>((resolve) =>
+        execFile('curl', ['-sS', '--max-time', '20', '--cacert', fp.caFile, ...auth, `pop3s://localhost:${fp.ports.pop3s}/`], (err) =>
+          resolve(err ? ((err as { code?: number }).code ?? 1) : 0),
+        ),
+      );
+    assert.equal(await curl(['--user', ALICE, '--oauth2-bearer', t]), 0);
+    assert.equal(await curl(['--user', `${ALICE}:alice-password-1`]), 67, 'curl: login denied');
   });
 
   it('JMAP answers a bearer token of the provider and refuses Basic', async () => {
