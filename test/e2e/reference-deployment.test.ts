@@ -40,6 +40,8 @@ describe('reference deployment: LDAP, an independent OpenID provider, OAuth ever
   let issuer: string;
   let issuerCa: string;
   let gatewayPort: number;
+  /** Fingerpost's settings of deploy/reference/fingerpost.toml, with the test's addresses. */
+  let overrides: Record<string, unknown>;
 
   /** A token from the provider for one resource: the password grant, checked by an LDAP bind. */
   async function token(resource: string, username = ALICE, password = 'alice-password-1'): Promise<Response> {
@@ -64,36 +66,34 @@ describe('reference deployment: LDAP, an independent OpenID provider, OAuth ever
     const [providerPort, gw] = (await freePorts(2)) as [number, number];
     gatewayPort = gw;
     issuer = `https://localhost:${providerPort}`;
-    fp = await startTestServer({
-      domain: 'example.org',
-      overrides: {
-        directory: {
-          ldap: [
-            {
-              name: 'corp',
-              domains: ['example.org'],
-              urls: [slapd.ldapsUrl],
-              ca_file: slapd.caFile,
-              bind_dn: slapd.bindDn,
-              bind_password: slapd.bindPassword,
-              base_dn: `ou=people,${slapd.suffix}`,
-              quota_attribute: 'mailQuota',
-              status_attribute: 'accountStatus',
-            },
-          ],
-        },
-        idp: { enabled: false },
-        auth: {
-          plain: false,
-          oauth: true,
-          embedded_issuer: false,
-          http_schemes: ['bearer', 'gateway'],
-          gateway: { header: 'X-User', from: ['127.0.0.1/32'], secret: GATEWAY_SECRET },
-          issuers: [{ issuer, ca_file: tls.caCert, claim: 'sub', client_id: RP.id }],
-          limits: { exempt: ['127.0.0.1/32', '::1/128'] },
-        },
+    overrides = {
+      directory: {
+        ldap: [
+          {
+            name: 'corp',
+            domains: ['example.org'],
+            urls: [slapd.ldapsUrl],
+            ca_file: slapd.caFile,
+            bind_dn: slapd.bindDn,
+            bind_password: slapd.bindPassword,
+            base_dn: `ou=people,${slapd.suffix}`,
+            quota_attribute: 'mailQuota',
+            status_attribute: 'accountStatus',
+          },
+        ],
       },
-    });
+      idp: { enabled: false },
+      auth: {
+        plain: false,
+        oauth: true,
+        embedded_issuer: false,
+        http_schemes: ['bearer', 'gateway'],
+        gateway: { header: 'X-User', from: ['127.0.0.1/32'], secret: GATEWAY_SECRET },
+        issuers: [{ issuer, ca_file: tls.caCert, claim: 'sub', client_id: RP.id }],
+        limits: { exempt: ['127.0.0.1/32', '::1/128'] },
+      },
+    };
+    fp = await startTestServer({ domain: 'example.org', overrides });
     const ids = resourceIds(fp.config);
     const args = [PROVIDER, '--issuer', issuer, '--port', String(providerPort), '--bind', '127.0.0.1'];
     args.push('--cert', tls.cert, '--key', tls.key, '--ldap-url', slapd.ldapsUrl, '--ldap-ca', slapd.caFile);
@@ -258,5 +258,47 @@ http {
     // The header alone, straight to Fingerpost without the gateway's secret, is ignored.
     const forged = await caFetch(fp.ca)(`${fp.baseUrl}/jmap/session`, { headers: { 'x-user': ALICE } });
     assert.equal(forged.status, 401);
+  });
+
+  it('the variant: passwords kept on IMAP and submission (LDAP binds), JMAP stays OIDC-only', async () => {
+    const variant = await startTestServer({
+      domain: 'example.org',
+      overrides: { ...overrides, imap: { auth_plain: true }, submission: { auth_plain: true } },
+    });
+    try {
+      const imap = (auth: { user: string; pass?: string; accessToken?: string }) =>
+        new ImapFlow({
+          host: '127.0.0.1',
+          port: variant.ports.imaps,
+          secure: true,
+          tls: { ca: variant.ca, servername: 'localhost' },
+          auth,
+          logger: false,
+        });
+      for (const auth of [
+        { user: ALICE, pass: 'alice-password-1' },
+        { user: ALICE, accessToken: await accessToken(resourceIds(variant.config).imap) },
+      ]) {
+        const c = imap(auth);
+        await c.connect();
+        await c.logout();
+      }
+      await nodemailer
+        .createTransport({
+          host: '127.0.0.1',
+          port: variant.ports.submissions,
+          secure: true,
+          tls: { ca: variant.ca, servername: 'localhost' },
+          auth: { user: ALICE, pass: 'alice-password-1' },
+        })
+        .verify();
+      const basic = await caFetch(variant.ca)(`${variant.baseUrl}/jmap/session`, {
+        headers: { authorization: `Basic ${Buffer.from(`${ALICE}:alice-password-1`).toString('base64')}` },
+      });
+      assert.equal(basic.status, 401);
+      assert.doesNotMatch(String(basic.headers.get('www-authenticate')), /Basic/);
+    } finally {
+      await variant.close();
+    }
   });
 });
