@@ -5,8 +5,8 @@ import type { ImapMailView } from '../../mail/views.ts';
 import { flagToKeyword } from './flags.ts';
 import type { MessageCache, MessageInfo } from './message-cache.ts';
 import { Pace } from './pace.ts';
-import { addressMatches } from './search-address.ts';
 import type { SelectedMailbox } from './selected.ts';
+import { ADDRESS_UNKNOWN, ADDRESS_YES, type SortThread } from './sort-thread.ts';
 import { dayOf } from './wire/datetime.ts';
 import { inRanges, resolveRanges } from './wire/sequence.ts';
 import type { SearchKey } from './wire/types.ts';
@@ -130,11 +130,11 @@ function fieldHasWords(headers: string, field: string, words: readonly string[])
 
 /**
  * Message ids (store ids) matching each text key, computed once per SEARCH. FROM/TO/CC/BCC match
- * parsed addresses (search-address.ts); only messages whose header line holds every word of the
- * needle can match, so only those are parsed.
+ * parsed addresses (search-address.ts) in the sort thread (sort-thread.ts), never on the event
+ * loop; only messages whose header line holds every word of the needle can match, so only those go.
  */
 async function textMatches(
-  deps: { readonly mail: ImapMailView; readonly cache: MessageCache },
+  deps: SearchDeps,
   accountId: number,
   ids: readonly number[],
   keys: Needs['texts'],
@@ -155,17 +155,26 @@ async function textMatches(
       const texts = await headerCandidates(store, ids, [`${key.field}:`, ...words]);
       const candidates: number[] = [];
       for (const [id, t] of texts) if (fieldHasWords(t, key.field, words)) candidates.push(id);
-      const infos = await deps.cache.loadPaced(accountId, candidates);
+      const matches = candidates.length
+        ? await deps.sortFields.addressSearch(accountId, Float64Array.from(candidates), key.field, needle)
+        : new Uint8Array(0);
       const hits = new Set<number>();
-      for (const id of candidates) {
-        const info = infos.get(id);
-        const parsed = info ? addressMatches(info.meta.envelope[key.field], needle) : null;
-        if (parsed ?? headerLineMatches(texts.get(id)!, key.field, needle)) hits.add(id);
+      for (let i = 0; i < candidates.length; i++) {
+        const id = candidates[i]!;
+        const m = matches[i];
+        if (m === ADDRESS_YES || (m === ADDRESS_UNKNOWN && headerLineMatches(texts.get(id)!, key.field, needle))) hits.add(id);
       }
       out.set(key, hits);
     }
   }
   return out;
+}
+
+/** What a SEARCH reads: the store, the message cache and the sort thread (address matches). */
+export interface SearchDeps {
+  readonly mail: ImapMailView;
+  readonly cache: MessageCache;
+  readonly sortFields: Pick<SortThread, 'addressSearch'>;
 }
 
 export interface SearchResult {
@@ -177,7 +186,7 @@ export interface SearchResult {
 
 /** Runs a search; `now` is for OLDER/YOUNGER (RFC 5032). */
 export async function runSearch(
-  deps: { readonly mail: ImapMailView; readonly cache: MessageCache },
+  deps: SearchDeps,
   accountId: number,
   box: SelectedMailbox,
   criteria: SearchKey,

@@ -2,11 +2,13 @@ import { baseSubject } from '../../mail/base-subject.ts';
 import { casemapKey } from '../../mail/collation.ts';
 import { decodeEncodedWords } from '../../mail/mime/encoded-word.ts';
 import type { EnvelopeAddress, ParsedMessage } from '../../mail/mime/types.ts';
+import { type AddressTexts, addressTexts } from './search-address.ts';
 
 /**
  * What SORT (RFC 5256, RFC 5957) and THREAD (RFC 5256 §3) need of a message, computed once from
  * its parsed structure and kept in the sort thread's cache (sort-thread.ts): a few hundred bytes a
- * message, so a 100,000-message mailbox sorts again without re-reading its messages' structure.
+ * message, so a 100,000-message mailbox sorts (and SEARCH FROM/TO/CC/BCC matches addresses) again
+ * without re-reading its messages' structure.
  */
 export interface SortFields {
   readonly size: number;
@@ -26,6 +28,8 @@ export interface SortFields {
   readonly messageId: string | null;
   /** References ids, else the first In-Reply-To id (RFC 5256 §3). */
   readonly references: readonly string[];
+  /** SEARCH FROM/TO/CC/BCC's texts of each address field (search-address.ts, RFC 9051 §6.4.4). */
+  readonly addresses: Readonly<Record<'from' | 'to' | 'cc' | 'bcc', AddressTexts>>;
 }
 
 function firstAddress(list: readonly EnvelopeAddress[]): EnvelopeAddress | undefined {
@@ -57,5 +61,6 @@ export function sortFieldsOf(m: { readonly size: number; readonly receivedAt: nu
     displayTo: casemapKey(displayOf(firstAddress(env.to))),
     messageId: m.meta.messageId,
     references: (m.meta.references.length ? m.meta.references : m.meta.inReplyTo.slice(0, 1)).slice(-100),
+    addresses: { from: addressTexts(env.from), to: addressTexts(env.to), cc: addressTexts(env.cc), bcc: addressTexts(env.bcc) },
   };
 }

@@ -3,11 +3,13 @@ import { formatThreads, type ThreadMessage, threadOrderedSubject, threadReferenc
 import { sortOrder } from './sort.ts';
 import type { ParsedMessage } from '../../mail/mime/types.ts';
 import { type SortFields, sortFieldsOf } from './sort-fields.ts';
-import type { SortReply, SortRequest } from './sort-thread.ts';
+import { addressTextsMatch } from './search-address.ts';
+import { ADDRESS_NO, ADDRESS_UNKNOWN, ADDRESS_YES, type SortReply, type SortRequest } from './sort-thread.ts';
 
 /**
  * The sort thread's worker (sort-thread.ts): keeps the sort-field cache and runs SORT's ordering
- * (RFC 5256 §3, RFC 5957) and THREAD's algorithms (RFC 5256 §3) for the event loop. Each job pins
+ * (RFC 5256 §3, RFC 5957), THREAD's algorithms (RFC 5256 §3) and SEARCH's address match (RFC 9051
+ * §6.4.4) for the event loop. Each job pins
  * the fields it uses, so the cache's evictions never change a running job's result.
  */
 
@@ -87,6 +89,17 @@ async function handle(msg: SortRequest): Promise<void> {
       }
       const roots = msg.algorithm === 'REFERENCES' ? await threadReferences(messages) : await threadOrderedSubject(messages);
       reply({ job: msg.job, data: formatThreads(roots) });
+      return;
+    }
+    case 'address': {
+      const fields = fieldsOf(msg.job, msg.ids);
+      const matches = new Uint8Array(fields.length);
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i];
+        const m = f ? addressTextsMatch(f.addresses[msg.field], msg.needle) : null;
+        matches[i] = m === null ? ADDRESS_UNKNOWN : m ? ADDRESS_YES : ADDRESS_NO;
+      }
+      reply({ job: msg.job, matches }, [matches.buffer as ArrayBuffer]);
       return;
     }
   }

@@ -27,13 +27,27 @@ export type SortRequest =
       readonly numbers: Float64Array;
       readonly orders: Float64Array;
       readonly algorithm: ThreadAlgorithm;
+    }
+  | {
+      readonly kind: 'address';
+      readonly job: number;
+      readonly ids: Float64Array;
+      readonly field: 'from' | 'to' | 'cc' | 'bcc';
+      readonly needle: string;
     };
 
-/** The worker's answers: the ids it has no fields for, a sort order, THREAD data, or a failure. */
+/** An address match per message (SortThread.addressSearch): it matches, it does not, or no answer. */
+export const ADDRESS_NO = 0;
+export const ADDRESS_YES = 1;
+/** The field holds no address, or the message is gone: the caller decides from the header text. */
+export const ADDRESS_UNKNOWN = 2;
+
+/** The worker's answers: the ids it has no fields for, a sort order, THREAD data, address matches, or a failure. */
 export type SortReply =
   | { readonly job: number; readonly missing: Float64Array }
   | { readonly job: number; readonly order: Int32Array }
   | { readonly job: number; readonly data: string }
+  | { readonly job: number; readonly matches: Uint8Array }
   | { readonly job: number; readonly error: string };
 
 /** Messages read from the store per batch, with a turn of the event loop between batches. */
@@ -45,8 +59,8 @@ interface Waiting {
 }
 
 /**
- * SORT (RFC 5256 §3, RFC 5957) and THREAD (RFC 5256 §3) in one worker thread, so ordering and
- * threading 100,000 messages never hold the event loop every session shares. The worker keeps the
+ * SORT (RFC 5256 §3, RFC 5957), THREAD (RFC 5256 §3) and SEARCH's address match (RFC 9051 §6.4.4)
+ * in one worker thread, so ordering, threading and matching 100,000 messages never hold the event loop every session shares. The worker keeps the
  * sort fields of recently sorted messages (at most `maxEntries`, least recently used evicted); the
  * event loop reads the stored structure of the messages it lacks in small batches and hands it over. The
  * worker starts on first use and keeps the process alive only while a command waits on it.
@@ -83,6 +97,18 @@ export class SortThread {
     const r = await this.#ask(job, { kind: 'thread', job, ids, numbers, orders, algorithm });
     if (!('data' in r)) throw new FingerpostError('internal', 'sort thread gave no threads');
     return r.data;
+  }
+
+  /**
+   * SEARCH FROM/TO/CC/BCC (RFC 9051 §6.4.4) over the messages `ids`: per position ADDRESS_YES,
+   * ADDRESS_NO or ADDRESS_UNKNOWN, matched in the worker on the address texts it keeps
+   * (search-address.ts), so the event loop never parses a message's structure for it.
+   */
+  async addressSearch(accountId: number, ids: Float64Array, field: 'from' | 'to' | 'cc' | 'bcc', needle: string): Promise<Uint8Array> {
+    const job = await this.#prepare(accountId, ids);
+    const r = await this.#ask(job, { kind: 'address', job, ids, field, needle });
+    if (!('matches' in r)) throw new FingerpostError('internal', 'sort thread gave no address matches');
+    return r.matches;
   }
 
   /** Ends the worker; commands waiting on it fail, the next one starts a new worker. */
