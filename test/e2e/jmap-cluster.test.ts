@@ -1,12 +1,16 @@
 // Two nodes on one PostgreSQL: JMAP changes of every type (Mailbox, Email, Thread, Identity,
 // EmailSubmission, VacationResponse, Quota) made through node A reach EventSource clients of
-// node B (RFC 8620 §7.3), and node B reports the same state (RFC 8620 §5.1) as node A.
+// node B (RFC 8620 §7.3) and its WebSocket push clients (RFC 8887 §4.3.5), and node B reports
+// the same state (RFC 8620 §5.1) as node A. (PushSubscription delivery from several nodes, once
+// each, is test/unit/jmap/push-delivery.test.ts.)
 import assert from 'node:assert/strict';
+import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { setAccountQuota } from '../../src/admin/quota.ts';
 import { resourceIds } from '../../src/config/resources.ts';
 import { openEventStream, stateEvents } from '../helpers/event-stream.ts';
 import { caFetch } from '../helpers/https-fetch.ts';
+import { connectJmapSocket } from '../helpers/jmap-websocket.ts';
 import { pgAvailable, peerSkip } from '../helpers/peers.ts';
 import { tempPgDatabase } from '../helpers/pg.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -144,6 +148,40 @@ describe('JMAP on two nodes of one PostgreSQL', { skip }, () => {
       assert.equal(onB[1][1].state, onA.get('Quota'));
     } finally {
       stream.close();
+    }
+  });
+
+  it("a change through node A reaches node B's WebSocket push client as a StateChange with A's state", async () => {
+    tls.setDefaultCACertificates([...tls.getCACertificates('default'), b.ca]);
+    const session = (await (await caFetch(b.ca)(resourceIds(b.config).jmap, { headers: { authorization: auth } })).json()) as Json;
+    const socket = await connectJmapSocket(session.capabilities['urn:ietf:params:jmap:websocket'].url, auth);
+    try {
+      socket.send({ '@type': 'WebSocketPushEnable', dataTypes: null });
+      // A request answered on the socket shows the push is enabled before node A writes.
+      socket.send({ '@type': 'Request', id: 'r', using: ['urn:ietf:params:jmap:core'], methodCalls: [['Core/echo', {}, 'e']] });
+      const early: Json[] = [];
+      for (let m = await socket.next(); m['@type'] !== 'Response'; m = await socket.next()) early.push(m);
+      const [[, identities]] = await api(a, [['Identity/get', { accountId }, 'i']]);
+      const answers = await api(a, [
+        ['Mailbox/set', { accountId, create: { w: { name: 'Over the socket' } } }, 'm'],
+        ['Identity/set', { accountId, update: { [identities.list[0].id]: { name: 'Dora, over the socket' } } }, 'r'],
+        ['VacationResponse/set', { accountId, update: { singleton: { subject: 'socket' } } }, 'v'],
+      ]);
+      const wanted = new Map<string, string>([
+        ['Mailbox', answers[0][1].newState],
+        ['Identity', answers[1][1].newState],
+        ['VacationResponse', answers[2][1].newState],
+      ]);
+      const latest = new Map<string, string>();
+      const done = () => [...wanted].every(([type, state]) => latest.get(type) === state);
+      while (!done()) {
+        const m = await socket.next(15_000);
+        if (m['@type'] !== 'StateChange') continue;
+        for (const [type, state] of Object.entries(m.changed[accountId] ?? {})) latest.set(type, state as string);
+      }
+      for (const [type, state] of wanted) assert.equal(latest.get(type), state, `node B pushed node A's ${type} state`);
+    } finally {
+      socket.ws.close();
     }
   });
 });
