@@ -635,7 +635,8 @@ export class ImapSession implements SessionHandle, CommandContext {
         return;
       }
     }
-    const changes = await this.deps.mail.mailboxChanges(box.id, box.knownModseq);
+    // One query per mailbox per new HIGHESTMODSEQ, shared by its selected sessions (change-feed.ts).
+    const changes = await this.deps.changes.changes(mailbox, box.knownModseq, mailbox.highestModseq);
     const knownUids = box.maxUid;
     // Live results lose expunged messages before the EXPUNGE responses renumber them (RFC 5267 §4.3.4).
     const leaving = changes.expunged.filter((uid) => box.seqOf(uid) > 0);
