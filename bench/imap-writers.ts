@@ -7,8 +7,12 @@
 //
 //   ./node_modules/.bin/node bench/imap-writers.ts [--clients 10,50] [--rounds 40] [--messages 1000]
 //   ./node_modules/.bin/node bench/imap-writers.ts --port 14393 --user user1@example.test --pass bench-password-1 --reps 3
+//   ./node_modules/.bin/node bench/imap-writers.ts --dovecot --reps 3   (a private Dovecot, test/helpers/dovecot.ts, same seed)
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
+import { startDovecot } from '../test/helpers/dovecot.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 
 const { values: args } = parseArgs({
@@ -22,6 +26,7 @@ const { values: args } = parseArgs({
     pass: { type: 'string', default: 'bench-password-1' },
     reps: { type: 'string', default: '1' },
     mailbox: { type: 'string', default: 'INBOX' },
+    dovecot: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -116,14 +121,27 @@ const targets: Target[] = [];
   targets.push({ name: 'fingerpost', host: '127.0.0.1', port: t.ports.imaps, user: FP_USER, pass: args.pass });
   stop = () => t.close();
 }
-if (args.port) targets.push({ name: 'other', host: args.host ?? '127.0.0.1', port: Number(args.port), user: args.user, pass: args.pass });
+const seedText = (n: number) => `From: u${n % 100}@example.test\r\nSubject: seed ${n}\r\nMessage-ID: <s${n}@bench>\r\n\r\nbody\r\n`;
+if (args.dovecot) {
+  const d = await startDovecot();
+  const cur = path.join(d.maildir, 'cur');
+  for (let i = 0; i < Number(args.messages); i++) await writeFile(path.join(cur, `${1_700_000_000 + i}.M${i}P1.bench:2,`), seedText(i));
+  d.fixOwnership();
+  targets.push({ name: 'other', host: '127.0.0.1', port: d.imapsPort, user: d.user, pass: d.password });
+  const fp = stop;
+  stop = async () => {
+    await fp();
+    await d.close();
+  };
+} else if (args.port)
+  targets.push({ name: 'other', host: args.host ?? '127.0.0.1', port: Number(args.port), user: args.user, pass: args.pass });
 
 const MSG = 'From: w@example.test\r\nSubject: writer\r\n\r\nshort body\r\n';
 
 async function client(target: Target, seed: number, lat: Record<string, number[]>): Promise<void> {
   const c = await Client.connect(target.host, target.port);
   await c.greeting();
-  await c.run(`LOGIN ${target.user} ${target.pass}`);
+  await c.run(`LOGIN "${target.user}" "${target.pass}"`);
   const sel = await c.run(`SELECT ${args.mailbox}`);
   const maxUid = Number(/UIDNEXT (\d+)/.exec(sel)?.[1] ?? 2) - 1;
   let x = seed;

@@ -52,6 +52,10 @@ userdb {
   args = uid=nobody gid=nogroup home=${work}/mail/%Ln allow_all_users=yes
 }
 mail_location = maildir:~/Maildir
+# Benchmarks open up to 50 sessions of the one user from 127.0.0.1 (bench/imap-writers.ts).
+protocol imap {
+  mail_max_userip_connections = 200
+}
 namespace inbox {
   inbox = yes
   separator = /

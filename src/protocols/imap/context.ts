@@ -3,6 +3,7 @@ import type { Logger } from '../../core/log.ts';
 import type { ImapMailView } from '../../mail/views.ts';
 import type { MessageCache } from './message-cache.ts';
 import type { Notifier } from './notify.ts';
+import type { ChangeFeeds } from './change-feed.ts';
 import type { EntrySnapshots } from './snapshots.ts';
 import type { SortThread } from './sort-thread.ts';
 import type { SessionState, StateKind } from './state.ts';
@@ -35,6 +36,7 @@ export interface ImapDeps {
   readonly mail: ImapMailView;
   readonly cache: MessageCache;
   readonly snapshots: EntrySnapshots;
+  readonly changes: ChangeFeeds;
   readonly sortFields: SortThread;
   readonly logger: Logger;
   readonly limits: ImapLimits;

@@ -257,7 +257,8 @@ export class SelectedMailbox {
       }
       const seq = this.seqOf(e.uid);
       if (!seq) continue;
-      if (this.#modseqs[seq - 1] === e.modseq) continue;
+      // A message's MODSEQ only grows (RFC 7162 §3.1.1): an entry no newer than the view's is old news.
+      if (this.#modseqs[seq - 1]! >= e.modseq) continue;
       const kw = internKeywords(e.keywords);
       const flagsChanged = kw !== this.#keywords[seq - 1];
       this.#own();

@@ -635,7 +635,8 @@ export class ImapSession implements SessionHandle, CommandContext {
         return;
       }
     }
-    const changes = await this.deps.mail.mailboxChanges(box.id, box.knownModseq);
+    // One query per mailbox per new HIGHESTMODSEQ, shared by its selected sessions (change-feed.ts).
+    const changes = await this.deps.changes.changes(mailbox, box.knownModseq, mailbox.highestModseq);
     const knownUids = box.maxUid;
     // Live results lose expunged messages before the EXPUNGE responses renumber them (RFC 5267 §4.3.4).
     const leaving = changes.expunged.filter((uid) => box.seqOf(uid) > 0);
@@ -649,7 +650,8 @@ export class ImapSession implements SessionHandle, CommandContext {
     if (update.exists !== null && !this.rev2) {
       // IMAP4rev1 \Recent: the first session to learn of a new message owns it (RFC 3501 §2.3.2).
       if (box.readOnly) box.addRecent(Math.max(knownUids + 1, mailbox.firstRecentUid), box.maxUid + 1);
-      else {
+      else if (mailbox.firstRecentUid <= box.maxUid) {
+        // The row was read after these arrivals committed and the mark only grows: at or past them, another session owns them.
         const claimed = await this.deps.mail.claimRecent(box.id, box.maxUid + 1);
         if (claimed) box.addRecent(claimed.from, claimed.to);
       }
