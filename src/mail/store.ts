@@ -882,10 +882,15 @@ export class MailStore {
     return out;
   }
 
-  /** What changed in a mailbox after `sinceModseq` (RFC 7162 CHANGEDSINCE / QRESYNC). */
+  /**
+   * What changed in a mailbox after `sinceModseq` (RFC 7162 CHANGEDSINCE / QRESYNC). The returned
+   * HIGHESTMODSEQ is read before the changes, so every change up to it is in the answer even when
+   * writers commit between the reads (with several connections the reads are not one snapshot);
+   * the answer may hold changes above it, never fewer below it.
+   */
   async mailboxChanges(mailboxId: number, sinceModseq: number): Promise<MailboxChanges> {
-    const [mailbox, changed, expunged] = await Promise.all([
-      this.#db.kysely.selectFrom('mailboxes').select('highest_modseq').where('id', '=', mailboxId).executeTakeFirst(),
+    const mailbox = await this.#db.kysely.selectFrom('mailboxes').select('highest_modseq').where('id', '=', mailboxId).executeTakeFirst();
+    const [changed, expunged] = await Promise.all([
       this.#db.kysely
         .selectFrom('mailbox_messages as mm')
         .innerJoin('messages as m', 'm.id', 'mm.message_id')
