@@ -260,12 +260,16 @@ async function main(): Promise<void> {
         const ping = (async () => {
           while (!stop) {
             const t1 = performance.now();
-            await ok(pinger, 'PROPFIND', pinger.calendar, PROPFIND, { depth: '0', 'content-type': 'application/xml' });
+            await ok(pinger, 'PROPFIND', pinger.calendar, PROPFIND, { depth: '0', 'content-type': 'application/xml' }).catch((e: Error) => {
+              throw new Error(`a PROPFIND beside the REPORT failed: ${e.message}`);
+            });
             pings.push(performance.now() - t1);
           }
         })();
         t0 = performance.now();
-        const res = await ok(big, 'REPORT', big.calendar, QUERY, { depth: '1', 'content-type': 'application/xml' });
+        const res = await ok(big, 'REPORT', big.calendar, QUERY, { depth: '1', 'content-type': 'application/xml' }).catch((e: Error) => {
+          throw new Error(`the REPORT over ${BIG} events failed after ${(performance.now() - t0).toFixed(0)} ms: ${e.message}`);
+        });
         const ms = performance.now() - t0;
         stop = true;
         await ping;
