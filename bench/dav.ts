@@ -21,6 +21,8 @@
 // Fingerpost / Radicale ms, ratio): sync-collection 518 / 3,211 (6.2), calendar-query one month
 // 375 / 1,546 (4.1), free-busy-query 360 / none (Radicale 3.1.8 answers a bare 207 listing), GET x100
 // 143 / 988 (6.9), PROPFIND Depth 1 427 / 47,543 (111). More in docs/calendars.md "Performance".
+// The --big 100000 measurement did not complete in those runs: the PROPFIND client beside the
+// REPORT got ECONNRESET, then ECONNREFUSED (docs/calendars.md "Performance").
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     children.push(fp);
+    fp.on('exit', (code, signal) => process.stderr.write(`Fingerpost child exited: code ${code}, signal ${signal}\n`));
     const lines = createInterface({ input: fp.stdout! });
     const nextLine = () => new Promise<string>((resolve) => lines.once('line', resolve));
     const info = JSON.parse(await nextLine()) as { base: string; ca: string; seedMs: number; bigMs: number };
