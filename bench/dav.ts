@@ -264,6 +264,7 @@ async function main(): Promise<void> {
         let stop = false;
         const pings: number[] = [];
         let resets = 0;
+        let failure = '';
         const ping = (async () => {
           while (!stop) {
             const t1 = performance.now();
@@ -273,8 +274,11 @@ async function main(): Promise<void> {
                 await ok(pinger, 'PROPFIND', pinger.calendar, PROPFIND, { depth: '0', 'content-type': 'application/xml' });
                 break;
               } catch (e) {
-                if (attempt > 2 || (e as NodeJS.ErrnoException).code !== 'ECONNRESET')
-                  throw new Error(`a PROPFIND beside the REPORT failed: ${(e as Error).message}`);
+                if (attempt > 2 || (e as NodeJS.ErrnoException).code !== 'ECONNRESET') {
+                  failure = `${(e as Error).message} after ${pings.length} PROPFINDs`;
+                  stop = true;
+                  break;
+                }
                 resets++;
               }
             }
@@ -289,6 +293,7 @@ async function main(): Promise<void> {
         stop = true;
         await ping;
         const l = await loop();
+        if (failure) process.stdout.write(`round ${r + 1}: the PROPFIND client failed: ${failure}\n`);
         process.stdout.write(
           `| ${r + 1} | ${ms.toFixed(0)} | ${responses(res.body)} | ${pings.length} (${resets}) | ${quantile(pings, 0.5).toFixed(1)} | ` +
             `${quantile(pings, 0.99).toFixed(1)} | ${Math.max(...pings).toFixed(0)} | ${l.p50.toFixed(1)} / ${l.p99.toFixed(1)} / ${l.max.toFixed(0)} |\n`,
