@@ -194,7 +194,11 @@ describe('three nodes on one PostgreSQL behind HAProxy', { skip, timeout: 600_00
     await cluster.waitHealthy(['n2']);
   });
 
-  it('a rolling restart of all three nodes under SMTP, APPEND and FETCH load: each drains and exits 0, nothing acknowledged is lost', async (t) => {
+  // Three drains and restarts, each waiting for every client to go on: longer than the suite's
+  // default per-test limit on a busy machine, so it has its own.
+  it('a rolling restart of all three nodes under SMTP, APPEND and FETCH load: each drains and exits 0, nothing acknowledged is lost', {
+    timeout: 480_000,
+  }, async (t) => {
     const load = new Load(cluster, imap);
     const running = load.run(3);
     const exits: Array<number | null> = [];
