@@ -42,11 +42,11 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-/** Waits until `test()` holds, polling; fails naming `what` after `ms`. */
-async function until(test: () => boolean, ms: number, what: string): Promise<void> {
+/** Waits until `test()` holds, polling; fails naming `what` (and `detail()`, the state then) after `ms`. */
+async function until(test: () => boolean, ms: number, what: string, detail?: () => string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!test()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms`);
+    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms${detail ? ` (${detail()})` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -177,7 +177,12 @@ describe('three nodes on one PostgreSQL behind HAProxy', { skip, timeout: 600_00
       victim.proc!.child.kill('SIGKILL');
       await exited;
       const before = load.ackedPerWorker();
-      await until(() => load.everyWorkerAcked(3, before), 120_000, 'every client acknowledged three more after the kill');
+      await until(
+        () => load.everyWorkerAcked(3, before),
+        120_000,
+        'every client acknowledged three more after the kill',
+        () => load.report(),
+      );
     } finally {
       load.stop();
       await running;
@@ -198,27 +203,38 @@ describe('three nodes on one PostgreSQL behind HAProxy', { skip, timeout: 600_00
   // default per-test limit on a busy machine, so it has its own.
   it('a rolling restart of all three nodes under SMTP, APPEND and FETCH load: each drains and exits 0, nothing acknowledged is lost', {
     timeout: 480_000,
-    // Failed twice in full-suite runs (once two FETCHes after APPEND came back empty, before the
-    // HIGHESTMODSEQ read order in mailboxChanges was fixed; once for a reason not yet known) while
-    // passing alone: it runs only when asked until that is understood.
-    skip: process.env.FINGERPOST_ROLLING_RESTART === '1' ? false : 'set FINGERPOST_ROLLING_RESTART=1 to run it',
   }, async (t) => {
     const load = new Load(cluster, imap);
     const running = load.run(3);
     const exits: Array<number | null> = [];
     try {
-      await until(() => load.everyWorkerAcked(2), 90_000, 'every client acknowledged two operations');
+      await until(
+        () => load.everyWorkerAcked(2),
+        90_000,
+        'every client acknowledged two operations',
+        () => load.report(),
+      );
       for (const [i, node] of cluster.nodes.entries()) {
         // SIGTERM: the node stops accepting (HAProxy's check marks it down, a refused connection is
         // redispatched), lets commands in flight finish, says BYE / 421 and exits.
         exits.push(await node.proc!.stop('SIGTERM', 60_000));
         const down = load.ackedPerWorker();
-        await until(() => load.everyWorkerAcked(1, down), 120_000, `every client went on while ${node.name} was down`);
+        await until(
+          () => load.everyWorkerAcked(1, down),
+          120_000,
+          `every client went on while ${node.name} was down`,
+          () => load.report(),
+        );
         await cluster.start(i);
         await cluster.waitHealthy([node.name]);
       }
       const back = load.ackedPerWorker();
-      await until(() => load.everyWorkerAcked(2, back), 120_000, 'every client acknowledged two more after the restarts');
+      await until(
+        () => load.everyWorkerAcked(2, back),
+        120_000,
+        'every client acknowledged two more after the restarts',
+        () => load.report(),
+      );
     } finally {
       load.stop();
       await running;
@@ -259,6 +275,8 @@ class Load {
   imapReconnects = 0;
   #stopped = false;
   #perWorker = new Map<string, number>();
+  /** What each client is doing now and since when: names the stuck one when a wait fails. */
+  #phase = new Map<string, { what: string; since: number }>();
   readonly #cluster: HaproxyCluster;
   readonly #imap: (port: number) => ImapFlow;
 
@@ -279,6 +297,20 @@ class Load {
 
   ackedPerWorker(): Map<string, number> {
     return new Map(this.#perWorker);
+  }
+
+  /** Each client's count, what it is doing and for how long, and the last failures. */
+  report(): string {
+    const now = Date.now();
+    const workers = [...this.#perWorker].map(([w, n]) => {
+      const p = this.#phase.get(w);
+      return `${w}: ${n} acked, ${p ? `${p.what} for ${now - p.since} ms` : 'idle'}`;
+    });
+    return `${workers.join('; ')}; last failures: ${this.failures.slice(-6).join(' | ') || 'none'}`;
+  }
+
+  #at(worker: string, what: string): void {
+    this.#phase.set(worker, { what, since: Date.now() });
   }
 
   everyWorkerAcked(n: number, since = new Map<string, number>()): boolean {
@@ -306,11 +338,13 @@ class Load {
         const id = `${worker}-${i}-${randomBytes(4).toString('hex')}`;
         const raw = message(id, randomBytes(1500).toString('base64'));
         try {
+          this.#at(worker, `sending ${id}`);
           const sent = await transport.sendMail({ envelope: { from: USER, to: [USER] }, raw });
           if (/^250/.test(sent.response)) this.#ack(worker, { id, mailbox: 'INBOX', hash: sha256(bodyOf(raw)) });
           else this.failures.push(`${worker}: ${sent.response}`);
         } catch (err) {
           this.failures.push(`${worker}: ${(err as Error).message}`);
+          this.#at(worker, 'pausing after a failure');
           await new Promise((r) => setTimeout(r, 100));
         }
       }
@@ -332,8 +366,10 @@ class Load {
             client?.close();
             client = this.#imap(this.#cluster.fronts.imaps);
             client.on('error', () => {});
+            this.#at(worker, 'connecting');
             await client.connect();
           }
+          this.#at(worker, `appending ${id}`);
           const done = await client.append('Load', raw);
           if (done && (done.uid ?? 0) > 0) this.#ack(worker, { id, mailbox: 'Load', hash: sha256(raw) });
           else {
@@ -341,8 +377,10 @@ class Load {
             continue;
           }
           // Read back what was just stored, as a client syncing its own copy does.
+          this.#at(worker, `selecting Load for ${id}`);
           const lock = await client.getMailboxLock('Load');
           try {
+            this.#at(worker, `fetching ${id}`);
             const got = await client.fetchOne(String(done.uid), { source: true }, { uid: true });
             if (got && got.source !== undefined && sha256(got.source) === sha256(raw)) this.fetched++;
             else if (client.usable) this.mismatched.push(id);
@@ -352,6 +390,7 @@ class Load {
           }
         } catch (err) {
           this.failures.push(`${worker}: ${(err as Error).message}`);
+          this.#at(worker, 'pausing after a failure');
           await new Promise((r) => setTimeout(r, 100));
         }
       }

@@ -67,7 +67,10 @@ export async function makeCertificate(dir: string): Promise<{ cert: string; key:
   return { cert, key, combined, pem };
 }
 
-/** fingerpost.toml of one node: one PostgreSQL, blobs in it, the shared certificate and public URL, PROXY on. */
+/**
+ * fingerpost.toml of one node: one PostgreSQL, blobs in it, the shared certificate and public URL,
+ * PROXY on, and no hourly sending limit (the load tests submit more than the default 500 an hour).
+ */
 export function nodeConfig(o: { storeUrl: string; cert: string; key: string; publicUrl: string; ports: NodePorts }): string {
   const p = o.ports;
   return `[server]
@@ -98,6 +101,8 @@ bind = "127.0.0.1"
 port = ${p.submission}
 tls_port = ${p.submissions}
 proxy_protocol = true
+max_messages_per_hour = 0
+max_recipients_per_hour = 0
 
 [smtp]
 bind = "127.0.0.1"
