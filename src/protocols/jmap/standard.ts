@@ -65,6 +65,27 @@ export function pick(object: Readonly<Record<string, JsonValue>>, properties: re
   return out;
 }
 
+/**
+ * The /get response (RFC 8620 §5.1): for each of `ids` in order, `find(id)` with the requested
+ * `properties` in `list`, or the id in `notFound`; `state` is already a state string.
+ */
+export async function getResponse(
+  ctx: MethodContext,
+  state: string,
+  ids: readonly string[],
+  properties: readonly string[],
+  find: (id: string) => JsonObject | undefined | Promise<JsonObject | undefined>,
+): Promise<JsonObject> {
+  const list: JsonObject[] = [];
+  const notFound: string[] = [];
+  for (const id of ids) {
+    const object = await find(id);
+    if (object) list.push(pick(object, properties));
+    else notFound.push(id);
+  }
+  return { accountId: ctx.accountId, state, list, notFound };
+}
+
 /** A /query window (§5.5): `position` (may be negative), `anchor` + `anchorOffset`, `limit`. */
 export interface QueryWindow {
   readonly position: number;

@@ -1,8 +1,7 @@
-import type { JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { fromId, toId } from '../ids.ts';
-import { getIds, getProperties, pick } from '../standard.ts';
+import { getIds, getProperties, getResponse } from '../standard.ts';
 import { stateString, typeState } from '../state.ts';
 import { listSubmissions, SUBMISSION_PROPERTIES, submissionObject } from './store.ts';
 
@@ -17,14 +16,9 @@ export const emailSubmissionGet: MethodDefinition = {
     const properties = getProperties(args, KNOWN, SUBMISSION_PROPERTIES);
     const state = await typeState(ctx.services, accountId, 'EmailSubmission');
     const rows = new Map((await listSubmissions(ctx.services, accountId)).map((r) => [r.id, r]));
-    const list: JsonObject[] = [];
-    const notFound: string[] = [];
-    for (const id of ids ?? [...rows.keys()].map((n) => toId('submission', n))) {
-      const n = fromId('submission', id);
-      const row = n === undefined ? undefined : rows.get(n);
-      if (row) list.push(pick(await submissionObject(ctx.services, row), properties));
-      else notFound.push(id);
-    }
-    return { accountId: ctx.accountId, state: stateString(state), list, notFound };
+    return getResponse(ctx, stateString(state), ids ?? [...rows.keys()].map((n) => toId('submission', n)), properties, (id) => {
+      const row = rows.get(fromId('submission', id) ?? 0);
+      return row && submissionObject(ctx.services, row);
+    });
   },
 };

@@ -1,8 +1,7 @@
-import type { JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { fromId, toId } from '../ids.ts';
-import { getIds, getProperties, pick } from '../standard.ts';
+import { getIds, getProperties, getResponse } from '../standard.ts';
 import { stateString, typeState } from '../state.ts';
 import { IDENTITY_PROPERTIES, identityObject, listIdentities, primaryIdentityId } from './store.ts';
 
@@ -19,14 +18,9 @@ export const identityGet: MethodDefinition = {
     const state = await typeState(ctx.services, accountId, 'Identity');
     const byId = new Map(rows.map((r) => [r.id, r]));
     const primary = primaryIdentityId(rows, ctx.caller.account.address);
-    const list: JsonObject[] = [];
-    const notFound: string[] = [];
-    for (const id of ids ?? rows.map((r) => toId('identity', r.id))) {
-      const n = fromId('identity', id);
-      const row = n === undefined ? undefined : byId.get(n);
-      if (row) list.push(pick(identityObject(row, primary), properties));
-      else notFound.push(id);
-    }
-    return { accountId: ctx.accountId, state: stateString(state), list, notFound };
+    return getResponse(ctx, stateString(state), ids ?? rows.map((r) => toId('identity', r.id)), properties, (id) => {
+      const row = byId.get(fromId('identity', id) ?? 0);
+      return row && identityObject(row, primary);
+    });
   },
 };

@@ -1,7 +1,6 @@
-import type { JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
-import { getIds, getProperties, pick } from '../standard.ts';
+import { getIds, getProperties, getResponse } from '../standard.ts';
 import { stateString, typeState } from '../state.ts';
 import { QUOTA_PROPERTIES, quotaObjects } from './object.ts';
 
@@ -17,13 +16,6 @@ export const quotaGet: MethodDefinition = {
     const [all, state] = await Promise.all([ctx.services.mail.storageQuota(accountId), typeState(ctx.services, accountId, 'Quota')]);
     const objects = quotaObjects(all);
     const byId = new Map(objects.map((o) => [o['id'] as string, o]));
-    const list: JsonObject[] = [];
-    const notFound: string[] = [];
-    for (const id of ids ?? [...byId.keys()]) {
-      const o = byId.get(id);
-      if (o) list.push(pick(o, properties));
-      else notFound.push(id);
-    }
-    return { accountId: ctx.accountId, state: stateString(state), list, notFound };
+    return getResponse(ctx, stateString(state), ids ?? [...byId.keys()], properties, (id) => byId.get(id));
   },
 };

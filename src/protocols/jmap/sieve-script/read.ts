@@ -3,7 +3,7 @@ import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { invalidArguments, MethodError } from '../errors.ts';
 import { compareStrings, matchFilter, parseFilter, parseSort } from '../filter.ts';
-import { getIds, getProperties, pick, queryWindow, windowedQueryResponse } from '../standard.ts';
+import { getIds, getProperties, getResponse, queryWindow, windowedQueryResponse } from '../standard.ts';
 import { loadScripts, SCRIPT_PROPERTIES, scriptObject, scriptStore, scriptsState } from './store.ts';
 
 const KNOWN = new Set<string>(SCRIPT_PROPERTIES);
@@ -18,13 +18,7 @@ export const sieveScriptGet: MethodDefinition = {
     const properties = getProperties(args, KNOWN, SCRIPT_PROPERTIES);
     const scripts = await loadScripts(scriptStore(ctx), accountId);
     const objects = new Map(scripts.map((s) => [scriptObject(s).id, scriptObject(s)]));
-    const wanted = ids ?? [...objects.keys()];
-    return {
-      accountId: ctx.accountId,
-      state: scriptsState(scripts),
-      list: wanted.filter((id) => objects.has(id)).map((id) => pick(objects.get(id)!, properties)),
-      notFound: wanted.filter((id) => !objects.has(id)),
-    };
+    return getResponse(ctx, scriptsState(scripts), ids ?? [...objects.keys()], properties, (id) => objects.get(id));
   },
 };
 
