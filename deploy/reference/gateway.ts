@@ -72,10 +72,12 @@ const logins = new Map<string, Login>();
 const key = (cookie: string) => createHash('sha256').update(cookie).digest('base64url');
 const random = () => randomBytes(32).toString('base64url');
 
-/** Puts `value` under `id`, dropping expired entries first and then the oldest past `max`. */
+/** Puts `value` under `id`; at `max` entries the expired ones go first, then the oldest. */
 function keep<T extends { expiresAt: number }>(map: Map<string, T>, id: string, value: T, max: number): void {
-  const now = Date.now();
-  for (const [k, v] of map) if (v.expiresAt <= now) map.delete(k);
+  if (map.size >= max) {
+    const now = Date.now();
+    for (const [k, v] of map) if (v.expiresAt <= now) map.delete(k);
+  }
   while (map.size >= max) map.delete(map.keys().next().value!);
   map.set(id, value);
 }

@@ -194,11 +194,26 @@ describe('reference deployment: LDAP, an independent OpenID provider, OAuth ever
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  it('the provider signs people in against LDAP: a wrong password or an unknown user gets no token', async () => {
+  it('the provider signs people in against LDAP (no token for a wrong password or an unknown user); the code flow needs PKCE', async () => {
     const ids = resourceIds(fp.config);
     assert.equal((await token(ids.imap, ALICE, 'not-the-password')).status, 400);
     assert.equal((await token(ids.imap, 'nobody@example.org', 'alice-password-1')).status, 400);
     assert.equal((await token('imap://elsewhere.example')).status, 400, 'a resource it does not issue for');
+    // The gateway's authorization requests need PKCE (RFC 7636), and only its own redirect URI.
+    const authorize = (params: Record<string, string>) =>
+      caFetch(issuerCa)(
+        `${issuer}/auth?${new URLSearchParams({ client_id: GATEWAY_CLIENT.id, response_type: 'code', scope: 'openid email', ...params })}`,
+      );
+    const challenge = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+    const noPkce = await authorize({ redirect_uri: `${gatewayUrl}/_gateway/callback` });
+    assert.equal(noPkce.status, 303);
+    assert.match(String(noPkce.headers.get('location')), /error=invalid_request/);
+    const elsewhere = await authorize({ redirect_uri: 'https://attacker.example/callback', ...challenge });
+    assert.equal(elsewhere.status, 400);
+    assert.doesNotMatch(String(elsewhere.headers.get('location')), /attacker/);
+    const fine = await authorize({ redirect_uri: `${gatewayUrl}/_gateway/callback`, ...challenge });
+    assert.equal(fine.status, 303);
+    assert.match(String(fine.headers.get('location')), /^\/interaction\//);
   });
 
   it('imapflow signs in with XOAUTH2 and a token of the provider; a password is refused', async () => {
@@ -300,6 +315,13 @@ describe('reference deployment: LDAP, an independent OpenID provider, OAuth ever
     const fromGateway = await direct({ 'x-user': ALICE, 'x-fingerpost-gateway-secret': GATEWAY_SECRET });
     assert.equal(fromGateway.status, 200);
     assert.equal(((await fromGateway.json()) as { username: string }).username, ALICE);
+  });
+
+  it('the gateway refuses a callback that no sign-in of this browser started (login CSRF)', async () => {
+    const res = await caFetch(issuerCa)(`${gatewayUrl}/_gateway/callback?code=stolen-code&state=some-state`);
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /expired or was started in another browser/);
+    assert.equal(res.headers.get('set-cookie')?.includes('__Host-gateway_session'), false);
   });
 
   it('a browser signs in at the gateway on the provider page (LDAP), lands on Fingerpost as that user, and signs out', async () => {
