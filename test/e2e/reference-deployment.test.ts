@@ -383,6 +383,32 @@ describe('reference deployment: LDAP, an independent OpenID provider, OAuth ever
     }
   });
 
+  it('LDAP down: the login page says so (503) and works again once LDAP is back, without a restart', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${gatewayUrl}/jmap/session`);
+      await page.waitForSelector('input[name=password]');
+      await slapd.stop();
+      try {
+        await page.fill('input[name=username]', ALICE);
+        await page.fill('input[name=password]', 'alice-password-1');
+        const [res] = await Promise.all([page.waitForResponse(/\/login$/), page.click('button[type=submit]')]);
+        assert.equal(res.status(), 503);
+        await page.waitForSelector('[role=alert]');
+        assert.match((await page.textContent('[role=alert]')) ?? '', /directory cannot be reached/);
+        assert.equal(await page.inputValue('input[name=username]'), ALICE, 'the user name is kept');
+      } finally {
+        await slapd.start();
+      }
+      await page.fill('input[name=password]', 'alice-password-1');
+      await Promise.all([page.waitForURL(`${gatewayUrl}/jmap/session`), page.click('button[type=submit]')]);
+      assert.equal((JSON.parse((await page.textContent('pre')) ?? '{}') as { username?: string }).username, ALICE);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('the variant: passwords kept on IMAP and submission (LDAP binds), JMAP stays OIDC-only', async () => {
     const variant = await startTestServer({
       domain: 'example.org',
