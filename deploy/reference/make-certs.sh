@@ -1,7 +1,6 @@
 #!/bin/sh
 # Makes the reference deployment's private CA and the certificates of slapd, the OpenID provider and
-# the nginx gateway
-# (certs/), once, before `docker compose up`. Fingerpost issues its own from its local CA (DATA/tls).
+# the nginx gateway (certs/), once, before `docker compose up`. Fingerpost issues its own from its local CA (DATA/tls).
 set -eu
 cd "$(dirname "$0")"
 DOMAIN="${REFERENCE_DOMAIN:-example.org}"
