@@ -22,6 +22,7 @@ import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
 import { refreshContexts, removeExpunged } from './search-contexts.ts';
 import { formatSequenceSet, parseSequenceSetText } from './wire/sequence.ts';
 import type { Notifier } from './notify.ts';
+import { entriesForReader } from './private-seen.ts';
 
 /** Consecutive BAD commands before the server gives up on the client. */
 const MAX_BAD = 20;
@@ -636,7 +637,8 @@ export class ImapSession implements SessionHandle, CommandContext {
       }
     }
     // One query per mailbox per new HIGHESTMODSEQ, shared by its selected sessions (change-feed.ts).
-    const changes = await this.deps.changes.changes(mailbox, box.knownModseq, mailbox.highestModseq);
+    const feed = await this.deps.changes.changes(mailbox, box.knownModseq, mailbox.highestModseq);
+    const changes = { ...feed, changed: await entriesForReader(this.deps.mail, box.reader, feed.changed) };
     const knownUids = box.maxUid;
     // Live results lose expunged messages before the EXPUNGE responses renumber them (RFC 5267 §4.3.4).
     const leaving = changes.expunged.filter((uid) => box.seqOf(uid) > 0);

@@ -21,6 +21,7 @@ async function copyAcross(
       await ctx.deps.mail.getMessages(
         box.accountId,
         uids.map((u) => box.messageIdAt(box.seqOf(u)!)),
+        box.reader,
       )
     ).map((m) => [m.id, m]),
   );
