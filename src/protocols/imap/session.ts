@@ -337,6 +337,10 @@ export class ImapSession implements SessionHandle, CommandContext {
       if (!condstoreBefore && this.#condstore && cmd.name !== 'SELECT' && cmd.name !== 'EXAMINE' && this.#state.kind === 'selected')
         this.send(`* OK [HIGHESTMODSEQ ${this.#state.mailbox.knownModseq}] Highest\r\n`);
     }
+    // RFC 7162 §3.2.10: with QRESYNC, the OK of a command that changed mod-sequences names where the
+    // view now stands (every change up to it has been sent above).
+    if (result.changedModseq && this.qresync && this.#state.kind === 'selected' && !result.code)
+      result = { ...result, code: `HIGHESTMODSEQ ${this.#state.mailbox.knownModseq}` };
     if (!result.sent) this.send(tagged(cmd.tag, result.status, safeText(result.text), result.code));
     if (this.#logoutRequested) this.#finish();
   }
