@@ -1,4 +1,5 @@
 import { ChangeLog } from './change-log.ts';
+import { seenBy, seenIn, setSeenBy, withSeen } from './private-seen.ts';
 import { checkMailboxShape, DELIMITER, keywordsFromText, keywordsToText, normalizeMailboxName, validKeyword } from './names.ts';
 import { SearchText } from './search-text.ts';
 import { type StorageQuota, StorageQuotas } from './storage-quota.ts';
@@ -594,8 +595,15 @@ export class MailStore {
     return Number(row?.n ?? 0);
   }
 
-  /** Message counts for STATUS and JMAP Mailbox objects. */
-  async mailboxCounts(mailboxId: number): Promise<{
+  /**
+   * Message counts for STATUS and JMAP Mailbox objects. With `viewer` (an account other than the
+   * owner, reading a shared mailbox) unseen messages and threads are by that account's own \Seen
+   * (RFC 4314 §4).
+   */
+  async mailboxCounts(
+    mailboxId: number,
+    viewer?: number,
+  ): Promise<{
     messages: number;
     unseen: number;
     deleted: number;
@@ -608,9 +616,10 @@ export class MailStore {
     const rows = await this.#db.kysely
       .selectFrom('mailbox_messages')
       .innerJoin('messages', 'messages.id', 'mailbox_messages.message_id')
-      .select(['messages.keywords', 'messages.size', 'messages.thread_id'])
+      .select(['messages.id', 'messages.keywords', 'messages.size', 'messages.thread_id'])
       .where('mailbox_messages.mailbox_id', '=', mailboxId)
       .execute();
+    const readBy = viewer === undefined ? null : await seenIn(this.#db.kysely, viewer, mailboxId);
     let unseen = 0;
     let deleted = 0;
     let deletedSize = 0;
@@ -618,7 +627,7 @@ export class MailStore {
     const threads = new Set<number>();
     const unreadThreads = new Set<number>();
     for (const r of rows) {
-      const seen = ` ${r.keywords} `.includes(' $seen ');
+      const seen = readBy ? readBy.has(r.id) : ` ${r.keywords} `.includes(' $seen ');
       if (!seen) {
         unseen++;
         unreadThreads.add(r.thread_id);
@@ -856,6 +865,16 @@ export class MailStore {
     }));
   }
 
+  /** The messages of `messageIds` that `viewer` (not their owner) has read: its own \Seen on a shared mailbox (RFC 4314 §4). */
+  seenBy(viewer: number, messageIds: readonly number[]): Promise<Set<number>> {
+    return seenBy(this.#db.kysely, viewer, messageIds);
+  }
+
+  /** The messages of a mailbox that `viewer` (not its owner) has read (RFC 4314 §4). */
+  seenIn(viewer: number, mailboxId: number): Promise<Set<number>> {
+    return seenIn(this.#db.kysely, viewer, mailboxId);
+  }
+
   /** The message a mailbox holds under `uid` (an IMAP URL, RFC 5092), or undefined. */
   async messageIdAt(mailboxId: number, uid: number): Promise<number | undefined> {
     const row = await this.#db.kysely
@@ -922,9 +941,13 @@ export class MailStore {
     };
   }
 
-  /** Loads messages with their parsed structure, in the order of `ids` (missing ones skipped). */
-  async getMessages(accountId: number, ids: readonly number[]): Promise<StoredMessage[]> {
+  /**
+   * Loads messages with their parsed structure, in the order of `ids` (missing ones skipped). With
+   * `viewer` (an account other than the owner) `$seen` in the keywords is that account's own (RFC 4314 §4).
+   */
+  async getMessages(accountId: number, ids: readonly number[], viewer?: number): Promise<StoredMessage[]> {
     if (!ids.length) return [];
+    const read = viewer !== undefined && viewer !== accountId ? await seenBy(this.#db.kysely, viewer, ids) : null;
     const out = new Map<number, StoredMessage>();
     for (let i = 0; i < ids.length; i += 500) {
       // By primary key only, the account checked per row: with `account_id` in the WHERE, SQLite
@@ -943,7 +966,7 @@ export class MailStore {
           size: r.size,
           receivedAt: r.received_at,
           threadId: r.thread_id,
-          keywords: keywordsFromText(r.keywords),
+          keywords: read ? withSeen(keywordsFromText(r.keywords), read.has(r.id)) : keywordsFromText(r.keywords),
           modseq: r.modseq,
           meta: JSON.parse(r.meta) as ParsedMessage,
         });
@@ -1007,7 +1030,10 @@ export class MailStore {
   /**
    * Changes keywords of messages identified by UID in a mailbox (IMAP STORE, RFC 7162
    * UNCHANGEDSINCE). Returns the entries after the change and the UIDs that failed the
-   * UNCHANGEDSINCE test. Entries whose keywords do not change keep their MODSEQ.
+   * UNCHANGEDSINCE test. Entries whose keywords do not change keep their MODSEQ. With `viewer` (an
+   * account other than the owner, on a shared mailbox) `$seen` is that account's own (RFC 4314
+   * §4): it is read and written per account, the other keywords are shared; a change to it still
+   * raises the message's MODSEQ, so the reader's CONDSTORE state and other sessions follow it.
    */
   async storeKeywords(
     accountId: number,
@@ -1015,8 +1041,9 @@ export class MailStore {
     uids: readonly number[],
     op: 'add' | 'remove' | 'set',
     keywords: readonly string[],
-    options: { unchangedSince?: number } = {},
+    options: { unchangedSince?: number; viewer?: number } = {},
   ): Promise<{ updated: MailboxEntry[]; failed: number[]; modseq: number }> {
+    const viewer = options.viewer !== undefined && options.viewer !== accountId ? options.viewer : undefined;
     const wanted = keywords.map((k) => k.toLowerCase());
     const bad = wanted.find((k) => !validKeyword(k));
     if (bad !== undefined) throw new FingerpostError('invalid_argument', `invalid keyword ${JSON.stringify(bad)}`);
@@ -1027,27 +1054,39 @@ export class MailStore {
       async (trx, nextModseq) => {
         const rows = await this.#entriesByUid(trx, mailboxId, uids);
         if (op !== 'remove' && rows.length) await this.#rememberKeywordNames(trx, accountId, keywords);
+        const read =
+          viewer === undefined
+            ? null
+            : await seenBy(
+                trx,
+                viewer,
+                rows.map((r) => r.message_id),
+              );
         let m = 0;
         for (const r of rows) {
           if (options.unchangedSince !== undefined && r.modseq > options.unchangedSince) {
             failed.push(r.uid);
             continue;
           }
-          const current = new Set(keywordsFromText(r.keywords));
-          const next = op === 'set' ? new Set(wanted) : new Set(current);
+          const shared = keywordsFromText(r.keywords);
+          const wasSeen = read ? read.has(r.message_id) : shared.includes('$seen');
+          const next = op === 'set' ? new Set(wanted) : new Set(read ? withSeen(shared, wasSeen) : shared);
           if (op === 'add') for (const k of wanted) next.add(k);
           if (op === 'remove') for (const k of wanted) next.delete(k);
-          const text = keywordsToText(next);
-          if (text === r.keywords) continue;
+          const seen = next.has('$seen');
+          // A reader's \Seen goes to its own row; the owner's stays as it was.
+          const text = keywordsToText(read ? withSeen([...next], shared.includes('$seen')) : next);
+          if (text === r.keywords && seen === wasSeen) continue;
           m ||= await nextModseq();
           await trx.updateTable('messages').set({ keywords: text, modseq: m }).where('id', '=', r.message_id).execute();
           await trx.updateTable('mailbox_messages').set({ modseq: m }).where('message_id', '=', r.message_id).execute();
+          if (viewer !== undefined && seen !== wasSeen) await setSeenBy(trx, viewer, r.message_id, seen);
           await this.#uow.logChange(trx, accountId, m, 'Email', r.message_id, 'updated');
           updated.push({
             uid: r.uid,
             messageId: r.message_id,
             modseq: m,
-            keywords: keywordsFromText(text),
+            keywords: keywordsFromText(keywordsToText(next)),
             size: r.size,
             receivedAt: r.received_at,
           });
@@ -1350,9 +1389,13 @@ export class MailStore {
     );
   }
 
-  /** Sets the keywords of one message (JMAP Email/set `keywords`). */
-  async setKeywords(accountId: number, messageId: number, keywords: readonly string[]): Promise<void> {
-    const text = keywordsToText(keywords);
+  /**
+   * Sets the keywords of one message (JMAP Email/set `keywords`). With `viewer` (an account other
+   * than the owner, on a shared account) `$seen` is that account's own (RFC 4314 §4).
+   */
+  async setKeywords(accountId: number, messageId: number, keywords: readonly string[], viewer?: number): Promise<void> {
+    const reader = viewer !== undefined && viewer !== accountId ? viewer : undefined;
+    let text = keywordsToText(keywords);
     if (keywords.some((k) => !validKeyword(k.toLowerCase()))) throw new FingerpostError('invalid_argument', 'invalid keyword');
     const touched = new Set<number>();
     await this.#uow.run(
@@ -1365,7 +1408,14 @@ export class MailStore {
           .where('account_id', '=', accountId)
           .executeTakeFirst();
         if (!row) throw new FingerpostError('not_found', `message ${messageId} does not exist`);
-        if (row.keywords === text) return;
+        let seenChanged = false;
+        if (reader !== undefined) {
+          const seen = text.split(' ').includes('$seen');
+          seenChanged = (await seenBy(trx, reader, [messageId])).has(messageId) !== seen;
+          text = keywordsToText(withSeen(keywordsFromText(text), keywordsFromText(row.keywords).includes('$seen')));
+          if (seenChanged) await setSeenBy(trx, reader, messageId, seen);
+        }
+        if (row.keywords === text && !seenChanged) return;
         await this.#rememberKeywordNames(trx, accountId, keywords);
         const m = await nextModseq();
         await trx.updateTable('messages').set({ keywords: text, modseq: m }).where('id', '=', messageId).execute();

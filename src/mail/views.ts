@@ -34,6 +34,8 @@ export type ImapMailView = Pick<
   | 'renameMailbox'
   | 'replace'
   | 'savedDates'
+  | 'seenBy'
+  | 'seenIn'
   | 'setSubscribed'
   | 'sharing'
   | 'storageQuota'

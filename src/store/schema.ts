@@ -533,6 +533,12 @@ export interface MailAclIdentifierTable {
   updated_at: number;
 }
 
+/** A message read by an account other than its owner: that account's own \Seen (RFC 4314 §4, migration 086). */
+export interface MailPrivateSeenTable {
+  message_id: number;
+  account_id: number;
+}
+
 /** A ShareNotification (RFC 9670 §5): rights the account was given or lost; rights as JSON text or null. */
 export interface ShareNotificationTable {
   id: Generated<number>;
@@ -649,6 +655,7 @@ export interface Database {
   mail_metadata: MailMetadataTable;
   mail_acl: MailAclTable;
   mail_acl_identifiers: MailAclIdentifierTable;
+  mail_private_seen: MailPrivateSeenTable;
   share_notifications: ShareNotificationTable;
   calendars: CalendarTable;
   calendar_shares: CalendarShareTable;

@@ -124,14 +124,18 @@ describe('IMAP ACL and the Other Users namespace', () => {
     assert.match((await alice.cmd('STATUS Team (MESSAGES UNSEEN)'))[0]!, /MESSAGES 2 UNSEEN 2/);
   });
 
-  it('+sw lets bob set \\Seen (shared with the owner) and keywords, but not \\Deleted', async () => {
+  it('+sw lets bob set his own \\Seen and shared keywords, but not \\Deleted', async () => {
     assert.match(await alice.last(`SETACL Team ${BOB} +sw`), /^TAG OK/);
     assert.match((await bob.cmd(`SELECT ${TEAM}`)).at(-1)!, /^TAG OK \[READ-WRITE\]/);
     assert.match((await bob.cmd('STORE 1 +FLAGS (\\Seen $Work)')).join('\n'), /^\* 1 FETCH \(FLAGS \((\\Recent )?\\Seen \$Work\)\)$/m);
     assert.match(await bob.last('STORE 2 +FLAGS (\\Deleted)'), /^TAG NO \[NOPERM\] STORE needs the t right/);
     assert.match(await bob.last('STORE 2 FLAGS (\\Seen)'), /^TAG NO \[NOPERM\]/, 'FLAGS replaces \\Deleted too');
     assert.match(await bob.last('EXPUNGE'), /^TAG NO \[NOPERM\] EXPUNGE needs the e right/);
-    assert.match((await alice.cmd('STATUS Team (UNSEEN)'))[0]!, /UNSEEN 1/, 'alice sees the \\Seen bob set');
+    assert.match((await alice.cmd('STATUS Team (UNSEEN)'))[0]!, /UNSEEN 2/, 'bob’s \\Seen is his own (RFC 4314 §4)');
+    assert.match((await bob.cmd(`STATUS ${TEAM} (UNSEEN)`))[0]!, /UNSEEN 1/);
+    assert.match(await alice.last('EXAMINE Team'), /^TAG OK/);
+    assert.match((await alice.cmd('FETCH 1 FLAGS')).join('\n'), /^\* 1 FETCH \(FLAGS \(\$Work\)\)$/m, 'the keyword is shared');
+    assert.match(await alice.last('CLOSE'), /^TAG OK/);
   });
 
   it('with i, t and e bob appends, deletes and expunges; alice sees it and bob hears of her writes', async () => {
@@ -297,7 +301,7 @@ a.logout()
     assert.match(out, new RegExp(`^myrights "Other Users/${ALICE}/Py" lrs$`, 'm'));
     assert.match(out, /^select OK 1$/m);
     assert.match(out, /^fetch Subject: py shared$/m);
-    assert.match(out, /^seen by alice "?Py"? \(UNSEEN 0\)$/m, 'bob read it, and \\Seen is one flag for both');
+    assert.match(out, /^seen by alice "?Py"? \(UNSEEN 1\)$/m, 'bob read it, but his \\Seen is his own');
     assert.match(out, /^store NO \[NOPERM\] STORE needs the w right$/m);
     assert.match(out, /^getacl by bob NO \[NOPERM\]/m);
     assert.match(out, /^deleteacl OK$/m);

@@ -2,7 +2,8 @@
 // the same IMAP script goes to both servers and the parts of the answers that RFC 3501/9051,
 // RFC 5258, RFC 4731, RFC 7162 and RFC 6851 fix are compared (UIDVALIDITY after DELETE + CREATE,
 // UID in every FETCH under QRESYNC, SENT* dates, NUL-free literals, subscriptions, ESEARCH MODSEQ
-// and the first HIGHESTMODSEQ, new keywords announced, address searches, \Recent, MOVE in place).
+// and the first HIGHESTMODSEQ, new keywords announced, address searches, \Recent, MOVE in place,
+// HIGHESTMODSEQ on the OK of EXPUNGE, RECENT after MOVE out, body-fld-lines).
 // Values each server picks for itself (UIDVALIDITY, MODSEQ numbers, dates) are compared by the
 // relation the RFC requires, not by value. Where Dovecot departs from an RFC the check follows
 // the RFC and docs/imap.md says so.
@@ -521,6 +522,94 @@ describe('IMAP against Dovecot 2.3: the same scripts, the same meaningful answer
     });
     assert.deepEqual(r.fingerpost, r.dovecot);
     assert.deepEqual(r.fingerpost.selected, ['* 2 RECENT']);
+  });
+
+  test('11. with QRESYNC an EXPUNGE that removed messages answers OK [HIGHESTMODSEQ] (RFC 7162 §3.2.10); MOVE out reports the RECENT count (RFC 3501 §7.3.2)', async () => {
+    const r = await both(peers, async (p) => {
+      const s = await Session.open(p);
+      await s.ok('CREATE Hm11');
+      for (const n of [1, 2, 3]) await s.append('Hm11', message({ Subject: `h${n}` }));
+      await s.ok('ENABLE QRESYNC');
+      await s.ok('SELECT Hm11');
+      const highest = (lines: string[]) => /^t\d+ OK \[HIGHESTMODSEQ (\d+)\]/.exec(lines.at(-1)!)?.[1];
+      const status = async () => {
+        const o = await Session.open(p);
+        const v = /HIGHESTMODSEQ (\d+)/.exec((await o.ok('STATUS Hm11 (HIGHESTMODSEQ)'))[0]!)?.[1];
+        o.close();
+        return v;
+      };
+      await s.ok('STORE 3 +FLAGS.SILENT (\\Deleted)');
+      const expunged = await s.ok('EXPUNGE');
+      const afterExpunge = await status();
+      const nothing = await s.ok('UID EXPUNGE 1:*');
+      await s.ok('STORE 2 +FLAGS.SILENT (\\Deleted)');
+      const uidExpunged = await s.ok('UID EXPUNGE 2');
+      const afterUidExpunge = await status();
+      s.close();
+      // MOVE out of the selected mailbox takes one of the session's \Recent messages with it.
+      const m = await Session.open(p);
+      await m.ok('CREATE Mv11');
+      await m.ok('CREATE Mv11t');
+      for (const n of [1, 2, 3]) await m.append('Mv11', message({ Subject: `v${n}` }));
+      await m.ok('SELECT Mv11');
+      const moved = (await m.ok('MOVE 1 Mv11t')).slice(0, -1).filter((l) => !l.includes('[COPYUID'));
+      const target = (await m.ok('STATUS Mv11t (MESSAGES RECENT)'))[0];
+      const searchRecent = searched(await m.ok('SEARCH RECENT'));
+      m.close();
+      return {
+        expunge: [expunged.slice(0, -1), highest(expunged) !== undefined && highest(expunged) === afterExpunge],
+        nothing: [nothing.slice(0, -1), highest(nothing)],
+        uidExpunge: [uidExpunged.slice(0, -1), highest(uidExpunged) !== undefined && highest(uidExpunged) === afterUidExpunge],
+        moved,
+        target,
+        searchRecent,
+      };
+    });
+    assert.deepEqual(r.fingerpost, r.dovecot);
+    assert.deepEqual(r.fingerpost.expunge, [['* VANISHED 3', '* 2 RECENT'], true]);
+    assert.deepEqual(r.fingerpost.nothing, [[], undefined]);
+    assert.deepEqual(r.fingerpost.moved, ['* 1 EXPUNGE', '* 2 RECENT']);
+  });
+
+  test('12. BODYSTRUCTURE body-fld-lines counts line breaks: text after the last CRLF is no line (RFC 3501 §7.4.2, RFC 5322 §2.1)', async () => {
+    const single = 'From: a@diff.test\r\nSubject: lines\r\nContent-Type: text/plain\r\n\r\nline one\r\nline two\r\nno final crlf';
+    const multi = [
+      'From: a@diff.test',
+      'Subject: parts',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'one',
+      'two',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'ends with a break',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'A',
+      'B',
+      'C--b--',
+    ].join('\r\n');
+    const r = await both(peers, async (p) => {
+      const s = await Session.open(p);
+      await s.ok('CREATE Ln12');
+      for (const m of [single, multi]) await s.ok(`APPEND Ln12 {${Buffer.byteLength(m)}+}\r\n${m}`);
+      await s.ok('SELECT Ln12');
+      // Size and line count of each text part; parameters differ (Dovecot adds charset=us-ascii).
+      const counts = (await s.ok('FETCH 1:2 BODYSTRUCTURE'))
+        .filter((l) => / FETCH \(/.test(l))
+        .map((l) => [...l.matchAll(/"7bit" (\d+) (\d+)/gi)].map((x) => `${x[1]}/${x[2]}`));
+      s.close();
+      return counts;
+    });
+    assert.deepEqual(r.fingerpost, r.dovecot);
+    assert.deepEqual(r.fingerpost, [['33/2'], ['8/1', '19/1', '12/2']]);
   });
 
   test('a Roundcube-style session: UID SORT, ESORT, UID THREAD REFERENCES/ORDEREDSUBJECT, header FETCH of a page (RFC 5256, RFC 5267)', async () => {

@@ -235,7 +235,7 @@ describe('JMAP Sharing on the IMAP ACL grants', () => {
     assert.equal(created.notCreated.m.type, 'forbidden', 'no top-level mailboxes in a shared account');
   });
 
-  it('a right given through IMAP SETACL shows in JMAP: bob sets $seen, alice sees it', async () => {
+  it('a right given through IMAP SETACL shows in JMAP: bob sets his own $seen (RFC 4314 §4), alice keeps hers', async () => {
     const acl = await imap(ALICE, [`SETACL Team ${BOB} +s`]);
     assert.match(acl.at(-1)!, /OK/);
     const [[, boxes]] = await jmap(BOB, [['Mailbox/get', { accountId: alice(), ids: [team], properties: ['myRights'] }, 'b']]);
@@ -243,8 +243,16 @@ describe('JMAP Sharing on the IMAP ACL grants', () => {
     const [[, q]] = await jmap(BOB, [['Email/query', { accountId: alice(), sort: [{ property: 'subject' }] }, 'q']]);
     const [[, r]] = await jmap(BOB, [['Email/set', { accountId: alice(), update: { [q.ids[0]]: { 'keywords/$seen': true } } }, 's']]);
     assert.deepEqual(r.updated, { [q.ids[0]]: null }, JSON.stringify(r));
-    const [[, seen]] = await jmap(ALICE, [['Email/get', { accountId: alice(), ids: [q.ids[0]], properties: ['keywords'] }, 'g']]);
+    const [[, seen]] = await jmap(BOB, [['Email/get', { accountId: alice(), ids: [q.ids[0]], properties: ['keywords'] }, 'g']]);
     assert.deepEqual(seen.list[0].keywords, { $seen: true });
+    const [[, hers]] = await jmap(ALICE, [['Email/get', { accountId: alice(), ids: [q.ids[0]], properties: ['keywords'] }, 'g']]);
+    assert.deepEqual(hers.list[0].keywords, {}, "bob's reading does not mark it read for alice");
+    const [[, box]] = await jmap(BOB, [
+      ['Mailbox/get', { accountId: alice(), ids: [team], properties: ['unreadEmails', 'totalEmails'] }, 'u'],
+    ]);
+    const [[, aliceBox]] = await jmap(ALICE, [['Mailbox/get', { accountId: alice(), ids: [team], properties: ['unreadEmails'] }, 'u']]);
+    assert.equal(box.list[0].unreadEmails, box.list[0].totalEmails - 1);
+    assert.equal(aliceBox.list[0].unreadEmails, box.list[0].totalEmails);
     const [[, flagged]] = await jmap(BOB, [
       ['Email/set', { accountId: alice(), update: { [q.ids[0]]: { 'keywords/$flagged': true } } }, 's'],
     ]);

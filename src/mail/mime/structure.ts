@@ -84,12 +84,15 @@ function endBefore(raw: Buffer, lineStart: number, bodyStart: number): number {
   return Math.max(bodyStart, e);
 }
 
-/** Lines in `[start, end)` (RFC 9051 §7.5.2 body-fld-lines), counted in one pass over the bytes. */
+/**
+ * Lines in `[start, end)` (RFC 9051 §7.5.2 body-fld-lines): the line breaks, counted in one pass
+ * over the bytes. Text after the last break is no complete line (RFC 5322 §2.1: a line ends with
+ * CRLF), so `a\r\nb` is one line, as Dovecot counts it; the CRLF before a boundary is the boundary's.
+ */
 function countLines(raw: Buffer, start: number, end: number): number {
-  if (end <= start) return 0;
   let n = 0;
   for (let i = start; i < end; i++) if (raw[i] === LF) n++;
-  return raw[end - 1] === LF ? n : n + 1;
+  return n;
 }
 
 function cleanToken(v: string | null): string | null {

@@ -50,6 +50,11 @@ export interface Tagged {
   readonly code?: string;
   /** The handler already wrote its tagged line (STARTTLS answers before the handshake). */
   readonly sent?: boolean;
+  /**
+   * The command changed mod-sequences: with QRESYNC enabled the tagged OK carries
+   * `[HIGHESTMODSEQ n]` of the view once the updates before it are sent (RFC 7162 §3.2.10, §3.1.4).
+   */
+  readonly changedModseq?: boolean;
 }
 
 /** The completion for a command that wrote its own tagged line. */

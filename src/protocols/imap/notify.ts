@@ -1,6 +1,8 @@
 import type { Mailbox } from '../../mail/types.ts';
 import type { CommandContext } from './context.ts';
 import { DELIMITER } from './mailboxes.ts';
+import { readerOf } from './private-seen.ts';
+import { userOf } from './state.ts';
 import type { FetchItem, NotifyGroup } from './wire/types.ts';
 
 /**
@@ -204,7 +206,7 @@ function isSelected(ctx: CommandContext, mailboxId: number): boolean {
 
 /** `MESSAGES n UIDNEXT n UNSEEN n` (and `HIGHESTMODSEQ n` once CONDSTORE is on, RFC 5465 §5.4). */
 async function statusItems(ctx: CommandContext, b: Mailbox): Promise<string> {
-  const counts = await ctx.deps.mail.mailboxCounts(b.id);
+  const counts = await ctx.deps.mail.mailboxCounts(b.id, readerOf(b.accountId, userOf(ctx.state)!.accountId));
   return `MESSAGES ${counts.messages} UIDNEXT ${b.uidNext} UNSEEN ${counts.unseen}${ctx.condstore ? ` HIGHESTMODSEQ ${b.highestModseq}` : ''}`;
 }
 

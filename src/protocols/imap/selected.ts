@@ -62,6 +62,8 @@ export class SelectedMailbox {
   readonly id: number;
   /** The owning account: the session's own, or another's for a shared mailbox (RFC 4314). */
   readonly accountId: number;
+  /** The session user when the mailbox is another account's: whose own \Seen the view shows and STORE sets (RFC 4314 §4). */
+  readonly reader: number | undefined;
   /** The session user's rights on the mailbox (RFC 4314 §2.1); every right on their own, re-read on changes to a shared one. */
   rights: string;
   readonly name: string;
@@ -100,9 +102,11 @@ export class SelectedMailbox {
     readOnly: boolean,
     knownModseq: number,
     rights: string = ALL_RIGHTS,
+    reader?: number,
   ) {
     this.id = mailbox.id;
     this.accountId = mailbox.accountId;
+    this.reader = reader;
     this.rights = rights;
     this.name = mailbox.name;
     this.uidValidity = mailbox.uidValidity;

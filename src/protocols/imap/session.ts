@@ -22,6 +22,7 @@ import { fetchOpen, usesSequenceNumbers } from './uid-only.ts';
 import { refreshContexts, removeExpunged } from './search-contexts.ts';
 import { formatSequenceSet, parseSequenceSetText } from './wire/sequence.ts';
 import type { Notifier } from './notify.ts';
+import { entriesForReader } from './private-seen.ts';
 
 /** Consecutive BAD commands before the server gives up on the client. */
 const MAX_BAD = 20;
@@ -336,6 +337,10 @@ export class ImapSession implements SessionHandle, CommandContext {
       if (!condstoreBefore && this.#condstore && cmd.name !== 'SELECT' && cmd.name !== 'EXAMINE' && this.#state.kind === 'selected')
         this.send(`* OK [HIGHESTMODSEQ ${this.#state.mailbox.knownModseq}] Highest\r\n`);
     }
+    // RFC 7162 §3.2.10: with QRESYNC, the OK of a command that changed mod-sequences names where the
+    // view now stands (every change up to it has been sent above).
+    if (result.changedModseq && this.qresync && this.#state.kind === 'selected' && !result.code)
+      result = { ...result, code: `HIGHESTMODSEQ ${this.#state.mailbox.knownModseq}` };
     if (!result.sent) this.send(tagged(cmd.tag, result.status, safeText(result.text), result.code));
     if (this.#logoutRequested) this.#finish();
   }
@@ -636,7 +641,8 @@ export class ImapSession implements SessionHandle, CommandContext {
       }
     }
     // One query per mailbox per new HIGHESTMODSEQ, shared by its selected sessions (change-feed.ts).
-    const changes = await this.deps.changes.changes(mailbox, box.knownModseq, mailbox.highestModseq);
+    const feed = await this.deps.changes.changes(mailbox, box.knownModseq, mailbox.highestModseq);
+    const changes = { ...feed, changed: await entriesForReader(this.deps.mail, box.reader, feed.changed) };
     const knownUids = box.maxUid;
     // Live results lose expunged messages before the EXPUNGE responses renumber them (RFC 5267 §4.3.4).
     const leaving = changes.expunged.filter((uid) => box.seqOf(uid) > 0);

@@ -1,6 +1,8 @@
 import { mailboxObjectId } from '../../mail/object-ids.ts';
 import type { Mailbox } from '../../mail/types.ts';
 import type { CommandContext } from './context.ts';
+import { readerOf } from './private-seen.ts';
+import { userOf } from './state.ts';
 import type { StatusItem } from './wire/types.ts';
 
 /**
@@ -10,7 +12,9 @@ import type { StatusItem } from './wire/types.ts';
  */
 export async function statusLine(ctx: CommandContext, mailbox: Mailbox, items: readonly StatusItem[]): Promise<string> {
   const needCounts = items.some((i) => i === 'MESSAGES' || i === 'UNSEEN' || i === 'DELETED' || i === 'SIZE' || i === 'DELETED-STORAGE');
-  const counts = needCounts ? await ctx.deps.mail.mailboxCounts(mailbox.id) : null;
+  const counts = needCounts
+    ? await ctx.deps.mail.mailboxCounts(mailbox.id, readerOf(mailbox.accountId, userOf(ctx.state)!.accountId))
+    : null;
   const parts: string[] = [];
   for (const item of new Set(items)) {
     switch (item) {

@@ -26,6 +26,7 @@ import * as m053 from './053-calendar-shares.ts';
 import * as m060 from './060-jmap.ts';
 import * as m061 from './061-push-subscriptions.ts';
 import * as m085 from './085-acl-identifiers.ts';
+import * as m086 from './086-private-seen.ts';
 import * as m090 from './090-app-password-use.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -75,6 +76,7 @@ const steps: Array<[string, Step]> = [
   ['060-jmap', m060],
   ['061-push-subscriptions', m061],
   ['085-acl-identifiers', m085],
+  ['086-private-seen', m086],
   ['090-app-password-use', m090],
 ];
 

@@ -21,6 +21,7 @@ async function copyAcross(
       await ctx.deps.mail.getMessages(
         box.accountId,
         uids.map((u) => box.messageIdAt(box.seqOf(u)!)),
+        box.reader,
       )
     ).map((m) => [m.id, m]),
   );
@@ -72,10 +73,13 @@ export const copy = command({
       : undefined;
     if (!move) return ok(`${verb} completed`, code);
     if (code) ctx.send(`* OK [${code}] Moved\r\n`);
+    // Moved out, the session's \Recent messages went with them (RFC 3501 §7.3.2, as EXPUNGE); moved
+    // into the selected mailbox, the EXISTS that follows carries the count.
     reportExpunged(
       ctx,
       box,
       r.pairs.map((p) => p[0]),
+      target.mailbox.id !== box.id,
     );
     return ok(`${verb} completed`);
   },

@@ -185,6 +185,7 @@ async function markSeen(
     unseen.map((s) => box.uidAt(s)),
     'add',
     ['$seen'],
+    box.reader !== undefined ? { viewer: box.reader } : {},
   );
   for (const u of r.updated) {
     box.noteStored(u.uid, u.keywords, u.modseq);

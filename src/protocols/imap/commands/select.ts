@@ -7,6 +7,7 @@ import { flagsResponses, messageFlags } from '../keyword-flags.ts';
 import { DELIMITER, listAttributes, parentNames } from '../mailboxes.ts';
 import { SelectedMailbox } from '../selected.ts';
 import { readOnlyFor, refuseWithout } from '../acl-checks.ts';
+import { packedForReader, readerOf } from '../private-seen.ts';
 import { resolveMailbox } from '../shared-mailboxes.ts';
 import { formatSequenceSet, inRanges, resolveRanges } from '../wire/sequence.ts';
 import type { QresyncParams } from '../wire/types.ts';
@@ -47,9 +48,11 @@ export const select = command({
     if (refused) return refused;
     const mailbox = visible.mailbox;
     if (cmd.condstore || cmd.qresync) ctx.useCondstore();
-    const entries = await ctx.deps.snapshots.entries(mailbox);
+    const reader = readerOf(mailbox.accountId, user.accountId);
+    const snapshot = await ctx.deps.snapshots.entries(mailbox);
+    const entries = reader === undefined ? snapshot : await packedForReader(ctx.deps.mail, reader, mailbox.id, snapshot);
     const readOnly = cmd.name === 'EXAMINE' || readOnlyFor(visible.rights);
-    const box = new SelectedMailbox(mailbox, entries, readOnly, mailbox.highestModseq, visible.rights);
+    const box = new SelectedMailbox(mailbox, entries, readOnly, mailbox.highestModseq, visible.rights, reader);
     ctx.setState({ kind: 'selected', user, mailbox: box });
 
     for (const kw of new Set(entries.keywords)) for (const k of kw) if (!isSystemKeyword(k)) box.shownKeywords.add(k);

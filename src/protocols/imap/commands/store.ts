@@ -36,6 +36,7 @@ export const store = command({
     const uids = seqs.map((s) => box.uidAt(s));
     if (!uids.length) return ok('STORE completed');
     const r = await ctx.deps.mail.storeKeywords(box.accountId, box.id, uids, cmd.mode, keywords, {
+      ...(box.reader !== undefined ? { viewer: box.reader } : {}),
       ...(cmd.unchangedSince !== null ? { unchangedSince: cmd.unchangedSince } : {}),
     });
     for (const u of r.updated) box.noteStored(u.uid, u.keywords, u.modseq);

@@ -34,7 +34,7 @@ export async function loadEmails(
   req: EmailRequest,
 ): Promise<Map<number, JsonObject>> {
   const { mail, blobs } = ctx.services;
-  const messages = await mail.getMessages(accountId, ids);
+  const messages = await mail.getMessages(accountId, ids, ctx.shared?.readerId);
   const boxes = req.properties.includes('mailboxIds') ? await mail.mailboxIdsOf(messages.map((m) => m.id)) : new Map<number, number[]>();
   const raw = needsRaw(req);
   const header = !raw && needsHeaders(req);

@@ -121,7 +121,7 @@ export async function storeNew(
 /** Applies a PatchObject limited to `keywords` and `mailboxIds` (RFC 8621 §4.6 update). */
 async function update(ctx: MethodContext, accountId: number, id: string, patch: JsonObject): Promise<void> {
   const n = fromId('email', id);
-  const [message] = n === undefined ? [] : await ctx.services.mail.getMessages(accountId, [n]);
+  const [message] = n === undefined ? [] : await ctx.services.mail.getMessages(accountId, [n], ctx.shared?.readerId);
   if (!message) throw setError('notFound');
   let keywords: Set<string> | undefined;
   let boxes: Map<string, true> | undefined;
@@ -162,7 +162,7 @@ async function update(ctx: MethodContext, accountId: number, id: string, patch: 
     const ids = await parseMailboxIds(ctx, accountId, Object.fromEntries(boxes));
     await ctx.services.mail.setMailboxes(accountId, message.id, ids);
   }
-  if (keywords) await ctx.services.mail.setKeywords(accountId, message.id, [...keywords]);
+  if (keywords) await ctx.services.mail.setKeywords(accountId, message.id, [...keywords], ctx.shared?.readerId);
 }
 
 /** The work of one Email/set, shared with EmailSubmission's implicit Email/set (RFC 8621 §7.5). */

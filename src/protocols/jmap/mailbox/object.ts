@@ -105,7 +105,7 @@ export async function mailboxObjects(
       shareWith: shared ? null : shareWithValue(grants.get(b.id)),
     };
     if (withCounts === true || (withCounts !== false && withCounts.has(toId('mailbox', b.id)))) {
-      const c = await services.mail.mailboxCounts(b.id);
+      const c = await services.mail.mailboxCounts(b.id, shared?.readerId);
       object['totalEmails'] = c.messages;
       object['unreadEmails'] = c.unseen;
       object['totalThreads'] = c.threads;

@@ -83,7 +83,7 @@ export function sharedEmailSet(def: MethodDefinition): MethodDefinition {
     }
     const ids = [...Object.keys(update), ...destroy].flatMap((id) => fromId('email', id) ?? []);
     const boxes = await ctx.services.mail.mailboxIdsOf(ids);
-    const messages = new Map((await ctx.services.mail.getMessages(access.ownerId, ids)).map((m) => [m.id, m]));
+    const messages = new Map((await ctx.services.mail.getMessages(access.ownerId, ids, access.readerId)).map((m) => [m.id, m]));
     for (const [id, patch] of Object.entries(update)) {
       const n = fromId('email', id) ?? 0;
       const why = messages.has(n) ? checkUpdate(access, boxes.get(n) ?? [], messages.get(n)!.keywords, (patch ?? {}) as JsonObject) : null;

@@ -9,6 +9,8 @@ import { fromId, toId } from '../ids.ts';
 /** The caller's rights per mailbox id in a shared account (RFC 4314 letters). */
 export interface SharedAccess {
   readonly ownerId: number;
+  /** The caller: whose own `$seen` the shared Emails show and set (RFC 4314 §4 per-user \Seen). */
+  readonly readerId: number;
   readonly rights: ReadonlyMap<number, string>;
 }
 
@@ -16,7 +18,7 @@ export interface SharedAccess {
 export async function sharedAccessTo(ctx: MethodContext, n: number | undefined): Promise<SharedAccess | undefined> {
   if (n === undefined || n === ctx.caller.account.id) return undefined;
   const rights = await ctx.services.mail.sharing.sharedMailboxes(ctx.caller.account.id, n);
-  return rights.size ? { ownerId: n, rights } : undefined;
+  return rights.size ? { ownerId: n, readerId: ctx.caller.account.id, rights } : undefined;
 }
 
 /** The caller's access when `args.accountId` names an account that shared mailboxes with them. */
