@@ -3,7 +3,9 @@
 // Prints the latency (p50, p95, max) of each command kind per concurrency level against an
 // in-process Fingerpost on SQLite; with --port/--user/--pass also against another IMAPS server
 // (e.g. a Dovecot on the same machine), interleaved: each repetition runs Fingerpost, then the
-// other, at every concurrency level, and the table gives both and the ratio of medians.
+// other, at every concurrency level, and the table gives both and the ratio of medians. The
+// clients run in a worker thread of their own, so they never share Fingerpost's event loop (a
+// Dovecot's clients never share its processes either); --in-process puts them back on it.
 //
 //   ./node_modules/.bin/node bench/imap-writers.ts [--clients 10,50] [--rounds 40] [--messages 1000]
 //   ./node_modules/.bin/node bench/imap-writers.ts --port 14393 --user user1@example.test --pass bench-password-1 --reps 3
@@ -12,6 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { startDovecot } from '../test/helpers/dovecot.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '1' },
     mailbox: { type: 'string', default: 'INBOX' },
     dovecot: { type: 'boolean', default: false },
+    'in-process': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(args.rounds);
@@ -102,6 +106,77 @@ interface Target {
   readonly user: string;
   readonly pass: string;
 }
+const MSG = 'From: w@example.test\r\nSubject: writer\r\n\r\nshort body\r\n';
+
+async function client(run: Run, seed: number, lat: Record<string, number[]>): Promise<void> {
+  const { target, rounds: ROUNDS, mailbox } = run;
+  const c = await Client.connect(target.host, target.port);
+  await c.greeting();
+  await c.run(`LOGIN "${target.user}" "${target.pass}"`);
+  const sel = await c.run(`SELECT ${mailbox}`);
+  const maxUid = Number(/UIDNEXT (\d+)/.exec(sel)?.[1] ?? 2) - 1;
+  let x = seed;
+  const rnd = () => {
+    x = (x * 48271) % 2147483647;
+    return x;
+  };
+  const timed = async (kind: string, text: string, literal?: string) => {
+    const t0 = performance.now();
+    const out = await c.run(text, literal);
+    (lat[kind] ??= []).push(performance.now() - t0);
+    return out;
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    const uid = 1 + (rnd() % Math.max(1, maxUid - 21));
+    await timed('STORE', `UID STORE ${uid} ${r % 2 ? '+' : '-'}FLAGS (\\Flagged)`);
+    await timed('FETCH', `UID FETCH ${uid}:${uid + 20} (UID FLAGS RFC822.SIZE ENVELOPE)`);
+    if (r % 5 === 4) {
+      const appended = await timed('APPEND', `APPEND ${mailbox}`, MSG);
+      const mine = /APPENDUID \d+ (\d+)/.exec(appended)?.[1];
+      if (mine) {
+        await timed('STORE', `UID STORE ${mine} +FLAGS.SILENT (\\Deleted)`);
+        await timed('EXPUNGE', `UID EXPUNGE ${mine}`);
+      }
+    }
+  }
+  await c.run('LOGOUT').catch(() => {});
+  c.close();
+}
+
+/** What the load thread runs: `clients` clients against `target`, all at once. */
+interface Run {
+  readonly target: Target;
+  readonly clients: number;
+  readonly seed: number;
+  readonly rounds: number;
+  readonly mailbox: string;
+}
+/** Latencies per command kind, and the run's wall time. */
+interface RunResult {
+  readonly lat: Record<string, number[]>;
+  readonly ms: number;
+}
+async function runClients(run: Run): Promise<RunResult> {
+  const lat: Record<string, number[]> = {};
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: run.clients }, (_, i) => client(run, i + run.seed, lat)));
+  return { lat, ms: performance.now() - t0 };
+}
+if (!isMainThread) {
+  parentPort!.postMessage(await runClients(workerData as Run));
+  process.exit(0);
+}
+/** One run in a fresh load thread (or on this thread with --in-process). */
+function runOff(run: Run): Promise<RunResult> {
+  if (args['in-process']) return runClients(run);
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: run });
+    w.once('message', resolve);
+    w.once('error', reject);
+    w.once('exit', (code) => code && reject(new Error(`load thread exited ${code}`)));
+  });
+}
+
 const FP_USER = 'bench@example.test';
 let stop = async () => {};
 const targets: Target[] = [];
@@ -136,42 +211,6 @@ if (args.dovecot) {
 } else if (args.port)
   targets.push({ name: 'other', host: args.host ?? '127.0.0.1', port: Number(args.port), user: args.user, pass: args.pass });
 
-const MSG = 'From: w@example.test\r\nSubject: writer\r\n\r\nshort body\r\n';
-
-async function client(target: Target, seed: number, lat: Record<string, number[]>): Promise<void> {
-  const c = await Client.connect(target.host, target.port);
-  await c.greeting();
-  await c.run(`LOGIN "${target.user}" "${target.pass}"`);
-  const sel = await c.run(`SELECT ${args.mailbox}`);
-  const maxUid = Number(/UIDNEXT (\d+)/.exec(sel)?.[1] ?? 2) - 1;
-  let x = seed;
-  const rnd = () => {
-    x = (x * 48271) % 2147483647;
-    return x;
-  };
-  const timed = async (kind: string, text: string, literal?: string) => {
-    const t0 = performance.now();
-    const out = await c.run(text, literal);
-    (lat[kind] ??= []).push(performance.now() - t0);
-    return out;
-  };
-  for (let r = 0; r < ROUNDS; r++) {
-    const uid = 1 + (rnd() % Math.max(1, maxUid - 21));
-    await timed('STORE', `UID STORE ${uid} ${r % 2 ? '+' : '-'}FLAGS (\\Flagged)`);
-    await timed('FETCH', `UID FETCH ${uid}:${uid + 20} (UID FLAGS RFC822.SIZE ENVELOPE)`);
-    if (r % 5 === 4) {
-      const appended = await timed('APPEND', `APPEND ${args.mailbox}`, MSG);
-      const mine = /APPENDUID \d+ (\d+)/.exec(appended)?.[1];
-      if (mine) {
-        await timed('STORE', `UID STORE ${mine} +FLAGS.SILENT (\\Deleted)`);
-        await timed('EXPUNGE', `UID EXPUNGE ${mine}`);
-      }
-    }
-  }
-  await c.run('LOGOUT').catch(() => {});
-  c.close();
-}
-
 const KINDS = ['STORE', 'FETCH', 'APPEND', 'EXPUNGE'];
 const levels = args.clients.split(',').map(Number);
 /** Latencies per target, level and command kind, over all repetitions; commands per second per run. */
@@ -181,11 +220,10 @@ for (let rep = 0; rep < Number(args.reps); rep++)
   for (const [li, n] of levels.entries())
     for (const [ti, target] of targets.entries()) {
       const l = lat[ti]![li]!;
-      const before = Object.values(l).reduce((a, x) => a + x.length, 0);
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: n }, (_, i) => client(target, i + 1 + rep * 1000, l)));
-      const done = Object.values(l).reduce((a, x) => a + x.length, 0) - before;
-      rates[ti]![li]!.push((done / (performance.now() - t0)) * 1000);
+      const r = await runOff({ target, clients: n, seed: 1 + rep * 1000, rounds: ROUNDS, mailbox: args.mailbox });
+      for (const [kind, xs] of Object.entries(r.lat)) for (const x of xs) (l[kind] ??= []).push(x);
+      const done = Object.values(r.lat).reduce((a, x) => a + x.length, 0);
+      rates[ti]![li]!.push((done / r.ms) * 1000);
       log(`rep ${rep + 1}: ${target.name}, ${n} clients done`);
     }
 const median = (xs: number[]) => pct(xs, 50);

@@ -1,7 +1,5 @@
 import { casemapKey, compareKeys } from './collation.ts';
-import { type Pacer, pacedSort } from './paced-sort.ts';
-
-const UNPACED: Pacer = { due: () => false, turn: async () => {} };
+import { type Pacer, pacedSort, UNPACED } from './paced-sort.ts';
 
 /**
  * IMAP THREAD algorithms (RFC 5256 §3): ORDEREDSUBJECT and REFERENCES over the messages a search
@@ -48,10 +46,19 @@ function representative(n: ThreadNode): ThreadMessage | null {
 }
 
 function byDate(a: ThreadNode, b: ThreadNode): number {
-  const x = representative(a);
-  const y = representative(b);
+  return compareRepresentatives(representative(a), representative(b));
+}
+
+function compareRepresentatives(x: ThreadMessage | null, y: ThreadMessage | null): number {
   if (!x || !y) return x ? -1 : y ? 1 : 0;
   return x.sentAt - y.sentAt || x.order - y.order;
+}
+
+/** Nodes in byDate order, each node's representative found once rather than on every comparison. */
+async function sortByDate(nodes: readonly ThreadNode[], pace: Pacer): Promise<ThreadNode[]> {
+  const keyed = nodes.map((n) => ({ n, m: representative(n) }));
+  const sorted = await pacedSort(keyed, (a, b) => compareRepresentatives(a.m, b.m), pace);
+  return sorted.map((k) => k.n);
 }
 
 /** A msg-id in one form whatever its quoting: `"a b"@host` and `a b@host` are the same (RFC 5256 §3). */
@@ -93,10 +100,10 @@ async function sortAll(roots: ThreadNode[], pace: Pacer): Promise<void> {
   }
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i]!;
-    if (n.children.length > 1) n.children = await pacedSort(n.children, byDate, pace);
+    if (n.children.length > 1) n.children = await sortByDate(n.children, pace);
     if (pace.due(1)) await pace.turn();
   }
-  const sorted = await pacedSort(roots, byDate, pace);
+  const sorted = await sortByDate(roots, pace);
   for (let i = 0; i < sorted.length; i++) roots[i] = sorted[i]!;
 }
 
@@ -139,7 +146,8 @@ export async function threadReferences(messages: readonly ThreadMessage[], pace:
     if (!c) byId.set(id, (c = node(null)));
     return c;
   };
-  const containers: ThreadNode[] = [];
+  /** Containers of messages whose Message-ID is missing or taken: not in byId. */
+  const unindexed: ThreadNode[] = [];
   // (1) Link each message under its references.
   for (const m of await pacedSort(messages, (a, b) => a.order - b.order, pace)) {
     const own = m.messageId ? normalizeMessageId(m.messageId) : null;
@@ -148,9 +156,9 @@ export async function threadReferences(messages: readonly ThreadMessage[], pace:
     if (!c) {
       c = node(null);
       if (own !== null && !byId.has(own)) byId.set(own, c);
+      else unindexed.push(c);
     }
     c.message = m;
-    containers.push(c);
     if (pace.due(m.references.length + 1)) await pace.turn();
     const refs = m.references.slice(-MAX_REFERENCES).map(normalizeMessageId);
     // (A) Each reference is the parent of the next, unless that one has a parent or it would loop.
@@ -169,13 +177,14 @@ export async function threadReferences(messages: readonly ThreadMessage[], pace:
     }
   }
   // (2) The root set: everything without a parent.
-  const all = new Set<ThreadNode>([...byId.values(), ...containers]);
-  let roots = [...all].filter((c) => !c.parent);
+  let roots: ThreadNode[] = [];
+  for (const c of byId.values()) if (!c.parent) roots.push(c);
+  for (const c of unindexed) if (!c.parent) roots.push(c);
   // (3) Prune dummies; (4) sort the roots by date.
   if (pace.due(roots.length)) await pace.turn();
   roots = prune(roots);
   for (const r of roots) if (!r.message) r.children.sort(byDate);
-  roots = await pacedSort(roots, byDate, pace);
+  roots = await sortByDate(roots, pace);
   // (5) Gather roots with the same base subject.
   if (pace.due(roots.length)) await pace.turn();
   const subjects = new Map<ThreadNode, string>();
@@ -249,7 +258,7 @@ export async function threadOrderedSubject(messages: readonly ThreadMessage[], p
       roots.push(current.root);
     }
   }
-  return pacedSort(roots, byDate, pace);
+  return sortByDate(roots, pace);
 }
 
 /** The THREAD response data (RFC 5256 §4): `(2)(3 6 (4 23)(44 7 96))`, built without recursion. */

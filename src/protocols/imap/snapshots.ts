@@ -2,7 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Mailbox, MailboxEntry } from '../../mail/types.ts';
 import type { ImapMailView } from '../../mail/views.ts';
 import { internKeywords } from './flags.ts';
-import { type PackedEntries, packEntries } from './selected.ts';
+import type { PackedEntries } from './selected.ts';
 
 /** Entries read per query when a mailbox is read whole, with a turn of the event loop between reads. */
 const PAGE = 2000;
@@ -46,18 +46,26 @@ export class EntrySnapshots {
     return entries;
   }
 
-  /** The whole mailbox, a page at a time. */
+  /** The whole mailbox, a page at a time, each page packed before the next turn (never 100,000 entries in one run). */
   async #read(mailboxId: number): Promise<PackedEntries> {
-    const all: MailboxEntry[] = [];
+    const uids: number[] = [];
+    const messageIds: number[] = [];
+    const modseqs: number[] = [];
+    const keywords: Array<readonly string[]> = [];
     for (let after = 0; ; ) {
       const page = await this.#store.listEntriesAfter(mailboxId, after, PAGE);
-      for (const e of page) all.push(e);
+      for (const e of page) {
+        uids.push(e.uid);
+        messageIds.push(e.messageId);
+        modseqs.push(e.modseq);
+        keywords.push(internKeywords(e.keywords));
+      }
       if (page.length < PAGE) break;
       after = page.at(-1)!.uid;
       await nextTurn();
     }
     await nextTurn();
-    return packEntries(all);
+    return { uids: Uint32Array.from(uids), messageIds: Float64Array.from(messageIds), modseqs: Float64Array.from(modseqs), keywords };
   }
 
   /** `last` (as of `modseq`) with what changed since: expunged UIDs out, changed entries replaced, new ones appended. */
@@ -81,6 +89,8 @@ export class EntrySnapshots {
     };
     let k = 0;
     for (let i = 0; i < last.uids.length; i++) {
+      // A turn of the event loop every PAGE × 8 entries: other sessions go on while a large mailbox is copied.
+      if (i % (PAGE * 8) === PAGE * 8 - 1) await nextTurn();
       const uid = last.uids[i]!;
       if (gone.has(uid)) continue;
       const e = replaced.get(uid);

@@ -14,8 +14,10 @@ import { ADDRESS_NO, ADDRESS_UNKNOWN, ADDRESS_YES, type SortReply, type SortRequ
  */
 
 const max: number = (workerData as { maxEntries?: number } | undefined)?.maxEntries ?? 200_000;
-const cache = new Map<number, SortFields>();
-const pinned = new Map<number, Map<number, SortFields>>();
+/** Cached fields and the pin (job number) that last used them, for least-recently-used eviction. */
+const cache = new Map<number, { readonly fields: SortFields; used: number }>();
+/** Per job: the fields in the order of its ids, and the positions of the ones still to come. */
+const pinned = new Map<number, { readonly fields: Array<SortFields | null>; readonly waiting: Map<number, number[]> }>();
 const port = parentPort!;
 
 function reply(r: SortReply, transfer: ArrayBuffer[] = []): void {
@@ -25,28 +27,42 @@ function reply(r: SortReply, transfer: ArrayBuffer[] = []): void {
 function fieldsOf(job: number, ids: Float64Array): Array<SortFields | null> {
   const mine = pinned.get(job);
   // A job this worker never pinned (its predecessor died meanwhile) must fail, not come out empty.
-  if (!mine) throw new Error(`job ${job} was not prepared`);
+  if (!mine || mine.fields.length !== ids.length) throw new Error(`job ${job} was not prepared`);
   pinned.delete(job);
-  return Array.from(ids, (id) => mine.get(id) ?? null);
+  return mine.fields;
+}
+
+/** Drops the least recently used entries down to 90 % of the bound (amortised: not on every put). */
+function evict(): void {
+  if (cache.size <= max) return;
+  const byUse = [...cache].sort((a, b) => a[1].used - b[1].used);
+  for (let i = 0; cache.size > Math.floor(max * 0.9); i++) cache.delete(byUse[i]![0]);
 }
 
 async function handle(msg: SortRequest): Promise<void> {
   switch (msg.kind) {
     case 'pin': {
-      const mine = new Map<number, SortFields>();
+      // The job keeps its own references: evictions never change a running job's result.
+      const fields = new Array<SortFields | null>(msg.ids.length);
+      const waiting = new Map<number, number[]>();
       const missing: number[] = [];
-      for (const id of msg.ids) {
+      for (let i = 0; i < msg.ids.length; i++) {
+        const id = msg.ids[i]!;
         const hit = cache.get(id);
-        if (!hit) {
-          missing.push(id);
+        if (hit) {
+          hit.used = msg.job;
+          fields[i] = hit.fields;
           continue;
         }
-        // Most recently used last: a mailbox sorted again and again stays cached.
-        cache.delete(id);
-        cache.set(id, hit);
-        mine.set(id, hit);
+        fields[i] = null;
+        const at = waiting.get(id);
+        if (at) at.push(i);
+        else {
+          waiting.set(id, [i]);
+          missing.push(id);
+        }
       }
-      pinned.set(msg.job, mine);
+      pinned.set(msg.job, { fields, waiting });
       const out = Float64Array.from(missing);
       reply({ job: msg.job, missing: out }, [out.buffer as ArrayBuffer]);
       return;
@@ -55,11 +71,10 @@ async function handle(msg: SortRequest): Promise<void> {
       const mine = pinned.get(msg.job);
       for (const r of msg.rows) {
         const f = sortFieldsOf({ size: r.size, receivedAt: r.receivedAt, meta: JSON.parse(r.meta) as ParsedMessage });
-        cache.delete(r.id);
-        cache.set(r.id, f);
-        mine?.set(r.id, f);
+        cache.set(r.id, { fields: f, used: msg.job });
+        for (const i of mine?.waiting.get(r.id) ?? []) mine!.fields[i] = f;
       }
-      while (cache.size > max) cache.delete(cache.keys().next().value!);
+      evict();
       return;
     }
     case 'drop':
