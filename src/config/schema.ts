@@ -488,6 +488,12 @@ export const configSchema = z
         verify_mx_tls: z.boolean().default(false),
         /** Enforce remote domains' MTA-STS policies (RFC 8461): only their listed MX hosts, STARTTLS with verified certificates. */
         mta_sts: z.boolean().default(true),
+        /**
+         * DANE for MX deliveries (RFC 7672): TLSA records of MX hosts, trusted only when the resolver in
+         * `dns_servers` (or the system's) sets the AD bit, so it must validate DNSSEC and be on a trusted
+         * path (loopback). Takes precedence over MTA-STS (RFC 8461 §2).
+         */
+        dane: z.boolean().default(false),
         /** DNS servers (`ip` or `ip:port`) for MX and MTA-STS lookups; empty: the system's resolvers. */
         dns_servers: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+)(:\d{1,5})?$/, 'expected ip or ip:port')).default([]),
         /** PEM CA file trusted besides the system CAs for MX certificates and MTA-STS policy hosts (private CAs). */

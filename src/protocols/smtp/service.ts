@@ -15,7 +15,9 @@ import { RspamdClient } from '../../mail/inbound/rspamd.ts';
 import type { SieveDeliveryOptions } from '../../mail/sieve/deliver.ts';
 import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import { fromDomain } from '../../mail/queue/dkim.ts';
+import { DaneLookups } from '../../mail/queue/dane.ts';
 import { MtaStsPolicies } from '../../mail/queue/mta-sts.ts';
+import { SecureResolver } from '../../mail/queue/secure-dns.ts';
 import type { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
 import { type Smarthost, QueueWorker } from '../../mail/queue/worker.ts';
@@ -201,7 +203,10 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
   const worker = config.queue.enabled
     ? new QueueWorker({
         ...(q.dns_servers.length
-          ? { resolveMx: (domain: string) => queueDns.resolve(domain, 'MX') as Promise<{ exchange: string; priority: number }[]> }
+          ? {
+              resolveMx: (domain: string) => queueDns.resolve(domain, 'MX') as Promise<{ exchange: string; priority: number }[]>,
+              resolveAddress: (host: string) => queueDns.resolve(host, 'A') as Promise<string[]>,
+            }
           : {}),
         ...(q.mta_sts
           ? {
@@ -213,6 +218,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
             }
           : {}),
         ...(extraCa ? { mxCa: [...rootCertificates, extraCa] } : {}),
+        ...(q.dane ? { dane: new DaneLookups(new SecureResolver({ servers: q.dns_servers, timeoutMs: q.connect_timeout })) } : {}),
         queue,
         hostname: config.server.hostname,
         routes: parseRoutes(config.queue.routes, config.queue.remote_port),
