@@ -9,10 +9,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { createLogger } from '../../src/core/log.ts';
 import { CachingResolver } from '../../src/mail/inbound/dns-cache.ts';
 import { DaneLookups, daneVerify } from '../../src/mail/queue/dane.ts';
@@ -20,15 +22,19 @@ import { MtaStsPolicies } from '../../src/mail/queue/mta-sts.ts';
 import { OutboundQueue } from '../../src/mail/queue/queue.ts';
 import { SecureResolver } from '../../src/mail/queue/secure-dns.ts';
 import { QueueWorker, type TlsSessionResult } from '../../src/mail/queue/worker.ts';
+import { DailyReports } from '../../src/mail/reports/daily-reports.ts';
+import { ReportStore } from '../../src/mail/reports/report-store.ts';
 import { startTestDns, type TestDns } from '../helpers/dns-server.ts';
 import { commandSkip, peerSkip } from '../helpers/peers.ts';
 import { freePorts } from '../helpers/ports.ts';
+import { selfSignedCertificate } from '../helpers/self-signed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { inboxOf, run, waitFor } from './smtp-helpers.ts';
 
 const PASSWORD = 'pw-dane-123456';
 const SINK = existsSync('/usr/sbin/smtp-sink') ? '/usr/sbin/smtp-sink' : 'smtp-sink';
 const skip = commandSkip('openssl', 'openssl', ['version']) || peerSkip('smtp-sink', existsSync(SINK), 'apt-get install postfix');
+const DAY = 86_400_000;
 const DOMAINS = ['ee', 'ta', 'wrong', 'insecure', 'servfail', 'sts', 'unusable', 'plaintext'] as const;
 
 /** The certificates the MX presents after STARTTLS, leaf first (openssl s_client -showcerts). */
@@ -53,6 +59,11 @@ describe('DANE in the outbound queue', { skip }, () => {
   let sinkPort: number;
   let dir: string;
   const results: TlsSessionResult[] = [];
+  const counted: Promise<void>[] = [];
+  let store: ReportStore;
+  let reportHost: https.Server;
+  let reportCa: string;
+  const posted: Array<{ type: string; body: Buffer }> = [];
   let worker: (port: number) => QueueWorker;
 
   before(async () => {
@@ -104,10 +115,25 @@ describe('DANE in the outbound queue', { skip }, () => {
     dns.set('_mta-sts.sts.test', 'TXT', ['v=STSv1; id=1']);
     // PKIX-EE (usage 1) is unusable for SMTP (RFC 7672 §3.1.3): TLS without authentication.
     dns.set(tlsa('unusable'), 'TLSA', [`1 1 1 ${'ab'.repeat(32)}`]);
+    const tlsCert = selfSignedCertificate(dir);
+    reportCa = tlsCert.cert;
+    reportHost = https.createServer({ cert: tlsCert.cert, key: tlsCert.key }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        posted.push({ type: String(req.headers['content-type']), body: Buffer.concat(chunks) });
+        res.writeHead(201).end();
+      });
+    });
+    await new Promise<void>((resolve) => reportHost.listen(0, '127.0.0.1', resolve));
+    const reportPort = (reportHost.address() as AddressInfo).port;
+    dns.set('_smtp._tls.ee.test', 'TXT', [`v=TLSRPTv1; rua=mailto:tls@ee.test,https://localhost:${reportPort}/tlsrpt`]);
     dns.set(tlsa('plaintext', sinkPort), 'TLSA', [`3 1 1 ${sha256(spki(leaf))}`]);
 
     sender = await startTestServer({ domain: 'origin.test', overrides: { queue: { enabled: false } } });
     queue = new OutboundQueue(sender.services.db, sender.services.blobs, { maxAgeMs: 86_400_000 });
+    store = new ReportStore(sender.services.db);
+    await mx.services.accounts.addUser({ address: 'tls@ee.test', password: PASSWORD });
     const resolver = new CachingResolver({ servers: [dns.server], timeoutMs: 2000, ttlMs: 0, maxEntries: 100 });
     const dane = new DaneLookups(new SecureResolver({ servers: [dns.server], timeoutMs: 2000 }));
     worker = (port) =>
@@ -126,7 +152,17 @@ describe('DANE in the outbound queue', { skip }, () => {
         verifyMxTls: false,
         dane,
         mtaSts: new MtaStsPolicies({ resolve: resolver.resolve, port: 9, timeoutMs: 1000 }),
-        tlsResult: (r) => results.push(r),
+        tlsResult: (r) => {
+          results.push(r);
+          counted.push(
+            store.addTls(Date.now(), {
+              policyDomain: r.domain,
+              policy: r.policy,
+              result: r.failure ?? '',
+              receivingMx: r.receivingMx ?? '',
+            }),
+          );
+        },
         bounce: async () => {},
         logger: createLogger('silent'),
       });
@@ -135,6 +171,7 @@ describe('DANE in the outbound queue', { skip }, () => {
     await sender?.close();
     await mx?.close();
     await dns?.close();
+    reportHost?.close();
     if (sink && sink.exitCode === null) {
       const exited = new Promise((r) => sink.once('exit', r));
       sink.kill('SIGTERM');
@@ -212,5 +249,41 @@ describe('DANE in the outbound queue', { skip }, () => {
       results.filter((x) => x.domain === 'plaintext.test').map((x) => x.failure),
       ['starttls-not-supported'],
     );
+  });
+
+  test('TLS-RPT: the next day the counts go to the rua by HTTPS POST and by mail through the queue (RFC 8460 §5)', async () => {
+    await Promise.all(counted);
+    const reports = new DailyReports({
+      store,
+      orgName: 'origin.test',
+      from: 'postmaster@origin.test',
+      resolve: new CachingResolver({ servers: [dns.server], timeoutMs: 2000, ttlMs: 0, maxEntries: 100 }).resolve,
+      enqueue: (input) => queue.enqueue(input),
+      dmarc: false,
+      tlsRpt: true,
+      ca: [reportCa],
+      timeoutMs: 5000,
+      logger: createLogger('silent'),
+    });
+    const handled = await reports.sendDue(Date.now() + DAY);
+    // Only ee.test publishes _smtp._tls; the other domains' reports have nowhere to go.
+    assert.ok(handled.some((r) => r.domain === 'ee.test' && r.destinations.length === 2));
+    assert.equal((await reports.sendDue(Date.now() + DAY)).length, 0, 'each report once');
+    assert.equal(posted.length, 1);
+    assert.equal(posted[0]!.type, 'application/tlsrpt+gzip');
+    const report = JSON.parse(gunzipSync(posted[0]!.body).toString('utf8'));
+    assert.equal(report['organization-name'], 'origin.test');
+    assert.equal(report.policies.length, 1);
+    const [p] = report.policies;
+    assert.equal(p.policy['policy-type'], 'tlsa');
+    assert.equal(p.policy['policy-domain'], 'ee.test');
+    assert.ok(p.policy['policy-string'].includes(`3 1 1 ${sha256(spki(chain[0]!))}`));
+    assert.deepEqual(p.summary, { 'total-successful-session-count': 1, 'total-failure-session-count': 0 });
+    await worker(mx.ports.smtp).runOnce();
+    const [mail] = await inboxOf(mx, 'tls@ee.test');
+    assert.ok(mail, 'the mailed report arrived over DANE-authenticated TLS');
+    assert.match(mail, /^TLS-Report-Domain: ee\.test\r$/m);
+    assert.match(mail, /Content-Type: multipart\/report; report-type="tlsrpt"/);
+    assert.match(mail, /Content-Type: application\/tlsrpt\+gzip; name="origin\.test!ee\.test!\d+!\d+!/);
   });
 });

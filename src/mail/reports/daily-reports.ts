@@ -206,7 +206,7 @@ export class DailyReports {
     const refused: Array<{ uri: string; why: string }> = [];
     for (const value of new Set(rows.flatMap((r) => r.rua))) {
       const d = parseDestination(value);
-      if (!d || !d.uri.toLowerCase().startsWith('mailto:')) {
+      if (!d?.uri.toLowerCase().startsWith('mailto:')) {
         refused.push({ uri: value, why: 'not a mailto: URI' });
         continue;
       }
