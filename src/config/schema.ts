@@ -407,6 +407,11 @@ export const configSchema = z
         greylist_allow_domains: z.array(z.string().min(1)).default([]),
         /** Local addresses that receive DMARC aggregate reports (our `rua=mailto:`): reports are read and kept (RFC 7489 §7.2). */
         dmarc_report_addresses: z.array(z.string().includes('@', { message: 'expected an address such as dmarc@example.com' })).default([]),
+        /**
+         * Send DMARC aggregate reports (RFC 7489 §7.2) once a day to the `rua` of the domains whose mail
+         * arrived here; destinations outside a domain must publish its `_report._dmarc` record (§7.1).
+         */
+        dmarc_report_sending: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
@@ -488,6 +493,16 @@ export const configSchema = z
         verify_mx_tls: z.boolean().default(false),
         /** Enforce remote domains' MTA-STS policies (RFC 8461): only their listed MX hosts, STARTTLS with verified certificates. */
         mta_sts: z.boolean().default(true),
+        /**
+         * DANE for MX deliveries (RFC 7672): TLSA records of MX hosts, trusted only when the resolver in
+         * `dns_servers` (or the system's) sets the AD bit, so it must validate DNSSEC and be on a trusted
+         * path (loopback). Takes precedence over MTA-STS (RFC 8461 §2).
+         */
+        dane: z.boolean().default(false),
+        /** Count TLS sessions per policy domain and send daily TLS-RPT reports (RFC 8460) to `_smtp._tls` rua. */
+        tls_rpt: z.boolean().default(false),
+        /** From of the reports this server sends (DMARC, TLS-RPT); empty: postmaster@ the first served domain. */
+        report_from: z.string().default(''),
         /** DNS servers (`ip` or `ip:port`) for MX and MTA-STS lookups; empty: the system's resolvers. */
         dns_servers: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+)(:\d{1,5})?$/, 'expected ip or ip:port')).default([]),
         /** PEM CA file trusted besides the system CAs for MX certificates and MTA-STS policy hosts (private CAs). */

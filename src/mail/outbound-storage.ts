@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { DmarcReports } from './inbound/dmarc-reports.ts';
 import { Greylist, type GreylistOptions } from './inbound/greylist.ts';
 import { DkimKeys } from './queue/dkim.ts';
+import { ReportStore } from './reports/report-store.ts';
 import { OutboundQueue } from './queue/queue.ts';
 import { SieveDelivery, type SieveDeliveryOptions } from './sieve/deliver.ts';
 import { type SendingLimitOptions, SendingLimits } from './submission/sending-limits.ts';
@@ -46,6 +47,11 @@ export class OutboundStorage {
   /** Greylisting triplets shared by every node (RFC 6647). */
   greylist(options: GreylistOptions): Greylist {
     return new Greylist(this.#db, options);
+  }
+
+  /** Counts the daily DMARC (RFC 7489 §7.2) and TLS-RPT (RFC 8460) reports this server sends are built from. */
+  reports(): ReportStore {
+    return new ReportStore(this.#db);
   }
 
   /** DMARC aggregate reports received for our domains (RFC 7489 §7.2). */

@@ -353,6 +353,45 @@ export interface GreylistTable {
   attempts: number;
 }
 
+/** Inbound DMARC results of one day, grouped as an aggregate report row (RFC 7489 §7.2, appendix C). */
+export interface DmarcResultTable {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  policy_domain: string;
+  /** The record's rua URIs, space-separated. */
+  rua: string;
+  /** policy_published as JSON (adkim, aspf, p, sp, pct). */
+  policy: string;
+  header_from: string;
+  source_ip: string;
+  disposition: string;
+  dkim: string;
+  spf: string;
+  /** auth_results as JSON. */
+  auth_results: string;
+  messages: number;
+}
+
+/** Outbound TLS sessions of one day per policy domain (RFC 8460 §4.4); result '' is success. */
+export interface TlsRptResultTable {
+  day: string;
+  policy_domain: string;
+  /** The policy object (type, strings, mx-host) as JSON. */
+  policy: string;
+  result: string;
+  receiving_mx: string;
+  sessions: number;
+}
+
+/** A daily report sent, or given up on (kind `dmarc` or `tlsrpt`). */
+export interface ReportSendTable {
+  kind: string;
+  domain: string;
+  day: string;
+  sent_at: number;
+  outcome: string;
+}
+
 /** A DMARC aggregate report received for one of our domains (RFC 7489 §7.2). */
 export interface DmarcReportTable {
   id: Generated<number>;
@@ -675,6 +714,9 @@ export interface Database {
   dkim_keys: DkimKeyTable;
   greylist: GreylistTable;
   dmarc_reports: DmarcReportTable;
+  dmarc_results: DmarcResultTable;
+  tls_rpt_results: TlsRptResultTable;
+  report_sends: ReportSendTable;
   submission_log: SubmissionLogTable;
   pop3_locks: Pop3LockTable;
   jmap_uploads: JmapUploadTable;

@@ -1,10 +1,13 @@
 // A loopback DNS server (UDP and TCP, port 0) for tests: SPF, DKIM and DMARC records served from a
-// table the test fills, names that answer SERVFAIL, and names that never answer.
+// table the test fills, names that answer SERVFAIL, and names that never answer. Names marked
+// `secure` get the AD bit, as a DNSSEC-validating resolver sets it (RFC 4035 §3.2.3).
 import dns2 from 'dns2';
 
 const { Packet } = dns2;
 
-export type RecordType = 'TXT' | 'A' | 'AAAA' | 'MX';
+export type RecordType = 'TXT' | 'A' | 'AAAA' | 'MX' | 'TLSA';
+
+const TLSA = 52;
 
 export interface TestDns {
   readonly port: number;
@@ -14,6 +17,8 @@ export interface TestDns {
   readonly queries: string[];
   /** Sets the answers for a name and type (TXT values longer than 255 octets are split). */
   set(name: string, type: RecordType, values: readonly string[]): void;
+  /** Answers for this name carry the AD bit (TLSA values: `usage selector matching hex`). */
+  secure(name: string): void;
   /** Answers SERVFAIL for this name. */
   fail(name: string): void;
   /** Never answers for this name. */
@@ -26,6 +31,7 @@ const TYPE_NAMES = new Map<number, RecordType>([
   [Packet.TYPE.A, 'A'],
   [Packet.TYPE.AAAA, 'AAAA'],
   [Packet.TYPE.MX, 'MX'],
+  [TLSA, 'TLSA'],
 ]);
 
 function chunks(value: string): string[] {
@@ -39,6 +45,7 @@ export async function startTestDns(): Promise<TestDns> {
   const names = new Set<string>();
   const failing = new Set<string>();
   const hanging = new Set<string>();
+  const secure = new Set<string>();
   const queries: string[] = [];
   const key = (name: string, type: string) => `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
   const server = dns2.createServer({
@@ -52,6 +59,8 @@ export async function startTestDns(): Promise<TestDns> {
       const type = TYPE_NAMES.get(q.type) ?? String(q.type);
       queries.push(`${type} ${name}`);
       if (hanging.has(name)) return;
+      // dns2 writes the AD bit but does not declare it in its types
+      if (secure.has(name)) (response.header as unknown as { ad: number }).ad = 1;
       if (failing.has(name)) {
         response.header.rcode = Packet.RCODE.SERVFAIL;
         return send(response);
@@ -72,6 +81,10 @@ export async function startTestDns(): Promise<TestDns> {
         else if (type === 'MX') {
           const [priority, exchange] = v.split(' ');
           answers.push({ ...base, type: Packet.TYPE.MX, priority: Number(priority), exchange: exchange ?? '' });
+        } else if (type === 'TLSA') {
+          const [usage, selector, matching, hex] = v.split(' ');
+          const data = Buffer.concat([Buffer.from([Number(usage), Number(selector), Number(matching)]), Buffer.from(hex ?? '', 'hex')]);
+          answers.push({ ...base, type: TLSA, data });
         }
       }
       send(response);
@@ -97,6 +110,7 @@ export async function startTestDns(): Promise<TestDns> {
       for (let i = 0; i < labels.length; i++) names.add(labels.slice(i).join('.'));
       records.set(key(n, type), [...values]);
     },
+    secure: (name) => secure.add(name.toLowerCase().replace(/\.$/, '')),
     fail: (name) => failing.add(name.toLowerCase()),
     hang: (name) => hanging.add(name.toLowerCase()),
     close: () => server.close(),

@@ -4,6 +4,7 @@ import { forgedAuthResults, rebuild } from './auth-results.ts';
 import { type Disposition, decide, type InboundPolicy, type SpamVerdict } from './policy.ts';
 import { type RspamdClient, RspamdUnavailable } from './rspamd.ts';
 import type { SenderAuthInput, SenderAuthResult } from './sender-auth.ts';
+import type { ReportStore } from '../reports/report-store.ts';
 
 export interface InboundChecksOptions {
   /** This server's host name: the authserv-id (RFC 8601 §2.5) and rspamd's MTA name. */
@@ -19,6 +20,8 @@ export interface InboundChecksOptions {
   readonly rspamd?: RspamdClient;
   /** rspamd down: deliver and say so in `X-Spam-Status`, or answer 451 so the sender retries. */
   readonly rspamdDown: 'accept' | 'tempfail';
+  /** Counts each message's DMARC result for the aggregate reports this server sends (RFC 7489 §7.2). */
+  readonly reports?: ReportStore;
   readonly logger: Logger;
 }
 
@@ -113,6 +116,25 @@ export class InboundChecks {
     let disposition = decide({ sender: input.sender, auth, spam, policy: o.policy });
     if (down && o.rspamdDown === 'tempfail' && disposition.kind !== 'reject')
       disposition = { kind: 'tempfail', code: 451, enhanced: '4.7.1', text: 'Spam filter unavailable, try again later' };
+    if (o.reports && auth?.dmarc.report && (auth.dmarc.result === 'pass' || auth.dmarc.result === 'fail')) {
+      const f = auth.dmarc.report;
+      o.reports
+        .addDmarc(Date.now(), {
+          policyDomain: f.policyDomain,
+          rua: f.rua,
+          published: f.published,
+          headerFrom: auth.dmarc.fromDomain,
+          sourceIp: input.ip,
+          disposition: disposition.kind === 'reject' ? 'reject' : disposition.kind === 'junk' ? 'quarantine' : 'none',
+          dkim: f.dkimAligned ? 'pass' : 'fail',
+          spf: f.spfAligned ? 'pass' : 'fail',
+          authResults: {
+            dkim: auth.dkim.slice(0, 10).map((d) => ({ domain: d.domain, result: d.result })),
+            spf: auth.spf.domain ? [{ domain: auth.spf.domain, result: auth.spf.result }] : [],
+          },
+        })
+        .catch((err: Error) => o.logger.warn({ session: input.id, err: err.message }, 'DMARC result not counted'));
+    }
     const drop = [
       ...(auth ? await forgedAuthResults(input.message, [o.hostname]) : []),
       ...(o.rspamd ? (await headerFields(input.message, /x-spam-[!-9;-~]*/)).ranges : []),

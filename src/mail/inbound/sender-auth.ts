@@ -17,10 +17,69 @@ export interface SenderAuthResult {
     readonly policy: 'none' | 'quarantine' | 'reject' | '';
     /** The RFC5322.From domain ('' when there is not exactly one). */
     readonly fromDomain: string;
+    /** What an aggregate report needs (RFC 7489 §7.2, appendix C): present when a record was found. */
+    readonly report?: DmarcReportFacts;
   };
   readonly arc: AuthVerdict;
   /** The checks ran out of time: every result is `temperror`. */
   readonly timedOut: boolean;
+}
+
+/** The published record and the alignment of one message, for aggregate reports (RFC 7489 §7.2). */
+export interface DmarcReportFacts {
+  /** Where the applied record was published. */
+  readonly policyDomain: string;
+  /** The record's `rua` URIs (RFC 7489 §6.3). */
+  readonly rua: readonly string[];
+  readonly published: {
+    readonly adkim: 'r' | 's';
+    readonly aspf: 'r' | 's';
+    readonly p: string;
+    readonly sp: string;
+    readonly pct: number;
+  };
+  readonly dkimAligned: boolean;
+  readonly spfAligned: boolean;
+}
+
+/** The tags of a DMARC record (RFC 7489 §6.3), lower-cased names. */
+export function recordTags(record: string): Map<string, string> {
+  const tags = new Map<string, string>();
+  for (const part of record.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) tags.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  return tags;
+}
+
+function reportFacts(dmarc: {
+  policyDomain?: string;
+  domain?: string;
+  p?: string;
+  sp?: string;
+  rr?: string;
+  alignment?: { spf?: { result?: unknown; strict?: boolean }; dkim?: { result?: unknown; strict?: boolean } };
+}): DmarcReportFacts | undefined {
+  if (!dmarc.rr || !dmarc.p) return undefined;
+  const tags = recordTags(dmarc.rr);
+  const pct = Number(tags.get('pct') ?? '100');
+  return {
+    policyDomain: (dmarc.policyDomain ?? dmarc.domain ?? '').toLowerCase(),
+    rua: (tags.get('rua') ?? '')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)
+      .slice(0, 10),
+    published: {
+      adkim: dmarc.alignment?.dkim?.strict ? 's' : 'r',
+      aspf: dmarc.alignment?.spf?.strict ? 's' : 'r',
+      p: dmarc.p,
+      sp: dmarc.sp ?? dmarc.p,
+      pct: Number.isInteger(pct) && pct >= 0 && pct <= 100 ? pct : 100,
+    },
+    dkimAligned: !!dmarc.alignment?.dkim?.result,
+    spfAligned: !!dmarc.alignment?.spf?.result,
+  };
 }
 
 export interface SenderAuthInput {
@@ -114,6 +173,7 @@ export async function checkSender(input: SenderAuthInput, options: SenderAuthOpt
     const ar = headers.find((h) => /^authentication-results:/i.test(h)) ?? `Authentication-Results: ${options.authservId}; none`;
     const spf = headers.find((h) => /^received-spf:/i.test(h)) ?? '';
     const dmarc = r.dmarc || undefined;
+    const facts = dmarc ? reportFacts(dmarc as Parameters<typeof reportFacts>[0]) : undefined;
     return {
       header: `${ar.replace(/\r?\n$/, '')}\r\n`,
       receivedSpf: spf ? `${spf.replace(/\r?\n$/, '')}\r\n` : '',
@@ -127,6 +187,7 @@ export async function checkSender(input: SenderAuthInput, options: SenderAuthOpt
           (r.dkim.headerFrom?.length === 1 ? r.dkim.headerFrom[0]?.split('@').pop() : '') ??
           ''
         ).toLowerCase(),
+        ...(facts ? { report: facts } : {}),
       },
       arc: verdict(r.arc ? r.arc.status.result : 'none'),
       timedOut: false,

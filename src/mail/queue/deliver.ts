@@ -1,10 +1,15 @@
-import type { SecureContextOptions } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import net from 'node:net';
+import type { DetailedPeerCertificate, SecureContextOptions, TLSSocket } from 'node:tls';
+import { daneVerify, type Tlsa } from './dane.ts';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { enhancedStatus, type RecipientOutcome } from './status.ts';
 
 /** How to reach the next hop. */
 export interface HopOptions {
   readonly host: string;
+  /** The address to connect to, when the host name was resolved through the queue's own DNS servers. */
+  readonly address?: string;
   readonly port: number;
   /** Our name in EHLO. */
   readonly heloName: string;
@@ -15,6 +20,8 @@ export interface HopOptions {
   readonly ca?: SecureContextOptions['ca'];
   readonly auth?: { readonly user: string; readonly pass: string };
   readonly timeoutMs: number;
+  /** DANE (RFC 7672 §3): the certificate must match one of these records; names for DANE-TA. */
+  readonly dane?: { readonly records: readonly Tlsa[]; readonly names: readonly string[] };
 }
 
 export interface AttemptResult {
@@ -22,6 +29,20 @@ export interface AttemptResult {
   readonly outcomes: ReadonlyMap<string, RecipientOutcome>;
   /** True when the hop could not be used at all (connection, greeting, TLS, AUTH): try the next one. */
   readonly hopFailed: boolean;
+  /** Set when the hop failed TLS policy (STARTTLS missing, certificate not authenticated): for TLS-RPT (RFC 8460 §4.3). */
+  readonly tlsFailure?: 'starttls-not-supported' | 'certificate-not-trusted' | 'tlsa-invalid' | 'validation-failure';
+}
+
+/** The chain a TLS socket was given, leaf first (at most 10 certificates). */
+function peerChain(socket: TLSSocket): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  let c: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (c?.raw && out.length < 10) {
+    out.push(new X509Certificate(c.raw));
+    if (!c.issuerCertificate || c.issuerCertificate === c) break;
+    c = c.issuerCertificate;
+  }
+  return out;
 }
 
 type SmtpError = Error & { code?: string; responseCode?: number; response?: string; rejected?: string[]; rejectedErrors?: SmtpError[] };
@@ -41,7 +62,8 @@ export async function deliverToHop(
 ): Promise<AttemptResult> {
   const outcomes = new Map<string, RecipientOutcome>();
   const conn = new SMTPConnection({
-    host: hop.host,
+    host: hop.address ?? hop.host,
+    ...(hop.address && !net.isIP(hop.host) ? { servername: hop.host } : {}),
     port: hop.port,
     name: hop.heloName,
     secure: hop.tls === 'implicit',
@@ -63,14 +85,29 @@ export async function deliverToHop(
       all({ kind: 'deferred', error: `authentication at ${hop.host} failed: ${describe(err)}`, host: hop.host });
       return { outcomes, hopFailed: true };
     }
-    all({ kind: 'deferred', error: `${hop.host}: ${describe(err)}`, host: hop.host });
-    return { outcomes, hopFailed: true };
+    const tlsFailure = tlsFailureOf(err);
+    const what = tlsFailure === 'starttls-not-supported' ? 'STARTTLS required but failed: ' : '';
+    all({ kind: 'deferred', error: `${hop.host}: ${what}${describe(err)}`, host: hop.host });
+    return { outcomes, hopFailed: true, ...(tlsFailure ? { tlsFailure } : {}) };
   };
   try {
     await new Promise<void>((resolve, reject) => {
       conn.once('error', reject);
       conn.connect((err?: Error) => (err ? reject(err) : resolve()));
     });
+    if (hop.dane) {
+      // RFC 7672 §2.2: with usable TLSA records STARTTLS is mandatory and the certificate must match.
+      const socket = (conn as unknown as { _socket: TLSSocket; secure: boolean })._socket;
+      const secure = (conn as unknown as { secure: boolean }).secure;
+      const error = secure
+        ? daneVerify(peerChain(socket), hop.dane.records, hop.dane.names, new Date())
+        : 'the server did not offer STARTTLS';
+      if (error) {
+        conn.close();
+        all({ kind: 'deferred', error: `${hop.host}: DANE: ${error}`, host: hop.host });
+        return { outcomes, hopFailed: true, tlsFailure: secure ? 'tlsa-invalid' : 'starttls-not-supported' };
+      }
+    }
     if (hop.auth) {
       await new Promise<void>((resolve, reject) => {
         conn.login({ credentials: { user: hop.auth!.user, pass: hop.auth!.pass } }, (err) => (err ? reject(err) : resolve()));
@@ -111,6 +148,15 @@ export async function deliverToHop(
     // A reply to MAIL/DATA is the host's answer; only a dropped connection makes another hop worth trying.
     return { outcomes, hopFailed: !e.responseCode };
   }
+}
+
+/** The RFC 8460 §4.3 result type of a connection error, when it is a TLS one. */
+function tlsFailureOf(err: SmtpError): AttemptResult['tlsFailure'] {
+  const code = err.code ?? '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(code) || /certificate/i.test(err.message ?? ''))
+    return 'certificate-not-trusted';
+  if (code === 'ETLS' || /STARTTLS/i.test(err.message ?? '')) return 'starttls-not-supported';
+  return undefined;
 }
 
 function classify(err: SmtpError, host: string): RecipientOutcome {

@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from '../../core/log.ts';
 import { retryDelay } from './backoff.ts';
 import { deliverToHop, type HopOptions } from './deliver.ts';
 import { buildBounce, type FailedRecipient } from './dsn.ts';
+import type { DaneLookups } from './dane.ts';
 import type { MtaStsPolicies } from './mta-sts.ts';
 import type { ClaimedBatch, OutboundQueue } from './queue.ts';
 import { type Hop, type MxResolver, resolveRoute } from './routes.ts';
@@ -27,6 +29,8 @@ export interface QueueWorkerOptions {
   readonly port: number;
   readonly smarthost?: Smarthost;
   readonly resolveMx?: MxResolver;
+  /** IPv4 addresses of an MX host through the queue's DNS servers; absent: the system's (getaddrinfo). */
+  readonly resolveAddress?: (host: string) => Promise<string[]>;
   readonly retryInitialMs: number;
   readonly retryMaxMs: number;
   readonly pollMs: number;
@@ -36,6 +40,10 @@ export interface QueueWorkerOptions {
   readonly verifyMxTls: boolean;
   /** Remote MTA-STS policies (RFC 8461), enforced for MX deliveries (not smarthosts or static routes). */
   readonly mtaSts?: MtaStsPolicies;
+  /** DANE (RFC 7672) through a DNSSEC-validating resolver; takes precedence over MTA-STS (RFC 8461 §2). */
+  readonly dane?: DaneLookups;
+  /** Called once per delivery attempt to an MX host under a TLS policy, for TLS-RPT (RFC 8460 §4). */
+  readonly tlsResult?: (result: TlsSessionResult) => void;
   /** CAs for MX certificates verified under MTA-STS or `verifyMxTls` (system CAs plus extras); absent: the system's. */
   readonly mxCa?: readonly string[];
   /** Hands a bounce to the sender (local delivery, or the queue with the null sender). */
@@ -43,6 +51,25 @@ export interface QueueWorkerOptions {
   readonly logger: Logger;
   readonly now?: () => number;
 }
+
+/** The policy a destination domain's delivery ran under (RFC 8460 §4.3 `policy-type`). */
+export interface TlsPolicyUsed {
+  readonly type: 'tlsa' | 'sts' | 'no-policy-found';
+  /** TLSA records in presentation form, or the MTA-STS policy's lines. */
+  readonly strings: readonly string[];
+  readonly mxHost?: readonly string[];
+}
+
+/** One SMTP session's TLS outcome for a policy domain (RFC 8460 §4.4). */
+export interface TlsSessionResult {
+  readonly domain: string;
+  readonly policy: TlsPolicyUsed;
+  /** Absent: success. */
+  readonly failure?: string;
+  readonly receivingMx?: string;
+}
+
+type Hops = { hops: Array<HopOptions>; policy?: TlsPolicyUsed } | { outcome: RecipientOutcome; policy?: TlsPolicyUsed; failure?: string };
 
 /**
  * Delivers queued mail: polls for due recipients (and starts at once when nudged), one attempt
@@ -128,7 +155,7 @@ export class QueueWorker {
     }
   }
 
-  async #hops(domain: string): Promise<{ hops: Array<HopOptions> } | { outcome: RecipientOutcome }> {
+  async #hops(domain: string): Promise<Hops> {
     const o = this.#o;
     const common = { heloName: o.hostname, timeoutMs: o.timeoutMs };
     if (o.smarthost) {
@@ -160,18 +187,66 @@ export class QueueWorker {
       verify: o.verifyMxTls,
     }));
     const routed = o.routes.has(domain.toLowerCase()) || o.routes.has('*');
+    if (o.dane && !routed) {
+      const withDane = await this.#dane(o.dane, domain, hops);
+      if (withDane) return withDane;
+    }
     const policy = o.mtaSts && !routed ? await o.mtaSts.policy(domain) : undefined;
-    if (!policy || policy.mode === 'none') return { hops };
+    if (!policy || policy.mode === 'none') return { hops, policy: { type: 'no-policy-found', strings: [] } };
+    const sts: TlsPolicyUsed = {
+      type: 'sts',
+      strings: ['version: STSv1', `mode: ${policy.mode}`, ...policy.mx.map((m) => `mx: ${m}`), `max_age: ${policy.maxAge}`],
+      mxHost: policy.mx,
+    };
     const matching = hops.filter((h) => policy.mx.some((p) => mxMatches(p, h.host)));
     if (policy.mode === 'testing') {
       // RFC 8461 §5: testing policies are reported, never enforced.
       if (matching.length < hops.length) o.logger.info({ domain, policy: policy.id }, 'MTA-STS (testing): an MX host is not in the policy');
-      return { hops };
+      return { hops, policy: sts };
     }
     // RFC 8461 §4.2, §5: enforce means only listed MX hosts, STARTTLS required, certificates verified.
     if (!matching.length)
-      return { outcome: { kind: 'deferred', error: `MTA-STS policy ${policy.id} of ${domain} (enforce) lists none of its MX hosts` } };
-    return { hops: matching.map((h) => ({ ...h, tls: 'starttls' as const, verify: true })) };
+      return {
+        outcome: { kind: 'deferred', error: `MTA-STS policy ${policy.id} of ${domain} (enforce) lists none of its MX hosts` },
+        policy: sts,
+        failure: 'validation-failure',
+      };
+    return { hops: matching.map((h) => ({ ...h, tls: 'starttls' as const, verify: true })), policy: sts };
+  }
+
+  /**
+   * RFC 7672 §2.2: with a validated MX RRset, each MX host's validated TLSA records decide its TLS:
+   * usable records → STARTTLS and a matching certificate; unusable ones → STARTTLS unauthenticated;
+   * none → as without DANE; a failed lookup → that host is skipped (the mail waits, never goes in
+   * the clear). Undefined when DANE does not apply, so MTA-STS may (RFC 8461 §2).
+   */
+  async #dane(dane: DaneLookups, domain: string, hops: HopOptions[]): Promise<Hops | undefined> {
+    if (!(await dane.mxSecure(domain))) return undefined;
+    const lookups = await Promise.all(hops.map((h) => dane.tlsa(h.host, h.port)));
+    if (lookups.every((l) => l.kind === 'none')) return undefined;
+    const strings = lookups.flatMap((l) =>
+      l.kind === 'dane' ? l.records.map((r) => `${r.usage} ${r.selector} ${r.matching} ${r.data.toString('hex')}`) : [],
+    );
+    const policy: TlsPolicyUsed = { type: 'tlsa', strings };
+    const usable: HopOptions[] = [];
+    const errors: string[] = [];
+    hops.forEach((h, i) => {
+      const l = lookups[i]!;
+      if (l.kind === 'error') errors.push(l.error);
+      else if (l.kind === 'dane')
+        usable.push({ ...h, tls: 'starttls', verify: false, dane: { records: l.records, names: [h.host, domain] } });
+      else if (l.kind === 'unusable') usable.push({ ...h, tls: 'starttls', verify: false });
+      else usable.push(h);
+    });
+    if (!usable.length) return { outcome: { kind: 'deferred', error: `DANE: ${errors.join('; ')}` }, policy, failure: 'tlsa-invalid' };
+    return { hops: usable, policy };
+  }
+
+  /** The hop with the address its name resolves to through the queue's resolver (first A record). */
+  async #address(hop: HopOptions): Promise<HopOptions> {
+    if (!this.#o.resolveAddress || isIP(hop.host)) return hop;
+    const addresses = await this.#o.resolveAddress(hop.host).catch(() => []);
+    return addresses[0] ? { ...hop, address: addresses[0] } : hop;
   }
 
   async #attempt(batch: ClaimedBatch): Promise<void> {
@@ -179,14 +254,27 @@ export class QueueWorker {
     const outcomes = new Map<string, RecipientOutcome>();
     {
       const route = await this.#hops(batch.domain);
+      const report = (failure: string | undefined, receivingMx?: string) => {
+        if (route.policy && o.tlsResult)
+          o.tlsResult({
+            domain: batch.domain,
+            policy: route.policy,
+            ...(failure ? { failure } : {}),
+            ...(receivingMx ? { receivingMx } : {}),
+          });
+      };
       if ('outcome' in route) {
         for (const r of batch.recipients) outcomes.set(r.recipient, route.outcome);
+        if (route.failure) report(route.failure);
       } else {
         const message = await o.queue.readMessage(batch.blobId);
         const eightBit = message.some((b) => b > 0x7f);
         let pending = batch.recipients.map((r) => r.recipient);
-        for (const hop of route.hops) {
+        for (const plain of route.hops) {
+          const hop = await this.#address(plain);
           const result = await deliverToHop(hop, { sender: batch.sender, recipients: pending, size: batch.size, eightBit }, message);
+          if (result.tlsFailure) report(result.tlsFailure, hop.host);
+          else if (!result.hopFailed) report(undefined, hop.host);
           for (const [rcpt, outcome] of result.outcomes) outcomes.set(rcpt, outcome);
           if (!result.hopFailed) break;
           pending = pending.filter((r) => outcomes.get(r)?.kind === 'deferred');

@@ -15,10 +15,14 @@ import { RspamdClient } from '../../mail/inbound/rspamd.ts';
 import type { SieveDeliveryOptions } from '../../mail/sieve/deliver.ts';
 import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import { fromDomain } from '../../mail/queue/dkim.ts';
+import { DaneLookups } from '../../mail/queue/dane.ts';
 import { MtaStsPolicies } from '../../mail/queue/mta-sts.ts';
+import { SecureResolver } from '../../mail/queue/secure-dns.ts';
+import { DailyReports } from '../../mail/reports/daily-reports.ts';
+import type { ReportStore } from '../../mail/reports/report-store.ts';
 import type { OutboundQueue } from '../../mail/queue/queue.ts';
 import { parseRoutes } from '../../mail/queue/routes.ts';
-import { type Smarthost, QueueWorker } from '../../mail/queue/worker.ts';
+import { QueueWorker, type Smarthost, type TlsSessionResult } from '../../mail/queue/worker.ts';
 import type { MailStore } from '../../mail/store.ts';
 import type { OutboundStorage } from '../../mail/outbound-storage.ts';
 import { isActive } from '../../mail/vacation/settings.ts';
@@ -96,7 +100,12 @@ function smarthostOf(config: Config): Smarthost | undefined {
 }
 
 /** The checks on MX mail from config `[inbound]`; undefined when none is on. */
-function inboundChecks(config: Config, logger: Logger, mail: MailStore): { checks: InboundChecks; close(): void } | undefined {
+function inboundChecks(
+  config: Config,
+  logger: Logger,
+  mail: MailStore,
+  reports: ReportStore,
+): { checks: InboundChecks; close(): void } | undefined {
   const c = config.inbound;
   if (!c.sender_auth && !c.rspamd_url && !c.allow_domains.length && !c.deny_domains.length) return undefined;
   const thread = c.sender_auth
@@ -136,6 +145,7 @@ function inboundChecks(config: Config, logger: Logger, mail: MailStore): { check
     },
     ...(rspamd ? { rspamd } : {}),
     rspamdDown: c.rspamd_down,
+    ...(c.dmarc_report_sending ? { reports } : {}),
     logger,
   });
   return { checks, close: () => thread?.close() };
@@ -198,10 +208,27 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
   const q = config.queue;
   const queueDns = new CachingResolver({ servers: q.dns_servers, timeoutMs: q.connect_timeout, ttlMs: 300_000, maxEntries: 10_000 });
   const extraCa = q.tls_ca ? readCa(q.tls_ca, 'queue.tls_ca') : undefined;
+  const reportStore = deps.outboundStorage.reports();
   const worker = config.queue.enabled
     ? new QueueWorker({
+        ...(q.tls_rpt
+          ? {
+              tlsResult: (r: TlsSessionResult) =>
+                reportStore
+                  .addTls(Date.now(), {
+                    policyDomain: r.domain,
+                    policy: r.policy,
+                    result: r.failure ?? '',
+                    receivingMx: r.receivingMx ?? '',
+                  })
+                  .catch((err: Error) => logger.warn({ err: err.message, domain: r.domain }, 'TLS-RPT result not counted')),
+            }
+          : {}),
         ...(q.dns_servers.length
-          ? { resolveMx: (domain: string) => queueDns.resolve(domain, 'MX') as Promise<{ exchange: string; priority: number }[]> }
+          ? {
+              resolveMx: (domain: string) => queueDns.resolve(domain, 'MX') as Promise<{ exchange: string; priority: number }[]>,
+              resolveAddress: (host: string) => queueDns.resolve(host, 'A') as Promise<string[]>,
+            }
           : {}),
         ...(q.mta_sts
           ? {
@@ -213,6 +240,7 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
             }
           : {}),
         ...(extraCa ? { mxCa: [...rootCertificates, extraCa] } : {}),
+        ...(q.dane ? { dane: new DaneLookups(new SecureResolver({ servers: q.dns_servers, timeoutMs: q.connect_timeout })) } : {}),
         queue,
         hostname: config.server.hostname,
         routes: parseRoutes(config.queue.routes, config.queue.remote_port),
@@ -228,7 +256,23 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
         logger,
       })
     : undefined;
-  const inbound = inboundChecks(config, logger, deps.mail);
+  const inbound = inboundChecks(config, logger, deps.mail, reportStore);
+  const daily =
+    config.inbound.dmarc_report_sending || q.tls_rpt
+      ? new DailyReports({
+          store: reportStore,
+          orgName: config.server.hostname,
+          from: q.report_from || `postmaster@${config.server.hostname}`,
+          resolve: queueDns.resolve,
+          enqueue,
+          dmarc: config.inbound.dmarc_report_sending,
+          tlsRpt: q.tls_rpt,
+          ...(extraCa ? { ca: [...rootCertificates, extraCa] } : {}),
+          timeoutMs: q.connect_timeout,
+          logger,
+        })
+      : undefined;
+  let reportTimer: NodeJS.Timeout | undefined;
   const metrics = deps.registry ? new SmtpMetrics(deps.registry) : undefined;
   const baseline = inboundBaseline(config, deps.outboundStorage, logger, metrics, deps.clock);
   const sieve = deps.outboundStorage.sieveDelivery({
@@ -314,12 +358,19 @@ export function createSmtpService(deps: SmtpServiceDeps): SmtpService & { start(
     enqueue,
     start: () => {
       worker?.start();
+      if (daily && worker) {
+        // Hourly: the previous UTC day's reports go out in the first run after midnight.
+        const run = () => daily.sendDue(Date.now()).catch((err: Error) => logger.warn({ err: err.message }, 'daily reports failed'));
+        reportTimer = setInterval(run, 3_600_000);
+        reportTimer.unref();
+      }
       spool.sweep().then(
         (n) => n && logger.info({ removed: n }, 'spool files left by an earlier run removed'),
         (err: Error) => logger.warn({ err: err.message }, 'spool sweep failed'),
       );
     },
     stop: async () => {
+      clearInterval(reportTimer);
       inbound?.close();
       await worker?.stop();
     },

@@ -19,6 +19,7 @@ import * as m041 from './041-sieve.ts';
 import * as m042 from './042-greylist.ts';
 import * as m043 from './043-dmarc-reports.ts';
 import * as m044 from './044-dkim-rotation.ts';
+import * as m045 from './045-outbound-reports.ts';
 import * as m050 from './050-calendar.ts';
 import * as m051 from './051-dav.ts';
 import * as m052 from './052-scheduling.ts';
@@ -69,6 +70,7 @@ const steps: Array<[string, Step]> = [
   ['042-greylist', m042],
   ['043-dmarc-reports', m043],
   ['044-dkim-rotation', m044],
+  ['045-outbound-reports', m045],
   ['050-calendar', m050],
   ['051-dav', m051],
   ['052-scheduling', m052],
