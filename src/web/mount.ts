@@ -3,6 +3,7 @@ import { registerAccountRoutes } from './account-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { formParser, refuse, signedIn, type WebDeps } from './context.ts';
 import { registerFilterRoutes } from './filter-routes.ts';
+import { registerSecurityRoutes } from './security-routes.ts';
 import { registerSharingRoutes } from './sharing-routes.ts';
 import { html, ICON, ICON_PATH, page, STYLE, STYLE_PATH, sendHtml } from './page.ts';
 import { LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie, WebSessions } from './session.ts';
@@ -115,6 +116,7 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
     });
 
     registerAccountRoutes(scope, deps, web);
+    registerSecurityRoutes(scope, deps, web);
     registerFilterRoutes(scope, deps, web);
     registerSharingRoutes(scope, deps, web);
     registerAdminRoutes(scope, deps, web);
