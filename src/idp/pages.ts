@@ -22,7 +22,7 @@ button.secondary{background:none;color:#505a6b;width:100%;margin-top:.4rem}
 ul.scopes{padding-left:1.1rem}
 ul.scopes li{margin:.25rem 0}
 code.user-code{font-size:1.6rem;letter-spacing:.15em}
-footer{text-align:center;font-size:.8rem;color:#6a7385;margin-top:1rem}
+footer{text-align:center;font-size:.8rem;color:#4f5768;margin-top:1rem}
 .or{text-align:center;color:#6a7385;margin:1rem 0 0}
 `;
 
