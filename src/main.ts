@@ -76,6 +76,7 @@ async function mountAccountWeb(app: FastifyInstance, services: Services, localCa
       accounts: services.accounts,
       sessions: new SessionAdmin(db),
       idp: services.idp,
+      issuers: services.auth.issuers,
       sieve: services.sieveScripts,
       calendar: services.calendar,
       queue: new OutboundQueue(db, services.blobs, { maxAgeMs: config.queue.max_age }),

@@ -38,6 +38,8 @@ button:focus-visible,a:focus-visible,input:focus-visible,select:focus-visible,te
 .secret{font:1.3rem/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;letter-spacing:.05em;background:#f4f5f7;border:1px dashed #8a93a6;border-radius:6px;padding:.6rem;word-break:break-all;margin:.4rem 0}
 .note{font-size:.85rem;color:#6a7385}
 ol.secret{padding-left:2.2rem;font-size:1.05rem}
+ul.choices{list-style:none;padding:0}
+ul.choices a.button{display:block;text-align:center;margin-top:.6rem}
 .table{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e3e6ec;vertical-align:top}
