@@ -8,6 +8,7 @@ import { idpSecret } from './idp/secrets.ts';
 import { DkimKeys } from './mail/queue/dkim.ts';
 import { OutboundQueue } from './mail/queue/queue.ts';
 import { registerWeb } from './web/mount.ts';
+import { newDeviceNotice } from './idp/new-device.ts';
 import { AuthService } from './auth/service.ts';
 import { jwkSigner, newestPublished } from './calendar/federation/assertion.ts';
 import type { CalendarService } from './calendar/service.ts';
@@ -75,6 +76,7 @@ async function mountAccountWeb(app: FastifyInstance, services: Services, localCa
       accounts: services.accounts,
       sessions: new SessionAdmin(db),
       idp: services.idp,
+      issuers: services.auth.issuers,
       sieve: services.sieveScripts,
       calendar: services.calendar,
       queue: new OutboundQueue(db, services.blobs, { maxAgeMs: config.queue.max_age }),
@@ -587,7 +589,21 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
   registerDiscoveryRoutes(app, { config, directory: services.directory, http: services.auth.http, localCaPem: () => caPem });
   services.auth.registerHttpRoutes(app);
   registerJmapRoutes(app, { ...services, httpAuth: services.auth.http, submission: smtpService.outbound, metrics: registry });
-  await services.idp.mount(app, { issuers: services.auth.issuers, auth: services.auth, metrics: registry });
+  await services.idp.mount(app, {
+    issuers: services.auth.issuers,
+    auth: services.auth,
+    metrics: registry,
+    // A sign-in from a browser new to the account puts a notice in its INBOX.
+    onNewDevice: (notice) =>
+      void (async () => {
+        const account = await services.directory.findByAddress(notice.account);
+        if (!account) return;
+        await services.mail.deliver(
+          account.id,
+          newDeviceNotice(notice, { serverName: config.server.name, accountUrl: `${config.publicUrl}/account` }),
+        );
+      })().catch((err) => logger.warn({ err: (err as Error).message, account: notice.account }, 'new-device notice failed')),
+  });
   if (config.idp.enabled) await mountAccountWeb(app, services, () => caPem);
   // Assertions for this server's users are signed with the keys the embedded issuer publishes.
   const calendarHttp = config.calendar.enabled

@@ -100,6 +100,11 @@ const issuer = z
     contacts_scopes: z.array(z.string()).default(['urn:ietf:params:oauth:scope:contacts']),
     /** Extra PEM CA certificates trusted for this issuer's HTTPS endpoints (private CAs). */
     ca_file: z.string().default(''),
+    /**
+     * Offer this issuer on the account page's sign-in (OIDC authorization code flow as the
+     * confidential client `client_id`/`client_secret`, redirect URI `PUBLIC_URL/account/callback`).
+     */
+    account_sign_in: z.boolean().default(false),
   })
   .strict();
 

@@ -17,7 +17,9 @@ import { deleteGrant, type GrantInfo, listGrants } from './grants.ts';
 import { CsrfTokens } from './csrf.ts';
 import { DeviceCookies } from './device-cookie.ts';
 import { providerHook } from './http-mount.ts';
-import { registerInteractions } from './interactions.ts';
+import { type NewDeviceSignIn, registerInteractions } from './interactions.ts';
+import { Passkeys } from './passkeys.ts';
+import { SecondFactors } from './second-factor.ts';
 import { IssuedTokens, type RevokedSet } from './issued-tokens.ts';
 import { jwtTokenEndpoints } from './jwt-token-endpoints.ts';
 import { IdpKeys, type KeySet, publicJwks } from './keys.ts';
@@ -54,6 +56,10 @@ export class EmbeddedIdp {
   readonly clients: IdpClients;
   /** Revocations to and from other processes (the admin CLI, other nodes). */
   readonly revocations: RevocationBus;
+  /** TOTP keys, recovery codes and passkeys of accounts (the account page changes them). */
+  readonly secondFactors: SecondFactors;
+  /** WebAuthn ceremonies for passkeys (registration from the account page, sign-in here). */
+  readonly passkeys: Passkeys;
   readonly #deps: IdpDeps;
   readonly #mountPath: string;
   #keySet: KeySet | undefined;
@@ -73,6 +79,10 @@ export class EmbeddedIdp {
     this.keys = new IdpKeys(deps.db, { retentionMs });
     this.tokens = new IssuedTokens(deps.db);
     this.revocations = new RevocationBus(deps.db, deps.logger.child({ component: 'idp' }));
+    let factorSecret: Promise<string> | undefined;
+    const secret = () => (factorSecret ??= idpSecret(deps.db, 'second-factor'));
+    this.secondFactors = new SecondFactors(deps.db, secret);
+    this.passkeys = new Passkeys({ publicUrl: deps.config.publicUrl, rpName: deps.config.server.name, store: this.secondFactors, secret });
     this.clients = new IdpClients(deps.db, async (metadata) => {
       const provider = await this.#providerInstance();
       await provider.Client.validate(metadata as Parameters<Provider['Client']['validate']>[0]);
@@ -138,6 +148,8 @@ export class EmbeddedIdp {
       readonly auth: Pick<AuthCore, 'authenticate'>;
       /** The node's Prometheus registry, for the counter of refused registrations and user-code entries. */
       readonly metrics?: Registry;
+      /** Told of each sign-in from a browser new to the account (main.ts mails the account a notice). */
+      readonly onNewDevice?: (notice: NewDeviceSignIn) => void;
     },
   ): Promise<void> {
     const { config } = this.#deps;
@@ -161,6 +173,15 @@ export class EmbeddedIdp {
       logger: this.#deps.logger.child({ component: 'idp' }),
       serverName: config.server.name,
       mountPath: this.#mountPath,
+      secondFactors: this.secondFactors,
+      passkeys: this.passkeys,
+      pendingKey: Buffer.from(await idpSecret(this.#deps.db, 'second-factor'), 'base64url'),
+      secondStepLimit: new WindowLimiter({ limit: 5, windowMs }),
+      accountEnabled: async (address) => {
+        const a = await this.#deps.directory.findByAddress(address);
+        return !!a && !a.disabled && a.address === address;
+      },
+      ...(options.onNewDevice ? { onNewDevice: options.onNewDevice } : {}),
     });
     const registrations = new WindowLimiter({ limit: config.idp.registrations_per_ip, windowMs: config.idp.registration_window });
     // RFC 8628 §5.1: user-code entry is rate-limited like a password.

@@ -6,8 +6,13 @@ import type { AuthCore } from '../auth/types.ts';
 import type { Logger } from '../core/log.ts';
 import { peerOf } from '../net/listener.ts';
 import type { CsrfTokens } from './csrf.ts';
+import { createHmac } from 'node:crypto';
 import { type DeviceCookies, deviceCookieOf } from './device-cookie.ts';
-import { consentPage, loginPage, messagePage, originOf, PAGE_HEADERS, pageCsp } from './pages.ts';
+import { consentPage, loginPage, messagePage, originOf, PAGE_HEADERS, type PasskeyForm, pageCsp, secondFactorPage } from './pages.ts';
+import { PASSKEY_JS, passkeyScriptPath } from './passkey-script.ts';
+import type { Passkeys } from './passkeys.ts';
+import type { WindowLimiter } from './rate-limit.ts';
+import { type SecondFactors, sameText } from './second-factor.ts';
 
 export interface InteractionDeps {
   readonly provider: () => Provider;
@@ -23,7 +28,32 @@ export interface InteractionDeps {
   readonly serverName: string;
   /** The issuer's path, e.g. `/oidc`: routes live under `${mountPath}/interaction/:uid`. */
   readonly mountPath: string;
+  /** TOTP, recovery codes and passkeys of accounts (src/idp/second-factor.ts). */
+  readonly secondFactors: SecondFactors;
+  readonly passkeys: Passkeys;
+  /** Signs the "password was right" ticket between the two steps of a sign-in. */
+  readonly pendingKey: Buffer;
+  /** Second-step attempts per account (codes are guessable: RFC 6238 §5.2 asks for throttling). */
+  readonly secondStepLimit: WindowLimiter;
+  /** True when the address names an enabled account (a passkey alone signs in only such). */
+  readonly accountEnabled: (address: string) => Promise<boolean>;
+  /** Told when an account signs in from a browser that never signed in to it (the new-device notice). */
+  readonly onNewDevice?: (notice: NewDeviceSignIn) => void;
 }
+
+/** A sign-in from a browser without the device cookie for that account. */
+export interface NewDeviceSignIn {
+  readonly account: string;
+  readonly ip: string;
+  readonly userAgent: string;
+  /** Epoch ms. */
+  readonly at: number;
+  /** How: `password`, `password+totp`, `password+recovery`, `password+passkey`, `passkey`. */
+  readonly method: string;
+}
+
+/** How long the second step may take after the password was right. */
+const PENDING_MS = 5 * 60_000;
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 type Form = Record<string, string | undefined>;
@@ -108,10 +138,82 @@ export function registerInteractions(app: HttpsApp, deps: InteractionDeps): void
       login: `${deps.mountPath}/interaction/${encodeURIComponent(uid)}/login`,
       consent: `${deps.mountPath}/interaction/${encodeURIComponent(uid)}/consent`,
       abort: `${deps.mountPath}/interaction/${encodeURIComponent(uid)}/abort`,
+      second: `${deps.mountPath}/interaction/${encodeURIComponent(uid)}/second`,
+      passkey: `${deps.mountPath}/interaction/${encodeURIComponent(uid)}/passkey`,
     });
+
+    const renderSecond = async (reply: FastifyReply, details: Interaction, account: string, status: number, error?: string) => {
+      const a = actions(details.uid);
+      const csrf = deps.csrf.issue(details.uid);
+      const pending = pendingTicket(details.uid, account);
+      const status2 = await deps.secondFactors.status(account);
+      return sendPage(
+        reply,
+        status,
+        secondFactorPage({
+          serverName: deps.serverName,
+          action: a.second,
+          abortAction: a.abort,
+          csrf,
+          pending,
+          account,
+          code: status2.totp || status2.recoveryLeft > 0,
+          ...(status2.passkeys.length
+            ? { passkey: await passkeyFor(details.uid, a.second, 'Use a passkey', { csrf, pending }, account) }
+            : {}),
+          ...(error ? { error } : {}),
+        }),
+        [originOf(details.params.redirect_uri)].filter((o): o is string => !!o),
+      );
+    };
+
+    /** Ends a sign-in: the device cookie, the new-device notice when this browser is new to the account, the provider's result. */
+    const complete = async (request: FastifyRequest, reply: FastifyReply, account: string, method: string, amr: string[]) => {
+      const ip = peerOf(request.raw.socket).remoteAddress;
+      const cookie = deviceCookieOf(request.headers.cookie);
+      const known = deps.devices.verify(cookie, account);
+      deps.logger.info({ event: 'idp_login', account, ip, result: 'ok', method, ...(known ? { device: 'known' } : {}) }, 'signed in');
+      if (!known)
+        deps.onNewDevice?.({ account, ip, userAgent: String(request.headers['user-agent'] ?? '').slice(0, 200), at: Date.now(), method });
+      // On the raw response: oidc-provider adds its own cookies there, and fastify's headers would replace them.
+      reply.raw.appendHeader('set-cookie', deps.devices.header(deps.devices.issue(cookie, account), `${deps.mountPath}/interaction`));
+      return finish(request, reply, { login: { accountId: account, amr } });
+    };
+
+    const script = passkeyScriptPath(deps.mountPath);
+    scope.get(script, async (_request, reply) =>
+      reply
+        .header('content-type', 'text/javascript; charset=utf-8')
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .header('x-content-type-options', 'nosniff')
+        .send(PASSKEY_JS),
+    );
+
+    /** The signed ticket saying the password of `account` was right for interaction `uid` at `at`. */
+    const pendingMac = (uid: string, account: string, at: number) =>
+      createHmac('sha256', deps.pendingKey).update(`pending\0${uid}\0${account}\0${at}`).digest('base64url');
+    const pendingTicket = (uid: string, account: string) => {
+      const at = Date.now();
+      return `${Buffer.from(account).toString('base64url')}.${at.toString(36)}.${pendingMac(uid, account, at)}`;
+    };
+    const openPending = (uid: string, ticket: unknown): string | undefined => {
+      if (typeof ticket !== 'string' || ticket.length > 1024) return undefined;
+      const [a, t, mac] = ticket.split('.');
+      if (!a || !t || !mac) return undefined;
+      const account = Buffer.from(a, 'base64url').toString('utf8');
+      const at = Number.parseInt(t, 36);
+      const age = Date.now() - at;
+      return age >= 0 && age < PENDING_MS && sameText(mac, pendingMac(uid, account, at)) ? account : undefined;
+    };
+
+    const passkeyFor = async (uid: string, action: string, label: string, fields: Record<string, string>, account?: string) => {
+      const c = await deps.passkeys.authentication(uid, account);
+      return { action, script, options: c.options, ticket: c.ticket, fields, label } satisfies PasskeyForm;
+    };
 
     const renderLogin = async (reply: FastifyReply, details: Interaction, status: number, error?: string, email?: string) => {
       const a = actions(details.uid);
+      const csrf = deps.csrf.issue(details.uid);
       const client = await clientView(deps.provider(), details.params.client_id);
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
       return sendPage(
@@ -121,10 +223,11 @@ export function registerInteractions(app: HttpsApp, deps: InteractionDeps): void
           serverName: deps.serverName,
           action: a.login,
           abortAction: a.abort,
-          csrf: deps.csrf.issue(details.uid),
+          csrf,
           client,
           email: email ?? hint,
           error,
+          passkey: await passkeyFor(details.uid, a.passkey, 'Sign in with a passkey', { csrf }),
         }),
         [originOf(details.params.redirect_uri)].filter((o): o is string => !!o),
       );
@@ -199,13 +302,66 @@ export function registerInteractions(app: HttpsApp, deps: InteractionDeps): void
       }
       if (!outcome?.ok || outcome.method !== 'password') return renderLogin(reply, details, 401, 'Wrong email address or password.', email);
       const account = outcome.account;
-      deps.logger.info(
-        { event: 'idp_login', account: account.address, ip, result: 'ok', ...(device ? { device: 'known' } : {}) },
-        'signed in',
-      );
-      // On the raw response: oidc-provider adds its own cookies there, and fastify's headers would replace them.
-      reply.raw.appendHeader('set-cookie', deps.devices.header(deps.devices.issue(cookie, email), `${deps.mountPath}/interaction`));
-      return finish(request, reply, { login: { accountId: account.address, amr: ['pwd'] } });
+      if (await deps.secondFactors.required(account.address)) {
+        deps.logger.info({ event: 'idp_login', account: account.address, ip, result: 'second_step' }, 'password right, second step');
+        return renderSecond(reply, details, account.address, 200);
+      }
+      return complete(request, reply, account.address, 'password', ['pwd']);
+    });
+
+    // The second step: a TOTP code (RFC 6238), a recovery code, or a passkey (WebAuthn §7.2).
+    scope.post(`${base}/second`, async (request, reply) => {
+      const details = await load(request, reply);
+      if (!details || !checkCsrf(details, request, reply)) return reply;
+      if (details.prompt.name !== 'login') return reply.redirect(`${deps.mountPath}/interaction/${encodeURIComponent(details.uid)}`, 303);
+      const form = (request.body ?? {}) as Form;
+      const account = openPending(details.uid, form.pending);
+      if (!account) return renderLogin(reply, details, 400, 'The sign-in took too long. Enter your password again.');
+      const ip = peerOf(request.raw.socket).remoteAddress;
+      const wait = deps.secondStepLimit.blockedFor(account);
+      if (wait > 0) {
+        deps.logger.warn({ event: 'idp_login', account, ip, result: 'second_step_limited' }, 'second step refused');
+        reply.header('retry-after', String(Math.ceil(wait / 1000)));
+        return renderSecond(reply, details, account, 429, `Too many wrong codes. Try again in ${Math.ceil(wait / 60_000)} minute(s).`);
+      }
+      let method: string | undefined;
+      if (form.webauthn) {
+        if ((await deps.passkeys.finishAuthentication(details.uid, form.ticket, form.webauthn)) === account) method = 'password+passkey';
+      } else {
+        const code = (form.code ?? '').trim().slice(0, 40);
+        if (/^\d{6}$/.test(code.replace(/\s/g, ''))) {
+          if (await deps.secondFactors.checkTotp(account, code)) method = 'password+totp';
+        } else if (code && (await deps.secondFactors.useRecoveryCode(account, code))) method = 'password+recovery';
+      }
+      if (!method) {
+        deps.secondStepLimit.hit(account);
+        deps.logger.warn({ event: 'idp_login', account, ip, result: 'second_step_failed' }, 'second step failed');
+        return renderSecond(
+          reply,
+          details,
+          account,
+          401,
+          form.webauthn ? 'That passkey did not confirm it is you.' : 'That code is wrong or was already used.',
+        );
+      }
+      deps.secondStepLimit.reset(account);
+      return complete(request, reply, account, method, method === 'password+passkey' ? ['pwd', 'hwk'] : ['pwd', 'otp']);
+    });
+
+    // Passwordless: a discoverable passkey with user verification is both factors (WebAuthn §7.2).
+    scope.post(`${base}/passkey`, async (request, reply) => {
+      const details = await load(request, reply);
+      if (!details || !checkCsrf(details, request, reply)) return reply;
+      if (details.prompt.name !== 'login') return reply.redirect(`${deps.mountPath}/interaction/${encodeURIComponent(details.uid)}`, 303);
+      const form = (request.body ?? {}) as Form;
+      if (!form.webauthn) return renderLogin(reply, details, 400, 'Signing in with a passkey needs JavaScript in this browser.');
+      const account = await deps.passkeys.finishAuthentication(details.uid, form.ticket, form.webauthn);
+      if (!account) {
+        deps.logger.warn({ event: 'idp_login', ip: peerOf(request.raw.socket).remoteAddress, result: 'passkey_failed' }, 'passkey refused');
+        return renderLogin(reply, details, 401, 'That passkey is not known here.');
+      }
+      if (!(await deps.accountEnabled(account))) return renderLogin(reply, details, 401, 'That passkey is not known here.');
+      return complete(request, reply, account, 'passkey', ['hwk', 'user']);
     });
 
     scope.post(`${base}/consent`, async (request, reply) => {

@@ -22,7 +22,8 @@ button.secondary{background:none;color:#505a6b;width:100%;margin-top:.4rem}
 ul.scopes{padding-left:1.1rem}
 ul.scopes li{margin:.25rem 0}
 code.user-code{font-size:1.6rem;letter-spacing:.15em}
-footer{text-align:center;font-size:.8rem;color:#6a7385;margin-top:1rem}
+footer{text-align:center;font-size:.8rem;color:#4f5768;margin-top:1rem}
+.or{text-align:center;color:#6a7385;margin:1rem 0 0}
 `;
 
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
@@ -61,7 +62,7 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
-function layout(serverName: string, title: string, body: string): string {
+function layout(serverName: string, title: string, body: string, script?: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -70,7 +71,7 @@ function layout(serverName: string, title: string, body: string): string {
 <meta name="referrer" content="no-referrer">
 <title>${html(title)} · ${html(serverName)}</title>
 <style>${STYLE}</style>
-</head>
+${script ? `<script src="${html(script)}" defer></script>\n` : ''}</head>
 <body>
 <main>
 ${body}
@@ -117,9 +118,36 @@ export interface LoginView {
   readonly client: { name: string; id: string; verified: boolean };
   readonly email?: string;
   readonly error?: string;
+  /** Passwordless sign-in with a passkey (WebAuthn), when offered. */
+  readonly passkey?: PasskeyForm;
 }
 
-/** The sign-in form (server-rendered, no script). */
+/** A form that runs a WebAuthn ceremony through the passkey script (src/idp/passkey-script.ts). */
+export interface PasskeyForm {
+  readonly action: string;
+  /** The script's path on this origin. */
+  readonly script: string;
+  readonly options: object;
+  readonly ticket: string;
+  /** Hidden fields besides the ticket (CSRF token, pending sign-in). */
+  readonly fields: Readonly<Record<string, string>>;
+  readonly label: string;
+}
+
+/** The markup of a passkey form; without script it posts nothing usable and the server says so. */
+export function passkeyForm(f: PasskeyForm, buttonClass = 'primary'): string {
+  const hidden = Object.entries({ ...f.fields, ticket: f.ticket })
+    .map(([k, v]) => `<input type="hidden" name="${html(k)}" value="${html(v)}">`)
+    .join('\n');
+  return `<form method="post" action="${html(f.action)}" data-webauthn="${'user' in f.options ? 'create' : 'get'}" data-options="${html(JSON.stringify(f.options))}">
+${hidden}
+<input type="hidden" name="webauthn" value="">
+<button class="${buttonClass}" type="submit">${html(f.label)}</button>
+<p class="note" data-webauthn-status role="status"></p>
+</form>`;
+}
+
+/** The sign-in form (server-rendered; only the optional passkey button uses the script). */
 export function loginPage(v: LoginView): string {
   return layout(
     v.serverName,
@@ -135,10 +163,52 @@ ${v.error ? `<p class="error" role="alert">${html(v.error)}</p>` : ''}
 <input id="password" type="password" name="password" autocomplete="current-password" required>
 <button class="primary" type="submit">Sign in</button>
 </form>
+${v.passkey ? `<p class="or">or</p>\n${passkeyForm(v.passkey, 'secondary')}` : ''}
 <form method="post" action="${html(v.abortAction)}">
 <input type="hidden" name="csrf" value="${html(v.csrf)}">
 <button class="secondary" type="submit">Cancel</button>
 </form>`,
+    v.passkey?.script,
+  );
+}
+
+export interface SecondFactorView {
+  readonly serverName: string;
+  readonly action: string;
+  readonly abortAction: string;
+  readonly csrf: string;
+  readonly pending: string;
+  readonly account: string;
+  /** A code field (TOTP or recovery code) is offered. */
+  readonly code: boolean;
+  readonly passkey?: PasskeyForm;
+  readonly error?: string;
+}
+
+/** The second step of signing in: a TOTP or recovery code (RFC 6238), or a passkey. */
+export function secondFactorPage(v: SecondFactorView): string {
+  const code = v.code
+    ? `<form method="post" action="${html(v.action)}">
+<input type="hidden" name="csrf" value="${html(v.csrf)}">
+<input type="hidden" name="pending" value="${html(v.pending)}">
+<label for="code">Code from your authenticator app, or a recovery code</label>
+<input id="code" type="text" name="code" autocomplete="one-time-code" maxlength="20" required autofocus>
+<button class="primary" type="submit">Continue</button>
+</form>`
+    : '';
+  return layout(
+    v.serverName,
+    'Confirm it is you',
+    `<h1>Confirm it is you</h1>
+<p class="lead">Signing in to <strong>${html(v.account)}</strong> needs a second step.</p>
+${v.error ? `<p class="error" role="alert">${html(v.error)}</p>` : ''}
+${code}
+${v.passkey ? `${v.code ? '<p class="or">or</p>\n' : ''}${passkeyForm(v.passkey, v.code ? 'secondary' : 'primary')}` : ''}
+<form method="post" action="${html(v.abortAction)}">
+<input type="hidden" name="csrf" value="${html(v.csrf)}">
+<button class="secondary" type="submit">Cancel</button>
+</form>`,
+    v.passkey?.script,
   );
 }
 

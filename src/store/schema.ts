@@ -282,6 +282,41 @@ export interface IdpSecretTable {
   created_at: number;
 }
 
+/** An account's TOTP key at the embedded provider (migration 031): sealed, confirmed once a code matched. */
+export interface IdpTotpTable {
+  account: string;
+  sealed_key: string;
+  confirmed_at: number | null;
+  /** The last RFC 6238 time step accepted, so a code is good once. */
+  last_step: number;
+  created_at: number;
+}
+
+/** A recovery code: its keyed hash only; `used_at` once spent. */
+export interface IdpRecoveryCodeTable {
+  id: Generated<number>;
+  account: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+/** A WebAuthn credential (passkey) of an account. */
+export interface IdpPasskeyTable {
+  id: Generated<number>;
+  account: string;
+  /** base64url credential id. */
+  credential_id: string;
+  /** base64url COSE public key. */
+  public_key: string;
+  counter: number;
+  /** Comma-separated authenticator transports. */
+  transports: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 /** oidc-provider's storage: one row per model instance (Session, Grant, RefreshToken, Client…). */
 export interface IdpEntryTable {
   model: string;
@@ -709,6 +744,9 @@ export interface Database {
   idp_secrets: IdpSecretTable;
   idp_entries: IdpEntryTable;
   idp_tokens: IdpTokenTable;
+  idp_totp: IdpTotpTable;
+  idp_recovery_codes: IdpRecoveryCodeTable;
+  idp_passkeys: IdpPasskeyTable;
   queue_messages: QueueMessageTable;
   queue_recipients: QueueRecipientTable;
   dkim_keys: DkimKeyTable;

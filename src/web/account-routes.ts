@@ -81,8 +81,7 @@ function shownOnce(name: string, secret: string): string {
 /**
  * The account page under `/account`: overview, app passwords (create, shown once, list with last
  * use, revoke), devices and sessions (OAuth grants, live protocol sessions, sign out everywhere),
- * device set-up (settings, Apple profile, QR code, scoped app password), password change and the
- * active Sieve script. Every action re-checks the session, its CSRF token and ownership.
+ * device set-up (settings, Apple profile, QR code, scoped app password). Every action re-checks the session, its CSRF token and ownership.
  */
 export function registerAccountRoutes(scope: FastifyInstance, deps: WebDeps, web: WebSessions): void {
   const name = deps.config.server.name;
@@ -125,7 +124,7 @@ export function registerAccountRoutes(scope: FastifyInstance, deps: WebDeps, web
       ['/account/devices', 'Set up a device', 'Settings, profiles and QR codes for mail, calendar and contacts apps.'],
       ['/account/app-passwords', 'App passwords', `${passwords.filter((p) => p.revokedAt === null).length} active`],
       ['/account/sessions', 'Devices and sessions', `${live.length} live connection(s), ${grants.length} app(s) allowed`],
-      ['/account/security', 'Security', 'Change your password.'],
+      ['/account/security', 'Security', 'Password, authenticator app, passkeys and recovery codes.'],
       ['/account/sharing', 'Calendar sharing', 'Who may see when you are busy.'],
       ['/account/filters', 'Filters', 'Sort incoming mail with Sieve rules.'],
     ]
@@ -371,63 +370,5 @@ ${createForm(s.viewer.csrf, `/account/devices/${guide.id}/app-password`, guide.p
     const r = await create(s, formOf(request));
     if ('error' in r) return devicePage(reply, s, guide, 400, `<p class="error" role="alert">${html(r.error)}</p>`);
     return devicePage(reply, s, guide, 200, shownOnce(r.name, r.secret));
-  });
-
-  // ---- Security ----
-  const securityPage = (reply: FastifyReply, s: Signed, status: number, top: string) =>
-    sendHtml(
-      reply,
-      status,
-      page(
-        name,
-        'Security',
-        '/account/security',
-        s.viewer,
-        `<h1>Security</h1>
-${top}
-<h2>Change your password</h2>
-${
-  s.account.passwordHash === null
-    ? '<p class="note">Your password is kept by your organisation’s directory; change it there.</p>'
-    : `<form method="post" action="/account/security/password">
-${csrfField(s.viewer.csrf)}
-<input type="text" name="username" value="${html(s.account.address)}" autocomplete="username" hidden>
-<label for="current">Current password</label>
-<input id="current" type="password" name="current" autocomplete="current-password" required>
-<label for="new">New password (at least 8 characters)</label>
-<input id="new" type="password" name="new" autocomplete="new-password" minlength="8" required>
-<label for="again">New password again</label>
-<input id="again" type="password" name="again" autocomplete="new-password" minlength="8" required>
-<button class="primary" type="submit">Change password</button>
-</form>
-<p class="note">Changing it signs out every app that used the old password; app passwords keep working.</p>`
-}`,
-      ),
-    );
-
-  scope.get('/account/security', async (request, reply) => {
-    const s = await signedIn(deps, web, request, reply);
-    if (!s) return reply;
-    return securityPage(reply, s, 200, outcome(request, { password: 'Your password was changed.' }));
-  });
-
-  scope.post('/account/security/password', async (request, reply) => {
-    const s = await signedIn(deps, web, request, reply);
-    if (!s) return reply;
-    const form = formOf(request);
-    const bad = (text: string) => securityPage(reply, s, 400, `<p class="error" role="alert">${html(text)}</p>`);
-    if (!form.current || !form.new || form.new.length > 1024) return bad('Fill in every field.');
-    if (form.new !== form.again) return bad('The two new passwords differ.');
-    if (!(await deps.directory.verifyPassword(s.account, form.current))) {
-      deps.logger.warn({ event: 'web_password_change_refused', account: s.account.address }, 'wrong current password');
-      return bad('The current password is wrong.');
-    }
-    try {
-      await deps.accounts.setPassword(s.account.address, form.new);
-    } catch (err) {
-      return bad(problemText(deps, err));
-    }
-    deps.logger.info({ event: 'web_password_changed', account: s.account.address }, 'password changed');
-    return done(reply, '/account/security', 'password');
   });
 }

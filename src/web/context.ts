@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountAdmin } from '../admin/accounts.ts';
+import type { IssuerRegistry } from '../auth/issuers/registry.ts';
 import type { SessionAdmin } from '../admin/sessions.ts';
 import type { CalendarService } from '../calendar/service.ts';
 import type { Config } from '../config/config.ts';
@@ -21,6 +22,8 @@ export interface WebDeps {
   readonly accounts: AccountAdmin;
   readonly sessions: SessionAdmin;
   readonly idp: EmbeddedIdp;
+  /** Trusted token issuers: those with `account_sign_in` are offered on the sign-in page. */
+  readonly issuers: IssuerRegistry;
   readonly sieve: SieveScripts;
   /** Calendars: the free/busy sharing rule (src/calendar/service.ts). */
   readonly calendar: CalendarService;

@@ -1,12 +1,23 @@
+import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { accountAddress } from '../auth/issuers/claims.ts';
 import { registerAccountRoutes } from './account-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { formParser, refuse, signedIn, type WebDeps } from './context.ts';
 import { registerFilterRoutes } from './filter-routes.ts';
+import { registerSecurityRoutes } from './security-routes.ts';
 import { registerSharingRoutes } from './sharing-routes.ts';
 import { html, ICON, ICON_PATH, page, STYLE, STYLE_PATH, sendHtml } from './page.ts';
 import { LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie, WebSessions } from './session.ts';
-import { ACCOUNT_CLIENT_ID, ensureAccountClient, type LoginState, RelyingParty, SignInError } from './sign-in.ts';
+import {
+  ACCOUNT_CLIENT_ID,
+  discoveredEndpoints,
+  ensureAccountClient,
+  type LoginState,
+  localKeys,
+  RelyingParty,
+  SignInError,
+} from './sign-in.ts';
 
 export type { WebDeps } from './context.ts';
 
@@ -28,22 +39,52 @@ function safeNext(value: unknown): string {
 
 /**
  * Mounts the account page (`/account`) and admin console (`/admin`) on the HTTPS app: registers
- * the page as a client of the embedded provider, signs people in through it (src/web/sign-in.ts),
- * and serves the stylesheet under its hashed name. Needs `idp.enabled`.
+ * the page as a client of the embedded provider, signs people in through it or through any
+ * trusted issuer with `account_sign_in` (src/web/sign-in.ts), and serves the stylesheet under its hashed name. Needs `idp.enabled`.
  */
 export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: WebSecrets): Promise<void> {
   const redirectUri = `${deps.config.publicUrl}/account/callback`;
   await ensureAccountClient(deps.idp.clients, { name: `${deps.config.server.name} account page`, secret: secrets.client, redirectUri });
   const web = new WebSessions(secrets.cookie, { ttlMs: SESSION_TTL_MS });
-  const rp = new RelyingParty({
-    issuer: deps.idp.issuer,
-    clientId: ACCOUNT_CLIENT_ID,
-    clientSecret: secrets.client,
-    redirectUri,
-    jwks: () => deps.idp.publicJwks(),
-    ca: deps.localCaPem,
-    leewaySec: Math.round(deps.config.auth.leeway / 1000),
-  });
+  const leewaySec = Math.round(deps.config.auth.leeway / 1000);
+  // The embedded provider first, then every trusted issuer configured for account sign-in.
+  const parties: Array<{ label: string; rp: RelyingParty }> = [
+    {
+      label: deps.config.server.name,
+      rp: new RelyingParty({
+        issuer: deps.idp.issuer,
+        clientId: ACCOUNT_CLIENT_ID,
+        clientSecret: secrets.client,
+        redirectUri,
+        endpoints: async () => ({ authorization: `${deps.idp.issuer}/auth`, token: `${deps.idp.issuer}/token` }),
+        getKey: localKeys(() => deps.idp.publicJwks()),
+        account: (claims) => (typeof claims.sub === 'string' ? claims.sub : undefined),
+        ca: deps.localCaPem,
+        leewaySec,
+      }),
+    },
+  ];
+  for (const options of deps.config.auth.issuers) {
+    const trusted = deps.issuers.get(options.issuer);
+    if (!options.account_sign_in || !trusted || !options.client_id) continue;
+    let pem: Promise<string | undefined> | undefined;
+    const ca = () => (pem ??= options.ca_file ? readFile(options.ca_file, 'utf8') : Promise.resolve(undefined));
+    const caText = await ca();
+    parties.push({
+      label: new URL(options.issuer).host,
+      rp: new RelyingParty({
+        issuer: options.issuer,
+        clientId: options.client_id,
+        clientSecret: options.client_secret,
+        redirectUri,
+        endpoints: discoveredEndpoints(options.issuer, ca),
+        getKey: trusted.keys.getKey,
+        account: (claims) => accountAddress(claims, options),
+        ...(caText ? { ca: () => caText } : {}),
+        leewaySec,
+      }),
+    });
+  }
   const name = deps.config.server.name;
   /** A page for someone not (or no longer) signed in: a title and a few lines. */
   const notice = (reply: FastifyReply, status: number, title: string, body: string) =>
@@ -65,7 +106,31 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
     );
 
     scope.get('/account/sign-in', async (request, reply) => {
-      const { url, login } = rp.start(safeNext((request.query as Record<string, unknown>).next));
+      const query = request.query as Record<string, unknown>;
+      const next = safeNext(query.next);
+      const via = typeof query.via === 'string' && /^\d{1,3}$/.test(query.via) ? parties[Number(query.via)] : undefined;
+      if (!via && parties.length > 1) {
+        const choices = parties
+          .map(
+            (p, i) =>
+              `<li><a class="button" href="/account/sign-in?via=${i}&amp;next=${encodeURIComponent(next)}">Sign in with ${html(p.label)}</a></li>`,
+          )
+          .join('\n');
+        return notice(
+          reply,
+          200,
+          'Sign in',
+          `<p class="lead">Choose where your account signs in.</p>\n<ul class="choices">\n${choices}\n</ul>`,
+        );
+      }
+      let started: { url: string; login: LoginState };
+      try {
+        started = await (via ?? parties[0]!).rp.start(next);
+      } catch (err) {
+        deps.logger.warn({ err: (err as Error).message, issuer: via?.rp.issuer }, 'account page sign-in could not start');
+        return notice(reply, 502, 'Sign-in failed', '<p class="error" role="alert">The sign-in service could not be reached.</p>');
+      }
+      const { url, login } = started;
       return reply
         .code(303)
         .header('cache-control', 'no-store')
@@ -77,6 +142,7 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
       const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
       const login = web.open<LoginState>(readCookie(request.headers.cookie, LOGIN_COOKIE));
       let sub: string;
+      const rp = parties.find((p) => p.rp.issuer === (login?.iss ?? deps.idp.issuer))?.rp ?? parties[0]!.rp;
       try {
         sub = await rp.finish(query, login);
       } catch (err) {
@@ -93,8 +159,8 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
       const account = await deps.directory.findByAddress(sub);
       if (!account || account.disabled || account.address !== sub)
         return refuse(deps, reply, 403, 'No account', 'This sign-in names no enabled account of this server.');
-      const { value, session } = web.issue(account, deps.idp.issuer);
-      deps.logger.info({ event: 'web_signed_in', account: account.address }, 'account page sign-in');
+      const { value, session } = web.issue(account, rp.issuer);
+      deps.logger.info({ event: 'web_signed_in', account: account.address, issuer: rp.issuer }, 'account page sign-in');
       return reply
         .code(303)
         .header('cache-control', 'no-store')
@@ -115,6 +181,7 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
     });
 
     registerAccountRoutes(scope, deps, web);
+    registerSecurityRoutes(scope, deps, web);
     registerFilterRoutes(scope, deps, web);
     registerSharingRoutes(scope, deps, web);
     registerAdminRoutes(scope, deps, web);

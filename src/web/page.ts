@@ -37,6 +37,9 @@ button:focus-visible,a:focus-visible,input:focus-visible,select:focus-visible,te
 .ok{background:#e8f6ec;color:#1b5e2e;border-radius:6px;padding:.5rem .7rem;margin:.6rem 0}
 .secret{font:1.3rem/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;letter-spacing:.05em;background:#f4f5f7;border:1px dashed #8a93a6;border-radius:6px;padding:.6rem;word-break:break-all;margin:.4rem 0}
 .note{font-size:.85rem;color:#6a7385}
+ol.secret{padding-left:2.2rem;font-size:1.05rem}
+ul.choices{list-style:none;padding:0}
+ul.choices a.button{display:block;text-align:center;margin-top:.6rem}
 .table{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #e3e6ec;vertical-align:top}
@@ -77,6 +80,9 @@ export const WEB_CSP = [
   "base-uri 'none'",
 ].join('; ');
 
+/** The CSP of a page that runs the passkey script (src/idp/passkey-script.ts), from this origin only. */
+export const WEB_CSP_SCRIPT = `${WEB_CSP}; script-src 'self'`;
+
 /** Headers of every HTML page here. */
 export const WEB_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/html; charset=utf-8',
@@ -115,7 +121,14 @@ const ADMIN_NAV: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** A whole page: the navigation of the area `current` belongs to, then `body`. */
-export function page(serverName: string, title: string, current: string, viewer: Viewer | undefined, body: string): string {
+export function page(
+  serverName: string,
+  title: string,
+  current: string,
+  viewer: Viewer | undefined,
+  body: string,
+  script?: string,
+): string {
   const area = current.startsWith('/admin') ? ADMIN_NAV : ACCOUNT_NAV;
   const links = viewer
     ? area.map(([href, label]) => `<a href="${href}"${href === current ? ' aria-current="page"' : ''}>${html(label)}</a>`).join('\n')
@@ -137,7 +150,7 @@ export function page(serverName: string, title: string, current: string, viewer:
 <title>${html(title)} · ${html(serverName)}</title>
 <link rel="stylesheet" href="${STYLE_PATH}">
 <link rel="icon" href="${ICON_PATH}" type="image/svg+xml">
-</head>
+${script ? `<script src="${html(script)}" defer></script>\n` : ''}</head>
 <body>
 <header><div class="bar"><span class="brand">${html(serverName)}</span>
 <nav aria-label="Main">
@@ -153,9 +166,11 @@ ${body}
 </html>`;
 }
 
-/** Sends a page with the headers above. */
-export function sendHtml(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply.code(status).headers(WEB_HEADERS).send(body);
+/** Sends a page with the headers above (`script`: the page loads the passkey script). */
+export function sendHtml(reply: FastifyReply, status: number, body: string, options?: { script?: boolean }): FastifyReply {
+  const r = reply.code(status).headers(WEB_HEADERS);
+  if (options?.script) r.header('content-security-policy', WEB_CSP_SCRIPT);
+  return r.send(body);
 }
 
 /** A hidden CSRF field for a form. */

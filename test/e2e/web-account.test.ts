@@ -6,7 +6,7 @@
 // folder, so a test run leaves the checkout as it was.
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { ROOT, startTestServer, type TestServer } from '../helpers/server.ts';
+import { axeProblems, until } from './account-support.ts';
 
 const skip = commandSkip(CHROMIUM, 'chromium') || commandSkip('python3', 'python3');
 const SHOTS =
@@ -23,27 +24,6 @@ const SHOTS =
 const USER = 'dana@example.test';
 const PASSWORD = 'dana account password';
 const OTHER = 'erin@example.test';
-
-/** Waits until `check` holds, re-checking after each event-loop turn of `stepMs` (no fixed sleep). */
-async function until(check: () => Promise<boolean>, what: string, limitMs = 15_000, stepMs = 100): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
-const AXE = await readFile(path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
-
-/** An axe-core scan of the page (run through DevTools, outside the page's CSP): serious and critical violations. */
-async function axeProblems(page: Page): Promise<string[]> {
-  const result = (await page.evaluate(`${AXE}\n;axe.run(document, { resultTypes: ['violations'] })`)) as {
-    violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown }> }>;
-  };
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${page.url()}: ${v.id} (${v.impact}) at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-}
 
 /** Python imaplib over implicit TLS: logs in, then NOOPs until the server ends the connection. */
 const IMAPLIB = `

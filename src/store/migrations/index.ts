@@ -14,6 +14,7 @@ import * as m027 from './027-metadata.ts';
 import * as m028 from './028-changes-index.ts';
 import * as m029 from './029-sharing.ts';
 import * as m030 from './030-idp.ts';
+import * as m031 from './031-second-factor.ts';
 import * as m040 from './040-smtp-queue.ts';
 import * as m041 from './041-sieve.ts';
 import * as m042 from './042-greylist.ts';
@@ -65,6 +66,7 @@ const steps: Array<[string, Step]> = [
   ['028-changes-index', m028],
   ['029-sharing', m029],
   ['030-idp', m030],
+  ['031-second-factor', m031],
   ['040-smtp-queue', m040],
   ['041-sieve', m041],
   ['042-greylist', m042],

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { readCookie, SESSION_COOKIE, setCookie, WebSessions } from '../../../src/web/session.ts';
-import { RelyingParty, SignInError } from '../../../src/web/sign-in.ts';
+import { localKeys, RelyingParty, SignInError } from '../../../src/web/sign-in.ts';
 
 const secret = randomBytes(32).toString('base64url');
 
@@ -47,22 +47,25 @@ describe('account page relying party', () => {
     clientId: 'fingerpost-account',
     clientSecret: 's',
     redirectUri: 'https://example.test/account/callback',
-    jwks: async () => ({ keys: [] }),
+    endpoints: async () => ({ authorization: 'https://127.0.0.1:9/oidc/auth', token: 'https://127.0.0.1:9/oidc/token' }),
+    getKey: localKeys(async () => ({ keys: [] })),
+    account: (claims) => (typeof claims.sub === 'string' ? claims.sub : undefined),
     leewaySec: 1,
   });
 
-  it('asks for a code with PKCE S256, state and nonce', () => {
-    const { url, login } = rp.start('/account/devices');
+  it('asks for a code with PKCE S256, state and nonce', async () => {
+    const { url, login } = await rp.start('/account/devices');
     const u = new URL(url);
     assert.equal(u.pathname, '/oidc/auth');
     assert.equal(u.searchParams.get('code_challenge_method'), 'S256');
     assert.equal(u.searchParams.get('state'), login.state);
     assert.equal(u.searchParams.get('nonce'), login.nonce);
     assert.ok(login.verifier.length >= 43, 'RFC 7636 §4.1: at least 43 characters');
+    assert.equal(login.iss, 'https://127.0.0.1:9/oidc', 'the login remembers its issuer');
   });
 
   it('refuses a callback without the login state, with another state, or with an error', async () => {
-    const { login } = rp.start('/account');
+    const { login } = await rp.start('/account');
     await assert.rejects(rp.finish(new URLSearchParams({ code: 'c', state: login.state }), undefined), SignInError);
     await assert.rejects(rp.finish(new URLSearchParams({ code: 'c', state: 'other' }), login), /does not belong/);
     await assert.rejects(rp.finish(new URLSearchParams({ error: 'access_denied', state: login.state }), login), /cancelled/);
