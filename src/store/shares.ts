@@ -96,7 +96,11 @@ export class CollectionShares {
    */
   async share(collection: { id: number; accountId: number }, address: string, access: ShareAccess, summary = ''): Promise<boolean> {
     const k = this.db.kysely;
-    const owner = await k.selectFrom('accounts').select(['domain_id', 'id']).where('id', '=', collection.accountId).executeTakeFirstOrThrow();
+    const owner = await k
+      .selectFrom('accounts')
+      .select(['domain_id', 'id'])
+      .where('id', '=', collection.accountId)
+      .executeTakeFirstOrThrow();
     const sharee = await k
       .selectFrom('accounts')
       .select(['id', 'domain_id', 'disabled'])
