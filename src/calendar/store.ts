@@ -1,3 +1,4 @@
+import { PrincipalDirectory } from './principals.ts';
 import { CalendarShares } from './shares.ts';
 import type { Kysely, Selectable } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
@@ -185,11 +186,14 @@ export class CalendarStore {
 
   /** Calendars shared with other accounts of the domain. */
   readonly shares: CalendarShares;
+  /** Calendar users of a domain found by name or address (attendee lookup). */
+  readonly principals: PrincipalDirectory;
 
   constructor(db: Db, now: () => number = Date.now) {
     this.#db = db;
     this.#now = now;
     this.shares = new CalendarShares(db, now);
+    this.principals = new PrincipalDirectory(db);
   }
 
   async listCalendars(accountId: number): Promise<Calendar[]> {

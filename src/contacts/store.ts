@@ -13,6 +13,7 @@ import {
 } from '../store/collections.ts';
 import { type Db, transaction } from '../store/db.ts';
 import type { AddressbookTable, AddressObjectTable } from '../store/schema.ts';
+import { AddressbookShares } from './shares.ts';
 import type { ParsedVcard } from './vcard.ts';
 
 /**
@@ -29,6 +30,8 @@ export interface Addressbook {
   readonly description: string | null;
   readonly modseq: number;
   readonly updatedAt: number;
+  /** Set when another account shared this book with the one looking (src/contacts/shares.ts). */
+  readonly shared?: { readonly owner: string; readonly ownerName: string; readonly access: 'read' | 'read-write' };
 }
 
 export interface StoredCard {
@@ -66,7 +69,8 @@ export function checkCardName(name: string): string {
 
 export { PreconditionFailed };
 
-function toBook(r: Selectable<AddressbookTable>): Addressbook {
+/** An address book row as the owner sees it. */
+export function toBook(r: Selectable<AddressbookTable>): Addressbook {
   return {
     id: r.id,
     accountId: r.account_id,
@@ -95,10 +99,13 @@ function toCard(r: Selectable<AddressObjectTable>): StoredCard {
 export class ContactsStore {
   readonly #db: Db;
   readonly #now: () => number;
+  /** Address books shared with other accounts of the domain. */
+  readonly shares: AddressbookShares;
 
   constructor(db: Db, now: () => number = Date.now) {
     this.#db = db;
     this.#now = now;
+    this.shares = new AddressbookShares(db, now);
   }
 
   async listBooks(accountId: number): Promise<Addressbook[]> {

@@ -137,6 +137,19 @@ export interface CalendarShareTable {
   calendar_id: number;
   sharee_id: number;
   access: string;
+  /** pending, accepted or declined (the sharee's answer to the invite). */
+  status: Generated<string>;
+  summary: Generated<string>;
+  created_at: number;
+}
+
+/** An address book an owner shares with another account of its domain. */
+export interface AddressbookShareTable {
+  addressbook_id: number;
+  sharee_id: number;
+  access: string;
+  status: Generated<string>;
+  summary: Generated<string>;
   created_at: number;
 }
 
@@ -736,6 +749,7 @@ export interface Database {
   calendar_objects: CalendarObjectTable;
   calendar_tombstones: CalendarTombstoneTable;
   addressbooks: AddressbookTable;
+  addressbook_shares: AddressbookShareTable;
   address_objects: AddressObjectTable;
   address_tombstones: AddressTombstoneTable;
   freebusy_sharing: FreebusySharingTable;

@@ -1,6 +1,8 @@
-// Calendar sharing between accounts of a domain, the calendarserver way (CS:share POST, CS:invite):
-// alice shares her calendar with bob (read) and carol (read-write) over curl as Apple Calendar
-// would; python3-caldav, as bob's and carol's calendar apps, finds the calendar in their own homes;
+// Calendar sharing between accounts of a domain, the calendarserver way (CS:share POST, CS:invite,
+// CS:invite-notification, CS:invite-reply): alice shares her calendar with bob (read), carol
+// (read-write) and erin over curl as Apple Calendar would; each finds the invite in its notification
+// collection; bob and carol accept (erin declines) with the invite-reply Apple Calendar POSTs to the
+// calendar home, and only then python3-caldav, as their calendar apps, finds the calendar in their homes;
 // bob cannot write, carol can, and alice sees carol's event. current-user-privilege-set says so.
 // Sharing outside the domain is refused; a sharee removing the calendar leaves only the share.
 import assert from 'node:assert/strict';
@@ -29,6 +31,12 @@ const share = (...entries: string[]) =>
 const set = (address: string, access: 'read' | 'read-write') =>
   `<CS:set><D:href>mailto:${address}</D:href><CS:summary>Team</CS:summary><CS:${access}/></CS:set>`;
 const remove = (address: string) => `<CS:remove><D:href>mailto:${address}</D:href></CS:remove>`;
+const reply = (answer: 'accepted' | 'declined', host: string, uid?: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<A:invite-reply xmlns:A="http://calendarserver.org/ns/">\n  <B:href xmlns:B="DAV:">mailto:me@one.test</B:href>\n  <A:invite-${answer}/>\n  <A:hosturl><B:href xmlns:B="DAV:">${host}</B:href></A:hosturl>\n${uid ? `  <A:in-reply-to>${uid}</A:in-reply-to>\n` : ''}  <A:summary>Team</A:summary>\n</A:invite-reply>\n`;
+const NOTIFICATION_URL =
+  '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><CS:notification-URL/></D:prop></D:propfind>';
+const NOTIFICATION_PROPS =
+  '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:resourcetype/><D:getetag/><CS:notificationtype/><CS:getctag/></D:prop></D:propfind>';
 const PRIVS =
   '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:current-user-privilege-set/><D:owner/><D:resourcetype/><CS:invite/></D:prop></D:propfind>';
 
@@ -63,7 +71,7 @@ describe('calendar sharing between accounts of a domain', { skip: caldavSkip || 
   before(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'fp-share-'));
     t = await startTestServer({ domain: 'one.test' });
-    for (const u of ['alice', 'bob', 'carol']) await t.services.accounts.addUser({ address: `${u}@one.test`, password: PASSWORD });
+    for (const u of ['alice', 'bob', 'carol', 'erin']) await t.services.accounts.addUser({ address: `${u}@one.test`, password: PASSWORD });
     await t.services.accounts.addDomain('two.test');
     await t.services.accounts.addUser({ address: 'dave@two.test', password: PASSWORD });
     await curl('alice@one.test', 'PROPFIND', '/dav/calendars/alice@one.test/', '', { depth: '1' });
@@ -87,14 +95,14 @@ describe('calendar sharing between accounts of a domain', { skip: caldavSkip || 
     await rm(tmp, { recursive: true, force: true });
   });
 
-  it('alice shares with bob (read) and carol (read-write); CS:invite lists them; other domains and strangers are refused', async () => {
+  it('alice invites bob (read), carol (read-write) and erin; CS:invite lists them unanswered; other domains and strangers are refused', async () => {
     const options = await curl('alice@one.test', 'OPTIONS', '/dav/');
     assert.match(options.headers.dav ?? '', /calendarserver-sharing/);
     const ok = await curl(
       'alice@one.test',
       'POST',
       '/dav/calendars/alice@one.test/default/',
-      share(set('bob@one.test', 'read'), set('carol@one.test', 'read-write')),
+      share(set('bob@one.test', 'read'), set('carol@one.test', 'read-write'), set('erin@one.test', 'read')),
       {
         'content-type': 'application/xml',
       },
@@ -104,23 +112,102 @@ describe('calendar sharing between accounts of a domain', { skip: caldavSkip || 
     assert.match(props.body, /<CS:shared-owner\/>/);
     assert.match(
       props.body,
-      /mailto:bob@one\.test<\/D:href>(<CS:common-name>[^<]*<\/CS:common-name>)?<CS:invite-accepted\/><CS:access><CS:read\/>/,
+      /mailto:bob@one\.test<\/D:href>(<CS:common-name>[^<]*<\/CS:common-name>)?<CS:invite-noresponse\/><CS:access><CS:read\/>/,
     );
     assert.match(
       props.body,
-      /mailto:carol@one\.test<\/D:href>(<CS:common-name>[^<]*<\/CS:common-name>)?<CS:invite-accepted\/><CS:access><CS:read-write\/>/,
+      /mailto:carol@one\.test<\/D:href>(<CS:common-name>[^<]*<\/CS:common-name>)?<CS:invite-noresponse\/><CS:access><CS:read-write\/>/,
     );
+    // Before answering, the calendar is not in the sharees' homes.
+    assert.ok(!(await py('bob@one.test', 'list')).calendars.some((c: { name: string }) => c.name === mount));
+    assert.equal((await curl('bob@one.test', 'PROPFIND', `/dav/calendars/bob@one.test/${mount}/`, PRIVS, { depth: '0' })).status, 404);
     for (const who of ['dave@two.test', 'nobody@one.test', 'alice@one.test']) {
       const refused = await curl('alice@one.test', 'POST', '/dav/calendars/alice@one.test/default/', share(set(who, 'read')), {
         'content-type': 'application/xml',
       });
       assert.equal(refused.status, 403, who);
     }
-    // bob cannot share alice's calendar on.
-    const asBob = await curl('bob@one.test', 'POST', `/dav/calendars/bob@one.test/${mount}/`, share(set('carol@one.test', 'read')), {
-      'content-type': 'application/xml',
-    });
-    assert.equal(asBob.status, 403);
+  });
+
+  it('each sharee finds the invite in its notification collection and answers it as Apple Calendar does', async () => {
+    const principal = await curl('bob@one.test', 'PROPFIND', '/dav/principals/bob@one.test/', NOTIFICATION_URL, { depth: '0' });
+    const notifications = /<CS:notification-URL><D:href>([^<]+)<\/D:href>/.exec(principal.body)?.[1];
+    assert.equal(notifications, '/dav/calendars/bob@one.test/notification/', principal.body);
+    const listing = await curl('bob@one.test', 'PROPFIND', notifications!, NOTIFICATION_PROPS, { depth: '1' });
+    assert.equal(listing.status, 207);
+    assert.match(listing.body, /<D:resourcetype><D:collection\/><CS:notification\/><\/D:resourcetype>/);
+    assert.match(listing.body, /<CS:notificationtype><CS:invite-notification shared-type="calendar"\/><\/CS:notificationtype>/);
+    const item = /<D:href>([^<]+\.xml)<\/D:href>/.exec(listing.body)?.[1];
+    assert.ok(item, listing.body);
+    const note = await curl('bob@one.test', 'GET', item!);
+    assert.equal(note.status, 200);
+    assert.match(note.body, /<CS:invite-notification shared-type="calendar">/);
+    assert.match(note.body, /<CS:invite-noresponse\/>/);
+    assert.match(note.body, /<CS:hosturl><D:href>\/dav\/calendars\/alice@one\.test\/default\/<\/D:href><\/CS:hosturl>/);
+    assert.match(note.body, /<CS:organizer><D:href>mailto:alice@one\.test<\/D:href>/);
+    assert.match(note.body, /<CS:access><CS:read\/><\/CS:access>/);
+    assert.match(note.body, /<CS:summary>Team<\/CS:summary>/);
+    const uid = /<CS:uid>([^<]+)<\/CS:uid>/.exec(note.body)![1]!;
+    // bob answers with hosturl and in-reply-to, as Apple Calendar sends it.
+    const accepted = await curl(
+      'bob@one.test',
+      'POST',
+      '/dav/calendars/bob@one.test/',
+      reply('accepted', '/dav/calendars/alice@one.test/default/', uid),
+      {
+        'content-type': 'application/xml; charset=utf-8',
+      },
+    );
+    assert.equal(accepted.status, 200, accepted.body);
+    assert.match(accepted.body, new RegExp(`<CS:shared-as [^>]*><D:href>/dav/calendars/bob@one\\.test/${mount}/</D:href></CS:shared-as>`));
+    // carol answers naming only the host URL; erin declines.
+    const carol = await curl(
+      'carol@one.test',
+      'POST',
+      '/dav/calendars/carol@one.test/',
+      reply('accepted', `${t.baseUrl}/dav/calendars/alice@one.test/default/`),
+      {
+        'content-type': 'application/xml',
+      },
+    );
+    assert.equal(carol.status, 200, carol.body);
+    const erin = await curl(
+      'erin@one.test',
+      'POST',
+      '/dav/calendars/erin@one.test/',
+      reply('declined', '/dav/calendars/alice@one.test/default/'),
+      {
+        'content-type': 'application/xml',
+      },
+    );
+    assert.equal(erin.status, 200, erin.body);
+    // A reply to an invite nobody sent is refused; bad bodies get 400.
+    const stray = await curl(
+      'bob@one.test',
+      'POST',
+      '/dav/calendars/bob@one.test/',
+      reply('accepted', '/dav/calendars/carol@one.test/default/'),
+      {
+        'content-type': 'application/xml',
+      },
+    );
+    assert.equal(stray.status, 403);
+    const bad = await curl(
+      'bob@one.test',
+      'POST',
+      '/dav/calendars/bob@one.test/',
+      '<CS:invite-reply xmlns:CS="http://calendarserver.org/ns/"/>',
+      {
+        'content-type': 'application/xml',
+      },
+    );
+    assert.equal(bad.status, 400);
+    assert.ok(!(await py('erin@one.test', 'list')).calendars.some((c: { name: string }) => c.name === mount));
+    const after = await curl('bob@one.test', 'PROPFIND', notifications!, NOTIFICATION_PROPS, { depth: '1' });
+    assert.doesNotMatch(after.body, /\.xml<\/D:href>/);
+    const props = await curl('alice@one.test', 'PROPFIND', '/dav/calendars/alice@one.test/default/', PRIVS, { depth: '0' });
+    assert.match(props.body, /mailto:bob@one\.test<\/D:href>(<CS:common-name>[^<]*<\/CS:common-name>)?<CS:invite-accepted\/>/);
+    assert.match(props.body, /mailto:erin@one\.test<\/D:href>(<CS:common-name>[^<]*<\/CS:common-name>)?<CS:invite-declined\/>/);
   });
 
   it('bob’s app (python3-caldav) finds the calendar in his home and reads it, but cannot write', async () => {
@@ -136,6 +223,11 @@ describe('calendar sharing between accounts of a domain', { skip: caldavSkip || 
     assert.doesNotMatch(props.body, /<D:write\/>|<D:write-content\/>|<D:bind\/>/);
     assert.match(props.body, /<D:owner><D:href>\/dav\/principals\/alice@one\.test\/<\/D:href><\/D:owner>/);
     assert.match(props.body, /<CS:shared\/>/);
+    // bob cannot share alice's calendar on.
+    const asBob = await curl('bob@one.test', 'POST', `/dav/calendars/bob@one.test/${mount}/`, share(set('carol@one.test', 'read')), {
+      'content-type': 'application/xml',
+    });
+    assert.equal(asBob.status, 403);
     const del = await curl('bob@one.test', 'DELETE', `/dav/calendars/bob@one.test/${mount}/standup.ics`);
     assert.equal(del.status, 403);
     assert.equal((await curl('alice@one.test', 'GET', '/dav/calendars/alice@one.test/default/from-bob.ics')).status, 404);
@@ -156,9 +248,15 @@ describe('calendar sharing between accounts of a domain', { skip: caldavSkip || 
     assert.equal((await curl('bob@one.test', 'DELETE', `/dav/calendars/bob@one.test/${mount}/`)).status, 204);
     assert.ok(!(await py('bob@one.test', 'list')).calendars.some((c: { name: string }) => c.name === mount));
     assert.deepEqual((await py('alice@one.test', 'events', 'default')).uids, ['from-carol', 'standup']);
-    const r = await curl('alice@one.test', 'POST', '/dav/calendars/alice@one.test/default/', share(remove('carol@one.test')), {
-      'content-type': 'application/xml',
-    });
+    const r = await curl(
+      'alice@one.test',
+      'POST',
+      '/dav/calendars/alice@one.test/default/',
+      share(remove('carol@one.test'), remove('erin@one.test')),
+      {
+        'content-type': 'application/xml',
+      },
+    );
     assert.equal(r.status, 200);
     assert.equal((await curl('carol@one.test', 'GET', `/dav/calendars/carol@one.test/${mount}/from-carol.ics`)).status, 404);
     const props = await curl('alice@one.test', 'PROPFIND', '/dav/calendars/alice@one.test/default/', PRIVS, { depth: '0' });

@@ -150,6 +150,7 @@ export class CardDav {
     body: Buffer,
     cond: { ifMatch?: string; ifNoneMatch?: string },
   ): Promise<{ created: boolean; etag: string }> {
+    readOnlyBook(book);
     try {
       checkCardName(name);
     } catch (err) {
@@ -181,6 +182,7 @@ export class CardDav {
   }
 
   async deleteCard(book: Addressbook, name: string, ifMatch: string | undefined): Promise<void> {
+    readOnlyBook(book);
     try {
       if (!(await this.#store.deleteCard(book, name, { ifMatch }))) throw new DavError(404, 'no such address object');
     } catch (err) {
@@ -266,4 +268,10 @@ export class CardDav {
 export function addressData(res: DavResource, ns: string, name: string): string | undefined {
   if (res.kind !== 'address-object' || !res.card || ns !== NS.carddav || name !== 'address-data') return undefined;
   return esc(res.card.vcard);
+}
+
+/** 403 need-privileges (RFC 3744 §7.1.1) for a write to an address book shared with the user read-only. */
+function readOnlyBook(book: Addressbook): void {
+  if (book.shared?.access === 'read')
+    throw new DavError(403, 'this address book is shared with you read-only', { ns: NS.dav, name: 'need-privileges' });
 }

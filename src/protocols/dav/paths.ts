@@ -11,6 +11,8 @@ export type DavArea = 'principals' | 'calendars' | 'addressbooks';
 /** A parsed request path. */
 export type DavPath =
   | { readonly area: 'root' }
+  /** `/dav/principals/`, the principal collection (RFC 3744 §5.8) that principal searches address. */
+  | { readonly area: 'principal-collection' }
   | { readonly area: DavArea; readonly address: string; readonly collection?: string; readonly member?: string };
 
 /** Encodes one path segment (keeps `@`, which RFC 3986 §3.3 allows in a segment). */
@@ -35,11 +37,13 @@ export function parseDavPath(pathname: string): DavPath | undefined {
   }
   if (decoded.some((p) => p === '' || p === '.' || p === '..' || p.includes('/'))) return undefined;
   const [area, address, collection, member, ...rest] = decoded;
+  if (area === 'principals' && address === undefined) return { area: 'principal-collection' };
   if (rest.length || (area !== 'principals' && area !== 'calendars' && area !== 'addressbooks') || !address) return undefined;
   if (area === 'principals' && collection !== undefined) return undefined;
   return { area, address, ...(collection !== undefined ? { collection } : {}), ...(member !== undefined ? { member } : {}) };
 }
 
+export const principalCollectionPath = `${DAV_ROOT}principals/`;
 export const principalPath = (address: string) => `${DAV_ROOT}principals/${segment(address)}/`;
 export const calendarHomePath = (address: string) => `${DAV_ROOT}calendars/${segment(address)}/`;
 export const calendarPath = (address: string, name: string) => `${calendarHomePath(address)}${segment(name)}/`;
@@ -47,6 +51,7 @@ export const addressbookHomePath = (address: string) => `${DAV_ROOT}addressbooks
 export const addressbookPath = (address: string, name: string) => `${addressbookHomePath(address)}${segment(name)}/`;
 export const inboxPath = (address: string) => `${calendarHomePath(address)}inbox/`;
 export const outboxPath = (address: string) => `${calendarHomePath(address)}outbox/`;
+export const notificationsPath = (address: string) => `${calendarHomePath(address)}notification/`;
 export const memberPath = (collection: string, name: string) => `${collection}${segment(name)}`;
 
 /** The path part of an href from a request body: an absolute URL's path or the path itself. */

@@ -1,10 +1,23 @@
+import { createHash } from 'node:crypto';
 import { DEFAULT_CALENDAR } from '../../calendar/service.ts';
-import { readOnlyCalendar, type Share } from '../../calendar/shares.ts';
+import { type Invite, readOnlyCalendar, type Share } from '../../calendar/shares.ts';
 import type { Calendar, StoredObject } from '../../calendar/store.ts';
 import type { Addressbook, StoredCard } from '../../contacts/store.ts';
 import { el, esc, href } from './multistatus.ts';
 import { clark, NS } from './names.ts';
-import { addressbookHomePath, calendarHomePath, calendarPath, DAV_ROOT, inboxPath, outboxPath, principalPath } from './paths.ts';
+import {
+  addressbookHomePath,
+  addressbookPath,
+  calendarHomePath,
+  calendarPath,
+  DAV_ROOT,
+  inboxPath,
+  notificationsPath,
+  outboxPath,
+  principalPath,
+} from './paths.ts';
+import { inviteUid } from './resources.ts';
+import { inviteStatus, notificationType } from './sharing.ts';
 import type { DavResource } from './resources.ts';
 
 /**
@@ -58,8 +71,13 @@ function httpDate(ms: number): string {
   return new Date(ms).toUTCString();
 }
 
-function principalProps(address: string, displayName: string, ctx: PropContext): Record<string, Producer> {
+/** The properties of the principal of `address` (RFC 3744 §4, RFC 4791 §6.2, RFC 6638 §2.4), also for principals a search finds. */
+export function principalProps(address: string, displayName: string, ctx: PropContext): Record<string, Producer> {
   return {
+    [clark(NS.dav, 'current-user-principal')]: () => href(principalPath(ctx.user)),
+    [clark(NS.cs, 'email-address-set')]: () => el(NS.cs, 'email-address', esc(address)),
+    // calendarserver sharing: where the user's invites arrive.
+    [clark(NS.cs, 'notification-URL')]: () => (address === ctx.user ? href(notificationsPath(address)) : undefined),
     [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.dav, 'principal'),
     [clark(NS.dav, 'displayname')]: () => esc(displayName || address),
     [clark(NS.dav, 'principal-URL')]: () => href(principalPath(address)),
@@ -70,7 +88,7 @@ function principalProps(address: string, displayName: string, ctx: PropContext):
     [clark(NS.caldav, 'schedule-outbox-URL')]: () => href(outboxPath(address)),
     [clark(NS.carddav, 'addressbook-home-set')]: () => (ctx.contacts ? href(addressbookHomePath(address)) : undefined),
     [clark(NS.dav, 'principal-collection-set')]: () => href(`${DAV_ROOT}principals/`),
-    [clark(NS.dav, 'supported-report-set')]: () => '',
+    [clark(NS.dav, 'supported-report-set')]: () => PRINCIPAL_REPORTS,
   };
 }
 
@@ -99,7 +117,7 @@ function outboxProps(): Record<string, Producer> {
   };
 }
 
-/** CS:invite (calendarserver sharing): each sharee, accepted, with its access. */
+/** CS:invite (calendarserver sharing): each sharee, its answer so far, and its access. */
 function inviteValue(invites: readonly Share[]): string {
   return invites
     .map((i) =>
@@ -108,7 +126,7 @@ function inviteValue(invites: readonly Share[]): string {
         'user',
         href(`mailto:${i.address}`) +
           (i.displayName ? el(NS.cs, 'common-name', esc(i.displayName)) : '') +
-          el(NS.cs, 'invite-accepted') +
+          inviteStatus(i.status) +
           el(NS.cs, 'access', el(NS.cs, i.access)),
       ),
     )
@@ -159,10 +177,23 @@ const BOOK_PRIVILEGES = [
 
 const BOOK_REPORTS = reports([NS.carddav, 'addressbook-query'], [NS.carddav, 'addressbook-multiget'], [NS.dav, 'sync-collection']);
 
-function bookProps(b: Addressbook, ctx: PropContext): Record<string, Producer> {
+const BOOK_READ_ONLY = [PRIV(NS.dav, 'read'), PRIV(NS.dav, 'read-current-user-privilege-set')].join('');
+
+function bookProps(b: Addressbook, ctx: PropContext, invites?: readonly Share[]): Record<string, Producer> {
   const token = ctx.syncToken('addressbook', b.id, b.modseq);
+  const sharing = b.shared ? el(NS.cs, 'shared') : invites?.length ? el(NS.cs, 'shared-owner') : '';
   return {
-    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.carddav, 'addressbook'),
+    [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.carddav, 'addressbook') + sharing,
+    [clark(NS.cs, 'invite')]: () =>
+      b.shared
+        ? el(NS.cs, 'organizer', href(`mailto:${b.shared.owner}`)) +
+          el(NS.cs, 'user', href(`mailto:${ctx.user}`) + el(NS.cs, 'invite-accepted') + el(NS.cs, 'access', el(NS.cs, b.shared.access)))
+        : invites
+          ? inviteValue(invites)
+          : undefined,
+    [clark(NS.cs, 'allowed-sharing-modes')]: () => (b.shared ? '' : el(NS.cs, 'can-be-shared')),
+    [clark(NS.cs, 'shared-url')]: () => (b.shared ? href(addressbookPath(b.shared.owner, b.shared.ownerName)) : undefined),
+    ...(b.shared ? { [clark(NS.dav, 'owner')]: () => href(principalPath(b.shared!.owner)) } : {}),
     [clark(NS.dav, 'displayname')]: () => esc(b.displayName),
     [clark(NS.carddav, 'addressbook-description')]: () => (b.description === null ? undefined : esc(b.description)),
     [clark(NS.carddav, 'supported-address-data')]: () =>
@@ -171,7 +202,7 @@ function bookProps(b: Addressbook, ctx: PropContext): Record<string, Producer> {
     [clark(NS.cs, 'getctag')]: () => esc(token),
     [clark(NS.dav, 'sync-token')]: () => esc(token),
     [clark(NS.dav, 'supported-report-set')]: () => BOOK_REPORTS,
-    [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+    [clark(NS.dav, 'current-user-privilege-set')]: () => (b.shared?.access === 'read' ? BOOK_READ_ONLY : BOOK_PRIVILEGES),
     [clark(NS.dav, 'getlastmodified')]: () => httpDate(b.updatedAt),
   };
 }
@@ -182,14 +213,14 @@ export function cardContentType(c: Pick<StoredCard, 'vcard'>): string {
   return v ? `text/vcard; charset=utf-8; version=${v}` : 'text/vcard; charset=utf-8';
 }
 
-function cardProps(c: StoredCard): Record<string, Producer> {
+function cardProps(c: StoredCard, readOnly: boolean): Record<string, Producer> {
   return {
     [clark(NS.dav, 'resourcetype')]: () => '',
     [clark(NS.dav, 'getetag')]: () => esc(c.etag),
     [clark(NS.dav, 'getcontenttype')]: () => esc(cardContentType(c)),
     [clark(NS.dav, 'getcontentlength')]: () => String(Buffer.byteLength(c.vcard)),
     [clark(NS.dav, 'getlastmodified')]: () => httpDate(c.updatedAt),
-    [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+    [clark(NS.dav, 'current-user-privilege-set')]: () => (readOnly ? BOOK_READ_ONLY : BOOK_PRIVILEGES),
   };
 }
 
@@ -264,12 +295,55 @@ export function liveProps(res: DavResource, ctx: PropContext): Record<string, Pr
         [clark(NS.dav, 'supported-report-set')]: () => '',
       };
     case 'addressbook':
-      return { ...common, ...bookProps(res.book, ctx) };
+      return { ...common, ...bookProps(res.book, ctx, res.invites) };
     case 'address-object':
-      return res.card ? { ...common, ...cardProps(res.card) } : common;
+      return res.card ? { ...common, ...cardProps(res.card, res.book.shared?.access === 'read') } : common;
+    case 'notifications':
+      return {
+        ...common,
+        [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection') + el(NS.cs, 'notification'),
+        [clark(NS.dav, 'displayname')]: () => 'Notifications',
+        [clark(NS.cs, 'getctag')]: () => esc(notificationsTag(res.invites)),
+        [clark(NS.dav, 'sync-token')]: () => esc(notificationsTag(res.invites)),
+        [clark(NS.dav, 'current-user-privilege-set')]: () => BOOK_PRIVILEGES,
+      };
+    case 'notification':
+      return res.invite ? { ...common, ...notificationProps(res.invite) } : common;
+    case 'principals':
+      return {
+        ...common,
+        [clark(NS.dav, 'resourcetype')]: () => el(NS.dav, 'collection'),
+        [clark(NS.dav, 'displayname')]: () => 'Principals',
+        [clark(NS.dav, 'principal-collection-set')]: () => href(`${DAV_ROOT}principals/`),
+        [clark(NS.dav, 'supported-report-set')]: () => PRINCIPAL_REPORTS,
+      };
     default:
       return common;
   }
+}
+
+const PRINCIPAL_REPORTS = reports([NS.dav, 'principal-property-search'], [NS.dav, 'principal-search-property-set']);
+
+/** The ETag of an invite notification: it changes with the access and the answer. */
+export function notificationEtag(i: Invite): string {
+  return `"${inviteUid(i)}-${i.access}-${i.status}-${i.createdAt}"`;
+}
+
+/** A CTag for the notification collection: changes whenever an invite comes, goes or changes. */
+function notificationsTag(invites: readonly Invite[]): string {
+  const h = createHash('sha256');
+  for (const i of invites) h.update(`${notificationEtag(i)}\n`);
+  return `n-${h.digest('hex').slice(0, 24)}`;
+}
+
+function notificationProps(i: Invite): Record<string, Producer> {
+  return {
+    [clark(NS.dav, 'resourcetype')]: () => '',
+    [clark(NS.dav, 'getetag')]: () => esc(notificationEtag(i)),
+    [clark(NS.dav, 'getcontenttype')]: () => 'application/xml; charset=utf-8',
+    [clark(NS.cs, 'notificationtype')]: () => notificationType(i),
+    [clark(NS.dav, 'getlastmodified')]: () => httpDate(i.createdAt),
+  };
 }
 
 /** The properties `allprop` returns (RFC 4918 §9.1; RFC 4791 §9.6 keeps calendar-data out). */

@@ -14,9 +14,10 @@ import type { HttpApp } from '../http/server.ts';
 import { addressData, CardDav } from './carddav.ts';
 import { CalDav, calendarData, type PropSelection, propertyUpdates, selection } from './caldav.ts';
 import { DavError } from './errors.ts';
-import { applyShareRequest } from './sharing.ts';
+import { applyShareRequest, hostPath, inviteNotification, readInviteReply, repliedInvite } from './sharing.ts';
+import { principalSearchPropertySet, principalSearchResults, readPrincipalSearch } from './principal-search.ts';
 import { readFreeBusyRequest, scheduleFreeBusy } from './schedule-outbox.ts';
-import { multistatus, type PropResult, propResponse } from './multistatus.ts';
+import { document, href, multistatus, type PropResult, propResponse } from './multistatus.ts';
 import { clark, NS } from './names.ts';
 import {
   addressbookHomePath,
@@ -25,12 +26,22 @@ import {
   calendarPath,
   DAV_ROOT,
   memberPath,
+  notificationsPath,
   outboxPath,
+  principalCollectionPath,
   parseDavPath,
   principalPath,
 } from './paths.ts';
-import { allPropNames, cardContentType, liveProps, objectContentType, type PropContext } from './props.ts';
-import { type DavResource, resolveCalendarPath } from './resources.ts';
+import {
+  allPropNames,
+  cardContentType,
+  liveProps,
+  notificationEtag,
+  objectContentType,
+  type PropContext,
+  principalProps,
+} from './props.ts';
+import { type DavResource, inviteUid, invitesOf, resolveCalendarPath } from './resources.ts';
 import { DavXmlError, parseXml, type XmlElement } from './xml.ts';
 
 /**
@@ -155,8 +166,21 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           res: { kind: 'calendar', account: res.account, calendar: c, ...(i < list.length ? { invites: invites[i] } : {}) } as const,
         })),
         { path: outboxPath(res.account.address), res: { kind: 'schedule-outbox', account: res.account } as const },
+        {
+          path: notificationsPath(res.account.address),
+          res: {
+            kind: 'notifications',
+            account: res.account,
+            invites: await invitesOf(res.account, deps.calendar, deps.contacts),
+          } as const,
+        },
       ];
     }
+    if (res.kind === 'notifications')
+      return res.invites.map((invite) => ({
+        path: memberPath(self(res), `${inviteUid(invite)}.xml`),
+        res: { kind: 'notification', account: res.account, name: `${inviteUid(invite)}.xml`, invite } as const,
+      }));
     if (res.kind === 'calendar') {
       const objects = await deps.calendar.store.queryCandidates(res.calendar.id, undefined, 100_000);
       return objects.map((o) => ({
@@ -166,9 +190,11 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
     }
     if (res.kind === 'addressbook-home' && carddav) {
       const list = await carddav.store.listBooks(res.account.id);
-      return list.map((b) => ({
+      const shared = await carddav.store.shares.sharedWith(res.account.id);
+      const invites = await Promise.all(list.map((b) => carddav.store.shares.list(b.id)));
+      return [...list, ...shared].map((b, i) => ({
         path: addressbookPath(res.account.address, b.name),
-        res: { kind: 'addressbook', account: res.account, book: b },
+        res: { kind: 'addressbook', account: res.account, book: b, ...(i < list.length ? { invites: invites[i] } : {}) } as const,
       }));
     }
     if (res.kind === 'addressbook' && carddav) {
@@ -181,8 +207,16 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
     return [];
   }
 
+  const self = (res: DavResource & { kind: 'notifications' }) => notificationsPath(res.account.address);
+
   function canonicalPath(res: DavResource, requested: string): string {
     switch (res.kind) {
+      case 'principals':
+        return principalCollectionPath;
+      case 'notifications':
+        return self(res);
+      case 'notification':
+        return memberPath(self({ kind: 'notifications', account: res.account, invites: [] }), res.name);
       case 'principal':
         return principalPath(res.account.address);
       case 'calendar-home':
@@ -232,7 +266,8 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         if (
           res.kind === 'missing-collection' ||
           (res.kind === 'calendar-object' && !res.object) ||
-          (res.kind === 'address-object' && !res.card)
+          (res.kind === 'address-object' && !res.card) ||
+          (res.kind === 'notification' && !res.invite)
         )
           throw new DavError(404, 'no such resource');
         const out = [respond(self, res, sel, ctx)];
@@ -242,6 +277,8 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
       case 'PROPPATCH': {
         const body = expect(xmlBody(request), NS.dav, 'propertyupdate');
         const updates = propertyUpdates(body);
+        if (res.kind === 'addressbook' && res.book.shared)
+          throw new DavError(403, 'only the owner changes this address book’s properties', { ns: NS.dav, name: 'need-privileges' });
         if (res.kind === 'addressbook' && carddav)
           return reply
             .code(207)
@@ -321,6 +358,10 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           if (!res.card) throw new DavError(404, 'no such address object');
           return sendStored(request, reply, res.card.etag, cardContentType(res.card), res.card.vcard);
         }
+        if (res.kind === 'notification') {
+          if (!res.invite) throw new DavError(404, 'no such notification');
+          return sendStored(request, reply, notificationEtag(res.invite), XML, inviteNotification(res.invite, res.account.address));
+        }
         if (res.kind !== 'calendar-object') throw new DavError(405, 'GET is served for calendar objects; use PROPFIND on collections');
         if (!res.object) throw new DavError(404, 'no such calendar object');
         if (res.object.scheduleTag) reply.header('schedule-tag', res.object.scheduleTag);
@@ -362,12 +403,53 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           .send();
       }
       case 'POST': {
-        if (res.kind === 'calendar') {
+        if (res.kind === 'calendar' || (res.kind === 'addressbook' && carddav)) {
           const body = xmlBody(request);
-          if (!body) throw new DavError(400, 'POST to a calendar needs a CS:share body');
-          await applyShareRequest(deps.calendar.store.shares, res.calendar, body);
-          log.info({ account: res.account.address, calendar: res.calendar.name }, 'calendar sharing changed over DAV');
+          if (!body) throw new DavError(400, 'POST to a collection needs a CS:share body');
+          if (res.kind === 'calendar') {
+            const c = res.calendar;
+            if (c.shared || c.subscription || c.kind !== 'calendar')
+              throw new DavError(403, 'only your own calendars can be shared', { ns: NS.dav, name: 'need-privileges' });
+            await applyShareRequest(deps.calendar.store.shares, c, body);
+          } else {
+            if (res.book.shared)
+              throw new DavError(403, 'only your own address books can be shared', { ns: NS.dav, name: 'need-privileges' });
+            await applyShareRequest(carddav!.store.shares, res.book, body);
+          }
+          log.info({ account: res.account.address, kind: res.kind }, 'sharing changed over DAV');
           return reply.code(200).header('cache-control', 'no-store').send();
+        }
+        if (res.kind === 'calendar-home' || res.kind === 'addressbook-home') {
+          // calendarserver sharing: the sharee answers an invite with CS:invite-reply to its home.
+          const body = expect(xmlBody(request), NS.cs, 'invite-reply');
+          if (!body) throw new DavError(400, 'POST to a home needs a CS:invite-reply body');
+          const answer = readInviteReply(body, new URL(config.publicUrl).origin);
+          const invite = repliedInvite(
+            answer,
+            answer.uid
+              ? ((await (answer.uid.type === 'calendar' ? deps.calendar.store.shares : deps.contacts?.shares)?.invites(
+                  res.account.id,
+                  answer.uid.id,
+                )) ?? [])
+              : await invitesOf(res.account, deps.calendar, deps.contacts),
+          );
+          if (!invite) throw new DavError(403, 'no invite of yours matches this reply', { ns: NS.cs, name: 'valid-request' });
+          const shares = invite.type === 'calendar' ? deps.calendar.store.shares : deps.contacts!.shares;
+          await shares.reply(invite.collectionId, res.account.id, answer.accept);
+          log.info(
+            { account: res.account.address, kind: invite.type, accept: answer.accept, host: hostPath(invite) },
+            'share invite answered',
+          );
+          if (!answer.accept) return reply.code(200).header('cache-control', 'no-store').send();
+          const mounted =
+            invite.type === 'calendar'
+              ? calendarPath(res.account.address, `shared-${invite.collectionId}`)
+              : addressbookPath(res.account.address, `shared-${invite.collectionId}`);
+          return reply
+            .code(200)
+            .header('content-type', XML)
+            .header('cache-control', 'no-store')
+            .send(document(NS.cs, 'shared-as', href(mounted)));
         }
         if (res.kind !== 'schedule-outbox') throw new DavError(405, 'POST is served on the scheduling outbox and on calendars (CS:share)');
         if (!deps.availability) throw new DavError(403, 'free/busy requests are not served here', { ns: NS.caldav, name: 'schedule-send' });
@@ -411,7 +493,16 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
           return reply.code(204).send();
         }
         if (res.kind === 'addressbook' && carddav) {
-          await carddav.store.removeBook(res.account.id, res.book.name);
+          // A sharee removing a shared address book from its home leaves the share.
+          if (res.book.shared) await carddav.store.shares.unshare(res.book.id, res.account.id);
+          else await carddav.store.removeBook(res.account.id, res.book.name);
+          return reply.code(204).send();
+        }
+        if (res.kind === 'notification') {
+          // Removing an invite notification unanswered declines the invite.
+          if (!res.invite) throw new DavError(404, 'no such notification');
+          const shares = res.invite.type === 'calendar' ? deps.calendar.store.shares : deps.contacts!.shares;
+          if (res.invite.status === 'pending') await shares.reply(res.invite.collectionId, res.account.id, false);
           return reply.code(204).send();
         }
         throw new DavError(403, 'this resource cannot be deleted');
@@ -420,6 +511,27 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         const body = xmlBody(request);
         if (!body) throw new DavError(400, 'REPORT needs an XML body');
         const origin = new URL(config.publicUrl).origin;
+        if (res.kind === 'principals' || res.kind === 'principal' || res.kind === 'root') {
+          if (body.ns === NS.dav && body.name === 'principal-search-property-set')
+            return reply.code(200).header('content-type', XML).send(principalSearchPropertySet());
+          if (body.ns === NS.dav && body.name === 'principal-property-search') {
+            const { query, limit } = readPrincipalSearch(body);
+            const found = await deps.calendar.store.principals.search(user.domainId, query, limit + 1);
+            const sel = selection(body);
+            const out = principalSearchResults(found, limit, (p) => {
+              const props = principalProps(p.address, p.displayName, ctx);
+              const names = sel.kind === 'prop' ? sel.names : Object.keys(props).map(splitClark);
+              return propResponse(
+                principalPath(p.address),
+                names.map(({ ns, name }) => {
+                  const value = props[clark(ns, name)]?.();
+                  return value === undefined ? { ns, name, status: 404 } : { ns, name, status: 200, value };
+                }),
+              );
+            });
+            return reply.code(207).header('content-type', XML).send(multistatus(out));
+          }
+        }
         if (res.kind === 'addressbook' && carddav) {
           const r = await carddav.report(res.account, res.book, body, origin, { response: (p, r2, sel) => respond(p, r2, sel, ctx) });
           return reply.code(r.status).header('content-type', r.type).send(r.text);

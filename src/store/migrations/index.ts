@@ -25,6 +25,7 @@ import * as m050 from './050-calendar.ts';
 import * as m051 from './051-dav.ts';
 import * as m052 from './052-scheduling.ts';
 import * as m053 from './053-calendar-shares.ts';
+import * as m054 from './054-share-invites.ts';
 import * as m060 from './060-jmap.ts';
 import * as m061 from './061-push-subscriptions.ts';
 import * as m085 from './085-acl-identifiers.ts';
@@ -77,6 +78,7 @@ const steps: Array<[string, Step]> = [
   ['051-dav', m051],
   ['052-scheduling', m052],
   ['053-calendar-shares', m053],
+  ['054-share-invites', m054],
   ['060-jmap', m060],
   ['061-push-subscriptions', m061],
   ['085-acl-identifiers', m085],
