@@ -214,7 +214,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     poolSize: config.store.pool_size,
     busyTimeoutMs: config.store.busy_timeout,
   });
-  const blobs = await openBlobStore(config.store.blobs, config.dataDir, db);
+  const blobs = await openBlobStore(config, db);
   // Large messages are parsed in a worker thread, off the event loop every protocol shares.
   const analyzer = new MessageAnalyzer();
   const mail = new MailStore(db, blobs, analyzer);
