@@ -1,4 +1,3 @@
-import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type BlobStore, FsBlobStore } from './blobs.ts';
 import { S3BlobStore } from './blobs-s3.ts';
@@ -60,13 +59,9 @@ export async function holdsBlobs(kind: BlobStoreKind, where: BlobStoreSetting, d
     if (!where.store.s3.bucket) return false;
     return s3Store(where).holdsAny();
   }
-  const root = path.join(where.dataDir, 'blobs');
-  try {
-    await access(root);
-  } catch {
-    return false;
-  }
-  return (await readdir(root)).some((name) => /^[0-9a-f]{2}$/.test(name));
+  // A blob file, not just a directory: `migrate --remove-source` leaves the emptied directories.
+  for await (const _ of new FsBlobStore(path.join(where.dataDir, 'blobs')).ids()) return true;
+  return false;
 }
 
 /** The kinds other than `kind` that still hold blobs: where they were before a switch of `store.blobs`. */
