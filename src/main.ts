@@ -715,6 +715,15 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         preloginShare: next.limits.prelogin_share,
       });
       drainMs = next.limits.drain_timeout;
+      // Inactivity timers of connections that come next; the handshake timeout stays (STARTTLS and HTTPS read it at start).
+      for (const l of listeners)
+        l.setTimeouts({
+          idleTimeoutMs: next.limits.idle_timeout,
+          handshakeTimeoutMs: config.limits.handshake_timeout,
+          ...(l.info.protocol === 'http'
+            ? {}
+            : { preloginTimeoutMs: l.info.protocol === 'smtp' ? next.smtp.idle_timeout : next.limits.prelogin_timeout }),
+        });
       // Issuers no longer listed stop being trusted for new sign-ins; changed ones are re-read.
       for (const old of configuredIssuers) services.auth.issuers.remove(old.issuer);
       for (const issuer of next.auth.issuers) services.auth.issuers.addConfigured(issuer);
