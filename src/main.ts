@@ -216,7 +216,7 @@ export async function openServices(config: Config, options: { logger?: Logger } 
     poolSize: config.store.pool_size,
     busyTimeoutMs: config.store.busy_timeout,
   });
-  const blobs = await openBlobStore(config.store.blobs, config.dataDir, db);
+  const blobs = await openBlobStore(config, db);
   // Large messages are parsed in a worker thread, off the event loop every protocol shares.
   const analyzer = new MessageAnalyzer();
   const mail = new MailStore(db, blobs, analyzer);
@@ -731,6 +731,15 @@ export async function startServer(services: Services, tls?: TlsMaterial, options
         preloginShare: next.limits.prelogin_share,
       });
       drainMs = next.limits.drain_timeout;
+      // Inactivity timers of connections that come next; the handshake timeout stays (STARTTLS and HTTPS read it at start).
+      for (const l of listeners)
+        l.setTimeouts({
+          idleTimeoutMs: next.limits.idle_timeout,
+          handshakeTimeoutMs: config.limits.handshake_timeout,
+          ...(l.info.protocol === 'http'
+            ? {}
+            : { preloginTimeoutMs: l.info.protocol === 'smtp' ? next.smtp.idle_timeout : next.limits.prelogin_timeout }),
+        });
       // Issuers no longer listed stop being trusted for new sign-ins; changed ones are re-read.
       for (const old of configuredIssuers) services.auth.issuers.remove(old.issuer);
       for (const issuer of next.auth.issuers) services.auth.issuers.addConfigured(issuer);

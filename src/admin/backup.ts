@@ -61,6 +61,10 @@ export async function writeBackup(
   target: string,
   onProgress: (p: BackupProgress) => void = () => {},
 ): Promise<BackupManifest> {
+  if (config.store.blobs === 's3')
+    throw new FingerpostError('invalid_argument', 'store.blobs = "s3": the bucket is not part of a backup', {
+      hint: "keep the bucket with the S3 server's own versioning or replication, or move the blobs first: fingerpost admin blobs migrate --to database",
+    });
   if (!(await isEmptyDir(target)))
     throw new FingerpostError('conflict', `${target} is not empty`, { hint: 'back up into a new or empty directory' });
   await mkdir(target, { recursive: true, mode: 0o700 });

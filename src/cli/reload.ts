@@ -13,6 +13,10 @@ export const LIVE_KEYS: ReadonlySet<string> = new Set([
   'limits.connections_per_ip',
   'limits.prelogin_share',
   'limits.drain_timeout',
+  // For connections accepted after the reload (src/net/listener.ts `setTimeouts`); open ones keep theirs.
+  'limits.idle_timeout',
+  'limits.prelogin_timeout',
+  'smtp.idle_timeout',
   'auth.issuers',
 ]);
 

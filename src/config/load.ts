@@ -98,7 +98,7 @@ function getPath(source: unknown, at: readonly PropertyKey[]): unknown {
 }
 
 /** Keys whose values are secrets (`auth.gateway.secret`, `queue.smarthost_password`, an issuer's `client_secret`). */
-const SECRET_KEY = /(^|_)(secret|password)$/;
+const SECRET_KEY = /(^|_)(secret|password|secret_access_key)$/;
 
 /**
  * The value an error message may show: secrets replaced by `***`, also inside an object the issue

@@ -201,10 +201,35 @@ export const configSchema = z
         pool_size: z.number().int().min(1).max(200).default(10),
         /** Wait this long on a locked SQLite database before failing. */
         busy_timeout: duration('5s'),
-        /** Where message bodies and uploads live: files under DATA/blobs, or the database (shared by every node). */
-        blobs: z.enum(['files', 'database']).default('files'),
+        /** Where message bodies and uploads live: files under DATA/blobs, the database, or an S3 bucket (the last two shared by every node). */
+        blobs: z.enum(['files', 'database', 's3']).default('files'),
+        /** The bucket of `blobs = "s3"` (src/store/blobs-s3.ts). */
+        s3: z
+          .object({
+            /** `http(s)://host:port` of an S3-compatible server; empty: AWS by region. */
+            endpoint: z
+              .string()
+              .default('')
+              .refine((u) => u === '' || /^https?:\/\/[^/]+\/?$/.test(u), 'expected "" (AWS) or http(s)://host:port'),
+            region: z.string().default('us-east-1'),
+            bucket: z
+              .string()
+              .default('')
+              .refine((b) => b === '' || /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b), 'expected an S3 bucket name (3-63 of a-z 0-9 . -)'),
+            prefix: z.string().max(200).default('blobs/'),
+            /** Empty: the SDK's own chain (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, instance roles). */
+            access_key_id: z.string().default(''),
+            secret_access_key: z.string().default(''),
+            path_style: z.boolean().default(true),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
+      .refine((s) => s.blobs !== 's3' || s.s3.bucket !== '', {
+        message: 'store.blobs = "s3" needs store.s3.bucket',
+        path: ['s3', 'bucket'],
+      })
       .prefault({}),
     tls: z
       .object({

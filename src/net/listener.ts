@@ -56,6 +56,13 @@ export interface ListenerObserver {
   timedOut?(listener: string, phase: 'prelogin' | 'idle'): void;
 }
 
+/** The inactivity and handshake limits of one listener (`limits.*` in docs/configuration.md). */
+export interface ListenerTimeouts {
+  readonly idleTimeoutMs: number;
+  readonly preloginTimeoutMs?: number;
+  readonly handshakeTimeoutMs: number;
+}
+
 export interface ListenerOptions {
   readonly info: Omit<ListenerInfo, 'port'>;
   readonly bind: string;
@@ -80,6 +87,8 @@ export interface Listener {
   readonly info: ListenerInfo;
   /** Stops accepting, asks every session to say goodbye, and waits (bounded) for them to close. */
   close(graceMs?: number): Promise<void>;
+  /** New timeouts (a SIGHUP reload) for connections accepted from now on; open ones keep theirs. */
+  setTimeouts(t: ListenerTimeouts): void;
   readonly sessions: ReadonlySet<SessionHandle>;
 }
 
@@ -134,8 +143,11 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
   let closing = false;
   const server = net.createServer({ pauseOnConnect: true, noDelay: true });
   const info: ListenerInfo = { ...options.info, port: options.port };
+  let timeouts: ListenerTimeouts = options;
 
   const setup = async (raw: net.Socket) => {
+    // The timeouts in force when the connection arrived, for its whole life.
+    const limits = timeouts;
     const tcpPeer = normalizeIp(raw.remoteAddress ?? '');
     let remoteAddress = tcpPeer;
     let remotePort = raw.remotePort ?? 0;
@@ -147,7 +159,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     if (options.proxy.enabled) {
       if (!proxyAllowed(tcpPeer)) throw new Error(`PROXY header expected but ${tcpPeer} is not in proxy_from`);
       raw.resume();
-      const header = await readProxyHeader(raw, options.handshakeTimeoutMs);
+      const header = await readProxyHeader(raw, limits.handshakeTimeoutMs);
       if (header.remoteAddress) remoteAddress = normalizeIp(header.remoteAddress);
       if (header.remotePort !== undefined) remotePort = header.remotePort;
       if (header.localAddress) localAddress = normalizeIp(header.localAddress);
@@ -173,7 +185,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     observer?.opened?.(info.name);
     // RFC 8737 §3: an ACME CA validating a name over TLS gets the challenge certificate, not ours.
     const acme = options.tls.acme;
-    const peeked = info.implicitTls && acme?.alpnPending() ? await answerAlpnChallenge(raw, acme, options.handshakeTimeoutMs) : undefined;
+    const peeked = info.implicitTls && acme?.alpnPending() ? await answerAlpnChallenge(raw, acme, limits.handshakeTimeoutMs) : undefined;
     if (peeked === 'answered') return;
     // Bytes read ahead (a ClientHello after the PROXY header, or peeked for tls-alpn-01) sit in the
     // socket's buffer, where the TLS socket reads them first; resuming would drop them.
@@ -181,7 +193,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
     if ('https' in handler) {
       peers.set(raw, { remoteAddress, remotePort });
       httpSlots.set(raw, slot);
-      raw.setTimeout(options.idleTimeoutMs, () => raw.destroy());
+      raw.setTimeout(limits.idleTimeoutMs, () => raw.destroy());
       handler.https.emit('connection', raw);
       resume();
       return;
@@ -192,11 +204,11 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       if (session) session.close('idle');
       else raw.destroy();
     };
-    raw.setTimeout(options.preloginTimeoutMs ?? options.idleTimeoutMs, onTimeout);
+    raw.setTimeout(limits.preloginTimeoutMs ?? limits.idleTimeoutMs, onTimeout);
     if (info.implicitTls) {
       const secure = new tls.TLSSocket(raw, { ...serverTlsOptions(options.tls), isServer: true });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('TLS handshake timed out')), options.handshakeTimeoutMs);
+        const timer = setTimeout(() => reject(new Error('TLS handshake timed out')), limits.handshakeTimeoutMs);
         secure.once('secure', () => {
           clearTimeout(timer);
           resolve();
@@ -213,7 +225,7 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       if (phase === 'idle') return;
       phase = 'idle';
       slot.promote();
-      raw.setTimeout(options.idleTimeoutMs, onTimeout);
+      raw.setTimeout(limits.idleTimeoutMs, onTimeout);
     };
     const peer = { remoteAddress, remotePort, localAddress, localPort };
     const conn = new Connection(socket, info, peer, options.tls, signedIn);
@@ -268,6 +280,9 @@ export async function startListener(options: ListenerOptions): Promise<Listener>
       while (sessions.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const raw of sockets) raw.destroy();
       await stopped;
+    },
+    setTimeouts(t) {
+      timeouts = t;
     },
   };
 }

@@ -1,4 +1,5 @@
-// One contract for every BlobStore: files, and the database on SQLite and on PostgreSQL.
+// One contract for every BlobStore: files, the database on SQLite and on PostgreSQL, and an S3
+// bucket on a real OpenStack Swift (s3api) started by test/helpers/swift.ts.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,12 +9,15 @@ import { after, before, describe, it } from 'node:test';
 import { isFingerpostError } from '../../../src/core/errors.ts';
 import { BLOB_GRACE_MS, releaseBlob } from '../../../src/store/blob-gc.ts';
 import { type BlobStore, FsBlobStore } from '../../../src/store/blobs.ts';
+import { S3BlobStore } from '../../../src/store/blobs-s3.ts';
 import { BLOB_CHUNK_BYTES, DbBlobStore } from '../../../src/store/db-blobs.ts';
 import { type Db, openDb } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
 import { tempPgDatabase } from '../../helpers/pg.ts';
+import { startSwift, swiftSkip, type TestSwift } from '../../helpers/swift.ts';
 
 const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
+const s3Skip = swiftSkip();
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -27,25 +31,39 @@ const kinds = [
   { name: 'files', engine: 'sqlite' },
   { name: 'database', engine: 'sqlite' },
   { name: 'database', engine: 'postgres' },
+  { name: 's3', engine: 'sqlite' },
 ] as const;
 
 for (const kind of kinds) {
-  describe(`blob store contract (${kind.name} on ${kind.engine})`, { skip: kind.engine === 'postgres' ? pgSkip : false }, () => {
+  const skip = kind.engine === 'postgres' ? pgSkip : kind.name === 's3' ? s3Skip : false;
+  describe(`blob store contract (${kind.name} on ${kind.engine})`, { skip }, () => {
     let dir: string;
     let db: Db;
     let url = '';
     let drop: () => Promise<void> = async () => {};
     let blobs: BlobStore;
-    const open = () => (kind.name === 'files' ? new FsBlobStore(path.join(dir, 'blobs')) : new DbBlobStore(db));
+    let swift: TestSwift | undefined;
+    const opened: S3BlobStore[] = [];
+    const open = (): BlobStore => {
+      if (kind.name === 'files') return new FsBlobStore(path.join(dir, 'blobs'));
+      if (kind.name === 'database') return new DbBlobStore(db);
+      const s3 = new S3BlobStore({ ...swift!, region: 'us-east-1', bucket: 'fingerpost-contract', prefix: 'blobs/', pathStyle: true });
+      opened.push(s3);
+      return s3;
+    };
 
     before(async () => {
       dir = await mkdtemp(path.join(os.tmpdir(), 'fp-blobs-'));
       if (kind.engine === 'postgres') ({ url, drop } = await tempPgDatabase());
       db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      if (kind.name === 's3') swift = await startSwift();
       blobs = open();
+      if (blobs instanceof S3BlobStore) await blobs.ensureBucket();
     });
 
     after(async () => {
+      for (const s3 of opened) s3.close();
+      await swift?.close();
       await db.close();
       await drop();
       await rm(dir, { recursive: true, force: true });
