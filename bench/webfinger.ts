@@ -98,6 +98,8 @@ const profileDir = args['profile-dir'];
 const server = await spawnServe(
   ['--data', dataDir, '--domain', 'example.test'],
   profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(profileDir)}` } : {},
+  // a loaded machine starts the server slowly
+  180_000,
 );
 let bare: ReturnType<typeof spawn> | undefined;
 try {
