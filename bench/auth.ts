@@ -4,15 +4,16 @@
 // fresh-token case is interleaved with a bare node:crypto ES256 verify of the same kind of token
 // (two call forms: the ieee-p1363 option, and DER with the KeyObject, the faster) and with jose's
 // jwtVerify alone; the ratios printed are medians over `--rounds`.
-//   ./node_modules/.bin/node bench/auth.ts [--seconds 3] [--concurrency 8] [--rounds 3]
+//   ./node_modules/.bin/node bench/auth.ts [--seconds 3] [--concurrency 8] [--rounds 3] [--profile FILE]
 import { createPublicKey, sign as cryptoSign, verify as cryptoVerify, createPrivateKey } from 'node:crypto';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { pino } from 'pino';
 import { AccountAdmin } from '../src/admin/accounts.ts';
 import { AuthService } from '../src/auth/service.ts';
 import { ecdsaDer } from '../src/auth/verifiers/jwt.ts';
@@ -29,7 +30,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
-    /** Writes a V8 CPU profile of the auth-core fresh-token runs only (not the signing) to this file. */
+    /** After the rounds, runs the auth core alone on fresh tokens for `--seconds` and writes its V8 CPU profile here. */
     profile: { type: 'string' },
   },
 });
@@ -56,8 +57,13 @@ const accounts = new AccountAdmin(db, directory);
 await accounts.addDomain('example.test');
 await accounts.addUser({ address: 'alice@example.test', password: 'correct horse battery' });
 const config = loadConfig({ dataDir: dir, env: {}, overrides: { auth: { limits: { exempt: ['0.0.0.0/0'] } } } });
-// The audit line is written as in production (level info, JSON, redaction) to /dev/null.
-const auth = new AuthService({ config, directory, logger: createLogger('info', createWriteStream('/dev/null'), 'json') });
+// The audit line is written as in production (level info, JSON, redaction, pino's asynchronous
+// destination as `createLogger` uses for stdout) to /dev/null.
+const auth = new AuthService({
+  config,
+  directory,
+  logger: createLogger('info', pino.destination({ dest: '/dev/null', sync: false }) as unknown as NodeJS.WritableStream, 'json'),
+});
 
 const ISSUER = 'https://idp.bench.test';
 const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -96,9 +102,7 @@ process.stdout.write(`auth bench: ${SECONDS}s per case, concurrency ${CONCURRENC
 const SLICE = 0.25;
 const perCase = Math.ceil(SECONDS * 16_000);
 const batch = () => Array.from({ length: perCase }, (_, i) => sign(i));
-const interleaved = async (
-  cases: Array<{ verify: (token: string) => Promise<unknown> | unknown; wrap?: (run: () => Promise<number>) => Promise<number> }>,
-): Promise<number[]> => {
+const interleaved = async (cases: Array<{ verify: (token: string) => Promise<unknown> | unknown }>): Promise<number[]> => {
   const state = cases.map((c) => ({ ...c, tokens: batch(), next: 0, ops: 0 }));
   for (let slice = 0; slice < SECONDS / SLICE; slice++) {
     for (const c of state) {
@@ -110,7 +114,7 @@ const interleaved = async (
           CONCURRENCY,
           SLICE,
         );
-      c.ops += (await (c.wrap ?? ((r) => r()))(run)) * SLICE;
+      c.ops += (await run()) * SLICE;
     }
   }
   for (const c of state)
@@ -136,20 +140,6 @@ const bareVerifyDer = (token: string) => {
 const joseKeys = createLocalJWKSet({ keys: [jwk] });
 const joseVerify = (token: string) => jwtVerify(token, joseKeys, { issuer: ISSUER, audience: aud, algorithms: ['ES256'] });
 const viaAuth = (token: string) => must(auth.authenticate(bearer(token), ctx));
-const profiler = values.profile ? new Session() : undefined;
-profiler?.connect();
-await profiler?.post('Profiler.enable');
-const profiles: unknown[] = [];
-const profiled = async (run: () => Promise<number>): Promise<number> => {
-  if (!profiler) return run();
-  await profiler.post('Profiler.start');
-  try {
-    return await run();
-  } finally {
-    const { profile } = await profiler.post('Profiler.stop');
-    profiles.push(profile);
-  }
-};
 await viaAuth(sign(-2)); // warm-up: loads the issuer's keys
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const bare: number[] = [];
@@ -157,12 +147,7 @@ const bareDer: number[] = [];
 const core: number[] = [];
 const jose: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  const [b, d, c, j] = await interleaved([
-    { verify: bareVerify },
-    { verify: bareVerifyDer },
-    { verify: viaAuth, wrap: profiled },
-    { verify: joseVerify },
-  ]);
+  const [b, d, c, j] = await interleaved([{ verify: bareVerify }, { verify: bareVerifyDer }, { verify: viaAuth }, { verify: joseVerify }]);
   bare.push(b!);
   bareDer.push(d!);
   core.push(c!);
@@ -171,7 +156,26 @@ for (let round = 0; round < ROUNDS; round++) {
     `  round ${round + 1}: bare ${bare.at(-1)!.toFixed(0)}/s, bare DER ${bareDer.at(-1)!.toFixed(0)}/s, auth core ${core.at(-1)!.toFixed(0)}/s, jose ${jose.at(-1)!.toFixed(0)}/s\n`,
   );
 }
-if (values.profile) writeFileSync(values.profile, JSON.stringify(profiles.at(-1)));
+if (values.profile) {
+  // A run of the auth core alone, so every sample (including those after an await, whose stacks
+  // no longer show the caller) belongs to the fresh-token path; the signing happens before.
+  const tokens = Array.from({ length: perCase }, (_, i) => sign(i));
+  const profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+  let next = 0;
+  await rate(() => viaAuth(tokens[next++ % tokens.length]!), CONCURRENCY);
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(values.profile, JSON.stringify(profile));
+  profiler.disconnect();
+}
+if (ROUNDS === 0) {
+  // `--rounds 0 --profile FILE`: the profile alone.
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 report('JWT ES256, bare node:crypto verify (signature only)', median(bare));
 report('JWT ES256, bare node:crypto verify, DER + KeyObject', median(bareDer));
 report('JWT ES256, jose jwtVerify alone (WebCrypto)', median(jose));

@@ -106,6 +106,8 @@ issuer = "https://idp.bench.test"
 jwks_file = "${FP}/jwks.json"
 audiences = ["imap"]
 require_at_jwt = false
+# the load generator's tokens carry no client_id (as Dovecot's oauth2 JWT checks never ask)
+require_rfc9068_claims = false
 mail_scopes = ["mail"]
 claim = "email"
 [log]

@@ -88,6 +88,7 @@ await writeFile(
     `[pop3]\nport = ${ports.pop3}\ntls_port = ${ports.pop3s}\nbind = "127.0.0.1"`,
     `[submission]\nport = ${ports.submission}\ntls_port = ${ports.submissions}\nbind = "127.0.0.1"`,
     `[smtp]\nport = ${ports.smtp}\nbind = "127.0.0.1"`,
+    `[managesieve]\nport = ${ports.managesieve}\nbind = "127.0.0.1"`,
     '[log]\nlevel = "warn"',
     // the benchmark client is one address: lift the per-IP limit out of the way
     `[discovery]\nrate_limit = 100000000\nprivacy = ${args.privacy !== 'off'}`,
@@ -98,9 +99,12 @@ const profileDir = args['profile-dir'];
 const server = await spawnServe(
   ['--data', dataDir, '--domain', 'example.test'],
   profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(profileDir)}` } : {},
+  // a loaded machine starts the server slowly
+  180_000,
 );
 let bare: ReturnType<typeof spawn> | undefined;
 try {
+  if (server.child.exitCode !== null) throw new Error(`fingerpost serve exited:\n${server.stderr}`);
   if (args.privacy === 'off') {
     const r = await runCli(['admin', 'user', 'add', 'alice@example.test', '--data', dataDir]);
     if (r.code !== 0) throw new Error(r.stderr);

@@ -53,6 +53,9 @@ function sendProblem(reply: FastifyReply, status: number, type: string, detail: 
     .send(JSON.stringify({ type, status, detail }));
 }
 const DOMAIN_CACHE_MS = 5_000;
+/** WebFinger answers kept by URL, and the longest URL kept (a 512-character resource, escaped, and rels). */
+const MAX_ANSWERED = 10_000;
+const MAX_ANSWERED_URL = 2_048;
 const HOST_PREFIXES = ['autoconfig.', 'ua-auto-config.', 'autodiscover.'];
 
 /** The part of the HTTPS app discovery needs (its routes live in their own encapsulated plugin). */
@@ -71,6 +74,9 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
   const servicesCache = new Map<string, DomainServices>();
   /** WebFinger answers by subject, aliases and `rel` filter: the same bytes every time. */
   const jrdCache = new RenderedCache();
+  /** Privacy-mode WebFinger 200 answers by request URL (path and query), valid `until`. */
+  const answered = new Map<string, { body: string; until: number }>();
+  const jrdHeaders = Object.freeze({ 'access-control-allow-origin': '*', 'content-type': JRD_TYPE, 'cache-control': publicCache });
   /** The service list of a served domain: a pure function of the frozen config, so computed once. */
   const servicesOf = (domain: string): DomainServices => {
     let s = servicesCache.get(domain);
@@ -142,12 +148,15 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
   const display = (a: Address) => `${a.local}@${a.domain}`;
 
   app.register(async (scope) => {
-    scope.addHook('onRequest', async (request, reply) => {
+    // A callback hook: no promise per request.
+    scope.addHook('onRequest', (request, reply, done) => {
       const waitMs = limiter.take(clientIp(request));
       if (waitMs > 0) {
         reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-        return problem(reply, 429, 'too many discovery requests from this address; slow down');
+        problem(reply, 429, 'too many discovery requests from this address; slow down');
+        return;
       }
+      done();
     });
     // Autodiscover POSTs text/xml; read it as a string, size-capped per route.
     scope.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -163,6 +172,13 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
     });
 
     scope.get('/.well-known/webfinger', async (request, reply) => {
+      // In privacy mode a 200 answer depends only on the URL and on the domain being served, so the
+      // same URL gets the same bytes until the served-domain answer it relied on is re-checked.
+      const known = answered.get(request.url);
+      if (known && known.until > Date.now()) {
+        reply.headers(jrdHeaders);
+        return known.body;
+      }
       let query: Map<string, string[]>;
       let resource: string | undefined;
       try {
@@ -194,7 +210,12 @@ export function registerDiscoveryRoutes(app: RouteHost, deps: DiscoveryDeps): vo
         };
         return JSON.stringify(filterRels(jrd, rels));
       });
-      reply.headers({ 'access-control-allow-origin': '*', 'content-type': JRD_TYPE, 'cache-control': publicCache });
+      const until = servedCache.get(address.domain)?.until;
+      if (config.discovery.privacy && until !== undefined && request.url.length <= MAX_ANSWERED_URL) {
+        if (answered.size >= MAX_ANSWERED) answered.delete(answered.keys().next().value!);
+        answered.set(request.url, { body, until });
+      }
+      reply.headers(jrdHeaders);
       return body;
     });
 

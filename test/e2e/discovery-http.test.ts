@@ -105,6 +105,30 @@ describe('discovery over HTTPS (privacy mode, the default)', () => {
     }
   });
 
+  it('answers the same URL again with the same bytes and headers, security headers included', async () => {
+    const q = wf('resource=acct%3Aalice%40example.test&rel=http%3A%2F%2Fopenid.net%2Fspecs%2Fconnect%2F1.0%2Fissuer');
+    const first = await request(server, q);
+    const again = await request(server, q);
+    assert.equal(first.status, 200);
+    assert.equal(again.status, 200);
+    assert.equal(again.body, first.body);
+    for (const h of [
+      'content-type',
+      'access-control-allow-origin',
+      'cache-control',
+      'strict-transport-security',
+      'x-content-type-options',
+      'referrer-policy',
+    ]) {
+      assert.ok(first.headers[h], h);
+      assert.equal(again.headers[h], first.headers[h], h);
+    }
+    assert.deepEqual(
+      JSON.parse(again.body).links.map((l: { rel: string }) => l.rel),
+      [ISSUER_REL],
+    );
+  });
+
   it('accepts mailto: and keeps + in the local part (%2B and raw)', async () => {
     for (const q of [
       'resource=acct%3Abob%2Btag%40example.test',
@@ -329,6 +353,26 @@ describe('discovery over HTTPS (privacy mode, the default)', () => {
     assert.match(res.body, /<string>com\.apple\.security\.root<\/string>/);
     assert.ok(res.body.includes(`<data>${der}</data>`), 'the CA certificate in DER');
     assert.equal((await request(server, '/apple/mail.mobileconfig')).status, 400);
+  });
+});
+
+describe('discovery in privacy mode with a small rate limit', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({
+      domain: 'example.test',
+      overrides: { server: { hostname: 'example.test' }, discovery: { rate_limit: 5 } },
+    });
+  });
+  after(() => server.close());
+
+  it('rate-limits a WebFinger URL answered before (and so kept) like any other', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12 && !statuses.includes(429); i++)
+      statuses.push((await request(server, wf('resource=acct%3Abob%40example.test'))).status);
+    assert.equal(statuses[0], 200);
+    assert.equal(statuses[1], 200);
+    assert.ok(statuses.includes(429), statuses.join(' '));
   });
 });
 

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Config } from '../../config/config.ts';
-import { resourceIds, SCOPES } from '../../config/resources.ts';
+import { type ResourceIds, resourceIds, SCOPES } from '../../config/resources.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
 import { normalizeIp } from '../../net/cidr.ts';
 import { authFailure } from '../failures.ts';
@@ -57,6 +57,7 @@ export class BearerVerifier {
   readonly #deps: BearerVerifierDeps;
   readonly #verified = new Map<string, CachedJwt>();
   readonly #maxCached: number;
+  #resourceIds: { hostname: string; publicUrl: string; ids: ResourceIds } | undefined;
 
   constructor(deps: BearerVerifierDeps, maxCached = 10_000) {
     this.#deps = deps;
@@ -83,10 +84,10 @@ export class BearerVerifier {
     if (!checked.ok) return checked;
     const { issuer, claims, viaUserinfo } = checked;
 
+    const granted = tokenScopes(claims);
     if (!viaUserinfo) {
-      const kind = scopeKind(context, resourceIds(this.#deps.config).calendar);
+      const kind = scopeKind(context, this.#ids().calendar);
       const accepted = scopesOf(issuer.options, kind);
-      const granted = tokenScopes(claims);
       if (accepted.length && !accepted.some((s) => granted.includes(s)))
         return authFailure('insufficient_scope', {
           tokenError: 'The access token does not grant the scope this service needs',
@@ -117,7 +118,7 @@ export class BearerVerifier {
       ok: true,
       account,
       method: 'bearer',
-      scopes: tokenScopes(claims),
+      scopes: granted,
       issuer: issuer.issuer,
       ...(typeof claims.jti === 'string' ? { credentialId: claims.jti } : {}),
       ...(typeof claims.sid === 'string' ? { sessionId: claims.sid } : {}),
@@ -131,7 +132,8 @@ export class BearerVerifier {
   ): Promise<{ ok: true; issuer: TrustedIssuer; claims: Claims; viaUserinfo: false } | AuthFailure> {
     const now = this.#deps.now();
     const leeway = this.#leewayMs();
-    const key = createHash('sha256').update(token).digest('base64url');
+    // The cache is keyed by a digest so it holds no usable token (one-shot hash: no Hash object).
+    const key = hash('sha256', token, 'base64url');
     let entry = this.#verified.get(key);
     if (entry && (now >= entry.exp + leeway || now + leeway < entry.nbf)) {
       this.#verified.delete(key);
@@ -223,6 +225,16 @@ export class BearerVerifier {
     return normalizeIp(context.localAddress) === normalizeIp(host);
   }
 
+  /** `resourceIds(config)`, built again only when the hostname or the public URL changed. */
+  #ids(): ResourceIds {
+    const { server, publicUrl } = this.#deps.config;
+    const cached = this.#resourceIds;
+    if (cached && cached.hostname === server.hostname && cached.publicUrl === publicUrl) return cached.ids;
+    const ids = resourceIds(this.#deps.config);
+    this.#resourceIds = { hostname: server.hostname, publicUrl, ids };
+    return ids;
+  }
+
   /** `auth.leeway` in whole seconds, as JWT times are (RFC 7519 §2 NumericDate), in ms. */
   #leewayMs(): number {
     return Math.floor(this.#deps.config.auth.leeway / 1000) * 1000;
@@ -231,7 +243,7 @@ export class BearerVerifier {
   /** The `aud` values accepted: the issuer's list, else this protocol's resource identifier(s). */
   #audiences(issuer: TrustedIssuer, context: AuthContext): readonly string[] {
     if (issuer.options.audiences.length) return issuer.options.audiences;
-    const ids = resourceIds(this.#deps.config);
+    const ids = this.#ids();
     switch (context.protocol) {
       case 'imap':
         return [ids.imap];
@@ -270,7 +282,7 @@ export class BearerVerifier {
     status = 'invalid_token',
     expired = false,
   ): AuthFailure {
-    const kind = scopeKind(context, resourceIds(this.#deps.config).calendar);
+    const kind = scopeKind(context, this.#ids().calendar);
     const scopes = issuer ? scopesOf(issuer.options, kind) : [];
     const scope = scopes[0] ?? SCOPES[kind];
     return authFailure('invalid_token', {

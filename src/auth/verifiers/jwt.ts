@@ -50,6 +50,23 @@ function jsonObject(part: string): Claims | undefined {
 }
 
 /**
+ * Decoded JOSE headers by their base64url text: an issuer signs every token with the same few
+ * headers, so each is parsed once. Frozen (shared between tokens); bounded, oldest dropped first.
+ */
+const headers = new Map<string, Claims>();
+const MAX_HEADERS = 256;
+
+function jsonHeader(part: string): Claims | undefined {
+  const known = headers.get(part);
+  if (known) return known;
+  const header = jsonObject(part);
+  if (!header) return undefined;
+  if (headers.size >= MAX_HEADERS) headers.delete(headers.keys().next().value!);
+  headers.set(part, Object.freeze(header));
+  return header;
+}
+
+/**
  * Splits a token in JWS compact form and decodes its header and payload once (RFC 7519 §7.2
  * steps 2-10: each part base64url JSON, both objects), or says why it is not a JWT at all, so the
  * refusal names the real fault. The `iss` it reports is unverified.
@@ -57,7 +74,7 @@ function jsonObject(part: string): Claims | undefined {
 export function decodeJwt(token: string): DecodedJwt | { ok: false; tokenError: string } {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
-  const header = first > 0 ? jsonObject(token.slice(0, first)) : undefined;
+  const header = first > 0 ? jsonHeader(token.slice(0, first)) : undefined;
   if (!header) return { ok: false, tokenError: 'The access token is not a JWT (its header is not base64url JSON)' };
   const payload = second > first ? jsonObject(token.slice(first + 1, second)) : undefined;
   if (!payload) return { ok: false, tokenError: 'The access token is not a JWT (its payload is not a base64url JSON object)' };
@@ -97,31 +114,43 @@ const SIGNATURE: Readonly<Record<string, { hash: string | null; padding?: number
   EdDSA: { hash: null },
 };
 
-/** One unsigned big-endian integer as a DER INTEGER (X.690 §8.3): minimal, positive. */
-function derInteger(bytes: Buffer): Buffer {
-  let i = 0;
-  while (i < bytes.length - 1 && bytes[i] === 0) i++;
-  const body = bytes.subarray(i);
-  const pad = body[0]! & 0x80 ? 1 : 0;
-  const out = Buffer.alloc(2 + pad + body.length);
-  out[0] = 0x02;
-  out[1] = pad + body.length;
-  body.copy(out, 2 + pad);
-  return out;
+/** Where an unsigned big-endian integer's minimal DER INTEGER body starts (X.690 §8.3.2). */
+function firstSignificant(bytes: Buffer, start: number, end: number): number {
+  let i = start;
+  while (i < end - 1 && bytes[i] === 0) i++;
+  return i;
 }
 
 /**
  * The JWS form of an ECDSA signature (RFC 7518 §3.4: r || s, each `size` octets) as the DER
- * `ECDSA-Sig-Value` (RFC 3279 §2.2.3) node:crypto takes with a bare KeyObject, which skips the
- * per-call key handling of the `dsaEncoding` option. Undefined when the length is wrong.
+ * `ECDSA-Sig-Value` (RFC 3279 §2.2.3: a SEQUENCE of two minimal positive INTEGERs, X.690 §8.3)
+ * node:crypto takes with a bare KeyObject, which skips the per-call key handling of the
+ * `dsaEncoding` option. Written into one buffer. Undefined when the length is wrong.
  */
 export function ecdsaDer(signature: Buffer, size: number): Buffer | undefined {
   if (signature.length !== 2 * size) return undefined;
-  const r = derInteger(signature.subarray(0, size));
-  const s = derInteger(signature.subarray(size));
-  const len = r.length + s.length;
-  const head = len < 0x80 ? Buffer.from([0x30, len]) : Buffer.from([0x30, 0x81, len]);
-  return Buffer.concat([head, r, s], head.length + len);
+  const r = firstSignificant(signature, 0, size);
+  const s = firstSignificant(signature, size, 2 * size);
+  const rPad = signature[r]! & 0x80 ? 1 : 0;
+  const sPad = signature[s]! & 0x80 ? 1 : 0;
+  const rLen = rPad + size - r;
+  const sLen = sPad + 2 * size - s;
+  const len = 4 + rLen + sLen;
+  const head = len < 0x80 ? 2 : 3;
+  const out = Buffer.allocUnsafe(head + len);
+  let at = 0;
+  out[at++] = 0x30;
+  if (head === 3) out[at++] = 0x81;
+  out[at++] = len;
+  out[at++] = 0x02;
+  out[at++] = rLen;
+  if (rPad) out[at++] = 0;
+  at += signature.copy(out, at, r, size);
+  out[at++] = 0x02;
+  out[at++] = sLen;
+  if (sPad) out[at++] = 0;
+  signature.copy(out, at, s, 2 * size);
+  return out;
 }
 
 function signatureValid(alg: string, key: KeyObject, data: Buffer, signature: Buffer): boolean {

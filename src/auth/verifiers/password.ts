@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Remembers recently verified (account, password) pairs as keyed digests, so a client that opens
@@ -6,7 +6,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  * kept; entries expire and are dropped when the account's credentials change.
  */
 export class VerifiedPasswordCache {
-  readonly #key = randomBytes(32);
+  /** A KeyObject, so each digest skips re-importing raw key bytes. */
+  readonly #key = createSecretKey(randomBytes(32));
   readonly #entries = new Map<number, { digest: Buffer; until: number; credentialsChangedAt: number }>();
   readonly #ttlMs: number;
   readonly #max: number;

@@ -27,6 +27,73 @@ export interface HttpDeps {
   readonly health: () => Promise<HealthReport>;
 }
 
+type LogArgs = [obj: unknown, msg?: string, ...args: unknown[]];
+
+/**
+ * A request's logger, made on first use: the child with the request id and the client IP that
+ * fastify would build for every request (a pino child serializes its bindings when made) is only
+ * built when something logs through `request.log` at an enabled level, mostly errors. It writes
+ * the same lines the eager child did.
+ */
+class RequestLogger {
+  readonly #parent: Logger;
+  readonly #bindings: Record<string, unknown>;
+  readonly #socket: IncomingMessage['socket'];
+  #child: Logger | undefined;
+
+  constructor(parent: Logger, bindings: Record<string, unknown>, socket: IncomingMessage['socket']) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#socket = socket;
+  }
+
+  #real(): Logger {
+    this.#child ??= this.#parent.child({ ...this.#bindings, ip: peerOf(this.#socket).remoteAddress });
+    return this.#child;
+  }
+
+  #write(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: LogArgs): void {
+    if (!this.isLevelEnabled(level)) return;
+    (this.#real()[level] as (...a: LogArgs) => void)(...args);
+  }
+
+  get level(): string {
+    return (this.#child ?? this.#parent).level;
+  }
+
+  set level(level: string) {
+    this.#real().level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.#child ?? this.#parent).isLevelEnabled(level);
+  }
+
+  fatal(...args: LogArgs): void {
+    this.#write('fatal', args);
+  }
+  error(...args: LogArgs): void {
+    this.#write('error', args);
+  }
+  warn(...args: LogArgs): void {
+    this.#write('warn', args);
+  }
+  info(...args: LogArgs): void {
+    this.#write('info', args);
+  }
+  debug(...args: LogArgs): void {
+    this.#write('debug', args);
+  }
+  trace(...args: LogArgs): void {
+    this.#write('trace', args);
+  }
+  silent(): void {}
+
+  child(bindings: Record<string, unknown>, options?: object): Logger {
+    return this.#real().child(bindings, options);
+  }
+}
+
 /** The client IP of a request (PROXY-aware). */
 export function clientIp(request: FastifyRequest): string {
   return peerOf(request.raw.socket).remoteAddress;
@@ -94,6 +161,13 @@ function enforceRequestTimeouts(server: https.Server, headersTimeoutMs: number, 
   server.on('request', (request: IncomingMessage) => markHttpConnectionInUse(request.socket));
 }
 
+/** Sent on every HTTPS answer (RFC 6797 HSTS; no MIME sniffing; no Referer to other sites). */
+const SECURITY_HEADERS = Object.freeze({
+  'strict-transport-security': 'max-age=31536000',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+});
+
 /**
  * Builds the HTTPS application (fastify on an https.Server fed by the net/ listener): security
  * headers, problem+json errors, /healthz and /metrics. Protocol modules register their routes on it.
@@ -110,6 +184,11 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
     logController: new LogController({ disableRequestLogging: true }),
+    // A route's own log level or serializers get a real child at once; every other request a lazy one.
+    childLoggerFactory: (logger, bindings, options, raw) =>
+      (options.level || options.serializers
+        ? logger.child({ ...bindings, ip: peerOf(raw.socket).remoteAddress }, options)
+        : new RequestLogger(logger as Logger, bindings, raw.socket)) as unknown as typeof logger,
     bodyLimit: deps.config.http.body_limit,
     trustProxy: false,
     forceCloseConnections: 'idle',
@@ -134,29 +213,46 @@ export function createHttpApp(deps: HttpDeps): { app: FastifyInstance; server: h
     },
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('strict-transport-security', 'max-age=31536000');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    request.log = request.log.child({ ip: clientIp(request) });
+  // Callback hooks (no promise per request); the security headers and the CORS header of the
+  // Host-less answer are set in one call each.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
     // Reading originalUrl pins the URL as received (fastify keeps the first value); the embedded
     // provider's mount rewrites raw.url later, and the access log names what the client asked for.
     void request.originalUrl;
     // Named for the event-loop watchdog by route pattern, never by URL (it may carry tokens).
-    const done = activities.begin('http', `${request.method} ${request.routeOptions.url ?? 'unmatched'}`, request.id);
-    reply.raw.once('close', done);
+    const finished = activities.begin('http', `${request.method} ${request.routeOptions.url ?? 'unmatched'}`, request.id);
+    reply.raw.once('close', finished);
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (with a JSON error, like every error here).
     if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
       reply.header('access-control-allow-origin', '*').header('connection', 'close');
-      return sendProblem(reply, 400, 'about:blank', 'the Host header is required (RFC 9112 §3.2)');
+      sendProblem(reply, 400, 'about:blank', 'the Host header is required (RFC 9112 §3.2)');
+      return;
     }
+    done();
   });
 
   // One access-log line per request, also for requests handed to the embedded provider (hijacked
   // replies): the route pattern, or the path without its query (codes and states travel there).
-  app.addHook('onResponse', async (request, reply) => {
-    const url = request.routeOptions.url ?? request.originalUrl.split('?')[0]!.slice(0, 200);
-    request.log.info({ method: request.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  // Written by the app's logger with the request id and IP as fields (the line a request child
+  // would write), and only built when info is enabled.
+  const accessLog = app.log as unknown as Logger;
+  app.addHook('onResponse', (request, reply, done) => {
+    if (accessLog.isLevelEnabled('info')) {
+      const url = request.routeOptions.url ?? request.originalUrl.split('?')[0]!.slice(0, 200);
+      accessLog.info(
+        {
+          reqId: request.id,
+          ip: clientIp(request),
+          method: request.method,
+          url,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'request',
+      );
+    }
+    done();
   });
 
   app.setNotFoundHandler((request, reply) => {
