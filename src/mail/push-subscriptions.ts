@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../store/db.ts';
 import type { JmapPushSubscriptionTable } from '../store/schema.ts';
+import { ANYONE } from './sharing/identifiers.ts';
 
 /** A stored PushSubscription (RFC 8620 §7.2); `types` holds a JSON list of type names or NULL for all. */
 export type PushSubscriptionRow = Selectable<JmapPushSubscriptionTable>;
@@ -101,25 +102,45 @@ export class PushSubscriptions {
     return row.verification_code;
   }
 
-  /** The verified, unexpired subscriptions of the accounts in `accountIds` (StateChange targets). */
-  active(accountIds: readonly number[], now: number): Promise<Array<{ id: number; account_id: number; types: string | null }>> {
-    if (!accountIds.length) return Promise.resolve([]);
+  /**
+   * The verified, unexpired subscriptions a change to `ownerId`'s data may concern, in one query:
+   * the owner's, and with `shared` those of accounts that may hold rights on its mailboxes (a
+   * grant, or any account of the owner's domain once an `anyone` entry exists, RFC 4314 §2). The
+   * caller confirms the others' effective rights (`SharingStore.sharedMailboxes`).
+   */
+  activeFor(ownerId: number, shared: boolean, now: number): Promise<Array<{ id: number; account_id: number; types: string | null }>> {
     return this.#db.kysely
-      .selectFrom('jmap_push_subscriptions')
-      .select(['id', 'account_id', 'types'])
-      .where('account_id', 'in', [...accountIds])
-      .where('verified', '=', 1)
-      .where('expires', '>', now)
-      .orderBy('id')
+      .selectFrom('jmap_push_subscriptions as s')
+      .select(['s.id', 's.account_id', 's.types'])
+      .where('s.verified', '=', 1)
+      .where('s.expires', '>', now)
+      .where((eb) => {
+        const own = eb('s.account_id', '=', ownerId);
+        if (!shared) return own;
+        const anyone = eb.exists(
+          eb.selectFrom('mail_acl_identifiers').select('mailbox_id').where('owner_id', '=', ownerId).where('identifier', '=', ANYONE),
+        );
+        const sameDomain = eb
+          .selectFrom('accounts as a')
+          .innerJoin('accounts as o', 'o.domain_id', 'a.domain_id')
+          .select('a.id')
+          .where('o.id', '=', ownerId);
+        return eb.or([
+          own,
+          eb('s.account_id', 'in', eb.selectFrom('mail_acl').select('grantee_id').where('owner_id', '=', ownerId)),
+          eb.and([anyone, eb('s.account_id', 'in', sameDomain)]),
+        ]);
+      })
+      .orderBy('s.id')
       .execute();
   }
 
-  /** Queues one message per subscription, due now. */
-  async enqueue(subscriptionIds: readonly number[], payload: string, now: number): Promise<void> {
-    if (!subscriptionIds.length) return;
+  /** Queues messages, each for one subscription, due now. */
+  async enqueue(items: ReadonlyArray<{ readonly subscriptionId: number; readonly payload: string }>, now: number): Promise<void> {
+    if (!items.length) return;
     await this.#db.kysely
       .insertInto('jmap_push_outbox')
-      .values(subscriptionIds.map((id) => ({ subscription_id: id, payload, next_at: now, created_at: now })))
+      .values(items.map((m) => ({ subscription_id: m.subscriptionId, payload: m.payload, next_at: now, created_at: now })))
       .execute();
   }
 

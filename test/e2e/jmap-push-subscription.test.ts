@@ -32,7 +32,7 @@ describe('JMAP PushSubscription with Web Push', () => {
   let pushUrl = '';
   let fetchCa: ReturnType<typeof caFetch>;
   let applicationServerKey = '';
-  const received: Array<{ json: Json; headers: Record<string, unknown> }> = [];
+  const received: Array<{ json: Json; headers: Record<string, unknown>; path: string }> = [];
   const waiters: Array<() => void> = [];
   const auth = `Basic ${Buffer.from(`${ALICE}:${PASSWORD}`).toString('base64')}`;
 
@@ -46,10 +46,12 @@ describe('JMAP PushSubscription with Web Push', () => {
     return ((await res.json()) as Json).methodResponses;
   }
 
-  async function nextMessage(count: number): Promise<Json> {
+  /** The `count`-th push message (to `path` when given), once it arrived. */
+  async function nextMessage(count: number, path?: string): Promise<Json> {
     const deadline = Date.now() + 15_000;
-    while (received.length < count) {
-      if (Date.now() > deadline) throw new Error(`only ${received.length} push messages arrived`);
+    const to = () => (path === undefined ? received : received.filter((m) => m.path === path));
+    while (to().length < count) {
+      if (Date.now() > deadline) throw new Error(`only ${to().length} push messages arrived`);
       await new Promise<void>((r) => {
         const timer = setTimeout(r, 500);
         waiters.push(() => {
@@ -58,7 +60,7 @@ describe('JMAP PushSubscription with Web Push', () => {
         });
       });
     }
-    return received[count - 1]!;
+    return to()[count - 1]!;
   }
 
   before(async () => {
@@ -90,9 +92,9 @@ describe('JMAP PushSubscription with Web Push', () => {
             );
             const { payload } = await jwtVerify(m[1]!, key, { audience: new URL(pushUrl).origin });
             assert.ok(payload.sub);
-            received.push({ json: JSON.parse(decryptPush(body, ua)), headers: req.headers });
+            received.push({ json: JSON.parse(decryptPush(body, ua)), headers: req.headers, path: req.url ?? '' });
           } catch (err) {
-            received.push({ json: { error: String(err) }, headers: req.headers });
+            received.push({ json: { error: String(err) }, headers: req.headers, path: req.url ?? '' });
           }
           res.writeHead(201).end();
           for (const w of waiters.splice(0)) w();
@@ -246,5 +248,54 @@ describe('JMAP PushSubscription with Web Push', () => {
     const change = (await nextMessage(start + 2)).json;
     assert.equal(change['@type'], 'StateChange', JSON.stringify(change));
     assert.deepEqual(change.changed, { [alice]: { Email: set.newState } }, "bob hears of alice's account, Email only");
+  });
+
+  it("an account's mailbox shared with `anyone` (RFC 4314 §2) announces its changes to a same-domain subscriber", async () => {
+    const CAROL = 'carol@example.test';
+    const carolAuth = `Basic ${Buffer.from(`${CAROL}:${PASSWORD}`).toString('base64')}`;
+    await t.services.accounts.addUser({ address: CAROL, password: PASSWORD });
+    const aliceId = (await t.services.directory.findByAddress(ALICE))!.id;
+    const alice = `A${aliceId}`;
+    const sharing = t.services.mail.sharing;
+    const [[, archive]] = await jmap([['Mailbox/set', { accountId: alice, create: { a: { name: 'Team' } } }, 'm']]);
+    const box = (await t.services.mail.getMailboxById(aliceId, Number(archive.created.a.id.slice(1))))!;
+    await sharing.setIdentifierRights((await sharing.account(aliceId))!, box, 'anyone', 'lr');
+    const carolPath = '/push/carol-phone';
+    const [[, created]] = await jmap(
+      [
+        [
+          'PushSubscription/set',
+          { create: { p: { deviceClientId: 'carol-phone', url: new URL(carolPath, pushUrl).href, keys: ua.keys, types: ['Email'] } } },
+          's',
+        ],
+      ],
+      carolAuth,
+    );
+    const verification = (await nextMessage(1, carolPath)).json;
+    assert.equal(verification.pushSubscriptionId, created.created.p.id);
+    await jmap(
+      [['PushSubscription/set', { update: { [created.created.p.id]: { verificationCode: verification.verificationCode } } }, 'v']],
+      carolAuth,
+    );
+    const [[, set]] = await jmap([
+      [
+        'Email/set',
+        {
+          accountId: alice,
+          create: {
+            e: {
+              mailboxIds: { [archive.created.a.id]: true },
+              subject: 'for the team',
+              textBody: [{ partId: 'b' }],
+              bodyValues: { b: { value: 'x' } },
+            },
+          },
+        },
+        's',
+      ],
+    ]);
+    const change = (await nextMessage(2, carolPath)).json;
+    assert.equal(change['@type'], 'StateChange', JSON.stringify(change));
+    assert.deepEqual(change.changed, { [alice]: { Email: set.newState } }, "carol hears of alice's account through anyone");
   });
 });

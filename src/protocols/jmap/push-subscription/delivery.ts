@@ -61,13 +61,14 @@ export class PushDelivery {
       pushSubscriptionId: toId('push', subscriptionId),
       verificationCode: await this.#services.mail.pushSubscriptions.verificationCode(subscriptionId),
     };
-    await this.#enqueue([subscriptionId], JSON.stringify(payload));
+    await this.#enqueue([{ subscriptionId, payload: JSON.stringify(payload) }]);
   }
 
   /**
    * One StateChange per subscription that wants a changed type: the owner's subscriptions, and
-   * those of the accounts the owner shared mailboxes with, for the types a shared account has
-   * (RFC 9670 §1.4), naming the owner's account.
+   * those of the accounts the owner's mailboxes are shared with (by a grant or `anyone`, less
+   * negative rights: whoever the Session lists the account for), for the types a shared account
+   * has (RFC 9670 §1.4), naming the owner's account. All of them queued in one insert.
    */
   async #enqueueChange(change: MailChange): Promise<void> {
     const changed = PUSH_TYPES.filter(
@@ -75,32 +76,35 @@ export class PushDelivery {
     ) as PushType[];
     if (!changed.length) return;
     const now = this.#services.now();
-    const grantees = changed.some((t) => SHARED_TYPES.has(t)) ? await this.#grantees(change.accountId) : [];
-    const subs = await this.#services.mail.pushSubscriptions.active([change.accountId, ...grantees], now);
+    const owner = change.accountId;
+    const subs = await this.#services.mail.pushSubscriptions.activeFor(
+      owner,
+      changed.some((t) => SHARED_TYPES.has(t)),
+      now,
+    );
     if (!subs.length) return;
-    const states = await currentStates(this.#services, change.accountId, changed);
+    const states = await currentStates(this.#services, owner, changed);
     // EmailDelivery moves only when mail arrived; a change that did not move it does not name it.
     if (states.EmailDelivery !== undefined && states.EmailDelivery !== String(change.modseq)) delete states.EmailDelivery;
+    const sees = new Map<number, boolean>();
+    const items: Array<{ subscriptionId: number; payload: string }> = [];
     for (const sub of subs) {
+      const own = sub.account_id === owner;
+      if (!own && !sees.has(sub.account_id))
+        sees.set(sub.account_id, (await this.#services.mail.sharing.sharedMailboxes(sub.account_id, owner)).size > 0);
+      if (!own && !sees.get(sub.account_id)) continue;
       const wanted = sub.types === null ? null : new Set(JSON.parse(sub.types) as string[]);
-      const own = sub.account_id === change.accountId;
       const mine = Object.fromEntries(
         Object.entries(states).filter(([t]) => (!wanted || wanted.has(t)) && (own || SHARED_TYPES.has(t as PushType))),
       );
-      if (Object.keys(mine).length) await this.#enqueue([sub.id], JSON.stringify(stateChange(change.accountId, mine)));
+      if (Object.keys(mine).length) items.push({ subscriptionId: sub.id, payload: JSON.stringify(stateChange(owner, mine)) });
     }
+    await this.#enqueue(items);
   }
 
-  /** The accounts `ownerId` shared at least one mailbox with. */
-  async #grantees(ownerId: number): Promise<number[]> {
-    const ids = new Set<number>();
-    for (const grants of (await this.#services.mail.sharing.grantsOfOwner(ownerId)).values())
-      for (const g of grants) if (g.rights) ids.add(g.grantee.id);
-    return [...ids];
-  }
-
-  async #enqueue(subscriptionIds: readonly number[], payload: string): Promise<void> {
-    await this.#services.mail.pushSubscriptions.enqueue(subscriptionIds, payload, this.#services.now());
+  async #enqueue(items: ReadonlyArray<{ subscriptionId: number; payload: string }>): Promise<void> {
+    if (!items.length) return;
+    await this.#services.mail.pushSubscriptions.enqueue(items, this.#services.now());
     this.#schedule(0);
   }
 
