@@ -1,7 +1,8 @@
 // Blob store throughput (docs/operations.md "Blob storage for several nodes"): MB/s to store and
 // to read back message-sized blobs in the file store, the database store on SQLite and the
-// database store on PostgreSQL, rounds interleaved, with each figure's ratio to the file store.
-//   ./node_modules/.bin/node bench/blobs.ts [--rounds 3] [--count 200] [--pg postgres://postgres@127.0.0.1:5432/test]
+// database store on PostgreSQL and (with --s3) an S3 bucket on a single-node OpenStack Swift
+// (test/helpers/swift.ts), rounds interleaved, with each figure's ratio to the file store.
+//   ./node_modules/.bin/node bench/blobs.ts [--rounds 3] [--count 200] [--pg postgres://postgres@127.0.0.1:5432/test] [--s3]
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,14 +10,17 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type BlobStore, FsBlobStore } from '../src/store/blobs.ts';
+import { S3BlobStore } from '../src/store/blobs-s3.ts';
 import { DbBlobStore } from '../src/store/db-blobs.ts';
 import { type Db, openDb } from '../src/store/db.ts';
+import { startSwift } from '../test/helpers/swift.ts';
 
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     count: { type: 'string', default: '200' },
     pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+    s3: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -67,6 +71,12 @@ const stores: Array<[string, BlobStore]> = [
   ['database (SQLite)', new DbBlobStore(sqlite)],
   ['database (PostgreSQL)', new DbBlobStore(postgres)],
 ];
+const swift = values.s3 ? await startSwift() : undefined;
+const s3 = swift && new S3BlobStore({ ...swift, region: 'us-east-1', bucket: 'fingerpost-bench', prefix: 'blobs/', pathStyle: true });
+if (s3) {
+  await s3.ensureBucket();
+  stores.push(['s3 (Swift)', s3]);
+}
 try {
   console.log(`blob stores, ${COUNT} blobs per size and round, ${ROUNDS} rounds interleaved, medians; load ${os.loadavg()[0]!.toFixed(1)}`);
   console.log('| size | store | put MB/s | get MB/s | put ÷ files | get ÷ files |');
@@ -95,5 +105,7 @@ try {
   await sqlite.close();
   await postgres.close();
   await pgDb.drop();
+  s3?.close();
+  await swift?.close();
   await rm(dir, { recursive: true, force: true });
 }

@@ -106,7 +106,8 @@ const SECRET_KEY = /(^|_)(secret|password|secret_access_key)$/;
  * stderr and from there to journals and CI logs.
  */
 function hideSecrets(value: unknown, key: PropertyKey | undefined): unknown {
-  if (typeof key === 'string' && SECRET_KEY.test(key)) return typeof value === 'string' && value ? '***' : value;
+  // Any shape: a secret given by mistake as a number or a list is still a secret.
+  if (typeof key === 'string' && SECRET_KEY.test(key)) return value === undefined || value === '' ? value : '***';
   if (typeof value === 'string') return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1***@');
   if (Array.isArray(value)) return value.map((v) => hideSecrets(v, undefined));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, hideSecrets(v, k)]));

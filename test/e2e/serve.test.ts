@@ -13,26 +13,11 @@ import { issuerLines } from '../../src/cli/serve.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { spawnServe } from '../helpers/process.ts';
 import { selfSignedCertificate } from '../helpers/self-signed.ts';
-import { portOverrides, runCli } from '../helpers/server.ts';
+import { portEnv, portOverrides, runCli } from '../helpers/server.ts';
 import { LineClient } from '../helpers/wire.ts';
 
 const exec = promisify(execFile);
 const curlSkip = commandSkip('curl', 'curl');
-
-function portEnv(ports: Awaited<ReturnType<typeof portOverrides>>['ports']): Record<string, string> {
-  return {
-    FINGERPOST_HTTP_PORT: String(ports.https),
-    FINGERPOST_IMAP_PORT: String(ports.imap),
-    FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
-    FINGERPOST_POP3_PORT: String(ports.pop3),
-    FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
-    FINGERPOST_SMTP_PORT: String(ports.smtp),
-    FINGERPOST_SUBMISSION_PORT: String(ports.submission),
-    FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
-    FINGERPOST_MANAGESIEVE_PORT: String(ports.managesieve),
-    FINGERPOST_LOG_LEVEL: 'warn',
-  };
-}
 
 describe('fingerpost serve (first start, restart, admin while running)', () => {
   let dataDir: string;

@@ -147,3 +147,19 @@ export function runCli(
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** The `FINGERPOST_*` variables that put a `fingerpost serve` child on the ports of `portOverrides`. */
+export function portEnv(ports: Awaited<ReturnType<typeof portOverrides>>['ports']): Record<string, string> {
+  return {
+    FINGERPOST_HTTP_PORT: String(ports.https),
+    FINGERPOST_IMAP_PORT: String(ports.imap),
+    FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
+    FINGERPOST_POP3_PORT: String(ports.pop3),
+    FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
+    FINGERPOST_SMTP_PORT: String(ports.smtp),
+    FINGERPOST_SUBMISSION_PORT: String(ports.submission),
+    FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+    FINGERPOST_MANAGESIEVE_PORT: String(ports.managesieve),
+    FINGERPOST_LOG_LEVEL: 'warn',
+  };
+}

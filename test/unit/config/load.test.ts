@@ -150,6 +150,28 @@ describe('config loading', () => {
     assert.throws(() => idle('29m'), /config key limits\.idle_timeout = "29m" .*at least 30 minutes.*RFC 9051 §5\.4/);
   });
 
+  it('needs a bucket for store.blobs = "s3", and never shows the S3 secret in an error', () => {
+    const load = (store: Record<string, unknown>, env: Record<string, string> = {}) =>
+      loadConfig({ dataDir: '/tmp/fp-x', env, overrides: { store } }).store;
+    assert.throws(() => load({ blobs: 's3' }), /config key store\.s3\.bucket .*store\.blobs = "s3" needs store\.s3\.bucket/);
+    const ok = load({ blobs: 's3', s3: { bucket: 'mail-bodies', endpoint: 'http://127.0.0.1:8080' } });
+    assert.equal(ok.s3.prefix, 'blobs/');
+    assert.equal(ok.s3.path_style, true);
+    const secret = 'do-not-print-this-s3-secret';
+    assert.throws(
+      () => load({ blobs: 's3', s3: { bucket: 'Bad_Bucket' } }, { FINGERPOST_STORE_S3_SECRET_ACCESS_KEY: secret }),
+      (err: Error) => /store\.s3\.bucket = "Bad_Bucket".*expected an S3 bucket name/.test(err.message) && !err.message.includes(secret),
+    );
+    assert.throws(
+      () => load({ blobs: 's3', s3: { bucket: 'ok-bucket', secret_access_key: 42 } }, {}),
+      (err: Error) => /store\.s3\.secret_access_key/.test(err.message),
+    );
+    assert.throws(
+      () => load({ blobs: 's3', s3: { bucket: 'ok-bucket', secret_access_key: [secret] } }, {}),
+      (err: Error) => /store\.s3\.secret_access_key = "\*\*\*"/.test(err.message) && !err.message.includes(secret),
+    );
+  });
+
   it('checks LDAP sources at start-up: TLS for passwords, filters that parse, one source per domain', () => {
     const source = { domains: ['example.org'], urls: ['ldaps://ldap.example.org'], base_dn: 'ou=people,dc=example,dc=org' };
     const load = (ldap: Array<Record<string, unknown>>) =>
