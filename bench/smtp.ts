@@ -7,6 +7,7 @@
 //   ./node_modules/.bin/node bench/smtp.ts --target host:port --rcpt user@domain   (inbound only, any SMTP server)
 //   ./node_modules/.bin/node bench/smtp.ts --peer host:port --rounds 3   (inbound only: Fingerpost and the peer,
 //       e.g. Postfix delivering to a virtual maildir for example.test, rounds interleaved, ratio of medians)
+//   ./node_modules/.bin/node bench/smtp.ts --inbound-only --cpu-prof DIR   (the server writes a V8 CPU profile to DIR)
 //   ./node_modules/.bin/node bench/smtp.ts --submission-target host:port --user U --password P \
 //       --ca cert.pem [--token-key es256.pem --token-kid k1]   (STARTTLS submission, e.g. Dovecot's)
 import { createPrivateKey, randomUUID } from 'node:crypto';
@@ -35,6 +36,8 @@ const { values: args } = parseArgs({
     'token-kid': { type: 'string', default: 'k1' },
     rcpt: { type: 'string', default: 'bench@example.test' },
     verbose: { type: 'boolean', default: false },
+    'inbound-only': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const MESSAGES = Number(args.messages);
@@ -187,6 +190,7 @@ const env = {
   FINGERPOST_SMTP_PORT: String(ports.smtp),
   FINGERPOST_SUBMISSION_PORT: String(ports.submission),
   FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+  ...(args['cpu-prof'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(args['cpu-prof'])}` } : {}),
 };
 await runCli(['admin', 'domain', 'add', 'example.test', '--data', dataDir]);
 const PASSWORD = 'bench-password-123';
@@ -219,7 +223,7 @@ try {
     .setExpirationTime('1h')
     .sign(privateKey);
   const account = { host: '127.0.0.1', ca, user: 'bench@example.test', password: PASSWORD, token };
-  if (!args.peer) {
+  if (!args.peer && !args['inbound-only']) {
     await submission('(implicit TLS)', { ...account, port: ports.submissions, secure: true });
     await submission('(STARTTLS)', { ...account, port: ports.submission, secure: false });
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -54,7 +54,10 @@ export class SpoolFile {
     if (this.#gone) return;
     this.#gone = true;
     await this.#handle.close().catch(() => {});
-    await rm(this.path, { force: true });
+    // unlink, not rm: rm walks the path first (lstat) as if it might be a directory.
+    await unlink(this.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 }
 
@@ -64,16 +67,26 @@ const STALE_MS = 3_600_000;
 /** The spool directory (`DATA/spool`): creates files and removes what a crash left behind. */
 export class SpoolDir {
   readonly dir: string;
+  #made: Promise<unknown> | undefined;
 
   constructor(dir: string) {
     this.dir = dir;
   }
 
-  /** A new, empty spool file (mode 0600). */
+  /** A new, empty spool file (mode 0600); the directory is made once, and again if it went away. */
   async create(): Promise<SpoolFile> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    this.#made ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).catch((err: Error) => {
+      this.#made = undefined;
+      throw err;
+    });
+    await this.#made;
     const file = path.join(this.dir, `${randomBytes(12).toString('hex')}.msg`);
-    return new SpoolFile(file, await open(file, 'wx+', 0o600));
+    const handle = await open(file, 'wx+', 0o600).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      return open(file, 'wx+', 0o600);
+    });
+    return new SpoolFile(file, handle);
   }
 
   /**
