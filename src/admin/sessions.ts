@@ -22,7 +22,7 @@ export class SessionAdmin {
 
   /** Ends one session; with `accountId`, only if it belongs to that account (else not_found). */
   async revoke(sessionId: string, accountId?: number): Promise<StoredSession> {
-    const live = (await this.list(accountId)).find((x) => x.id === sessionId);
+    const [live] = await listStoredSessions(this.#db, { id: sessionId, ...(accountId === undefined ? {} : { accountId }) });
     if (!live)
       throw new FingerpostError('not_found', `no live session ${sessionId}`, { hint: 'list them with: fingerpost admin session list' });
     await publishSessionRevocation(this.#db, { sessionId: live.id });

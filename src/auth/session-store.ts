@@ -25,8 +25,11 @@ export function publishSessionRevocation(db: Db, revocation: SessionRevocation):
   return publishEvent(db, SESSION_REVOKED, { ...revocation });
 }
 
-/** Sessions that live nodes reported, oldest first; optionally one account's. */
-export async function listStoredSessions(db: Db, options: { accountId?: number; now?: number } = {}): Promise<StoredSession[]> {
+/** Sessions that live nodes reported, oldest first; optionally one account's, or the one of id `id`. */
+export async function listStoredSessions(
+  db: Db,
+  options: { accountId?: number; id?: string; now?: number } = {},
+): Promise<StoredSession[]> {
   const now = options.now ?? Date.now();
   let q = db.kysely
     .selectFrom('auth_sessions')
@@ -35,6 +38,7 @@ export async function listStoredSessions(db: Db, options: { accountId?: number; 
     .orderBy('started_at')
     .orderBy('id');
   if (options.accountId !== undefined) q = q.where('account_id', '=', options.accountId);
+  if (options.id !== undefined) q = q.where('id', '=', options.id);
   const rows = await q.execute();
   return rows.map((r) => ({
     id: r.id,

@@ -1,6 +1,4 @@
-import type { Transaction } from 'kysely';
 import type { Db } from '../store/db.ts';
-import type { Database } from '../store/schema.ts';
 import type { LoggedWrite } from './logged-write.ts';
 
 /** Bounds on METADATA (RFC 5464 §4.3): the largest value and the most entries one account keeps. */
@@ -35,9 +33,9 @@ export interface StoredMetadata {
 export class MetadataStore {
   readonly #db: Db;
   readonly #now: () => number;
-  readonly #write: LoggedWrite | undefined;
+  readonly #write: LoggedWrite;
 
-  constructor(db: Db, now: () => number = Date.now, write?: LoggedWrite) {
+  constructor(db: Db, now: () => number, write: LoggedWrite) {
     this.#db = db;
     this.#now = now;
     this.#write = write;
@@ -85,7 +83,7 @@ export class MetadataStore {
   ): Promise<MetadataRefusal | null> {
     for (const e of entries) if (e.value && e.value.length > limits.maxSize) return { code: 'MAXSIZE', max: limits.maxSize };
     const now = this.#now();
-    const work = async (trx: Transaction<Database>) => {
+    return this.#write(accountId, 'Metadata', async (trx) => {
       for (const e of entries) {
         await trx
           .deleteFrom('mail_metadata')
@@ -113,28 +111,25 @@ export class MetadataStore {
         .executeTakeFirstOrThrow();
       if (Number(count.n) > limits.maxEntries) throw new TooMany();
       // A mailbox's annotations are part of its state for QRESYNC: its HIGHESTMODSEQ moves (RFC
-      // 7162 §3.2), to the MODSEQ the logged write is about to take (at least one past the account's).
+      // 7162 §3.2) to the MODSEQ the logged write takes next. The account row is read through a
+      // no-op update, which holds its lock until commit, so no other write takes that MODSEQ first.
       if (mailboxId !== 0 && entries.length > 0) {
-        const account = await trx.selectFrom('accounts').select('modseq').where('id', '=', accountId).executeTakeFirstOrThrow();
+        const account = await trx
+          .updateTable('accounts')
+          .set((eb) => ({ modseq: eb.ref('modseq') }))
+          .where('id', '=', accountId)
+          .returning('modseq')
+          .executeTakeFirstOrThrow();
+        const next = Number(account.modseq) + 1;
         await trx
           .updateTable('mailboxes')
-          .set({ highest_modseq: Number(account.modseq) + 1 })
+          .set({ highest_modseq: next })
           .where('id', '=', mailboxId)
-          .where('highest_modseq', '<', Number(account.modseq) + 1)
+          .where('highest_modseq', '<', next)
           .execute();
       }
-    };
-    const write = this.#write;
-    const done = write
-      ? write(accountId, 'Metadata', async (trx) => {
-          await work(trx);
-          return { value: null, changes: entries.length ? [{ id: mailboxId, kind: 'updated' as const }] : [] };
-        })
-      : this.#db.kysely.transaction().execute(async (trx) => {
-          await work(trx);
-          return null;
-        });
-    return done.catch((err: unknown) => {
+      return { value: null, changes: entries.length ? [{ id: mailboxId, kind: 'updated' as const }] : [] };
+    }).catch((err: unknown) => {
       if (err instanceof TooMany) return { code: 'TOOMANY' } as const;
       throw err;
     });

@@ -163,6 +163,10 @@ describe('JMAP methods on a shared account', () => {
     const [[, threads]] = await jmap(BOB, [['Thread/get', { accountId: alice(), ids: [mail['teamThread'], mail['secretThread']] }, 't']]);
     assert.deepEqual(threads.list, [{ id: mail['teamThread'], emailIds: [mail['team']] }]);
     assert.deepEqual(threads.notFound, [mail['secretThread']]);
+    const ids = [mail['teamThread'], mail['secretThread']];
+    const [[, bare]] = await jmap(BOB, [['Thread/get', { accountId: alice(), ids, properties: ['id'] }, 't']]);
+    assert.deepEqual(bare.list, [{ id: mail['teamThread'] }], 'without emailIds a thread is still seen through its readable Emails');
+    assert.deepEqual(bare.notFound, [mail['secretThread']]);
     const [[, changes]] = await jmap(BOB, [['Thread/changes', { accountId: alice(), sinceState: '0' }, 'c']]);
     assert.ok(changes.created.includes(mail['teamThread']), JSON.stringify(changes));
     assert.ok(!changes.created.includes(mail['secretThread']) && !changes.updated.includes(mail['secretThread']));

@@ -33,7 +33,8 @@ import { jmapUrls, sessionObject } from './session.ts';
 import { sharedAccounts } from './sharing/accounts.ts';
 import type { SieveScripts } from '../../mail/sieve/scripts.ts';
 import { sieveScriptBlob } from './sieve-script/store.ts';
-import { sharedDownloadOwner, sharedRights } from './sharing/shared-download.ts';
+import { mayAddSomewhere, readSharedBlob } from './sharing/shared-blobs.ts';
+import { sharedAccessOf } from './sharing/shared-mail.ts';
 
 /** What the JMAP routes need from the node (wired in `main.ts`). */
 export interface JmapDeps {
@@ -226,8 +227,8 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
     jmap.post<{ Params: { accountId: string } }>('/jmap/upload/:accountId', { bodyLimit: limits.maxSizeUpload }, async (request, reply) => {
       const caller = callerOf(request);
       // Into an account shared with the caller (RFC 9670 §1.4): with mayAddItems somewhere, as the caller's own blob.
-      const shared = await sharedRights(services, caller.account.id, request.params.accountId);
-      if (shared && ![...shared.values()].some((r) => r.includes('i')))
+      const shared = await sharedAccessOf(services, caller.account.id, fromId('account', request.params.accountId));
+      if (shared && !mayAddSomewhere(shared))
         return sendProblem(reply, 403, 'about:blank', 'uploading here needs mayAddItems on a shared mailbox');
       if (!shared && !ownAccount(reply, caller, request.params.accountId)) return reply;
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -240,13 +241,14 @@ export function registerJmapRoutes(app: HttpApp, deps: JmapDeps): void {
       '/jmap/download/:accountId/:blobId/:name',
       async (request, reply) => {
         const caller = callerOf(request);
-        const owner = await sharedDownloadOwner(services, caller.account.id, request.params.accountId, request.params.blobId);
-        // The caller's own uploads are theirs in a shared account too.
-        const shared = owner === undefined && (await sharedRights(services, caller.account.id, request.params.accountId));
-        if (owner === undefined && !shared && !ownAccount(reply, caller, request.params.accountId)) return reply;
+        // In an account shared with the caller (RFC 9670 §1.4): what readSharedBlob lets them read.
+        const shared = await sharedAccessOf(services, caller.account.id, fromId('account', request.params.accountId));
+        if (!shared && !ownAccount(reply, caller, request.params.accountId)) return reply;
         const blob =
-          (await readBlob(services, owner ?? caller.account.id, request.params.blobId)) ??
-          (owner === undefined ? await sieveScriptBlob(services, caller.account.id, request.params.blobId) : undefined);
+          (shared
+            ? await readSharedBlob(services, caller.account.id, shared, request.params.blobId)
+            : await readBlob(services, caller.account.id, request.params.blobId)) ??
+          (await sieveScriptBlob(services, caller.account.id, request.params.blobId));
         if (!blob) return sendProblem(reply, 404, 'about:blank', 'no such blob');
         const accept = request.query.accept;
         const type = accept && /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i.test(accept) ? accept : blob.type;

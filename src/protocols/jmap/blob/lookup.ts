@@ -33,7 +33,7 @@ export const blobLookup: MethodDefinition = {
       const ref = parseBlobId(id);
       const known = ref
         ? access
-          ? (await readSharedBlob(ctx, access, id)) !== undefined
+          ? (await readSharedBlob(ctx.services, ctx.caller.account.id, access, id)) !== undefined
           : (await ctx.services.mail.uploads.source(accountId, ref.sha, ctx.services.config.jmap.upload_ttl)) !== undefined
         : false;
       if (!ref || !known) {

@@ -1,6 +1,6 @@
 import { hasRights } from '../../../mail/sharing/rights.ts';
 import { type ReadableBlob, readBlob } from '../blob/access.ts';
-import type { MethodContext } from '../context.ts';
+import type { JmapServices, MethodContext } from '../context.ts';
 import { MethodError } from '../errors.ts';
 import { parseBlobId } from '../ids.ts';
 import { mailboxesWith, type SharedAccess, sharedAccessTo } from './shared-mail.ts';
@@ -15,26 +15,32 @@ export async function accessTo(ctx: MethodContext, accountId: number): Promise<S
 }
 
 /**
- * A blob as the caller sees it in an account shared with them (RFC 8620 §6, RFC 9670 §1.4): the
+ * A blob as `callerId` sees it in an account shared with them (RFC 8620 §6, RFC 9670 §1.4): the
  * blob of an Email (or a part of one) in a mailbox the grant lets them read (`lr`), or a blob the
- * caller uploaded themselves. The owner's own uploads stay the owner's.
+ * caller uploaded themselves. The owner's own uploads stay the owner's. Used by the methods and
+ * the download route alike.
  */
-export async function readSharedBlob(ctx: MethodContext, access: SharedAccess, blobId: string): Promise<ReadableBlob | undefined> {
-  const own = await readBlob(ctx.services, ctx.caller.account.id, blobId);
+export async function readSharedBlob(
+  services: JmapServices,
+  callerId: number,
+  access: SharedAccess,
+  blobId: string,
+): Promise<ReadableBlob | undefined> {
+  const own = await readBlob(services, callerId, blobId);
   if (own) return own;
   const ref = parseBlobId(blobId);
   if (!ref) return undefined;
-  const messages = await ctx.services.mail.messagesByBlob(access.ownerId, [ref.sha]);
-  const boxes = await ctx.services.mail.mailboxIdsOf(messages.map((m) => m.id));
+  const messages = await services.mail.messagesByBlob(access.ownerId, [ref.sha]);
+  const boxes = await services.mail.mailboxIdsOf(messages.map((m) => m.id));
   const read = mailboxesWith(access, 'lr');
   if (![...boxes.values()].some((ids) => ids.some((b) => read.has(b)))) return undefined;
-  return readBlob(ctx.services, access.ownerId, blobId);
+  return readBlob(services, access.ownerId, blobId);
 }
 
 /** Reads a blob of `accountId` as the caller may: their own account's, or a shared account's (`readSharedBlob`). */
 export async function readBlobIn(ctx: MethodContext, accountId: number, blobId: string): Promise<ReadableBlob | undefined> {
   const access = await accessTo(ctx, accountId);
-  return access ? readSharedBlob(ctx, access, blobId) : readBlob(ctx.services, accountId, blobId);
+  return access ? readSharedBlob(ctx.services, ctx.caller.account.id, access, blobId) : readBlob(ctx.services, accountId, blobId);
 }
 
 /** Whether the grant lets the caller add Emails to at least one mailbox (RFC 8621 §2 mayAddItems). */

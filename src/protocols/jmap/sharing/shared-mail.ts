@@ -1,6 +1,6 @@
 import { hasRights, jmapRights } from '../../../mail/sharing/rights.ts';
 import { Args, type JsonObject } from '../args.ts';
-import type { MethodContext } from '../context.ts';
+import type { JmapServices, MethodContext } from '../context.ts';
 import type { MethodDefinition } from '../dispatch.ts';
 import { MethodError } from '../errors.ts';
 import type { JsonValue } from '../i-json.ts';
@@ -15,10 +15,15 @@ export interface SharedAccess {
 }
 
 /** The caller's access to account `n` when it shared mailboxes with them, else undefined. */
-export async function sharedAccessTo(ctx: MethodContext, n: number | undefined): Promise<SharedAccess | undefined> {
-  if (n === undefined || n === ctx.caller.account.id) return undefined;
-  const rights = await ctx.services.mail.sharing.sharedMailboxes(ctx.caller.account.id, n);
-  return rights.size ? { ownerId: n, readerId: ctx.caller.account.id, rights } : undefined;
+export function sharedAccessTo(ctx: MethodContext, n: number | undefined): Promise<SharedAccess | undefined> {
+  return sharedAccessOf(ctx.services, ctx.caller.account.id, n);
+}
+
+/** `callerId`'s access to account `n` when it shared mailboxes with them, else undefined (also for the HTTP routes). */
+export async function sharedAccessOf(services: JmapServices, callerId: number, n: number | undefined): Promise<SharedAccess | undefined> {
+  if (n === undefined || n === callerId) return undefined;
+  const rights = await services.mail.sharing.sharedMailboxes(callerId, n);
+  return rights.size ? { ownerId: n, readerId: callerId, rights } : undefined;
 }
 
 /** The caller's access when `args.accountId` names an account that shared mailboxes with them. */

@@ -35,34 +35,35 @@ export function sharedThreadGet(def: MethodDefinition): MethodDefinition {
     const notFound = [...(answer['notFound'] as string[])];
     const all = (answer['list'] as JsonObject[]).flatMap((t) => (t['emailIds'] as string[] | undefined) ?? []);
     const seen = await readableIds(ctx, access, all);
+    // A thread is visible through its readable Emails; its id alone says nothing (`properties: ["id"]`).
+    const withoutIds = (answer['list'] as JsonObject[]).filter((t) => t['emailIds'] === undefined).map((t) => t['id'] as string);
+    const visible = await readableThreads(ctx, access, withoutIds);
     for (const t of answer['list'] as JsonObject[]) {
       const emailIds = t['emailIds'] as string[] | undefined;
       const mine = emailIds?.filter((id) => seen.has(id));
-      // A thread is visible through its readable Emails; its id alone says nothing (`properties: ["id"]`).
-      const members = mine ?? (await threadHasReadable(ctx, access, t['id'] as string));
-      if (Array.isArray(members) ? members.length : members) list.push(mine ? { ...t, emailIds: mine } : t);
+      if (mine ? mine.length : visible.has(t['id'] as string)) list.push(mine ? { ...t, emailIds: mine } : t);
       else notFound.push(t['id'] as string);
     }
     return { ...answer, list, notFound };
   });
 }
 
-async function threadHasReadable(ctx: MethodContext, access: SharedAccess, threadId: string): Promise<boolean> {
-  const n = fromId('thread', threadId);
-  if (n === undefined) return false;
-  const members = (await ctx.services.mail.index.threadMembers(access.ownerId, [n])).get(n) ?? [];
-  return (await readable(ctx, access, members)).size > 0;
+/** The Thread ids among `threadIds` with at least one Email the caller may read (two queries in all). */
+async function readableThreads(ctx: MethodContext, access: SharedAccess, threadIds: readonly string[]): Promise<Set<string>> {
+  const numbers = new Map<string, number>();
+  for (const id of threadIds) {
+    const n = fromId('thread', id);
+    if (n !== undefined) numbers.set(id, n);
+  }
+  if (!numbers.size) return new Set();
+  const members = await ctx.services.mail.index.threadMembers(access.ownerId, [...new Set(numbers.values())]);
+  const ok = await readable(ctx, access, [...members.values()].flat());
+  return new Set([...numbers].filter(([, n]) => (members.get(n) ?? []).some((m) => ok.has(m))).map(([id]) => id));
 }
 
 /** Thread/changes on a shared account: threads without a readable Email count as destroyed. */
 export function sharedThreadChanges(def: MethodDefinition): MethodDefinition {
-  return onShared(def, async (args, ctx, access) =>
-    changesSeen(await def.run(args, ctx), async (ids) => {
-      const out = new Set<string>();
-      for (const id of ids) if (await threadHasReadable(ctx, access, id)) out.add(id);
-      return out;
-    }),
-  );
+  return onShared(def, async (args, ctx, access) => changesSeen(await def.run(args, ctx), (ids) => readableThreads(ctx, access, ids)));
 }
 
 /** SearchSnippet/get on a shared account: snippets of readable Emails only; the rest are not found. */
