@@ -21,9 +21,15 @@
 // Fingerpost / Radicale ms, ratio): sync-collection 518 / 3,211 (6.2), calendar-query one month
 // 375 / 1,546 (4.1), free-busy-query 360 / none (Radicale 3.1.8 answers a bare 207 listing), GET x100
 // 143 / 988 (6.9), PROPFIND Depth 1 427 / 47,543 (111). More in docs/calendars.md "Performance".
-// --big 100000 (2026-12-08, commit 7534e1a, load 5.6-6.0): the month REPORT answers 507
+// --big 100000 (2026-12-08, commit 7534e1a, load 5.6-6.0): the month REPORT answered 507
 // number-of-matches-within-limits in 2.1-2.9 s; beside it PROPFIND p50 18-25 ms, p99 32-68 ms,
 // server loop delay p99 30-58 ms.
+// Since the calendar-query streams (2026-12-08, branch dav2, load average 16-21, one interleaved run,
+// --events 10000 --rounds 3): sync-collection 1,859 / 9,316 ms (5.0), calendar-query one month
+// 1,369 / 4,818 (3.5), GET x100 1,681 / 3,513 (2.1), PROPFIND Depth 1 2,299 / 86,269 (37.5);
+// --big 100000: the month REPORT answers all 15,618 matching objects in 5.4-10.1 s (no 507);
+// beside it PROPFIND p50 26-42 ms, p99 243-464 ms, server loop delay p99 217-365 ms. Radicale was
+// not run over 100,000 events (its PROPFIND Depth 1 over 10,000 already takes 86 s here).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';

@@ -543,10 +543,17 @@ export class CalendarStore {
   /**
    * Objects of one calendar that may have an instance in [start, end) (every object without a
    * range), `limit` at most: simple events by their period, recurring ones by their first start,
-   * and components the index does not place (to-dos, journals) always.
+   * and components the index does not place (to-dos, journals) always; in name order, after `after` when given.
    */
-  async queryCandidates(calendarId: number, range: { start: number; end: number } | undefined, limit: number): Promise<StoredObject[]> {
+  async queryCandidates(
+    calendarId: number,
+    range: { start: number; end: number } | undefined,
+    limit: number,
+    after?: string,
+  ): Promise<StoredObject[]> {
     let q = this.#db.kysely.selectFrom('calendar_objects').selectAll().where('calendar_id', '=', calendarId);
+    // Keyset paging in name order: the next page starts after the last name of the previous one.
+    if (after !== undefined) q = q.where('name', '>', after);
     if (range)
       q = q.where((eb) =>
         eb.or([

@@ -21,37 +21,48 @@ const BATCH = 100;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The objects of `calendar` a calendar-query selects, at most `limit` (507 beyond, RFC 4918 §11.5). */
-export async function calendarQuery(
-  service: CalendarService,
-  calendar: Calendar,
-  body: XmlElement,
-  limit: number,
-): Promise<StoredObject[]> {
+/** Candidates read from the store per page (keyset paging by name). */
+const PAGE = 500;
+
+/** A parsed calendar-query (RFC 4791 §7.8): its filter, and the most results the client asked for (DAV:limit). */
+export interface CalendarQuery {
+  readonly filter: ReturnType<typeof parseFilter>;
+  readonly nresults: number | undefined;
+}
+
+/** Reads a calendar-query body; a bad filter fails here, before any answer is sent. */
+export function readCalendarQuery(body: XmlElement): CalendarQuery {
   const filter = parseFilter(child(body, NS.caldav, 'filter'));
-  const range = outerRange(filter);
-  const candidates = await service.store.queryCandidates(calendar.id, range, limit * 4 + 1);
-  if (candidates.length > limit * 4)
-    throw new DavError(507, `the query matches more than ${limit} objects; narrow the time range`, {
-      ns: NS.dav,
-      name: 'number-of-matches-within-limits',
-    });
-  const out: StoredObject[] = [];
-  for (let i = 0; i < candidates.length; i++) {
-    if (i > 0 && i % BATCH === 0) await turn();
-    const o = candidates[i]!;
-    try {
-      if (objectMatches(loadObject(o.ics), filter, calendar.timezone, service.settings.maxInstances)) out.push(o);
-    } catch {
-      // A stored object ical.js cannot expand is left out of the answer rather than failing it.
+  // RFC 5323 §5.17 DAV:limit, as CardDAV has it for addressbook-query (RFC 6352 §8.6.1).
+  const n = Number.parseInt(child(child(body, NS.dav, 'limit'), NS.dav, 'nresults')?.text ?? '', 10);
+  return { filter, nresults: Number.isSafeInteger(n) && n >= 0 ? n : undefined };
+}
+
+/**
+ * The objects of `calendar` a calendar-query selects, in name order, read from the store a page
+ * at a time and tested between turns of the event loop, so that memory stays bounded by a page
+ * however many objects match and other requests go on meanwhile.
+ */
+export async function* calendarQuery(service: CalendarService, calendar: Calendar, query: CalendarQuery): AsyncGenerator<StoredObject> {
+  const range = outerRange(query.filter);
+  let after: string | undefined;
+  for (;;) {
+    const page = await service.store.queryCandidates(calendar.id, range, PAGE, after);
+    for (let i = 0; i < page.length; i++) {
+      if (i > 0 && i % BATCH === 0) await turn();
+      const o = page[i]!;
+      let ok = false;
+      try {
+        ok = objectMatches(loadObject(o.ics), query.filter, calendar.timezone, service.settings.maxInstances);
+      } catch {
+        // A stored object ical.js cannot expand is left out of the answer rather than failing it.
+      }
+      if (ok) yield o;
     }
-    if (out.length > limit)
-      throw new DavError(507, `the query matches more than ${limit} objects; narrow the time range`, {
-        ns: NS.dav,
-        name: 'number-of-matches-within-limits',
-      });
+    if (page.length < PAGE) return;
+    after = page.at(-1)!.name;
+    await turn();
   }
-  return out;
 }
 
 /** A VFREEBUSY of one calendar's busy time in the report's time-range (RFC 4791 §7.10). */

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { IcsError } from '../../calendar/ics.ts';
 import { schedulingInfo } from '../../calendar/scheduling/itip.ts';
 import { readOnlyCalendar } from '../../calendar/shares.ts';
@@ -11,10 +12,10 @@ import { icsText } from '../../calendar/scheduling/itip.ts';
 import { isKnownZone } from '../../calendar/zones.ts';
 import { isFingerpostError } from '../../core/errors.ts';
 import type { DirectoryAccount } from '../../directory/directory.ts';
-import { calendarQuery, freeBusyQuery } from './caldav-report.ts';
+import { calendarQuery, freeBusyQuery, readCalendarQuery } from './caldav-report.ts';
 import { DavError } from './errors.ts';
 import { multigetMembers, patchResults, writeRefusal } from './members.ts';
-import { esc, multistatus, type PropResult, propResponse, statusResponse } from './multistatus.ts';
+import { esc, multistatus, multistatusStream, type PropResult, propResponse, statusResponse } from './multistatus.ts';
 import { clark, NS } from './names.ts';
 import { calendarPath, memberPath } from './paths.ts';
 import { type PropContext, objectContentType } from './props.ts';
@@ -137,13 +138,23 @@ export class CalDav {
   readonly #now: () => number;
   readonly #maxResults: number;
   readonly #maxAttendees: number;
+  readonly #maxStreamed: number;
 
-  constructor(options: { service: CalendarService; publicUrl: string; now?: () => number; maxResults?: number; maxAttendees?: number }) {
+  constructor(options: {
+    service: CalendarService;
+    publicUrl: string;
+    now?: () => number;
+    maxResults?: number;
+    maxAttendees?: number;
+    /** Most responses a calendar-query streams before its 507 (RFC 4918 §11.5). */
+    maxStreamed?: number;
+  }) {
     this.#service = options.service;
     this.#base = options.publicUrl;
     this.#now = options.now ?? Date.now;
     this.#maxResults = options.maxResults ?? 10_000;
     this.#maxAttendees = options.maxAttendees ?? 50;
+    this.#maxStreamed = options.maxStreamed ?? 1_000_000;
   }
 
   /** Most ATTENDEEs one event may list (CALDAV:max-attendees-per-instance, RFC 4791 §5.2.9): each is scheduled. */
@@ -287,15 +298,29 @@ export class CalDav {
     body: XmlElement,
     origin: string,
     writer: ResponseWriter,
-  ): Promise<{ status: number; type: string; text: string }> {
+  ): Promise<{ status: number; type: string; text: string } | { status: number; type: string; stream: Readable }> {
     const path = calendarPath(account.address, calendar.name);
     const objectResponse = (o: StoredObject, sel: PropSelection) =>
       writer.response(memberPath(path, o.name), { kind: 'calendar-object', account, calendar, name: o.name, object: o }, sel);
     const xml = (text: string) => ({ status: 207, type: 'application/xml; charset=utf-8', text });
     if (body.ns === NS.caldav && body.name === 'calendar-query') {
-      const found = await calendarQuery(this.#service, calendar, body, this.#maxResults);
+      const query = readCalendarQuery(body);
       const sel = selection(body);
-      return xml(multistatus(found.map((o) => objectResponse(o, sel))));
+      checkCalendarDataRequest(sel);
+      const limit = Math.min(query.nresults ?? this.#maxStreamed, this.#maxStreamed);
+      const service = this.#service;
+      async function* responses(): AsyncGenerator<string> {
+        let n = 0;
+        for await (const o of calendarQuery(service, calendar, query)) {
+          // RFC 5323 §5.6.2 (as RFC 6352 §8.6.1): a truncated answer ends with a 507 for the collection.
+          if (n++ >= limit) {
+            yield statusResponse(path, 507);
+            return;
+          }
+          yield objectResponse(o, sel);
+        }
+      }
+      return { status: 207, type: 'application/xml; charset=utf-8', stream: Readable.from(multistatusStream(responses())) };
     }
     if (body.ns === NS.caldav && body.name === 'calendar-multiget') {
       const sel = selection(body);
@@ -359,6 +384,22 @@ export function calendarData(res: DavResource, ns: string, name: string, element
   if (freebusy) limitFreebusySet(vcal, rangeOf(freebusy, 'limit-freebusy-set'));
   if (comp) selectComponent(vcal, compSelection(comp, 0));
   return esc(icsText(vcal));
+}
+
+/** Checks a requested calendar-data's narrowing (RFC 4791 §9.6) before a streamed answer starts: its errors are 400s. */
+function checkCalendarDataRequest(sel: PropSelection): void {
+  if (sel.kind !== 'prop') return;
+  const element = sel.names.find((n) => n.ns === NS.caldav && n.name === 'calendar-data')?.element;
+  for (const [name, what] of [
+    ['expand', 'expand'],
+    ['limit-recurrence-set', 'limit-recurrence-set'],
+    ['limit-freebusy-set', 'limit-freebusy-set'],
+  ] as const) {
+    const e = child(element, NS.caldav, name);
+    if (e) rangeOf(e, what);
+  }
+  const comp = child(element, NS.caldav, 'comp');
+  if (comp) compSelection(comp, 0);
 }
 
 /** The start and end attributes of an expand or limit element (RFC 4791 §9.6.5-§9.6.7). */

@@ -84,6 +84,17 @@ export function multistatus(responses: readonly string[], syncToken?: string): s
   return document(NS.dav, 'multistatus', responses.join('') + token);
 }
 
+/**
+ * A multistatus body written as it is produced (RFC 4918 §13): the opening, each response, the
+ * closing; memory holds one response at a time.
+ */
+export async function* multistatusStream(responses: AsyncIterable<string>): AsyncGenerator<string> {
+  const [open, close] = document(NS.dav, 'multistatus', '\u0000').split('\u0000') as [string, string];
+  yield open;
+  for await (const r of responses) yield r;
+  yield close;
+}
+
 /** A precondition/postcondition error body (RFC 4918 §16): `<D:error><ns:name/></D:error>`. */
 export function errorBody(ns: string, name: string, description?: string, content?: string): string {
   const extra = description ? el(NS.dav, 'responsedescription', esc(description)) : '';

@@ -539,7 +539,10 @@ export function registerDavRoutes(app: HttpApp, deps: DavDeps): void {
         if (res.kind !== 'calendar')
           throw new DavError(403, `the ${body.name.slice(0, 40)} report is not supported here`, { ns: NS.dav, name: 'supported-report' });
         const r = await caldav.report(res.account, res.calendar, body, origin, { response: (p, r2, sel) => respond(p, r2, sel, ctx) });
-        return reply.code(r.status).header('content-type', r.type).send(r.text);
+        return reply
+          .code(r.status)
+          .header('content-type', r.type)
+          .send('stream' in r ? r.stream : r.text);
       }
       default:
         throw new DavError(405, `${request.method} is not supported here`);
