@@ -3,7 +3,8 @@
 // another child answering a constant JSON of the same size with the same certificate: the
 // practical ceiling on this machine. Keep-alive connections, concurrency 32, the same load loop
 // (node:https with a keep-alive agent) for both, interleaved in one-second slices so a busy
-// machine's swings hit both alike. `--profile-dir` writes the server's V8 CPU profile there.
+// machine's swings hit both alike. `--profile-dir` writes the server's V8 CPU profile there, and
+// the bare server's in its bare/ folder.
 //
 //   ./node_modules/.bin/node bench/webfinger.ts [--seconds 10] [--concurrency 32] [--privacy off] [--profile-dir DIR]
 import { spawn } from 'node:child_process';
@@ -126,8 +127,15 @@ try {
     const body = ${JSON.stringify(sample)};
     https.createServer({ cert: fs.readFileSync(${JSON.stringify(path.join(dataDir, 'tls', 'server.pem'))}), key: fs.readFileSync(${JSON.stringify(path.join(dataDir, 'tls', 'server.key'))}), keepAliveTimeout: 65000 },
       (req, res) => { res.writeHead(200, { 'content-type': 'application/jrd+json', 'access-control-allow-origin': '*' }); res.end(body); })
-      .listen(${barePort}, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
-  bare = spawn(process.execPath, ['-e', bareCode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      .listen(${barePort}, '127.0.0.1', () => process.stdout.write('ready\\n'));
+    process.on('SIGINT', () => process.exit(0));`;
+  bare = spawn(
+    process.execPath,
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir, 'bare')}`] : []), '-e', bareCode],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve) => bare!.stdout!.once('data', () => resolve()));
 
   const fpClient = client(ports.https, ca, query);
@@ -150,7 +158,8 @@ try {
   process.stdout.write(`${line('fingerpost webfinger', fp)}\n${line('bare node https (ceiling)', ceiling)}\n`);
   process.stdout.write(`ratio: ${((100 * rps(fp)) / rps(ceiling)).toFixed(0)}% of the bare server\n`);
 } finally {
-  bare?.kill();
+  // SIGINT lets the bare server's --cpu-prof write its profile before it exits.
+  bare?.kill(profileDir ? 'SIGINT' : 'SIGTERM');
   await server.stop();
   await rm(dataDir, { recursive: true, force: true });
 }
