@@ -3,10 +3,12 @@
 // another child answering a constant JSON of the same size with the same certificate: the
 // practical ceiling on this machine. Keep-alive connections, concurrency 32, the same load loop
 // (node:https with a keep-alive agent) for both, interleaved in one-second slices so a busy
-// machine's swings hit both alike. `--profile-dir` writes the server's V8 CPU profile there.
+// machine's swings hit both alike. `--profile-dir` writes the server's V8 CPU profile there, and
+// the bare server's in its bare/ folder.
 //
 //   ./node_modules/.bin/node bench/webfinger.ts [--seconds 10] [--concurrency 32] [--privacy off] [--profile-dir DIR]
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
@@ -33,6 +35,27 @@ interface Result {
   seconds: number;
   p50: number;
   p99: number;
+  /** Server CPU seconds spent during the recorded slices. */
+  cpu: number;
+}
+
+/** CPU seconds (user + system) used so far by process `pid` and its children (Linux /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const ticks = (p: number): number => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return 0;
+    }
+  };
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {}
+  return (ticks(pid) + children.reduce((sum, c) => sum + ticks(c), 0)) / 100;
 }
 
 /** A keep-alive client for one server: its agent and one request. */
@@ -46,13 +69,14 @@ function client(port: number, ca: string, pathAndQuery: string) {
       });
       req.on('error', () => resolve(0));
     });
-  return { agent, one, result: { requests: 0, errors: 0, seconds: 0, p50: 0, p99: 0 } as Result, latencies: [] as number[] };
+  return { agent, one, result: { requests: 0, errors: 0, seconds: 0, p50: 0, p99: 0, cpu: 0 } as Result, latencies: [] as number[] };
 }
 type Client = ReturnType<typeof client>;
 
 /** Runs CONCURRENCY request loops for `seconds`, adding 200s and latencies to the client's result. */
-async function load(c: Client, seconds: number, record = true): Promise<void> {
+async function load(c: Client, seconds: number, record = true, pid?: number): Promise<void> {
   const start = process.hrtime.bigint();
+  const cpuBefore = cpuSeconds(pid);
   const until = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -66,7 +90,10 @@ async function load(c: Client, seconds: number, record = true): Promise<void> {
       }
     }),
   );
-  if (record) c.result.seconds += Number(process.hrtime.bigint() - start) / 1e9;
+  if (record) {
+    c.result.seconds += Number(process.hrtime.bigint() - start) / 1e9;
+    c.result.cpu += cpuSeconds(pid) - cpuBefore;
+  }
 }
 
 function finish(c: Client): Result {
@@ -126,8 +153,15 @@ try {
     const body = ${JSON.stringify(sample)};
     https.createServer({ cert: fs.readFileSync(${JSON.stringify(path.join(dataDir, 'tls', 'server.pem'))}), key: fs.readFileSync(${JSON.stringify(path.join(dataDir, 'tls', 'server.key'))}), keepAliveTimeout: 65000 },
       (req, res) => { res.writeHead(200, { 'content-type': 'application/jrd+json', 'access-control-allow-origin': '*' }); res.end(body); })
-      .listen(${barePort}, '127.0.0.1', () => process.stdout.write('ready\\n'));`;
-  bare = spawn(process.execPath, ['-e', bareCode], { stdio: ['ignore', 'pipe', 'inherit'] });
+      .listen(${barePort}, '127.0.0.1', () => process.stdout.write('ready\\n'));
+    process.on('SIGINT', () => process.exit(0));`;
+  bare = spawn(
+    process.execPath,
+    [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir, 'bare')}`] : []), '-e', bareCode],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((resolve) => bare!.stdout!.once('data', () => resolve()));
 
   const fpClient = client(ports.https, ca, query);
@@ -136,21 +170,25 @@ try {
   await load(fpClient, 1.5, false);
   await load(bareClient, 1.5, false);
   for (let slice = 0; slice < SECONDS; slice++) {
-    await load(fpClient, 1);
-    await load(bareClient, 1);
+    await load(fpClient, 1, true, server.child.pid);
+    await load(bareClient, 1, true, bare.pid);
   }
   const fp = finish(fpClient);
   const ceiling = finish(bareClient);
   const rps = (r: Result) => r.requests / r.seconds;
   const line = (name: string, r: Result) =>
-    `${name.padEnd(26)} ${rps(r).toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   errors ${r.errors}`;
+    `${name.padEnd(26)} ${rps(r).toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   server CPU ${cpuPer(r).toFixed(0)} µs/req   errors ${r.errors}`;
+  const cpuPer = (r: Result) => (1e6 * r.cpu) / Math.max(1, r.requests);
   process.stdout.write(
     `WebFinger, keep-alive, concurrency ${CONCURRENCY}, ${SECONDS} s each, ${os.cpus().length} CPUs, privacy ${args.privacy}\n`,
   );
   process.stdout.write(`${line('fingerpost webfinger', fp)}\n${line('bare node https (ceiling)', ceiling)}\n`);
   process.stdout.write(`ratio: ${((100 * rps(fp)) / rps(ceiling)).toFixed(0)}% of the bare server\n`);
+  // Under load the requests/s of both swing with the machine; CPU per request is steadier.
+  process.stdout.write(`CPU per request: ${(cpuPer(fp) / cpuPer(ceiling)).toFixed(2)}x the bare server's\n`);
 } finally {
-  bare?.kill();
+  // SIGINT lets the bare server's --cpu-prof write its profile before it exits.
+  bare?.kill(profileDir ? 'SIGINT' : 'SIGTERM');
   await server.stop();
   await rm(dataDir, { recursive: true, force: true });
 }

@@ -35,7 +35,7 @@ type LogArgs = [obj: unknown, msg?: string, ...args: unknown[]];
  * built when something logs through `request.log` at an enabled level, mostly errors. It writes
  * the same lines the eager child did.
  */
-class RequestLogger {
+export class RequestLogger {
   readonly #parent: Logger;
   readonly #bindings: Record<string, unknown>;
   readonly #socket: IncomingMessage['socket'];
