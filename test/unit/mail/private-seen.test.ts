@@ -107,6 +107,35 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual((await store.getMessages(alice, [messageId]))[0]!.keywords, ['$seen', 'work'], 'the owner keeps hers');
     });
 
+    it('JMAP Email/query: a reader’s hasKeyword/notKeyword $seen test its own (RFC 8621 §4.4.1)', async () => {
+      const box = await store.createMailbox(alice, 'Query');
+      const a = await store.append(alice, box.id, raw(30), { keywords: ['$seen'] });
+      const b = await store.append(alice, box.id, raw(31));
+      await store.storeKeywords(alice, box.id, [b.uid], 'add', ['$seen'], { viewer: bob });
+      const query = (keyword: 'hasKeyword' | 'notKeyword', reader?: number) =>
+        store.emailQueries.run(
+          alice,
+          {
+            filter: {
+              op: 'AND',
+              conditions: [
+                { op: 'condition', condition: { inMailbox: box.id } },
+                { op: 'condition', condition: { [keyword]: '$seen' } },
+              ],
+            },
+            sort: [],
+            collapseThreads: false,
+          },
+          null,
+          false,
+          reader,
+        );
+      assert.deepEqual((await query('hasKeyword')).ids, [a.messageId]);
+      assert.deepEqual((await query('hasKeyword', bob)).ids, [b.messageId]);
+      assert.deepEqual((await query('notKeyword', bob)).ids, [a.messageId]);
+      assert.deepEqual((await query('notKeyword', alice)).ids, [b.messageId]);
+    });
+
     it('a reader’s rows go with the message', async () => {
       const box = await store.createMailbox(alice, 'Gone');
       const { uid, messageId } = await store.append(alice, box.id, raw(20));
