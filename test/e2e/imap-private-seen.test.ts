@@ -47,8 +47,10 @@ describe('per-user \\Seen on a shared mailbox, with imapflow', () => {
     // SETACL over the wire (imapflow has no ACL commands).
     const raw = await LineClient.connect(t.ports.imaps, { tls: true, ca: t.ca });
     await raw.line();
-    raw.write(`a LOGIN ${ALICE} "${PASSWORD}"\r\nb CREATE Team\r\nc SETACL Team ${BOB} lrswt\r\n`);
-    assert.match((await raw.until(/^c (OK|NO|BAD)/)).at(-1)!, /^c OK/);
+    raw.write(
+      `a LOGIN ${ALICE} "${PASSWORD}"\r\nb CREATE Team\r\nc SETACL Team ${BOB} lrswt\r\nd CREATE Team2\r\ne SETACL Team2 ${BOB} lrswi\r\n`,
+    );
+    assert.match((await raw.until(/^e (OK|NO|BAD)/)).at(-1)!, /^e OK/);
     raw.socket.destroy();
     const alice = await connect(ALICE);
     for (const n of [1, 2, 3]) await alice.append('Team', message(`m${n}`), n === 3 ? ['\\Seen'] : []);
@@ -130,5 +132,10 @@ describe('per-user \\Seen on a shared mailbox, with imapflow', () => {
     raw.socket.destroy();
     assert.equal(await unseen(bob, TEAM), 0);
     assert.equal(await unseen(alice, 'Team'), 2);
+
+    // bob's COPY within alice's account: the copy carries his \Seen for him and hers for her.
+    assert.ok(await bob.messageCopy('1', `Other Users/${ALICE}/Team2`));
+    assert.equal(await unseen(bob, `Other Users/${ALICE}/Team2`), 0);
+    assert.equal(await unseen(alice, 'Team2'), 1);
   });
 });
