@@ -1,7 +1,7 @@
 import type { Trx } from './unit-of-work.ts';
 
 /**
- * Per-user \Seen on shared mailboxes (RFC 4314 §4 "s", §5.1.1): an account reading another
+ * Per-user \Seen on shared mailboxes (RFC 4314 §4 "s"): an account reading another
  * account's mailbox keeps its own \Seen in `mail_private_seen` (migration 086); the owner's stays
  * in the message's keywords. Every other keyword is shared. Readers see the owner's keywords with
  * `$seen` replaced by their own.

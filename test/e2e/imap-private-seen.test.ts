@@ -1,4 +1,4 @@
-// Per-user \Seen on a shared mailbox (RFC 4314 §4 "s", §5.1.1) with imapflow: alice shares Team
+// Per-user \Seen on a shared mailbox (RFC 4314 §4 "s") with imapflow: alice shares Team
 // with bob; bob's reading and his \Seen STOREs are his own — FETCH FLAGS, SEARCH SEEN/UNSEEN,
 // STATUS UNSEEN and CONDSTORE MODSEQ follow them for bob, his other (IDLE) session hears of
 // them, and alice's \Seen, counts and sessions are untouched; keywords stay shared.

@@ -1,4 +1,4 @@
-// Per-user \Seen on shared mailboxes (RFC 4314 §4 "s", §5.1.1) in the store, on SQLite and
+// Per-user \Seen on shared mailboxes (RFC 4314 §4 "s") in the store, on SQLite and
 // PostgreSQL: a reader who is not the owner reads and sets its own \Seen (STORE, JMAP keywords),
 // the other keywords stay shared, counts are per reader, every change raises the MODSEQ, and the
 // reader's rows go with the message.
