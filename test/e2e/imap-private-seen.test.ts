@@ -137,5 +137,9 @@ describe('per-user \\Seen on a shared mailbox, with imapflow', () => {
     assert.ok(await bob.messageCopy('1', `Other Users/${ALICE}/Team2`));
     assert.equal(await unseen(bob, `Other Users/${ALICE}/Team2`), 0);
     assert.equal(await unseen(alice, 'Team2'), 1);
+    // APPEND with \Seen by bob: read for him, unread for alice.
+    assert.ok(await bob.append(`Other Users/${ALICE}/Team2`, message('from bob'), ['\\Seen']));
+    assert.equal(await unseen(bob, `Other Users/${ALICE}/Team2`), 0);
+    assert.equal(await unseen(alice, 'Team2'), 2);
   });
 });
