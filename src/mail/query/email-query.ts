@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../../store/db.ts';
 import { baseSubject } from '../base-subject.ts';
 import { keywordsFromText, keywordsToText } from '../names.ts';
-import { withSeen } from '../private-seen.ts';
+import { seenIn, withSeen } from '../private-seen.ts';
 import type { EmailCondition } from './email-condition.ts';
 import { type Comparator, compareStrings, type Filter, matchFilter } from './filter.ts';
 import { matchesAll, parseTextQuery, prefilterLiteral } from './text-match.ts';
@@ -334,14 +334,7 @@ async function memoryQuery(services: Deps, accountId: number, q: EmailQuery, rea
   let rows = result.rows.map((r) => ({ ...r, id: Number(r.id), thread_id: Number(r.thread_id), has_att: Number(r.has_att) }));
   if (reader !== undefined) {
     // The reader's own \Seen in place of the owner's (src/mail/private-seen.ts).
-    const read = await kysely
-      .selectFrom('mail_private_seen as s')
-      .innerJoin('messages as m', 'm.id', 's.message_id')
-      .select('s.message_id')
-      .where('s.account_id', '=', reader)
-      .where('m.account_id', '=', accountId)
-      .execute();
-    const ids = new Set(read.map((r) => Number(r.message_id)));
+    const ids = await seenIn(kysely, reader, { ownerId: accountId });
     rows = rows.map((r) => ({ ...r, keywords: keywordsToText(withSeen(keywordsFromText(r.keywords), ids.has(r.id))) }));
   }
   const boxes = new Map<number, Set<number>>();
