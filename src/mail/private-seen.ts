@@ -1,7 +1,7 @@
 import type { Trx } from './unit-of-work.ts';
 
 /**
- * Per-user \Seen on shared mailboxes (RFC 4314 §4 "s", §5.1.1): an account reading another
+ * Per-user \Seen on shared mailboxes (RFC 4314 §4 "s"): an account reading another
  * account's mailbox keeps its own \Seen in `mail_private_seen` (migration 086); the owner's stays
  * in the message's keywords. Every other keyword is shared. Readers see the owner's keywords with
  * `$seen` replaced by their own.
@@ -24,16 +24,14 @@ export async function seenBy(db: Trx, viewer: number, messageIds: readonly numbe
   return out;
 }
 
-/** The messages of a mailbox that `viewer` has read (its own \Seen). */
-export async function seenIn(db: Trx, viewer: number, mailboxId: number): Promise<Set<number>> {
-  const rows = await db
-    .selectFrom('mail_private_seen as s')
-    .innerJoin('mailbox_messages as mm', 'mm.message_id', 's.message_id')
-    .select('s.message_id')
-    .where('s.account_id', '=', viewer)
-    .where('mm.mailbox_id', '=', mailboxId)
-    .execute();
-  return new Set(rows.map((r) => r.message_id));
+/** The messages of a mailbox (`{ mailboxId }`) or of an account (`{ ownerId }`) that `viewer` has read (its own \Seen). */
+export async function seenIn(db: Trx, viewer: number, where: { mailboxId: number } | { ownerId: number }): Promise<Set<number>> {
+  const q = db.selectFrom('mail_private_seen as s').select('s.message_id').where('s.account_id', '=', viewer);
+  const rows =
+    'mailboxId' in where
+      ? await q.innerJoin('mailbox_messages as mm', 'mm.message_id', 's.message_id').where('mm.mailbox_id', '=', where.mailboxId).execute()
+      : await q.innerJoin('messages as m', 'm.id', 's.message_id').where('m.account_id', '=', where.ownerId).execute();
+  return new Set(rows.map((r) => Number(r.message_id)));
 }
 
 /** Records whether `viewer` has read a message. */

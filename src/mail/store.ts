@@ -619,7 +619,7 @@ export class MailStore {
       .select(['messages.id', 'messages.keywords', 'messages.size', 'messages.thread_id'])
       .where('mailbox_messages.mailbox_id', '=', mailboxId)
       .execute();
-    const readBy = viewer === undefined ? null : await seenIn(this.#db.kysely, viewer, mailboxId);
+    const readBy = viewer === undefined ? null : await seenIn(this.#db.kysely, viewer, { mailboxId });
     let unseen = 0;
     let deleted = 0;
     let deletedSize = 0;
@@ -872,7 +872,7 @@ export class MailStore {
 
   /** The messages of a mailbox that `viewer` (not its owner) has read (RFC 4314 §4). */
   seenIn(viewer: number, mailboxId: number): Promise<Set<number>> {
-    return seenIn(this.#db.kysely, viewer, mailboxId);
+    return seenIn(this.#db.kysely, viewer, { mailboxId });
   }
 
   /** The message a mailbox holds under `uid` (an IMAP URL, RFC 5092), or undefined. */

@@ -1,4 +1,4 @@
-// Per-user \Seen on a shared mailbox (RFC 4314 §4 "s", §5.1.1) with imapflow: alice shares Team
+// Per-user \Seen on a shared mailbox (RFC 4314 §4 "s") with imapflow: alice shares Team
 // with bob; bob's reading and his \Seen STOREs are his own — FETCH FLAGS, SEARCH SEEN/UNSEEN,
 // STATUS UNSEEN and CONDSTORE MODSEQ follow them for bob, his other (IDLE) session hears of
 // them, and alice's \Seen, counts and sessions are untouched; keywords stay shared.
@@ -47,8 +47,10 @@ describe('per-user \\Seen on a shared mailbox, with imapflow', () => {
     // SETACL over the wire (imapflow has no ACL commands).
     const raw = await LineClient.connect(t.ports.imaps, { tls: true, ca: t.ca });
     await raw.line();
-    raw.write(`a LOGIN ${ALICE} "${PASSWORD}"\r\nb CREATE Team\r\nc SETACL Team ${BOB} lrswt\r\n`);
-    assert.match((await raw.until(/^c (OK|NO|BAD)/)).at(-1)!, /^c OK/);
+    raw.write(
+      `a LOGIN ${ALICE} "${PASSWORD}"\r\nb CREATE Team\r\nc SETACL Team ${BOB} lrswt\r\nd CREATE Team2\r\ne SETACL Team2 ${BOB} lrswi\r\n`,
+    );
+    assert.match((await raw.until(/^e (OK|NO|BAD)/)).at(-1)!, /^e OK/);
     raw.socket.destroy();
     const alice = await connect(ALICE);
     for (const n of [1, 2, 3]) await alice.append('Team', message(`m${n}`), n === 3 ? ['\\Seen'] : []);
@@ -130,5 +132,14 @@ describe('per-user \\Seen on a shared mailbox, with imapflow', () => {
     raw.socket.destroy();
     assert.equal(await unseen(bob, TEAM), 0);
     assert.equal(await unseen(alice, 'Team'), 2);
+
+    // bob's COPY within alice's account: the copy carries his \Seen for him and hers for her.
+    assert.ok(await bob.messageCopy('1', `Other Users/${ALICE}/Team2`));
+    assert.equal(await unseen(bob, `Other Users/${ALICE}/Team2`), 0);
+    assert.equal(await unseen(alice, 'Team2'), 1);
+    // APPEND with \Seen by bob: read for him, unread for alice.
+    assert.ok(await bob.append(`Other Users/${ALICE}/Team2`, message('from bob'), ['\\Seen']));
+    assert.equal(await unseen(bob, `Other Users/${ALICE}/Team2`), 0);
+    assert.equal(await unseen(alice, 'Team2'), 2);
   });
 });

@@ -1,6 +1,8 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../../store/db.ts';
 import { baseSubject } from '../base-subject.ts';
+import { keywordsFromText, keywordsToText } from '../names.ts';
+import { seenIn, withSeen } from '../private-seen.ts';
 import type { EmailCondition } from './email-condition.ts';
 import { type Comparator, compareStrings, type Filter, matchFilter } from './filter.ts';
 import { matchesAll, parseTextQuery, prefilterLiteral } from './text-match.ts';
@@ -38,6 +40,14 @@ function sqlEligible(q: EmailQuery): boolean {
   const walk = (f: Filter<EmailCondition>): boolean =>
     f.op === 'condition' ? Object.keys(f.condition).every((k) => SQL_CONDITIONS.has(k)) : f.conditions.every(walk);
   return (!q.filter || walk(q.filter)) && q.sort.every((c) => SQL_SORTS.has(c.property));
+}
+
+/** True when the query tests or sorts by `$seen`: a reader other than the owner needs its own (RFC 4314 §4). */
+function usesSeen(q: EmailQuery): boolean {
+  const keys = ['hasKeyword', 'notKeyword', 'allInThreadHaveKeyword', 'someInThreadHaveKeyword', 'noneInThreadHaveKeyword'] as const;
+  const walk = (f: Filter<EmailCondition>): boolean =>
+    f.op === 'condition' ? keys.some((k) => f.condition[k]?.toLowerCase() === '$seen') : f.conditions.some(walk);
+  return (!!q.filter && walk(q.filter)) || q.sort.some((c) => c.keyword?.toLowerCase() === '$seen');
 }
 
 function find(dialect: string, hay: RawBuilder<unknown>, needle: string): RawBuilder<boolean> {
@@ -307,7 +317,7 @@ function comparator(sort: readonly Comparator[], facts: Facts): (a: Row, b: Row)
   };
 }
 
-async function memoryQuery(services: Deps, accountId: number, q: EmailQuery): Promise<number[]> {
+async function memoryQuery(services: Deps, accountId: number, q: EmailQuery, reader?: number): Promise<number[]> {
   const { kysely, dialect } = services.db;
   const conds = conditions(q.filter);
   const needBoxes = conds.some((c) => c.inMailbox !== undefined || c.inMailboxOtherThan !== undefined);
@@ -321,7 +331,12 @@ async function memoryQuery(services: Deps, accountId: number, q: EmailQuery): Pr
     await sql<Row>`select m.id, m.thread_id, m.received_at, m.size, m.sent_at, m.keywords, m.subject, m.from_addr, m.to_addr, case when ${attachment} then 1 else 0 end as has_att from messages m where m.account_id = ${accountId}`.execute(
       kysely,
     );
-  const rows = result.rows.map((r) => ({ ...r, id: Number(r.id), thread_id: Number(r.thread_id), has_att: Number(r.has_att) }));
+  let rows = result.rows.map((r) => ({ ...r, id: Number(r.id), thread_id: Number(r.thread_id), has_att: Number(r.has_att) }));
+  if (reader !== undefined) {
+    // The reader's own \Seen in place of the owner's (src/mail/private-seen.ts).
+    const ids = await seenIn(kysely, reader, { ownerId: accountId });
+    rows = rows.map((r) => ({ ...r, keywords: keywordsToText(withSeen(keywordsFromText(r.keywords), ids.has(r.id))) }));
+  }
   const boxes = new Map<number, Set<number>>();
   if (needBoxes) {
     const members = await kysely
@@ -368,15 +383,21 @@ export class EmailQueries {
 
   /**
    * Runs a query. With a `page`, only that slice is computed when SQL can do it; the answer says
-   * whether `ids` is the page or the complete list. `total` is filled when asked for.
+   * whether `ids` is the page or the complete list. `total` is filled when asked for. `reader`
+   * (an account other than the owner, on a shared account) tests and sorts by its own `$seen`.
    */
   async run(
     accountId: number,
     q: EmailQuery,
     page: Page | null,
     withTotal: boolean,
+    reader?: number,
   ): Promise<{ ids: number[]; complete: boolean; total?: number }> {
     const deps = this.#deps;
+    if (reader !== undefined && reader !== accountId && usesSeen(q)) {
+      const ids = await memoryQuery(deps, accountId, q, reader);
+      return { ids, complete: true, total: ids.length };
+    }
     if (page && sqlEligible(q)) {
       const r = await sqlQuery(deps, accountId, q, page, withTotal);
       return { ids: r.ids, complete: false, ...(r.total !== undefined ? { total: r.total } : {}) };

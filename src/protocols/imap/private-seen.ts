@@ -41,3 +41,31 @@ export async function entriesForReader(
   );
   return entries.map((e) => ({ ...e, keywords: withSeen(e.keywords, read.has(e.messageId)) }));
 }
+
+/**
+ * APPEND (and REPLACE) by `reader` into another account's mailbox: `\Seen` is taken out of the
+ * stored keywords and set as the reader's own once the messages have UIDs (RFC 4314 §4).
+ */
+export function seenApart<T extends { readonly keywords?: readonly string[] }>(
+  reader: number | undefined,
+  items: readonly T[],
+): { items: T[]; seen: boolean[] } {
+  if (reader === undefined) return { items: [...items], seen: items.map(() => false) };
+  const isSeen = (k: string) => k.toLowerCase() === '$seen';
+  return {
+    items: items.map((i) => ({ ...i, keywords: (i.keywords ?? []).filter((k) => !isSeen(k)) })),
+    seen: items.map((i) => (i.keywords ?? []).some(isSeen)),
+  };
+}
+
+/** Sets `reader`'s own \Seen on the UIDs of a mailbox of `ownerId` (after `seenApart`). */
+export async function markSeenBy(
+  mail: Pick<ImapMailView, 'storeKeywords'>,
+  reader: number | undefined,
+  ownerId: number,
+  mailboxId: number,
+  uids: readonly number[],
+): Promise<void> {
+  if (reader === undefined || !uids.length) return;
+  await mail.storeKeywords(ownerId, mailboxId, uids, 'add', ['$seen'], { viewer: reader });
+}

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { MigrationContext } from './index.ts';
 
 /**
- * Per-user \Seen on shared mailboxes (RFC 4314 §4 "s" right, RFC 4314 §5.1.1 "per-user" flags):
+ * Per-user \Seen on shared mailboxes (RFC 4314 §4, the "s" right):
  * one row per message an account other than its owner has read. The owner's \Seen stays in
  * `messages.keywords`. A row goes with its message or with the reading account.
  */

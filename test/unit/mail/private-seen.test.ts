@@ -1,4 +1,4 @@
-// Per-user \Seen on shared mailboxes (RFC 4314 §4 "s", §5.1.1) in the store, on SQLite and
+// Per-user \Seen on shared mailboxes (RFC 4314 §4 "s") in the store, on SQLite and
 // PostgreSQL: a reader who is not the owner reads and sets its own \Seen (STORE, JMAP keywords),
 // the other keywords stay shared, counts are per reader, every change raises the MODSEQ, and the
 // reader's rows go with the message.
@@ -105,6 +105,35 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await store.setKeywords(alice, messageId, ['work'], bob);
       assert.deepEqual((await store.getMessages(alice, [messageId], bob))[0]!.keywords, ['work']);
       assert.deepEqual((await store.getMessages(alice, [messageId]))[0]!.keywords, ['$seen', 'work'], 'the owner keeps hers');
+    });
+
+    it('JMAP Email/query: a reader’s hasKeyword/notKeyword $seen test its own (RFC 8621 §4.4.1)', async () => {
+      const box = await store.createMailbox(alice, 'Query');
+      const a = await store.append(alice, box.id, raw(30), { keywords: ['$seen'] });
+      const b = await store.append(alice, box.id, raw(31));
+      await store.storeKeywords(alice, box.id, [b.uid], 'add', ['$seen'], { viewer: bob });
+      const query = (keyword: 'hasKeyword' | 'notKeyword', reader?: number) =>
+        store.emailQueries.run(
+          alice,
+          {
+            filter: {
+              op: 'AND',
+              conditions: [
+                { op: 'condition', condition: { inMailbox: box.id } },
+                { op: 'condition', condition: { [keyword]: '$seen' } },
+              ],
+            },
+            sort: [],
+            collapseThreads: false,
+          },
+          null,
+          false,
+          reader,
+        );
+      assert.deepEqual((await query('hasKeyword')).ids, [a.messageId]);
+      assert.deepEqual((await query('hasKeyword', bob)).ids, [b.messageId]);
+      assert.deepEqual((await query('notKeyword', bob)).ids, [a.messageId]);
+      assert.deepEqual((await query('notKeyword', alice)).ids, [b.messageId]);
     });
 
     it('a reader’s rows go with the message', async () => {

@@ -2,7 +2,7 @@ import type { AppendItem } from '../../../mail/store.ts';
 import { permittedKeywords, refuseWithout } from '../acl-checks.ts';
 import { appendItem, isRefusal } from '../append-item.ts';
 import { catenated } from '../catenate.ts';
-import { readerOf } from '../private-seen.ts';
+import { markSeenBy, readerOf, seenApart } from '../private-seen.ts';
 import { resolveMailbox } from '../shared-mailboxes.ts';
 import { command, no, ok } from '../context.ts';
 import { SIGNED_IN, userOf } from '../state.ts';
@@ -36,13 +36,15 @@ export const append = command({
     }
     // Into another account's mailbox \Seen is the appending user's own (RFC 4314 §4), set after the append.
     const reader = readerOf(mailbox.accountId, user.accountId);
-    const seen = items.map((i) => reader !== undefined && (i.keywords ?? []).some((k) => k.toLowerCase() === '$seen'));
-    const stored =
-      reader === undefined ? items : items.map((i) => ({ ...i, keywords: (i.keywords ?? []).filter((k) => k.toLowerCase() !== '$seen') }));
-    const results = await ctx.deps.mail.appendMany(mailbox.accountId, mailbox.id, stored);
-    const seenUids = results.filter((_, i) => seen[i]).map((r) => r.uid);
-    if (seenUids.length)
-      await ctx.deps.mail.storeKeywords(mailbox.accountId, mailbox.id, seenUids, 'add', ['$seen'], { viewer: user.accountId });
+    const stored = seenApart(reader, items);
+    const results = await ctx.deps.mail.appendMany(mailbox.accountId, mailbox.id, stored.items);
+    await markSeenBy(
+      ctx.deps.mail,
+      reader,
+      mailbox.accountId,
+      mailbox.id,
+      results.filter((_, i) => stored.seen[i]).map((r) => r.uid),
+    );
     const uids = formatOrderedSet(results.map((r) => r.uid));
     return ok('APPEND completed', `APPENDUID ${results[0]!.uidValidity} ${uids}`);
   },

@@ -68,6 +68,12 @@ export const copy = command({
         : move
           ? await ctx.deps.mail.move(box.accountId, box.id, uids, target.mailbox.id)
           : await ctx.deps.mail.copy(box.accountId, box.id, uids, target.mailbox.id);
+    // A grantee's COPY within the owner's account: the copies carry its own \Seen too (RFC 4314 §4);
+    // a MOVE keeps the message, and with it that \Seen.
+    if (!move && box.reader !== undefined && target.mailbox.accountId === box.accountId && target.rights.includes('s')) {
+      const seen = r.pairs.filter(([from]) => box.keywordsAt(box.seqOf(from)).includes('$seen')).map(([, to]) => to);
+      if (seen.length) await ctx.deps.mail.storeKeywords(box.accountId, target.mailbox.id, seen, 'add', ['$seen'], { viewer: box.reader });
+    }
     const code = r.pairs.length
       ? `COPYUID ${r.uidValidity} ${formatOrderedSet(r.pairs.map((p) => p[0]))} ${formatOrderedSet(r.pairs.map((p) => p[1]))}`
       : undefined;

@@ -1,6 +1,7 @@
 import { refuseWithout } from '../acl-checks.ts';
 import { appendItem, isRefusal } from '../append-item.ts';
 import { catenated } from '../catenate.ts';
+import { markSeenBy, seenApart } from '../private-seen.ts';
 import { resolveMailbox } from '../shared-mailboxes.ts';
 import { bad, command, no, ok, type Tagged } from '../context.ts';
 import { SELECTED } from '../state.ts';
@@ -36,7 +37,10 @@ export const replace = command({
     const item = appendItem(message, ctx.deps.limits.appendLimit);
     if (isRefusal(item)) return item;
     const uid = box.uidAt(seq);
-    const r = await ctx.deps.mail.replace(box.accountId, box.id, uid, target.id, item);
+    // A grantee's \Seen on the replacement is its own (RFC 4314 §4).
+    const stored = seenApart(box.reader, [item]);
+    const r = await ctx.deps.mail.replace(box.accountId, box.id, uid, target.id, stored.items[0]!);
+    if (stored.seen[0]) await markSeenBy(ctx.deps.mail, box.reader, box.accountId, target.id, [r.uid]);
     ctx.send(`* OK [APPENDUID ${r.uidValidity} ${r.uid}] Replacement message stored\r\n`);
     reportExpunged(ctx, box, [uid]);
     return ok(`${verb} completed`);

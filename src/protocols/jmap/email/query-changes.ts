@@ -49,7 +49,7 @@ export const emailQueryChanges: MethodDefinition = {
         for (const id of await ctx.services.mail.threadMessages(accountId, t)) changed.add(toId('email', id));
       }
     }
-    const { ids } = await ctx.services.mail.emailQueries.run(accountId, q, null, false);
+    const { ids } = await ctx.services.mail.emailQueries.run(accountId, q, null, false, ctx.shared?.readerId);
     return queryChangesResponse({
       accountId: ctx.accountId,
       oldState: since,

@@ -37,7 +37,7 @@ export const emailQuery: MethodDefinition = {
     const state = await typeState(ctx.services, accountId, 'Email');
     const limit = Math.min(window.limit ?? MAX_QUERY_LIMIT, MAX_QUERY_LIMIT);
     const page = window.anchor === undefined && window.position >= 0 ? { start: window.position, limit } : null;
-    const r = await ctx.services.mail.emailQueries.run(accountId, q, page, window.calculateTotal);
+    const r = await ctx.services.mail.emailQueries.run(accountId, q, page, window.calculateTotal, ctx.shared?.readerId);
     const result = r.complete
       ? applyWindow(
           r.ids.map((id) => toId('email', id)),
