@@ -47,6 +47,8 @@ export function unzip(zip: Buffer, limits: { maxBytes: number; maxEntries: numbe
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     if (start + compressed > zip.length) throw new Error('truncated ZIP entry');
     if (name.endsWith('/')) continue;
+    // A stored entry is its own size: one that claims less would slip past the limit below.
+    if (method === 0 && compressed !== size) throw new Error('broken ZIP entry (stored size differs from its length)');
     const room = limits.maxBytes - total;
     if (size > room) throw new Error(`ZIP content larger than ${limits.maxBytes} bytes`);
     const raw = zip.subarray(start, start + compressed);
@@ -54,6 +56,7 @@ export function unzip(zip: Buffer, limits: { maxBytes: number; maxEntries: numbe
     if (method === 0) data = Buffer.from(raw);
     else if (method === 8) data = inflateRawSync(raw, { maxOutputLength: Math.max(1, room) });
     else throw new Error(`ZIP compression method ${method} is not supported`);
+    if (data.length !== size) throw new Error('broken ZIP entry (size differs from the central directory)');
     total += data.length;
     out.push({ name, data });
   }
