@@ -63,6 +63,24 @@ export class SieveScripts {
     return rows.map((r) => ({ id: r.id, name: r.name, active: r.active === 1, size: Number(r.size), updatedAt: Number(r.updated_at) }));
   }
 
+  /** Every script of the account with its content, ordered by name, in one read. */
+  async listWithContent(accountId: number): Promise<StoredScript[]> {
+    const rows = await this.#db.kysely
+      .selectFrom('sieve_scripts')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      active: r.active === 1,
+      size: Number(r.size),
+      updatedAt: Number(r.updated_at),
+      content: r.content,
+    }));
+  }
+
   async get(accountId: number, name: string): Promise<StoredScript | undefined> {
     const r = await this.#db.kysely
       .selectFrom('sieve_scripts')

@@ -31,13 +31,8 @@ export function scriptStore(ctx: MethodContext): SieveScripts {
 }
 
 /** Every script of the account with its content, ordered by name. */
-export async function loadScripts(store: SieveScripts, accountId: number): Promise<StoredScript[]> {
-  const out: StoredScript[] = [];
-  for (const info of await store.list(accountId)) {
-    const s = await store.get(accountId, info.name);
-    if (s) out.push(s);
-  }
-  return out;
+export function loadScripts(store: SieveScripts, accountId: number): Promise<StoredScript[]> {
+  return store.listWithContent(accountId);
 }
 
 /**
