@@ -83,7 +83,7 @@ export class MetadataStore {
   ): Promise<MetadataRefusal | null> {
     for (const e of entries) if (e.value && e.value.length > limits.maxSize) return { code: 'MAXSIZE', max: limits.maxSize };
     const now = this.#now();
-    return this.#write(accountId, 'Metadata', async (trx) => {
+    return this.#write(accountId, 'Metadata', async (trx, modseq) => {
       for (const e of entries) {
         await trx
           .deleteFrom('mail_metadata')
@@ -111,16 +111,9 @@ export class MetadataStore {
         .executeTakeFirstOrThrow();
       if (Number(count.n) > limits.maxEntries) throw new TooMany();
       // A mailbox's annotations are part of its state for QRESYNC: its HIGHESTMODSEQ moves (RFC
-      // 7162 §3.2) to the MODSEQ the logged write takes next. The account row is read through a
-      // no-op update, which holds its lock until commit, so no other write takes that MODSEQ first.
+      // 7162 §3.2) to the MODSEQ this write is logged under.
       if (mailboxId !== 0 && entries.length > 0) {
-        const account = await trx
-          .updateTable('accounts')
-          .set((eb) => ({ modseq: eb.ref('modseq') }))
-          .where('id', '=', accountId)
-          .returning('modseq')
-          .executeTakeFirstOrThrow();
-        const next = Number(account.modseq) + 1;
+        const next = await modseq();
         await trx
           .updateTable('mailboxes')
           .set({ highest_modseq: next })

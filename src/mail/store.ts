@@ -158,7 +158,7 @@ export class MailStore {
   writeLogged<T>(
     accountId: number,
     type: string,
-    fn: (trx: Transaction<Database>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
+    fn: (trx: Transaction<Database>, modseq: () => Promise<number>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
   ): Promise<T> {
     return this.#uow.writeLogged(accountId, type, fn);
   }

@@ -117,12 +117,12 @@ export class UnitOfWork {
   async writeLogged<T>(
     accountId: number,
     type: string,
-    fn: (trx: Transaction<Database>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
+    fn: (trx: Transaction<Database>, modseq: () => Promise<number>) => Promise<{ value: T; changes: readonly LoggedChange[] }>,
   ): Promise<T> {
     const { value } = await this.run(
       accountId,
       async (trx, nextModseq) => {
-        const { value, changes } = await fn(trx);
+        const { value, changes } = await fn(trx, nextModseq);
         if (!changes.length) return value;
         const modseq = await nextModseq();
         await trx
