@@ -78,6 +78,7 @@ async function mountAccountWeb(app: FastifyInstance, services: Services, localCa
       idp: services.idp,
       issuers: services.auth.issuers,
       sieve: services.sieveScripts,
+      vacation: services.mail.vacation,
       calendar: services.calendar,
       queue: new OutboundQueue(db, services.blobs, { maxAgeMs: config.queue.max_age }),
       dkim: new DkimKeys(db),

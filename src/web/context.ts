@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.ts';
 import type { Directory, DirectoryAccount } from '../directory/directory.ts';
 import type { EmbeddedIdp } from '../idp/idp.ts';
 import type { SieveScripts } from '../mail/sieve/scripts.ts';
+import type { VacationSettings } from '../mail/vacation/settings.ts';
 import type { OutboundQueue } from '../mail/queue/queue.ts';
 import type { DkimKeys } from '../mail/queue/dkim.ts';
 import type { StorageQuota } from '../mail/store.ts';
@@ -25,6 +26,8 @@ export interface WebDeps {
   /** Trusted token issuers: those with `account_sign_in` are offered on the sign-in page. */
   readonly issuers: IssuerRegistry;
   readonly sieve: SieveScripts;
+  /** The automatic reply settings (RFC 8621 §8), shared with JMAP and the responder. */
+  readonly vacation: VacationSettings;
   /** Calendars: the free/busy sharing rule (src/calendar/service.ts). */
   readonly calendar: CalendarService;
   readonly queue: OutboundQueue;
