@@ -12,6 +12,7 @@ import type { VacationSettings } from '../mail/vacation/settings.ts';
 import type { OutboundQueue } from '../mail/queue/queue.ts';
 import type { DkimKeys } from '../mail/queue/dkim.ts';
 import type { StorageQuota } from '../mail/store.ts';
+import type { FreebusyAsks } from './freebusy-asks.ts';
 import { html, page, sendHtml, type Viewer } from './page.ts';
 import { SESSION_COOKIE, setCookie, type WebSession, type WebSessions } from './session.ts';
 
@@ -30,6 +31,8 @@ export interface WebDeps {
   readonly vacation: VacationSettings;
   /** Calendars: the free/busy sharing rule (src/calendar/service.ts). */
   readonly calendar: CalendarService;
+  /** Who asked for free/busy and the answer (the calendar service records into it). */
+  readonly freebusyAsks: FreebusyAsks;
   readonly queue: OutboundQueue;
   readonly dkim: DkimKeys;
   /** Storage quota of an account by address (src/admin/quota.ts). */

@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { ensureLocalTls } from '../../src/net/local-ca.ts';
 import { CHROMIUM, launchChromium } from '../helpers/chromium.ts';
+import { caFetch } from '../helpers/https-fetch.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { axeProblems, signInPage } from './account-support.ts';
@@ -46,6 +47,8 @@ describe('calendar feeds and the vacation reply on the account page', { skip }, 
     const port = (feed.address() as AddressInfo).port;
     server = await startTestServer({ overrides: { calendar: { resolve: [`feeds.test=127.0.0.1:${port}`], ca_file: tls.caCert } } });
     await server.services.accounts.addUser({ address: USER, password: PASSWORD });
+    await server.services.accounts.addUser({ address: 'boss@example.test', password: 'boss account password' });
+    await server.services.accounts.addUser({ address: 'eve@example.test', password: 'eve account password' });
     browser = await launchChromium(server.dataDir);
   });
 
@@ -134,5 +137,33 @@ describe('calendar feeds and the vacation reply on the account page', { skip }, 
       errors.filter((e) => !/status of 400 .*\/account\/vacation$/.test(e)),
       [],
     );
+  });
+
+  it('logs who asked for free/busy and whether the rule allowed it', async () => {
+    const { context, page, errors } = await signInPage(browser, server.baseUrl, USER, PASSWORD);
+    contexts.push(context);
+    await page.goto(`${server.baseUrl}/account/sharing`);
+    assert.match((await page.textContent('main')) ?? '', /Nobody asked/);
+    await page.check('input[name=policy][value=list]');
+    await page.fill('#allow', 'boss@example.test');
+    await Promise.all([page.waitForURL(/done=saved/), page.click('form[action="/account/sharing"] button.primary')]);
+    const get = caFetch(server.ca);
+    const fb = (who?: string) =>
+      get(`${server.baseUrl}/freebusy/${USER}?start=2026-11-02T00:00:00Z&end=2026-11-03T00:00:00Z`, {
+        headers: who ? { authorization: `Basic ${Buffer.from(`${who}@example.test:${who} account password`).toString('base64')}` } : {},
+      });
+    assert.equal((await fb('boss')).status, 200);
+    assert.notEqual((await fb('eve')).status, 200);
+    assert.equal((await fb()).status, 401);
+    await page.goto(`${server.baseUrl}/account/sharing`);
+    const rows = (await page.locator('h2:has-text("Who asked") + .table tbody tr').allInnerTexts()).map((r) =>
+      r.replace(/\s+/g, ' ').trim(),
+    );
+    assert.equal(rows.length, 3, rows.join('\n'));
+    assert.match(rows[0]!, /Someone not signed in Without signing in Refused/);
+    assert.match(rows[1]!, /eve@example\.test Signed in here Refused/);
+    assert.match(rows[2]!, /boss@example\.test Signed in here Allowed/);
+    assert.deepEqual(await axeProblems(page), []);
+    assert.deepEqual(errors, []);
   });
 });

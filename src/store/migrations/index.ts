@@ -28,6 +28,7 @@ import * as m060 from './060-jmap.ts';
 import * as m061 from './061-push-subscriptions.ts';
 import * as m085 from './085-acl-identifiers.ts';
 import * as m090 from './090-app-password-use.ts';
+import * as m091 from './091-freebusy-asks.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -78,6 +79,7 @@ const steps: Array<[string, Step]> = [
   ['061-push-subscriptions', m061],
   ['085-acl-identifiers', m085],
   ['090-app-password-use', m090],
+  ['091-freebusy-asks', m091],
 ];
 
 /** Kysely migration provider for the in-code migration list. */
