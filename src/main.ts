@@ -8,7 +8,7 @@ import { idpSecret } from './idp/secrets.ts';
 import { DkimKeys } from './mail/queue/dkim.ts';
 import { OutboundQueue } from './mail/queue/queue.ts';
 import { registerWeb } from './web/mount.ts';
-import { FreebusyAsks } from './web/freebusy-asks.ts';
+import { FreebusyAsks } from './admin/freebusy-asks.ts';
 import { newDeviceNotice } from './idp/new-device.ts';
 import { AuthService } from './auth/service.ts';
 import { jwkSigner, newestPublished } from './calendar/federation/assertion.ts';

@@ -12,7 +12,7 @@ import type { VacationSettings } from '../mail/vacation/settings.ts';
 import type { OutboundQueue } from '../mail/queue/queue.ts';
 import type { DkimKeys } from '../mail/queue/dkim.ts';
 import type { StorageQuota } from '../mail/store.ts';
-import type { FreebusyAsks } from './freebusy-asks.ts';
+import type { FreebusyAsks } from '../admin/freebusy-asks.ts';
 import { html, page, sendHtml, type Viewer } from './page.ts';
 import { SESSION_COOKIE, setCookie, type WebSession, type WebSessions } from './session.ts';
 

@@ -28,7 +28,7 @@ const SOURCE: Readonly<Record<string, string>> = {
  * Who may see when the account is busy (free/busy, RFC 6638 §3.2.1 / RFC 5545 VFREEBUSY): the
  * account's own sharing rule over the calendar store, or the domain default, through the same
  * calendar use cases as `fingerpost admin calendar sharing`; and the log of who asked
- * (src/web/freebusy-asks.ts) with the answer each got.
+ * (src/admin/freebusy-asks.ts) with the answer each got.
  */
 export function registerSharingRoutes(scope: FastifyInstance, deps: WebDeps, web: WebSessions): void {
   const show = async (reply: FastifyReply, s: Signed, status: number, top: string) => {
