@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { accountAddress } from '../auth/issuers/claims.ts';
 import { registerAccountRoutes } from './account-routes.ts';
+import { registerAdminIdentityRoutes } from './admin-identity-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
 import { registerCalendarRoutes } from './calendar-routes.ts';
 import { formParser, refuse, signedIn, type WebDeps } from './context.ts';
@@ -189,5 +190,6 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
     registerCalendarRoutes(scope, deps, web);
     registerVacationRoutes(scope, deps, web);
     registerAdminRoutes(scope, deps, web);
+    registerAdminIdentityRoutes(scope, deps, web);
   });
 }

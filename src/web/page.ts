@@ -120,6 +120,7 @@ const ADMIN_NAV: ReadonlyArray<readonly [string, string]> = [
   ['/admin/accounts', 'Accounts'],
   ['/admin/sessions', 'Sessions'],
   ['/admin/queue', 'Queue'],
+  ['/admin/identity', 'Sign-in'],
 ];
 
 /** A whole page: the navigation of the area `current` belongs to, then `body`. */
