@@ -8,6 +8,7 @@ import { idpSecret } from './idp/secrets.ts';
 import { DkimKeys } from './mail/queue/dkim.ts';
 import { OutboundQueue } from './mail/queue/queue.ts';
 import { registerWeb } from './web/mount.ts';
+import { FreebusyAsks } from './admin/freebusy-asks.ts';
 import { newDeviceNotice } from './idp/new-device.ts';
 import { AuthService } from './auth/service.ts';
 import { jwkSigner, newestPublished } from './calendar/federation/assertion.ts';
@@ -67,6 +68,8 @@ const BLOB_SWEEP_MS = 6 * 3_600_000;
 async function mountAccountWeb(app: FastifyInstance, services: Services, localCaPem: () => string | undefined): Promise<void> {
   const { config, db } = services;
   const quotaDeps = { db, directory: services.directory, mail: services.mail };
+  const freebusyAsks = new FreebusyAsks(db);
+  services.calendar.setAskLog((accountId, asker, allowed) => freebusyAsks.record(accountId, asker, allowed));
   await registerWeb(
     app,
     {
@@ -78,7 +81,9 @@ async function mountAccountWeb(app: FastifyInstance, services: Services, localCa
       idp: services.idp,
       issuers: services.auth.issuers,
       sieve: services.sieveScripts,
+      vacation: services.mail.vacation,
       calendar: services.calendar,
+      freebusyAsks,
       queue: new OutboundQueue(db, services.blobs, { maxAgeMs: config.queue.max_age }),
       dkim: new DkimKeys(db),
       quota: { get: (a) => accountQuota(quotaDeps, a), set: (a, limit) => setAccountQuota(quotaDeps, a, limit) },

@@ -71,6 +71,7 @@ export class CalendarService {
 
   /** Whether an address is in an account's address books (the `contacts` sharing rule). */
   readonly #inContacts: ((accountId: number, address: string) => Promise<boolean>) | undefined;
+  #askLog: ((accountId: number, asker: Asker, allowed: boolean) => Promise<void>) | undefined;
 
   constructor(deps: {
     store: CalendarStore;
@@ -281,10 +282,23 @@ export class CalendarService {
     return { rule: NOBODY, source: 'default' };
   }
 
+  /** Told of every free/busy decision about an account for someone else (the account page's ask log). */
+  setAskLog(log: (accountId: number, asker: Asker, allowed: boolean) => Promise<void>): void {
+    this.#askLog = log;
+  }
+
   /** Whether `asker` may see `account`'s free/busy. */
   async mayRead(account: DirectoryAccount, asker: Asker): Promise<boolean> {
     if (account.disabled) return false;
     if (asker.kind !== 'anonymous' && asker.address.toLowerCase() === account.address) return asker.kind === 'local';
+    const allowed = await this.#decide(account, asker);
+    await this.#askLog?.(account.id, asker, allowed).catch((err) =>
+      this.#logger?.warn({ err: (err as Error).message }, 'free/busy ask not logged'),
+    );
+    return allowed;
+  }
+
+  async #decide(account: DirectoryAccount, asker: Asker): Promise<boolean> {
     const { rule } = await this.effectiveRule(account);
     if (mayReadFreeBusy(rule, account.address, asker)) return true;
     // "My contacts": an asker whose address is in one of the owner's address books.

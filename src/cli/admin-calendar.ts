@@ -6,7 +6,8 @@ import { DEFAULT_CALENDAR, type CalendarService } from '../calendar/service.ts';
 import { createCalendarService, createOutbound } from '../calendar/setup.ts';
 import { parseSharingRule, type SharingRule } from '../calendar/sharing.ts';
 import type { Calendar } from '../calendar/store.ts';
-import { feedUrl, SubscriptionRefresher } from '../calendar/subscriptions.ts';
+import { SubscriptionRefresher } from '../calendar/subscriptions.ts';
+import { subscribeFeed } from '../admin/calendar-feeds.ts';
 import { parseDuration } from '../config/duration.ts';
 import { parseDomain } from '../core/address.ts';
 import { FingerpostError } from '../core/errors.ts';
@@ -202,16 +203,14 @@ export function registerAdminCalendar(admin: Command): void {
       action(async (address: string, name: string, url: string, opts: StoreOptions & { every?: string; fetch: boolean }) =>
         withCalendar(opts, async ({ s, calendar: c }) => {
           const a = await account(s, address);
-          const sub = { url: feedUrl(url), intervalMs: interval(opts.every, s) };
-          let cal = await c.store.getCalendar(a.id, name);
-          if (cal) {
-            if (!cal.subscription && (await c.store.listObjects(cal.id)).length > 0)
-              throw new FingerpostError('already_exists', `calendar ${name} holds events; subscribe another calendar`);
-            await c.store.updateCalendar(cal.id, { subscription: sub });
-          } else {
-            await c.store.createCalendar(a.id, { name, timezone: s.config.calendar.default_timezone, subscription: sub });
-          }
-          cal = (await c.store.getCalendar(a.id, name))!;
+          const cal = await subscribeFeed(c, {
+            accountId: a.id,
+            name,
+            url,
+            intervalMs: interval(opts.every, s),
+            timezone: s.config.calendar.default_timezone,
+          });
+          const sub = cal.subscription!;
           process.stdout.write(`${address}/${name} mirrors ${sub.url} every ${Math.round(sub.intervalMs / 60_000)}m\n`);
           if (opts.fetch) await refreshNow(s, c, cal);
         }),

@@ -330,6 +330,18 @@ export interface IdpPasskeyTable {
   last_used_at: number | null;
 }
 
+/** Who asked for an account's free/busy and whether it was allowed (migration 091). */
+export interface FreebusyAskTable {
+  id: Generated<number>;
+  account_id: number;
+  /** The asker's address; empty for an anonymous ask. */
+  asker: string;
+  kind: string;
+  issuer: string | null;
+  allowed: number;
+  asked_at: number;
+}
+
 /** oidc-provider's storage: one row per model instance (Session, Grant, RefreshToken, Client…). */
 export interface IdpEntryTable {
   model: string;
@@ -761,6 +773,7 @@ export interface Database {
   idp_totp: IdpTotpTable;
   idp_recovery_codes: IdpRecoveryCodeTable;
   idp_passkeys: IdpPasskeyTable;
+  freebusy_asks: FreebusyAskTable;
   queue_messages: QueueMessageTable;
   queue_recipients: QueueRecipientTable;
   dkim_keys: DkimKeyTable;

@@ -126,7 +126,9 @@ export function registerAccountRoutes(scope: FastifyInstance, deps: WebDeps, web
       ['/account/sessions', 'Devices and sessions', `${live.length} live connection(s), ${grants.length} app(s) allowed`],
       ['/account/security', 'Security', 'Password, authenticator app, passkeys and recovery codes.'],
       ['/account/sharing', 'Calendar sharing', 'Who may see when you are busy.'],
+      ['/account/calendars', 'Calendar feeds', 'Subscribe to holiday, team or sports calendars.'],
       ['/account/filters', 'Filters', 'Sort incoming mail with Sieve rules.'],
+      ['/account/vacation', 'Vacation reply', 'Answer mail automatically while you are away.'],
     ]
       .map(
         ([href, title, text]) =>

@@ -8,9 +8,11 @@ import type { Logger } from '../core/log.ts';
 import type { Directory, DirectoryAccount } from '../directory/directory.ts';
 import type { EmbeddedIdp } from '../idp/idp.ts';
 import type { SieveScripts } from '../mail/sieve/scripts.ts';
+import type { VacationSettings } from '../mail/vacation/settings.ts';
 import type { OutboundQueue } from '../mail/queue/queue.ts';
 import type { DkimKeys } from '../mail/queue/dkim.ts';
 import type { StorageQuota } from '../mail/store.ts';
+import type { FreebusyAsks } from '../admin/freebusy-asks.ts';
 import { html, page, sendHtml, type Viewer } from './page.ts';
 import { SESSION_COOKIE, setCookie, type WebSession, type WebSessions } from './session.ts';
 
@@ -25,8 +27,12 @@ export interface WebDeps {
   /** Trusted token issuers: those with `account_sign_in` are offered on the sign-in page. */
   readonly issuers: IssuerRegistry;
   readonly sieve: SieveScripts;
+  /** The automatic reply settings (RFC 8621 §8), shared with JMAP and the responder. */
+  readonly vacation: VacationSettings;
   /** Calendars: the free/busy sharing rule (src/calendar/service.ts). */
   readonly calendar: CalendarService;
+  /** Who asked for free/busy and the answer (the calendar service records into it). */
+  readonly freebusyAsks: FreebusyAsks;
   readonly queue: OutboundQueue;
   readonly dkim: DkimKeys;
   /** Storage quota of an account by address (src/admin/quota.ts). */

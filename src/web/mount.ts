@@ -2,11 +2,14 @@ import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { accountAddress } from '../auth/issuers/claims.ts';
 import { registerAccountRoutes } from './account-routes.ts';
+import { registerAdminIdentityRoutes } from './admin-identity-routes.ts';
 import { registerAdminRoutes } from './admin-routes.ts';
+import { registerCalendarRoutes } from './calendar-routes.ts';
 import { formParser, refuse, signedIn, type WebDeps } from './context.ts';
 import { registerFilterRoutes } from './filter-routes.ts';
 import { registerSecurityRoutes } from './security-routes.ts';
 import { registerSharingRoutes } from './sharing-routes.ts';
+import { registerVacationRoutes } from './vacation-routes.ts';
 import { html, ICON, ICON_PATH, page, STYLE, STYLE_PATH, sendHtml } from './page.ts';
 import { LOGIN_COOKIE, readCookie, SESSION_COOKIE, setCookie, WebSessions } from './session.ts';
 import {
@@ -184,6 +187,9 @@ export async function registerWeb(app: FastifyInstance, deps: WebDeps, secrets: 
     registerSecurityRoutes(scope, deps, web);
     registerFilterRoutes(scope, deps, web);
     registerSharingRoutes(scope, deps, web);
+    registerCalendarRoutes(scope, deps, web);
+    registerVacationRoutes(scope, deps, web);
     registerAdminRoutes(scope, deps, web);
+    registerAdminIdentityRoutes(scope, deps, web);
   });
 }

@@ -109,7 +109,9 @@ const ACCOUNT_NAV: ReadonlyArray<readonly [string, string]> = [
   ['/account/sessions', 'Devices and sessions'],
   ['/account/security', 'Security'],
   ['/account/sharing', 'Calendar sharing'],
+  ['/account/calendars', 'Calendar feeds'],
   ['/account/filters', 'Filters'],
+  ['/account/vacation', 'Vacation'],
 ];
 
 const ADMIN_NAV: ReadonlyArray<readonly [string, string]> = [
@@ -118,6 +120,7 @@ const ADMIN_NAV: ReadonlyArray<readonly [string, string]> = [
   ['/admin/accounts', 'Accounts'],
   ['/admin/sessions', 'Sessions'],
   ['/admin/queue', 'Queue'],
+  ['/admin/identity', 'Sign-in'],
 ];
 
 /** A whole page: the navigation of the area `current` belongs to, then `body`. */

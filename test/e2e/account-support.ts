@@ -1,7 +1,7 @@
 // Shared by the account page browser tests: waiting without fixed sleeps, and the axe-core scan.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT } from '../helpers/server.ts';
 
 /** Waits until `check` holds, re-checking after each event-loop turn of `stepMs` (no fixed sleep). */
@@ -23,4 +23,26 @@ export async function axeProblems(page: Page): Promise<string[]> {
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${page.url()}: ${v.id} (${v.impact}) at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+}
+
+/** A fresh browser context signed in to the account page as `address` (password, then consent), with console errors collected. */
+export async function signInPage(
+  browser: Browser,
+  baseUrl: string,
+  address: string,
+  password: string,
+): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url}`);
+  });
+  await page.goto(`${baseUrl}/account`);
+  await page.waitForSelector('input[name=email]');
+  await page.fill('input[name=email]', address);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForSelector('text=Allow access?'), page.click('form:has(input[name=password]) button.primary')]);
+  await Promise.all([page.waitForURL(`${baseUrl}/account`), page.click('button.primary')]);
+  return { context, page, errors };
 }

@@ -31,6 +31,7 @@ import * as m061 from './061-push-subscriptions.ts';
 import * as m085 from './085-acl-identifiers.ts';
 import * as m086 from './086-private-seen.ts';
 import * as m090 from './090-app-password-use.ts';
+import * as m091 from './091-freebusy-asks.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -84,6 +85,7 @@ const steps: Array<[string, Step]> = [
   ['085-acl-identifiers', m085],
   ['086-private-seen', m086],
   ['090-app-password-use', m090],
+  ['091-freebusy-asks', m091],
 ];
 
 /** Kysely migration provider for the in-code migration list. */
