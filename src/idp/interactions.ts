@@ -12,7 +12,8 @@ import { consentPage, loginPage, messagePage, originOf, PAGE_HEADERS, type Passk
 import { PASSKEY_JS, passkeyScriptPath } from './passkey-script.ts';
 import type { Passkeys } from './passkeys.ts';
 import type { WindowLimiter } from './rate-limit.ts';
-import { type SecondFactors, sameText } from './second-factor.ts';
+import type { SecondFactors } from './second-factor.ts';
+import { sameSecret } from '../core/constant-time.ts';
 
 export interface InteractionDeps {
   readonly provider: () => Provider;
@@ -203,7 +204,7 @@ export function registerInteractions(app: HttpsApp, deps: InteractionDeps): void
       const account = Buffer.from(a, 'base64url').toString('utf8');
       const at = Number.parseInt(t, 36);
       const age = Date.now() - at;
-      return age >= 0 && age < PENDING_MS && sameText(mac, pendingMac(uid, account, at)) ? account : undefined;
+      return age >= 0 && age < PENDING_MS && sameSecret(mac, pendingMac(uid, account, at)) ? account : undefined;
     };
 
     const passkeyFor = async (uid: string, action: string, label: string, fields: Record<string, string>, account?: string) => {

@@ -9,7 +9,7 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import type { SecondFactors } from './second-factor.ts';
-import { sameText } from './second-factor.ts';
+import { sameSecret } from '../core/constant-time.ts';
 
 const CEREMONY_MS = 5 * 60_000;
 const MAX_RESPONSE = 16_384;
@@ -148,7 +148,7 @@ export class Passkeys {
   async #open(ticket: unknown, purpose: string, bind: string): Promise<Ticket | undefined> {
     if (typeof ticket !== 'string' || ticket.length > 2048) return undefined;
     const [body, mac] = ticket.split('.');
-    if (!body || !mac || !sameText(mac, await this.#mac(body))) return undefined;
+    if (!body || !mac || !sameSecret(mac, await this.#mac(body))) return undefined;
     const t = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Ticket;
     const age = this.#now() - t.t;
     return t.p === purpose && t.b === bind && age >= 0 && age < CEREMONY_MS ? t : undefined;

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { sameSecret } from '../core/constant-time.ts';
 
 /** The browser session of the account page: who signed in, when, and until when. */
 export interface WebSession {
@@ -73,7 +74,7 @@ export class WebSessions {
     const dot = sealed.indexOf('.');
     if (dot <= 0) return undefined;
     const body = sealed.slice(0, dot);
-    if (!equal(sealed.slice(dot + 1), this.#mac(`cookie\0${body}`))) return undefined;
+    if (!sameSecret(sealed.slice(dot + 1), this.#mac(`cookie\0${body}`))) return undefined;
     try {
       const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown;
       return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as T) : undefined;
@@ -89,18 +90,12 @@ export class WebSessions {
 
   /** Constant-time check of a submitted CSRF token. */
   checkCsrf(session: WebSession, submitted: unknown): boolean {
-    return typeof submitted === 'string' && submitted.length <= 100 && equal(submitted, this.csrf(session));
+    return typeof submitted === 'string' && submitted.length <= 100 && sameSecret(submitted, this.csrf(session));
   }
 
   #mac(text: string): string {
     return createHmac('sha256', this.#key).update(text).digest('base64url');
   }
-}
-
-function equal(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** One cookie's value from a Cookie header (RFC 6265 §5.4), undefined when absent. */

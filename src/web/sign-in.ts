@@ -3,6 +3,7 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify 
 import { fetchJson } from '../auth/issuers/fetch.ts';
 import { openidConfigurationUrl } from '../auth/issuers/metadata.ts';
 import type { IdpClients } from '../idp/clients.ts';
+import { sameSecret } from '../core/constant-time.ts';
 
 /** What travels in the login cookie between the redirect to the issuer and the callback. */
 export interface LoginState {
@@ -88,7 +89,7 @@ export class RelyingParty {
   async finish(query: URLSearchParams, login: LoginState | undefined): Promise<string> {
     if (!login || typeof login.state !== 'string' || this.#now() - login.at > LOGIN_TTL_MS)
       throw new SignInError('This sign-in has expired or was started in another browser.');
-    if (query.get('state') !== login.state) throw new SignInError('This sign-in does not belong to this browser.');
+    if (!sameSecret(query.get('state') ?? '', login.state)) throw new SignInError('This sign-in does not belong to this browser.');
     const error = query.get('error');
     if (error) throw new SignInError(error === 'access_denied' ? 'Sign-in was cancelled.' : 'The sign-in service refused the request.');
     const code = query.get('code');
@@ -115,7 +116,8 @@ export class RelyingParty {
     }).catch(() => {
       throw new SignInError('The sign-in service sent an ID token that does not verify.');
     });
-    if (payload.nonce !== login.nonce) throw new SignInError('The ID token belongs to another sign-in.');
+    if (typeof payload.nonce !== 'string' || !sameSecret(payload.nonce, login.nonce))
+      throw new SignInError('The ID token belongs to another sign-in.');
     if (typeof payload.sub !== 'string' || !payload.sub) throw new SignInError('The ID token names no account.');
     let address = this.#o.account(payload);
     const accessToken = res.body.access_token;

@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { localProblem } from '../errors.ts';
 import { translateOAuthError } from './errors.ts';
 import { type FlowContext, scopeAndResources, type TokenResponse, tokenParams } from './flow.ts';
+import { sameSecret } from '../../core/constant-time.ts';
 
 /**
  * The authorization code grant for native apps (RFC 6749 §4.1, RFC 8252): always PKCE S256
@@ -35,13 +35,6 @@ export async function startAuthorization(ctx: FlowContext, redirectUri: string):
   return { url: oidc.buildAuthorizationUrl(ctx.config, params), redirectUri, state, verifier };
 }
 
-/** Compares two secrets (a `state`) in constant time. */
-export function sameString(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /**
  * Checks the redirect the browser ended on and redeems the code. Refuses, before any token
  * request: another redirect URI, a missing or wrong `state`, an `iss` that is missing when the
@@ -53,7 +46,7 @@ export async function finishAuthorization(ctx: FlowContext, pending: PendingAuth
     throw localProblem(`the address is not the redirect of this sign-in (expected it to start with ${pending.redirectUri})`);
   const q = callback.searchParams;
   const state = q.get('state');
-  if (state === null || !sameString(state, pending.state))
+  if (state === null || !sameSecret(state, pending.state))
     throw localProblem(
       'the redirect carries the wrong state: refused (it is not the answer to this sign-in)',
       'start again: fingerpost login',

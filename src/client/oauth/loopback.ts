@@ -1,8 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { localProblem } from '../errors.ts';
-import { finishAuthorization, sameString, startAuthorization } from './authorize.ts';
+import { finishAuthorization, startAuthorization } from './authorize.ts';
 import type { FlowContext, TokenResponse } from './flow.ts';
+import { sameSecret } from '../../core/constant-time.ts';
 
 /**
  * The loopback redirect flow (RFC 8252 §7.3, §8.3): a one-shot HTTP listener on 127.0.0.1 only,
@@ -34,7 +35,7 @@ export async function loopbackFlow(
         })
         .end(page(body));
     const state = url.searchParams.get('state');
-    if (expectedState === undefined || state === null || !sameString(state, expectedState)) {
+    if (expectedState === undefined || state === null || !sameSecret(state, expectedState)) {
       respond(400, '<h1>Not this sign-in</h1><p>This is not the answer to the sign-in the terminal is waiting for.</p>');
       return;
     }

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { isObject, type JsonObject } from '../args.ts';
 import { CAPABILITIES } from '../capabilities.ts';
 import type { MethodContext } from '../context.ts';
@@ -9,6 +8,7 @@ import { fromId, toId } from '../ids.ts';
 import { PUSH_TYPES } from '../state.ts';
 import { changedFixedProperties } from '../server-set.ts';
 import { newVerificationCode, pushObject } from './store.ts';
+import { sameSecret } from '../../../core/constant-time.ts';
 
 const CREATE_PROPERTIES = new Set(['deviceClientId', 'url', 'keys', 'verificationCode', 'expires', 'types']);
 const UPDATE_PROPERTIES = new Set(['verificationCode', 'expires', 'types']);
@@ -75,12 +75,6 @@ function parseUrl(value: unknown, problems: PropertyProblems): string {
     problems.add(['url'], 'url must be an https URL without credentials');
     return '';
   }
-}
-
-function sameCode(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**
@@ -161,7 +155,7 @@ export function pushSubscriptionSet(sendVerification: VerificationSender): Metho
             }
             if (key === 'verificationCode' && value === null && current['verificationCode'] === null) continue;
             if (key === 'verificationCode') {
-              if (typeof value !== 'string' || !sameCode(value, row.verification_code)) problems.add([key], 'not the code that was sent');
+              if (typeof value !== 'string' || !sameSecret(value, row.verification_code)) problems.add([key], 'not the code that was sent');
               else set.verified = 1;
             } else if (key === 'expires') set.expires = parseExpires(ctx, value, problems);
             else set.types = parseTypes(value, problems);
