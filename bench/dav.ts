@@ -30,6 +30,8 @@
 // --big 100000: the month REPORT answers all 15,618 matching objects in 5.4-10.1 s (no 507);
 // beside it PROPFIND p50 26-42 ms, p99 243-464 ms, server loop delay p99 217-365 ms. Radicale was
 // not run over 100,000 events (its PROPFIND Depth 1 over 10,000 already takes 86 s here).
+// Sliced by time (10 ms, src/core/time-slice.ts), quiet machine, --big 100000, one run each:
+// REPORT 2,593 → 1,804 ms, loop delay p99 31.3 → 19.9 ms, max 42 → 30 ms.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';

@@ -5,6 +5,7 @@ import { objectMatches, outerRange } from '../../calendar/query.ts';
 import { freeBusyIcs } from '../../calendar/render.ts';
 import type { CalendarService } from '../../calendar/service.ts';
 import type { Calendar, StoredObject } from '../../calendar/store.ts';
+import { TimeSlice } from '../../core/time-slice.ts';
 import { parseFilter, parseTimeRange } from './caldav-filter.ts';
 import { DavError } from './errors.ts';
 import { NS } from './names.ts';
@@ -16,10 +17,8 @@ import { child, type XmlElement } from './xml.ts';
  * other requests between batches so a large calendar never holds the event loop.
  */
 
-/** How many objects are tested between two turns of the event loop. */
-const BATCH = 100;
-
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** How long objects are tested before other work gets a turn of the event loop. */
+const SLICE_MS = 10;
 
 /** Candidates read from the store per page (keyset paging by name). */
 const PAGE = 500;
@@ -46,11 +45,11 @@ export function readCalendarQuery(body: XmlElement): CalendarQuery {
 export async function* calendarQuery(service: CalendarService, calendar: Calendar, query: CalendarQuery): AsyncGenerator<StoredObject> {
   const range = outerRange(query.filter);
   let after: string | undefined;
+  const slice = new TimeSlice(SLICE_MS);
   for (;;) {
     const page = await service.store.queryCandidates(calendar.id, range, PAGE, after);
-    for (let i = 0; i < page.length; i++) {
-      if (i > 0 && i % BATCH === 0) await turn();
-      const o = page[i]!;
+    for (const o of page) {
+      if (slice.due()) await slice.turn();
       let ok = false;
       try {
         ok = objectMatches(loadObject(o.ics), query.filter, calendar.timezone, service.settings.maxInstances);
@@ -61,7 +60,6 @@ export async function* calendarQuery(service: CalendarService, calendar: Calenda
     }
     if (page.length < PAGE) return;
     after = page.at(-1)!.name;
-    await turn();
   }
 }
 
@@ -84,9 +82,9 @@ export async function freeBusyQuery(
   const candidates = await service.store.queryCandidates(calendar.id, range, 1_000_000);
   const instances = [];
   let truncated = false;
-  for (let i = 0; i < candidates.length; i++) {
-    if (i > 0 && i % BATCH === 0) await turn();
-    const o = candidates[i]!;
+  const slice = new TimeSlice(SLICE_MS);
+  for (const o of candidates) {
+    if (slice.due()) await slice.turn();
     if (o.component !== 'VEVENT' && o.component !== 'VFREEBUSY') continue;
     try {
       const e = expandBusy(loadObject(o.ics), range, { zone: calendar.timezone, maxInstances: service.settings.maxInstances });

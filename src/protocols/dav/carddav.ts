@@ -26,6 +26,7 @@ import { addressbookPath, memberPath } from './paths.ts';
 import type { DavResource } from './resources.ts';
 import { syncToken, tokenModseq } from './sync.ts';
 import { child, childrenOf, type XmlElement } from './xml.ts';
+import { TimeSlice } from '../../core/time-slice.ts';
 
 /**
  * CardDAV (RFC 6352): address books made by extended MKCOL (§6.3.1), their properties by
@@ -33,8 +34,6 @@ import { child, childrenOf, type XmlElement } from './xml.ts';
  * DELETE, and the addressbook-query, addressbook-multiget (§8.6, §8.7) and sync-collection
  * (RFC 6578) reports.
  */
-
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function bookPatch(updates: ReadonlyArray<{ prop: XmlElement; remove: boolean }>): {
   patch: { displayName?: string; description?: string | null };
@@ -211,9 +210,9 @@ export class CardDav {
       const cards = await this.#store.cards(book.id, 1_000_000);
       const out: string[] = [];
       let truncated = false;
-      for (let i = 0; i < cards.length; i++) {
-        if (i > 0 && i % 200 === 0) await turn();
-        const c = cards[i]!;
+      const slice = new TimeSlice(10);
+      for (const c of cards) {
+        if (slice.due()) await slice.turn();
         let ok = false;
         try {
           ok = cardMatches(vcardLines(c.vcard), filter);
