@@ -1107,6 +1107,8 @@ export class MailStore {
       },
       ['Email', 'Mailbox'],
       new Set([mailboxId]),
+      // Flags and expunges need not wait for the disk (src/store/durability.ts).
+      'committed',
     );
     return { updated, failed, modseq };
   }
@@ -1302,6 +1304,8 @@ export class MailStore {
       },
       ['Email', 'Thread', 'Mailbox'],
       new Set([mailboxId]),
+      // Flags and expunges need not wait for the disk (src/store/durability.ts).
+      'committed',
     );
     return removed;
   }
@@ -1429,6 +1433,8 @@ export class MailStore {
       },
       ['Email', 'Mailbox'],
       touched,
+      // Flags and expunges need not wait for the disk (src/store/durability.ts).
+      'committed',
     );
   }
 
