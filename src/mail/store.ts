@@ -1107,8 +1107,6 @@ export class MailStore {
       },
       ['Email', 'Mailbox'],
       new Set([mailboxId]),
-      // Flags and expunges need not wait for the disk (src/store/durability.ts).
-      'committed',
     );
     return { updated, failed, modseq };
   }
@@ -1304,8 +1302,6 @@ export class MailStore {
       },
       ['Email', 'Thread', 'Mailbox'],
       new Set([mailboxId]),
-      // Flags and expunges need not wait for the disk (src/store/durability.ts).
-      'committed',
     );
     return removed;
   }
@@ -1433,8 +1429,6 @@ export class MailStore {
       },
       ['Email', 'Mailbox'],
       touched,
-      // Flags and expunges need not wait for the disk (src/store/durability.ts).
-      'committed',
     );
   }
 

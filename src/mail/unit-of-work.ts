@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import type { Kysely, Transaction } from 'kysely';
 import { FingerpostError } from '../core/errors.ts';
 import type { Db } from '../store/db.ts';
-import { relaxCommit, withoutDiskWait } from '../store/durability.ts';
 import type { Database } from '../store/schema.ts';
 import type { LoggedChange } from './logged-write.ts';
 import type { MailChange } from './types.ts';
@@ -75,24 +74,16 @@ export class UnitOfWork {
   /**
    * Runs `fn` in one transaction; `modseq()` bumps the account's MODSEQ once and returns it. When
    * it was bumped, the change (of `types`, touching `mailboxIds`) is announced and published after commit.
-   * `durability: 'committed'` acknowledges without waiting for the disk (flag changes and expunges,
-   * src/store/durability.ts); new mail keeps the default, `synced`.
    */
   async run<T>(
     accountId: number,
     fn: (trx: Transaction<Database>, modseq: () => Promise<number>) => Promise<T>,
     types: string[],
     mailboxIds: Set<number>,
-    durability: 'synced' | 'committed' = 'synced',
   ): Promise<{ value: T; modseq: number }> {
     let assigned = 0;
     let quota = false;
-    const transaction = <V>(work: (trx: Transaction<Database>) => Promise<V>) => {
-      const run = () => this.#db.kysely.transaction().execute(work);
-      return durability === 'committed' ? withoutDiskWait(run) : run();
-    };
-    const value = await transaction(async (trx) => {
-      await relaxCommit(this.#db, trx);
+    const value = await this.#db.kysely.transaction().execute(async (trx) => {
       const nextModseq = async () => {
         if (assigned) return assigned;
         const row = await trx

@@ -1,13 +1,10 @@
 import { open } from 'node:fs/promises';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { type DatabaseConnection, type Driver, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
-import { diskWaitRelaxed } from './durability.ts';
 
 export interface SqliteOptions {
   readonly path: string;
   readonly busyTimeoutMs: number;
-  /** Called after each fdatasync of the WAL (a count for tests and metrics). */
-  readonly onSync?: () => void;
 }
 
 function toSqlite(value: unknown): SQLInputValue {
@@ -27,8 +24,7 @@ function toSqlite(value: unknown): SQLInputValue {
  * checkpoints still sync the WAL before and the database after) and each statement that wrote
  * leaves the connection only after an fdatasync of the WAL file on the thread pool; commits that
  * finish while one sync runs share the next. A write is acknowledged only once it is on disk, as
- * with FULL, but the loop keeps serving other sessions and other transactions meanwhile. Writes
- * run under `withoutDiskWait` (src/store/durability.ts: flag changes, expunges) skip that wait.
+ * with FULL, but the loop keeps serving other sessions and other transactions meanwhile.
  */
 class NodeSqliteDatabase implements SqliteDatabase {
   readonly raw: DatabaseSync;
@@ -38,10 +34,8 @@ class NodeSqliteDatabase implements SqliteDatabase {
   #written = 0;
   #synced = 0;
   #syncing: Promise<void> | null = null;
-  readonly #onSync: (() => void) | undefined;
 
   constructor(options: SqliteOptions) {
-    this.#onSync = options.onSync;
     this.raw = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs });
     this.raw.exec('PRAGMA journal_mode = WAL');
     this.raw.exec('PRAGMA synchronous = NORMAL');
@@ -74,7 +68,6 @@ class NodeSqliteDatabase implements SqliteDatabase {
       if (fh) {
         try {
           await fh.datasync();
-          this.#onSync?.();
         } finally {
           await fh.close();
         }
@@ -143,7 +136,7 @@ export function nodeSqliteDialect(options: SqliteOptions): SqliteDialect {
       driver.releaseConnection = async (connection: DatabaseConnection) => {
         const wrote = (db?.written ?? 0) > mark;
         await release(connection);
-        if (wrote && !diskWaitRelaxed()) await db?.durable();
+        if (wrote) await db?.durable();
       };
       return driver;
     }

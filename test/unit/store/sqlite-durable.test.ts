@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Generated, Kysely, sql } from 'kysely';
-import { withoutDiskWait } from '../../../src/store/durability.ts';
 import { nodeSqliteDialect } from '../../../src/store/sqlite-dialect.ts';
 
 interface T {
@@ -69,26 +68,6 @@ describe('SQLite group commit', () => {
     const rows = await again.selectFrom('items').select('v').execute();
     assert.equal(rows.length, 60);
     assert.ok(!rows.some((r) => r.v === 'gone'));
-    await again.destroy();
-  });
-
-  it('a write under withoutDiskWait resolves without a sync of its own; the next synced write covers it', async () => {
-    let syncs = 0;
-    const db = new Kysely<T>({ dialect: nodeSqliteDialect({ path: file, busyTimeoutMs: 1000, onSync: () => syncs++ }) });
-    await db.insertInto('items').values({ v: 'synced' }).execute();
-    assert.equal(syncs, 1, 'a plain write waits for one sync');
-    await withoutDiskWait(() =>
-      db.transaction().execute(async (trx) => {
-        await trx.insertInto('items').values({ v: 'flag change' }).execute();
-      }),
-    );
-    assert.equal(syncs, 1, 'the relaxed write did not wait for a sync');
-    await db.insertInto('items').values({ v: 'new mail' }).execute();
-    assert.equal(syncs, 2);
-    await db.destroy();
-    const again = new Kysely<T>({ dialect: nodeSqliteDialect({ path: file, busyTimeoutMs: 1000 }) });
-    const rows = await again.selectFrom('items').select('v').where('v', 'in', ['synced', 'flag change', 'new mail']).execute();
-    assert.equal(rows.length, 3);
     await again.destroy();
   });
 });
