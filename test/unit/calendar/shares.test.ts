@@ -1,9 +1,6 @@
 // Share invites (calendars and address books), principal search and keyset-paged query candidates
 // against SQLite and PostgreSQL (one contract, two dialects).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccountAdmin } from '../../../src/admin/accounts.ts';
 import { CalendarService } from '../../../src/calendar/service.ts';
@@ -11,17 +8,16 @@ import { CalendarStore } from '../../../src/calendar/store.ts';
 import { ContactsStore } from '../../../src/contacts/store.ts';
 import type { DirectoryAccount } from '../../../src/directory/directory.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
-import { type Db, openDb } from '../../../src/store/db.ts';
+import type { Db } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
-import { tempPgDatabase } from '../../helpers/pg.ts';
+import { openTestDb } from '../../helpers/pg.ts';
 
 const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`share invites and principal search (${dialect})`, { skip: dialect === 'postgres' ? pgSkip : false }, () => {
     let db: Db;
-    let dir: string;
-    let cleanup: () => Promise<void> = async () => {};
+    let dispose: () => Promise<void> = async () => {};
     let store: CalendarStore;
     let contacts: ContactsStore;
     let service: CalendarService;
@@ -29,14 +25,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     let ben: DirectoryAccount;
 
     before(async () => {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'fp-shares-'));
-      let url = '';
-      if (dialect === 'postgres') {
-        const tmp = await tempPgDatabase();
-        url = tmp.url;
-        cleanup = tmp.drop;
-      }
-      db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      ({ db, dispose } = await openTestDb(dialect, 'fp-shares-'));
       const directory = new SqlDirectory(db);
       const admin = new AccountAdmin(db, directory);
       await admin.addDomain('s.example');
@@ -54,9 +43,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     after(async () => {
-      await db.close();
-      await cleanup();
-      await rm(dir, { recursive: true, force: true });
+      await dispose();
     });
 
     it('a calendar share is an invite until accepted; declined invites come back when sent again', async () => {

@@ -1,8 +1,5 @@
 // The calendar store and service against SQLite and PostgreSQL (one contract, two dialects).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccountAdmin } from '../../../src/admin/accounts.ts';
 import { IcsError } from '../../../src/calendar/ics.ts';
@@ -12,9 +9,9 @@ import { CalendarService } from '../../../src/calendar/service.ts';
 import { CalendarStore, PreconditionFailed } from '../../../src/calendar/store.ts';
 import type { DirectoryAccount } from '../../../src/directory/directory.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
-import { type Db, openDb } from '../../../src/store/db.ts';
+import type { Db } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
-import { tempPgDatabase } from '../../helpers/pg.ts';
+import { openTestDb } from '../../helpers/pg.ts';
 
 const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
 
@@ -26,22 +23,14 @@ const nov = { start: Date.UTC(2026, 10, 1), end: Date.UTC(2026, 11, 1) };
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`calendar store (${dialect})`, { skip: dialect === 'postgres' ? pgSkip : false }, () => {
     let db: Db;
-    let dir: string;
-    let cleanup: () => Promise<void> = async () => {};
+    let dispose: () => Promise<void> = async () => {};
     let service: CalendarService;
     let directory: SqlDirectory;
     let bob: DirectoryAccount;
     let carol: DirectoryAccount;
 
     before(async () => {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'fp-cal-'));
-      let url = '';
-      if (dialect === 'postgres') {
-        const tmp = await tempPgDatabase();
-        url = tmp.url;
-        cleanup = tmp.drop;
-      }
-      db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      ({ db, dispose } = await openTestDb(dialect, 'fp-cal-'));
       directory = new SqlDirectory(db);
       const admin = new AccountAdmin(db, directory);
       await admin.addDomain('two.example');
@@ -55,9 +44,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     after(async () => {
-      await db.close();
-      await cleanup();
-      await rm(dir, { recursive: true, force: true });
+      await dispose();
     });
 
     it('imports a file (upsert by UID) and answers free/busy from simple and recurring objects', async () => {

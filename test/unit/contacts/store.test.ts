@@ -1,18 +1,15 @@
 // The contacts store against SQLite and PostgreSQL: byte-exact cards, UID conflicts, changes with
 // tombstones, and the EMAIL index behind the "contacts" free/busy rule (LIKE wildcards escaped).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccountAdmin } from '../../../src/admin/accounts.ts';
 import { ContactsStore } from '../../../src/contacts/store.ts';
 import { parseVcard, type VcardError } from '../../../src/contacts/vcard.ts';
 import type { DirectoryAccount } from '../../../src/directory/directory.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
-import { type Db, openDb } from '../../../src/store/db.ts';
+import type { Db } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
-import { tempPgDatabase } from '../../helpers/pg.ts';
+import { openTestDb } from '../../helpers/pg.ts';
 
 const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
 const card = (uid: string, ...lines: string[]) =>
@@ -39,20 +36,12 @@ describe('vCard reader', () => {
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`contacts store (${dialect})`, { skip: dialect === 'postgres' ? pgSkip : false }, () => {
     let db: Db;
-    let dir: string;
-    let cleanup: () => Promise<void> = async () => {};
+    let dispose: () => Promise<void> = async () => {};
     let store: ContactsStore;
     let ann: DirectoryAccount;
 
     before(async () => {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'fp-contacts-'));
-      let url = '';
-      if (dialect === 'postgres') {
-        const tmp = await tempPgDatabase();
-        url = tmp.url;
-        cleanup = tmp.drop;
-      }
-      db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      ({ db, dispose } = await openTestDb(dialect, 'fp-contacts-'));
       const directory = new SqlDirectory(db);
       const admin = new AccountAdmin(db, directory);
       await admin.addDomain('one.example');
@@ -60,9 +49,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       store = new ContactsStore(db);
     });
     after(async () => {
-      await db.close();
-      await cleanup();
-      await rm(dir, { recursive: true, force: true });
+      await dispose();
     });
 
     it('keeps cards byte for byte, refuses a second card with one UID, and reports changes', async () => {

@@ -1,9 +1,6 @@
 // The embedded provider's storage (oidc-provider adapter, signing keys, issued-token ledger,
 // secrets, admin tokens), run against SQLite and PostgreSQL like every store contract.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { AccountAdmin } from '../../../src/admin/accounts.ts';
@@ -14,9 +11,9 @@ import { ADMIN_CLIENT_ID, issueAdminToken } from '../../../src/idp/admin-token.t
 import { IssuedTokens } from '../../../src/idp/issued-tokens.ts';
 import { IdpKeys, providerJwks, publicJwks } from '../../../src/idp/keys.ts';
 import { idpSecret } from '../../../src/idp/secrets.ts';
-import { type Db, openDb } from '../../../src/store/db.ts';
+import type { Db } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
-import { tempPgDatabase } from '../../helpers/pg.ts';
+import { openTestDb } from '../../helpers/pg.ts';
 
 const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
 const ISSUER = 'https://mail.example.test/oidc';
@@ -24,21 +21,13 @@ const ISSUER = 'https://mail.example.test/oidc';
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`idp storage (${dialect})`, { skip: dialect === 'postgres' ? pgSkip : false }, () => {
     let db: Db;
-    let dir: string;
-    let cleanup: () => Promise<void> = async () => {};
+    let dispose: () => Promise<void> = async () => {};
     let directory: SqlDirectory;
     let now = 1_800_000_000_000;
     const clock = () => now;
 
     before(async () => {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'fp-idp-'));
-      let url = '';
-      if (dialect === 'postgres') {
-        const tmp = await tempPgDatabase();
-        url = tmp.url;
-        cleanup = tmp.drop;
-      }
-      db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      ({ db, dispose } = await openTestDb(dialect, 'fp-idp-'));
       directory = new SqlDirectory(db);
       const admin = new AccountAdmin(db, directory);
       await admin.addDomain('example.test');
@@ -48,9 +37,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     after(async () => {
-      await db.close();
-      await cleanup();
-      await rm(dir, { recursive: true, force: true });
+      await dispose();
     });
 
     describe('oidc-provider adapter', () => {

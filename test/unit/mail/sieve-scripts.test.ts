@@ -1,47 +1,34 @@
 // The Sieve script store (migration 041) against SQLite and PostgreSQL: one active script, the
 // active one never deleted, renames, quotas, and the vacation reply record per handle and sender.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AccountAdmin } from '../../../src/admin/accounts.ts';
 import { isFingerpostError } from '../../../src/core/errors.ts';
 import { SqlDirectory } from '../../../src/directory/sql.ts';
 import { SieveScripts, badScriptName } from '../../../src/mail/sieve/scripts.ts';
 import { claimVacation } from '../../../src/mail/sieve/vacation.ts';
-import { type Db, openDb } from '../../../src/store/db.ts';
+import type { Db } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
-import { tempPgDatabase } from '../../helpers/pg.ts';
+import { openTestDb } from '../../helpers/pg.ts';
 
 const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`Sieve script store (${dialect})`, { skip: dialect === 'postgres' ? pgSkip : false }, () => {
     let db: Db;
-    let dir: string;
-    let cleanup: () => Promise<void> = async () => {};
+    let dispose: () => Promise<void> = async () => {};
     let account = 0;
     let scripts: SieveScripts;
 
     before(async () => {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'fp-sieve-'));
-      let url = '';
-      if (dialect === 'postgres') {
-        const tmp = await tempPgDatabase();
-        url = tmp.url;
-        cleanup = tmp.drop;
-      }
-      db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      ({ db, dispose } = await openTestDb(dialect, 'fp-sieve-'));
       const admin = new AccountAdmin(db, new SqlDirectory(db));
       await admin.addDomain('example.test');
       account = (await admin.addUser({ address: 'a@example.test', password: 'sieve-store-pw-1' })).account.id;
       scripts = new SieveScripts(db, { maxScripts: 3, maxBytes: 100 });
     });
     after(async () => {
-      await db.close();
-      await cleanup();
-      await rm(dir, { recursive: true, force: true });
+      await dispose();
     });
 
     it('stores, lists, activates one script at a time, renames and deletes', async () => {

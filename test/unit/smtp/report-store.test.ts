@@ -2,16 +2,13 @@
 // and PostgreSQL: a repeated message or session adds to its row, days before the given one are
 // pending until marked sent, and the built report carries the counts (parsed back as JSON/XML).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { dmarcReportXml, parseDestination, tlsReportJson } from '../../../src/mail/reports/daily-reports.ts';
 import { ReportStore } from '../../../src/mail/reports/report-store.ts';
-import { type Db, openDb } from '../../../src/store/db.ts';
+import type { Db } from '../../../src/store/db.ts';
 import { pgAvailable, peerSkip } from '../../helpers/peers.ts';
-import { tempPgDatabase } from '../../helpers/pg.ts';
+import { openTestDb } from '../../helpers/pg.ts';
 
 const pgSkip = peerSkip('PostgreSQL', await pgAvailable(), 'start it: pg_ctlcluster 15 main start');
 const T = Date.parse('2026-12-07T10:00:00Z');
@@ -19,25 +16,15 @@ const T = Date.parse('2026-12-07T10:00:00Z');
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`report counts (${dialect})`, { skip: dialect === 'postgres' ? pgSkip : false }, () => {
     let db: Db;
-    let dir: string;
-    let cleanup: () => Promise<void> = async () => {};
+    let dispose: () => Promise<void> = async () => {};
     let store: ReportStore;
 
     before(async () => {
-      dir = await mkdtemp(path.join(os.tmpdir(), 'fp-reports-unit-'));
-      let url = '';
-      if (dialect === 'postgres') {
-        const tmp = await tempPgDatabase();
-        url = tmp.url;
-        cleanup = tmp.drop;
-      }
-      db = await openDb({ url, sqlitePath: path.join(dir, 'fp.db') });
+      ({ db, dispose } = await openTestDb(dialect, 'fp-reports-unit-'));
       store = new ReportStore(db);
     });
     after(async () => {
-      await db.close();
-      await cleanup();
-      await rm(dir, { recursive: true, force: true });
+      await dispose();
     });
 
     const dmarc = {
