@@ -94,23 +94,14 @@ async function main(): Promise<void> {
   const MB = 1024 * 1024;
   const scenarios = new Set(args.only.split(','));
   const { spawnServe } = await import('../test/helpers/process.ts');
-  const { portOverrides, runCli } = await import('../test/helpers/server.ts');
+  const { portEnv, portOverrides, runCli } = await import('../test/helpers/server.ts');
   const dataDir = await (await import('node:fs/promises')).mkdtemp(path.join(os.tmpdir(), 'fp-bench-loop-'));
   const { ports } = await portOverrides();
   await writeFile(
     path.join(dataDir, 'fingerpost.toml'),
     `[log]\nlevel = "warn"\n[queue]\nenabled = false\n[smtp]\nmax_message_bytes = ${60 * MB}\n[imap]\nappend_limit = ${60 * MB}\n`,
   );
-  const env = {
-    FINGERPOST_HTTP_PORT: String(ports.https),
-    FINGERPOST_IMAP_PORT: String(ports.imap),
-    FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
-    FINGERPOST_POP3_PORT: String(ports.pop3),
-    FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
-    FINGERPOST_SMTP_PORT: String(ports.smtp),
-    FINGERPOST_SUBMISSION_PORT: String(ports.submission),
-    FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
-  };
+  const env = portEnv(ports);
   await runCli(['admin', 'domain', 'add', 'example.test', '--data', dataDir]);
   const PASSWORD = 'bench-password-123';
   await runCli(['admin', 'user', 'add', 'bench@example.test', '--password-stdin', '--data', dataDir], { input: `${PASSWORD}\n` });
@@ -214,7 +205,10 @@ async function main(): Promise<void> {
     return answer.trim().slice(0, 3);
   };
 
-  /** A signed-in IMAP session on a raw TLS socket: `run(text)` sends one command and resolves with its tagged status. */
+  /**
+   * A signed-in IMAP session on a raw TLS socket: `run(text, literal?)` sends one command (with
+   * `literal` appended as a LITERAL+ `{n+}` literal) and resolves with its tagged status.
+   */
   const imapSession = async () => {
     const socket = tls.connect({ host: '127.0.0.1', port: ports.imaps, ca, servername: 'localhost' });
     socket.setEncoding('latin1');
@@ -236,9 +230,13 @@ async function main(): Promise<void> {
       }
     };
     await until(/^\* OK.*\r\n/m);
-    const run = async (text: string) => {
+    const run = async (text: string, literal?: Buffer) => {
       const tag = `t${n++}`;
-      socket.write(`${tag} ${text}\r\n`);
+      if (literal) {
+        socket.write(`${tag} ${text} {${literal.length}+}\r\n`);
+        socket.write(literal);
+        socket.write('\r\n');
+      } else socket.write(`${tag} ${text}\r\n`);
       const answer = await until(new RegExp(`^${tag} (OK|NO|BAD).*\r\n`, 'm'));
       return answer.slice(tag.length + 1, tag.length + 3);
     };
@@ -247,33 +245,12 @@ async function main(): Promise<void> {
   };
 
   const append = async (body: Buffer) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: ports.imaps, ca, servername: 'localhost' });
-    socket.setEncoding('latin1');
-    let buf = '';
-    const waiters: Array<() => void> = [];
-    socket.on('data', (d: string) => {
-      buf += d;
-      for (const w of waiters.splice(0)) w();
-    });
-    const until = async (re: RegExp) => {
-      for (;;) {
-        const m = re.exec(buf);
-        if (m) {
-          buf = buf.slice(m.index + m[0].length);
-          return m[0];
-        }
-        await new Promise<void>((r) => waiters.push(r));
-      }
-    };
-    await until(/^\* OK.*\r\n/m);
-    socket.write(`a LOGIN bench@example.test ${PASSWORD}\r\n`);
-    await until(/^a (OK|NO|BAD).*\r\n/m);
-    socket.write(`b APPEND INBOX {${body.length}+}\r\n`);
-    socket.write(body);
-    socket.write('\r\n');
-    const answer = await until(/^b (OK|NO|BAD).*\r\n/m);
-    socket.destroy();
-    return answer.slice(2, 4);
+    const imap = await imapSession();
+    try {
+      return await imap.run('APPEND INBOX', body);
+    } finally {
+      imap.close();
+    }
   };
 
   try {

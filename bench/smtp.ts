@@ -171,7 +171,7 @@ if (args['submission-target']) {
 
 // Imported here so that --target runs without loading the server code.
 const { spawnServe } = await import('../test/helpers/process.ts');
-const { portOverrides, runCli } = await import('../test/helpers/server.ts');
+const { portEnv, portOverrides, runCli } = await import('../test/helpers/server.ts');
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'fp-bench-smtp-'));
 const { ports } = await portOverrides();
 const { privateKey, publicKey } = await generateKeyPair('ES256');
@@ -182,14 +182,7 @@ await writeFile(
   `[log]\nlevel = "warn"\n[[auth.issuers]]\nissuer = "https://idp.bench.test"\njwks_file = "${jwks}"\n[submission]\nmax_messages_per_hour = 0\nmax_recipients_per_hour = 0\n[queue]\nenabled = false\n[inbound]\nsender_auth = ${args['sender-auth'] ? 'true' : 'false'}\n`,
 );
 const env = {
-  FINGERPOST_HTTP_PORT: String(ports.https),
-  FINGERPOST_IMAP_PORT: String(ports.imap),
-  FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
-  FINGERPOST_POP3_PORT: String(ports.pop3),
-  FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
-  FINGERPOST_SMTP_PORT: String(ports.smtp),
-  FINGERPOST_SUBMISSION_PORT: String(ports.submission),
-  FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+  ...portEnv(ports),
   ...(args['cpu-prof'] ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(args['cpu-prof'])}` } : {}),
 };
 await runCli(['admin', 'domain', 'add', 'example.test', '--data', dataDir]);

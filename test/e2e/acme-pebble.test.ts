@@ -18,7 +18,7 @@ import { ManualClock } from '../helpers/clock.ts';
 import { type Pebble, pebbleSkip, startPebble } from '../helpers/pebble.ts';
 import { freePorts } from '../helpers/ports.ts';
 import { spawnServe } from '../helpers/process.ts';
-import { portOverrides, runCli, startTestServer, type TestServer } from '../helpers/server.ts';
+import { portEnv, portOverrides, runCli, startTestServer, type TestServer } from '../helpers/server.ts';
 import { served } from '../helpers/tls-served.ts';
 
 const skip = pebbleSkip();
@@ -145,16 +145,7 @@ describe('ACME certificates from Pebble (RFC 8555, http-01 and tls-alpn-01)', { 
   it('fingerpost serve says where certificates come from, and refuses an untrusted directory naming the key', async () => {
     const { ports: p } = await portOverrides();
     const env = {
-      FINGERPOST_HTTP_PORT: String(p.https),
-      FINGERPOST_IMAP_PORT: String(p.imap),
-      FINGERPOST_IMAP_TLS_PORT: String(p.imaps),
-      FINGERPOST_POP3_PORT: String(p.pop3),
-      FINGERPOST_POP3_TLS_PORT: String(p.pop3s),
-      FINGERPOST_SMTP_PORT: String(p.smtp),
-      FINGERPOST_SUBMISSION_PORT: String(p.submission),
-      FINGERPOST_SUBMISSION_TLS_PORT: String(p.submissions),
-      FINGERPOST_MANAGESIEVE_PORT: String(p.managesieve),
-      FINGERPOST_LOG_LEVEL: 'warn',
+      ...portEnv(p),
       FINGERPOST_TLS_ACME_DIRECTORY: directory,
       FINGERPOST_TLS_ACME_CHALLENGE: 'tls-alpn-01',
     };

@@ -16,7 +16,7 @@ import { listStoredSessions } from '../../src/auth/session-store.ts';
 import { type Db, openDb } from '../../src/store/db.ts';
 import { commandSkip } from '../helpers/peers.ts';
 import { type ServeProcess, spawnServe } from '../helpers/process.ts';
-import { portOverrides, runCli } from '../helpers/server.ts';
+import { portEnv, portOverrides, runCli } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
 const USER = 'wanda@example.test';
@@ -102,14 +102,7 @@ describe('serve --workers 2 on SQLite', { skip: commandSkip('ps', 'procps', ['--
     const { ports } = await portOverrides();
     imaps = ports.imaps;
     env = {
-      FINGERPOST_HTTP_PORT: String(ports.https),
-      FINGERPOST_IMAP_PORT: String(ports.imap),
-      FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
-      FINGERPOST_POP3_PORT: String(ports.pop3),
-      FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
-      FINGERPOST_SMTP_PORT: String(ports.smtp),
-      FINGERPOST_SUBMISSION_PORT: String(ports.submission),
-      FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
+      ...portEnv(ports),
       FINGERPOST_MANAGESIEVE_ENABLED: 'false',
       FINGERPOST_LOG_LEVEL: 'warn',
     };

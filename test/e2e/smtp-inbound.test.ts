@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { spawnServe } from '../helpers/process.ts';
-import { portOverrides, runCli, startTestServer, type TestServer } from '../helpers/server.ts';
+import { portEnv, portOverrides, runCli, startTestServer, type TestServer } from '../helpers/server.ts';
 import { LineClient } from '../helpers/wire.ts';
 import { inboxOf, replyOf } from './smtp-helpers.ts';
 
@@ -201,18 +201,7 @@ describe('durability', () => {
 
   test('a message answered with 250 survives kill -9 of the server right after the reply', async () => {
     const { ports } = await portOverrides();
-    const env = {
-      FINGERPOST_HTTP_PORT: String(ports.https),
-      FINGERPOST_IMAP_PORT: String(ports.imap),
-      FINGERPOST_IMAP_TLS_PORT: String(ports.imaps),
-      FINGERPOST_POP3_PORT: String(ports.pop3),
-      FINGERPOST_POP3_TLS_PORT: String(ports.pop3s),
-      FINGERPOST_SMTP_PORT: String(ports.smtp),
-      FINGERPOST_SUBMISSION_PORT: String(ports.submission),
-      FINGERPOST_SUBMISSION_TLS_PORT: String(ports.submissions),
-      FINGERPOST_MANAGESIEVE_PORT: String(ports.managesieve),
-      FINGERPOST_LOG_LEVEL: 'warn',
-    };
+    const env = portEnv(ports);
     assert.equal((await runCli(['admin', 'domain', 'add', 'example.test', '--data', dataDir])).code, 0);
     const added = await runCli(['admin', 'user', 'add', 'carol@example.test', '--password-stdin', '--data', dataDir], {
       input: 'pw-carol-123456\n',
